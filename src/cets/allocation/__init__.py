@@ -1,0 +1,1 @@
+"""Allowance allocation: pre-allocation, final allocation (核定), adjustments, tables."""

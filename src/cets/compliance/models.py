@@ -1,0 +1,63 @@
+"""Surrender obligations and surrender applications. Compliance status is computed from these
+events (see :mod:`cets.compliance.status`), never stored as a flag that could drift."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from cets.parties.models import Organisation
+from cets.registry.models import UnitType
+
+
+class Obligation(models.Model):
+    """应清缴配额量: what an entity must surrender for one year, by when, and its offset cap.
+
+    ``obligation_t`` = verified emissions (power: direct combustion only from 2023, plan §五(三));
+    ``offset_cap_t`` = floor(offset_cap × obligation) (Measures Art. 29: ≤ 5%).
+    """
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="obligations")
+    year = models.PositiveSmallIntegerField()
+    pack_id = models.CharField(max_length=80)
+    obligation_t = models.BigIntegerField()
+    offset_cap_t = models.BigIntegerField()
+    deadline = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["entity_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "year"], name="obligation_unique"),
+            models.CheckConstraint(condition=Q(obligation_t__gte=0) & Q(offset_cap_t__gte=0), name="obligation_nonneg"),
+        ]
+
+
+class SurrenderApplication(models.Model):
+    """An entity's application to surrender units against an obligation (plan 附6).
+
+    Submitting moves the units to the pending position; the province's approval moves them to the
+    surrender account; a rejection returns them. ``decided_at`` is the business time of the decision.
+    """
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已提交 submitted"
+        APPROVED = "approved", "已确认 approved"
+        REJECTED = "rejected", "已退回 rejected"
+
+    key = models.CharField(max_length=120, unique=True)
+    obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="surrenders")
+    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="+")
+    quantity = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    pending_transfer_key = models.CharField(max_length=120)
+    final_transfer_key = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="surrender_quantity_positive")]

@@ -1,0 +1,161 @@
+"""Compliance writes: obligations and surrender (清缴).
+
+Surrender is two-phase through the registry: ``surrender_submit`` moves the units of the entity's
+registry position to its pending position; the province's ``surrender_approve`` moves them to the
+surrender account; ``surrender_reject`` returns them. Every rule is checked before anything moves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from cets.allocation.models import EntityAllocation
+from cets.core.errors import CetsError
+from cets.core.quantities import D, apply_rounding
+from cets.parties.access import require_role
+from cets.parties.models import Organisation, Role
+from cets.registry.checks import R0101, R0201, R0502, R0601, R0602, R0603, R0604, R0605, R0606
+from cets.registry.models import AccountKind, Instrument, Position, TransferKind, UnitType
+from cets.registry.selectors import account_of
+from cets.registry.services import Leg, system_account, transfer_post
+from cets.rules.packs import Pack, load_pack
+
+from .models import Obligation, SurrenderApplication
+
+
+@transaction.atomic
+def obligations_create(*, year: int, pack_id: str) -> int:
+    """One obligation per entity allocated for ``year``: 应清缴配额量 = verified emissions (plan §五(三)),
+    offset cap = offset_cap × obligation rounded by the pack, deadline from the pack. Idempotent."""
+    pack = load_pack(pack_id)
+    deadline = pack.date(f"compliance.{year}.deadline")
+    cap = pack.decimal(f"compliance.{year}.offset_cap")
+    rounding = pack.text(f"compliance.{year}.offset_rounding")
+    have = set(Obligation.objects.filter(year=year).values_list("entity_id", flat=True))
+    new = [
+        Obligation(entity_id=a.entity_id, year=year, pack_id=pack_id, obligation_t=a.verified_emissions_t,
+                   offset_cap_t=int(apply_rounding(cap * D(a.verified_emissions_t), rounding)), deadline=deadline)
+        for a in EntityAllocation.objects.filter(year=year) if a.entity_id not in have
+    ]
+    Obligation.objects.bulk_create(new, batch_size=1000)
+    return len(new)
+
+
+def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date) -> str | None:
+    """Why a CCER unit type cannot offset ``year``'s obligation on date ``on``, or None if it can.
+
+    Rules (cn-ets-rules.md §4.2): not from projects under ETS quota management (Measures Art. 29);
+    old CCERs filed before the pack's cut-off are usable only until its date; others must be
+    registered projects.
+    """
+    p = unit_type.project
+    if p is None:
+        return "CCER without a project"
+    if p.under_ets_quota_management:
+        return "project under ETS quota management"
+    cutoff = pack.date(f"compliance.{year}.old_ccer_cutoff_filed_before")
+    if p.filed_on is not None and p.filed_on < cutoff:
+        if on > pack.date(f"compliance.{year}.old_ccer_usable_until"):
+            return f"pre-{cutoff} CCER usable only until {pack.text(f'compliance.{year}.old_ccer_usable_until')}"
+        return None
+    if p.registered_on is None:
+        return "project not registered"
+    return None
+
+
+@transaction.atomic
+def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_code: str, quantity: int, actor,
+                     at: dt.datetime | None = None) -> SurrenderApplication:
+    """Apply to surrender ``quantity`` t of ``unit_type_code`` against ``entity``'s ``year`` obligation.
+
+    Checks: R0502 actor acts for the entity; R0606 obligation exists; R0201 unit type; R0601 vintage
+    usable for the year (pack ``usable_vintages``); R0603 CCER eligibility; R0602 CCER within the
+    offset cap (≤ 5%, Measures Art. 29); R0604 not more than the remaining obligation; R0302 enough
+    units. Idempotent on ``key`` (a retry returns the same application).
+    """
+    existing = SurrenderApplication.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    m = require_role(actor, Role.ENTITY)
+    if m.organisation_id != entity.pk:
+        raise CetsError(R0502, "not a member of this entity")
+    at = at or timezone.now()
+    ob = Obligation.objects.filter(entity=entity, year=year).first()
+    if ob is None:
+        raise CetsError(R0606, f"{entity.uscc} {year}")
+    pack = load_pack(ob.pack_id)
+    ut = UnitType.objects.select_related("project").filter(code=unit_type_code).first()
+    if ut is None:
+        raise CetsError(R0201, unit_type_code)
+    active = SurrenderApplication.objects.filter(obligation=ob).exclude(status=SurrenderApplication.Status.REJECTED)
+    if ut.instrument == Instrument.CEA:
+        if ut.vintage not in pack.raw(f"compliance.{year}.usable_vintages"):
+            raise CetsError(R0601, f"{ut.code} for {year}")
+    elif ut.instrument == Instrument.CCER:
+        why = ccer_eligible(pack, year, ut, timezone.localdate(at))
+        if why:
+            raise CetsError(R0603, why)
+        used = active.filter(unit_type__instrument=Instrument.CCER).aggregate(q=Sum("quantity"))["q"] or 0
+        if used + quantity > ob.offset_cap_t:
+            raise CetsError(R0602, f"{used} + {quantity} > {ob.offset_cap_t}")
+    else:
+        raise CetsError(R0601, f"{ut.code} is not a national instrument")
+    applied = active.aggregate(q=Sum("quantity"))["q"] or 0
+    if applied + quantity > ob.obligation_t:
+        raise CetsError(R0604, f"{applied} + {quantity} > {ob.obligation_t}")
+    acc = account_of(holder_id=entity.pk)
+    if acc is None:
+        raise CetsError(R0101, entity.uscc)
+    t = transfer_post(key=f"{key}:hold", kind=TransferKind.POSITION_MOVE, unit_type=ut, debit=Leg(acc, Position.REGISTRY),
+                      credit=Leg(acc, Position.PENDING), quantity=quantity, reference=f"{year} 清缴申请 surrender application",
+                      actor=actor, effective_at=at)
+    return SurrenderApplication.objects.create(key=key, obligation=ob, unit_type=ut, quantity=quantity, submitted_by=actor,
+                                               submitted_at=at, pending_transfer_key=t.key)
+
+
+def _decide(application_id: int, approver) -> tuple[SurrenderApplication, object]:
+    app = SurrenderApplication.objects.select_for_update().select_related("obligation__entity", "unit_type").filter(pk=application_id).first()
+    if app is None:
+        raise CetsError(R0605, str(application_id))
+    require_role(approver, Role.PROVINCIAL_AUTHORITY, province=app.obligation.entity.province)
+    if app.status != SurrenderApplication.Status.SUBMITTED:
+        raise CetsError(R0605, app.status)
+    return app, account_of(holder_id=app.obligation.entity_id)
+
+
+@transaction.atomic
+def surrender_approve(*, application_id: int, approver, at: dt.datetime | None = None) -> SurrenderApplication:
+    """The province confirms a surrender: pending units go to the surrender account (plan 附6).
+    R0502 unless the approver is the entity's provincial authority; R0605 unless submitted."""
+    app, acc = _decide(application_id, approver)
+    at = at or timezone.now()
+    t = transfer_post(key=f"{app.key}:surrender", kind=TransferKind.SURRENDER, unit_type=app.unit_type,
+                      debit=Leg(acc, Position.PENDING), credit=Leg(system_account(acc.market, AccountKind.SURRENDER), Position.REGISTRY),
+                      quantity=app.quantity, reference=f"{app.obligation.year} 清缴 surrender {app.obligation.entity.uscc}",
+                      actor=app.submitted_by, approver=approver, effective_at=at)
+    app.status = SurrenderApplication.Status.APPROVED
+    app.decided_by = approver
+    app.decided_at = at
+    app.final_transfer_key = t.key
+    app.save(update_fields=["status", "decided_by", "decided_at", "final_transfer_key"])
+    return app
+
+
+@transaction.atomic
+def surrender_reject(*, application_id: int, approver, at: dt.datetime | None = None) -> SurrenderApplication:
+    """The province returns a surrender application: pending units go back to the registry position."""
+    app, acc = _decide(application_id, approver)
+    at = at or timezone.now()
+    t = transfer_post(key=f"{app.key}:return", kind=TransferKind.POSITION_MOVE, unit_type=app.unit_type,
+                      debit=Leg(acc, Position.PENDING), credit=Leg(acc, Position.REGISTRY), quantity=app.quantity,
+                      reference="清缴申请退回 surrender application returned", actor=approver, effective_at=at)
+    app.status = SurrenderApplication.Status.REJECTED
+    app.decided_by = approver
+    app.decided_at = at
+    app.final_transfer_key = t.key
+    app.save(update_fields=["status", "decided_by", "decided_at", "final_transfer_key"])
+    return app

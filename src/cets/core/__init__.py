@@ -1,0 +1,1 @@
+"""Shared kernel: quantities, errors, credit codes, region codes, the working-day calendar."""

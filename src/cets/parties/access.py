@@ -1,0 +1,59 @@
+"""Who may see and do what: role and jurisdiction checks shared by pages, API and services.
+
+A provincial or municipal authority user sees only entities of its province; an entity user only
+its own organisation; the national authority, registry and exchange operators see everything
+(DESIGN.md, Who uses it).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from cets.core.errors import CetsError, Check
+
+from .models import Membership, Organisation, Role
+
+DENIED = Check("R0502", "无此操作权限或超出管辖范围", "operator lacks the role or jurisdiction")
+
+NATIONWIDE_ROLES = frozenset({Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR})
+
+
+def membership_of(user) -> Membership | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.membership
+    except Membership.DoesNotExist:
+        return None
+
+
+def role_of(user) -> str | None:
+    m = membership_of(user)
+    return m.role if m else None
+
+
+def organisation_scope(user) -> Q:
+    """A filter on Organisation for what ``user`` may see. Nothing for a user without a membership."""
+    m = membership_of(user)
+    if m is None:
+        return Q(pk__in=[])
+    if m.role in NATIONWIDE_ROLES:
+        return Q()
+    if m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+        return Q(province=m.province)
+    return Q(pk=m.organisation_id)
+
+
+def can_see(user, org: Organisation) -> bool:
+    return Organisation.objects.filter(organisation_scope(user), pk=org.pk).exists()
+
+
+def require_role(user, *roles: str, province: str | None = None) -> Membership:
+    """Return the user's membership, or raise R0502 if the role is not one of ``roles`` or, for an
+    authority user, ``province`` is outside its jurisdiction."""
+    m = membership_of(user)
+    if m is None or m.role not in roles:
+        raise CetsError(DENIED, f"role {m.role if m else 'none'}")
+    if province is not None and m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY) and m.province != province:
+        raise CetsError(DENIED, f"province {province} outside jurisdiction {m.province}")
+    return m

@@ -1,0 +1,155 @@
+"""Organisations, generating units, key-emitter lists (名录), and who acts for whom (roles)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from cets.core.fields import ExactDecimalField
+
+
+class Sector(models.TextChoices):
+    POWER = "power", "发电 power"
+    STEEL = "steel", "钢铁 steel"
+    CEMENT = "cement", "水泥 cement"
+    ALUMINIUM = "aluminium", "铝冶炼 aluminium"
+    BUILDING_MATERIALS = "building_materials", "建材 building materials"
+    NONFERROUS = "nonferrous", "有色金属 non-ferrous metals"
+    CHEMICALS = "chemicals", "化工 chemicals"
+    PETROCHEMICALS = "petrochemicals", "石化 petrochemicals"
+    PAPER = "paper", "造纸 paper"
+    AVIATION = "aviation", "国内民用航空 domestic aviation"
+
+
+# The industry names of the official verification disclosures → sector.
+SECTOR_BY_INDUSTRY_ZH = {
+    "发电": Sector.POWER,
+    "钢铁": Sector.STEEL,
+    "水泥": Sector.CEMENT,
+    "铝冶炼": Sector.ALUMINIUM,
+    "建材": Sector.BUILDING_MATERIALS,
+    "有色金属": Sector.NONFERROUS,
+    "化工": Sector.CHEMICALS,
+    "石化": Sector.PETROCHEMICALS,
+    "造纸": Sector.PAPER,
+    "国内民用航空": Sector.AVIATION,
+}
+
+
+class Organisation(models.Model):
+    """A legal person: key emitting entity, verification body, authority, registry, exchange, ...
+
+    ``province`` is the GB/T 2260 province code from the credit code's region code ('' for
+    national-level bodies); it decides which provincial authority has jurisdiction.
+    """
+
+    class Kind(models.TextChoices):
+        ENTITY = "entity", "重点排放单位 key emitting entity"
+        VERIFIER = "verifier", "核查技术服务机构 verification body"
+        AUTHORITY = "authority", "生态环境主管部门 authority"
+        REGISTRY = "registry", "注册登记机构 registry"
+        EXCHANGE = "exchange", "交易机构 exchange"
+        INSTITUTION = "institution", "机构 institution"
+        PROJECT_OWNER = "project_owner", "项目业主 project owner"
+
+    uscc = models.CharField("统一社会信用代码 unified social credit code", max_length=18, unique=True, null=True, blank=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    province = models.CharField(max_length=2, blank=True, db_index=True)
+    region_code = models.CharField(max_length=6, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["province", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["project_owner", "authority", "registry", "exchange"]) | Q(uscc__isnull=False), name="org_uscc_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.uscc or '-'})"
+
+
+class GeneratingUnit(models.Model):
+    """A power generating unit (机组) of a key emitting entity, with its category (plan 附1)."""
+
+    class Category(models.TextChoices):
+        I = "I", "I 300MW等级以上常规燃煤机组"
+        II = "II", "II 300MW等级及以下常规燃煤机组"
+        III = "III", "III 非常规燃煤机组（含燃煤循环流化床）"
+        IV = "IV", "IV 燃气机组"
+        NOT_COVERED = "NC", "不纳入 not covered"
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="units")
+    code = models.CharField("机组编号 unit id", max_length=40)
+    category = models.CharField(max_length=3, choices=Category.choices)
+    rated_capacity_mw = ExactDecimalField("额定容量 rated capacity (MW)", max_digits=12, decimal_places=3)
+    source = models.CharField(max_length=40, default="reported", help_text="reported | demo-generated")
+
+    class Meta:
+        ordering = ["entity_id", "code"]
+        constraints = [models.UniqueConstraint(fields=["entity", "code"], name="unit_code_unique_per_entity")]
+
+    def __str__(self) -> str:
+        return f"{self.entity.name} {self.code}"
+
+
+class EmitterListEntry(models.Model):
+    """An entity on the key-emitter list (重点排放单位名录) of one year and sector."""
+
+    year = models.PositiveSmallIntegerField()
+    sector = models.CharField(max_length=24, choices=Sector.choices)
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="list_entries")
+    province = models.CharField(max_length=2, db_index=True)
+    source = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["year", "sector", "entity"], name="emitter_list_unique")]
+
+
+class Role(models.TextChoices):
+    NATIONAL_AUTHORITY = "national_authority", "生态环境部 national authority"
+    PROVINCIAL_AUTHORITY = "provincial_authority", "省级生态环境主管部门 provincial authority"
+    MUNICIPAL_AUTHORITY = "municipal_authority", "市级生态环境主管部门 municipal authority"
+    ENTITY = "entity", "重点排放单位 key emitting entity"
+    VERIFIER = "verifier", "核查技术服务机构 verification body"
+    REGISTRY_OPERATOR = "registry_operator", "注册登记机构 registry operator"
+    EXCHANGE_OPERATOR = "exchange_operator", "交易机构 exchange operator"
+    TRADER = "trader", "机构、个人 institution / individual"
+    PUBLIC = "public", "社会公众 public"
+
+
+class Membership(models.Model):
+    """Who a user acts for: one organisation, one role, one jurisdiction (DESIGN.md, Who uses it).
+
+    ``province`` is the jurisdiction of provincial and municipal authority users ('' = national).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="members")
+    role = models.CharField(max_length=24, choices=Role.choices)
+    province = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role__in=["provincial_authority", "municipal_authority"]) | ~Q(province=""),
+                name="membership_authority_has_province",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.role} · {self.organisation.name}"
+
+
+class ImportBatch(models.Model):
+    """A record of one file import: what was read, what was created, every problem found."""
+
+    kind = models.CharField(max_length=40)
+    file_name = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    parameters = models.JSONField(default=dict)
+    counts = models.JSONField(default=dict)
+    problems = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -1,0 +1,32 @@
+"""Numbered registry checks. Each refusal carries one of these codes (UK/EU registry practice).
+
+R01xx accounts · R02xx unit types · R03xx quantities · R04xx idempotency · R05xx people and approval ·
+R06xx compliance use of units.
+"""
+
+from cets.core.errors import Check
+from cets.parties.access import DENIED
+
+R0101 = Check("R0101", "账户不存在", "account does not exist")
+R0102 = Check("R0102", "账户已注销", "account is closed")
+R0103 = Check("R0103", "账户已冻结", "account is frozen")
+R0104 = Check("R0104", "账户受限，不可转出", "account is restricted: no outgoing transfers")
+R0105 = Check("R0105", "转出与转入为同一持仓", "debit and credit are the same holding")
+R0106 = Check("R0106", "该操作不适用于此账户类型", "operation not allowed for this account type")
+R0107 = Check("R0107", "账户持有人已有本市场账户", "holder already has an account in this market")
+R0201 = Check("R0201", "品种不存在", "unit type does not exist")
+R0202 = Check("R0202", "该账户不可持有此品种", "unit type not allowed for this account")
+R0203 = Check("R0203", "品种已存在", "unit type already exists")
+R0301 = Check("R0301", "数量须为正整数", "quantity must be a positive integer")
+R0302 = Check("R0302", "数量超过可用余额", "quantity exceeds available balance")
+R0401 = Check("R0401", "幂等键已用于不同内容", "idempotency key reused with different content")
+R0501 = Check("R0501", "审批人不得为提议人", "approver must differ from initiator")
+R0502 = DENIED  # defined with the access rules it enforces
+R0503 = Check("R0503", "该提议已处理", "proposal already decided")
+R0504 = Check("R0504", "提议不存在", "proposal does not exist")
+R0601 = Check("R0601", "该年度配额不可用于此履约年度", "vintage not usable for this obligation")
+R0602 = Check("R0602", "CCER抵销超过上限", "CCER offset exceeds its cap")
+R0603 = Check("R0603", "该CCER不符合抵销条件", "CCER not eligible for offsetting")
+R0604 = Check("R0604", "清缴数量超过剩余应清缴量", "quantity exceeds the remaining obligation")
+R0605 = Check("R0605", "申请状态不允许此操作", "application is not in a state that allows this")
+R0606 = Check("R0606", "履约义务不存在", "obligation does not exist")

@@ -1,0 +1,215 @@
+"""The registry (注册登记): accounts, unit types, holdings, the journal of transfers, proposals.
+
+Invariants (checked by ``cets audit verify``, see :mod:`cets.registry.audit`):
+- a holding's quantity is never negative (database CHECK);
+- every change of a holding is a :class:`Transfer` in the append-only journal, written in the same
+  transaction; replaying the journal reproduces every holding;
+- units come into being only by a ``create`` transfer into the national total account and leave
+  circulation only into surrender, cancellation and deduction accounts, so per unit type
+  Σ holdings = Σ created;
+- each transfer is hash-chained to the previous transfer of *each* account it touches
+  (per-account chains: transfers between unrelated accounts never wait on one another).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from cets.parties.models import Organisation
+
+
+class AccountKind(models.TextChoices):
+    NATIONAL_TOTAL = "national_total", "国家总量账户 national total"
+    NATIONAL_RESERVE = "national_reserve", "国家储备账户 national reserve"
+    AUCTION = "auction", "拍卖账户 auction"
+    PROVINCIAL = "provincial", "省级主管部门账户 provincial authority"
+    ENTITY = "entity", "重点排放单位账户 key emitting entity"
+    INSTITUTION = "institution", "机构账户 institution"
+    INDIVIDUAL = "individual", "个人账户 individual"
+    CCER_HOLDING = "ccer_holding", "CCER持有账户 CCER holding"
+    SURRENDER = "surrender", "清缴账户 surrender"
+    CANCELLATION = "cancellation", "自愿注销账户 voluntary cancellation"
+    DEDUCTION = "deduction", "核减账户 deduction"
+
+
+# Accounts that units leave circulation into: nothing ever comes back out of them except by reversal.
+RETIREMENT_KINDS = frozenset({AccountKind.SURRENDER, AccountKind.CANCELLATION, AccountKind.DEDUCTION})
+# Accounts owned by the registry itself (one per market), not by a holder.
+SYSTEM_KINDS = frozenset({AccountKind.NATIONAL_TOTAL, AccountKind.NATIONAL_RESERVE, AccountKind.AUCTION} | RETIREMENT_KINDS)
+
+
+class AccountStatus(models.TextChoices):
+    OPEN = "open", "正常 open"
+    RESTRICTED = "restricted", "限制（不可转出） restricted"
+    FROZEN = "frozen", "冻结 frozen"
+    CLOSED = "closed", "注销 closed"
+
+
+class Position(models.TextChoices):
+    REGISTRY = "registry", "登记持仓 registry position"
+    TRADING = "trading", "交易持仓 trading position"
+    FROZEN = "frozen", "司法冻结 judicially frozen"
+    PENDING = "pending", "待处理 pending"
+
+
+class Instrument(models.TextChoices):
+    CEA = "CEA", "全国碳排放配额 CEA"
+    CCER = "CCER", "国家核证自愿减排量 CCER"
+    BEA = "BEA", "北京碳排放配额 BEA"
+    PCER = "PCER", "北京碳普惠减排量 PCER"
+
+
+class Account(models.Model):
+    """A registry account. ``head_hash``/``head_seq`` are the tip of this account's hash chain."""
+
+    number = models.CharField(max_length=40, unique=True)
+    market = models.CharField(max_length=16, default="national")
+    kind = models.CharField(max_length=20, choices=AccountKind.choices)
+    holder = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    province = models.CharField(max_length=2, blank=True, db_index=True)
+    status = models.CharField(max_length=12, choices=AccountStatus.choices, default=AccountStatus.OPEN)
+    head_hash = models.CharField(max_length=64, default="")
+    head_seq = models.BigIntegerField(default=0)
+    opened_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            # One registry account per holder and market (Registry rules; cn-ets-rules.md §4.1 [M]).
+            models.UniqueConstraint(fields=["holder", "market"], condition=Q(holder__isnull=False), name="one_account_per_holder_market"),
+            models.UniqueConstraint(
+                fields=["kind", "market"],
+                condition=Q(kind__in=["national_total", "national_reserve", "auction", "surrender", "cancellation", "deduction"]),
+                name="one_system_account_per_market",
+            ),
+            models.UniqueConstraint(fields=["kind", "market", "province"], condition=Q(kind="provincial"), name="one_provincial_account"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CcerProject(models.Model):
+    """A CCER project of the national voluntary scheme (全国温室气体自愿减排注册登记系统)."""
+
+    code = models.CharField(max_length=60, unique=True)
+    name = models.CharField(max_length=300)
+    project_type = models.CharField(max_length=100, blank=True)
+    methodology = models.CharField(max_length=60, blank=True)
+    province_name = models.CharField(max_length=40, blank=True)
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="ccer_projects")
+    registered_on = models.DateField(null=True, blank=True)
+    # 备案 date of an old (pre-2017) CCER; null for projects registered under the 2023 Measures.
+    filed_on = models.DateField(null=True, blank=True)
+    under_ets_quota_management = models.BooleanField(default=False)
+
+
+class UnitType(models.Model):
+    """An instrument and vintage: ``CEA-2023``, ``CEA-2019-2020``, ``CCER-<project>-2024``."""
+
+    code = models.CharField(max_length=80, unique=True)
+    instrument = models.CharField(max_length=8, choices=Instrument.choices)
+    vintage = models.CharField(max_length=9)
+    project = models.ForeignKey(CcerProject, null=True, blank=True, on_delete=models.PROTECT, related_name="unit_types")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Holding(models.Model):
+    """(account, unit type, position) → quantity in tonnes CO2e, never negative."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holdings")
+    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="holdings")
+    position = models.CharField(max_length=10, choices=Position.choices)
+    quantity = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "unit_type", "position"], name="holding_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="holding_nonnegative"),
+        ]
+
+
+class TransferKind(models.TextChoices):
+    CREATE = "create", "创设 creation (cap)"
+    ISSUE = "issue", "发放 issuance"
+    CLAWBACK = "clawback", "收回 claw-back"
+    TRANSFER = "transfer", "转移 transfer"
+    POSITION_MOVE = "position_move", "持仓划转 position move"
+    SURRENDER = "surrender", "清缴 surrender"
+    FORCED_SURRENDER = "forced_surrender", "强制履约 forced surrender"
+    CANCELLATION = "cancellation", "注销 cancellation"
+    DEDUCTION = "deduction", "核减 deduction"
+    FREEZE = "freeze", "冻结 freeze"
+    RELEASE = "release", "解冻 release"
+    REVERSAL = "reversal", "冲正 reversal"
+
+
+class Transfer(models.Model):
+    """One immutable journal entry. ``key`` is the client's idempotency key.
+
+    ``debit_*`` is where units come from (null only for ``create``), ``credit_*`` where they go.
+    ``effective_at`` is the business time (e.g. the surrender approval date); ``recorded_at`` is
+    when the row was written. ``hash`` = sha256 over the content and both accounts' previous heads.
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=20, choices=TransferKind.choices)
+    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="+")
+    debit_account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    debit_position = models.CharField(max_length=10, choices=Position.choices, blank=True)
+    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    credit_position = models.CharField(max_length=10, choices=Position.choices)
+    quantity = models.BigIntegerField()
+    reference = models.CharField(max_length=200, blank=True)
+    related = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    effective_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    debit_prev_hash = models.CharField(max_length=64, blank=True)
+    credit_prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_quantity_positive"),
+            models.CheckConstraint(condition=Q(kind="create") | Q(debit_account__isnull=False), name="transfer_debit_required"),
+        ]
+        indexes = [models.Index(fields=["debit_account", "seq"]), models.Index(fields=["credit_account", "seq"])]
+
+
+class Proposal(models.Model):
+    """A registry operation that takes effect only when a second, authorised person approves it (four eyes).
+
+    ``payload`` holds the operation's arguments; ``result`` what executing it did.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "待审批 proposed"
+        EXECUTED = "executed", "已执行 approved and executed"
+        REJECTED = "rejected", "已驳回 rejected"
+
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")), name="proposal_four_eyes"),
+        ]
