@@ -1,5 +1,173 @@
-"""The JSON API, ``/api/v1`` (django-ninja), OpenAPI at ``/api/v1/docs``."""
+"""The JSON API, ``/api/v1`` (django-ninja), OpenAPI at ``/api/v1/docs``.
 
-from ninja import NinjaAPI
+Authentication: the Django session (log in through the web pages), with CSRF required on unsafe
+methods. Every endpoint applies the same role and jurisdiction scope as the pages: an entity outside
+the caller's scope answers 404. Refusals carry the check code: ``{"code": "R0302", "message_zh":
+..., "message_en": ...}``.
+"""
 
-api = NinjaAPI(title="cets API", version="1", urls_namespace="api-v1")
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import Http404
+from ninja import NinjaAPI, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.security import django_auth
+
+from cets.allocation.models import EntityAllocation, UnitAllocation
+from cets.compliance.models import Obligation
+from cets.compliance.selectors import status_of
+from cets.core.errors import CetsError
+from cets.parties.access import membership_of
+from cets.parties.selectors import entities_visible, entity_get, units_of
+from cets.registry.selectors import account_of, holdings_of
+
+api = NinjaAPI(title="cets API", version="1", urls_namespace="api-v1", auth=django_auth,
+               description="全国碳排放权交易平台 API · China carbon emissions trading platform")
+
+
+@api.exception_handler(CetsError)
+def _cets_error(request, exc: CetsError):
+    return api.create_response(request, exc.as_dict(), status=403 if exc.code == "R0502" else 422)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"code": "404", "message_zh": "未找到", "message_en": "not found"}, status=404)
+
+
+class MeOut(Schema):
+    username: str
+    role: str | None
+    organisation: str | None
+    province: str | None
+
+
+class EntityOut(Schema):
+    uscc: str
+    name: str
+    province: str
+    region_code: str
+
+
+class UnitOut(Schema):
+    code: str
+    category: str
+    rated_capacity_mw: str
+
+
+class UnitAllocationOut(Schema):
+    unit: str
+    category: str
+    generation_mwh: str
+    heat_supplied_gj: str
+    load_factor: str
+    electricity_benchmark: str
+    heat_benchmark: str
+    ff: str
+    electricity_allowance_t: int
+    heat_allowance_t: int
+    gas_topup_t: int
+    unit_allowance_t: int
+    pre_allocation_t: int
+    verified_emissions_t: int
+    prev_verified_emissions_t: int
+
+
+class AllocationOut(Schema):
+    year: int
+    pack_id: str
+    stage: str
+    verified_emissions_t: int
+    pre_allocation_t: int
+    initial_allocation_t: int
+    shortfall_topup_t: int
+    final_allocation_t: int
+    issue_delta_t: int
+    units: list[UnitAllocationOut]
+
+
+class HoldingOut(Schema):
+    account: str
+    unit_type: str
+    position: str
+    quantity_t: int
+
+
+class ComplianceOut(Schema):
+    year: int
+    obligation_t: int
+    offset_cap_t: int
+    deadline: dt.date
+    status: str
+    surrendered_t: int
+    surrendered_by_deadline_t: int
+    outstanding_t: int
+
+
+@api.get("/me", response=MeOut, tags=["parties"])
+def me(request):
+    m = membership_of(request.user)
+    return MeOut(username=request.user.username, role=m.role if m else None, organisation=m.organisation.name if m else None,
+                 province=(m.province or None) if m else None)
+
+
+@api.get("/entities", response=list[EntityOut], tags=["parties"])
+@paginate(LimitOffsetPagination)
+def entities(request, search: str = "", province: str = ""):
+    """Key emitting entities in the caller's jurisdiction."""
+    return entities_visible(user=request.user, search=search, province=province)
+
+
+@api.get("/entities/{uscc}", response=EntityOut, tags=["parties"])
+def entity(request, uscc: str):
+    return entity_get(user=request.user, uscc=uscc)
+
+
+@api.get("/entities/{uscc}/units", response=list[UnitOut], tags=["parties"])
+def entity_units(request, uscc: str):
+    e = entity_get(user=request.user, uscc=uscc)
+    return [UnitOut(code=u.code, category=u.category, rated_capacity_mw=str(u.rated_capacity_mw)) for u in units_of(entity=e)]
+
+
+@api.get("/entities/{uscc}/allocations", response=list[AllocationOut], tags=["allocation"])
+def entity_allocations(request, uscc: str):
+    """Allocation per year with every unit line and the formula's inputs (2023–2024 plan 附3/附4, §三)."""
+    e = entity_get(user=request.user, uscc=uscc)
+    out = []
+    for a in EntityAllocation.objects.filter(entity=e).order_by("year"):
+        lines = UnitAllocation.objects.filter(unit__entity=e, year=a.year).select_related("unit").order_by("unit__code")
+        out.append(AllocationOut(
+            year=a.year, pack_id=a.pack_id, stage=a.stage, verified_emissions_t=a.verified_emissions_t, pre_allocation_t=a.pre_allocation_t,
+            initial_allocation_t=a.initial_allocation_t, shortfall_topup_t=a.shortfall_topup_t, final_allocation_t=a.final_allocation_t,
+            issue_delta_t=a.issue_delta_t,
+            units=[UnitAllocationOut(
+                unit=u.unit.code, category=u.category, generation_mwh=str(u.generation_mwh), heat_supplied_gj=str(u.heat_supplied_gj),
+                load_factor=str(u.load_factor), electricity_benchmark=str(u.electricity_benchmark), heat_benchmark=str(u.heat_benchmark),
+                ff=str(u.ff), electricity_allowance_t=u.electricity_allowance_t, heat_allowance_t=u.heat_allowance_t, gas_topup_t=u.gas_topup_t,
+                unit_allowance_t=u.unit_allowance_t, pre_allocation_t=u.pre_allocation_t, verified_emissions_t=u.verified_emissions_t,
+                prev_verified_emissions_t=u.prev_verified_emissions_t) for u in lines],
+        ))
+    return out
+
+
+@api.get("/entities/{uscc}/holdings", response=list[HoldingOut], tags=["registry"])
+def entity_holdings(request, uscc: str):
+    e = entity_get(user=request.user, uscc=uscc)
+    acc = account_of(holder_id=e.pk)
+    if acc is None:
+        return []
+    return [HoldingOut(account=acc.number, unit_type=h.unit_type.code, position=h.position, quantity_t=h.quantity) for h in holdings_of(account=acc)]
+
+
+@api.get("/entities/{uscc}/compliance", response=list[ComplianceOut], tags=["compliance"])
+def entity_compliance(request, uscc: str):
+    """Compliance status per year, computed from approved surrenders (on_time / late / incomplete / open)."""
+    e = entity_get(user=request.user, uscc=uscc)
+    out = []
+    for ob in Obligation.objects.filter(entity=e).order_by("year"):
+        s = status_of(obligation=ob)
+        out.append(ComplianceOut(year=ob.year, obligation_t=ob.obligation_t, offset_cap_t=ob.offset_cap_t, deadline=ob.deadline, status=s.status,
+                                 surrendered_t=s.surrendered_t, surrendered_by_deadline_t=s.surrendered_by_deadline_t, outstanding_t=s.outstanding_t))
+    return out

@@ -1,0 +1,18 @@
+from django.contrib import admin
+
+from cets.core.admin import ReadOnlyAdmin
+
+from .models import UnitYearData, VerificationRecord
+
+
+@admin.register(UnitYearData)
+class UnitYearDataAdmin(ReadOnlyAdmin):
+    list_display = ("unit", "year", "generation_mwh", "heat_supplied_gj", "load_factor", "verified_emissions_t", "source")
+    list_filter = ("year", "source")
+
+
+@admin.register(VerificationRecord)
+class VerificationRecordAdmin(ReadOnlyAdmin):
+    list_display = ("year", "sector", "entity", "verifier", "on_time", "conforming")
+    list_filter = ("year", "sector", "conforming", "on_time")
+    search_fields = ("entity__name", "entity__uscc")

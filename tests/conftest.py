@@ -1,0 +1,70 @@
+"""Shared fixtures: a small world built with the platform's own services (no mocks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Real credit codes from data/cets-verification-entities (2023 power list): two in Shandong (37), one in Zhejiang (33).
+SD_1 = "913700001630435316"
+SD_2 = "91370100163155357D"
+ZJ_1 = "91330800586289189R"
+
+
+def when(day: str, hour: int = 10) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), SHANGHAI)
+
+
+@dataclass
+class World:
+    sd1: object
+    sd2: object
+    zj1: object
+    accounts: dict
+    registry_a: object
+    registry_b: object
+    province_sd: object
+    province_zj: object
+    entity_sd1_user: object
+    entity_zj1_user: object
+    mee: object
+    cea: object
+
+
+@pytest.fixture
+def world(db) -> World:
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import member_create
+    from cets.registry.models import Instrument
+    from cets.registry.services import account_open, system_accounts_ensure, vintage_create
+
+    system_accounts_ensure(market="national", provinces=["33", "37"])
+    orgs = {}
+    for code, name in ((SD_1, "山东测试一电厂"), (SD_2, "山东测试二电厂"), (ZJ_1, "浙江测试电厂")):
+        orgs[code] = Organisation.objects.create(uscc=code, name=name, kind=Organisation.Kind.ENTITY, region_code=code[2:8], province=code[2:4])
+    accounts = {code: account_open(holder=o) for code, o in orgs.items()}
+    reg = Organisation.objects.create(kind=Organisation.Kind.REGISTRY, name="登记机构")
+    mee_org = Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="生态环境部")
+    sd_auth = Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="山东省生态环境厅", province="37")
+    zj_auth = Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="浙江省生态环境厅", province="33")
+    pw = "test-password-123"
+    w = World(
+        sd1=orgs[SD_1], sd2=orgs[SD_2], zj1=orgs[ZJ_1], accounts=accounts,
+        registry_a=member_create(username="ra", organisation=reg, role=Role.REGISTRY_OPERATOR, password=pw),
+        registry_b=member_create(username="rb", organisation=reg, role=Role.REGISTRY_OPERATOR, password=pw),
+        province_sd=member_create(username="psd", organisation=sd_auth, role=Role.PROVINCIAL_AUTHORITY, province="37", password=pw),
+        province_zj=member_create(username="pzj", organisation=zj_auth, role=Role.PROVINCIAL_AUTHORITY, province="33", password=pw),
+        entity_sd1_user=member_create(username="esd1", organisation=orgs[SD_1], role=Role.ENTITY, password=pw),
+        entity_zj1_user=member_create(username="ezj1", organisation=orgs[ZJ_1], role=Role.ENTITY, password=pw),
+        mee=member_create(username="mee", organisation=mee_org, role=Role.NATIONAL_AUTHORITY, password=pw),
+        cea=vintage_create(instrument=Instrument.CEA, vintage="2023", cap_t=10_000_000, key="cap-test-2023"),
+    )
+    return w

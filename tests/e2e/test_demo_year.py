@@ -1,0 +1,98 @@
+"""End to end over real data: `cets demo --no-serve` runs compliance year 2023, then the ledger is proved.
+
+The demo runs once for this module (in the test database) and the database is flushed afterwards.
+"""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Sum
+
+from cets.registry.audit import audit_verify
+from cets.registry.models import Holding, Transfer, TransferKind, UnitType
+from cets.registry.selectors import unit_type_totals
+from tests.conftest import DATA
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    from cets.cli import main
+
+    with django_db_blocker.unblock():
+        assert main(["demo", "--no-serve"]) == 0
+        from cets.demo.run import run_demo
+
+        res = run_demo(log=lambda m: None)  # a second run is idempotent and returns the summary
+        yield res
+        call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def unblocked(demo, django_db_blocker):
+    with django_db_blocker.unblock():
+        yield demo
+
+
+def test_summary_counts(unblocked):
+    c = unblocked.counts
+    assert c["entities"] == 2104
+    assert c["import_problems"] == 1 and "91570522087163776E" in unblocked.import_problems[0]
+    assert 4_800_000_000 <= c["verified_emissions_t"] <= 5_200_000_000
+    assert c["pre_allocated_t"] < c["final_allocated_t"]
+    assert c["surrendered_ccer_t"] > 0
+    # the real 2023 outcome mix (2,107 units: 2,103 on time, 2 late, 2 incomplete), here over 2,104 entities
+    assert (c["outcome_on_time"], c["outcome_late"], c["outcome_incomplete"]) == (2100, 2, 2)
+    real = json.loads((DATA / "cets-verification-entities" / "cets_public_info_coverage_stats.json").read_text())
+    assert real  # the file the mix is taken from is present
+
+
+def test_second_run_changed_nothing(unblocked):
+    assert unblocked.counts["journal_entries"] == Transfer.objects.count()
+
+
+def test_conservation_per_vintage(unblocked):
+    for row in unit_type_totals():
+        assert row["created_t"] == row["national_total_t"] + row["issued_t"], row
+        assert row["issued_t"] == row["circulating_t"] + row["surrendered_t"] + row["cancelled_t"] + row["deducted_t"], row
+    assert not Holding.objects.filter(quantity__lt=0).exists()
+    cea = UnitType.objects.get(code="CEA-2023")
+    issued = (Transfer.objects.filter(unit_type=cea, kind=TransferKind.ISSUE).aggregate(q=Sum("quantity"))["q"]
+              - (Transfer.objects.filter(unit_type=cea, kind=TransferKind.CLAWBACK).aggregate(q=Sum("quantity"))["q"] or 0))
+    from cets.allocation.models import EntityAllocation
+
+    assert issued == EntityAllocation.objects.filter(year=2023).aggregate(q=Sum("final_allocation_t"))["q"]
+
+
+def test_every_allocation_follows_the_formula(unblocked):
+    from cets.allocation.formulas import PowerRules, UnitInput, allocate
+    from cets.allocation.models import EntityAllocation, UnitAllocation
+    from cets.rules.packs import load_pack
+
+    rules = PowerRules.from_pack(load_pack("national/power-2023-2024"), 2023)
+    lines = list(UnitAllocation.objects.filter(year=2023).select_related("unit__entity"))
+    _, ents = allocate([UnitInput(u.unit.entity.uscc, u.unit.code, u.category, u.generation_mwh, u.heat_supplied_gj, u.load_factor,
+                                  u.verified_emissions_t, u.prev_verified_emissions_t) for u in lines], rules)
+    stored = {a.entity.uscc: a.final_allocation_t for a in EntityAllocation.objects.filter(year=2023).select_related("entity")}
+    assert {e.entity_uscc: e.final_allocation_t for e in ents} == stored
+
+
+def test_audit_verify_passes_then_fails_on_tampering(unblocked):
+    from cets.cli import main
+
+    assert audit_verify().ok
+    assert main(["audit", "verify"]) == 0
+    h = Holding.objects.filter(quantity__gt=0, account__kind="entity").order_by("pk").first()
+    with connection.cursor() as cur:
+        cur.execute("update registry_holding set quantity = quantity + 1 where id = %s", [h.pk])
+    try:
+        r = audit_verify()
+        assert not r.ok and any(f"stored {h.quantity + 1} but journal gives {h.quantity}" in p for p in r.problems)
+        assert main(["audit", "verify"]) == 1
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("update registry_holding set quantity = quantity - 1 where id = %s", [h.pk])
+    assert audit_verify().ok
