@@ -1,0 +1,331 @@
+"""Reads composed for the web pages. Nothing here writes.
+
+Every read is scoped by :func:`cets.parties.access.organisation_scope`: a provincial user sees
+only its province, an entity user only itself (DESIGN.md, Who uses it). The apps' own selectors
+are reused where they exist; this module only composes them into what one page shows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Max, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from cets.allocation.models import EntityAllocation, UnitAllocation
+from cets.compliance.models import Obligation, SurrenderApplication
+from cets.compliance.selectors import statuses, status_of
+from cets.compliance.status import INCOMPLETE, LATE, ON_TIME, OPEN, Status
+from cets.mrv.models import UnitYearData
+from cets.mrv.selectors import verifications_of
+from cets.parties.access import NATIONWIDE_ROLES, membership_of
+from cets.parties.models import GeneratingUnit, Membership, Organisation, Role
+from cets.parties.selectors import entities_visible, entity_get, units_of
+from cets.registry.models import Account, Proposal
+from cets.registry.selectors import account_of, holdings_of, journal_of, unit_type_totals
+from cets.rules.packs import PackError, Unconfirmed, load_pack
+
+OUTCOMES = (ON_TIME, LATE, INCOMPLETE, OPEN)
+PAGE_SIZE = 50
+JOURNAL_LIMIT = 200
+
+
+# ---------------------------------------------------------------- who is reading
+
+@dataclass(frozen=True)
+class Viewer:
+    """The reader: their membership (or none), and which dashboard they get."""
+
+    membership: Membership | None
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership else None
+
+    @property
+    def organisation(self) -> Organisation | None:
+        return self.membership.organisation if self.membership else None
+
+    @property
+    def province(self) -> str:
+        return self.membership.province if self.membership else ""
+
+    @property
+    def dashboard(self) -> str:
+        """``national``, ``provincial``, ``entity``, ``registry``, ``other`` or ``none``."""
+        r = self.role
+        if r is None:
+            return "none"
+        if r == Role.NATIONAL_AUTHORITY:
+            return "national"
+        if r in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+            return "provincial"
+        if r == Role.ENTITY:
+            return "entity"
+        if r == Role.REGISTRY_OPERATOR:
+            return "registry"
+        return "other"
+
+    @property
+    def nationwide(self) -> bool:
+        return self.role in NATIONWIDE_ROLES
+
+
+def viewer_of(user) -> Viewer:
+    m = membership_of(user)
+    if m is not None:
+        m = Membership.objects.select_related("organisation").get(pk=m.pk)
+    return Viewer(membership=m)
+
+
+def reporting_year(*, requested: int | None = None) -> int:
+    """The compliance year a page shows: ``requested`` if given, else the latest year with
+    obligations or allocations, else last calendar year."""
+    if requested:
+        return requested
+    y = Obligation.objects.aggregate(y=Max("year"))["y"] or EntityAllocation.objects.aggregate(y=Max("year"))["y"]
+    return y or timezone.localdate().year - 1
+
+
+def years_available() -> list[int]:
+    ys = set(Obligation.objects.values_list("year", flat=True).distinct())
+    ys |= set(EntityAllocation.objects.values_list("year", flat=True).distinct())
+    return sorted(ys, reverse=True)
+
+
+# ---------------------------------------------------------------- dashboards (authorities)
+
+@dataclass
+class ProvinceRow:
+    province: str
+    entities: int = 0
+    verified_emissions_t: int = 0
+    final_allocation_t: int = 0
+    surrendered_t: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def outcome_list(self) -> list[tuple[str, int]]:
+        return [(o, self.outcomes.get(o, 0)) for o in OUTCOMES]
+
+
+def _verified_by_entity_qs(year: int):
+    """Σ verified emissions of an entity's covered units in ``year`` (a subquery on Organisation)."""
+    return Subquery(
+        UnitYearData.objects.filter(unit__entity=OuterRef("pk"), year=year)
+        .exclude(unit__category=GeneratingUnit.Category.NOT_COVERED)
+        .values("unit__entity").annotate(t=Sum("verified_emissions_t")).values("t")[:1]
+    )
+
+
+def province_table(*, user, year: int) -> tuple[list[ProvinceRow], ProvinceRow]:
+    """One row per province of the entities ``user`` may see, and a total row."""
+    entity_qs = entities_visible(user=user)
+    rows: dict[str, ProvinceRow] = {}
+
+    def row(p: str) -> ProvinceRow:
+        return rows.setdefault(p, ProvinceRow(province=p))
+
+    for p, n in entity_qs.order_by().values_list("province").annotate(n=Count("pk")):
+        row(p).entities = n
+    for p, t in (UnitYearData.objects.filter(year=year, unit__entity__in=entity_qs)
+                 .exclude(unit__category=GeneratingUnit.Category.NOT_COVERED)
+                 .order_by().values_list("unit__entity__province").annotate(t=Sum("verified_emissions_t"))):
+        row(p).verified_emissions_t = t or 0
+    for p, t in (EntityAllocation.objects.filter(year=year, entity__in=entity_qs)
+                 .order_by().values_list("entity__province").annotate(t=Sum("final_allocation_t"))):
+        row(p).final_allocation_t = t or 0
+    for p, t in (SurrenderApplication.objects.filter(obligation__year=year, obligation__entity__in=entity_qs,
+                                                    status=SurrenderApplication.Status.APPROVED)
+                 .order_by().values_list("obligation__entity__province").annotate(t=Sum("quantity"))):
+        row(p).surrendered_t = t or 0
+    province_of = dict(entity_qs.order_by().values_list("pk", "province"))
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for entity_id, st in statuses(year=year, entity_qs=entity_qs).items():
+        counts[province_of[entity_id]][st.status] += 1
+    for p, c in counts.items():
+        row(p).outcomes = dict(c)
+    ordered = [rows[p] for p in sorted(rows)]
+    total = ProvinceRow(province="")
+    for r in ordered:
+        total.entities += r.entities
+        total.verified_emissions_t += r.verified_emissions_t
+        total.final_allocation_t += r.final_allocation_t
+        total.surrendered_t += r.surrendered_t
+        for o, n in r.outcomes.items():
+            total.outcomes[o] = total.outcomes.get(o, 0) + n
+    return ordered, total
+
+
+@dataclass(frozen=True)
+class ProblemEntity:
+    entity: Organisation
+    obligation: Obligation
+    status: Status
+
+
+def entities_late_or_incomplete(*, user, year: int) -> list[ProblemEntity]:
+    """Entities ``user`` may see whose ``year`` obligation is late or incomplete."""
+    entity_qs = entities_visible(user=user)
+    bad = {eid: st for eid, st in statuses(year=year, entity_qs=entity_qs).items() if st.status in (LATE, INCOMPLETE)}
+    obs = {o.entity_id: o for o in Obligation.objects.filter(year=year, entity_id__in=bad).select_related("entity")}
+    out = [ProblemEntity(entity=obs[eid].entity, obligation=obs[eid], status=st) for eid, st in bad.items()]
+    return sorted(out, key=lambda p: (p.status.status != INCOMPLETE, p.entity.province, p.entity.uscc or ""))
+
+
+# ---------------------------------------------------------------- dashboard (entity)
+
+@dataclass
+class EntitySummary:
+    entity: Organisation
+    year: int
+    allocation: EntityAllocation | None
+    obligation: Obligation | None
+    status: Status | None
+    account: Account | None
+    holdings: list
+
+
+def entity_summary(*, user, year: int) -> EntitySummary | None:
+    """The entity user's own organisation: obligation, allocation, holdings, status."""
+    v = viewer_of(user)
+    if v.dashboard != "entity":
+        return None
+    org = v.organisation
+    allocation = EntityAllocation.objects.filter(entity=org, year=year).first()
+    obligation = Obligation.objects.filter(entity=org, year=year).first()
+    account = account_of(holder_id=org.pk)
+    return EntitySummary(
+        entity=org, year=year, allocation=allocation, obligation=obligation,
+        status=status_of(obligation=obligation) if obligation else None,
+        account=account, holdings=list(holdings_of(account=account)) if account else [],
+    )
+
+
+# ---------------------------------------------------------------- dashboard (registry)
+
+@dataclass(frozen=True)
+class ProposalRow:
+    proposal: Proposal
+    lines: int
+    issue_t: int
+    clawback_t: int
+
+
+def proposals_overview(*, limit: int = 100) -> list[ProposalRow]:
+    """The latest four-eyes proposals with line counts and totals (issue and claw-back)."""
+    out = []
+    for p in Proposal.objects.select_related("proposed_by", "decided_by").order_by("-proposed_at", "-pk")[:limit]:
+        lines = p.payload.get("lines", []) if isinstance(p.payload, dict) else []
+        qs = [int(ln.get("quantity", 0)) for ln in lines]
+        out.append(ProposalRow(proposal=p, lines=len(lines), issue_t=sum(q for q in qs if q > 0), clawback_t=-sum(q for q in qs if q < 0)))
+    return out
+
+
+def reconciliation() -> list[dict]:
+    """Per unit type: created = national total + issued; issued = circulating + retired."""
+    rows = unit_type_totals()
+    for r in rows:
+        r["created_ok"] = r["created_t"] == r["national_total_t"] + r["issued_t"]
+        r["issued_ok"] = r["issued_t"] == r["circulating_t"] + r["surrendered_t"] + r["cancelled_t"] + r["deducted_t"]
+    return rows
+
+
+# ---------------------------------------------------------------- entity list
+
+@dataclass(frozen=True)
+class EntityRow:
+    entity: Organisation
+    status: Status | None
+
+
+def entity_page(*, user, search: str = "", province: str = "", page: int | str = 1, year: int) -> Page:
+    """A page (50 rows) of the entities ``user`` may see, matching ``search`` (name or credit code),
+    each annotated with its units, verified emissions and final allocation for ``year`` and its
+    compliance status."""
+    qs = entities_visible(user=user, search=search.strip(), province=province).annotate(
+        unit_count=Count("units", distinct=True),
+        verified_t=Coalesce(_verified_by_entity_qs(year), 0),
+        final_allocation_t=Subquery(EntityAllocation.objects.filter(entity=OuterRef("pk"), year=year).values("final_allocation_t")[:1]),
+    )
+    p = Paginator(qs, PAGE_SIZE).get_page(page)
+    st = statuses(year=year, entity_qs=Organisation.objects.filter(pk__in=[e.pk for e in p.object_list]))
+    p.object_list = [EntityRow(entity=e, status=st.get(e.pk)) for e in p.object_list]
+    return p
+
+
+# ---------------------------------------------------------------- entity page
+
+@dataclass
+class EntityDetail:
+    entity: Organisation
+    year: int
+    units: list
+    unit_allocations: list
+    allocation: EntityAllocation | None
+    unconfirmed: list[Unconfirmed]
+    pack_title: tuple[str, str]
+    account: Account | None
+    holdings: list
+    journal: list
+    obligation: Obligation | None
+    status: Status | None
+    surrenders: list
+    verifications: list
+    verified_emissions_t: int
+    list_entries: list
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    transfer: object
+    direction: str  # "in", "out" or "move" (between positions of this account)
+
+    @property
+    def hash_prefix(self) -> str:
+        return self.transfer.hash[:12]
+
+
+def entity_detail(*, user, uscc: str, year: int) -> EntityDetail:
+    """Everything the entity page shows. Raises Http404 for an entity outside ``user``'s scope
+    (the answer does not reveal whether it exists)."""
+    org = entity_get(user=user, uscc=uscc)
+    allocation = EntityAllocation.objects.filter(entity=org, year=year).first()
+    unconfirmed: list[Unconfirmed] = []
+    title = ("", "")
+    if allocation is not None:
+        try:
+            pack = load_pack(allocation.pack_id)
+            unconfirmed, title = pack.unconfirmed, (pack.title_zh, pack.title_en)
+        except PackError:
+            unconfirmed = []
+    account = account_of(holder_id=org.pk)
+    journal = []
+    if account is not None:
+        for t in journal_of(account=account, limit=JOURNAL_LIMIT):
+            if t.debit_account_id == account.pk and t.credit_account_id == account.pk:
+                d = "move"
+            elif t.credit_account_id == account.pk:
+                d = "in"
+            else:
+                d = "out"
+            journal.append(JournalLine(transfer=t, direction=d))
+    obligation = Obligation.objects.filter(entity=org, year=year).first()
+    surrenders = (list(SurrenderApplication.objects.filter(obligation__entity=org).select_related("unit_type", "obligation")
+                       .order_by("-obligation__year", "submitted_at", "pk")))
+    verified = (UnitYearData.objects.filter(unit__entity=org, year=year).exclude(unit__category=GeneratingUnit.Category.NOT_COVERED)
+                .aggregate(t=Sum("verified_emissions_t"))["t"] or 0)
+    return EntityDetail(
+        entity=org, year=year,
+        units=list(units_of(entity=org)),
+        unit_allocations=list(UnitAllocation.objects.filter(unit__entity=org, year=year).select_related("unit").order_by("unit__code")),
+        allocation=allocation, unconfirmed=unconfirmed, pack_title=title,
+        account=account, holdings=list(holdings_of(account=account)) if account else [],
+        journal=journal, obligation=obligation, status=status_of(obligation=obligation) if obligation else None,
+        surrenders=surrenders, verifications=list(verifications_of(entity_id=org.pk)), verified_emissions_t=verified,
+        list_entries=list(org.list_entries.order_by("-year", "sector")),
+    )
+
