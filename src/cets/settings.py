@@ -3,7 +3,8 @@
 Environment:
 - ``CETS_DATABASE_URL``: ``postgresql://user:pass@host:5432/db`` for production; default is the
   SQLite file ``var/cets.sqlite3`` (WAL) under the working directory (``CETS_VAR_DIR``).
-- ``CETS_SECRET_KEY``: required when ``CETS_DEBUG`` is off. ``CETS_ALLOWED_HOSTS``: comma list.
+- ``CETS_SECRET_KEY``: the signing key (default: a random key kept in ``var/secret_key``).
+- ``CETS_DEBUG=1`` for development; ``CETS_HTTPS=1`` behind TLS; ``CETS_ALLOWED_HOSTS``: comma list.
 """
 
 from __future__ import annotations
@@ -16,10 +17,26 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("CETS_VAR_DIR", Path.cwd() / "var")).resolve()
 
-DEBUG = os.environ.get("CETS_DEBUG", "1") == "1"
-SECRET_KEY = os.environ.get("CETS_SECRET_KEY") or ("cets-insecure-development-key" if DEBUG else None)
-if not SECRET_KEY:
-    raise RuntimeError("CETS_SECRET_KEY must be set when CETS_DEBUG=0")
+DEBUG = os.environ.get("CETS_DEBUG", "0") == "1"
+
+
+def _secret_key() -> str:
+    """``CETS_SECRET_KEY``, or a random key kept (mode 0600) in ``var/secret_key`` for a local install."""
+    key = os.environ.get("CETS_SECRET_KEY")
+    if key:
+        return key
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = [h for h in os.environ.get("CETS_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
 INSTALLED_APPS = [
@@ -76,7 +93,8 @@ def _database() -> dict:
     url = os.environ.get("CETS_DATABASE_URL")
     if url:
         db = dj_database_url.parse(url, conn_max_age=60)
-        db.setdefault("TEST", {})
+        # Separate test databases let several suites run at once on one server.
+        db["TEST"] = {"NAME": os.environ.get("CETS_TEST_DB_NAME", f"test_{db['NAME']}")}
         return db
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
@@ -110,8 +128,13 @@ LOGOUT_REDIRECT_URL = "web:login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Behind a TLS-terminating proxy in production set CETS_HTTPS=1 (secure cookies, HSTS).
+HTTPS = os.environ.get("CETS_HTTPS", "0") == "1"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31536000
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
@@ -124,7 +147,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-WHITENOISE_USE_FINDERS = DEBUG  # serve app static files without collectstatic while developing
+WHITENOISE_USE_FINDERS = True  # app static files are served even before collectstatic
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 LOGGING = {
