@@ -208,3 +208,17 @@ def members_bulk_create(*, specs: list[tuple[str, Organisation, str, str]]) -> i
     ids = dict(User.objects.filter(username__in=[s[0] for s in todo]).values_list("username", "pk"))
     Membership.objects.bulk_create([Membership(user_id=ids[u], organisation=o, role=r, province=p) for u, o, r, p in todo], batch_size=1000)
     return len(todo)
+
+
+CETS_APPS = ("core", "parties", "mrv", "allocation", "registry", "compliance")
+
+
+@transaction.atomic
+def staff_grant_view(*, user) -> None:
+    """Let an operator into the Django admin with view-only permission on the platform's records
+    (ledger and allocation records are read-only in the admin in any case)."""
+    from django.contrib.auth.models import Permission
+
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=CETS_APPS, codename__startswith="view_"))

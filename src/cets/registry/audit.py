@@ -49,9 +49,9 @@ def audit_verify(max_problems: int = 50) -> AuditReport:
 
     fields = ("seq", "key", "kind", "unit_type_id", "debit_account_id", "debit_position", "credit_account_id", "credit_position",
               "quantity", "reference", "related_id", "actor_id", "approver_id", "effective_at", "recorded_at",
-              "debit_prev_hash", "credit_prev_hash", "hash")
+              "debit_prev_hash", "credit_prev_hash", "hash", "beneficiary_id")
     for row in Transfer.objects.order_by("seq").values_list(*fields).iterator(chunk_size=5000):
-        (seq, key, kind, ut, d, dpos, c, cpos, q, ref, rel, actor, approver, eff, rec, dprev, cprev, h) = row
+        (seq, key, kind, ut, d, dpos, c, cpos, q, ref, rel, actor, approver, eff, rec, dprev, cprev, h, ben) = row
         report.transfers += 1
         exp_d = heads.get(d, chain.GENESIS) if d is not None else ""
         exp_c = heads.get(c, chain.GENESIS)
@@ -65,6 +65,7 @@ def audit_verify(max_problems: int = 50) -> AuditReport:
             key=key, kind=kind, unit_type=codes.get(ut, "?"), debit=numbers.get(d, "") if d is not None else "", debit_position=dpos,
             credit=numbers.get(c, "?"), credit_position=cpos, quantity=q, reference=ref, related=keys.get(rel, "") if rel else "",
             actor=str(actor) if actor is not None else "", approver=str(approver) if approver is not None else "", effective_at=eff, recorded_at=rec,
+            beneficiary=str(ben) if ben is not None else "",
         )
         if chain.entry_hash(text, dprev, cprev) != h:
             problem(f"entry #{seq} ({key}) altered: its hash does not match its content")

@@ -32,13 +32,14 @@ def content(
     reference: str,
     related: str,
     actor: str,
+    beneficiary: str = "",
     approver: str,
     effective_at: dt.datetime,
     recorded_at: dt.datetime,
 ) -> str:
     """The fields that identify an entry, in a fixed order, unambiguously joined."""
     parts = [key, kind, unit_type, debit, debit_position, credit, credit_position, str(quantity), reference, related, actor, approver,
-             stamp(effective_at), stamp(recorded_at)]
+             stamp(effective_at), stamp(recorded_at), beneficiary]
     return "\x1f".join(p.replace("\x1f", " ") for p in parts)
 
 
@@ -53,7 +54,7 @@ def entry_hash(content_text: str, debit_prev: str, credit_prev: str) -> str:
 
 
 def idempotency_digest(*, kind: str, unit_type: str, debit: str, debit_position: str, credit: str, credit_position: str,
-                       quantity: int, reference: str) -> str:
+                       quantity: int, reference: str, beneficiary: str = "") -> str:
     """What a retried request must repeat exactly for the same key to mean the same transfer."""
-    text = "\x1f".join([kind, unit_type, debit, debit_position, credit, credit_position, str(quantity), reference])
+    text = "\x1f".join([kind, unit_type, debit, debit_position, credit, credit_position, str(quantity), reference, beneficiary])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

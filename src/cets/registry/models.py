@@ -73,6 +73,7 @@ class Account(models.Model):
     head_hash = models.CharField(max_length=64, default="")
     head_seq = models.BigIntegerField(default=0)
     opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["number"]
@@ -150,6 +151,7 @@ class TransferKind(models.TextChoices):
     FREEZE = "freeze", "冻结 freeze"
     RELEASE = "release", "解冻 release"
     REVERSAL = "reversal", "冲正 reversal"
+    CARRY_OVER = "carry_over", "结转 carry-over (old vintage retired)"
 
 
 class Transfer(models.Model):
@@ -170,6 +172,8 @@ class Transfer(models.Model):
     credit_position = models.CharField(max_length=10, choices=Position.choices)
     quantity = models.BigIntegerField()
     reference = models.CharField(max_length=200, blank=True)
+    # The entity a provincial authority account holds these units for (differentiated treatment, 2023–2024 plan §五).
+    beneficiary = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     related = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -213,3 +217,22 @@ class Proposal(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")), name="proposal_four_eyes"),
         ]
+
+
+class HolderChange(models.Model):
+    """A change of holder on a merger or split (Measures Art. 18): approved by the province, then
+    registered (units moved by journal entries) and published."""
+
+    class Kind(models.TextChoices):
+        MERGER = "merger", "合并 merger"
+        SPLIT = "split", "分立 split"
+
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    from_holder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    to_holder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    lines = models.JSONField(default=list)  # [{"unit_type": code, "quantity": t}]
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision_ref = models.CharField(max_length=200)
+    published_at = models.DateTimeField()

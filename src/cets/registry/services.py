@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cets.core.errors import CetsError
@@ -23,7 +23,8 @@ from cets.parties.models import Organisation, Role
 
 from . import chain
 from .checks import (
-    R0101, R0102, R0103, R0104, R0105, R0106, R0107, R0202, R0203, R0301, R0302, R0401, R0501, R0503, R0504,
+    R0101, R0102, R0103, R0104, R0105, R0106, R0107, R0108, R0109, R0110, R0111, R0202, R0203, R0301, R0302, R0401, R0501, R0502,
+    R0503, R0504,
 )
 from .models import (
     RETIREMENT_KINDS, Account, AccountKind, AccountStatus, CcerProject, Holding, Instrument, Position, Proposal, Transfer,
@@ -140,6 +141,10 @@ def _check_kind_legs(kind: str, debit: Account | None, credit: Account) -> None:
         ok = credit.kind == AccountKind.DEDUCTION
     elif kind in (TransferKind.POSITION_MOVE, TransferKind.FREEZE, TransferKind.RELEASE):
         ok = debit.pk == credit.pk
+    elif kind == TransferKind.CARRY_OVER:
+        ok = credit.kind == AccountKind.CANCELLATION
+    elif kind == TransferKind.REVERSAL:
+        ok = True
     elif kind == TransferKind.TRANSFER:
         ok = debit.kind not in RETIREMENT_KINDS and credit.kind not in RETIREMENT_KINDS | {AccountKind.NATIONAL_TOTAL}
     if not ok:
@@ -177,6 +182,7 @@ def transfer_post(
     actor=None,
     approver=None,
     effective_at: dt.datetime | None = None,
+    beneficiary: Organisation | None = None,
 ) -> Transfer:
     """Post one transfer: check, move the holdings, append the chained journal entry, atomically.
 
@@ -190,6 +196,7 @@ def transfer_post(
     digest_args = dict(
         kind=kind, unit_type=unit_type.code, debit=debit.account.number if debit else "", debit_position=debit.position if debit else "",
         credit=credit.account.number, credit_position=credit.position, quantity=quantity, reference=reference,
+        beneficiary=str(beneficiary.pk) if beneficiary else "",
     )
     existing = _existing(key, digest_args)
     if existing is not None:
@@ -197,8 +204,10 @@ def transfer_post(
     if approver is not None and actor is not None and approver.pk == actor.pk:
         raise CetsError(R0501)
     try:
+        # A savepoint when nested, so that a refusal leaves the caller's transaction usable and unchanged.
         with transaction.atomic():
-            return _post_locked(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, debit_acc_id)
+            return _post_locked(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, debit_acc_id,
+                                beneficiary)
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as for a retry.
         existing = _existing(key, digest_args)
@@ -214,14 +223,15 @@ def _existing(key: str, digest_args: dict) -> Transfer | None:
     theirs = chain.idempotency_digest(
         kind=t.kind, unit_type=t.unit_type.code, debit=t.debit_account.number if t.debit_account else "",
         debit_position=t.debit_position, credit=t.credit_account.number, credit_position=t.credit_position,
-        quantity=t.quantity, reference=t.reference,
+        quantity=t.quantity, reference=t.reference, beneficiary=str(t.beneficiary_id) if t.beneficiary_id else "",
     )
     if theirs != chain.idempotency_digest(**digest_args):
         raise CetsError(R0401, key)
     return t
 
 
-def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, debit_acc_id):
+def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, debit_acc_id,
+                 beneficiary=None):
     ids = sorted({i for i in (debit_acc_id, credit.account.pk) if i is not None})
     locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
     if len(locked) != len(ids):
@@ -233,15 +243,21 @@ def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, relat
     _check_kind_legs(kind, d_acc, c_acc)
     _check_status(kind, d_acc, c_acc)
     _check_unit_allowed(c_acc, unit_type)
+    legs = Q(account_id=c_acc.pk, position=credit.position)
     if d_acc is not None:
         _check_unit_allowed(d_acc, unit_type)
-        src = Holding.objects.filter(account=d_acc, unit_type=unit_type, position=debit.position).first()
-        available = src.quantity if src else 0
+        legs |= Q(account_id=d_acc.pk, position=debit.position)
+    rows = {(a, pos): (pk, q) for pk, a, pos, q in Holding.objects.filter(legs, unit_type=unit_type).values_list("pk", "account_id", "position", "quantity")}
+    if d_acc is not None:
+        src_pk, available = rows.get((d_acc.pk, debit.position), (None, 0))
         if available < quantity:
             raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {debit.position}: {available} < {quantity}")
-        Holding.objects.filter(pk=src.pk).update(quantity=F("quantity") - quantity)
-    dst, _ = Holding.objects.get_or_create(account=c_acc, unit_type=unit_type, position=credit.position)
-    Holding.objects.filter(pk=dst.pk).update(quantity=F("quantity") + quantity)
+        Holding.objects.filter(pk=src_pk).update(quantity=F("quantity") - quantity)
+    dst = rows.get((c_acc.pk, credit.position))
+    if dst is None:
+        Holding.objects.create(account=c_acc, unit_type=unit_type, position=credit.position, quantity=quantity)
+    else:
+        Holding.objects.filter(pk=dst[0]).update(quantity=F("quantity") + quantity)
 
     now = timezone.now()
     effective_at = effective_at or now
@@ -253,16 +269,16 @@ def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, relat
         key=key, kind=kind, unit_type=unit_type.code, debit=d_acc.number if d_acc else "", debit_position=debit.position if debit else "",
         credit=c_acc.number, credit_position=credit.position, quantity=quantity, reference=reference,
         related=related.key if related else "", actor=_user_id(actor), approver=_user_id(approver), effective_at=effective_at, recorded_at=now,
+        beneficiary=str(beneficiary.pk) if beneficiary else "",
     )
     h = chain.entry_hash(text, debit_prev, credit_prev)
     t = Transfer.objects.create(
         key=key, kind=kind, unit_type=unit_type, debit_account=d_acc, debit_position=debit.position if debit else "",
-        credit_account=c_acc, credit_position=credit.position, quantity=quantity, reference=reference, related=related,
+        credit_account=c_acc, credit_position=credit.position, quantity=quantity, reference=reference, related=related, beneficiary=beneficiary,
         actor=actor, approver=approver, effective_at=effective_at, recorded_at=now,
         debit_prev_hash=debit_prev, credit_prev_hash=credit_prev, hash=h,
     )
-    for acc in {a.pk: a for a in filter(None, (d_acc, c_acc))}.values():
-        Account.objects.filter(pk=acc.pk).update(head_hash=h, head_seq=t.seq)
+    Account.objects.filter(pk__in=ids).update(head_hash=h, head_seq=t.seq)
     return t
 
 
@@ -293,71 +309,47 @@ def vintage_create(*, instrument: str, vintage: str, cap_t: int, key: str, actor
 # ---------------------------------------------------------------- four eyes
 
 @dataclass(frozen=True)
-class IssuanceLine:
-    """One line of an issuance proposal: account number and quantity (tonnes; negative = claw-back)."""
+class FourEyesOp:
+    """A registry operation that takes effect only on a second person's approval (DESIGN.md, Registry
+    ledger): who may propose it, what approval executes, and what a rejection undoes (units held
+    while the proposal waits are released)."""
 
-    account: str
-    quantity: int
-    reference: str = ""
+    proposers: tuple[str, ...]
+    execute: Callable[[Proposal, object], dict]
+    on_reject: Callable[[Proposal, object], None] | None = None
 
 
-def issuance_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, effective_at: dt.datetime | None = None,
-                     note: str = "") -> Proposal:
-    """Propose an issuance (or claw-back, 多退少补) batch; it takes effect on a second person's approval.
+FOUR_EYES: dict[str, FourEyesOp] = {}
 
-    Only registry operators may propose (R0502). Idempotent on ``key``. Lines with quantity 0 are
-    dropped; quantities must be integers (R0301).
-    """
-    require_role(actor, Role.REGISTRY_OPERATOR)
-    rows = []
-    for ln in lines:
-        if isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
-            raise CetsError(R0301, repr(ln.quantity))
-        if ln.quantity:
-            rows.append({"account": ln.account, "quantity": ln.quantity, "reference": ln.reference})
-    payload = {"unit_type": unit_type.code, "lines": rows, "note": note,
-               "effective_at": effective_at.isoformat() if effective_at else None}
-    p, created = Proposal.objects.get_or_create(key=key, defaults={"kind": "issue", "payload": payload, "proposed_by": actor})
-    if not created and (p.kind != "issue" or p.payload != payload):
-        raise CetsError(R0401, key)
+
+def four_eyes(kind: str, *, proposers: tuple[str, ...] = (Role.REGISTRY_OPERATOR,), on_reject=None):
+    """Register ``execute(proposal, approver) -> dict`` as the four-eyes operation ``kind``. Other
+    contexts (compliance: forced surrender) register theirs the same way."""
+
+    def deco(fn):
+        FOUR_EYES[kind] = FourEyesOp(proposers=proposers, execute=fn, on_reject=on_reject)
+        return fn
+
+    return deco
+
+
+def proposal_submit(*, key: str, kind: str, payload: dict, actor, hold: Callable[[Proposal], None] | None = None) -> Proposal:
+    """Record a proposal (idempotent on ``key``; R0401 if the same key carries another payload).
+    ``hold`` runs once, in the same transaction, to freeze the units the proposal will move."""
+    op = FOUR_EYES[kind]
+    require_role(actor, *op.proposers)
+    with transaction.atomic():
+        p, created = Proposal.objects.get_or_create(key=key, defaults={"kind": kind, "payload": payload, "proposed_by": actor})
+        if not created:
+            if p.kind != kind or p.payload != payload:
+                raise CetsError(R0401, key)
+            return p
+        if hold is not None:
+            hold(p)
     return p
 
 
-def _execute_issue(p: Proposal, approver) -> dict:
-    ut = UnitType.objects.get(code=p.payload["unit_type"])
-    market = INSTRUMENT_MARKET[ut.instrument]
-    total = system_account(market, AccountKind.NATIONAL_TOTAL)
-    eff = dt.datetime.fromisoformat(p.payload["effective_at"]) if p.payload.get("effective_at") else None
-    accounts = {a.number: a for a in Account.objects.filter(number__in=[ln["account"] for ln in p.payload["lines"]])}
-    issued = clawed = 0
-    for i, ln in enumerate(p.payload["lines"]):
-        acc = accounts.get(ln["account"])
-        if acc is None:
-            raise CetsError(R0101, ln["account"])
-        q = ln["quantity"]
-        if q > 0:
-            transfer_post(key=f"{p.key}:{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
-                          credit=Leg(acc, Position.REGISTRY), quantity=q, reference=ln["reference"], actor=p.proposed_by,
-                          approver=approver, effective_at=eff)
-            issued += q
-        else:
-            transfer_post(key=f"{p.key}:{i}", kind=TransferKind.CLAWBACK, unit_type=ut, debit=Leg(acc, Position.REGISTRY),
-                          credit=Leg(total, Position.REGISTRY), quantity=-q, reference=ln["reference"], actor=p.proposed_by,
-                          approver=approver, effective_at=eff)
-            clawed += -q
-    return {"issued_t": issued, "clawed_back_t": clawed, "lines": len(p.payload["lines"])}
-
-
-EXECUTORS: dict[str, Callable[[Proposal, object], dict]] = {"issue": _execute_issue}
-
-
-@transaction.atomic
-def proposal_approve(*, proposal_id: int, approver) -> Proposal:
-    """Approve and execute a proposal in one transaction (four eyes).
-
-    R0504 no such proposal; R0503 already decided; R0501 approver is the proposer; R0502 approver
-    is not a registry operator. If any line is refused, nothing of the proposal takes effect.
-    """
+def _decide(proposal_id: int, approver) -> Proposal:
     require_role(approver, Role.REGISTRY_OPERATOR)
     p = Proposal.objects.select_for_update().filter(pk=proposal_id).first()
     if p is None:
@@ -366,7 +358,18 @@ def proposal_approve(*, proposal_id: int, approver) -> Proposal:
         raise CetsError(R0503, p.key)
     if p.proposed_by_id == approver.pk:
         raise CetsError(R0501, p.key)
-    p.result = EXECUTORS[p.kind](p, approver)
+    return p
+
+
+@transaction.atomic
+def proposal_approve(*, proposal_id: int, approver) -> Proposal:
+    """Approve and execute a proposal in one transaction (four eyes).
+
+    R0504 no such proposal; R0503 already decided; R0501 approver is the proposer; R0502 approver
+    is not a registry operator. If any part is refused, nothing of the proposal takes effect.
+    """
+    p = _decide(proposal_id, approver)
+    p.result = FOUR_EYES[p.kind].execute(p, approver)
     p.status = Proposal.Status.EXECUTED
     p.decided_by = approver
     p.decided_at = timezone.now()
@@ -376,20 +379,195 @@ def proposal_approve(*, proposal_id: int, approver) -> Proposal:
 
 @transaction.atomic
 def proposal_reject(*, proposal_id: int, approver, reason: str) -> Proposal:
-    require_role(approver, Role.REGISTRY_OPERATOR)
-    p = Proposal.objects.select_for_update().filter(pk=proposal_id).first()
-    if p is None:
-        raise CetsError(R0504, str(proposal_id))
-    if p.status != Proposal.Status.PROPOSED:
-        raise CetsError(R0503, p.key)
-    if p.proposed_by_id == approver.pk:
-        raise CetsError(R0501, p.key)
+    """Reject a proposal; units it held are released. Same checks as :func:`proposal_approve`."""
+    p = _decide(proposal_id, approver)
+    op = FOUR_EYES[p.kind]
+    if op.on_reject is not None:
+        op.on_reject(p, approver)
     p.status = Proposal.Status.REJECTED
     p.decided_by = approver
     p.decided_at = timezone.now()
     p.result = {"reason": reason}
     p.save(update_fields=["result", "status", "decided_by", "decided_at"])
     return p
+
+
+def _eff(p: Proposal) -> dt.datetime | None:
+    v = p.payload.get("effective_at")
+    return dt.datetime.fromisoformat(v) if v else None
+
+
+# -- issuance (发放) and claw-back (多退少补)
+
+@dataclass(frozen=True)
+class IssuanceLine:
+    """One line of an issuance proposal: account number and quantity (tonnes; negative = claw-back).
+    ``beneficiary`` is the entity's credit code when the account is a provincial authority account."""
+
+    account: str
+    quantity: int
+    reference: str = ""
+    beneficiary: str = ""
+
+
+def issuance_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, effective_at: dt.datetime | None = None,
+                     note: str = "") -> Proposal:
+    """Propose an issuance (or claw-back, 多退少补) batch; it takes effect on a second person's approval.
+
+    Only registry operators may propose (R0502). Idempotent on ``key``. Lines with quantity 0 are
+    dropped; quantities must be integers (R0301).
+    """
+    rows = []
+    for ln in lines:
+        if isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
+            raise CetsError(R0301, repr(ln.quantity))
+        if ln.quantity:
+            row = {"account": ln.account, "quantity": ln.quantity, "reference": ln.reference}
+            if ln.beneficiary:
+                row["beneficiary"] = ln.beneficiary
+            rows.append(row)
+    payload = {"unit_type": unit_type.code, "lines": rows, "note": note,
+               "effective_at": effective_at.isoformat() if effective_at else None}
+    return proposal_submit(key=key, kind="issue", payload=payload, actor=actor)
+
+
+@four_eyes("issue")
+def _execute_issue(p: Proposal, approver) -> dict:
+    ut = UnitType.objects.get(code=p.payload["unit_type"])
+    market = INSTRUMENT_MARKET[ut.instrument]
+    total = system_account(market, AccountKind.NATIONAL_TOTAL)
+    eff = _eff(p)
+    accounts = {a.number: a for a in Account.objects.filter(number__in=[ln["account"] for ln in p.payload["lines"]])}
+    bens = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[ln["beneficiary"] for ln in p.payload["lines"] if ln.get("beneficiary")])}
+    issued = clawed = 0
+    for i, ln in enumerate(p.payload["lines"]):
+        acc = accounts.get(ln["account"])
+        if acc is None:
+            raise CetsError(R0101, ln["account"])
+        q = ln["quantity"]
+        ben = bens.get(ln.get("beneficiary", ""))
+        if q > 0:
+            transfer_post(key=f"{p.key}:{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
+                          credit=Leg(acc, Position.REGISTRY), quantity=q, reference=ln["reference"], actor=p.proposed_by,
+                          approver=approver, effective_at=eff, beneficiary=ben)
+            issued += q
+        else:
+            transfer_post(key=f"{p.key}:{i}", kind=TransferKind.CLAWBACK, unit_type=ut, debit=Leg(acc, Position.REGISTRY),
+                          credit=Leg(total, Position.REGISTRY), quantity=-q, reference=ln["reference"], actor=p.proposed_by,
+                          approver=approver, effective_at=eff, beneficiary=ben)
+            clawed += -q
+    return {"issued_t": issued, "clawed_back_t": clawed, "lines": len(p.payload["lines"])}
+
+
+# -- operations that hold units while they wait: voluntary cancellation (自愿注销) and deduction (核减)
+
+def _hold(p: Proposal) -> None:
+    d = p.payload
+    acc = Account.objects.get(number=d["account"])
+    transfer_post(key=f"{p.key}:hold", kind=TransferKind.POSITION_MOVE, unit_type=UnitType.objects.get(code=d["unit_type"]),
+                  debit=Leg(acc, d.get("position", Position.REGISTRY)), credit=Leg(acc, Position.PENDING), quantity=d["quantity"],
+                  reference=f"{p.kind} 待审批冻结 held for approval", actor=p.proposed_by, effective_at=_eff(p))
+
+
+def _release(p: Proposal, approver) -> None:
+    d = p.payload
+    acc = Account.objects.get(number=d["account"])
+    transfer_post(key=f"{p.key}:release", kind=TransferKind.POSITION_MOVE, unit_type=UnitType.objects.get(code=d["unit_type"]),
+                  debit=Leg(acc, Position.PENDING), credit=Leg(acc, d.get("position", Position.REGISTRY)), quantity=d["quantity"],
+                  reference=f"{p.kind} 驳回解冻 released on rejection", actor=approver)
+
+
+def _retire(p: Proposal, approver, kind: str, sink: str) -> dict:
+    d = p.payload
+    acc = Account.objects.get(number=d["account"])
+    t = transfer_post(key=f"{p.key}:{kind}", kind=kind, unit_type=UnitType.objects.get(code=d["unit_type"]), debit=Leg(acc, Position.PENDING),
+                      credit=Leg(system_account(acc.market, sink), Position.REGISTRY), quantity=d["quantity"], reference=d["reference"],
+                      actor=p.proposed_by, approver=approver, effective_at=_eff(p))
+    return {"transfer": t.key, "quantity_t": d["quantity"]}
+
+
+def _held_payload(account: Account, unit_type: UnitType, quantity: int, reference: str, effective_at, position: str = Position.REGISTRY) -> dict:
+    _check_quantity(quantity)
+    return {"account": account.number, "unit_type": unit_type.code, "quantity": quantity, "reference": reference, "position": position,
+            "effective_at": effective_at.isoformat() if effective_at else None}
+
+
+def cancellation_propose(*, key: str, account: Account, unit_type: UnitType, quantity: int, purpose: str, actor,
+                         effective_at: dt.datetime | None = None) -> Proposal:
+    """Voluntary cancellation for public-interest purposes (Measures Art. 19): the units are held at
+    once and, on a registry operator's approval, go to the cancellation account; the cap is reduced
+    by the same amount and they are never reissued. The holder or a registry operator proposes."""
+    from cets.parties.access import membership_of
+
+    m = membership_of(actor)
+    if m is None or (m.role != Role.REGISTRY_OPERATOR and m.organisation_id != account.holder_id):
+        raise CetsError(R0502, account.number)
+    return proposal_submit(key=key, kind="cancellation", payload=_held_payload(account, unit_type, quantity, f"自愿注销 {purpose}", effective_at),
+                           actor=actor, hold=_hold)
+
+
+four_eyes("cancellation", proposers=(Role.REGISTRY_OPERATOR, Role.ENTITY, Role.TRADER), on_reject=_release)(
+    lambda p, approver: _retire(p, approver, TransferKind.CANCELLATION, AccountKind.CANCELLATION))
+
+
+def deduction_propose(*, key: str, account: Account, unit_type: UnitType, quantity: int, decision_ref: str, actor,
+                      effective_at: dt.datetime | None = None) -> Proposal:
+    """Deduction (核减) of an entity's allowances on an authority's decision (Regulations Art. 22, 24):
+    held at once, moved to the deduction account on a second registry operator's approval."""
+    return proposal_submit(key=key, kind="deduction", payload=_held_payload(account, unit_type, quantity, f"核减 {decision_ref}", effective_at),
+                           actor=actor, hold=_hold)
+
+
+four_eyes("deduction", on_reject=_release)(lambda p, approver: _retire(p, approver, TransferKind.DEDUCTION, AccountKind.DEDUCTION))
+
+
+# -- reversal (冲正): a new, linked entry; nothing is ever edited or deleted
+
+IRREVERSIBLE = frozenset({TransferKind.CREATE, TransferKind.REVERSAL})
+
+
+def reversal_propose(*, key: str, transfer_key: str, reason: str, actor) -> Proposal:
+    """Propose reversing a completed transfer by a new entry in the opposite direction, linked to it.
+    R0110 for creation and reversal entries; R0108 if already reversed (checked again on approval)."""
+    t = Transfer.objects.filter(key=transfer_key).first()
+    if t is None:
+        raise CetsError(R0504, transfer_key)
+    if t.kind in IRREVERSIBLE:
+        raise CetsError(R0110, t.kind)
+    if Transfer.objects.filter(kind=TransferKind.REVERSAL, related=t).exists():
+        raise CetsError(R0108, transfer_key)
+    return proposal_submit(key=key, kind="reversal", payload={"transfer": transfer_key, "reason": reason}, actor=actor)
+
+
+@four_eyes("reversal")
+def _execute_reversal(p: Proposal, approver) -> dict:
+    t = Transfer.objects.select_related("debit_account", "credit_account", "unit_type", "beneficiary").get(key=p.payload["transfer"])
+    if Transfer.objects.filter(kind=TransferKind.REVERSAL, related=t).exists():
+        raise CetsError(R0108, t.key)
+    r = transfer_post(key=f"{p.key}:reversal", kind=TransferKind.REVERSAL, unit_type=t.unit_type, debit=Leg(t.credit_account, t.credit_position),
+                      credit=Leg(t.debit_account, t.debit_position), quantity=t.quantity, reference=f"冲正 reversal: {p.payload['reason']}",
+                      related=t, actor=p.proposed_by, approver=approver, beneficiary=t.beneficiary)
+    return {"transfer": r.key, "reverses": t.key, "quantity_t": t.quantity}
+
+
+# -- account closure (only when empty)
+
+def account_close_propose(*, key: str, account: Account, actor) -> Proposal:
+    """Propose closing an account; refused (R0109) while it holds any unit, checked again on approval."""
+    if Holding.objects.filter(account=account, quantity__gt=0).exists():
+        raise CetsError(R0109, account.number)
+    return proposal_submit(key=key, kind="account_close", payload={"account": account.number}, actor=actor)
+
+
+@four_eyes("account_close")
+def _execute_account_close(p: Proposal, approver) -> dict:
+    acc = Account.objects.select_for_update().get(number=p.payload["account"])
+    if Holding.objects.filter(account=acc, quantity__gt=0).exists():
+        raise CetsError(R0109, acc.number)
+    acc.status = AccountStatus.CLOSED
+    acc.closed_at = timezone.now()
+    acc.save(update_fields=["status", "closed_at"])
+    return {"account": acc.number, "status": acc.status}
 
 
 @transaction.atomic
@@ -406,3 +584,97 @@ def holding_transfer(*, key: str, from_account: Account, to_account: Account, un
     return transfer_post(key=key, kind=TransferKind.TRANSFER, unit_type=unit_type, debit=Leg(from_account, Position.REGISTRY),
                          credit=Leg(to_account, Position.REGISTRY), quantity=quantity, reference=reference, actor=actor,
                          effective_at=effective_at)
+
+
+def _holder_or_operator(actor, account: Account) -> None:
+    from cets.parties.access import membership_of
+
+    m = membership_of(actor)
+    if m is None or (m.role != Role.REGISTRY_OPERATOR and m.organisation_id != account.holder_id):
+        raise CetsError(R0502, account.number)
+
+
+HOLDER_MOVES = {(Position.REGISTRY, Position.TRADING), (Position.TRADING, Position.REGISTRY)}
+
+
+@transaction.atomic
+def position_move(*, key: str, account: Account, unit_type: UnitType, from_position: str, to_position: str, quantity: int, actor,
+                  effective_at: dt.datetime | None = None) -> Transfer:
+    """Move units between the registry position (登记持仓) and the trading position (交易持仓) of one
+    account (2023–2024 plan 附5: carry-over applications need units in the registry position).
+    The holder or a registry operator; other positions are moved only by their own operations (R0111)."""
+    if (from_position, to_position) not in HOLDER_MOVES:
+        raise CetsError(R0111, f"{from_position} → {to_position}")
+    _holder_or_operator(actor, account)
+    return transfer_post(key=key, kind=TransferKind.POSITION_MOVE, unit_type=unit_type, debit=Leg(account, from_position),
+                         credit=Leg(account, to_position), quantity=quantity, reference="持仓划转 position move", actor=actor,
+                         effective_at=effective_at)
+
+
+@transaction.atomic
+def judicial_freeze(*, key: str, account: Account, unit_type: UnitType, quantity: int, court_ref: str, actor,
+                    from_position: str = Position.REGISTRY, effective_at: dt.datetime | None = None) -> Transfer:
+    """Freeze units on a court's order (司法冻结): they move to the frozen position and count toward
+    holdings but cannot be used. Registry operators only (R0502)."""
+    require_role(actor, Role.REGISTRY_OPERATOR)
+    if from_position not in (Position.REGISTRY, Position.TRADING):
+        raise CetsError(R0111, from_position)
+    return transfer_post(key=key, kind=TransferKind.FREEZE, unit_type=unit_type, debit=Leg(account, from_position),
+                         credit=Leg(account, Position.FROZEN), quantity=quantity, reference=f"司法冻结 {court_ref}", actor=actor,
+                         effective_at=effective_at)
+
+
+@transaction.atomic
+def judicial_release(*, key: str, account: Account, unit_type: UnitType, quantity: int, court_ref: str, actor,
+                     effective_at: dt.datetime | None = None) -> Transfer:
+    """Release frozen units (解除冻结) back to the registry position. Registry operators only."""
+    require_role(actor, Role.REGISTRY_OPERATOR)
+    return transfer_post(key=key, kind=TransferKind.RELEASE, unit_type=unit_type, debit=Leg(account, Position.FROZEN),
+                         credit=Leg(account, Position.REGISTRY), quantity=quantity, reference=f"解除冻结 {court_ref}", actor=actor,
+                         effective_at=effective_at)
+
+
+@transaction.atomic
+def account_status_set(*, account: Account, status: str, reason: str, actor) -> Account:
+    """Set an account open, restricted (no outgoing) or frozen (nothing moves but judicial entries).
+    Closing goes through :func:`account_close_propose` (four eyes). Registry operators only."""
+    require_role(actor, Role.REGISTRY_OPERATOR)
+    if status not in (AccountStatus.OPEN, AccountStatus.RESTRICTED, AccountStatus.FROZEN):
+        raise CetsError(R0106, status)
+    acc = Account.objects.select_for_update().get(pk=account.pk)
+    if acc.status == AccountStatus.CLOSED:
+        raise CetsError(R0102, acc.number)
+    acc.status = status
+    acc.save(update_fields=["status"])
+    return acc
+
+
+@transaction.atomic
+def holder_change_register(*, key: str, kind: str, from_holder: Organisation, to_holder: Organisation, lines: Sequence[tuple[UnitType, int]],
+                           decision_ref: str, province_approver, actor, published_at: dt.datetime | None = None):
+    """Register a change of holder on a merger or split (Measures Art. 18): the province has approved
+    (``province_approver`` must be the provincial authority of ``from_holder``), the registry moves
+    the units and publishes the change. On a merger every unit moves and the old account is closed.
+    Idempotent on ``key``."""
+    from .models import HolderChange
+
+    existing = HolderChange.objects.filter(key=key).first()
+    if existing:
+        return existing
+    require_role(actor, Role.REGISTRY_OPERATOR)
+    require_role(province_approver, Role.PROVINCIAL_AUTHORITY, province=from_holder.province)
+    src = Account.objects.get(holder=from_holder, market="national")
+    dst = account_open(holder=to_holder)
+    if kind == HolderChange.Kind.MERGER:
+        lines = [(h.unit_type, h.quantity) for h in Holding.objects.filter(account=src, position=Position.REGISTRY, quantity__gt=0).select_related("unit_type")]
+        if Holding.objects.filter(account=src, quantity__gt=0).exclude(position=Position.REGISTRY).exists():
+            raise CetsError(R0111, "trading, frozen or pending units must be settled before a merger")
+    for ut, q in lines:
+        transfer_post(key=f"{key}:{ut.code}", kind=TransferKind.TRANSFER, unit_type=ut, debit=Leg(src, Position.REGISTRY),
+                      credit=Leg(dst, Position.REGISTRY), quantity=q, reference=f"{kind} 主体变更 change of holder {decision_ref}",
+                      actor=actor, approver=province_approver)
+    if kind == HolderChange.Kind.MERGER:
+        Account.objects.filter(pk=src.pk).update(status=AccountStatus.CLOSED, closed_at=timezone.now())
+    return HolderChange.objects.create(key=key, kind=kind, from_holder=from_holder, to_holder=to_holder,
+                                       lines=[{"unit_type": ut.code, "quantity": q} for ut, q in lines], approved_by=province_approver,
+                                       registered_by=actor, decision_ref=decision_ref, published_at=published_at or timezone.now())
