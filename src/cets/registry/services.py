@@ -217,9 +217,11 @@ def transfer_post(
 
 
 def _existing(key: str, digest_args: dict) -> Transfer | None:
-    t = Transfer.objects.select_related("unit_type", "debit_account", "credit_account").filter(key=key).first()
-    if t is None:
-        return None
+    with transaction.get_connection().cursor() as cur:  # the common case, a new key, costs one indexed read
+        cur.execute(f"SELECT 1 FROM {Transfer._meta.db_table} WHERE key = %s", [key])
+        if cur.fetchone() is None:
+            return None
+    t = Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=key)
     theirs = chain.idempotency_digest(
         kind=t.kind, unit_type=t.unit_type.code, debit=t.debit_account.number if t.debit_account else "",
         debit_position=t.debit_position, credit=t.credit_account.number, credit_position=t.credit_position,
@@ -230,56 +232,87 @@ def _existing(key: str, digest_args: dict) -> Transfer | None:
     return t
 
 
+# The hot path of the ledger is written as explicit SQL (six statements, portable between SQLite and
+# PostgreSQL): it runs for every movement of every unit, and the ORM's per-query overhead was most of
+# its cost. Table and column names come from the models.
+_A, _H, _T = Account._meta.db_table, Holding._meta.db_table, Transfer._meta.db_table
+_T_COLS = ("key", "kind", "unit_type_id", "debit_account_id", "debit_position", "credit_account_id", "credit_position", "quantity",
+           "reference", "related_id", "actor_id", "approver_id", "effective_at", "recorded_at", "debit_prev_hash", "credit_prev_hash",
+           "hash", "beneficiary_id")
+_SQL_LOCK = f"SELECT id, number, kind, market, status, head_hash FROM {_A} WHERE id IN (%s, %s) ORDER BY id"
+_SQL_DEBIT = (f"UPDATE {_H} SET quantity = quantity - %s WHERE account_id = %s AND unit_type_id = %s AND position = %s "
+              f"AND quantity >= %s")
+_SQL_AVAILABLE = f"SELECT quantity FROM {_H} WHERE account_id = %s AND unit_type_id = %s AND position = %s"
+_SQL_CREDIT = (f"INSERT INTO {_H} (account_id, unit_type_id, position, quantity) VALUES (%s, %s, %s, %s) "
+               f"ON CONFLICT (account_id, unit_type_id, position) DO UPDATE SET quantity = {_H}.quantity + excluded.quantity")
+_SQL_JOURNAL = f"INSERT INTO {_T} ({', '.join(_T_COLS)}) VALUES ({', '.join(['%s'] * len(_T_COLS))}) RETURNING seq"
+_SQL_HEADS = f"UPDATE {_A} SET head_hash = %s, head_seq = %s WHERE id IN (%s, %s)"
+
+
+@dataclass(frozen=True)
+class _AccountRow:
+    pk: int
+    number: str
+    kind: str
+    market: str
+    status: str
+    head_hash: str
+
+
 def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, debit_acc_id,
                  beneficiary=None):
-    ids = sorted({i for i in (debit_acc_id, credit.account.pk) if i is not None})
-    locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
-    if len(locked) != len(ids):
-        raise CetsError(R0101)
-    d_acc = locked[debit_acc_id] if debit else None
-    c_acc = locked[credit.account.pk]
-    if d_acc is not None and d_acc.pk == c_acc.pk and debit.position == credit.position:
-        raise CetsError(R0105)
-    _check_kind_legs(kind, d_acc, c_acc)
-    _check_status(kind, d_acc, c_acc)
-    _check_unit_allowed(c_acc, unit_type)
-    legs = Q(account_id=c_acc.pk, position=credit.position)
-    if d_acc is not None:
-        _check_unit_allowed(d_acc, unit_type)
-        legs |= Q(account_id=d_acc.pk, position=debit.position)
-    rows = {(a, pos): (pk, q) for pk, a, pos, q in Holding.objects.filter(legs, unit_type=unit_type).values_list("pk", "account_id", "position", "quantity")}
-    if d_acc is not None:
-        src_pk, available = rows.get((d_acc.pk, debit.position), (None, 0))
-        if available < quantity:
-            raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {debit.position}: {available} < {quantity}")
-        Holding.objects.filter(pk=src_pk).update(quantity=F("quantity") - quantity)
-    dst = rows.get((c_acc.pk, credit.position))
-    if dst is None:
-        Holding.objects.create(account=c_acc, unit_type=unit_type, position=credit.position, quantity=quantity)
-    else:
-        Holding.objects.filter(pk=dst[0]).update(quantity=F("quantity") + quantity)
-
-    now = timezone.now()
-    effective_at = effective_at or now
-    debit_prev = (d_acc.head_hash or chain.GENESIS) if d_acc else ""
-    credit_prev = c_acc.head_hash or chain.GENESIS
-    if d_acc is not None and d_acc.pk == c_acc.pk:
-        credit_prev = debit_prev
-    text = chain.content(
-        key=key, kind=kind, unit_type=unit_type.code, debit=d_acc.number if d_acc else "", debit_position=debit.position if debit else "",
-        credit=c_acc.number, credit_position=credit.position, quantity=quantity, reference=reference,
-        related=related.key if related else "", actor=_user_id(actor), approver=_user_id(approver), effective_at=effective_at, recorded_at=now,
-        beneficiary=str(beneficiary.pk) if beneficiary else "",
-    )
-    h = chain.entry_hash(text, debit_prev, credit_prev)
-    t = Transfer.objects.create(
-        key=key, kind=kind, unit_type=unit_type, debit_account=d_acc, debit_position=debit.position if debit else "",
-        credit_account=c_acc, credit_position=credit.position, quantity=quantity, reference=reference, related=related, beneficiary=beneficiary,
-        actor=actor, approver=approver, effective_at=effective_at, recorded_at=now,
-        debit_prev_hash=debit_prev, credit_prev_hash=credit_prev, hash=h,
-    )
-    Account.objects.filter(pk__in=ids).update(head_hash=h, head_seq=t.seq)
-    return t
+    conn = transaction.get_connection()
+    c_id = credit.account.pk
+    d_id = debit_acc_id if debit_acc_id is not None else c_id
+    lock = _SQL_LOCK + (" FOR UPDATE" if conn.features.has_select_for_update else "")
+    with conn.cursor() as cur:
+        # 1. lock both accounts in id order (no deadlocks); SQLite's IMMEDIATE transaction is the lock there
+        cur.execute(lock, [min(d_id, c_id), max(d_id, c_id)])
+        rows = {r[0]: _AccountRow(*r) for r in cur.fetchall()}
+        if c_id not in rows or d_id not in rows:
+            raise CetsError(R0101)
+        d_acc = rows[d_id] if debit else None
+        c_acc = rows[c_id]
+        if d_acc is not None and d_acc.pk == c_acc.pk and debit.position == credit.position:
+            raise CetsError(R0105)
+        _check_kind_legs(kind, d_acc, c_acc)
+        _check_status(kind, d_acc, c_acc)
+        _check_unit_allowed(c_acc, unit_type)
+        # 2. debit, only if enough is there
+        if d_acc is not None:
+            _check_unit_allowed(d_acc, unit_type)
+            cur.execute(_SQL_DEBIT, [quantity, d_acc.pk, unit_type.pk, debit.position, quantity])
+            if cur.rowcount != 1:
+                cur.execute(_SQL_AVAILABLE, [d_acc.pk, unit_type.pk, debit.position])
+                have = cur.fetchone()
+                raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {debit.position}: {have[0] if have else 0} < {quantity}")
+        # 3. credit (insert the holding or add to it)
+        cur.execute(_SQL_CREDIT, [c_acc.pk, unit_type.pk, credit.position, quantity])
+        # 4. the journal entry, chained to both accounts' heads
+        now = timezone.now()
+        effective_at = effective_at or now
+        debit_prev = (d_acc.head_hash or chain.GENESIS) if d_acc else ""
+        credit_prev = debit_prev if d_acc is not None and d_acc.pk == c_acc.pk else (c_acc.head_hash or chain.GENESIS)
+        ben = str(beneficiary.pk) if beneficiary else ""
+        text = chain.content(
+            key=key, kind=kind, unit_type=unit_type.code, debit=d_acc.number if d_acc else "", debit_position=debit.position if debit else "",
+            credit=c_acc.number, credit_position=credit.position, quantity=quantity, reference=reference,
+            related=related.key if related else "", actor=_user_id(actor), approver=_user_id(approver), effective_at=effective_at,
+            recorded_at=now, beneficiary=ben,
+        )
+        h = chain.entry_hash(text, debit_prev, credit_prev)
+        adapt = conn.ops.adapt_datetimefield_value
+        values = [key, kind, unit_type.pk, d_acc.pk if d_acc else None, debit.position if debit else "", c_acc.pk, credit.position, quantity,
+                  reference, related.pk if related else None, actor.pk if actor else None, approver.pk if approver else None,
+                  adapt(effective_at), adapt(now), debit_prev, credit_prev, h, beneficiary.pk if beneficiary else None]
+        cur.execute(_SQL_JOURNAL, values)
+        seq = cur.fetchone()[0]
+        # 5. both heads move to this entry
+        cur.execute(_SQL_HEADS, [h, seq, d_id, c_id])
+    return Transfer(seq=seq, key=key, kind=kind, unit_type=unit_type, debit_account_id=d_acc.pk if d_acc else None,
+                    debit_position=debit.position if debit else "", credit_account_id=c_acc.pk, credit_position=credit.position,
+                    quantity=quantity, reference=reference, related=related, beneficiary=beneficiary, actor=actor, approver=approver,
+                    effective_at=effective_at, recorded_at=now, debit_prev_hash=debit_prev, credit_prev_hash=credit_prev, hash=h)
 
 
 # ---------------------------------------------------------------- vintages and caps
