@@ -29,7 +29,7 @@ api = NinjaAPI(title="cets API", version="1", urls_namespace="api-v1", auth=djan
 
 @api.exception_handler(CetsError)
 def _cets_error(request, exc: CetsError):
-    return api.create_response(request, exc.as_dict(), status=403 if exc.code == "R0502" else 422)
+    return api.create_response(request, exc.as_dict(), status=403 if exc.code in ("R0502", "R0505") else 422)
 
 
 @api.exception_handler(Http404)
@@ -171,3 +171,8 @@ def entity_compliance(request, uscc: str):
         out.append(ComplianceOut(year=ob.year, obligation_t=ob.obligation_t, offset_cap_t=ob.offset_cap_t, deadline=ob.deadline, status=s.status,
                                  surrendered_t=s.surrendered_t, surrendered_by_deadline_t=s.surrendered_by_deadline_t, outstanding_t=s.outstanding_t))
     return out
+
+
+from cets.registry.api import router as registry_router  # noqa: E402
+
+api.add_router("/registry", registry_router)

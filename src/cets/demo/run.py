@@ -95,14 +95,15 @@ class _Steps:
         self.mee = member_create(username="mee", organisation=mee, role=Role.NATIONAL_AUTHORITY, password=DEMO_PASSWORD)
         self.registry_a = member_create(username="registry-a", organisation=reg, role=Role.REGISTRY_OPERATOR, password=DEMO_PASSWORD)
         self.registry_b = member_create(username="registry-b", organisation=reg, role=Role.REGISTRY_OPERATOR, password=DEMO_PASSWORD)
-        from cets.parties.services import staff_grant_view
+        from cets.parties.services import staff_grant_view, totp_device_ensure
 
         for u in (self.mee, self.registry_a, self.registry_b):
             staff_grant_view(user=u)
+        secrets = {u.username: totp_device_ensure(user=u)[1] for u in (self.registry_a, self.registry_b)}
         self.res.logins += [
             ("mee", DEMO_PASSWORD, "生态环境部 national authority"),
-            ("registry-a", DEMO_PASSWORD, "注册登记机构 registry operator (proposes)"),
-            ("registry-b", DEMO_PASSWORD, "注册登记机构 registry operator (approves)"),
+            ("registry-a", DEMO_PASSWORD, f"注册登记机构 registry operator (proposes); TOTP secret {secrets['registry-a']}"),
+            ("registry-b", DEMO_PASSWORD, f"注册登记机构 registry operator (approves); TOTP secret {secrets['registry-b']}"),
         ]
 
     # -- 2. real key emitting entities

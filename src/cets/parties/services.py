@@ -222,3 +222,17 @@ def staff_grant_view(*, user) -> None:
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=CETS_APPS, codename__startswith="view_"))
+
+
+@transaction.atomic
+def totp_device_ensure(*, user, name: str = "registry") -> tuple[object, str]:
+    """Give ``user`` a confirmed TOTP device (django-otp; RFC 6238, 30 s, 6 digits) if it has none.
+    Returns the device and its secret in base32, for an authenticator app."""
+    import base64
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=name, confirmed=True)
+    return device, base64.b32encode(device.bin_key).decode("ascii").rstrip("=")

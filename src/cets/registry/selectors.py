@@ -60,3 +60,36 @@ def unit_type_totals() -> list[dict]:
             "deducted_t": retired[AccountKind.DEDUCTION],
         })
     return out
+
+
+def account_visible(*, user, number: str) -> Account:
+    """The account ``number`` if ``user`` may see it, else Http404 (existence is not revealed).
+
+    Nationwide roles see every account; a provincial authority sees its province's accounts (its
+    entities' and its own provincial account); a holder sees its own."""
+    from django.http import Http404
+
+    from cets.parties.access import NATIONWIDE_ROLES, membership_of
+    from cets.parties.models import Role
+
+    m = membership_of(user)
+    acc = Account.objects.filter(number=number).select_related("holder").first()
+    if acc is None or m is None:
+        raise Http404("no such account")
+    if m.role in NATIONWIDE_ROLES:
+        return acc
+    if m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY) and acc.province == m.province and acc.kind in (
+            AccountKind.ENTITY, AccountKind.PROVINCIAL):
+        return acc
+    if acc.holder_id is not None and acc.holder_id == m.organisation_id:
+        return acc
+    raise Http404("no such account")
+
+
+def proposals(*, status: str | None = None, limit: int = 200):
+    from .models import Proposal
+
+    qs = Proposal.objects.select_related("proposed_by", "decided_by").order_by("-proposed_at")
+    if status:
+        qs = qs.filter(status=status)
+    return qs[:limit]

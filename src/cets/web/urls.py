@@ -2,11 +2,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
+from .forms import LoginForm
 
 app_name = "web"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True), name="login"),
+    path("login/", auth_views.LoginView.as_view(template_name="web/login.html", authentication_form=LoginForm,
+                                                   redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("entities/", views.entity_list, name="entity_list"),
     path("entities/<str:uscc>/", views.entity_detail, name="entity_detail"),

@@ -1,0 +1,303 @@
+"""Registry endpoints (``/api/v1/registry``): reads scoped by jurisdiction, writes through services.
+
+Every write carries the client's idempotency ``key``. Registry operators must have verified a TOTP
+second factor in this session (R0505) for every operation and every approval. Refusals answer 422
+(403 for R0502/R0505) with ``{"code", "message_zh", "message_en"}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Router, Schema
+
+from cets.core.errors import CetsError
+from cets.parties.access import membership_of
+from cets.parties.models import Role
+
+from . import selectors, services
+from .checks import R0201, R0505
+from .models import Position, UnitType
+
+router = Router(tags=["registry"])
+
+
+def _otp(request) -> None:
+    """Registry operators act only in a session verified with their TOTP device (django-otp)."""
+    m = membership_of(request.user)
+    if m is not None and m.role == Role.REGISTRY_OPERATOR and not request.user.is_verified():
+        raise CetsError(R0505)
+
+
+def _unit_type(code: str) -> UnitType:
+    ut = UnitType.objects.filter(code=code).first()
+    if ut is None:
+        raise CetsError(R0201, code)
+    return ut
+
+
+class AccountOut(Schema):
+    number: str
+    kind: str
+    market: str
+    status: str
+    province: str
+    holder: str | None
+
+
+class HoldingOut(Schema):
+    unit_type: str
+    position: str
+    quantity_t: int
+
+
+class TransferOut(Schema):
+    seq: int
+    key: str
+    kind: str
+    unit_type: str
+    debit_account: str | None
+    debit_position: str
+    credit_account: str
+    credit_position: str
+    quantity_t: int
+    reference: str
+    effective_at: dt.datetime
+    hash: str
+
+
+class ProposalOut(Schema):
+    id: int
+    key: str
+    kind: str
+    status: str
+    payload: dict
+    result: dict
+    proposed_by: str
+    decided_by: str | None
+
+
+def _transfer_out(t) -> TransferOut:
+    return TransferOut(seq=t.seq, key=t.key, kind=t.kind, unit_type=t.unit_type.code,
+                       debit_account=t.debit_account.number if t.debit_account_id else None, debit_position=t.debit_position,
+                       credit_account=t.credit_account.number, credit_position=t.credit_position, quantity_t=t.quantity,
+                       reference=t.reference, effective_at=t.effective_at, hash=t.hash)
+
+
+def _proposal_out(p) -> ProposalOut:
+    return ProposalOut(id=p.pk, key=p.key, kind=p.kind, status=p.status, payload=p.payload, result=p.result,
+                       proposed_by=p.proposed_by.username, decided_by=p.decided_by.username if p.decided_by_id else None)
+
+
+@router.get("/accounts/{number}", response=AccountOut)
+def account(request, number: str):
+    a = selectors.account_visible(user=request.user, number=number)
+    return AccountOut(number=a.number, kind=a.kind, market=a.market, status=a.status, province=a.province,
+                      holder=a.holder.uscc or a.holder.name if a.holder_id else None)
+
+
+@router.get("/accounts/{number}/holdings", response=list[HoldingOut])
+def account_holdings(request, number: str):
+    a = selectors.account_visible(user=request.user, number=number)
+    return [HoldingOut(unit_type=h.unit_type.code, position=h.position, quantity_t=h.quantity) for h in selectors.holdings_of(account=a)]
+
+
+@router.get("/accounts/{number}/journal", response=list[TransferOut])
+def account_journal(request, number: str, limit: int = 200):
+    a = selectors.account_visible(user=request.user, number=number)
+    return [_transfer_out(t) for t in selectors.journal_of(account=a, limit=min(max(limit, 1), 1000))]
+
+
+class TransferIn(Schema):
+    key: str
+    from_account: str
+    to_account: str
+    unit_type: str
+    quantity: int
+    reference: str = ""
+
+
+@router.post("/transfers", response=TransferOut)
+def transfer(request, body: TransferIn):
+    """Transfer units from the caller's registry position to another holder (变更)."""
+    _otp(request)
+    src = selectors.account_visible(user=request.user, number=body.from_account)
+    dst = services.Account.objects.filter(number=body.to_account).first()
+    if dst is None:
+        raise CetsError(services.R0101, body.to_account)
+    t = services.holding_transfer(key=body.key, from_account=src, to_account=dst, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
+                                  actor=request.user, reference=body.reference or "变更 transfer")
+    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+
+
+class PositionMoveIn(Schema):
+    key: str
+    account: str
+    unit_type: str
+    from_position: str
+    to_position: str
+    quantity: int
+
+
+@router.post("/position-moves", response=TransferOut)
+def position_move(request, body: PositionMoveIn):
+    """Move units between the registry and trading positions of one account."""
+    _otp(request)
+    a = selectors.account_visible(user=request.user, number=body.account)
+    t = services.position_move(key=body.key, account=a, unit_type=_unit_type(body.unit_type), from_position=body.from_position,
+                               to_position=body.to_position, quantity=body.quantity, actor=request.user)
+    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+
+
+class FreezeIn(Schema):
+    key: str
+    account: str
+    unit_type: str
+    quantity: int
+    court_ref: str
+    from_position: str = Position.REGISTRY
+
+
+@router.post("/freezes", response=TransferOut)
+def freeze(request, body: FreezeIn):
+    """Judicial freeze (司法冻结) of units, on a court's order. Registry operators."""
+    _otp(request)
+    a = selectors.account_visible(user=request.user, number=body.account)
+    t = services.judicial_freeze(key=body.key, account=a, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
+                                 court_ref=body.court_ref, actor=request.user, from_position=body.from_position)
+    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+
+
+@router.post("/releases", response=TransferOut)
+def release(request, body: FreezeIn):
+    """Release frozen units (解除冻结). Registry operators."""
+    _otp(request)
+    a = selectors.account_visible(user=request.user, number=body.account)
+    t = services.judicial_release(key=body.key, account=a, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
+                                  court_ref=body.court_ref, actor=request.user)
+    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+
+
+class StatusIn(Schema):
+    status: str
+    reason: str
+
+
+@router.post("/accounts/{number}/status", response=AccountOut)
+def account_status(request, number: str, body: StatusIn):
+    """Set an account open, restricted or frozen. Registry operators."""
+    _otp(request)
+    a = services.account_status_set(account=selectors.account_visible(user=request.user, number=number), status=body.status,
+                                    reason=body.reason, actor=request.user)
+    return AccountOut(number=a.number, kind=a.kind, market=a.market, status=a.status, province=a.province, holder=None)
+
+
+class IssuanceLineIn(Schema):
+    account: str
+    quantity: int
+    reference: str = ""
+    beneficiary: str = ""
+
+
+class IssuanceIn(Schema):
+    key: str
+    unit_type: str
+    lines: list[IssuanceLineIn]
+    note: str = ""
+
+
+@router.post("/proposals/issuance", response=ProposalOut)
+def propose_issuance(request, body: IssuanceIn):
+    """Propose an issuance / claw-back batch (four eyes)."""
+    _otp(request)
+    p = services.issuance_propose(key=body.key, unit_type=_unit_type(body.unit_type), actor=request.user, note=body.note,
+                                  lines=[services.IssuanceLine(ln.account, ln.quantity, ln.reference, ln.beneficiary) for ln in body.lines])
+    return _proposal_out(p)
+
+
+class HeldIn(Schema):
+    key: str
+    account: str
+    unit_type: str
+    quantity: int
+    reason: str
+
+
+@router.post("/proposals/cancellation", response=ProposalOut)
+def propose_cancellation(request, body: HeldIn):
+    """Voluntary cancellation (自愿注销, Measures Art. 19); ``reason`` is the public-interest purpose."""
+    _otp(request)
+    a = selectors.account_visible(user=request.user, number=body.account)
+    return _proposal_out(services.cancellation_propose(key=body.key, account=a, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
+                                                       purpose=body.reason, actor=request.user))
+
+
+@router.post("/proposals/deduction", response=ProposalOut)
+def propose_deduction(request, body: HeldIn):
+    """Deduction (核减) on an authority's decision; ``reason`` is the decision's reference."""
+    _otp(request)
+    a = selectors.account_visible(user=request.user, number=body.account)
+    return _proposal_out(services.deduction_propose(key=body.key, account=a, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
+                                                    decision_ref=body.reason, actor=request.user))
+
+
+class ReversalIn(Schema):
+    key: str
+    transfer_key: str
+    reason: str
+
+
+@router.post("/proposals/reversal", response=ProposalOut)
+def propose_reversal(request, body: ReversalIn):
+    _otp(request)
+    return _proposal_out(services.reversal_propose(key=body.key, transfer_key=body.transfer_key, reason=body.reason, actor=request.user))
+
+
+class CloseIn(Schema):
+    key: str
+    account: str
+
+
+@router.post("/proposals/account-close", response=ProposalOut)
+def propose_account_close(request, body: CloseIn):
+    _otp(request)
+    a = selectors.account_visible(user=request.user, number=body.account)
+    return _proposal_out(services.account_close_propose(key=body.key, account=a, actor=request.user))
+
+
+@router.get("/proposals", response=list[ProposalOut])
+def proposals(request, status: str | None = None):
+    """Proposals waiting for (or past) approval. Registry operators and the national authority."""
+    from cets.parties.access import require_role
+
+    require_role(request.user, Role.REGISTRY_OPERATOR, Role.NATIONAL_AUTHORITY)
+    return [_proposal_out(p) for p in selectors.proposals(status=status)]
+
+
+@router.post("/proposals/{proposal_id}/approve", response=ProposalOut)
+def approve(request, proposal_id: int):
+    """Approve and execute (four eyes: not the proposer; registry operator with a verified TOTP)."""
+    _otp(request)
+    return _proposal_out(services.proposal_approve(proposal_id=proposal_id, approver=request.user))
+
+
+class RejectIn(Schema):
+    reason: str
+
+
+@router.post("/proposals/{proposal_id}/reject", response=ProposalOut)
+def reject(request, proposal_id: int, body: RejectIn):
+    _otp(request)
+    return _proposal_out(services.proposal_reject(proposal_id=proposal_id, approver=request.user, reason=body.reason))
+
+
+@router.get("/reconciliation", response=list[dict])
+def reconciliation(request):
+    """Per unit type: created = national total + issued; issued = circulating + surrendered + cancelled + deducted."""
+    from cets.parties.access import require_role
+
+    require_role(request.user, Role.REGISTRY_OPERATOR, Role.NATIONAL_AUTHORITY)
+    return selectors.unit_type_totals()
+
+
+

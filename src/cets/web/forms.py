@@ -1,0 +1,28 @@
+"""Login with a second factor: users who have a confirmed TOTP device (registry operators) must give
+the current code; the session is then verified (django-otp) and registry operations are allowed."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+from django_otp import devices_for_user
+from django_otp.forms import OTPAuthenticationFormMixin
+
+
+class LoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
+    otp_device = forms.CharField(required=False, widget=forms.HiddenInput)
+    otp_challenge = forms.CharField(required=False, widget=forms.HiddenInput)
+    otp_token = forms.CharField(required=False, label=_("Dynamic code (TOTP)"),
+                                widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+
+    def clean(self):
+        self.cleaned_data = super().clean()
+        user = self.get_user()
+        if user is not None and any(True for _d in devices_for_user(user, confirmed=True)):
+            self.clean_otp(user)
+        return self.cleaned_data
+
+    def _chosen_device(self, user):
+        """The device named in the form, else the user's own confirmed TOTP device (one per operator)."""
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        return super()._chosen_device(user) or TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()

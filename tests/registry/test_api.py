@@ -1,0 +1,92 @@
+"""Registry API: the same checks as the services, codes in the error body, TOTP for operators."""
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+
+from cets.parties.services import totp_device_ensure
+from cets.registry.models import AccountKind, Holding, Position, TransferKind
+from cets.registry.services import Leg, system_account, transfer_post
+from tests.conftest import SD_1, SD_2, ZJ_1
+
+
+def client_for(user, verified=False):
+    c = Client()
+    c.force_login(user)
+    if verified:
+        device, _ = totp_device_ensure(user=user)
+        s = c.session
+        s[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        s.save()
+    return c
+
+
+def seed(w, code=SD_1, q=1000):
+    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    transfer_post(key=f"seed-{code}", kind=TransferKind.ISSUE, unit_type=w.cea, debit=Leg(total, Position.REGISTRY),
+                  credit=Leg(w.accounts[code], Position.REGISTRY), quantity=q)
+
+
+def test_entity_transfers_and_overdraw_error_body(world):
+    seed(world)
+    c = client_for(world.entity_sd1_user)
+    body = {"key": "api-t1", "from_account": world.accounts[SD_1].number, "to_account": world.accounts[SD_2].number, "unit_type": "CEA-2023",
+            "quantity": 400}
+    r = c.post("/api/v1/registry/transfers", body, content_type="application/json")
+    assert r.status_code == 200 and r.json()["quantity_t"] == 400
+    r = c.post("/api/v1/registry/transfers", dict(body, key="api-t2", quantity=601), content_type="application/json")
+    assert r.status_code == 422
+    assert r.json()["code"] == "R0302" and "quantity exceeds available balance" in r.json()["message_en"] and r.json()["message_zh"]
+    # another entity's account is not even visible
+    r = c.post("/api/v1/registry/transfers", dict(body, key="api-t3", from_account=world.accounts[SD_2].number), content_type="application/json")
+    assert r.status_code == 404
+
+
+def test_operator_needs_a_verified_second_factor(world):
+    seed(world)
+    body = {"key": "frz1", "account": world.accounts[SD_1].number, "unit_type": "CEA-2023", "quantity": 10, "court_ref": "(2025)执1号"}
+    r = client_for(world.registry_a).post("/api/v1/registry/freezes", body, content_type="application/json")
+    assert r.status_code == 403 and r.json()["code"] == "R0505"
+    r = client_for(world.registry_a, verified=True).post("/api/v1/registry/freezes", body, content_type="application/json")
+    assert r.status_code == 200
+    assert Holding.objects.get(account=world.accounts[SD_1], position="frozen").quantity == 10
+
+
+def test_four_eyes_over_the_api(world):
+    a, b = client_for(world.registry_a, verified=True), client_for(world.registry_b, verified=True)
+    r = a.post("/api/v1/registry/proposals/issuance", {"key": "api-iss", "unit_type": "CEA-2023",
+                                                       "lines": [{"account": world.accounts[ZJ_1].number, "quantity": 777}]},
+               content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "proposed"
+    pid = r.json()["id"]
+    r = a.post(f"/api/v1/registry/proposals/{pid}/approve")
+    assert r.status_code == 422 and r.json()["code"] == "R0501"
+    r = b.post(f"/api/v1/registry/proposals/{pid}/approve")
+    assert r.status_code == 200 and r.json()["result"]["issued_t"] == 777
+    assert [p["status"] for p in a.get("/api/v1/registry/proposals").json()] == ["executed"]
+    rec = {row["unit_type"]: row for row in b.get("/api/v1/registry/reconciliation").json()}
+    assert rec["CEA-2023"]["issued_t"] == 777
+
+
+def test_province_sees_its_entities_accounts_only(world):
+    seed(world, ZJ_1)
+    c = client_for(world.province_sd)
+    assert c.get(f"/api/v1/registry/accounts/{world.accounts[SD_1].number}").status_code == 200
+    assert c.get(f"/api/v1/registry/accounts/{world.accounts[ZJ_1].number}/holdings").status_code == 404
+    assert c.get("/api/v1/registry/proposals").status_code == 403
+
+
+@pytest.mark.django_db
+def test_login_requires_the_totp_code_for_operators(world):
+    from tests.web.conftest import PASSWORD
+
+    device, _ = totp_device_ensure(user=world.registry_a)
+    world.registry_a.set_password(PASSWORD)
+    world.registry_a.save()
+    c = Client()
+    r = c.post("/login/", {"username": "ra", "password": PASSWORD})
+    assert r.status_code == 200 and "_auth_user_id" not in c.session  # no code, no session
+    token = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    r = c.post("/login/", {"username": "ra", "password": PASSWORD, "otp_token": f"{token:06d}"})
+    assert r.status_code == 302 and c.session.get(DEVICE_ID_SESSION_KEY) == device.persistent_id
