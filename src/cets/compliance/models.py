@@ -61,3 +61,28 @@ class SurrenderApplication(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="surrender_quantity_positive")]
+
+
+class CarryOverApplication(models.Model):
+    """An entity's application to carry old-vintage allowances over into the target vintage (plan 附5)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已提交 submitted"
+        PROCESSED = "processed", "已结转 processed"
+        REJECTED = "rejected", "已退回 rejected"
+
+    key = models.CharField(max_length=120, unique=True)
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="carry_overs")
+    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="+")
+    quantity = models.BigIntegerField()
+    pack_id = models.CharField(max_length=80)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    hold_transfer_key = models.CharField(max_length=120)
+    retire_transfer_key = models.CharField(max_length=120, blank=True)
+    issue_transfer_key = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="carry_over_quantity_positive")]
