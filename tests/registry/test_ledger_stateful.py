@@ -14,7 +14,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from cets.core.errors import CetsError
 from cets.registry.audit import audit_verify
 from cets.registry.models import AccountKind, Holding, Instrument, Position, TransferKind
-from cets.registry.services import Leg, system_account, transfer_post, vintage_create
+from cets.registry.services import (
+    Leg, cancellation_propose, deduction_propose, judicial_freeze, judicial_release, proposal_approve, proposal_reject, reversal_propose,
+    system_account, transfer_post, vintage_create,
+)
 
 ENTITY_POSITIONS = [Position.REGISTRY, Position.TRADING, Position.PENDING]
 
@@ -34,6 +37,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model = {(self.total.pk, Position.REGISTRY): 1_000_000}
         self.n = 0
         self.done: list[tuple[str, dict]] = []
+        self.open_proposals: list[tuple[int, tuple, int, str]] = []  # (proposal id, (account, position), quantity, sink kind)
+        self.cancel = system_account("national", AccountKind.CANCELLATION)
+        self.deduct = system_account("national", AccountKind.DEDUCTION)
 
     def teardown(self):
         try:
@@ -94,6 +100,74 @@ class LedgerMachine(RuleBasedStateMachine):
         q = a["q"] if same else a["q"] + 1
         ok = self._post(a["kind"], a["debit"], a["credit"], q, key=key)
         assert ok == same  # same content: the first result again; other content: R0401
+
+    def _service(self, fn, moves):
+        """Run a service; on success apply ``moves`` [(from, to, q)] to the model; on refusal, check nothing changed."""
+        before = self._db()
+        try:
+            out = fn()
+        except CetsError as e:
+            assert e.code in {"R0302", "R0301", "R0108", "R0110", "R0111"}, e
+            assert self._db() == before, "a refused operation changed holdings"
+            return None
+        for src, dst, q in moves:
+            self.model[src] = self.model.get(src, 0) - q
+            self.model[dst] = self.model.get(dst, 0) + q
+        return out
+
+    @rule(i=st.integers(0, 2), q=st.integers(1, 150_000), pos=st.sampled_from([Position.REGISTRY, Position.TRADING]))
+    def freeze(self, i, q, pos):
+        a = self.accounts[i]
+        self.n += 1
+        self._service(lambda: judicial_freeze(key=f"f{self.n}", account=a, unit_type=self.ut, quantity=q, court_ref="court", actor=self.world.registry_a,
+                                              from_position=pos), [((a.pk, pos), (a.pk, Position.FROZEN), q)])
+
+    @rule(i=st.integers(0, 2), q=st.integers(1, 150_000))
+    def release(self, i, q):
+        a = self.accounts[i]
+        self.n += 1
+        self._service(lambda: judicial_release(key=f"r{self.n}", account=a, unit_type=self.ut, quantity=q, court_ref="court", actor=self.world.registry_a),
+                      [((a.pk, Position.FROZEN), (a.pk, Position.REGISTRY), q)])
+
+    @rule(i=st.integers(0, 2), q=st.integers(1, 150_000), deduction=st.booleans())
+    def propose_retirement(self, i, q, deduction):
+        a = self.accounts[i]
+        self.n += 1
+        if deduction:
+            fn = lambda: deduction_propose(key=f"p{self.n}", account=a, unit_type=self.ut, quantity=q, decision_ref="d", actor=self.world.registry_a)  # noqa: E731
+        else:
+            fn = lambda: cancellation_propose(key=f"p{self.n}", account=a, unit_type=self.ut, quantity=q, purpose="p", actor=self.world.registry_a)  # noqa: E731
+        p = self._service(fn, [((a.pk, Position.REGISTRY), (a.pk, Position.PENDING), q)])
+        if p is not None:
+            self.open_proposals.append((p.pk, (a.pk, Position.REGISTRY), q, "deduction" if deduction else "cancellation"))
+
+    @rule(data=st.data(), approve=st.booleans())
+    def decide(self, data, approve):
+        if not self.open_proposals:
+            return
+        pid, (acc, pos), q, kind = data.draw(st.sampled_from(self.open_proposals))
+        self.open_proposals.remove((pid, (acc, pos), q, kind))
+        sink = (self.deduct if kind == "deduction" else self.cancel).pk
+        if approve:
+            self._service(lambda: proposal_approve(proposal_id=pid, approver=self.world.registry_b), [((acc, Position.PENDING), (sink, Position.REGISTRY), q)])
+        else:
+            self._service(lambda: proposal_reject(proposal_id=pid, approver=self.world.registry_b, reason="no"), [((acc, Position.PENDING), (acc, pos), q)])
+
+    @rule(data=st.data())
+    def reverse(self, data):
+        if not self.done:
+            return
+        key, a = data.draw(st.sampled_from(self.done))
+        self.n += 1
+        d = (a["debit"][0].pk, a["debit"][1])
+        c = (a["credit"][0].pk, a["credit"][1])
+
+        def run():
+            p = reversal_propose(key=f"rv{self.n}", transfer_key=key, reason="test", actor=self.world.registry_a)
+            return proposal_approve(proposal_id=p.pk, approver=self.world.registry_b)
+
+        if self._service(run, [(c, d, a["q"])]) is not None:
+            self.done.remove((key, a))
 
     @invariant()
     def holdings_match_model_and_are_conserved(self):
