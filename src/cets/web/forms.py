@@ -26,3 +26,54 @@ class LoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         return super()._chosen_device(user) or TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+POSITION_CHOICES = [("registry", _("registry position")), ("trading", _("trading position"))]
+
+
+class _Keyed(forms.Form):
+    """Every registry form carries an idempotency key, generated when the form is shown, so a double
+    submit posts once."""
+
+    key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+
+class TransferForm(_Keyed):
+    to_account = forms.CharField(label=_("To account"), max_length=40)
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    reference = forms.CharField(label=_("Reference"), max_length=200, required=False)
+
+
+class PositionMoveForm(_Keyed):
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    from_position = forms.ChoiceField(label=_("From"), choices=POSITION_CHOICES)
+    to_position = forms.ChoiceField(label=_("To"), choices=POSITION_CHOICES, initial="trading")
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+
+
+class HeldForm(_Keyed):
+    """Voluntary cancellation (holder or operator) and deduction (operator): the units are held at once."""
+
+    account = forms.CharField(label=_("Account"), max_length=40)
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    reason = forms.CharField(label=_("Purpose or decision reference"), max_length=200)
+
+
+class FreezeForm(_Keyed):
+    account = forms.CharField(label=_("Account"), max_length=40)
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    court_ref = forms.CharField(label=_("Court order"), max_length=200)
+
+
+class ReversalForm(_Keyed):
+    transfer_key = forms.CharField(label=_("Transfer key"), max_length=120)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class DecisionForm(forms.Form):
+    proposal = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
+    reason = forms.CharField(max_length=200, required=False)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_registry
 from .forms import LoginForm
 
 app_name = "web"
@@ -12,4 +12,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("entities/", views.entity_list, name="entity_list"),
     path("entities/<str:uscc>/", views.entity_detail, name="entity_detail"),
+    path("registry/", views_registry.registry_page, name="registry"),
+    path("registry/<str:action>/", views_registry.registry_action, name="registry_action"),
 ]

@@ -1,0 +1,137 @@
+"""Registry operation pages. GET shows the forms; each POST validates its form, calls one registry
+service, reports the outcome (with the check code when refused) and redirects (post/redirect/get).
+
+Registry operators act only in a session verified with their TOTP device; holders act on their own
+account. Every service applies its own role, jurisdiction and business checks again.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cets.core.errors import CetsError
+from cets.parties.access import membership_of
+from cets.parties.models import Role
+from cets.registry import selectors as reg
+from cets.registry import services
+from cets.registry.checks import R0101, R0201, R0505
+from cets.registry.models import Account, Proposal, UnitType
+
+from . import forms
+from .views import _context
+
+OPERATOR_FORMS = {"freeze": forms.FreezeForm, "release": forms.FreezeForm, "cancellation": forms.HeldForm, "deduction": forms.HeldForm,
+                  "reversal": forms.ReversalForm}
+HOLDER_FORMS = {"transfer": forms.TransferForm, "position": forms.PositionMoveForm, "cancellation": forms.HeldForm}
+
+
+def _key() -> str:
+    return f"web-{uuid.uuid4()}"
+
+
+def _unit_type(code: str) -> UnitType:
+    ut = UnitType.objects.filter(code=code.strip()).first()
+    if ut is None:
+        raise CetsError(R0201, code)
+    return ut
+
+
+def _account(number: str) -> Account:
+    acc = Account.objects.filter(number=number.strip()).first()
+    if acc is None:
+        raise CetsError(R0101, number)
+    return acc
+
+
+@require_http_methods(["GET"])
+@login_required
+def registry_page(request):
+    ctx = _context(request)
+    m = membership_of(request.user)
+    if m is None:
+        return render(request, "web/no_role.html", ctx)
+    operator = m.role == Role.REGISTRY_OPERATOR
+    ctx.update(operator=operator, verified=request.user.is_verified())
+    if operator:
+        ctx["pending"] = Proposal.objects.filter(status=Proposal.Status.PROPOSED).select_related("proposed_by").order_by("proposed_at")
+        ctx["op_forms"] = {name: cls(initial={"key": _key()}) for name, cls in OPERATOR_FORMS.items()}
+    else:
+        acc = reg.account_of(holder_id=m.organisation_id)
+        if acc is None:
+            raise Http404("no account")
+        ctx["account"] = acc
+        ctx["holdings"] = reg.holdings_of(account=acc)
+        ctx["holder_forms"] = {name: cls(initial={"key": _key(), "account": acc.number}) for name, cls in HOLDER_FORMS.items()}
+    return render(request, "web/registry.html", ctx)
+
+
+def _run(request, fn) -> None:
+    try:
+        out = fn()
+    except CetsError as e:
+        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+        return
+    messages.success(request, _("Done: %(what)s") % {"what": out})
+
+
+@require_POST
+@login_required
+def registry_action(request, action: str):
+    m = membership_of(request.user)
+    if m is None:
+        raise Http404
+    operator = m.role == Role.REGISTRY_OPERATOR
+    if operator and not request.user.is_verified():
+        messages.error(request, f"{R0505.code} {R0505.zh if request.LANGUAGE_CODE.startswith('zh') else R0505.en}")
+        return redirect("web:registry")
+    user = request.user
+    if action == "decide" and operator:
+        f = forms.DecisionForm(request.POST)
+        if f.is_valid():
+            pid = f.cleaned_data["proposal"]
+            if f.cleaned_data["decision"] == "approve":
+                _run(request, lambda: services.proposal_approve(proposal_id=pid, approver=user).key)
+            else:
+                _run(request, lambda: services.proposal_reject(proposal_id=pid, approver=user, reason=f.cleaned_data["reason"] or "—").key)
+        return redirect("web:registry")
+    table = OPERATOR_FORMS if operator else HOLDER_FORMS
+    if action not in table:
+        raise Http404
+    f = table[action](request.POST)
+    if not f.is_valid():
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in f.errors.items()))
+        return redirect("web:registry")
+    d = f.cleaned_data
+    own = None if operator else reg.account_of(holder_id=m.organisation_id)
+
+    def do():
+        if action == "transfer":
+            return services.holding_transfer(key=d["key"], from_account=own, to_account=_account(d["to_account"]), unit_type=_unit_type(d["unit_type"]),
+                                             quantity=d["quantity"], actor=user, reference=d["reference"] or "变更 transfer").key
+        if action == "position":
+            return services.position_move(key=d["key"], account=own, unit_type=_unit_type(d["unit_type"]), from_position=d["from_position"],
+                                          to_position=d["to_position"], quantity=d["quantity"], actor=user).key
+        if action == "cancellation":
+            acc = own if own is not None else _account(d["account"])
+            return services.cancellation_propose(key=d["key"], account=acc, unit_type=_unit_type(d["unit_type"]), quantity=d["quantity"],
+                                                 purpose=d["reason"], actor=user).key
+        if action == "deduction":
+            return services.deduction_propose(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
+                                              quantity=d["quantity"], decision_ref=d["reason"], actor=user).key
+        if action == "freeze":
+            return services.judicial_freeze(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
+                                            quantity=d["quantity"], court_ref=d["court_ref"], actor=user).key
+        if action == "release":
+            return services.judicial_release(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
+                                             quantity=d["quantity"], court_ref=d["court_ref"], actor=user).key
+        return services.reversal_propose(key=d["key"], transfer_key=d["transfer_key"], reason=d["reason"], actor=user).key
+
+    _run(request, do)
+    return redirect("web:registry")

@@ -1,0 +1,65 @@
+"""Registry operation pages: forms post through the services; refusals show their code; operators
+need a TOTP-verified session; four eyes holds on the page too."""
+
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from cets.parties.services import totp_device_ensure
+from cets.registry.models import AccountKind, Holding, Position, Proposal, TransferKind
+from cets.registry.services import IssuanceLine, Leg, issuance_propose, system_account, transfer_post
+from tests.conftest import SD_1, SD_2
+
+
+def client_for(user, verified=False):
+    c = Client()
+    c.force_login(user)
+    if verified:
+        device, _ = totp_device_ensure(user=user)
+        s = c.session
+        s[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        s.save()
+    return c
+
+
+def msgs(r):
+    return [str(m) for m in r.context["messages"]]
+
+
+def test_holder_transfers_from_the_page_and_sees_codes(world):
+    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    transfer_post(key="seed", kind=TransferKind.ISSUE, unit_type=world.cea, debit=Leg(total, Position.REGISTRY),
+                  credit=Leg(world.accounts[SD_1], Position.REGISTRY), quantity=100)
+    c = client_for(world.entity_sd1_user)
+    page = c.get("/registry/")
+    assert page.status_code == 200 and world.accounts[SD_1].number in page.content.decode()
+    form = {"key": "web-k1", "to_account": world.accounts[SD_2].number, "unit_type": "CEA-2023", "quantity": "30"}
+    r = c.post("/registry/transfer/", form, follow=True)
+    assert any("web-k1" in m for m in msgs(r))
+    r = c.post("/registry/transfer/", dict(form, key="web-k2", quantity="71"), follow=True)
+    assert any(m.startswith("R0302") for m in msgs(r))
+    r = c.post("/registry/transfer/", form, follow=True)  # a double submit posts once
+    assert Holding.objects.get(account=world.accounts[SD_2], position="registry").quantity == 30
+    r = c.post("/registry/freeze/", {"key": "x", "account": world.accounts[SD_1].number, "unit_type": "CEA-2023", "quantity": "1",
+                                     "court_ref": "x"})
+    assert r.status_code == 404  # not a holder's action
+
+
+def test_operator_pages_need_totp_and_four_eyes(world):
+    p = issuance_propose(key="batch-web", unit_type=world.cea, lines=[IssuanceLine(world.accounts[SD_1].number, 500)], actor=world.registry_a)
+    r = client_for(world.registry_b).post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    assert any(m.startswith("R0505") for m in msgs(r))
+    a = client_for(world.registry_a, verified=True)
+    assert "your own proposal" in a.get("/registry/").content.decode() or "本人提议" in a.get("/registry/").content.decode()
+    r = a.post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    assert any(m.startswith("R0501") for m in msgs(r))
+    b = client_for(world.registry_b, verified=True)
+    r = b.post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    assert Proposal.objects.get(pk=p.pk).status == "executed"
+    assert Holding.objects.get(account=world.accounts[SD_1], position="registry").quantity == 500
+
+
+def test_registry_forms_need_csrf(world):
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(world.entity_sd1_user)
+    r = c.post("/registry/transfer/", {"key": "k", "to_account": "x", "unit_type": "CEA-2023", "quantity": "1"})
+    assert r.status_code == 403
