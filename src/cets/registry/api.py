@@ -301,3 +301,74 @@ def reconciliation(request):
 
 
 
+
+
+class VintageIn(Schema):
+    key: str
+    instrument: str
+    vintage: str
+    cap_t: int
+    reference: str = ""
+
+
+@router.post("/vintages", response=dict)
+def create_vintage(request, body: VintageIn):
+    """Create a unit type (e.g. CEA 2026) and its cap in the national total account. Registry operators."""
+    from cets.parties.access import require_role
+
+    _otp(request)
+    require_role(request.user, Role.REGISTRY_OPERATOR)
+    ut = services.vintage_create(instrument=body.instrument, vintage=body.vintage, cap_t=body.cap_t, key=body.key, actor=request.user,
+                                 reference=body.reference)
+    return {"unit_type": ut.code}
+
+
+class ForcedSurrenderIn(Schema):
+    key: str
+    entity_uscc: str
+    year: int
+    instruction_ref: str
+
+
+@router.post("/proposals/forced-surrender", response=ProposalOut)
+def propose_forced_surrender(request, body: ForcedSurrenderIn):
+    """Forced surrender (强制履约) from the provincial account on the province's instruction (four eyes)."""
+    from cets.compliance.services import forced_surrender_propose
+    from cets.parties.models import Organisation
+
+    _otp(request)
+    entity = Organisation.objects.filter(uscc=body.entity_uscc, kind=Organisation.Kind.ENTITY).first()
+    if entity is None:
+        raise CetsError(services.R0101, body.entity_uscc)
+    return _proposal_out(forced_surrender_propose(key=body.key, entity=entity, year=body.year, instruction_ref=body.instruction_ref,
+                                                  actor=request.user))
+
+
+class HolderChangeIn(Schema):
+    key: str
+    kind: str
+    from_uscc: str
+    to_uscc: str
+    decision_ref: str
+    province_approver: str  # username of the provincial officer who approved
+    lines: list[dict] = []  # for a split: [{"unit_type": "CEA-2023", "quantity": 100}]
+
+
+@router.post("/holder-changes", response=dict)
+def holder_change(request, body: HolderChangeIn):
+    """Register a change of holder on a merger or split (Measures Art. 18), approved by the province."""
+    from django.contrib.auth import get_user_model
+
+    from cets.parties.models import Organisation
+
+    _otp(request)
+    orgs = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[body.from_uscc, body.to_uscc])}
+    if body.from_uscc not in orgs or body.to_uscc not in orgs:
+        raise CetsError(services.R0101, f"{body.from_uscc} / {body.to_uscc}")
+    approver = get_user_model().objects.filter(username=body.province_approver).first()
+    if approver is None:
+        raise CetsError(services.R0502, body.province_approver)
+    hc = services.holder_change_register(key=body.key, kind=body.kind, from_holder=orgs[body.from_uscc], to_holder=orgs[body.to_uscc],
+                                         lines=[(_unit_type(ln["unit_type"]), int(ln["quantity"])) for ln in body.lines],
+                                         decision_ref=body.decision_ref, province_approver=approver, actor=request.user)
+    return {"key": hc.key, "kind": hc.kind, "lines": hc.lines, "published_at": hc.published_at.isoformat()}

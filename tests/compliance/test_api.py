@@ -1,0 +1,38 @@
+"""Compliance API: surrender applications and approval, with the rule codes in the error body."""
+
+from django.test import Client
+
+from cets.compliance.models import Obligation
+from cets.registry.models import AccountKind, Holding, Instrument, Position, TransferKind
+from cets.registry.services import Leg, system_account, transfer_post, vintage_create
+from tests.conftest import SD_1, when
+
+
+def login(u):
+    c = Client()
+    c.force_login(u)
+    return c
+
+
+def test_surrender_over_the_api(world):
+    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    cea24 = vintage_create(instrument=Instrument.CEA, vintage="2024", cap_t=100, key="cap-24")
+    for ut in (world.cea, cea24):
+        transfer_post(key=f"seed-{ut.code}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
+                      credit=Leg(world.accounts[SD_1], Position.REGISTRY), quantity=100)
+    Obligation.objects.create(entity=world.sd1, year=2023, pack_id="national/power-2023-2024", obligation_t=150, offset_cap_t=7,
+                              deadline=when("2024-12-31").date())
+    e = login(world.entity_sd1_user)
+    body = {"key": "s1", "entity_uscc": SD_1, "year": 2023, "unit_type": "CEA-2024", "quantity": 50}
+    r = e.post("/api/v1/compliance/surrenders", body, content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "R0601"  # the 2024 vintage cannot serve 2023 (plan §五(三))
+    r = e.post("/api/v1/compliance/surrenders", dict(body, unit_type="CEA-2023", quantity=100), content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "submitted"
+    app = r.json()["id"]
+    assert Holding.objects.get(account=world.accounts[SD_1], unit_type=world.cea, position="pending").quantity == 100
+    r = login(world.province_zj).post(f"/api/v1/compliance/surrenders/{app}/approve")
+    assert r.status_code == 403 and r.json()["code"] == "R0502"  # another province
+    r = login(world.province_sd).post(f"/api/v1/compliance/surrenders/{app}/approve")
+    assert r.status_code == 200 and r.json()["status"] == "approved"
+    r = e.post("/api/v1/compliance/surrenders", dict(body, key="s2", unit_type="CEA-2023", quantity=51), content_type="application/json")
+    assert r.json()["code"] == "R0604"  # more than the remaining obligation
