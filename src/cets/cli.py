@@ -134,6 +134,7 @@ def cmd_serve(args) -> int:
 
     class _App(BaseApplication):
         def load_config(self):
+            self.cfg.set("post_fork", lambda server, worker: connections.close_all())
             self.cfg.set("bind", args.addr)
             self.cfg.set("workers", args.workers)
             self.cfg.set("accesslog", "-")
@@ -141,6 +142,10 @@ def cmd_serve(args) -> int:
         def load(self):
             return application
 
+    # The master must not hand its database connection to the forked workers: each worker opens its own.
+    from django.db import connections
+
+    connections.close_all()
     _console().print(f"serving http://{args.addr}/ (Ctrl-C to stop) 服务已启动")
     _App().run()
     return 0

@@ -126,8 +126,9 @@ class UnitType(models.Model):
 class Holding(models.Model):
     """(account, unit type, position) → quantity in tonnes CO2e, never negative."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holdings")
-    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="holdings")
+    # (account, unit_type, position) is unique and indexed; no separate FK indexes.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holdings", db_index=False)
+    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="holdings", db_index=False)
     position = models.CharField(max_length=10, choices=Position.choices)
     quantity = models.BigIntegerField(default=0)
 
@@ -165,23 +166,25 @@ class Transfer(models.Model):
     seq = models.BigAutoField(primary_key=True)
     key = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=20, choices=TransferKind.choices)
-    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="+")
-    debit_account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Index budget: every journal insert maintains each index, so only the ones reads need exist:
+    # (debit_account, seq) and (credit_account, seq) serve account journals and chain checks; key is unique.
+    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="+", db_index=False)
+    debit_account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     debit_position = models.CharField(max_length=10, choices=Position.choices, blank=True)
-    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
     credit_position = models.CharField(max_length=10, choices=Position.choices)
     quantity = models.BigIntegerField()
     reference = models.CharField(max_length=200, blank=True)
     # The entity a provincial authority account holds these units for (differentiated treatment, 2023–2024 plan §五).
-    beneficiary = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    related = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    beneficiary = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    related = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     effective_at = models.DateTimeField()
     recorded_at = models.DateTimeField()
     debit_prev_hash = models.CharField(max_length=64, blank=True)
     credit_prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["seq"]
