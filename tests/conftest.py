@@ -68,3 +68,20 @@ def world(db) -> World:
         cea=vintage_create(instrument=Instrument.CEA, vintage="2023", cap_t=10_000_000, key="cap-test-2023"),
     )
     return w
+
+
+def client_for(user, verified: bool = False):
+    """A test client logged in as ``user``; ``verified`` adds a TOTP-verified session (django-otp)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from cets.parties.services import totp_device_ensure
+
+    c = Client()
+    c.force_login(user)
+    if verified:
+        device, _ = totp_device_ensure(user=user)
+        s = c.session
+        s[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        s.save()
+    return c

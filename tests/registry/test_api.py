@@ -8,18 +8,7 @@ from django_otp.oath import TOTP
 from cets.parties.services import totp_device_ensure
 from cets.registry.models import AccountKind, Holding, Position, TransferKind
 from cets.registry.services import Leg, system_account, transfer_post
-from tests.conftest import SD_1, SD_2, ZJ_1
-
-
-def client_for(user, verified=False):
-    c = Client()
-    c.force_login(user)
-    if verified:
-        device, _ = totp_device_ensure(user=user)
-        s = c.session
-        s[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        s.save()
-    return c
+from tests.conftest import SD_1, SD_2, ZJ_1, client_for
 
 
 def seed(w, code=SD_1, q=1000):

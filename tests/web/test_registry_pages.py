@@ -2,23 +2,10 @@
 need a TOTP-verified session; four eyes holds on the page too."""
 
 from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
 
-from cets.parties.services import totp_device_ensure
 from cets.registry.models import AccountKind, Holding, Position, Proposal, TransferKind
 from cets.registry.services import IssuanceLine, Leg, issuance_propose, system_account, transfer_post
-from tests.conftest import SD_1, SD_2
-
-
-def client_for(user, verified=False):
-    c = Client()
-    c.force_login(user)
-    if verified:
-        device, _ = totp_device_ensure(user=user)
-        s = c.session
-        s[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        s.save()
-    return c
+from tests.conftest import SD_1, SD_2, client_for
 
 
 def msgs(r):

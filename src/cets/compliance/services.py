@@ -131,29 +131,28 @@ def _decide(application_id: int, approver) -> tuple[SurrenderApplication, object
 def surrender_approve(*, application_id: int, approver, at: dt.datetime | None = None) -> SurrenderApplication:
     """The province confirms a surrender: pending units go to the surrender account (plan 附6).
     R0502 unless the approver is the entity's provincial authority; R0605 unless submitted."""
-    app, acc = _decide(application_id, approver)
-    at = at or timezone.now()
-    t = transfer_post(key=f"{app.key}:surrender", kind=TransferKind.SURRENDER, unit_type=app.unit_type,
-                      debit=Leg(acc, Position.PENDING), credit=Leg(system_account(acc.market, AccountKind.SURRENDER), Position.REGISTRY),
-                      quantity=app.quantity, reference=f"{app.obligation.year} 清缴 surrender {app.obligation.entity.uscc}",
-                      actor=app.submitted_by, approver=approver, effective_at=at)
-    app.status = SurrenderApplication.Status.APPROVED
-    app.decided_by = approver
-    app.decided_at = at
-    app.final_transfer_key = t.key
-    app.save(update_fields=["status", "decided_by", "decided_at", "final_transfer_key"])
-    return app
+    return _surrender_decide(application_id, approver, at, approve=True)
 
 
 @transaction.atomic
 def surrender_reject(*, application_id: int, approver, at: dt.datetime | None = None) -> SurrenderApplication:
     """The province returns a surrender application: pending units go back to the registry position."""
+    return _surrender_decide(application_id, approver, at, approve=False)
+
+
+def _surrender_decide(application_id: int, approver, at: dt.datetime | None, *, approve: bool) -> SurrenderApplication:
     app, acc = _decide(application_id, approver)
     at = at or timezone.now()
-    t = transfer_post(key=f"{app.key}:return", kind=TransferKind.POSITION_MOVE, unit_type=app.unit_type,
-                      debit=Leg(acc, Position.PENDING), credit=Leg(acc, Position.REGISTRY), quantity=app.quantity,
-                      reference="清缴申请退回 surrender application returned", actor=approver, effective_at=at)
-    app.status = SurrenderApplication.Status.REJECTED
+    if approve:
+        t = transfer_post(key=f"{app.key}:surrender", kind=TransferKind.SURRENDER, unit_type=app.unit_type,
+                          debit=Leg(acc, Position.PENDING), credit=Leg(system_account(acc.market, AccountKind.SURRENDER), Position.REGISTRY),
+                          quantity=app.quantity, reference=f"{app.obligation.year} 清缴 surrender {app.obligation.entity.uscc}",
+                          actor=app.submitted_by, approver=approver, effective_at=at)
+    else:
+        t = transfer_post(key=f"{app.key}:return", kind=TransferKind.POSITION_MOVE, unit_type=app.unit_type,
+                          debit=Leg(acc, Position.PENDING), credit=Leg(acc, Position.REGISTRY), quantity=app.quantity,
+                          reference="清缴申请退回 surrender application returned", actor=approver, effective_at=at)
+    app.status = SurrenderApplication.Status.APPROVED if approve else SurrenderApplication.Status.REJECTED
     app.decided_by = approver
     app.decided_at = at
     app.final_transfer_key = t.key

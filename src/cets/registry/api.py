@@ -84,6 +84,11 @@ def _transfer_out(t) -> TransferOut:
                        reference=t.reference, effective_at=t.effective_at, hash=t.hash)
 
 
+def _posted(t) -> TransferOut:
+    """The journal entry as stored (account numbers and all), for a transfer a service just posted."""
+    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+
+
 def _proposal_out(p) -> ProposalOut:
     return ProposalOut(id=p.pk, key=p.key, kind=p.kind, status=p.status, payload=p.payload, result=p.result,
                        proposed_by=p.proposed_by.username, decided_by=p.decided_by.username if p.decided_by_id else None)
@@ -127,7 +132,7 @@ def transfer(request, body: TransferIn):
         raise CetsError(services.R0101, body.to_account)
     t = services.holding_transfer(key=body.key, from_account=src, to_account=dst, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
                                   actor=request.user, reference=body.reference or "变更 transfer")
-    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+    return _posted(t)
 
 
 class PositionMoveIn(Schema):
@@ -146,7 +151,7 @@ def position_move(request, body: PositionMoveIn):
     a = selectors.account_visible(user=request.user, number=body.account)
     t = services.position_move(key=body.key, account=a, unit_type=_unit_type(body.unit_type), from_position=body.from_position,
                                to_position=body.to_position, quantity=body.quantity, actor=request.user)
-    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+    return _posted(t)
 
 
 class FreezeIn(Schema):
@@ -165,7 +170,7 @@ def freeze(request, body: FreezeIn):
     a = selectors.account_visible(user=request.user, number=body.account)
     t = services.judicial_freeze(key=body.key, account=a, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
                                  court_ref=body.court_ref, actor=request.user, from_position=body.from_position)
-    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+    return _posted(t)
 
 
 @router.post("/releases", response=TransferOut)
@@ -175,7 +180,7 @@ def release(request, body: FreezeIn):
     a = selectors.account_visible(user=request.user, number=body.account)
     t = services.judicial_release(key=body.key, account=a, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
                                   court_ref=body.court_ref, actor=request.user)
-    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+    return _posted(t)
 
 
 class StatusIn(Schema):
