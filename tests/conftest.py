@@ -85,3 +85,11 @@ def client_for(user, verified: bool = False):
         s[DEVICE_ID_SESSION_KEY] = device.persistent_id
         s.save()
     return c
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    """Argon2 costs ~0.3 s a hash by design; tests that do not examine the hash use MD5 to stay fast.
+    Tests marked ``argon2`` keep the production hasher."""
+    if request.node.get_closest_marker("argon2") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -176,6 +176,8 @@ def entity_compliance(request, uscc: str):
 from cets.registry.api import router as registry_router  # noqa: E402
 
 from cets.compliance.api import router as compliance_router  # noqa: E402
+from cets.registry.api_reports import router as reports_router  # noqa: E402
 
+api.add_router("/registry/reports", reports_router)
 api.add_router("/registry", registry_router)
 api.add_router("/compliance", compliance_router)

@@ -19,6 +19,7 @@ def test_pages_require_login(client, web, path):
     assert "next=" in r["Location"]
 
 
+@pytest.mark.argon2
 def test_login_with_argon2_password_and_csrf_token(web):
     assert with_password(web.province_sd).password.startswith("argon2$")
     c = Client(enforce_csrf_checks=True)

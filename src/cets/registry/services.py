@@ -133,8 +133,10 @@ def _check_kind_legs(kind: str, debit: Account | None, credit: Account) -> None:
         ok = debit.kind == AccountKind.NATIONAL_TOTAL and credit.kind not in RETIREMENT_KINDS
     elif kind == TransferKind.CLAWBACK:
         ok = credit.kind == AccountKind.NATIONAL_TOTAL and debit.kind not in RETIREMENT_KINDS
-    elif kind in (TransferKind.SURRENDER, TransferKind.FORCED_SURRENDER):
-        ok = credit.kind == AccountKind.SURRENDER
+    elif kind == TransferKind.SURRENDER:
+        ok = credit.kind == AccountKind.SURRENDER and debit.kind in HOLDER_KINDS
+    elif kind == TransferKind.FORCED_SURRENDER:
+        ok = credit.kind == AccountKind.SURRENDER and debit.kind in (AccountKind.PROVINCIAL, AccountKind.ENTITY)
     elif kind == TransferKind.CANCELLATION:
         ok = credit.kind == AccountKind.CANCELLATION
     elif kind == TransferKind.DEDUCTION:
@@ -146,7 +148,9 @@ def _check_kind_legs(kind: str, debit: Account | None, credit: Account) -> None:
     elif kind == TransferKind.REVERSAL:
         ok = True
     elif kind == TransferKind.TRANSFER:
-        ok = debit.kind not in RETIREMENT_KINDS and credit.kind not in RETIREMENT_KINDS | {AccountKind.NATIONAL_TOTAL}
+        # Units leave the national total account only by issuance (four eyes), never by a plain transfer.
+        closed = RETIREMENT_KINDS | {AccountKind.NATIONAL_TOTAL}
+        ok = debit.kind not in closed and credit.kind not in closed
     if not ok:
         raise CetsError(R0106, f"{kind}: {debit.number if debit else '-'} → {credit.number}")
 
