@@ -50,3 +50,41 @@ def test_registry_forms_need_csrf(world):
     c.force_login(world.entity_sd1_user)
     r = c.post("/registry/transfer/", {"key": "k", "to_account": "x", "unit_type": "CEA-2023", "quantity": "1"})
     assert r.status_code == 403
+
+
+def test_operator_creates_a_vintage_and_proposes_issuance_from_the_page(world):
+    a = client_for(world.registry_a, verified=True)
+    r = a.post("/registry/vintage/", {"key": "v1", "instrument": "CEA", "vintage": "2026", "cap_t": "5000"}, follow=True)
+    assert any("CEA-2026" in m for m in msgs(r))
+    r = a.post("/registry/issuance/", {"key": "iss-web", "account": world.accounts[SD_1].number, "unit_type": "CEA-2026", "quantity": "700",
+                                       "reason": "2026 预分配"}, follow=True)
+    p = Proposal.objects.get(key="iss-web")
+    assert p.status == "proposed" and p.payload["lines"][0]["quantity"] == 700
+
+
+def test_entity_applies_to_surrender_from_the_page(world):
+    from cets.compliance.models import Obligation, SurrenderApplication
+    from tests.conftest import when
+
+    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    transfer_post(key="seed", kind=TransferKind.ISSUE, unit_type=world.cea, debit=Leg(total, Position.REGISTRY),
+                  credit=Leg(world.accounts[SD_1], Position.REGISTRY), quantity=100)
+    Obligation.objects.create(entity=world.sd1, year=2023, pack_id="national/power-2023-2024", obligation_t=80, offset_cap_t=4,
+                              deadline=when("2024-12-31").date())
+    c = client_for(world.entity_sd1_user)
+    r = c.post("/registry/surrender/", {"key": "sur-web", "year": "2023", "unit_type": "CEA-2023", "quantity": "81"}, follow=True)
+    assert any(m.startswith("R0604") for m in msgs(r))
+    c.post("/registry/surrender/", {"key": "sur-web2", "year": "2023", "unit_type": "CEA-2023", "quantity": "80"}, follow=True)
+    assert SurrenderApplication.objects.get(key="sur-web2").status == "submitted"
+
+
+def test_published_holder_changes_are_public(world):
+    from cets.registry.models import HolderChange
+    from cets.registry.services import holder_change_register
+
+    holder_change_register(key="hc", kind=HolderChange.Kind.MERGER, from_holder=world.sd2, to_holder=world.sd1, lines=[],
+                           decision_ref="鲁环函〔2025〕9号", province_approver=world.province_sd, actor=world.registry_a)
+    from django.test import Client
+
+    r = Client().get("/public/holder-changes/")
+    assert r.status_code == 200 and "鲁环函〔2025〕9号" in r.content.decode()

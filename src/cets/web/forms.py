@@ -77,3 +77,44 @@ class DecisionForm(forms.Form):
     proposal = forms.IntegerField(widget=forms.HiddenInput)
     decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
     reason = forms.CharField(max_length=200, required=False)
+
+
+class VintageForm(_Keyed):
+    instrument = forms.ChoiceField(label=_("Instrument"), choices=[("CEA", "CEA"), ("BEA", "BEA")])
+    vintage = forms.RegexField(label=_("Vintage"), regex=r"^\d{4}(-\d{4})?$", max_length=9)
+    cap_t = forms.IntegerField(label=_("Cap (t)"), min_value=1)
+
+
+class IssuanceForm(_Keyed):
+    account = forms.CharField(label=_("Account"), max_length=40)
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    quantity = forms.IntegerField(label=_("Quantity (t, negative = claw-back)"))
+    reason = forms.CharField(label=_("Reference"), max_length=200)
+    beneficiary = forms.CharField(label=_("Held for (credit code, provincial accounts)"), max_length=18, required=False)
+
+
+class ForcedSurrenderForm(_Keyed):
+    entity_uscc = forms.CharField(label=_("Entity credit code"), max_length=18)
+    year = forms.IntegerField(label=_("Compliance year"), min_value=2019, max_value=2100)
+    reason = forms.CharField(label=_("Provincial instruction"), max_length=200)
+
+
+class HolderChangeForm(_Keyed):
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("merger", _("merger")), ("split", _("split"))])
+    from_uscc = forms.CharField(label=_("From (credit code)"), max_length=18)
+    to_uscc = forms.CharField(label=_("To (credit code)"), max_length=18)
+    province_approver = forms.CharField(label=_("Approved by (provincial officer's username)"), max_length=150)
+    reason = forms.CharField(label=_("Decision reference"), max_length=200)
+    unit_type = forms.CharField(label=_("Unit type (split only)"), max_length=80, required=False)
+    quantity = forms.IntegerField(label=_("Quantity (t, split only)"), min_value=1, required=False)
+
+
+class SurrenderForm(_Keyed):
+    year = forms.IntegerField(label=_("Compliance year"), min_value=2019, max_value=2100)
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+
+
+class CarryOverForm(_Keyed):
+    unit_type = forms.CharField(label=_("Unit type (2019–2024 vintage)"), max_length=80)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)

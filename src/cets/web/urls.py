@@ -13,5 +13,6 @@ urlpatterns = [
     path("entities/", views.entity_list, name="entity_list"),
     path("entities/<str:uscc>/", views.entity_detail, name="entity_detail"),
     path("registry/", views_registry.registry_page, name="registry"),
+    path("public/holder-changes/", views_registry.holder_changes_public, name="holder_changes"),
     path("registry/<str:action>/", views_registry.registry_action, name="registry_action"),
 ]

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cets.core.errors import CetsError
@@ -27,9 +28,19 @@ from cets.registry.models import Account, Proposal, UnitType
 from . import forms
 from .views import _context
 
-OPERATOR_FORMS = {"freeze": forms.FreezeForm, "release": forms.FreezeForm, "cancellation": forms.HeldForm, "deduction": forms.HeldForm,
-                  "reversal": forms.ReversalForm}
-HOLDER_FORMS = {"transfer": forms.TransferForm, "position": forms.PositionMoveForm, "cancellation": forms.HeldForm}
+OPERATOR_FORMS = {"vintage": forms.VintageForm, "issuance": forms.IssuanceForm, "freeze": forms.FreezeForm, "release": forms.FreezeForm,
+                  "cancellation": forms.HeldForm, "deduction": forms.HeldForm, "reversal": forms.ReversalForm,
+                  "forced_surrender": forms.ForcedSurrenderForm, "holder_change": forms.HolderChangeForm}
+HOLDER_FORMS = {"transfer": forms.TransferForm, "position": forms.PositionMoveForm, "surrender": forms.SurrenderForm,
+                "carry_over": forms.CarryOverForm, "cancellation": forms.HeldForm}
+TITLES = {
+    "vintage": _lazy("Create a vintage and its cap"), "issuance": _lazy("Propose issuance or claw-back"),
+    "freeze": _lazy("Judicial freeze"), "release": _lazy("Release frozen units"), "cancellation": _lazy("Voluntary cancellation"),
+    "deduction": _lazy("Propose deduction"), "reversal": _lazy("Propose reversal"), "forced_surrender": _lazy("Propose forced surrender"),
+    "holder_change": _lazy("Register a change of holder"), "transfer": _lazy("Transfer to another account"),
+    "position": _lazy("Move between registry and trading positions"), "surrender": _lazy("Apply to surrender"),
+    "carry_over": _lazy("Apply for carry-over into 2025"),
+}
 
 
 def _key() -> str:
@@ -41,6 +52,15 @@ def _unit_type(code: str) -> UnitType:
     if ut is None:
         raise CetsError(R0201, code)
     return ut
+
+
+def _org(uscc: str):
+    from cets.parties.models import Organisation
+
+    org = Organisation.objects.filter(uscc=uscc.strip().upper()).first()
+    if org is None:
+        raise CetsError(R0101, uscc)
+    return org
 
 
 def _account(number: str) -> Account:
@@ -61,14 +81,14 @@ def registry_page(request):
     ctx.update(operator=operator, verified=request.user.is_verified())
     if operator:
         ctx["pending"] = Proposal.objects.filter(status=Proposal.Status.PROPOSED).select_related("proposed_by").order_by("proposed_at")
-        ctx["op_forms"] = {name: cls(initial={"key": _key()}) for name, cls in OPERATOR_FORMS.items()}
+        ctx["op_forms"] = [(name, TITLES[name], cls(initial={"key": _key()})) for name, cls in OPERATOR_FORMS.items()]
     else:
         acc = reg.account_of(holder_id=m.organisation_id)
         if acc is None:
             raise Http404("no account")
         ctx["account"] = acc
         ctx["holdings"] = reg.holdings_of(account=acc)
-        ctx["holder_forms"] = {name: cls(initial={"key": _key(), "account": acc.number}) for name, cls in HOLDER_FORMS.items()}
+        ctx["holder_forms"] = [(name, TITLES[name], cls(initial={"key": _key(), "account": acc.number})) for name, cls in HOLDER_FORMS.items()]
     return render(request, "web/registry.html", ctx)
 
 
@@ -131,7 +151,45 @@ def registry_action(request, action: str):
         if action == "release":
             return services.judicial_release(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
                                              quantity=d["quantity"], court_ref=d["court_ref"], actor=user).key
+        if action == "vintage":
+            from cets.parties.access import require_role
+
+            require_role(user, Role.REGISTRY_OPERATOR)
+            return services.vintage_create(instrument=d["instrument"], vintage=d["vintage"], cap_t=d["cap_t"], key=d["key"], actor=user).code
+        if action == "issuance":
+            line = services.IssuanceLine(account=d["account"].strip(), quantity=d["quantity"], reference=d["reason"],
+                                         beneficiary=d["beneficiary"].strip())
+            return services.issuance_propose(key=d["key"], unit_type=_unit_type(d["unit_type"]), lines=[line], actor=user).key
+        if action == "forced_surrender":
+            from cets.compliance.services import forced_surrender_propose
+
+            return forced_surrender_propose(key=d["key"], entity=_org(d["entity_uscc"]), year=d["year"], instruction_ref=d["reason"], actor=user).key
+        if action == "holder_change":
+            from django.contrib.auth import get_user_model
+
+            approver = get_user_model().objects.filter(username=d["province_approver"]).first()
+            lines = [(_unit_type(d["unit_type"]), d["quantity"])] if d["kind"] == "split" and d["unit_type"] and d["quantity"] else []
+            return services.holder_change_register(key=d["key"], kind=d["kind"], from_holder=_org(d["from_uscc"]), to_holder=_org(d["to_uscc"]),
+                                                   lines=lines, decision_ref=d["reason"], province_approver=approver, actor=user).key
+        if action == "surrender":
+            from cets.compliance.services import surrender_submit
+
+            return surrender_submit(key=d["key"], entity=own.holder, year=d["year"], unit_type_code=d["unit_type"].strip(),
+                                    quantity=d["quantity"], actor=user).key
+        if action == "carry_over":
+            from cets.compliance.carryover import carry_over_apply
+
+            return carry_over_apply(key=d["key"], entity=own.holder, unit_type_code=d["unit_type"].strip(), quantity=d["quantity"], actor=user).key
         return services.reversal_propose(key=d["key"], transfer_key=d["transfer_key"], reason=d["reason"], actor=user).key
 
     _run(request, do)
     return redirect("web:registry")
+
+
+@require_http_methods(["GET"])
+def holder_changes_public(request):
+    """Published changes of holder (Measures Art. 18): public, no login."""
+    from cets.registry.models import HolderChange
+
+    changes = HolderChange.objects.select_related("from_holder", "to_holder").order_by("-published_at")[:200]
+    return render(request, "web/holder_changes.html", {"changes": changes})
