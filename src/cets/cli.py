@@ -28,6 +28,13 @@ def _console():
     return Console()
 
 
+def _problem(con, label: str, problem, style: str = "red") -> None:
+    """Print one input problem verbatim (its ``[field=value]`` is text, not rich markup)."""
+    from rich.text import Text
+
+    con.print(Text(f"✗ {label}", style=style) + Text(str(problem)), soft_wrap=True)
+
+
 def cmd_migrate(args) -> int:
     from django.core.management import call_command
 
@@ -47,13 +54,13 @@ def cmd_import_entities(args) -> int:
         result = entities_import(path=args.file, sector=args.sector, year=args.year)
     except InputError as e:
         for p in e.problems:
-            con.print(f"[red]✗[/red] {p}")
+            _problem(con, "", p)
         return 2
     except FileNotFoundError as e:
         con.print(f"[red]✗[/red] {e.filename}: 文件不存在 / file not found")
         return 2
     for p in result.problems:
-        con.print(f"[yellow]✗ skipped 跳过[/yellow] {p}")
+        _problem(con, "skipped 跳过 ", p, "yellow")
     for k, v in result.counts.items():
         con.print(f"  {k}: {v:,}")
     return 0
@@ -74,7 +81,7 @@ def cmd_audit_verify(args) -> int:
         con.print("[green]✓ audit verify: the journal proves every holding 台账与持仓一致[/green]")
         return 0
     for p in report.problems:
-        con.print(f"[red]✗ {p}[/red]")
+        _problem(con, "", p)
     con.print(f"[red]✗ audit verify failed: {len(report.problems)} problem(s) 审计未通过[/red]")
     return 1
 
@@ -87,7 +94,7 @@ def cmd_demo(args) -> int:
     con = _console()
     res = run_demo(seed=args.seed, log=lambda m: con.print(m))
     for p in res.import_problems:
-        con.print(f"[yellow]✗ import skipped 导入跳过[/yellow] {p}")
+        _problem(con, "import skipped 导入跳过 ", p, "yellow")
     c = res.counts
     t = Table(title="cets demo · national power sector, compliance year 2023 全国发电行业2023年度履约")
     t.add_column("item 项目")
@@ -151,6 +158,36 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_allocation_compute(args) -> int:
+    """Pure computation from a unit table: no database is opened (2023–2024 power plan 附3/附4/§三/§五)."""
+    from cets.allocation.formulas import PowerRules, allocate
+    from cets.allocation.tables import ENTITY_OUTPUT_COLUMNS, UNIT_OUTPUT_COLUMNS, as_rows, read_units, write_csv_atomic
+    from cets.rules.packs import PackError, load_pack
+
+    con = _console()
+    try:
+        rules = PowerRules.from_pack(load_pack(args.pack), args.year)
+    except PackError as e:
+        con.print(f"[red]✗ {e}[/red]")
+        return 2
+    try:
+        units, problems = read_units(args.input)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
+        return 2
+    if problems:
+        for p in problems:
+            _problem(con, "", p)
+        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+        return 2
+    unit_rows, entity_rows = allocate(units, rules)
+    write_csv_atomic(args.units_out, UNIT_OUTPUT_COLUMNS, as_rows(unit_rows))
+    write_csv_atomic(args.entities_out, ENTITY_OUTPUT_COLUMNS, as_rows(entity_rows))
+    con.print(f"✓ {len(unit_rows):,} units, {len(entity_rows):,} entities, final allocation "
+              f"{sum(e.final_allocation_t for e in entity_rows):,} t ({args.pack}, {args.year})")
+    return 0
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
@@ -182,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--seed", type=int, default=2023)
         sp.set_defaults(func=func)
 
+    alloc = sub.add_parser("allocation", help="allocation").add_subparsers(dest="what", required=True)
+    comp = alloc.add_parser("compute", help="compute allocation from a unit table (pure, no database)")
+    comp.add_argument("--pack", required=True, help="e.g. national/power-2023-2024")
+    comp.add_argument("--year", type=int, required=True)
+    comp.add_argument("--input", required=True)
+    comp.add_argument("--units-out", required=True)
+    comp.add_argument("--entities-out", required=True)
+    comp.set_defaults(func=cmd_allocation_compute, django=False)
+
     man = sub.add_parser("manage", help="run a Django management command")
     man.add_argument("rest", nargs=argparse.REMAINDER)
     man.set_defaults(func=cmd_manage)
@@ -190,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup()
+    if getattr(args, "django", True):
+        _setup()
     return args.func(args)
 
 

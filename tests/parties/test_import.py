@@ -63,3 +63,16 @@ def test_missing_column_refuses_the_file_and_writes_nothing(tmp_path):
         entities_import(path=f)
     assert "target_entity_name" in str(e.value)
     assert Organisation.objects.count() == 0 and ImportBatch.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_command_reports_file_row_field_and_reason(capsys):
+    from cets.cli import cmd_import_entities
+
+    class Args:
+        file, sector, year = str(REAL), "power", 2023
+
+    assert cmd_import_entities(Args) == 0
+    out = capsys.readouterr().out
+    assert "verification_targets.csv:2076 [target_uscc='91570522087163776E'] invalid unified social credit code" in out
+    assert "统一社会信用代码无效" in out and "entities_created: 2,104" in out
