@@ -233,6 +233,7 @@ class Client:
             return status, {"raw": raw[:300].decode(errors="replace")}
 
 
+@pytest.mark.argon2  # the real server verifies these passwords with the production hasher
 @pytest.mark.django_db(transaction=True)
 def test_kill_9_during_load_loses_no_acknowledged_transfer(tmp_path):
     t_start = time.monotonic()
