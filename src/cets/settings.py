@@ -96,6 +96,10 @@ def _database() -> dict:
     url = os.environ.get("CETS_DATABASE_URL")
     if url:
         db = dj_database_url.parse(url, conn_max_age=60)
+        # Optional server-side binding (CETS_PG_SERVER_SIDE_BINDING=1): psycopg then prepares repeated statements;
+        # measured slower for the ledger on this machine (5.3 vs 4.5 ms a transfer), so it is off by default.
+        if db["ENGINE"].endswith("postgresql"):
+            db.setdefault("OPTIONS", {})["server_side_binding"] = os.environ.get("CETS_PG_SERVER_SIDE_BINDING", "0") == "1"
         # Separate test databases let several suites run at once on one server.
         db["TEST"] = {"NAME": os.environ.get("CETS_TEST_DB_NAME", f"test_{db['NAME']}")}
         return db
