@@ -48,7 +48,7 @@ test-postgres: $(DEV_STAMP)
 	fi
 
 bench: $(DEV_STAMP)
-	$(PY) bench/allocation_national.py
+	$(PY) bench/registry_transfers.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
