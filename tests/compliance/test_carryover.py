@@ -59,7 +59,7 @@ def test_position_from_the_journal(world):
 
 def test_apply_and_process(world):
     w = world
-    cea24 = _world_with_history(w)
+    _world_with_history(w)
     with pytest.raises(CetsError) as e:  # before the application period
         carry_over_apply(key="co0", entity=w.sd1, unit_type_code="CEA-2023", quantity=1, actor=w.entity_sd1_user, at=when("2025-12-30"))
     assert e.value.code == "C0701"

@@ -15,7 +15,7 @@ from cets.registry.services import (
     judicial_freeze, judicial_release, position_move, proposal_approve, proposal_reject, reversal_propose, system_account, transfer_post,
     vintage_create,
 )
-from tests.conftest import SD_1, SD_2, ZJ_1, when
+from tests.conftest import SD_1, SD_2, when
 
 
 def issue(w, code, q, key="i1"):

@@ -7,7 +7,6 @@ import datetime as dt
 
 from ninja import Router, Schema
 
-
 from cets.parties.selectors import entity_get
 from cets.registry.api import _otp
 
@@ -92,6 +91,3 @@ def carry_over_process(request, body: ProcessIn):
     """Process the applications submitted up to ``cutoff`` (registry operators, TOTP)."""
     _otp(request)
     return carryover.carry_over_process(cutoff=body.cutoff, actor=request.user)
-
-
-

@@ -305,9 +305,6 @@ def reconciliation(request):
     return selectors.unit_type_totals()
 
 
-
-
-
 class VintageIn(Schema):
     key: str
     instrument: str
