@@ -130,3 +130,27 @@ def test_entity_invariants(cats, gen, heat, lf, e, prev):
         if u.category == "IV":
             assert u.unit_allowance_t >= e  # gas units never short at unit level
         assert u.pre_allocation_t == (prev * 7) // 10
+
+
+# ---- 2025–2026 consultation draft (表2 curve, pre-allocation 50%)
+
+R25 = PowerRules.from_pack(load_pack("national/power-2025-2026"), 2025)
+
+
+@pytest.mark.parametrize("lf,expected", [("0.30", "1.281146"), ("0.45", "1.126059"), ("0.4999", "1.100321"), ("0.50", "1"), ("0.80", "1")])
+def test_2025_draft_ff_curve(lf, expected):
+    # Independent check: math.exp in binary floating point gives the same value to 6 places
+    # (F = 30: 7.254 − 0.633 × (1 − e^(−30/29.822)) − 5.643 × (1 − e^(−30/6.871)) = 1.2811458…).
+    import math
+
+    f = float(lf) * 100
+    oracle = 7.254 - 0.633 * (1 - math.exp(-f / 29.822)) - 5.643 * (1 - math.exp(-f / 6.871)) if f < 50 else 1.0
+    got = peak_regulation_factor("I", Decimal(lf), R25)
+    assert got == Decimal(expected) and abs(float(got) - oracle) < 5e-7
+
+
+def test_2025_draft_unit_and_pre_allocation():
+    # Class I, Qe 3,000,000 MWh, Qh 2,000,000 GJ, F = 30%: Ae = 3,000,000 × 0.7902 × 1.281146 = 3,037,084.71 → 3,037,084;
+    # Ah = 2,000,000 × 0.1027 = 205,400; pre-allocation 50% × 3,579 = 1,789.5 → 1,789 (the draft's rounding down).
+    u = unit_allocation(unit(gen="3000000", heat="2000000", lf="0.30", e=3_300_000, prev=3_579), R25)
+    assert (u.electricity_allowance_t, u.heat_allowance_t, u.unit_allowance_t, u.pre_allocation_t) == (3_037_084, 205_400, 3_242_484, 1_789)

@@ -24,6 +24,11 @@ from cets.core.quantities import apply_rounding, exact
 from cets.rules.packs import Pack, PackError
 
 CATEGORIES = ("I", "II", "III", "IV")
+# The parameters each peak-regulation curve reads from its pack.
+FF_CURVE_PARAMS = {
+    "exp_1015": ("base", "intercept", "slope"),  # 2023–2024 plan 附3: base^(intercept − slope × F), F a fraction
+    "exp_2025": ("c0", "c1", "tau1", "c2", "tau2"),  # 2025–2026 draft 表2: c0 − c1(1 − e^(−F/τ1)) − c2(1 − e^(−F/τ2)), F in %
+}
 COAL_CATEGORIES = ("I", "II", "III")
 GAS_CATEGORY = "IV"
 
@@ -41,9 +46,7 @@ class PowerRules:
     gas_unit_topup: bool
     ff_curve: str
     ff_threshold: Decimal
-    ff_base: Decimal
-    ff_intercept: Decimal
-    ff_slope: Decimal
+    ff_params: dict[str, Decimal]
     ff_categories: tuple[str, ...]
     rounding: dict[str, str]
 
@@ -64,9 +67,7 @@ class PowerRules:
             gas_unit_topup=pack.flag("allocation.gas_unit_topup"),
             ff_curve=pack.text("peak_regulation.curve"),
             ff_threshold=pack.decimal("peak_regulation.threshold"),
-            ff_base=pack.decimal("peak_regulation.base"),
-            ff_intercept=pack.decimal("peak_regulation.intercept"),
-            ff_slope=pack.decimal("peak_regulation.slope"),
+            ff_params={k: pack.decimal(f"peak_regulation.{k}") for k in FF_CURVE_PARAMS.get(pack.text("peak_regulation.curve"), ())},
             ff_categories=tuple(pack.raw("peak_regulation.categories")),
             rounding={k: str(v) for k, v in pack.raw("rounding").items()},
         )
@@ -116,8 +117,9 @@ class EntityAllocation:
 
 
 def peak_regulation_factor(category: str, load_factor: Decimal, rules: PowerRules) -> Decimal:
-    """调峰修正系数 Ff (plan 附3): for categories in the pack (I, II),
-    ``F < threshold → base^(intercept − slope × F)``, else 1; other categories 1.
+    """调峰修正系数 Ff: for categories in the pack (I, II) and F below the pack's threshold, the pack's
+    curve (2023–2024 plan 附3: ``1.015^(16 − 20F)``; 2025–2026 draft 表2: ``7.254 − 0.633(1 − e^(−F/29.822))
+    − 5.643(1 − e^(−F/6.871))`` with F in %), else 1; other categories 1.
 
     ``load_factor`` is a fraction. Rounded by the pack's ``rounding.ff`` (half-up, 6 decimals).
     Raises ValueError for a load factor outside 0–1 or an unknown category.
@@ -128,10 +130,15 @@ def peak_regulation_factor(category: str, load_factor: Decimal, rules: PowerRule
         raise ValueError(f"load factor must be within 0–1, got {load_factor}")
     if category not in rules.ff_categories or load_factor >= rules.ff_threshold:
         return Decimal(1)
-    if rules.ff_curve != "exp_1015":
-        raise PackError(f"{rules.pack_id}: unknown Ff curve {rules.ff_curve!r}")
+    p = rules.ff_params
     with exact():
-        ff = rules.ff_base ** (rules.ff_intercept - rules.ff_slope * load_factor)
+        if rules.ff_curve == "exp_1015":
+            ff = p["base"] ** (p["intercept"] - p["slope"] * load_factor)
+        elif rules.ff_curve == "exp_2025":
+            f = load_factor * 100  # the draft's F is in %
+            ff = p["c0"] - p["c1"] * (1 - (-f / p["tau1"]).exp()) - p["c2"] * (1 - (-f / p["tau2"]).exp())
+        else:
+            raise PackError(f"{rules.pack_id}: unknown Ff curve {rules.ff_curve!r}")
     return apply_rounding(ff, rules.rounding["ff"])
 
 
