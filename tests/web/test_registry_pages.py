@@ -88,3 +88,8 @@ def test_published_holder_changes_are_public(world):
 
     r = Client().get("/public/holder-changes/")
     assert r.status_code == 200 and "鲁环函〔2025〕9号" in r.content.decode()
+
+
+def test_authority_without_an_account_sees_an_explanation(world):
+    r = client_for(world.province_sd).get("/registry/")
+    assert r.status_code == 200 and r.context["account"] is None

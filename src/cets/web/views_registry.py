@@ -84,11 +84,10 @@ def registry_page(request):
         ctx["op_forms"] = [(name, TITLES[name], cls(initial={"key": _key()})) for name, cls in OPERATOR_FORMS.items()]
     else:
         acc = reg.account_of(holder_id=m.organisation_id)
-        if acc is None:
-            raise Http404("no account")
-        ctx["account"] = acc
-        ctx["holdings"] = reg.holdings_of(account=acc)
-        ctx["holder_forms"] = [(name, TITLES[name], cls(initial={"key": _key(), "account": acc.number})) for name, cls in HOLDER_FORMS.items()]
+        ctx["account"] = acc  # authorities hold no account: the page says so
+        if acc is not None:
+            ctx["holdings"] = reg.holdings_of(account=acc)
+            ctx["holder_forms"] = [(name, TITLES[name], cls(initial={"key": _key(), "account": acc.number})) for name, cls in HOLDER_FORMS.items()]
     return render(request, "web/registry.html", ctx)
 
 
