@@ -220,7 +220,7 @@ def transfer_post(
 
 
 def _existing(key: str, digest_args: dict) -> Transfer | None:
-    with transaction.get_connection().cursor() as cur:  # the common case, a new key, costs one indexed read
+    with transaction.get_connection().cursor() as cur:  # called on a retry or a lost race only
         cur.execute(f"SELECT 1 FROM {Transfer._meta.db_table} WHERE key = %s", [key])
         if cur.fetchone() is None:
             return None
