@@ -76,7 +76,7 @@ def cmd_audit_verify(args) -> int:
     for row in unit_type_totals():
         con.print(f"  {row['unit_type']}: created {row['created_t']:,} = national total {row['national_total_t']:,} + issued {row['issued_t']:,}; "
                   f"issued = circulating {row['circulating_t']:,} + surrendered {row['surrendered_t']:,} + cancelled {row['cancelled_t']:,} "
-                  f"+ deducted {row['deducted_t']:,}")
+                  f"+ deducted {row['deducted_t']:,} + carried over {row['carried_over_t']:,}" + ("" if row["balanced"] else " ✗"))
     if report.ok:
         con.print("[green]✓ audit verify: the journal proves every holding 台账与持仓一致[/green]")
         return 0

@@ -93,3 +93,14 @@ def test_published_holder_changes_are_public(world):
 def test_authority_without_an_account_sees_an_explanation(world):
     r = client_for(world.province_sd).get("/registry/")
     assert r.status_code == 200 and r.context["account"] is None
+
+
+def test_account_closure_is_proposed_from_the_page_and_refused_while_units_are_held(world):
+    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    transfer_post(key="seed", kind=TransferKind.ISSUE, unit_type=world.cea, debit=Leg(total, Position.REGISTRY),
+                  credit=Leg(world.accounts[SD_1], Position.REGISTRY), quantity=1)
+    a = client_for(world.registry_a, verified=True)
+    r = a.post("/registry/account_close/", {"key": "close-1", "account": world.accounts[SD_1].number}, follow=True)
+    assert any(m.startswith("R0109") for m in msgs(r))
+    a.post("/registry/account_close/", {"key": "close-2", "account": world.accounts[SD_2].number}, follow=True)
+    assert Proposal.objects.get(key="close-2").kind == "account_close"

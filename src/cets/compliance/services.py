@@ -50,7 +50,7 @@ def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date) -> st
 
     Rules (cn-ets-rules.md §4.2): not from projects under ETS quota management (Measures Art. 29);
     old CCERs filed before the pack's cut-off are usable only until its date; others must be
-    registered projects.
+    projects registered on or after the pack's ``new_ccer_registered_from`` (2024-01-22).
     """
     p = unit_type.project
     if p is None:
@@ -64,6 +64,8 @@ def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date) -> st
         return None
     if p.registered_on is None:
         return "project not registered"
+    if p.registered_on < pack.date(f"compliance.{year}.new_ccer_registered_from"):
+        return f"registered before {pack.text(f'compliance.{year}.new_ccer_registered_from')}"
     return None
 
 

@@ -2,64 +2,49 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from django.db.models import Q
 
-from django.db.models import Q, Sum
-
-from .models import RETIREMENT_KINDS, Account, AccountKind, Holding, Transfer, TransferKind, UnitType
+from .models import Account, AccountKind, Holding, Transfer, UnitType
 
 
 def account_numbers_of_holders(*, holder_ids, market: str = "national") -> dict[int, str]:
+    """holder organisation id → account number in ``market``."""
     return dict(Account.objects.filter(holder_id__in=holder_ids, market=market).values_list("holder_id", "number"))
 
 
 def account_of(*, holder_id: int, market: str = "national") -> Account | None:
+    """The holder's one account in ``market`` (None if it has none). Unscoped: callers check access."""
     return Account.objects.filter(holder_id=holder_id, market=market).first()
 
 
 def holdings_of(*, account: Account):
+    """Non-zero holdings of ``account`` (tonnes, int) by unit type and position."""
     return Holding.objects.filter(account=account, quantity__gt=0).select_related("unit_type").order_by("unit_type__code", "position")
 
 
 def available(*, account: Account, unit_type: UnitType, position: str = "registry") -> int:
+    """Tonnes (int) of ``unit_type`` in ``position`` of ``account``; 0 if none."""
     h = Holding.objects.filter(account=account, unit_type=unit_type, position=position).first()
     return h.quantity if h else 0
 
 
 def journal_of(*, account: Account, limit: int = 200):
+    """The latest ``limit`` journal entries touching ``account``, newest first."""
     return (Transfer.objects.filter(Q(debit_account=account) | Q(credit_account=account))
             .select_related("unit_type", "debit_account", "credit_account").order_by("-seq")[:limit])
 
 
 def unit_type_totals() -> list[dict]:
-    """Per unit type: created, issued (net of claw-back), held in circulation, retired by kind.
+    """Per unit type, now: the live reconciliation of :func:`cets.registry.reports.reconciliation`
+    as dicts (tonnes, int): created, national total, issued (net of claw-back), circulating,
+    surrendered, cancelled, deducted, carried over, ``balanced`` and ``problems``.
 
-    Reconciliation identity: created = national total + issued, and
-    issued = Σ circulating holdings + surrendered + cancelled + deducted.
+    Identities checked there: created = national total + issued; issued = circulating + surrendered
+    + cancelled + deducted + carried over; each retirement account holds exactly what flowed in.
     """
-    per: dict[int, dict] = defaultdict(lambda: defaultdict(int))
-    for ut, kind, q in Transfer.objects.filter(kind__in=[TransferKind.CREATE, TransferKind.ISSUE, TransferKind.CLAWBACK]).values_list(
-        "unit_type_id", "kind").annotate(q=Sum("quantity")).values_list("unit_type_id", "kind", "q"):
-        per[ut][kind] += q
-    for ut, akind, q in Holding.objects.values_list("unit_type_id", "account__kind").annotate(q=Sum("quantity")).values_list(
-            "unit_type_id", "account__kind", "q"):
-        per[ut]["held:" + akind] += q
-    out = []
-    for ut in UnitType.objects.filter(pk__in=per.keys()).order_by("code"):
-        d = per[ut.pk]
-        retired = {k: d.get("held:" + k, 0) for k in RETIREMENT_KINDS}
-        circulating = sum(v for k, v in d.items() if k.startswith("held:") and k[5:] not in RETIREMENT_KINDS and k[5:] != AccountKind.NATIONAL_TOTAL)
-        out.append({
-            "unit_type": ut.code,
-            "created_t": d.get(TransferKind.CREATE, 0),
-            "national_total_t": d.get("held:" + AccountKind.NATIONAL_TOTAL, 0),
-            "issued_t": d.get(TransferKind.ISSUE, 0) - d.get(TransferKind.CLAWBACK, 0),
-            "circulating_t": circulating,
-            "surrendered_t": retired[AccountKind.SURRENDER],
-            "cancelled_t": retired[AccountKind.CANCELLATION],
-            "deducted_t": retired[AccountKind.DEDUCTION],
-        })
-    return out
+    from .reports import reconciliation
+
+    return [r.as_dict() for r in reconciliation()]
 
 
 def account_visible(*, user, number: str) -> Account:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from cets.core.errors import CetsError
 from cets.core.uscc import InvalidUscc, validate_uscc
-from cets.parties.access import require_role
+from cets.parties.access import membership_of, require_role
 from cets.parties.models import Organisation, Role
 
 from . import chain
@@ -196,11 +196,14 @@ def transfer_post(
     """
     quantity = _check_quantity(quantity)
     debit_acc_id = debit.account.pk if debit else None
-    digest_args = dict(
-        kind=kind, unit_type=unit_type.code, debit=debit.account.number if debit else "", debit_position=debit.position if debit else "",
-        credit=credit.account.number, credit_position=credit.position, quantity=quantity, reference=reference,
-        beneficiary=str(beneficiary.pk) if beneficiary else "",
-    )
+
+    def digest_args() -> dict:  # what a retry must repeat; built only when a retry is seen
+        return dict(
+            kind=kind, unit_type=unit_type.code, debit=debit.account.number if debit else "", debit_position=debit.position if debit else "",
+            credit=credit.account.number, credit_position=credit.position, quantity=quantity, reference=reference,
+            beneficiary=str(beneficiary.pk) if beneficiary else "",
+        )
+
     if approver is not None and actor is not None and approver.pk == actor.pk:
         raise CetsError(R0501)
     try:
@@ -210,10 +213,10 @@ def transfer_post(
                                 beneficiary)
     except _AlreadyPosted:
         # A retry (the key is in the journal): the first result if the content is the same, else R0401.
-        return _existing(key, digest_args)
+        return _existing(key, digest_args())
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as for a retry.
-        existing = _existing(key, digest_args)
+        existing = _existing(key, digest_args())
         if existing is None:
             raise
         return existing
@@ -577,11 +580,7 @@ def cancellation_propose(*, key: str, account: Account, unit_type: UnitType, qua
     """Voluntary cancellation for public-interest purposes (Measures Art. 19): the units are held at
     once and, on a registry operator's approval, go to the cancellation account; the cap is reduced
     by the same amount and they are never reissued. The holder or a registry operator proposes."""
-    from cets.parties.access import membership_of
-
-    m = membership_of(actor)
-    if m is None or (m.role != Role.REGISTRY_OPERATOR and m.organisation_id != account.holder_id):
-        raise CetsError(R0502, account.number)
+    _holder_or_operator(actor, account)
     return proposal_submit(key=key, kind="cancellation", payload=_held_payload(account, unit_type, quantity, f"自愿注销 {purpose}", effective_at),
                            actor=actor, hold=_hold)
 
@@ -655,20 +654,14 @@ def holding_transfer(*, key: str, from_account: Account, to_account: Account, un
                      reference: str, effective_at: dt.datetime | None = None) -> Transfer:
     """Move units from one holder's registry position to another's (变更, Measures Art. 23: trades
     settle on the exchange's results). The actor must act for the debit holder (R0502)."""
-    from cets.parties.access import membership_of
-    from .checks import R0502
-
-    m = membership_of(actor)
-    if m is None or (m.role != Role.REGISTRY_OPERATOR and m.organisation_id != from_account.holder_id):
-        raise CetsError(R0502, from_account.number)
+    _holder_or_operator(actor, from_account)
     return transfer_post(key=key, kind=TransferKind.TRANSFER, unit_type=unit_type, debit=Leg(from_account, Position.REGISTRY),
                          credit=Leg(to_account, Position.REGISTRY), quantity=quantity, reference=reference, actor=actor,
                          effective_at=effective_at)
 
 
 def _holder_or_operator(actor, account: Account) -> None:
-    from cets.parties.access import membership_of
-
+    """R0502 unless ``actor`` acts for the account's holder or is a registry operator."""
     m = membership_of(actor)
     if m is None or (m.role != Role.REGISTRY_OPERATOR and m.organisation_id != account.holder_id):
         raise CetsError(R0502, account.number)

@@ -118,3 +118,7 @@ class SurrenderForm(_Keyed):
 class CarryOverForm(_Keyed):
     unit_type = forms.CharField(label=_("Unit type (2019–2024 vintage)"), max_length=80)
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+
+
+class AccountCloseForm(_Keyed):
+    account = forms.CharField(label=_("Account"), max_length=40)

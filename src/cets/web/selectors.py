@@ -226,11 +226,11 @@ def proposals_overview(*, limit: int = 100) -> list[ProposalRow]:
 
 
 def reconciliation() -> list[dict]:
-    """Per unit type: created = national total + issued; issued = circulating + retired."""
+    """Per unit type: created = national total + issued; issued = circulating + retired (incl. carried over)."""
     rows = unit_type_totals()
     for r in rows:
         r["created_ok"] = r["created_t"] == r["national_total_t"] + r["issued_t"]
-        r["issued_ok"] = r["issued_t"] == r["circulating_t"] + r["surrendered_t"] + r["cancelled_t"] + r["deducted_t"]
+        r["issued_ok"] = r["issued_t"] == r["circulating_t"] + r["surrendered_t"] + r["cancelled_t"] + r["deducted_t"] + r["carried_over_t"]
     return rows
 
 

@@ -30,7 +30,8 @@ from .views import _context
 
 OPERATOR_FORMS = {"vintage": forms.VintageForm, "issuance": forms.IssuanceForm, "freeze": forms.FreezeForm, "release": forms.FreezeForm,
                   "cancellation": forms.HeldForm, "deduction": forms.HeldForm, "reversal": forms.ReversalForm,
-                  "forced_surrender": forms.ForcedSurrenderForm, "holder_change": forms.HolderChangeForm}
+                  "forced_surrender": forms.ForcedSurrenderForm, "holder_change": forms.HolderChangeForm,
+                  "account_close": forms.AccountCloseForm}
 HOLDER_FORMS = {"transfer": forms.TransferForm, "position": forms.PositionMoveForm, "surrender": forms.SurrenderForm,
                 "carry_over": forms.CarryOverForm, "cancellation": forms.HeldForm}
 TITLES = {
@@ -39,7 +40,7 @@ TITLES = {
     "deduction": _lazy("Propose deduction"), "reversal": _lazy("Propose reversal"), "forced_surrender": _lazy("Propose forced surrender"),
     "holder_change": _lazy("Register a change of holder"), "transfer": _lazy("Transfer to another account"),
     "position": _lazy("Move between registry and trading positions"), "surrender": _lazy("Apply to surrender"),
-    "carry_over": _lazy("Apply for carry-over into 2025"),
+    "carry_over": _lazy("Apply for carry-over into 2025"), "account_close": _lazy("Propose closing an empty account"),
 }
 
 
@@ -179,6 +180,8 @@ def registry_action(request, action: str):
             from cets.compliance.carryover import carry_over_apply
 
             return carry_over_apply(key=d["key"], entity=own.holder, unit_type_code=d["unit_type"].strip(), quantity=d["quantity"], actor=user).key
+        if action == "account_close":
+            return services.account_close_propose(key=d["key"], account=_account(d["account"]), actor=user).key
         return services.reversal_propose(key=d["key"], transfer_key=d["transfer_key"], reason=d["reason"], actor=user).key
 
     _run(request, do)
