@@ -68,3 +68,73 @@ class EntityAllocation(models.Model):
             models.CheckConstraint(condition=Q(final_allocation_t=models.F("initial_allocation_t") + models.F("shortfall_topup_t")), name="entity_allocation_final_sum"),
             models.CheckConstraint(condition=Q(issue_delta_t=models.F("final_allocation_t") - models.F("pre_allocation_t")), name="entity_allocation_delta"),
         ]
+
+
+class AllocationAdjustment(models.Model):
+    """One decided change to an entity's issuance of one year (配额调整总量 in the seed notices' tables).
+
+    ``quantity_t`` tonnes CO2e (int, > 0) is *withheld* from the year's issuance (实发 = 应发 − Σ
+    adjustments, and a claw-back when the result is below what was already issued). Kinds:
+
+    - ``arrears_deduction`` 核减: unsurrendered quantity of an earlier year deducted from this year
+      (Regulations 2024 Art. 24; 2023–2024 plan §五; the pack can switch this off);
+    - ``violation_deduction``: other deductions an authority decides (e.g. data fraud, Art. 22);
+    - ``borrowing_repayment``: allowances borrowed from this year's vintage for an earlier year (预支,
+      2021–2022 plan) are repaid out of this year's issuance;
+    - ``relief``: hardship relief (个性化纾困) — a *negative* withholding is not allowed; relief that adds
+      allowances is a separate issuance decision, relief that defers a deduction voids it.
+
+    Rows are never edited: ``voided_at`` marks a withdrawn decision and the row stays as the record.
+    ``source`` names the deciding record (``compliance.penalty:12``) so the chain can be followed.
+    """
+
+    class Kind(models.TextChoices):
+        ARREARS_DEDUCTION = "arrears_deduction", "欠缴核减 arrears deduction"
+        VIOLATION_DEDUCTION = "violation_deduction", "违规核减 violation deduction"
+        BORROWING_REPAYMENT = "borrowing_repayment", "预支归还 borrowing repayment"
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="allocation_adjustments")
+    year = models.PositiveSmallIntegerField(help_text="the allocation year whose issuance is reduced")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    quantity_t = models.BigIntegerField()
+    reason = models.CharField(max_length=300)
+    source = models.CharField(max_length=80, help_text="the deciding record, e.g. compliance.deduction:12")
+    decided_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField()
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["entity_id", "year", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity_t__gt=0), name="allocation_adjustment_positive"),
+            models.UniqueConstraint(fields=["source", "kind", "year"], name="allocation_adjustment_source_unique"),
+        ]
+
+
+class SpecialTreatment(models.Model):
+    """Differentiated treatment of an entity for one allocation year (seed notices 2023 and 2024 on
+    差异化管理), shown as the tables' "special note" (特别说明):
+
+    - ``all_shut`` 全部机组关停但主体存续: no pre-allocation;
+    - ``compliance_risk`` 履约风险 (litigation, debt, judicial freeze, earlier arrears): allowances are
+      issued into the provincial authority's account with the entity as beneficiary; the entity may
+      not borrow;
+    - ``deregistered`` 已注销: nothing is issued.
+    """
+
+    class Kind(models.TextChoices):
+        ALL_SHUT = "all_shut", "机组全部关停 all units shut"
+        COMPLIANCE_RISK = "compliance_risk", "存在履约风险 compliance risk"
+        DEREGISTERED = "deregistered", "已注销 deregistered"
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="special_treatments")
+    year = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    reason = models.CharField(max_length=300)
+    decided_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField()
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["entity_id", "year", "id"]

@@ -112,3 +112,43 @@ def allocation_issue_confirm(*, year: int, stage: str) -> int:
         raise CetsError(A0104, f"allocation-{year}-{stage}")
     new = {"pre": EntityAllocation.Stage.PRE_ISSUED, "final": EntityAllocation.Stage.FINAL_ISSUED}[stage]
     return EntityAllocation.objects.filter(year=year).update(stage=new)
+
+
+A0105 = Check("A0105", "调整量必须为正整数吨", "an adjustment must be a positive whole number of tonnes")
+
+
+@transaction.atomic
+def allocation_adjustment_record(*, entity, year: int, kind: str, quantity_t: int, reason: str, source: str, actor, at=None):
+    """Record a decided adjustment (配额调整总量) withholding ``quantity_t`` tonnes CO2e (int, > 0) from
+    ``entity``'s ``year`` issuance. Idempotent on (source, kind, year): recording the same decision again
+    returns the existing row. Raises A0105 for a non-positive quantity, R0502 if ``actor`` is not a
+    national or provincial authority in scope. The adjustment takes effect in the next issuance or
+    claw-back of that year (``allocation_issue_propose``)."""
+    from django.utils import timezone
+
+    from .models import AllocationAdjustment
+
+    if not isinstance(quantity_t, int) or quantity_t <= 0:
+        raise CetsError(A0105, str(quantity_t))
+    require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, province=entity.province)
+    existing = AllocationAdjustment.objects.filter(source=source, kind=kind, year=year).first()
+    if existing is not None:
+        return existing
+    return AllocationAdjustment.objects.create(entity=entity, year=year, kind=kind, quantity_t=quantity_t, reason=reason, source=source,
+                                               decided_by=actor, decided_at=at or timezone.now())
+
+
+@transaction.atomic
+def special_treatment_set(*, entity, year: int, kind: str, reason: str, actor, at=None):
+    """Flag ``entity`` for differentiated treatment in ``year`` (see ``SpecialTreatment``). Idempotent per
+    (entity, year, kind) while in force. Raises R0502 unless ``actor`` is a national or provincial
+    authority in scope."""
+    from django.utils import timezone
+
+    from .models import SpecialTreatment
+
+    require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, province=entity.province)
+    existing = SpecialTreatment.objects.filter(entity=entity, year=year, kind=kind, voided_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    return SpecialTreatment.objects.create(entity=entity, year=year, kind=kind, reason=reason, decided_by=actor, decided_at=at or timezone.now())
