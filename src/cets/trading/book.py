@@ -1,0 +1,401 @@
+"""The order book: a pure, deterministic state machine (no Django, no I/O, no clock).
+
+Commands go in, events come out. The sequencer (``trading.sequencer``) feeds the commands of one
+market in the order of the command log, so the same log always rebuilds the same book.
+
+Prices are fen per tonne (int), quantities tonnes (int). Methods (national trading rules, 公告2021年第21号,
+reference §3.1; limits from the market's trading pack):
+
+- ``listing`` 挂牌协议: a quote rests in the book (it never matches by itself); a taker (摘牌) picks a quote
+  among the opposite side's best ``take_levels`` (5) price levels and trades at the quote's price for a
+  quantity up to the quote's remaining quantity. Quotes are below ``listing_max_t`` (100,000 t) and within
+  ±``listing_band`` (10%) of the previous close.
+- ``block`` 大宗协议: at least ``block_min_t`` (100,000 t), within ±``block_band`` (30%); public or directed to a
+  named counterparty; the counterparty confirms by taking the whole remaining quantity.
+- ``continuous``: price-time priority limit orders for pilot markets; an incoming order trades against the
+  best opposite prices at the resting order's price and the rest rests.
+
+Every refusal is an event ``Rejected(command_id, check)`` with a numbered bilingual check (T01xx); a
+refused command leaves the book unchanged.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from cets.core.errors import Check
+
+BUY = "B"
+SELL = "S"
+
+T0101 = Check("T0101", "价格须为正整数分（最小变动单位0.01元）", "price must be a positive whole number of fen (tick 0.01 CNY)")
+T0102 = Check("T0102", "数量须为正整数吨", "quantity must be a positive whole number of tonnes")
+T0103 = Check("T0103", "挂牌协议单笔申报数量须小于10万吨", "a listing-agreement order must be below the block threshold")
+T0104 = Check("T0104", "大宗协议单笔申报数量须不少于10万吨", "a block-agreement order must reach the block threshold")
+T0105 = Check("T0105", "申报价格超出涨跌幅限制", "price outside the daily price band")
+T0106 = Check("T0106", "所选报价不存在或不在最优五档内", "the chosen quote does not exist or is not within the best five price levels")
+T0107 = Check("T0107", "摘牌数量超过报价剩余数量", "take quantity exceeds the quote's remaining quantity")
+T0108 = Check("T0108", "不能与本方报价成交", "a participant cannot trade with its own quote")
+T0109 = Check("T0109", "定向大宗协议只能由指定对手方确认", "a directed block order can be confirmed only by the named counterparty")
+T0110 = Check("T0110", "委托不存在、已成交或非本人委托", "order not found, already done, or not yours")
+T0111 = Check("T0111", "交易标的未开市（无前收盘价）", "instrument not open (no previous close)")
+T0112 = Check("T0112", "大宗协议须全部数量确认", "a block order is confirmed for its whole remaining quantity")
+T0113 = Check("T0113", "交易方式不支持该指令", "the trade method does not support this command")
+T0114 = Check("T0114", "买卖方向错误", "side must be B (buy) or S (sell)")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A market's order limits (from its trading pack). Bands are fractions (Decimal('0.10'))."""
+
+    listing_band: Decimal = Decimal("0.10")
+    block_band: Decimal = Decimal("0.30")
+    listing_max_t: int = 100_000  # listing orders must be strictly below this
+    block_min_t: int = 100_000  # block orders must be at least this
+    take_levels: int = 5
+    continuous_band: Decimal = Decimal("0.10")
+
+
+def price_band(prev_close_fen: int, band: Decimal) -> tuple[int, int]:
+    """(lowest, highest) allowed price in fen for a close of ``prev_close_fen`` and a band fraction.
+
+    The limit prices are the band applied to the previous close and kept on the 0.01 CNY tick *inside*
+    the band: the upper limit rounds down, the lower limit rounds up (a price may never exceed ±band).
+    E.g. close 51.23 CNY, ±10% → 46.11 … 56.35 (5123 × 0.9 = 4610.7 → 4611; 5123 × 1.1 = 5635.3 → 5635).
+    """
+    p = Decimal(prev_close_fen)
+    low = int((p * (1 - band)).to_integral_value(rounding=ROUND_CEILING))
+    high = int((p * (1 + band)).to_integral_value(rounding=ROUND_FLOOR))
+    return max(low, 1), high
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDay:
+    """Start a trading day for ``instrument`` with the previous close (fen) as the band reference."""
+
+    command_id: int
+    instrument: str
+    prev_close_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Enter an order. ``method`` listing / block / continuous; ``counterparty`` names the only
+    participant who may confirm a directed block order."""
+
+    command_id: int
+    participant: str
+    instrument: str
+    method: str
+    side: str
+    price_fen: int
+    quantity_t: int
+    counterparty: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    """Take (摘牌) ``quantity_t`` of the resting quote ``quote_id`` (listing) or confirm a block order."""
+
+    command_id: int
+    participant: str
+    quote_id: int
+    quantity_t: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    command_id: int
+    participant: str
+    order_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CloseDay:
+    """End the day for ``instrument``: every resting order expires."""
+
+    command_id: int
+    instrument: str
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    command_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    command_id: int
+    check: Check
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Traded:
+    """One trade. ``buy_order``/``sell_order`` are command ids; ``resting`` is the order that was in the
+    book (its price is the trade price); ``amount_fen`` = price × quantity."""
+
+    instrument: str
+    method: str
+    price_fen: int
+    quantity_t: int
+    buy_order: int
+    sell_order: int
+    buyer: str
+    seller: str
+    resting: int
+
+    @property
+    def amount_fen(self) -> int:
+        return self.price_fen * self.quantity_t
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """An order left the book: ``reason`` filled / cancelled / expired, with its unfilled remainder."""
+
+    order_id: int
+    reason: str
+    remaining_t: int
+
+
+# --- state -----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Order:
+    id: int
+    participant: str
+    instrument: str
+    method: str
+    side: str
+    price_fen: int
+    quantity_t: int
+    remaining_t: int
+    counterparty: str = ""
+
+
+@dataclass(slots=True)
+class _Side:
+    """One side of one instrument and method: price → FIFO of orders, and the sorted prices.
+
+    ``prices`` is ascending; the best price is the last for bids and the first for asks. A price level
+    is removed as soon as its queue is empty, so every listed level has at least one live order."""
+
+    is_bid: bool
+    levels: dict[int, deque] = field(default_factory=dict)
+    prices: list[int] = field(default_factory=list)
+
+    def add(self, o: Order) -> None:
+        q = self.levels.get(o.price_fen)
+        if q is None:
+            q = self.levels[o.price_fen] = deque()
+            insort(self.prices, o.price_fen)
+        q.append(o)
+
+    def remove(self, o: Order) -> None:
+        q = self.levels[o.price_fen]
+        q.remove(o)
+        if not q:
+            self._drop(o.price_fen)
+
+    def _drop(self, price: int) -> None:
+        del self.levels[price]
+        del self.prices[bisect_left(self.prices, price)]
+
+    def best_prices(self, n: int) -> list[int]:
+        return self.prices[-n:][::-1] if self.is_bid else self.prices[:n]
+
+    def best(self) -> int | None:
+        if not self.prices:
+            return None
+        return self.prices[-1] if self.is_bid else self.prices[0]
+
+
+@dataclass(slots=True)
+class _Instrument:
+    prev_close_fen: int
+    sides: dict[tuple[str, str], _Side] = field(default_factory=dict)
+
+    def side(self, method: str, side: str) -> _Side:
+        s = self.sides.get((method, side))
+        if s is None:
+            s = self.sides[(method, side)] = _Side(is_bid=side == BUY)
+        return s
+
+
+class Book:
+    """The order book of one market: every instrument and method.
+
+    ``apply(command)`` returns the list of events; it never raises for a business refusal. ``orders``
+    maps the id of every resting order to its state (for queries and for the sequencer's checks)."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self.instruments: dict[str, _Instrument] = {}
+        self.orders: dict[int, Order] = {}
+        self.last_command_id = 0
+
+    # -- queries --
+    def depth(self, instrument: str, method: str, side: str, levels: int = 5) -> list[tuple[int, int, int]]:
+        """Best ``levels`` price levels of one side: [(price fen, total remaining t, number of orders)]."""
+        ins = self.instruments.get(instrument)
+        if ins is None:
+            return []
+        s = ins.sides.get((method, side))
+        if s is None:
+            return []
+        return [(p, sum(o.remaining_t for o in s.levels[p]), len(s.levels[p])) for p in s.best_prices(levels)]
+
+    def resting(self, instrument: str, method: str, side: str) -> list[Order]:
+        """Resting orders of one side in priority order (best price first, then time)."""
+        ins = self.instruments.get(instrument)
+        s = ins.sides.get((method, side)) if ins else None
+        if s is None:
+            return []
+        return [o for p in s.best_prices(len(s.prices)) for o in s.levels[p]]
+
+    # -- commands --
+    def apply(self, cmd) -> list:
+        self.last_command_id = cmd.command_id
+        if type(cmd) is Place:
+            return self._place(cmd)
+        if type(cmd) is Take:
+            return self._take(cmd)
+        if type(cmd) is Cancel:
+            return self._cancel(cmd)
+        if type(cmd) is OpenDay:
+            ins = self.instruments.get(cmd.instrument)
+            if ins is None:
+                self.instruments[cmd.instrument] = _Instrument(cmd.prev_close_fen)
+            else:
+                ins.prev_close_fen = cmd.prev_close_fen
+            return [Accepted(cmd.command_id)]
+        if type(cmd) is CloseDay:
+            return self._close(cmd)
+        raise TypeError(f"unknown command {cmd!r}")
+
+    def _band(self, method: str) -> Decimal:
+        lim = self.limits
+        return {"listing": lim.listing_band, "block": lim.block_band}.get(method, lim.continuous_band)
+
+    def _place(self, c: Place) -> list:
+        lim = self.limits
+        if c.side not in (BUY, SELL):
+            return [Rejected(c.command_id, T0114, repr(c.side))]
+        if type(c.price_fen) is not int or c.price_fen <= 0:
+            return [Rejected(c.command_id, T0101, repr(c.price_fen))]
+        if type(c.quantity_t) is not int or c.quantity_t <= 0:
+            return [Rejected(c.command_id, T0102, repr(c.quantity_t))]
+        ins = self.instruments.get(c.instrument)
+        if ins is None:
+            return [Rejected(c.command_id, T0111, c.instrument)]
+        if c.method == "listing" and c.quantity_t >= lim.listing_max_t:
+            return [Rejected(c.command_id, T0103, f"{c.quantity_t} t ≥ {lim.listing_max_t} t")]
+        if c.method == "block" and c.quantity_t < lim.block_min_t:
+            return [Rejected(c.command_id, T0104, f"{c.quantity_t} t < {lim.block_min_t} t")]
+        if c.method not in ("listing", "block", "continuous"):
+            return [Rejected(c.command_id, T0113, c.method)]
+        low, high = price_band(ins.prev_close_fen, self._band(c.method))
+        if not low <= c.price_fen <= high:
+            return [Rejected(c.command_id, T0105, f"{c.price_fen} ∉ [{low}, {high}] fen")]
+        o = Order(c.command_id, c.participant, c.instrument, c.method, c.side, c.price_fen, c.quantity_t, c.quantity_t, c.counterparty)
+        events: list = [Accepted(c.command_id)]
+        if c.method == "continuous":
+            self._match(ins, o, events)
+            if o.remaining_t == 0:
+                events.append(Done(o.id, "filled", 0))
+                return events
+        ins.side(c.method, c.side).add(o)
+        self.orders[o.id] = o
+        return events
+
+    def _match(self, ins: _Instrument, o: Order, events: list) -> None:
+        """Price-time matching of an incoming continuous order against the opposite side."""
+        opp = ins.side("continuous", SELL if o.side == BUY else BUY)
+        buy = o.side == BUY
+        while o.remaining_t and opp.prices:
+            best = opp.prices[0] if buy else opp.prices[-1]
+            if (buy and best > o.price_fen) or (not buy and best < o.price_fen):
+                break
+            q = opp.levels[best]
+            while o.remaining_t and q:
+                r = q[0]
+                if r.participant == o.participant:
+                    # Self-trade prevention: the incoming order stops; the resting one stays.
+                    return
+                n = min(o.remaining_t, r.remaining_t)
+                o.remaining_t -= n
+                r.remaining_t -= n
+                events.append(Traded(o.instrument, "continuous", best, n, o.id if buy else r.id, r.id if buy else o.id,
+                                     o.participant if buy else r.participant, r.participant if buy else o.participant, r.id))
+                if r.remaining_t == 0:
+                    q.popleft()
+                    del self.orders[r.id]
+                    events.append(Done(r.id, "filled", 0))
+            if not q:
+                opp._drop(best)
+
+    def _take(self, c: Take) -> list:
+        r = self.orders.get(c.quote_id)
+        if r is None:
+            return [Rejected(c.command_id, T0106, f"#{c.quote_id}")]
+        if type(c.quantity_t) is not int or c.quantity_t <= 0:
+            return [Rejected(c.command_id, T0102, repr(c.quantity_t))]
+        if r.participant == c.participant:
+            return [Rejected(c.command_id, T0108, f"#{c.quote_id}")]
+        ins = self.instruments[r.instrument]
+        side = ins.side(r.method, r.side)
+        if r.method == "listing":
+            if r.price_fen not in side.best_prices(self.limits.take_levels):
+                return [Rejected(c.command_id, T0106, f"#{c.quote_id} at {r.price_fen} fen")]
+            if c.quantity_t > r.remaining_t:
+                return [Rejected(c.command_id, T0107, f"{c.quantity_t} > {r.remaining_t}")]
+        elif r.method == "block":
+            if r.counterparty and r.counterparty != c.participant:
+                return [Rejected(c.command_id, T0109, f"#{c.quote_id}")]
+            if c.quantity_t != r.remaining_t:
+                return [Rejected(c.command_id, T0112, f"{c.quantity_t} ≠ {r.remaining_t}")]
+        else:
+            return [Rejected(c.command_id, T0113, r.method)]
+        r.remaining_t -= c.quantity_t
+        buy = r.side == SELL  # the taker buys from a sell quote
+        events: list = [Accepted(c.command_id), Traded(
+            r.instrument, r.method, r.price_fen, c.quantity_t, c.command_id if buy else r.id, r.id if buy else c.command_id,
+            c.participant if buy else r.participant, r.participant if buy else c.participant, r.id)]
+        if r.remaining_t == 0:
+            side.remove(r)
+            del self.orders[r.id]
+            events.append(Done(r.id, "filled", 0))
+        return events
+
+    def _cancel(self, c: Cancel) -> list:
+        o = self.orders.get(c.order_id)
+        if o is None or o.participant != c.participant:
+            return [Rejected(c.command_id, T0110, f"#{c.order_id}")]
+        self.instruments[o.instrument].side(o.method, o.side).remove(o)
+        del self.orders[o.id]
+        return [Accepted(c.command_id), Done(o.id, "cancelled", o.remaining_t)]
+
+    def _close(self, c: CloseDay) -> list:
+        ins = self.instruments.get(c.instrument)
+        events: list = [Accepted(c.command_id)]
+        if ins is None:
+            return events
+        for s in ins.sides.values():
+            for p in list(s.prices):
+                for o in s.levels[p]:
+                    del self.orders[o.id]
+                    events.append(Done(o.id, "expired", o.remaining_t))
+            s.levels.clear()
+            s.prices.clear()
+        return events
