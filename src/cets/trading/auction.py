@@ -77,6 +77,18 @@ class AuctionResult:
     bidders: int
 
 
+def bid_refusal(spec: AuctionSpec, bid: Bid, bidders: set[str]) -> tuple[Check, str] | None:
+    """Why ``bid`` is refused (check, detail), or None if it is valid. ``bidders`` are the
+    participants with a valid bid already (one bid each)."""
+    if bid.participant in bidders:
+        return T0304, bid.participant
+    if type(bid.price_fen) is not int or bid.price_fen < spec.floor_fen:
+        return T0301, f"{bid.price_fen} < {spec.floor_fen}"
+    if type(bid.quantity_t) is not int or bid.quantity_t < spec.min_bid_t or (spec.max_bid_t and bid.quantity_t > spec.max_bid_t):
+        return T0302, str(bid.quantity_t)
+    return None
+
+
 def auction_clear(spec: AuctionSpec, bids: list[Bid]) -> AuctionResult:
     """Clear a one-way auction. Raises ValueError for a malformed spec (T0303 pricing, a non-positive
     quantity or floor); refusals of single bids are returned, not raised."""
@@ -88,14 +100,9 @@ def auction_clear(spec: AuctionSpec, bids: list[Bid]) -> AuctionResult:
     valid: list[Bid] = []
     seen: set[str] = set()
     for b in sorted(bids, key=lambda b: b.bid_id):
-        if b.participant in seen:
-            refused.append((b.bid_id, T0304, b.participant))
-            continue
-        if type(b.price_fen) is not int or b.price_fen < spec.floor_fen:
-            refused.append((b.bid_id, T0301, f"{b.price_fen} < {spec.floor_fen}"))
-            continue
-        if type(b.quantity_t) is not int or b.quantity_t < spec.min_bid_t or (spec.max_bid_t and b.quantity_t > spec.max_bid_t):
-            refused.append((b.bid_id, T0302, str(b.quantity_t)))
+        problem = bid_refusal(spec, b, seen)
+        if problem is not None:
+            refused.append((b.bid_id, *problem))
             continue
         seen.add(b.participant)
         valid.append(b)

@@ -28,6 +28,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from cets.core.errors import Check
 
+from . import auction as au
+
 BUY = "B"
 SELL = "S"
 
@@ -45,6 +47,7 @@ T0111 = Check("T0111", "交易标的未开市（无前收盘价）", "instrument
 T0112 = Check("T0112", "大宗协议须全部数量确认", "a block order is confirmed for its whole remaining quantity")
 T0113 = Check("T0113", "交易方式不支持该指令", "the trade method does not support this command")
 T0114 = Check("T0114", "买卖方向错误", "side must be B (buy) or S (sell)")
+T0115 = Check("T0115", "竞价场次不存在或已结束", "no such auction, or it has been cleared")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,36 @@ class CloseDay:
 
     command_id: int
     instrument: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionOffer:
+    """Announce a one-way auction (单向竞价): the initiator sells ``spec.quantity_t`` of ``instrument``."""
+
+    command_id: int
+    participant: str
+    instrument: str
+    spec: au.AuctionSpec
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionBid:
+    """A sealed bid in the auction ``auction_id``."""
+
+    command_id: int
+    participant: str
+    auction_id: int
+    price_fen: int
+    quantity_t: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionClear:
+    """Clear the auction ``auction_id`` (``trading.auction.auction_clear``): fills become trades at the
+    announced pricing; every bid and the offer are done."""
+
+    command_id: int
+    auction_id: int
 
 
 # --- events ----------------------------------------------------------------------------------------
@@ -243,6 +276,7 @@ class Book:
         self.limits = limits or Limits()
         self.instruments: dict[str, _Instrument] = {}
         self.orders: dict[int, Order] = {}
+        self.auctions: dict[int, tuple[AuctionOffer, list[au.Bid]]] = {}
         self.last_command_id = 0
 
     # -- queries --
@@ -282,6 +316,13 @@ class Book:
             return [Accepted(cmd.command_id)]
         if type(cmd) is CloseDay:
             return self._close(cmd)
+        if type(cmd) is AuctionOffer:
+            self.auctions[cmd.command_id] = (cmd, [])
+            return [Accepted(cmd.command_id)]
+        if type(cmd) is AuctionBid:
+            return self._bid(cmd)
+        if type(cmd) is AuctionClear:
+            return self._auction_clear(cmd)
         raise TypeError(f"unknown command {cmd!r}")
 
     def _band(self, method: str) -> Decimal:
@@ -389,6 +430,10 @@ class Book:
     def _close(self, c: CloseDay) -> list:
         ins = self.instruments.get(c.instrument)
         events: list = [Accepted(c.command_id)]
+        for aid in [k for k, (offer, _) in self.auctions.items() if offer.instrument == c.instrument]:
+            offer, bids = self.auctions.pop(aid)  # an auction not cleared by the close lapses
+            events.extend(Done(b.bid_id, "expired", b.quantity_t) for b in bids)
+            events.append(Done(aid, "expired", offer.spec.quantity_t))
         if ins is None:
             return events
         for s in ins.sides.values():
@@ -398,4 +443,36 @@ class Book:
                     events.append(Done(o.id, "expired", o.remaining_t))
             s.levels.clear()
             s.prices.clear()
+        return events
+
+    def _bid(self, c: AuctionBid) -> list:
+        a = self.auctions.get(c.auction_id)
+        if a is None:
+            return [Rejected(c.command_id, T0115, f"#{c.auction_id}")]
+        offer, bids = a
+        if c.participant == offer.participant:
+            return [Rejected(c.command_id, T0108, f"#{c.auction_id}")]
+        bid = au.Bid(c.command_id, c.participant, c.price_fen, c.quantity_t)
+        problem = au.bid_refusal(offer.spec, bid, {b.participant for b in bids})
+        if problem is not None:
+            return [Rejected(c.command_id, *problem)]
+        bids.append(bid)
+        return [Accepted(c.command_id)]
+
+    def _auction_clear(self, c: AuctionClear) -> list:
+        a = self.auctions.pop(c.auction_id, None)
+        if a is None:
+            return [Rejected(c.command_id, T0115, f"#{c.auction_id}")]
+        offer, bids = a
+        res = au.auction_clear(offer.spec, bids)
+        events: list = [Accepted(c.command_id)]
+        filled = {}
+        for f in res.fills:
+            filled[f.bid_id] = f.quantity_t
+            events.append(Traded(offer.instrument, "auction", f.price_fen, f.quantity_t, f.bid_id, offer.command_id, f.participant,
+                                 offer.participant, offer.command_id))
+        for b in bids:
+            left = b.quantity_t - filled.get(b.bid_id, 0)
+            events.append(Done(b.bid_id, "filled" if left == 0 else "expired", left))
+        events.append(Done(offer.command_id, "filled" if res.unsold_t == 0 else "expired", res.unsold_t))
         return events

@@ -158,6 +158,9 @@ class Order(models.Model):
         TAKE = "take", "摘牌/确认 take"
         CANCEL = "cancel", "撤单 cancel"
         CLOSE_DAY = "close_day", "闭市 close day"
+        AUCTION_OFFER = "offer", "竞价发起 auction offer"
+        AUCTION_BID = "bid", "竞买申报 auction bid"
+        AUCTION_CLEAR = "clear", "竞价出清 auction clearing"
 
     class Status(models.TextChoices):
         RECEIVED = "received", "已接收 received"
@@ -181,6 +184,9 @@ class Order(models.Model):
     participant = models.ForeignKey("parties.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
     counterparty = models.ForeignKey("parties.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     target = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey("registry.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="the registry account whose units the order sells or receives")
+    terms = models.JSONField(default=dict, blank=True, help_text="auction terms: pricing, min_bid_t, max_bid_t")
     actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     entered_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)

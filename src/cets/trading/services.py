@@ -31,6 +31,7 @@ from cets.registry.models import Account, AccountStatus, Holding, Position, Unit
 from cets.registry.services import exchange_deliver, exchange_hold, exchange_release
 from cets.rules.packs import Pack, pack_for
 
+from . import auction as au
 from . import book as bk
 from . import funds
 from .calendar import in_session, is_trading_day, parse_sessions
@@ -125,12 +126,14 @@ def _registry_account(participant: Organisation, market: str) -> Account:
     return acc
 
 
-def sellable_t(*, participant: Organisation, instrument: str, day: dt.date, market: str = "national", rules: MarketRules | None = None) -> int:
-    """Tonnes (int) ``participant`` may sell now: its trading position minus what it bought on ``day``
-    (allowances bought today cannot be sold today, reference §3.1) unless the pack allows same-day resale."""
+def sellable_t(*, participant: Organisation, instrument: str, day: dt.date, market: str = "national", rules: MarketRules | None = None,
+               account: Account | None = None) -> int:
+    """Tonnes (int) ``participant`` may sell now from ``account`` (default: its own account): the trading
+    position minus what it bought on ``day`` (allowances bought today cannot be sold today, reference
+    §3.1) unless the pack allows same-day resale."""
     rules = rules or market_rules(market, day)
     ut = _unit_type(rules, instrument)
-    acc = Account.objects.filter(holder=participant, market=market).first()
+    acc = account or Account.objects.filter(holder=participant, market=market).first()
     if acc is None:
         return 0
     held = Holding.objects.filter(account=acc, unit_type=ut, position=Position.TRADING).values_list("quantity", flat=True).first() or 0
@@ -157,6 +160,7 @@ def _freeze(o: Order, *, side: str, rules: MarketRules, participant: Organisatio
     """Pre-trade check and freeze (two-phase): a buy holds price × quantity + fee in fen, a sell holds
     the units in the registry's pending position. T0201 / T0207 when short; nothing changes then."""
     if side == bk.BUY:
+        o.account = o.account or _registry_account(participant, o.market)
         amount = price_fen * quantity_t
         need = amount + rules.fee(amount)
         acc = funds.fund_account_of(holder=participant, market=o.market)
@@ -164,14 +168,15 @@ def _freeze(o: Order, *, side: str, rules: MarketRules, participant: Organisatio
                    amount_fen=need, reference=f"委托冻结 order #{o.seq}", order=o, at=at)
         o.frozen_fen = need
     else:
-        can = sellable_t(participant=participant, instrument=instrument, day=o.trading_day, market=o.market, rules=rules)
+        acc = o.account or _registry_account(participant, o.market)
+        can = sellable_t(participant=participant, instrument=instrument, day=o.trading_day, market=o.market, rules=rules, account=acc)
         if quantity_t > can:
             raise CetsError(T0207, f"{quantity_t} > {can} t")
-        acc = _registry_account(participant, o.market)
+        o.account = acc
         exchange_hold(key=f"order-{o.seq}-hold", account=acc, unit_type=_unit_type(rules, instrument), quantity=quantity_t,
                       reference=f"委托冻结 order #{o.seq}", effective_at=at)
         o.frozen_t = quantity_t
-    o.save(update_fields=["frozen_fen", "frozen_t"])
+    o.save(update_fields=["frozen_fen", "frozen_t", "account"])
 
 
 def _require_day_open(market: str, instrument: str, day: dt.date) -> None:
@@ -335,6 +340,91 @@ def vwap_fen(amount_fen: int, volume_t: int) -> int:
     return q + (1 if 2 * r >= volume_t else 0)
 
 
+# --- one-way auction (单向竞价) -------------------------------------------------------------------
+
+
+def auction_offer(*, key: str, initiator: Organisation, instrument: str, quantity_t: int, floor_fen: int, pricing: str = "uniform",
+                  min_bid_t: int = 1, max_bid_t: int = 0, account: Account | None = None, actor, market: str = "national",
+                  at: dt.datetime | None = None) -> Order:
+    """Announce a one-way auction: ``initiator`` sells ``quantity_t`` tonnes (int) of ``instrument`` at a
+    floor of ``floor_fen`` fen per tonne (int), cleared at a ``uniform`` price or ``pay_as_bid``, bids of
+    ``min_bid_t`` … ``max_bid_t`` tonnes (0 = no maximum). The units are held from ``account`` (default:
+    the initiator's own account; for paid allocation an authority names the market's auction account,
+    R0502 unless the actor is that authority or an exchange operator). Terms are checked with
+    ``trading.auction`` (T0303). Idempotent on ``key``."""
+    if (o := _existing(key)) is not None:
+        return o
+    if account is not None and account.holder_id != initiator.pk:
+        from cets.parties.access import require_role
+
+        if actor is not None:
+            require_role(actor, Role.EXCHANGE_OPERATOR, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY)
+    else:
+        _participant_check(actor, initiator)
+    if pricing not in ("uniform", "pay_as_bid"):
+        raise CetsError(au.T0303, pricing)
+    _validate_order_shape(bk.SELL, floor_fen, quantity_t)
+    now = _local(at)
+    rules = market_rules(market, now.date())
+    _check_open("auction", now, rules)
+    with transaction.atomic():
+        _require_day_open(market, instrument, now.date())
+        o = _log(market, key=key, kind=Order.Kind.AUCTION_OFFER, trading_day=now.date(), instrument=instrument, method=Method.AUCTION,
+                 side=bk.SELL, price_fen=floor_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=initiator, actor=actor,
+                 entered_at=now, account=account, terms={"pricing": pricing, "min_bid_t": min_bid_t, "max_bid_t": max_bid_t})
+        _freeze(o, side=bk.SELL, rules=rules, participant=initiator, instrument=instrument, price_fen=floor_fen, quantity_t=quantity_t, at=now)
+    sequencer_drain(market=market)
+    o.refresh_from_db()
+    return o
+
+
+def auction_bid(*, key: str, participant: Organisation, auction_seq: int, price_fen: int, quantity_t: int, actor, market: str = "national",
+                at: dt.datetime | None = None) -> Order:
+    """A sealed bid (竞买申报) of ``quantity_t`` tonnes at ``price_fen`` fen per tonne; price × quantity + fee
+    is frozen at entry (T0201). The book refuses T0301/T0302/T0304/T0115 (the bid is then rejected and
+    its funds released)."""
+    if (o := _existing(key)) is not None:
+        return o
+    _participant_check(actor, participant)
+    _validate_order_shape(bk.BUY, price_fen, quantity_t)
+    offer = Order.objects.filter(seq=auction_seq, market=market, kind=Order.Kind.AUCTION_OFFER).first()
+    if offer is None:
+        raise CetsError(bk.T0115, f"#{auction_seq}")
+    now = _local(at)
+    rules = market_rules(market, now.date())
+    _check_open("auction", now, rules)
+    with transaction.atomic():
+        o = _log(market, key=key, kind=Order.Kind.AUCTION_BID, trading_day=now.date(), instrument=offer.instrument, method=Method.AUCTION,
+                 side=bk.BUY, price_fen=price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target=offer,
+                 actor=actor, entered_at=now)
+        _freeze(o, side=bk.BUY, rules=rules, participant=participant, instrument=offer.instrument, price_fen=price_fen, quantity_t=quantity_t,
+                at=now)
+    sequencer_drain(market=market)
+    o.refresh_from_db()
+    return o
+
+
+def auction_close(*, key: str, auction_seq: int, actor, market: str = "national", at: dt.datetime | None = None) -> Order:
+    """Clear the auction (出清) by price priority then time; each fill settles as a trade (DVP); unfilled
+    bids and unsold units are released. An exchange operator (R0502) or a system job."""
+    if (o := _existing(key)) is not None:
+        return o
+    if actor is not None:
+        from cets.parties.access import require_role
+
+        require_role(actor, Role.EXCHANGE_OPERATOR)
+    offer = Order.objects.filter(seq=auction_seq, market=market, kind=Order.Kind.AUCTION_OFFER).first()
+    if offer is None:
+        raise CetsError(bk.T0115, f"#{auction_seq}")
+    now = _local(at)
+    with transaction.atomic():
+        o = _log(market, key=key, kind=Order.Kind.AUCTION_CLEAR, trading_day=now.date(), instrument=offer.instrument, method=Method.AUCTION,
+                 target=offer, actor=actor, entered_at=now)
+    sequencer_drain(market=market)
+    o.refresh_from_db()
+    return o
+
+
 # --- the sequencer ---------------------------------------------------------------------------------
 
 # The in-memory book of each market in this process and the last command it has applied. Whoever holds
@@ -353,6 +443,12 @@ def _command(o: Order):
         return bk.Cancel(o.seq, p, o.target_id or 0)
     if o.kind == Order.Kind.OPEN_DAY:
         return bk.OpenDay(o.seq, o.instrument, o.price_fen)
+    if o.kind == Order.Kind.AUCTION_OFFER:
+        return bk.AuctionOffer(o.seq, p, o.instrument, au.AuctionSpec(o.quantity_t, o.price_fen, **o.terms))
+    if o.kind == Order.Kind.AUCTION_BID:
+        return bk.AuctionBid(o.seq, p, o.target_id or 0, o.price_fen, o.quantity_t)
+    if o.kind == Order.Kind.AUCTION_CLEAR:
+        return bk.AuctionClear(o.seq, o.target_id or 0)
     return bk.CloseDay(o.seq, o.instrument)
 
 
@@ -421,7 +517,7 @@ def _record(o: Order, events: list, market: str) -> None:
     for ev in events:
         t = type(ev)
         if t is bk.Accepted:
-            if o.kind == Order.Kind.PLACE:
+            if o.kind in (Order.Kind.PLACE, Order.Kind.AUCTION_OFFER, Order.Kind.AUCTION_BID):
                 o.status = Order.Status.RESTING
             else:
                 o.status = Order.Status.DONE
@@ -457,16 +553,14 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, market: str) -> Trade:
         od.filled_amount_fen = before + amount
         fees[od.seq] = rules.fee(before + amount) - rules.fee(before)
         od.filled_t += ev.quantity_t
-        if od.kind == Order.Kind.PLACE:
+        if od.kind in (Order.Kind.PLACE, Order.Kind.AUCTION_OFFER, Order.Kind.AUCTION_BID):
             od.remaining_t -= ev.quantity_t
     at = _local(None) if buy.entered_at is None else max(buy.entered_at, sell.entered_at)
     tr = Trade.objects.create(market=market, trading_day=buy.trading_day, instrument=ev.instrument, method=ev.method, price_fen=ev.price_fen,
                               quantity_t=ev.quantity_t, amount_fen=amount, buy_order=buy, sell_order=sell, buyer_id=buy.participant_id,
                               seller_id=sell.participant_id, buyer_fee_fen=fees[buy.seq], seller_fee_fen=fees[sell.seq], executed_at=at)
     ut = _unit_type(rules, ev.instrument)
-    seller_acc = Account.objects.get(holder_id=sell.participant_id, market=market)
-    buyer_acc = Account.objects.get(holder_id=buy.participant_id, market=market)
-    exchange_deliver(key=f"trade-{tr.seq}-units", seller=seller_acc, buyer=buyer_acc, unit_type=ut, quantity=ev.quantity_t,
+    exchange_deliver(key=f"trade-{tr.seq}-units", seller=sell.account, buyer=buy.account, unit_type=ut, quantity=ev.quantity_t,
                      reference=f"成交 trade #{tr.seq} {ev.instrument}", effective_at=at)
     sell.frozen_t -= ev.quantity_t
     bfund = funds.fund_account_of(holder=buy.participant, market=market)
@@ -494,6 +588,6 @@ def _release(o: Order) -> None:
         o.frozen_fen = 0
     if o.frozen_t:
         rules = market_rules(o.market, o.trading_day)
-        exchange_release(key=f"order-{o.seq}-release", account=Account.objects.get(holder_id=o.participant_id, market=o.market),
+        exchange_release(key=f"order-{o.seq}-release", account=o.account,
                          unit_type=_unit_type(rules, o.instrument), quantity=o.frozen_t, reference=f"委托解冻 order #{o.seq}")
         o.frozen_t = 0
