@@ -46,6 +46,7 @@ T0208 = Check("T0208", "账户状态不允许交易", "the account's status does
 T0209 = Check("T0209", "无交易权限", "not a trading participant or not acting for it")
 T0210 = Check("T0210", "前一交易日尚未闭市", "the previous trading day is not closed")
 T0211 = Check("T0211", "报价不存在或已失效", "the quote does not exist or is no longer open")
+T0212 = Check("T0212", "超过最大持仓量限制", "the order would exceed the maximum holding")
 
 # Roles that may trade for their own organisation (Measures Art. 21; Regulations Art. 7 bars regulators,
 # the registry, the exchange and verification bodies).
@@ -66,6 +67,9 @@ class MarketRules:
     sessions: dict[str, tuple]
     fee_rate: Decimal
     same_day_resale: bool
+    max_holding_non_entity_t: int = 0
+    max_holding_entity_over_allocation_t: int = 0
+    large_holder_report_t: int = 0
 
     @classmethod
     def from_pack(cls, pack: Pack) -> MarketRules:
@@ -75,7 +79,9 @@ class MarketRules:
                            take_levels=int(d("order.take_levels")), continuous_band=d("order.continuous_band"))
         sessions = {m: parse_sessions(pack.raw(f"sessions.{m}")) for m in ("listing", "block", "auction")}
         sessions["continuous"] = sessions["listing"]
-        return cls(pack.id, limits, dict(pack.raw("instruments")), sessions, d("fees.rate"), pack.flag("positions.same_day_resale"))
+        return cls(pack.id, limits, dict(pack.raw("instruments")), sessions, d("fees.rate"), pack.flag("positions.same_day_resale"),
+                   int(d("positions.max_holding_non_entity_t")), int(d("positions.max_holding_entity_over_allocation_t")),
+                   int(d("positions.large_holder_report_t")))
 
     def fee(self, amount_fen: int) -> int:
         """Fee in fen (int) on an amount in fen: ``amount × rate`` rounded half-up (trading pack [fees])."""
@@ -143,6 +149,39 @@ def sellable_t(*, participant: Organisation, instrument: str, day: dt.date, mark
     return max(held - bought, 0)
 
 
+def _allocation_t(participant: Organisation, unit_type: UnitType) -> int:
+    """The entity's final allocation of the unit type's vintage year (0 if none or not an entity)."""
+    from cets.allocation.selectors import allocation_of
+
+    try:
+        year = int(str(unit_type.vintage)[-4:])
+    except ValueError:
+        return 0
+    a = allocation_of(entity=participant, year=year)
+    return a.final_allocation_t if a else 0
+
+
+def holding_limit_t(*, participant: Organisation, unit_type: UnitType, rules: MarketRules) -> int:
+    """Maximum holding (最大持仓量) in tonnes (int) of one unit type: for a key emitting entity its
+    allocation of that vintage + the pack's margin, for others the pack's fixed limit (trading pack
+    [positions]; the national values are unconfirmed, see the pack)."""
+    if participant.kind == Organisation.Kind.ENTITY:
+        return _allocation_t(participant, unit_type) + rules.max_holding_entity_over_allocation_t
+    return rules.max_holding_non_entity_t
+
+
+def _check_holding_limit(o: Order, participant: Organisation, unit_type: UnitType, quantity_t: int, rules: MarketRules) -> None:
+    """T0212 if the holding plus the open buy orders plus this order would exceed the maximum holding."""
+    if not rules.max_holding_non_entity_t:
+        return
+    held = Holding.objects.filter(account=o.account, unit_type=unit_type).aggregate(s=Sum("quantity"))["s"] or 0
+    open_buys = Order.objects.filter(participant=participant, side=bk.BUY, instrument=o.instrument, status=Order.Status.RESTING,
+                                     market=o.market).aggregate(s=Sum("remaining_t"))["s"] or 0
+    limit = holding_limit_t(participant=participant, unit_type=unit_type, rules=rules)
+    if held + open_buys + quantity_t > limit:
+        raise CetsError(T0212, f"{held} + {open_buys} + {quantity_t} > {limit} t")
+
+
 def _log(market: str, **fields) -> Order:
     """Append to the command log under the market lock, so log order = commit order (the sequencer
     never sees a gap that a slower transaction fills later)."""
@@ -161,6 +200,7 @@ def _freeze(o: Order, *, side: str, rules: MarketRules, participant: Organisatio
     the units in the registry's pending position. T0201 / T0207 when short; nothing changes then."""
     if side == bk.BUY:
         o.account = o.account or _registry_account(participant, o.market)
+        _check_holding_limit(o, participant, _unit_type(rules, instrument), quantity_t, rules)
         amount = price_fen * quantity_t
         need = amount + rules.fee(amount)
         acc = funds.fund_account_of(holder=participant, market=o.market)
