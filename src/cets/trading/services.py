@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -88,8 +89,14 @@ class MarketRules:
         return int((Decimal(amount_fen) * self.fee_rate).to_integral_value(rounding=ROUND_HALF_UP))
 
 
+@lru_cache(maxsize=64)
+def _market_rules(market: str, year: int) -> MarketRules:
+    return MarketRules.from_pack(pack_for(market, "trading", year))
+
+
 def market_rules(market: str, day: dt.date) -> MarketRules:
-    return MarketRules.from_pack(pack_for(market, "trading", day.year))
+    """The trading rules of ``market`` in force on ``day`` (PackError if no pack covers the year)."""
+    return _market_rules(market, day.year)
 
 
 def _local(at: dt.datetime | None) -> dt.datetime:
