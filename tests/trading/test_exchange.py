@@ -9,6 +9,7 @@ from cets.core.errors import CetsError
 from cets.registry.audit import audit_verify
 from cets.registry.models import AccountKind, Holding, Position, TransferKind
 from cets.registry.services import Leg, system_account, transfer_post
+from cets.trading import book as bk
 from cets.trading import services as ts
 from cets.trading.funds import fund_account_of, funds_deposit, funds_verify
 from cets.trading.models import DailyQuote, DailyStat, Order, Trade
@@ -149,9 +150,9 @@ def test_a_restarted_sequencer_rebuilds_the_same_book(market):
 
 
 def test_vwap_rounds_half_up_to_the_fen():
-    assert ts.vwap_fen(1_000_005, 200) == 5_000  # 5000.025 → 5000
-    assert ts.vwap_fen(1_000_100, 200) == 5_001  # 5000.5 → 5001
-    assert ts.vwap_fen(210_230_053_25, 4_103_953) == 5_123  # 2021-07-16: 210,230,053.25 CNY / 4,103,953 t = 51.2263… → 51.23
+    assert bk.vwap_fen(1_000_005, 200) == 5_000  # 5000.025 → 5000
+    assert bk.vwap_fen(1_000_100, 200) == 5_001  # 5000.5 → 5001
+    assert bk.vwap_fen(210_230_053_25, 4_103_953) == 5_123  # 2021-07-16: 210,230,053.25 CNY / 4,103,953 t = 51.2263… → 51.23
 
 
 def test_maximum_holding_and_large_holder_report(market):

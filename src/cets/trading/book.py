@@ -24,7 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from cets.core.errors import Check
 
@@ -60,19 +60,29 @@ class Limits:
     block_min_t: int = 100_000  # block orders must be at least this
     take_levels: int = 5
     continuous_band: Decimal = Decimal("0.10")
+    band_rounding: str = "half_up"
 
 
-def price_band(prev_close_fen: int, band: Decimal) -> tuple[int, int]:
+def price_band(prev_close_fen: int, band: Decimal, rounding: str = "half_up") -> tuple[int, int]:
     """(lowest, highest) allowed price in fen for a close of ``prev_close_fen`` and a band fraction.
 
-    The limit prices are the band applied to the previous close and kept on the 0.01 CNY tick *inside*
-    the band: the upper limit rounds down, the lower limit rounds up (a price may never exceed ±band).
+    The limit prices are the band applied to the previous close, on the 0.01 CNY tick: ``half_up``
+    (the Chinese exchanges' convention for 涨跌停价格, the trading pack's ``order.band_rounding``) or
+    ``inside`` (upper rounds down, lower rounds up: never beyond ±band).
     E.g. close 51.23 CNY, ±10% → 46.11 … 56.35 (5123 × 0.9 = 4610.7 → 4611; 5123 × 1.1 = 5635.3 → 5635).
     """
     p = Decimal(prev_close_fen)
-    low = int((p * (1 - band)).to_integral_value(rounding=ROUND_CEILING))
-    high = int((p * (1 + band)).to_integral_value(rounding=ROUND_FLOOR))
+    lo_r, hi_r = (ROUND_HALF_UP, ROUND_HALF_UP) if rounding == "half_up" else (ROUND_CEILING, ROUND_FLOOR)
+    low = int((p * (1 - band)).to_integral_value(rounding=lo_r))
+    high = int((p * (1 + band)).to_integral_value(rounding=hi_r))
     return max(low, 1), high
+
+
+def vwap_fen(amount_fen: int, volume_t: int) -> int:
+    """Volume-weighted average price in fen per tonne (int): amount / volume rounded half-up; the
+    closing price rule of the national market (reference §3.1). ``volume_t`` must be > 0."""
+    q, r = divmod(amount_fen, volume_t)
+    return q + (1 if 2 * r >= volume_t else 0)
 
 
 # --- commands --------------------------------------------------------------------------------------
@@ -346,7 +356,7 @@ class Book:
             return [Rejected(c.command_id, T0104, f"{c.quantity_t} t < {lim.block_min_t} t")]
         if c.method not in ("listing", "block", "continuous"):
             return [Rejected(c.command_id, T0113, c.method)]
-        low, high = price_band(ins.prev_close_fen, self._band(c.method))
+        low, high = price_band(ins.prev_close_fen, self._band(c.method), lim.band_rounding)
         if not low <= c.price_fen <= high:
             return [Rejected(c.command_id, T0105, f"{c.price_fen} ∉ [{low}, {high}] fen")]
         o = Order(c.command_id, c.participant, c.instrument, c.method, c.side, c.price_fen, c.quantity_t, c.quantity_t, c.counterparty)

@@ -77,7 +77,8 @@ class MarketRules:
         d = pack.decimal
         limits = bk.Limits(listing_band=d("order.listing_band"), block_band=d("order.block_band"),
                            listing_max_t=int(d("order.listing_max_t")), block_min_t=int(d("order.block_min_t")),
-                           take_levels=int(d("order.take_levels")), continuous_band=d("order.continuous_band"))
+                           take_levels=int(d("order.take_levels")), continuous_band=d("order.continuous_band"),
+                           band_rounding=pack.text("order.band_rounding"))
         sessions = {m: parse_sessions(pack.raw(f"sessions.{m}")) for m in ("listing", "block", "auction")}
         sessions["continuous"] = sessions["listing"]
         return cls(pack.id, limits, dict(pack.raw("instruments")), sessions, d("fees.rate"), pack.flag("positions.same_day_resale"),
@@ -373,18 +374,12 @@ def _market_data_write(*, market: str, instrument: str, day: dt.date) -> DailyQu
     listing = [t for t in trades if t[0] == Method.LISTING]
     vol, amt = sum(t[2] for t in listing), sum(t[3] for t in listing)
     if listing:
-        close = vwap_fen(amt, vol)
+        close = bk.vwap_fen(amt, vol)
         o, h, lo = listing[0][1], max(t[1] for t in listing), min(t[1] for t in listing)
     else:
         close, o, h, lo = opened.price_fen, 0, 0, 0
     return DailyQuote.objects.create(market=market, date=day, instrument=instrument, open_fen=o, high_fen=h, low_fen=lo, close_fen=close,
                                      prev_close_fen=opened.price_fen, volume_t=vol, amount_fen=amt)
-
-
-def vwap_fen(amount_fen: int, volume_t: int) -> int:
-    """Volume-weighted average price in fen per tonne (int): amount / volume rounded half-up (reference §3.1)."""
-    q, r = divmod(amount_fen, volume_t)
-    return q + (1 if 2 * r >= volume_t else 0)
 
 
 # --- one-way auction (单向竞价) -------------------------------------------------------------------
