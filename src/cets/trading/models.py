@@ -49,8 +49,9 @@ class DailyStat(models.Model):
 class DailyQuote(models.Model):
     """The day's quote of one instrument: open/high/low from listing trades, close = volume-weighted
     average of the day's listing trades rounded half-up to the fen, or the previous close when there
-    were none (national trading rules, reference §3.1). All prices fen per tonne (int); ``open``/``high``/
-    ``low`` are 0 on a day without listing trades, as the exchange publishes them."""
+    were none (national trading rules, reference §3.1). All prices fen per tonne (int); on a day without
+    listing trades open = close = the previous close and ``high``/``low`` are 0, as the exchange
+    publishes them."""
 
     market = models.CharField(max_length=16, default="national")
     date = models.DateField()

@@ -317,9 +317,10 @@ def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, 
 
 
 def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int | None = None, at: dt.datetime | None = None) -> Order:
-    """Open ``day`` for ``instrument`` (开市) with the previous close as the price-band reference: the
-    last published close, or ``prev_close_fen`` for the first day of an instrument. T0210 if the
-    instrument's previous day was not closed; T0205 if ``day`` is not a trading day. Idempotent."""
+    """Open ``day`` for ``instrument`` (开市) with the price-band reference: ``prev_close_fen`` when the
+    exchange sets it (a new instrument's listing reference price, or a replay of the published
+    close), otherwise the platform's own last close. T0210 if the instrument's previous day was not
+    closed; T0205 if ``day`` is not a trading day; T0111 without any reference. Idempotent."""
     key = f"{market}-{instrument}-{day.isoformat()}-open"
     if (o := _existing(key)) is not None:
         return o
@@ -329,7 +330,7 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
     if last is not None and last.kind == Order.Kind.OPEN_DAY:
         raise CetsError(T0210, f"{instrument} {last.trading_day}")
     prev = DailyQuote.objects.filter(market=market, instrument=instrument, date__lt=day).order_by("-date").values_list("close_fen", flat=True).first()
-    ref = prev if prev is not None else prev_close_fen
+    ref = prev_close_fen if prev_close_fen is not None else prev
     if ref is None or ref <= 0:
         raise CetsError(bk.T0111, f"{instrument}: no previous close")
     with transaction.atomic():
@@ -343,8 +344,9 @@ def day_close(*, market: str, instrument: str, day: dt.date, at: dt.datetime | N
     """Close ``day`` for ``instrument`` (闭市): every resting order expires (frozen funds and units are
     released), and the day's statistics per method (volume, amount, year-to-date and cumulative) and
     the quote are written. Close = volume-weighted average of the day's listing trades rounded half-up
-    to the fen, or the previous close if there were none; open/high/low from listing trades (0 if none),
-    as the exchange publishes them (reference §3.1). Idempotent."""
+    to the fen, or the previous close if there were none; open = the first listing trade or the previous
+    close; high/low from listing trades (0 if none), as the exchange publishes them (reference §3.1).
+    Idempotent."""
     key = f"{market}-{instrument}-{day.isoformat()}-close"
     if _existing(key) is None:
         with transaction.atomic():
@@ -377,7 +379,7 @@ def _market_data_write(*, market: str, instrument: str, day: dt.date) -> DailyQu
         close = bk.vwap_fen(amt, vol)
         o, h, lo = listing[0][1], max(t[1] for t in listing), min(t[1] for t in listing)
     else:
-        close, o, h, lo = opened.price_fen, 0, 0, 0
+        close, o, h, lo = opened.price_fen, opened.price_fen, 0, 0
     return DailyQuote.objects.create(market=market, date=day, instrument=instrument, open_fen=o, high_fen=h, low_fen=lo, close_fen=close,
                                      prev_close_fen=opened.price_fen, volume_t=vol, amount_fen=amt)
 
