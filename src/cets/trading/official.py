@@ -471,7 +471,8 @@ def check_block(day: SubjectDay, rules: TradingRules = NATIONAL_RULES) -> list[F
 def check_counters(data: OfficialData) -> list[Finding]:
     """Every published year-to-date and cumulative counter = the subject's previous published counter of
     that method + the day's figure (year-to-date starts again on the first trading day of a calendar
-    year; a subject's first row starts from 0). Compared day by day, so one wrong day is named once
+    year). The first row of a subject and method in the file is the baseline and is not checked (a file
+    may start in mid-history). Compared day by day, so one wrong day is named once
     instead of shifting every later day. Mismatch → ``counter_mismatch`` on e.g. ``block.ytd_amount_fen``."""
     out: list[Finding] = []
     last: dict[tuple[str, str], tuple[dt.date, MethodFigures]] = {}
@@ -479,12 +480,15 @@ def check_counters(data: OfficialData) -> list[Finding]:
         day = data.days[key]
         for method, fig in day.methods.items():
             prev = last.get((day.subject, method))
+            if prev is None:  # the file's first row of this subject and method is the baseline
+                last[(day.subject, method)] = (day.date, fig)
+                continue
             same_year = prev is not None and prev[0].year == day.date.year
             expect = {
                 "ytd_volume_t": (prev[1].ytd_volume_t if same_year else 0) + fig.volume_t,
                 "ytd_amount_fen": (prev[1].ytd_amount_fen if same_year else 0) + fig.amount_fen,
-                "cum_volume_t": (prev[1].cum_volume_t if prev else 0) + fig.volume_t,
-                "cum_amount_fen": (prev[1].cum_amount_fen if prev else 0) + fig.amount_fen,
+                "cum_volume_t": prev[1].cum_volume_t + fig.volume_t,
+                "cum_amount_fen": prev[1].cum_amount_fen + fig.amount_fen,
             }
             for name, implied in expect.items():
                 published = getattr(fig, name)

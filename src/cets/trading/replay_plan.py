@@ -30,6 +30,7 @@ Public API: :func:`plan_day`, :func:`plan_all`, :func:`summarise`, :func:`plan_l
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -46,7 +47,7 @@ from .official import (
 )
 
 #: Largest i + j tried when splitting a block amount over two prices b − j and b + i.
-_BLOCK_SEARCH = 400
+_BLOCK_SEARCH = 2000
 
 
 @dataclass(frozen=True)
@@ -218,25 +219,39 @@ def plan_listing(*, volume_t: int, amount_fen: int, open_fen: int, high_fen: int
 
 
 def _block_legs(v: int, a: int, lo: int, hi: int, m: int) -> list[tuple[int, int]] | None:
-    """At most three (price, quantity) legs, each quantity ≥ ``m``, prices in [lo, hi], Σq = v, Σpq = a."""
+    """At most three (price, quantity) legs, each quantity ≥ ``m``, prices in [lo, hi], Σq = v, Σpq = a.
+
+    With b = ⌊a / v⌋ and r = a − b·v: r = 0 → one leg at b; m ≤ r ≤ v − m → r t at b + 1 and v − r at b;
+    otherwise two legs further apart, (b − j, q1) and (b + i, q2) with q1 = (i·v − r)/(i + j) (searched
+    for i + j ≤ ``_BLOCK_SEARCH``); otherwise three legs: r < m → (b − 1, m), (b + 1, m + r), (b, rest);
+    r > v − m → (b, m + r′), (b + 2, m), (b + 1, rest) with r′ = v − r — always possible once
+    v ≥ 4·m and the prices are within the limits. None when nothing fits.
+    """
     b, r = divmod(a, v)
-    if r == 0 and lo <= b <= hi:
-        return [(b, v)]
-    # two legs: (b − j, q1), (b + i, q2) with q1 = (i·v − r)/(i + j), q2 = (j·v + r)/(i + j)
-    for s in range(1, _BLOCK_SEARCH + 1):
-        for i in range(1, s + 1):
+    if r == 0:
+        return [(b, v)] if lo <= b <= hi else None
+    if m <= r <= v - m and lo <= b and b + 1 <= hi:
+        return [(b + 1, r), (b, v - r)]
+    for s in range(2, _BLOCK_SEARCH + 1):
+        # i·v ≡ r (mod s): with g = gcd(v, s) | r, i ≡ (r/g)·(v/g)⁻¹ (mod s/g) — g candidates in 1 … s
+        g = math.gcd(v, s)
+        if r % g:
+            continue
+        step = s // g
+        i0 = (r // g) * pow(v // g, -1, step) % step if step > 1 else 0
+        for i in range(i0 or step, s + 1, step):
             j = s - i
-            num = i * v - r
-            if num % s:
-                continue
-            q1 = num // s
+            q1 = (i * v - r) // s
             q2 = v - q1
             if q1 >= m and q2 >= m and b - j >= lo and b + i <= hi:
                 return [(b - j, q1), (b + i, q2)]
-    # three legs: (b − 1, m), (b + 1, m + r), (b, rest)
-    rest = v - 2 * m - r
-    if rest >= m and b - 1 >= lo and b + 1 <= hi:
-        return [(b - 1, m), (b + 1, m + r), (b, rest)]
+    if r < m:
+        legs = [(b - 1, m), (b + 1, m + r), (b, v - 2 * m - r)]
+    else:
+        legs = [(b, m + v - r), (b + 2, m), (b + 1, v - 2 * m - (v - r))]
+    rest = legs[2][1]
+    if (rest >= m or rest == 0) and lo <= min(p for p, _ in legs) and max(p for p, _ in legs) <= hi:
+        return [leg for leg in legs if leg[1] > 0]
     return None
 
 
