@@ -52,14 +52,15 @@ def fund_account_of(*, holder: Organisation, market: str = "national", create: b
 
 
 def post(*, key: str, kind: str, debit: tuple[FundAccount, str], credit: tuple[FundAccount, str], amount_fen: int, reference: str = "",
-         trade=None, order=None, at: dt.datetime | None = None) -> FundEntry:
+         trade=None, order=None, at: dt.datetime | None = None, savepoint: bool = True) -> FundEntry:
     """Post one double entry. Raises T0202 (amount), T0201 (the debit bucket holds less), T0203 (key
-    reused with other content). Atomic; a refusal changes nothing."""
+    reused with other content). Atomic; a refusal changes nothing. ``savepoint=False`` is for callers
+    whose own transaction must fail as a whole on any refusal (the sequencer's settlement)."""
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise CetsError(T0202, repr(amount_fen))
     (dacc, dbucket), (cacc, cbucket) = debit, credit
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             field = _FIELD[dbucket]
             qs = FundAccount.objects.filter(pk=dacc.pk)
             if dacc.kind != FundAccount.Kind.BANK:

@@ -193,9 +193,17 @@ def _check_holding_limit(o: Order, participant: Organisation, unit_type: UnitTyp
 def _log(market: str, **fields) -> Order:
     """Append to the command log under the market lock, so log order = commit order (the sequencer
     never sees a gap that a slower transaction fills later)."""
-    MarketState.objects.get_or_create(market=market)
-    MarketState.objects.select_for_update().get(market=market)
+    _market_lock(market)
     return Order.objects.create(market=market, **fields)
+
+
+def _market_lock(market: str) -> MarketState:
+    """Lock the market's row (created on first use); held until the surrounding transaction ends."""
+    ms = MarketState.objects.select_for_update().filter(market=market).first()
+    if ms is None:
+        MarketState.objects.get_or_create(market=market)
+        ms = MarketState.objects.select_for_update().get(market=market)
+    return ms
 
 
 def _existing(key: str) -> Order | None:
@@ -521,8 +529,7 @@ def sequencer_drain(*, market: str = "national", batch: int = 5000) -> int:
     while True:
         try:
             with transaction.atomic():
-                MarketState.objects.get_or_create(market=market)
-                ms = MarketState.objects.select_for_update().get(market=market)
+                ms = _market_lock(market)
                 book, applied = _BOOKS.get(market, (None, -1))
                 if book is None or applied > ms.applied_seq:
                     book = _rebuild(market, ms.applied_seq)
@@ -610,15 +617,15 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, market: str) -> Trade:
     bfund = funds.fund_account_of(holder=buy.participant, market=market)
     sfund = funds.fund_account_of(holder=sell.participant, market=market, create=True)
     fee_acc = funds.system_fund_account(market, "fees")
-    funds.post(key=f"trade-{tr.seq}-funds", kind=FundEntry.Kind.SETTLE, debit=(bfund, funds.FROZEN), credit=(sfund, funds.AVAILABLE),
+    funds.post(savepoint=False, key=f"trade-{tr.seq}-funds", kind=FundEntry.Kind.SETTLE, debit=(bfund, funds.FROZEN), credit=(sfund, funds.AVAILABLE),
                amount_fen=amount, reference=f"成交 trade #{tr.seq}", trade=tr, at=at)
     buy.frozen_fen -= amount
     if fees[buy.seq]:
-        funds.post(key=f"trade-{tr.seq}-fee-buyer", kind=FundEntry.Kind.FEE, debit=(bfund, funds.FROZEN), credit=(fee_acc, funds.AVAILABLE),
+        funds.post(savepoint=False, key=f"trade-{tr.seq}-fee-buyer", kind=FundEntry.Kind.FEE, debit=(bfund, funds.FROZEN), credit=(fee_acc, funds.AVAILABLE),
                    amount_fen=fees[buy.seq], trade=tr, at=at)
         buy.frozen_fen -= fees[buy.seq]
     if fees[sell.seq]:
-        funds.post(key=f"trade-{tr.seq}-fee-seller", kind=FundEntry.Kind.FEE, debit=(sfund, funds.AVAILABLE), credit=(fee_acc, funds.AVAILABLE),
+        funds.post(savepoint=False, key=f"trade-{tr.seq}-fee-seller", kind=FundEntry.Kind.FEE, debit=(sfund, funds.AVAILABLE), credit=(fee_acc, funds.AVAILABLE),
                    amount_fen=fees[sell.seq], trade=tr, at=at)
     return tr
 
@@ -627,7 +634,7 @@ def _release(o: Order) -> None:
     """Give back what a finished order still holds: frozen funds to available, held units to trading."""
     if o.frozen_fen:
         acc = funds.fund_account_of(holder=o.participant, market=o.market)
-        funds.post(key=f"order-{o.seq}-release", kind=FundEntry.Kind.RELEASE, debit=(acc, funds.FROZEN), credit=(acc, funds.AVAILABLE),
+        funds.post(savepoint=False, key=f"order-{o.seq}-release", kind=FundEntry.Kind.RELEASE, debit=(acc, funds.FROZEN), credit=(acc, funds.AVAILABLE),
                    amount_fen=o.frozen_fen, reference=f"委托解冻 order #{o.seq}", order=o)
         o.frozen_fen = 0
     if o.frozen_t:
