@@ -9,15 +9,17 @@ agreements in the afternoon only — reference §3.1).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from cets.core import workdays
 
 
-def is_trading_day(day: dt.date, overrides: Mapping[dt.date, bool] | None = None) -> bool:
-    """True if the market opens on ``day``. Raises NotImplementedError for a year the calendar does
-    not cover and the overrides do not mention."""
-    if day.weekday() >= 5:
+def is_trading_day(day: dt.date, overrides: Mapping[dt.date, bool] | None = None, closed: Collection[dt.date] = ()) -> bool:
+    """True if the market opens on ``day``: a weekday, a working day, and not one of the market's own
+    ``closed`` days (exchange notices close some working days, e.g. 2024-02-09, the eve of the Spring
+    Festival; the trading pack lists them). Raises NotImplementedError for a year the calendar does not
+    cover and the overrides do not mention."""
+    if day.weekday() >= 5 or day in closed:
         return False
     return workdays.is_working_day(day, overrides)
 

@@ -68,6 +68,7 @@ class MarketRules:
     sessions: dict[str, tuple]
     fee_rate: Decimal
     same_day_resale: bool
+    closed_days: frozenset = frozenset()
     max_holding_non_entity_t: int = 0
     max_holding_entity_over_allocation_t: int = 0
     large_holder_report_t: int = 0
@@ -81,7 +82,8 @@ class MarketRules:
                            band_rounding=pack.text("order.band_rounding"))
         sessions = {m: parse_sessions(pack.raw(f"sessions.{m}")) for m in ("listing", "block", "auction")}
         sessions["continuous"] = sessions["listing"]
-        return cls(pack.id, limits, dict(pack.raw("instruments")), sessions, d("fees.rate"), pack.flag("positions.same_day_resale"),
+        closed = frozenset(dt.date.fromisoformat(x) for x in pack.data.get("calendar", {}).get("closed_days", []))
+        return cls(pack.id, limits, dict(pack.raw("instruments")), sessions, d("fees.rate"), pack.flag("positions.same_day_resale"), closed,
                    int(d("positions.max_holding_non_entity_t")), int(d("positions.max_holding_entity_over_allocation_t")),
                    int(d("positions.large_holder_report_t")))
 
@@ -112,7 +114,7 @@ def _calendar_overrides() -> dict:
 
 def _check_open(method: str, at: dt.datetime, rules: MarketRules) -> None:
     day = at.date()
-    if not is_trading_day(day, _calendar_overrides()) or not in_session(at.time(), rules.sessions[method]):
+    if not is_trading_day(day, _calendar_overrides(), rules.closed_days) or not in_session(at.time(), rules.sessions[method]):
         raise CetsError(T0205, f"{method} {at:%Y-%m-%d %H:%M}")
 
 
@@ -332,7 +334,7 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
     key = f"{market}-{instrument}-{day.isoformat()}-open"
     if (o := _existing(key)) is not None:
         return o
-    if not is_trading_day(day, _calendar_overrides()):
+    if not is_trading_day(day, _calendar_overrides(), market_rules(market, day).closed_days):
         raise CetsError(T0205, day.isoformat())
     last = Order.objects.filter(market=market, instrument=instrument, kind__in=(Order.Kind.OPEN_DAY, Order.Kind.CLOSE_DAY)).order_by("-seq").first()
     if last is not None and last.kind == Order.Kind.OPEN_DAY:
