@@ -162,8 +162,10 @@ def compare_composite(data: OfficialData) -> CompositeReport:
     fixed by the daily data (the rest are checked against their range)."""
     report = CompositeReport(determined={"open": 0, "high": 0, "low": 0, "undetermined": 0})
     prev_close: int | None = None
-    for date in data.dates():
-        subs = data.subjects_on(date)
+    by_date: dict[dt.date, list[SubjectDay]] = {}
+    for (date, _), day in sorted(data.days.items()):
+        by_date.setdefault(date, []).append(day)
+    for date, subs in by_date.items():
         vintages = [s for s in subs if s.tradeable]
         official = data.days.get((date, COMPOSITE))
         if not vintages:
