@@ -75,6 +75,9 @@ def test_each_plan_reproduces_the_published_day_within_the_rules(data, plans):
             assert vwap_fen(day.amount_fen("listing"), day.volume_t("listing")) == q.close_fen
         else:
             assert q.close_fen == ref and q.open_fen == ref and q.high_fen == q.low_fen == 0
+        # and what the plan says the engine will publish is the published quote
+        f = plan.figures()
+        assert (f.open_fen, f.high_fen, f.low_fen, f.close_fen) == (q.open_fen, q.high_fen, q.low_fen, q.close_fen)
     # first days take the published open as the band reference: 2021-07-16 CEA 48.00, the vintages' listing prices
     firsts = {(p.subject, p.reference_fen) for p in plans if data.days[(p.date, p.subject)].quote.prev_close_fen is None}
     assert firsts == {("CEA", 4800), ("CEA21", 7306), ("CEA22", 7306), ("CEA23", 10425), ("CEA24", 7317),
@@ -125,3 +128,11 @@ def test_composite_against_the_official_comcea(data):
         (D("2025-10-13"), "quote", "", "5715"),            # no COMCEA quote; ours 57.15 = next day's prev close
         (D("2026-05-20"), "quote.volume_t", "110000", "120000"),
     ]
+
+
+def test_analyse_official_puts_the_three_parts_together(data):
+    from cets.trading.replay_plan import analyse_official
+
+    a = analyse_official(data)
+    assert a.summary.exact == len(a.plans) == 3590
+    assert sum(1 for f in a.published if f.kind == "contradiction") == 4 and a.composite.matching == 1232
