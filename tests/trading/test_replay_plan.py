@@ -64,7 +64,8 @@ def test_day_without_listing_trades_2023_09_12():
     d = day("2023-09-12", block=(178_201, 1_265_227_100), quote=(7222, 0, 0, 7222, 7222))
     plan = plan_day(d)
     assert plan.listing == () and legs(plan.block) == [(7100, 178_201)] and plan.exact
-    assert plan.figures().close_fen == 7222 and plan.figures().open_fen == 0
+    f = plan.figures()
+    assert (f.open_fen, f.high_fen, f.low_fen, f.close_fen) == (7222, 0, 0, 7222)
 
 
 def test_day_whose_quote_amount_was_cut_to_the_yuan_2021_08_30():
@@ -117,7 +118,18 @@ def test_vwap_outside_high_low_is_not_fudged():
     trades, issues = plan_listing(volume_t=10, amount_fen=70_000, open_fen=6800, high_fen=6900, low_fen=6700,
                                   close_fen=7000, reference_fen=6800, rules=R)
     assert sum(t.price_fen * t.quantity_t for t in trades) == 68_700
-    assert {i.reason for i in issues} == {"vwap_outside_high_low", "close_not_vwap"}
+    # the published close 70.00 is the VWAP of the published amount; the closest plan's is 68.70
+    assert {(i.reason, i.implied) for i in issues if i.field == "close"} == {("close_unreachable", "6870")}
+    assert {i.reason for i in issues} == {"vwap_outside_high_low", "close_unreachable"}
+
+
+def test_close_that_is_not_the_vwap_is_a_contradiction():
+    # 10 t for 680.00 CNY at 68.00 flat but a published close of 68.01
+    trades, issues = plan_listing(volume_t=10, amount_fen=68_000, open_fen=6800, high_fen=6800, low_fen=6800,
+                                  close_fen=6801, reference_fen=6800, rules=R)
+    assert legs(trades) == [(6800, 10)]
+    assert [(i.reason, i.kind, i.published, i.implied) for i in issues] == [
+        ("close_not_vwap", "contradiction", "6801", "6800")]
 
 
 def test_too_few_tonnes_for_open_high_low():

@@ -91,28 +91,28 @@ def composite_day(subject_days: list[SubjectDay], *, previous_close_fen: int | N
     if date >= MAIN_VINTAGE_FROM:
         return _main(date, days, traded, figures, previous_close_fen)
     n = len(days)
-    closes = [d.quote.close_fen for d in days]  # type: ignore[union-attr]
-    prevs = [_prev(d) for d in days]
-    close = round_half_up(sum(closes), n)
+    quotes = {d.subject: d.quote for d in days if d.quote is not None}
+    close = round_half_up(sum(q.close_fen for q in quotes.values()), n)
     if not traded:
         return CompositeDay(date, "mean", figures, False, close, close, (close,), None, None, (0, 0), (0, 0))
-    total_prev = sum(prevs)
-    cands = tuple(sorted({round_half_up(total_prev - _prev(t) + t.quote.open_fen, n) for t in traded}))  # type: ignore[union-attr]
-    hi_top = round_half_up(sum(max(_prev(d), d.quote.high_fen) if _traded(d) else d.quote.close_fen  # type: ignore[union-attr]
+    total_prev = sum(_prev(d) for d in days)
+    cands = tuple(sorted({round_half_up(total_prev - _prev(t) + quotes[t.subject].open_fen, n) for t in traded}))
+    # before its first trade a subject counts at its previous close, afterwards within [its low, its high]
+    hi_top = round_half_up(sum(max(_prev(d), quotes[d.subject].high_fen) if _traded(d) else quotes[d.subject].close_fen
                                for d in days), n)
-    lo_bottom = round_half_up(sum(min(_prev(d), d.quote.low_fen) if _traded(d) else d.quote.close_fen  # type: ignore[union-attr]
+    lo_bottom = round_half_up(sum(min(_prev(d), quotes[d.subject].low_fen) if _traded(d) else quotes[d.subject].close_fen
                                   for d in days), n)
     if len(traded) == 1:
-        t = traded[0]
-        others = total_prev - _prev(t)
-        high = round_half_up(others + t.quote.high_fen, n)  # type: ignore[union-attr]
-        low = round_half_up(others + t.quote.low_fen, n)  # type: ignore[union-attr]
+        t = quotes[traded[0].subject]
+        others = total_prev - _prev(traded[0])
+        high, low = round_half_up(others + t.high_fen, n), round_half_up(others + t.low_fen, n)
         return CompositeDay(date, "mean", figures, True, close, cands[0], cands, high, low, (high, high), (low, low))
     return CompositeDay(date, "mean", figures, True, close, None, cands, None, None,
                         (min(cands), hi_top), (lo_bottom, max(cands)))
 
 
-def _main(date: dt.date, days: list[SubjectDay], traded: list[SubjectDay], figures: dict, prev: int | None) -> CompositeDay:
+def _main(date: dt.date, days: list[SubjectDay], traded: list[SubjectDay], figures: dict,
+          prev: int | None) -> CompositeDay:
     main = max(days, key=lambda d: (d.subject != "CEA", d.subject))
     q = main.quote
     assert q is not None
@@ -162,8 +162,10 @@ def compare_composite(data: OfficialData) -> CompositeReport:
     fixed by the daily data (the rest are checked against their range)."""
     report = CompositeReport(determined={"open": 0, "high": 0, "low": 0, "undetermined": 0})
     prev_close: int | None = None
-    for date in data.dates():
-        subs = data.subjects_on(date)
+    by_date: dict[dt.date, list[SubjectDay]] = {}
+    for (date, _), day in sorted(data.days.items()):
+        by_date.setdefault(date, []).append(day)
+    for date, subs in by_date.items():
         vintages = [s for s in subs if s.tradeable]
         official = data.days.get((date, COMPOSITE))
         if not vintages:

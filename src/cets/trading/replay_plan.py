@@ -20,11 +20,11 @@ Rules obeyed (national trading rules, reference §3.1; :class:`~cets.trading.off
 Each method needs at most five distinct prices; trades are only split further where a listing trade
 would reach 100,000 t. Where no exact plan exists the planner returns the closest valid plan and a
 finding (``vwap_outside_high_low``, ``price_outside_band``, ``open_outside_high_low``, ``too_few_tonnes``,
-``amount_unreachable``, ``close_not_vwap``, ``block_outside_band``, ``block_below_minimum``,
+``amount_unreachable``, ``close_not_vwap``, ``close_unreachable``, ``block_outside_band``, ``block_below_minimum``,
 ``block_amount_not_decomposable``, ``amount_without_volume``, ``quote_missing``); it never fudges a figure.
 
-Public API: :func:`plan_day`, :func:`plan_all`, :func:`summarise`, :func:`plan_listing`,
-:func:`plan_block`, :func:`plan_auction`.
+Public API: :func:`plan_day`, :func:`plan_all`, :func:`summarise`, :func:`analyse_official`,
+:func:`plan_listing`, :func:`plan_block`, :func:`plan_auction`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .composite import CompositeReport, compare_composite
 from .official import (
     CONTRADICTION,
     NATIONAL_RULES,
@@ -43,6 +44,7 @@ from .official import (
     OfficialData,
     SubjectDay,
     TradingRules,
+    check_published,
     vwap_fen,
 )
 
@@ -75,7 +77,9 @@ class Issue:
 @dataclass(frozen=True)
 class DayFigures:
     """End-of-day figures a plan produces: per method volume (t) and amount (fen); open/high/low/close
-    fen/t (open/high/low 0 and close = reference without listing trades, as the exchange publishes)."""
+    fen/t. Without listing trades open = close = the reference (previous close) and high = low = 0, as the
+    exchange publishes them (all 1,567 such tradeable subject-days; rule: open = first listing trade, else
+    the previous close, reference §3.1)."""
 
     volume_t: dict[str, int]
     amount_fen: dict[str, int]
@@ -116,7 +120,7 @@ class DayPlan:
         amt = {m: sum(t.quantity_t * t.price_fen for t in ts) for m, ts in
                (("listing", self.listing), ("block", self.block), ("auction", self.auction))}
         if not self.listing:
-            return DayFigures(vol, amt, 0, 0, 0, self.reference_fen)
+            return DayFigures(vol, amt, self.reference_fen or 0, 0, 0, self.reference_fen)
         prices = [t.price_fen for t in self.listing]
         return DayFigures(vol, amt, prices[0], max(prices), min(prices), vwap_fen(amt["listing"], vol["listing"]))
 
@@ -207,11 +211,14 @@ def plan_listing(*, volume_t: int, amount_fen: int, open_fen: int, high_fen: int
     legs = _merge([(p, 1) for p in points] + _spread(rest_t, rest_fen))
     trades = [t for p, q in legs for t in _split("listing", p, q, rules.listing_max_t)]
     if close_fen is not None:
-        vol = sum(t.quantity_t for t in trades)
-        close = vwap_fen(sum(t.quantity_t * t.price_fen for t in trades), vol)
-        if close != close_fen:
-            issues.append(Issue("close", str(close_fen), str(close), "close_not_vwap", CONTRADICTION,
+        published_vwap = vwap_fen(amount_fen, volume_t)
+        close = vwap_fen(sum(t.quantity_t * t.price_fen for t in trades), volume_t)
+        if published_vwap != close_fen:
+            issues.append(Issue("close", str(close_fen), str(published_vwap), "close_not_vwap", CONTRADICTION,
                                 f"VWAP of {amount_fen} fen / {volume_t} t rounded half-up"))
+        elif close != close_fen:
+            issues.append(Issue("close", str(close_fen), str(close), "close_unreachable", UNREPRODUCIBLE,
+                                "the closest plan's amount gives another VWAP"))
     return trades, issues
 
 
@@ -372,3 +379,24 @@ def summarise(plans: list[DayPlan]) -> ReplaySummary:
     trades = Counter(t.method for p in plans for t in p.trades)
     exact = sum(1 for p in plans if p.exact)
     return ReplaySummary(len(plans), exact, len(plans) - exact, dict(sorted(reasons.items())), dict(sorted(trades.items())))
+
+
+@dataclass(frozen=True)
+class OfficialAnalysis:
+    """Everything the replay needs from the published data, before any order is placed: ``plans`` (one per
+    tradeable subject-day), their ``summary``, ``published`` — the findings of
+    :func:`~cets.trading.official.check_published` (contradictions of the published rule and notes, kept
+    apart from what the planner could not reproduce, which is in the plans' findings) — and ``composite``,
+    the recomputed COMCEA against the official one."""
+
+    plans: list[DayPlan]
+    summary: ReplaySummary
+    published: list[Finding]
+    composite: CompositeReport
+
+
+def analyse_official(data: OfficialData, *, rules: TradingRules = NATIONAL_RULES) -> OfficialAnalysis:
+    """Plans, published-data checks and the composite comparison for a whole data set (pure, < 1 s for
+    the 2021-07-16 … 2026-08-19 national data)."""
+    plans = plan_all(data, rules=rules)
+    return OfficialAnalysis(plans, summarise(plans), check_published(data, rules), compare_composite(data))
