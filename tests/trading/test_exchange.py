@@ -155,25 +155,29 @@ def test_vwap_rounds_half_up_to_the_fen():
     assert bk.vwap_fen(210_230_053_25, 4_103_953) == 5_123  # 2021-07-16: 210,230,053.25 CNY / 4,103,953 t = 51.2263… → 51.23
 
 
-def test_maximum_holding_and_large_holder_report(market):
+def test_maximum_holding_and_large_holder_report(db):
+    """Beijing's trading pack carries the 2014 rules: a non-entity participant holds at most
+    1,000,000 t and is reported above 500,000 t. The national pack sets no maximum (no public figure)."""
     from cets.parties.models import Organisation
-    from cets.registry.services import account_open
+    from cets.registry.models import Instrument
+    from cets.registry.services import account_open, system_accounts_ensure, vintage_create
     from cets.trading.selectors import large_holders
 
-    w = market
+    system_accounts_ensure(market="beijing")
+    bea = vintage_create(instrument=Instrument.BEA, vintage="2023", cap_t=2_000_000, key="cap-bea")
     fund = Organisation.objects.create(uscc="91310000MA1FL0000N", name="某投资机构", kind=Organisation.Kind.INSTITUTION, province="31")
-    acc = account_open(holder=fund, kind=AccountKind.INSTITUTION)
-    total = system_account("national", AccountKind.NATIONAL_TOTAL)
-    transfer_post(key="iss-fund", kind=TransferKind.ISSUE, unit_type=w.cea, debit=Leg(total, Position.REGISTRY), credit=Leg(acc, Position.TRADING),
-                  quantity=999_900)
-    funds_deposit(key="dep-fund", holder=fund, amount_fen=100_000_000, actor=None)
-    # an institution may hold at most 1,000,000 t (pack [positions], Beijing 2014 values): 999,900 + 100 is fine, + 101 is not
+    acc = account_open(holder=fund, kind=AccountKind.INSTITUTION, market="beijing")
+    transfer_post(key="iss-fund", kind=TransferKind.ISSUE, unit_type=bea, debit=Leg(system_account("beijing", AccountKind.NATIONAL_TOTAL), Position.REGISTRY),
+                  credit=Leg(acc, Position.TRADING), quantity=999_900)
+    funds_deposit(key="dep-fund", holder=fund, amount_fen=100_000_000, market="beijing", actor=None)
+    ts.day_open(market="beijing", instrument="BEA23", day=DAY, prev_close_fen=9_500)
+    # 999,900 + 101 > 1,000,000 t is refused; + 100 is fine
     with pytest.raises(CetsError) as e:
-        ts.order_place(key="f1", participant=fund, instrument="CEA23", method="listing", side="B", price_fen=9_500, quantity_t=101, actor=None,
-                       at=when("2024-11-04", 10))
+        ts.order_place(key="f1", participant=fund, instrument="BEA23", method="listing", side="B", price_fen=9_500, quantity_t=101, actor=None,
+                       market="beijing", at=when("2024-11-04", 10))
     assert e.value.code == "T0212"
-    ok = ts.order_place(key="f2", participant=fund, instrument="CEA23", method="listing", side="B", price_fen=9_500, quantity_t=100, actor=None,
-                        at=when("2024-11-04", 10))
+    ok = ts.order_place(key="f2", participant=fund, instrument="BEA23", method="listing", side="B", price_fen=9_500, quantity_t=100, actor=None,
+                        market="beijing", at=when("2024-11-04", 10))
     assert ok.status == Order.Status.RESTING
-    # above 500,000 t it is reported; the two entities (50,000 t each, no allocation recorded) are not
-    assert [(h.uscc, h.holding_t, h.threshold_t) for h in large_holders(day=DAY)] == [(fund.uscc, 999_900, 500_000)]
+    assert [(h.uscc, h.holding_t, h.threshold_t) for h in large_holders(market="beijing", day=DAY)] == [(fund.uscc, 999_900, 500_000)]
+    assert ts.holding_limit_t(participant=fund, unit_type=bea, rules=ts.market_rules("national", DAY)) is None

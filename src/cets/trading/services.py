@@ -171,10 +171,13 @@ def _allocation_t(participant: Organisation, unit_type: UnitType) -> int:
     return a.final_allocation_t if a else 0
 
 
-def holding_limit_t(*, participant: Organisation, unit_type: UnitType, rules: MarketRules) -> int:
+def holding_limit_t(*, participant: Organisation, unit_type: UnitType, rules: MarketRules) -> int | None:
     """Maximum holding (最大持仓量) in tonnes (int) of one unit type: for a key emitting entity its
-    allocation of that vintage + the pack's margin, for others the pack's fixed limit (trading pack
-    [positions]; the national values are unconfirmed, see the pack)."""
+    allocation of that vintage + the pack's margin, for others the pack's fixed limit; None where the
+    pack sets none (trading pack [positions]: the national market publishes no figure; Beijing's 2014
+    rules do)."""
+    if not rules.max_holding_non_entity_t:
+        return None
     if participant.kind == Organisation.Kind.ENTITY:
         return _allocation_t(participant, unit_type) + rules.max_holding_entity_over_allocation_t
     return rules.max_holding_non_entity_t
@@ -182,12 +185,12 @@ def holding_limit_t(*, participant: Organisation, unit_type: UnitType, rules: Ma
 
 def _check_holding_limit(o: Order, participant: Organisation, unit_type: UnitType, quantity_t: int, rules: MarketRules) -> None:
     """T0212 if the holding plus the open buy orders plus this order would exceed the maximum holding."""
-    if not rules.max_holding_non_entity_t:
+    limit = holding_limit_t(participant=participant, unit_type=unit_type, rules=rules)
+    if limit is None:
         return
     held = Holding.objects.filter(account=o.account, unit_type=unit_type).aggregate(s=Sum("quantity"))["s"] or 0
     open_buys = Order.objects.filter(participant=participant, side=bk.BUY, instrument=o.instrument, status=Order.Status.RESTING,
                                      market=o.market).aggregate(s=Sum("remaining_t"))["s"] or 0
-    limit = holding_limit_t(participant=participant, unit_type=unit_type, rules=rules)
     if held + open_buys + quantity_t > limit:
         raise CetsError(T0212, f"{held} + {open_buys} + {quantity_t} > {limit} t")
 
