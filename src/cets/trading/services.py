@@ -542,8 +542,9 @@ def sequencer_drain(*, market: str = "national", batch: int = 5000) -> int:
                     for o in Order.objects.filter(market=market, seq__gt=applied, seq__lte=ms.applied_seq).order_by("seq").iterator():
                         book.apply(_command(o))
                 new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant").order_by("seq")[:batch])
+                ctx = _DrainCache(market)
                 for o in new:
-                    _record(o, book.apply(_command(o)), market)
+                    _record(o, book.apply(_command(o)), ctx)
                 if new:
                     ms.applied_seq = new[-1].seq
                     ms.save(update_fields=["applied_seq"])
@@ -562,7 +563,36 @@ def book_of(market: str = "national") -> bk.Book:
     return _BOOKS[market][0]
 
 
-def _record(o: Order, events: list, market: str) -> None:
+class _DrainCache:
+    """Rows one drain looks up again and again (unit types, fund accounts), kept for that drain only."""
+
+    def __init__(self, market: str) -> None:
+        self.market = market
+        self._ut: dict[tuple[int, str], UnitType] = {}
+        self._funds: dict[int, object] = {}
+        self._fees = None
+
+    def unit_type(self, day: dt.date, instrument: str) -> UnitType:
+        k = (day.year, instrument)
+        if k not in self._ut:
+            self._ut[k] = _unit_type(market_rules(self.market, day), instrument)
+        return self._ut[k]
+
+    def fund(self, holder: Organisation):
+        if holder.pk not in self._funds:
+            self._funds[holder.pk] = funds.fund_account_of(holder=holder, market=self.market, create=True)
+        return self._funds[holder.pk]
+
+    def fees(self):
+        if self._fees is None:
+            self._fees = funds.system_fund_account(self.market, "fees")
+        return self._fees
+
+
+_SAVED = ["status", "filled_t", "filled_amount_fen", "remaining_t", "frozen_fen", "frozen_t", "reject_code", "reject_detail"]
+
+
+def _record(o: Order, events: list, ctx: _DrainCache) -> None:
     orders: dict[int, Order] = {o.seq: o}
 
     def get(seq: int) -> Order:
@@ -582,7 +612,7 @@ def _record(o: Order, events: list, market: str) -> None:
             o.reject_code = ev.check.code
             o.reject_detail = f"{ev.check.en} / {ev.check.zh}" + (f" ({ev.detail})" if ev.detail else "")
         elif t is bk.Traded:
-            _settle(ev, get(ev.buy_order), get(ev.sell_order), market)
+            _settle(ev, get(ev.buy_order), get(ev.sell_order), ctx)
         elif t is bk.Done:
             d = get(ev.order_id)
             d.status = {"filled": Order.Status.FILLED, "cancelled": Order.Status.CANCELLED, "expired": Order.Status.EXPIRED}[ev.reason]
@@ -591,16 +621,17 @@ def _record(o: Order, events: list, market: str) -> None:
         o.status = Order.Status.FILLED
     for d in orders.values():
         if d.status not in (Order.Status.RESTING, Order.Status.RECEIVED):
-            _release(d)
-        d.save()
+            _release(d, ctx)
+        d.save(update_fields=_SAVED)
 
 
-def _settle(ev: bk.Traded, buy: Order, sell: Order, market: str) -> Trade:
+def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
     """Settle one trade by itself, delivery versus payment: the buyer's frozen funds pay the seller,
     the seller's held units go to the buyer's trading position, fees go to the exchange — all in the
     sequencer's transaction, so either everything moves or nothing does. Fees are charged on the
     cumulative filled amount of each order, so the fees of an order's trades add up exactly to the fee
     on its total (never more than was frozen)."""
+    market = ctx.market
     rules = market_rules(market, buy.trading_day)
     amount = ev.price_fen * ev.quantity_t
     fees = {}
@@ -615,13 +646,11 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, market: str) -> Trade:
     tr = Trade.objects.create(market=market, trading_day=buy.trading_day, instrument=ev.instrument, method=ev.method, price_fen=ev.price_fen,
                               quantity_t=ev.quantity_t, amount_fen=amount, buy_order=buy, sell_order=sell, buyer_id=buy.participant_id,
                               seller_id=sell.participant_id, buyer_fee_fen=fees[buy.seq], seller_fee_fen=fees[sell.seq], executed_at=at)
-    ut = _unit_type(rules, ev.instrument)
+    ut = ctx.unit_type(buy.trading_day, ev.instrument)
     exchange_deliver(key=f"trade-{tr.seq}-units", seller=sell.account, buyer=buy.account, unit_type=ut, quantity=ev.quantity_t,
                      reference=f"成交 trade #{tr.seq} {ev.instrument}", effective_at=at)
     sell.frozen_t -= ev.quantity_t
-    bfund = funds.fund_account_of(holder=buy.participant, market=market)
-    sfund = funds.fund_account_of(holder=sell.participant, market=market, create=True)
-    fee_acc = funds.system_fund_account(market, "fees")
+    bfund, sfund, fee_acc = ctx.fund(buy.participant), ctx.fund(sell.participant), ctx.fees()
     funds.post(savepoint=False, key=f"trade-{tr.seq}-funds", kind=FundEntry.Kind.SETTLE, debit=(bfund, funds.FROZEN), credit=(sfund, funds.AVAILABLE),
                amount_fen=amount, reference=f"成交 trade #{tr.seq}", trade=tr, at=at)
     buy.frozen_fen -= amount
@@ -635,15 +664,14 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, market: str) -> Trade:
     return tr
 
 
-def _release(o: Order) -> None:
+def _release(o: Order, ctx: _DrainCache) -> None:
     """Give back what a finished order still holds: frozen funds to available, held units to trading."""
     if o.frozen_fen:
-        acc = funds.fund_account_of(holder=o.participant, market=o.market)
+        acc = ctx.fund(o.participant)
         funds.post(savepoint=False, key=f"order-{o.seq}-release", kind=FundEntry.Kind.RELEASE, debit=(acc, funds.FROZEN), credit=(acc, funds.AVAILABLE),
                    amount_fen=o.frozen_fen, reference=f"委托解冻 order #{o.seq}", order=o)
         o.frozen_fen = 0
     if o.frozen_t:
-        rules = market_rules(o.market, o.trading_day)
         exchange_release(key=f"order-{o.seq}-release", account=o.account,
-                         unit_type=_unit_type(rules, o.instrument), quantity=o.frozen_t, reference=f"委托解冻 order #{o.seq}")
+                         unit_type=ctx.unit_type(o.trading_day, o.instrument), quantity=o.frozen_t, reference=f"委托解冻 order #{o.seq}")
         o.frozen_t = 0
