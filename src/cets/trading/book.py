@@ -62,6 +62,14 @@ class Limits:
     continuous_band: Decimal = Decimal("0.10")
     band_rounding: str = "half_up"
 
+    @classmethod
+    def from_pack(cls, pack) -> Limits:
+        """The ``[order]`` section of a trading pack (``rules.packs.Pack``)."""
+        d = pack.decimal
+        return cls(listing_band=d("order.listing_band"), block_band=d("order.block_band"), listing_max_t=int(d("order.listing_max_t")),
+                   block_min_t=int(d("order.block_min_t")), take_levels=int(d("order.take_levels")),
+                   continuous_band=d("order.continuous_band"), band_rounding=pack.text("order.band_rounding"))
+
 
 def price_band(prev_close_fen: int, band: Decimal, rounding: str = "half_up") -> tuple[int, int]:
     """(lowest, highest) allowed price in fen for a close of ``prev_close_fen`` and a band fraction.
@@ -78,11 +86,16 @@ def price_band(prev_close_fen: int, band: Decimal, rounding: str = "half_up") ->
     return max(low, 1), high
 
 
+def round_half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half-up to an integer (ints; ``numerator`` ≥ 0, ``denominator`` > 0)."""
+    q, r = divmod(numerator, denominator)
+    return q + (1 if 2 * r >= denominator else 0)
+
+
 def vwap_fen(amount_fen: int, volume_t: int) -> int:
     """Volume-weighted average price in fen per tonne (int): amount / volume rounded half-up; the
     closing price rule of the national market (reference §3.1). ``volume_t`` must be > 0."""
-    q, r = divmod(amount_fen, volume_t)
-    return q + (1 if 2 * r >= volume_t else 0)
+    return round_half_up(amount_fen, volume_t)
 
 
 # --- commands --------------------------------------------------------------------------------------

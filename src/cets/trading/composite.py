@@ -29,7 +29,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .official import COMPOSITE, METHODS, OfficialData, SubjectDay, round_half_up
+from .book import round_half_up
+from .official import COMPOSITE, METHODS, OfficialData, SubjectDay
 
 #: First day on which the composite's price is the newest vintage's instead of the mean (inferred, [M]).
 MAIN_VINTAGE_FROM = dt.date(2026, 1, 1)

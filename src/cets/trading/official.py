@@ -32,10 +32,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from cets.core.errors import InputError, InputProblem
+from cets.rules.packs import load_pack
+
+from .book import Limits, price_band, vwap_fen
 
 #: Trade method codes of the exchange → the platform's ``trading.models.Method`` values.
 METHOD_CODES: dict[str, str] = {"10": "listing", "20": "block", "21": "auction"}
@@ -187,18 +190,6 @@ def fen_text(fen: int | None) -> str:
     return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
-def round_half_up(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded half-up to an integer; ``numerator`` ≥ 0, ``denominator`` > 0 (ints)."""
-    q, r = divmod(numerator, denominator)
-    return q + (1 if 2 * r >= denominator else 0)
-
-
-def vwap_fen(amount_fen: int, volume_t: int) -> int:
-    """Volume-weighted average price in fen/t, rounded half-up to the fen (national trading rules:
-    closing price = VWAP of the day's 挂牌协议 trades, reference §3.1). ``volume_t`` must be > 0."""
-    return round_half_up(amount_fen, volume_t)
-
-
 # --------------------------------------------------------------------------------------------- parsing
 
 
@@ -326,34 +317,35 @@ def load_official(by_method_path: str | Path, quotes_path: str | Path) -> Offici
 
 @dataclass(frozen=True)
 class TradingRules:
-    """The national trading rules the published figures are checked against and plans obey.
+    """The trading rules the published figures are checked against and plans obey: the ``[order]``
+    limits of the market's trading pack (``national/trading-2021-2026``: ±10% listing band, ±30% block
+    band, listing < 100,000 t, block ≥ 100,000 t, limit prices rounded half-up to the 0.01 CNY tick —
+    the rounding is inferred from the data, [M] in the pack: the published highs and lows never pass
+    the rounded limit in 2,023 subject-days with trades, while 36 pass the unrounded one, e.g. CEA
+    2021-08-09: previous close 52.96, high 58.26 = 52.96 × 1.1 = 58.256 rounded)."""
 
-    Source: 《碳排放权交易管理规则（试行）》 (MEE 公告2021年第21号) and the SEEE announcement of
-    2021-06-22 on listing and block agreement trading (reference §3.1):
+    limits: Limits
 
-    * ``listing_band`` 0.10 — 挂牌协议 price within ±10% of the previous close [C/S];
-    * ``block_band`` 0.30 — 大宗协议 price within ±30% of the previous close [S];
-    * ``listing_max_t`` 99,999 — a listing order is < 100,000 t [C];
-    * ``block_min_t`` 100,000 — a block order is ≥ 100,000 t [C/S];
-    * price tick 0.01 CNY = 1 fen, quantity step 1 t [C] (prices are int fen, quantities int t).
+    @property
+    def listing_band(self) -> Decimal:
+        return self.limits.listing_band
 
-    The limit prices are the reference price × (1 ± band) rounded half-up to the tick: the published
-    highs and lows never pass that limit (0 breaches in 2,023 subject-days with trades), while 36 of them
-    pass the unrounded limit (e.g. CEA 2021-08-09: previous close 52.96, high 58.26 = 52.96 × 1.1 =
-    58.256 rounded). The rounding is inferred from the data, not read in a rule text [M].
-    The lead may build this from the trading rule pack once there is one.
-    """
+    @property
+    def block_band(self) -> Decimal:
+        return self.limits.block_band
 
-    listing_band: Decimal = Decimal("0.10")
-    block_band: Decimal = Decimal("0.30")
-    listing_max_t: int = 99_999
-    block_min_t: int = 100_000
+    @property
+    def listing_max_t(self) -> int:
+        """The largest listing order in tonnes (orders are strictly below the pack's threshold)."""
+        return self.limits.listing_max_t - 1
+
+    @property
+    def block_min_t(self) -> int:
+        return self.limits.block_min_t
 
     def band(self, reference_fen: int, pct: Decimal) -> tuple[int, int]:
-        """(lowest, highest) allowed price in fen/t for ``reference_fen`` and band ``pct`` (e.g. 0.10)."""
-        lo = (Decimal(reference_fen) * (1 - pct)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        hi = (Decimal(reference_fen) * (1 + pct)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return int(lo), int(hi)
+        """(lowest, highest) allowed price in fen/t for ``reference_fen`` and band ``pct`` (``book.price_band``)."""
+        return price_band(reference_fen, pct, self.limits.band_rounding)
 
     def listing_limits(self, reference_fen: int) -> tuple[int, int]:
         return self.band(reference_fen, self.listing_band)
@@ -362,7 +354,7 @@ class TradingRules:
         return self.band(reference_fen, self.block_band)
 
 
-NATIONAL_RULES = TradingRules()
+NATIONAL_RULES = TradingRules(Limits.from_pack(load_pack("national/trading-2021-2026")))
 
 
 # --------------------------------------------------------------------------------------------- checks

@@ -76,10 +76,7 @@ class MarketRules:
     @classmethod
     def from_pack(cls, pack: Pack) -> MarketRules:
         d = pack.decimal
-        limits = bk.Limits(listing_band=d("order.listing_band"), block_band=d("order.block_band"),
-                           listing_max_t=int(d("order.listing_max_t")), block_min_t=int(d("order.block_min_t")),
-                           take_levels=int(d("order.take_levels")), continuous_band=d("order.continuous_band"),
-                           band_rounding=pack.text("order.band_rounding"))
+        limits = bk.Limits.from_pack(pack)
         sessions = {m: parse_sessions(pack.raw(f"sessions.{m}")) for m in ("listing", "block", "auction")}
         sessions["continuous"] = sessions["listing"]
         closed = frozenset(dt.date.fromisoformat(x) for x in pack.data.get("calendar", {}).get("closed_days", []))
