@@ -12,7 +12,7 @@ from cets.registry.services import Leg, system_account, transfer_post
 from cets.trading import book as bk
 from cets.trading import services as ts
 from cets.trading.funds import fund_account_of, funds_deposit, funds_verify
-from cets.trading.models import DailyQuote, DailyStat, Order, Trade
+from cets.trading.models import DailyStat, Order, Trade
 from tests.conftest import SD_1, SD_2, when
 
 DAY = dt.date(2024, 11, 4)  # a Monday and a trading day
