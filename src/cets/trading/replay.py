@@ -48,7 +48,8 @@ from .replay_plan import DayPlan, plan_day
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MARKET = "national"
-BUYER_CASH_FEN = 30_000_000_000  # 300,000,000.00 CNY: 1,000,000 t at up to 300 CNY/t with fees
+BUYER_CAPACITY_T = 1_000_000  # a replay buyer buys at most this much (or the pack's maximum holding, if lower)
+BUYER_CASH_FEN = 30_100_000_000  # 301,000,000.00 CNY: 1,000,000 t at up to 300 CNY/t with fees
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class _Participants:
     """The replay's seller and its rotating buyers."""
 
     def __init__(self, rules: ts.MarketRules) -> None:
-        self.limit = rules.max_holding_non_entity_t or 10**12
+        self.limit = min(rules.max_holding_non_entity_t or BUYER_CAPACITY_T, BUYER_CAPACITY_T)
         self.seller = self._org("回放卖方 replay seller", 0)
         self.buyers: list[Organisation] = []
         self.room: list[int] = []
