@@ -181,3 +181,25 @@ def test_maximum_holding_and_large_holder_report(db):
     assert ok.status == Order.Status.RESTING
     assert [(h.uscc, h.holding_t, h.threshold_t) for h in large_holders(market="beijing", day=DAY)] == [(fund.uscc, 999_900, 500_000)]
     assert ts.holding_limit_t(participant=fund, unit_type=bea, rules=ts.market_rules("national", DAY)) is None
+
+
+def test_an_acknowledged_order_survives_a_crash_before_sequencing(market):
+    """The order is in the log (with its freeze) when entry commits; if the process dies before the
+    sequencer runs, the next sequencer — in another process, with an empty book — applies it."""
+    from django.db import transaction
+
+    w = market
+    quote = ts.order_place(key="q", participant=w.sd1, instrument="CEA23", method="listing", side="S", price_fen=9_600, quantity_t=500,
+                           actor=None, at=when("2024-11-04", 10))
+    rules = ts.market_rules("national", DAY)
+    with transaction.atomic():  # order entry's own transaction, then "crash": no drain
+        o = ts._log("national", key="b", kind=Order.Kind.TAKE, trading_day=DAY, instrument="CEA23", method="listing", side="B",
+                    price_fen=9_600, quantity_t=200, remaining_t=200, participant=w.sd2, target=quote, entered_at=when("2024-11-04", 10))
+        ts._freeze(o, side="B", rules=rules, participant=w.sd2, instrument="CEA23", price_fen=9_600, quantity_t=200, at=when("2024-11-04", 10))
+    o.refresh_from_db()
+    assert o.status == Order.Status.RECEIVED and o.frozen_fen == 200 * 9_600 + 960
+    ts._BOOKS.clear()
+    assert ts.sequencer_drain(market="national") == 1
+    o.refresh_from_db()
+    assert (o.status, o.frozen_fen) == (Order.Status.FILLED, 0)
+    assert held(w, SD_2, Position.TRADING) == 50_200
