@@ -86,3 +86,59 @@ class CarryOverApplication(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="carry_over_quantity_positive")]
+
+
+class RectificationOrder(models.Model):
+    """责令限期改正: the authority orders an entity that did not surrender in full by the deadline to do so
+    by ``deadline`` (Regulations 2024 Art. 24; notice 国环规气候〔2024〕1号 §三(三): 2023 → 2025-02-28,
+    2024 → 2026-02-28). ``unsurrendered_t`` tonnes CO2e (int) outstanding when the order was issued."""
+
+    obligation = models.OneToOneField(Obligation, on_delete=models.PROTECT, related_name="rectification")
+    reference = models.CharField(max_length=120, help_text="文号 of the order")
+    deadline = models.DateField()
+    unsurrendered_t = models.BigIntegerField()
+    authority = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(unsurrendered_t__gt=0), name="rectification_unsurrendered_positive")]
+
+
+class PenaltyDecision(models.Model):
+    """行政处罚决定: the fine for not surrendering in full by the deadline.
+
+    ``basis`` ``price_multiple`` (Regulations 2024 Art. 24): ``fine_fen`` = ``multiple`` ×
+    ``unsurrendered_t`` × ``price_fen`` (the average price of ``price_from``…``price_to``, formed from
+    ``price_volume_t`` t and ``price_amount_fen`` fen of counted trades); ``fixed_range`` (Measures 2021
+    Art. 40): ``fine_fen`` chosen in the range, ``multiple`` and the price empty. ``min_fen``/``max_fen``
+    are the lawful range at decision time; ``reason`` why this multiple (or amount) was chosen.
+    Money in fen (int). Published (``published_at``) by the deciding authority (notice §三(四))."""
+
+    obligation = models.OneToOneField(Obligation, on_delete=models.PROTECT, related_name="penalty")
+    pack_id = models.CharField(max_length=80)
+    basis = models.CharField(max_length=20)
+    reference = models.CharField(max_length=120, help_text="处罚决定书文号")
+    unsurrendered_t = models.BigIntegerField()
+    price_from = models.DateField(null=True, blank=True)
+    price_to = models.DateField(null=True, blank=True)
+    price_fen = models.BigIntegerField(null=True, blank=True)
+    price_volume_t = models.BigIntegerField(null=True, blank=True)
+    price_amount_fen = models.BigIntegerField(null=True, blank=True)
+    multiple = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    min_fen = models.BigIntegerField()
+    max_fen = models.BigIntegerField()
+    fine_fen = models.BigIntegerField()
+    reason = models.CharField(max_length=500)
+    authority = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(unsurrendered_t__gt=0) & Q(min_fen__lte=models.F("fine_fen")) & Q(fine_fen__lte=models.F("max_fen")),
+                                   name="penalty_fine_in_range"),
+        ]
