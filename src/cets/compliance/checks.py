@@ -13,3 +13,5 @@ C0807 = Check("C0807", "已在改正期限内足额清缴，不予核减", "surr
 C0808 = Check("C0808", "须说明决定理由", "a reason for the decision is required")
 C0809 = Check("C0809", "尚未到清缴截止日期", "the surrender deadline has not passed")
 C0810 = Check("C0810", "规则包未规定改正期限，须在责令改正决定中载明", "the rule pack has no rectification deadline: the order must state one")
+C0901 = Check("C0901", "尚未完成清缴，不能出具履约完成证明", "not surrendered in full: no compliance certificate")
+C0902 = Check("C0902", "该履约通知书不经省级生态环境主管部门转发", "this compliance notice is not delivered through the province")

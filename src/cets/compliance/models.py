@@ -142,3 +142,44 @@ class PenaltyDecision(models.Model):
             models.CheckConstraint(condition=Q(unsurrendered_t__gt=0) & Q(min_fen__lte=models.F("fine_fen")) & Q(fine_fen__lte=models.F("max_fen")),
                                    name="penalty_fine_in_range"),
         ]
+
+
+class ComplianceNotice(models.Model):
+    """履约通知书: issued by the registry with the final allocation (notice 国环规气候〔2024〕1号 §三(一)): the
+    obligation (应清缴配额量, tonnes CO2e), the deadline and the CCER offset rules, as they stood when issued.
+
+    ``delivered_to`` ``entity``: to the entity's account; ``province``: to the provincial authority, for
+    entities whose allowances it holds (差异化管理, compliance risk; notice of 2023-07-17 §一), which
+    forwards it to the entity (``forwarded_at``)."""
+
+    class DeliveredTo(models.TextChoices):
+        ENTITY = "entity", "重点排放单位 entity"
+        PROVINCE = "province", "省级生态环境主管部门 provincial authority"
+
+    obligation = models.OneToOneField(Obligation, on_delete=models.PROTECT, related_name="notice")
+    number = models.CharField(max_length=60, unique=True)
+    obligation_t = models.BigIntegerField()
+    offset_cap_t = models.BigIntegerField()
+    deadline = models.DateField()
+    delivered_to = models.CharField(max_length=10, choices=DeliveredTo.choices)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField()
+    forwarded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class ComplianceCertificate(models.Model):
+    """履约完成证明: issued by the registry once the obligation is surrendered in full (notice 国环规气候〔2024〕1号
+    §四(四)). ``outcome`` on_time / late and ``surrendered_t`` as at issue."""
+
+    obligation = models.OneToOneField(Obligation, on_delete=models.PROTECT, related_name="certificate")
+    number = models.CharField(max_length=60, unique=True)
+    outcome = models.CharField(max_length=12)
+    surrendered_t = models.BigIntegerField()
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]

@@ -82,3 +82,49 @@ def penalties_published(*, year: int | None = None):
     if year is not None:
         qs = qs.filter(obligation__year=year)
     return qs.order_by("-published_at", "-id")
+
+
+def _can_read(user, entity, *, entity_may: bool = True) -> bool:
+    from cets.parties.access import membership_of
+    from cets.parties.models import Role
+
+    m = membership_of(user)
+    if m is None:
+        return False
+    if m.role in (Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR):
+        return True
+    if m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+        return m.province == entity.province
+    return entity_may and m.role == Role.ENTITY and m.organisation_id == entity.pk
+
+
+def notice_for(*, user, notice_id: int):
+    """The 履约通知书 ``notice_id`` if ``user`` may read it, else None: the national authority and the
+    registry; the entity's provincial or municipal authority; the entity itself once the notice reached it
+    (delivered to its account, or forwarded by the province)."""
+    from .models import ComplianceNotice
+
+    n = ComplianceNotice.objects.select_related("obligation__entity").filter(pk=notice_id).first()
+    if n is None:
+        return None
+    reached = n.delivered_to == ComplianceNotice.DeliveredTo.ENTITY or n.forwarded_at is not None
+    return n if _can_read(user, n.obligation.entity, entity_may=reached) else None
+
+
+def certificate_for(*, user, certificate_id: int):
+    """The 履约完成证明 if ``user`` may read it (as :func:`notice_for`, the entity always), else None."""
+    from .models import ComplianceCertificate
+
+    c = ComplianceCertificate.objects.select_related("obligation__entity").filter(pk=certificate_id).first()
+    return c if c is not None and _can_read(user, c.obligation.entity) else None
+
+
+def obligations_visible(*, user, year: int):
+    """Obligations of ``year`` of the entities ``user`` may see (parties.access.organisation_scope), with
+    notice and certificate, ordered by province and entity."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    orgs = Organisation.objects.filter(organisation_scope(user))
+    return (Obligation.objects.filter(year=year, entity__in=orgs).select_related("entity", "notice", "certificate")
+            .order_by("entity__province", "entity__uscc"))

@@ -7,4 +7,8 @@ from . import views
 app_name = "compliance"
 urlpatterns = [
     path("public/penalties/", views.penalties_public, name="penalties_public"),
+    path("compliance/<int:year>/", views.overview, name="overview"),
+    path("compliance/notices/<int:notice_id>/", views.notice_page, name="notice"),
+    path("compliance/notices/<int:notice_id>/pdf/", views.notice_pdf, name="notice_pdf"),
+    path("compliance/certificates/<int:certificate_id>/pdf/", views.certificate_pdf, name="certificate_pdf"),
 ]

@@ -1,14 +1,56 @@
 """Compliance pages. Every page checks role and jurisdiction through the selectors and
-:mod:`cets.parties.access`; the public pages show only what is published."""
+:mod:`cets.parties.access` (out of scope → 404); the public pages show only what is published."""
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from . import selectors
+from . import documents, selectors
 
 
 def penalties_public(request):
     """Published penalty decisions for failing to surrender (处罚信息公开, notice 国环规气候〔2024〕1号 §三(四)):
     public, no login."""
     return render(request, "compliance/penalties_public.html", {"decisions": selectors.penalties_published()[:500]})
+
+
+@login_required
+def overview(request, year: int):
+    """Obligations of ``year`` in the user's scope with status, notice and certificate."""
+    obs = list(selectors.obligations_visible(user=request.user, year=year))
+    st = selectors.statuses(year=year, entity_qs=[o.entity_id for o in obs]) if obs else {}
+    rows = [(o, st.get(o.entity_id), getattr(o, "notice", None), getattr(o, "certificate", None)) for o in obs]
+    return render(request, "compliance/overview.html", {"year": year, "rows": rows, "today": timezone.localdate()})
+
+
+@login_required
+def notice_page(request, notice_id: int):
+    n = selectors.notice_for(user=request.user, notice_id=notice_id)
+    if n is None:
+        raise Http404
+    return render(request, "compliance/notice.html", {"n": n, "rules": documents.offset_rules(n)})
+
+
+def _pdf_response(data: bytes, name: str) -> HttpResponse:
+    r = HttpResponse(data, content_type="application/pdf")
+    r["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return r
+
+
+@login_required
+def notice_pdf(request, notice_id: int):
+    n = selectors.notice_for(user=request.user, notice_id=notice_id)
+    if n is None:
+        raise Http404
+    return _pdf_response(documents.notice_pdf(n), n.number)
+
+
+@login_required
+def certificate_pdf(request, certificate_id: int):
+    c = selectors.certificate_for(user=request.user, certificate_id=certificate_id)
+    if c is None:
+        raise Http404
+    return _pdf_response(documents.certificate_pdf(c), c.number)
