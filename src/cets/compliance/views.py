@@ -23,7 +23,11 @@ def overview(request, year: int):
     obs = list(selectors.obligations_visible(user=request.user, year=year))
     st = selectors.statuses(year=year, entity_qs=[o.entity_id for o in obs]) if obs else {}
     rows = [(o, st.get(o.entity_id), getattr(o, "notice", None), getattr(o, "certificate", None)) for o in obs]
-    return render(request, "compliance/overview.html", {"year": year, "rows": rows, "today": timezone.localdate()})
+    from cets.parties.access import membership_of
+
+    m = membership_of(request.user)
+    return render(request, "compliance/overview.html", {"year": year, "rows": rows, "today": timezone.localdate(),
+                                                        "province": m.province if m and m.province else ""})
 
 
 @login_required
@@ -54,3 +58,23 @@ def certificate_pdf(request, certificate_id: int):
     if c is None:
         raise Http404
     return _pdf_response(documents.certificate_pdf(c), c.number)
+
+
+@login_required
+def summary_xlsx(request, year: int, province: str):
+    """附件5 summary table of ``province`` for ``year`` as XLSX: the national authority and the registry, or
+    that province's provincial and municipal authorities (others: 404)."""
+    from cets.parties.access import membership_of
+    from cets.parties.models import Role
+
+    from . import reports
+
+    m = membership_of(request.user)
+    ok = m is not None and (m.role in (Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR)
+                            or (m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY) and m.province == province))
+    if not ok:
+        raise Http404
+    data = reports.summary_xlsx(reports.summary(province=province, year=year))
+    r = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    r["Content-Disposition"] = f'attachment; filename="compliance-summary-{year}-{province}.xlsx"'
+    return r
