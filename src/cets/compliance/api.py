@@ -162,3 +162,49 @@ def deduction(request, body: DeductionIn):
     """核减 of the unsurrendered quantity from next year's allocation (provincial authority)."""
     a = services.arrears_deduction_decide(obligation_id=body.obligation_id, actor=request.user)
     return {"id": a.pk, "year": a.year, "quantity_t": a.quantity_t, "kind": a.kind}
+
+
+# ---------------------------------------------------------------- borrowing and relief
+
+class BorrowingIn(Schema):
+    entity_uscc: str
+    year: int
+    quantity_t: int
+    documents: list[str]
+
+
+@router.post("/borrowings", response=dict)
+def borrowing(request, body: BorrowingIn):
+    """预支 submitted by the entity's provincial authority with its documents (2021–2022 rules)."""
+    b = services.borrowing_submit(entity=entity_get(user=request.user, uscc=body.entity_uscc), year=body.year, quantity_t=body.quantity_t,
+                                  documents=body.documents, actor=request.user)
+    return {"id": b.pk, "gap_t": b.gap_t, "limit_t": b.limit_t, "quantity_t": b.quantity_t, "from_vintage": b.from_vintage}
+
+
+class ReliefIn(Schema):
+    obligation_id: int
+    grounds: str
+    documents: list[str]
+    effect: str
+    new_deadline: dt.date | None = None
+    quantity_t: int | None = None
+    deferred_source: str = ""
+
+
+@router.post("/reliefs", response=dict)
+def relief(request, body: ReliefIn):
+    """个性化纾困 application by the provincial authority."""
+    a = services.relief_apply(actor=request.user, **body.dict())
+    return {"id": a.pk, "status": a.status, "effect": a.effect}
+
+
+class ReliefDecisionIn(Schema):
+    approve: bool
+    decision: str
+
+
+@router.post("/reliefs/{application_id}/decide", response=dict)
+def relief_decision(request, application_id: int, body: ReliefDecisionIn):
+    """The national authority decides a relief application."""
+    a = services.relief_decide(application_id=application_id, approve=body.approve, decision=body.decision, actor=request.user)
+    return {"id": a.pk, "status": a.status, "effect": a.effect}

@@ -183,3 +183,69 @@ class ComplianceCertificate(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class Borrowing(models.Model):
+    """预支 (2021–2022 flexible compliance): the province's decision, submitted with documents, that
+    ``entity`` borrows ``quantity_t`` tonnes CO2e of the ``from_vintage`` allowances for its ``year``
+    obligation (notice of 2023-07-17 §三). ``gap_t`` = obligation − allocation and ``limit_t`` = the
+    pack's share of the gap, as checked at submission. The borrowed quantity is withheld from the
+    ``from_vintage`` issuance (AllocationAdjustment ``borrowing_repayment``, source ``compliance.borrowing:<id>``)."""
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="borrowings")
+    year = models.PositiveSmallIntegerField()
+    pack_id = models.CharField(max_length=80)
+    from_vintage = models.CharField(max_length=10)
+    allocation_t = models.BigIntegerField()
+    obligation_t = models.BigIntegerField()
+    gap_t = models.BigIntegerField()
+    limit_t = models.BigIntegerField()
+    quantity_t = models.BigIntegerField()
+    documents = models.JSONField(default=list, help_text="references of the documents submitted (正式文件、申报材料)")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "year"], name="borrowing_once_per_year"),
+            models.CheckConstraint(condition=Q(quantity_t__gt=0) & Q(quantity_t__lte=models.F("limit_t")), name="borrowing_within_limit"),
+        ]
+
+
+class ReliefApplication(models.Model):
+    """个性化纾困: the province applies, with documents, for an entity with major public-service duties
+    (重大民生保障任务) that cannot comply; the national authority decides (notice of 2023-07-17 §三).
+
+    Effects recorded on approval: ``deadline_extension`` (``new_deadline`` replaces the obligation's
+    deadline in the status), ``additional_issuance`` (``quantity_t`` t to be issued by the allocation
+    context), ``deduction_deferral`` (the deduction ``deferred_source`` is to be voided by the allocation
+    context)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已申请 submitted"
+        APPROVED = "approved", "已批准 approved"
+        REJECTED = "rejected", "未批准 rejected"
+
+    class Effect(models.TextChoices):
+        DEADLINE_EXTENSION = "deadline_extension", "延期履约 deadline extended"
+        ADDITIONAL_ISSUANCE = "additional_issuance", "增发配额 additional issuance"
+        DEDUCTION_DEFERRAL = "deduction_deferral", "暂缓核减 deduction deferred"
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.PROTECT, related_name="reliefs")
+    grounds = models.CharField(max_length=500)
+    documents = models.JSONField(default=list)
+    effect = models.CharField(max_length=24, choices=Effect.choices)
+    new_deadline = models.DateField(null=True, blank=True)
+    quantity_t = models.BigIntegerField(null=True, blank=True)
+    deferred_source = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity_t__isnull=True) | Q(quantity_t__gt=0), name="relief_quantity_positive")]

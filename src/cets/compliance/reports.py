@@ -97,14 +97,18 @@ def summary(*, province: str, year: int, as_of: dt.date | None = None) -> Summar
     for src, q in AllocationAdjustment.objects.filter(source__in=list(by_source), voided_at__isnull=True,
                                                       kind=AllocationAdjustment.Kind.ARREARS_DEDUCTION).values_list("source", "quantity_t"):
         deductions[by_source[src]] += q
+    from .selectors import extended_deadlines
+
+    ext = extended_deadlines([o.pk for o in obs])
     s = Summary(province=province, year=year, as_of=as_of, due=due)
     for o in obs:
-        st = compliance_status(o.obligation_t, o.deadline, approved[o.pk], as_of)
+        deadline = max(o.deadline, ext.get(o.pk, o.deadline))
+        st = compliance_status(o.obligation_t, deadline, approved[o.pk], as_of)
         order, fine = orders.get(o.pk), fines.get(o.pk)
         s.rows.append(SummaryRow(
             uscc=o.entity.uscc, name=o.entity.name, obligation_t=o.obligation_t, surrendered_by_deadline_t=st.surrendered_by_deadline_t,
             surrendered_t=st.surrendered_t, ccer_t=ccer[o.pk], status=st.status,
-            unsurrendered_at_deadline_t=max(0, o.obligation_t - st.surrendered_by_deadline_t) if as_of > o.deadline else 0,
+            unsurrendered_at_deadline_t=max(0, o.obligation_t - st.surrendered_by_deadline_t) if as_of > deadline else 0,
             order_reference=order.reference if order else "", order_deadline=order.deadline if order else None,
             fine_fen=fine.fine_fen if fine else None, penalty_reference=fine.reference if fine else "", deduction_t=deductions[o.pk]))
     return s

@@ -19,9 +19,28 @@ def _approved_by_obligation(obligation_ids) -> dict[int, list[tuple[dt.date, int
     return out
 
 
+def extended_deadlines(obligation_ids) -> dict[int, dt.date]:
+    """obligation_id → the latest deadline granted by approved hardship relief (个性化纾困)."""
+    from .models import ReliefApplication
+
+    out: dict[int, dt.date] = {}
+    for ob, d in ReliefApplication.objects.filter(obligation_id__in=obligation_ids, status=ReliefApplication.Status.APPROVED,
+                                                  effect=ReliefApplication.Effect.DEADLINE_EXTENSION).values_list("obligation_id", "new_deadline"):
+        out[ob] = max(d, out.get(ob, d))
+    return out
+
+
+def deadline_of(*, obligation: Obligation) -> dt.date:
+    """The deadline in force: the obligation's, or a later one granted by approved hardship relief."""
+    return max(obligation.deadline, extended_deadlines([obligation.pk]).get(obligation.pk, obligation.deadline))
+
+
 def status_of(*, obligation: Obligation, today: dt.date | None = None) -> Status:
+    """Status of one obligation at the end of ``today`` (Asia/Shanghai), from approved surrenders and the
+    deadline in force (:func:`deadline_of`)."""
     today = today or timezone.localdate()
-    return compliance_status(obligation.obligation_t, obligation.deadline, _approved_by_obligation([obligation.pk])[obligation.pk], today)
+    return compliance_status(obligation.obligation_t, deadline_of(obligation=obligation), _approved_by_obligation([obligation.pk])[obligation.pk],
+                             today)
 
 
 def statuses(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict[int, Status]:
@@ -32,7 +51,8 @@ def statuses(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict
         obs = obs.filter(entity__in=entity_qs)
     obs = list(obs)
     approved = _approved_by_obligation([o.pk for o in obs])
-    return {o.entity_id: compliance_status(o.obligation_t, o.deadline, approved.get(o.pk, []), today) for o in obs}
+    ext = extended_deadlines([o.pk for o in obs])
+    return {o.entity_id: compliance_status(o.obligation_t, max(o.deadline, ext.get(o.pk, o.deadline)), approved.get(o.pk, []), today) for o in obs}
 
 
 def outcome_counts(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict[str, int]:
