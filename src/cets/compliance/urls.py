@@ -12,4 +12,5 @@ urlpatterns = [
     path("compliance/notices/<int:notice_id>/pdf/", views.notice_pdf, name="notice_pdf"),
     path("compliance/certificates/<int:certificate_id>/pdf/", views.certificate_pdf, name="certificate_pdf"),
     path("compliance/<int:year>/summary/<str:province>.xlsx", views.summary_xlsx, name="summary_xlsx"),
+    path("compliance/<int:year>/monitoring/", views.monitoring, name="monitoring"),
 ]
