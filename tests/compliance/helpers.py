@@ -40,7 +40,7 @@ def issue(world, uscc: str, unit_type, quantity: int) -> None:
     from cets.registry.models import AccountKind, Position, TransferKind
     from cets.registry.services import Leg, system_account, transfer_post
 
-    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    total = system_account("ccer" if unit_type.instrument == "CCER" else "national", AccountKind.NATIONAL_TOTAL)
     transfer_post(key=f"issue-{uscc}-{unit_type.code}-{quantity}", kind=TransferKind.ISSUE, unit_type=unit_type,
                   debit=Leg(total, Position.REGISTRY), credit=Leg(world.accounts[uscc], Position.REGISTRY), quantity=quantity)
 

@@ -81,10 +81,14 @@ def summary(*, province: str, year: int, as_of: dt.date | None = None) -> Summar
             due = None
     approved: dict[int, list] = {o.pk: [] for o in obs}
     ccer: Counter = Counter()
-    for ob_id, at, q, inst in SurrenderApplication.objects.filter(obligation__in=obs, status=SurrenderApplication.Status.APPROVED).values_list(
-            "obligation_id", "decided_at", "quantity", "unit_type__instrument"):
+    from .selectors import reversals_of
+
+    rows = list(SurrenderApplication.objects.filter(obligation__in=obs, status=SurrenderApplication.Status.APPROVED).values_list(
+        "obligation_id", "decided_at", "quantity", "unit_type__instrument", "final_transfer_key"))
+    gone = reversals_of([r[4] for r in rows])
+    for ob_id, at, q, inst, key in rows:
         day = timezone.localdate(at)
-        if day <= as_of:
+        if day <= as_of and not (key in gone and gone[key] <= as_of):
             approved[ob_id].append((day, q))
             if inst == Instrument.CCER:
                 ccer[ob_id] += q

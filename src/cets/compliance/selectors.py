@@ -11,10 +11,34 @@ from .models import Obligation, SurrenderApplication
 from .status import Status, compliance_status
 
 
-def _approved_by_obligation(obligation_ids) -> dict[int, list[tuple[dt.date, int]]]:
+def reversals_of(transfer_keys) -> dict[str, dt.date]:
+    """transfer key → business date (Asia/Shanghai) of the registry reversal (冲正) of that transfer, for
+    those of ``transfer_keys`` that were reversed."""
+    from cets.registry.models import Transfer, TransferKind
+
+    keys = [k for k in transfer_keys if k]
+    return {k: timezone.localdate(at) for k, at in Transfer.objects.filter(kind=TransferKind.REVERSAL, related__key__in=keys).values_list(
+        "related__key", "effective_at")}
+
+
+def active_surrenders(*, obligation: Obligation):
+    """Applications that still count against ``obligation``: not rejected and whose surrender transfer
+    was not reversed (a reversed surrender reopens the obligation and frees its quantity)."""
+    qs = SurrenderApplication.objects.filter(obligation=obligation).exclude(status=SurrenderApplication.Status.REJECTED)
+    gone = reversals_of(qs.filter(status=SurrenderApplication.Status.APPROVED).values_list("final_transfer_key", flat=True))
+    return qs.exclude(final_transfer_key__in=list(gone)) if gone else qs
+
+
+def _approved_by_obligation(obligation_ids, today: dt.date | None = None) -> dict[int, list[tuple[dt.date, int]]]:
+    """obligation id → [(approval date, tonnes)] of approved surrenders, leaving out those reversed in the
+    registry on or before ``today`` (status from events: a reversal reopens the obligation)."""
+    rows = list(SurrenderApplication.objects.filter(obligation_id__in=obligation_ids, status=SurrenderApplication.Status.APPROVED).values_list(
+        "obligation_id", "decided_at", "quantity", "final_transfer_key"))
+    gone = reversals_of([r[3] for r in rows])
     out: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
-    for ob, at, q in SurrenderApplication.objects.filter(obligation_id__in=obligation_ids, status=SurrenderApplication.Status.APPROVED).values_list(
-            "obligation_id", "decided_at", "quantity"):
+    for ob, at, q, key in rows:
+        if key in gone and (today is None or gone[key] <= today):
+            continue
         out[ob].append((timezone.localdate(at), q))
     return out
 
@@ -39,7 +63,7 @@ def status_of(*, obligation: Obligation, today: dt.date | None = None) -> Status
     """Status of one obligation at the end of ``today`` (Asia/Shanghai), from approved surrenders and the
     deadline in force (:func:`deadline_of`)."""
     today = today or timezone.localdate()
-    return compliance_status(obligation.obligation_t, deadline_of(obligation=obligation), _approved_by_obligation([obligation.pk])[obligation.pk],
+    return compliance_status(obligation.obligation_t, deadline_of(obligation=obligation), _approved_by_obligation([obligation.pk], today)[obligation.pk],
                              today)
 
 
@@ -50,7 +74,7 @@ def statuses(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict
     if entity_qs is not None:
         obs = obs.filter(entity__in=entity_qs)
     obs = list(obs)
-    approved = _approved_by_obligation([o.pk for o in obs])
+    approved = _approved_by_obligation([o.pk for o in obs], today)
     ext = extended_deadlines([o.pk for o in obs])
     return {o.entity_id: compliance_status(o.obligation_t, max(o.deadline, ext.get(o.pk, o.deadline)), approved.get(o.pk, []), today) for o in obs}
 
@@ -63,9 +87,12 @@ def surrendered_by_instrument(*, year: int, entity_qs=None) -> dict[str, int]:
     qs = SurrenderApplication.objects.filter(obligation__year=year, status=SurrenderApplication.Status.APPROVED)
     if entity_qs is not None:
         qs = qs.filter(obligation__entity__in=entity_qs)
+    rows = list(qs.values_list("unit_type__instrument", "quantity", "final_transfer_key"))
+    gone = reversals_of([r[2] for r in rows])
     out: Counter = Counter()
-    for inst, q in qs.values_list("unit_type__instrument", "quantity"):
-        out[inst] += q
+    for inst, q, key in rows:
+        if key not in gone:
+            out[inst] += q
     return dict(out)
 
 

@@ -31,7 +31,7 @@ from .checks import (C0801, C0802, C0803, C0804, C0805, C0806, C0807, C0808, C08
                      C0908, C0909, C0910)
 from .models import (Borrowing, ComplianceCertificate, ComplianceNotice, Obligation, PenaltyDecision, RectificationOrder, ReliefApplication,
                      SurrenderApplication)
-from .selectors import deadline_of, market_price, status_of, unsurrendered_for_penalty
+from .selectors import active_surrenders, deadline_of, market_price, status_of, unsurrendered_for_penalty
 
 
 @transaction.atomic
@@ -52,10 +52,12 @@ def obligations_create(*, year: int, pack_id: str) -> int:
     return len(new)
 
 
-def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date) -> str | None:
+def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date, entity_id: int | None = None) -> str | None:
     """Why a CCER unit type cannot offset ``year``'s obligation on date ``on``, or None if it can.
 
     Rules (cn-ets-rules.md §4.2): not from projects under ETS quota management (Measures Art. 29);
+    not from a project of the surrendering entity ``entity_id`` itself (inside its own boundary; the
+    project's owner is taken as the boundary);
     old CCERs filed before the pack's cut-off are usable only until its date; others must be
     projects registered on or after the pack's ``new_ccer_registered_from`` (2024-01-22).
     """
@@ -64,6 +66,8 @@ def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date) -> st
         return "CCER without a project"
     if p.under_ets_quota_management:
         return "project under ETS quota management"
+    if entity_id is not None and p.owner_id == entity_id:
+        return "project inside the entity's own boundary"
     cutoff = pack.date(f"compliance.{year}.old_ccer_cutoff_filed_before")
     if p.filed_on is not None and p.filed_on < cutoff:
         if on > pack.date(f"compliance.{year}.old_ccer_usable_until"):
@@ -100,12 +104,12 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
     ut = UnitType.objects.select_related("project").filter(code=unit_type_code).first()
     if ut is None:
         raise CetsError(R0201, unit_type_code)
-    active = SurrenderApplication.objects.filter(obligation=ob).exclude(status=SurrenderApplication.Status.REJECTED)
+    active = active_surrenders(obligation=ob)
     if ut.instrument == Instrument.CEA:
         if ut.vintage not in pack.raw(f"compliance.{year}.usable_vintages"):
             raise CetsError(R0601, f"{ut.code} for {year}")
     elif ut.instrument == Instrument.CCER:
-        why = ccer_eligible(pack, year, ut, timezone.localdate(at))
+        why = ccer_eligible(pack, year, ut, timezone.localdate(at), entity.pk)
         if why:
             raise CetsError(R0603, why)
         used = active.filter(unit_type__instrument=Instrument.CCER).aggregate(q=Sum("quantity"))["q"] or 0
@@ -218,7 +222,7 @@ def _execute_forced_surrender(p: Proposal, approver) -> dict:
     held = held_for(entity=entity)
     types = {ut.pk: ut for ut in UnitType.objects.filter(pk__in=held, instrument=Instrument.CEA)}
     by_vintage = {ut.vintage: ut for ut in types.values()}
-    applied = SurrenderApplication.objects.filter(obligation=ob).exclude(status=SurrenderApplication.Status.REJECTED).aggregate(q=Sum("quantity"))["q"] or 0
+    applied = active_surrenders(obligation=ob).aggregate(q=Sum("quantity"))["q"] or 0
     outstanding = max(0, ob.obligation_t - applied)
     surrendered, released = {}, {}
     for v in forced_surrender_order(ob.year, list(pack.raw(f"compliance.{ob.year}.usable_vintages")), list(by_vintage)):
