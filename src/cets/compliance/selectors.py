@@ -13,12 +13,15 @@ from .status import Status, compliance_status
 
 def reversals_of(transfer_keys) -> dict[str, dt.date]:
     """transfer key → business date (Asia/Shanghai) of the registry reversal (冲正) of that transfer, for
-    those of ``transfer_keys`` that were reversed."""
+    those of ``transfer_keys`` (surrender or forced-surrender entries) that were reversed. Reversals are
+    rare: they are read once and matched here, so no long ``IN`` list reaches the database."""
     from cets.registry.models import Transfer, TransferKind
 
-    keys = [k for k in transfer_keys if k]
-    return {k: timezone.localdate(at) for k, at in Transfer.objects.filter(kind=TransferKind.REVERSAL, related__key__in=keys).values_list(
-        "related__key", "effective_at")}
+    keys = {k for k in transfer_keys if k}
+    if not keys:
+        return {}
+    rows = Transfer.objects.filter(kind=TransferKind.REVERSAL, related__kind__in=(TransferKind.SURRENDER, TransferKind.FORCED_SURRENDER))
+    return {k: timezone.localdate(at) for k, at in rows.values_list("related__key", "effective_at") if k in keys}
 
 
 def active_surrenders(*, obligation: Obligation):

@@ -1,8 +1,10 @@
-"""Compliance writes: obligations and surrender (清缴).
+"""Compliance writes: obligations and surrender (清缴), forced surrender, non-compliance (rectification
+order, fine, deduction, publication), compliance notices and certificates, borrowing and hardship relief.
 
 Surrender is two-phase through the registry: ``surrender_submit`` moves the units of the entity's
 registry position to its pending position; the province's ``surrender_approve`` moves them to the
 surrender account; ``surrender_reject`` returns them. Every rule is checked before anything moves.
+Each service is one transaction: a refusal (CetsError with its check code) writes nothing.
 """
 
 from __future__ import annotations
@@ -322,7 +324,8 @@ def penalty_decide(*, obligation_id: int, reference: str, reason: str, actor, mu
     unsurrendered tonnes × the average price of the month before the deadline (pack ``[penalty]``:
     window, trades counted, volume-weighted, rounded to the fen) → ``fine_fen`` fen (int).
     ``fixed_range`` packs (Measures 2021 Art. 40): ``amount_fen`` fen within CNY 20,000–30,000.
-    ``reason`` says why this multiple or amount was chosen (required).
+    ``reason`` says why this multiple or amount was chosen (required). The multiple has at most two
+    decimals (e.g. "7.5").
 
     Raises R0502 unless ``actor`` is a municipal or provincial authority (pack ``penalty.authorities``)
     of the entity's province; R0606 no obligation; C0809 before the deadline; C0801 surrendered in full
