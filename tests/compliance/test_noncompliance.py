@@ -122,6 +122,13 @@ def test_rectification_then_deduction_from_next_year(world, late, jinan):
     assert (a.entity_id, a.year, a.kind, a.quantity_t, a.source) == (world.sd1.pk, 2024, "arrears_deduction", 6_000,
                                                                      f"compliance.rectification:{o.pk}")
     assert arrears_deduction_decide(at=when("2025-03-04"), **d).pk == a.pk  # idempotent
+    # once the arrears are being deducted, no further late surrender (notice §四(四) "在后续年度未完成配额核减")
+    from cets.compliance.services import surrender_submit
+
+    with pytest.raises(CetsError) as e:
+        surrender_submit(key="s-after", entity=world.sd1, year=2023, unit_type_code="CEA-2023", quantity=6_000, actor=world.entity_sd1_user,
+                         at=when("2025-03-05"))
+    assert e.value.code == "C0811"
 
 
 def test_no_deduction_when_rectified_or_switched_off(world, late, jinan):

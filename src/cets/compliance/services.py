@@ -30,7 +30,7 @@ from cets.rules.packs import Pack, PackError, load_pack
 from . import penalty
 
 from .checks import (C0801, C0802, C0803, C0804, C0805, C0806, C0807, C0808, C0809, C0810, C0901, C0902, C0903, C0904, C0905, C0906, C0907,
-                     C0908, C0909, C0910)
+                     C0908, C0909, C0910, C0811)
 from .models import (Borrowing, ComplianceCertificate, ComplianceNotice, Obligation, PenaltyDecision, RectificationOrder, ReliefApplication,
                      SurrenderApplication)
 from .selectors import active_surrenders, deadline_of, market_price, status_of, unsurrendered_for_penalty
@@ -90,7 +90,9 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
     Checks: R0502 actor acts for the entity; R0606 obligation exists; R0201 unit type; R0601 vintage
     usable for the year (pack ``usable_vintages``); R0603 CCER eligibility; R0602 CCER within the
     offset cap (≤ 5%, Measures Art. 29); R0604 not more than the remaining obligation; R0302 enough
-    units. Idempotent on ``key`` (a retry returns the same application).
+    units; C0811 the arrears are already being deducted from next year's allocation (late surrender
+    stays possible until then, notice 国环规气候〔2024〕1号 §四(四)). Idempotent on ``key`` (a retry returns
+    the same application).
     """
     existing = SurrenderApplication.objects.filter(key=key).first()
     if existing is not None:
@@ -103,6 +105,8 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
     if ob is None:
         raise CetsError(R0606, f"{entity.uscc} {year}")
     pack = load_pack(ob.pack_id)
+    if _arrears_deducted(ob):
+        raise CetsError(C0811, f"{entity.uscc} {year}")
     ut = UnitType.objects.select_related("project").filter(code=unit_type_code).first()
     if ut is None:
         raise CetsError(R0201, unit_type_code)
@@ -130,6 +134,16 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
                       actor=actor, effective_at=at)
     return SurrenderApplication.objects.create(key=key, obligation=ob, unit_type=ut, quantity=quantity, submitted_by=actor,
                                                submitted_at=at, pending_transfer_key=t.key)
+
+
+def _arrears_deducted(ob: Obligation) -> bool:
+    """Whether a deduction of ``ob``'s arrears from next year's allocation is decided and in force: late
+    surrender stays possible only "在后续年度未完成配额核减" (notice 国环规气候〔2024〕1号 §四(四))."""
+    from cets.allocation.models import AllocationAdjustment
+
+    order = RectificationOrder.objects.filter(obligation=ob).first()
+    return order is not None and AllocationAdjustment.objects.filter(source=f"compliance.rectification:{order.pk}", voided_at__isnull=True,
+                                                                     kind=AllocationAdjustment.Kind.ARREARS_DEDUCTION).exists()
 
 
 def _decide(application_id: int, approver) -> tuple[SurrenderApplication, object]:
