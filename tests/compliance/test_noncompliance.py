@@ -153,3 +153,22 @@ def test_publication(world, late, jinan, client):
     penalty_publish(decision_id=d.pk, actor=jinan, at=when("2025-01-12"))
     page = client.get("/public/penalties/").content.decode()
     assert "济环罚〔2025〕7号" in page and SD_1 in page and "4,874,000.00" in page
+
+
+def test_non_compliance_page_and_forms(world, late, jinan):
+    from tests.conftest import client_for
+
+    load_daily_stats("2024-11")
+    c = client_for(jinan)
+    page = c.get(f"/compliance/obligations/{late.pk}/").content.decode()
+    # the basis a regulator defends: window, counted volume and amount, P̄ = 97.48, range 4,874,000.00 – 9,748,000.00
+    for text in ("2024-11-01", "2024-11-30", "60,837,241", "5,930,276,356.54", "97.48", "4,874,000.00", "9,748,000.00"):
+        assert text in page, text
+    assert client_for(world.province_zj).get(f"/compliance/obligations/{late.pk}/").status_code == 404
+    assert client_for(world.entity_sd1_user).get(f"/compliance/obligations/{late.pk}/").status_code == 404
+    r = c.post(f"/compliance/obligations/{late.pk}/fine/", {"reference": "济环罚〔2025〕9号", "multiple": "12", "reason": "r"}, follow=True)
+    assert "C0802" in r.content.decode() and not PenaltyDecision.objects.exists()
+    c.post(f"/compliance/obligations/{late.pk}/fine/", {"reference": "济环罚〔2025〕9号", "multiple": "6", "reason": "r"})
+    assert PenaltyDecision.objects.get().fine_fen == 6 * 10_000 * PRICE_NOV_2024_FEN
+    c.post(f"/compliance/obligations/{late.pk}/publish/")
+    assert PenaltyDecision.objects.get().published_at is not None

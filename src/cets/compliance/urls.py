@@ -13,4 +13,6 @@ urlpatterns = [
     path("compliance/certificates/<int:certificate_id>/pdf/", views.certificate_pdf, name="certificate_pdf"),
     path("compliance/<int:year>/summary/<str:province>.xlsx", views.summary_xlsx, name="summary_xlsx"),
     path("compliance/<int:year>/monitoring/", views.monitoring, name="monitoring"),
+    path("compliance/obligations/<int:obligation_id>/", views.obligation_page, name="obligation"),
+    path("compliance/obligations/<int:obligation_id>/<str:action>/", views.obligation_action, name="obligation_action"),
 ]

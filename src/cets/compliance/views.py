@@ -27,7 +27,8 @@ def overview(request, year: int):
 
     m = membership_of(request.user)
     return render(request, "compliance/overview.html", {"year": year, "rows": rows, "today": timezone.localdate(),
-                                                        "province": m.province if m and m.province else ""})
+                                                        "province": m.province if m and m.province else "",
+                                                        "authority": selectors._authority_scope(request.user) is not None})
 
 
 @login_required
@@ -97,3 +98,94 @@ def monitoring(request, year: int):
     return render(request, "compliance/monitoring.html", {"year": year, "rows": rows, "weekly": weekly, "province": province, "real": real,
                                                           "platform": {k: counts.get(k, 0) for k in ("on_time", "late", "incomplete", "open")},
                                                           "platform_total": sum(counts.values())})
+
+
+def _obligation_in_scope(user, obligation_id: int):
+    from cets.parties.access import organisation_scope
+
+    from .models import Obligation
+
+    scope = selectors._authority_scope(user)
+    if scope is None:
+        return None
+    return Obligation.objects.filter(pk=obligation_id, entity__in=scope.filter(organisation_scope(user))).select_related("entity").first()
+
+
+@login_required
+def obligation_page(request, obligation_id: int):
+    """Non-compliance file of one obligation for the authorities in scope: status, the price basis and
+    lawful range of the fine (Art. 24: window, counted volume and amount, P̄), the rectification order,
+    the fine decision, the deduction; forms to act (CSRF)."""
+    from cets.allocation.models import AllocationAdjustment
+    from cets.core.errors import CetsError
+    from cets.rules.packs import load_pack
+
+    from .services import penalty_range
+
+    ob = _obligation_in_scope(request.user, obligation_id)
+    if ob is None:
+        raise Http404
+    pack = load_pack(ob.pack_id)
+    status = selectors.status_of(obligation=ob)
+    basis = error = None
+    try:
+        q, price, rng = penalty_range(obligation=ob, pack=pack)
+        basis = {"unsurrendered_t": q, "price": price, "range": rng}
+    except CetsError as e:
+        error = f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
+    order = getattr(ob, "rectification", None)  # reverse one-to-one: None when absent
+    decision = getattr(ob, "penalty", None)
+    deduction = AllocationAdjustment.objects.filter(source=f"compliance.rectification:{order.pk}").first() if order else None
+    return render(request, "compliance/obligation.html", {"ob": ob, "status": status, "basis": basis, "basis_error": error, "order": order,
+                                                          "decision": decision, "deduction": deduction, "pack": pack,
+                                                          "deadline": selectors.deadline_of(obligation=ob)})
+
+
+@login_required
+def obligation_action(request, obligation_id: int, action: str):
+    """POST: ``rectify`` (reference, optional deadline), ``fine`` (reference, reason, multiple or amount in
+    yuan), ``publish``, ``deduct``. The services check role and jurisdiction and refuse with their codes."""
+    import datetime as dt
+
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from cets.core.errors import CetsError
+
+    from . import services
+
+    if request.method != "POST":
+        raise Http404
+    ob = _obligation_in_scope(request.user, obligation_id)
+    if ob is None:
+        raise Http404
+    p, user = request.POST, request.user
+    try:
+        if action == "rectify":
+            d = p.get("deadline") or None
+            services.rectification_order_issue(obligation_id=ob.pk, reference=p.get("reference", ""), actor=user,
+                                               deadline=dt.date.fromisoformat(d) if d else None)
+        elif action == "fine":
+            amount = p.get("amount_yuan") or None
+            services.penalty_decide(obligation_id=ob.pk, reference=p.get("reference", ""), reason=p.get("reason", ""), actor=user,
+                                    multiple=p.get("multiple") or None,
+                                    amount_fen=_yuan_to_fen(amount) if amount else None)
+        elif action == "publish" and getattr(ob, "penalty", None) is not None:
+            services.penalty_publish(decision_id=ob.penalty.pk, actor=user)
+        elif action == "deduct":
+            services.arrears_deduction_decide(obligation_id=ob.pk, actor=user)
+        else:
+            raise Http404
+        messages.success(request, "OK")
+    except CetsError as e:
+        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+    except ValueError as e:
+        messages.error(request, str(e))
+    return redirect("compliance:obligation", obligation_id=ob.pk)
+
+
+def _yuan_to_fen(text: str) -> int:
+    """Yuan as typed ("25000" or "25,000.50") → fen (int, exact); ValueError for sub-fen digits or text."""
+    from cets.core.quantities import yuan_to_fen
+
+    return yuan_to_fen(text.replace(",", "").strip())
