@@ -182,7 +182,7 @@ def obligations_visible(*, user, year: int):
 
 # ---------------------------------------------------------------- monitoring
 
-def _authority_scope(user):
+def authority_scope(user):
     """Organisations an authority or the registry may monitor; None for anyone else (entities, traders)."""
     from cets.parties.access import membership_of, organisation_scope
     from cets.parties.models import Organisation, Role
@@ -245,7 +245,7 @@ def risk_rows(*, user, year: int, today: dt.date | None = None) -> list[dict] | 
 
     from .monitoring import risk_index
 
-    scope = _authority_scope(user)
+    scope = authority_scope(user)
     if scope is None:
         return None
     today = today or timezone.localdate()
@@ -294,7 +294,7 @@ def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | Non
     from .monitoring import report_weeks, weekly_net
     from .penalty import price_window
 
-    scope = _authority_scope(user)
+    scope = authority_scope(user)
     if scope is None:
         return None
     scope = scope.filter(province=province)

@@ -28,7 +28,7 @@ def overview(request, year: int):
     m = membership_of(request.user)
     return render(request, "compliance/overview.html", {"year": year, "rows": rows, "today": timezone.localdate(),
                                                         "province": m.province if m and m.province else "",
-                                                        "authority": selectors._authority_scope(request.user) is not None})
+                                                        "authority": selectors.authority_scope(request.user) is not None})
 
 
 @login_required
@@ -105,7 +105,7 @@ def _obligation_in_scope(user, obligation_id: int):
 
     from .models import Obligation
 
-    scope = selectors._authority_scope(user)
+    scope = selectors.authority_scope(user)
     if scope is None:
         return None
     return Obligation.objects.filter(pk=obligation_id, entity__in=scope.filter(organisation_scope(user))).select_related("entity").first()
