@@ -18,6 +18,10 @@ def test_reversal_reopens_the_obligation(world):
     issue(world, SD_1, world.cea, 1_000)
     app = surrender(world, world.sd1, world.entity_sd1_user, 2023, "CEA-2023", 1_000, "2024-12-20", "rv1")
     assert status_of(obligation=ob, today=dt.date(2025, 1, 5)).status == "on_time"
+    from cets.compliance.services import compliance_certificate_issue
+    from tests.conftest import client_for
+
+    cert = compliance_certificate_issue(obligation_id=ob.pk, actor=world.registry_a)
     p = reversal_propose(key="rev-1", transfer_key=app.final_transfer_key, reason="误操作 surrendered in error", actor=world.registry_a)
     proposal_approve(proposal_id=p.pk, approver=world.registry_b)  # four eyes; the reversal is dated today (after the deadline)
     today = dt.date.today() + dt.timedelta(days=1)
@@ -26,6 +30,8 @@ def test_reversal_reopens_the_obligation(world):
     # before the reversal's date, history still shows the surrender
     assert status_of(obligation=ob, today=dt.date(2025, 1, 5)).status == "on_time"
     assert summary(province="37", year=2023, as_of=today).rows[0].status == "incomplete"
+    r = client_for(world.entity_sd1_user).get(f"/compliance/certificates/{cert.pk}/pdf/")
+    assert r.status_code == 409 and "C0901" in r.content.decode()  # the certificate no longer holds
     # the units are back in the entity's pending position; once returned to its registry position it can surrender again
     assert Holding.objects.get(account=world.accounts[SD_1], unit_type=world.cea, position="pending").quantity == 1_000
     issue(world, SD_1, world.cea, 999)

@@ -58,6 +58,11 @@ def certificate_pdf(request, certificate_id: int):
     c = selectors.certificate_for(user=request.user, certificate_id=certificate_id)
     if c is None:
         raise Http404
+    still = selectors.status_of(obligation=c.obligation).outstanding_t
+    if still > 0:  # a registry reversal reopened the obligation after the certificate was issued
+        from .checks import C0901
+
+        return HttpResponse(f"{C0901.code} {C0901.zh} / {C0901.en} ({still} t)", status=409, content_type="text/plain; charset=utf-8")
     return _pdf_response(documents.certificate_pdf(c), c.number)
 
 
