@@ -258,6 +258,45 @@ def cmd_trading_sequencer(args) -> int:
         if args.once:
             return 0
         time.sleep(args.interval)
+def cmd_compliance_fine(args) -> int:
+    """The Art. 24 fine range from the exchange's published daily figures (pure, no database): P̄ of the
+    month before the deadline under the pack's [penalty] rules, then 5–10 × unsurrendered × P̄."""
+    import datetime as dt
+    from pathlib import Path
+
+    from cets.compliance.penalty import average_price, fine_range_price_multiple, price_window
+    from cets.compliance.tables import read_daily_by_method
+    from cets.core.quantities import fen_to_yuan
+    from cets.rules.packs import PackError, load_pack
+
+    con = _console()
+    try:
+        pack = load_pack(args.pack)
+        deadline = dt.date.fromisoformat(args.deadline)
+        start, end = price_window(deadline, pack.text("penalty.price_window"))
+    except (PackError, ValueError) as e:
+        con.print(f"[red]✗ {e}[/red]")
+        return 2
+    try:
+        rows, problems = read_daily_by_method(Path(args.prices), start, end)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {args.prices}: 文件不存在 / file not found[/red]")
+        return 2
+    if problems:
+        for pr in problems:
+            _problem(con, "", pr)
+        return 2
+    price = average_price(rows, start=start, end=end, instruments=pack.raw("penalty.price_instruments"), methods=pack.raw("penalty.price_methods"),
+                          average=pack.text("penalty.price_average"), rounding=pack.text("penalty.price_rounding"))
+    if price is None:
+        con.print(f"[red]✗ C0803 no counted trades {start} … {end}[/red]")
+        return 2
+    rng = fine_range_price_multiple(args.unsurrendered, price.price_fen, pack.decimal("penalty.multiple_min"), pack.decimal("penalty.multiple_max"),
+                                    pack.text("penalty.fine_rounding"))
+    con.print(f"window {start} … {end}: {price.days} trading days, {price.volume_t:,} t, {fen_to_yuan(price.amount_fen)} CNY → "
+              f"P̄ = {fen_to_yuan(price.price_fen)} CNY/t")
+    con.print(f"✓ fine for {args.unsurrendered:,} t: {fen_to_yuan(rng.min_fen)} … {fen_to_yuan(rng.max_fen)} CNY ({args.pack})")
+    return 0
 
 
 def cmd_manage(args) -> int:
@@ -315,6 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
     sq.add_argument("--interval", type=float, default=0.2)
     sq.add_argument("--once", action="store_true")
     sq.set_defaults(func=cmd_trading_sequencer)
+
+    compl = sub.add_parser("compliance", help="compliance").add_subparsers(dest="what", required=True)
+    fine = compl.add_parser("fine", help="Art. 24 fine range from the published daily figures (pure, no database)")
+    fine.add_argument("--pack", required=True, help="e.g. national/power-2023-2024")
+    fine.add_argument("--deadline", required=True, help="surrender deadline, e.g. 2024-12-31")
+    fine.add_argument("--unsurrendered", type=int, required=True, help="tonnes CO2e")
+    fine.add_argument("--prices", required=True, help="cea_daily_by_trade_method.csv")
+    fine.set_defaults(func=cmd_compliance_fine, django=False)
 
     man = sub.add_parser("manage", help="run a Django management command")
     man.add_argument("rest", nargs=argparse.REMAINDER)
