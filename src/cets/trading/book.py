@@ -24,7 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from cets.core.errors import Check
 
@@ -62,13 +62,16 @@ class Limits:
 def price_band(prev_close_fen: int, band: Decimal) -> tuple[int, int]:
     """(lowest, highest) allowed price in fen for a close of ``prev_close_fen`` and a band fraction.
 
-    The limit prices are the band applied to the previous close and kept on the 0.01 CNY tick *inside*
-    the band: the upper limit rounds down, the lower limit rounds up (a price may never exceed ±band).
-    E.g. close 51.23 CNY, ±10% → 46.11 … 56.35 (5123 × 0.9 = 4610.7 → 4611; 5123 × 1.1 = 5635.3 → 5635).
+    The limit prices are the band applied to the previous close, rounded to the nearest 0.01 CNY tick
+    (half up), as the exchange publishes them: the national market's daily highs and lows reach the
+    half-up limit and never pass it (data/cea-national-official/cea_daily_quotes.csv, e.g. 2021-08-09 CEA,
+    close 52.96 → high 58.26 = 5296 × 1.1 = 5825.6 → 5826; 2025-12-01 CEA21, close 67.06 → low 60.35 =
+    6706 × 0.9 = 6035.4 → 6035). E.g. close 51.23 CNY, ±10% → 46.11 … 56.35 (5123 × 0.9 = 4610.7 → 4611;
+    5123 × 1.1 = 5635.3 → 5635).
     """
     p = Decimal(prev_close_fen)
-    low = int((p * (1 - band)).to_integral_value(rounding=ROUND_CEILING))
-    high = int((p * (1 + band)).to_integral_value(rounding=ROUND_FLOOR))
+    low = int((p * (1 - band)).to_integral_value(rounding=ROUND_HALF_UP))
+    high = int((p * (1 + band)).to_integral_value(rounding=ROUND_HALF_UP))
     return max(low, 1), high
 
 
@@ -311,16 +314,21 @@ class Book:
         o = Order(c.command_id, c.participant, c.instrument, c.method, c.side, c.price_fen, c.quantity_t, c.quantity_t, c.counterparty)
         events: list = [Accepted(c.command_id)]
         if c.method == "continuous":
-            self._match(ins, o, events)
+            self_trade = self._match(ins, o, events)
             if o.remaining_t == 0:
                 events.append(Done(o.id, "filled", 0))
+                return events
+            if self_trade:
+                # The remainder would cross the participant's own resting order: it is cancelled.
+                events.append(Done(o.id, "cancelled", o.remaining_t))
                 return events
         ins.side(c.method, c.side).add(o)
         self.orders[o.id] = o
         return events
 
-    def _match(self, ins: _Instrument, o: Order, events: list) -> None:
-        """Price-time matching of an incoming continuous order against the opposite side."""
+    def _match(self, ins: _Instrument, o: Order, events: list) -> bool:
+        """Price-time matching of an incoming continuous order against the opposite side. Returns True
+        when it stopped at the participant's own resting order (self-trade prevention)."""
         opp = ins.side("continuous", SELL if o.side == BUY else BUY)
         buy = o.side == BUY
         while o.remaining_t and opp.prices:
@@ -331,8 +339,9 @@ class Book:
             while o.remaining_t and q:
                 r = q[0]
                 if r.participant == o.participant:
-                    # Self-trade prevention: the incoming order stops; the resting one stays.
-                    return
+                    # Self-trade prevention: the incoming order stops (its remainder is cancelled by
+                    # the caller, so the book is never left crossed); the resting one stays.
+                    return True
                 n = min(o.remaining_t, r.remaining_t)
                 o.remaining_t -= n
                 r.remaining_t -= n
@@ -344,6 +353,7 @@ class Book:
                     events.append(Done(r.id, "filled", 0))
             if not q:
                 opp._drop(best)
+        return False
 
     def _take(self, c: Take) -> list:
         r = self.orders.get(c.quote_id)
