@@ -608,3 +608,31 @@ def test_continuous_streams_conserve_never_cross_and_replay(cmds):
 
 def book_price_of(cmds, order_id: int) -> int:
     return next(c.price_fen for c in cmds if c.command_id == order_id)
+
+
+# --- regressions of the fixes in book.py -----------------------------------------------------------
+
+
+def test_orders_compare_by_identity():
+    # Two orders with the same fields are still two orders: removal from a price-level queue must take out
+    # the very object (and must not compare every field of every order ahead of it, the cost of a cancel).
+    from collections import deque
+
+    from cets.trading.book import Order
+
+    a = Order(1, "A", "CEA", "continuous", BUY, 5000, 10, 10)
+    b = Order(1, "A", "CEA", "continuous", BUY, 5000, 10, 10)
+    assert a != b and a == a
+    q = deque([a, b])
+    q.remove(b)
+    assert list(q) == [a] and q[0] is a
+
+
+def test_band_follows_the_new_previous_close():
+    d = Desk(prev_close_fen=5123)
+    assert d.place("A", "listing", SELL, 5635, 10)[0] == Accepted(d.n)  # 5123 × 1.1 = 5635.3 → 5635
+    d.close()
+    d.open("CEA", 5000)  # next day: 5000 × 1.1 = 5500
+    assert rejected(d.place("A", "listing", SELL, 5635, 10), "T0105")
+    assert d.place("A", "listing", SELL, 5500, 10)[0] == Accepted(d.n)
+    assert rejected(d.place("A", "block", SELL, 6501, 100_000), "T0105")  # 5000 × 1.3 = 6500

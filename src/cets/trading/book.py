@@ -174,8 +174,11 @@ class Done:
 # --- state -----------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Order:
+    """A resting order. Compared by identity (``eq=False``): an order is one object in one queue, and
+    removing it from a long price-level queue must not compare every field of every order before it."""
+
     id: int
     participant: str
     instrument: str
@@ -228,6 +231,7 @@ class _Side:
 class _Instrument:
     prev_close_fen: int
     sides: dict[tuple[str, str], _Side] = field(default_factory=dict)
+    bands: dict[str, tuple[int, int]] = field(default_factory=dict)  # method → (low, high) fen, for prev_close_fen
 
     def side(self, method: str, side: str) -> _Side:
         s = self.sides.get((method, side))
@@ -282,6 +286,7 @@ class Book:
                 self.instruments[cmd.instrument] = _Instrument(cmd.prev_close_fen)
             else:
                 ins.prev_close_fen = cmd.prev_close_fen
+                ins.bands.clear()
             return [Accepted(cmd.command_id)]
         if type(cmd) is CloseDay:
             return self._close(cmd)
@@ -308,7 +313,10 @@ class Book:
             return [Rejected(c.command_id, T0104, f"{c.quantity_t} t < {lim.block_min_t} t")]
         if c.method not in ("listing", "block", "continuous"):
             return [Rejected(c.command_id, T0113, c.method)]
-        low, high = price_band(ins.prev_close_fen, self._band(c.method))
+        band = ins.bands.get(c.method)
+        if band is None:  # computed once per day and method (Decimal arithmetic is the dear part of an order)
+            band = ins.bands[c.method] = price_band(ins.prev_close_fen, self._band(c.method))
+        low, high = band
         if not low <= c.price_fen <= high:
             return [Rejected(c.command_id, T0105, f"{c.price_fen} ∉ [{low}, {high}] fen")]
         o = Order(c.command_id, c.participant, c.instrument, c.method, c.side, c.price_fen, c.quantity_t, c.quantity_t, c.counterparty)
