@@ -125,7 +125,7 @@ def test_time_priority_at_the_marginal_price():
 bids_st = st.lists(st.tuples(st.integers(1, 400), st.integers(1, 500)), min_size=0, max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(bids=bids_st, offer=st.integers(1, 5_000), floor=st.integers(1, 300), pricing=st.sampled_from(["uniform", "pay_as_bid"]))
 def test_clearing_properties(bids, offer, floor, pricing):
     bl = [Bid(i + 1, f"P{i}", p, q) for i, (p, q) in enumerate(bids)]

@@ -559,7 +559,7 @@ class BookMachine(RuleBasedStateMachine):
 
 
 def test_book_state_machine():
-    run_state_machine_as_test(BookMachine, settings=settings(max_examples=80, stateful_step_count=60, deadline=None,
+    run_state_machine_as_test(BookMachine, settings=settings(max_examples=50, stateful_step_count=50, deadline=None,
                                                              suppress_health_check=[HealthCheck.too_slow]))
 
 
@@ -578,7 +578,7 @@ def continuous_streams(draw):
     return cmds
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(cmds=continuous_streams())
 def test_continuous_streams_conserve_never_cross_and_replay(cmds):
     book, log = Book(), []
