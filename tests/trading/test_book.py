@@ -563,18 +563,19 @@ def test_book_state_machine():
                                                              suppress_health_check=[HealthCheck.too_slow]))
 
 
+step_st = st.tuples(st.integers(0, 4), st.sampled_from(PARTICIPANTS), st.sampled_from((BUY, SELL)), st.integers(-30, 30),
+                    st.integers(1, 50), st.integers(0, 10**6))
+
+
 @st.composite
 def continuous_streams(draw):
     """Long streams of continuous limit orders and cancels around one price (many crossings)."""
     cmds = [OpenDay(1, "CEA", 5000)]
-    for i in range(2, draw(st.integers(20, 200)) + 2):
-        if draw(st.integers(0, 4)) == 0:
-            cmds.append(Cancel(i, draw(st.sampled_from(PARTICIPANTS)), draw(st.integers(1, i))))
+    for i, (kind, who, side, off, qty, pick) in enumerate(draw(st.lists(step_st, min_size=20, max_size=150)), start=2):
+        if kind == 0:
+            cmds.append(Cancel(i, who, 1 + pick % i))
         else:
-            side = draw(st.sampled_from((BUY, SELL)))
-            price = 5000 + draw(st.integers(-30, 30)) + (-10 if side == BUY else 10)
-            cmds.append(Place(i, draw(st.sampled_from(PARTICIPANTS)), "CEA", "continuous", side, price,
-                              draw(st.integers(1, 50))))
+            cmds.append(Place(i, who, "CEA", "continuous", side, 5000 + off + (-10 if side == BUY else 10), qty))
     return cmds
 
 
@@ -583,6 +584,7 @@ def continuous_streams(draw):
 def test_continuous_streams_conserve_never_cross_and_replay(cmds):
     book, log = Book(), []
     qty = {c.command_id: c.quantity_t for c in cmds if type(c) is Place}
+    price = {c.command_id: c.price_fen for c in cmds if type(c) is Place}
     filled: dict[int, int] = {}
     gone: dict[int, int] = {}
     for c in cmds:
@@ -592,7 +594,7 @@ def test_continuous_streams_conserve_never_cross_and_replay(cmds):
         assert not (bid and ask) or bid[0][0] < ask[0][0]
         for e in ev:
             if type(e) is Traded:
-                assert e.price_fen == book_price_of(cmds, e.resting)  # the resting order's price
+                assert e.price_fen == price[e.resting]  # the resting order's price
                 filled[e.buy_order] = filled.get(e.buy_order, 0) + e.quantity_t
                 filled[e.sell_order] = filled.get(e.sell_order, 0) + e.quantity_t
             elif type(e) is Done:
@@ -605,9 +607,6 @@ def test_continuous_streams_conserve_never_cross_and_replay(cmds):
     assert again.depth("CEA", "continuous", BUY, 500) == book.depth("CEA", "continuous", BUY, 500)
     assert again.depth("CEA", "continuous", SELL, 500) == book.depth("CEA", "continuous", SELL, 500)
 
-
-def book_price_of(cmds, order_id: int) -> int:
-    return next(c.price_fen for c in cmds if c.command_id == order_id)
 
 
 # --- regressions of the fixes in book.py -----------------------------------------------------------
