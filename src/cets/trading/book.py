@@ -13,7 +13,8 @@ reference §3.1; limits from the market's trading pack):
 - ``block`` 大宗协议: at least ``block_min_t`` (100,000 t), within ±``block_band`` (30%); public or directed to a
   named counterparty; the counterparty confirms by taking the whole remaining quantity.
 - ``continuous``: price-time priority limit orders for pilot markets; an incoming order trades against the
-  best opposite prices at the resting order's price and the rest rests.
+  best opposite prices at the resting order's price and the rest rests; if it meets the same participant's
+  resting order (self-trade prevention) it stops there and its rest is cancelled.
 
 Every refusal is an event ``Rejected(command_id, check)`` with a numbered bilingual check (T01xx); a
 refused command leaves the book unchanged.
