@@ -13,7 +13,8 @@ reference §3.1; limits from the market's trading pack):
 - ``block`` 大宗协议: at least ``block_min_t`` (100,000 t), within ±``block_band`` (30%); public or directed to a
   named counterparty; the counterparty confirms by taking the whole remaining quantity.
 - ``continuous``: price-time priority limit orders for pilot markets; an incoming order trades against the
-  best opposite prices at the resting order's price and the rest rests.
+  best opposite prices at the resting order's price and the rest rests; if it meets the same participant's
+  resting order (self-trade prevention) it stops there and its rest is cancelled.
 
 Every refusal is an event ``Rejected(command_id, check)`` with a numbered bilingual check (T01xx); a
 refused command leaves the book unchanged.
@@ -75,8 +76,10 @@ def price_band(prev_close_fen: int, band: Decimal, rounding: str = "half_up") ->
     """(lowest, highest) allowed price in fen for a close of ``prev_close_fen`` and a band fraction.
 
     The limit prices are the band applied to the previous close, on the 0.01 CNY tick: ``half_up``
-    (the Chinese exchanges' convention for 涨跌停价格, the trading pack's ``order.band_rounding``) or
-    ``inside`` (upper rounds down, lower rounds up: never beyond ±band).
+    (the trading pack's ``order.band_rounding``; as the exchange publishes them: the national market's
+    daily highs and lows reach the half-up limit and never pass it, e.g. 2021-08-09 CEA, close 52.96 →
+    high 58.26 = 5296 × 1.1 = 5825.6 → 5826; 2025-12-01 CEA21, close 67.06 → low 60.35 = 6706 × 0.9 =
+    6035.4 → 6035) or ``inside`` (upper rounds down, lower rounds up: never beyond ±band).
     E.g. close 51.23 CNY, ±10% → 46.11 … 56.35 (5123 × 0.9 = 4610.7 → 4611; 5123 × 1.1 = 5635.3 → 5635).
     """
     p = Decimal(prev_close_fen)
@@ -227,8 +230,11 @@ class Done:
 # --- state -----------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Order:
+    """A resting order. Compared by identity (``eq=False``): an order is one object in one queue, and
+    removing it from a long price-level queue must not compare every field of every order before it."""
+
     id: int
     participant: str
     instrument: str
@@ -281,6 +287,7 @@ class _Side:
 class _Instrument:
     prev_close_fen: int
     sides: dict[tuple[str, str], _Side] = field(default_factory=dict)
+    bands: dict[str, tuple[int, int]] = field(default_factory=dict)  # method → (low, high) fen, for prev_close_fen
 
     def side(self, method: str, side: str) -> _Side:
         s = self.sides.get((method, side))
@@ -336,6 +343,7 @@ class Book:
                 self.instruments[cmd.instrument] = _Instrument(cmd.prev_close_fen)
             else:
                 ins.prev_close_fen = cmd.prev_close_fen
+                ins.bands.clear()
             return [Accepted(cmd.command_id)]
         if type(cmd) is CloseDay:
             return self._close(cmd)
@@ -369,22 +377,30 @@ class Book:
             return [Rejected(c.command_id, T0104, f"{c.quantity_t} t < {lim.block_min_t} t")]
         if c.method not in ("listing", "block", "continuous"):
             return [Rejected(c.command_id, T0113, c.method)]
-        low, high = price_band(ins.prev_close_fen, self._band(c.method), lim.band_rounding)
+        band = ins.bands.get(c.method)
+        if band is None:  # computed once per day and method (Decimal arithmetic is the dear part of an order)
+            band = ins.bands[c.method] = price_band(ins.prev_close_fen, self._band(c.method), lim.band_rounding)
+        low, high = band
         if not low <= c.price_fen <= high:
             return [Rejected(c.command_id, T0105, f"{c.price_fen} ∉ [{low}, {high}] fen")]
         o = Order(c.command_id, c.participant, c.instrument, c.method, c.side, c.price_fen, c.quantity_t, c.quantity_t, c.counterparty)
         events: list = [Accepted(c.command_id)]
         if c.method == "continuous":
-            self._match(ins, o, events)
+            self_trade = self._match(ins, o, events)
             if o.remaining_t == 0:
                 events.append(Done(o.id, "filled", 0))
+                return events
+            if self_trade:
+                # The remainder would cross the participant's own resting order: it is cancelled.
+                events.append(Done(o.id, "cancelled", o.remaining_t))
                 return events
         ins.side(c.method, c.side).add(o)
         self.orders[o.id] = o
         return events
 
-    def _match(self, ins: _Instrument, o: Order, events: list) -> None:
-        """Price-time matching of an incoming continuous order against the opposite side."""
+    def _match(self, ins: _Instrument, o: Order, events: list) -> bool:
+        """Price-time matching of an incoming continuous order against the opposite side. Returns True
+        when it stopped at the participant's own resting order (self-trade prevention)."""
         opp = ins.side("continuous", SELL if o.side == BUY else BUY)
         buy = o.side == BUY
         while o.remaining_t and opp.prices:
@@ -395,8 +411,9 @@ class Book:
             while o.remaining_t and q:
                 r = q[0]
                 if r.participant == o.participant:
-                    # Self-trade prevention: the incoming order stops; the resting one stays.
-                    return
+                    # Self-trade prevention: the incoming order stops (its remainder is cancelled by
+                    # the caller, so the book is never left crossed); the resting one stays.
+                    return True
                 n = min(o.remaining_t, r.remaining_t)
                 o.remaining_t -= n
                 r.remaining_t -= n
@@ -408,6 +425,7 @@ class Book:
                     events.append(Done(r.id, "filled", 0))
             if not q:
                 opp._drop(best)
+        return False
 
     def _take(self, c: Take) -> list:
         r = self.orders.get(c.quote_id)
