@@ -101,10 +101,13 @@ def vwap_fen(amount_fen: int, volume_t: int) -> int:
     return round_half_up(amount_fen, volume_t)
 
 
-# --- commands --------------------------------------------------------------------------------------
+# --- commands ----------------------------------------------------------------------------------
+# Commands and events are plain slotted dataclasses, not frozen ones: building a frozen dataclass goes
+# through object.__setattr__ for every field, which doubles the cost of an order (bench/orderbook.py).
+# Treat them as values all the same.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OpenDay:
     """Start a trading day for ``instrument`` with the previous close (fen) as the band reference."""
 
@@ -113,7 +116,7 @@ class OpenDay:
     prev_close_fen: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Place:
     """Enter an order. ``method`` listing / block / continuous; ``counterparty`` names the only
     participant who may confirm a directed block order."""
@@ -128,7 +131,7 @@ class Place:
     counterparty: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Take:
     """Take (摘牌) ``quantity_t`` of the resting quote ``quote_id`` (listing) or confirm a block order."""
 
@@ -138,14 +141,14 @@ class Take:
     quantity_t: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Cancel:
     command_id: int
     participant: str
     order_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CloseDay:
     """End the day for ``instrument``: every resting order expires."""
 
@@ -153,7 +156,7 @@ class CloseDay:
     instrument: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AuctionOffer:
     """Announce a one-way auction (单向竞价): the initiator sells ``spec.quantity_t`` of ``instrument``."""
 
@@ -163,7 +166,7 @@ class AuctionOffer:
     spec: au.AuctionSpec
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AuctionBid:
     """A sealed bid in the auction ``auction_id``."""
 
@@ -174,7 +177,7 @@ class AuctionBid:
     quantity_t: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AuctionClear:
     """Clear the auction ``auction_id`` (``trading.auction.auction_clear``): fills become trades at the
     announced pricing; every bid and the offer are done."""
@@ -186,19 +189,19 @@ class AuctionClear:
 # --- events ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accepted:
     command_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rejected:
     command_id: int
     check: Check
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Traded:
     """One trade. ``buy_order``/``sell_order`` are command ids; ``resting`` is the order that was in the
     book (its price is the trade price); ``amount_fen`` = price × quantity."""
@@ -218,7 +221,7 @@ class Traded:
         return self.price_fen * self.quantity_t
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Done:
     """An order left the book: ``reason`` filled / cancelled / expired, with its unfilled remainder."""
 
@@ -250,28 +253,40 @@ class Order:
 class _Side:
     """One side of one instrument and method: price → FIFO of orders, and the sorted prices.
 
-    ``prices`` is ascending; the best price is the last for bids and the first for asks. A price level
-    is removed as soon as its queue is empty, so every listed level has at least one live order."""
+    ``prices`` is ascending; the best price is the last for bids and the first for asks. Removal is
+    lazy (O(1) cancel): a removed order keeps its place in its queue with ``remaining_t`` 0 and is
+    skipped; ``live`` counts the live orders of each level, and a level is dropped as soon as it has
+    none, so every listed level has at least one live order."""
 
     is_bid: bool
     levels: dict[int, deque] = field(default_factory=dict)
     prices: list[int] = field(default_factory=list)
+    live: dict[int, int] = field(default_factory=dict)
 
     def add(self, o: Order) -> None:
         q = self.levels.get(o.price_fen)
         if q is None:
             q = self.levels[o.price_fen] = deque()
             insort(self.prices, o.price_fen)
+            self.live[o.price_fen] = 0
         q.append(o)
+        self.live[o.price_fen] += 1
 
     def remove(self, o: Order) -> None:
-        q = self.levels[o.price_fen]
-        q.remove(o)
-        if not q:
-            self._drop(o.price_fen)
+        """Take ``o`` out of the book (it is marked dead: ``remaining_t`` = 0)."""
+        o.remaining_t = 0
+        p = o.price_fen
+        self.live[p] -= 1
+        if not self.live[p]:
+            self._drop(p)
+            return
+        q = self.levels[p]
+        while q and not q[0].remaining_t:
+            q.popleft()
 
     def _drop(self, price: int) -> None:
         del self.levels[price]
+        del self.live[price]
         del self.prices[bisect_left(self.prices, price)]
 
     def best_prices(self, n: int) -> list[int]:
@@ -318,7 +333,7 @@ class Book:
         s = ins.sides.get((method, side))
         if s is None:
             return []
-        return [(p, sum(o.remaining_t for o in s.levels[p]), len(s.levels[p])) for p in s.best_prices(levels)]
+        return [(p, sum(o.remaining_t for o in s.levels[p]), s.live[p]) for p in s.best_prices(levels)]
 
     def resting(self, instrument: str, method: str, side: str) -> list[Order]:
         """Resting orders of one side in priority order (best price first, then time)."""
@@ -326,7 +341,7 @@ class Book:
         s = ins.sides.get((method, side)) if ins else None
         if s is None:
             return []
-        return [o for p in s.best_prices(len(s.prices)) for o in s.levels[p]]
+        return [o for p in s.best_prices(len(s.prices)) for o in s.levels[p] if o.remaining_t]
 
     # -- commands --
     def apply(self, cmd) -> list:
@@ -408,8 +423,11 @@ class Book:
             if (buy and best > o.price_fen) or (not buy and best < o.price_fen):
                 break
             q = opp.levels[best]
-            while o.remaining_t and q:
+            while o.remaining_t:
                 r = q[0]
+                if not r.remaining_t:  # a cancelled order still in the queue
+                    q.popleft()
+                    continue
                 if r.participant == o.participant:
                     # Self-trade prevention: the incoming order stops (its remainder is cancelled by
                     # the caller, so the book is never left crossed); the resting one stays.
@@ -420,11 +438,13 @@ class Book:
                 events.append(Traded(o.instrument, "continuous", best, n, o.id if buy else r.id, r.id if buy else o.id,
                                      o.participant if buy else r.participant, r.participant if buy else o.participant, r.id))
                 if r.remaining_t == 0:
-                    q.popleft()
                     del self.orders[r.id]
                     events.append(Done(r.id, "filled", 0))
-            if not q:
-                opp._drop(best)
+                    opp.live[best] -= 1
+                    if not opp.live[best]:
+                        opp._drop(best)
+                        break
+                    q.popleft()
         return False
 
     def _take(self, c: Take) -> list:
@@ -464,9 +484,10 @@ class Book:
         o = self.orders.get(c.order_id)
         if o is None or o.participant != c.participant:
             return [Rejected(c.command_id, T0110, f"#{c.order_id}")]
+        left = o.remaining_t
         self.instruments[o.instrument].side(o.method, o.side).remove(o)
         del self.orders[o.id]
-        return [Accepted(c.command_id), Done(o.id, "cancelled", o.remaining_t)]
+        return [Accepted(c.command_id), Done(o.id, "cancelled", left)]
 
     def _close(self, c: CloseDay) -> list:
         ins = self.instruments.get(c.instrument)
@@ -480,10 +501,12 @@ class Book:
         for s in ins.sides.values():
             for p in list(s.prices):
                 for o in s.levels[p]:
-                    del self.orders[o.id]
-                    events.append(Done(o.id, "expired", o.remaining_t))
+                    if o.remaining_t:
+                        del self.orders[o.id]
+                        events.append(Done(o.id, "expired", o.remaining_t))
             s.levels.clear()
             s.prices.clear()
+            s.live.clear()
         return events
 
     def _bid(self, c: AuctionBid) -> list:
