@@ -248,3 +248,8 @@ def instruments_listed(*, market: str = "national") -> list[str]:
     a = set(DailyQuote.objects.filter(market=market).values_list("instrument", flat=True).distinct())
     a |= set(Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY).values_list("instrument", flat=True).distinct())
     return sorted(a)
+
+
+def latest_quote(*, market: str = "national", instrument: str) -> DailyQuote | None:
+    """The last published daily quote of ``instrument``, or None. Public market data."""
+    return DailyQuote.objects.filter(market=market, instrument=instrument).order_by("-date").first()
