@@ -78,11 +78,10 @@ def chart_of(days: list[Day]) -> Chart | None:
     hi = max(d.close_fen for d in days)
     pad = max((hi - lo) // 10, 1)
     lo, hi = max(lo - pad, 0), hi + pad
-    slot = plot_w // n if n else plot_w
-    bar_w = max(slot * 7 // 10, 1)
+    bar_w = max(plot_w * 7 // (10 * n), 1)  # 70 % of a day's slot, at least one pixel (a range may hold ~1,000 days)
 
     def x_of(i: int) -> int:
-        return LEFT + i * slot + slot // 2
+        return LEFT + (2 * i + 1) * plot_w // (2 * n)  # the middle of day i's slot
 
     vmax = max((d.listing_t + d.block_t for d in days), default=0)
     pts, dots, bars = [], [], []
