@@ -8,7 +8,6 @@ Market (tests/trading/conftest.py): CEA23 open on 2024-11-04 at a previous close
 
 import datetime as dt
 
-import pytest
 from django.test import Client
 
 from cets.trading import services as ts

@@ -116,7 +116,7 @@ def test_roles_authority_sees_market_data_only_and_operator_sees_all(exchange):
 
 def test_public_market_data_page_with_chart(exchange, clock):
     x = exchange
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a = client_for(x.sd1_user)
     place(a, "q1", price="96.00", qty="300")
     place(a, "q2", price="97.00", qty="200")
     q1, q2 = Order.objects.filter(kind="place").order_by("seq")

@@ -76,7 +76,7 @@ def chart_of(days: list[Day]) -> Chart | None:
     vol_bottom = vol_top + VOLUME_H
     lo = min(d.close_fen for d in days)
     hi = max(d.close_fen for d in days)
-    pad = max((hi - lo) // 10, 1)
+    pad = max((hi - lo) // 10, hi // 100, 1)  # 10 % of the range, at least 1 % of the price
     lo, hi = max(lo - pad, 0), hi + pad
     bar_w = max(plot_w * 7 // (10 * n), 1)  # 70 % of a day's slot, at least one pixel (a range may hold ~1,000 days)
 
