@@ -75,6 +75,10 @@ def test_price_is_converted_exactly_and_malformed_prices_are_refused(exchange):
     for bad in ("96.505", "-96", "1e2", "96,5", "0.00", "", "９６"):
         r = sell(a, f"bad-{len(bad)}-{bad.encode().hex()}", price=bad)
         assert (r.status_code, r.json().get("code")) == (422, "T0401"), (bad, r.json())
+    for method in ("continuous", "auction", "x"):  # order entry offers the national methods only
+        r = sell(a, f"m-{method}", method=method)
+        assert (r.status_code, r.json()["code"]) == (422, "T0113"), method
+    assert a.get(f"{URL}/board", {"instrument": "CEA23", "method": "x"}).json()["code"] == "T0113"
     r = sell(a, "both", price="96.00", price_fen=9_600)
     assert (r.status_code, r.json()["code"]) == (422, "T0404")
     r = post(a, "/orders", {"instrument": "CEA23", "side": "S", "price": 96.5, "quantity_t": 10}, key="float")  # a JSON float
@@ -223,3 +227,31 @@ def test_csrf_is_enforced_on_posts(exchange):
     token = c.cookies["csrftoken"].value
     r = c.post(f"{URL}/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="c1", HTTP_X_CSRFTOKEN=token)
     assert r.status_code == 200 and r.json()["status"] == "resting"
+
+
+def test_directed_block_order_is_confirmed_by_its_counterparty_only(exchange, clock):
+    from cets.registry.models import AccountKind, Position, TransferKind
+    from cets.registry.services import Leg, system_account, transfer_post
+    from cets.trading.funds import funds_deposit
+
+    x = exchange
+    transfer_post(key="iss-more", kind=TransferKind.ISSUE, unit_type=x.w.cea, debit=Leg(system_account("national", AccountKind.NATIONAL_TOTAL),
+                  Position.REGISTRY), credit=Leg(x.w.accounts[SD_1], Position.TRADING), quantity=100_000)
+    funds_deposit(key="dep-more", holder=x.w.sd2, amount_fen=1_000_000_000, actor=None)  # + 10,000,000.00 CNY
+    clock.set("2024-11-04", 14)  # block agreements trade in the afternoon
+    a, b, z = client_for(x.sd1_user), client_for(x.sd2_user), client_for(x.w.entity_zj1_user)
+    body = {"instrument": "CEA23", "method": "block", "side": "S", "price": "90.00", "quantity_t": 120_000}
+    r = post(a, "/orders", dict(body, counterparty="91330000000000000X"), key="blk0")
+    assert (r.status_code, r.json()["code"]) == (422, "T0403")
+    q = post(a, "/orders", dict(body, counterparty=SD_2), key="blk1").json()
+    assert (q["status"], q["counterparty"], q["frozen_t"]) == ("resting", SD_2, 120_000)  # 90.00 is inside ±30 % of 95.00 (66.50 … 123.50)
+    seen_by = {who: c.get(f"{URL}/board", {"instrument": "CEA23", "method": "block"}).json()["asks"][0]["quotes"][0] for who, c in
+               (("sd2", b), ("zj1", z))}
+    assert seen_by["sd2"]["takeable"] and seen_by["sd2"]["directed"] and not seen_by["zj1"]["takeable"]
+    r = post(b, "/take", {"quote": q["seq"], "quantity_t": 100_000}, key="part")
+    assert r.json()["reject_code"] == "T0112"  # a block order is confirmed for its whole quantity
+    r = post(b, "/take", {"quote": q["seq"], "quantity_t": 120_000}, key="all")
+    assert r.json()["status"] == "filled"
+    t = Trade.objects.get()
+    # 120,000 t × 90.00 CNY = 10,800,000.00 CNY = 1,080,000,000 fen; fee 0.05 % = 540,000 fen per side
+    assert (t.method, t.amount_fen, t.buyer_fee_fen, t.seller_fee_fen) == ("block", 1_080_000_000, 540_000, 540_000)

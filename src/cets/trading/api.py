@@ -25,6 +25,7 @@ from ninja import Field, Router, Schema
 
 from cets.core.errors import CetsError, Check
 
+from . import book as bk
 from . import entry, selectors
 from .models import Order
 from .prices import cny_to_fen, fen_to_cny
@@ -238,6 +239,8 @@ def board(request, instrument: str, method: str = "listing"):
     """The best-five board of ``instrument`` and ``method``: price levels with quantity and order count,
     and the resting quotes of those levels (their ``seq`` is what a taker sends). Participants are not
     named; ``mine`` marks the caller's own quotes."""
+    if method not in ("listing", "block", "continuous"):
+        raise CetsError(bk.T0113, method[:40])
     b = selectors.board(instrument=instrument, method=method, viewer=request.user)
 
     def levels(rows):

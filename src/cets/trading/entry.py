@@ -31,6 +31,11 @@ T0403 = Check("T0403", "对手方统一社会信用代码不存在", "no partici
 
 _KEY = re.compile(r"[A-Za-z0-9._:-]{1,80}")
 
+# Methods a participant enters through the API and the pages: the national market's listing and block
+# agreements (reference §3.1). One-way auctions have their own announcement and bidding flow; the
+# continuous method is for pilot markets and is not offered until a pack says a market uses it.
+ORDER_METHODS = ("listing", "block")
+
 
 def stored_key(*, user, key: str, channel: str = "api") -> str:
     """The command-log key for ``key`` sent by ``user`` (T0402 if malformed)."""
@@ -73,10 +78,13 @@ def place(*, user, key: str, instrument: str, method: str, side: str, price_fen:
           channel: str = "api", market: str = "national") -> Order:
     """Enter an order for the caller's organisation (``services.order_place``): ``price_fen`` fen per
     tonne (int), ``quantity_t`` tonnes (int), ``counterparty`` the USCC of a directed block order's
-    counterparty (T0403 if unknown). Raises T0209 (not a trader), T0402, T0203 and every check of
+    counterparty (T0403 if unknown). Raises T0113 (a method other than listing / block), T0209 (not a
+    trader), T0402, T0203 and every check of
     ``order_place``. Returns the order as the sequencer left it (resting, filled or rejected)."""
     org = _participant(user)
     k = stored_key(user=user, key=key, channel=channel)
+    if method not in ORDER_METHODS:
+        raise CetsError(bk.T0113, repr(method)[:40])
     cp = None
     if counterparty:
         cp = Organisation.objects.filter(uscc=counterparty.strip().upper()).first()
