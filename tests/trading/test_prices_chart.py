@@ -73,3 +73,33 @@ def test_chart_stays_inside_its_panels(rows, repeat):
 
 def test_no_days_no_chart():
     assert chart_of([]) is None
+
+
+def test_real_published_prices_convert_exactly_and_chart_the_whole_cea_series():
+    """data/cea-national-official/cea_daily_quotes.csv (the exchange's published daily quotes,
+    2021-07-16 … 2026-08-19): every non-zero open/high/low/close converts to fen and back to the same
+    text; 0.00 (high/low on a day without listing trades) is not a price and is refused. The chart of
+    the whole CEA series (1,235 days, more days than pixels) peaks on the highest close (106.00)."""
+    import csv
+
+    from tests.conftest import DATA
+
+    rows = list(csv.DictReader((DATA / "cea-national-official" / "cea_daily_quotes.csv").open(encoding="utf-8")))
+    converted = zeros = 0
+    for r in rows:
+        for f in ("open", "high", "low", "close"):
+            if r[f] == "0.00":
+                zeros += 1
+                with pytest.raises(CetsError):
+                    cny_to_fen(r[f])
+                continue
+            assert fen_to_cny(cny_to_fen(r[f])) == r[f], (r["trade_date"], r["subject_code"], f)
+            converted += 1
+    assert converted + zeros == 4 * len(rows) and converted > 16_000
+    cea = [r for r in rows if r["subject_code"] == "CEA"]
+    days = [Day(dt.date.fromisoformat(r["trade_date"]), cny_to_fen(r["close"]), int(r["volume_t"])) for r in cea]
+    c = chart_of(days)
+    ys = [int(p.split(",")[1]) for p in c.points.split()]
+    assert len(ys) == len(cea) == 1_235
+    top = min(range(len(ys)), key=ys.__getitem__)
+    assert days[top].close_fen == max(d.close_fen for d in days) == 10_600
