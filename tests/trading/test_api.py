@@ -255,3 +255,22 @@ def test_directed_block_order_is_confirmed_by_its_counterparty_only(exchange, cl
     t = Trade.objects.get()
     # 120,000 t × 90.00 CNY = 10,800,000.00 CNY = 1,080,000,000 fen; fee 0.05 % = 540,000 fen per side
     assert (t.method, t.amount_fen, t.buyer_fee_fen, t.seller_fee_fen) == ("block", 1_080_000_000, 540_000, 540_000)
+
+
+def test_a_buyer_without_a_registry_account_is_refused_at_entry(exchange):
+    """Core fix (services._freeze): a buy from a participant without an open registry account used to be
+    accepted; the trade that hit it then failed in settlement (no account to deliver to) inside the
+    sequencer, which left the command unapplied at the head of the log and halted every later order.
+    Now the buy is refused T0208 at entry and nothing is written."""
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import member_create
+    from cets.trading.funds import funds_deposit
+
+    org = Organisation.objects.create(uscc="91310000MA1FL0000X", name="某投资机构", kind=Organisation.Kind.INSTITUTION)
+    user = member_create(username="inst", organisation=org, role=Role.TRADER, password="test-password-123")
+    funds_deposit(key="dep-inst", holder=org, amount_fen=10_000_000, actor=None)
+    before = Order.objects.count()
+    r = post(client_for(user), "/orders", {"instrument": "CEA23", "side": "B", "price": "95.00", "quantity_t": 100}, key="b1")
+    assert (r.status_code, r.json()["code"]) == (422, "T0208")
+    assert Order.objects.count() == before
+    assert sell(client_for(exchange.sd2_user), "s1").json()["status"] == "resting"  # the market goes on

@@ -157,6 +157,7 @@ def _freeze(o: Order, *, side: str, rules: MarketRules, participant: Organisatio
     """Pre-trade check and freeze (two-phase): a buy holds price × quantity + fee in fen, a sell holds
     the units in the registry's pending position. T0201 / T0207 when short; nothing changes then."""
     if side == bk.BUY:
+        _registry_account(participant, o.market)  # T0208 now, not a settlement failure that halts the sequencer
         amount = price_fen * quantity_t
         need = amount + rules.fee(amount)
         acc = funds.fund_account_of(holder=participant, market=o.market)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.rules.packs import PackError
 from cets.web.selectors import viewer_of
 
 from . import entry, selectors, services
@@ -48,7 +49,7 @@ def _rules():
     """The trading pack's rules for today, or None if no pack covers this year."""
     try:
         return services.market_rules(MARKET, timezone.localdate())
-    except Exception:  # noqa: BLE001 — a missing pack only hides the size hints and the instrument list
+    except PackError:  # no pack for this year: the page loses only the size hints and the pack's instrument list
         return None
 
 
