@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("cets.compliance.urls")),
+    path("trading/", include("cets.trading.urls")),
     path("", include("cets.web.urls")),
 ]
