@@ -18,6 +18,11 @@ from tests.conftest import SD_1, SD_2, when
 DAY = dt.date(2024, 11, 4)  # a Monday and a trading day
 
 
+def ts_depth(instrument, method, side):
+    with ts.book_read("national") as book:
+        return book.depth(instrument, method, side)
+
+
 def held(w, code, position):
     h = Holding.objects.filter(account=w.accounts[code], unit_type=w.cea, position=position).first()
     return h.quantity if h else 0
@@ -143,10 +148,10 @@ def test_a_restarted_sequencer_rebuilds_the_same_book(market):
                        at=when("2024-11-04", 10))
     first = Order.objects.get(key="s0")
     ts.order_take(key="t", participant=w.sd2, quote_seq=first.seq, quantity_t=60, actor=None, at=when("2024-11-04", 10))
-    before = ts.book_of("national").depth("CEA23", "listing", "S")
+    before = ts_depth("CEA23", "listing", "S")
     assert before == [(9_600, 340, 2), (9_650, 200, 1), (9_700, 50, 1)]
     ts._BOOKS.clear()  # a new process: nothing in memory
-    assert ts.book_of("national").depth("CEA23", "listing", "S") == before
+    assert ts_depth("CEA23", "listing", "S") == before
 
 
 def test_vwap_rounds_half_up_to_the_fen():
@@ -203,3 +208,34 @@ def test_an_acknowledged_order_survives_a_crash_before_sequencing(market):
     o.refresh_from_db()
     assert (o.status, o.frozen_fen) == (Order.Status.FILLED, 0)
     assert held(w, SD_2, Position.TRADING) == 50_200
+
+
+def test_a_settlement_refusal_voids_the_command_and_the_market_goes_on(market):
+    """The seller's account is frozen by the registry after a take was entered: settlement refuses
+    (R0103), the take is void and rejected with that code, its funds are released, the quote stays in
+    the book, and the next orders trade normally."""
+    from django.db import transaction
+
+    from cets.registry.services import account_status_set
+
+    w = market
+    quote = ts.order_place(key="q", participant=w.sd1, instrument="CEA23", method="listing", side="S", price_fen=9_600, quantity_t=500,
+                           actor=None, at=when("2024-11-04", 10))
+    with transaction.atomic():  # a take entered, not yet sequenced …
+        o = ts._log("national", key="b", kind=Order.Kind.TAKE, trading_day=DAY, instrument="CEA23", method="listing", side="B",
+                    price_fen=9_600, quantity_t=200, remaining_t=200, participant=w.sd2, target=quote, entered_at=when("2024-11-04", 10))
+        ts._freeze(o, side="B", rules=ts.market_rules("national", DAY), participant=w.sd2, instrument="CEA23", price_fen=9_600,
+                   quantity_t=200, at=when("2024-11-04", 10))
+    account_status_set(account=w.accounts[SD_1], status="frozen", reason="court order", actor=w.registry_a)  # … then a freeze
+    ts.sequencer_drain(market="national")
+    o.refresh_from_db()
+    assert (o.status, o.reject_code, o.voided, o.frozen_fen) == (Order.Status.REJECTED, "R0103", True, 0)
+    assert fund_account_of(holder=w.sd2).available_fen == 100_000_000
+    assert not Trade.objects.exists()
+    assert ts_depth("CEA23", "listing", "S") == [(9_600, 500, 1)]
+    ts._BOOKS.clear()  # a restart replays the log without the void command
+    assert ts_depth("CEA23", "listing", "S") == [(9_600, 500, 1)]
+    account_status_set(account=w.accounts[SD_1], status="open", reason="released", actor=w.registry_a)
+    t = ts.order_take(key="t2", participant=w.sd2, quote_seq=quote.seq, quantity_t=200, actor=None, at=when("2024-11-04", 10))
+    assert t.status == Order.Status.FILLED and Trade.objects.count() == 1
+    assert funds_verify() == [] and audit_verify().ok

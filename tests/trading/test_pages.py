@@ -129,9 +129,10 @@ def test_public_market_data_page_with_chart(exchange, clock):
     anon = Client()
     assert "CEA23" in anon.get("/trading/market/").content.decode()
     page = anon.get("/trading/market/CEA23/", {"start": "2024-11-01", "end": "2024-11-08"}).content.decode()
-    # close 2024-11-04: (300 × 96.00 + 100 × 97.00) / 400 = 3,850,000 fen / 400 t = 9,625 fen = 96.25 CNY; 11-05 keeps 96.25
+    # close 2024-11-04: (300 × 96.00 + 100 × 97.00) / 400 = 3,850,000 fen / 400 t = 9,625 fen = 96.25 CNY; 11-05, without
+    # trades, opens and closes at 96.25 as the exchange publishes such days
     table = page.split('id="days"')[1]
-    assert table.count(">96.25<") == 2 and "38,500.00" in table
+    assert table.count(">96.25<") == 3 and "38,500.00" in table
     assert "<svg" in page and "<polyline" in page and "<script" not in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     points = re.search(r'<polyline class="close" points="([^"]+)"', page).group(1).split()
     assert len(points) == 2 and points[0].split(",")[1] == points[1].split(",")[1]  # same close → same height

@@ -198,6 +198,7 @@ class Order(models.Model):
     frozen_t = models.BigIntegerField(default=0)
     reject_code = models.CharField(max_length=8, blank=True)
     reject_detail = models.CharField(max_length=300, blank=True)
+    voided = models.BooleanField(default=False, help_text="settlement refused it after entry; the book skips it on replay")
 
     class Meta:
         ordering = ["seq"]

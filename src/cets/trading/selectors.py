@@ -14,7 +14,7 @@ from cets.parties.models import Organisation, Role
 
 from . import book as bk
 from .models import DailyQuote, DailyStat, FundAccount, FundEntry, Order, Trade
-from .services import TRADER_ROLES, book_of
+from .services import TRADER_ROLES, book_read
 
 
 @dataclass(frozen=True)
@@ -234,38 +234,38 @@ class Board:
 
 def board(*, instrument: str, method: str, viewer=None, market: str = "national", levels: int | None = None) -> Board:
     """The best ``levels`` (pack ``order.take_levels``, 5) price levels of each side from the market's
-    book (``services.book_of(...).depth``), with the resting quotes of those levels in priority order.
+    book (``services.book_read``), with the resting quotes of those levels in priority order.
     Market data: any viewer; participants are never named, ``viewer`` only marks its own quotes."""
-    b = book_of(market)
-    n = levels or b.limits.take_levels
-    ins = b.instruments.get(instrument)
-    org = participant_of(viewer) if viewer is not None else None
-    me = str(org.pk) if org is not None else None
-    sides = {}
-    for side in (bk.BUY, bk.SELL):
-        depth = b.depth(instrument, method, side, n)
-        top = {p for p, _q, _n in depth}
-        by_price: dict[int, list] = {}
-        for o in b.resting(instrument, method, side):  # best price first, then time
-            if o.price_fen not in top:
-                break
-            by_price.setdefault(o.price_fen, []).append(o)
-        out = []
-        for price, qty, count in depth:
-            quotes = []
-            for o in by_price.get(price, []):
-                mine = me is not None and o.participant == me
-                takeable = me is not None and not mine and method in ("listing", "block") and (not o.counterparty or o.counterparty == me)
-                quotes.append(Quote(o.id, o.remaining_t, mine, bool(o.counterparty), takeable))
-            out.append(Level(price, qty, count, quotes))
-        sides[side] = out
-    if ins is None:
-        return Board(instrument, method, False, None, None, None, sides[bk.BUY], sides[bk.SELL])
-    band = {"listing": b.limits.listing_band, "block": b.limits.block_band}.get(method, b.limits.continuous_band)
-    low, high = bk.price_band(ins.prev_close_fen, band)
-    last = Order.objects.filter(market=market, instrument=instrument, kind__in=(Order.Kind.OPEN_DAY, Order.Kind.CLOSE_DAY)).order_by("-seq").first()
-    is_open = last is not None and last.kind == Order.Kind.OPEN_DAY
-    return Board(instrument, method, is_open, ins.prev_close_fen, low, high, sides[bk.BUY], sides[bk.SELL])
+    with book_read(market) as b:
+        n = levels or b.limits.take_levels
+        ins = b.instruments.get(instrument)
+        org = participant_of(viewer) if viewer is not None else None
+        me = str(org.pk) if org is not None else None
+        sides = {}
+        for side in (bk.BUY, bk.SELL):
+            depth = b.depth(instrument, method, side, n)
+            top = {p for p, _q, _n in depth}
+            by_price: dict[int, list] = {}
+            for o in b.resting(instrument, method, side):  # best price first, then time
+                if o.price_fen not in top:
+                    break
+                by_price.setdefault(o.price_fen, []).append(o)
+            out = []
+            for price, qty, count in depth:
+                quotes = []
+                for o in by_price.get(price, []):
+                    mine = me is not None and o.participant == me
+                    takeable = me is not None and not mine and method in ("listing", "block") and (not o.counterparty or o.counterparty == me)
+                    quotes.append(Quote(o.id, o.remaining_t, mine, bool(o.counterparty), takeable))
+                out.append(Level(price, qty, count, quotes))
+            sides[side] = out
+        if ins is None:
+            return Board(instrument, method, False, None, None, None, sides[bk.BUY], sides[bk.SELL])
+        band = {"listing": b.limits.listing_band, "block": b.limits.block_band}.get(method, b.limits.continuous_band)
+        low, high = bk.price_band(ins.prev_close_fen, band, b.limits.band_rounding)
+        last = Order.objects.filter(market=market, instrument=instrument, kind__in=(Order.Kind.OPEN_DAY, Order.Kind.CLOSE_DAY)).order_by("-seq").first()
+        is_open = last is not None and last.kind == Order.Kind.OPEN_DAY
+        return Board(instrument, method, is_open, ins.prev_close_fen, low, high, sides[bk.BUY], sides[bk.SELL])
 
 
 def quotes_between(*, market: str = "national", instrument: str, start: dt.date, end: dt.date) -> list[DailyQuote]:

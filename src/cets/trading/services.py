@@ -16,6 +16,8 @@ numbers from the market's trading pack (``national/trading-2021-2026``).
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
@@ -485,9 +487,13 @@ def auction_close(*, key: str, auction_seq: int, actor, market: str = "national"
 # the market lock brings this book up to the log (replaying commands other processes applied) before
 # applying new ones, so the book is always a function of the log.
 _BOOKS: dict[str, tuple[bk.Book, int]] = {}
+_BOOK_LOCK = threading.RLock()  # threads of one process share _BOOKS: one applies or reads at a time
 
 
 def _command(o: Order):
+    """The book command of a log entry; None for a voided entry (skipped on replay)."""
+    if o.voided:
+        return None
     p = str(o.participant_id or "")
     if o.kind == Order.Kind.PLACE:
         return bk.Place(o.seq, p, o.instrument, o.method, o.side, o.price_fen, o.quantity_t, str(o.counterparty_id or ""))
@@ -518,7 +524,8 @@ def _rebuild(market: str, upto: int) -> bk.Book:
     start = min((r["m"] for r in opens), default=None)
     if start is not None:
         for o in Order.objects.filter(market=market, seq__gte=start, seq__lte=upto).order_by("seq").iterator():
-            book.apply(_command(o))
+            if (cmd := _command(o)) is not None:
+                book.apply(cmd)
     return book
 
 
@@ -530,22 +537,8 @@ def sequencer_drain(*, market: str = "national", batch: int = 5000) -> int:
     total = 0
     while True:
         try:
-            with transaction.atomic():
-                ms = _market_lock(market)
-                book, applied = _BOOKS.get(market, (None, -1))
-                if book is None or applied > ms.applied_seq:
-                    book = _rebuild(market, ms.applied_seq)
-                elif applied < ms.applied_seq:
-                    for o in Order.objects.filter(market=market, seq__gt=applied, seq__lte=ms.applied_seq).order_by("seq").iterator():
-                        book.apply(_command(o))
-                new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant").order_by("seq")[:batch])
-                ctx = _DrainCache(market)
-                for o in new:
-                    _record(o, book.apply(_command(o)), ctx)
-                if new:
-                    ms.applied_seq = new[-1].seq
-                    ms.save(update_fields=["applied_seq"])
-                _BOOKS[market] = (book, ms.applied_seq)
+            with _BOOK_LOCK:
+                new = _drain_batch(market, batch)
         except BaseException:
             _BOOKS.pop(market, None)
             raise
@@ -554,10 +547,44 @@ def sequencer_drain(*, market: str = "national", batch: int = 5000) -> int:
             return total
 
 
-def book_of(market: str = "national") -> bk.Book:
-    """This process's book of ``market``, brought up to the log (read-only use: depth, quotes)."""
+def _drain_batch(market: str, batch: int) -> list[Order]:
+    """One transaction of the sequencer: lock the market, bring the book up to the log, apply up to
+    ``batch`` new commands and record their effects."""
+    with transaction.atomic():
+        ms = _market_lock(market)
+        book, applied = _BOOKS.get(market, (None, -1))
+        if book is None or applied > ms.applied_seq:
+            book = _rebuild(market, ms.applied_seq)
+        elif applied < ms.applied_seq:
+            for o in Order.objects.filter(market=market, seq__gt=applied, seq__lte=ms.applied_seq).order_by("seq").iterator():
+                if (cmd := _command(o)) is not None:
+                    book.apply(cmd)
+        new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant").order_by("seq")[:batch])
+        ctx = _DrainCache(market)
+        for o in new:
+            try:
+                with transaction.atomic():
+                    _record(o, book.apply(_command(o)), ctx)
+            except CetsError as e:
+                # Settlement refused what the book accepted (an account frozen or closed since
+                # entry): the command is void, and the book is rebuilt without it, so one
+                # refusal never halts the market.
+                _void(o, e, ctx)
+                book = _rebuild(market, o.seq)
+        if new:
+            ms.applied_seq = new[-1].seq
+            ms.save(update_fields=["applied_seq"])
+        _BOOKS[market] = (book, ms.applied_seq)
+    return new
+
+
+@contextmanager
+def book_read(market: str = "national"):
+    """``with book_read("national") as book:`` — this process's book of ``market``, brought up to the
+    log, for reading (depth, resting quotes) while no thread of this process applies commands to it."""
     sequencer_drain(market=market)
-    return _BOOKS[market][0]
+    with _BOOK_LOCK:
+        yield _BOOKS[market][0]
 
 
 class _DrainCache:
@@ -620,6 +647,22 @@ def _record(o: Order, events: list, ctx: _DrainCache) -> None:
         if d.status not in (Order.Status.RESTING, Order.Status.RECEIVED):
             _release(d, ctx)
         d.save(update_fields=_SAVED)
+
+
+def _void(o: Order, e: CetsError, ctx: _DrainCache) -> None:
+    """Mark ``o`` void and rejected with the settlement's check, and give back what it holds where the
+    registry still allows it (units of a frozen account stay held and the order says so)."""
+    o.refresh_from_db()
+    o.voided = True
+    o.status = Order.Status.REJECTED
+    o.reject_code = e.code
+    o.reject_detail = f"settlement refused / 交收被拒: {e}"[:300]
+    try:
+        with transaction.atomic():
+            _release(o, ctx)
+    except CetsError as again:
+        o.reject_detail = f"{o.reject_detail[:200]}; still held / 仍冻结: {again.code}"
+    o.save(update_fields=[*_SAVED, "voided"])
 
 
 def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
