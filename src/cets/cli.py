@@ -6,6 +6,7 @@
     cets import entities FILE [--sector power] [--year 2023]
     cets audit verify                               recompute every holding from the journal
     cets manage ARGS...                             any Django management command
+    cets mrv compute --pack national/power-2023 --input monthly.csv --out annual.csv   (pure, no database)
 """
 
 from __future__ import annotations
@@ -188,6 +189,35 @@ def cmd_allocation_compute(args) -> int:
     return 0
 
 
+def cmd_mrv_compute(args) -> int:
+    """Monthly unit data → annual unit emissions, pure (no database): 发电设施核算指南 (cn-ets-rules.md §6)."""
+    from cets.core.errors import CetsError
+    from cets.mrv.calc import AccountingRules, unit_year_emissions
+    from cets.mrv.tables import read_monthly, write_annual
+    from cets.rules.packs import PackError, load_pack
+
+    con = _console()
+    try:
+        rules = AccountingRules.from_pack(load_pack(args.pack))
+    except (PackError, CetsError) as e:
+        con.print(f"[red]✗ {e}[/red]")
+        return 2
+    try:
+        rows, problems = read_monthly(args.input, rules)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
+        return 2
+    if problems:
+        for p in problems:
+            _problem(con, "", p)
+        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+        return 2
+    results = unit_year_emissions(rows, rules)
+    write_annual(args.out, results)
+    con.print(f"✓ {len(results):,} unit-years, emissions {sum(r.emissions_t for r in results):,} t ({args.pack})")
+    return 0
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
@@ -227,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--units-out", required=True)
     comp.add_argument("--entities-out", required=True)
     comp.set_defaults(func=cmd_allocation_compute, django=False)
+
+    mrv = sub.add_parser("mrv", help="monitoring, reporting, verification").add_subparsers(dest="what", required=True)
+    mc = mrv.add_parser("compute", help="annual unit emissions from monthly unit data (pure, no database)")
+    mc.add_argument("--pack", required=True, help="an accounting pack, e.g. national/power-2023")
+    mc.add_argument("--input", required=True)
+    mc.add_argument("--out", required=True)
+    mc.set_defaults(func=cmd_mrv_compute, django=False)
 
     man = sub.add_parser("manage", help="run a Django management command")
     man.add_argument("rest", nargs=argparse.REMAINDER)
