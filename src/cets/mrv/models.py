@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -35,7 +36,14 @@ class VerificationRecord(models.Model):
     """One verification of one entity's report by one body (核查技术服务机构信息公开表).
 
     Loaded from the official disclosures; ``conforming`` is the conclusion 符合 (True) / 不符合 (False).
+    A 不符合 conclusion blocks the entity's final allocation of ``year`` until it is resolved
+    (``resolved_at`` set by the entity's provincial authority: re-verified as conforming, or the
+    emissions determined by the authority), see :func:`cets.mrv.selectors.verification_blocks`.
     """
+
+    class Resolution(models.TextChoices):
+        REVERIFIED = "reverified", "整改后复核符合 rectified and re-verified"
+        DETERMINED = "determined", "主管部门核定排放量 emissions determined by the authority"
 
     year = models.PositiveSmallIntegerField()
     sector = models.CharField(max_length=24)
@@ -45,6 +53,17 @@ class VerificationRecord(models.Model):
     on_time = models.BooleanField()
     conforming = models.BooleanField()
     source = models.CharField(max_length=200, blank=True)
+    resolution = models.CharField(max_length=12, choices=Resolution.choices, blank=True)
+    resolution_note = models.CharField(max_length=500, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["year", "entity", "verifier", "list_id"], name="verification_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "entity", "verifier", "list_id"], name="verification_unique"),
+            # only a 不符合 conclusion is resolved, and a resolution has its kind, date and author together
+            models.CheckConstraint(condition=Q(resolved_at__isnull=True, resolution="", resolved_by__isnull=True)
+                                   | Q(conforming=False, resolved_at__isnull=False, resolved_by__isnull=False) & ~Q(resolution=""),
+                                   name="verification_resolution_consistent"),
+        ]
+        indexes = [models.Index(fields=["year", "conforming"], name="verification_year_conf")]

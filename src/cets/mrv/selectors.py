@@ -30,3 +30,43 @@ def non_conforming(*, year: int, sector: str | None = None):
     if sector:
         q &= Q(sector=sector)
     return VerificationRecord.objects.filter(q).select_related("entity", "verifier")
+
+
+def verification_blocks(*, entity_id: int, year: int) -> list[VerificationRecord]:
+    """The unresolved 不符合 verification conclusions of the entity's ``year`` report.
+
+    Non-empty means the entity's final allocation of ``year`` may not be issued yet (a 不符合
+    conclusion blocks final allocation until resolved; Measures Art. 27 objection / Regulations Art. 12
+    verification results). Empty list = not blocked.
+    """
+    return list(VerificationRecord.objects.filter(entity_id=entity_id, year=year, conforming=False, resolved_at__isnull=True)
+                .select_related("verifier").order_by("list_id"))
+
+
+def entities_blocked(*, entity_ids, year: int) -> dict[int, int]:
+    """entity id → number of unresolved 不符合 conclusions for ``year``, for the given entities (bulk
+    form of :func:`verification_blocks`, used by allocation before issuing final allocation)."""
+    qs = (VerificationRecord.objects.filter(entity_id__in=entity_ids, year=year, conforming=False, resolved_at__isnull=True)
+          .values_list("entity_id", flat=True))
+    out: dict[int, int] = {}
+    for e in qs:
+        out[e] = out.get(e, 0) + 1
+    return out
+
+
+def blocked_cases(*, user, year: int | None = None, sector: str | None = None, unresolved_only: bool = False):
+    """The 不符合 verification conclusions the ``user`` may see (its jurisdiction: a province sees its
+    entities, the national authority all, an entity its own), newest year first. Each is a blocked
+    case until resolved. Returns a queryset of :class:`VerificationRecord` with entity and verifier."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    q = Q(conforming=False, entity__in=Organisation.objects.filter(organisation_scope(user)))
+    if year is not None:
+        q &= Q(year=year)
+    if sector:
+        q &= Q(sector=sector)
+    if unresolved_only:
+        q &= Q(resolved_at__isnull=True)
+    return (VerificationRecord.objects.filter(q).select_related("entity", "verifier")
+            .order_by("-year", "entity__province", "entity__uscc", "list_id"))

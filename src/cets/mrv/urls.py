@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+app_name = "mrv"
+urlpatterns = [
+    path("blocked/", views.blocked_cases, name="blocked"),
+]
