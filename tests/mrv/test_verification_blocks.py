@@ -11,38 +11,28 @@ from tests.conftest import DATA, SD_1, SD_2, ZJ_1, client_for, when
 TARGETS = DATA / "cets-verification-entities" / "verification_targets.csv"
 
 
-@pytest.fixture
-def real_power(db):
-    """All real power-sector verification relations 2022–2024 (9,666 rows) through the platform's importer."""
-    from cets.parties.services import entities_import
-    from cets.parties.models import Organisation, Role
-    from cets.parties.services import member_create
-
-    entities_import(path=TARGETS, sector="power")
-    sd = Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="山东省生态环境厅", province="37")
-    mee = Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="生态环境部")
-    return {"sd": member_create(username="psd", organisation=sd, role=Role.PROVINCIAL_AUTHORITY, province="37"),
-            "mee": member_create(username="mee", organisation=mee, role=Role.NATIONAL_AUTHORITY)}
-
-
-def test_real_non_conforming_conclusions_are_blocked_cases_in_scope(real_power):
-    from cets.mrv.selectors import blocked_cases
-
-    # The disclosure file: 不符合 in power = 52 (2022) + 97 (2023) + 24 (2024) = 173 of the 182 across sectors
-    assert blocked_cases(user=real_power["mee"]).count() == 173
-    assert blocked_cases(user=real_power["mee"], year=2023).count() == 97
-    sd = list(blocked_cases(user=real_power["sd"], year=2023))
-    assert sd and all(r.entity.province == "37" for r in sd)
-    assert len(sd) < 97
-
-
-def test_all_182_real_conclusions_across_sectors(db):
+def test_real_non_conforming_conclusions_are_blocked_cases_in_scope(db):
+    """All 14,613 real verification relations 2022–2024 through the platform's importer."""
     from cets.mrv.models import VerificationRecord
-    from cets.parties.services import entities_import
+    from cets.mrv.selectors import blocked_cases, verification_blocks
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import entities_import, member_create
 
     entities_import(path=TARGETS)
+    sd = member_create(username="psd", organisation=Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="山东省生态环境厅",
+                                                                                province="37"), role=Role.PROVINCIAL_AUTHORITY, province="37")
+    mee = member_create(username="mee", organisation=Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="生态环境部"),
+                        role=Role.NATIONAL_AUTHORITY)
+    # The disclosure file: 182 不符合 = power 52 (2022) + 97 (2023) + 24 (2024) + 9 other sectors in 2024
     assert VerificationRecord.objects.filter(conforming=False).count() == 182
-    assert VerificationRecord.objects.filter(conforming=False, year=2023, sector="power").count() == 97
+    assert blocked_cases(user=mee).count() == 182
+    assert blocked_cases(user=mee, year=2023, sector="power").count() == 97
+    assert blocked_cases(user=mee, sector="power").count() == 52 + 97 + 24
+    in_sd = list(blocked_cases(user=sd, year=2023))
+    assert in_sd and all(r.entity.province == "37" for r in in_sd) and len(in_sd) < 97
+    first = in_sd[0]
+    assert verification_blocks(entity_id=first.entity_id, year=2023)
+    assert blocked_cases(user=None).count() == 0
 
 
 @pytest.fixture

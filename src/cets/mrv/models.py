@@ -67,3 +67,88 @@ class VerificationRecord(models.Model):
                                    name="verification_resolution_consistent"),
         ]
         indexes = [models.Index(fields=["year", "conforming"], name="verification_year_conf")]
+
+
+class ReportPreparer(models.Model):
+    """A technical service body that helped prepare (编制) an entity's report of ``year``: it may not
+    verify that report (《碳排放权交易管理暂行条例》 Art. 13)."""
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="report_preparers")
+    year = models.PositiveSmallIntegerField()
+    body = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="reports_prepared")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entity", "year", "body"], name="report_preparer_unique")]
+
+
+class VerificationAssignment(models.Model):
+    """One verification (``regular``) or spot check (``spot_check``, a second verification) of an
+    entity's ``year`` report by a body drawn at random (双随机) by the province, and its outcome.
+
+    Deadlines are working days (core.workdays) from the market's accounting pack ``[verification]``:
+    ``notify_by`` = completion + 7 (Regulations Art. 12), ``objection_by`` = notification + 7 and
+    ``decision_by`` = objection + 10 (Measures Art. 27). Emissions are tonnes CO2e (int),
+    generation MWh, heat GJ. ``flagged``: a spot check that differs enough to flag the first verifier.
+    """
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", "核查 verification"
+        SPOT_CHECK = "spot_check", "抽查 spot check"
+
+    market = models.CharField(max_length=16, default="national")
+    sector = models.CharField(max_length=24, default="power")
+    year = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REGULAR)
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="verification_assignments")
+    body = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="assignments")
+    province = models.CharField(max_length=2)
+    seed = models.CharField(max_length=80)
+    assigned_at = models.DateTimeField()
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # outcome recorded by the body
+    verified_emissions_t = models.BigIntegerField(null=True, blank=True)
+    generation_mwh = ExactDecimalField(max_digits=16, decimal_places=3, null=True, blank=True)
+    heat_supplied_gj = ExactDecimalField(max_digits=16, decimal_places=3, null=True, blank=True)
+    conforming = models.BooleanField(null=True, blank=True)
+    completed_on = models.DateField(null=True, blank=True)
+    notify_by = models.DateField(null=True, blank=True)
+    notified_on = models.DateField(null=True, blank=True)
+    objection_by = models.DateField(null=True, blank=True)
+    objection_on = models.DateField(null=True, blank=True)
+    objection_text = models.CharField(max_length=1000, blank=True)
+    decision_by = models.DateField(null=True, blank=True)
+    decided_on = models.DateField(null=True, blank=True)
+    objection_upheld = models.BooleanField(null=True, blank=True)
+    flagged = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["year", "entity", "kind", "market"], name="assignment_unique"),
+            models.CheckConstraint(condition=Q(verified_emissions_t__isnull=True) | Q(verified_emissions_t__gte=0), name="assignment_emissions_nonneg"),
+            models.CheckConstraint(condition=Q(completed_on__isnull=True) | Q(conforming__isnull=False, verified_emissions_t__isnull=False,
+                                                                             notify_by__isnull=False), name="assignment_outcome_complete"),
+            models.CheckConstraint(condition=Q(notified_on__isnull=True) | Q(completed_on__isnull=False, objection_by__isnull=False),
+                                   name="assignment_notified_after_outcome"),
+            models.CheckConstraint(condition=Q(objection_on__isnull=True) | Q(notified_on__isnull=False, decision_by__isnull=False),
+                                   name="assignment_objection_after_notice"),
+        ]
+
+
+class VerifierEvaluation(models.Model):
+    """A published yearly evaluation of a verification body in a province (环办气候函〔2025〕140号 §二(九)):
+    shares 0–1 for timeliness (及时性), compliance (合规性) and quality (工作质量); null = no basis."""
+
+    year = models.PositiveSmallIntegerField()
+    province = models.CharField(max_length=2, blank=True, help_text="blank = nationwide")
+    body = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="evaluations")
+    verifications = models.PositiveIntegerField()
+    timeliness = ExactDecimalField(max_digits=5, decimal_places=4)
+    compliance = ExactDecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    quality = ExactDecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    spot_checks = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["year", "province", "body"], name="verifier_evaluation_unique")]

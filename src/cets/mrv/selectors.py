@@ -70,3 +70,38 @@ def blocked_cases(*, user, year: int | None = None, sector: str | None = None, u
         q &= Q(resolved_at__isnull=True)
     return (VerificationRecord.objects.filter(q).select_related("entity", "verifier")
             .order_by("-year", "entity__province", "entity__uscc", "list_id"))
+
+
+def verifier_evaluation_facts(*, year: int, province: str):
+    """Facts for the evaluation of the bodies that verified ``year`` reports of ``province``'s entities:
+    one :class:`~cets.mrv.verification.VerificationFact` per verification record (on time per the
+    disclosure), with notification timeliness from assignments and spot-check flags on the first
+    verifier. Returns ``(facts, body key → body id)``; the body key is its credit code."""
+    from .models import VerificationAssignment
+    from .verification import VerificationFact
+
+    recs = list(VerificationRecord.objects.filter(year=year, entity__province=province).select_related("verifier"))
+    asg = {a.pk: a for a in VerificationAssignment.objects.filter(year=year, province=province)}
+    spot = {}
+    for a in asg.values():
+        if a.kind == VerificationAssignment.Kind.SPOT_CHECK and a.flagged is not None:
+            spot[a.entity_id] = a.flagged
+    facts, body_ids = [], {}
+    for r in recs:
+        key = r.verifier.uscc or f"#{r.verifier_id}"
+        body_ids[key] = r.verifier_id
+        a = asg.get(int(r.list_id[4:])) if r.list_id.startswith("ASG-") and r.list_id[4:].isdigit() else None
+        in_time = None if a is None or a.notify_by is None else (a.notified_on is not None and a.notified_on <= a.notify_by)
+        facts.append(VerificationFact(body=key, on_time=r.on_time, notified_in_time=in_time,
+                                      spot_checked=a is not None and r.entity_id in spot, flagged=a is not None and spot.get(r.entity_id, False)))
+    return facts, body_ids
+
+
+def verifier_evaluations(*, year: int, province: str | None = None):
+    """Published verifier evaluations (public: any logged-in user), best timeliness first."""
+    from .models import VerifierEvaluation
+
+    qs = VerifierEvaluation.objects.filter(year=year).select_related("body")
+    if province is not None:
+        qs = qs.filter(province=province)
+    return qs.order_by("province", "-timeliness", "body__name")

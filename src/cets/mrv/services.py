@@ -1,18 +1,20 @@
-"""MRV writes: verification records and verified unit-year data."""
+"""MRV writes: verification records and verified unit-year data; resolution of 不符合 conclusions;
+random assignment of verification bodies, outcomes, notification, objections; verifier evaluation."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from cets.core.errors import CetsError, Check
-from cets.parties.access import require_role
-from cets.parties.models import Role
+from cets.parties.access import DENIED, require_role
+from cets.parties.models import Organisation, Role
 
-from .models import UnitYearData, VerificationRecord
+from .models import ReportPreparer, UnitYearData, VerificationAssignment, VerificationRecord, VerifierEvaluation
 
 
 def verification_records_upsert(*, records: Iterable[tuple[int, str, int, int, str, bool, bool]], source: str) -> int:
@@ -68,3 +70,209 @@ def verification_resolve(*, record_id: int, actor, resolution: str, note: str = 
     rec.resolved_at = at or timezone.now()
     rec.save(update_fields=["resolution", "resolution_note", "resolved_by", "resolved_at"])
     return rec
+
+
+# -- verification: random assignment (双随机), outcome, notification, objection, evaluation ------------------
+
+V0303 = Check("V0303", "该单位本年度已分配核查机构", "the entity already has a verification body for this year")
+V0304 = Check("V0304", "核查结果已记录", "the verification outcome is already recorded")
+V0305 = Check("V0305", "已超过异议期限", "the objection period has passed")
+V0306 = Check("V0306", "核查结果尚未告知，不能提出异议", "the result has not been notified; no objection yet")
+V0307 = Check("V0307", "无待决定的异议", "no objection awaiting a decision")
+V0308 = Check("V0308", "抽查需要已完成的核查", "a spot check needs a completed verification")
+V0309 = Check("V0309", "核查结果尚未记录", "the verification outcome is not recorded yet")
+V0310 = Check("V0310", "结果已告知", "the result was already notified")
+V0311 = Check("V0311", "排放量应为非负整数（吨）", "emissions must be whole tonnes ≥ 0")
+
+
+def _verification_pack(market: str, sector: str, year: int):
+    from cets.rules.packs import pack_for
+
+    return pack_for(market, sector, year, kind="accounting")
+
+
+@transaction.atomic
+def report_preparer_record(*, entity: Organisation, year: int, body: Organisation, actor) -> ReportPreparer:
+    """Record that ``body`` helped prepare ``entity``'s ``year`` report (it may then not verify it,
+    Regulations Art. 13). By the entity itself or its provincial / the national authority (R0502)."""
+    m = require_role(actor, Role.ENTITY, Role.PROVINCIAL_AUTHORITY, Role.NATIONAL_AUTHORITY, province=entity.province)
+    if m.role == Role.ENTITY and m.organisation_id != entity.pk:
+        raise CetsError(DENIED, "not the entity's own report")
+    rp, _ = ReportPreparer.objects.get_or_create(entity=entity, year=year, body=body)
+    return rp
+
+
+@transaction.atomic
+def verification_assign(*, year: int, province: str, entities: Sequence[Organisation], bodies: Sequence[Organisation], seed: str,
+                        actor, kind: str = VerificationAssignment.Kind.REGULAR, market: str = "national", sector: str = "power",
+                        at: dt.datetime | None = None) -> list[VerificationAssignment]:
+    """The province draws a verification body for each of ``entities`` at random from ``bodies`` (双随机),
+    reproducibly from ``seed`` (:func:`cets.mrv.verification.assign_bodies`), barring bodies that helped
+    prepare the entity's report (Regulations Art. 13) and, for a spot check (``kind="spot_check"``, a
+    second verification), the first verifier.
+
+    Only the provincial authority of ``province`` (R0502); every entity must be of that province
+    (R0502). Raises V0303 if an entity already has an assignment of that kind and year, V0308 for a
+    spot check without a completed verification, V0301/V0302 from the draw. One transaction.
+    """
+    from .verification import assign_bodies
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    for e in entities:
+        if e.province != province:
+            raise CetsError(DENIED, f"{e.uscc} outside province {province}")
+    ids = [e.pk for e in entities]
+    taken = set(VerificationAssignment.objects.filter(year=year, kind=kind, market=market, entity_id__in=ids).values_list("entity_id", flat=True))
+    if taken:
+        raise CetsError(V0303, ", ".join(sorted(e.uscc for e in entities if e.pk in taken)))
+    conflicts: dict[str, set[str]] = {}
+    key = {e.pk: str(e.uscc or e.pk) for e in entities}
+    body_key = {b.pk: str(b.uscc or b.pk) for b in bodies}
+    for ent_id, body_id in ReportPreparer.objects.filter(entity_id__in=ids, year=year).values_list("entity_id", "body_id"):
+        conflicts.setdefault(key[ent_id], set()).add(body_key.get(body_id, f"#{body_id}"))
+    if kind == VerificationAssignment.Kind.SPOT_CHECK:
+        firsts = dict(VerificationAssignment.objects.filter(year=year, market=market, kind=VerificationAssignment.Kind.REGULAR,
+                                                            entity_id__in=ids, completed_on__isnull=False).values_list("entity_id", "body_id"))
+        missing = [e.uscc for e in entities if e.pk not in firsts]
+        if missing:
+            raise CetsError(V0308, ", ".join(missing))
+        for ent_id, body_id in firsts.items():
+            conflicts.setdefault(key[ent_id], set()).add(body_key.get(body_id, f"#{body_id}"))
+    draw = assign_bodies(entities=list(key.values()), bodies=list(body_key.values()), conflicts=conflicts, seed=seed)
+    body_by_key = {v: k for k, v in body_key.items()}
+    when = at or timezone.now()
+    made = [VerificationAssignment(market=market, sector=sector, year=year, kind=kind, entity_id=ent_id, body_id=body_by_key[draw[k]],
+                                   province=province, seed=seed, assigned_at=when, assigned_by=actor) for ent_id, k in key.items()]
+    VerificationAssignment.objects.bulk_create(made)
+    return list(VerificationAssignment.objects.filter(year=year, kind=kind, market=market, entity_id__in=ids).select_related("entity", "body"))
+
+
+def _assignment(assignment_id: int) -> VerificationAssignment:
+    return VerificationAssignment.objects.select_for_update().select_related("entity", "body").get(pk=assignment_id)
+
+
+@transaction.atomic
+def verification_outcome_record(*, assignment_id: int, actor, verified_emissions_t: int, generation_mwh: Decimal | None,
+                                heat_supplied_gj: Decimal | None, conforming: bool, completed_on: dt.date) -> VerificationAssignment:
+    """The assigned body records verified emissions (tonnes CO2e, int), production data (generation
+    MWh, heat GJ) and the conclusion 符合 / 不符合 on ``completed_on``. Sets ``notify_by`` = completion +
+    the pack's ``verification.notify_working_days`` working days (Regulations Art. 12). A regular
+    verification becomes a :class:`VerificationRecord` (so a 不符合 blocks final allocation); a spot
+    check is compared with the verification: ``flagged`` by the pack's spot-check rule where the
+    market has one (Beijing, 京环发〔2024〕8号 §四(二)).
+
+    Only a verifier member of the assigned body (R0502). Raises V0304 if already recorded, V0311 for
+    emissions that are not whole tonnes ≥ 0.
+    """
+    from cets.core.calendar import add_working_days
+
+    from .verification import SpotCheckRule, spot_check_flags
+
+    a = _assignment(assignment_id)
+    m = require_role(actor, Role.VERIFIER)
+    if m.organisation_id != a.body_id:
+        raise CetsError(DENIED, "not the assigned verification body")
+    if a.completed_on is not None:
+        raise CetsError(V0304, f"{a.entity.uscc} {a.year}")
+    if not isinstance(verified_emissions_t, int) or isinstance(verified_emissions_t, bool) or verified_emissions_t < 0:
+        raise CetsError(V0311, repr(verified_emissions_t))
+    pack = _verification_pack(a.market, a.sector, a.year)
+    a.verified_emissions_t, a.generation_mwh, a.heat_supplied_gj = verified_emissions_t, generation_mwh, heat_supplied_gj
+    a.conforming, a.completed_on = conforming, completed_on
+    a.notify_by = add_working_days(completed_on, int(pack.decimal("verification.notify_working_days")))
+    if a.kind == VerificationAssignment.Kind.SPOT_CHECK:
+        first = VerificationAssignment.objects.get(year=a.year, market=a.market, entity_id=a.entity_id, kind=VerificationAssignment.Kind.REGULAR)
+        ver = pack.raw("verification")
+        if "spot_check_abs_t" in ver:
+            rule = SpotCheckRule(abs_t=int(pack.decimal("verification.spot_check_abs_t")), rel=pack.decimal("verification.spot_check_rel"),
+                                 rel_inclusive=pack.flag("verification.spot_check_rel_inclusive"))
+            a.flagged = spot_check_flags(verified_t=first.verified_emissions_t, spot_t=verified_emissions_t, rule=rule)
+    else:
+        VerificationRecord.objects.create(year=a.year, sector=a.sector, entity_id=a.entity_id, verifier_id=a.body_id, list_id=f"ASG-{a.pk}",
+                                          on_time=True, conforming=conforming, source=f"assignment {a.pk} ({a.market})")
+    a.save()
+    return a
+
+
+@transaction.atomic
+def verification_notify(*, assignment_id: int, actor, on: dt.date) -> VerificationAssignment:
+    """The province returns the result to the entity on ``on`` (告知); ``objection_by`` = ``on`` + the
+    pack's ``verification.objection_working_days`` working days (Measures Art. 27). A notice after
+    ``notify_by`` is kept and counted as late in the body's evaluation and on the dashboard.
+    Only the entity's provincial authority (R0502); V0309 before the outcome, V0310 if already notified."""
+    from cets.core.calendar import add_working_days
+
+    a = _assignment(assignment_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=a.entity.province)
+    if a.completed_on is None:
+        raise CetsError(V0309, f"{a.entity.uscc} {a.year}")
+    if a.notified_on is not None:
+        raise CetsError(V0310, f"{a.notified_on}")
+    pack = _verification_pack(a.market, a.sector, a.year)
+    a.notified_on = on
+    a.objection_by = add_working_days(on, int(pack.decimal("verification.objection_working_days")))
+    a.save(update_fields=["notified_on", "objection_by"])
+    return a
+
+
+@transaction.atomic
+def verification_objection_file(*, assignment_id: int, actor, on: dt.date, text: str) -> VerificationAssignment:
+    """The entity objects to its verification result on ``on`` (≤ ``objection_by``, else V0305; V0306
+    before notification). ``decision_by`` = ``on`` + the pack's ``verification.decision_working_days``
+    working days (Measures Art. 27). Only a user of the entity (R0502)."""
+    from cets.core.calendar import add_working_days
+
+    a = _assignment(assignment_id)
+    m = require_role(actor, Role.ENTITY)
+    if m.organisation_id != a.entity_id:
+        raise CetsError(DENIED, "not the entity's own verification")
+    if a.notified_on is None:
+        raise CetsError(V0306, f"{a.entity.uscc} {a.year}")
+    if a.objection_on is not None or on > a.objection_by:
+        raise CetsError(V0305, f"objection by {a.objection_by}")
+    pack = _verification_pack(a.market, a.sector, a.year)
+    a.objection_on, a.objection_text = on, text[:1000]
+    a.decision_by = add_working_days(on, int(pack.decimal("verification.decision_working_days")))
+    a.save(update_fields=["objection_on", "objection_text", "decision_by"])
+    return a
+
+
+@transaction.atomic
+def verification_objection_decide(*, assignment_id: int, actor, on: dt.date, upheld: bool) -> VerificationAssignment:
+    """The province decides an objection on ``on`` (due ``decision_by``; a late decision is kept and
+    shown as late). If the objection is upheld and the conclusion was 不符合, the conclusion is resolved
+    as determined by the authority (the block on final allocation lifts). Only the entity's provincial
+    authority (R0502); V0307 without a pending objection."""
+    a = _assignment(assignment_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=a.entity.province)
+    if a.objection_on is None or a.decided_on is not None:
+        raise CetsError(V0307, f"{a.entity.uscc} {a.year}")
+    a.decided_on, a.objection_upheld = on, upheld
+    a.save(update_fields=["decided_on", "objection_upheld"])
+    if upheld and a.conforming is False:
+        rec = VerificationRecord.objects.filter(list_id=f"ASG-{a.pk}", resolved_at__isnull=True).first()
+        if rec is not None:
+            verification_resolve(record_id=rec.pk, actor=actor, resolution=VerificationRecord.Resolution.DETERMINED,
+                                 note=f"异议成立 objection upheld {on}")
+    return a
+
+
+@transaction.atomic
+def verifier_evaluation_publish(*, year: int, province: str, actor, at: dt.datetime | None = None) -> int:
+    """Evaluate every body that verified ``year`` reports of ``province``'s entities on timeliness,
+    compliance and quality (:func:`cets.mrv.verification.evaluate_bodies`, 环办气候函〔2025〕140号 §二(九))
+    and publish the scores (replacing an earlier publication of the same year and province).
+    Only that provincial authority (R0502). Returns the number of bodies published."""
+    from .selectors import verifier_evaluation_facts
+    from .verification import evaluate_bodies
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    facts, body_ids = verifier_evaluation_facts(year=year, province=province)
+    scores = evaluate_bodies(facts)
+    when = at or timezone.now()
+    VerifierEvaluation.objects.filter(year=year, province=province).delete()
+    VerifierEvaluation.objects.bulk_create([
+        VerifierEvaluation(year=year, province=province, body_id=body_ids[s.body], verifications=s.verifications, timeliness=s.timeliness,
+                           compliance=s.compliance, quality=s.quality, spot_checks=s.spot_checks, flagged=s.flagged,
+                           published_at=when, published_by=actor) for s in scores])
+    return len(scores)
