@@ -193,3 +193,6 @@ def test_beijing_spot_check_flags_and_evaluation_is_published(world, bodies):
     [ev] = verifier_evaluations(year=2023, province="11")
     assert ev.body == a.body and ev.timeliness == 1 and ev.compliance == 1 and ev.quality == 0 and ev.flagged == 1
     assert VerifierEvaluation.objects.count() == 1
+    from tests.conftest import client_for
+    [pub] = client_for(world.entity_zj1_user).get("/api/v1/mrv/verifier-evaluations?year=2023").json()
+    assert pub["quality"] == "0.0000" and pub["timeliness"] == "1.0000" and pub["body_uscc"] == ev.body.uscc

@@ -57,3 +57,30 @@ def resolve(request, record_id: int, body: ResolveIn):
     get_object_or_404(VerificationRecord, pk=record_id, entity__in=Organisation.objects.filter(organisation_scope(request.user)))
     rec = services.verification_resolve(record_id=record_id, actor=request.user, resolution=body.resolution, note=body.note)
     return _case(VerificationRecord.objects.select_related("entity", "verifier").get(pk=rec.pk))
+
+
+class EvaluationOut(Schema):
+    year: int
+    province: str
+    body_uscc: str | None
+    body_name: str
+    verifications: int
+    timeliness: str
+    compliance: str | None
+    quality: str | None
+    spot_checks: int
+    flagged: int
+    published_at: dt.datetime
+
+
+def _share(d) -> str | None:
+    return None if d is None else f"{d:.4f}"
+
+
+@router.get("/verifier-evaluations", response=list[EvaluationOut])
+def verifier_evaluations(request, year: int, province: str | None = None):
+    """Published verifier evaluations (timeliness, compliance, quality as shares 0–1, exact decimal strings)."""
+    return [EvaluationOut(year=e.year, province=e.province, body_uscc=e.body.uscc, body_name=e.body.name, verifications=e.verifications,
+                          timeliness=_share(e.timeliness), compliance=_share(e.compliance), quality=_share(e.quality), spot_checks=e.spot_checks, flagged=e.flagged,
+                          published_at=e.published_at)
+            for e in selectors.verifier_evaluations(year=year, province=province)]
