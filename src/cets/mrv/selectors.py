@@ -105,3 +105,48 @@ def verifier_evaluations(*, year: int, province: str | None = None):
     if province is not None:
         qs = qs.filter(province=province)
     return qs.order_by("province", "-timeliness", "body__name")
+
+
+def entity_emissions_by_year(*, entity_ids, years) -> dict[int, dict[int, int]]:
+    """entity id → {year → verified emissions, tonnes CO2e (int)} for ``years``: the sum of the
+    entity's unit-year data, or, where there is none, the emissions a completed regular verification
+    recorded."""
+    from .models import VerificationAssignment
+
+    years = list(years)
+    out: dict[int, dict[int, int]] = {}
+    for r in (UnitYearData.objects.filter(unit__entity_id__in=entity_ids, year__in=years).values("unit__entity_id", "year")
+              .annotate(t=Sum("verified_emissions_t")).order_by()):
+        out.setdefault(r["unit__entity_id"], {})[r["year"]] = r["t"]
+    for e, y, t in VerificationAssignment.objects.filter(entity_id__in=entity_ids, year__in=years, kind="regular",
+                                                         completed_on__isnull=False).values_list("entity_id", "year", "verified_emissions_t"):
+        out.setdefault(e, {}).setdefault(y, t)
+    return out
+
+
+def emitter_list_rows(*, user, market: str, year: int, sector: str | None = None, province: str | None = None):
+    """The included entities of a list the ``user`` may see (its jurisdiction), as
+    :class:`cets.mrv.list_files.ListRow` in the published order (province, sector, credit code)."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    from .list_files import ListRow
+    from .models import EmitterListPublication, EmitterListRecord
+
+    qs = EmitterListRecord.objects.filter(market=market, year=year, included=True,
+                                          entity__in=Organisation.objects.filter(organisation_scope(user))).select_related("entity")
+    if sector:
+        qs = qs.filter(sector=sector)
+    if province:
+        qs = qs.filter(province=province)
+    pubs = {(p.sector, p.province): p for p in EmitterListPublication.objects.filter(market=market, year=year).select_related("published_by")}
+    out = []
+    for r in qs.order_by("province", "sector", "entity__uscc"):
+        p = pubs.get((r.sector, r.province))
+        authority = ""
+        if p is not None:
+            m = getattr(p.published_by, "membership", None)
+            authority = m.organisation.name if m else ""
+        out.append(ListRow(year=year, province=r.province, city=r.city, sector=r.sector, name=r.entity.name, uscc=r.entity.uscc,
+                           authority=authority, published_on=p.published_on if p else None))
+    return out

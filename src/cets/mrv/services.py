@@ -14,7 +14,8 @@ from cets.core.errors import CetsError, Check
 from cets.parties.access import DENIED, require_role
 from cets.parties.models import Organisation, Role
 
-from .models import ReportPreparer, UnitYearData, VerificationAssignment, VerificationRecord, VerifierEvaluation
+from .models import (EmitterListPublication, EmitterListRecord, ReportPreparer, UnitYearData, VerificationAssignment, VerificationRecord,
+                     VerifierEvaluation)
 
 
 def verification_records_upsert(*, records: Iterable[tuple[int, str, int, int, str, bool, bool]], source: str) -> int:
@@ -276,3 +277,133 @@ def verifier_evaluation_publish(*, year: int, province: str, actor, at: dt.datet
                            compliance=s.compliance, quality=s.quality, spot_checks=s.spot_checks, flagged=s.flagged,
                            published_at=when, published_by=actor) for s in scores])
     return len(scores)
+
+
+# -- key-emitter lists (名录) ------------------------------------------------------------------------------
+
+L0101 = Check("L0101", "该名录已公布，不能重新生成", "the list is already published; it cannot be recompiled")
+L0102 = Check("L0102", "行业不在规则包的名录行业中", "sector not among the pack's list sectors")
+L0103 = Check("L0103", "名录已公布", "the list is already published")
+L0104 = Check("L0104", "名录为空，不能公布", "the list is empty; nothing to publish")
+
+
+def _list_rules(market: str, year: int):
+    from cets.rules.packs import pack_for
+
+    from .lists import ListRules
+
+    return ListRules.from_pack(pack_for(market, "emitter", year, kind="emitter_list"))
+
+
+def _national_listed(*, year: int, sector: str, entity_ids) -> set[int]:
+    from cets.parties.models import EmitterListEntry
+
+    return set(EmitterListEntry.objects.filter(year=year, sector=sector, entity_id__in=entity_ids).values_list("entity_id", flat=True))
+
+
+@transaction.atomic
+def emitter_list_compile(*, market: str, year: int, sector: str, province: str, actor, entities: Sequence[Organisation],
+                         closed_entity_ids: Iterable[int] = ()) -> dict[str, int]:
+    """Decide the ``year`` list of ``market``/``sector`` for ``province`` over ``entities`` (candidates:
+    the province's entities with emissions data or on an earlier list) by :func:`cets.mrv.lists.list_decision`
+    on their verified emissions (:func:`cets.mrv.selectors.entity_emissions_by_year`). For a pilot market
+    an entity on the national list of the same year and sector is left off (``national_market``,
+    Regulations Art. 29; 2025 notice §一(一)). National inclusions are added to the parties list.
+
+    Only the provincial authority of ``province`` (R0502). Raises L0101 once published, L0102 for a
+    sector outside the pack. Replaces an unpublished compilation. Returns counts by reason.
+    """
+    from cets.parties.services import emitter_list_entries_add
+
+    from .lists import list_decision
+    from .selectors import entity_emissions_by_year
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    rules = _list_rules(market, year)
+    if sector not in rules.sectors:
+        raise CetsError(L0102, sector)
+    if EmitterListPublication.objects.filter(market=market, year=year, sector=sector, province=province).exists():
+        raise CetsError(L0101, f"{market} {year} {sector} {province}")
+    for e in entities:
+        if e.province != province:
+            raise CetsError(DENIED, f"{e.uscc} outside province {province}")
+    ids = [e.pk for e in entities]
+    basis = year - rules.basis_offset
+    emissions = entity_emissions_by_year(entity_ids=ids, years=range(basis - rules.removal_years + 1, basis + 1))
+    before = set(EmitterListRecord.objects.filter(market=market, year=year - 1, sector=sector, entity_id__in=ids, included=True)
+                 .values_list("entity_id", flat=True))
+    if market == "national":
+        before |= _national_listed(year=year - 1, sector=sector, entity_ids=ids)
+    national_now = _national_listed(year=year, sector=sector, entity_ids=ids) if market != "national" else set()
+    closed = set(closed_entity_ids)
+    EmitterListRecord.objects.filter(market=market, year=year, sector=sector, province=province).delete()
+    records, counts = [], {}
+    for e in entities:
+        d = list_decision(year=year, emissions=emissions.get(e.pk, {}), listed_before=e.pk in before, closed=e.pk in closed, rules=rules)
+        included, reason = d.included, d.reason
+        if included and e.pk in national_now:
+            included, reason = False, "national_market"
+        counts[reason] = counts.get(reason, 0) + 1
+        records.append(EmitterListRecord(market=market, year=year, sector=sector, province=province, entity=e, included=included, reason=reason,
+                                         basis_year=d.basis_year, basis_t=d.basis_t, source=rules.pack_id))
+    EmitterListRecord.objects.bulk_create(records)
+    if market == "national":
+        emitter_list_entries_add(entries=[(year, sector, r.entity_id, province, f"compiled {rules.pack_id}") for r in records if r.included])
+    return counts
+
+
+@transaction.atomic
+def emitter_list_import(*, market: str, year: int, province: str, file_name: str, data: bytes, actor) -> dict[str, int]:
+    """Import a province's published list (XLSX, :mod:`cets.mrv.list_files`). Every bad row is reported
+    and nothing is written (:class:`~cets.core.errors.InputError`), including, for a pilot market, an
+    entity already on the national list of the year for the same sector (Regulations Art. 29). Entities
+    not known yet are created (parties service). Only the provincial authority (R0502); L0101 once
+    published. Returns counts."""
+    from cets.core.errors import InputError, InputProblem
+    from cets.parties.services import emitter_list_entries_add, entities_ensure
+
+    from .list_files import NATIONAL_SECTOR_NAMES, read_list_xlsx
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    rules = _list_rules(market, year)
+    names = {s: (rules.sector_names.get(s) or NATIONAL_SECTOR_NAMES.get(s, s)) for s in rules.sectors}
+    rows, problems = read_list_xlsx(data, file_name=file_name, year=year, province=province, sector_names=names)
+    published = set(EmitterListPublication.objects.filter(market=market, year=year, province=province).values_list("sector", flat=True))
+    if market != "national" and rows:
+        from cets.parties.models import EmitterListEntry
+
+        national = set(EmitterListEntry.objects.filter(year=year, entity__uscc__in=[r.uscc for r in rows]).values_list("sector", "entity__uscc"))
+        for r in rows:
+            if (r.sector, r.uscc) in national:
+                problems.append(InputProblem(file_name, r.row, "统一社会信用代码", r.uscc, "该单位已纳入全国碳市场同行业管理，不再参与地方碳市场",
+                                             "already in the national market for this sector; a pilot may not manage it"))
+    for s in sorted({r.sector for r in rows} & published):
+        problems.append(InputProblem(file_name, 1, "行业", names[s], "该行业名录已公布", "this sector's list is already published"))
+    if problems:
+        raise InputError(problems)
+    orgs = entities_ensure(entities=[(r.uscc, r.name) for r in rows])
+    for s in {r.sector for r in rows}:
+        EmitterListRecord.objects.filter(market=market, year=year, sector=s, province=province).delete()
+    EmitterListRecord.objects.bulk_create([EmitterListRecord(market=market, year=year, sector=r.sector, province=province, entity=orgs[r.uscc],
+                                                             included=True, reason="imported", city=r.city[:60], source=file_name[:200])
+                                           for r in rows])
+    if market == "national":
+        emitter_list_entries_add(entries=[(year, r.sector, orgs[r.uscc].pk, province, file_name[:200]) for r in rows])
+    return {"rows": len(rows), "entities_created": len(orgs)}
+
+
+@transaction.atomic
+def emitter_list_publish(*, market: str, year: int, sector: str, province: str, actor, on: dt.date) -> EmitterListPublication:
+    """Record that the province published its ``year`` ``sector`` list on ``on`` (公布). The deadline
+    comes from the pack (2025 notice §一(二); null when none is known) and is kept beside the date, so
+    a late publication shows as late. Only that provincial authority (R0502); L0103 if published
+    already, L0104 for an empty list."""
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    rules = _list_rules(market, year)
+    if EmitterListPublication.objects.filter(market=market, year=year, sector=sector, province=province).exists():
+        raise CetsError(L0103, f"{market} {year} {sector} {province}")
+    n = EmitterListRecord.objects.filter(market=market, year=year, sector=sector, province=province, included=True).count()
+    if n == 0:
+        raise CetsError(L0104, f"{market} {year} {sector} {province}")
+    return EmitterListPublication.objects.create(market=market, year=year, sector=sector, province=province,
+                                                 deadline=rules.publish_by.get((year, sector)), published_on=on, published_by=actor, entries=n)
