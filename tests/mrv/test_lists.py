@@ -13,7 +13,7 @@ from cets.core.errors import CetsError, InputError
 from cets.mrv.list_files import LIST_COLUMNS, NATIONAL_SECTOR_NAMES, ListRow, read_list_xlsx, write_list_xlsx
 from cets.mrv.lists import ListRules, list_decision, publication_status
 from cets.rules.packs import load_pack
-from tests.conftest import SD_1, SD_2
+from tests.conftest import SD_1
 
 NAT = ListRules.from_pack(load_pack("national/emitter-list-2024-2027"))
 BJ = ListRules.from_pack(load_pack("beijing/emitter-list-2023-2025"))
@@ -156,3 +156,28 @@ def test_pilot_may_not_manage_a_national_market_entity(emissions):
     assert emitter_list_import(market="beijing", year=2024, province="11", file_name="bj.xlsx", data=data, actor=bj_auth)["rows"] == 2
     assert Organisation.objects.filter(uscc="91110108MA01R1234G", province="11").exists()
     assert not EmitterListEntry.objects.filter(year=2024, sector="services").exists()  # a pilot list is not the national list
+
+
+def test_api_export_and_import_in_scope(emissions):
+    from tests.conftest import client_for
+
+    w = emissions
+    sd = client_for(w.province_sd)
+    bad = _xlsx([(1, 2026, "山东省", "", "发电", "", SD_1, "", "")])
+    r = sd.post("/api/v1/mrv/lists/national/2026/import?province=37", {"file": _upload(bad)})
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "单位名称"
+    good = _xlsx([(1, 2026, "山东省", "济南市", "发电", "山东测试一电厂", SD_1, "山东省生态环境厅", "2025-10-20")])
+    r = sd.post("/api/v1/mrv/lists/national/2026/import?province=37", {"file": _upload(good)})
+    assert r.status_code == 200 and r.json()["rows"] == 1
+    assert client_for(w.province_zj).post("/api/v1/mrv/lists/national/2026/import?province=37", {"file": _upload(good)}).status_code == 403
+    x = sd.get("/api/v1/mrv/lists/national/2026.xlsx")
+    assert x.status_code == 200 and x["Content-Type"].startswith("application/vnd.openxmlformats")
+    ws = load_workbook(BytesIO(x.content)).active
+    assert [c.value for c in ws[2]][4:7] == ["发电", "山东测试一电厂", SD_1]
+    assert load_workbook(BytesIO(client_for(w.province_zj).get("/api/v1/mrv/lists/national/2026.xlsx").content)).active.max_row == 1
+
+
+def _upload(data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("list.xlsx", data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ninja import Router, Schema
+from ninja import File, Router, Schema
+from ninja.files import UploadedFile
 
 from . import selectors, services
 from .models import VerificationRecord
@@ -84,3 +85,38 @@ def verifier_evaluations(request, year: int, province: str | None = None):
                           timeliness=_share(e.timeliness), compliance=_share(e.compliance), quality=_share(e.quality), spot_checks=e.spot_checks, flagged=e.flagged,
                           published_at=e.published_at)
             for e in selectors.verifier_evaluations(year=year, province=province)]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/lists/{market}/{year}.xlsx")
+def emitter_list_export(request, market: str, year: int, sector: str | None = None, province: str | None = None):
+    """The key-emitter list in the published format (XLSX), limited to the caller's jurisdiction."""
+    from django.http import HttpResponse
+    from django.utils.http import content_disposition_header
+
+    from .list_files import NATIONAL_SECTOR_NAMES, write_list_xlsx
+    from .services import _list_rules
+
+    names = {**NATIONAL_SECTOR_NAMES, **_list_rules(market, year).sector_names}
+    rows = selectors.emitter_list_rows(user=request.user, market=market, year=year, sector=sector, province=province)
+    r = HttpResponse(write_list_xlsx(rows, sector_names=names), content_type=XLSX)
+    r["Content-Disposition"] = content_disposition_header(True, f"emitter-list-{market}-{year}.xlsx")
+    r["Cache-Control"] = "private, no-store"
+    return r
+
+
+@router.post("/lists/{market}/{year}/import")
+def emitter_list_import(request, market: str, year: int, province: str, file: UploadedFile = File(...)):
+    """Import a province's list (XLSX, published format). 422 with every bad row, nothing written."""
+    from cets.core.errors import InputError
+
+    try:
+        return services.emitter_list_import(market=market, year=year, province=province, file_name=file.name or "list.xlsx",
+                                            data=file.read(), actor=request.user)
+    except InputError as e:
+        from django.http import JsonResponse
+
+        return JsonResponse({"code": "INPUT", "message_zh": "文件有误，未导入", "message_en": "the file has problems; nothing imported",
+                             "problems": [p.__dict__ for p in e.problems]}, status=422)
