@@ -193,3 +193,126 @@ class EmitterListPublication(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["market", "year", "sector", "province"], name="list_publication_unique")]
+
+
+class DataQualityPlan(models.Model):
+    """One version of an entity's data-quality control plan (数据质量控制方案) for ``year``
+    (Regulations Art. 11): submitted by the entity before ``due_on`` (the pack's ``reporting.dq_plan_due``),
+    technically reviewed by the province (approved, or returned with comments for a new version)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已提交 submitted"
+        APPROVED = "approved", "已通过 approved"
+        RETURNED = "returned", "退回修改 returned"
+
+    market = models.CharField(max_length=16, default="national")
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="dq_plans")
+    year = models.PositiveSmallIntegerField()
+    version = models.PositiveSmallIntegerField()
+    summary = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    due_on = models.DateField(null=True, blank=True)
+    submitted_on = models.DateField()
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_on = models.DateField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "year", "version", "market"], name="dq_plan_version_unique"),
+            models.CheckConstraint(condition=Q(status="submitted") | Q(reviewed_on__isnull=False, reviewed_by__isnull=False),
+                                   name="dq_plan_reviewed_has_reviewer"),
+        ]
+
+
+class PlanComment(models.Model):
+    """A review comment on a plan version (technical review, 技术审核)."""
+
+    plan = models.ForeignKey(DataQualityPlan, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class MonthlyFiling(models.Model):
+    """One unit's month (月度信息化存证): the unit-month figures, its fuel lines and evidence, due
+    ``due_on`` = month end + the pack's ``reporting.monthly_filing_days`` calendar days (40 national,
+    20 Beijing); the authority's review due ``review_due`` where the pack sets a window (Beijing 10).
+    Generation, supply, purchased and green electricity in MWh, heat GJ, hours h, capacity MW.
+    ``evidence``: list of {"name", "sha256"} of the supporting files."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已存证 submitted"
+        ACCEPTED = "accepted", "审核通过 accepted"
+        RETURNED = "returned", "退回 returned"
+
+    market = models.CharField(max_length=16, default="national")
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="monthly_filings")
+    unit = models.ForeignKey(GeneratingUnit, on_delete=models.PROTECT, related_name="monthly_filings")
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField()
+    generation_mwh = ExactDecimalField(max_digits=16, decimal_places=3)
+    supplied_mwh = ExactDecimalField(max_digits=16, decimal_places=3)
+    heat_supplied_gj = ExactDecimalField(max_digits=16, decimal_places=3)
+    operating_hours = ExactDecimalField(max_digits=7, decimal_places=2)
+    rated_capacity_mw = ExactDecimalField(max_digits=10, decimal_places=3)
+    purchased_electricity_mwh = ExactDecimalField(max_digits=16, decimal_places=3, default=0)
+    green_electricity_mwh = ExactDecimalField(max_digits=16, decimal_places=3, default=0)
+    evidence = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    due_on = models.DateField()
+    submitted_on = models.DateField()
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    review_due = models.DateField(null=True, blank=True)
+    reviewed_on = models.DateField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    review_comment = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "year", "month", "market"], name="monthly_filing_unique"),
+            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="monthly_filing_month"),
+            models.CheckConstraint(condition=Q(supplied_mwh__lte=models.F("generation_mwh")), name="monthly_filing_supply_le_generation"),
+        ]
+        indexes = [models.Index(fields=["year", "market", "entity"], name="monthly_filing_scope")]
+
+
+class MonthlyFuelLine(models.Model):
+    """One fuel of a monthly filing: ``fuel_consumed`` t (10^4 Nm3 for gases); ``ncv`` GJ per unit,
+    ``carbon_content`` tC/GJ, ``oxidation_rate`` fraction — null when not measured (the pack's default applies)."""
+
+    filing = models.ForeignKey(MonthlyFiling, on_delete=models.CASCADE, related_name="fuels")
+    fuel = models.CharField(max_length=20)
+    fuel_consumed = ExactDecimalField(max_digits=18, decimal_places=4)
+    ncv = ExactDecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    carbon_content = ExactDecimalField(max_digits=10, decimal_places=6, null=True, blank=True)
+    oxidation_rate = ExactDecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["filing", "fuel"], name="monthly_fuel_unique")]
+
+
+class AnnualReport(models.Model):
+    """An entity's annual emission report generated from its monthly filings with the year's accounting
+    pack (:func:`cets.mrv.calc.unit_year_emissions`): ``emissions_t`` tonnes CO2e (int); ``units``: per
+    unit emissions and production; ``missing``: unit-months without a filing. Signed off by the entity;
+    due ``due_on`` (the pack's ``reporting.annual_report_due``, 03-31 nationally)."""
+
+    market = models.CharField(max_length=16, default="national")
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="annual_reports")
+    year = models.PositiveSmallIntegerField()
+    pack_id = models.CharField(max_length=80)
+    emissions_t = models.BigIntegerField()
+    units = models.JSONField(default=list)
+    missing = models.JSONField(default=list)
+    generated_at = models.DateTimeField()
+    due_on = models.DateField()
+    signed_on = models.DateField(null=True, blank=True)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "year", "market"], name="annual_report_unique"),
+            models.CheckConstraint(condition=Q(emissions_t__gte=0), name="annual_report_emissions_nonneg"),
+        ]

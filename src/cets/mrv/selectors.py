@@ -150,3 +150,17 @@ def emitter_list_rows(*, user, market: str, year: int, sector: str | None = None
         out.append(ListRow(year=year, province=r.province, city=r.city, sector=r.sector, name=r.entity.name, uscc=r.entity.uscc,
                            authority=authority, published_on=p.published_on if p else None))
     return out
+
+
+def monthly_template(*, user, entity, year: int) -> bytes:
+    """The XLSX filing template for ``entity``'s units and the months of ``year`` (only for a user who
+    may see the entity; R0502 otherwise)."""
+    from cets.core.errors import CetsError
+    from cets.parties.access import DENIED, can_see
+    from cets.parties.selectors import units_of
+
+    from .monthly_files import template_xlsx
+
+    if not can_see(user, entity):
+        raise CetsError(DENIED, "entity outside scope")
+    return template_xlsx(uscc=entity.uscc, units=[(u.code, u.rated_capacity_mw) for u in units_of(entity=entity)], year=year)

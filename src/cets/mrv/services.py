@@ -14,8 +14,8 @@ from cets.core.errors import CetsError, Check
 from cets.parties.access import DENIED, require_role
 from cets.parties.models import Organisation, Role
 
-from .models import (EmitterListPublication, EmitterListRecord, ReportPreparer, UnitYearData, VerificationAssignment, VerificationRecord,
-                     VerifierEvaluation)
+from .models import (AnnualReport, DataQualityPlan, EmitterListPublication, EmitterListRecord, MonthlyFiling, MonthlyFuelLine, PlanComment,
+                     ReportPreparer, UnitYearData, VerificationAssignment, VerificationRecord, VerifierEvaluation)
 
 
 def verification_records_upsert(*, records: Iterable[tuple[int, str, int, int, str, bool, bool]], source: str) -> int:
@@ -407,3 +407,193 @@ def emitter_list_publish(*, market: str, year: int, sector: str, province: str, 
         raise CetsError(L0104, f"{market} {year} {sector} {province}")
     return EmitterListPublication.objects.create(market=market, year=year, sector=sector, province=province,
                                                  deadline=rules.publish_by.get((year, sector)), published_on=on, published_by=actor, entries=n)
+
+
+# -- data-quality control plans, monthly filings, annual reports -------------------------------------------
+
+M0201 = Check("M0201", "无待审核的方案版本", "no plan version awaiting review")
+M0202 = Check("M0202", "该月已审核通过，不能覆盖", "this month was accepted; it cannot be overwritten")
+M0203 = Check("M0203", "无待审核的月度存证", "no monthly filing awaiting review")
+M0204 = Check("M0204", "无月度存证，不能生成年度报告", "no monthly filing; no annual report can be generated")
+M0205 = Check("M0205", "有月份未存证，不能签署年度报告", "months without a filing; the annual report cannot be signed")
+M0206 = Check("M0206", "年度报告已签署", "the annual report is already signed")
+
+
+def _own_entity(actor, entity: Organisation) -> None:
+    m = require_role(actor, Role.ENTITY)
+    if m.organisation_id != entity.pk:
+        raise CetsError(DENIED, "not the entity's own data")
+
+
+def _reporting(market: str, year: int, key: str):
+    """An optional ``reporting.<key>`` of the year's accounting pack (power), as text; None if absent."""
+    pack = _verification_pack(market, "power", year)
+    return pack.raw("reporting").get(key)
+
+
+@transaction.atomic
+def dq_plan_submit(*, entity: Organisation, year: int, summary: str, actor, on: dt.date, market: str = "national") -> DataQualityPlan:
+    """The entity submits a new version of its ``year`` data-quality control plan (Regulations Art. 11);
+    ``due_on`` from the pack's ``reporting.dq_plan_due`` (12-31 of the year before, national). A later
+    version after approval is a change to the plan. Only the entity's own users (R0502)."""
+    _own_entity(actor, entity)
+    last = DataQualityPlan.objects.select_for_update().filter(entity=entity, year=year, market=market).order_by("-version").first()
+    due = _reporting(market, year, "dq_plan_due")
+    return DataQualityPlan.objects.create(market=market, entity=entity, year=year, version=(last.version + 1) if last else 1, summary=summary,
+                                          due_on=dt.date.fromisoformat(due) if due else None, submitted_on=on, submitted_by=actor)
+
+
+@transaction.atomic
+def dq_plan_review(*, plan_id: int, actor, approve: bool, comment: str, on: dt.date) -> DataQualityPlan:
+    """Technical review of a submitted plan version by the entity's provincial authority: approved, or
+    returned with ``comment`` (the entity then submits a new version). R0502 outside jurisdiction;
+    M0201 if the version is not awaiting review."""
+    plan = DataQualityPlan.objects.select_for_update().select_related("entity").get(pk=plan_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=plan.entity.province)
+    if plan.status != DataQualityPlan.Status.SUBMITTED:
+        raise CetsError(M0201, f"v{plan.version} {plan.status}")
+    plan.status = DataQualityPlan.Status.APPROVED if approve else DataQualityPlan.Status.RETURNED
+    plan.reviewed_on, plan.reviewed_by = on, actor
+    plan.save(update_fields=["status", "reviewed_on", "reviewed_by"])
+    if comment:
+        PlanComment.objects.create(plan=plan, author=actor, text=comment)
+    return plan
+
+
+@transaction.atomic
+def monthly_filings_upload(*, entity: Organisation, year: int, file_name: str, data: bytes, actor, on: dt.date, market: str = "national",
+                           evidence: Sequence[tuple[str, str]] = ()) -> dict[str, int]:
+    """The entity uploads monthly data (the XLSX template, :mod:`cets.mrv.monthly_files`): every row is
+    checked as ``cets mrv compute`` checks a CSV, plus: the credit code is the entity's, the unit is
+    one of its units, and an accepted month is not overwritten. Any problem → :class:`InputError` listing
+    every bad row, nothing written. Otherwise each unit-month becomes (or replaces) a filing due month
+    end + the pack's ``reporting.monthly_filing_days`` calendar days; a filing after its due date is a
+    late or back-filled (补报) one and stays flagged. ``evidence``: (file name, sha256) of the supporting
+    files. Only the entity's own users (R0502). Returns counts (filings, late)."""
+    from cets.core.errors import InputError, InputProblem
+    from cets.parties.selectors import units_of
+
+    from .calc import AccountingRules
+    from .deadlines import monthly_filing_due, review_due
+    from .monthly_files import read_monthly_xlsx
+    from .tables import validate_monthly
+
+    _own_entity(actor, entity)
+    pack = _verification_pack(market, "power", year)
+    rules = AccountingRules.from_pack(pack)
+    header, records, problems = read_monthly_xlsx(data, file_name=file_name)
+    rows: list = []
+    if not problems:
+        rows, problems = validate_monthly(file_name, header, records, rules)
+    units = {u.code: u for u in units_of(entity=entity)}
+    accepted = set(MonthlyFiling.objects.filter(entity=entity, year=year, market=market, status=MonthlyFiling.Status.ACCEPTED)
+                   .values_list("unit__code", "month"))
+    row_of = {}
+    for rec in records:
+        row_of.setdefault((rec.get("unit_id", "").strip(), rec.get("month", "").strip(), rec.get("fuel", "").strip()), int(rec["_row"]))
+    for r in rows:
+        n = row_of.get((r.unit_id, f"{r.year}-{r.month:02d}", r.fuel), 0)
+        if r.entity_uscc != entity.uscc:
+            problems.append(InputProblem(file_name, n, "entity_uscc", r.entity_uscc, "不是本单位的信用代码", "not this entity's credit code"))
+        elif r.unit_id not in units:
+            problems.append(InputProblem(file_name, n, "unit_id", r.unit_id, "本单位无此机组", "no such unit of this entity"))
+        elif r.year != year:
+            problems.append(InputProblem(file_name, n, "month", f"{r.year}-{r.month:02d}", f"应为{year}年的月份", f"month must be in {year}"))
+        elif (r.unit_id, r.month) in accepted:
+            problems.append(InputProblem(file_name, n, "month", f"{r.year}-{r.month:02d}", M0202.zh, M0202.en))
+    if problems:
+        raise InputError(problems)
+    days = int(pack.decimal("reporting.monthly_filing_days"))
+    rdays = pack.raw("reporting").get("monthly_review_days")
+    by_month: dict[tuple[str, int], list] = {}
+    for r in rows:
+        by_month.setdefault((r.unit_id, r.month), []).append(r)
+    late = 0
+    for (code, month), rs in sorted(by_month.items()):
+        MonthlyFiling.objects.filter(unit=units[code], year=year, month=month, market=market).delete()
+        due = monthly_filing_due(year, month, days)
+        late += on > due
+        f0 = rs[0]
+        f = MonthlyFiling.objects.create(
+            market=market, entity=entity, unit=units[code], year=year, month=month, generation_mwh=f0.generation_mwh, supplied_mwh=f0.supplied_mwh,
+            heat_supplied_gj=f0.heat_supplied_gj, operating_hours=f0.operating_hours, rated_capacity_mw=f0.rated_capacity_mw,
+            purchased_electricity_mwh=f0.purchased_electricity_mwh, green_electricity_mwh=f0.green_electricity_mwh,
+            evidence=[{"name": n, "sha256": h} for n, h in evidence], source=file_name[:200], due_on=due, submitted_on=on, submitted_by=actor,
+            review_due=review_due(due, int(rdays) if rdays else None))
+        MonthlyFuelLine.objects.bulk_create([MonthlyFuelLine(filing=f, fuel=r.fuel, fuel_consumed=r.fuel_consumed, ncv=r.ncv,
+                                                             carbon_content=r.carbon_content, oxidation_rate=r.oxidation_rate) for r in rs])
+    return {"filings": len(by_month), "late": late}
+
+
+@transaction.atomic
+def monthly_filing_review(*, filing_id: int, actor, accept: bool, comment: str, on: dt.date) -> MonthlyFiling:
+    """The authority reviews a submitted monthly filing (accepted, or returned with ``comment`` for the
+    entity to file again). Only the entity's provincial authority (R0502); M0203 unless submitted."""
+    f = MonthlyFiling.objects.select_for_update().select_related("entity").get(pk=filing_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, province=f.entity.province)
+    if f.status != MonthlyFiling.Status.SUBMITTED:
+        raise CetsError(M0203, f"{f.year}-{f.month:02d} {f.status}")
+    f.status = MonthlyFiling.Status.ACCEPTED if accept else MonthlyFiling.Status.RETURNED
+    f.reviewed_on, f.reviewed_by, f.review_comment = on, actor, comment[:1000]
+    f.save(update_fields=["status", "reviewed_on", "reviewed_by", "review_comment"])
+    return f
+
+
+@transaction.atomic
+def annual_report_generate(*, entity: Organisation, year: int, actor, market: str = "national", at: dt.datetime | None = None) -> AnnualReport:
+    """Generate (or regenerate, while unsigned) the entity's ``year`` annual emission report from its
+    monthly filings with the year's accounting pack (:func:`cets.mrv.calc.unit_year_emissions`):
+    total tonnes CO2e (int) and per-unit emissions, generation, supply, heat, load factor; unit-months
+    without a filing are listed in ``missing``. Due date from ``reporting.annual_report_due`` (03-31,
+    Measures Art. 25). The entity's own users or its provincial authority (R0502); M0204 without any
+    filing, M0206 once signed."""
+    from .calc import AccountingRules, MonthlyFuelRow, unit_year_emissions
+
+    m = require_role(actor, Role.ENTITY, Role.PROVINCIAL_AUTHORITY, province=entity.province)
+    if m.role == Role.ENTITY and m.organisation_id != entity.pk:
+        raise CetsError(DENIED, "not the entity's own report")
+    existing = AnnualReport.objects.select_for_update().filter(entity=entity, year=year, market=market).first()
+    if existing and existing.signed_on:
+        raise CetsError(M0206, f"{existing.signed_on}")
+    pack = _verification_pack(market, "power", year)
+    rules = AccountingRules.from_pack(pack)
+    filings = list(MonthlyFiling.objects.filter(entity=entity, year=year, market=market).exclude(status=MonthlyFiling.Status.RETURNED)
+                   .select_related("unit").prefetch_related("fuels"))
+    if not filings:
+        raise CetsError(M0204, f"{entity.uscc} {year}")
+    rows = [MonthlyFuelRow(entity_uscc=entity.uscc, unit_id=f.unit.code, year=year, month=f.month, fuel=ln.fuel, fuel_consumed=ln.fuel_consumed,
+                           ncv=ln.ncv, carbon_content=ln.carbon_content, oxidation_rate=ln.oxidation_rate, generation_mwh=f.generation_mwh,
+                           supplied_mwh=f.supplied_mwh, heat_supplied_gj=f.heat_supplied_gj, operating_hours=f.operating_hours,
+                           rated_capacity_mw=f.rated_capacity_mw, purchased_electricity_mwh=f.purchased_electricity_mwh,
+                           green_electricity_mwh=f.green_electricity_mwh) for f in filings for ln in f.fuels.all()]
+    results = unit_year_emissions(rows, rules)
+    from cets.parties.selectors import units_of
+
+    have = {(f.unit.code, f.month) for f in filings}
+    missing = [f"{u.code} {year}-{mo:02d}" for u in units_of(entity=entity) for mo in range(1, 13) if (u.code, mo) not in have]
+    units = [{"unit_id": r.unit_id, "emissions_t": r.emissions_t, "generation_mwh": format(r.generation_mwh, "f"),
+              "supplied_mwh": format(r.supplied_mwh, "f"), "heat_supplied_gj": format(r.heat_supplied_gj, "f"),
+              "load_factor": format(r.load_factor, "f")} for r in results]
+    values = dict(pack_id=pack.id, emissions_t=sum(r.emissions_t for r in results), units=units, missing=missing,
+                  generated_at=at or timezone.now(), due_on=pack.date("reporting.annual_report_due"))
+    if existing:
+        for k, v in values.items():
+            setattr(existing, k, v)
+        existing.save()
+        return existing
+    return AnnualReport.objects.create(market=market, entity=entity, year=year, **values)
+
+
+@transaction.atomic
+def annual_report_sign(*, report_id: int, actor, on: dt.date) -> AnnualReport:
+    """The entity signs off its annual report on ``on`` (a date after ``due_on`` stays flagged late).
+    Only the entity's own users (R0502); M0205 while unit-months lack a filing; M0206 if signed."""
+    rep = AnnualReport.objects.select_for_update().select_related("entity").get(pk=report_id)
+    _own_entity(actor, rep.entity)
+    if rep.signed_on:
+        raise CetsError(M0206, f"{rep.signed_on}")
+    if rep.missing:
+        raise CetsError(M0205, f"{len(rep.missing)}: {', '.join(rep.missing[:3])}")
+    rep.signed_on, rep.signed_by = on, actor
+    rep.save(update_fields=["signed_on", "signed_by"])
+    return rep
