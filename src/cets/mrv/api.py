@@ -120,3 +120,34 @@ def emitter_list_import(request, market: str, year: int, province: str, file: Up
 
         return JsonResponse({"code": "INPUT", "message_zh": "文件有误，未导入", "message_en": "the file has problems; nothing imported",
                              "problems": [p.__dict__ for p in e.problems]}, status=422)
+
+
+class DeadlineItemOut(Schema):
+    kind: str
+    entity_uscc: str | None
+    entity_name: str | None
+    province: str
+    subject: str
+    due: dt.date | None
+    done_on: dt.date | None
+    state: str
+
+
+class DeadlinesOut(Schema):
+    year: int
+    today: dt.date
+    counts: dict[str, dict[str, int]]
+    items: list[DeadlineItemOut]
+
+
+@router.get("/deadlines", response=DeadlinesOut)
+def deadlines(request, year: int, limit: int = 500):
+    """An authority's deadlines: counts by obligation and state, and the items not on time (first ``limit``)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    counts, items = selectors.deadline_items(user=request.user, year=year, today=today)
+    return DeadlinesOut(year=year, today=today, counts=counts, items=[
+        DeadlineItemOut(kind=i["kind"], entity_uscc=i["entity"].uscc if i["entity"] else None, entity_name=i["entity"].name if i["entity"] else None,
+                        province=i["province"], subject=i["subject"], due=i["due"], done_on=i["done_on"], state=i["state"])
+        for i in items[:max(0, min(limit, 5000))]])

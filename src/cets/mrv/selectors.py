@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Q, Sum
 
 from .models import UnitYearData, VerificationRecord
@@ -164,3 +166,91 @@ def monthly_template(*, user, entity, year: int) -> bytes:
     if not can_see(user, entity):
         raise CetsError(DENIED, "entity outside scope")
     return template_xlsx(uscc=entity.uscc, units=[(u.code, u.rated_capacity_mw) for u in units_of(entity=entity)], year=year)
+
+
+def deadline_items(*, user, year: int, today):
+    """What is due, late or missing in the authority ``user``'s jurisdiction for reporting year ``year``:
+    data-quality plans (due 12-31 of the year before), monthly filings per unit and month (month end
+    + 40 / 20 calendar days) and their review where a window is set, annual reports (03-31), result
+    notifications (7 working days) and objection decisions (10 working days), and the province's list
+    publications (notice deadlines). Deadlines come from the packs; states from
+    :func:`cets.mrv.deadlines.state` (``on_time``, ``late``, ``due``, ``missing``).
+
+    Returns ``(counts, items)``: counts[kind][state] → n, and the items that are not on time (dicts with
+    kind, entity, province, subject, due, done_on, state), earliest due first. Authorities only (R0502).
+    Entities are those on the year's key-emitter list in scope.
+    """
+    from cets.parties.access import organisation_scope, require_role
+    from cets.parties.models import GeneratingUnit, Organisation, Role
+    from cets.rules.packs import PackError, pack_for
+
+    from .deadlines import monthly_filing_due, review_due, state
+    from .lists import ListRules
+    from .models import AnnualReport, DataQualityPlan, EmitterListPublication, MonthlyFiling, VerificationAssignment
+
+    m = require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
+    try:
+        rep = pack_for("national", "power", year, kind="accounting").raw("reporting")
+    except PackError:
+        rep = {}
+    days = int(rep.get("monthly_filing_days", 40))
+    rdays = int(rep["monthly_review_days"]) if "monthly_review_days" in rep else None
+    plan_due = rep.get("dq_plan_due")
+    report_due = rep.get("annual_report_due")
+    plan_due = dt.date.fromisoformat(plan_due) if plan_due else None
+    report_due = dt.date.fromisoformat(report_due) if report_due else None
+    scope = Organisation.objects.filter(organisation_scope(user))
+    ents = {e.pk: e for e in scope.filter(list_entries__year=year).distinct()}
+    counts: dict[str, dict[str, int]] = {}
+    items: list[dict] = []
+
+    def add(kind, entity, province, subject, due, done_on):
+        if done_on is not None and done_on > today:
+            done_on = None  # as of ``today``: something done later is not done yet
+        s = state(due=due, done_on=done_on, today=today)
+        counts.setdefault(kind, {}).setdefault(s, 0)
+        counts[kind][s] += 1
+        if s != "on_time":
+            items.append({"kind": kind, "entity": entity, "province": province, "subject": subject, "due": due, "done_on": done_on, "state": s})
+
+    first_plan = {}
+    for p in DataQualityPlan.objects.filter(year=year, market="national", entity_id__in=ents).order_by("version"):
+        first_plan.setdefault(p.entity_id, p)
+    for eid, e in ents.items():
+        p = first_plan.get(eid)
+        add("dq_plan", e, e.province, f"{year} 数据质量控制方案 data-quality plan", plan_due, p.submitted_on if p else None)
+    filings = {(f.unit_id, f.month): f for f in MonthlyFiling.objects.filter(year=year, market="national", entity_id__in=ents)}
+    last_month = 12 if today.year > year else (today.month - 1 if today.year == year else 0)
+    units = GeneratingUnit.objects.filter(entity_id__in=ents).exclude(category=GeneratingUnit.Category.NOT_COVERED).order_by("entity_id", "code")
+    for u in units:
+        e = ents[u.entity_id]
+        for mo in range(1, last_month + 1):
+            f = filings.get((u.pk, mo))
+            due = monthly_filing_due(year, mo, days)
+            add("monthly_filing", e, e.province, f"{u.code} {year}-{mo:02d}", due, f.submitted_on if f else None)
+            if f is not None and rdays is not None:
+                add("monthly_review", e, e.province, f"{u.code} {year}-{mo:02d}", review_due(f.due_on, rdays), f.reviewed_on)
+    reports = {r.entity_id: r for r in AnnualReport.objects.filter(year=year, market="national", entity_id__in=ents)}
+    if today.year > year:
+        for eid, e in ents.items():
+            r = reports.get(eid)
+            add("annual_report", e, e.province, f"{year} 年度排放报告 annual report", report_due, r.signed_on if r else None)
+    for a in VerificationAssignment.objects.filter(year=year, entity__in=scope, completed_on__isnull=False).select_related("entity"):
+        add("notification", a.entity, a.entity.province, f"{a.get_kind_display()} → {a.entity.uscc}", a.notify_by, a.notified_on)
+        if a.objection_on is not None:
+            add("objection_decision", a.entity, a.entity.province, f"异议 objection {a.objection_on}", a.decision_by, a.decided_on)
+    provinces = [m.province] if m.role != Role.NATIONAL_AUTHORITY else sorted({e.province for e in ents.values()})
+    try:
+        lrules = ListRules.from_pack(pack_for("national", "emitter", year, kind="emitter_list"))
+    except PackError:
+        lrules = None
+    if lrules is not None:
+        pubs = {(p.sector, p.province): p for p in EmitterListPublication.objects.filter(market="national", year=year)}
+        for (y, sector), due in sorted(lrules.publish_by.items()):
+            if y != year:
+                continue
+            for prov in provinces:
+                p = pubs.get((sector, prov))
+                add("list_publication", None, prov, f"{year} {sector} 名录 list", due, p.published_on if p else None)
+    items.sort(key=lambda i: (i["due"] or today, i["kind"], i["province"], i["subject"]))
+    return counts, items

@@ -5,4 +5,5 @@ from . import views
 app_name = "mrv"
 urlpatterns = [
     path("blocked/", views.blocked_cases, name="blocked"),
+    path("deadlines/", views.deadlines, name="deadlines"),
 ]
