@@ -148,3 +148,24 @@ def test_upload_rows_errors_and_scope(plant):
     with pytest.raises(CetsError):
         monthly_template(user=w.entity_zj1_user, entity=w.sd1, year=2023)
     assert SD_1 in str(load_workbook(BytesIO(monthly_template(user=w.province_sd, entity=w.sd1, year=2023))).active["A2"].value)
+
+
+def test_api_template_upload_report(plant):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import client_for
+
+    w = plant
+    c = client_for(w.entity_sd1_user)
+    t = c.get(f"/api/v1/mrv/monthly/{SD_1}/2023/template.xlsx")
+    assert t.status_code == 200 and load_workbook(BytesIO(t.content)).active.max_row == 13  # header + 12 months of unit #1
+    assert client_for(w.entity_zj1_user).get(f"/api/v1/mrv/monthly/{SD_1}/2023/template.xlsx").status_code == 404
+    bad = _filled(w.entity_sd1_user, w.sd1, 2023, lambda m: {**COAL, "fuel_consumed": -1} if m == 1 else None)
+    r = c.post(f"/api/v1/mrv/monthly/{SD_1}/2023/upload", {"file": SimpleUploadedFile("m.xlsx", bad)})
+    assert r.status_code == 422 and r.json()["problems"][0]["row"] == 2 and r.json()["problems"][0]["field"] == "fuel_consumed"
+    good = _filled(w.entity_sd1_user, w.sd1, 2023, lambda m: COAL)
+    assert c.post(f"/api/v1/mrv/monthly/{SD_1}/2023/upload", {"file": SimpleUploadedFile("m.xlsx", good)}).json()["filings"] == 12
+    rep = c.post(f"/api/v1/mrv/reports/{SD_1}/2023/generate").json()
+    assert rep["emissions_t"] == 239_580 and rep["missing"] == []
+    assert client_for(w.province_sd).post(f"/api/v1/mrv/reports/{rep['id']}/sign").status_code == 403
+    assert c.post(f"/api/v1/mrv/reports/{rep['id']}/sign").json()["signed_on"]

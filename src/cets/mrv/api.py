@@ -151,3 +151,73 @@ def deadlines(request, year: int, limit: int = 500):
         DeadlineItemOut(kind=i["kind"], entity_uscc=i["entity"].uscc if i["entity"] else None, entity_name=i["entity"].name if i["entity"] else None,
                         province=i["province"], subject=i["subject"], due=i["due"], done_on=i["done_on"], state=i["state"])
         for i in items[:max(0, min(limit, 5000))]])
+
+
+@router.get("/monthly/{uscc}/{year}/template.xlsx")
+def monthly_template(request, uscc: str, year: int):
+    """The XLSX monthly filing template of an entity in the caller's scope (one row per unit and month)."""
+    from django.http import HttpResponse
+    from django.utils.http import content_disposition_header
+
+    from cets.parties.selectors import entity_get
+
+    entity = entity_get(user=request.user, uscc=uscc)
+    r = HttpResponse(selectors.monthly_template(user=request.user, entity=entity, year=year), content_type=XLSX)
+    r["Content-Disposition"] = content_disposition_header(True, f"monthly-{uscc}-{year}.xlsx")
+    r["Cache-Control"] = "private, no-store"
+    return r
+
+
+@router.post("/monthly/{uscc}/{year}/upload")
+def monthly_upload(request, uscc: str, year: int, file: UploadedFile = File(...)):
+    """The entity uploads its filled template: 422 with every bad row and nothing written, or the counts."""
+    import hashlib
+
+    import hashlib
+
+    from django.http import JsonResponse
+    from django.utils import timezone
+
+    from cets.core.errors import InputError
+    from cets.parties.selectors import entity_get
+
+    entity = entity_get(user=request.user, uscc=uscc)
+    data = file.read()
+    try:
+        return services.monthly_filings_upload(entity=entity, year=year, file_name=file.name or "monthly.xlsx", data=data, actor=request.user,
+                                               on=timezone.localdate(), evidence=[(file.name or "monthly.xlsx", hashlib.sha256(data).hexdigest())])
+    except InputError as e:
+        return JsonResponse({"code": "INPUT", "message_zh": "文件有误，未导入", "message_en": "the file has problems; nothing imported",
+                             "problems": [p.__dict__ for p in e.problems]}, status=422)
+
+
+class ReportOut(Schema):
+    id: int
+    year: int
+    pack_id: str
+    emissions_t: int
+    units: list[dict]
+    missing: list[str]
+    due_on: dt.date
+    signed_on: dt.date | None
+
+
+def _report(r) -> ReportOut:
+    return ReportOut(id=r.pk, year=r.year, pack_id=r.pack_id, emissions_t=r.emissions_t, units=r.units, missing=r.missing, due_on=r.due_on,
+                     signed_on=r.signed_on)
+
+
+@router.post("/reports/{uscc}/{year}/generate", response=ReportOut)
+def report_generate(request, uscc: str, year: int):
+    """Generate the annual emission report from the monthly filings (entity or its provincial authority)."""
+    from cets.parties.selectors import entity_get
+
+    return _report(services.annual_report_generate(entity=entity_get(user=request.user, uscc=uscc), year=year, actor=request.user))
+
+
+@router.post("/reports/{report_id}/sign", response=ReportOut)
+def report_sign(request, report_id: int):
+    """The entity signs off its annual report (today's date; after the due date it stays late)."""
+    from django.utils import timezone
+
+    return _report(services.annual_report_sign(report_id=report_id, actor=request.user, on=timezone.localdate()))
