@@ -173,8 +173,6 @@ def monthly_upload(request, uscc: str, year: int, file: UploadedFile = File(...)
     """The entity uploads its filled template: 422 with every bad row and nothing written, or the counts."""
     import hashlib
 
-    import hashlib
-
     from django.http import JsonResponse
     from django.utils import timezone
 
