@@ -196,7 +196,7 @@ class _Steps:
         self.log(f"· {len(open_)} 不符合 verification conclusions block final allocation; provinces record determinations 核定 (demo)")
         users = {u.membership.province: u for u in get_user_model().objects.filter(username__startswith="p-").select_related("membership")}
         for r in open_:
-            verification_resolve(record_id=r.pk, actor=users[r.entity.province], resolution=VerificationRecord.Resolution.DETERMINED,
+            verification_resolve(record_id=r.pk, actor=users.get(r.entity.province, self.mee), resolution=VerificationRecord.Resolution.DETERMINED,
                                  note="演示：主管部门核定排放量 demo determination", at=when)
 
     # -- 5. real CCER registered before the deadline

@@ -249,7 +249,8 @@ def unit_year_emissions(rows: Iterable[MonthlyFuelRow], rules: AccountingRules) 
         for r in rs:
             ncv, ncv_src, cc, cc_src, of, of_src = _parameters(r, rules, below_min)
             c = fuel_carbon(consumed=r.fuel_consumed, ncv=ncv, carbon_content=cc, oxidation_rate=of)
-            carbon += c
+            with exact():
+                carbon += c
             lines.append(FuelLine(r.month, r.fuel, ncv, ncv_src, cc, cc_src, of, of_src, c, carbon_to_co2(c, rules)))
         months = {r.month: r for r in rs}  # unit-month figures: one row per month suffices (they repeat)
         with exact():

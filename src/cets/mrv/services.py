@@ -571,9 +571,11 @@ def annual_report_generate(*, entity: Organisation, year: int, actor, market: st
 
     have = {(f.unit.code, f.month) for f in filings}
     missing = [f"{u.code} {year}-{mo:02d}" for u in units_of(entity=entity) for mo in range(1, 13) if (u.code, mo) not in have]
-    units = [{"unit_id": r.unit_id, "emissions_t": r.emissions_t, "generation_mwh": format(r.generation_mwh, "f"),
-              "supplied_mwh": format(r.supplied_mwh, "f"), "heat_supplied_gj": format(r.heat_supplied_gj, "f"),
-              "load_factor": format(r.load_factor, "f")} for r in results]
+    def plain(d: Decimal) -> str:  # the same text whatever scale the database returned (SQLite / PostgreSQL)
+        return format(d.normalize(), "f")
+
+    units = [{"unit_id": r.unit_id, "emissions_t": r.emissions_t, "generation_mwh": plain(r.generation_mwh), "supplied_mwh": plain(r.supplied_mwh),
+              "heat_supplied_gj": plain(r.heat_supplied_gj), "load_factor": format(r.load_factor, "f")} for r in results]
     values = dict(pack_id=pack.id, emissions_t=sum(r.emissions_t for r in results), units=units, missing=missing,
                   generated_at=at or timezone.now(), due_on=pack.date("reporting.annual_report_due"))
     if existing:
