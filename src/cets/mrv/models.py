@@ -1,4 +1,8 @@
-"""Activity data and verification results per unit and year."""
+"""MRV data: verified unit-year data and verification results (incl. resolution of 不符合 conclusions),
+random verification assignments with their outcome and deadlines, verifier evaluations, key-emitter
+list decisions and publications, data-quality control plans, monthly filings and annual reports.
+No logic here: the rules live in the pure modules (calc, verification, lists, deadlines) and the
+writes in services."""
 
 from __future__ import annotations
 
