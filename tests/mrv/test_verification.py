@@ -196,3 +196,20 @@ def test_beijing_spot_check_flags_and_evaluation_is_published(world, bodies):
     from tests.conftest import client_for
     [pub] = client_for(world.entity_zj1_user).get("/api/v1/mrv/verifier-evaluations?year=2023").json()
     assert pub["quality"] == "0.0000" and pub["timeliness"] == "1.0000" and pub["body_uscc"] == ev.body.uscc
+
+
+def test_api_flow(world, bodies):
+    from tests.conftest import client_for
+
+    w = world
+    sd = client_for(w.province_sd)
+    body = {"year": 2023, "province": "37", "entity_usccs": [SD_1], "body_usccs": [b.uscc for b in bodies], "seed": "api"}
+    [a] = sd.post("/api/v1/mrv/assignments", body, content_type="application/json").json()
+    v = client_for(next(b.user for b in bodies if b.uscc == a["body_uscc"]))
+    out = v.post(f"/api/v1/mrv/assignments/{a['id']}/outcome", {"verified_emissions_t": 812345, "generation_mwh": "1000000.5",
+                                                                 "conforming": True, "completed_on": "2024-09-27"}, content_type="application/json")
+    assert out.status_code == 200 and out.json()["notify_by"] == "2024-10-12"
+    # notified Tue 10-08: + 7 working days = 10-09, 10-10, 10-11, 10-12 (Sat, make-up day), 10-14, 10-15, 10-16
+    assert sd.post(f"/api/v1/mrv/assignments/{a['id']}/notify", {"on": "2024-10-08"}, content_type="application/json").json()["objection_by"] == "2024-10-16"
+    r = client_for(w.entity_zj1_user).post(f"/api/v1/mrv/assignments/{a['id']}/objection", {"on": "2024-10-09"}, content_type="application/json")
+    assert r.status_code == 403 and r.json()["code"] == "R0502"

@@ -219,3 +219,98 @@ def report_sign(request, report_id: int):
     from django.utils import timezone
 
     return _report(services.annual_report_sign(report_id=report_id, actor=request.user, on=timezone.localdate()))
+
+
+class AssignIn(Schema):
+    year: int
+    province: str
+    entity_usccs: list[str]
+    body_usccs: list[str]
+    seed: str
+    kind: str = "regular"
+    market: str = "national"
+
+
+class AssignmentOut(Schema):
+    id: int
+    year: int
+    kind: str
+    market: str
+    entity_uscc: str
+    body_uscc: str
+    seed: str
+    verified_emissions_t: int | None
+    conforming: bool | None
+    completed_on: dt.date | None
+    notify_by: dt.date | None
+    notified_on: dt.date | None
+    objection_by: dt.date | None
+    objection_on: dt.date | None
+    decision_by: dt.date | None
+    decided_on: dt.date | None
+    flagged: bool | None
+
+
+class OutcomeIn(Schema):
+    verified_emissions_t: int
+    generation_mwh: str | None = None
+    heat_supplied_gj: str | None = None
+    conforming: bool
+    completed_on: dt.date
+
+
+class DateIn(Schema):
+    on: dt.date
+    text: str = ""
+    upheld: bool = False
+
+
+def _asg(a) -> AssignmentOut:
+    return AssignmentOut(id=a.pk, year=a.year, kind=a.kind, market=a.market, entity_uscc=a.entity.uscc, body_uscc=a.body.uscc or "", seed=a.seed,
+                         verified_emissions_t=a.verified_emissions_t, conforming=a.conforming, completed_on=a.completed_on, notify_by=a.notify_by,
+                         notified_on=a.notified_on, objection_by=a.objection_by, objection_on=a.objection_on, decision_by=a.decision_by,
+                         decided_on=a.decided_on, flagged=a.flagged)
+
+
+@router.post("/assignments", response=list[AssignmentOut])
+def assign(request, body: AssignIn):
+    """The province draws verification bodies at random (双随机, reproducible from ``seed``) under the conflict rule."""
+    from cets.parties.models import Organisation
+    from cets.parties.selectors import entity_get
+
+    entities = [entity_get(user=request.user, uscc=u) for u in body.entity_usccs]
+    bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER, uscc__in=body.body_usccs))
+    return [_asg(a) for a in services.verification_assign(year=body.year, province=body.province, entities=entities, bodies=bodies, seed=body.seed,
+                                                          actor=request.user, kind=body.kind, market=body.market)]
+
+
+def _dec(v: str | None):
+    from decimal import Decimal
+
+    return None if v is None else Decimal(v)
+
+
+@router.post("/assignments/{assignment_id}/outcome", response=AssignmentOut)
+def outcome(request, assignment_id: int, body: OutcomeIn):
+    """The assigned body records verified emissions (t), production data and the conclusion."""
+    return _asg(services.verification_outcome_record(assignment_id=assignment_id, actor=request.user, verified_emissions_t=body.verified_emissions_t,
+                                                     generation_mwh=_dec(body.generation_mwh), heat_supplied_gj=_dec(body.heat_supplied_gj),
+                                                     conforming=body.conforming, completed_on=body.completed_on))
+
+
+@router.post("/assignments/{assignment_id}/notify", response=AssignmentOut)
+def notify(request, assignment_id: int, body: DateIn):
+    """The province returns the result to the entity (due within 7 working days of completion)."""
+    return _asg(services.verification_notify(assignment_id=assignment_id, actor=request.user, on=body.on))
+
+
+@router.post("/assignments/{assignment_id}/objection", response=AssignmentOut)
+def objection(request, assignment_id: int, body: DateIn):
+    """The entity objects within 7 working days of notification."""
+    return _asg(services.verification_objection_file(assignment_id=assignment_id, actor=request.user, on=body.on, text=body.text))
+
+
+@router.post("/assignments/{assignment_id}/decision", response=AssignmentOut)
+def decision(request, assignment_id: int, body: DateIn):
+    """The province decides the objection (due within 10 working days)."""
+    return _asg(services.verification_objection_decide(assignment_id=assignment_id, actor=request.user, on=body.on, upheld=body.upheld))
