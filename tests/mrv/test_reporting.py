@@ -169,3 +169,34 @@ def test_api_template_upload_report(plant):
     assert rep["emissions_t"] == 239_580 and rep["missing"] == []
     assert client_for(w.province_sd).post(f"/api/v1/mrv/reports/{rep['id']}/sign").status_code == 403
     assert c.post(f"/api/v1/mrv/reports/{rep['id']}/sign").json()["signed_on"]
+
+
+def test_verified_year_reaches_allocation_by_unit(plant):
+    from cets.mrv.models import UnitYearData
+    from cets.mrv.services import (annual_report_generate, annual_report_sign, monthly_filings_upload, unit_year_data_from_verification,
+                                   verification_assign, verification_outcome_record)
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import member_create
+
+    w = plant
+    monthly_filings_upload(entity=w.sd1, year=2023, file_name="m.xlsx", data=_filled(w.entity_sd1_user, w.sd1, 2023, lambda m: COAL),
+                           actor=w.entity_sd1_user, on=dt.date(2024, 1, 5))
+    rep = annual_report_generate(entity=w.sd1, year=2023, actor=w.entity_sd1_user)
+    body = Organisation.objects.create(uscc="91110108MA01R1234G", name="核查机构", kind=Organisation.Kind.VERIFIER)
+    vuser = member_create(username="v", organisation=body, role=Role.VERIFIER)
+    [a] = verification_assign(year=2023, province="37", entities=[w.sd1], bodies=[body], seed="s", actor=w.province_sd)
+    with pytest.raises(CetsError) as e:
+        unit_year_data_from_verification(assignment_id=a.pk, actor=w.province_sd)
+    assert e.value.code == "M0208"  # not verified, report not signed
+    annual_report_sign(report_id=rep.pk, actor=w.entity_sd1_user, on=dt.date(2024, 3, 20))
+    verification_outcome_record(assignment_id=a.pk, actor=vuser, verified_emissions_t=239_581, generation_mwh=None, heat_supplied_gj=None,
+                                conforming=True, completed_on=dt.date(2024, 5, 10))
+    with pytest.raises(CetsError) as e:
+        unit_year_data_from_verification(assignment_id=a.pk, actor=w.province_sd)
+    assert e.value.code == "M0207"  # 239,581 verified ≠ 239,580 reported
+    # set-up shortcut: the verifier's corrected figure (a re-verification flow is not what this test is about)
+    from cets.mrv.models import VerificationAssignment
+    VerificationAssignment.objects.filter(pk=a.pk).update(verified_emissions_t=239_580)
+    assert unit_year_data_from_verification(assignment_id=a.pk, actor=w.province_sd) == 1
+    d = UnitYearData.objects.get(unit__entity=w.sd1, year=2023)
+    assert (d.verified_emissions_t, d.generation_mwh, d.heat_supplied_gj, d.load_factor) == (239_580, 360_000, 12_000, Decimal("0.1"))

@@ -599,3 +599,32 @@ def annual_report_sign(*, report_id: int, actor, on: dt.date) -> AnnualReport:
     rep.signed_on, rep.signed_by = on, actor
     rep.save(update_fields=["signed_on", "signed_by"])
     return rep
+
+
+M0207 = Check("M0207", "核查排放量与年度报告不一致，不能按机组拆分", "verified emissions differ from the annual report; they cannot be split by unit")
+M0208 = Check("M0208", "需已签署的年度报告和已完成、符合（或已解除）的核查", "needs a signed annual report and a completed, conforming (or resolved) verification")
+
+
+@transaction.atomic
+def unit_year_data_from_verification(*, assignment_id: int, actor) -> int:
+    """Hand the verified year to allocation: one :class:`UnitYearData` per unit (generation MWh, heat GJ,
+    load factor, emissions tonnes CO2e) from the entity's signed annual report, once its regular
+    verification is completed and conforming (or its 不符合 resolved) and the verified total equals the
+    report's total (M0207 otherwise: a verified figure that differs cannot be split by unit here).
+    The entity's provincial authority (R0502); M0208 if a precondition is missing. Existing unit-year
+    data is never overwritten (:func:`unit_year_data_upsert`). Returns how many rows were created."""
+    from cets.parties.selectors import units_of
+
+    a = _assignment(assignment_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=a.entity.province)
+    rep = AnnualReport.objects.filter(entity_id=a.entity_id, year=a.year, market=a.market, signed_on__isnull=False).first()
+    blocked = VerificationRecord.objects.filter(list_id=f"ASG-{a.pk}", conforming=False, resolved_at__isnull=True).exists()
+    if a.kind != VerificationAssignment.Kind.REGULAR or a.completed_on is None or blocked or rep is None:
+        raise CetsError(M0208, f"{a.entity.uscc} {a.year}")
+    if a.verified_emissions_t != rep.emissions_t:
+        raise CetsError(M0207, f"verified {a.verified_emissions_t} t, report {rep.emissions_t} t")
+    units = {u.code: u for u in units_of(entity=a.entity)}
+    rows = [UnitYearData(unit=units[u["unit_id"]], year=a.year, generation_mwh=Decimal(u["generation_mwh"]),
+                         heat_supplied_gj=Decimal(u["heat_supplied_gj"]), load_factor=Decimal(u["load_factor"]),
+                         verified_emissions_t=u["emissions_t"], source="verified") for u in rep.units]
+    return unit_year_data_upsert(rows=rows)
