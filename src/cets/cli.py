@@ -218,6 +218,27 @@ def cmd_mrv_compute(args) -> int:
     return 0
 
 
+def cmd_mrv_intensity(args) -> int:
+    """Reported steel / cement / aluminium units → intensities for allocation, pure (cn-ets-rules.md §2.2)."""
+    from cets.allocation.tables import write_csv_atomic
+    from cets.mrv.industry import INTENSITY_COLUMNS, read_industry
+
+    con = _console()
+    try:
+        units, problems = read_industry(args.input)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
+        return 2
+    if problems:
+        for p in problems:
+            _problem(con, "", p)
+        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+        return 2
+    write_csv_atomic(args.out, INTENSITY_COLUMNS, [{c: getattr(u, c) for c in INTENSITY_COLUMNS} for u in units])
+    con.print(f"✓ {len(units):,} allocation units")
+    return 0
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
@@ -264,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--input", required=True)
     mc.add_argument("--out", required=True)
     mc.set_defaults(func=cmd_mrv_compute, django=False)
+    mi = mrv.add_parser("intensity", help="steel/cement/aluminium reported units → intensities (pure, no database)")
+    mi.add_argument("--input", required=True)
+    mi.add_argument("--out", required=True)
+    mi.set_defaults(func=cmd_mrv_intensity, django=False)
 
     man = sub.add_parser("manage", help="run a Django management command")
     man.add_argument("rest", nargs=argparse.REMAINDER)
