@@ -200,3 +200,16 @@ def test_verified_year_reaches_allocation_by_unit(plant):
     assert unit_year_data_from_verification(assignment_id=a.pk, actor=w.province_sd) == 1
     d = UnitYearData.objects.get(unit__entity=w.sd1, year=2023)
     assert (d.verified_emissions_t, d.generation_mwh, d.heat_supplied_gj, d.load_factor) == (239_580, 360_000, 12_000, Decimal("0.1"))
+
+
+def test_plan_api(plant):
+    from tests.conftest import client_for
+
+    w = plant
+    p = client_for(w.entity_sd1_user).post(f"/api/v1/mrv/plans/{SD_1}/2023", {"summary": "方案"}, content_type="application/json").json()
+    assert p["version"] == 1 and p["due_on"] == "2022-12-31"
+    z = client_for(w.province_zj).post(f"/api/v1/mrv/plan-reviews/{p['id']}", {"approve": True}, content_type="application/json")
+    assert z.status_code == 403, z.json()
+    r = client_for(w.province_sd).post(f"/api/v1/mrv/plan-reviews/{p['id']}", {"approve": False, "comment": "补充检测频次"},
+                                       content_type="application/json").json()
+    assert r["status"] == "returned" and r["comments"] == ["补充检测频次"]

@@ -128,3 +128,8 @@ def test_blocked_cases_page_and_api_are_scoped(issued_pre):
     assert {c["entity_uscc"] for c in client_for(w.mee).get("/api/v1/mrv/blocked-cases").json()} == {SD_2, ZJ_1}
     ent = client_for(w.entity_sd1_user).get("/api/v1/mrv/blocked-cases").json()
     assert ent == []
+    zj_case = next(c for c in client_for(w.mee).get("/api/v1/mrv/blocked-cases").json() if c["entity_uscc"] == ZJ_1)
+    assert sd.post(f"/api/v1/mrv/blocked-cases/{zj_case['id']}/resolve", {"resolution": "determined"},
+                   content_type="application/json").status_code == 404  # outside Shandong's scope: not revealed
+    done = sd.post(f"/api/v1/mrv/blocked-cases/{api[0]['id']}/resolve", {"resolution": "determined", "note": "核定"}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["blocked"] is False and done.json()["resolution"] == "determined"

@@ -314,3 +314,47 @@ def objection(request, assignment_id: int, body: DateIn):
 def decision(request, assignment_id: int, body: DateIn):
     """The province decides the objection (due within 10 working days)."""
     return _asg(services.verification_objection_decide(assignment_id=assignment_id, actor=request.user, on=body.on, upheld=body.upheld))
+
+
+class PlanIn(Schema):
+    summary: str
+
+
+class PlanReviewIn(Schema):
+    approve: bool
+    comment: str = ""
+
+
+class PlanOut(Schema):
+    id: int
+    year: int
+    version: int
+    status: str
+    due_on: dt.date | None
+    submitted_on: dt.date
+    reviewed_on: dt.date | None
+    comments: list[str]
+
+
+def _plan(p) -> PlanOut:
+    return PlanOut(id=p.pk, year=p.year, version=p.version, status=p.status, due_on=p.due_on, submitted_on=p.submitted_on,
+                   reviewed_on=p.reviewed_on, comments=[c.text for c in p.comments.order_by("created_at")])
+
+
+@router.post("/plans/{uscc}/{year}", response=PlanOut)
+def plan_submit(request, uscc: str, year: int, body: PlanIn):
+    """The entity submits a new version of its data-quality control plan (today's date; due 12-31 of the year before)."""
+    from django.utils import timezone
+
+    from cets.parties.selectors import entity_get
+
+    return _plan(services.dq_plan_submit(entity=entity_get(user=request.user, uscc=uscc), year=year, summary=body.summary, actor=request.user,
+                                         on=timezone.localdate()))
+
+
+@router.post("/plan-reviews/{plan_id}", response=PlanOut)
+def plan_review(request, plan_id: int, body: PlanReviewIn):
+    """The provincial authority approves a plan version or returns it with a comment."""
+    from django.utils import timezone
+
+    return _plan(services.dq_plan_review(plan_id=plan_id, actor=request.user, approve=body.approve, comment=body.comment, on=timezone.localdate()))
