@@ -184,3 +184,6 @@ api.add_router("/compliance", compliance_router)
 from cets.trading.api import router as trading_router  # noqa: E402
 
 api.add_router("/trading", trading_router)
+from cets.mrv.api import router as mrv_router  # noqa: E402
+
+api.add_router("/mrv", mrv_router)

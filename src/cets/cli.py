@@ -8,6 +8,7 @@
     cets trading replay BY_METHOD.csv QUOTES.csv    replay the official market and reconcile
     cets trading sequencer [--market national]      run a market's sequencer
     cets manage ARGS...                             any Django management command
+    cets mrv compute --pack national/power-2023 --input monthly.csv --out annual.csv   (pure, no database)
 """
 
 from __future__ import annotations
@@ -299,6 +300,56 @@ def cmd_compliance_fine(args) -> int:
     return 0
 
 
+def cmd_mrv_compute(args) -> int:
+    """Monthly unit data → annual unit emissions, pure (no database): 发电设施核算指南 (cn-ets-rules.md §6)."""
+    from cets.core.errors import CetsError
+    from cets.mrv.calc import AccountingRules, unit_year_emissions
+    from cets.mrv.tables import read_monthly, write_annual
+    from cets.rules.packs import PackError, load_pack
+
+    con = _console()
+    try:
+        rules = AccountingRules.from_pack(load_pack(args.pack))
+    except (PackError, CetsError) as e:
+        con.print(f"[red]✗ {e}[/red]")
+        return 2
+    try:
+        rows, problems = read_monthly(args.input, rules)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
+        return 2
+    if problems:
+        for p in problems:
+            _problem(con, "", p)
+        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+        return 2
+    results = unit_year_emissions(rows, rules)
+    write_annual(args.out, results)
+    con.print(f"✓ {len(results):,} unit-years, emissions {sum(r.emissions_t for r in results):,} t ({args.pack})")
+    return 0
+
+
+def cmd_mrv_intensity(args) -> int:
+    """Reported steel / cement / aluminium units → intensities for allocation, pure (cn-ets-rules.md §2.2)."""
+    from cets.allocation.tables import write_csv_atomic
+    from cets.mrv.industry import INTENSITY_COLUMNS, read_industry
+
+    con = _console()
+    try:
+        units, problems = read_industry(args.input)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
+        return 2
+    if problems:
+        for p in problems:
+            _problem(con, "", p)
+        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+        return 2
+    write_csv_atomic(args.out, INTENSITY_COLUMNS, [{c: getattr(u, c) for c in INTENSITY_COLUMNS} for u in units])
+    con.print(f"✓ {len(units):,} allocation units")
+    return 0
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
@@ -362,6 +413,17 @@ def build_parser() -> argparse.ArgumentParser:
     fine.add_argument("--unsurrendered", type=int, required=True, help="tonnes CO2e")
     fine.add_argument("--prices", required=True, help="cea_daily_by_trade_method.csv")
     fine.set_defaults(func=cmd_compliance_fine, django=False)
+
+    mrv = sub.add_parser("mrv", help="monitoring, reporting, verification").add_subparsers(dest="what", required=True)
+    mc = mrv.add_parser("compute", help="annual unit emissions from monthly unit data (pure, no database)")
+    mc.add_argument("--pack", required=True, help="an accounting pack, e.g. national/power-2023")
+    mc.add_argument("--input", required=True)
+    mc.add_argument("--out", required=True)
+    mc.set_defaults(func=cmd_mrv_compute, django=False)
+    mi = mrv.add_parser("intensity", help="steel/cement/aluminium reported units → intensities (pure, no database)")
+    mi.add_argument("--input", required=True)
+    mi.add_argument("--out", required=True)
+    mi.set_defaults(func=cmd_mrv_intensity, django=False)
 
     man = sub.add_parser("manage", help="run a Django management command")
     man.add_argument("rest", nargs=argparse.REMAINDER)

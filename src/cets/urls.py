@@ -9,5 +9,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("cets.compliance.urls")),
     path("trading/", include("cets.trading.urls")),
+    path("mrv/", include("cets.mrv.urls")),
     path("", include("cets.web.urls")),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from cets.core.errors import CetsError, Check
-from cets.mrv.selectors import unit_year_rows
+from cets.mrv.selectors import entities_blocked, unit_year_rows
 from cets.parties.access import require_role
 from cets.parties.models import GeneratingUnit, Role
 from cets.registry.models import Proposal, UnitType
@@ -23,6 +23,7 @@ A0101 = Check("A0101", "配额已发放，不能重新核算", "allocation alrea
 A0102 = Check("A0102", "缺少核查数据", "verified data missing")
 A0103 = Check("A0103", "发放阶段顺序错误", "issuance stages out of order")
 A0104 = Check("A0104", "发放提议尚未执行", "issuance proposal has not been executed")
+A0130 = Check("A0130", "存在未解除的核查不符合结论，不能核定发放", "unresolved non-conforming verification conclusions block final allocation")
 
 
 @transaction.atomic
@@ -88,11 +89,17 @@ def _entity_account_numbers(entity_ids) -> dict[int, str]:
 def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, actor, effective_at=None) -> Proposal:
     """Propose issuing a stage of ``year``'s allocation to the entities' accounts (four eyes):
     ``pre`` issues the pre-allocation; ``final`` issues or claws back final − pre (多退少补).
-    Raises A0103 if the stages are out of order."""
+    Raises A0103 if the stages are out of order, A0130 for ``final`` while any entity has an
+    unresolved 不符合 verification conclusion for ``year`` (:func:`cets.mrv.selectors.verification_blocks`)."""
     want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
     allocs = list(EntityAllocation.objects.filter(year=year).select_related("entity").order_by("entity_id"))
     if not allocs or any(a.stage != want for a in allocs):
         raise CetsError(A0103, f"{stage} needs every {year} allocation at stage {want}")
+    if stage == "final":
+        blocked = entities_blocked(entity_ids=[a.entity_id for a in allocs], year=year)
+        if blocked:
+            usccs = sorted(a.entity.uscc for a in allocs if a.entity_id in blocked)
+            raise CetsError(A0130, f"{len(usccs)}: {', '.join(usccs[:5])}{' …' if len(usccs) > 5 else ''}")
     numbers = _entity_account_numbers([a.entity_id for a in allocs])
     label = {"pre": "预分配 pre-allocation", "final": "核定 final allocation"}[stage]
     lines = [

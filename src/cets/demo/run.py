@@ -175,6 +175,8 @@ class _Steps:
                             reference=f"{YEAR}年度配额总量 cap (Σ final allocation)", effective_at=at("2024-10-16"))
         for stage, day in (("pre", "2024-11-15"), ("final", "2024-12-06")):
             want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
+            if stage == "final":
+                self.resolve_verification_blocks(at("2024-12-02"))
             if EntityAllocation.objects.filter(year=YEAR, stage=want).exists():
                 self.log(f"· issue {stage} allocation 发放 ({'预分配' if stage == 'pre' else '核定'}): registry-a proposes, registry-b approves")
                 p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=ut, actor=self.registry_a, effective_at=at(day))
@@ -182,6 +184,23 @@ class _Steps:
                     proposal_approve(proposal_id=p.pk, approver=self.registry_b)
                 allocation_issue_confirm(year=YEAR, stage=stage)
         self.cea = UnitType.objects.get(code=f"CEA-{YEAR}")
+
+    def resolve_verification_blocks(self, when) -> None:
+        """The real 不符合 conclusions block final allocation (mrv.selectors.verification_blocks); the demo
+        has each entity's provincial authority record a determination before the final issuance."""
+        from django.contrib.auth import get_user_model
+
+        from cets.mrv.models import VerificationRecord
+        from cets.mrv.services import verification_resolve
+
+        open_ = list(VerificationRecord.objects.filter(year=YEAR, conforming=False, resolved_at__isnull=True).select_related("entity"))
+        if not open_:
+            return
+        self.log(f"· {len(open_)} 不符合 verification conclusions block final allocation; provinces record determinations 核定 (demo)")
+        users = {u.membership.province: u for u in get_user_model().objects.filter(username__startswith="p-").select_related("membership")}
+        for r in open_:
+            verification_resolve(record_id=r.pk, actor=users.get(r.entity.province, self.mee), resolution=VerificationRecord.Resolution.DETERMINED,
+                                 note="演示：主管部门核定排放量 demo determination", at=when)
 
     # -- 5. real CCER registered before the deadline
     def ccer(self) -> None:
