@@ -118,17 +118,19 @@ class _Participants:
         return len(self.buyers) - 1
 
     def take(self, quantity: int, minimum: int = 1, exclude: set[int] = frozenset()) -> list[tuple[Organisation, int]]:
-        """Split ``quantity`` over buyers with room, each piece ≥ ``minimum`` (block size)."""
+        """Split ``quantity`` over buyers with room, every piece ≥ ``minimum`` (the block size): a rest
+        below twice the minimum goes whole to one buyer."""
         out = []
         left = quantity
         i = 0
         while left:
-            while i < len(self.buyers) and (i in exclude or self.room[i] < min(minimum, left)):
+            need = left if left < 2 * minimum else minimum
+            while i < len(self.buyers) and (i in exclude or self.room[i] < need):
                 i += 1
             if i == len(self.buyers):
                 i = self._new_buyer()
             piece = min(left, self.room[i])
-            if 0 < left - piece < minimum:  # keep the rest at least a block
+            if 0 < left - piece < minimum:  # never leave a rest below the minimum
                 piece = left - minimum
             self.room[i] -= piece
             out.append((self.buyers[i], piece))
@@ -213,6 +215,8 @@ def _replay_subject_day(sd: SubjectDay, plan: DayPlan, people: _Participants, se
         for buyer, q in people.take(t.quantity_t):
             quote = ts.order_place(key=f"r-{d}-{subject}-L{k}-{buyer.pk}", participant=seller, instrument=subject, method="listing", side="S",
                                    price_fen=t.price_fen, quantity_t=q, actor=None, at=_at(d, 10))
+            if not _resting(quote, rep):
+                continue
             ts.order_take(key=f"r-{d}-{subject}-L{k}-{buyer.pk}-take", participant=buyer, quote_seq=quote.seq, quantity_t=q, actor=None,
                           at=_at(d, 10))
     for t in plan.block:
@@ -220,6 +224,8 @@ def _replay_subject_day(sd: SubjectDay, plan: DayPlan, people: _Participants, se
         for buyer, q in people.take(t.quantity_t, minimum=ts.market_rules(MARKET, d).limits.block_min_t):
             order = ts.order_place(key=f"r-{d}-{subject}-B{k}-{buyer.pk}", participant=seller, instrument=subject, method="block", side="S",
                                    price_fen=t.price_fen, quantity_t=q, counterparty=buyer, actor=None, at=_at(d, 14))
+            if not _resting(order, rep):
+                continue
             ts.order_take(key=f"r-{d}-{subject}-B{k}-{buyer.pk}-confirm", participant=buyer, quote_seq=order.seq, quantity_t=q, actor=None,
                           at=_at(d, 14))
     if plan.auction:
@@ -235,6 +241,15 @@ def _replay_subject_day(sd: SubjectDay, plan: DayPlan, people: _Participants, se
                                quantity_t=q, actor=None, at=_at(d, 10, 30))
         ts.auction_close(key=f"r-{d}-{subject}-A-clear", auction_seq=offer.seq, actor=None, at=_at(d, 11))
     ts.day_close(market=MARKET, instrument=subject, day=d)
+
+
+def _resting(order: Order, rep: ReplayReport) -> bool:
+    """A planned quote the book refused is our engine disagreeing with a valid plan: recorded, not hidden."""
+    if order.status == Order.Status.RESTING:
+        return True
+    rep.engine.append(Mismatch(order.trading_day, order.instrument, f"order #{order.seq}", order.status, "resting", "engine",
+                               f"{order.reject_code} {order.reject_detail}"))
+    return False
 
 
 def _fen(v: int | None) -> str:
