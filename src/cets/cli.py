@@ -38,6 +38,22 @@ def _problem(con, label: str, problem, style: str = "red") -> None:
     con.print(Text(f"✗ {label}", style=style) + Text(str(problem)), soft_wrap=True)
 
 
+def _read_table(con, reader, path, *extra):
+    """Call ``reader(path, *extra) -> (rows, problems)`` for a pure command; print every problem (file, row,
+    column, reason) and return None when the file is missing or any row is bad — nothing is written then."""
+    try:
+        rows, problems = reader(path, *extra)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {path}: 文件不存在 / file not found[/red]")
+        return None
+    if problems:
+        for p in problems:
+            _problem(con, "", p)
+        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+        return None
+    return rows
+
+
 def cmd_migrate(args) -> int:
     from django.core.management import call_command
 
@@ -173,15 +189,8 @@ def cmd_allocation_compute(args) -> int:
     except PackError as e:
         con.print(f"[red]✗ {e}[/red]")
         return 2
-    try:
-        units, problems = read_units(args.input)
-    except FileNotFoundError:
-        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
-        return 2
-    if problems:
-        for p in problems:
-            _problem(con, "", p)
-        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+    units = _read_table(con, read_units, args.input)
+    if units is None:
         return 2
     unit_rows, entity_rows = allocate(units, rules)
     write_csv_atomic(args.units_out, UNIT_OUTPUT_COLUMNS, as_rows(unit_rows))
@@ -278,14 +287,8 @@ def cmd_compliance_fine(args) -> int:
     except (PackError, ValueError) as e:
         con.print(f"[red]✗ {e}[/red]")
         return 2
-    try:
-        rows, problems = read_daily_by_method(Path(args.prices), start, end)
-    except FileNotFoundError:
-        con.print(f"[red]✗ {args.prices}: 文件不存在 / file not found[/red]")
-        return 2
-    if problems:
-        for pr in problems:
-            _problem(con, "", pr)
+    rows = _read_table(con, read_daily_by_method, Path(args.prices), start, end)
+    if rows is None:
         return 2
     price = average_price(rows, start=start, end=end, instruments=pack.raw("penalty.price_instruments"), methods=pack.raw("penalty.price_methods"),
                           average=pack.text("penalty.price_average"), rounding=pack.text("penalty.price_rounding"))
@@ -313,15 +316,8 @@ def cmd_mrv_compute(args) -> int:
     except (PackError, CetsError) as e:
         con.print(f"[red]✗ {e}[/red]")
         return 2
-    try:
-        rows, problems = read_monthly(args.input, rules)
-    except FileNotFoundError:
-        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
-        return 2
-    if problems:
-        for p in problems:
-            _problem(con, "", p)
-        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+    rows = _read_table(con, read_monthly, args.input, rules)
+    if rows is None:
         return 2
     results = unit_year_emissions(rows, rules)
     write_annual(args.out, results)
@@ -335,15 +331,8 @@ def cmd_mrv_intensity(args) -> int:
     from cets.mrv.industry import INTENSITY_COLUMNS, read_industry
 
     con = _console()
-    try:
-        units, problems = read_industry(args.input)
-    except FileNotFoundError:
-        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
-        return 2
-    if problems:
-        for p in problems:
-            _problem(con, "", p)
-        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+    units = _read_table(con, read_industry, args.input)
+    if units is None:
         return 2
     write_csv_atomic(args.out, INTENSITY_COLUMNS, [{c: getattr(u, c) for c in INTENSITY_COLUMNS} for u in units])
     con.print(f"✓ {len(units):,} allocation units")
