@@ -19,6 +19,14 @@ SD_2 = "91370100163155357D"
 ZJ_1 = "91330800586289189R"
 
 
+def uscc_for(i: int, prefix: str = "9137000") -> str:
+    """A valid unified social credit code (GB 32100 check character) for test organisation ``i``."""
+    from cets.core.uscc import check_character
+
+    body = f"{prefix}{i:010d}"
+    return body + check_character(body)
+
+
 def when(day: str, hour: int = 10) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), SHANGHAI)
 

@@ -8,9 +8,7 @@ from cets.allocation.models import AllocationAdjustment
 from cets.compliance.models import Obligation, PenaltyDecision, RectificationOrder
 from cets.compliance.services import arrears_deduction_decide, penalty_decide, penalty_publish, rectification_order_issue
 from cets.core.errors import CetsError
-from cets.parties.models import Organisation, Role
-from cets.parties.services import member_create
-from tests.compliance.helpers import issue, load_daily_stats, surrender
+from tests.compliance.helpers import load_daily_stats, surrender
 from tests.conftest import SD_1, when
 
 # Daily totals of November 2024, all allowance subjects (= the composite COMCEA row), listing + block

@@ -12,11 +12,11 @@ from django.db import connection, connections
 from django.db.models import Sum
 
 from cets.core.errors import CetsError
-from cets.core.uscc import check_character
 from cets.parties.models import Organisation
 from cets.registry.audit import audit_verify
 from cets.registry.models import AccountKind, Holding, Instrument, Position, Transfer, TransferKind
 from cets.registry.services import Leg, account_open, system_account, system_accounts_ensure, transfer_post, vintage_create
+from tests.conftest import uscc_for
 
 CLIENTS, PER_CLIENT, ACCOUNTS, START = 16, 2000, 200, 1_000
 
@@ -24,8 +24,7 @@ pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="concu
 
 
 def uscc(i: int) -> str:
-    body = f"9137000{i:010d}"
-    return body + check_character(body)
+    return uscc_for(i, "9137000")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -55,9 +55,9 @@ class Exchange:
 
 
 @pytest.fixture
-def exchange(world, clock) -> Exchange:
-    from cets.parties.models import Organisation, Role
-    from cets.parties.services import member_create
+def market(world):
+    """The world with CEA23 open on 2024-11-04 (previous close 95.00), 50,000 t in each Shandong entity's
+    trading position and 1,000,000.00 CNY in each one's fund account."""
     from cets.registry.models import AccountKind, Position, TransferKind
     from cets.registry.services import Leg, system_account, transfer_post
     from cets.trading import services as ts
@@ -70,6 +70,15 @@ def exchange(world, clock) -> Exchange:
                       credit=Leg(w.accounts[code], Position.TRADING), quantity=50_000)
         funds_deposit(key=f"dep-{code}", holder=w.accounts[code].holder, amount_fen=100_000_000, actor=None)  # 1,000,000.00 CNY
     ts.day_open(market="national", instrument="CEA23", day=DAY, prev_close_fen=9_500)
+    return w
+
+
+@pytest.fixture
+def exchange(market, clock) -> Exchange:
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import member_create
+
+    w = market
     exch = Organisation.objects.create(kind=Organisation.Kind.EXCHANGE, name="上海环境能源交易所")
     return Exchange(
         w=w,

@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 
-from cets.core.uscc import check_character
 from cets.parties.models import Organisation
 from cets.registry.audit import audit_verify
 from cets.registry.models import AccountKind, Holding, Instrument, Position, TransferKind
@@ -15,14 +14,13 @@ from cets.registry.services import Leg, account_open, system_account, system_acc
 from cets.trading import services as ts
 from cets.trading.funds import fund_account_of, funds_deposit, funds_verify
 from cets.trading.models import DailyStat, Order, Trade
-from tests.conftest import when
+from tests.conftest import uscc_for, when
 
 DAY = dt.date(2024, 9, 13)  # a Friday, trading day
 
 
 def uscc(i: int) -> str:
-    body = f"9111000{i:010d}"
-    return body + check_character(body)
+    return uscc_for(i, "9111000")
 
 
 @pytest.mark.django_db

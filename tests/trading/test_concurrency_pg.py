@@ -15,7 +15,6 @@ from django.db import connection, connections
 from django.db.models import Max, Sum
 
 from cets.core.errors import CetsError
-from cets.core.uscc import check_character
 from cets.parties.models import Organisation
 from cets.registry.audit import audit_verify
 from cets.registry.models import AccountKind, Holding, Instrument, Position, TransferKind
@@ -23,7 +22,7 @@ from cets.registry.services import Leg, account_open, system_account, system_acc
 from cets.trading import services as ts
 from cets.trading.funds import fund_account_of, funds_deposit, funds_verify
 from cets.trading.models import FundAccount, MarketState, Order, Trade
-from tests.conftest import when
+from tests.conftest import uscc_for, when
 
 CLIENTS, PER_CLIENT, UNITS, CASH = 8, 60, 5_000, 50_000_000
 DAY = dt.date(2024, 11, 4)
@@ -32,8 +31,7 @@ pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="concu
 
 
 def uscc(i: int) -> str:
-    body = f"9137000{i:010d}"
-    return body + check_character(body)
+    return uscc_for(i, "9137000")
 
 
 @pytest.mark.django_db(transaction=True)

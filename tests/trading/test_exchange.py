@@ -28,18 +28,6 @@ def held(w, code, position):
     return h.quantity if h else 0
 
 
-@pytest.fixture
-def market(world):
-    w = world
-    total = system_account("national", AccountKind.NATIONAL_TOTAL)
-    for code in (SD_1, SD_2):
-        transfer_post(key=f"iss-{code}", kind=TransferKind.ISSUE, unit_type=w.cea, debit=Leg(total, Position.REGISTRY),
-                      credit=Leg(w.accounts[code], Position.TRADING), quantity=50_000)
-        funds_deposit(key=f"dep-{code}", holder=w.accounts[code].holder, amount_fen=100_000_000, actor=None)  # 1,000,000.00 CNY
-    ts.day_open(market="national", instrument="CEA23", day=DAY, prev_close_fen=9_500)
-    return w
-
-
 def test_listing_quote_taken_settles_units_funds_and_fees(market):
     w = market
     quote = ts.order_place(key="q1", participant=w.sd1, instrument="CEA23", method="listing", side="S", price_fen=9_600, quantity_t=1_000,
