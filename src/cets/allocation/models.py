@@ -58,6 +58,16 @@ class EntityAllocation(models.Model):
     shortfall_topup_t = models.BigIntegerField()
     final_allocation_t = models.BigIntegerField()
     issue_delta_t = models.BigIntegerField()
+    # The seed notices' table figures (国环规气候〔2024〕1号 一(一), 二(一)); see cets.allocation.issuance.
+    pre_allocation_computed_t = models.BigIntegerField(default=0, help_text="Σ unit pre-allocations before special treatment (t)")
+    obligation_t = models.BigIntegerField(default=0, help_text="应清缴配额量 surrender obligation = verified emissions (t)")
+    pre_adjustment_t = models.BigIntegerField(default=0, help_text="配额总调整量 adjustment deducted at pre-allocation (t)")
+    pre_issue_t = models.BigIntegerField(default=0, help_text="预分配实发配额量 pre-allocation actually issued (t)")
+    adjustments_total_t = models.BigIntegerField(default=0, help_text="配额调整总量 adjustments in force (t)")
+    final_issue_t = models.BigIntegerField(default=0, help_text="实发配额量 final − adjustments − already issued (t; < 0 claw-back)")
+    issued_t = models.BigIntegerField(default=0, help_text="issued so far through executed registry proposals (t, net of claw-back)")
+    to_provincial_account = models.BooleanField(default=False, help_text="compliance risk: issued to the provincial account")
+    special_note = models.CharField(max_length=400, blank=True, help_text="特别说明")
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.COMPUTED)
     computed_at = models.DateTimeField(auto_now_add=True)
 

@@ -17,7 +17,8 @@ from cets.registry.services import IssuanceLine, issuance_propose
 from cets.rules.packs import load_pack
 
 from .formulas import PowerRules, UnitInput, allocate, heat_benchmark
-from .models import EntityAllocation, UnitAllocation
+from .issuance import final_issue, pre_issue
+from .models import AllocationAdjustment, EntityAllocation, SpecialTreatment, UnitAllocation
 
 A0101 = Check("A0101", "配额已发放，不能重新核算", "allocation already issued; it cannot be recomputed")
 A0102 = Check("A0102", "缺少核查数据", "verified data missing")
@@ -30,11 +31,13 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     """Compute unit and entity allocations for ``year`` from every covered unit's verified data
     (plan 附3, 附4, §三, §五). Units without data for ``year`` are reported (A0102) unless they
     have none at all. Recomputing replaces results that were not issued yet; raises A0101 if any
-    entity's allocation of the year was already issued. Returns counts."""
+    entity's allocation of the year was already issued or proposed for issuance. The issuance figures
+    (adjustments, special treatment) are filled in as ``allocation_issuance_refresh`` does. Returns counts."""
     if actor is not None:
         require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.REGISTRY_OPERATOR)
     rules = PowerRules.from_pack(load_pack(pack_id), year)
-    if EntityAllocation.objects.filter(year=year).exclude(stage=EntityAllocation.Stage.COMPUTED).exists():
+    if (EntityAllocation.objects.filter(year=year).exclude(stage=EntityAllocation.Stage.COMPUTED).exists()
+            or Proposal.objects.filter(key=f"allocation-{year}-pre").exists()):
         raise CetsError(A0101, str(year))
     data = unit_year_rows(year=year)
     units = list(GeneratingUnit.objects.exclude(category=GeneratingUnit.Category.NOT_COVERED).select_related("entity").order_by("entity_id", "code"))
@@ -66,52 +69,144 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
         for r, i in zip(unit_results, inputs)
     ], batch_size=1000)
     entity_ids = {u.entity.uscc: u.entity_id for u in units}
-    EntityAllocation.objects.bulk_create([
-        EntityAllocation(
-            entity_id=entity_ids[e.entity_uscc], year=year, pack_id=pack_id, verified_emissions_t=e.verified_emissions_t,
-            pre_allocation_t=e.pre_allocation_t, initial_allocation_t=e.initial_allocation_t, shortfall_topup_t=e.shortfall_topup_t,
-            final_allocation_t=e.final_allocation_t, issue_delta_t=e.issue_delta_t,
+    treatments = _treatments(year, entity_ids.values())
+    adjustments = _adjustments(year, entity_ids.values())
+    rows = []
+    for e in entity_results:
+        eid = entity_ids[e.entity_uscc]
+        row = EntityAllocation(
+            entity_id=eid, year=year, pack_id=pack_id, verified_emissions_t=e.verified_emissions_t, initial_allocation_t=e.initial_allocation_t,
+            shortfall_topup_t=e.shortfall_topup_t, final_allocation_t=e.final_allocation_t, pre_allocation_t=e.pre_allocation_t,
+            pre_allocation_computed_t=e.pre_allocation_t, issue_delta_t=0, obligation_t=e.verified_emissions_t,
         )
-        for e in entity_results
-    ], batch_size=1000)
+        _apply_issuance(row, treatments.get(eid, ()), adjustments.get(eid, 0))
+        rows.append(row)
+    EntityAllocation.objects.bulk_create(rows, batch_size=1000)
     return {"units": len(unit_results), "entities": len(entity_results),
             "final_allocation_t": sum(e.final_allocation_t for e in entity_results),
             "pre_allocation_t": sum(e.pre_allocation_t for e in entity_results)}
 
 
-def _entity_account_numbers(entity_ids) -> dict[int, str]:
+def _treatments(year: int, entity_ids) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for eid, kind in SpecialTreatment.objects.filter(year=year, entity_id__in=list(entity_ids), voided_at__isnull=True).values_list("entity_id", "kind"):
+        out.setdefault(eid, []).append(kind)
+    return out
+
+
+def _adjustments(year: int, entity_ids) -> dict[int, int]:
+    from django.db.models import Sum
+
+    q = (AllocationAdjustment.objects.filter(year=year, entity_id__in=list(entity_ids), voided_at__isnull=True)
+         .order_by().values_list("entity_id").annotate(t=Sum("quantity_t")))
+    return {eid: int(t or 0) for eid, t in q}
+
+
+def _apply_issuance(a: EntityAllocation, treatments, adjustments_t: int) -> None:
+    """Fill the pre-allocation and final tables' figures of ``a`` (not saved) from its stage: before the
+    pre-allocation is issued both stages are refreshed; afterwards only the final one, from what was
+    actually issued (``issued_t``)."""
+    if a.stage == EntityAllocation.Stage.COMPUTED:
+        p = pre_issue(pre_allocation_t=a.pre_allocation_computed_t, adjustments_total_t=adjustments_t, treatments=treatments)
+        a.pre_allocation_t, a.pre_adjustment_t, a.pre_issue_t = p.pre_allocation_t, p.pre_adjustment_t, p.pre_issue_t
+        issued_before = p.pre_issue_t  # the table assumes the pre-allocation is issued as shown
+    else:
+        issued_before = a.issued_t
+    f = final_issue(final_allocation_t=a.final_allocation_t, obligation_t=a.obligation_t, adjustments_total_t=adjustments_t,
+                    issued_before_t=issued_before, treatments=treatments)
+    a.adjustments_total_t, a.final_issue_t = f.adjustments_total_t, f.final_issue_t
+    a.issue_delta_t = a.final_allocation_t - a.pre_allocation_t
+    a.to_provincial_account, a.special_note = f.to_provincial_account, f.special_note
+
+
+ISSUANCE_FIELDS = ["pre_allocation_t", "pre_adjustment_t", "pre_issue_t", "adjustments_total_t", "final_issue_t", "issue_delta_t",
+                   "to_provincial_account", "special_note"]
+
+
+def allocation_issuance_refresh(*, year: int, entity_ids=None) -> list[EntityAllocation]:
+    """Re-read adjustments (配额调整总量) and special treatments in force and update the issuance figures
+    of ``year``'s allocations (all, or ``entity_ids``). Returns the rows, entity order. Call inside a
+    transaction (the issuance proposal does)."""
+    qs = EntityAllocation.objects.filter(year=year).select_related("entity").order_by("entity_id")
+    if entity_ids is not None:
+        qs = qs.filter(entity_id__in=list(entity_ids))
+    allocs = list(qs.select_for_update(of=("self",)))
+    ids = [a.entity_id for a in allocs]
+    treatments, adjustments = _treatments(year, ids), _adjustments(year, ids)
+    for a in allocs:
+        _apply_issuance(a, treatments.get(a.entity_id, ()), adjustments.get(a.entity_id, 0))
+    EntityAllocation.objects.bulk_update(allocs, ISSUANCE_FIELDS, batch_size=1000)
+    return allocs
+
+
+def _destinations(allocs) -> dict[int, tuple[str, str]]:
+    """entity id → (account number, beneficiary credit code): the entity's own account, or for an entity
+    at compliance risk its province's authority account with the entity as beneficiary (plan §五(四))."""
+    from cets.registry.models import AccountKind
     from cets.registry.selectors import account_numbers_of_holders
+    from cets.registry.services import system_account
 
-    return account_numbers_of_holders(holder_ids=entity_ids)
+    own = account_numbers_of_holders(holder_ids=[a.entity_id for a in allocs if not a.to_provincial_account])
+    out: dict[int, tuple[str, str]] = {}
+    for a in allocs:
+        if a.to_provincial_account:
+            out[a.entity_id] = (system_account("national", AccountKind.PROVINCIAL, a.entity.province).number, a.entity.uscc)
+        elif a.entity_id in own:
+            out[a.entity_id] = (own[a.entity_id], "")
+    return out
 
 
+A0106 = Check("A0106", "重点排放单位没有注册登记账户", "the entity has no registry account")
+
+
+@transaction.atomic
 def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, actor, effective_at=None) -> Proposal:
-    """Propose issuing a stage of ``year``'s allocation to the entities' accounts (four eyes):
-    ``pre`` issues the pre-allocation; ``final`` issues or claws back final − pre (多退少补).
-    Raises A0103 if the stages are out of order."""
+    """Propose issuing a stage of ``year``'s allocation (four eyes: a second registry operator approves).
+
+    ``pre`` issues 预分配实发配额量 (pre-allocation − adjustment); ``final`` issues or claws back
+    实发配额量 = 应发 − 配额调整总量 − already issued (多退少补, plan §五(二), §五(五)). The figures are
+    refreshed first from the adjustments and special treatments in force. An entity at compliance risk
+    is issued into its provincial authority account with itself as beneficiary (plan §五(四)).
+    Raises A0103 if the stages are out of order, A0106 if an entity has no account, R0502 unless
+    ``actor`` is a registry operator."""
     want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
-    allocs = list(EntityAllocation.objects.filter(year=year).select_related("entity").order_by("entity_id"))
-    if not allocs or any(a.stage != want for a in allocs):
+    if not EntityAllocation.objects.filter(year=year).exists() or EntityAllocation.objects.filter(year=year).exclude(stage=want).exists():
         raise CetsError(A0103, f"{stage} needs every {year} allocation at stage {want}")
-    numbers = _entity_account_numbers([a.entity_id for a in allocs])
+    existing = Proposal.objects.filter(key=f"allocation-{year}-{stage}").first()
+    if existing is not None:
+        return existing
+    allocs = allocation_issuance_refresh(year=year)
+    dest = _destinations(allocs)
     label = {"pre": "预分配 pre-allocation", "final": "核定 final allocation"}[stage]
-    lines = [
-        IssuanceLine(account=numbers[a.entity_id], quantity=a.pre_allocation_t if stage == "pre" else a.issue_delta_t,
-                     reference=f"{year} {label} {a.entity.uscc}")
-        for a in allocs
-    ]
+    lines = []
+    for a in allocs:
+        qty = a.pre_issue_t if stage == "pre" else a.final_issue_t
+        if not qty:
+            continue
+        if a.entity_id not in dest:
+            raise CetsError(A0106, a.entity.uscc)
+        account, beneficiary = dest[a.entity_id]
+        lines.append(IssuanceLine(account=account, quantity=qty, reference=f"{year} {label} {a.entity.uscc}", beneficiary=beneficiary))
     return issuance_propose(key=f"allocation-{year}-{stage}", unit_type=unit_type, lines=lines, actor=actor, effective_at=effective_at,
                             note=f"{year} {label}")
 
 
 @transaction.atomic
 def allocation_issue_confirm(*, year: int, stage: str) -> int:
-    """Record that the ``stage`` proposal of ``year`` was approved and executed (A0104 if not)."""
+    """Record that the ``stage`` proposal of ``year`` was approved and executed (A0104 if not): the stage
+    moves on and ``issued_t`` (issued so far, tonnes) takes the quantities of the proposal's lines."""
     p = Proposal.objects.filter(key=f"allocation-{year}-{stage}").first()
     if p is None or p.status != Proposal.Status.EXECUTED:
         raise CetsError(A0104, f"allocation-{year}-{stage}")
+    want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
     new = {"pre": EntityAllocation.Stage.PRE_ISSUED, "final": EntityAllocation.Stage.FINAL_ISSUED}[stage]
-    return EntityAllocation.objects.filter(year=year).update(stage=new)
+    issued = {ln["reference"].rsplit(" ", 1)[1]: int(ln["quantity"]) for ln in p.payload["lines"]}
+    allocs = list(EntityAllocation.objects.filter(year=year, stage=want).select_related("entity").select_for_update(of=("self",)))
+    for a in allocs:
+        a.issued_t += issued.get(a.entity.uscc, 0)
+        a.stage = new
+    EntityAllocation.objects.bulk_update(allocs, ["issued_t", "stage"], batch_size=1000)
+    return len(allocs)
 
 
 A0105 = Check("A0105", "调整量必须为正整数吨", "an adjustment must be a positive whole number of tonnes")
