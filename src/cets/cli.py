@@ -161,7 +161,7 @@ def cmd_serve(args) -> int:
 def cmd_allocation_compute(args) -> int:
     """Pure computation from a unit table: no database is opened (2023–2024 power plan 附3/附4/§三/§五)."""
     from cets.allocation.formulas import PowerRules, allocate
-    from cets.allocation.tables import ENTITY_OUTPUT_COLUMNS, UNIT_OUTPUT_COLUMNS, as_rows, read_units, write_csv_atomic
+    from cets.allocation.tables import as_rows, entity_output_columns, read_units, unit_output_columns, write_csv_atomic
     from cets.rules.packs import PackError, load_pack
 
     con = _console()
@@ -171,7 +171,7 @@ def cmd_allocation_compute(args) -> int:
         con.print(f"[red]✗ {e}[/red]")
         return 2
     try:
-        units, problems = read_units(args.input)
+        units, problems = read_units(args.input, rules)
     except FileNotFoundError:
         con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
         return 2
@@ -181,8 +181,8 @@ def cmd_allocation_compute(args) -> int:
         con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
         return 2
     unit_rows, entity_rows = allocate(units, rules)
-    write_csv_atomic(args.units_out, UNIT_OUTPUT_COLUMNS, as_rows(unit_rows))
-    write_csv_atomic(args.entities_out, ENTITY_OUTPUT_COLUMNS, as_rows(entity_rows))
+    write_csv_atomic(args.units_out, unit_output_columns(rules), as_rows(unit_rows))
+    write_csv_atomic(args.entities_out, entity_output_columns(rules), as_rows(entity_rows))
     con.print(f"✓ {len(unit_rows):,} units, {len(entity_rows):,} entities, final allocation "
               f"{sum(e.final_allocation_t for e in entity_rows):,} t ({args.pack}, {args.year})")
     return 0

@@ -18,12 +18,49 @@ from pathlib import Path
 from cets.core.errors import InputProblem
 from cets.core.uscc import InvalidUscc, validate_uscc
 
-from .formulas import CATEGORIES, EntityAllocation, UnitAllocation, UnitInput
+from .formulas import CATEGORIES, EntityAllocation, PowerRules, UnitAllocation, UnitInput
 
 UNIT_INPUT_COLUMNS = ("entity_uscc", "unit_id", "category", "rated_capacity_mw", "generation_mwh", "heat_supplied_gj", "load_factor",
                       "verified_emissions_t", "prev_verified_emissions_t")
-UNIT_OUTPUT_COLUMNS = tuple(f.name for f in fields(UnitAllocation))
-ENTITY_OUTPUT_COLUMNS = tuple(f.name for f in fields(EntityAllocation))
+# Columns only some packs need (2019–2022: 供电量 basis, correction factors, pre-allocation from base-year output).
+SUPPLY_COLUMNS = ("supplied_mwh",)
+COOLING_COLUMNS = ("cooling",)
+HEAT_RATIO_COLUMNS = ("heat_ratio",)
+PREV_OUTPUT_COLUMNS = ("prev_supplied_mwh", "prev_heat_supplied_gj")
+_UNIT_EXTRA_OUT = ("cooling_factor", "heat_factor")
+UNIT_OUTPUT_COLUMNS = tuple(f.name for f in fields(UnitAllocation) if f.name not in _UNIT_EXTRA_OUT)
+ENTITY_OUTPUT_COLUMNS = tuple(f.name for f in fields(EntityAllocation) if f.name != "borrowing_limit_t")
+
+
+def input_columns(rules: PowerRules | None = None) -> tuple[str, ...]:
+    """The unit table's required columns for ``rules`` (the 2023– columns when None): the 2019–2022
+    packs need ``supplied_mwh`` (供电量, MWh) instead of ``generation_mwh``, ``cooling`` (water | air),
+    ``heat_ratio`` (供热比, fraction 0–1) and ``prev_supplied_mwh``/``prev_heat_supplied_gj`` (the
+    pre-allocation base year's output) instead of ``prev_verified_emissions_t``."""
+    cols = list(UNIT_INPUT_COLUMNS)
+    if rules is None:
+        return tuple(cols)
+    if rules.needs_supply:
+        cols[cols.index("generation_mwh")] = "supplied_mwh"
+    if rules.needs_prev_output:
+        cols.remove("prev_verified_emissions_t")
+        cols += PREV_OUTPUT_COLUMNS
+    if rules.needs_cooling:
+        cols += COOLING_COLUMNS
+    if rules.needs_heat_ratio:
+        cols += HEAT_RATIO_COLUMNS
+    return tuple(cols)
+
+
+def unit_output_columns(rules: PowerRules | None = None) -> tuple[str, ...]:
+    """Unit output columns: the 2023– columns, plus ``cooling_factor``/``heat_factor`` when the pack has them."""
+    extra = tuple(c for c, need in (("cooling_factor", rules and rules.needs_cooling), ("heat_factor", rules and rules.needs_heat_ratio)) if need)
+    return UNIT_OUTPUT_COLUMNS + extra
+
+
+def entity_output_columns(rules: PowerRules | None = None) -> tuple[str, ...]:
+    """Entity output columns, plus ``borrowing_limit_t`` (预支上限) when the pack allows borrowing."""
+    return ENTITY_OUTPUT_COLUMNS + (("borrowing_limit_t",) if rules is not None and rules.borrowing_allowed else ())
 
 
 def _decimal(text: str, *, low: Decimal | None = None, high: Decimal | None = None) -> Decimal:
@@ -47,6 +84,12 @@ def _category(text: str) -> str:
     return text.strip()
 
 
+def _choice(text: str, allowed) -> str:
+    if text.strip() not in allowed:
+        raise ValueError
+    return text.strip()
+
+
 def _tonnes(text: str) -> int:
     t = text.strip()
     if not t.isdigit():
@@ -54,11 +97,12 @@ def _tonnes(text: str) -> int:
     return int(t)
 
 
-def read_units(path: Path | str) -> tuple[list[UnitInput], list[InputProblem]]:
-    """Parse a unit table (one row per generating unit; columns :data:`UNIT_INPUT_COLUMNS`).
+def read_units(path: Path | str, rules: PowerRules | None = None) -> tuple[list[UnitInput], list[InputProblem]]:
+    """Parse a unit table (one row per generating unit; columns :func:`input_columns` of ``rules``).
 
-    ``generation_mwh`` MWh, ``heat_supplied_gj`` GJ, ``load_factor`` a fraction 0–1, emissions in
-    whole tonnes. Returns the units and every problem found; a missing column is one problem on row 1.
+    ``generation_mwh``/``supplied_mwh`` MWh, ``heat_supplied_gj`` GJ, ``load_factor`` and ``heat_ratio``
+    fractions 0–1, ``cooling`` one of the pack's cooling types, emissions in whole tonnes. Returns the
+    units and every problem found; missing columns are one problem on row 1.
     """
     path = Path(path)
     problems: list[InputProblem] = []
@@ -66,7 +110,8 @@ def read_units(path: Path | str) -> tuple[list[UnitInput], list[InputProblem]]:
     seen: set[tuple[str, str]] = set()
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in UNIT_INPUT_COLUMNS if c not in (reader.fieldnames or [])]
+        required = input_columns(rules)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
             return [], [InputProblem(path.name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}", f"missing columns: {', '.join(missing)}")]
         for row_no, rec in enumerate(reader, start=2):
@@ -85,11 +130,30 @@ def read_units(path: Path | str) -> tuple[list[UnitInput], list[InputProblem]]:
             unit_id = field("unit_id", _nonempty, "机组编号为空", "unit id is empty")
             category = field("category", _category, "机组类别应为 I、II、III 或 IV", "category must be I, II, III or IV")
             cap = field("rated_capacity_mw", lambda v: _decimal(v, low=Decimal(0)), "额定容量应为非负数", "rated capacity must be a number ≥ 0")
-            gen = field("generation_mwh", lambda v: _decimal(v, low=Decimal(0)), "发电量应为非负数（MWh）", "generation must be a number ≥ 0 (MWh)")
+            if "generation_mwh" in required:
+                gen = field("generation_mwh", lambda v: _decimal(v, low=Decimal(0)), "发电量应为非负数（MWh）", "generation must be a number ≥ 0 (MWh)")
+            else:
+                gen = Decimal(0)
+            extra = {}
+            if "supplied_mwh" in required:
+                extra["supplied_mwh"] = field("supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "供电量应为非负数（MWh）", "net supply must be a number ≥ 0 (MWh)")
+            if "cooling" in required:
+                kinds = sorted(rules.cooling_factors)
+                extra["cooling"] = field("cooling", lambda v: _choice(v, kinds), f"冷却方式应为 {'、'.join(kinds)}", f"cooling must be one of {', '.join(kinds)}")
+            if "heat_ratio" in required:
+                extra["heat_ratio"] = field("heat_ratio", lambda v: _decimal(v, low=Decimal(0), high=Decimal(1)), "供热比应在0到1之间", "heat ratio must be a fraction 0–1")
+            if "prev_supplied_mwh" in required:
+                extra["prev_supplied_mwh"] = field("prev_supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "基准年供电量应为非负数（MWh）",
+                                                   "base-year net supply must be a number ≥ 0 (MWh)")
+                extra["prev_heat_supplied_gj"] = field("prev_heat_supplied_gj", lambda v: _decimal(v, low=Decimal(0)), "基准年供热量应为非负数（GJ）",
+                                                       "base-year heat supplied must be a number ≥ 0 (GJ)")
             heat = field("heat_supplied_gj", lambda v: _decimal(v, low=Decimal(0)), "供热量应为非负数（GJ）", "heat supplied must be a number ≥ 0 (GJ)")
             lf = field("load_factor", lambda v: _decimal(v, low=Decimal(0), high=Decimal(1)), "负荷系数应在0到1之间", "load factor must be a fraction 0–1")
             e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
-            prev = field("prev_verified_emissions_t", _tonnes, "上年核查排放量应为非负整数（吨）", "previous-year emissions must be whole tonnes ≥ 0")
+            if "prev_verified_emissions_t" in required:
+                prev = field("prev_verified_emissions_t", _tonnes, "上年核查排放量应为非负整数（吨）", "previous-year emissions must be whole tonnes ≥ 0")
+            else:
+                prev = 0
             if not bad and (uscc, unit_id) in seen:
                 bad.append(InputProblem(path.name, row_no, "unit_id", unit_id, "机组重复", "duplicate unit of this entity"))
             if bad:
@@ -97,7 +161,7 @@ def read_units(path: Path | str) -> tuple[list[UnitInput], list[InputProblem]]:
                 continue
             seen.add((uscc, unit_id))
             units.append(UnitInput(entity_uscc=uscc, unit_id=unit_id, category=category, generation_mwh=gen, heat_supplied_gj=heat,
-                                   load_factor=lf, verified_emissions_t=e, prev_verified_emissions_t=prev, rated_capacity_mw=cap))
+                                   load_factor=lf, verified_emissions_t=e, prev_verified_emissions_t=prev, rated_capacity_mw=cap, **extra))
     return units, problems
 
 
