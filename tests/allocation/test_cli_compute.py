@@ -92,3 +92,45 @@ def test_early_pack_needs_its_columns(tmp_path, capsys):
                  "--units-out", str(tmp_path / "u.csv"), "--entities-out", str(tmp_path / "e.csv")])
     out = capsys.readouterr().out
     assert code == 2 and "[cooling='seawater']" in out and "[heat_ratio='1.2']" in out
+
+
+def test_cement_through_the_command(tmp_path, capsys):
+    # test_industry.test_cement_lines_with_a_published_balance_value: BP 0.85 → 1,008,823 / 513,235 / 291,000
+    src = tmp_path / "lines.csv"
+    src.write_text("entity_uscc,line_id,verified_emissions_t,intensity,prev_verified_emissions_t,special\n"
+                   "913700001630435316,L1,1000000,0.80,999999,\n913700001630435316,L2,500000,0.70,0,\n"
+                   "913700001630435316,L3,300000,1.10,0,\n91330800586289189R,W1,400000,1.2,0,white_clinker\n", encoding="utf-8")
+    u, e = tmp_path / "u.csv", tmp_path / "e.csv"
+    args = ["allocation", "compute", "--pack", "national/cement-2026", "--year", "2026", "--input", str(src), "--units-out", str(u),
+            "--entities-out", str(e)]
+    assert main(args + ["--balance-value", "0.85"]) == 0
+    lines = list(csv.DictReader(u.open()))
+    assert [r["allocation_t"] for r in lines] == ["1008823", "513235", "291000", "400000"]
+    assert lines[0]["balance_value"] == "0.85" and lines[2]["alpha"] == "-0.03" and lines[3]["special"] == "white_clinker"
+    ents = {r["entity_uscc"]: r for r in csv.DictReader(e.open())}
+    assert ents["913700001630435316"]["final_allocation_t"] == "1813058" and ents["913700001630435316"]["pre_allocation_t"] == "499999"
+    # solved balance value: Σ allocation = Σ emissions (1,800,000 for the three formula lines, ±1 for a double floor step)
+    assert main(args) == 0
+    lines = list(csv.DictReader(u.open()))
+    assert abs(sum(int(r["allocation_t"]) for r in lines[:3]) - 1_800_000) <= 1
+    assert main(args + ["--balance-value", "-1"]) == 2
+
+
+def test_industry_bad_rows(tmp_path, capsys):
+    src = tmp_path / "lines.csv"
+    src.write_text("entity_uscc,line_id,verified_emissions_t,intensity,special\n"
+                   "913700001630435316,L1,1000000,0,\n913700001630435316,,12.5,1.0,white_clinker\n", encoding="utf-8")
+    u = tmp_path / "u.csv"
+    code = main(["allocation", "compute", "--pack", "national/steel-2026", "--year", "2026", "--input", str(src), "--units-out", str(u),
+                 "--entities-out", str(tmp_path / "e.csv")])
+    out = capsys.readouterr().out
+    assert code == 2 and not u.exists()
+    assert "missing columns: prev_verified_emissions_t" in out  # the 2026 pack pre-allocates
+    src.write_text("entity_uscc,line_id,verified_emissions_t,intensity,prev_verified_emissions_t,special\n"
+                   "913700001630435316,L1,1000000,0,0,\n913700001630435316,,12.5,1.0,0,white_clinker\n", encoding="utf-8")
+    code = main(["allocation", "compute", "--pack", "national/steel-2026", "--year", "2026", "--input", str(src), "--units-out", str(u),
+                 "--entities-out", str(tmp_path / "e.csv")])
+    out = capsys.readouterr().out
+    assert code == 2 and not u.exists()
+    for frag in ("lines.csv:2 [intensity='0']", "lines.csv:3 [line_id='']", "lines.csv:3 [verified_emissions_t='12.5']", "lines.csv:3 [special='white_clinker']"):
+        assert frag in out

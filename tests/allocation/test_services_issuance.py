@@ -145,3 +145,9 @@ def test_adjustment_and_treatment_interface(world):
     assert special_treatment_set(entity=world.sd1, year=2023, kind="compliance_risk", reason="诉讼", actor=world.mee).pk == t1.pk
     with pytest.raises(CetsError):
         special_treatment_set(entity=world.sd1, year=2023, kind="all_shut", reason="x", actor=world.entity_sd1_user)
+
+
+def test_early_packs_are_refused_on_the_database(fleet):
+    with pytest.raises(CetsError) as e:
+        allocation_compute(year=2021, pack_id="national/power-2021-2022")
+    assert e.value.check.code == "A0107"

@@ -24,6 +24,8 @@ A0101 = Check("A0101", "配额已发放，不能重新核算", "allocation alrea
 A0102 = Check("A0102", "缺少核查数据", "verified data missing")
 A0103 = Check("A0103", "发放阶段顺序错误", "issuance stages out of order")
 A0104 = Check("A0104", "发放提议尚未执行", "issuance proposal has not been executed")
+A0107 = Check("A0107", "该配额方案需要核查数据中没有的字段（供电量、冷却方式、供热比等），请用命令行核算",
+              "this pack needs inputs the verified data lacks (net supply, cooling, heat ratio…); compute it with the command line")
 
 
 @transaction.atomic
@@ -31,11 +33,14 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     """Compute unit and entity allocations for ``year`` from every covered unit's verified data
     (plan 附3, 附4, §三, §五). Units without data for ``year`` are reported (A0102) unless they
     have none at all. Recomputing replaces results that were not issued yet; raises A0101 if any
-    entity's allocation of the year was already issued or proposed for issuance. The issuance figures
+    entity's allocation of the year was already issued or proposed for issuance, A0107 for a 2019–2022
+    pack (its inputs — 供电量, cooling, 供热比 — are not in the verified data; use the CLI). The issuance figures
     (adjustments, special treatment) are filled in as ``allocation_issuance_refresh`` does. Returns counts."""
     if actor is not None:
         require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.REGISTRY_OPERATOR)
     rules = PowerRules.from_pack(load_pack(pack_id), year)
+    if rules.needs_supply or rules.needs_prev_output or rules.needs_cooling or rules.needs_heat_ratio:
+        raise CetsError(A0107, pack_id)
     if (EntityAllocation.objects.filter(year=year).exclude(stage=EntityAllocation.Stage.COMPUTED).exists()
             or Proposal.objects.filter(key=f"allocation-{year}-pre").exists()):
         raise CetsError(A0101, str(year))

@@ -183,3 +183,72 @@ def write_csv_atomic(path: Path | str, columns: Sequence[str], rows: Iterable[di
 
 def as_rows(items) -> list[dict]:
     return [asdict(i) for i in items]
+
+
+# ---- steel, cement, aluminium (cets.allocation.industry)
+
+LINE_INPUT_COLUMNS = ("entity_uscc", "line_id", "verified_emissions_t", "intensity")
+LINE_OPTIONAL_COLUMNS = ("prev_verified_emissions_t", "special")
+LINE_OUTPUT_COLUMNS = ("entity_uscc", "line_id", "verified_emissions_t", "intensity", "balance_value", "deviation", "alpha",
+                       "allocation_t", "obligation_t", "pre_allocation_t", "special")
+INDUSTRY_ENTITY_OUTPUT_COLUMNS = ("entity_uscc", "verified_emissions_t", "pre_allocation_t", "final_allocation_t", "obligation_t",
+                                  "issue_delta_t")
+
+
+def read_lines(path: Path | str, rules) -> tuple[list, list[InputProblem]]:
+    """Parse a steel/cement/aluminium table, one row per allocation unit (steel enterprise, clinker line,
+    electrolysis process): ``entity_uscc, line_id, verified_emissions_t`` (whole tonnes), ``intensity``
+    (tCO2e per t product, > 0), ``prev_verified_emissions_t`` (required when the pack pre-allocates) and
+    optionally ``special`` (one of the pack's special cases, A = E). Returns lines and every problem."""
+    from .industry import LineInput
+
+    path = Path(path)
+    problems: list[InputProblem] = []
+    lines: list[LineInput] = []
+    seen: set[tuple[str, str]] = set()
+    required = LINE_INPUT_COLUMNS + (("prev_verified_emissions_t",) if rules.pre_allocation else ())
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            return [], [InputProblem(path.name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}", f"missing columns: {', '.join(missing)}")]
+        has_special = "special" in (reader.fieldnames or [])
+        for row_no, rec in enumerate(reader, start=2):
+            bad = []
+
+            def field(name, parse, zh, en):
+                value = rec.get(name) or ""
+                try:
+                    return parse(value)
+                except (ValueError, InvalidOperation, InvalidUscc) as e:
+                    detail = e.problem if isinstance(e, InvalidUscc) else None
+                    bad.append(InputProblem(path.name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
+                    return None
+
+            uscc = field("entity_uscc", validate_uscc, "", "")
+            line_id = field("line_id", _nonempty, "生产线（工序）编号为空", "line id is empty")
+            e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
+            special = ""
+            if has_special and (rec.get("special") or "").strip():
+                cases = rules.special_cases
+                special = field("special", lambda v: _choice(v, cases), f"特殊情形应为 {'、'.join(cases)}", f"special case must be one of {', '.join(cases)}")
+            low = Decimal(0) if special or rules.method == "verified_emissions" else None
+
+            def positive(v, low=low):
+                d = _decimal(v, low=Decimal(0))
+                if low is None and d <= 0:
+                    raise ValueError
+                return d
+
+            intensity = field("intensity", positive, "碳排放强度应为正数（tCO2e/t）", "intensity must be a number > 0 (tCO2e/t)")
+            prev = field("prev_verified_emissions_t", _tonnes, "上年核查排放量应为非负整数（吨）", "previous-year emissions must be whole tonnes ≥ 0") \
+                if rules.pre_allocation else 0
+            if not bad and (uscc, line_id) in seen:
+                bad.append(InputProblem(path.name, row_no, "line_id", line_id, "生产线（工序）重复", "duplicate line of this entity"))
+            if bad:
+                problems.extend(bad)
+                continue
+            seen.add((uscc, line_id))
+            lines.append(LineInput(entity_uscc=uscc, line_id=line_id, verified_emissions_t=e, intensity=intensity,
+                                   prev_verified_emissions_t=prev, special=special))
+    return lines, problems
