@@ -1,7 +1,8 @@
 """``cets allocation compute``: pure computation from a CSV table, for every pack. No database.
 
 Power packs read one row per generating unit (columns from :func:`tables.input_columns`); steel, cement
-and aluminium packs one row per allocation unit (:func:`tables.read_lines`). Every malformed row is
+and aluminium packs one row per allocation unit (:func:`tables.read_lines`); Beijing packs one row per
+entity (:func:`tables.read_beijing`; both outputs carry the entity table). Every malformed row is
 reported (file, row, column, value, reason zh/en) and nothing is written (exit 2); outputs are written
 atomically.
 """
@@ -18,12 +19,14 @@ def compute(args, con, problem) -> int:
 
     from . import tables
     from .formulas import PowerRules, allocate
+    from .beijing import BeijingRules, allocate_beijing
     from .industry import SECTORS, IndustryRules, allocate_industry
 
     try:
         pack = load_pack(args.pack)
-        industry = pack.sector in SECTORS
-        rules = IndustryRules.from_pack(pack, args.year) if industry else PowerRules.from_pack(pack, args.year)
+        industry, beijing = pack.sector in SECTORS, pack.market == "beijing"
+        rules = (BeijingRules.from_pack(pack, args.year) if beijing else IndustryRules.from_pack(pack, args.year) if industry
+                 else PowerRules.from_pack(pack, args.year))
     except PackError as e:
         con.print(f"[red]✗ {e}[/red]")
         return 2
@@ -37,7 +40,8 @@ def compute(args, con, problem) -> int:
             con.print(f"[red]✗ --balance-value {args.balance_value!r}: 平衡值应为正数 / must be a number > 0[/red]")
             return 2
     try:
-        rows, problems = tables.read_lines(args.input, rules) if industry else tables.read_units(args.input, rules)
+        rows, problems = (tables.read_beijing(args.input) if beijing else tables.read_lines(args.input, rules) if industry
+                          else tables.read_units(args.input, rules))
     except FileNotFoundError:
         con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
         return 2
@@ -46,6 +50,13 @@ def compute(args, con, problem) -> int:
             problem(con, "", p)
         con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
         return 2
+    if beijing:
+        results = allocate_beijing(rows, rules)
+        tables.write_csv_atomic(args.units_out, tables.BEIJING_OUTPUT_COLUMNS, tables.as_rows(results))
+        tables.write_csv_atomic(args.entities_out, tables.BEIJING_OUTPUT_COLUMNS, tables.as_rows(results))
+        paid = f", paid allocation (auction) {rules.auction_volume_t:,} t" if rules.auction_volume_t else ""
+        con.print(f"✓ {len(results):,} entities, free allocation {sum(r.free_allocation_t for r in results):,} t{paid} ({args.pack}, {args.year})")
+        return 0
     if industry:
         try:
             used, lines, entities = allocate_industry(rows, rules, balance_value=bp)

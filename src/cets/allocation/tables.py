@@ -252,3 +252,67 @@ def read_lines(path: Path | str, rules) -> tuple[list, list[InputProblem]]:
             lines.append(LineInput(entity_uscc=uscc, line_id=line_id, verified_emissions_t=e, intensity=intensity,
                                    prev_verified_emissions_t=prev, special=special))
     return lines, problems
+
+
+# ---- Beijing pilot (cets.allocation.beijing)
+
+BEIJING_INPUT_COLUMNS = ("entity_uscc", "method", "verified_emissions_t", "base", "activity", "factor", "prev_allocation_t", "prev_compliant")
+BEIJING_OUTPUT_COLUMNS = ("entity_uscc", "method", "verified_emissions_t", "initial_allocation_t", "cap_adjustment_t", "free_allocation_t",
+                          "pre_allocation_t", "issue_delta_t")
+
+
+def _yes_no(text: str) -> bool:
+    t = text.strip().lower()
+    if t in ("1", "yes", "true", "是", "y"):
+        return True
+    if t in ("0", "no", "false", "否", "n", ""):
+        return False
+    raise ValueError
+
+
+def read_beijing(path: Path | str) -> tuple[list, list[InputProblem]]:
+    """Parse a Beijing entity table (:data:`BEIJING_INPUT_COLUMNS`): ``method`` (historical_total |
+    historical_intensity | benchmark), ``base`` (t, or t per unit of activity), ``activity`` and ``factor``
+    (控排系数) ≥ 0 (``activity`` may be empty for historical_total, ``factor`` defaults to 1),
+    ``prev_allocation_t`` whole tonnes, ``prev_compliant`` yes/no. Returns rows and every problem."""
+    from .beijing import METHODS, BeijingInput
+
+    path = Path(path)
+    problems: list[InputProblem] = []
+    rows: list[BeijingInput] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in BEIJING_INPUT_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            return [], [InputProblem(path.name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}", f"missing columns: {', '.join(missing)}")]
+        for row_no, rec in enumerate(reader, start=2):
+            bad = []
+
+            def field(name, parse, zh, en):
+                value = rec.get(name) or ""
+                try:
+                    return parse(value)
+                except (ValueError, InvalidOperation, InvalidUscc) as e:
+                    detail = e.problem if isinstance(e, InvalidUscc) else None
+                    bad.append(InputProblem(path.name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
+                    return None
+
+            uscc = field("entity_uscc", validate_uscc, "", "")
+            method = field("method", lambda v: _choice(v, METHODS), f"核定方法应为 {'、'.join(METHODS)}", f"method must be one of {', '.join(METHODS)}")
+            e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
+            base = field("base", lambda v: _decimal(v, low=Decimal(0)), "基数应为非负数", "base must be a number ≥ 0")
+            activity = field("activity", lambda v: _decimal(v, low=Decimal(0)) if v.strip() or method != "historical_total" else Decimal(0),
+                             "产量（活动水平）应为非负数", "activity must be a number ≥ 0")
+            factor = field("factor", lambda v: _decimal(v, low=Decimal(0)) if v.strip() else Decimal(1), "控排系数应为非负数", "control factor must be a number ≥ 0")
+            prev = field("prev_allocation_t", lambda v: _tonnes(v) if v.strip() else 0, "上年核定配额应为非负整数（吨）", "previous allocation must be whole tonnes ≥ 0")
+            ok = field("prev_compliant", _yes_no, "上年是否履约应为 是/否", "prev_compliant must be yes or no")
+            if not bad and uscc in seen:
+                bad.append(InputProblem(path.name, row_no, "entity_uscc", uscc, "单位重复", "duplicate entity"))
+            if bad:
+                problems.extend(bad)
+                continue
+            seen.add(uscc)
+            rows.append(BeijingInput(entity_uscc=uscc, method=method, verified_emissions_t=e, base=base, activity=activity, factor=factor,
+                                     prev_allocation_t=prev, prev_compliant=ok))
+    return rows, problems
