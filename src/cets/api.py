@@ -181,3 +181,6 @@ from cets.registry.api_reports import router as reports_router  # noqa: E402
 api.add_router("/registry/reports", reports_router)
 api.add_router("/registry", registry_router)
 api.add_router("/compliance", compliance_router)
+from cets.allocation.api import router as allocation_router  # noqa: E402
+
+api.add_router("/allocation", allocation_router)

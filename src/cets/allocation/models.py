@@ -68,6 +68,7 @@ class EntityAllocation(models.Model):
     issued_t = models.BigIntegerField(default=0, help_text="issued so far through executed registry proposals (t, net of claw-back)")
     to_provincial_account = models.BooleanField(default=False, help_text="compliance risk: issued to the provincial account")
     special_note = models.CharField(max_length=400, blank=True, help_text="特别说明")
+    source = models.CharField(max_length=120, default="computed", help_text="computed | imported:<file> (data tables)")
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.COMPUTED)
     computed_at = models.DateTimeField(auto_now_add=True)
 

@@ -130,8 +130,9 @@ ISSUANCE_FIELDS = ["pre_allocation_t", "pre_adjustment_t", "pre_issue_t", "adjus
 
 def allocation_issuance_refresh(*, year: int, entity_ids=None) -> list[EntityAllocation]:
     """Re-read adjustments (配额调整总量) and special treatments in force and update the issuance figures
-    of ``year``'s allocations (all, or ``entity_ids``). Returns the rows, entity order. Call inside a
-    transaction (the issuance proposal does)."""
+    of ``year``'s allocations (all, or ``entity_ids``). Rows imported from a province's data tables keep
+    their figures (only the compliance-risk destination follows). Returns the rows, entity order. Call
+    inside a transaction (the issuance proposal does)."""
     qs = EntityAllocation.objects.filter(year=year).select_related("entity").order_by("entity_id")
     if entity_ids is not None:
         qs = qs.filter(entity_id__in=list(entity_ids))
@@ -139,6 +140,9 @@ def allocation_issuance_refresh(*, year: int, entity_ids=None) -> list[EntityAll
     ids = [a.entity_id for a in allocs]
     treatments, adjustments = _treatments(year, ids), _adjustments(year, ids)
     for a in allocs:
+        if a.source.startswith("imported"):  # the province's table figures stand; only the destination follows treatments
+            a.to_provincial_account = "compliance_risk" in treatments.get(a.entity_id, ())
+            continue
         _apply_issuance(a, treatments.get(a.entity_id, ()), adjustments.get(a.entity_id, 0))
     EntityAllocation.objects.bulk_update(allocs, ISSUANCE_FIELDS, batch_size=1000)
     return allocs
@@ -252,3 +256,60 @@ def special_treatment_set(*, entity, year: int, kind: str, reason: str, actor, a
     if existing is not None:
         return existing
     return SpecialTreatment.objects.create(entity=entity, year=year, kind=kind, reason=reason, decided_by=actor, decided_at=at or timezone.now())
+
+
+A0108 = Check("A0108", "重点排放单位不存在", "no such entity")
+A0109 = Check("A0109", "超出管辖范围", "outside the importer's jurisdiction")
+A0110 = Check("A0110", "该单位本年度配额已发放或已提议发放，不能导入", "the entity's allocation of the year is issued or proposed; it cannot be imported")
+
+
+@transaction.atomic
+def allocation_tables_import(*, year: int, pack_id: str, data: bytes, filename: str, actor) -> int:
+    """Import the pre-allocation and final entity tables of ``year`` (XLSX, the seed notice's field names,
+    as written by the download) as the entities' allocation records, e.g. for years computed with the
+    command line (2019–2022 packs, steel/cement/aluminium). Every row is checked (cets.allocation.workbook
+    identities, the credit code of an existing entity, in ``actor``'s province, not issued or proposed); any
+    problem raises :class:`InputError` listing all of them and nothing is written. Replaces the entities'
+    computed (unissued) records of the year; returns the number of entities. R0502 unless ``actor`` is a
+    national or provincial authority; PackError for an unknown pack."""
+    from cets.core.errors import InputError, InputProblem
+    from cets.parties.access import membership_of
+    from cets.parties.models import Organisation
+
+    from .workbook import read_entity_tables
+
+    require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY)
+    pack = load_pack(pack_id)
+    if not pack.covers(year):
+        raise CetsError(A0103, f"{pack_id} does not cover {year}")
+    rows, problems = read_entity_tables(data, filename)
+    if problems:
+        raise InputError(problems)
+    m = membership_of(actor)
+    orgs = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[r.entity_uscc for r in rows])}
+    existing = {a.entity_id: a for a in EntityAllocation.objects.filter(year=year, entity__in=orgs.values())}
+    proposed = Proposal.objects.filter(key=f"allocation-{year}-pre").exists()
+    where = f"{filename}:核定-重点排放单位"
+    for r in rows:
+        org = orgs.get(r.entity_uscc)
+        if org is None:
+            problems.append(InputProblem(where, r.row, "统一社会信用代码", r.entity_uscc, A0108.zh, A0108.en))
+        elif m.role == Role.PROVINCIAL_AUTHORITY and org.province != m.province:
+            problems.append(InputProblem(where, r.row, "统一社会信用代码", r.entity_uscc, A0109.zh, A0109.en))
+        elif proposed or (org.pk in existing and existing[org.pk].stage != EntityAllocation.Stage.COMPUTED):
+            problems.append(InputProblem(where, r.row, "统一社会信用代码", r.entity_uscc, A0110.zh, A0110.en))
+    if problems:
+        raise InputError(problems)
+    EntityAllocation.objects.filter(year=year, entity__in=orgs.values()).delete()
+    EntityAllocation.objects.bulk_create([
+        EntityAllocation(
+            entity=orgs[r.entity_uscc], year=year, pack_id=pack_id, verified_emissions_t=r.verified_emissions_t,
+            pre_allocation_computed_t=r.pre_allocation_t, pre_allocation_t=r.pre_allocation_t, pre_adjustment_t=r.pre_adjustment_t,
+            pre_issue_t=r.pre_issue_t, initial_allocation_t=r.initial_allocation_t, shortfall_topup_t=r.shortfall_topup_t,
+            final_allocation_t=r.final_allocation_t, issue_delta_t=r.final_allocation_t - r.pre_allocation_t, obligation_t=r.obligation_t,
+            adjustments_total_t=r.adjustments_total_t, final_issue_t=r.final_issue_t, special_note=r.special_note[:400],
+            source=f"imported:{filename}"[:120],
+        )
+        for r in rows
+    ], batch_size=1000)
+    return len(rows)
