@@ -28,6 +28,43 @@ A0107 = Check("A0107", "该配额方案需要核查数据中没有的字段（�
               "this pack needs inputs the verified data lacks (net supply, cooling, heat ratio…); compute it with the command line")
 
 
+def _unit_inputs(year: int, entity_ids=None):
+    """The formula inputs of every covered unit with verified data for ``year`` (optionally of some entities)."""
+    data = unit_year_rows(year=year, entity_ids=entity_ids)
+    qs = GeneratingUnit.objects.exclude(category=GeneratingUnit.Category.NOT_COVERED).select_related("entity").order_by("entity_id", "code")
+    if entity_ids is not None:
+        qs = qs.filter(entity_id__in=list(entity_ids))
+    units = list(qs)
+    inputs: list[UnitInput] = []
+    unit_by_key = {}
+    for u in units:
+        cur = data.get((u.pk, year))
+        if cur is None:
+            continue
+        prev = data.get((u.pk, year - 1))
+        inputs.append(UnitInput(
+            entity_uscc=u.entity.uscc, unit_id=u.code, category=u.category, generation_mwh=cur.generation_mwh,
+            heat_supplied_gj=cur.heat_supplied_gj, load_factor=cur.load_factor, verified_emissions_t=cur.verified_emissions_t,
+            prev_verified_emissions_t=prev.verified_emissions_t if prev else 0, rated_capacity_mw=u.rated_capacity_mw,
+        ))
+        unit_by_key[(u.entity.uscc, u.code)] = u
+    return inputs, unit_by_key, units
+
+
+def _unit_rows(unit_results, inputs, unit_by_key, rules: PowerRules, year: int, pack_id: str) -> list[UnitAllocation]:
+    return [
+        UnitAllocation(
+            unit=unit_by_key[(r.entity_uscc, r.unit_id)], year=year, pack_id=pack_id, category=r.category,
+            generation_mwh=i.generation_mwh, heat_supplied_gj=i.heat_supplied_gj, load_factor=i.load_factor,
+            electricity_benchmark=rules.electricity_benchmark[r.category], heat_benchmark=heat_benchmark(r.category, rules),
+            verified_emissions_t=i.verified_emissions_t, prev_verified_emissions_t=i.prev_verified_emissions_t, ff=r.ff,
+            electricity_allowance_t=r.electricity_allowance_t, heat_allowance_t=r.heat_allowance_t, gas_topup_t=r.gas_topup_t,
+            unit_allowance_t=r.unit_allowance_t, pre_allocation_t=r.pre_allocation_t,
+        )
+        for r, i in zip(unit_results, inputs)
+    ]
+
+
 @transaction.atomic
 def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]:
     """Compute unit and entity allocations for ``year`` from every covered unit's verified data
@@ -44,35 +81,11 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     if (EntityAllocation.objects.filter(year=year).exclude(stage=EntityAllocation.Stage.COMPUTED).exists()
             or Proposal.objects.filter(key=f"allocation-{year}-pre").exists()):
         raise CetsError(A0101, str(year))
-    data = unit_year_rows(year=year)
-    units = list(GeneratingUnit.objects.exclude(category=GeneratingUnit.Category.NOT_COVERED).select_related("entity").order_by("entity_id", "code"))
-    inputs: list[UnitInput] = []
-    unit_by_key = {}
-    for u in units:
-        cur = data.get((u.pk, year))
-        if cur is None:
-            continue
-        prev = data.get((u.pk, year - 1))
-        inputs.append(UnitInput(
-            entity_uscc=u.entity.uscc, unit_id=u.code, category=u.category, generation_mwh=cur.generation_mwh,
-            heat_supplied_gj=cur.heat_supplied_gj, load_factor=cur.load_factor, verified_emissions_t=cur.verified_emissions_t,
-            prev_verified_emissions_t=prev.verified_emissions_t if prev else 0, rated_capacity_mw=u.rated_capacity_mw,
-        ))
-        unit_by_key[(u.entity.uscc, u.code)] = u
+    inputs, unit_by_key, units = _unit_inputs(year)
     unit_results, entity_results = allocate(inputs, rules)
     UnitAllocation.objects.filter(year=year).delete()
     EntityAllocation.objects.filter(year=year).delete()
-    UnitAllocation.objects.bulk_create([
-        UnitAllocation(
-            unit=unit_by_key[(r.entity_uscc, r.unit_id)], year=year, pack_id=pack_id, category=r.category,
-            generation_mwh=i.generation_mwh, heat_supplied_gj=i.heat_supplied_gj, load_factor=i.load_factor,
-            electricity_benchmark=rules.electricity_benchmark[r.category], heat_benchmark=heat_benchmark(r.category, rules),
-            verified_emissions_t=i.verified_emissions_t, prev_verified_emissions_t=i.prev_verified_emissions_t, ff=r.ff,
-            electricity_allowance_t=r.electricity_allowance_t, heat_allowance_t=r.heat_allowance_t, gas_topup_t=r.gas_topup_t,
-            unit_allowance_t=r.unit_allowance_t, pre_allocation_t=r.pre_allocation_t,
-        )
-        for r, i in zip(unit_results, inputs)
-    ], batch_size=1000)
+    UnitAllocation.objects.bulk_create(_unit_rows(unit_results, inputs, unit_by_key, rules, year, pack_id), batch_size=1000)
     entity_ids = {u.entity.uscc: u.entity_id for u in units}
     treatments = _treatments(year, entity_ids.values())
     adjustments = _adjustments(year, entity_ids.values())
@@ -109,14 +122,15 @@ def _adjustments(year: int, entity_ids) -> dict[int, int]:
 
 def _apply_issuance(a: EntityAllocation, treatments, adjustments_t: int) -> None:
     """Fill the pre-allocation and final tables' figures of ``a`` (not saved) from its stage: before the
-    pre-allocation is issued both stages are refreshed; afterwards only the final one, from what was
-    actually issued (``issued_t``)."""
+    pre-allocation is issued both stages are refreshed; afterwards only the final one. 实发配额量 is always
+    应发 − 配额调整总量 − 预分配实发配额量 (the final stage's quantity, dynamic adjustments included); what is
+    still to issue at any time is ``pre_issue_t + final_issue_t − issued_t``."""
     if a.stage == EntityAllocation.Stage.COMPUTED:
         p = pre_issue(pre_allocation_t=a.pre_allocation_computed_t, adjustments_total_t=adjustments_t, treatments=treatments)
         a.pre_allocation_t, a.pre_adjustment_t, a.pre_issue_t = p.pre_allocation_t, p.pre_adjustment_t, p.pre_issue_t
         issued_before = p.pre_issue_t  # the table assumes the pre-allocation is issued as shown
     else:
-        issued_before = a.issued_t
+        issued_before = a.pre_issue_t  # what the pre-allocation stage issued
     f = final_issue(final_allocation_t=a.final_allocation_t, obligation_t=a.obligation_t, adjustments_total_t=adjustments_t,
                     issued_before_t=issued_before, treatments=treatments)
     a.adjustments_total_t, a.final_issue_t = f.adjustments_total_t, f.final_issue_t
@@ -313,3 +327,194 @@ def allocation_tables_import(*, year: int, pack_id: str, data: bytes, filename: 
         for r in rows
     ], batch_size=1000)
     return len(rows)
+
+
+# ---- dynamic adjustment (配额动态调整, seed notice 国环规气候〔2024〕1号 二(三))
+
+A0114 = Check("A0114", "该单位本年度没有配额记录", "the entity has no allocation record for the year")
+A0115 = Check("A0115", "动态调整状态不允许此操作", "the dynamic adjustment is not in a state that allows this")
+A0116 = Check("A0116", "导入的数据表记录不能自动重算", "an allocation imported from data tables cannot be recomputed here")
+DYNAMIC_ADJUSTMENT_WORKING_DAYS = 3  # seed notice 二(三): "在 3 个工作日内…计算配额调整量并书面报送注登机构"
+
+
+@transaction.atomic
+def dynamic_adjustment_record(*, entity, year: int, reason: str, source: str, redetermined_on, actor, on=None):
+    """Recompute ``entity``'s ``year`` allocation after its verification result changed (the MRV data of its
+    units now hold the re-determined values) and record the difference to issue or claw back.
+
+    Unit and entity figures are replaced from the entity's current verified data with the allocation's own
+    pack; the difference to issue is ``new 应发 − 配额调整总量 − issued so far``. The record keeps the old and new
+    figures, ``deadline`` = 3 working days after ``redetermined_on`` (core calendar, seed notice 二(三)) and
+    ``late`` if recorded after it. If the final allocation was not issued yet the change simply carries into
+    that issuance (status ``carried``); if nothing changes, ``no_change``. Idempotent on (entity, year,
+    source). Raises R0502 unless ``actor`` is a national or the entity's provincial authority, A0114 if the
+    entity has no allocation for ``year``, A0116 for an imported allocation, A0107 for a 2019–2022 pack."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cets.core.calendar import add_working_days
+
+    from .models import DynamicAdjustment
+
+    require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, province=entity.province)
+    existing = DynamicAdjustment.objects.filter(entity=entity, year=year, source=source).first()
+    if existing is not None:
+        return existing
+    a = EntityAllocation.objects.select_for_update().filter(entity=entity, year=year).first()
+    if a is None:
+        raise CetsError(A0114, f"{entity.uscc} {year}")
+    if a.source.startswith("imported"):
+        raise CetsError(A0116, a.source)
+    rules = PowerRules.from_pack(load_pack(a.pack_id), year)
+    if rules.needs_supply or rules.needs_prev_output or rules.needs_cooling or rules.needs_heat_ratio:
+        raise CetsError(A0107, a.pack_id)
+    old_e, old_final, old_to_issue = a.verified_emissions_t, a.final_allocation_t, a.final_issue_t
+    inputs, unit_by_key, _ = _unit_inputs(year, entity_ids=[entity.pk])
+    unit_results, (e,) = allocate(inputs, rules)
+    UnitAllocation.objects.filter(year=year, unit__entity=entity).delete()
+    UnitAllocation.objects.bulk_create(_unit_rows(unit_results, inputs, unit_by_key, rules, year, a.pack_id))
+    a.verified_emissions_t, a.obligation_t = e.verified_emissions_t, e.verified_emissions_t
+    a.initial_allocation_t, a.shortfall_topup_t, a.final_allocation_t = e.initial_allocation_t, e.shortfall_topup_t, e.final_allocation_t
+    if a.stage == EntityAllocation.Stage.COMPUTED:
+        a.pre_allocation_computed_t = e.pre_allocation_t
+    treatments = _treatments(year, [entity.pk]).get(entity.pk, ())
+    _apply_issuance(a, treatments, _adjustments(year, [entity.pk]).get(entity.pk, 0))
+    a.save()
+    today = on or timezone.localdate()
+    if a.stage == EntityAllocation.Stage.FINAL_ISSUED:
+        delta = a.pre_issue_t + a.final_issue_t - a.issued_t
+        status = DynamicAdjustment.Status.RECORDED if delta else DynamicAdjustment.Status.NO_CHANGE
+    else:
+        delta = a.final_issue_t - old_to_issue
+        status = DynamicAdjustment.Status.CARRIED if (delta or a.final_allocation_t != old_final) else DynamicAdjustment.Status.NO_CHANGE
+    redetermined = redetermined_on if isinstance(redetermined_on, dt.date) else dt.date.fromisoformat(str(redetermined_on))
+    return DynamicAdjustment.objects.create(
+        entity=entity, year=year, reason=reason, source=source, redetermined_on=redetermined,
+        deadline=add_working_days(redetermined, DYNAMIC_ADJUSTMENT_WORKING_DAYS), recorded_on=today,
+        old_verified_emissions_t=old_e, new_verified_emissions_t=e.verified_emissions_t, old_final_allocation_t=old_final,
+        new_final_allocation_t=e.final_allocation_t, delta_t=delta, status=status, recorded_by=actor,
+    )
+
+
+@transaction.atomic
+def dynamic_adjustment_propose(*, adjustment_id: int, unit_type: UnitType, actor, effective_at=None) -> Proposal:
+    """Propose issuing (or clawing back) a recorded dynamic adjustment's difference through the registry's
+    four eyes (a second registry operator approves). The destination follows special treatment (provincial
+    account with the entity as beneficiary at compliance risk). Raises A0115 unless the record is
+    ``recorded``, R0502 unless ``actor`` is a registry operator."""
+    from .models import DynamicAdjustment
+
+    d = DynamicAdjustment.objects.select_for_update().select_related("entity").get(pk=adjustment_id)
+    if d.status != DynamicAdjustment.Status.RECORDED:
+        raise CetsError(A0115, d.status)
+    a = EntityAllocation.objects.select_related("entity").get(entity=d.entity, year=d.year)
+    dest = _destinations([a])
+    if a.entity_id not in dest:
+        raise CetsError(A0106, a.entity.uscc)
+    account, beneficiary = dest[a.entity_id]
+    key = f"allocation-{d.year}-dynamic-{d.pk}"
+    p = issuance_propose(key=key, unit_type=unit_type, actor=actor, effective_at=effective_at, note=f"{d.year} 配额动态调整 dynamic adjustment",
+                         lines=[IssuanceLine(account=account, quantity=d.delta_t, reference=f"{d.year} 动态调整 dynamic adjustment {a.entity.uscc}",
+                                             beneficiary=beneficiary)])
+    d.status, d.proposal_key = DynamicAdjustment.Status.PROPOSED, key
+    d.save(update_fields=["status", "proposal_key"])
+    return p
+
+
+@transaction.atomic
+def dynamic_adjustment_confirm(*, adjustment_id: int):
+    """Record that the dynamic adjustment's proposal was approved and executed: ``issued_t`` takes the
+    difference. Raises A0104 if the proposal is not executed, A0115 if the
+    record is not ``proposed``."""
+    from .models import DynamicAdjustment
+
+    d = DynamicAdjustment.objects.select_for_update().get(pk=adjustment_id)
+    if d.status != DynamicAdjustment.Status.PROPOSED:
+        raise CetsError(A0115, d.status)
+    p = Proposal.objects.filter(key=d.proposal_key).first()
+    if p is None or p.status != Proposal.Status.EXECUTED:
+        raise CetsError(A0104, d.proposal_key)
+    a = EntityAllocation.objects.select_for_update().get(entity_id=d.entity_id, year=d.year)
+    a.issued_t += d.delta_t
+    a.save(update_fields=["issued_t"])
+    d.status = DynamicAdjustment.Status.EXECUTED
+    d.save(update_fields=["status"])
+    return d
+
+
+# ---- objections (异议, 《碳排放权交易管理办法（试行）》 Art. 16 ¶2)
+
+A0120 = Check("A0120", "本省尚未公布该阶段的配额数据表", "the province has not published the tables of this stage")
+A0121 = Check("A0121", "已超过提出异议的期限（公布后7个工作日）", "the objection period (7 working days from publication) is over")
+A0122 = Check("A0122", "异议已作出决定，不能更改", "the objection has been decided; the decision stands")
+A0123 = Check("A0123", "异议理由不能为空", "the grounds of an objection cannot be empty")
+OBJECTION_FILE_WORKING_DAYS = 7  # Measures (trial) Art. 16 ¶2: "自接到通知之日起七个工作日内"
+OBJECTION_DECIDE_WORKING_DAYS = 10  # ibid.: "自接到复核申请之日起十个工作日内，作出复核决定"
+
+
+@transaction.atomic
+def tables_publication_record(*, year: int, province: str, stage: str, actor, on=None):
+    """Record that ``province`` notified its entities of the ``stage`` ("pre" or "final") tables of ``year``
+    on ``on`` (default today): the start of the 7-working-day objection period. Idempotent. R0502 unless
+    ``actor`` is a national authority or that province's authority."""
+    from django.utils import timezone
+
+    from .models import TablePublication
+
+    require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, province=province)
+    pub, _ = TablePublication.objects.get_or_create(year=year, province=province, stage=stage,
+                                                    defaults={"published_on": on or timezone.localdate(), "published_by": actor})
+    return pub
+
+
+@transaction.atomic
+def objection_file(*, entity, year: int, stage: str, grounds: str, actor, on=None):
+    """An entity objects to its ``stage`` allocation of ``year``. ``file_by`` = 7 working days after the
+    province's publication, ``decide_by`` = 10 working days after filing (core calendar). Raises R0502
+    unless ``actor`` is a user of ``entity`` itself, A0120 if the tables were not published, A0121 after the
+    period, A0123 for empty grounds."""
+    from django.utils import timezone
+
+    from cets.core.calendar import add_working_days
+    from cets.parties.access import DENIED
+
+    from .models import AllocationObjection, TablePublication
+
+    m = require_role(actor, Role.ENTITY)
+    if m.organisation_id != entity.pk:
+        raise CetsError(DENIED, "an entity objects for itself only")
+    if not grounds.strip():
+        raise CetsError(A0123)
+    pub = TablePublication.objects.filter(year=year, province=entity.province, stage=stage).first()
+    if pub is None:
+        raise CetsError(A0120, f"{year} {stage} {entity.province}")
+    today = on or timezone.localdate()
+    file_by = add_working_days(pub.published_on, OBJECTION_FILE_WORKING_DAYS)
+    if today > file_by:
+        raise CetsError(A0121, f"published {pub.published_on}, last day {file_by}")
+    return AllocationObjection.objects.create(entity=entity, year=year, stage=stage, grounds=grounds.strip(), filed_on=today, filed_by=actor,
+                                              file_by=file_by, decide_by=add_working_days(today, OBJECTION_DECIDE_WORKING_DAYS))
+
+
+@transaction.atomic
+def objection_decide(*, objection_id: int, upheld: bool, reason: str, actor, on=None):
+    """The province decides an objection (复核决定): upheld or rejected, with its reason. A late decision
+    is recorded as such (``decided_late``). The record is never deleted; a decided objection cannot be
+    decided again (A0122). R0502 unless ``actor`` is a national or the entity's provincial authority.
+    An upheld objection changes nothing by itself: the province corrects the data and records a dynamic
+    adjustment (``dynamic_adjustment_record``)."""
+    from django.utils import timezone
+
+    from .models import AllocationObjection
+
+    o = AllocationObjection.objects.select_for_update().select_related("entity").get(pk=objection_id)
+    require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, province=o.entity.province)
+    if o.decision != AllocationObjection.Decision.PENDING:
+        raise CetsError(A0122, o.get_decision_display())
+    if not reason.strip():
+        raise CetsError(A0123)
+    o.decision = AllocationObjection.Decision.UPHELD if upheld else AllocationObjection.Decision.REJECTED
+    o.decision_reason, o.decided_on, o.decided_by = reason.strip(), on or timezone.localdate(), actor
+    o.save(update_fields=["decision", "decision_reason", "decided_on", "decided_by"])
+    return o
