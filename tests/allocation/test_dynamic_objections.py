@@ -117,3 +117,35 @@ def test_objection_periods_on_the_working_day_calendar(fleet):
         objection_decide(objection_id=o.pk, upheld=True, reason="改判", actor=w.province_sd)
     assert e.value.check.code == "A0122"
     assert AllocationObjection.objects.get(pk=o.pk).decision_reason == "经复核，数据无误"  # the record stays
+
+
+def test_objections_through_the_api(fleet):
+    import json
+
+    from django.test import Client
+    from django.utils import timezone
+
+    w = fleet
+    tables_publication_record(year=2023, province="37", stage="final", actor=w.province_sd, on=timezone.localdate())
+
+    def client(user):
+        c = Client()
+        c.force_login(user)
+        return c
+
+    r = client(w.entity_sd1_user).post("/api/v1/allocation/2023/objections", json.dumps({"stage": "final", "grounds": "机组B负荷系数有误"}),
+                                       content_type="application/json")
+    assert r.status_code == 200 and r.json()["decision"] == "pending"
+    oid = r.json()["id"]
+    assert [o["id"] for o in client(w.province_sd).get("/api/v1/allocation/2023/objections").json()] == [oid]
+    assert client(w.province_zj).get("/api/v1/allocation/2023/objections").json() == []
+    body = json.dumps({"upheld": True, "reason": "负荷系数更正"})
+    assert client(w.province_zj).post(f"/api/v1/allocation/objections/{oid}/decision", body, content_type="application/json").status_code == 404
+    r = client(w.province_sd).post(f"/api/v1/allocation/objections/{oid}/decision", body, content_type="application/json")
+    assert r.status_code == 200 and r.json()["decision"] == "upheld"
+    r = client(w.province_sd).post(f"/api/v1/allocation/objections/{oid}/decision", body, content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "A0122"
+    # Zhejiang's tables are not published: its entity's objection is refused with the check code
+    r = client(w.entity_zj1_user).post("/api/v1/allocation/2023/objections", json.dumps({"stage": "final", "grounds": "x"}),
+                                       content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "A0120"

@@ -56,3 +56,14 @@ def allocation_table_rows(*, user, year: int, entity=None) -> tuple[list[dict], 
             "final_allocation_t", "obligation_t", "adjustments_total_t", "final_issue_t", "special_note")
     entity_rows = [{"entity_uscc": a.entity.uscc, "entity_name": a.entity.name, **{k: getattr(a, k) for k in keys}} for a in ents]
     return unit_rows, entity_rows
+
+
+def objections_visible(*, user, year: int):
+    """Allocation objections of ``year`` within ``user``'s scope (organisation_scope), newest first."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    from .models import AllocationObjection
+
+    return (AllocationObjection.objects.filter(year=year, entity__in=Organisation.objects.filter(organisation_scope(user)))
+            .select_related("entity"))
