@@ -6,6 +6,8 @@ operator approves the proposal in the registry → ``allocation_issue_confirm`` 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.db import transaction
 
 from cets.core.errors import CetsError, Check
@@ -28,21 +30,32 @@ A0107 = Check("A0107", "该配额方案需要核查数据中没有的字段（�
               "this pack needs inputs the verified data lacks (net supply, cooling, heat ratio…); compute it with the command line")
 
 
-def _insert(model, objs) -> None:
-    """Insert ``objs`` (unsaved, no primary key) with one ``executemany``: the same values Django would
-    write (each field's own ``get_db_prep_save``, so ExactDecimalField's checks apply), without
-    ``bulk_create``'s per-batch query building, which costs about ten times the insert itself at a
-    national year's 17,500 rows (bench/allocation_national.py). Our own tables only."""
+def _insert(model, rows) -> None:
+    """Insert ``rows`` (dicts of attribute name → value; absent fields take their default, ``auto_now_add``
+    the current time) with one ``executemany``. Values other than int, str, bool and None go through
+    the field's own ``get_db_prep_save`` (so ExactDecimalField's exactness checks apply). This skips
+    ``bulk_create``'s model instances and per-batch query building, which cost about ten times the
+    insert itself at a national year's 17,500 rows (bench/allocation_national.py). Our own tables only."""
     from django.db import connection
+    from django.utils import timezone
 
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    defaults = {f.attname: (now if getattr(f, "auto_now_add", False) else f.get_default()) for f in fields}
     qn = connection.ops.quote_name
     sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
-    rows = [[f.get_db_prep_save(f.pre_save(o, True), connection) for f in fields] for o in objs]
-    if rows:
+    plain = (int, str, bool, type(None))
+    out = []
+    for r in rows:
+        vals = []
+        for f in fields:
+            v = r.get(f.attname, defaults[f.attname])
+            vals.append(v if isinstance(v, plain) else f.get_db_prep_save(v, connection))
+        out.append(vals)
+    if out:
         with connection.cursor() as c:
-            c.executemany(sql, rows)
+            c.executemany(sql, out)
 
 
 def _unit_inputs(year: int, entity_ids=None):
@@ -68,10 +81,11 @@ def _unit_inputs(year: int, entity_ids=None):
     return inputs, unit_by_key, units
 
 
-def _unit_rows(unit_results, inputs, unit_by_key, rules: PowerRules, year: int, pack_id: str) -> list[UnitAllocation]:
+def _unit_rows(unit_results, inputs, unit_by_key, rules: PowerRules, year: int, pack_id: str) -> list[dict]:
+    """UnitAllocation rows as dicts (attribute name → value) for :func:`_insert`."""
     return [
-        UnitAllocation(
-            unit=unit_by_key[(r.entity_uscc, r.unit_id)], year=year, pack_id=pack_id, category=r.category,
+        dict(
+            unit_id=unit_by_key[(r.entity_uscc, r.unit_id)].pk, year=year, pack_id=pack_id, category=r.category,
             generation_mwh=i.generation_mwh, heat_supplied_gj=i.heat_supplied_gj, load_factor=i.load_factor,
             electricity_benchmark=rules.electricity_benchmark[r.category], heat_benchmark=heat_benchmark(r.category, rules),
             verified_emissions_t=i.verified_emissions_t, prev_verified_emissions_t=i.prev_verified_emissions_t, ff=r.ff,
@@ -109,13 +123,14 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     rows = []
     for e in entity_results:
         eid = entity_ids[e.entity_uscc]
-        row = EntityAllocation(
+        row = SimpleNamespace(  # the EntityAllocation fields _apply_issuance reads and fills
             entity_id=eid, year=year, pack_id=pack_id, verified_emissions_t=e.verified_emissions_t, initial_allocation_t=e.initial_allocation_t,
             shortfall_topup_t=e.shortfall_topup_t, final_allocation_t=e.final_allocation_t, pre_allocation_t=e.pre_allocation_t,
             pre_allocation_computed_t=e.pre_allocation_t, issue_delta_t=0, obligation_t=e.verified_emissions_t,
+            stage=EntityAllocation.Stage.COMPUTED, issued_t=0, pre_adjustment_t=0, pre_issue_t=0,
         )
         _apply_issuance(row, treatments.get(eid, ()), adjustments.get(eid, 0))
-        rows.append(row)
+        rows.append(vars(row))
     _insert(EntityAllocation, rows)
     return {"units": len(unit_results), "entities": len(entity_results),
             "final_allocation_t": sum(e.final_allocation_t for e in entity_results),
@@ -395,7 +410,7 @@ def dynamic_adjustment_record(*, entity, year: int, reason: str, source: str, re
     inputs, unit_by_key, _ = _unit_inputs(year, entity_ids=[entity.pk])
     unit_results, (e,) = allocate(inputs, rules)
     UnitAllocation.objects.filter(year=year, unit__entity=entity).delete()
-    UnitAllocation.objects.bulk_create(_unit_rows(unit_results, inputs, unit_by_key, rules, year, a.pack_id))
+    _insert(UnitAllocation, _unit_rows(unit_results, inputs, unit_by_key, rules, year, a.pack_id))
     a.verified_emissions_t, a.obligation_t = e.verified_emissions_t, e.verified_emissions_t
     a.initial_allocation_t, a.shortfall_topup_t, a.final_allocation_t = e.initial_allocation_t, e.shortfall_topup_t, e.final_allocation_t
     if a.stage == EntityAllocation.Stage.COMPUTED:
