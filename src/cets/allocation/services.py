@@ -99,8 +99,8 @@ def _unit_rows(unit_results, inputs, unit_by_key, rules: PowerRules, year: int, 
 @transaction.atomic
 def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]:
     """Compute unit and entity allocations for ``year`` from every covered unit's verified data
-    (plan 附3, 附4, §三, §五). Units without data for ``year`` are reported (A0102) unless they
-    have none at all. Recomputing replaces results that were not issued yet; raises A0101 if any
+    (plan 附3, 附4, §三, §五). Units without verified data for ``year`` take no part (a unit shut
+    before the year, or one the MRV context has not loaded yet). Recomputing replaces results that were not issued yet; raises A0101 if any
     entity's allocation of the year was already issued or proposed for issuance, A0107 for a 2019–2022
     pack (its inputs — 供电量, cooling, 供热比 — are not in the verified data; use the CLI). The issuance figures
     (adjustments, special treatment) are filled in as ``allocation_issuance_refresh`` does. Returns counts."""

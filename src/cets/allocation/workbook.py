@@ -71,7 +71,9 @@ def tables_xlsx(*, year: int, scope: str, unit_rows: Sequence[dict], entity_rows
 
 def _cell(v):
     if isinstance(v, Decimal):
-        return str(v)  # exact: a factor is text, never a binary float
+        # exact: a factor is text, never a binary float; trailing zeros dropped (0.650000 → 0.65) so that
+        # SQLite (text) and PostgreSQL (numeric(p, s)) give the same cell
+        return f"{v.normalize():f}"
     return v
 
 
