@@ -227,6 +227,7 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     is issued into its provincial authority account with itself as beneficiary (plan §五(四)).
     Raises A0103 if the stages are out of order, A0106 if an entity has no account, R0502 unless
     ``actor`` is a registry operator."""
+    require_role(actor, Role.REGISTRY_OPERATOR)
     want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
     if not EntityAllocation.objects.filter(year=year).exists() or EntityAllocation.objects.filter(year=year).exclude(stage=want).exists():
         raise CetsError(A0103, f"{stage} needs every {year} allocation at stage {want}")
