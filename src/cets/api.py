@@ -181,6 +181,13 @@ from cets.registry.api_reports import router as reports_router  # noqa: E402
 api.add_router("/registry/reports", reports_router)
 api.add_router("/registry", registry_router)
 api.add_router("/compliance", compliance_router)
+from cets.trading.api import router as trading_router  # noqa: E402
+
+api.add_router("/trading", trading_router)
+from cets.mrv.api import router as mrv_router  # noqa: E402
+
+api.add_router("/mrv", mrv_router)
+
 from cets.allocation.api import router as allocation_router  # noqa: E402
 
 api.add_router("/allocation", allocation_router)

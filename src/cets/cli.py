@@ -5,7 +5,10 @@
     cets migrate                                    create or upgrade the database
     cets import entities FILE [--sector power] [--year 2023]
     cets audit verify                               recompute every holding from the journal
+    cets trading replay BY_METHOD.csv QUOTES.csv    replay the official market and reconcile
+    cets trading sequencer [--market national]      run a market's sequencer
     cets manage ARGS...                             any Django management command
+    cets mrv compute --pack national/power-2023 --input monthly.csv --out annual.csv   (pure, no database)
 """
 
 from __future__ import annotations
@@ -165,6 +168,165 @@ def cmd_allocation_compute(args) -> int:
     return compute(args, _console(), _problem)
 
 
+def cmd_trading_replay(args) -> int:
+    """Replay the official national market through the real trading path in a fresh database and
+    write the reconciliation report (JSON and CSV)."""
+    import datetime as dt
+    import json
+    import tempfile
+    from pathlib import Path
+
+    if not args.in_place:
+        os.environ["CETS_VAR_DIR"] = tempfile.mkdtemp(prefix="cets-replay-")
+        os.environ.pop("CETS_DATABASE_URL", None)
+        if args.database_url:
+            os.environ["CETS_DATABASE_URL"] = args.database_url
+    _setup()
+    from django.core.management import call_command
+
+    from cets.core.errors import InputError
+    from cets.trading.replay import replay_run, report_rows
+
+    call_command("migrate", interactive=False, verbosity=0)
+    con = _console()
+    start = dt.date.fromisoformat(args.start) if args.start else None
+    end = dt.date.fromisoformat(args.end) if args.end else None
+    try:
+        rep = replay_run(by_method_path=args.by_method, quotes_path=args.quotes, start=start, end=end, log=lambda m: con.print(m))
+    except InputError as e:
+        for p in e.problems:
+            _problem(con, "", p)
+        return 2
+    out = Path(args.report_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "start": str(rep.start), "end": str(rep.end), "trading_days": rep.trading_days, "subject_days": rep.subject_days,
+        "orders": rep.orders, "trades": rep.trades, "volume_t": rep.volume_t, "amount_fen": rep.amount_fen,
+        "engine_mismatches": len(rep.engine), "published_contradictions": len(rep.published),
+        "findings_by_reason": rep.findings_by_reason, "composite_days": rep.composite_days,
+        "composite_close_matches": rep.composite_close_matches, "seconds": rep.seconds,
+    }
+    (out / "replay_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    import csv
+
+    with (out / "replay_mismatches.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=["date", "subject", "field", "ours", "official", "category", "reason"])
+        w.writeheader()
+        w.writerows(report_rows(rep))
+    con.print_json(json.dumps(summary, ensure_ascii=False))
+    for m in rep.engine[:20]:
+        con.print(f"[red]✗ engine differs 引擎不一致[/red] {m.date} {m.subject} {m.field}: ours {m.ours} ≠ official {m.official}")
+    con.print(("[green]✓" if rep.ok else "[red]✗") + f" our engine differs on {len(rep.engine)} figure(s); the publication contradicts "
+              f"its rule on {len(rep.published)} figure(s) (listed in {out / 'replay_mismatches.csv'})[/]")
+    return 0 if rep.ok else 1
+
+
+def cmd_trading_sequencer(args) -> int:
+    """Run the market's sequencer: apply new commands of the log as they arrive (one process per market)."""
+    import time
+
+    from cets.trading.services import sequencer_drain
+
+    con = _console()
+    con.print(f"sequencer for market {args.market} 撮合定序 (Ctrl-C to stop)")
+    while True:
+        n = sequencer_drain(market=args.market)
+        if n:
+            con.print(f"  applied {n} command(s)")
+        if args.once:
+            return 0
+        time.sleep(args.interval)
+def cmd_compliance_fine(args) -> int:
+    """The Art. 24 fine range from the exchange's published daily figures (pure, no database): P̄ of the
+    month before the deadline under the pack's [penalty] rules, then 5–10 × unsurrendered × P̄."""
+    import datetime as dt
+    from pathlib import Path
+
+    from cets.compliance.penalty import average_price, fine_range_price_multiple, price_window
+    from cets.compliance.tables import read_daily_by_method
+    from cets.core.quantities import fen_to_yuan
+    from cets.rules.packs import PackError, load_pack
+
+    con = _console()
+    try:
+        pack = load_pack(args.pack)
+        deadline = dt.date.fromisoformat(args.deadline)
+        start, end = price_window(deadline, pack.text("penalty.price_window"))
+    except (PackError, ValueError) as e:
+        con.print(f"[red]✗ {e}[/red]")
+        return 2
+    try:
+        rows, problems = read_daily_by_method(Path(args.prices), start, end)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {args.prices}: 文件不存在 / file not found[/red]")
+        return 2
+    if problems:
+        for pr in problems:
+            _problem(con, "", pr)
+        return 2
+    price = average_price(rows, start=start, end=end, instruments=pack.raw("penalty.price_instruments"), methods=pack.raw("penalty.price_methods"),
+                          average=pack.text("penalty.price_average"), rounding=pack.text("penalty.price_rounding"))
+    if price is None:
+        con.print(f"[red]✗ C0803 no counted trades {start} … {end}[/red]")
+        return 2
+    rng = fine_range_price_multiple(args.unsurrendered, price.price_fen, pack.decimal("penalty.multiple_min"), pack.decimal("penalty.multiple_max"),
+                                    pack.text("penalty.fine_rounding"))
+    con.print(f"window {start} … {end}: {price.days} trading days, {price.volume_t:,} t, {fen_to_yuan(price.amount_fen)} CNY → "
+              f"P̄ = {fen_to_yuan(price.price_fen)} CNY/t")
+    con.print(f"✓ fine for {args.unsurrendered:,} t: {fen_to_yuan(rng.min_fen)} … {fen_to_yuan(rng.max_fen)} CNY ({args.pack})")
+    return 0
+
+
+def cmd_mrv_compute(args) -> int:
+    """Monthly unit data → annual unit emissions, pure (no database): 发电设施核算指南 (cn-ets-rules.md §6)."""
+    from cets.core.errors import CetsError
+    from cets.mrv.calc import AccountingRules, unit_year_emissions
+    from cets.mrv.tables import read_monthly, write_annual
+    from cets.rules.packs import PackError, load_pack
+
+    con = _console()
+    try:
+        rules = AccountingRules.from_pack(load_pack(args.pack))
+    except (PackError, CetsError) as e:
+        con.print(f"[red]✗ {e}[/red]")
+        return 2
+    try:
+        rows, problems = read_monthly(args.input, rules)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
+        return 2
+    if problems:
+        for p in problems:
+            _problem(con, "", p)
+        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+        return 2
+    results = unit_year_emissions(rows, rules)
+    write_annual(args.out, results)
+    con.print(f"✓ {len(results):,} unit-years, emissions {sum(r.emissions_t for r in results):,} t ({args.pack})")
+    return 0
+
+
+def cmd_mrv_intensity(args) -> int:
+    """Reported steel / cement / aluminium units → intensities for allocation, pure (cn-ets-rules.md §2.2)."""
+    from cets.allocation.tables import write_csv_atomic
+    from cets.mrv.industry import INTENSITY_COLUMNS, read_industry
+
+    con = _console()
+    try:
+        units, problems = read_industry(args.input)
+    except FileNotFoundError:
+        con.print(f"[red]✗ {args.input}: 文件不存在 / file not found[/red]")
+        return 2
+    if problems:
+        for p in problems:
+            _problem(con, "", p)
+        con.print(f"[red]✗ {len(problems)} problem(s); nothing written 未写出任何结果[/red]")
+        return 2
+    write_csv_atomic(args.out, INTENSITY_COLUMNS, [{c: getattr(u, c) for c in INTENSITY_COLUMNS} for u in units])
+    con.print(f"✓ {len(units):,} allocation units")
+    return 0
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
@@ -205,6 +367,41 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--entities-out", required=True)
     comp.add_argument("--balance-value", help="steel/cement/aluminium: the published balance value (平衡值, tCO2e/t); solved if omitted")
     comp.set_defaults(func=cmd_allocation_compute, django=False)
+
+    trd = sub.add_parser("trading", help="the exchange").add_subparsers(dest="what", required=True)
+    rp = trd.add_parser("replay", help="replay the official national market through the real trading path and reconcile")
+    rp.add_argument("by_method", help="cea_daily_by_trade_method.csv")
+    rp.add_argument("quotes", help="cea_daily_quotes.csv")
+    rp.add_argument("--start", help="first date (ISO), default the first in the file")
+    rp.add_argument("--end", help="last date (ISO), default the last in the file")
+    rp.add_argument("--report-dir", default="var/replay")
+    rp.add_argument("--database-url", help="replay into this (empty) PostgreSQL database instead of a temporary SQLite file")
+    rp.add_argument("--in-place", action="store_true", help="use the configured database (it must not hold a real market)")
+    rp.set_defaults(func=cmd_trading_replay, django=False)
+    sq = trd.add_parser("sequencer", help="run a market's sequencer loop")
+    sq.add_argument("--market", default="national")
+    sq.add_argument("--interval", type=float, default=0.2)
+    sq.add_argument("--once", action="store_true")
+    sq.set_defaults(func=cmd_trading_sequencer)
+
+    compl = sub.add_parser("compliance", help="compliance").add_subparsers(dest="what", required=True)
+    fine = compl.add_parser("fine", help="Art. 24 fine range from the published daily figures (pure, no database)")
+    fine.add_argument("--pack", required=True, help="e.g. national/power-2023-2024")
+    fine.add_argument("--deadline", required=True, help="surrender deadline, e.g. 2024-12-31")
+    fine.add_argument("--unsurrendered", type=int, required=True, help="tonnes CO2e")
+    fine.add_argument("--prices", required=True, help="cea_daily_by_trade_method.csv")
+    fine.set_defaults(func=cmd_compliance_fine, django=False)
+
+    mrv = sub.add_parser("mrv", help="monitoring, reporting, verification").add_subparsers(dest="what", required=True)
+    mc = mrv.add_parser("compute", help="annual unit emissions from monthly unit data (pure, no database)")
+    mc.add_argument("--pack", required=True, help="an accounting pack, e.g. national/power-2023")
+    mc.add_argument("--input", required=True)
+    mc.add_argument("--out", required=True)
+    mc.set_defaults(func=cmd_mrv_compute, django=False)
+    mi = mrv.add_parser("intensity", help="steel/cement/aluminium reported units → intensities (pure, no database)")
+    mi.add_argument("--input", required=True)
+    mi.add_argument("--out", required=True)
+    mi.set_defaults(func=cmd_mrv_intensity, django=False)
 
     man = sub.add_parser("manage", help="run a Django management command")
     man.add_argument("rest", nargs=argparse.REMAINDER)

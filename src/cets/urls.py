@@ -7,5 +7,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("cets.compliance.urls")),
+    path("trading/", include("cets.trading.urls")),
+    path("mrv/", include("cets.mrv.urls")),
     path("", include("cets.web.urls")),
 ]

@@ -4,6 +4,8 @@ computed by hand from the rules in cn-ets-rules.md §1.1, §1.3, §1.5, §1.6 (v
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cets.allocation.formulas import PowerRules, UnitInput, allocate, borrowing_limit, peak_regulation_factor, unit_allocation
 from cets.rules.packs import load_pack
@@ -76,14 +78,24 @@ def test_2021_load_correction_only_for_pure_condensing_units():
 
 
 def test_2021_borrowing():
-    # Class II, 1,000,000 MWh × 0.8773 = 877,300; E 1,050,000: 0.8E = 840,000 → no top-up; gap 172,700,
-    # ratio 172,700/1,050,000 = 16.4% > 10% → may borrow floor(0.5 × 172,700) = 86,350
+    # Class II, 1,000,000 MWh × 0.8773 = 877,300; E 1,050,000: 0.8E = 840,000 → no top-up; gap 172,700 >
+    # 10% × 877,300 = 87,730 → may borrow floor(0.5 × 172,700) = 86,350 (notice 2023-07-17 §三 [S])
     _, (ent,) = allocate([unit(cat="II", supply="1000000", heat="0", lf="0.90", e=1_050_000, cooling="water", ratio="0")], R21)
     assert (ent.final_allocation_t, ent.borrowing_limit_t) == (877_300, 86_350)
-    assert borrowing_limit(1_000_000, 900_000, R21) == 0  # gap exactly 10% is not "above 10%"
-    assert borrowing_limit(1_000_000, 899_999, R21) == 50_000  # 0.5 × 100,001 = 50,000.5 → 50,000
+    assert borrowing_limit(1_100_000, 1_000_000, R21) == 0  # gap exactly 10% of the allocation is not "超过"
+    assert borrowing_limit(1_100_001, 1_000_000, R21) == 50_000  # 0.5 × 100,001 = 50,000.5 → 50,000
     assert borrowing_limit(1_000_000, 1_000_001, R21) == 0
     assert borrowing_limit(1_000_000, 800_000, R19) == 0  # no borrowing in 2019–2020
+
+
+@given(e=st.integers(0, 10**9), a=st.integers(0, 10**9))
+def test_borrowing_agrees_with_the_compliance_context(e, a):
+    from cets.compliance.borrowing import borrowing_limit as compliance_limit
+
+    pack = load_pack("national/power-2021-2022")
+    theirs = compliance_limit(obligation_t=e, allocation_t=a, threshold=pack.decimal("borrowing.gap_threshold"),
+                              share=pack.decimal("borrowing.share_of_gap"), rounding=pack.text("borrowing.rounding"))
+    assert borrowing_limit(e, a, R21) == theirs.limit_t
 
 
 def test_2022_benchmarks():

@@ -36,3 +36,25 @@ def test_surrender_over_the_api(world):
     assert r.status_code == 200 and r.json()["status"] == "approved"
     r = e.post("/api/v1/compliance/surrenders", dict(body, key="s2", unit_type="CEA-2023", quantity=51), content_type="application/json")
     assert r.json()["code"] == "R0604"  # more than the remaining obligation
+
+
+def test_penalty_over_the_api(world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.compliance.helpers import load_daily_stats
+
+    load_daily_stats("2024-11")
+    ob = Obligation.objects.create(entity=world.sd1, year=2023, pack_id="national/power-2023-2024", obligation_t=1_000, offset_cap_t=50,
+                                   deadline=dt.date(2024, 12, 31))
+    assert timezone.localdate() > ob.deadline  # the tests run after the 2023 deadline
+    p = login(world.province_sd)
+    r = p.get(f"/api/v1/compliance/penalties/range/{ob.pk}")
+    # 1,000 t × 9,748 fen (November 2024, see test_noncompliance) × 5 … 10
+    assert r.json() == {"basis": "price_multiple", "unsurrendered_t": 1000, "price_fen": 9748, "min_fen": 48_740_000, "max_fen": 97_480_000}
+    assert login(world.province_zj).get(f"/api/v1/compliance/penalties/range/{ob.pk}").status_code == 403
+    body = {"obligation_id": ob.pk, "reference": "鲁环罚1", "reason": "r", "multiple": "11"}
+    assert p.post("/api/v1/compliance/penalties", body, content_type="application/json").json()["code"] == "C0802"
+    r = p.post("/api/v1/compliance/penalties", dict(body, multiple="6"), content_type="application/json")
+    assert r.status_code == 200 and r.json()["fine_fen"] == 58_488_000  # 6 × 1,000 × 9,748

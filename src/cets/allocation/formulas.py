@@ -77,8 +77,9 @@ class PowerRules:
     ff_pure_condensing_only: bool = False  # load correction only for units that supply no heat (2021–2022 [M])
     ff_bands: tuple[tuple[Decimal, Decimal, Decimal, Decimal], ...] = ()  # (from F, a, b, c), highest first
     borrowing_allowed: bool = False
-    borrowing_threshold: Decimal = Decimal(0)  # gap ratio (E − A)/E above which an entity may borrow
+    borrowing_threshold: Decimal = Decimal(0)  # an entity whose gap E − A exceeds this share of A may borrow
     borrowing_share: Decimal = Decimal(0)  # share of the gap it may borrow
+    borrowing_rounding: str = "floor"
 
     @property
     def needs_supply(self) -> bool:
@@ -123,8 +124,9 @@ class PowerRules:
             ff_pure_condensing_only=bool(pr.get("pure_condensing_only", False)),
             ff_bands=tuple(sorted(bands, key=lambda b: b[0], reverse=True)),
             borrowing_allowed=borrowing,
-            borrowing_threshold=pack.decimal("borrowing.threshold") if borrowing else Decimal(0),
-            borrowing_share=pack.decimal("borrowing.share") if borrowing else Decimal(0),
+            borrowing_threshold=pack.decimal("borrowing.gap_threshold") if borrowing else Decimal(0),
+            borrowing_share=pack.decimal("borrowing.share_of_gap") if borrowing else Decimal(0),
+            borrowing_rounding=pack.text("borrowing.rounding") if borrowing else "floor",
         )
         return cls(
             **extra,
@@ -268,16 +270,18 @@ def heat_supply_factor(u: UnitInput, rules: PowerRules) -> Decimal:
 
 
 def borrowing_limit(verified_emissions_t: int, final_allocation_t: int, rules: PowerRules) -> int:
-    """预支 (灵活履约, 2021–2022 only, cn-ets-rules.md §1.6 [S]): an entity whose gap ratio (E − A)/E is above
-    the pack's threshold (10%) may borrow up to the pack's share (50%) of the gap E − A from the next
-    vintage, rounded down; otherwise 0. Tonnes CO2e (int)."""
+    """预支 (灵活履约, 2021–2022 only; notice of 2023-07-17 §三, cn-ets-rules.md §1.6 [S]): an entity whose gap
+    ``E − A`` exceeds the pack's ``borrowing.gap_threshold`` (10%) of its allocation A may borrow up to
+    ``borrowing.share_of_gap`` (50%) of the gap from the next vintage, rounded by ``borrowing.rounding``
+    (down); otherwise 0. A gap of exactly 10% is not eligible ("超过"). Tonnes CO2e (int). The same rule
+    as the compliance context's ``cets.compliance.borrowing.borrowing_limit`` (tests check they agree)."""
     gap = verified_emissions_t - final_allocation_t
-    if not rules.borrowing_allowed or verified_emissions_t <= 0 or gap <= 0:
+    if not rules.borrowing_allowed or gap <= 0:
         return 0
     with exact():
-        if Decimal(gap) / Decimal(verified_emissions_t) <= rules.borrowing_threshold:
+        if Decimal(gap) <= rules.borrowing_threshold * Decimal(final_allocation_t):
             return 0
-        return int(apply_rounding(Decimal(gap) * rules.borrowing_share, rules.rounding.get("borrowing", "floor")))
+        return int(apply_rounding(Decimal(gap) * rules.borrowing_share, rules.borrowing_rounding))
 
 
 def heat_benchmark(category: str, rules: PowerRules) -> Decimal:

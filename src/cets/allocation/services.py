@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from django.db import transaction
 
 from cets.core.errors import CetsError, Check
-from cets.mrv.selectors import unit_year_rows
+from cets.mrv.selectors import entities_blocked, unit_year_rows
 from cets.parties.access import require_role
 from cets.parties.models import GeneratingUnit, Role
 from cets.registry.models import Proposal, UnitType
@@ -28,6 +28,7 @@ A0103 = Check("A0103", "发放阶段顺序错误", "issuance stages out of order
 A0104 = Check("A0104", "发放提议尚未执行", "issuance proposal has not been executed")
 A0107 = Check("A0107", "该配额方案需要核查数据中没有的字段（供电量、冷却方式、供热比等），请用命令行核算",
               "this pack needs inputs the verified data lacks (net supply, cooling, heat ratio…); compute it with the command line")
+A0130 = Check("A0130", "存在未解除的核查不符合结论，不能核定发放", "unresolved non-conforming verification conclusions block final allocation")
 
 
 def _insert(model, rows) -> None:
@@ -225,8 +226,9 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     实发配额量 = 应发 − 配额调整总量 − already issued (多退少补, plan §五(二), §五(五)). The figures are
     refreshed first from the adjustments and special treatments in force. An entity at compliance risk
     is issued into its provincial authority account with itself as beneficiary (plan §五(四)).
-    Raises A0103 if the stages are out of order, A0106 if an entity has no account, R0502 unless
-    ``actor`` is a registry operator."""
+    Raises A0103 if the stages are out of order, A0130 for ``final`` while any entity has an unresolved
+    不符合 verification conclusion for ``year`` (:func:`cets.mrv.selectors.verification_blocks`), A0106 if
+    an entity has no account, R0502 unless ``actor`` is a registry operator."""
     require_role(actor, Role.REGISTRY_OPERATOR)
     want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
     if not EntityAllocation.objects.filter(year=year).exists() or EntityAllocation.objects.filter(year=year).exclude(stage=want).exists():
@@ -234,6 +236,12 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     existing = Proposal.objects.filter(key=f"allocation-{year}-{stage}").first()
     if existing is not None:
         return existing
+    if stage == "final":
+        rows = list(EntityAllocation.objects.filter(year=year).values_list("entity_id", "entity__uscc"))
+        blocked = entities_blocked(entity_ids=[eid for eid, _ in rows], year=year)
+        if blocked:
+            usccs = sorted(u for eid, u in rows if eid in blocked)
+            raise CetsError(A0130, f"{len(usccs)}: {', '.join(usccs[:5])}{' …' if len(usccs) > 5 else ''}")
     allocs = allocation_issuance_refresh(year=year)
     dest = _destinations(allocs)
     label = {"pre": "预分配 pre-allocation", "final": "核定 final allocation"}[stage]

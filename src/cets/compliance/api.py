@@ -91,3 +91,120 @@ def carry_over_process(request, body: ProcessIn):
     """Process the applications submitted up to ``cutoff`` (registry operators, TOTP)."""
     _otp(request)
     return carryover.carry_over_process(cutoff=body.cutoff, actor=request.user)
+
+
+# ---------------------------------------------------------------- non-compliance
+
+class RectificationIn(Schema):
+    obligation_id: int
+    reference: str
+    deadline: dt.date | None = None
+
+
+@router.post("/rectifications", response=dict)
+def rectification(request, body: RectificationIn):
+    """责令限期改正 by the municipal or provincial authority (Regulations Art. 24); deadline from the pack."""
+    o = services.rectification_order_issue(obligation_id=body.obligation_id, reference=body.reference, deadline=body.deadline, actor=request.user)
+    return {"id": o.pk, "deadline": o.deadline.isoformat(), "unsurrendered_t": o.unsurrendered_t}
+
+
+class PenaltyIn(Schema):
+    obligation_id: int
+    reference: str
+    reason: str
+    multiple: str | None = None
+    amount_fen: int | None = None
+
+
+def _penalty_out(d) -> dict:
+    return {"id": d.pk, "basis": d.basis, "unsurrendered_t": d.unsurrendered_t, "price_fen": d.price_fen,
+            "price_from": d.price_from.isoformat() if d.price_from else None, "price_to": d.price_to.isoformat() if d.price_to else None,
+            "multiple": str(d.multiple) if d.multiple is not None else None, "min_fen": d.min_fen, "max_fen": d.max_fen, "fine_fen": d.fine_fen,
+            "published_at": d.published_at.isoformat() if d.published_at else None}
+
+
+@router.get("/penalties/range/{obligation_id}", response=dict)
+def penalty_range(request, obligation_id: int):
+    """The lawful fine range (fen) and the price it rests on, for the authority deciding (no write)."""
+    from cets.parties.access import require_role
+    from cets.rules.packs import load_pack
+
+    from .models import Obligation
+
+    ob = Obligation.objects.select_related("entity").filter(pk=obligation_id).first()
+    if ob is None:
+        from django.http import Http404
+        raise Http404
+    pack = load_pack(ob.pack_id)
+    require_role(request.user, *pack.raw("penalty.authorities"), province=ob.entity.province)
+    q, price, rng = services.penalty_range(obligation=ob, pack=pack)
+    return {"basis": rng.basis, "unsurrendered_t": q, "price_fen": price.price_fen if price else None, "min_fen": rng.min_fen, "max_fen": rng.max_fen}
+
+
+@router.post("/penalties", response=dict)
+def penalty(request, body: PenaltyIn):
+    """Decide the fine (Art. 24: multiple 5–10 and its reason; Measures Art. 40: amount in fen)."""
+    return _penalty_out(services.penalty_decide(obligation_id=body.obligation_id, reference=body.reference, reason=body.reason,
+                                                multiple=body.multiple, amount_fen=body.amount_fen, actor=request.user))
+
+
+@router.post("/penalties/{decision_id}/publish", response=dict)
+def penalty_publish(request, decision_id: int):
+    return _penalty_out(services.penalty_publish(decision_id=decision_id, actor=request.user))
+
+
+class DeductionIn(Schema):
+    obligation_id: int
+
+
+@router.post("/deductions", response=dict)
+def deduction(request, body: DeductionIn):
+    """核减 of the unsurrendered quantity from next year's allocation (provincial authority)."""
+    a = services.arrears_deduction_decide(obligation_id=body.obligation_id, actor=request.user)
+    return {"id": a.pk, "year": a.year, "quantity_t": a.quantity_t, "kind": a.kind}
+
+
+# ---------------------------------------------------------------- borrowing and relief
+
+class BorrowingIn(Schema):
+    entity_uscc: str
+    year: int
+    quantity_t: int
+    documents: list[str]
+
+
+@router.post("/borrowings", response=dict)
+def borrowing(request, body: BorrowingIn):
+    """预支 submitted by the entity's provincial authority with its documents (2021–2022 rules)."""
+    b = services.borrowing_submit(entity=entity_get(user=request.user, uscc=body.entity_uscc), year=body.year, quantity_t=body.quantity_t,
+                                  documents=body.documents, actor=request.user)
+    return {"id": b.pk, "gap_t": b.gap_t, "limit_t": b.limit_t, "quantity_t": b.quantity_t, "from_vintage": b.from_vintage}
+
+
+class ReliefIn(Schema):
+    obligation_id: int
+    grounds: str
+    documents: list[str]
+    effect: str
+    new_deadline: dt.date | None = None
+    quantity_t: int | None = None
+    deferred_source: str = ""
+
+
+@router.post("/reliefs", response=dict)
+def relief(request, body: ReliefIn):
+    """个性化纾困 application by the provincial authority."""
+    a = services.relief_apply(actor=request.user, **body.dict())
+    return {"id": a.pk, "status": a.status, "effect": a.effect}
+
+
+class ReliefDecisionIn(Schema):
+    approve: bool
+    decision: str
+
+
+@router.post("/reliefs/{application_id}/decide", response=dict)
+def relief_decision(request, application_id: int, body: ReliefDecisionIn):
+    """The national authority decides a relief application."""
+    a = services.relief_decide(application_id=application_id, approve=body.approve, decision=body.decision, actor=request.user)
+    return {"id": a.pk, "status": a.status, "effect": a.effect}

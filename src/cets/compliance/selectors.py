@@ -11,17 +11,63 @@ from .models import Obligation, SurrenderApplication
 from .status import Status, compliance_status
 
 
-def _approved_by_obligation(obligation_ids) -> dict[int, list[tuple[dt.date, int]]]:
+def reversals_of(transfer_keys) -> dict[str, dt.date]:
+    """transfer key → business date (Asia/Shanghai) of the registry reversal (冲正) of that transfer, for
+    those of ``transfer_keys`` (surrender or forced-surrender entries) that were reversed. Reversals are
+    rare: they are read once and matched here, so no long ``IN`` list reaches the database."""
+    from cets.registry.models import Transfer, TransferKind
+
+    keys = {k for k in transfer_keys if k}
+    if not keys:
+        return {}
+    rows = Transfer.objects.filter(kind=TransferKind.REVERSAL, related__kind__in=(TransferKind.SURRENDER, TransferKind.FORCED_SURRENDER))
+    return {k: timezone.localdate(at) for k, at in rows.values_list("related__key", "effective_at") if k in keys}
+
+
+def active_surrenders(*, obligation: Obligation):
+    """Applications that still count against ``obligation``: not rejected and whose surrender transfer
+    was not reversed (a reversed surrender reopens the obligation and frees its quantity)."""
+    qs = SurrenderApplication.objects.filter(obligation=obligation).exclude(status=SurrenderApplication.Status.REJECTED)
+    gone = reversals_of(qs.filter(status=SurrenderApplication.Status.APPROVED).values_list("final_transfer_key", flat=True))
+    return qs.exclude(final_transfer_key__in=list(gone)) if gone else qs
+
+
+def _approved_by_obligation(obligation_ids, today: dt.date | None = None) -> dict[int, list[tuple[dt.date, int]]]:
+    """obligation id → [(approval date, tonnes)] of approved surrenders, leaving out those reversed in the
+    registry on or before ``today`` (status from events: a reversal reopens the obligation)."""
+    rows = list(SurrenderApplication.objects.filter(obligation_id__in=obligation_ids, status=SurrenderApplication.Status.APPROVED).values_list(
+        "obligation_id", "decided_at", "quantity", "final_transfer_key"))
+    gone = reversals_of([r[3] for r in rows])
     out: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
-    for ob, at, q in SurrenderApplication.objects.filter(obligation_id__in=obligation_ids, status=SurrenderApplication.Status.APPROVED).values_list(
-            "obligation_id", "decided_at", "quantity"):
+    for ob, at, q, key in rows:
+        if key in gone and (today is None or gone[key] <= today):
+            continue
         out[ob].append((timezone.localdate(at), q))
     return out
 
 
+def extended_deadlines(obligation_ids) -> dict[int, dt.date]:
+    """obligation_id → the latest deadline granted by approved hardship relief (个性化纾困)."""
+    from .models import ReliefApplication
+
+    out: dict[int, dt.date] = {}
+    for ob, d in ReliefApplication.objects.filter(obligation_id__in=obligation_ids, status=ReliefApplication.Status.APPROVED,
+                                                  effect=ReliefApplication.Effect.DEADLINE_EXTENSION).values_list("obligation_id", "new_deadline"):
+        out[ob] = max(d, out.get(ob, d))
+    return out
+
+
+def deadline_of(*, obligation: Obligation) -> dt.date:
+    """The deadline in force: the obligation's, or a later one granted by approved hardship relief."""
+    return max(obligation.deadline, extended_deadlines([obligation.pk]).get(obligation.pk, obligation.deadline))
+
+
 def status_of(*, obligation: Obligation, today: dt.date | None = None) -> Status:
+    """Status of one obligation at the end of ``today`` (Asia/Shanghai), from approved surrenders and the
+    deadline in force (:func:`deadline_of`)."""
     today = today or timezone.localdate()
-    return compliance_status(obligation.obligation_t, obligation.deadline, _approved_by_obligation([obligation.pk])[obligation.pk], today)
+    return compliance_status(obligation.obligation_t, deadline_of(obligation=obligation), _approved_by_obligation([obligation.pk], today)[obligation.pk],
+                             today)
 
 
 def statuses(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict[int, Status]:
@@ -31,8 +77,9 @@ def statuses(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict
     if entity_qs is not None:
         obs = obs.filter(entity__in=entity_qs)
     obs = list(obs)
-    approved = _approved_by_obligation([o.pk for o in obs])
-    return {o.entity_id: compliance_status(o.obligation_t, o.deadline, approved.get(o.pk, []), today) for o in obs}
+    approved = _approved_by_obligation([o.pk for o in obs], today)
+    ext = extended_deadlines([o.pk for o in obs])
+    return {o.entity_id: compliance_status(o.obligation_t, max(o.deadline, ext.get(o.pk, o.deadline)), approved.get(o.pk, []), today) for o in obs}
 
 
 def outcome_counts(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict[str, int]:
@@ -43,7 +90,243 @@ def surrendered_by_instrument(*, year: int, entity_qs=None) -> dict[str, int]:
     qs = SurrenderApplication.objects.filter(obligation__year=year, status=SurrenderApplication.Status.APPROVED)
     if entity_qs is not None:
         qs = qs.filter(obligation__entity__in=entity_qs)
+    rows = list(qs.values_list("unit_type__instrument", "quantity", "final_transfer_key"))
+    gone = reversals_of([r[2] for r in rows])
     out: Counter = Counter()
-    for inst, q in qs.values_list("unit_type__instrument", "quantity"):
-        out[inst] += q
+    for inst, q, key in rows:
+        if key not in gone:
+            out[inst] += q
     return dict(out)
+
+
+def market_price(*, pack, deadline: dt.date, market: str = "national"):
+    """P̄ for a surrender ``deadline`` under ``pack``'s ``[penalty]`` rules (Regulations 2024 Art. 24), from the
+    platform's end-of-day figures (:func:`cets.trading.selectors.day_figures`): a
+    :class:`~cets.compliance.penalty.MarketPrice` (price in fen per tonne, int) or None without counted trades."""
+    from cets.trading.selectors import day_figures
+
+    from .penalty import average_price, price_window
+
+    start, end = price_window(deadline, pack.text("penalty.price_window"))
+    methods = tuple(pack.raw("penalty.price_methods"))
+    rows = [(f.date, f.instrument, f.method, f.volume_t, f.amount_fen)
+            for f in day_figures(market=market, start=start, end=end, methods=methods)]
+    return average_price(rows, start=start, end=end, instruments=pack.raw("penalty.price_instruments"), methods=methods,
+                         average=pack.text("penalty.price_average"), rounding=pack.text("penalty.price_rounding"))
+
+
+def unsurrendered_for_penalty(*, obligation: Obligation, pack, today: dt.date | None = None) -> int:
+    """Tonnes CO2e (int) the fine is computed on: unsurrendered at the end of the deadline day
+    (pack ``penalty.quantity_at = "deadline"``), or now (``"now"``)."""
+    s = status_of(obligation=obligation, today=today)
+    if pack.text("penalty.quantity_at") == "deadline":
+        return max(0, obligation.obligation_t - s.surrendered_by_deadline_t)
+    return s.outstanding_t
+
+
+def penalties_published(*, year: int | None = None):
+    """Published penalty decisions (public information, notice 国环规气候〔2024〕1号 §三(四)), newest first."""
+    from .models import PenaltyDecision
+
+    qs = PenaltyDecision.objects.filter(published_at__isnull=False).select_related("obligation__entity", "authority")
+    if year is not None:
+        qs = qs.filter(obligation__year=year)
+    return qs.order_by("-published_at", "-id")
+
+
+def _can_read(user, entity, *, entity_may: bool = True) -> bool:
+    from cets.parties.access import membership_of
+    from cets.parties.models import Role
+
+    m = membership_of(user)
+    if m is None:
+        return False
+    if m.role in (Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR):
+        return True
+    if m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+        return m.province == entity.province
+    return entity_may and m.role == Role.ENTITY and m.organisation_id == entity.pk
+
+
+def notice_for(*, user, notice_id: int):
+    """The 履约通知书 ``notice_id`` if ``user`` may read it, else None: the national authority and the
+    registry; the entity's provincial or municipal authority; the entity itself once the notice reached it
+    (delivered to its account, or forwarded by the province)."""
+    from .models import ComplianceNotice
+
+    n = ComplianceNotice.objects.select_related("obligation__entity").filter(pk=notice_id).first()
+    if n is None:
+        return None
+    reached = n.delivered_to == ComplianceNotice.DeliveredTo.ENTITY or n.forwarded_at is not None
+    return n if _can_read(user, n.obligation.entity, entity_may=reached) else None
+
+
+def certificate_for(*, user, certificate_id: int):
+    """The 履约完成证明 if ``user`` may read it (as :func:`notice_for`, the entity always), else None."""
+    from .models import ComplianceCertificate
+
+    c = ComplianceCertificate.objects.select_related("obligation__entity").filter(pk=certificate_id).first()
+    return c if c is not None and _can_read(user, c.obligation.entity) else None
+
+
+def obligations_visible(*, user, year: int):
+    """Obligations of ``year`` of the entities ``user`` may see (parties.access.organisation_scope), with
+    notice and certificate, ordered by province and entity."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    orgs = Organisation.objects.filter(organisation_scope(user))
+    return (Obligation.objects.filter(year=year, entity__in=orgs).select_related("entity", "notice", "certificate")
+            .order_by("entity__province", "entity__uscc"))
+
+
+# ---------------------------------------------------------------- monitoring
+
+def authority_scope(user):
+    """Organisations an authority or the registry may monitor; None for anyone else (entities, traders)."""
+    from cets.parties.access import membership_of, organisation_scope
+    from cets.parties.models import Organisation, Role
+
+    m = membership_of(user)
+    if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, Role.REGISTRY_OPERATOR):
+        return None
+    return Organisation.objects.filter(organisation_scope(user))
+
+
+def risk_params(pack):
+    from .monitoring import RiskParams
+
+    k = "compliance.monitoring."
+    return RiskParams(pack.decimal(k + "weight_shortfall"), pack.decimal(k + "weight_urgency"), pack.decimal(k + "weight_buying"),
+                      pack.decimal(k + "weight_flag"), int(pack.decimal(k + "horizon_days")), int(pack.decimal(k + "level_high")),
+                      int(pack.decimal(k + "level_medium")))
+
+
+def _net_trades(account_ids, start: dt.datetime, end: dt.datetime, unit_type_ids=None) -> dict[int, list[tuple[dt.date, int]]]:
+    """account id → [(business date, +bought / −sold)] of transfers between holder accounts (trades and
+    over-the-counter transfers; not issuance, releases from the provincial account or surrender)."""
+    from cets.registry.models import AccountKind, Transfer, TransferKind
+
+    holders = (AccountKind.ENTITY, AccountKind.INSTITUTION, AccountKind.INDIVIDUAL)
+    qs = Transfer.objects.filter(kind=TransferKind.TRANSFER, effective_at__gte=start, effective_at__lte=end, debit_account__kind__in=holders,
+                                 credit_account__kind__in=holders)
+    if unit_type_ids is not None:
+        qs = qs.filter(unit_type_id__in=unit_type_ids)
+    ids = set(account_ids)
+    out: dict[int, list] = defaultdict(list)
+    for d, c, at, q in qs.filter(_either(ids)).values_list("debit_account_id", "credit_account_id", "effective_at", "quantity"):
+        day = timezone.localdate(at)
+        if c in ids:
+            out[c].append((day, q))
+        if d in ids:
+            out[d].append((day, -q))
+    return out
+
+
+def _either(ids):
+    from django.db.models import Q
+
+    return Q(debit_account_id__in=ids) | Q(credit_account_id__in=ids)
+
+
+def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    return (timezone.make_aware(dt.datetime.combine(start, dt.time.min)), timezone.make_aware(dt.datetime.combine(end, dt.time.max)))
+
+
+def risk_rows(*, user, year: int, today: dt.date | None = None) -> list[dict] | None:
+    """The compliance risk index (履约风险指数) of every entity with a ``year`` obligation in ``user``'s scope,
+    highest score first: outstanding, usable holdings (CEA of the year's usable vintages in the registry,
+    trading and pending positions, plus what the provincial account holds for it), net purchases over the
+    pack's window, days to the deadline in force, the compliance-risk flag. None if ``user`` is not an
+    authority or the registry (the index is pushed to the provinces, not to entities)."""
+    from cets.allocation.models import SpecialTreatment
+    from cets.registry.models import Account, Holding, Instrument, Position, UnitType
+    from cets.rules.packs import load_pack
+
+    from .monitoring import risk_index
+
+    scope = authority_scope(user)
+    if scope is None:
+        return None
+    today = today or timezone.localdate()
+    obs = list(Obligation.objects.filter(year=year, entity__in=scope).select_related("entity"))
+    if not obs:
+        return []
+    pack = load_pack(obs[0].pack_id)
+    params = risk_params(pack)
+    usable = UnitType.objects.filter(instrument=Instrument.CEA, vintage__in=pack.raw(f"compliance.{year}.usable_vintages"))
+    usable_ids = set(usable.values_list("pk", flat=True))
+    accounts = {a.holder_id: a.pk for a in Account.objects.filter(holder_id__in=[o.entity_id for o in obs], kind="entity")}
+    held: dict[int, int] = defaultdict(int)
+    for acc, q in Holding.objects.filter(account_id__in=accounts.values(), unit_type_id__in=usable_ids,
+                                         position__in=(Position.REGISTRY, Position.TRADING, Position.PENDING)).values_list("account_id", "quantity"):
+        held[acc] += q
+    window = int(pack.decimal("compliance.monitoring.net_purchase_window_days"))
+    trades = _net_trades(accounts.values(), *_day_bounds(today - dt.timedelta(days=window - 1), today), unit_type_ids=usable_ids)
+    flagged = set(SpecialTreatment.objects.filter(year=year, kind=SpecialTreatment.Kind.COMPLIANCE_RISK, voided_at__isnull=True,
+                                                  entity_id__in=[o.entity_id for o in obs]).values_list("entity_id", flat=True))
+    st = statuses(year=year, entity_qs=[o.entity_id for o in obs], today=today)
+    ext = extended_deadlines([o.pk for o in obs])
+    rows = []
+    from .services import held_for
+
+    for o in obs:
+        acc = accounts.get(o.entity_id)
+        holdings = held.get(acc, 0) + (sum(q for ut, q in held_for(entity=o.entity).items() if ut in usable_ids) if o.entity_id in flagged else 0)
+        net = sum(q for _, q in trades.get(acc, []))
+        deadline = max(o.deadline, ext.get(o.pk, o.deadline))
+        r = risk_index(outstanding_t=st[o.entity_id].outstanding_t, usable_holdings_t=holdings, net_purchases_t=net,
+                       days_to_deadline=(deadline - today).days, flagged=o.entity_id in flagged, p=params)
+        rows.append({"entity": o.entity, "outstanding_t": st[o.entity_id].outstanding_t, "holdings_t": holdings, "net_purchases_t": net,
+                     "days_to_deadline": (deadline - today).days, "index": r, "status": st[o.entity_id].status})
+    rows.sort(key=lambda x: (-x["index"].score, x["entity"].uscc))
+    return rows
+
+
+def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | None = None) -> dict | None:
+    """The weekly report of net purchases (配额净购入量) of ``province``'s entities with a ``year`` obligation
+    during the last month before the deadline (notice of 2023-07-17 §五(二)): ``weeks`` [(from, to)] up
+    to ``as_of`` and ``rows`` [(entity, [net t per week], total)]. All CEA vintages count. None if
+    ``user`` may not see the province."""
+    from cets.registry.models import Account
+    from cets.rules.packs import load_pack
+
+    from .monitoring import report_weeks, weekly_net
+    from .penalty import price_window
+
+    scope = authority_scope(user)
+    if scope is None:
+        return None
+    scope = scope.filter(province=province)
+    obs = list(Obligation.objects.filter(year=year, entity__in=scope).select_related("entity").order_by("entity__uscc"))
+    if not obs:
+        return {"weeks": [], "rows": []}
+    pack = load_pack(obs[0].pack_id)
+    start, end = price_window(obs[0].deadline, pack.text("compliance.monitoring.weekly_report_window"))
+    as_of = as_of or timezone.localdate()
+    weeks = report_weeks(start, min(end, as_of))
+    accounts = {a.holder_id: a.pk for a in Account.objects.filter(holder_id__in=[o.entity_id for o in obs], kind="entity")}
+    trades = _net_trades(accounts.values(), *_day_bounds(start, min(end, as_of))) if weeks else {}
+    rows = []
+    for o in obs:
+        per = weekly_net(trades.get(accounts.get(o.entity_id), []), weeks)
+        rows.append((o.entity, per, sum(per)))
+    return {"weeks": weeks, "rows": rows}
+
+
+def real_outcomes(*, year: int) -> dict[str, int] | None:
+    """The real outcome counts of ``year`` (fulfillment_year_stats: records, onTime, overdue, incomplete)
+    from ``data/cets-verification-entities/cets_public_info_coverage_stats.json`` (``CETS_DATA_DIR``
+    overrides the folder), or None when the file or the year is missing."""
+    import json
+    import os
+    from pathlib import Path
+
+    base = Path(os.environ.get("CETS_DATA_DIR") or Path(__file__).resolve().parents[3] / "data")
+    path = base / "cets-verification-entities" / "cets_public_info_coverage_stats.json"
+    if not path.is_file():
+        return None
+    for r in json.loads(path.read_text(encoding="utf-8")).get("fulfillment_year_stats", []):
+        if r.get("year") == str(year):
+            return {"records": r["records"], "on_time": r["onTime"], "late": r["overdue"], "incomplete": r["incomplete"]}
+    return None

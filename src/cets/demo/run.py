@@ -4,7 +4,7 @@ Real input: the 2023 power key emitting entities of the official verification di
 (``data/cets-verification-entities``) and the national CCER registry's registered reductions
 (``data/ccer-national``). Generated input (DEMO, not real): each entity's generating units and
 their 2022/2023 verified data (:mod:`cets.demo.fleet`), and the year's trades between entities
-(the exchange is not modelled here: trades settle as registry transfers labelled as such).
+(CEA on the exchange: listing and block agreements, settled delivery versus payment).
 
 Every step goes through the platform's own services (import, allocation, four-eyes issuance,
 transfers, surrender applications and provincial approval) and is idempotent: running the demo
@@ -95,6 +95,8 @@ class _Steps:
         self.mee = member_create(username="mee", organisation=mee, role=Role.NATIONAL_AUTHORITY, password=DEMO_PASSWORD)
         self.registry_a = member_create(username="registry-a", organisation=reg, role=Role.REGISTRY_OPERATOR, password=DEMO_PASSWORD)
         self.registry_b = member_create(username="registry-b", organisation=reg, role=Role.REGISTRY_OPERATOR, password=DEMO_PASSWORD)
+        exch, _ = Organisation.objects.get_or_create(kind=Organisation.Kind.EXCHANGE, name="全国碳排放权交易机构", uscc=None)
+        self.exchange = member_create(username="exchange", organisation=exch, role=Role.EXCHANGE_OPERATOR, password=DEMO_PASSWORD)
         from cets.parties.services import staff_grant_view, totp_device_ensure
 
         for u in (self.mee, self.registry_a, self.registry_b):
@@ -104,6 +106,7 @@ class _Steps:
             ("mee", DEMO_PASSWORD, "生态环境部 national authority"),
             ("registry-a", DEMO_PASSWORD, f"注册登记机构 registry operator (proposes); TOTP secret {secrets['registry-a']}"),
             ("registry-b", DEMO_PASSWORD, f"注册登记机构 registry operator (approves); TOTP secret {secrets['registry-b']}"),
+            ("exchange", DEMO_PASSWORD, "交易机构 exchange operator"),
         ]
 
     # -- 2. real key emitting entities
@@ -172,6 +175,8 @@ class _Steps:
                             reference=f"{YEAR}年度配额总量 cap (Σ final allocation)", effective_at=at("2024-10-16"))
         for stage, day in (("pre", "2024-11-15"), ("final", "2024-12-06")):
             want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
+            if stage == "final":
+                self.resolve_verification_blocks(at("2024-12-02"))
             if EntityAllocation.objects.filter(year=YEAR, stage=want).exists():
                 self.log(f"· issue {stage} allocation 发放 ({'预分配' if stage == 'pre' else '核定'}): registry-a proposes, registry-b approves")
                 p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=ut, actor=self.registry_a, effective_at=at(day))
@@ -179,6 +184,23 @@ class _Steps:
                     proposal_approve(proposal_id=p.pk, approver=self.registry_b)
                 allocation_issue_confirm(year=YEAR, stage=stage)
         self.cea = UnitType.objects.get(code=f"CEA-{YEAR}")
+
+    def resolve_verification_blocks(self, when) -> None:
+        """The real 不符合 conclusions block final allocation (mrv.selectors.verification_blocks); the demo
+        has each entity's provincial authority record a determination before the final issuance."""
+        from django.contrib.auth import get_user_model
+
+        from cets.mrv.models import VerificationRecord
+        from cets.mrv.services import verification_resolve
+
+        open_ = list(VerificationRecord.objects.filter(year=YEAR, conforming=False, resolved_at__isnull=True).select_related("entity"))
+        if not open_:
+            return
+        self.log(f"· {len(open_)} 不符合 verification conclusions block final allocation; provinces record determinations 核定 (demo)")
+        users = {u.membership.province: u for u in get_user_model().objects.filter(username__startswith="p-").select_related("membership")}
+        for r in open_:
+            verification_resolve(record_id=r.pk, actor=users.get(r.entity.province, self.mee), resolution=VerificationRecord.Resolution.DETERMINED,
+                                 note="演示：主管部门核定排放量 demo determination", at=when)
 
     # -- 5. real CCER registered before the deadline
     def ccer(self) -> None:
@@ -190,16 +212,18 @@ class _Steps:
                                  issued_until=dt.date(YEAR + 1, 12, 31))
         self.res.counts["ccer_projects"] = c["projects"]
 
-    # -- 6. trades between entities (demo), settled as registry transfers
-    @transaction.atomic
+    # -- 6. trades between entities on the exchange (listing and block agreements, settled DVP)
     def trade(self) -> None:
         from cets.compliance.models import Obligation
         from cets.compliance.services import obligations_create
-        from cets.registry.models import Account, AccountKind, Holding, Instrument, Transfer
-        from cets.registry.services import holding_transfer
+        from cets.registry.models import Account, AccountKind, Holding, Instrument
+        from cets.registry.services import holding_transfer, position_move
+        from cets.trading import services as ex
+        from cets.trading.funds import funds_deposit
+        from cets.trading.models import DailyQuote
 
         obligations_create(year=YEAR, pack_id=PACK_ID)
-        self.log("· trades between entities 交易（演示：以登记簿划转结算）")
+        self.log("· trading 交易: listing and block agreements on the exchange, settled delivery versus payment")
         obligations = {o.entity_id: o for o in Obligation.objects.filter(year=YEAR)}
         accounts = {a.holder_id: a for a in Account.objects.filter(market="national", kind=AccountKind.ENTITY)}
         users = dict((m_org, u) for u, m_org in _entity_users())
@@ -210,49 +234,75 @@ class _Steps:
         # like the real 2023 outcome (2,107 units: 2,103 on time, 2 late, 2 incomplete; coverage stats file).
         self.incomplete = {e.pk for e in [e for e in order if need[e.pk] > 0][:2]}
         self.late = {e.pk for e in [e for e in order if e.pk not in self.incomplete][:2]}
-        if Transfer.objects.filter(key__startswith=f"demo-cea-{YEAR}-").exists():
-            return
-        # CCER offered by their owners, oldest batch first; a buyer takes up to its offset cap.
+        day = dt.date(2024, 12, 10)
+        if DailyQuote.objects.filter(market="national", instrument="CEA23", date=day).exists():
+            return  # the trading day was run and closed
+        # CCER offered by their owners, oldest batch first; a buyer takes up to its offset cap. CCER is not listed on
+        # the platform's exchange (its trading pack lists CEA only), so these purchases settle as registry transfers.
         ccer_holdings = list(Holding.objects.filter(unit_type__instrument=Instrument.CCER, account__kind=AccountKind.CCER_HOLDING,
                                                     position="registry").select_related("account__holder", "unit_type").order_by("unit_type__code"))
         from cets.parties.models import Role
         from cets.parties.services import member_create
 
+        sold: dict[int, int] = {}
         n = 0
         for e in order:
             if need[e.pk] <= 0 or not ccer_holdings or e.pk in self.incomplete:
                 continue
             want = min(need[e.pk], obligations[e.pk].offset_cap_t)
             for h in ccer_holdings:
-                q = min(want, _remaining(h))
+                q = min(want, h.quantity - sold.get(h.pk, 0))
                 if q <= 0:
                     continue
                 seller = member_create(username=f"o-{h.account.holder_id}", organisation=h.account.holder, role=Role.TRADER)
                 holding_transfer(key=f"demo-ccer-{YEAR}-{e.uscc}-{h.unit_type.code}", from_account=h.account, to_account=accounts[e.pk],
-                                 unit_type=h.unit_type, quantity=q, actor=seller, reference="演示交易结算 demo trade settlement (CCER)",
+                                 unit_type=h.unit_type, quantity=q, actor=seller, reference="CCER 协议转让 purchase (registry transfer)",
                                  effective_at=at("2024-12-09", 10, n % 50))
-                h.sold = getattr(h, "sold", 0) + q
+                sold[h.pk] = sold.get(h.pk, 0) + q
                 want -= q
                 need[e.pk] -= q
                 n += 1
+        # CEA-2023 on the exchange on 2024-12-10, around the real published close of CEA23 on 2024-12-09 (99.78 CNY/t).
+        ex.day_open(market="national", instrument="CEA23", day=day, prev_close_fen=9_978)
+        block_min = ex.market_rules("national", day).limits.block_min_t
         sellers = [e for e in order if need[e.pk] < 0]
         buyers = [e for e in order if need[e.pk] > 0]
+        for s in sellers:
+            position_move(key=f"demo-{YEAR}-to-trading-{s.uscc}", account=accounts[s.pk], unit_type=self.cea, from_position="registry",
+                          to_position="trading", quantity=-need[s.pk], actor=users[s.pk], effective_at=at("2024-12-10", 9, 0))
         si = 0
         for i, b in enumerate(buyers):
             want = need[b.pk]
             if b.pk in self.incomplete:
                 want = want - max(1, obligations[b.pk].obligation_t // 20)  # short by about 5% of the obligation
+            if want <= 0:
+                continue
+            price = 9_978 + (i % 9) - 4  # within a few fen of the reference
+            funds_deposit(key=f"demo-{YEAR}-deposit-{b.uscc}", holder=b, amount_fen=want * price + want * price // 1000 + 100, actor=self.exchange,
+                          at=at("2024-12-10", 9, 0))
+            bought = 0
             while want > 0 and si < len(sellers):
                 s = sellers[si]
                 q = min(want, -need[s.pk])
-                holding_transfer(key=f"demo-cea-{YEAR}-{s.uscc}-{b.uscc}", from_account=accounts[s.pk], to_account=accounts[b.pk],
-                                 unit_type=self.cea, quantity=q, actor=users[s.pk], reference="演示交易结算 demo trade settlement (CEA)",
-                                 effective_at=at("2024-12-10", 9, 30) + dt.timedelta(minutes=i % 300))
+                key = f"demo-{YEAR}-{s.uscc}-{b.uscc}"
+                if q >= block_min:  # a directed block agreement in the afternoon session
+                    o = ex.order_place(key=key, participant=s, instrument="CEA23", method="block", side="S", price_fen=price, quantity_t=q,
+                                       counterparty=b, actor=users[s.pk], at=at("2024-12-10", 13, 30))
+                    ex.order_take(key=f"{key}-confirm", participant=b, quote_seq=o.seq, quantity_t=q, actor=users[b.pk], at=at("2024-12-10", 13, 31))
+                else:  # a listing quote taken in full
+                    o = ex.order_place(key=key, participant=s, instrument="CEA23", method="listing", side="S", price_fen=price, quantity_t=q,
+                                       actor=users[s.pk], at=at("2024-12-10", 10, 0))
+                    ex.order_take(key=f"{key}-take", participant=b, quote_seq=o.seq, quantity_t=q, actor=users[b.pk], at=at("2024-12-10", 10, 1))
+                bought += q
                 need[s.pk] += q
                 need[b.pk] -= q
                 want -= q
                 if need[s.pk] == 0:
                     si += 1
+            if bought:  # bought units arrive in the trading position; surrender needs them in the registry position
+                position_move(key=f"demo-{YEAR}-to-registry-{b.uscc}", account=accounts[b.pk], unit_type=self.cea, from_position="trading",
+                              to_position="registry", quantity=bought, actor=users[b.pk], effective_at=at("2024-12-10", 15, 30))
+        ex.day_close(market="national", instrument="CEA23", day=day)
         self.res.counts["entities_short_after_trading"] = sum(1 for e in order if need[e.pk] > 0 and e.pk not in self.incomplete)
 
     # -- 7. surrender applications and provincial approval
@@ -320,10 +370,6 @@ class _Steps:
         c["journal_entries"] = report.transfers
 
 
-
-
-def _remaining(h) -> int:
-    return h.quantity - getattr(h, "sold", 0)
 
 
 def _entity_users():

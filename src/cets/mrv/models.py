@@ -1,7 +1,12 @@
-"""Activity data and verification results per unit and year."""
+"""MRV data: verified unit-year data and verification results (incl. resolution of 不符合 conclusions),
+random verification assignments with their outcome and deadlines, verifier evaluations, key-emitter
+list decisions and publications, data-quality control plans, monthly filings and annual reports.
+No logic here: the rules live in the pure modules (calc, verification, lists, deadlines) and the
+writes in services."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -35,7 +40,14 @@ class VerificationRecord(models.Model):
     """One verification of one entity's report by one body (核查技术服务机构信息公开表).
 
     Loaded from the official disclosures; ``conforming`` is the conclusion 符合 (True) / 不符合 (False).
+    A 不符合 conclusion blocks the entity's final allocation of ``year`` until it is resolved
+    (``resolved_at`` set by the entity's provincial authority: re-verified as conforming, or the
+    emissions determined by the authority), see :func:`cets.mrv.selectors.verification_blocks`.
     """
+
+    class Resolution(models.TextChoices):
+        REVERIFIED = "reverified", "整改后复核符合 rectified and re-verified"
+        DETERMINED = "determined", "主管部门核定排放量 emissions determined by the authority"
 
     year = models.PositiveSmallIntegerField()
     sector = models.CharField(max_length=24)
@@ -45,6 +57,266 @@ class VerificationRecord(models.Model):
     on_time = models.BooleanField()
     conforming = models.BooleanField()
     source = models.CharField(max_length=200, blank=True)
+    resolution = models.CharField(max_length=12, choices=Resolution.choices, blank=True)
+    resolution_note = models.CharField(max_length=500, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["year", "entity", "verifier", "list_id"], name="verification_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "entity", "verifier", "list_id"], name="verification_unique"),
+            # only a 不符合 conclusion is resolved, and a resolution has its kind, date and author together
+            models.CheckConstraint(condition=Q(resolved_at__isnull=True, resolution="", resolved_by__isnull=True)
+                                   | Q(conforming=False, resolved_at__isnull=False, resolved_by__isnull=False) & ~Q(resolution=""),
+                                   name="verification_resolution_consistent"),
+        ]
+        indexes = [models.Index(fields=["year", "conforming"], name="verification_year_conf")]
+
+
+class ReportPreparer(models.Model):
+    """A technical service body that helped prepare (编制) an entity's report of ``year``: it may not
+    verify that report (《碳排放权交易管理暂行条例》 Art. 13)."""
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="report_preparers")
+    year = models.PositiveSmallIntegerField()
+    body = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="reports_prepared")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entity", "year", "body"], name="report_preparer_unique")]
+
+
+class VerificationAssignment(models.Model):
+    """One verification (``regular``) or spot check (``spot_check``, a second verification) of an
+    entity's ``year`` report by a body drawn at random (双随机) by the province, and its outcome.
+
+    Deadlines are working days (core.workdays) from the market's accounting pack ``[verification]``:
+    ``notify_by`` = completion + 7 (Regulations Art. 12), ``objection_by`` = notification + 7 and
+    ``decision_by`` = objection + 10 (Measures Art. 27). Emissions are tonnes CO2e (int),
+    generation MWh, heat GJ. ``flagged``: a spot check that differs enough to flag the first verifier.
+    """
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", "核查 verification"
+        SPOT_CHECK = "spot_check", "抽查 spot check"
+
+    market = models.CharField(max_length=16, default="national")
+    sector = models.CharField(max_length=24, default="power")
+    year = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REGULAR)
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="verification_assignments")
+    body = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="assignments")
+    province = models.CharField(max_length=2)
+    seed = models.CharField(max_length=80)
+    assigned_at = models.DateTimeField()
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # outcome recorded by the body
+    verified_emissions_t = models.BigIntegerField(null=True, blank=True)
+    generation_mwh = ExactDecimalField(max_digits=16, decimal_places=3, null=True, blank=True)
+    heat_supplied_gj = ExactDecimalField(max_digits=16, decimal_places=3, null=True, blank=True)
+    conforming = models.BooleanField(null=True, blank=True)
+    completed_on = models.DateField(null=True, blank=True)
+    notify_by = models.DateField(null=True, blank=True)
+    notified_on = models.DateField(null=True, blank=True)
+    objection_by = models.DateField(null=True, blank=True)
+    objection_on = models.DateField(null=True, blank=True)
+    objection_text = models.CharField(max_length=1000, blank=True)
+    decision_by = models.DateField(null=True, blank=True)
+    decided_on = models.DateField(null=True, blank=True)
+    objection_upheld = models.BooleanField(null=True, blank=True)
+    flagged = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["year", "entity", "kind", "market"], name="assignment_unique"),
+            models.CheckConstraint(condition=Q(verified_emissions_t__isnull=True) | Q(verified_emissions_t__gte=0), name="assignment_emissions_nonneg"),
+            models.CheckConstraint(condition=Q(completed_on__isnull=True) | Q(conforming__isnull=False, verified_emissions_t__isnull=False,
+                                                                             notify_by__isnull=False), name="assignment_outcome_complete"),
+            models.CheckConstraint(condition=Q(notified_on__isnull=True) | Q(completed_on__isnull=False, objection_by__isnull=False),
+                                   name="assignment_notified_after_outcome"),
+            models.CheckConstraint(condition=Q(objection_on__isnull=True) | Q(notified_on__isnull=False, decision_by__isnull=False),
+                                   name="assignment_objection_after_notice"),
+        ]
+
+
+class VerifierEvaluation(models.Model):
+    """A published yearly evaluation of a verification body in a province (环办气候函〔2025〕140号 §二(九)):
+    shares 0–1 for timeliness (及时性), compliance (合规性) and quality (工作质量); null = no basis."""
+
+    year = models.PositiveSmallIntegerField()
+    province = models.CharField(max_length=2, blank=True, help_text="blank = nationwide")
+    body = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="evaluations")
+    verifications = models.PositiveIntegerField()
+    timeliness = ExactDecimalField(max_digits=5, decimal_places=4)
+    compliance = ExactDecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    quality = ExactDecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    spot_checks = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["year", "province", "body"], name="verifier_evaluation_unique")]
+
+
+class EmitterListRecord(models.Model):
+    """An entity's place on a key-emitter list (名录) of one market, year and sector, with why:
+    ``included`` and ``reason`` (see :class:`cets.mrv.lists.ListDecision`; ``imported`` for a
+    province's uploaded list, ``national_market`` for a pilot-list entity already in the national
+    market for the sector). ``basis_t`` tonnes CO2e of ``basis_year``. National inclusions are mirrored
+    into :class:`cets.parties.models.EmitterListEntry` through the parties service."""
+
+    market = models.CharField(max_length=16)
+    year = models.PositiveSmallIntegerField()
+    sector = models.CharField(max_length=24)
+    province = models.CharField(max_length=2)
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="list_records")
+    included = models.BooleanField()
+    reason = models.CharField(max_length=24)
+    basis_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    basis_t = models.BigIntegerField(null=True, blank=True)
+    city = models.CharField(max_length=60, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["market", "year", "sector", "entity"], name="list_record_unique")]
+        indexes = [models.Index(fields=["market", "year", "sector", "province"], name="list_record_scope")]
+
+
+class EmitterListPublication(models.Model):
+    """Publication (公布) of a province's list of one market, year and sector: ``deadline`` from the
+    pack (null if none is known), ``published_on`` the date it was made public."""
+
+    market = models.CharField(max_length=16)
+    year = models.PositiveSmallIntegerField()
+    sector = models.CharField(max_length=24)
+    province = models.CharField(max_length=2)
+    deadline = models.DateField(null=True, blank=True)
+    published_on = models.DateField()
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    entries = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["market", "year", "sector", "province"], name="list_publication_unique")]
+
+
+class DataQualityPlan(models.Model):
+    """One version of an entity's data-quality control plan (数据质量控制方案) for ``year``
+    (Regulations Art. 11): submitted by the entity before ``due_on`` (the pack's ``reporting.dq_plan_due``),
+    technically reviewed by the province (approved, or returned with comments for a new version)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已提交 submitted"
+        APPROVED = "approved", "已通过 approved"
+        RETURNED = "returned", "退回修改 returned"
+
+    market = models.CharField(max_length=16, default="national")
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="dq_plans")
+    year = models.PositiveSmallIntegerField()
+    version = models.PositiveSmallIntegerField()
+    summary = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    due_on = models.DateField(null=True, blank=True)
+    submitted_on = models.DateField()
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_on = models.DateField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "year", "version", "market"], name="dq_plan_version_unique"),
+            models.CheckConstraint(condition=Q(status="submitted") | Q(reviewed_on__isnull=False, reviewed_by__isnull=False),
+                                   name="dq_plan_reviewed_has_reviewer"),
+        ]
+
+
+class PlanComment(models.Model):
+    """A review comment on a plan version (technical review, 技术审核)."""
+
+    plan = models.ForeignKey(DataQualityPlan, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class MonthlyFiling(models.Model):
+    """One unit's month (月度信息化存证): the unit-month figures, its fuel lines and evidence, due
+    ``due_on`` = month end + the pack's ``reporting.monthly_filing_days`` calendar days (40 national,
+    20 Beijing); the authority's review due ``review_due`` where the pack sets a window (Beijing 10).
+    Generation, supply, purchased and green electricity in MWh, heat GJ, hours h, capacity MW.
+    ``evidence``: list of {"name", "sha256"} of the supporting files."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已存证 submitted"
+        ACCEPTED = "accepted", "审核通过 accepted"
+        RETURNED = "returned", "退回 returned"
+
+    market = models.CharField(max_length=16, default="national")
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="monthly_filings")
+    unit = models.ForeignKey(GeneratingUnit, on_delete=models.PROTECT, related_name="monthly_filings")
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField()
+    generation_mwh = ExactDecimalField(max_digits=16, decimal_places=3)
+    supplied_mwh = ExactDecimalField(max_digits=16, decimal_places=3)
+    heat_supplied_gj = ExactDecimalField(max_digits=16, decimal_places=3)
+    operating_hours = ExactDecimalField(max_digits=7, decimal_places=2)
+    rated_capacity_mw = ExactDecimalField(max_digits=10, decimal_places=3)
+    purchased_electricity_mwh = ExactDecimalField(max_digits=16, decimal_places=3, default=0)
+    green_electricity_mwh = ExactDecimalField(max_digits=16, decimal_places=3, default=0)
+    evidence = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    due_on = models.DateField()
+    submitted_on = models.DateField()
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    review_due = models.DateField(null=True, blank=True)
+    reviewed_on = models.DateField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    review_comment = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "year", "month", "market"], name="monthly_filing_unique"),
+            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="monthly_filing_month"),
+            models.CheckConstraint(condition=Q(supplied_mwh__lte=models.F("generation_mwh")), name="monthly_filing_supply_le_generation"),
+        ]
+        indexes = [models.Index(fields=["year", "market", "entity"], name="monthly_filing_scope")]
+
+
+class MonthlyFuelLine(models.Model):
+    """One fuel of a monthly filing: ``fuel_consumed`` t (10^4 Nm3 for gases); ``ncv`` GJ per unit,
+    ``carbon_content`` tC/GJ, ``oxidation_rate`` fraction — null when not measured (the pack's default applies)."""
+
+    filing = models.ForeignKey(MonthlyFiling, on_delete=models.CASCADE, related_name="fuels")
+    fuel = models.CharField(max_length=20)
+    fuel_consumed = ExactDecimalField(max_digits=18, decimal_places=4)
+    ncv = ExactDecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    carbon_content = ExactDecimalField(max_digits=10, decimal_places=6, null=True, blank=True)
+    oxidation_rate = ExactDecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["filing", "fuel"], name="monthly_fuel_unique")]
+
+
+class AnnualReport(models.Model):
+    """An entity's annual emission report generated from its monthly filings with the year's accounting
+    pack (:func:`cets.mrv.calc.unit_year_emissions`): ``emissions_t`` tonnes CO2e (int); ``units``: per
+    unit emissions and production; ``missing``: unit-months without a filing. Signed off by the entity;
+    due ``due_on`` (the pack's ``reporting.annual_report_due``, 03-31 nationally)."""
+
+    market = models.CharField(max_length=16, default="national")
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="annual_reports")
+    year = models.PositiveSmallIntegerField()
+    pack_id = models.CharField(max_length=80)
+    emissions_t = models.BigIntegerField()
+    units = models.JSONField(default=list)
+    missing = models.JSONField(default=list)
+    generated_at = models.DateTimeField()
+    due_on = models.DateField()
+    signed_on = models.DateField(null=True, blank=True)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "year", "market"], name="annual_report_unique"),
+            models.CheckConstraint(condition=Q(emissions_t__gte=0), name="annual_report_emissions_nonneg"),
+        ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Q, Sum
 
 from .models import UnitYearData, VerificationRecord
@@ -30,3 +32,225 @@ def non_conforming(*, year: int, sector: str | None = None):
     if sector:
         q &= Q(sector=sector)
     return VerificationRecord.objects.filter(q).select_related("entity", "verifier")
+
+
+def verification_blocks(*, entity_id: int, year: int) -> list[VerificationRecord]:
+    """The unresolved 不符合 verification conclusions of the entity's ``year`` report.
+
+    Non-empty means the entity's final allocation of ``year`` may not be issued yet (a 不符合
+    conclusion blocks final allocation until resolved; Measures Art. 27 objection / Regulations Art. 12
+    verification results). Empty list = not blocked.
+    """
+    return list(VerificationRecord.objects.filter(entity_id=entity_id, year=year, conforming=False, resolved_at__isnull=True)
+                .select_related("verifier").order_by("list_id"))
+
+
+def entities_blocked(*, entity_ids, year: int) -> dict[int, int]:
+    """entity id → number of unresolved 不符合 conclusions for ``year``, for the given entities (bulk
+    form of :func:`verification_blocks`, used by allocation before issuing final allocation)."""
+    qs = (VerificationRecord.objects.filter(entity_id__in=entity_ids, year=year, conforming=False, resolved_at__isnull=True)
+          .values_list("entity_id", flat=True))
+    out: dict[int, int] = {}
+    for e in qs:
+        out[e] = out.get(e, 0) + 1
+    return out
+
+
+def blocked_cases(*, user, year: int | None = None, sector: str | None = None, unresolved_only: bool = False):
+    """The 不符合 verification conclusions the ``user`` may see (its jurisdiction: a province sees its
+    entities, the national authority all, an entity its own), newest year first. Each is a blocked
+    case until resolved. Returns a queryset of :class:`VerificationRecord` with entity and verifier."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    q = Q(conforming=False, entity__in=Organisation.objects.filter(organisation_scope(user)))
+    if year is not None:
+        q &= Q(year=year)
+    if sector:
+        q &= Q(sector=sector)
+    if unresolved_only:
+        q &= Q(resolved_at__isnull=True)
+    return (VerificationRecord.objects.filter(q).select_related("entity", "verifier")
+            .order_by("-year", "entity__province", "entity__uscc", "list_id"))
+
+
+def verifier_evaluation_facts(*, year: int, province: str):
+    """Facts for the evaluation of the bodies that verified ``year`` reports of ``province``'s entities:
+    one :class:`~cets.mrv.verification.VerificationFact` per verification record (on time per the
+    disclosure), with notification timeliness from assignments and spot-check flags on the first
+    verifier. Returns ``(facts, body key → body id)``; the body key is its credit code."""
+    from .models import VerificationAssignment
+    from .verification import VerificationFact
+
+    recs = list(VerificationRecord.objects.filter(year=year, entity__province=province).select_related("verifier"))
+    asg = {a.pk: a for a in VerificationAssignment.objects.filter(year=year, province=province)}
+    spot = {}
+    for a in asg.values():
+        if a.kind == VerificationAssignment.Kind.SPOT_CHECK and a.flagged is not None:
+            spot[a.entity_id] = a.flagged
+    facts, body_ids = [], {}
+    for r in recs:
+        key = r.verifier.uscc or f"#{r.verifier_id}"
+        body_ids[key] = r.verifier_id
+        a = asg.get(int(r.list_id[4:])) if r.list_id.startswith("ASG-") and r.list_id[4:].isdigit() else None
+        in_time = None if a is None or a.notify_by is None else (a.notified_on is not None and a.notified_on <= a.notify_by)
+        facts.append(VerificationFact(body=key, on_time=r.on_time, notified_in_time=in_time,
+                                      spot_checked=a is not None and r.entity_id in spot, flagged=a is not None and spot.get(r.entity_id, False)))
+    return facts, body_ids
+
+
+def verifier_evaluations(*, year: int, province: str | None = None):
+    """Published verifier evaluations (public: any logged-in user), best timeliness first."""
+    from .models import VerifierEvaluation
+
+    qs = VerifierEvaluation.objects.filter(year=year).select_related("body")
+    if province is not None:
+        qs = qs.filter(province=province)
+    return qs.order_by("province", "-timeliness", "body__name")
+
+
+def entity_emissions_by_year(*, entity_ids, years) -> dict[int, dict[int, int]]:
+    """entity id → {year → verified emissions, tonnes CO2e (int)} for ``years``: the sum of the
+    entity's unit-year data, or, where there is none, the emissions a completed regular verification
+    recorded."""
+    from .models import VerificationAssignment
+
+    years = list(years)
+    out: dict[int, dict[int, int]] = {}
+    for r in (UnitYearData.objects.filter(unit__entity_id__in=entity_ids, year__in=years).values("unit__entity_id", "year")
+              .annotate(t=Sum("verified_emissions_t")).order_by()):
+        out.setdefault(r["unit__entity_id"], {})[r["year"]] = r["t"]
+    for e, y, t in VerificationAssignment.objects.filter(entity_id__in=entity_ids, year__in=years, kind="regular",
+                                                         completed_on__isnull=False).values_list("entity_id", "year", "verified_emissions_t"):
+        out.setdefault(e, {}).setdefault(y, t)
+    return out
+
+
+def emitter_list_rows(*, user, market: str, year: int, sector: str | None = None, province: str | None = None):
+    """The included entities of a list the ``user`` may see (its jurisdiction), as
+    :class:`cets.mrv.list_files.ListRow` in the published order (province, sector, credit code)."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    from .list_files import ListRow
+    from .models import EmitterListPublication, EmitterListRecord
+
+    qs = EmitterListRecord.objects.filter(market=market, year=year, included=True,
+                                          entity__in=Organisation.objects.filter(organisation_scope(user))).select_related("entity")
+    if sector:
+        qs = qs.filter(sector=sector)
+    if province:
+        qs = qs.filter(province=province)
+    pubs = {(p.sector, p.province): p for p in EmitterListPublication.objects.filter(market=market, year=year).select_related("published_by")}
+    out = []
+    for r in qs.order_by("province", "sector", "entity__uscc"):
+        p = pubs.get((r.sector, r.province))
+        authority = ""
+        if p is not None:
+            m = getattr(p.published_by, "membership", None)
+            authority = m.organisation.name if m else ""
+        out.append(ListRow(year=year, province=r.province, city=r.city, sector=r.sector, name=r.entity.name, uscc=r.entity.uscc,
+                           authority=authority, published_on=p.published_on if p else None))
+    return out
+
+
+def monthly_template(*, user, entity, year: int) -> bytes:
+    """The XLSX filing template for ``entity``'s units and the months of ``year`` (only for a user who
+    may see the entity; R0502 otherwise)."""
+    from cets.core.errors import CetsError
+    from cets.parties.access import DENIED, can_see
+    from cets.parties.selectors import units_of
+
+    from .monthly_files import template_xlsx
+
+    if not can_see(user, entity):
+        raise CetsError(DENIED, "entity outside scope")
+    return template_xlsx(uscc=entity.uscc, units=[(u.code, u.rated_capacity_mw) for u in units_of(entity=entity)], year=year)
+
+
+def deadline_items(*, user, year: int, today):
+    """What is due, late or missing in the authority ``user``'s jurisdiction for reporting year ``year``:
+    data-quality plans (due 12-31 of the year before), monthly filings per unit and month (month end
+    + 40 / 20 calendar days) and their review where a window is set, annual reports (03-31), result
+    notifications (7 working days) and objection decisions (10 working days), and the province's list
+    publications (notice deadlines). Deadlines come from the packs; states from
+    :func:`cets.mrv.deadlines.state` (``on_time``, ``late``, ``due``, ``missing``).
+
+    Returns ``(counts, items)``: counts[kind][state] → n, and the items that are not on time (dicts with
+    kind, entity, province, subject, due, done_on, state), earliest due first. Authorities only (R0502).
+    Entities are those on the year's key-emitter list in scope.
+    """
+    from cets.parties.access import organisation_scope, require_role
+    from cets.parties.models import GeneratingUnit, Organisation, Role
+    from cets.rules.packs import PackError, pack_for
+
+    from .deadlines import monthly_filing_due, review_due, state
+    from .lists import ListRules
+    from .models import AnnualReport, DataQualityPlan, EmitterListPublication, MonthlyFiling, VerificationAssignment
+
+    m = require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
+    try:
+        rep = pack_for("national", "power", year, kind="accounting").raw("reporting")
+    except PackError:
+        rep = {}
+    days = int(rep.get("monthly_filing_days", 40))
+    rdays = int(rep["monthly_review_days"]) if "monthly_review_days" in rep else None
+    plan_due = rep.get("dq_plan_due")
+    report_due = rep.get("annual_report_due")
+    plan_due = dt.date.fromisoformat(plan_due) if plan_due else None
+    report_due = dt.date.fromisoformat(report_due) if report_due else None
+    scope = Organisation.objects.filter(organisation_scope(user))
+    ents = {e.pk: e for e in scope.filter(list_entries__year=year).distinct()}
+    counts: dict[str, dict[str, int]] = {}
+    items: list[dict] = []
+
+    def add(kind, entity, province, subject, due, done_on):
+        if done_on is not None and done_on > today:
+            done_on = None  # as of ``today``: something done later is not done yet
+        s = state(due=due, done_on=done_on, today=today)
+        counts.setdefault(kind, {}).setdefault(s, 0)
+        counts[kind][s] += 1
+        if s != "on_time":
+            items.append({"kind": kind, "entity": entity, "province": province, "subject": subject, "due": due, "done_on": done_on, "state": s})
+
+    first_plan = {}
+    for p in DataQualityPlan.objects.filter(year=year, market="national", entity_id__in=ents).order_by("version"):
+        first_plan.setdefault(p.entity_id, p)
+    for eid, e in ents.items():
+        p = first_plan.get(eid)
+        add("dq_plan", e, e.province, f"{year} 数据质量控制方案 data-quality plan", plan_due, p.submitted_on if p else None)
+    filings = {(f.unit_id, f.month): f for f in MonthlyFiling.objects.filter(year=year, market="national", entity_id__in=ents)}
+    last_month = 12 if today.year > year else (today.month - 1 if today.year == year else 0)
+    units = GeneratingUnit.objects.filter(entity_id__in=ents).exclude(category=GeneratingUnit.Category.NOT_COVERED).order_by("entity_id", "code")
+    for u in units:
+        e = ents[u.entity_id]
+        for mo in range(1, last_month + 1):
+            f = filings.get((u.pk, mo))
+            due = monthly_filing_due(year, mo, days)
+            add("monthly_filing", e, e.province, f"{u.code} {year}-{mo:02d}", due, f.submitted_on if f else None)
+            if f is not None and rdays is not None:
+                add("monthly_review", e, e.province, f"{u.code} {year}-{mo:02d}", review_due(f.due_on, rdays), f.reviewed_on)
+    reports = {r.entity_id: r for r in AnnualReport.objects.filter(year=year, market="national", entity_id__in=ents)}
+    if today.year > year:
+        for eid, e in ents.items():
+            r = reports.get(eid)
+            add("annual_report", e, e.province, f"{year} 年度排放报告 annual report", report_due, r.signed_on if r else None)
+    for a in VerificationAssignment.objects.filter(year=year, entity__in=scope, completed_on__isnull=False).select_related("entity"):
+        add("notification", a.entity, a.entity.province, f"{a.get_kind_display()} → {a.entity.uscc}", a.notify_by, a.notified_on)
+        if a.objection_on is not None:
+            add("objection_decision", a.entity, a.entity.province, f"异议 objection {a.objection_on}", a.decision_by, a.decided_on)
+    provinces = [m.province] if m.role != Role.NATIONAL_AUTHORITY else sorted({e.province for e in ents.values()})
+    try:
+        lrules = ListRules.from_pack(pack_for("national", "emitter", year, kind="emitter_list"))
+    except PackError:
+        lrules = None
+    if lrules is not None:
+        pubs = {(p.sector, p.province): p for p in EmitterListPublication.objects.filter(market="national", year=year)}
+        for (y, sector), due in sorted(lrules.publish_by.items()):
+            if y != year:
+                continue
+            for prov in provinces:
+                p = pubs.get((sector, prov))
+                add("list_publication", None, prov, f"{year} {sector} 名录 list", due, p.published_on if p else None)
+    items.sort(key=lambda i: (i["due"] or today, i["kind"], i["province"], i["subject"]))
+    return counts, items

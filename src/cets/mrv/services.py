@@ -1,12 +1,21 @@
-"""MRV writes: verification records and verified unit-year data."""
+"""MRV writes: verification records and verified unit-year data; resolution of 不符合 conclusions;
+random assignment of verification bodies, outcomes, notification, objections; verifier evaluation."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
-from .models import UnitYearData, VerificationRecord
+from cets.core.errors import CetsError, Check
+from cets.parties.access import DENIED, require_role
+from cets.parties.models import Organisation, Role
+
+from .models import (AnnualReport, DataQualityPlan, EmitterListPublication, EmitterListRecord, MonthlyFiling, MonthlyFuelLine, PlanComment,
+                     ReportPreparer, UnitYearData, VerificationAssignment, VerificationRecord, VerifierEvaluation)
 
 
 def verification_records_upsert(*, records: Iterable[tuple[int, str, int, int, str, bool, bool]], source: str) -> int:
@@ -36,3 +45,586 @@ def unit_year_data_upsert(*, rows: Sequence[UnitYearData]) -> int:
     UnitYearData.objects.bulk_create(new, batch_size=1000)
     return len(new)
 
+
+
+V0201 = Check("V0201", "核查结论为符合，无需解除", "the verification conclusion is conforming; there is nothing to resolve")
+V0202 = Check("V0202", "该不符合结论已解除", "this non-conforming conclusion is already resolved")
+V0203 = Check("V0203", "解除方式无效", "unknown resolution")
+
+
+@transaction.atomic
+def verification_resolve(*, record_id: int, actor, resolution: str, note: str = "", at: dt.datetime | None = None) -> VerificationRecord:
+    """Resolve a 不符合 verification conclusion so that the entity's final allocation may be issued:
+    ``resolution`` ``reverified`` (rectified and re-verified as conforming) or ``determined`` (the
+    authority determined the emissions). Only the entity's provincial authority (or the national
+    authority) may do it. Raises R0502 (role / jurisdiction), V0201 (conclusion is 符合), V0202
+    (already resolved), V0203 (unknown resolution). ``at`` defaults to now."""
+    rec = VerificationRecord.objects.select_for_update().select_related("entity").get(pk=record_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, Role.NATIONAL_AUTHORITY, province=rec.entity.province)
+    if resolution not in VerificationRecord.Resolution.values:
+        raise CetsError(V0203, resolution)
+    if rec.conforming:
+        raise CetsError(V0201, rec.list_id)
+    if rec.resolved_at is not None:
+        raise CetsError(V0202, f"{rec.list_id} {rec.resolved_at:%Y-%m-%d}")
+    rec.resolution, rec.resolution_note, rec.resolved_by = resolution, note[:500], actor
+    rec.resolved_at = at or timezone.now()
+    rec.save(update_fields=["resolution", "resolution_note", "resolved_by", "resolved_at"])
+    return rec
+
+
+# -- verification: random assignment (双随机), outcome, notification, objection, evaluation ------------------
+
+V0303 = Check("V0303", "该单位本年度已分配核查机构", "the entity already has a verification body for this year")
+V0304 = Check("V0304", "核查结果已记录", "the verification outcome is already recorded")
+V0305 = Check("V0305", "已超过异议期限", "the objection period has passed")
+V0306 = Check("V0306", "核查结果尚未告知，不能提出异议", "the result has not been notified; no objection yet")
+V0307 = Check("V0307", "无待决定的异议", "no objection awaiting a decision")
+V0308 = Check("V0308", "抽查需要已完成的核查", "a spot check needs a completed verification")
+V0309 = Check("V0309", "核查结果尚未记录", "the verification outcome is not recorded yet")
+V0310 = Check("V0310", "结果已告知", "the result was already notified")
+V0311 = Check("V0311", "排放量应为非负整数（吨）", "emissions must be whole tonnes ≥ 0")
+
+
+def _verification_pack(market: str, sector: str, year: int):
+    from cets.rules.packs import pack_for
+
+    return pack_for(market, sector, year, kind="accounting")
+
+
+@transaction.atomic
+def report_preparer_record(*, entity: Organisation, year: int, body: Organisation, actor) -> ReportPreparer:
+    """Record that ``body`` helped prepare ``entity``'s ``year`` report (it may then not verify it,
+    Regulations Art. 13). By the entity itself or its provincial / the national authority (R0502)."""
+    m = require_role(actor, Role.ENTITY, Role.PROVINCIAL_AUTHORITY, Role.NATIONAL_AUTHORITY, province=entity.province)
+    if m.role == Role.ENTITY and m.organisation_id != entity.pk:
+        raise CetsError(DENIED, "not the entity's own report")
+    rp, _ = ReportPreparer.objects.get_or_create(entity=entity, year=year, body=body)
+    return rp
+
+
+@transaction.atomic
+def verification_assign(*, year: int, province: str, entities: Sequence[Organisation], bodies: Sequence[Organisation], seed: str,
+                        actor, kind: str = VerificationAssignment.Kind.REGULAR, market: str = "national", sector: str = "power",
+                        at: dt.datetime | None = None) -> list[VerificationAssignment]:
+    """The province draws a verification body for each of ``entities`` at random from ``bodies`` (双随机),
+    reproducibly from ``seed`` (:func:`cets.mrv.verification.assign_bodies`), barring bodies that helped
+    prepare the entity's report (Regulations Art. 13) and, for a spot check (``kind="spot_check"``, a
+    second verification), the first verifier.
+
+    Only the provincial authority of ``province`` (R0502); every entity must be of that province
+    (R0502). Raises V0303 if an entity already has an assignment of that kind and year, V0308 for a
+    spot check without a completed verification, V0301/V0302 from the draw. One transaction.
+    """
+    from .verification import assign_bodies
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    for e in entities:
+        if e.province != province:
+            raise CetsError(DENIED, f"{e.uscc} outside province {province}")
+    ids = [e.pk for e in entities]
+    taken = set(VerificationAssignment.objects.filter(year=year, kind=kind, market=market, entity_id__in=ids).values_list("entity_id", flat=True))
+    if taken:
+        raise CetsError(V0303, ", ".join(sorted(e.uscc for e in entities if e.pk in taken)))
+    conflicts: dict[str, set[str]] = {}
+    key = {e.pk: str(e.uscc or e.pk) for e in entities}
+    body_key = {b.pk: str(b.uscc or b.pk) for b in bodies}
+    for ent_id, body_id in ReportPreparer.objects.filter(entity_id__in=ids, year=year).values_list("entity_id", "body_id"):
+        conflicts.setdefault(key[ent_id], set()).add(body_key.get(body_id, f"#{body_id}"))
+    if kind == VerificationAssignment.Kind.SPOT_CHECK:
+        firsts = dict(VerificationAssignment.objects.filter(year=year, market=market, kind=VerificationAssignment.Kind.REGULAR,
+                                                            entity_id__in=ids, completed_on__isnull=False).values_list("entity_id", "body_id"))
+        missing = [e.uscc for e in entities if e.pk not in firsts]
+        if missing:
+            raise CetsError(V0308, ", ".join(missing))
+        for ent_id, body_id in firsts.items():
+            conflicts.setdefault(key[ent_id], set()).add(body_key.get(body_id, f"#{body_id}"))
+    draw = assign_bodies(entities=list(key.values()), bodies=list(body_key.values()), conflicts=conflicts, seed=seed)
+    body_by_key = {v: k for k, v in body_key.items()}
+    when = at or timezone.now()
+    made = [VerificationAssignment(market=market, sector=sector, year=year, kind=kind, entity_id=ent_id, body_id=body_by_key[draw[k]],
+                                   province=province, seed=seed, assigned_at=when, assigned_by=actor) for ent_id, k in key.items()]
+    VerificationAssignment.objects.bulk_create(made)
+    return list(VerificationAssignment.objects.filter(year=year, kind=kind, market=market, entity_id__in=ids).select_related("entity", "body"))
+
+
+def _assignment(assignment_id: int) -> VerificationAssignment:
+    return VerificationAssignment.objects.select_for_update().select_related("entity", "body").get(pk=assignment_id)
+
+
+@transaction.atomic
+def verification_outcome_record(*, assignment_id: int, actor, verified_emissions_t: int, generation_mwh: Decimal | None,
+                                heat_supplied_gj: Decimal | None, conforming: bool, completed_on: dt.date) -> VerificationAssignment:
+    """The assigned body records verified emissions (tonnes CO2e, int), production data (generation
+    MWh, heat GJ) and the conclusion 符合 / 不符合 on ``completed_on``. Sets ``notify_by`` = completion +
+    the pack's ``verification.notify_working_days`` working days (Regulations Art. 12). A regular
+    verification becomes a :class:`VerificationRecord` (so a 不符合 blocks final allocation); a spot
+    check is compared with the verification: ``flagged`` by the pack's spot-check rule where the
+    market has one (Beijing, 京环发〔2024〕8号 §四(二)).
+
+    Only a verifier member of the assigned body (R0502). Raises V0304 if already recorded, V0311 for
+    emissions that are not whole tonnes ≥ 0.
+    """
+    from cets.core.calendar import add_working_days
+
+    from .verification import SpotCheckRule, spot_check_flags
+
+    a = _assignment(assignment_id)
+    m = require_role(actor, Role.VERIFIER)
+    if m.organisation_id != a.body_id:
+        raise CetsError(DENIED, "not the assigned verification body")
+    if a.completed_on is not None:
+        raise CetsError(V0304, f"{a.entity.uscc} {a.year}")
+    if not isinstance(verified_emissions_t, int) or isinstance(verified_emissions_t, bool) or verified_emissions_t < 0:
+        raise CetsError(V0311, repr(verified_emissions_t))
+    pack = _verification_pack(a.market, a.sector, a.year)
+    a.verified_emissions_t, a.generation_mwh, a.heat_supplied_gj = verified_emissions_t, generation_mwh, heat_supplied_gj
+    a.conforming, a.completed_on = conforming, completed_on
+    a.notify_by = add_working_days(completed_on, int(pack.decimal("verification.notify_working_days")))
+    if a.kind == VerificationAssignment.Kind.SPOT_CHECK:
+        first = VerificationAssignment.objects.get(year=a.year, market=a.market, entity_id=a.entity_id, kind=VerificationAssignment.Kind.REGULAR)
+        ver = pack.raw("verification")
+        if "spot_check_abs_t" in ver:
+            rule = SpotCheckRule(abs_t=int(pack.decimal("verification.spot_check_abs_t")), rel=pack.decimal("verification.spot_check_rel"),
+                                 rel_inclusive=pack.flag("verification.spot_check_rel_inclusive"))
+            a.flagged = spot_check_flags(verified_t=first.verified_emissions_t, spot_t=verified_emissions_t, rule=rule)
+    else:
+        VerificationRecord.objects.create(year=a.year, sector=a.sector, entity_id=a.entity_id, verifier_id=a.body_id, list_id=f"ASG-{a.pk}",
+                                          on_time=True, conforming=conforming, source=f"assignment {a.pk} ({a.market})")
+    a.save()
+    return a
+
+
+@transaction.atomic
+def verification_notify(*, assignment_id: int, actor, on: dt.date) -> VerificationAssignment:
+    """The province returns the result to the entity on ``on`` (告知); ``objection_by`` = ``on`` + the
+    pack's ``verification.objection_working_days`` working days (Measures Art. 27). A notice after
+    ``notify_by`` is kept and counted as late in the body's evaluation and on the dashboard.
+    Only the entity's provincial authority (R0502); V0309 before the outcome, V0310 if already notified."""
+    from cets.core.calendar import add_working_days
+
+    a = _assignment(assignment_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=a.entity.province)
+    if a.completed_on is None:
+        raise CetsError(V0309, f"{a.entity.uscc} {a.year}")
+    if a.notified_on is not None:
+        raise CetsError(V0310, f"{a.notified_on}")
+    pack = _verification_pack(a.market, a.sector, a.year)
+    a.notified_on = on
+    a.objection_by = add_working_days(on, int(pack.decimal("verification.objection_working_days")))
+    a.save(update_fields=["notified_on", "objection_by"])
+    return a
+
+
+@transaction.atomic
+def verification_objection_file(*, assignment_id: int, actor, on: dt.date, text: str) -> VerificationAssignment:
+    """The entity objects to its verification result on ``on`` (≤ ``objection_by``, else V0305; V0306
+    before notification). ``decision_by`` = ``on`` + the pack's ``verification.decision_working_days``
+    working days (Measures Art. 27). Only a user of the entity (R0502)."""
+    from cets.core.calendar import add_working_days
+
+    a = _assignment(assignment_id)
+    m = require_role(actor, Role.ENTITY)
+    if m.organisation_id != a.entity_id:
+        raise CetsError(DENIED, "not the entity's own verification")
+    if a.notified_on is None:
+        raise CetsError(V0306, f"{a.entity.uscc} {a.year}")
+    if a.objection_on is not None or on > a.objection_by:
+        raise CetsError(V0305, f"objection by {a.objection_by}")
+    pack = _verification_pack(a.market, a.sector, a.year)
+    a.objection_on, a.objection_text = on, text[:1000]
+    a.decision_by = add_working_days(on, int(pack.decimal("verification.decision_working_days")))
+    a.save(update_fields=["objection_on", "objection_text", "decision_by"])
+    return a
+
+
+@transaction.atomic
+def verification_objection_decide(*, assignment_id: int, actor, on: dt.date, upheld: bool) -> VerificationAssignment:
+    """The province decides an objection on ``on`` (due ``decision_by``; a late decision is kept and
+    shown as late). If the objection is upheld and the conclusion was 不符合, the conclusion is resolved
+    as determined by the authority (the block on final allocation lifts). Only the entity's provincial
+    authority (R0502); V0307 without a pending objection."""
+    a = _assignment(assignment_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=a.entity.province)
+    if a.objection_on is None or a.decided_on is not None:
+        raise CetsError(V0307, f"{a.entity.uscc} {a.year}")
+    a.decided_on, a.objection_upheld = on, upheld
+    a.save(update_fields=["decided_on", "objection_upheld"])
+    if upheld and a.conforming is False:
+        rec = VerificationRecord.objects.filter(list_id=f"ASG-{a.pk}", resolved_at__isnull=True).first()
+        if rec is not None:
+            verification_resolve(record_id=rec.pk, actor=actor, resolution=VerificationRecord.Resolution.DETERMINED,
+                                 note=f"异议成立 objection upheld {on}")
+    return a
+
+
+@transaction.atomic
+def verifier_evaluation_publish(*, year: int, province: str, actor, at: dt.datetime | None = None) -> int:
+    """Evaluate every body that verified ``year`` reports of ``province``'s entities on timeliness,
+    compliance and quality (:func:`cets.mrv.verification.evaluate_bodies`, 环办气候函〔2025〕140号 §二(九))
+    and publish the scores (replacing an earlier publication of the same year and province).
+    Only that provincial authority (R0502). Returns the number of bodies published."""
+    from .selectors import verifier_evaluation_facts
+    from .verification import evaluate_bodies
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    facts, body_ids = verifier_evaluation_facts(year=year, province=province)
+    scores = evaluate_bodies(facts)
+    when = at or timezone.now()
+    VerifierEvaluation.objects.filter(year=year, province=province).delete()
+    VerifierEvaluation.objects.bulk_create([
+        VerifierEvaluation(year=year, province=province, body_id=body_ids[s.body], verifications=s.verifications, timeliness=s.timeliness,
+                           compliance=s.compliance, quality=s.quality, spot_checks=s.spot_checks, flagged=s.flagged,
+                           published_at=when, published_by=actor) for s in scores])
+    return len(scores)
+
+
+# -- key-emitter lists (名录) ------------------------------------------------------------------------------
+
+L0101 = Check("L0101", "该名录已公布，不能重新生成", "the list is already published; it cannot be recompiled")
+L0102 = Check("L0102", "行业不在规则包的名录行业中", "sector not among the pack's list sectors")
+L0103 = Check("L0103", "名录已公布", "the list is already published")
+L0104 = Check("L0104", "名录为空，不能公布", "the list is empty; nothing to publish")
+
+
+def _list_rules(market: str, year: int):
+    from cets.rules.packs import pack_for
+
+    from .lists import ListRules
+
+    return ListRules.from_pack(pack_for(market, "emitter", year, kind="emitter_list"))
+
+
+def _national_listed(*, year: int, sector: str, entity_ids) -> set[int]:
+    from cets.parties.models import EmitterListEntry
+
+    return set(EmitterListEntry.objects.filter(year=year, sector=sector, entity_id__in=entity_ids).values_list("entity_id", flat=True))
+
+
+@transaction.atomic
+def emitter_list_compile(*, market: str, year: int, sector: str, province: str, actor, entities: Sequence[Organisation],
+                         closed_entity_ids: Iterable[int] = ()) -> dict[str, int]:
+    """Decide the ``year`` list of ``market``/``sector`` for ``province`` over ``entities`` (candidates:
+    the province's entities with emissions data or on an earlier list) by :func:`cets.mrv.lists.list_decision`
+    on their verified emissions (:func:`cets.mrv.selectors.entity_emissions_by_year`). For a pilot market
+    an entity on the national list of the same year and sector is left off (``national_market``,
+    Regulations Art. 29; 2025 notice §一(一)). National inclusions are added to the parties list.
+
+    Only the provincial authority of ``province`` (R0502). Raises L0101 once published, L0102 for a
+    sector outside the pack. Replaces an unpublished compilation. Returns counts by reason.
+    """
+    from cets.parties.services import emitter_list_entries_add
+
+    from .lists import list_decision
+    from .selectors import entity_emissions_by_year
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    rules = _list_rules(market, year)
+    if sector not in rules.sectors:
+        raise CetsError(L0102, sector)
+    if EmitterListPublication.objects.filter(market=market, year=year, sector=sector, province=province).exists():
+        raise CetsError(L0101, f"{market} {year} {sector} {province}")
+    for e in entities:
+        if e.province != province:
+            raise CetsError(DENIED, f"{e.uscc} outside province {province}")
+    ids = [e.pk for e in entities]
+    basis = year - rules.basis_offset
+    emissions = entity_emissions_by_year(entity_ids=ids, years=range(basis - rules.removal_years + 1, basis + 1))
+    before = set(EmitterListRecord.objects.filter(market=market, year=year - 1, sector=sector, entity_id__in=ids, included=True)
+                 .values_list("entity_id", flat=True))
+    if market == "national":
+        before |= _national_listed(year=year - 1, sector=sector, entity_ids=ids)
+    national_now = _national_listed(year=year, sector=sector, entity_ids=ids) if market != "national" else set()
+    closed = set(closed_entity_ids)
+    EmitterListRecord.objects.filter(market=market, year=year, sector=sector, province=province).delete()
+    records, counts = [], {}
+    for e in entities:
+        d = list_decision(year=year, emissions=emissions.get(e.pk, {}), listed_before=e.pk in before, closed=e.pk in closed, rules=rules)
+        included, reason = d.included, d.reason
+        if included and e.pk in national_now:
+            included, reason = False, "national_market"
+        counts[reason] = counts.get(reason, 0) + 1
+        records.append(EmitterListRecord(market=market, year=year, sector=sector, province=province, entity=e, included=included, reason=reason,
+                                         basis_year=d.basis_year, basis_t=d.basis_t, source=rules.pack_id))
+    EmitterListRecord.objects.bulk_create(records)
+    if market == "national":
+        emitter_list_entries_add(entries=[(year, sector, r.entity_id, province, f"compiled {rules.pack_id}") for r in records if r.included])
+    return counts
+
+
+@transaction.atomic
+def emitter_list_import(*, market: str, year: int, province: str, file_name: str, data: bytes, actor) -> dict[str, int]:
+    """Import a province's published list (XLSX, :mod:`cets.mrv.list_files`). Every bad row is reported
+    and nothing is written (:class:`~cets.core.errors.InputError`), including, for a pilot market, an
+    entity already on the national list of the year for the same sector (Regulations Art. 29). Entities
+    not known yet are created (parties service). Only the provincial authority (R0502); L0101 once
+    published. Returns counts."""
+    from cets.core.errors import InputError, InputProblem
+    from cets.parties.services import emitter_list_entries_add, entities_ensure
+
+    from .list_files import NATIONAL_SECTOR_NAMES, read_list_xlsx
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    rules = _list_rules(market, year)
+    names = {s: (rules.sector_names.get(s) or NATIONAL_SECTOR_NAMES.get(s, s)) for s in rules.sectors}
+    rows, problems = read_list_xlsx(data, file_name=file_name, year=year, province=province, sector_names=names)
+    published = set(EmitterListPublication.objects.filter(market=market, year=year, province=province).values_list("sector", flat=True))
+    if market != "national" and rows:
+        from cets.parties.models import EmitterListEntry
+
+        national = set(EmitterListEntry.objects.filter(year=year, entity__uscc__in=[r.uscc for r in rows]).values_list("sector", "entity__uscc"))
+        for r in rows:
+            if (r.sector, r.uscc) in national:
+                problems.append(InputProblem(file_name, r.row, "统一社会信用代码", r.uscc, "该单位已纳入全国碳市场同行业管理，不再参与地方碳市场",
+                                             "already in the national market for this sector; a pilot may not manage it"))
+    for s in sorted({r.sector for r in rows} & published):
+        problems.append(InputProblem(file_name, 1, "行业", names[s], "该行业名录已公布", "this sector's list is already published"))
+    if problems:
+        raise InputError(problems)
+    orgs = entities_ensure(entities=[(r.uscc, r.name) for r in rows])
+    for s in {r.sector for r in rows}:
+        EmitterListRecord.objects.filter(market=market, year=year, sector=s, province=province).delete()
+    EmitterListRecord.objects.bulk_create([EmitterListRecord(market=market, year=year, sector=r.sector, province=province, entity=orgs[r.uscc],
+                                                             included=True, reason="imported", city=r.city[:60], source=file_name[:200])
+                                           for r in rows])
+    if market == "national":
+        emitter_list_entries_add(entries=[(year, r.sector, orgs[r.uscc].pk, province, file_name[:200]) for r in rows])
+    return {"rows": len(rows), "entities_created": len(orgs)}
+
+
+@transaction.atomic
+def emitter_list_publish(*, market: str, year: int, sector: str, province: str, actor, on: dt.date) -> EmitterListPublication:
+    """Record that the province published its ``year`` ``sector`` list on ``on`` (公布). The deadline
+    comes from the pack (2025 notice §一(二); null when none is known) and is kept beside the date, so
+    a late publication shows as late. Only that provincial authority (R0502); L0103 if published
+    already, L0104 for an empty list."""
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    rules = _list_rules(market, year)
+    if EmitterListPublication.objects.filter(market=market, year=year, sector=sector, province=province).exists():
+        raise CetsError(L0103, f"{market} {year} {sector} {province}")
+    n = EmitterListRecord.objects.filter(market=market, year=year, sector=sector, province=province, included=True).count()
+    if n == 0:
+        raise CetsError(L0104, f"{market} {year} {sector} {province}")
+    return EmitterListPublication.objects.create(market=market, year=year, sector=sector, province=province,
+                                                 deadline=rules.publish_by.get((year, sector)), published_on=on, published_by=actor, entries=n)
+
+
+# -- data-quality control plans, monthly filings, annual reports -------------------------------------------
+
+M0201 = Check("M0201", "无待审核的方案版本", "no plan version awaiting review")
+M0202 = Check("M0202", "该月已审核通过，不能覆盖", "this month was accepted; it cannot be overwritten")
+M0203 = Check("M0203", "无待审核的月度存证", "no monthly filing awaiting review")
+M0204 = Check("M0204", "无月度存证，不能生成年度报告", "no monthly filing; no annual report can be generated")
+M0205 = Check("M0205", "有月份未存证，不能签署年度报告", "months without a filing; the annual report cannot be signed")
+M0206 = Check("M0206", "年度报告已签署", "the annual report is already signed")
+
+
+def _own_entity(actor, entity: Organisation) -> None:
+    m = require_role(actor, Role.ENTITY)
+    if m.organisation_id != entity.pk:
+        raise CetsError(DENIED, "not the entity's own data")
+
+
+def _reporting(market: str, year: int, key: str):
+    """An optional ``reporting.<key>`` of the year's accounting pack (power), as text; None if absent."""
+    pack = _verification_pack(market, "power", year)
+    return pack.raw("reporting").get(key)
+
+
+@transaction.atomic
+def dq_plan_submit(*, entity: Organisation, year: int, summary: str, actor, on: dt.date, market: str = "national") -> DataQualityPlan:
+    """The entity submits a new version of its ``year`` data-quality control plan (Regulations Art. 11);
+    ``due_on`` from the pack's ``reporting.dq_plan_due`` (12-31 of the year before, national). A later
+    version after approval is a change to the plan. Only the entity's own users (R0502)."""
+    _own_entity(actor, entity)
+    last = DataQualityPlan.objects.select_for_update().filter(entity=entity, year=year, market=market).order_by("-version").first()
+    due = _reporting(market, year, "dq_plan_due")
+    return DataQualityPlan.objects.create(market=market, entity=entity, year=year, version=(last.version + 1) if last else 1, summary=summary,
+                                          due_on=dt.date.fromisoformat(due) if due else None, submitted_on=on, submitted_by=actor)
+
+
+@transaction.atomic
+def dq_plan_review(*, plan_id: int, actor, approve: bool, comment: str, on: dt.date) -> DataQualityPlan:
+    """Technical review of a submitted plan version by the entity's provincial authority: approved, or
+    returned with ``comment`` (the entity then submits a new version). R0502 outside jurisdiction;
+    M0201 if the version is not awaiting review."""
+    plan = DataQualityPlan.objects.select_for_update().select_related("entity").get(pk=plan_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=plan.entity.province)
+    if plan.status != DataQualityPlan.Status.SUBMITTED:
+        raise CetsError(M0201, f"v{plan.version} {plan.status}")
+    plan.status = DataQualityPlan.Status.APPROVED if approve else DataQualityPlan.Status.RETURNED
+    plan.reviewed_on, plan.reviewed_by = on, actor
+    plan.save(update_fields=["status", "reviewed_on", "reviewed_by"])
+    if comment:
+        PlanComment.objects.create(plan=plan, author=actor, text=comment)
+    return plan
+
+
+@transaction.atomic
+def monthly_filings_upload(*, entity: Organisation, year: int, file_name: str, data: bytes, actor, on: dt.date, market: str = "national",
+                           evidence: Sequence[tuple[str, str]] = ()) -> dict[str, int]:
+    """The entity uploads monthly data (the XLSX template, :mod:`cets.mrv.monthly_files`): every row is
+    checked as ``cets mrv compute`` checks a CSV, plus: the credit code is the entity's, the unit is
+    one of its units, and an accepted month is not overwritten. Any problem → :class:`InputError` listing
+    every bad row, nothing written. Otherwise each unit-month becomes (or replaces) a filing due month
+    end + the pack's ``reporting.monthly_filing_days`` calendar days; a filing after its due date is a
+    late or back-filled (补报) one and stays flagged. ``evidence``: (file name, sha256) of the supporting
+    files. Only the entity's own users (R0502). Returns counts (filings, late)."""
+    from cets.core.errors import InputError, InputProblem
+    from cets.parties.selectors import units_of
+
+    from .calc import AccountingRules
+    from .deadlines import monthly_filing_due, review_due
+    from .monthly_files import read_monthly_xlsx
+    from .tables import validate_monthly
+
+    _own_entity(actor, entity)
+    pack = _verification_pack(market, "power", year)
+    rules = AccountingRules.from_pack(pack)
+    header, records, problems = read_monthly_xlsx(data, file_name=file_name)
+    rows: list = []
+    if not problems:
+        rows, problems = validate_monthly(file_name, header, records, rules)
+    units = {u.code: u for u in units_of(entity=entity)}
+    accepted = set(MonthlyFiling.objects.filter(entity=entity, year=year, market=market, status=MonthlyFiling.Status.ACCEPTED)
+                   .values_list("unit__code", "month"))
+    row_of = {}
+    for rec in records:
+        row_of.setdefault((rec.get("unit_id", "").strip(), rec.get("month", "").strip(), rec.get("fuel", "").strip()), int(rec["_row"]))
+    for r in rows:
+        n = row_of.get((r.unit_id, f"{r.year}-{r.month:02d}", r.fuel), 0)
+        if r.entity_uscc != entity.uscc:
+            problems.append(InputProblem(file_name, n, "entity_uscc", r.entity_uscc, "不是本单位的信用代码", "not this entity's credit code"))
+        elif r.unit_id not in units:
+            problems.append(InputProblem(file_name, n, "unit_id", r.unit_id, "本单位无此机组", "no such unit of this entity"))
+        elif r.year != year:
+            problems.append(InputProblem(file_name, n, "month", f"{r.year}-{r.month:02d}", f"应为{year}年的月份", f"month must be in {year}"))
+        elif (r.unit_id, r.month) in accepted:
+            problems.append(InputProblem(file_name, n, "month", f"{r.year}-{r.month:02d}", M0202.zh, M0202.en))
+    if problems:
+        raise InputError(problems)
+    days = int(pack.decimal("reporting.monthly_filing_days"))
+    rdays = pack.raw("reporting").get("monthly_review_days")
+    by_month: dict[tuple[str, int], list] = {}
+    for r in rows:
+        by_month.setdefault((r.unit_id, r.month), []).append(r)
+    late = 0
+    for (code, month), rs in sorted(by_month.items()):
+        MonthlyFiling.objects.filter(unit=units[code], year=year, month=month, market=market).delete()
+        due = monthly_filing_due(year, month, days)
+        late += on > due
+        f0 = rs[0]
+        f = MonthlyFiling.objects.create(
+            market=market, entity=entity, unit=units[code], year=year, month=month, generation_mwh=f0.generation_mwh, supplied_mwh=f0.supplied_mwh,
+            heat_supplied_gj=f0.heat_supplied_gj, operating_hours=f0.operating_hours, rated_capacity_mw=f0.rated_capacity_mw,
+            purchased_electricity_mwh=f0.purchased_electricity_mwh, green_electricity_mwh=f0.green_electricity_mwh,
+            evidence=[{"name": n, "sha256": h} for n, h in evidence], source=file_name[:200], due_on=due, submitted_on=on, submitted_by=actor,
+            review_due=review_due(due, int(rdays) if rdays else None))
+        MonthlyFuelLine.objects.bulk_create([MonthlyFuelLine(filing=f, fuel=r.fuel, fuel_consumed=r.fuel_consumed, ncv=r.ncv,
+                                                             carbon_content=r.carbon_content, oxidation_rate=r.oxidation_rate) for r in rs])
+    return {"filings": len(by_month), "late": late}
+
+
+@transaction.atomic
+def monthly_filing_review(*, filing_id: int, actor, accept: bool, comment: str, on: dt.date) -> MonthlyFiling:
+    """The authority reviews a submitted monthly filing (accepted, or returned with ``comment`` for the
+    entity to file again). Only the entity's provincial authority (R0502); M0203 unless submitted."""
+    f = MonthlyFiling.objects.select_for_update().select_related("entity").get(pk=filing_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, province=f.entity.province)
+    if f.status != MonthlyFiling.Status.SUBMITTED:
+        raise CetsError(M0203, f"{f.year}-{f.month:02d} {f.status}")
+    f.status = MonthlyFiling.Status.ACCEPTED if accept else MonthlyFiling.Status.RETURNED
+    f.reviewed_on, f.reviewed_by, f.review_comment = on, actor, comment[:1000]
+    f.save(update_fields=["status", "reviewed_on", "reviewed_by", "review_comment"])
+    return f
+
+
+@transaction.atomic
+def annual_report_generate(*, entity: Organisation, year: int, actor, market: str = "national", at: dt.datetime | None = None) -> AnnualReport:
+    """Generate (or regenerate, while unsigned) the entity's ``year`` annual emission report from its
+    monthly filings with the year's accounting pack (:func:`cets.mrv.calc.unit_year_emissions`):
+    total tonnes CO2e (int) and per-unit emissions, generation, supply, heat, load factor; unit-months
+    without a filing are listed in ``missing``. Due date from ``reporting.annual_report_due`` (03-31,
+    Measures Art. 25). The entity's own users or its provincial authority (R0502); M0204 without any
+    filing, M0206 once signed."""
+    from .calc import AccountingRules, MonthlyFuelRow, unit_year_emissions
+
+    m = require_role(actor, Role.ENTITY, Role.PROVINCIAL_AUTHORITY, province=entity.province)
+    if m.role == Role.ENTITY and m.organisation_id != entity.pk:
+        raise CetsError(DENIED, "not the entity's own report")
+    existing = AnnualReport.objects.select_for_update().filter(entity=entity, year=year, market=market).first()
+    if existing and existing.signed_on:
+        raise CetsError(M0206, f"{existing.signed_on}")
+    pack = _verification_pack(market, "power", year)
+    rules = AccountingRules.from_pack(pack)
+    filings = list(MonthlyFiling.objects.filter(entity=entity, year=year, market=market).exclude(status=MonthlyFiling.Status.RETURNED)
+                   .select_related("unit").prefetch_related("fuels"))
+    if not filings:
+        raise CetsError(M0204, f"{entity.uscc} {year}")
+    rows = [MonthlyFuelRow(entity_uscc=entity.uscc, unit_id=f.unit.code, year=year, month=f.month, fuel=ln.fuel, fuel_consumed=ln.fuel_consumed,
+                           ncv=ln.ncv, carbon_content=ln.carbon_content, oxidation_rate=ln.oxidation_rate, generation_mwh=f.generation_mwh,
+                           supplied_mwh=f.supplied_mwh, heat_supplied_gj=f.heat_supplied_gj, operating_hours=f.operating_hours,
+                           rated_capacity_mw=f.rated_capacity_mw, purchased_electricity_mwh=f.purchased_electricity_mwh,
+                           green_electricity_mwh=f.green_electricity_mwh) for f in filings for ln in f.fuels.all()]
+    results = unit_year_emissions(rows, rules)
+    from cets.parties.selectors import units_of
+
+    have = {(f.unit.code, f.month) for f in filings}
+    missing = [f"{u.code} {year}-{mo:02d}" for u in units_of(entity=entity) for mo in range(1, 13) if (u.code, mo) not in have]
+    def plain(d: Decimal) -> str:  # the same text whatever scale the database returned (SQLite / PostgreSQL)
+        return format(d.normalize(), "f")
+
+    units = [{"unit_id": r.unit_id, "emissions_t": r.emissions_t, "generation_mwh": plain(r.generation_mwh), "supplied_mwh": plain(r.supplied_mwh),
+              "heat_supplied_gj": plain(r.heat_supplied_gj), "load_factor": format(r.load_factor, "f")} for r in results]
+    values = dict(pack_id=pack.id, emissions_t=sum(r.emissions_t for r in results), units=units, missing=missing,
+                  generated_at=at or timezone.now(), due_on=pack.date("reporting.annual_report_due"))
+    if existing:
+        for k, v in values.items():
+            setattr(existing, k, v)
+        existing.save()
+        return existing
+    return AnnualReport.objects.create(market=market, entity=entity, year=year, **values)
+
+
+@transaction.atomic
+def annual_report_sign(*, report_id: int, actor, on: dt.date) -> AnnualReport:
+    """The entity signs off its annual report on ``on`` (a date after ``due_on`` stays flagged late).
+    Only the entity's own users (R0502); M0205 while unit-months lack a filing; M0206 if signed."""
+    rep = AnnualReport.objects.select_for_update().select_related("entity").get(pk=report_id)
+    _own_entity(actor, rep.entity)
+    if rep.signed_on:
+        raise CetsError(M0206, f"{rep.signed_on}")
+    if rep.missing:
+        raise CetsError(M0205, f"{len(rep.missing)}: {', '.join(rep.missing[:3])}")
+    rep.signed_on, rep.signed_by = on, actor
+    rep.save(update_fields=["signed_on", "signed_by"])
+    return rep
+
+
+M0207 = Check("M0207", "核查排放量与年度报告不一致，不能按机组拆分", "verified emissions differ from the annual report; they cannot be split by unit")
+M0208 = Check("M0208", "需已签署的年度报告和已完成、符合（或已解除）的核查", "needs a signed annual report and a completed, conforming (or resolved) verification")
+
+
+@transaction.atomic
+def unit_year_data_from_verification(*, assignment_id: int, actor) -> int:
+    """Hand the verified year to allocation: one :class:`UnitYearData` per unit (generation MWh, heat GJ,
+    load factor, emissions tonnes CO2e) from the entity's signed annual report, once its regular
+    verification is completed and conforming (or its 不符合 resolved) and the verified total equals the
+    report's total (M0207 otherwise: a verified figure that differs cannot be split by unit here).
+    The entity's provincial authority (R0502); M0208 if a precondition is missing. Existing unit-year
+    data is never overwritten (:func:`unit_year_data_upsert`). Returns how many rows were created."""
+    from cets.parties.selectors import units_of
+
+    a = _assignment(assignment_id)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=a.entity.province)
+    rep = AnnualReport.objects.filter(entity_id=a.entity_id, year=a.year, market=a.market, signed_on__isnull=False).first()
+    blocked = VerificationRecord.objects.filter(list_id=f"ASG-{a.pk}", conforming=False, resolved_at__isnull=True).exists()
+    if a.kind != VerificationAssignment.Kind.REGULAR or a.completed_on is None or blocked or rep is None:
+        raise CetsError(M0208, f"{a.entity.uscc} {a.year}")
+    if a.verified_emissions_t != rep.emissions_t:
+        raise CetsError(M0207, f"verified {a.verified_emissions_t} t, report {rep.emissions_t} t")
+    units = {u.code: u for u in units_of(entity=a.entity)}
+    rows = [UnitYearData(unit=units[u["unit_id"]], year=a.year, generation_mwh=Decimal(u["generation_mwh"]),
+                         heat_supplied_gj=Decimal(u["heat_supplied_gj"]), load_factor=Decimal(u["load_factor"]),
+                         verified_emissions_t=u["emissions_t"], source="verified") for u in rep.units]
+    return unit_year_data_upsert(rows=rows)

@@ -236,3 +236,25 @@ def totp_device_ensure(*, user, name: str = "registry") -> tuple[object, str]:
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=name, confirmed=True)
     return device, base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+
+
+@transaction.atomic
+def entities_ensure(*, entities: list[tuple[str, str]]) -> dict[str, Organisation]:
+    """Key emitting entities by credit code ``(uscc, name)``: created if missing (province from the
+    code's region code), existing ones untouched. Returns uscc → Organisation. (Used by the MRV import
+    of a province's key-emitter list.)"""
+    names = dict(entities)
+    have = set(Organisation.objects.filter(uscc__in=names).values_list("uscc", flat=True))
+    Organisation.objects.bulk_create([Organisation(uscc=u, name=n, kind=Organisation.Kind.ENTITY, region_code=u[2:8],
+                                                   province=uscc_province(u) or "") for u, n in names.items() if u not in have])
+    return {o.uscc: o for o in Organisation.objects.filter(uscc__in=names)}
+
+
+@transaction.atomic
+def emitter_list_entries_add(*, entries: list[tuple[int, str, int, str, str]]) -> int:
+    """Add national key-emitter list entries ``(year, sector, entity_id, province, source)`` that do not
+    exist yet; returns how many were created. (Used by MRV when a national list is compiled or imported.)"""
+    have = set(EmitterListEntry.objects.filter(entity_id__in={e[2] for e in entries}).values_list("year", "sector", "entity_id"))
+    new = [EmitterListEntry(year=y, sector=s, entity_id=e, province=p, source=src) for y, s, e, p, src in entries if (y, s, e) not in have]
+    EmitterListEntry.objects.bulk_create(new, batch_size=1000)
+    return len(new)

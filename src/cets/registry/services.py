@@ -751,3 +751,31 @@ def holder_change_register(*, key: str, kind: str, from_holder: Organisation, to
     return HolderChange.objects.create(key=key, kind=kind, from_holder=from_holder, to_holder=to_holder,
                                        lines=[{"unit_type": ut.code, "quantity": q} for ut, q in lines], approved_by=province_approver,
                                        registered_by=actor, decision_ref=decision_ref, published_at=published_at or timezone.now())
+
+
+# --- the exchange's side of the registry (trading settlement, Measures Art. 23–24) -------------------
+# Called only by trading services inside their own transaction: units for a sell order are held in the
+# pending position at order entry, delivered to the buyer's trading position trade by trade, and the
+# rest released when the order is done.
+
+
+def exchange_hold(*, key: str, account: Account, unit_type: UnitType, quantity: int, reference: str,
+                  effective_at: dt.datetime | None = None) -> Transfer:
+    """Hold ``quantity`` tonnes (int) of the trading position for a sell order (trading → pending).
+    R0302 if the trading position holds less; R0102/R0103 for a closed or frozen account."""
+    return transfer_post(key=key, kind=TransferKind.POSITION_MOVE, unit_type=unit_type, debit=Leg(account, Position.TRADING),
+                         credit=Leg(account, Position.PENDING), quantity=quantity, reference=reference, effective_at=effective_at)
+
+
+def exchange_release(*, key: str, account: Account, unit_type: UnitType, quantity: int, reference: str,
+                     effective_at: dt.datetime | None = None) -> Transfer:
+    """Release units held for a sell order that is done (pending → trading)."""
+    return transfer_post(key=key, kind=TransferKind.POSITION_MOVE, unit_type=unit_type, debit=Leg(account, Position.PENDING),
+                         credit=Leg(account, Position.TRADING), quantity=quantity, reference=reference, effective_at=effective_at)
+
+
+def exchange_deliver(*, key: str, seller: Account, buyer: Account, unit_type: UnitType, quantity: int, reference: str,
+                     effective_at: dt.datetime | None = None) -> Transfer:
+    """Deliver a trade's units: the seller's held units (pending) → the buyer's trading position."""
+    return transfer_post(key=key, kind=TransferKind.TRANSFER, unit_type=unit_type, debit=Leg(seller, Position.PENDING),
+                         credit=Leg(buyer, Position.TRADING), quantity=quantity, reference=reference, effective_at=effective_at)

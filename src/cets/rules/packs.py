@@ -49,6 +49,11 @@ class Pack:
         return self.data["pack"]["sector"]
 
     @property
+    def kind(self) -> str:
+        """``allocation`` (the default when ``[pack].kind`` is absent) or ``accounting`` (MRV rules of an emission year)."""
+        return self.data["pack"].get("kind", "allocation")
+
+    @property
     def years(self) -> list[int]:
         return list(self.data["pack"]["years"])
 
@@ -142,10 +147,11 @@ def available_packs() -> list[str]:
     return sorted(str(p.relative_to(PACK_DIR).with_suffix("")) for p in PACK_DIR.rglob("*.toml"))
 
 
-def pack_for(market: str, sector: str, year: int) -> Pack:
-    """The pack of ``market``/``sector`` whose years include ``year``; PackError if none or several."""
+def pack_for(market: str, sector: str, year: int, *, kind: str = "allocation") -> Pack:
+    """The ``kind`` pack (``allocation`` by default, or ``accounting``) of ``market``/``sector`` whose
+    years include ``year``; PackError if none or several."""
     found = [load_pack(pid) for pid in available_packs() if pid.startswith(f"{market}/{sector}-")]
-    found = [p for p in found if p.covers(year)]
+    found = [p for p in found if p.covers(year) and p.kind == kind]
     if len(found) != 1:
-        raise PackError(f"expected one {market}/{sector} pack for {year}, found {[p.id for p in found]}")
+        raise PackError(f"expected one {market}/{sector} {kind} pack for {year}, found {[p.id for p in found]}")
     return found[0]

@@ -49,8 +49,9 @@ class DailyStat(models.Model):
 class DailyQuote(models.Model):
     """The day's quote of one instrument: open/high/low from listing trades, close = volume-weighted
     average of the day's listing trades rounded half-up to the fen, or the previous close when there
-    were none (national trading rules, reference §3.1). All prices fen per tonne (int); ``open``/``high``/
-    ``low`` are 0 on a day without listing trades, as the exchange publishes them."""
+    were none (national trading rules, reference §3.1). All prices fen per tonne (int); on a day without
+    listing trades open = close = the previous close and ``high``/``low`` are 0, as the exchange
+    publishes them."""
 
     market = models.CharField(max_length=16, default="national")
     date = models.DateField()
@@ -66,3 +67,179 @@ class DailyQuote(models.Model):
     class Meta:
         ordering = ["market", "date", "instrument"]
         constraints = [models.UniqueConstraint(fields=["market", "date", "instrument"], name="daily_quote_unique")]
+
+
+class Side(models.TextChoices):
+    BUY = "B", "买入 buy"
+    SELL = "S", "卖出 sell"
+
+
+class FundAccount(models.Model):
+    """A participant's settlement funds (资金账户) in fen: ``available_fen`` and ``frozen_fen`` (held for
+    open buy orders), both ≥ 0. System accounts: ``bank`` mirrors money held at the settlement bank
+    (deposits and withdrawals; its balance is minus the sum of all others), ``fees`` the exchange's fee
+    income, ``treasury`` proceeds of paid allocation. Balances change only through ``FundEntry`` rows
+    written by ``trading.funds``; Σ over all accounts of (available + frozen) is always 0."""
+
+    class Kind(models.TextChoices):
+        PARTICIPANT = "participant", "交易参与人 participant"
+        BANK = "bank", "结算银行 settlement bank"
+        FEES = "fees", "手续费收入 fee income"
+        TREASURY = "treasury", "国库 treasury (paid allocation)"
+
+    market = models.CharField(max_length=16, default="national")
+    number = models.CharField(max_length=40, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    holder = models.ForeignKey("parties.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="fund_accounts")
+    available_fen = models.BigIntegerField(default=0)
+    frozen_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "holder"], name="fund_account_one_per_holder"),
+            models.CheckConstraint(condition=Q(kind="bank") | (Q(available_fen__gte=0) & Q(frozen_fen__gte=0)), name="fund_account_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class FundEntry(models.Model):
+    """One immutable double entry in the fund ledger: ``amount_fen`` (int, > 0) leaves the debit
+    bucket and enters the credit bucket (``available`` / ``frozen``). ``key`` is the idempotency key."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit", "入金 deposit"
+        WITHDRAWAL = "withdrawal", "出金 withdrawal"
+        FREEZE = "freeze", "冻结 freeze"
+        RELEASE = "release", "解冻 release"
+        SETTLE = "settle", "交收 settlement"
+        FEE = "fee", "手续费 fee"
+
+    seq = models.BigAutoField(primary_key=True)
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    debit_account = models.ForeignKey(FundAccount, on_delete=models.PROTECT, related_name="+")
+    debit_bucket = models.CharField(max_length=10)
+    credit_account = models.ForeignKey(FundAccount, on_delete=models.PROTECT, related_name="+")
+    credit_bucket = models.CharField(max_length=10)
+    amount_fen = models.BigIntegerField()
+    reference = models.CharField(max_length=200, blank=True)
+    trade = models.ForeignKey("Trade", null=True, blank=True, on_delete=models.PROTECT, related_name="fund_entries")
+    order = models.ForeignKey("Order", null=True, blank=True, on_delete=models.PROTECT, related_name="fund_entries")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="fund_entry_positive")]
+
+
+class MarketState(models.Model):
+    """The sequencer's position in one market's command log: every ``Order`` with ``seq`` ≤
+    ``applied_seq`` has been applied to the book and its events written. The row is the sequencer's
+    lock (SELECT … FOR UPDATE): one sequencer applies a market's commands at a time."""
+
+    market = models.CharField(max_length=16, primary_key=True)
+    applied_seq = models.BigIntegerField(default=0)
+
+
+class Order(models.Model):
+    """The command log of the exchange (委托): every command is written here *before* it is
+    acknowledged, with the funds or units frozen for it; the sequencer applies the log in ``seq``
+    order to the in-memory book (``trading.book``) and records the outcome on the same row.
+
+    ``kind``: open_day / place / take / cancel / close_day. For ``take`` and ``cancel``, ``target`` is
+    the quote or order acted on. ``price_fen`` fen per tonne, ``quantity_t`` tonnes; ``frozen_fen`` and
+    ``frozen_t`` what is still held for the order (released when it is done)."""
+
+    class Kind(models.TextChoices):
+        OPEN_DAY = "open_day", "开市 open day"
+        PLACE = "place", "申报 place"
+        TAKE = "take", "摘牌/确认 take"
+        CANCEL = "cancel", "撤单 cancel"
+        CLOSE_DAY = "close_day", "闭市 close day"
+        AUCTION_OFFER = "offer", "竞价发起 auction offer"
+        AUCTION_BID = "bid", "竞买申报 auction bid"
+        AUCTION_CLEAR = "clear", "竞价出清 auction clearing"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "已接收 received"
+        RESTING = "resting", "挂单中 resting"
+        FILLED = "filled", "全部成交 filled"
+        CANCELLED = "cancelled", "已撤销 cancelled"
+        EXPIRED = "expired", "已过期 expired"
+        REJECTED = "rejected", "已拒绝 rejected"
+        DONE = "done", "已处理 done"
+
+    seq = models.BigAutoField(primary_key=True)
+    market = models.CharField(max_length=16, default="national")
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    trading_day = models.DateField()
+    instrument = models.CharField(max_length=16, blank=True)
+    method = models.CharField(max_length=12, choices=Method.choices, blank=True)
+    side = models.CharField(max_length=1, choices=Side.choices, blank=True)
+    price_fen = models.BigIntegerField(default=0)
+    quantity_t = models.BigIntegerField(default=0)
+    participant = models.ForeignKey("parties.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    counterparty = models.ForeignKey("parties.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey("registry.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="the registry account whose units the order sells or receives")
+    terms = models.JSONField(default=dict, blank=True, help_text="auction terms: pricing, min_bid_t, max_bid_t")
+    actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    filled_t = models.BigIntegerField(default=0)
+    filled_amount_fen = models.BigIntegerField(default=0)
+    remaining_t = models.BigIntegerField(default=0)
+    frozen_fen = models.BigIntegerField(default=0)
+    frozen_t = models.BigIntegerField(default=0)
+    reject_code = models.CharField(max_length=8, blank=True)
+    reject_detail = models.CharField(max_length=300, blank=True)
+    voided = models.BooleanField(default=False, help_text="settlement refused it after entry; the book skips it on replay")
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["market", "status"], name="order_market_status"),
+            models.Index(fields=["participant", "trading_day"], name="order_participant_day"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(frozen_fen__gte=0) & Q(frozen_t__gte=0) & Q(filled_t__gte=0) & Q(remaining_t__gte=0),
+                                   name="order_nonneg"),
+        ]
+
+
+class Trade(models.Model):
+    """One trade (成交), settled by itself, delivery versus payment (逐笔全额, 货银对付): the units move
+    in the registry and the funds in the fund ledger in the same transaction as this row.
+    ``amount_fen`` = ``price_fen`` × ``quantity_t``; fees per side from the pack."""
+
+    seq = models.BigAutoField(primary_key=True)
+    market = models.CharField(max_length=16, default="national")
+    trading_day = models.DateField()
+    instrument = models.CharField(max_length=16)
+    method = models.CharField(max_length=12, choices=Method.choices)
+    price_fen = models.BigIntegerField()
+    quantity_t = models.BigIntegerField()
+    amount_fen = models.BigIntegerField()
+    buy_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="buys")
+    sell_order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="sells")
+    buyer = models.ForeignKey("parties.Organisation", on_delete=models.PROTECT, related_name="+")
+    seller = models.ForeignKey("parties.Organisation", on_delete=models.PROTECT, related_name="+")
+    buyer_fee_fen = models.BigIntegerField(default=0)
+    seller_fee_fen = models.BigIntegerField(default=0)
+    executed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["market", "trading_day", "instrument"], name="trade_day_instrument"),
+            models.Index(fields=["buyer", "trading_day"], name="trade_buyer_day"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen=models.F("price_fen") * models.F("quantity_t")), name="trade_amount"),
+            models.CheckConstraint(condition=Q(quantity_t__gt=0) & Q(price_fen__gt=0), name="trade_positive"),
+        ]

@@ -1,0 +1,162 @@
+"""End-to-end exchange throughput on PostgreSQL: order entry → sequencer → matching → DVP settlement.
+
+One invocation:
+1. (re)creates a dedicated database (default ``cets_bench_trading``), migrates, opens P participants with
+   allowances in their trading position and funds, opens the CEA23 trading day;
+2. runs C client processes for S seconds; each repeatedly places a listing quote (sell or buy) and takes
+   a resting quote of another participant through the real ``order_place`` / ``order_take`` services
+   (each call writes the order with its freeze, then drains the sequencer, which applies the book and
+   settles each trade in the registry and the fund ledger);
+3. reports commands per second, trades per second and the p50 / p99 latency of a call (entry to
+   settled), then proves both journals (``audit_verify``, ``funds_verify``) and writes
+   ``bench/results/trading_e2e.json``.
+
+Run:  .venv/bin/python bench/trading_e2e.py --clients 4 --seconds 20
+A benchmark, not a test: it measures and reports; it asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from registry_transfers import check_db_name, drop_db, machine_facts, recreate_db  # noqa: E402
+
+RESULTS = HERE / "results" / "trading_e2e.json"
+PARTICIPANTS, UNITS, CASH = 40, 200_000, 10_000_000_000
+
+
+def setup(dbname: str) -> None:
+    import datetime as dt
+
+    from django.core.management import call_command
+
+    from cets.core.uscc import check_character
+    from cets.parties.models import Organisation
+    from cets.registry.models import AccountKind, Instrument, Position, TransferKind
+    from cets.registry.services import Leg, account_open, system_account, system_accounts_ensure, transfer_post, vintage_create
+    from cets.trading.funds import funds_deposit
+    from cets.trading.services import day_open
+
+    call_command("migrate", verbosity=0)
+    system_accounts_ensure(market="national")
+    ut = vintage_create(instrument=Instrument.CEA, vintage="2023", cap_t=PARTICIPANTS * UNITS, key="bench-cap")
+    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    for i in range(PARTICIPANTS):
+        body = f"9137000{i:010d}"
+        org = Organisation.objects.create(uscc=body + check_character(body), name=f"基准交易{i}", kind=Organisation.Kind.INSTITUTION, province="37")
+        acc = account_open(holder=org, kind=AccountKind.INSTITUTION)
+        transfer_post(key=f"seed-{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY), credit=Leg(acc, Position.TRADING),
+                      quantity=UNITS)
+        funds_deposit(key=f"dep-{i}", holder=org, amount_fen=CASH, actor=None)
+    day_open(market="national", instrument="CEA23", day=dt.date(2024, 11, 4), prev_close_fen=9_500)
+
+
+def django_setup(dbname: str) -> None:
+    os.environ["CETS_DATABASE_URL"] = f"postgresql://cets:cets@127.0.0.1:5432/{dbname}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "cets.settings"
+    os.environ.setdefault("CETS_SECRET_KEY", "bench-only-not-secret")
+    import django
+
+    django.setup()
+
+
+def worker(n: int, dbname: str, seconds: float, barrier, queue) -> None:
+    import datetime as dt
+    import random
+    from zoneinfo import ZoneInfo
+
+    django_setup(dbname)
+    from cets.core.errors import CetsError
+    from cets.parties.models import Organisation
+    from cets.trading.models import Order
+    from cets.trading.services import order_place, order_take
+
+    at = dt.datetime(2024, 11, 4, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    orgs = list(Organisation.objects.filter(name__startswith="基准交易").order_by("pk"))
+    rng = random.Random(n)
+    lat: list[float] = []
+    refused = 0
+    run = f"{os.getpid()}-{time.time_ns()}"
+    barrier.wait()
+    end = time.perf_counter() + seconds
+    k = 0
+    while time.perf_counter() < end:
+        me = orgs[rng.randrange(len(orgs))]
+        k += 1
+        t0 = time.perf_counter()
+        try:
+            if k % 2:
+                order_place(key=f"{run}-{k}", participant=me, instrument="CEA23", method="listing", side=rng.choice("BS"),
+                            price_fen=rng.randint(9_400, 9_600), quantity_t=rng.randint(1, 50), actor=None, at=at)
+            else:
+                q = (Order.objects.filter(status=Order.Status.RESTING, instrument="CEA23").exclude(participant=me)
+                     .order_by("price_fen" if rng.random() < 0.5 else "-price_fen").values_list("seq", "remaining_t", "side").first())
+                if q is None:
+                    continue
+                order_take(key=f"{run}-{k}", participant=me, quote_seq=q[0], quantity_t=rng.randint(1, q[1]), actor=None, at=at)
+        except CetsError:
+            refused += 1
+        lat.append(time.perf_counter() - t0)
+    queue.put((lat, refused))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--db", default="cets_bench_trading")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    dbname = check_db_name(args.db)
+    recreate_db(dbname)
+    django_setup(dbname)
+    setup(dbname)
+    from django.db import connections
+
+    connections.close_all()
+    ctx = mp.get_context("spawn")
+    barrier, queue = ctx.Barrier(args.clients + 1), ctx.Queue()
+    procs = [ctx.Process(target=worker, args=(n, dbname, args.seconds, barrier, queue)) for n in range(args.clients)]
+    for p in procs:
+        p.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    results = [queue.get() for _ in procs]
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    from cets.registry.audit import audit_verify
+    from cets.trading.funds import funds_verify
+    from cets.trading.models import Order, Trade
+
+    lat = sorted(x for r in results for x in r[0])
+    orders = Order.objects.exclude(kind__in=("open_day", "close_day")).count()
+    trades = Trade.objects.count()
+    audit = audit_verify()
+    fund_problems = funds_verify()
+    out = {
+        "clients": args.clients, "seconds": round(elapsed, 1), "commands": orders, "trades": trades,
+        "commands_per_s": round(orders / elapsed, 1), "trades_per_s": round(trades / elapsed, 1),
+        "p50_ms": round(1000 * statistics.median(lat), 2), "p99_ms": round(1000 * lat[int(0.99 * (len(lat) - 1))], 2),
+        "refused": sum(r[1] for r in results), "audit_ok": audit.ok, "funds_ok": not fund_problems,
+        "machine": machine_facts(dbname),
+    }
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    connections.close_all()
+    if not args.keep:
+        drop_db(dbname)
+
+
+if __name__ == "__main__":
+    main()

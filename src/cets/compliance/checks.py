@@ -1,0 +1,26 @@
+"""Numbered checks of the compliance context (C08xx penalties, C09xx notices and borrowing). The carry-over
+checks C0701–C0704 live in :mod:`cets.compliance.carryover`; surrender refusals use the registry's R06xx."""
+
+from cets.core.errors import Check
+
+C0801 = Check("C0801", "该单位已按时足额清缴，无需责令改正或处罚", "the entity surrendered in full by the deadline: nothing to rectify or fine")
+C0802 = Check("C0802", "罚款倍数或金额超出法定范围", "fine multiple or amount outside the lawful range")
+C0803 = Check("C0803", "清缴截止前1个月无计价成交，无法计算平均成交价格", "no counted trades in the month before the deadline: no average price")
+C0804 = Check("C0804", "已作出决定，不得重复", "already decided")
+C0805 = Check("C0805", "规则包已停止作出新的核减决定", "the rule pack makes no new deduction decisions")
+C0806 = Check("C0806", "尚未责令限期改正或改正期限未届满", "no rectification order, or its deadline has not passed")
+C0807 = Check("C0807", "已在改正期限内足额清缴，不予核减", "surrendered in full within the rectification period: no deduction")
+C0808 = Check("C0808", "须说明决定理由", "a reason for the decision is required")
+C0809 = Check("C0809", "尚未到清缴截止日期", "the surrender deadline has not passed")
+C0810 = Check("C0810", "规则包未规定改正期限，须在责令改正决定中载明", "the rule pack has no rectification deadline: the order must state one")
+C0901 = Check("C0901", "尚未完成清缴，不能出具履约完成证明", "not surrendered in full: no compliance certificate")
+C0902 = Check("C0902", "该履约通知书不经省级生态环境主管部门转发", "this compliance notice is not delivered through the province")
+C0903 = Check("C0903", "该规则包不允许预支配额", "the rule pack allows no borrowing")
+C0904 = Check("C0904", "配额缺口未超过预支门槛", "the allowance gap does not exceed the borrowing threshold")
+C0905 = Check("C0905", "预支量超过可预支上限", "the quantity exceeds the borrowing limit")
+C0906 = Check("C0906", "存在履约风险的重点排放单位不可预支配额", "an entity at compliance risk may not borrow")
+C0907 = Check("C0907", "已超过报送截止日期", "after the submission deadline")
+C0908 = Check("C0908", "须附申报材料", "supporting documents are required")
+C0909 = Check("C0909", "纾困申请内容不完整", "the relief application is incomplete for its effect")
+C0910 = Check("C0910", "无核定配额，无法计算缺口", "no allocation for the year: the gap cannot be computed")
+C0811 = Check("C0811", "欠缴部分已决定从下一年度配额中核减，不再受理清缴申请", "the arrears are being deducted from next year's allocation: no further surrender")

@@ -1,0 +1,360 @@
+"""MRV endpoints (``/api/v1/mrv``): blocked verification cases and their resolution. Same scope,
+checks and codes as the selectors and services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import File, Router, Schema
+from ninja.files import UploadedFile
+
+from . import selectors, services
+from .models import VerificationRecord
+
+router = Router(tags=["mrv"])
+
+
+class BlockedCaseOut(Schema):
+    id: int
+    year: int
+    sector: str
+    entity_uscc: str
+    entity_name: str
+    province: str
+    verifier_uscc: str | None
+    verifier_name: str
+    list_id: str
+    on_time: bool
+    blocked: bool
+    resolution: str
+    resolved_at: dt.datetime | None
+
+
+class ResolveIn(Schema):
+    resolution: str
+    note: str = ""
+
+
+def _case(r: VerificationRecord) -> BlockedCaseOut:
+    return BlockedCaseOut(id=r.pk, year=r.year, sector=r.sector, entity_uscc=r.entity.uscc or "", entity_name=r.entity.name,
+                          province=r.entity.province, verifier_uscc=r.verifier.uscc, verifier_name=r.verifier.name, list_id=r.list_id,
+                          on_time=r.on_time, blocked=r.resolved_at is None, resolution=r.resolution, resolved_at=r.resolved_at)
+
+
+@router.get("/blocked-cases", response=list[BlockedCaseOut])
+def blocked_cases(request, year: int | None = None, sector: str | None = None, unresolved: bool = False):
+    """不符合 verification conclusions in the caller's jurisdiction; ``blocked`` until resolved (final allocation waits)."""
+    return [_case(r) for r in selectors.blocked_cases(user=request.user, year=year, sector=sector, unresolved_only=unresolved)]
+
+
+@router.post("/blocked-cases/{record_id}/resolve", response=BlockedCaseOut)
+def resolve(request, record_id: int, body: ResolveIn):
+    """The entity's provincial authority resolves a 不符合 conclusion (``reverified`` or ``determined``)."""
+    from django.shortcuts import get_object_or_404
+
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    get_object_or_404(VerificationRecord, pk=record_id, entity__in=Organisation.objects.filter(organisation_scope(request.user)))
+    rec = services.verification_resolve(record_id=record_id, actor=request.user, resolution=body.resolution, note=body.note)
+    return _case(VerificationRecord.objects.select_related("entity", "verifier").get(pk=rec.pk))
+
+
+class EvaluationOut(Schema):
+    year: int
+    province: str
+    body_uscc: str | None
+    body_name: str
+    verifications: int
+    timeliness: str
+    compliance: str | None
+    quality: str | None
+    spot_checks: int
+    flagged: int
+    published_at: dt.datetime
+
+
+def _share(d) -> str | None:
+    return None if d is None else f"{d:.4f}"
+
+
+@router.get("/verifier-evaluations", response=list[EvaluationOut])
+def verifier_evaluations(request, year: int, province: str | None = None):
+    """Published verifier evaluations (timeliness, compliance, quality as shares 0–1, exact decimal strings)."""
+    return [EvaluationOut(year=e.year, province=e.province, body_uscc=e.body.uscc, body_name=e.body.name, verifications=e.verifications,
+                          timeliness=_share(e.timeliness), compliance=_share(e.compliance), quality=_share(e.quality), spot_checks=e.spot_checks, flagged=e.flagged,
+                          published_at=e.published_at)
+            for e in selectors.verifier_evaluations(year=year, province=province)]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/lists/{market}/{year}.xlsx")
+def emitter_list_export(request, market: str, year: int, sector: str | None = None, province: str | None = None):
+    """The key-emitter list in the published format (XLSX), limited to the caller's jurisdiction."""
+    from django.http import HttpResponse
+    from django.utils.http import content_disposition_header
+
+    from .list_files import NATIONAL_SECTOR_NAMES, write_list_xlsx
+    from .services import _list_rules
+
+    names = {**NATIONAL_SECTOR_NAMES, **_list_rules(market, year).sector_names}
+    rows = selectors.emitter_list_rows(user=request.user, market=market, year=year, sector=sector, province=province)
+    r = HttpResponse(write_list_xlsx(rows, sector_names=names), content_type=XLSX)
+    r["Content-Disposition"] = content_disposition_header(True, f"emitter-list-{market}-{year}.xlsx")
+    r["Cache-Control"] = "private, no-store"
+    return r
+
+
+@router.post("/lists/{market}/{year}/import")
+def emitter_list_import(request, market: str, year: int, province: str, file: UploadedFile = File(...)):
+    """Import a province's list (XLSX, published format). 422 with every bad row, nothing written."""
+    from cets.core.errors import InputError
+
+    try:
+        return services.emitter_list_import(market=market, year=year, province=province, file_name=file.name or "list.xlsx",
+                                            data=file.read(), actor=request.user)
+    except InputError as e:
+        from django.http import JsonResponse
+
+        return JsonResponse({"code": "INPUT", "message_zh": "文件有误，未导入", "message_en": "the file has problems; nothing imported",
+                             "problems": [p.__dict__ for p in e.problems]}, status=422)
+
+
+class DeadlineItemOut(Schema):
+    kind: str
+    entity_uscc: str | None
+    entity_name: str | None
+    province: str
+    subject: str
+    due: dt.date | None
+    done_on: dt.date | None
+    state: str
+
+
+class DeadlinesOut(Schema):
+    year: int
+    today: dt.date
+    counts: dict[str, dict[str, int]]
+    items: list[DeadlineItemOut]
+
+
+@router.get("/deadlines", response=DeadlinesOut)
+def deadlines(request, year: int, limit: int = 500):
+    """An authority's deadlines: counts by obligation and state, and the items not on time (first ``limit``)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    counts, items = selectors.deadline_items(user=request.user, year=year, today=today)
+    return DeadlinesOut(year=year, today=today, counts=counts, items=[
+        DeadlineItemOut(kind=i["kind"], entity_uscc=i["entity"].uscc if i["entity"] else None, entity_name=i["entity"].name if i["entity"] else None,
+                        province=i["province"], subject=i["subject"], due=i["due"], done_on=i["done_on"], state=i["state"])
+        for i in items[:max(0, min(limit, 5000))]])
+
+
+@router.get("/monthly/{uscc}/{year}/template.xlsx")
+def monthly_template(request, uscc: str, year: int):
+    """The XLSX monthly filing template of an entity in the caller's scope (one row per unit and month)."""
+    from django.http import HttpResponse
+    from django.utils.http import content_disposition_header
+
+    from cets.parties.selectors import entity_get
+
+    entity = entity_get(user=request.user, uscc=uscc)
+    r = HttpResponse(selectors.monthly_template(user=request.user, entity=entity, year=year), content_type=XLSX)
+    r["Content-Disposition"] = content_disposition_header(True, f"monthly-{uscc}-{year}.xlsx")
+    r["Cache-Control"] = "private, no-store"
+    return r
+
+
+@router.post("/monthly/{uscc}/{year}/upload")
+def monthly_upload(request, uscc: str, year: int, file: UploadedFile = File(...)):
+    """The entity uploads its filled template: 422 with every bad row and nothing written, or the counts."""
+    import hashlib
+
+    from django.http import JsonResponse
+    from django.utils import timezone
+
+    from cets.core.errors import InputError
+    from cets.parties.selectors import entity_get
+
+    entity = entity_get(user=request.user, uscc=uscc)
+    data = file.read()
+    try:
+        return services.monthly_filings_upload(entity=entity, year=year, file_name=file.name or "monthly.xlsx", data=data, actor=request.user,
+                                               on=timezone.localdate(), evidence=[(file.name or "monthly.xlsx", hashlib.sha256(data).hexdigest())])
+    except InputError as e:
+        return JsonResponse({"code": "INPUT", "message_zh": "文件有误，未导入", "message_en": "the file has problems; nothing imported",
+                             "problems": [p.__dict__ for p in e.problems]}, status=422)
+
+
+class ReportOut(Schema):
+    id: int
+    year: int
+    pack_id: str
+    emissions_t: int
+    units: list[dict]
+    missing: list[str]
+    due_on: dt.date
+    signed_on: dt.date | None
+
+
+def _report(r) -> ReportOut:
+    return ReportOut(id=r.pk, year=r.year, pack_id=r.pack_id, emissions_t=r.emissions_t, units=r.units, missing=r.missing, due_on=r.due_on,
+                     signed_on=r.signed_on)
+
+
+@router.post("/reports/{uscc}/{year}/generate", response=ReportOut)
+def report_generate(request, uscc: str, year: int):
+    """Generate the annual emission report from the monthly filings (entity or its provincial authority)."""
+    from cets.parties.selectors import entity_get
+
+    return _report(services.annual_report_generate(entity=entity_get(user=request.user, uscc=uscc), year=year, actor=request.user))
+
+
+@router.post("/reports/{report_id}/sign", response=ReportOut)
+def report_sign(request, report_id: int):
+    """The entity signs off its annual report (today's date; after the due date it stays late)."""
+    from django.utils import timezone
+
+    return _report(services.annual_report_sign(report_id=report_id, actor=request.user, on=timezone.localdate()))
+
+
+class AssignIn(Schema):
+    year: int
+    province: str
+    entity_usccs: list[str]
+    body_usccs: list[str]
+    seed: str
+    kind: str = "regular"
+    market: str = "national"
+
+
+class AssignmentOut(Schema):
+    id: int
+    year: int
+    kind: str
+    market: str
+    entity_uscc: str
+    body_uscc: str
+    seed: str
+    verified_emissions_t: int | None
+    conforming: bool | None
+    completed_on: dt.date | None
+    notify_by: dt.date | None
+    notified_on: dt.date | None
+    objection_by: dt.date | None
+    objection_on: dt.date | None
+    decision_by: dt.date | None
+    decided_on: dt.date | None
+    flagged: bool | None
+
+
+class OutcomeIn(Schema):
+    verified_emissions_t: int
+    generation_mwh: str | None = None
+    heat_supplied_gj: str | None = None
+    conforming: bool
+    completed_on: dt.date
+
+
+class DateIn(Schema):
+    on: dt.date
+    text: str = ""
+    upheld: bool = False
+
+
+def _asg(a) -> AssignmentOut:
+    return AssignmentOut(id=a.pk, year=a.year, kind=a.kind, market=a.market, entity_uscc=a.entity.uscc, body_uscc=a.body.uscc or "", seed=a.seed,
+                         verified_emissions_t=a.verified_emissions_t, conforming=a.conforming, completed_on=a.completed_on, notify_by=a.notify_by,
+                         notified_on=a.notified_on, objection_by=a.objection_by, objection_on=a.objection_on, decision_by=a.decision_by,
+                         decided_on=a.decided_on, flagged=a.flagged)
+
+
+@router.post("/assignments", response=list[AssignmentOut])
+def assign(request, body: AssignIn):
+    """The province draws verification bodies at random (双随机, reproducible from ``seed``) under the conflict rule."""
+    from cets.parties.models import Organisation
+    from cets.parties.selectors import entity_get
+
+    entities = [entity_get(user=request.user, uscc=u) for u in body.entity_usccs]
+    bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER, uscc__in=body.body_usccs))
+    return [_asg(a) for a in services.verification_assign(year=body.year, province=body.province, entities=entities, bodies=bodies, seed=body.seed,
+                                                          actor=request.user, kind=body.kind, market=body.market)]
+
+
+def _dec(v: str | None):
+    from decimal import Decimal
+
+    return None if v is None else Decimal(v)
+
+
+@router.post("/assignments/{assignment_id}/outcome", response=AssignmentOut)
+def outcome(request, assignment_id: int, body: OutcomeIn):
+    """The assigned body records verified emissions (t), production data and the conclusion."""
+    return _asg(services.verification_outcome_record(assignment_id=assignment_id, actor=request.user, verified_emissions_t=body.verified_emissions_t,
+                                                     generation_mwh=_dec(body.generation_mwh), heat_supplied_gj=_dec(body.heat_supplied_gj),
+                                                     conforming=body.conforming, completed_on=body.completed_on))
+
+
+@router.post("/assignments/{assignment_id}/notify", response=AssignmentOut)
+def notify(request, assignment_id: int, body: DateIn):
+    """The province returns the result to the entity (due within 7 working days of completion)."""
+    return _asg(services.verification_notify(assignment_id=assignment_id, actor=request.user, on=body.on))
+
+
+@router.post("/assignments/{assignment_id}/objection", response=AssignmentOut)
+def objection(request, assignment_id: int, body: DateIn):
+    """The entity objects within 7 working days of notification."""
+    return _asg(services.verification_objection_file(assignment_id=assignment_id, actor=request.user, on=body.on, text=body.text))
+
+
+@router.post("/assignments/{assignment_id}/decision", response=AssignmentOut)
+def decision(request, assignment_id: int, body: DateIn):
+    """The province decides the objection (due within 10 working days)."""
+    return _asg(services.verification_objection_decide(assignment_id=assignment_id, actor=request.user, on=body.on, upheld=body.upheld))
+
+
+class PlanIn(Schema):
+    summary: str
+
+
+class PlanReviewIn(Schema):
+    approve: bool
+    comment: str = ""
+
+
+class PlanOut(Schema):
+    id: int
+    year: int
+    version: int
+    status: str
+    due_on: dt.date | None
+    submitted_on: dt.date
+    reviewed_on: dt.date | None
+    comments: list[str]
+
+
+def _plan(p) -> PlanOut:
+    return PlanOut(id=p.pk, year=p.year, version=p.version, status=p.status, due_on=p.due_on, submitted_on=p.submitted_on,
+                   reviewed_on=p.reviewed_on, comments=[c.text for c in p.comments.order_by("created_at")])
+
+
+@router.post("/plans/{uscc}/{year}", response=PlanOut)
+def plan_submit(request, uscc: str, year: int, body: PlanIn):
+    """The entity submits a new version of its data-quality control plan (today's date; due 12-31 of the year before)."""
+    from django.utils import timezone
+
+    from cets.parties.selectors import entity_get
+
+    return _plan(services.dq_plan_submit(entity=entity_get(user=request.user, uscc=uscc), year=year, summary=body.summary, actor=request.user,
+                                         on=timezone.localdate()))
+
+
+@router.post("/plan-reviews/{plan_id}", response=PlanOut)
+def plan_review(request, plan_id: int, body: PlanReviewIn):
+    """The provincial authority approves a plan version or returns it with a comment."""
+    from django.utils import timezone
+
+    return _plan(services.dq_plan_review(plan_id=plan_id, actor=request.user, approve=body.approve, comment=body.comment, on=timezone.localdate()))

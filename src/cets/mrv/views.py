@@ -1,0 +1,63 @@
+"""MRV pages. Thin: parse the request, call a selector, render. Nothing here writes."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from cets.web import selectors as web_selectors
+
+from . import selectors
+
+
+@require_safe
+@login_required
+def blocked_cases(request):
+    """不符合 verification conclusions in the viewer's jurisdiction (blocked until resolved)."""
+    raw = request.GET.get("year", "")
+    year = int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else None
+    unresolved = request.GET.get("unresolved") == "1"
+    qs = selectors.blocked_cases(user=request.user, year=year, unresolved_only=unresolved)
+    page = Paginator(qs, 100).get_page(request.GET.get("page", 1))
+    ctx = {"viewer": web_selectors.viewer_of(request.user), "year": year, "unresolved": unresolved, "page": page,
+           "years": [2022, 2023, 2024]}
+    return render(request, "mrv/blocked.html", ctx)
+
+
+KIND_LABELS = {
+    "dq_plan": "数据质量控制方案 data-quality plan",
+    "monthly_filing": "月度存证 monthly filing",
+    "monthly_review": "月度审核 monthly review",
+    "annual_report": "年度排放报告 annual report",
+    "notification": "核查结果告知 result notification",
+    "objection_decision": "异议决定 objection decision",
+    "list_publication": "名录公布 list publication",
+}
+
+
+@require_safe
+@login_required
+def deadlines(request):
+    """The deadlines dashboard of an authority: what is due, late or missing in its jurisdiction."""
+    from django.http import Http404
+    from django.utils import timezone
+
+    from cets.core.errors import CetsError
+
+    raw = request.GET.get("year", "")
+    today = timezone.localdate()
+    year = int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else today.year - 1
+    try:
+        counts, items = selectors.deadline_items(user=request.user, year=year, today=today)
+    except CetsError:
+        raise Http404 from None
+    kind = request.GET.get("kind", "")
+    shown = [{**i, "label": KIND_LABELS[i["kind"]]} for i in items if not kind or i["kind"] == kind]
+    page = Paginator(shown, 200).get_page(request.GET.get("page", 1))
+    rows = [{"kind": k, "label": KIND_LABELS[k], **{s: c.get(s, 0) for s in ("on_time", "late", "due", "missing")}}
+            for k, c in counts.items()]
+    ctx = {"viewer": web_selectors.viewer_of(request.user), "year": year, "today": today, "rows": rows, "page": page, "kind": kind,
+           "kind_label": KIND_LABELS.get(kind, ""), "years": list(range(today.year - 3, today.year + 1))}
+    return render(request, "mrv/deadlines.html", ctx)

@@ -1,0 +1,299 @@
+"""Exchange endpoints (``/api/v1/trading``): order entry, take, cancel, the best-five board, my orders,
+trades and funds, and public market data.
+
+Authentication is the Django session with CSRF on every POST (as the other routers); market data
+(``GET /market-data``, ``GET /instruments``) is public. Who sees what: entities and traders act and
+read for their own organisation only; exchange operators read every participant's orders, trades and
+funds (they do not trade); authorities and everyone else see market data only (R0502, 403).
+
+Idempotency: every POST carries the client's key, in the ``Idempotency-Key`` header or the ``key``
+field (the header wins). A retry with the same key returns the same order; the same key with other
+content is T0203. Prices are sent either as ``price`` — CNY per tonne as a decimal string with at most
+two decimals (``"96.50"``), converted exactly to fen — or as ``price_fen`` (int); never a float.
+
+Refusals answer 422 (403 for R0502) with ``{"code", "message_zh", "message_en"}``. A command the book
+refuses after it was logged (band T0105, best five T0106, own quote T0108, …) is answered 200 with the
+order in status ``rejected`` and its ``reject_code``: it is part of the command log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from ninja import Field, Router, Schema
+
+from cets.core.errors import CetsError, Check
+
+from . import book as bk
+from . import entry, selectors
+from .models import Order
+from .prices import cny_to_fen, fen_to_cny
+
+router = Router(tags=["trading"])
+
+T0404 = Check("T0404", "须且只能给出 price（元）或 price_fen（分）之一", "give exactly one of price (CNY string) or price_fen (int)")
+T0405 = Check("T0405", "缺少幂等键（Idempotency-Key 请求头或 key 字段）", "idempotency key missing (Idempotency-Key header or key field)")
+T0406 = Check("T0406", "日期范围无效（起始日晚于截止日或超过2000天）", "invalid date range (start after end, or more than 2000 days)")
+
+
+def _key(request, body_key: str | None) -> str:
+    k = request.headers.get("Idempotency-Key") or body_key
+    if not k:
+        raise CetsError(T0405)
+    return k
+
+
+class OrderIn(Schema):
+    key: str | None = Field(None, description="idempotency key (or the Idempotency-Key header)")
+    instrument: str = Field(..., description="subject code: CEA, CEA21 … CEA25")
+    method: str = Field("listing", description="listing (挂牌协议) or block (大宗协议)")
+    side: str = Field(..., description="B (buy) or S (sell)")
+    price: str | None = Field(None, description="CNY per tonne, decimal string with at most 2 decimals, e.g. \"96.50\"")
+    price_fen: int | None = Field(None, description="fen per tonne (int), instead of price")
+    quantity_t: int = Field(..., description="tonnes CO2e (int)")
+    counterparty: str = Field("", description="USCC of the counterparty of a directed block order")
+
+
+class TakeIn(Schema):
+    key: str | None = None
+    quote: int = Field(..., description="seq of the resting quote (from the board)")
+    quantity_t: int = Field(..., description="tonnes (int); a block order is confirmed for its whole quantity")
+
+
+class CancelIn(Schema):
+    key: str | None = None
+    order: int = Field(..., description="seq of the caller's resting order")
+
+
+class OrderOut(Schema):
+    seq: int
+    key: str
+    kind: str
+    trading_day: dt.date
+    instrument: str
+    method: str
+    side: str
+    price_fen: int
+    price: str
+    quantity_t: int
+    filled_t: int
+    filled_amount_fen: int
+    remaining_t: int
+    frozen_fen: int
+    frozen_t: int
+    status: str
+    reject_code: str
+    reject_detail: str
+    participant: str | None
+    counterparty: str | None
+    target: int | None
+    entered_at: dt.datetime
+
+
+class TradeOut(Schema):
+    seq: int
+    trading_day: dt.date
+    instrument: str
+    method: str
+    price_fen: int
+    price: str
+    quantity_t: int
+    amount_fen: int
+    side: str = Field(..., description="B if the caller's organisation bought, S if it sold; '' for an operator's view")
+    fee_fen: int | None
+    buyer: str | None
+    seller: str | None
+    executed_at: dt.datetime
+
+
+class FundLineOut(Schema):
+    seq: int
+    kind: str
+    recorded_at: dt.datetime
+    reference: str
+    available_change_fen: int
+    frozen_change_fen: int
+
+
+class FundsOut(Schema):
+    participant: str
+    account: str | None
+    available_fen: int
+    frozen_fen: int
+    entries: list[FundLineOut]
+
+
+class QuoteOut(Schema):
+    seq: int
+    remaining_t: int
+    mine: bool
+    directed: bool
+    takeable: bool
+
+
+class LevelOut(Schema):
+    price_fen: int
+    price: str
+    quantity_t: int
+    orders: int
+    quotes: list[QuoteOut]
+
+
+class BoardOut(Schema):
+    instrument: str
+    method: str
+    open: bool
+    prev_close_fen: int | None
+    band_low_fen: int | None
+    band_high_fen: int | None
+    bids: list[LevelOut]
+    asks: list[LevelOut]
+
+
+class DailyQuoteOut(Schema):
+    date: dt.date
+    open_fen: int
+    high_fen: int
+    low_fen: int
+    close_fen: int
+    prev_close_fen: int | None
+    volume_t: int
+    amount_fen: int
+
+
+class DailyStatOut(Schema):
+    date: dt.date
+    method: str
+    volume_t: int
+    amount_fen: int
+    trades: int
+    ytd_volume_t: int
+    ytd_amount_fen: int
+    cum_volume_t: int
+    cum_amount_fen: int
+
+
+class MarketDataOut(Schema):
+    instrument: str
+    start: dt.date
+    end: dt.date
+    quotes: list[DailyQuoteOut]
+    stats: list[DailyStatOut]
+
+
+def order_out(o: Order, *, show_participant: bool = True) -> OrderOut:
+    return OrderOut(seq=o.seq, key=o.key, kind=o.kind, trading_day=o.trading_day, instrument=o.instrument, method=o.method, side=o.side,
+                    price_fen=o.price_fen, price=fen_to_cny(o.price_fen), quantity_t=o.quantity_t, filled_t=o.filled_t,
+                    filled_amount_fen=o.filled_amount_fen, remaining_t=o.remaining_t, frozen_fen=o.frozen_fen, frozen_t=o.frozen_t,
+                    status=o.status, reject_code=o.reject_code, reject_detail=o.reject_detail,
+                    participant=(o.participant.uscc or o.participant.name) if (show_participant and o.participant_id) else None,
+                    counterparty=(o.counterparty.uscc or o.counterparty.name) if o.counterparty_id else None,
+                    target=o.target_id, entered_at=o.entered_at)
+
+
+def trade_out(t, org) -> TradeOut:
+    if org is None:
+        side, fee = "", None
+    else:
+        side = "B" if t.buyer_id == org.pk else "S"
+        fee = t.buyer_fee_fen if side == "B" else t.seller_fee_fen
+    return TradeOut(seq=t.seq, trading_day=t.trading_day, instrument=t.instrument, method=t.method, price_fen=t.price_fen,
+                    price=fen_to_cny(t.price_fen), quantity_t=t.quantity_t, amount_fen=t.amount_fen, side=side, fee_fen=fee,
+                    buyer=t.buyer.uscc if org is None else None, seller=t.seller.uscc if org is None else None, executed_at=t.executed_at)
+
+
+def _reloaded(o: Order) -> Order:
+    return Order.objects.select_related("participant", "counterparty").get(pk=o.pk)
+
+
+@router.post("/orders", response=OrderOut)
+def order_place(request, body: OrderIn):
+    """Place a listing quote (挂牌) or a block order (大宗, optionally directed to ``counterparty``) for the
+    caller's organisation. Funds (price × quantity + fee) or units are frozen at entry (T0201 / T0207);
+    the session and trading day are checked with the exchange's clock (T0205)."""
+    if (body.price is None) == (body.price_fen is None):
+        raise CetsError(T0404)
+    price_fen = cny_to_fen(body.price) if body.price is not None else body.price_fen
+    o = entry.place(user=request.user, key=_key(request, body.key), instrument=body.instrument, method=body.method, side=body.side,
+                    price_fen=price_fen, quantity_t=body.quantity_t, counterparty=body.counterparty)
+    return order_out(_reloaded(o))
+
+
+@router.post("/take", response=OrderOut)
+def order_take(request, body: TakeIn):
+    """Take (摘牌) a resting listing quote among the best five levels, or confirm a block order."""
+    o = entry.take(user=request.user, key=_key(request, body.key), quote=body.quote, quantity_t=body.quantity_t)
+    return order_out(_reloaded(o))
+
+
+@router.post("/cancel", response=OrderOut)
+def order_cancel(request, body: CancelIn):
+    """Cancel (撤单) one of the caller's organisation's resting orders; frozen funds or units are released."""
+    o = entry.cancel(user=request.user, key=_key(request, body.key), order=body.order)
+    return order_out(_reloaded(o))
+
+
+@router.get("/board", response=BoardOut)
+def board(request, instrument: str, method: str = "listing"):
+    """The best-five board of ``instrument`` and ``method``: price levels with quantity and order count,
+    and the resting quotes of those levels (their ``seq`` is what a taker sends). Participants are not
+    named; ``mine`` marks the caller's own quotes."""
+    if method not in ("listing", "block", "continuous"):
+        raise CetsError(bk.T0113, method[:40])
+    b = selectors.board(instrument=instrument, method=method, viewer=request.user)
+
+    def levels(rows):
+        return [LevelOut(price_fen=lv.price_fen, price=fen_to_cny(lv.price_fen), quantity_t=lv.quantity_t, orders=lv.orders,
+                         quotes=[QuoteOut(**q.__dict__) for q in lv.quotes]) for lv in rows]
+
+    return BoardOut(instrument=b.instrument, method=b.method, open=b.open, prev_close_fen=b.prev_close_fen, band_low_fen=b.band_low_fen,
+                    band_high_fen=b.band_high_fen, bids=levels(b.bids), asks=levels(b.asks))
+
+
+@router.get("/orders", response=list[OrderOut])
+def my_orders(request, day: dt.date | None = None, status: str = "", participant: str = "", limit: int = 200):
+    """The caller's organisation's orders (all participants', or one USCC, for an exchange operator), newest first."""
+    rows = selectors.orders_visible(user=request.user, day=day, status=status, participant=participant, limit=limit)
+    return [order_out(o) for o in rows]
+
+
+@router.get("/trades", response=list[TradeOut])
+def my_trades(request, day: dt.date | None = None, participant: str = "", limit: int = 200):
+    """The caller's organisation's trades with its side and fee (an exchange operator: every trade, buyer and seller)."""
+    org = selectors.participant_of(request.user)
+    return [trade_out(t, org) for t in selectors.trades_visible(user=request.user, day=day, participant=participant, limit=limit)]
+
+
+@router.get("/funds", response=FundsOut)
+def my_funds(request, participant: str = "", limit: int = 200):
+    """Available and frozen funds in fen and the latest fund entries (an exchange operator names the ``participant``)."""
+    f = selectors.funds_visible(user=request.user, participant=participant, limit=limit)
+    return FundsOut(participant=f.holder.uscc or f.holder.name, account=f.number, available_fen=f.available_fen, frozen_fen=f.frozen_fen,
+                    entries=[FundLineOut(**e.__dict__) for e in f.entries])
+
+
+@router.get("/market-data", response=MarketDataOut, auth=None)
+def market_data(request, instrument: str, start: dt.date | None = None, end: dt.date | None = None):
+    """Public: the daily quotes (open/high/low/close fen, listing volume and amount) and the daily
+    statistics per method (volume, amount, year-to-date, cumulative) of ``instrument``; default the 90
+    days up to today; at most 2000 days (T0406)."""
+    end = end or timezone.localdate()
+    start = start or end - dt.timedelta(days=90)
+    if start > end or (end - start).days > 2000:
+        raise CetsError(T0406, f"{start} … {end}")
+    quotes = selectors.quotes_between(instrument=instrument, start=start, end=end)
+    stats = selectors.stats_between(instrument=instrument, start=start, end=end)
+    return MarketDataOut(
+        instrument=instrument, start=start, end=end,
+        quotes=[DailyQuoteOut(date=q.date, open_fen=q.open_fen, high_fen=q.high_fen, low_fen=q.low_fen, close_fen=q.close_fen,
+                              prev_close_fen=q.prev_close_fen, volume_t=q.volume_t, amount_fen=q.amount_fen) for q in quotes],
+        stats=[DailyStatOut(date=s.date, method=s.method, volume_t=s.volume_t, amount_fen=s.amount_fen, trades=s.trades, ytd_volume_t=s.ytd_volume_t,
+                            ytd_amount_fen=s.ytd_amount_fen, cum_volume_t=s.cum_volume_t, cum_amount_fen=s.cum_amount_fen) for s in stats])
+
+
+@router.get("/instruments", response=list[str], auth=None)
+def instruments(request):
+    """Public: instruments with market data or an opened trading day."""
+    return selectors.instruments_listed()
+

@@ -1,0 +1,119 @@
+"""Order entry as the API and the pages call it: who the participant is, the client's idempotency key,
+and a retry check, in front of ``trading.services`` (which do every write and every business check).
+
+- The participant is the caller's own organisation (an entity or trader user, Measures Art. 21); every
+  other role is refused T0209 before anything is written (Regulations Art. 7: regulators, the registry,
+  the exchange and verification bodies do not trade).
+- The client's key is kept per user (``<channel>-<user id>-<key>``), so two users' keys never meet and
+  one user cannot read another's order by guessing its key. A retry with the same key returns the first
+  order; the same key with other content is refused T0203 (nothing is written).
+- Cancel is checked here against the caller's own orders (T0110 before anything is written), so a
+  participant cannot even log a command against another participant's order.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import IntegrityError
+
+from cets.core.errors import CetsError, Check
+from cets.parties.models import Organisation
+
+from . import book as bk
+from . import services
+from .funds import T0203
+from .models import Order
+from .selectors import participant_of
+
+T0402 = Check("T0402", "幂等键须为1至80位字母、数字或 . _ : -", "idempotency key must be 1–80 letters, digits or . _ : -")
+T0403 = Check("T0403", "对手方统一社会信用代码不存在", "no participant with this counterparty credit code")
+
+_KEY = re.compile(r"[A-Za-z0-9._:-]{1,80}")
+
+# Methods a participant enters through the API and the pages: the national market's listing and block
+# agreements (reference §3.1). One-way auctions have their own announcement and bidding flow; the
+# continuous method is for pilot markets and is not offered until a pack says a market uses it.
+ORDER_METHODS = ("listing", "block")
+
+
+def stored_key(*, user, key: str, channel: str = "api") -> str:
+    """The command-log key for ``key`` sent by ``user`` (T0402 if malformed)."""
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise CetsError(T0402, repr(key)[:90])
+    return f"{channel}-{user.pk}-{key}"
+
+
+def _participant(user) -> Organisation:
+    org = participant_of(user)
+    if org is None:
+        raise CetsError(services.T0209, getattr(user, "username", ""))
+    return org
+
+
+def _retry(key: str, **same) -> Order | None:
+    """The order already logged under ``key``, if its content equals ``same``; T0203 if it differs."""
+    o = Order.objects.filter(key=key).first()
+    if o is None:
+        return None
+    if any(getattr(o, f) != v for f, v in same.items()):
+        raise CetsError(T0203, key)
+    return o
+
+
+def _once(key: str, fn, **same) -> Order:
+    """Run ``fn`` unless ``key`` is logged already; a concurrent duplicate that loses the race on the
+    unique key gets the winner's order."""
+    if (o := _retry(key, **same)) is not None:
+        return o
+    try:
+        return fn()
+    except IntegrityError:
+        if (o := _retry(key, **same)) is not None:
+            return o
+        raise
+
+
+def place(*, user, key: str, instrument: str, method: str, side: str, price_fen: int, quantity_t: int, counterparty: str = "",
+          channel: str = "api", market: str = "national") -> Order:
+    """Enter an order for the caller's organisation (``services.order_place``): ``price_fen`` fen per
+    tonne (int), ``quantity_t`` tonnes (int), ``counterparty`` the USCC of a directed block order's
+    counterparty (T0403 if unknown). Raises T0113 (a method other than listing / block), T0209 (not a
+    trader), T0402, T0203 and every check of
+    ``order_place``. Returns the order as the sequencer left it (resting, filled or rejected)."""
+    org = _participant(user)
+    k = stored_key(user=user, key=key, channel=channel)
+    if method not in ORDER_METHODS:
+        raise CetsError(bk.T0113, repr(method)[:40])
+    cp = None
+    if counterparty:
+        cp = Organisation.objects.filter(uscc=counterparty.strip().upper()).first()
+        if cp is None:
+            raise CetsError(T0403, counterparty[:40])
+    return _once(k, lambda: services.order_place(key=k, participant=org, instrument=instrument, method=method, side=side, price_fen=price_fen,
+                                                 quantity_t=quantity_t, counterparty=cp, actor=user, market=market),
+                 kind=Order.Kind.PLACE, participant_id=org.pk, instrument=instrument, method=method, side=side, price_fen=price_fen,
+                 quantity_t=quantity_t, counterparty_id=cp.pk if cp else None)
+
+
+def take(*, user, key: str, quote: int, quantity_t: int, channel: str = "api", market: str = "national") -> Order:
+    """Take ``quantity_t`` tonnes of resting quote ``quote`` (seq) for the caller's organisation
+    (``services.order_take``). Raises T0209, T0402, T0203, T0211 and the book's T0106–T0112 show as a
+    rejected take order."""
+    org = _participant(user)
+    k = stored_key(user=user, key=key, channel=channel)
+    return _once(k, lambda: services.order_take(key=k, participant=org, quote_seq=quote, quantity_t=quantity_t, actor=user, market=market),
+                 kind=Order.Kind.TAKE, participant_id=org.pk, target_id=quote, quantity_t=quantity_t)
+
+
+def cancel(*, user, key: str, order: int, channel: str = "api", market: str = "national") -> Order:
+    """Cancel the caller's organisation's resting order ``order`` (seq) (``services.order_cancel``).
+    T0110 before anything is written if the order is not the caller's or not resting."""
+    org = _participant(user)
+    k = stored_key(user=user, key=key, channel=channel)
+    if (o := _retry(k, kind=Order.Kind.CANCEL, participant_id=org.pk, target_id=order)) is not None:
+        return o
+    if not Order.objects.filter(seq=order, market=market, participant=org, kind=Order.Kind.PLACE, status=Order.Status.RESTING).exists():
+        raise CetsError(bk.T0110, f"#{order}")
+    return _once(k, lambda: services.order_cancel(key=k, participant=org, order_seq=order, actor=user, market=market),
+                 kind=Order.Kind.CANCEL, participant_id=org.pk, target_id=order)

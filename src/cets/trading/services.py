@@ -1,0 +1,717 @@
+"""Trading writes: order entry with pre-trade checks, the sequencer, trade-by-trade DVP settlement and
+the end-of-day market data.
+
+Flow (DESIGN.md § Trading): ``order_place`` / ``order_take`` / ``order_cancel`` check the order, freeze
+what it needs (funds in the fund ledger, units in the registry's pending position) and write it to the
+command log (``Order``) in one transaction — that is the acknowledgement. ``sequencer_drain`` then
+applies the log in order to the in-memory book (``trading.book``) and, for each event, updates the
+order, settles each trade by itself (units and funds in one transaction: delivery versus payment) and
+releases what a finished order no longer needs. ``day_close`` expires the day's orders and writes the
+day's statistics and quote.
+
+Rules: 《碳排放权交易管理规则（试行）》 and 《碳排放权结算管理规则（试行）》 (公告2021年第21号), reference §3;
+numbers from the market's trading pack (``national/trading-2021-2026``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from cets.core.errors import CetsError, Check
+from cets.parties.access import membership_of
+from cets.parties.models import Organisation, Role
+from cets.registry.models import Account, AccountStatus, Holding, Position, UnitType
+from cets.registry.services import exchange_deliver, exchange_hold, exchange_release
+from cets.rules.packs import Pack, pack_for
+
+from . import auction as au
+from . import book as bk
+from . import funds
+from .calendar import in_session, is_trading_day, parse_sessions
+from .models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+T0205 = Check("T0205", "非交易日或非交易时段", "the market is closed (not a trading day or outside the session)")
+T0206 = Check("T0206", "未知交易标的", "unknown instrument")
+T0207 = Check("T0207", "可卖持仓不足（当日买入的配额当日不得卖出）", "not enough sellable units (allowances bought today cannot be sold today)")
+T0208 = Check("T0208", "账户状态不允许交易", "the account's status does not allow trading")
+T0209 = Check("T0209", "无交易权限", "not a trading participant or not acting for it")
+T0210 = Check("T0210", "前一交易日尚未闭市", "the previous trading day is not closed")
+T0211 = Check("T0211", "报价不存在或已失效", "the quote does not exist or is no longer open")
+T0212 = Check("T0212", "超过最大持仓量限制", "the order would exceed the maximum holding")
+
+# Roles that may trade for their own organisation (Measures Art. 21; Regulations Art. 7 bars regulators,
+# the registry, the exchange and verification bodies).
+TRADER_ROLES = frozenset({Role.ENTITY, Role.TRADER})
+
+
+# --- rules from the pack ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarketRules:
+    """A market's trading rules read from its pack: limits for the book, instrument → unit type,
+    sessions per method, fee rate (fraction, per side, rounded half-up to the fen), same-day resale."""
+
+    pack_id: str
+    limits: bk.Limits
+    instruments: dict[str, str]
+    sessions: dict[str, tuple]
+    fee_rate: Decimal
+    same_day_resale: bool
+    closed_days: frozenset = frozenset()
+    max_holding_non_entity_t: int = 0
+    max_holding_entity_over_allocation_t: int = 0
+    large_holder_report_t: int = 0
+
+    @classmethod
+    def from_pack(cls, pack: Pack) -> MarketRules:
+        d = pack.decimal
+        limits = bk.Limits.from_pack(pack)
+        sessions = {m: parse_sessions(pack.raw(f"sessions.{m}")) for m in ("listing", "block", "auction")}
+        sessions["continuous"] = sessions["listing"]
+        closed = frozenset(dt.date.fromisoformat(x) for x in pack.data.get("calendar", {}).get("closed_days", []))
+        return cls(pack.id, limits, dict(pack.raw("instruments")), sessions, d("fees.rate"), pack.flag("positions.same_day_resale"), closed,
+                   int(d("positions.max_holding_non_entity_t")), int(d("positions.max_holding_entity_over_allocation_t")),
+                   int(d("positions.large_holder_report_t")))
+
+    def fee(self, amount_fen: int) -> int:
+        """Fee in fen (int) on an amount in fen: ``amount × rate`` rounded half-up (trading pack [fees])."""
+        return int((Decimal(amount_fen) * self.fee_rate).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+@lru_cache(maxsize=64)
+def _market_rules(market: str, year: int) -> MarketRules:
+    return MarketRules.from_pack(pack_for(market, "trading", year))
+
+
+def market_rules(market: str, day: dt.date) -> MarketRules:
+    """The trading rules of ``market`` in force on ``day`` (PackError if no pack covers the year)."""
+    return _market_rules(market, day.year)
+
+
+def _local(at: dt.datetime | None) -> dt.datetime:
+    return timezone.localtime(at or timezone.now(), SHANGHAI)
+
+
+def _calendar_overrides() -> dict:
+    from cets.core.calendar import overrides
+
+    return overrides()
+
+
+def _check_open(method: str, at: dt.datetime, rules: MarketRules) -> None:
+    day = at.date()
+    if not is_trading_day(day, _calendar_overrides(), rules.closed_days) or not in_session(at.time(), rules.sessions[method]):
+        raise CetsError(T0205, f"{method} {at:%Y-%m-%d %H:%M}")
+
+
+def _participant_check(actor, participant: Organisation) -> None:
+    """The actor must act for ``participant`` in a trading role; ``actor=None`` is a system job."""
+    if actor is None:
+        return
+    m = membership_of(actor)
+    if m is None or m.organisation_id != participant.pk or m.role not in TRADER_ROLES:
+        raise CetsError(T0209, participant.uscc or participant.name)
+
+
+def _unit_type(rules: MarketRules, instrument: str) -> UnitType:
+    code = rules.instruments.get(instrument)
+    ut = UnitType.objects.filter(code=code).first() if code else None
+    if ut is None:
+        raise CetsError(T0206, instrument)
+    return ut
+
+
+def _registry_account(participant: Organisation, market: str) -> Account:
+    acc = Account.objects.filter(holder=participant, market=market).first()
+    if acc is None or acc.status != AccountStatus.OPEN:
+        raise CetsError(T0208, f"{participant.uscc}: {acc.status if acc else 'no account'}")
+    return acc
+
+
+def sellable_t(*, participant: Organisation, instrument: str, day: dt.date, market: str = "national", rules: MarketRules | None = None,
+               account: Account | None = None) -> int:
+    """Tonnes (int) ``participant`` may sell now from ``account`` (default: its own account): the trading
+    position minus what it bought on ``day`` (allowances bought today cannot be sold today, reference
+    §3.1) unless the pack allows same-day resale."""
+    rules = rules or market_rules(market, day)
+    ut = _unit_type(rules, instrument)
+    acc = account or Account.objects.filter(holder=participant, market=market).first()
+    if acc is None:
+        return 0
+    held = Holding.objects.filter(account=acc, unit_type=ut, position=Position.TRADING).values_list("quantity", flat=True).first() or 0
+    if rules.same_day_resale:
+        return held
+    bought = Trade.objects.filter(market=market, buyer=participant, instrument=instrument, trading_day=day).aggregate(s=Sum("quantity_t"))["s"] or 0
+    return max(held - bought, 0)
+
+
+def _allocation_t(participant: Organisation, unit_type: UnitType) -> int:
+    """The entity's final allocation of the unit type's vintage year (0 if none or not an entity)."""
+    from cets.allocation.selectors import allocation_of
+
+    try:
+        year = int(str(unit_type.vintage)[-4:])
+    except ValueError:
+        return 0
+    a = allocation_of(entity=participant, year=year)
+    return a.final_allocation_t if a else 0
+
+
+def holding_limit_t(*, participant: Organisation, unit_type: UnitType, rules: MarketRules) -> int | None:
+    """Maximum holding (最大持仓量) in tonnes (int) of one unit type: for a key emitting entity its
+    allocation of that vintage + the pack's margin, for others the pack's fixed limit; None where the
+    pack sets none (trading pack [positions]: the national market publishes no figure; Beijing's 2014
+    rules do)."""
+    if not rules.max_holding_non_entity_t:
+        return None
+    if participant.kind == Organisation.Kind.ENTITY:
+        return _allocation_t(participant, unit_type) + rules.max_holding_entity_over_allocation_t
+    return rules.max_holding_non_entity_t
+
+
+def _check_holding_limit(o: Order, participant: Organisation, unit_type: UnitType, quantity_t: int, rules: MarketRules) -> None:
+    """T0212 if the holding plus the open buy orders plus this order would exceed the maximum holding."""
+    limit = holding_limit_t(participant=participant, unit_type=unit_type, rules=rules)
+    if limit is None:
+        return
+    held = Holding.objects.filter(account=o.account, unit_type=unit_type).aggregate(s=Sum("quantity"))["s"] or 0
+    open_buys = Order.objects.filter(participant=participant, side=bk.BUY, instrument=o.instrument, status=Order.Status.RESTING,
+                                     market=o.market).aggregate(s=Sum("remaining_t"))["s"] or 0
+    if held + open_buys + quantity_t > limit:
+        raise CetsError(T0212, f"{held} + {open_buys} + {quantity_t} > {limit} t")
+
+
+def _log(market: str, **fields) -> Order:
+    """Append to the command log under the market lock, so log order = commit order (the sequencer
+    never sees a gap that a slower transaction fills later)."""
+    _market_lock(market)
+    return Order.objects.create(market=market, **fields)
+
+
+def _market_lock(market: str) -> MarketState:
+    """Lock the market's row (created on first use); held until the surrounding transaction ends."""
+    ms = MarketState.objects.select_for_update().filter(market=market).first()
+    if ms is None:
+        MarketState.objects.get_or_create(market=market)
+        ms = MarketState.objects.select_for_update().get(market=market)
+    return ms
+
+
+def _existing(key: str) -> Order | None:
+    return Order.objects.filter(key=key).first()
+
+
+def _freeze(o: Order, *, side: str, rules: MarketRules, participant: Organisation, instrument: str, price_fen: int, quantity_t: int,
+            at: dt.datetime) -> None:
+    """Pre-trade check and freeze (two-phase): a buy holds price × quantity + fee in fen, a sell holds
+    the units in the registry's pending position. T0201 / T0207 when short; nothing changes then."""
+    if side == bk.BUY:
+        o.account = o.account or _registry_account(participant, o.market)
+        _check_holding_limit(o, participant, _unit_type(rules, instrument), quantity_t, rules)
+        amount = price_fen * quantity_t
+        need = amount + rules.fee(amount)
+        acc = funds.fund_account_of(holder=participant, market=o.market)
+        funds.post(key=f"order-{o.seq}-freeze", kind=FundEntry.Kind.FREEZE, debit=(acc, funds.AVAILABLE), credit=(acc, funds.FROZEN),
+                   amount_fen=need, reference=f"委托冻结 order #{o.seq}", order=o, at=at)
+        o.frozen_fen = need
+    else:
+        acc = o.account or _registry_account(participant, o.market)
+        can = sellable_t(participant=participant, instrument=instrument, day=o.trading_day, market=o.market, rules=rules, account=acc)
+        if quantity_t > can:
+            raise CetsError(T0207, f"{quantity_t} > {can} t")
+        o.account = acc
+        exchange_hold(key=f"order-{o.seq}-hold", account=acc, unit_type=_unit_type(rules, instrument), quantity=quantity_t,
+                      reference=f"委托冻结 order #{o.seq}", effective_at=at)
+        o.frozen_t = quantity_t
+    o.save(update_fields=["frozen_fen", "frozen_t", "account"])
+
+
+def _require_day_open(market: str, instrument: str, day: dt.date) -> None:
+    last_open = Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY, instrument=instrument).order_by("-seq").first()
+    if last_open is None or last_open.trading_day != day:
+        raise CetsError(T0205, f"{instrument} {day} not opened")
+
+
+def _validate_order_shape(side: str, price_fen, quantity_t) -> None:
+    if side not in (bk.BUY, bk.SELL):
+        raise CetsError(bk.T0114, repr(side))
+    if isinstance(price_fen, bool) or not isinstance(price_fen, int) or price_fen <= 0:
+        raise CetsError(bk.T0101, repr(price_fen))
+    if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
+        raise CetsError(bk.T0102, repr(quantity_t))
+
+
+def order_place(*, key: str, participant: Organisation, instrument: str, method: str, side: str, price_fen: int, quantity_t: int, actor,
+                counterparty: Organisation | None = None, market: str = "national", at: dt.datetime | None = None) -> Order:
+    """Enter an order (申报): a listing quote (挂牌), a block order (大宗, optionally directed to
+    ``counterparty``) or a continuous limit order. ``price_fen`` fen per tonne (int), ``quantity_t``
+    tonnes (int). Checks: T0209 the actor trades for ``participant``; T0205 trading day and the method's
+    session, day opened; T0206 instrument; T0101/T0102/T0114 shape; T0201 funds / T0207 sellable units
+    (frozen at entry). Band and size (T0103–T0105) are the book's checks and show as a rejected order.
+    Idempotent on ``key``. Returns the order after the sequencer has applied it."""
+    if (o := _existing(key)) is not None:
+        return o
+    _participant_check(actor, participant)
+    _validate_order_shape(side, price_fen, quantity_t)
+    now = _local(at)
+    rules = market_rules(market, now.date())
+    if method not in rules.sessions:
+        raise CetsError(bk.T0113, method)
+    _check_open(method, now, rules)
+    _unit_type(rules, instrument)
+    with transaction.atomic():
+        _require_day_open(market, instrument, now.date())
+        o = _log(market, key=key, kind=Order.Kind.PLACE, trading_day=now.date(), instrument=instrument, method=method, side=side,
+                 price_fen=price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, counterparty=counterparty,
+                 actor=actor, entered_at=now)
+        _freeze(o, side=side, rules=rules, participant=participant, instrument=instrument, price_fen=price_fen, quantity_t=quantity_t, at=now)
+    sequencer_drain(market=market)
+    o.refresh_from_db()
+    return o
+
+
+def order_take(*, key: str, participant: Organisation, quote_seq: int, quantity_t: int, actor, market: str = "national",
+               at: dt.datetime | None = None) -> Order:
+    """Take (摘牌) ``quantity_t`` tonnes of the resting listing quote ``quote_seq`` at its price, or
+    confirm a block order (its whole quantity). The same entry checks as ``order_place``; T0211 if the
+    quote is not resting; the book refuses T0106 (not in the best five levels), T0107, T0108, T0109,
+    T0112. Returns the take order after the sequencer has applied it (status filled or rejected)."""
+    if (o := _existing(key)) is not None:
+        return o
+    _participant_check(actor, participant)
+    if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
+        raise CetsError(bk.T0102, repr(quantity_t))
+    quote = Order.objects.filter(seq=quote_seq, market=market, kind=Order.Kind.PLACE, status=Order.Status.RESTING).first()
+    if quote is None:
+        raise CetsError(T0211, f"#{quote_seq}")
+    now = _local(at)
+    rules = market_rules(market, now.date())
+    _check_open(quote.method, now, rules)
+    side = bk.BUY if quote.side == bk.SELL else bk.SELL
+    with transaction.atomic():
+        o = _log(market, key=key, kind=Order.Kind.TAKE, trading_day=now.date(), instrument=quote.instrument, method=quote.method, side=side,
+                 price_fen=quote.price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target=quote, actor=actor,
+                 entered_at=now)
+        _freeze(o, side=side, rules=rules, participant=participant, instrument=quote.instrument, price_fen=quote.price_fen,
+                quantity_t=quantity_t, at=now)
+    sequencer_drain(market=market)
+    o.refresh_from_db()
+    return o
+
+
+def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, market: str = "national", at: dt.datetime | None = None) -> Order:
+    """Cancel (撤单) a resting order of ``participant``; the book refuses T0110 if it is not resting or
+    not the participant's. Frozen funds or units are released by the sequencer."""
+    if (o := _existing(key)) is not None:
+        return o
+    _participant_check(actor, participant)
+    now = _local(at)
+    target = Order.objects.filter(seq=order_seq, market=market).first()
+    with transaction.atomic():
+        o = _log(market, key=key, kind=Order.Kind.CANCEL, trading_day=now.date(), participant=participant, target=target, actor=actor,
+                 entered_at=now, instrument=target.instrument if target else "")
+    sequencer_drain(market=market)
+    o.refresh_from_db()
+    return o
+
+
+def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int | None = None, at: dt.datetime | None = None) -> Order:
+    """Open ``day`` for ``instrument`` (开市) with the price-band reference: ``prev_close_fen`` when the
+    exchange sets it (a new instrument's listing reference price, or a replay of the published
+    close), otherwise the platform's own last close. T0210 if the instrument's previous day was not
+    closed; T0205 if ``day`` is not a trading day; T0111 without any reference. Idempotent."""
+    key = f"{market}-{instrument}-{day.isoformat()}-open"
+    if (o := _existing(key)) is not None:
+        return o
+    if not is_trading_day(day, _calendar_overrides(), market_rules(market, day).closed_days):
+        raise CetsError(T0205, day.isoformat())
+    last = Order.objects.filter(market=market, instrument=instrument, kind__in=(Order.Kind.OPEN_DAY, Order.Kind.CLOSE_DAY)).order_by("-seq").first()
+    if last is not None and last.kind == Order.Kind.OPEN_DAY:
+        raise CetsError(T0210, f"{instrument} {last.trading_day}")
+    prev = DailyQuote.objects.filter(market=market, instrument=instrument, date__lt=day).order_by("-date").values_list("close_fen", flat=True).first()
+    ref = prev_close_fen if prev_close_fen is not None else prev
+    if ref is None or ref <= 0:
+        raise CetsError(bk.T0111, f"{instrument}: no previous close")
+    with transaction.atomic():
+        o = _log(market, key=key, kind=Order.Kind.OPEN_DAY, trading_day=day, instrument=instrument, price_fen=ref,
+                 entered_at=at or dt.datetime.combine(day, dt.time(9, 15), SHANGHAI))
+    sequencer_drain(market=market)
+    return o
+
+
+def day_close(*, market: str, instrument: str, day: dt.date, at: dt.datetime | None = None) -> DailyQuote:
+    """Close ``day`` for ``instrument`` (闭市): every resting order expires (frozen funds and units are
+    released), and the day's statistics per method (volume, amount, year-to-date and cumulative) and
+    the quote are written. Close = volume-weighted average of the day's listing trades rounded half-up
+    to the fen, or the previous close if there were none; open = the first listing trade or the previous
+    close; high/low from listing trades (0 if none), as the exchange publishes them (reference §3.1).
+    Idempotent."""
+    key = f"{market}-{instrument}-{day.isoformat()}-close"
+    if _existing(key) is None:
+        with transaction.atomic():
+            _log(market, key=key, kind=Order.Kind.CLOSE_DAY, trading_day=day, instrument=instrument,
+                 entered_at=at or dt.datetime.combine(day, dt.time(15, 0), SHANGHAI))
+        sequencer_drain(market=market)
+    return _market_data_write(market=market, instrument=instrument, day=day)
+
+
+@transaction.atomic
+def _market_data_write(*, market: str, instrument: str, day: dt.date) -> DailyQuote:
+    existing = DailyQuote.objects.filter(market=market, instrument=instrument, date=day).first()
+    if existing is not None:
+        return existing
+    opened = Order.objects.get(key=f"{market}-{instrument}-{day.isoformat()}-open")
+    trades = list(Trade.objects.filter(market=market, instrument=instrument, trading_day=day).order_by("seq").values_list("method", "price_fen", "quantity_t", "amount_fen"))
+    for method in (Method.LISTING, Method.BLOCK, Method.AUCTION):
+        rows = [t for t in trades if t[0] == method]
+        vol, amt = sum(t[2] for t in rows), sum(t[3] for t in rows)
+        prev = DailyStat.objects.filter(market=market, instrument=instrument, method=method, date__lt=day).order_by("-date").first()
+        same_year = prev is not None and prev.date.year == day.year
+        DailyStat.objects.create(
+            market=market, date=day, instrument=instrument, method=method, volume_t=vol, amount_fen=amt, trades=len(rows),
+            ytd_volume_t=(prev.ytd_volume_t if same_year else 0) + vol, ytd_amount_fen=(prev.ytd_amount_fen if same_year else 0) + amt,
+            cum_volume_t=(prev.cum_volume_t if prev else 0) + vol, cum_amount_fen=(prev.cum_amount_fen if prev else 0) + amt,
+        )
+    listing = [t for t in trades if t[0] == Method.LISTING]
+    vol, amt = sum(t[2] for t in listing), sum(t[3] for t in listing)
+    if listing:
+        close = bk.vwap_fen(amt, vol)
+        o, h, lo = listing[0][1], max(t[1] for t in listing), min(t[1] for t in listing)
+    else:
+        close, o, h, lo = opened.price_fen, opened.price_fen, 0, 0
+    return DailyQuote.objects.create(market=market, date=day, instrument=instrument, open_fen=o, high_fen=h, low_fen=lo, close_fen=close,
+                                     prev_close_fen=opened.price_fen, volume_t=vol, amount_fen=amt)
+
+
+# --- one-way auction (单向竞价) -------------------------------------------------------------------
+
+
+def auction_offer(*, key: str, initiator: Organisation, instrument: str, quantity_t: int, floor_fen: int, pricing: str = "uniform",
+                  min_bid_t: int = 1, max_bid_t: int = 0, account: Account | None = None, actor, market: str = "national",
+                  at: dt.datetime | None = None) -> Order:
+    """Announce a one-way auction: ``initiator`` sells ``quantity_t`` tonnes (int) of ``instrument`` at a
+    floor of ``floor_fen`` fen per tonne (int), cleared at a ``uniform`` price or ``pay_as_bid``, bids of
+    ``min_bid_t`` … ``max_bid_t`` tonnes (0 = no maximum). The units are held from ``account`` (default:
+    the initiator's own account; for paid allocation an authority names the market's auction account,
+    R0502 unless the actor is that authority or an exchange operator). Terms are checked with
+    ``trading.auction`` (T0303). Idempotent on ``key``."""
+    if (o := _existing(key)) is not None:
+        return o
+    if account is not None and account.holder_id != initiator.pk:
+        from cets.parties.access import require_role
+
+        if actor is not None:
+            require_role(actor, Role.EXCHANGE_OPERATOR, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY)
+    else:
+        _participant_check(actor, initiator)
+    if pricing not in ("uniform", "pay_as_bid"):
+        raise CetsError(au.T0303, pricing)
+    _validate_order_shape(bk.SELL, floor_fen, quantity_t)
+    now = _local(at)
+    rules = market_rules(market, now.date())
+    _check_open("auction", now, rules)
+    with transaction.atomic():
+        _require_day_open(market, instrument, now.date())
+        o = _log(market, key=key, kind=Order.Kind.AUCTION_OFFER, trading_day=now.date(), instrument=instrument, method=Method.AUCTION,
+                 side=bk.SELL, price_fen=floor_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=initiator, actor=actor,
+                 entered_at=now, account=account, terms={"pricing": pricing, "min_bid_t": min_bid_t, "max_bid_t": max_bid_t})
+        _freeze(o, side=bk.SELL, rules=rules, participant=initiator, instrument=instrument, price_fen=floor_fen, quantity_t=quantity_t, at=now)
+    sequencer_drain(market=market)
+    o.refresh_from_db()
+    return o
+
+
+def auction_bid(*, key: str, participant: Organisation, auction_seq: int, price_fen: int, quantity_t: int, actor, market: str = "national",
+                at: dt.datetime | None = None) -> Order:
+    """A sealed bid (竞买申报) of ``quantity_t`` tonnes at ``price_fen`` fen per tonne; price × quantity + fee
+    is frozen at entry (T0201). The book refuses T0301/T0302/T0304/T0115 (the bid is then rejected and
+    its funds released)."""
+    if (o := _existing(key)) is not None:
+        return o
+    _participant_check(actor, participant)
+    _validate_order_shape(bk.BUY, price_fen, quantity_t)
+    offer = Order.objects.filter(seq=auction_seq, market=market, kind=Order.Kind.AUCTION_OFFER).first()
+    if offer is None:
+        raise CetsError(bk.T0115, f"#{auction_seq}")
+    now = _local(at)
+    rules = market_rules(market, now.date())
+    _check_open("auction", now, rules)
+    with transaction.atomic():
+        o = _log(market, key=key, kind=Order.Kind.AUCTION_BID, trading_day=now.date(), instrument=offer.instrument, method=Method.AUCTION,
+                 side=bk.BUY, price_fen=price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target=offer,
+                 actor=actor, entered_at=now)
+        _freeze(o, side=bk.BUY, rules=rules, participant=participant, instrument=offer.instrument, price_fen=price_fen, quantity_t=quantity_t,
+                at=now)
+    sequencer_drain(market=market)
+    o.refresh_from_db()
+    return o
+
+
+def auction_close(*, key: str, auction_seq: int, actor, market: str = "national", at: dt.datetime | None = None) -> Order:
+    """Clear the auction (出清) by price priority then time; each fill settles as a trade (DVP); unfilled
+    bids and unsold units are released. An exchange operator (R0502) or a system job."""
+    if (o := _existing(key)) is not None:
+        return o
+    if actor is not None:
+        from cets.parties.access import require_role
+
+        require_role(actor, Role.EXCHANGE_OPERATOR)
+    offer = Order.objects.filter(seq=auction_seq, market=market, kind=Order.Kind.AUCTION_OFFER).first()
+    if offer is None:
+        raise CetsError(bk.T0115, f"#{auction_seq}")
+    now = _local(at)
+    with transaction.atomic():
+        o = _log(market, key=key, kind=Order.Kind.AUCTION_CLEAR, trading_day=now.date(), instrument=offer.instrument, method=Method.AUCTION,
+                 target=offer, actor=actor, entered_at=now)
+    sequencer_drain(market=market)
+    o.refresh_from_db()
+    return o
+
+
+# --- the sequencer ---------------------------------------------------------------------------------
+
+# The in-memory book of each market in this process and the last command it has applied. Whoever holds
+# the market lock brings this book up to the log (replaying commands other processes applied) before
+# applying new ones, so the book is always a function of the log.
+_BOOKS: dict[str, tuple[bk.Book, int]] = {}
+_BOOK_LOCK = threading.RLock()  # threads of one process share _BOOKS: one applies or reads at a time
+
+
+def _command(o: Order):
+    """The book command of a log entry; None for a voided entry (skipped on replay)."""
+    if o.voided:
+        return None
+    p = str(o.participant_id or "")
+    if o.kind == Order.Kind.PLACE:
+        return bk.Place(o.seq, p, o.instrument, o.method, o.side, o.price_fen, o.quantity_t, str(o.counterparty_id or ""))
+    if o.kind == Order.Kind.TAKE:
+        return bk.Take(o.seq, p, o.target_id, o.quantity_t)
+    if o.kind == Order.Kind.CANCEL:
+        return bk.Cancel(o.seq, p, o.target_id or 0)
+    if o.kind == Order.Kind.OPEN_DAY:
+        return bk.OpenDay(o.seq, o.instrument, o.price_fen)
+    if o.kind == Order.Kind.AUCTION_OFFER:
+        return bk.AuctionOffer(o.seq, p, o.instrument, au.AuctionSpec(o.quantity_t, o.price_fen, **o.terms))
+    if o.kind == Order.Kind.AUCTION_BID:
+        return bk.AuctionBid(o.seq, p, o.target_id or 0, o.price_fen, o.quantity_t)
+    if o.kind == Order.Kind.AUCTION_CLEAR:
+        return bk.AuctionClear(o.seq, o.target_id or 0)
+    return bk.CloseDay(o.seq, o.instrument)
+
+
+def _limits(market: str) -> bk.Limits:
+    return market_rules(market, timezone.localdate()).limits
+
+
+def _rebuild(market: str, upto: int) -> bk.Book:
+    """A fresh book replayed from the log up to ``upto``: every order resting now was entered after
+    the latest open of its instrument, so replaying from the earliest of those opens is enough."""
+    book = bk.Book(_limits(market))
+    opens = Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY, seq__lte=upto).values("instrument").annotate(m=Max("seq"))
+    start = min((r["m"] for r in opens), default=None)
+    if start is not None:
+        for o in Order.objects.filter(market=market, seq__gte=start, seq__lte=upto).order_by("seq").iterator():
+            if (cmd := _command(o)) is not None:
+                book.apply(cmd)
+    return book
+
+
+def sequencer_drain(*, market: str = "national", batch: int = 5000) -> int:
+    """Apply every command of the log not applied yet, in order, writing each event's effects (order
+    status, trades with their settlement, releases). One sequencer at a time per market (the
+    ``MarketState`` row lock). Returns the number of commands applied. If anything fails, the
+    transaction rolls back and this process's book is dropped (it is rebuilt from the log next time)."""
+    total = 0
+    while True:
+        try:
+            with _BOOK_LOCK:
+                new = _drain_batch(market, batch)
+        except BaseException:
+            _BOOKS.pop(market, None)
+            raise
+        total += len(new)
+        if len(new) < batch:
+            return total
+
+
+def _drain_batch(market: str, batch: int) -> list[Order]:
+    """One transaction of the sequencer: lock the market, bring the book up to the log, apply up to
+    ``batch`` new commands and record their effects."""
+    with transaction.atomic():
+        ms = _market_lock(market)
+        book, applied = _BOOKS.get(market, (None, -1))
+        if book is None or applied > ms.applied_seq:
+            book = _rebuild(market, ms.applied_seq)
+        elif applied < ms.applied_seq:
+            for o in Order.objects.filter(market=market, seq__gt=applied, seq__lte=ms.applied_seq).order_by("seq").iterator():
+                if (cmd := _command(o)) is not None:
+                    book.apply(cmd)
+        new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant").order_by("seq")[:batch])
+        ctx = _DrainCache(market)
+        for o in new:
+            try:
+                with transaction.atomic():
+                    _record(o, book.apply(_command(o)), ctx)
+            except CetsError as e:
+                # Settlement refused what the book accepted (an account frozen or closed since
+                # entry): the command is void, and the book is rebuilt without it, so one
+                # refusal never halts the market.
+                _void(o, e, ctx)
+                book = _rebuild(market, o.seq)
+        if new:
+            ms.applied_seq = new[-1].seq
+            ms.save(update_fields=["applied_seq"])
+        _BOOKS[market] = (book, ms.applied_seq)
+    return new
+
+
+@contextmanager
+def book_read(market: str = "national"):
+    """``with book_read("national") as book:`` — this process's book of ``market``, brought up to the
+    log, for reading (depth, resting quotes) while no thread of this process applies commands to it."""
+    sequencer_drain(market=market)
+    with _BOOK_LOCK:
+        yield _BOOKS[market][0]
+
+
+class _DrainCache:
+    """Rows one drain looks up again and again (unit types, fund accounts), kept for that drain only."""
+
+    def __init__(self, market: str) -> None:
+        self.market = market
+        self._ut: dict[tuple[int, str], UnitType] = {}
+        self._funds: dict[int, object] = {}
+        self._fees = None
+
+    def unit_type(self, day: dt.date, instrument: str) -> UnitType:
+        k = (day.year, instrument)
+        if k not in self._ut:
+            self._ut[k] = _unit_type(market_rules(self.market, day), instrument)
+        return self._ut[k]
+
+    def fund(self, holder: Organisation):
+        if holder.pk not in self._funds:
+            self._funds[holder.pk] = funds.fund_account_of(holder=holder, market=self.market, create=True)
+        return self._funds[holder.pk]
+
+    def fees(self):
+        if self._fees is None:
+            self._fees = funds.system_fund_account(self.market, "fees")
+        return self._fees
+
+
+_SAVED = ["status", "filled_t", "filled_amount_fen", "remaining_t", "frozen_fen", "frozen_t", "reject_code", "reject_detail"]
+
+
+def _record(o: Order, events: list, ctx: _DrainCache) -> None:
+    orders: dict[int, Order] = {o.seq: o}
+
+    def get(seq: int) -> Order:
+        if seq not in orders:
+            orders[seq] = Order.objects.select_related("participant").get(seq=seq)
+        return orders[seq]
+
+    for ev in events:
+        t = type(ev)
+        if t is bk.Accepted:
+            if o.kind in (Order.Kind.PLACE, Order.Kind.AUCTION_OFFER, Order.Kind.AUCTION_BID):
+                o.status = Order.Status.RESTING
+            else:
+                o.status = Order.Status.DONE
+        elif t is bk.Rejected:
+            o.status = Order.Status.REJECTED
+            o.reject_code = ev.check.code
+            o.reject_detail = f"{ev.check.en} / {ev.check.zh}" + (f" ({ev.detail})" if ev.detail else "")
+        elif t is bk.Traded:
+            _settle(ev, get(ev.buy_order), get(ev.sell_order), ctx)
+        elif t is bk.Done:
+            d = get(ev.order_id)
+            d.status = {"filled": Order.Status.FILLED, "cancelled": Order.Status.CANCELLED, "expired": Order.Status.EXPIRED}[ev.reason]
+            d.remaining_t = ev.remaining_t
+    if o.kind == Order.Kind.TAKE and o.status == Order.Status.DONE:
+        o.status = Order.Status.FILLED
+    for d in orders.values():
+        if d.status not in (Order.Status.RESTING, Order.Status.RECEIVED):
+            _release(d, ctx)
+        d.save(update_fields=_SAVED)
+
+
+def _void(o: Order, e: CetsError, ctx: _DrainCache) -> None:
+    """Mark ``o`` void and rejected with the settlement's check, and give back what it holds where the
+    registry still allows it (units of a frozen account stay held and the order says so)."""
+    o.refresh_from_db()
+    o.voided = True
+    o.status = Order.Status.REJECTED
+    o.reject_code = e.code
+    o.reject_detail = f"settlement refused / 交收被拒: {e}"[:300]
+    try:
+        with transaction.atomic():
+            _release(o, ctx)
+    except CetsError as again:
+        o.reject_detail = f"{o.reject_detail[:200]}; still held / 仍冻结: {again.code}"
+    o.save(update_fields=[*_SAVED, "voided"])
+
+
+def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
+    """Settle one trade by itself, delivery versus payment: the buyer's frozen funds pay the seller,
+    the seller's held units go to the buyer's trading position, fees go to the exchange — all in the
+    sequencer's transaction, so either everything moves or nothing does. Fees are charged on the
+    cumulative filled amount of each order, so the fees of an order's trades add up exactly to the fee
+    on its total (never more than was frozen)."""
+    market = ctx.market
+    rules = market_rules(market, buy.trading_day)
+    amount = ev.price_fen * ev.quantity_t
+    fees = {}
+    for od in (buy, sell):
+        before = od.filled_amount_fen
+        od.filled_amount_fen = before + amount
+        fees[od.seq] = rules.fee(before + amount) - rules.fee(before)
+        od.filled_t += ev.quantity_t
+        if od.kind in (Order.Kind.PLACE, Order.Kind.AUCTION_OFFER, Order.Kind.AUCTION_BID):
+            od.remaining_t -= ev.quantity_t
+    at = _local(None) if buy.entered_at is None else max(buy.entered_at, sell.entered_at)
+    tr = Trade.objects.create(market=market, trading_day=buy.trading_day, instrument=ev.instrument, method=ev.method, price_fen=ev.price_fen,
+                              quantity_t=ev.quantity_t, amount_fen=amount, buy_order=buy, sell_order=sell, buyer_id=buy.participant_id,
+                              seller_id=sell.participant_id, buyer_fee_fen=fees[buy.seq], seller_fee_fen=fees[sell.seq], executed_at=at)
+    ut = ctx.unit_type(buy.trading_day, ev.instrument)
+    exchange_deliver(key=f"trade-{tr.seq}-units", seller=sell.account, buyer=buy.account, unit_type=ut, quantity=ev.quantity_t,
+                     reference=f"成交 trade #{tr.seq} {ev.instrument}", effective_at=at)
+    sell.frozen_t -= ev.quantity_t
+    bfund, sfund, fee_acc = ctx.fund(buy.participant), ctx.fund(sell.participant), ctx.fees()
+    funds.post(savepoint=False, key=f"trade-{tr.seq}-funds", kind=FundEntry.Kind.SETTLE, debit=(bfund, funds.FROZEN), credit=(sfund, funds.AVAILABLE),
+               amount_fen=amount, reference=f"成交 trade #{tr.seq}", trade=tr, at=at)
+    buy.frozen_fen -= amount
+    if fees[buy.seq]:
+        funds.post(savepoint=False, key=f"trade-{tr.seq}-fee-buyer", kind=FundEntry.Kind.FEE, debit=(bfund, funds.FROZEN), credit=(fee_acc, funds.AVAILABLE),
+                   amount_fen=fees[buy.seq], trade=tr, at=at)
+        buy.frozen_fen -= fees[buy.seq]
+    if fees[sell.seq]:
+        funds.post(savepoint=False, key=f"trade-{tr.seq}-fee-seller", kind=FundEntry.Kind.FEE, debit=(sfund, funds.AVAILABLE), credit=(fee_acc, funds.AVAILABLE),
+                   amount_fen=fees[sell.seq], trade=tr, at=at)
+    return tr
+
+
+def _release(o: Order, ctx: _DrainCache) -> None:
+    """Give back what a finished order still holds: frozen funds to available, held units to trading."""
+    if o.frozen_fen:
+        acc = ctx.fund(o.participant)
+        funds.post(savepoint=False, key=f"order-{o.seq}-release", kind=FundEntry.Kind.RELEASE, debit=(acc, funds.FROZEN), credit=(acc, funds.AVAILABLE),
+                   amount_fen=o.frozen_fen, reference=f"委托解冻 order #{o.seq}", order=o)
+        o.frozen_fen = 0
+    if o.frozen_t:
+        exchange_release(key=f"order-{o.seq}-release", account=o.account,
+                         unit_type=ctx.unit_type(o.trading_day, o.instrument), quantity=o.frozen_t, reference=f"委托解冻 order #{o.seq}")
+        o.frozen_t = 0

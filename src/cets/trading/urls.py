@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "trading"
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("order/", views.order_submit, name="order"),
+    path("take/", views.take_submit, name="take"),
+    path("cancel/", views.cancel_submit, name="cancel"),
+    path("orders/", views.orders, name="orders"),
+    path("funds/", views.funds, name="funds"),
+    path("market/", views.market, name="market"),
+    path("market/<str:instrument>/", views.market_instrument, name="market_instrument"),
+]
