@@ -187,3 +187,7 @@ api.add_router("/trading", trading_router)
 from cets.mrv.api import router as mrv_router  # noqa: E402
 
 api.add_router("/mrv", mrv_router)
+
+from cets.allocation.api import router as allocation_router  # noqa: E402
+
+api.add_router("/allocation", allocation_router)

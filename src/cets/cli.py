@@ -178,26 +178,10 @@ def cmd_serve(args) -> int:
 
 
 def cmd_allocation_compute(args) -> int:
-    """Pure computation from a unit table: no database is opened (2023–2024 power plan 附3/附4/§三/§五)."""
-    from cets.allocation.formulas import PowerRules, allocate
-    from cets.allocation.tables import ENTITY_OUTPUT_COLUMNS, UNIT_OUTPUT_COLUMNS, as_rows, read_units, write_csv_atomic
-    from cets.rules.packs import PackError, load_pack
+    """Pure computation from a unit (power) or line (steel, cement, aluminium) table: no database is opened."""
+    from cets.allocation.commands import compute
 
-    con = _console()
-    try:
-        rules = PowerRules.from_pack(load_pack(args.pack), args.year)
-    except PackError as e:
-        con.print(f"[red]✗ {e}[/red]")
-        return 2
-    units = _read_table(con, read_units, args.input)
-    if units is None:
-        return 2
-    unit_rows, entity_rows = allocate(units, rules)
-    write_csv_atomic(args.units_out, UNIT_OUTPUT_COLUMNS, as_rows(unit_rows))
-    write_csv_atomic(args.entities_out, ENTITY_OUTPUT_COLUMNS, as_rows(entity_rows))
-    con.print(f"✓ {len(unit_rows):,} units, {len(entity_rows):,} entities, final allocation "
-              f"{sum(e.final_allocation_t for e in entity_rows):,} t ({args.pack}, {args.year})")
-    return 0
+    return compute(args, _console(), _problem)
 
 
 def cmd_trading_replay(args) -> int:
@@ -377,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--input", required=True)
     comp.add_argument("--units-out", required=True)
     comp.add_argument("--entities-out", required=True)
+    comp.add_argument("--balance-value", help="steel/cement/aluminium: the published balance value (平衡值, tCO2e/t); solved if omitted")
     comp.set_defaults(func=cmd_allocation_compute, django=False)
 
     trd = sub.add_parser("trading", help="the exchange").add_subparsers(dest="what", required=True)

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from cets.core.admin import ReadOnlyAdmin
 
-from .models import EntityAllocation, UnitAllocation
+from .models import AllocationAdjustment, AllocationObjection, DynamicAdjustment, EntityAllocation, SpecialTreatment, UnitAllocation
 
 
 @admin.register(EntityAllocation)
@@ -16,3 +16,27 @@ class EntityAllocationAdmin(ReadOnlyAdmin):
 class UnitAllocationAdmin(ReadOnlyAdmin):
     list_display = ("unit", "year", "category", "ff", "unit_allowance_t", "pre_allocation_t")
     list_filter = ("year", "category")
+
+
+@admin.register(DynamicAdjustment)
+class DynamicAdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ("entity", "year", "source", "redetermined_on", "deadline", "recorded_on", "delta_t", "status")
+    list_filter = ("year", "status")
+
+
+@admin.register(AllocationObjection)
+class AllocationObjectionAdmin(ReadOnlyAdmin):
+    list_display = ("entity", "year", "stage", "filed_on", "decide_by", "decision", "decided_on")
+    list_filter = ("year", "decision")
+
+
+@admin.register(AllocationAdjustment)
+class AllocationAdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ("entity", "year", "kind", "quantity_t", "source", "decided_at", "voided_at")
+    list_filter = ("year", "kind")
+
+
+@admin.register(SpecialTreatment)
+class SpecialTreatmentAdmin(ReadOnlyAdmin):
+    list_display = ("entity", "year", "kind", "decided_at", "voided_at")
+    list_filter = ("year", "kind")

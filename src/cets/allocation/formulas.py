@@ -1,4 +1,9 @@
-"""Power-sector allocation formulas, 2023–2024 plan (国环规气候〔2024〕1号). Pure: no Django, no I/O.
+"""Power-sector allocation formulas of every national period. Pure: no Django, no I/O.
+
+2023–2024 plan (国环规气候〔2024〕1号) as the main case; the 2019–2020 and 2021–2022 plans add the
+供电量 (net supply) basis, the cooling-method, heat-supply and load-band correction factors, the
+pre-allocation from an earlier year's output and (2021–2022) borrowing (预支); the 2025–2026 draft a new
+Ff curve. Which applies is pack data (cn-ets-rules.md §1.1, §1.5, §1.6, §1.7).
 
 Every function takes a :class:`PowerRules` built from a rule pack and returns exact results; each
 rounding step is the pack's. The clause of the plan is named beside each rule. Quantities:
@@ -17,7 +22,8 @@ Order of the calculation (plan 附3, 附4, §三, §五):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import Decimal
 
 from cets.core.quantities import apply_rounding, exact
@@ -28,9 +34,21 @@ CATEGORIES = ("I", "II", "III", "IV")
 FF_CURVE_PARAMS = {
     "exp_1015": ("base", "intercept", "slope"),  # 2023–2024 plan 附3: base^(intercept − slope × F), F a fraction
     "exp_2025": ("c0", "c1", "tau1", "c2", "tau2"),  # 2025–2026 draft 表2: c0 − c1(1 − e^(−F/τ1)) − c2(1 − e^(−F/τ2)), F in %
+    # 2019–2020 / 2021–2022 负荷(出力)系数修正系数: linear bands a + b × (c − 100F) from their lower bound,
+    # below the lowest band base^(intercept − slope × F) (cn-ets-rules.md §1.5)
+    "bands_exp_1015": ("base", "intercept", "slope"),
 }
+OUTPUT_BASES = ("generation", "supply")
+PRE_ALLOCATION_BASES = ("prev_emissions", "prev_output")
 COAL_CATEGORIES = ("I", "II", "III")
 GAS_CATEGORY = "IV"
+
+
+def _band_value(pack: Pack, i: int, band: dict, key: str) -> Decimal:
+    value = band.get(key)
+    if not isinstance(value, str):
+        raise PackError(f"{pack.id}: peak_regulation.bands[{i}].{key} must be a quoted decimal string")
+    return Decimal(value)
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,35 @@ class PowerRules:
     ff_params: dict[str, Decimal]
     ff_categories: tuple[str, ...]
     rounding: dict[str, str]
+    # Earlier periods (all optional; absent in the 2023– packs):
+    output_basis: str = "generation"  # "supply": Qe is 供电量 (2019–2022)
+    pre_allocation_basis: str = "prev_emissions"  # "prev_output": ratio × (earlier output × benchmarks)
+    cooling_factors: dict[str, Decimal] = field(default_factory=dict)  # 冷却方式修正系数 by cooling type
+    cooling_categories: tuple[str, ...] = ()
+    heat_ratio_coefficients: dict[str, Decimal] = field(default_factory=dict)  # 供热量修正系数 1 − k × 供热比, k by fuel
+    heat_ratio_categories: tuple[str, ...] = ()
+    ff_pure_condensing_only: bool = False  # load correction only for units that supply no heat (2021–2022 [M])
+    ff_bands: tuple[tuple[Decimal, Decimal, Decimal, Decimal], ...] = ()  # (from F, a, b, c), highest first
+    borrowing_allowed: bool = False
+    borrowing_threshold: Decimal = Decimal(0)  # an entity whose gap E − A exceeds this share of A may borrow
+    borrowing_share: Decimal = Decimal(0)  # share of the gap it may borrow
+    borrowing_rounding: str = "floor"
+
+    @property
+    def needs_supply(self) -> bool:
+        return self.output_basis == "supply"
+
+    @property
+    def needs_prev_output(self) -> bool:
+        return self.pre_allocation_basis == "prev_output"
+
+    @property
+    def needs_cooling(self) -> bool:
+        return bool(self.cooling_factors)
+
+    @property
+    def needs_heat_ratio(self) -> bool:
+        return bool(self.heat_ratio_coefficients)
 
     @classmethod
     def from_pack(cls, pack: Pack, year: int) -> PowerRules:
@@ -57,7 +104,32 @@ class PowerRules:
             raise PackError(f"{pack.id} does not cover {year}")
         if pack.sector != "power":
             raise PackError(f"{pack.id} is not a power-sector pack")
+        data = pack.data
+        alloc = data.get("allocation", {})
+        corr = data.get("correction", {})
+        pr = data.get("peak_regulation", {})
+        output_basis = alloc.get("output_basis", "generation")
+        pre_basis = alloc.get("pre_allocation_basis", "prev_emissions")
+        if output_basis not in OUTPUT_BASES or pre_basis not in PRE_ALLOCATION_BASES:
+            raise PackError(f"{pack.id}: unknown output or pre-allocation basis {output_basis!r}/{pre_basis!r}")
+        bands = tuple(tuple(_band_value(pack, i, b, k) for k in ("from", "a", "b", "c")) for i, b in enumerate(pr.get("bands", [])))
+        borrowing = bool(alloc.get("borrowing_allowed", False))
+        extra = dict(
+            output_basis=output_basis,
+            pre_allocation_basis=pre_basis,
+            cooling_factors={k: pack.decimal(f"correction.cooling.{k}") for k in corr.get("cooling", {})},
+            cooling_categories=tuple(corr.get("cooling_categories", ())),
+            heat_ratio_coefficients={k: pack.decimal(f"correction.heat_ratio.{k}") for k in corr.get("heat_ratio", {})},
+            heat_ratio_categories=tuple(corr.get("heat_ratio_categories", ())),
+            ff_pure_condensing_only=bool(pr.get("pure_condensing_only", False)),
+            ff_bands=tuple(sorted(bands, key=lambda b: b[0], reverse=True)),
+            borrowing_allowed=borrowing,
+            borrowing_threshold=pack.decimal("borrowing.gap_threshold") if borrowing else Decimal(0),
+            borrowing_share=pack.decimal("borrowing.share_of_gap") if borrowing else Decimal(0),
+            borrowing_rounding=pack.text("borrowing.rounding") if borrowing else "floor",
+        )
         return cls(
+            **extra,
             pack_id=pack.id,
             year=year,
             electricity_benchmark={c: pack.decimal(f"benchmarks.{year}.electricity.{c}") for c in CATEGORIES},
@@ -90,6 +162,13 @@ class UnitInput:
     verified_emissions_t: int
     prev_verified_emissions_t: int
     rated_capacity_mw: Decimal = Decimal(0)
+    # Earlier periods only (2019–2022 packs): 供电量 MWh, cooling type ("water"/"air"), 供热比 (fraction 0–1),
+    # and the output of the pre-allocation base year (供电量 MWh, 供热量 GJ).
+    supplied_mwh: Decimal | None = None
+    cooling: str = ""
+    heat_ratio: Decimal = Decimal(0)
+    prev_supplied_mwh: Decimal = Decimal(0)
+    prev_heat_supplied_gj: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -103,6 +182,8 @@ class UnitAllocation:
     gas_topup_t: int
     unit_allowance_t: int
     pre_allocation_t: int
+    cooling_factor: Decimal = Decimal(1)  # 冷却方式修正系数 (2019–2022)
+    heat_factor: Decimal = Decimal(1)  # 供热量修正系数 (2019–2022)
 
 
 @dataclass(frozen=True)
@@ -114,12 +195,14 @@ class EntityAllocation:
     shortfall_topup_t: int
     final_allocation_t: int
     issue_delta_t: int  # final − pre-allocation: > 0 issued, < 0 clawed back (多退少补)
+    borrowing_limit_t: int = 0  # 预支 the entity may borrow from the next vintage (2021–2022 only)
 
 
 def peak_regulation_factor(category: str, load_factor: Decimal, rules: PowerRules) -> Decimal:
     """调峰修正系数 Ff: for categories in the pack (I, II) and F below the pack's threshold, the pack's
     curve (2023–2024 plan 附3: ``1.015^(16 − 20F)``; 2025–2026 draft 表2: ``7.254 − 0.633(1 − e^(−F/29.822))
-    − 5.643(1 − e^(−F/6.871))`` with F in %), else 1; other categories 1.
+    − 5.643(1 − e^(−F/6.871))`` with F in %; 2019–2022 负荷系数修正系数: bands ``a + b(c − 100F)`` from 75%
+    and 80%, below 75% ``1.015^(16 − 20F)``, cn-ets-rules.md §1.5 [M]), else 1; other categories 1.
 
     ``load_factor`` is a fraction. Rounded by the pack's ``rounding.ff`` (half-up, 6 decimals).
     Raises ValueError for a load factor outside 0–1 or an unknown category.
@@ -130,16 +213,75 @@ def peak_regulation_factor(category: str, load_factor: Decimal, rules: PowerRule
         raise ValueError(f"load factor must be within 0–1, got {load_factor}")
     if category not in rules.ff_categories or load_factor >= rules.ff_threshold:
         return Decimal(1)
-    p = rules.ff_params
+    return _curve(rules.pack_id, rules.ff_curve, tuple(rules.ff_params.items()), rules.ff_bands, rules.rounding["ff"], load_factor)
+
+
+@lru_cache(maxsize=65536)
+def _curve(pack_id: str, curve: str, params: tuple, bands: tuple, rounding: str, load_factor: Decimal) -> Decimal:
+    """The curve's value at ``load_factor`` (cached: a fractional power at 40 digits costs about half a
+    millisecond, and a fleet shares load factors)."""
+    p = dict(params)
+    rules = _CurveRules(pack_id, curve, bands)
     with exact():
         if rules.ff_curve == "exp_1015":
             ff = p["base"] ** (p["intercept"] - p["slope"] * load_factor)
+        elif rules.ff_curve == "bands_exp_1015":
+            for lower, a, b, c in rules.ff_bands:
+                if load_factor >= lower:
+                    ff = a + b * (c - 100 * load_factor)
+                    break
+            else:
+                ff = p["base"] ** (p["intercept"] - p["slope"] * load_factor)
         elif rules.ff_curve == "exp_2025":
             f = load_factor * 100  # the draft's F is in %
             ff = p["c0"] - p["c1"] * (1 - (-f / p["tau1"]).exp()) - p["c2"] * (1 - (-f / p["tau2"]).exp())
         else:
             raise PackError(f"{rules.pack_id}: unknown Ff curve {rules.ff_curve!r}")
-    return apply_rounding(ff, rules.rounding["ff"])
+    return apply_rounding(ff, rounding)
+
+
+@dataclass(frozen=True)
+class _CurveRules:
+    pack_id: str
+    ff_curve: str
+    ff_bands: tuple
+
+
+def cooling_factor(u: UnitInput, rules: PowerRules) -> Decimal:
+    """冷却方式修正系数 (2019–2022; cn-ets-rules.md §1.5 [M]: water 1.00, air 1.05) for the pack's categories,
+    else 1. Raises ValueError if the unit's cooling type is not in the pack."""
+    if not rules.cooling_factors or u.category not in rules.cooling_categories:
+        return Decimal(1)
+    if u.cooling not in rules.cooling_factors:
+        raise ValueError(f"unit {u.unit_id}: cooling type must be one of {sorted(rules.cooling_factors)}, got {u.cooling!r}")
+    return rules.cooling_factors[u.cooling]
+
+
+def heat_supply_factor(u: UnitInput, rules: PowerRules) -> Decimal:
+    """供热量修正系数 ``1 − k × 供热比`` (2019–2022; cn-ets-rules.md §1.5 [M]: k = 0.22 coal, 0.6 gas) for the
+    pack's categories, else 1; rounded like Ff. Raises ValueError for a 供热比 outside 0–1."""
+    if not rules.heat_ratio_coefficients or u.category not in rules.heat_ratio_categories:
+        return Decimal(1)
+    if not (Decimal(0) <= u.heat_ratio <= Decimal(1)):
+        raise ValueError(f"unit {u.unit_id}: heat ratio must be within 0–1, got {u.heat_ratio}")
+    k = rules.heat_ratio_coefficients["gas" if u.category == GAS_CATEGORY else "coal"]
+    with exact():
+        return apply_rounding(1 - k * u.heat_ratio, rules.rounding.get("correction", rules.rounding["ff"]))
+
+
+def borrowing_limit(verified_emissions_t: int, final_allocation_t: int, rules: PowerRules) -> int:
+    """预支 (灵活履约, 2021–2022 only; notice of 2023-07-17 §三, cn-ets-rules.md §1.6 [S]): an entity whose gap
+    ``E − A`` exceeds the pack's ``borrowing.gap_threshold`` (10%) of its allocation A may borrow up to
+    ``borrowing.share_of_gap`` (50%) of the gap from the next vintage, rounded by ``borrowing.rounding``
+    (down); otherwise 0. A gap of exactly 10% is not eligible ("超过"). Tonnes CO2e (int). The same rule
+    as the compliance context's ``cets.compliance.borrowing.borrowing_limit`` (tests check they agree)."""
+    gap = verified_emissions_t - final_allocation_t
+    if not rules.borrowing_allowed or gap <= 0:
+        return 0
+    with exact():
+        if Decimal(gap) <= rules.borrowing_threshold * Decimal(final_allocation_t):
+            return 0
+        return int(apply_rounding(Decimal(gap) * rules.borrowing_share, rules.borrowing_rounding))
 
 
 def heat_benchmark(category: str, rules: PowerRules) -> Decimal:
@@ -151,16 +293,31 @@ def unit_allocation(u: UnitInput, rules: PowerRules) -> UnitAllocation:
     """A unit's allowance: ``Qe × Be × Ff + Qh × Bh`` (plan 附3; gas: Ff = 1, 附4) plus the gas top-up.
 
     Each part rounded by the pack; the gas unit's top-up is ``E − A`` when ``A < E`` (plan §三).
+    2019–2022 packs: ``Qe`` is 供电量 and ``Ae = Qe × Be × 冷却 × 供热 × 负荷`` factors; the pre-allocation is
+    ratio × (base-year 供电量 × Be + 供热量 × Bh) (cn-ets-rules.md §1.1, §1.5 [M/S]). Raises ValueError for
+    an unknown category, a load factor outside 0–1, a cooling type the pack lacks, a 供热比 outside 0–1,
+    or a missing 供电量 when the pack needs it.
     """
     ff = peak_regulation_factor(u.category, u.load_factor, rules)
+    if rules.ff_pure_condensing_only and u.heat_supplied_gj > 0:
+        ff = Decimal(1)
+    fc, fh = cooling_factor(u, rules), heat_supply_factor(u, rules)
+    if rules.needs_supply and u.supplied_mwh is None:
+        raise ValueError(f"{rules.pack_id}: unit {u.unit_id} needs its 供电量 supplied_mwh")
+    qe = u.supplied_mwh if rules.needs_supply else u.generation_mwh
+    be = rules.electricity_benchmark[u.category]
     with exact():
-        ae = apply_rounding(u.generation_mwh * rules.electricity_benchmark[u.category] * ff, rules.rounding["electricity_allowance"])
+        ae = apply_rounding(qe * be * fc * fh * ff, rules.rounding["electricity_allowance"])
         ah = apply_rounding(u.heat_supplied_gj * heat_benchmark(u.category, rules), rules.rounding["heat_allowance"])
         allowance = apply_rounding(Decimal(ae) + Decimal(ah), rules.rounding["unit_allowance"])
         topup = 0
         if u.category == GAS_CATEGORY and rules.gas_unit_topup and allowance < u.verified_emissions_t:
             topup = u.verified_emissions_t - int(allowance)
-        pre = apply_rounding(Decimal(u.prev_verified_emissions_t) * rules.pre_allocation_ratio, rules.rounding["pre_allocation"])
+        if rules.needs_prev_output:
+            base = u.prev_supplied_mwh * be + u.prev_heat_supplied_gj * heat_benchmark(u.category, rules)
+        else:
+            base = Decimal(u.prev_verified_emissions_t)
+        pre = apply_rounding(base * rules.pre_allocation_ratio, rules.rounding["pre_allocation"])
     return UnitAllocation(
         entity_uscc=u.entity_uscc,
         unit_id=u.unit_id,
@@ -171,6 +328,8 @@ def unit_allocation(u: UnitInput, rules: PowerRules) -> UnitAllocation:
         gas_topup_t=int(topup),
         unit_allowance_t=int(allowance) + int(topup),
         pre_allocation_t=int(pre),
+        cooling_factor=fc,
+        heat_factor=fh,
     )
 
 
@@ -198,6 +357,7 @@ def entity_allocation(
         shortfall_topup_t=topup,
         final_allocation_t=final,
         issue_delta_t=final - pre,
+        borrowing_limit_t=borrowing_limit(verified_emissions_t, final, rules),
     )
 
 

@@ -58,6 +58,17 @@ class EntityAllocation(models.Model):
     shortfall_topup_t = models.BigIntegerField()
     final_allocation_t = models.BigIntegerField()
     issue_delta_t = models.BigIntegerField()
+    # The seed notices' table figures (国环规气候〔2024〕1号 一(一), 二(一)); see cets.allocation.issuance.
+    pre_allocation_computed_t = models.BigIntegerField(default=0, help_text="Σ unit pre-allocations before special treatment (t)")
+    obligation_t = models.BigIntegerField(default=0, help_text="应清缴配额量 surrender obligation = verified emissions (t)")
+    pre_adjustment_t = models.BigIntegerField(default=0, help_text="配额总调整量 adjustment deducted at pre-allocation (t)")
+    pre_issue_t = models.BigIntegerField(default=0, help_text="预分配实发配额量 pre-allocation actually issued (t)")
+    adjustments_total_t = models.BigIntegerField(default=0, help_text="配额调整总量 adjustments in force (t)")
+    final_issue_t = models.BigIntegerField(default=0, help_text="实发配额量 final − adjustments − already issued (t; < 0 claw-back)")
+    issued_t = models.BigIntegerField(default=0, help_text="issued so far through executed registry proposals (t, net of claw-back)")
+    to_provincial_account = models.BooleanField(default=False, help_text="compliance risk: issued to the provincial account")
+    special_note = models.CharField(max_length=400, blank=True, help_text="特别说明")
+    source = models.CharField(max_length=120, default="computed", help_text="computed | imported:<file> (data tables)")
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.COMPUTED)
     computed_at = models.DateTimeField(auto_now_add=True)
 
@@ -138,3 +149,91 @@ class SpecialTreatment(models.Model):
 
     class Meta:
         ordering = ["entity_id", "year", "id"]
+
+
+class DynamicAdjustment(models.Model):
+    """配额动态调整: an entity's allocation recomputed after its verification result changed (seed notice
+    国环规气候〔2024〕1号 二(三): the province recomputes and reports to the registry within 3 working days of
+    re-determining the result). Old and new figures are kept; the difference is issued or clawed back
+    through a four-eyes registry proposal."""
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", "已核算 recorded"
+        PROPOSED = "proposed", "已提交发放 proposed"
+        EXECUTED = "executed", "已执行 executed"
+        NO_CHANGE = "no_change", "无需调整 no change"
+        CARRIED = "carried", "并入核定发放 carried into the final issuance"
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="dynamic_adjustments")
+    year = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=300)
+    source = models.CharField(max_length=80, help_text="the record that changed the verification result, e.g. mrv.verification:12")
+    redetermined_on = models.DateField(help_text="the day the province re-determined the verification result")
+    deadline = models.DateField(help_text="3 working days after redetermined_on (seed notice 二(三))")
+    recorded_on = models.DateField()
+    old_verified_emissions_t = models.BigIntegerField()
+    new_verified_emissions_t = models.BigIntegerField()
+    old_final_allocation_t = models.BigIntegerField()
+    new_final_allocation_t = models.BigIntegerField()
+    delta_t = models.BigIntegerField(help_text="to issue (> 0) or claw back (< 0), tonnes")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECORDED)
+    proposal_key = models.CharField(max_length=120, blank=True)
+    recorded_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-recorded_on", "-id"]
+        constraints = [models.UniqueConstraint(fields=["entity", "year", "source"], name="dynamic_adjustment_source_unique")]
+
+    @property
+    def late(self) -> bool:
+        return self.recorded_on > self.deadline
+
+
+class TablePublication(models.Model):
+    """The day a province notified its entities of the allocation data tables of a stage of a year (书面通知,
+    Measures (trial) Art. 16 ¶1): the start of the entities' objection period."""
+
+    class Stage(models.TextChoices):
+        PRE = "pre", "预分配 pre-allocation"
+        FINAL = "final", "核定 final allocation"
+
+    year = models.PositiveSmallIntegerField()
+    province = models.CharField(max_length=2)
+    stage = models.CharField(max_length=8, choices=Stage.choices)
+    published_on = models.DateField()
+    published_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["year", "province", "stage"], name="table_publication_unique")]
+
+
+class AllocationObjection(models.Model):
+    """An entity's objection (异议, 申请复核) to its allocation: filed within 7 working days of being notified
+    (the tables' publication), decided by the province within 10 working days of receiving it
+    (《碳排放权交易管理办法（试行）》 Art. 16 ¶2). Never deleted or edited after the decision: the record stays."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "待处理 pending"
+        UPHELD = "upheld", "异议成立 upheld"
+        REJECTED = "rejected", "异议不成立 rejected"
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="allocation_objections")
+    year = models.PositiveSmallIntegerField()
+    stage = models.CharField(max_length=8, choices=TablePublication.Stage.choices)
+    grounds = models.TextField()
+    filed_on = models.DateField()
+    filed_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    file_by = models.DateField(help_text="7 working days after the publication")
+    decide_by = models.DateField(help_text="10 working days after filing")
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decision_reason = models.TextField(blank=True)
+    decided_on = models.DateField(null=True, blank=True)
+    decided_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-filed_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(filed_on__lte=models.F("file_by")), name="objection_filed_in_time")]
+
+    @property
+    def decided_late(self) -> bool:
+        return self.decided_on is not None and self.decided_on > self.decide_by

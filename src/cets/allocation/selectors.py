@@ -26,3 +26,44 @@ def treatments_of(*, entity, year: int) -> list[str]:
 def has_compliance_risk(*, entity, year: int) -> bool:
     """True if ``entity`` is flagged at compliance risk for ``year`` (no borrowing, issuance to the province)."""
     return SpecialTreatment.Kind.COMPLIANCE_RISK in treatments_of(entity=entity, year=year)
+
+
+def allocation_table_rows(*, user, year: int, entity=None) -> tuple[list[dict], list[dict]]:
+    """The data-table rows of ``year`` that ``user`` may see (organisation_scope: a provincial authority its
+    province, an entity itself, nationwide roles everything), optionally one ``entity``: (unit rows, entity
+    rows) as dicts keyed like :mod:`cets.allocation.workbook`'s columns. Units are the computed ones;
+    imported entity tables have no unit rows."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    from .models import UnitAllocation
+
+    orgs = Organisation.objects.filter(organisation_scope(user))
+    if entity is not None:
+        orgs = orgs.filter(pk=entity.pk)
+    ents = EntityAllocation.objects.filter(year=year, entity__in=orgs).select_related("entity").order_by("entity__uscc")
+    units = (UnitAllocation.objects.filter(year=year, unit__entity__in=orgs).select_related("unit", "unit__entity")
+             .order_by("unit__entity__uscc", "unit__code"))
+    unit_rows = [{
+        "entity_uscc": u.unit.entity.uscc, "entity_name": u.unit.entity.name, "unit_code": u.unit.code, "category": u.category,
+        "prev_verified_emissions_t": u.prev_verified_emissions_t, "pre_allocation_t": u.pre_allocation_t, "generation_mwh": u.generation_mwh,
+        "heat_supplied_gj": u.heat_supplied_gj, "load_factor": u.load_factor, "electricity_benchmark": u.electricity_benchmark,
+        "heat_benchmark": u.heat_benchmark, "ff": u.ff, "electricity_allowance_t": u.electricity_allowance_t,
+        "heat_allowance_t": u.heat_allowance_t, "gas_topup_t": u.gas_topup_t, "unit_allowance_t": u.unit_allowance_t,
+        "verified_emissions_t": u.verified_emissions_t,
+    } for u in units]
+    keys = ("verified_emissions_t", "pre_allocation_t", "pre_adjustment_t", "pre_issue_t", "initial_allocation_t", "shortfall_topup_t",
+            "final_allocation_t", "obligation_t", "adjustments_total_t", "final_issue_t", "special_note")
+    entity_rows = [{"entity_uscc": a.entity.uscc, "entity_name": a.entity.name, **{k: getattr(a, k) for k in keys}} for a in ents]
+    return unit_rows, entity_rows
+
+
+def objections_visible(*, user, year: int):
+    """Allocation objections of ``year`` within ``user``'s scope (organisation_scope), newest first."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Organisation
+
+    from .models import AllocationObjection
+
+    return (AllocationObjection.objects.filter(year=year, entity__in=Organisation.objects.filter(organisation_scope(user)))
+            .select_related("entity"))

@@ -1,0 +1,127 @@
+"""Allocation endpoints (mounted at ``/api/v1/allocation``): the data tables as XLSX, their import, and
+objections (an entity objects; its province decides; refusals carry the check code, R0502 → 403).
+
+Download: anyone signed in gets the tables of what they may see (organisation_scope: a provincial
+authority its province, an entity itself, nationwide roles everything); ``entity`` narrows to one
+entity, 404 if it is outside the caller's scope (existence not revealed). Import: national or provincial
+authorities (R0502 → 403); a refused file answers 422 with every problem (file, row, field, value, zh, en)
+and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.http import content_disposition_header
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
+
+from cets.core.errors import InputError
+from cets.parties.access import membership_of, organisation_scope
+from cets.parties.models import Organisation
+from cets.rules.packs import PackError
+
+from . import selectors, services
+from .workbook import tables_xlsx
+
+router = Router(tags=["allocation"])
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+@router.get("/{year}/tables.xlsx", url_name="allocation_tables_xlsx")
+def tables_download(request, year: int, entity: str | None = None):
+    """The four data tables (per-unit and per-entity pre-allocation and final allocation) of ``year``."""
+    org = None
+    if entity:
+        org = Organisation.objects.filter(organisation_scope(request.user), uscc=entity).first()
+        if org is None:
+            raise Http404
+    units, ents = selectors.allocation_table_rows(user=request.user, year=year, entity=org)
+    m = membership_of(request.user)
+    scope = org.name if org else (f"province {m.province}" if m and m.province else "national")
+    body = tables_xlsx(year=year, scope=scope, unit_rows=units, entity_rows=ents)
+    name = f"allocation-{year}-{org.uscc if org else (m.province if m and m.province else 'all')}.xlsx"
+    resp = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp["Content-Disposition"] = content_disposition_header(True, name)
+    return resp
+
+
+class ImportOut(Schema):
+    entities: int
+
+
+@router.post("/{year}/tables", response=ImportOut, url_name="allocation_tables_import")
+def tables_import(request, year: int, pack_id: Form[str], file: File[UploadedFile]):
+    """Import the pre-allocation and final entity tables of ``year`` (XLSX)."""
+    if file.size and file.size > MAX_UPLOAD_BYTES:
+        return JsonResponse({"code": "A0111", "message_zh": "文件过大", "message_en": "file too large"}, status=422)
+    try:
+        n = services.allocation_tables_import(year=year, pack_id=pack_id, data=file.read(), filename=file.name or "tables.xlsx",
+                                              actor=request.user)
+    except InputError as e:
+        return JsonResponse({"code": "A0112", "message_zh": "数据表有误，未导入任何数据", "message_en": "the tables have errors; nothing was imported",
+                             "problems": [p.__dict__ for p in e.problems]}, status=422)
+    except PackError as e:
+        return JsonResponse({"code": "A0113", "message_zh": "配额方案不存在", "message_en": str(e)}, status=422)
+    return {"entities": n}
+
+
+# ---- objections (Measures (trial) Art. 16 ¶2)
+
+class ObjectionIn(Schema):
+    stage: str
+    grounds: str
+
+
+class DecisionIn(Schema):
+    upheld: bool
+    reason: str
+
+
+class ObjectionOut(Schema):
+    id: int
+    entity_uscc: str
+    year: int
+    stage: str
+    grounds: str
+    filed_on: dt.date
+    file_by: dt.date
+    decide_by: dt.date
+    decision: str
+    decision_reason: str
+    decided_on: dt.date | None
+    decided_late: bool
+
+
+def _objection_out(o) -> ObjectionOut:
+    return ObjectionOut(id=o.pk, entity_uscc=o.entity.uscc, year=o.year, stage=o.stage, grounds=o.grounds, filed_on=o.filed_on,
+                        file_by=o.file_by, decide_by=o.decide_by, decision=o.decision, decision_reason=o.decision_reason,
+                        decided_on=o.decided_on, decided_late=o.decided_late)
+
+
+@router.get("/{year}/objections", response=list[ObjectionOut], url_name="allocation_objections")
+def objections_list(request, year: int):
+    """Objections of ``year`` that the caller may see (its scope)."""
+    return [_objection_out(o) for o in selectors.objections_visible(user=request.user, year=year)]
+
+
+@router.post("/{year}/objections", response=ObjectionOut, url_name="allocation_objection_file")
+def objection_file(request, year: int, body: ObjectionIn):
+    """The caller's entity objects to its allocation (7 working days from the tables' publication)."""
+    m = membership_of(request.user)
+    if m is None or m.organisation is None:
+        raise Http404
+    return _objection_out(services.objection_file(entity=m.organisation, year=year, stage=body.stage, grounds=body.grounds, actor=request.user))
+
+
+@router.post("/objections/{objection_id}/decision", response=ObjectionOut, url_name="allocation_objection_decide")
+def objection_decide(request, objection_id: int, body: DecisionIn):
+    """The province decides (复核决定); 404 if the objection is outside the caller's scope."""
+    from .models import AllocationObjection
+
+    o = AllocationObjection.objects.filter(pk=objection_id, entity__in=Organisation.objects.filter(organisation_scope(request.user))).first()
+    if o is None:
+        raise Http404
+    return _objection_out(services.objection_decide(objection_id=o.pk, upheld=body.upheld, reason=body.reason, actor=request.user))
