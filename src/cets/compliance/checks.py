@@ -24,3 +24,11 @@ C0908 = Check("C0908", "须附申报材料", "supporting documents are required"
 C0909 = Check("C0909", "纾困申请内容不完整", "the relief application is incomplete for its effect")
 C0910 = Check("C0910", "无核定配额，无法计算缺口", "no allocation for the year: the gap cannot be computed")
 C0811 = Check("C0811", "欠缴部分已决定从下一年度配额中核减，不再受理清缴申请", "the arrears are being deducted from next year's allocation: no further surrender")
+
+# C10xx: the Beijing pilot (rules/packs/beijing/compliance-2023-2024.toml; cn-ets-rules.md §7.2).
+C1001 = Check("C1001", "抵销量（碳普惠与CCER合计）超过上限", "offsets (PCER and CCER together) exceed their cap")
+C1002 = Check("C1002", "京外项目CCER抵销量超过上限", "CCERs from projects outside Beijing exceed their cap")
+C1003 = Check("C1003", "该品种不可用于本市场履约", "this instrument cannot be used for compliance in this market")
+C1004 = Check("C1004", "该规则包未规定到期自动清缴", "the rule pack provides no automatic collection at the deadline")
+C1005 = Check("C1005", "自动清缴须在履约截止日进行", "automatic collection takes place on the compliance deadline")
+C1006 = Check("C1006", "规则包不是北京履约规则包或不含该年度", "not a Beijing compliance pack for this year")

@@ -16,6 +16,10 @@ class Obligation(models.Model):
 
     ``obligation_t`` = verified emissions (power: direct combustion only from 2023, plan §五(三));
     ``offset_cap_t`` = floor(offset_cap × obligation) (Measures Art. 29: ≤ 5%).
+    The market is the pack's (``national/…``, ``beijing/…``). Beijing (pack ``beijing/compliance-…``):
+    ``offset_cap_t`` caps PCER + CCER together, ``nonlocal_ccer_cap_t`` the CCERs of projects outside Beijing,
+    both shares of ``offset_basis_t`` (the year's allocation or the obligation, per the pack) [S, reference
+    §7.2]; both are null for the national market.
     """
 
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="obligations")
@@ -23,6 +27,8 @@ class Obligation(models.Model):
     pack_id = models.CharField(max_length=80)
     obligation_t = models.BigIntegerField()
     offset_cap_t = models.BigIntegerField()
+    offset_basis_t = models.BigIntegerField(null=True, blank=True, help_text="Beijing: tonnes the offset caps are shares of")
+    nonlocal_ccer_cap_t = models.BigIntegerField(null=True, blank=True, help_text="Beijing: cap on CCERs of projects outside Beijing (t)")
     deadline = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -31,6 +37,8 @@ class Obligation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["entity", "year"], name="obligation_unique"),
             models.CheckConstraint(condition=Q(obligation_t__gte=0) & Q(offset_cap_t__gte=0), name="obligation_nonneg"),
+            models.CheckConstraint(condition=Q(nonlocal_ccer_cap_t__isnull=True) | (Q(nonlocal_ccer_cap_t__gte=0) & Q(nonlocal_ccer_cap_t__lte=models.F("offset_cap_t"))),
+                                   name="obligation_nonlocal_cap_within_total"),
         ]
 
 

@@ -1,6 +1,9 @@
 """Fines for failing to surrender (未按时足额清缴). Pure: no Django, no I/O.
 
-Two bases, chosen by the rule pack's ``[penalty].basis``:
+Two bases, chosen by the rule pack's ``[penalty].basis``; the multiples, the window, the trades counted and
+the market come from the pack, so one code serves the national market (5–10×) and the Beijing pilot
+(3–5 × the market average price × excess tonnes, 2013 decision of the Municipal People's Congress Standing
+Committee [S]; ``rules/packs/beijing/compliance-2023-2024.toml``):
 
 - ``price_multiple`` — 《碳排放权交易管理暂行条例》 (State Council Order No. 775, effective 2024-05-01)
   Art. 24: "处未清缴的碳排放配额清缴时限前1个月市场交易平均成交价格5倍以上10倍以下的罚款", i.e.
@@ -30,7 +33,9 @@ PRICE_MULTIPLE, FIXED_RANGE = "price_multiple", "fixed_range"
 # - ``calendar_month_before_deadline_month``: the whole calendar month before the deadline's month
 #   (deadline 2024-12-31 → 2024-11-01 … 2024-11-30);
 # - ``month_before_deadline``: the month ending on the deadline (2024-12-31 → 2024-12-01 … 2024-12-31).
-CALENDAR_MONTH_BEFORE, MONTH_BEFORE = "calendar_month_before_deadline_month", "month_before_deadline"
+# - ``months_before_deadline:N``: the N months ending on the deadline (Beijing pack: N = 6, 2024-12-31 →
+#   2024-07-01 … 2024-12-31); ``month_before_deadline`` is N = 1.
+CALENDAR_MONTH_BEFORE, MONTH_BEFORE, MONTHS_BEFORE = "calendar_month_before_deadline_month", "month_before_deadline", "months_before_deadline"
 
 
 def price_window(deadline: dt.date, rule: str) -> tuple[dt.date, dt.date]:
@@ -38,17 +43,28 @@ def price_window(deadline: dt.date, rule: str) -> tuple[dt.date, dt.date]:
 
     Raises ValueError for an unknown ``rule``. Examples: 2024-12-31 with
     ``calendar_month_before_deadline_month`` → (2024-11-01, 2024-11-30); with ``month_before_deadline``
-    → (2024-12-01, 2024-12-31); 2025-03-31 with ``month_before_deadline`` → (2025-03-01, 2025-03-31).
+    → (2024-12-01, 2024-12-31); 2025-03-31 with ``month_before_deadline`` → (2025-03-01, 2025-03-31);
+    2017-06-15 with ``months_before_deadline:6`` → (2016-12-16, 2017-06-15).
     """
     if rule == CALENDAR_MONTH_BEFORE:
         end = deadline.replace(day=1) - dt.timedelta(days=1)
         return end.replace(day=1), end
-    if rule == MONTH_BEFORE:
-        y, m = (deadline.year, deadline.month - 1) if deadline.month > 1 else (deadline.year - 1, 12)
-        # the same day one month earlier, clamped to that month's length, plus one day
+    months = 1 if rule == MONTH_BEFORE else _months(rule)
+    if months is not None:
+        y, m = divmod(deadline.year * 12 + deadline.month - 1 - months, 12)
+        m += 1
+        # the same day ``months`` months earlier, clamped to that month's length, plus one day
         last = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)).day
         return dt.date(y, m, min(deadline.day, last)) + dt.timedelta(days=1), deadline
     raise ValueError(f"unknown price window rule {rule!r}")
+
+
+def _months(rule: str) -> int | None:
+    """N of ``months_before_deadline:N`` (N ≥ 1), else None."""
+    head, _, n = rule.partition(":")
+    if head == MONTHS_BEFORE and n.isdigit() and int(n) >= 1:
+        return int(n)
+    return None
 
 
 @dataclass(frozen=True)

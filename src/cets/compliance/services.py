@@ -10,6 +10,7 @@ Each service is one transaction: a refusal (CetsError with its check code) write
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -29,7 +30,8 @@ from cets.rules.packs import Pack, PackError, load_pack
 
 from . import penalty
 
-from .checks import (C0801, C0802, C0803, C0804, C0805, C0806, C0807, C0808, C0809, C0810, C0901, C0902, C0903, C0904, C0905, C0906, C0907,
+from .beijing import NONLOCAL, TOTAL, Lot, collection_plan, offset_breach, offset_caps, vintage_order
+from .checks import (C1001, C1002, C1003, C1004, C1005, C1006, C0801, C0802, C0803, C0804, C0805, C0806, C0807, C0808, C0809, C0810, C0901, C0902, C0903, C0904, C0905, C0906, C0907,
                      C0908, C0909, C0910, C0811)
 from .models import (Borrowing, ComplianceCertificate, ComplianceNotice, Obligation, PenaltyDecision, RectificationOrder, ReliefApplication,
                      SurrenderApplication)
@@ -89,8 +91,11 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
 
     Checks: R0502 actor acts for the entity; R0606 obligation exists; R0201 unit type; R0601 vintage
     usable for the year (pack ``usable_vintages``); R0603 CCER eligibility; R0602 CCER within the
-    offset cap (≤ 5%, Measures Art. 29); R0604 not more than the remaining obligation; R0302 enough
-    units; C0811 the arrears are already being deducted from next year's allocation (late surrender
+    offset cap (≤ 5%, Measures Art. 29). Beijing obligations (pack market ``beijing``) instead: R0601 BEA
+    vintage, C1003 instrument not usable in Beijing, R0603 CCER eligibility, C1001 PCER + CCER above the total
+    offset cap, C1002 CCERs of projects outside Beijing above their cap (:func:`_beijing_unit_check`); units
+    come from the entity's account of the pack's market. Then R0604 not more than the remaining obligation;
+    R0302 enough units; C0811 the arrears are already being deducted from next year's allocation (late surrender
     stays possible until then, notice 国环规气候〔2024〕1号 §四(四)). Idempotent on ``key`` (a retry returns
     the same application).
     """
@@ -111,7 +116,9 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
     if ut is None:
         raise CetsError(R0201, unit_type_code)
     active = active_surrenders(obligation=ob)
-    if ut.instrument == Instrument.CEA:
+    if pack.market == "beijing":
+        _beijing_unit_check(pack, ob, ut, quantity, active, timezone.localdate(at), entity.pk)
+    elif ut.instrument == Instrument.CEA:
         if ut.vintage not in pack.raw(f"compliance.{year}.usable_vintages"):
             raise CetsError(R0601, f"{ut.code} for {year}")
     elif ut.instrument == Instrument.CCER:
@@ -126,7 +133,7 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
     applied = active.aggregate(q=Sum("quantity"))["q"] or 0
     if applied + quantity > ob.obligation_t:
         raise CetsError(R0604, f"{applied} + {quantity} > {ob.obligation_t}")
-    acc = account_of(holder_id=entity.pk)
+    acc = account_of(holder_id=entity.pk, market=pack.market)
     if acc is None:
         raise CetsError(R0101, entity.uscc)
     t = transfer_post(key=f"{key}:hold", kind=TransferKind.POSITION_MOVE, unit_type=ut, debit=Leg(acc, Position.REGISTRY),
@@ -153,7 +160,7 @@ def _decide(application_id: int, approver) -> tuple[SurrenderApplication, object
     require_role(approver, Role.PROVINCIAL_AUTHORITY, province=app.obligation.entity.province)
     if app.status != SurrenderApplication.Status.SUBMITTED:
         raise CetsError(R0605, app.status)
-    return app, account_of(holder_id=app.obligation.entity_id)
+    return app, account_of(holder_id=app.obligation.entity_id, market=load_pack(app.obligation.pack_id).market)
 
 
 @transaction.atomic
@@ -221,9 +228,7 @@ def held_for(*, entity: Organisation) -> dict[int, int]:
 def forced_surrender_order(year: int, usable: list[str], held: list[str]) -> list[str]:
     """Vintages to use, in order: the obligation year's own vintage first, then the other usable
     vintages, latest first (2021–2022 notice: "同一年度配额优先，剩余部分用于另一年度"). Pure."""
-    mine = [v for v in held if v == str(year) and v in usable]
-    others = sorted((v for v in held if v != str(year) and v in usable), reverse=True)
-    return mine + others
+    return vintage_order(year, usable, held)
 
 
 @four_eyes("forced_surrender")
@@ -321,7 +326,7 @@ def penalty_range(*, obligation: Obligation, pack: Pack, today: dt.date | None =
         raise CetsError(C0801, f"{obligation.entity.uscc} {obligation.year}")
     if pack.text("penalty.basis") == penalty.FIXED_RANGE:
         return q, None, penalty.FineRange(penalty.FIXED_RANGE, int(pack.decimal("penalty.fine_min_fen")), int(pack.decimal("penalty.fine_max_fen")))
-    price = market_price(pack=pack, deadline=obligation.deadline)
+    price = market_price(pack=pack, deadline=obligation.deadline, market=pack.market)
     if price is None:
         raise CetsError(C0803, f"{obligation.deadline}")
     rng = penalty.fine_range_price_multiple(q, price.price_fen, pack.decimal("penalty.multiple_min"), pack.decimal("penalty.multiple_max"),
@@ -610,3 +615,205 @@ def relief_decide(*, application_id: int, approve: bool, decision: str, actor, a
     app.decided_by, app.decided_at, app.decision = actor, at or timezone.now(), decision.strip()
     app.save(update_fields=["status", "decided_by", "decided_at", "decision"])
     return app
+
+
+# ---------------------------------------------------------------- Beijing pilot (北京试点)
+
+@dataclass(frozen=True)
+class BeijingObligationRow:
+    """One Beijing key emitter's obligation input: ``verified_emissions_t`` (应清缴配额量, tonnes CO2e, int ≥ 0)
+    and ``allocation_t`` (the year's approved allocation, tonnes CO2e, int ≥ 0; required when the pack's
+    offset basis is the allocation)."""
+
+    entity_uscc: str
+    verified_emissions_t: int
+    allocation_t: int | None = None
+
+
+def _beijing_pack(pack_id: str, year: int) -> Pack:
+    try:
+        pack = load_pack(pack_id)
+    except PackError:
+        raise CetsError(C1006, pack_id) from None
+    if pack.market != "beijing" or pack.kind != "compliance" or not pack.covers(year):
+        raise CetsError(C1006, f"{pack_id} {year}")
+    return pack
+
+
+@transaction.atomic
+def beijing_obligations_create(*, year: int, pack_id: str, rows: list[BeijingObligationRow], actor, source: str = "obligations") -> int:
+    """Beijing obligations of ``year`` (pack ``beijing/compliance-…``): 应清缴配额量 = verified emissions; the
+    offset caps from the pack (older rules [S]: PCER + CCER ≤ ``offset_cap`` × basis, CCERs of projects outside
+    Beijing ≤ ``nonlocal_ccer_cap`` × basis, basis = the year's allocation or the obligation per
+    ``offset_basis``, rounded by ``offset_rounding``); deadline from the pack. Returns the number created;
+    entities that already have a ``year`` obligation are left as they are (idempotent).
+
+    Raises R0502 unless ``actor`` is the Beijing bureau (provincial authority of the pack's
+    ``compliance.province``); C1006 not a Beijing compliance pack for ``year``; InputError listing every bad
+    row (unknown or non-Beijing entity, a quantity that is not an integer ≥ 0, a missing allocation, a
+    duplicate entity) — then nothing is written."""
+    from cets.core.errors import InputError, InputProblem
+
+    pack = _beijing_pack(pack_id, year)
+    province = pack.text("compliance.province")
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    y = f"compliance.{year}"
+    basis, rounding = pack.text(f"{y}.offset_basis"), pack.text(f"{y}.offset_rounding")
+    total_share, nonlocal_share = pack.decimal(f"{y}.offset_cap"), pack.decimal(f"{y}.nonlocal_ccer_cap")
+    deadline = pack.date(f"{y}.deadline")
+    orgs = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[r.entity_uscc for r in rows])}
+    problems, seen, ready = [], set(), []
+
+    def bad(i, field, value, zh, en):
+        problems.append(InputProblem(source, i, field, str(value), zh, en))
+
+    for i, r in enumerate(rows, start=1):
+        org = orgs.get(r.entity_uscc)
+        if org is None or org.kind != Organisation.Kind.ENTITY:
+            bad(i, "entity_uscc", r.entity_uscc, "重点排放单位不存在", "no such key emitting entity")
+        elif org.province != province:
+            bad(i, "entity_uscc", r.entity_uscc, "不是本市重点排放单位", "not an entity of Beijing")
+        if r.entity_uscc in seen:
+            bad(i, "entity_uscc", r.entity_uscc, "重复的单位", "entity listed twice")
+        seen.add(r.entity_uscc)
+        ok = True
+        for field in ("verified_emissions_t", "allocation_t"):
+            v = getattr(r, field)
+            if v is None and field == "allocation_t" and basis == "obligation":
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                bad(i, field, v, "须为不小于0的整数（吨）", "must be an integer ≥ 0 (tonnes)")
+                ok = False
+        if ok and org is not None and org.province == province:
+            ready.append((org, r))
+    if problems:
+        raise InputError(problems)
+    have = set(Obligation.objects.filter(year=year, entity__in=[o for o, _ in ready]).values_list("entity_id", flat=True))
+    new = []
+    for org, r in ready:
+        if org.pk in have:
+            continue
+        caps = offset_caps(obligation_t=r.verified_emissions_t, allocation_t=r.allocation_t, basis=basis, total_share=total_share,
+                           nonlocal_share=nonlocal_share, rounding=rounding)
+        new.append(Obligation(entity=org, year=year, pack_id=pack.id, obligation_t=r.verified_emissions_t, offset_cap_t=caps.total_cap_t,
+                              offset_basis_t=caps.basis_t, nonlocal_ccer_cap_t=caps.nonlocal_ccer_cap_t, deadline=deadline))
+    Obligation.objects.bulk_create(new)
+    return len(new)
+
+
+def _nonlocal(pack: Pack, year: int, unit_type: UnitType) -> bool:
+    """Whether a CCER unit type comes from a project outside Beijing (its province is not one of the pack's
+    ``local_province_names``; a project without a province counts as outside)."""
+    p = unit_type.project
+    return p is None or p.province_name.strip() not in pack.raw(f"compliance.{year}.local_province_names")
+
+
+def _beijing_unit_check(pack: Pack, ob: Obligation, ut: UnitType, quantity: int, active, on: dt.date, entity_id: int) -> None:
+    """The Beijing rules for one surrender (pack ``compliance.<year>``): BEA of a usable vintage (R0601); an
+    offset instrument of the pack (C1003); a CCER eligible as nationally (R0603); PCER + CCER within the
+    total cap (C1001) and CCERs of projects outside Beijing within theirs (C1002), counting what is already
+    applied for or surrendered (cn-ets-rules.md §7.2 [S])."""
+    y = f"compliance.{ob.year}"
+    if ut.instrument == Instrument.BEA:
+        if ut.vintage not in pack.raw(f"{y}.usable_vintages"):
+            raise CetsError(R0601, f"{ut.code} for {ob.year}")
+        return
+    offsets = list(pack.raw(f"{y}.offset_instruments"))
+    if ut.instrument not in offsets:
+        raise CetsError(C1003, f"{ut.code} in {pack.market}")
+    nonlocal_ccer = False
+    if ut.instrument == Instrument.CCER:
+        why = ccer_eligible(pack, ob.year, ut, on, entity_id)
+        if why:
+            raise CetsError(R0603, why)
+        nonlocal_ccer = _nonlocal(pack, ob.year, ut)
+    used_total = used_nonlocal = 0
+    for a in active.filter(unit_type__instrument__in=offsets).select_related("unit_type__project"):
+        used_total += a.quantity
+        if a.unit_type.instrument == Instrument.CCER and _nonlocal(pack, ob.year, a.unit_type):
+            used_nonlocal += a.quantity
+    nonlocal_cap = ob.nonlocal_ccer_cap_t if ob.nonlocal_ccer_cap_t is not None else ob.offset_cap_t
+    breach = offset_breach(quantity_t=quantity, nonlocal_ccer=nonlocal_ccer, used_total_t=used_total, used_nonlocal_t=used_nonlocal,
+                           total_cap_t=ob.offset_cap_t, nonlocal_cap_t=nonlocal_cap)
+    if breach == TOTAL:
+        raise CetsError(C1001, f"{used_total} + {quantity} > {ob.offset_cap_t}")
+    if breach == NONLOCAL:
+        raise CetsError(C1002, f"{used_nonlocal} + {quantity} > {nonlocal_cap}")
+
+
+def collection_propose(*, key: str, pack_id: str, year: int, actor, effective_at: dt.datetime | None = None) -> Proposal:
+    """Propose the automatic collection (到期自动清缴) of ``year`` in the Beijing market: one proposal for the
+    batch of every obligation of the pack; on a second registry operator's approval
+    (:func:`cets.registry.services.proposal_approve`, four eyes) the registry surrenders, for each entity with
+    an outstanding obligation, what its Beijing account holds of usable vintages (pack ``[collection]``:
+    instruments, positions; the year's own vintage first, then the others latest first) up to the
+    outstanding quantity. Entities whose deadline was extended past the collection day, or whose account is
+    frozen or closed, are skipped and listed. The collection counts as of ``effective_at`` (default now),
+    which must fall on the deadline day (Asia/Shanghai). Offsets are never collected.
+
+    Raises R0502 unless a registry operator; C1006 not a Beijing compliance pack for ``year``; C1004 the pack
+    has no automatic collection; C1005 not on the deadline day; R0401 the key reused for another batch.
+    [U: the mechanism is the platform's design, reference §7.2.]"""
+    pack = _beijing_pack(pack_id, year)
+    if not pack.flag("collection.automatic"):
+        raise CetsError(C1004, pack.id)
+    at = effective_at or timezone.now()
+    deadline = pack.date(f"compliance.{year}.deadline")
+    if timezone.localdate(at) != deadline:
+        raise CetsError(C1005, f"{timezone.localdate(at)} ≠ {deadline}")
+    return proposal_submit(key=key, kind="beijing_collection", actor=actor,
+                           payload={"pack": pack.id, "year": year, "effective_at": at.isoformat()})
+
+
+@four_eyes("beijing_collection")
+def _execute_collection(p: Proposal, approver) -> dict:
+    from cets.registry.models import Account, AccountStatus, Holding
+
+    from .selectors import extended_deadlines
+
+    d = p.payload
+    pack, year = load_pack(d["pack"]), int(d["year"])
+    at = dt.datetime.fromisoformat(d["effective_at"])
+    day = timezone.localdate(at)
+    usable = list(pack.raw(f"compliance.{year}.usable_vintages"))
+    positions = list(pack.raw("collection.positions"))
+    instruments = list(pack.raw("collection.instruments"))
+    sink = system_account(pack.market, AccountKind.SURRENDER)
+    obs = list(Obligation.objects.filter(year=year, pack_id=pack.id).select_related("entity").order_by("entity__uscc"))
+    ext = extended_deadlines([o.pk for o in obs])
+    accounts = {a.holder_id: a for a in Account.objects.filter(holder_id__in=[o.entity_id for o in obs], market=pack.market)}
+    collected: dict[str, dict[str, int]] = {}
+    outstanding_after: dict[str, int] = {}
+    skipped: dict[str, str] = {}
+    for ob in obs:
+        uscc = ob.entity.uscc
+        if ext.get(ob.pk, ob.deadline) > day:
+            skipped[uscc] = f"deadline extended to {ext[ob.pk]}"
+            continue
+        applied = active_surrenders(obligation=ob).aggregate(q=Sum("quantity"))["q"] or 0
+        outstanding = max(0, ob.obligation_t - applied)
+        if outstanding == 0:
+            continue
+        acc = accounts.get(ob.entity_id)
+        if acc is None or acc.status in (AccountStatus.FROZEN, AccountStatus.CLOSED):
+            skipped[uscc] = "no account" if acc is None else f"account {acc.status}"
+            outstanding_after[uscc] = outstanding
+            continue
+        held = list(Holding.objects.filter(account=acc, unit_type__instrument__in=instruments, position__in=positions, quantity__gt=0)
+                    .select_related("unit_type"))
+        types = {h.unit_type.vintage: h.unit_type for h in held}
+        lots = [Lot(h.unit_type.vintage, h.position, h.quantity) for h in held]
+        for lot in collection_plan(year=year, outstanding_t=outstanding, lots=lots, usable=usable, positions=positions):
+            ut = types[lot.vintage]
+            k = f"{p.key}:{uscc}:{ut.code}:{lot.position}"
+            t = transfer_post(key=k, kind=TransferKind.FORCED_SURRENDER, unit_type=ut, debit=Leg(acc, lot.position),
+                              credit=Leg(sink, Position.REGISTRY), quantity=lot.quantity_t, reference=f"{year} 到期自动清缴 automatic collection",
+                              actor=p.proposed_by, approver=approver, effective_at=at, beneficiary=ob.entity)
+            SurrenderApplication.objects.create(key=k, obligation=ob, unit_type=ut, quantity=lot.quantity_t,
+                                                status=SurrenderApplication.Status.APPROVED, submitted_by=p.proposed_by, submitted_at=at,
+                                                decided_by=approver, decided_at=at, pending_transfer_key=t.key, final_transfer_key=t.key)
+            collected.setdefault(uscc, {})
+            collected[uscc][f"{ut.code}:{lot.position}"] = lot.quantity_t
+            outstanding -= lot.quantity_t
+        outstanding_after[uscc] = outstanding
+    return {"collected": collected, "outstanding_t": {k: v for k, v in outstanding_after.items() if v}, "skipped": skipped}
