@@ -1,0 +1,311 @@
+"""Beijing pilot compliance on the real database: obligations with the pack's offset caps, surrender in the
+Beijing market (BEA, 碳普惠 PCER, CCER) with every refusal changing nothing, the automatic collection at the
+deadline (one batch proposal, four eyes) and its outcome, and the 3–5× fine from real Beijing market data.
+
+Pack ``beijing/compliance-2023-2024`` (older Beijing rules [S], reference §7.2): offsets ≤ 5% of the year's
+allocation, CCERs of projects outside Beijing ≤ 2.5%; deadline 2024-12-31 (placeholder [U])."""
+
+import csv
+import datetime as dt
+
+import pytest
+
+from cets.compliance.models import Obligation, SurrenderApplication
+from cets.compliance.selectors import market_price, status_of
+from cets.compliance.services import (BeijingObligationRow, beijing_obligations_create, collection_propose, penalty_decide, surrender_approve,
+                                      surrender_submit)
+from cets.core.errors import CetsError, InputError
+from cets.core.quantities import yuan_to_fen
+from cets.parties.models import Organisation, Role
+from cets.parties.services import member_create
+from cets.registry.models import AccountKind, CcerProject, Holding, Instrument, Position, Proposal, Transfer, TransferKind
+from cets.registry.services import (Leg, account_open, judicial_freeze, proposal_approve, proposal_reject, system_account, system_accounts_ensure,
+                                    transfer_post, vintage_create)
+from cets.rules.packs import load_pack
+from tests.conftest import DATA, uscc_for, when
+
+PACK = "beijing/compliance-2023-2024"
+BJ_CSV = DATA / "cn-pilots-bj-tj-gd-hb" / "beijing_bea_daily.csv"
+BJ = [uscc_for(i, prefix="9111000") for i in (1, 2, 3)]
+
+
+def state():
+    return (Transfer.objects.count(), SurrenderApplication.objects.count(), Proposal.objects.count(), Obligation.objects.count(),
+            sorted(Holding.objects.values_list("account_id", "unit_type_id", "position", "quantity")))
+
+
+class BjWorld:
+    pass
+
+
+def _issue(unit_type, acc, quantity, key):
+    market = "ccer" if unit_type.instrument == Instrument.CCER else "beijing"
+    transfer_post(key=key, kind=TransferKind.ISSUE, unit_type=unit_type, debit=Leg(system_account(market, AccountKind.NATIONAL_TOTAL), Position.REGISTRY),
+                  credit=Leg(acc, Position.REGISTRY), quantity=quantity)
+
+
+@pytest.fixture
+def bj(world):
+    """Three Beijing entities with Beijing accounts, the bureau (provincial authority, province 11), BEA 2022–2024,
+    PCER 2023, a local and a non-local CCER project. Obligations of 2023 created by the bureau:
+    BJ1 verified 110,000 t, allocation 100,000 t → caps 5,000 / 2,500 t;
+    BJ2 verified 50,000 t, allocation 48,000 t → 2,400 / 1,200 t; BJ3 verified 10,000 t, allocation 10,000 t → 500 / 250 t."""
+    system_accounts_ensure(market="beijing", provinces=["11"])
+    system_accounts_ensure(market="ccer")
+    b = BjWorld()
+    b.w = world
+    b.orgs = [Organisation.objects.create(uscc=u, name=f"北京测试单位{i}", kind=Organisation.Kind.ENTITY, region_code=u[2:8], province="11")
+              for i, u in enumerate(BJ, start=1)]
+    b.acc = [account_open(holder=o, market="beijing") for o in b.orgs]
+    pw = "test-password-123"
+    bureau = Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="北京市生态环境局", province="11")
+    b.bureau = member_create(username="bjb", organisation=bureau, role=Role.PROVINCIAL_AUTHORITY, province="11", password=pw)
+    b.users = [member_create(username=f"bj{i}", organisation=o, role=Role.ENTITY, password=pw) for i, o in enumerate(b.orgs, start=1)]
+    b.bea = {v: vintage_create(instrument=Instrument.BEA, vintage=v, cap_t=1_000_000, key=f"bea-{v}") for v in ("2022", "2023", "2024")}
+    b.pcer = vintage_create(instrument=Instrument.PCER, vintage="2023", cap_t=100_000, key="pcer-2023")
+    owner = Organisation.objects.create(kind=Organisation.Kind.INSTITUTION, name="项目业主", uscc="91110000000000001X")
+    D = dt.date.fromisoformat
+    local = CcerProject.objects.create(code="BJL1", name="北京光伏", owner=owner, province_name="北京市", registered_on=D("2024-06-03"))
+    far = CcerProject.objects.create(code="HBF1", name="河北风电", owner=owner, province_name="河北省", registered_on=D("2024-06-03"))
+    b.ccer_local = vintage_create(instrument=Instrument.CCER, vintage="2024", cap_t=100_000, key="ccer-bjl1", project=local)
+    b.ccer_far = vintage_create(instrument=Instrument.CCER, vintage="2024", cap_t=100_000, key="ccer-hbf1", project=far)
+    n = beijing_obligations_create(year=2023, pack_id=PACK, actor=b.bureau, rows=[
+        BeijingObligationRow(BJ[0], 110_000, 100_000), BeijingObligationRow(BJ[1], 50_000, 48_000), BeijingObligationRow(BJ[2], 10_000, 10_000)])
+    assert n == 3
+    b.ob = [Obligation.objects.get(entity=o, year=2023) for o in b.orgs]
+    return b
+
+
+def _surrender(b, i, code, q, day, key):
+    app = surrender_submit(key=key, entity=b.orgs[i], year=2023, unit_type_code=code, quantity=q, actor=b.users[i], at=when(day, 9))
+    return surrender_approve(application_id=app.pk, approver=b.bureau, at=when(day, 11))
+
+
+def test_obligations_carry_the_caps_of_the_pack(bj):
+    # BJ1: allocation 100,000 t × 5% = 5,000 t; × 2.5% = 2,500 t. BJ2: 48,000 × 5% = 2,400; × 2.5% = 1,200.
+    o1, o2, _ = bj.ob
+    assert (o1.obligation_t, o1.offset_basis_t, o1.offset_cap_t, o1.nonlocal_ccer_cap_t, o1.deadline) == (110_000, 100_000, 5_000, 2_500, dt.date(2024, 12, 31))
+    assert (o2.offset_cap_t, o2.nonlocal_ccer_cap_t) == (2_400, 1_200)
+    # idempotent: a second run creates none
+    assert beijing_obligations_create(year=2023, pack_id=PACK, actor=bj.bureau, rows=[BeijingObligationRow(BJ[0], 1, 1)]) == 0
+
+
+def test_obligation_input_refused_whole_and_only_by_the_bureau(bj):
+    before = state()
+    with pytest.raises(InputError) as e:
+        beijing_obligations_create(year=2024, pack_id=PACK, actor=bj.bureau, rows=[
+            BeijingObligationRow(BJ[0], 1_000, 900),          # fine, but the batch fails as a whole
+            BeijingObligationRow(BJ[1], -1, 900),             # negative
+            BeijingObligationRow(BJ[2], 1_000, None),         # no allocation for an allocation basis
+            BeijingObligationRow(bj.w.sd1.uscc, 1_000, 900),  # a Shandong entity
+            BeijingObligationRow(BJ[0], 1_000, 900),          # listed twice
+        ])
+    assert [(p.row, p.field) for p in e.value.problems] == [(2, "verified_emissions_t"), (3, "allocation_t"), (4, "entity_uscc"), (5, "entity_uscc")]
+    assert state() == before
+    for actor, code in ((bj.w.province_sd, "R0502"), (bj.w.registry_a, "R0502")):
+        with pytest.raises(CetsError) as e:
+            beijing_obligations_create(year=2024, pack_id=PACK, actor=actor, rows=[])
+        assert e.value.code == code
+    with pytest.raises(CetsError) as e:
+        beijing_obligations_create(year=2025, pack_id=PACK, actor=bj.bureau, rows=[])
+    assert e.value.code == "C1006"
+    with pytest.raises(CetsError) as e:
+        beijing_obligations_create(year=2023, pack_id="national/power-2023-2024", actor=bj.bureau, rows=[])
+    assert e.value.code == "C1006"
+
+
+@pytest.fixture
+def holdings(bj):
+    """BJ1 holds BEA-2023 10,000, BEA-2024 1,000, PCER 3,000, local CCER 3,000 and non-local CCER 3,000."""
+    a = bj.acc[0]
+    for ut, q in ((bj.bea["2023"], 10_000), (bj.bea["2024"], 1_000), (bj.pcer, 3_000), (bj.ccer_local, 3_000), (bj.ccer_far, 3_000)):
+        _issue(ut, a, q, f"h-{ut.code}")
+    return bj
+
+
+def test_caps_golden_and_every_refusal_changes_nothing(holdings):
+    b = holdings
+    far, near = b.ccer_far.code, b.ccer_local.code
+
+    def refused(code, unit, q, key):
+        before = state()
+        with pytest.raises(CetsError) as e:
+            surrender_submit(key=key, entity=b.orgs[0], year=2023, unit_type_code=unit, quantity=q, actor=b.users[0], at=when("2024-12-01"))
+        assert e.value.code == code
+        assert state() == before
+
+    # non-local CCER cap 2,500 t: 2,501 refused, 2,500 accepted, then 1 more refused
+    refused("C1002", far, 2_501, "r1")
+    _surrender(b, 0, far, 2_500, "2024-12-01", "far")
+    refused("C1002", far, 1, "r2")
+    # total cap 5,000 t: 2,500 used; local CCER 2,000 → 4,500; PCER 500 → 5,000; one more PCER tonne breaks it
+    _surrender(b, 0, near, 2_000, "2024-12-02", "near")
+    refused("C1001", b.pcer.code, 501, "r3")
+    _surrender(b, 0, b.pcer.code, 500, "2024-12-03", "pcer")
+    refused("C1001", b.pcer.code, 1, "r4")
+    refused("C1001", near, 1, "r5")
+    # vintage, instrument, quantity rules
+    refused("R0601", "BEA-2024", 100, "r6")                # a later vintage never serves 2023
+    refused("C1003", "CEA-2023", 100, "r7")                # national allowances are not Beijing units
+    refused("R0604", "BEA-2023", 105_001, "r8")            # 110,000 − 5,000 applied = 105,000 left
+    refused("R0302", "BEA-2023", 10_001, "r9")             # 10,000 held
+    # what was surrendered: 5,000 t of offsets into the Beijing surrender account (CCERs keep their unit type)
+    sink = system_account("beijing", AccountKind.SURRENDER)
+    assert sum(Holding.objects.filter(account=sink).values_list("quantity", flat=True)) == 5_000
+    assert status_of(obligation=b.ob[0], today=dt.date(2024, 12, 3)).surrendered_t == 5_000
+
+
+def test_rejected_offsets_free_the_cap(holdings):
+    b = holdings
+    app = surrender_submit(key="x", entity=b.orgs[0], year=2023, unit_type_code=b.ccer_far.code, quantity=2_500, actor=b.users[0], at=when("2024-12-01"))
+    with pytest.raises(CetsError):
+        surrender_submit(key="y", entity=b.orgs[0], year=2023, unit_type_code=b.ccer_far.code, quantity=1, actor=b.users[0], at=when("2024-12-01"))
+    from cets.compliance.services import surrender_reject
+
+    surrender_reject(application_id=app.pk, approver=b.bureau, at=when("2024-12-02"))
+    surrender_submit(key="y", entity=b.orgs[0], year=2023, unit_type_code=b.ccer_far.code, quantity=2_500, actor=b.users[0], at=when("2024-12-03"))
+
+
+@pytest.fixture
+def collection_world(bj):
+    """Before the deadline 2024-12-31:
+    BJ1 (owes 110,000 t) surrendered 5,000 t of PCER; holds BEA-2023 registry 65,000 of which 5,000 judicially frozen,
+    BEA-2022 registry 30,000 and trading 20,000, BEA-2024 10,000 (not usable for 2023);
+    BJ2 (owes 50,000 t) holds BEA-2023 30,000; BJ3 (owes 10,000 t) surrendered 10,000 t itself."""
+    from cets.registry.services import position_move
+
+    a1, a2, a3 = bj.acc
+    _issue(bj.pcer, a1, 5_000, "c-pcer")
+    _surrender(bj, 0, bj.pcer.code, 5_000, "2024-12-10", "c-s1")
+    _issue(bj.bea["2023"], a1, 65_000, "c-1-23")
+    judicial_freeze(key="c-frz", account=a1, unit_type=bj.bea["2023"], quantity=5_000, court_ref="(2024)京01执1号", actor=bj.w.registry_a)
+    _issue(bj.bea["2022"], a1, 50_000, "c-1-22")
+    position_move(key="c-mv", account=a1, unit_type=bj.bea["2022"], from_position=Position.REGISTRY, to_position=Position.TRADING, quantity=20_000,
+                  actor=bj.users[0])
+    _issue(bj.bea["2024"], a1, 10_000, "c-1-24")
+    _issue(bj.bea["2023"], a2, 30_000, "c-2-23")
+    _issue(bj.bea["2023"], a3, 12_000, "c-3-23")
+    _surrender(bj, 2, "BEA-2023", 10_000, "2024-12-20", "c-s3")
+    return bj
+
+
+def test_collection_golden_and_outcomes(collection_world):
+    b = collection_world
+    deadline = when("2024-12-31", 16)
+    # proposals only on the deadline day, only by registry operators; a second operator approves
+    for at, code in ((when("2024-12-30", 16), "C1005"), (when("2025-01-01", 9), "C1005")):
+        with pytest.raises(CetsError) as e:
+            collection_propose(key="k0", pack_id=PACK, year=2023, actor=b.w.registry_a, effective_at=at)
+        assert e.value.code == code
+    with pytest.raises(CetsError) as e:
+        collection_propose(key="k0", pack_id=PACK, year=2023, actor=b.bureau, effective_at=deadline)
+    assert e.value.code == "R0502"
+    before = state()
+    p = collection_propose(key="bj-collect-2023", pack_id=PACK, year=2023, actor=b.w.registry_a, effective_at=deadline)
+    with pytest.raises(CetsError) as e:
+        proposal_approve(proposal_id=p.pk, approver=b.w.registry_a)
+    assert e.value.code == "R0501"
+    assert state()[:2] == before[:2] and state()[4] == before[4]     # the proposal alone moves nothing
+    p = proposal_approve(proposal_id=p.pk, approver=b.w.registry_b)
+    # BJ1: 110,000 − 5,000 = 105,000 outstanding → BEA-2023 registry 60,000 (the frozen 5,000 stay) → 45,000 left;
+    #      BEA-2022 registry 30,000 → 15,000 left; BEA-2022 trading 15,000 of 20,000 → 0. BEA-2024 untouched.
+    # BJ2: 50,000 outstanding → BEA-2023 30,000 → 20,000 still outstanding. BJ3: nothing outstanding, nothing taken.
+    assert p.result["collected"] == {
+        BJ[0]: {"BEA-2023:registry": 60_000, "BEA-2022:registry": 30_000, "BEA-2022:trading": 15_000},
+        BJ[1]: {"BEA-2023:registry": 30_000},
+    }
+    assert p.result["outstanding_t"] == {BJ[1]: 20_000}
+    a1 = b.acc[0]
+    left = dict(((ut, pos), q) for ut, pos, q in Holding.objects.filter(account=a1, quantity__gt=0).values_list("unit_type__code", "position", "quantity"))
+    assert left == {("BEA-2023", "frozen"): 5_000, ("BEA-2022", "trading"): 5_000, ("BEA-2024", "registry"): 10_000}
+    t = Transfer.objects.get(key=f"bj-collect-2023:{BJ[0]}:BEA-2023:registry")
+    assert (t.kind, t.approver_id, t.actor_id, t.beneficiary_id) == (TransferKind.FORCED_SURRENDER, b.w.registry_b.pk, b.w.registry_a.pk, b.orgs[0].pk)
+    # the day after the deadline: BJ1 on time (collected on the deadline day), BJ2 incomplete, BJ3 on time
+    assert [status_of(obligation=o, today=dt.date(2025, 1, 1)).status for o in b.ob] == ["on_time", "incomplete", "on_time"]
+    # BJ2 buys and surrenders the rest after the deadline: late in full
+    _issue(b.bea["2023"], b.acc[1], 20_000, "late-buy")
+    _surrender(b, 1, "BEA-2023", 20_000, "2025-01-10", "late")
+    assert status_of(obligation=b.ob[1], today=dt.date(2025, 1, 10)).status == "late"
+    # a second approval of the same batch is refused
+    with pytest.raises(CetsError) as e:
+        proposal_approve(proposal_id=p.pk, approver=b.w.registry_a)
+    assert e.value.code == "R0503"
+
+
+def test_rejected_collection_changes_nothing(collection_world):
+    b = collection_world
+    before = state()
+    p = collection_propose(key="bj-c", pack_id=PACK, year=2023, actor=b.w.registry_a, effective_at=when("2024-12-31", 16))
+    proposal_reject(proposal_id=p.pk, approver=b.w.registry_b, reason="名单待核")
+    after = state()
+    assert after[:2] == before[:2] and after[3:] == before[3:]   # only the proposal itself was recorded
+
+
+def test_frozen_account_is_skipped_not_failing_the_batch(collection_world):
+    from cets.registry.services import account_status_set
+
+    b = collection_world
+    account_status_set(account=b.acc[1], status="frozen", reason="司法冻结", actor=b.w.registry_a)
+    p = collection_propose(key="bj-f", pack_id=PACK, year=2023, actor=b.w.registry_a, effective_at=when("2024-12-31", 16))
+    p = proposal_approve(proposal_id=p.pk, approver=b.w.registry_b)
+    assert p.result["skipped"] == {BJ[1]: "account frozen"} and p.result["outstanding_t"] == {BJ[1]: 50_000}
+    assert BJ[0] in p.result["collected"]
+
+
+def _load_beijing_stats(start: str, end: str) -> int:
+    """The Beijing exchange's published daily BEA figures (data/cn-pilots-bj-tj-gd-hb) of ``start``…``end`` as
+    DailyStat rows of market "beijing" (subject BEA, listing = 线上公开交易). The file lists 2024-08-13 twice
+    (identical rows): the repeat is dropped. Returns the number of days loaded."""
+    from cets.trading.models import DailyStat
+
+    rows, seen, cum_v, cum_a = [], set(), 0, 0
+    with BJ_CSV.open(encoding="utf-8") as fh:
+        data = sorted((r for r in csv.DictReader(fh) if start <= r["trade_date"] <= end), key=lambda r: r["trade_date"])
+    for r in data:
+        if r["trade_date"] in seen:
+            continue
+        seen.add(r["trade_date"])
+        v, a = int(r["volume_t"]), yuan_to_fen(r["amount_cny"])
+        cum_v, cum_a = cum_v + v, cum_a + a
+        rows.append(DailyStat(market="beijing", date=r["trade_date"], instrument="BEA", method="listing", volume_t=v, amount_fen=a,
+                              ytd_volume_t=cum_v, ytd_amount_fen=cum_a, cum_volume_t=cum_v, cum_amount_fen=cum_a))
+    DailyStat.objects.bulk_create(rows)
+    return len(rows)
+
+
+@pytest.mark.django_db
+def test_market_average_price_before_a_real_beijing_deadline():
+    # Real deadline 2017-06-15 (reference §7.2 [S]); six months 2016-12-16 … 2017-06-15: 94 trading days, Σ volume
+    # 2,275,526 t, Σ amount CNY 113,532,605.60 = 11,353,260,560 fen → P̄ = 11,353,260,560 / 2,275,526 = 4,989.29…
+    # → 4,989 fen (CNY 49.89/t). A national trade in the window does not count (another market).
+    from cets.trading.models import DailyStat
+
+    assert _load_beijing_stats("2016-12-16", "2017-06-15") == 94
+    DailyStat.objects.create(market="national", date="2017-01-03", instrument="BEA", method="listing", volume_t=10**6, amount_fen=10**12,
+                             ytd_volume_t=0, ytd_amount_fen=0, cum_volume_t=0, cum_amount_fen=0)
+    p = market_price(pack=load_pack(PACK), deadline=dt.date(2017, 6, 15), market="beijing")
+    assert (p.start, p.end, p.volume_t, p.amount_fen, p.days, p.price_fen) == (
+        dt.date(2016, 12, 16), dt.date(2017, 6, 15), 2_275_526, 11_353_260_560, 94, 4_989)
+
+
+def test_beijing_fine_decided_from_beijing_market_data(collection_world):
+    b = collection_world
+    p = collection_propose(key="bj-p", pack_id=PACK, year=2023, actor=b.w.registry_a, effective_at=when("2024-12-31", 16))
+    proposal_approve(proposal_id=p.pk, approver=b.w.registry_b)
+    # Window 2024-07-01 … 2024-12-31 (six months ending on the placeholder deadline): the file's 38 distinct days
+    # up to 2024-09-03, Σ volume 246,561 t, Σ amount CNY 27,006,499.20 = 2,700,649,920 fen → P̄ = 10,953.27… → 10,953 fen.
+    assert _load_beijing_stats("2024-07-01", "2024-12-31") == 38
+    # BJ2 left 20,000 t unsurrendered at the deadline: 4 × 20,000 × 10,953 = 876,240,000 fen (CNY 8,762,400);
+    # range 3× 657,180,000 … 5× 1,095,300,000 fen.
+    for m in ("2.99", "5.01", "6"):
+        with pytest.raises(CetsError) as e:
+            penalty_decide(obligation_id=b.ob[1].pk, reference="京环罚〔2025〕1号", reason="r", multiple=m, actor=b.bureau, at=when("2025-01-05"))
+        assert e.value.code == "C0802"
+    d = penalty_decide(obligation_id=b.ob[1].pk, reference="京环罚〔2025〕1号", reason="首次未足额清缴，按中间倍数", multiple="4", actor=b.bureau,
+                       at=when("2025-01-05"))
+    assert (d.unsurrendered_t, d.price_fen, d.price_volume_t, d.min_fen, d.max_fen, d.fine_fen) == (
+        20_000, 10_953, 246_561, 657_180_000, 1_095_300_000, 876_240_000)
+    # the Shandong authority has no say over a Beijing entity
+    with pytest.raises(CetsError) as e:
+        penalty_decide(obligation_id=b.ob[1].pk, reference="x", reason="x", multiple="4", actor=b.w.province_sd, at=when("2025-01-05"))
+    assert e.value.code == "R0502"
