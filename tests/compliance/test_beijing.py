@@ -5,7 +5,6 @@ deadline (one batch proposal, four eyes) and its outcome, and the 3–5× fine f
 Pack ``beijing/compliance-2023-2024`` (older Beijing rules [S], reference §7.2): offsets ≤ 5% of the year's
 allocation, CCERs of projects outside Beijing ≤ 2.5%; deadline 2024-12-31 (placeholder [U])."""
 
-import csv
 import datetime as dt
 
 import pytest
@@ -15,7 +14,6 @@ from cets.compliance.selectors import market_price, status_of
 from cets.compliance.services import (BeijingObligationRow, beijing_obligations_create, collection_propose, penalty_decide, surrender_approve,
                                       surrender_submit)
 from cets.core.errors import CetsError, InputError
-from cets.core.quantities import yuan_to_fen
 from cets.parties.models import Organisation, Role
 from cets.parties.services import member_create
 from cets.registry.models import AccountKind, CcerProject, Holding, Instrument, Position, Proposal, Transfer, TransferKind
@@ -253,47 +251,64 @@ def test_frozen_account_is_skipped_not_failing_the_batch(collection_world):
 
 
 def _load_beijing_stats(start: str, end: str) -> int:
-    """The Beijing exchange's published daily BEA figures (data/cn-pilots-bj-tj-gd-hb) of ``start``…``end`` as
-    DailyStat rows of market "beijing" (subject BEA, listing = 线上公开交易). The file lists 2024-08-13 twice
-    (identical rows): the repeat is dropped. Returns the number of days loaded."""
+    """The Beijing exchange's published daily BEA figures (data/cn-pilots-bj-tj-gd-hb) of ``start``…``end``, read by
+    :func:`cets.compliance.tables.read_beijing_daily` (no problem allowed), as DailyStat rows of market "beijing".
+    Returns the number of days loaded."""
+    from cets.compliance.tables import read_beijing_daily
     from cets.trading.models import DailyStat
 
-    rows, seen, cum_v, cum_a = [], set(), 0, 0
-    with BJ_CSV.open(encoding="utf-8") as fh:
-        data = sorted((r for r in csv.DictReader(fh) if start <= r["trade_date"] <= end), key=lambda r: r["trade_date"])
-    for r in data:
-        if r["trade_date"] in seen:
-            continue
-        seen.add(r["trade_date"])
-        v, a = int(r["volume_t"]), yuan_to_fen(r["amount_cny"])
-        cum_v, cum_a = cum_v + v, cum_a + a
-        rows.append(DailyStat(market="beijing", date=r["trade_date"], instrument="BEA", method="listing", volume_t=v, amount_fen=a,
-                              ytd_volume_t=cum_v, ytd_amount_fen=cum_a, cum_volume_t=cum_v, cum_amount_fen=cum_a))
-    DailyStat.objects.bulk_create(rows)
+    rows, problems = read_beijing_daily(BJ_CSV, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    assert problems == []
+    DailyStat.objects.bulk_create(DailyStat(market="beijing", date=d, instrument=inst, method=m, volume_t=v, amount_fen=a, ytd_volume_t=0,
+                                            ytd_amount_fen=0, cum_volume_t=0, cum_amount_fen=0) for d, inst, m, v, a in rows)
     return len(rows)
 
 
+def test_the_beijing_file_dirt_is_refused_not_guessed():
+    # Real deadline 2017-06-15 (reference §7.2 [S]), six months 2016-12-16 … 2017-06-15: one of the 94 days,
+    # 2017-04-05, reads 1,100 t × CNY 53 = 58,300 ≠ amount 58,350.00 → refused (no fine from a file that disagrees
+    # with itself). 2024-07-01 … 2024-12-31: 2024-08-13 is listed twice, identically → one record, no problem.
+    from cets.compliance.tables import read_beijing_daily
+
+    rows, problems = read_beijing_daily(BJ_CSV, dt.date(2016, 12, 16), dt.date(2017, 6, 15))
+    assert [(p.row, p.field, p.value) for p in problems] == [(960, "amount_cny", "58350.00")] and len(rows) == 93
+    rows, problems = read_beijing_daily(BJ_CSV, dt.date(2024, 7, 1), dt.date(2024, 12, 31))
+    assert problems == [] and len(rows) == 38 and len({r[0] for r in rows}) == 38
+    # '.' as a thousands separator (2022-11-07 "1799.431.00") is refused too
+    _, problems = read_beijing_daily(BJ_CSV, dt.date(2022, 11, 7), dt.date(2022, 11, 7))
+    assert [(p.row, p.value) for p in problems] == [(206, "13266/135.64/1799.431.00")]
+
+
 @pytest.mark.django_db
-def test_market_average_price_before_a_real_beijing_deadline():
-    # Real deadline 2017-06-15 (reference §7.2 [S]); six months 2016-12-16 … 2017-06-15: 94 trading days, Σ volume
-    # 2,275,526 t, Σ amount CNY 113,532,605.60 = 11,353,260,560 fen → P̄ = 11,353,260,560 / 2,275,526 = 4,989.29…
-    # → 4,989 fen (CNY 49.89/t). A national trade in the window does not count (another market).
+def test_market_average_price_before_the_beijing_deadline():
+    # Window 2024-07-01 … 2024-12-31 (six months ending on the placeholder deadline 2024-12-31): the file's 38 days
+    # up to 2024-09-03, Σ volume 246,561 t, Σ amount CNY 27,006,499.20 = 2,700,649,920 fen → P̄ = 2,700,649,920 /
+    # 246,561 = 10,953.27… → 10,953 fen (CNY 109.53/t). A national row in the window does not count (another market).
     from cets.trading.models import DailyStat
 
-    assert _load_beijing_stats("2016-12-16", "2017-06-15") == 94
-    DailyStat.objects.create(market="national", date="2017-01-03", instrument="BEA", method="listing", volume_t=10**6, amount_fen=10**12,
+    assert _load_beijing_stats("2024-07-01", "2024-12-31") == 38
+    DailyStat.objects.create(market="national", date="2024-08-01", instrument="BEA", method="listing", volume_t=10**6, amount_fen=10**12,
                              ytd_volume_t=0, ytd_amount_fen=0, cum_volume_t=0, cum_amount_fen=0)
-    p = market_price(pack=load_pack(PACK), deadline=dt.date(2017, 6, 15), market="beijing")
+    p = market_price(pack=load_pack(PACK), deadline=dt.date(2024, 12, 31), market="beijing")
     assert (p.start, p.end, p.volume_t, p.amount_fen, p.days, p.price_fen) == (
-        dt.date(2016, 12, 16), dt.date(2017, 6, 15), 2_275_526, 11_353_260_560, 94, 4_989)
+        dt.date(2024, 7, 1), dt.date(2024, 12, 31), 246_561, 2_700_649_920, 38, 10_953)
+
+
+def test_cli_fine_from_the_beijing_file(capsys):
+    # the pure command with the Beijing pack: 3 × 20,000 × 10,953 fen = CNY 6,571,800.00; 5× = CNY 10,953,000.00
+    from cets.cli import main
+
+    assert main(["compliance", "fine", "--pack", PACK, "--deadline", "2024-12-31", "--unsurrendered", "20000", "--prices", str(BJ_CSV)]) == 0
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "109.53 CNY/t" in out and "6571800.00" in out and "10953000.00" in out
+    assert main(["compliance", "fine", "--pack", PACK, "--deadline", "2017-06-15", "--unsurrendered", "20000", "--prices", str(BJ_CSV)]) == 2
 
 
 def test_beijing_fine_decided_from_beijing_market_data(collection_world):
     b = collection_world
     p = collection_propose(key="bj-p", pack_id=PACK, year=2023, actor=b.w.registry_a, effective_at=when("2024-12-31", 16))
     proposal_approve(proposal_id=p.pk, approver=b.w.registry_b)
-    # Window 2024-07-01 … 2024-12-31 (six months ending on the placeholder deadline): the file's 38 distinct days
-    # up to 2024-09-03, Σ volume 246,561 t, Σ amount CNY 27,006,499.20 = 2,700,649,920 fen → P̄ = 10,953.27… → 10,953 fen.
+    # P̄ = 10,953 fen as in test_market_average_price_before_the_beijing_deadline.
     assert _load_beijing_stats("2024-07-01", "2024-12-31") == 38
     # BJ2 left 20,000 t unsurrendered at the deadline: 4 × 20,000 × 10,953 = 876,240,000 fen (CNY 8,762,400);
     # range 3× 657,180,000 … 5× 1,095,300,000 fen.
