@@ -324,3 +324,25 @@ def test_beijing_fine_decided_from_beijing_market_data(collection_world):
     with pytest.raises(CetsError) as e:
         penalty_decide(obligation_id=b.ob[1].pk, reference="x", reason="x", multiple="4", actor=b.w.province_sd, at=when("2025-01-05"))
     assert e.value.code == "R0502"
+
+
+def test_api_obligations_and_collection(bj):
+    from tests.conftest import client_for
+
+    r = client_for(bj.bureau).post("/api/v1/compliance/beijing/obligations", {"year": 2024, "rows": [
+        {"entity_uscc": BJ[0], "verified_emissions_t": 90_000, "allocation_t": 80_000},
+        {"entity_uscc": BJ[1], "verified_emissions_t": -5, "allocation_t": 1}]}, content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "C1007" and r.json()["problems"][0]["row"] == 2
+    assert not Obligation.objects.filter(year=2024).exists()
+    r = client_for(bj.bureau).post("/api/v1/compliance/beijing/obligations", {"year": 2024, "rows": [
+        {"entity_uscc": BJ[0], "verified_emissions_t": 90_000, "allocation_t": 80_000}]}, content_type="application/json")
+    assert r.json() == {"created": 1}
+    # 80,000 × 5% = 4,000 t; × 2.5% = 2,000 t
+    assert Obligation.objects.filter(year=2024).values_list("offset_cap_t", "nonlocal_ccer_cap_t").get() == (4_000, 2_000)
+    body = {"key": "api-c", "year": 2023}
+    r = client_for(bj.w.registry_a).post("/api/v1/compliance/beijing/collection", body, content_type="application/json")
+    assert r.status_code == 403 and r.json()["code"] == "R0505"          # registry operators need a TOTP-verified session
+    r = client_for(bj.w.registry_a, verified=True).post("/api/v1/compliance/beijing/collection", body, content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "C1005"          # today is not the 2023 deadline (2024-12-31)
+    r = client_for(bj.users[0]).post("/api/v1/compliance/beijing/obligations", {"year": 2024, "rows": []}, content_type="application/json")
+    assert r.status_code == 403 and r.json()["code"] == "R0502"

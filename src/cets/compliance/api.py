@@ -208,3 +208,51 @@ def relief_decision(request, application_id: int, body: ReliefDecisionIn):
     """The national authority decides a relief application."""
     a = services.relief_decide(application_id=application_id, approve=body.approve, decision=body.decision, actor=request.user)
     return {"id": a.pk, "status": a.status, "effect": a.effect}
+
+
+# ---------------------------------------------------------------- Beijing pilot (北京试点)
+
+class BeijingObligationIn(Schema):
+    entity_uscc: str
+    verified_emissions_t: int
+    allocation_t: int | None = None
+
+
+class BeijingObligationsIn(Schema):
+    year: int
+    pack_id: str = "beijing/compliance-2023-2024"
+    rows: list[BeijingObligationIn]
+
+
+@router.post("/beijing/obligations", response=dict)
+def beijing_obligations(request, body: BeijingObligationsIn):
+    """The Beijing bureau records the year's obligations with their offset caps from the pack (tonnes CO2e);
+    every bad row is listed and nothing is written."""
+    from django.http import JsonResponse
+
+    from cets.core.errors import InputError
+
+    from .checks import C1007
+
+    rows = [services.BeijingObligationRow(r.entity_uscc, r.verified_emissions_t, r.allocation_t) for r in body.rows]
+    try:
+        n = services.beijing_obligations_create(year=body.year, pack_id=body.pack_id, rows=rows, actor=request.user)
+    except InputError as e:
+        return JsonResponse({"code": C1007.code, "message_zh": C1007.zh, "message_en": C1007.en, "problems": [p.__dict__ for p in e.problems]},
+                            status=422)
+    return {"created": n}
+
+
+class CollectionIn(Schema):
+    key: str
+    year: int
+    pack_id: str = "beijing/compliance-2023-2024"
+
+
+@router.post("/beijing/collection", response=dict)
+def beijing_collection(request, body: CollectionIn):
+    """A registry operator (TOTP-verified session) proposes the automatic collection at the deadline, now; a second
+    operator approves it at ``/api/v1/registry/proposals/{id}/approve`` (four eyes)."""
+    _otp(request)
+    p = services.collection_propose(key=body.key, pack_id=body.pack_id, year=body.year, actor=request.user)
+    return {"id": p.pk, "key": p.key, "kind": p.kind, "status": p.status, "payload": p.payload}

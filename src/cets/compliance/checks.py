@@ -32,3 +32,4 @@ C1003 = Check("C1003", "该品种不可用于本市场履约", "this instrument 
 C1004 = Check("C1004", "该规则包未规定到期自动清缴", "the rule pack provides no automatic collection at the deadline")
 C1005 = Check("C1005", "自动清缴须在履约截止日进行", "automatic collection takes place on the compliance deadline")
 C1006 = Check("C1006", "规则包不是北京履约规则包或不含该年度", "not a Beijing compliance pack for this year")
+C1007 = Check("C1007", "履约义务数据有误，未写入任何数据", "the obligation rows have errors; nothing was recorded")
