@@ -224,6 +224,12 @@ def test_collection_golden_and_outcomes(collection_world):
     _issue(b.bea["2023"], b.acc[1], 20_000, "late-buy")
     _surrender(b, 1, "BEA-2023", 20_000, "2025-01-10", "late")
     assert status_of(obligation=b.ob[1], today=dt.date(2025, 1, 10)).status == "late"
+    # compliance certificates (履约完成证明) show the outcome: BJ1 on time, BJ2 late
+    from cets.compliance.services import compliance_certificate_issue
+
+    c1 = compliance_certificate_issue(obligation_id=b.ob[0].pk, actor=b.w.registry_a, at=when("2025-01-11"))
+    c2 = compliance_certificate_issue(obligation_id=b.ob[1].pk, actor=b.w.registry_a, at=when("2025-01-11"))
+    assert (c1.outcome, c1.surrendered_t, c2.outcome, c2.surrendered_t) == ("on_time", 110_000, "late", 50_000)
     # a second approval of the same batch is refused
     with pytest.raises(CetsError) as e:
         proposal_approve(proposal_id=p.pk, approver=b.w.registry_a)

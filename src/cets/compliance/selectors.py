@@ -233,12 +233,13 @@ def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]
     return (timezone.make_aware(dt.datetime.combine(start, dt.time.min)), timezone.make_aware(dt.datetime.combine(end, dt.time.max)))
 
 
-def risk_rows(*, user, year: int, today: dt.date | None = None) -> list[dict] | None:
+def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = "national") -> list[dict] | None:
     """The compliance risk index (履约风险指数) of every entity with a ``year`` obligation in ``user``'s scope,
     highest score first: outstanding, usable holdings (CEA of the year's usable vintages in the registry,
     trading and pending positions, plus what the provincial account holds for it), net purchases over the
     pack's window, days to the deadline in force, the compliance-risk flag. None if ``user`` is not an
-    authority or the registry (the index is pushed to the provinces, not to entities)."""
+    authority or the registry (the index is pushed to the provinces, not to entities). Obligations of one
+    ``market`` (their pack's), whose pack gives the parameters."""
     from cets.allocation.models import SpecialTreatment
     from cets.registry.models import Account, Holding, Instrument, Position, UnitType
     from cets.rules.packs import load_pack
@@ -249,7 +250,7 @@ def risk_rows(*, user, year: int, today: dt.date | None = None) -> list[dict] | 
     if scope is None:
         return None
     today = today or timezone.localdate()
-    obs = list(Obligation.objects.filter(year=year, entity__in=scope).select_related("entity"))
+    obs = list(Obligation.objects.filter(year=year, entity__in=scope, pack_id__startswith=f"{market}/").select_related("entity"))
     if not obs:
         return []
     pack = load_pack(obs[0].pack_id)
@@ -283,7 +284,7 @@ def risk_rows(*, user, year: int, today: dt.date | None = None) -> list[dict] | 
     return rows
 
 
-def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | None = None) -> dict | None:
+def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | None = None, market: str = "national") -> dict | None:
     """The weekly report of net purchases (配额净购入量) of ``province``'s entities with a ``year`` obligation
     during the last month before the deadline (notice of 2023-07-17 §五(二)): ``weeks`` [(from, to)] up
     to ``as_of`` and ``rows`` [(entity, [net t per week], total)]. All CEA vintages count. None if
@@ -298,7 +299,7 @@ def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | Non
     if scope is None:
         return None
     scope = scope.filter(province=province)
-    obs = list(Obligation.objects.filter(year=year, entity__in=scope).select_related("entity").order_by("entity__uscc"))
+    obs = list(Obligation.objects.filter(year=year, entity__in=scope, pack_id__startswith=f"{market}/").select_related("entity").order_by("entity__uscc"))
     if not obs:
         return {"weeks": [], "rows": []}
     pack = load_pack(obs[0].pack_id)
