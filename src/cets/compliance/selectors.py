@@ -70,10 +70,13 @@ def status_of(*, obligation: Obligation, today: dt.date | None = None) -> Status
                              today)
 
 
-def statuses(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict[int, Status]:
-    """entity_id → status for ``year`` (optionally only entities in ``entity_qs``)."""
+def statuses(*, year: int, entity_qs=None, today: dt.date | None = None, market: str | None = "national") -> dict[int, Status]:
+    """entity_id → status for ``year`` in ``market`` (the obligation's pack: ``national/…``, ``beijing/…``;
+    None: every market), optionally only entities in ``entity_qs``."""
     today = today or timezone.localdate()
     obs = Obligation.objects.filter(year=year)
+    if market is not None:
+        obs = obs.filter(pack_id__startswith=f"{market}/")
     if entity_qs is not None:
         obs = obs.filter(entity__in=entity_qs)
     obs = list(obs)
@@ -82,12 +85,15 @@ def statuses(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict
     return {o.entity_id: compliance_status(o.obligation_t, max(o.deadline, ext.get(o.pk, o.deadline)), approved.get(o.pk, []), today) for o in obs}
 
 
-def outcome_counts(*, year: int, entity_qs=None, today: dt.date | None = None) -> dict[str, int]:
-    return dict(Counter(s.status for s in statuses(year=year, entity_qs=entity_qs, today=today).values()))
+def outcome_counts(*, year: int, entity_qs=None, today: dt.date | None = None, market: str = "national") -> dict[str, int]:
+    """Status → number of entities, for ``year`` in ``market``."""
+    return dict(Counter(s.status for s in statuses(year=year, entity_qs=entity_qs, today=today, market=market).values()))
 
 
-def surrendered_by_instrument(*, year: int, entity_qs=None) -> dict[str, int]:
-    qs = SurrenderApplication.objects.filter(obligation__year=year, status=SurrenderApplication.Status.APPROVED)
+def surrendered_by_instrument(*, year: int, entity_qs=None, market: str = "national") -> dict[str, int]:
+    """Instrument → tonnes surrendered (approved, not reversed) for ``year`` in ``market``."""
+    qs = SurrenderApplication.objects.filter(obligation__year=year, obligation__pack_id__startswith=f"{market}/",
+                                             status=SurrenderApplication.Status.APPROVED)
     if entity_qs is not None:
         qs = qs.filter(obligation__entity__in=entity_qs)
     rows = list(qs.values_list("unit_type__instrument", "quantity", "final_transfer_key"))

@@ -21,7 +21,7 @@ def penalties_public(request):
 def overview(request, year: int):
     """Obligations of ``year`` in the user's scope with status, notice and certificate."""
     obs = list(selectors.obligations_visible(user=request.user, year=year))
-    st = selectors.statuses(year=year, entity_qs=[o.entity_id for o in obs]) if obs else {}
+    st = selectors.statuses(year=year, entity_qs=[o.entity_id for o in obs], market=None) if obs else {}
     rows = [(o, st.get(o.entity_id), getattr(o, "notice", None), getattr(o, "certificate", None)) for o in obs]
     from cets.parties.access import membership_of
 
