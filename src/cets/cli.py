@@ -219,6 +219,7 @@ def cmd_trading_replay(args) -> int:
         "start": str(rep.start), "end": str(rep.end), "trading_days": rep.trading_days, "subject_days": rep.subject_days,
         "orders": rep.orders, "trades": rep.trades, "volume_t": rep.volume_t, "amount_fen": rep.amount_fen,
         "engine_mismatches": len(rep.engine), "published_contradictions": len(rep.published),
+        "publication_findings": len(rep.publication),
         "findings_by_reason": rep.findings_by_reason, "composite_days": rep.composite_days,
         "composite_close_matches": rep.composite_close_matches, "seconds": rep.seconds,
     }

@@ -45,3 +45,14 @@ def test_vintage_subjects_and_a_one_way_auction_reconcile():
     # 74.522 CNY/t is not a whole fen: the planner clears the CEA23 auction at two prices one fen apart (pay-as-bid)
     assert rep.findings_by_reason.get("auction_not_uniform_price") == 1
     assert funds_verify() == [] and audit_verify().ok
+
+
+@pytest.mark.django_db
+def test_the_publications_own_contradictions_are_listed_not_hidden():
+    # 2021-07-16 … 07-22: the quote file truncates amounts to the yuan; only 2021-07-16 had fen
+    # (210,230,053.25 CNY published as 210,230,053.00), a note for CEA and for COMCEA; the replay matches to the fen
+    rep = replay_run(by_method_path=BY_METHOD, quotes_path=QUOTES, end=dt.date(2021, 7, 22))
+    assert rep.engine == []
+    assert {(m.category, m.reason) for m in rep.publication} == {("published-note", "amount_rounded_to_yuan")}
+    assert [(m.date, m.subject, m.official) for m in rep.publication] == [(dt.date(2021, 7, 16), "CEA", "21023005300"),
+                                                                          (dt.date(2021, 7, 16), "COMCEA", "21023005300")]

@@ -84,6 +84,7 @@ class ReplayReport:
     composite_days: int = 0
     composite_close_matches: int = 0
     composite_diffs: list[Mismatch] = field(default_factory=list)
+    publication: list[Mismatch] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -195,6 +196,12 @@ def replay_run(*, by_method_path: str, quotes_path: str, start: dt.date | None =
         if rep.trading_days % 20 == 0:
             log(f"  {d} · {rep.subject_days:,} subject-days · {Trade.objects.filter(market=MARKET).count():,} trades · "
                 f"engine mismatches {len(rep.engine)}")
+    # The publication checked against its own rules, whatever the replay did (e.g. quote-file amounts
+    # truncated to the yuan, a composite day without a quote): listed, not hidden.
+    for f in published_contradictions(data):
+        if rep.start <= f.date <= rep.end:
+            rep.publication.append(Mismatch(f.date, f.subject, f.field, f.implied, f.published, f"published-{f.kind}", f.reason))
+            reasons[f"published:{f.reason}"] += 1
     rep.findings_by_reason = dict(sorted(reasons.items()))
     rep.orders = Order.objects.filter(market=MARKET).count()
     rep.trades = Trade.objects.filter(market=MARKET).count()
@@ -332,9 +339,10 @@ def published_contradictions(data: OfficialData) -> list:
 
 
 def report_rows(rep: ReplayReport) -> list[dict]:
-    """The mismatches as rows for CSV/XLSX: date, subject, field, ours, official, category, reason."""
+    """The mismatches as rows for CSV: date, subject, field, ours (or what the rule implies), official, category
+    (``engine``, ``published``, ``composite``, ``published-contradiction``, ``published-note``), reason."""
     rows = []
-    for m in rep.engine + rep.published + rep.composite_diffs:
+    for m in rep.engine + rep.published + rep.composite_diffs + rep.publication:
         rows.append({"date": m.date.isoformat(), "subject": m.subject, "field": m.field, "ours": m.ours, "official": m.official,
                      "category": m.category, "reason": m.reason})
     return rows
