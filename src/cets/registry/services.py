@@ -568,19 +568,20 @@ def issuance_lines_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
 
 # The batch path: a few set-based statements for a whole proposal, on SQLite and PostgreSQL alike
 # (multi-row VALUES; IN lists and VALUES cut into chunks well under both backends' parameter limits).
-_CHUNK = 500
+_CHUNK = 900
+_STATEMENT_CHARS = 4096
 _SQL_IDS = f"SELECT id, number FROM {_A} WHERE number IN ({{marks}})"
 _SQL_LOCK_MANY = f"SELECT id, number, kind, market, status, head_hash FROM {_A} WHERE id IN ({{marks}}) ORDER BY id"
 _SQL_KEYS = f"SELECT key FROM {_T} WHERE key IN ({{marks}})"
 _SQL_HELD = f"SELECT account_id, quantity FROM {_H} WHERE unit_type_id = %s AND position = %s AND account_id IN ({{marks}})"
-_SQL_JOURNAL_MANY = f"INSERT INTO {_T} (seq, {', '.join(_T_COLS)}) VALUES {{rows}}"
+_SQL_JOURNAL_MANY = f"INSERT INTO {_T} (seq, {', '.join(_T_COLS)}) VALUES {{marks}}"
 _ROW_JOURNAL = "(" + ", ".join(["%s"] * (len(_T_COLS) + 1)) + ")"
-_SQL_CREDIT_MANY = (f"INSERT INTO {_H} (account_id, unit_type_id, position, quantity) VALUES {{rows}} "
+_SQL_CREDIT_MANY = (f"INSERT INTO {_H} (account_id, unit_type_id, position, quantity) VALUES {{marks}} "
                     f"ON CONFLICT (account_id, unit_type_id, position) DO UPDATE SET quantity = {_H}.quantity + excluded.quantity")
-_SQL_HOLD_MANY = (f"UPDATE {_H} SET quantity = {_H}.quantity + CAST(v.column2 AS BIGINT) FROM (VALUES {{rows}}) AS v "
+_SQL_HOLD_MANY = (f"UPDATE {_H} SET quantity = {_H}.quantity + CAST(v.column2 AS BIGINT) FROM (VALUES {{marks}}) AS v "
                   f"WHERE {_H}.account_id = CAST(v.column1 AS BIGINT) AND {_H}.unit_type_id = %s AND {_H}.position = %s")
 # VALUES columns are column1, column2, … on both backends; the casts type them when parameters are bound on the server.
-_SQL_HEADS_MANY = (f"UPDATE {_A} SET head_hash = v.column2, head_seq = CAST(v.column3 AS BIGINT) FROM (VALUES {{rows}}) AS v "
+_SQL_HEADS_MANY = (f"UPDATE {_A} SET head_hash = v.column2, head_seq = CAST(v.column3 AS BIGINT) FROM (VALUES {{marks}}) AS v "
                    f"WHERE {_A}.id = CAST(v.column1 AS BIGINT)")
 
 
@@ -591,6 +592,22 @@ def _chunks(items: Sequence, n: int = _CHUNK):
 
 def _marks(n: int) -> str:
     return ", ".join(["%s"] * n)
+
+
+def _execute_chunked(cur, template: str, mark: str, items: Sequence, head: Sequence = (), tail: Sequence = ()) -> list:
+    """Run ``template`` (its ``{marks}`` replaced by ``mark`` repeated, comma-separated) over ``items``
+    in chunks; returns the rows fetched, if any. A chunk's text stays within psycopg's cache of
+    converted statements (4,096 characters: longer ones are re-parsed on every call, which cost more than
+    the database's work) and so far below the parameter limits of SQLite (32,766) and PostgreSQL (65,535)."""
+    fixed = len(template) + 64
+    per = max(1, min(_CHUNK, (_STATEMENT_CHARS - fixed) // (len(mark) + 2)))
+    out: list = []
+    for part in _chunks(items, per):
+        cur.execute(template.format(marks=", ".join([mark] * len(part))),
+                    [*head, *(v for item in part for v in (item if isinstance(item, (tuple, list)) else (item,))), *tail])
+        if cur.description is not None:
+            out.extend(cur.fetchall())
+    return out
 
 
 def _seqs_reserve(cur, vendor: str, n: int) -> list[int]:
@@ -636,28 +653,23 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     skipped, so a proposal posted twice changes nothing.
     Rules: Measures for the Administration of Carbon Emissions Trading (2021) Art. 14 (allocation
     through the registry); cn-ets-rules.md §1.6 (多退少补: issue or claw back the difference)."""
-    total, accounts, bens = _issue_prelude(unit_type, lines)
+    total = system_account(INSTRUMENT_MARKET[unit_type.instrument], AccountKind.NATIONAL_TOTAL)
+    wanted = sorted({ln.beneficiary for ln in lines if ln.beneficiary})
+    bens = {u: pk for part in _chunks(wanted) for u, pk in Organisation.objects.filter(uscc__in=part).values_list("uscc", "pk")}
     conn = transaction.get_connection()
     vendor = conn.vendor
     pos = Position.REGISTRY
-    lock_suffix = " FOR UPDATE" if conn.features.has_select_for_update else ""
-    ids = sorted({total.pk} | {a.pk for a in accounts.values()})
+    lock = _SQL_LOCK_MANY + (" FOR UPDATE" if conn.features.has_select_for_update else "")
     keys = [f"{key}:{i}" for i in range(len(lines))]
     with conn.cursor() as cur:
-        # 1. lock every account of the proposal, in id order across chunks (the order transfer_post locks in)
-        rows: dict[int, _AccountRow] = {}
-        for part in _chunks(ids):
-            cur.execute(_SQL_LOCK_MANY.format(marks=_marks(len(part))) + lock_suffix, part)
-            rows.update((r[0], _AccountRow(*r)) for r in cur.fetchall())
+        # 1. the accounts named by the lines, then every account of the proposal locked in id order across
+        #    chunks (the order transfer_post locks in, so no deadlock with it)
+        accounts = dict((number, pk) for pk, number in _execute_chunked(cur, _SQL_IDS, "%s", sorted({ln.account for ln in lines})))
+        ids = sorted({total.pk, *accounts.values()})
+        rows = {r[0]: _AccountRow(*r) for r in _execute_chunked(cur, lock, "%s", ids)}
         # 2. which lines were posted before (a retry), and what the accounts hold
-        posted: set[str] = set()
-        for part in _chunks(keys):
-            cur.execute(_SQL_KEYS.format(marks=_marks(len(part))), part)
-            posted.update(r[0] for r in cur.fetchall())
-        held: dict[int, int] = {}
-        for part in _chunks(ids):
-            cur.execute(_SQL_HELD.format(marks=_marks(len(part))), [unit_type.pk, pos, *part])
-            held.update(cur.fetchall())
+        posted = {r[0] for r in _execute_chunked(cur, _SQL_KEYS, "%s", keys)}
+        held: dict[int, int] = dict(_execute_chunked(cur, _SQL_HELD, "%s", ids, head=(unit_type.pk, pos)))
         had_row = set(held)
         theirs = _existing_digests(sorted(posted)) if posted else {}
         # 3. check and chain every line in order, against running balances and heads
@@ -667,26 +679,25 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
         adapt = conn.ops.adapt_datetimefield_value
         issued = clawed = 0
         for i, ln in enumerate(lines):
-            acc = accounts.get(ln.account)
-            if acc is None:
+            acc_id = accounts.get(ln.account)
+            if acc_id is None:
                 raise CetsError(R0101, ln.account)
             q = ln.quantity
             kind, qty = (TransferKind.ISSUE, q) if q > 0 else (TransferKind.CLAWBACK, -q)
             _check_quantity(qty)
             if approver is not None and actor is not None and approver.pk == actor.pk:
                 raise CetsError(R0501)
-            ben = bens.get(ln.beneficiary)
+            ben = bens.get(ln.beneficiary) if ln.beneficiary else None
             if kind == TransferKind.ISSUE:
                 issued += qty
-                d_id, c_id = total.pk, acc.pk
+                d_id, c_id, d_num, c_num = total.pk, acc_id, total.number, ln.account
             else:
                 clawed += qty
-                d_id, c_id = acc.pk, total.pk
+                d_id, c_id, d_num, c_num = acc_id, total.pk, ln.account, total.number
             if keys[i] in posted:
                 mine = chain.idempotency_digest(
-                    kind=kind, unit_type=unit_type.code, debit=(total if d_id == total.pk else acc).number, debit_position=pos,
-                    credit=(total if c_id == total.pk else acc).number, credit_position=pos, quantity=qty, reference=ln.reference,
-                    beneficiary=str(ben.pk) if ben else "")
+                    kind=kind, unit_type=unit_type.code, debit=d_num, debit_position=pos, credit=c_num, credit_position=pos,
+                    quantity=qty, reference=ln.reference, beneficiary=str(ben) if ben else "")
                 if theirs.get(keys[i]) != mine:
                     raise CetsError(R0401, keys[i])
                 continue
@@ -710,22 +721,20 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
             text = chain.content(
                 key=keys[i], kind=kind, unit_type=unit_type.code, debit=d_acc.number, debit_position=pos, credit=c_acc.number,
                 credit_position=pos, quantity=qty, reference=ln.reference, related="", actor=_user_id(actor), approver=_user_id(approver),
-                effective_at=eff, recorded_at=now, beneficiary=str(ben.pk) if ben else "",
+                effective_at=eff, recorded_at=now, beneficiary=str(ben) if ben else "",
             )
             h = chain.entry_hash(text, d_prev, c_prev)
             heads[d_id] = heads[c_id] = h
             last[d_id] = last[c_id] = len(entries)
             entries.append([None, keys[i], kind, unit_type.pk, d_id, pos, c_id, pos, qty, ln.reference, None,
-                            actor.pk if actor else None, approver.pk if approver else None, adapt(eff), adapt(now), d_prev, c_prev, h,
-                            ben.pk if ben else None])
+                            actor.pk if actor else None, approver.pk if approver else None, adapt(eff), adapt(now), d_prev, c_prev, h, ben])
         result = {"issued_t": issued, "clawed_back_t": clawed, "lines": len(lines)}
         if not entries:
             return result
         # 4. the journal, with explicit ascending seq in line order
         for e, seq in zip(entries, _seqs_reserve(cur, vendor, len(entries))):
             e[0] = seq
-        for part in _chunks(entries):
-            cur.execute(_SQL_JOURNAL_MANY.format(rows=", ".join([_ROW_JOURNAL] * len(part))), [v for e in part for v in e])
+        _execute_chunked(cur, _SQL_JOURNAL_MANY, _ROW_JOURNAL, entries)
         # 5. holdings: each touched account's net change; existing rows updated, missing ones inserted (only a
         #    credit can need a new row, so its quantity is ≥ 0; the CHECK would refuse a negative candidate row)
         delta: dict[int, int] = {}
@@ -734,14 +743,10 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
             delta[e[6]] = delta.get(e[6], 0) + e[8]
         upd = [(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id in had_row]
         new = [(acc_id, unit_type.pk, pos, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row]
-        for part in _chunks(upd):
-            cur.execute(_SQL_HOLD_MANY.format(rows=", ".join(["(%s, %s)"] * len(part))), [v for r in part for v in r] + [unit_type.pk, pos])
-        for part in _chunks(new):
-            cur.execute(_SQL_CREDIT_MANY.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(part))), [v for r in part for v in r])
+        _execute_chunked(cur, _SQL_HOLD_MANY, "(%s, %s)", upd, tail=(unit_type.pk, pos))
+        _execute_chunked(cur, _SQL_CREDIT_MANY, "(%s, %s, %s, %s)", new)
         # 6. heads: each touched account points at its last new entry
-        head_rows = [(acc_id, entries[ix][17], entries[ix][0]) for acc_id, ix in sorted(last.items())]
-        for part in _chunks(head_rows):
-            cur.execute(_SQL_HEADS_MANY.format(rows=", ".join(["(%s, %s, %s)"] * len(part))), [v for r in part for v in r])
+        _execute_chunked(cur, _SQL_HEADS_MANY, "(%s, %s, %s)", [(acc_id, entries[ix][17], entries[ix][0]) for acc_id, ix in sorted(last.items())])
     return result
 
 
