@@ -566,47 +566,37 @@ def issuance_lines_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     return {"issued_t": issued, "clawed_back_t": clawed, "lines": len(lines)}
 
 
-# The batch path: a few set-based statements for a whole proposal, on SQLite and PostgreSQL alike
-# (multi-row VALUES; IN lists and VALUES cut into chunks well under both backends' parameter limits).
-_CHUNK = 900
-_STATEMENT_CHARS = 4096
+# The batch path: set-based statements for a whole proposal, the same SQL text on SQLite and PostgreSQL.
+# Reads are IN lists cut into chunks; writes are one ``executemany`` per table (SQLite runs one prepared
+# statement over the rows; psycopg converts the statement once and sends the rows in one pipeline).
 _SQL_IDS = f"SELECT id, number FROM {_A} WHERE number IN ({{marks}})"
 _SQL_LOCK_MANY = f"SELECT id, number, kind, market, status, head_hash FROM {_A} WHERE id IN ({{marks}}) ORDER BY id"
 _SQL_KEYS = f"SELECT key FROM {_T} WHERE key IN ({{marks}})"
 _SQL_HELD = f"SELECT account_id, quantity FROM {_H} WHERE unit_type_id = %s AND position = %s AND account_id IN ({{marks}})"
-_SQL_JOURNAL_MANY = f"INSERT INTO {_T} (seq, {', '.join(_T_COLS)}) VALUES {{marks}}"
-_ROW_JOURNAL = "(" + ", ".join(["%s"] * (len(_T_COLS) + 1)) + ")"
-_SQL_CREDIT_MANY = (f"INSERT INTO {_H} (account_id, unit_type_id, position, quantity) VALUES {{marks}} "
-                    f"ON CONFLICT (account_id, unit_type_id, position) DO UPDATE SET quantity = {_H}.quantity + excluded.quantity")
-_SQL_HOLD_MANY = (f"UPDATE {_H} SET quantity = {_H}.quantity + CAST(v.column2 AS BIGINT) FROM (VALUES {{marks}}) AS v "
-                  f"WHERE {_H}.account_id = CAST(v.column1 AS BIGINT) AND {_H}.unit_type_id = %s AND {_H}.position = %s")
-# VALUES columns are column1, column2, … on both backends; the casts type them when parameters are bound on the server.
-_SQL_HEADS_MANY = (f"UPDATE {_A} SET head_hash = v.column2, head_seq = CAST(v.column3 AS BIGINT) FROM (VALUES {{marks}}) AS v "
-                   f"WHERE {_A}.id = CAST(v.column1 AS BIGINT)")
+_SQL_JOURNAL_SEQ = f"INSERT INTO {_T} (seq, {', '.join(_T_COLS)}) VALUES ({', '.join(['%s'] * (len(_T_COLS) + 1))})"
+_SQL_HOLD_ADD = f"UPDATE {_H} SET quantity = quantity + %s WHERE account_id = %s AND unit_type_id = %s AND position = %s"
+_SQL_HEAD_SET = f"UPDATE {_A} SET head_hash = %s, head_seq = %s WHERE id = %s"
+# Parameters per read statement: psycopg re-parses (uncached) any statement with more than 50 parameters,
+# which costs more than the database's work; SQLite's limit is 32,766 and Django's conversion is cheap.
+_IN_PARAMS = {"postgresql": 48, "sqlite": 900}
 
 
-def _chunks(items: Sequence, n: int = _CHUNK):
+def _chunks(items: Sequence, n: int):
     for i in range(0, len(items), n):
         yield items[i:i + n]
 
 
-def _marks(n: int) -> str:
-    return ", ".join(["%s"] * n)
+def _many(cur, sql: str, rows: list) -> None:
+    if rows:
+        cur.executemany(sql, rows)
 
 
-def _execute_chunked(cur, template: str, mark: str, items: Sequence, head: Sequence = (), tail: Sequence = ()) -> list:
-    """Run ``template`` (its ``{marks}`` replaced by ``mark`` repeated, comma-separated) over ``items``
-    in chunks; returns the rows fetched, if any. A chunk's text stays within psycopg's cache of
-    converted statements (4,096 characters: longer ones are re-parsed on every call, which cost more than
-    the database's work) and so far below the parameter limits of SQLite (32,766) and PostgreSQL (65,535)."""
-    fixed = len(template) + 64
-    per = max(1, min(_CHUNK, (_STATEMENT_CHARS - fixed) // (len(mark) + 2)))
+def _select_in(cur, vendor: str, template: str, items: Sequence, head: Sequence = ()) -> list:
+    """Rows of ``template`` (its ``{marks}`` an IN list) over ``items``, in chunks."""
     out: list = []
-    for part in _chunks(items, per):
-        cur.execute(template.format(marks=", ".join([mark] * len(part))),
-                    [*head, *(v for item in part for v in (item if isinstance(item, (tuple, list)) else (item,))), *tail])
-        if cur.description is not None:
-            out.extend(cur.fetchall())
+    for part in _chunks(items, _IN_PARAMS.get(vendor, 900) - len(head)):
+        cur.execute(template.format(marks=", ".join(["%s"] * len(part))), [*head, *part])
+        out.extend(cur.fetchall())
     return out
 
 
@@ -626,7 +616,7 @@ def _seqs_reserve(cur, vendor: str, n: int) -> list[int]:
 def _existing_digests(keys: Sequence[str]) -> dict[str, str]:
     """Idempotency digests of journal entries already posted under ``keys`` (a retried proposal)."""
     out = {}
-    for part in _chunks(list(keys)):
+    for part in _chunks(list(keys), 900):
         for t in Transfer.objects.filter(key__in=part).select_related("unit_type", "debit_account", "credit_account"):
             out[t.key] = chain.idempotency_digest(
                 kind=t.kind, unit_type=t.unit_type.code, debit=t.debit_account.number if t.debit_account else "",
@@ -655,7 +645,7 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     through the registry); cn-ets-rules.md §1.6 (多退少补: issue or claw back the difference)."""
     total = system_account(INSTRUMENT_MARKET[unit_type.instrument], AccountKind.NATIONAL_TOTAL)
     wanted = sorted({ln.beneficiary for ln in lines if ln.beneficiary})
-    bens = {u: pk for part in _chunks(wanted) for u, pk in Organisation.objects.filter(uscc__in=part).values_list("uscc", "pk")}
+    bens = {u: pk for part in _chunks(wanted, 900) for u, pk in Organisation.objects.filter(uscc__in=part).values_list("uscc", "pk")}
     conn = transaction.get_connection()
     vendor = conn.vendor
     pos = Position.REGISTRY
@@ -664,12 +654,12 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     with conn.cursor() as cur:
         # 1. the accounts named by the lines, then every account of the proposal locked in id order across
         #    chunks (the order transfer_post locks in, so no deadlock with it)
-        accounts = dict((number, pk) for pk, number in _execute_chunked(cur, _SQL_IDS, "%s", sorted({ln.account for ln in lines})))
+        accounts = {number: pk for pk, number in _select_in(cur, vendor, _SQL_IDS, sorted({ln.account for ln in lines}))}
         ids = sorted({total.pk, *accounts.values()})
-        rows = {r[0]: _AccountRow(*r) for r in _execute_chunked(cur, lock, "%s", ids)}
+        rows = {r[0]: _AccountRow(*r) for r in _select_in(cur, vendor, lock, ids)}
         # 2. which lines were posted before (a retry), and what the accounts hold
-        posted = {r[0] for r in _execute_chunked(cur, _SQL_KEYS, "%s", keys)}
-        held: dict[int, int] = dict(_execute_chunked(cur, _SQL_HELD, "%s", ids, head=(unit_type.pk, pos)))
+        posted = {r[0] for r in _select_in(cur, vendor, _SQL_KEYS, keys)}
+        held: dict[int, int] = dict(_select_in(cur, vendor, _SQL_HELD, ids, head=(unit_type.pk, pos)))
         had_row = set(held)
         theirs = _existing_digests(sorted(posted)) if posted else {}
         # 3. check and chain every line in order, against running balances and heads
@@ -734,19 +724,17 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
         # 4. the journal, with explicit ascending seq in line order
         for e, seq in zip(entries, _seqs_reserve(cur, vendor, len(entries))):
             e[0] = seq
-        _execute_chunked(cur, _SQL_JOURNAL_MANY, _ROW_JOURNAL, entries)
+        _many(cur, _SQL_JOURNAL_SEQ, entries)
         # 5. holdings: each touched account's net change; existing rows updated, missing ones inserted (only a
-        #    credit can need a new row, so its quantity is ≥ 0; the CHECK would refuse a negative candidate row)
+        #    credit can need a new row, so its quantity is ≥ 0)
         delta: dict[int, int] = {}
         for e in entries:
             delta[e[4]] = delta.get(e[4], 0) - e[8]
             delta[e[6]] = delta.get(e[6], 0) + e[8]
-        upd = [(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id in had_row]
-        new = [(acc_id, unit_type.pk, pos, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row]
-        _execute_chunked(cur, _SQL_HOLD_MANY, "(%s, %s)", upd, tail=(unit_type.pk, pos))
-        _execute_chunked(cur, _SQL_CREDIT_MANY, "(%s, %s, %s, %s)", new)
+        _many(cur, _SQL_HOLD_ADD, [(dq, acc_id, unit_type.pk, pos) for acc_id, dq in sorted(delta.items()) if acc_id in had_row])
+        _many(cur, _SQL_CREDIT, [(acc_id, unit_type.pk, pos, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row])
         # 6. heads: each touched account points at its last new entry
-        _execute_chunked(cur, _SQL_HEADS_MANY, "(%s, %s, %s)", [(acc_id, entries[ix][17], entries[ix][0]) for acc_id, ix in sorted(last.items())])
+        _many(cur, _SQL_HEAD_SET, [(entries[ix][17], entries[ix][0], acc_id) for acc_id, ix in sorted(last.items())])
     return result
 
 
