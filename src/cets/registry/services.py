@@ -587,7 +587,17 @@ def _chunks(items: Sequence, n: int):
 
 
 def _many(cur, sql: str, rows: list) -> None:
-    if rows:
+    """``executemany``; on PostgreSQL through a server-binding psycopg cursor, so that the pipeline parses
+    the statement once and sends only the parameters of each row."""
+    if not rows:
+        return
+    conn = transaction.get_connection()
+    if conn.vendor == "postgresql":
+        import psycopg
+
+        with psycopg.Cursor(conn.connection) as raw:
+            raw.executemany(sql, rows)
+    else:
         cur.executemany(sql, rows)
 
 
