@@ -651,8 +651,9 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     for claw-backs). The first failing line raises the code the line-by-line path raises, and nothing
     is written. Idempotent: lines whose key is already in the journal with the same content are
     skipped, so a proposal posted twice changes nothing.
-    Rules: Measures for the Administration of Carbon Emissions Trading (2021) Art. 14 (allocation
-    through the registry); cn-ets-rules.md §1.6 (多退少补: issue or claw back the difference)."""
+    Rules: 2023–2024 allocation plan, issuance flow (cn-ets-rules.md §1.4.4: pre-allocation, then the
+    final allocation issued or clawed back, 多退少补) and the Registry rules' 初始分配/发放 operation
+    (§4.1). The batch changes how the entries are written, not what they are."""
     total = system_account(INSTRUMENT_MARKET[unit_type.instrument], AccountKind.NATIONAL_TOTAL)
     wanted = sorted({ln.beneficiary for ln in lines if ln.beneficiary})
     bens = {u: pk for part in _chunks(wanted, 900) for u, pk in Organisation.objects.filter(uscc__in=part).values_list("uscc", "pk")}
