@@ -514,32 +514,239 @@ def issuance_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceL
     return proposal_submit(key=key, kind="issue", payload=payload, actor=actor)
 
 
+# Proposals with more lines than this are posted by :func:`issuance_batch_post` (set-based SQL); smaller
+# ones line by line through :func:`transfer_post`. Both write exactly the same journal (tests/registry/test_batch.py).
+BATCH_MIN_LINES = 8
+
+
 @four_eyes("issue")
 def _execute_issue(p: Proposal, approver) -> dict:
     ut = UnitType.objects.get(code=p.payload["unit_type"])
-    market = INSTRUMENT_MARKET[ut.instrument]
-    total = system_account(market, AccountKind.NATIONAL_TOTAL)
-    eff = _eff(p)
-    accounts = {a.number: a for a in Account.objects.filter(number__in=[ln["account"] for ln in p.payload["lines"]])}
-    bens = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[ln["beneficiary"] for ln in p.payload["lines"] if ln.get("beneficiary")])}
+    lines = [IssuanceLine(account=ln["account"], quantity=ln["quantity"], reference=ln["reference"], beneficiary=ln.get("beneficiary", ""))
+             for ln in p.payload["lines"]]
+    post = issuance_batch_post if len(lines) > BATCH_MIN_LINES else issuance_lines_post
+    return post(key=p.key, unit_type=ut, lines=lines, actor=p.proposed_by, approver=approver, effective_at=_eff(p))
+
+
+def _issue_prelude(unit_type: UnitType, lines: Sequence[IssuanceLine]) -> tuple[Account, dict[str, Account], dict[str, Organisation]]:
+    total = system_account(INSTRUMENT_MARKET[unit_type.instrument], AccountKind.NATIONAL_TOTAL)
+    accounts = {a.number: a for a in Account.objects.filter(number__in=[ln.account for ln in lines])}
+    bens = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[ln.beneficiary for ln in lines if ln.beneficiary])}
+    return total, accounts, bens
+
+
+@transaction.atomic
+def issuance_lines_post(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, approver,
+                        effective_at: dt.datetime | None = None) -> dict:
+    """Post the lines of an issuance proposal one by one, each through :func:`transfer_post`: line
+    ``i`` is the journal entry ``{key}:{i}``, an ``issue`` (national total → account, registry
+    position) for a positive quantity in tonnes CO2e (int), a ``clawback`` (account → national total)
+    for a negative one. Returns ``{"issued_t", "clawed_back_t", "lines"}`` (tonnes, int).
+
+    Refusals, at the first line that fails, in line order: R0101 (account unknown), R0301, R0501,
+    R0401, R0105, R0106, R0102/R0103, R0202, R0302; nothing is written (one transaction)."""
+    total, accounts, bens = _issue_prelude(unit_type, lines)
     issued = clawed = 0
-    for i, ln in enumerate(p.payload["lines"]):
-        acc = accounts.get(ln["account"])
+    for i, ln in enumerate(lines):
+        acc = accounts.get(ln.account)
         if acc is None:
-            raise CetsError(R0101, ln["account"])
-        q = ln["quantity"]
-        ben = bens.get(ln.get("beneficiary", ""))
+            raise CetsError(R0101, ln.account)
+        q = ln.quantity
+        ben = bens.get(ln.beneficiary)
         if q > 0:
-            transfer_post(key=f"{p.key}:{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
-                          credit=Leg(acc, Position.REGISTRY), quantity=q, reference=ln["reference"], actor=p.proposed_by,
-                          approver=approver, effective_at=eff, beneficiary=ben)
+            transfer_post(key=f"{key}:{i}", kind=TransferKind.ISSUE, unit_type=unit_type, debit=Leg(total, Position.REGISTRY),
+                          credit=Leg(acc, Position.REGISTRY), quantity=q, reference=ln.reference, actor=actor,
+                          approver=approver, effective_at=effective_at, beneficiary=ben)
             issued += q
         else:
-            transfer_post(key=f"{p.key}:{i}", kind=TransferKind.CLAWBACK, unit_type=ut, debit=Leg(acc, Position.REGISTRY),
-                          credit=Leg(total, Position.REGISTRY), quantity=-q, reference=ln["reference"], actor=p.proposed_by,
-                          approver=approver, effective_at=eff, beneficiary=ben)
+            transfer_post(key=f"{key}:{i}", kind=TransferKind.CLAWBACK, unit_type=unit_type, debit=Leg(acc, Position.REGISTRY),
+                          credit=Leg(total, Position.REGISTRY), quantity=-q, reference=ln.reference, actor=actor,
+                          approver=approver, effective_at=effective_at, beneficiary=ben)
             clawed += -q
-    return {"issued_t": issued, "clawed_back_t": clawed, "lines": len(p.payload["lines"])}
+    return {"issued_t": issued, "clawed_back_t": clawed, "lines": len(lines)}
+
+
+# The batch path: set-based statements for a whole proposal, the same SQL text on SQLite and PostgreSQL.
+# Reads are IN lists cut into chunks; writes are one ``executemany`` per table (SQLite runs one prepared
+# statement over the rows; psycopg converts the statement once and sends the rows in one pipeline).
+_SQL_IDS = f"SELECT id, number FROM {_A} WHERE number IN ({{marks}})"
+_SQL_LOCK_MANY = f"SELECT id, number, kind, market, status, head_hash FROM {_A} WHERE id IN ({{marks}}) ORDER BY id"
+_SQL_KEYS = f"SELECT key FROM {_T} WHERE key IN ({{marks}})"
+_SQL_HELD = f"SELECT account_id, quantity FROM {_H} WHERE unit_type_id = %s AND position = %s AND account_id IN ({{marks}})"
+_SQL_JOURNAL_SEQ = f"INSERT INTO {_T} (seq, {', '.join(_T_COLS)}) VALUES ({', '.join(['%s'] * (len(_T_COLS) + 1))})"
+_SQL_HOLD_ADD = f"UPDATE {_H} SET quantity = quantity + %s WHERE account_id = %s AND unit_type_id = %s AND position = %s"
+_SQL_HEAD_SET = f"UPDATE {_A} SET head_hash = %s, head_seq = %s WHERE id = %s"
+# Parameters per read statement: psycopg re-parses (uncached) any statement with more than 50 parameters,
+# which costs more than the database's work; SQLite's limit is 32,766 and Django's conversion is cheap.
+_IN_PARAMS = {"postgresql": 48, "sqlite": 900}
+
+
+def _chunks(items: Sequence, n: int):
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def _many(cur, sql: str, rows: list) -> None:
+    """``executemany``; on PostgreSQL through a server-binding psycopg cursor, so that the pipeline parses
+    the statement once and sends only the parameters of each row."""
+    if not rows:
+        return
+    conn = transaction.get_connection()
+    if conn.vendor == "postgresql":
+        import psycopg
+
+        with psycopg.Cursor(conn.connection) as raw:
+            raw.executemany(sql, rows)
+    else:
+        cur.executemany(sql, rows)
+
+
+def _select_in(cur, vendor: str, template: str, items: Sequence, head: Sequence = ()) -> list:
+    """Rows of ``template`` (its ``{marks}`` an IN list) over ``items``, in chunks."""
+    out: list = []
+    for part in _chunks(items, _IN_PARAMS.get(vendor, 900) - len(head)):
+        cur.execute(template.format(marks=", ".join(["%s"] * len(part))), [*head, *part])
+        out.extend(cur.fetchall())
+    return out
+
+
+def _seqs_reserve(cur, vendor: str, n: int) -> list[int]:
+    """``n`` journal sequence numbers, ascending, for rows inserted with an explicit ``seq`` (the
+    accounts are locked, so no other entry of theirs can come between)."""
+    if vendor == "postgresql":
+        cur.execute(f"SELECT nextval(pg_get_serial_sequence('{_T}', 'seq')) FROM generate_series(1, %s)", [n])
+        return sorted(r[0] for r in cur.fetchall())
+    # SQLite (AUTOINCREMENT): the next rowid is above both sqlite_sequence and the largest seq; the IMMEDIATE
+    # transaction holds the database's write lock, and an explicit seq moves sqlite_sequence forward.
+    cur.execute(f"SELECT MAX(s) FROM (SELECT seq AS s FROM sqlite_sequence WHERE name = %s UNION ALL SELECT MAX(seq) FROM {_T})", [_T])
+    base = cur.fetchone()[0] or 0
+    return list(range(base + 1, base + n + 1))
+
+
+def _existing_digests(keys: Sequence[str]) -> dict[str, str]:
+    """Idempotency digests of journal entries already posted under ``keys`` (a retried proposal)."""
+    out = {}
+    for part in _chunks(list(keys), 900):
+        for t in Transfer.objects.filter(key__in=part).select_related("unit_type", "debit_account", "credit_account"):
+            out[t.key] = chain.idempotency_digest(
+                kind=t.kind, unit_type=t.unit_type.code, debit=t.debit_account.number if t.debit_account else "",
+                debit_position=t.debit_position, credit=t.credit_account.number, credit_position=t.credit_position,
+                quantity=t.quantity, reference=t.reference, beneficiary=str(t.beneficiary_id) if t.beneficiary_id else "")
+    return out
+
+
+@transaction.atomic
+def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, approver,
+                        effective_at: dt.datetime | None = None) -> dict:
+    """Post the lines of an issuance proposal in one transaction with set-based SQL: the same journal
+    as :func:`issuance_lines_post` — entry ``{key}:{i}`` per line, same kinds, quantities (tonnes CO2e,
+    int), references, beneficiaries, times, previous hashes and hashes, with ascending ``seq`` in line
+    order (the national total account's chain advances line by line) — and the same holdings and
+    account heads. Returns ``{"issued_t", "clawed_back_t", "lines"}`` (tonnes, int).
+
+    Every line is checked first, in line order, against the balances the lines before it leave
+    (locked accounts; registry position): R0101 (account unknown), R0301 (quantity), R0501 (approver
+    is the actor), R0401 (key posted with other content), R0105, R0106 (account kinds), R0102/R0103
+    (closed/frozen), R0202 (unit type), R0302 (not enough held: national total for issues, the account
+    for claw-backs). The first failing line raises the code the line-by-line path raises, and nothing
+    is written. Idempotent: lines whose key is already in the journal with the same content are
+    skipped, so a proposal posted twice changes nothing.
+    Rules: 2023–2024 allocation plan, issuance flow (cn-ets-rules.md §1.4.4: pre-allocation, then the
+    final allocation issued or clawed back, 多退少补) and the Registry rules' 初始分配/发放 operation
+    (§4.1). The batch changes how the entries are written, not what they are."""
+    total = system_account(INSTRUMENT_MARKET[unit_type.instrument], AccountKind.NATIONAL_TOTAL)
+    wanted = sorted({ln.beneficiary for ln in lines if ln.beneficiary})
+    bens = {u: pk for part in _chunks(wanted, 900) for u, pk in Organisation.objects.filter(uscc__in=part).values_list("uscc", "pk")}
+    conn = transaction.get_connection()
+    vendor = conn.vendor
+    pos = Position.REGISTRY
+    lock = _SQL_LOCK_MANY + (" FOR UPDATE" if conn.features.has_select_for_update else "")
+    keys = [f"{key}:{i}" for i in range(len(lines))]
+    with conn.cursor() as cur:
+        # 1. the accounts named by the lines, then every account of the proposal locked in id order across
+        #    chunks (the order transfer_post locks in, so no deadlock with it)
+        accounts = {number: pk for pk, number in _select_in(cur, vendor, _SQL_IDS, sorted({ln.account for ln in lines}))}
+        ids = sorted({total.pk, *accounts.values()})
+        rows = {r[0]: _AccountRow(*r) for r in _select_in(cur, vendor, lock, ids)}
+        # 2. which lines were posted before (a retry), and what the accounts hold
+        posted = {r[0] for r in _select_in(cur, vendor, _SQL_KEYS, keys)}
+        held: dict[int, int] = dict(_select_in(cur, vendor, _SQL_HELD, ids, head=(unit_type.pk, pos)))
+        had_row = set(held)
+        theirs = _existing_digests(sorted(posted)) if posted else {}
+        # 3. check and chain every line in order, against running balances and heads
+        heads = {pk: r.head_hash or chain.GENESIS for pk, r in rows.items()}
+        last: dict[int, int] = {}  # account id → index of its last new entry
+        entries: list[list] = []
+        adapt = conn.ops.adapt_datetimefield_value
+        issued = clawed = 0
+        for i, ln in enumerate(lines):
+            acc_id = accounts.get(ln.account)
+            if acc_id is None:
+                raise CetsError(R0101, ln.account)
+            q = ln.quantity
+            kind, qty = (TransferKind.ISSUE, q) if q > 0 else (TransferKind.CLAWBACK, -q)
+            _check_quantity(qty)
+            if approver is not None and actor is not None and approver.pk == actor.pk:
+                raise CetsError(R0501)
+            ben = bens.get(ln.beneficiary) if ln.beneficiary else None
+            if kind == TransferKind.ISSUE:
+                issued += qty
+                d_id, c_id, d_num, c_num = total.pk, acc_id, total.number, ln.account
+            else:
+                clawed += qty
+                d_id, c_id, d_num, c_num = acc_id, total.pk, ln.account, total.number
+            if keys[i] in posted:
+                mine = chain.idempotency_digest(
+                    kind=kind, unit_type=unit_type.code, debit=d_num, debit_position=pos, credit=c_num, credit_position=pos,
+                    quantity=qty, reference=ln.reference, beneficiary=str(ben) if ben else "")
+                if theirs.get(keys[i]) != mine:
+                    raise CetsError(R0401, keys[i])
+                continue
+            if d_id not in rows or c_id not in rows:
+                raise CetsError(R0101)
+            d_acc, c_acc = rows[d_id], rows[c_id]
+            if d_id == c_id:
+                raise CetsError(R0105)
+            _check_kind_legs(kind, d_acc, c_acc)
+            _check_status(kind, d_acc, c_acc)
+            _check_unit_allowed(c_acc, unit_type)
+            _check_unit_allowed(d_acc, unit_type)
+            have = held.get(d_id)
+            if have is None or have < qty:
+                raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {pos}: {have or 0} < {qty}")
+            held[d_id] = have - qty
+            held[c_id] = held.get(c_id, 0) + qty
+            now = timezone.now()
+            eff = effective_at or now
+            d_prev, c_prev = heads[d_id], heads[c_id]
+            text = chain.content(
+                key=keys[i], kind=kind, unit_type=unit_type.code, debit=d_acc.number, debit_position=pos, credit=c_acc.number,
+                credit_position=pos, quantity=qty, reference=ln.reference, related="", actor=_user_id(actor), approver=_user_id(approver),
+                effective_at=eff, recorded_at=now, beneficiary=str(ben) if ben else "",
+            )
+            h = chain.entry_hash(text, d_prev, c_prev)
+            heads[d_id] = heads[c_id] = h
+            last[d_id] = last[c_id] = len(entries)
+            entries.append([None, keys[i], kind, unit_type.pk, d_id, pos, c_id, pos, qty, ln.reference, None,
+                            actor.pk if actor else None, approver.pk if approver else None, adapt(eff), adapt(now), d_prev, c_prev, h, ben])
+        result = {"issued_t": issued, "clawed_back_t": clawed, "lines": len(lines)}
+        if not entries:
+            return result
+        # 4. the journal, with explicit ascending seq in line order
+        for e, seq in zip(entries, _seqs_reserve(cur, vendor, len(entries))):
+            e[0] = seq
+        _many(cur, _SQL_JOURNAL_SEQ, entries)
+        # 5. holdings: each touched account's net change; existing rows updated, missing ones inserted (only a
+        #    credit can need a new row, so its quantity is ≥ 0)
+        delta: dict[int, int] = {}
+        for e in entries:
+            delta[e[4]] = delta.get(e[4], 0) - e[8]
+            delta[e[6]] = delta.get(e[6], 0) + e[8]
+        _many(cur, _SQL_HOLD_ADD, [(dq, acc_id, unit_type.pk, pos) for acc_id, dq in sorted(delta.items()) if acc_id in had_row])
+        _many(cur, _SQL_CREDIT, [(acc_id, unit_type.pk, pos, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row])
+        # 6. heads: each touched account points at its last new entry
+        _many(cur, _SQL_HEAD_SET, [(entries[ix][17], entries[ix][0], acc_id) for acc_id, ix in sorted(last.items())])
+    return result
 
 
 # -- operations that hold units while they wait: voluntary cancellation (自愿注销) and deduction (核减)
