@@ -19,8 +19,8 @@ import datetime as dt
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -259,8 +259,8 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
     """Enter an order (申报): a listing quote (挂牌), a block order (大宗, optionally directed to
     ``counterparty``) or a continuous limit order. ``price_fen`` fen per tonne (int), ``quantity_t``
     tonnes (int). Checks: T0209 the actor trades for ``participant``; T0205 trading day and the method's
-    session, day opened; T0206 instrument; T0101/T0102/T0114 shape; T0201 funds / T0207 sellable units
-    (frozen at entry). Band and size (T0103–T0105) are the book's checks and show as a rejected order.
+    session, day opened; T0206 instrument; T0101/T0102/T0114 shape; T0208 an open registry account;
+    T0212 maximum holding (buys); T0201 funds / T0207 sellable units (frozen at entry). Band and size (T0103–T0105) are the book's checks and show as a rejected order.
     Idempotent on ``key``. Returns the order after the sequencer has applied it."""
     if (o := _existing(key)) is not None:
         return o
@@ -634,7 +634,7 @@ def _record(o: Order, events: list, ctx: _DrainCache) -> None:
         elif t is bk.Rejected:
             o.status = Order.Status.REJECTED
             o.reject_code = ev.check.code
-            o.reject_detail = f"{ev.check.en} / {ev.check.zh}" + (f" ({ev.detail})" if ev.detail else "")
+            o.reject_detail = (f"{ev.check.en} / {ev.check.zh}" + (f" ({ev.detail})" if ev.detail else ""))[:300]
         elif t is bk.Traded:
             _settle(ev, get(ev.buy_order), get(ev.sell_order), ctx)
         elif t is bk.Done:
@@ -661,7 +661,7 @@ def _void(o: Order, e: CetsError, ctx: _DrainCache) -> None:
         with transaction.atomic():
             _release(o, ctx)
     except CetsError as again:
-        o.reject_detail = f"{o.reject_detail[:200]}; still held / 仍冻结: {again.code}"
+        o.reject_detail = f"{o.reject_detail[:200]}; still held / 仍冻结: {again.code}"[:300]
     o.save(update_fields=[*_SAVED, "voided"])
 
 
