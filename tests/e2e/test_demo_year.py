@@ -6,9 +6,8 @@ The demo is defined on SQLite (the README's `make demo`); on PostgreSQL it runs 
 day at one round trip per statement), so that `make test` stays well under its 15-minute budget.
 """
 
-import os
-
 import json
+import os
 
 import pytest
 from django.core.management import call_command
