@@ -221,7 +221,7 @@ def cmd_trading_replay(args) -> int:
         "engine_mismatches": len(rep.engine), "published_contradictions": len(rep.published),
         "publication_findings": len(rep.publication),
         "findings_by_reason": rep.findings_by_reason, "composite_days": rep.composite_days,
-        "composite_close_matches": rep.composite_close_matches, "seconds": rep.seconds,
+        "composite_close_matches": rep.composite_close_matches, "elapsed_ms": rep.elapsed_ms,
     }
     (out / "replay_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     import csv

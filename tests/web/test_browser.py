@@ -6,22 +6,13 @@ missing browser fails the run.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
+from tests.browser import chrome, require_browser
 from tests.web.conftest import PASSWORD, SD_1, ZJ_1, with_password
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
+require_browser()
 
-if not (CHROMIUM and DRIVER):
-    if os.environ.get("CETS_TEST_BROWSER") == "required":
-        raise RuntimeError("CETS_TEST_BROWSER=required but chromium/chromedriver are not installed")
-    pytest.skip("chromium and chromedriver not installed", allow_module_level=True)
-
-from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -29,15 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture(scope="module")
 def browser():
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1400,1800"):
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM
-    d = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=opts)
-    d.implicitly_wait(5)
-    yield d
-    d.quit()
+    yield from chrome()
 
 
 def login(browser, live_server, user):

@@ -97,6 +97,38 @@ def _tonnes(text: str) -> int:
     return int(t)
 
 
+class _Table:
+    """A CSV input table (UTF-8, BOM allowed) with its ``required`` columns: ``problems`` holds the
+    missing-columns problem (row 1); ``rows()`` yields ``(row_no, record, bad, field)`` per data row,
+    where ``field(name, parse, zh, en)`` parses one cell and appends an ``InputProblem`` to ``bad`` (a
+    GB 32100 credit-code problem keeps its own text) instead of raising."""
+
+    def __init__(self, path: Path, required: Sequence[str]) -> None:
+        self.path = path
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            self.fieldnames = list(reader.fieldnames or [])
+            self._records = list(reader)
+        missing = [c for c in required if c not in self.fieldnames]
+        self.problems = [InputProblem(path.name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}",
+                                      f"missing columns: {', '.join(missing)}")] if missing else []
+
+    def rows(self):
+        for row_no, rec in enumerate(self._records, start=2):
+            bad: list[InputProblem] = []
+
+            def field(name, parse, zh, en, rec=rec, row_no=row_no, bad=bad):
+                value = rec.get(name) or ""
+                try:
+                    return parse(value)
+                except (ValueError, InvalidOperation, InvalidUscc) as e:
+                    detail = e.problem if isinstance(e, InvalidUscc) else None
+                    bad.append(InputProblem(self.path.name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
+                    return None
+
+            yield row_no, rec, bad, field
+
+
 def read_units(path: Path | str, rules: PowerRules | None = None) -> tuple[list[UnitInput], list[InputProblem]]:
     """Parse a unit table (one row per generating unit; columns :func:`input_columns` of ``rules``).
 
@@ -108,60 +140,47 @@ def read_units(path: Path | str, rules: PowerRules | None = None) -> tuple[list[
     problems: list[InputProblem] = []
     units: list[UnitInput] = []
     seen: set[tuple[str, str]] = set()
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        required = input_columns(rules)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            return [], [InputProblem(path.name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}", f"missing columns: {', '.join(missing)}")]
-        for row_no, rec in enumerate(reader, start=2):
-            bad = []
-
-            def field(name, parse, zh, en):
-                value = rec.get(name) or ""
-                try:
-                    return parse(value)
-                except (ValueError, InvalidOperation, InvalidUscc) as e:
-                    detail = e.problem if isinstance(e, InvalidUscc) else None
-                    bad.append(InputProblem(path.name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
-                    return None
-
-            uscc = field("entity_uscc", validate_uscc, "", "")
-            unit_id = field("unit_id", _nonempty, "机组编号为空", "unit id is empty")
-            category = field("category", _category, "机组类别应为 I、II、III 或 IV", "category must be I, II, III or IV")
-            cap = field("rated_capacity_mw", lambda v: _decimal(v, low=Decimal(0)), "额定容量应为非负数", "rated capacity must be a number ≥ 0")
-            if "generation_mwh" in required:
-                gen = field("generation_mwh", lambda v: _decimal(v, low=Decimal(0)), "发电量应为非负数（MWh）", "generation must be a number ≥ 0 (MWh)")
-            else:
-                gen = Decimal(0)
-            extra = {}
-            if "supplied_mwh" in required:
-                extra["supplied_mwh"] = field("supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "供电量应为非负数（MWh）", "net supply must be a number ≥ 0 (MWh)")
-            if "cooling" in required:
-                kinds = sorted(rules.cooling_factors)
-                extra["cooling"] = field("cooling", lambda v: _choice(v, kinds), f"冷却方式应为 {'、'.join(kinds)}", f"cooling must be one of {', '.join(kinds)}")
-            if "heat_ratio" in required:
-                extra["heat_ratio"] = field("heat_ratio", lambda v: _decimal(v, low=Decimal(0), high=Decimal(1)), "供热比应在0到1之间", "heat ratio must be a fraction 0–1")
-            if "prev_supplied_mwh" in required:
-                extra["prev_supplied_mwh"] = field("prev_supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "基准年供电量应为非负数（MWh）",
-                                                   "base-year net supply must be a number ≥ 0 (MWh)")
-                extra["prev_heat_supplied_gj"] = field("prev_heat_supplied_gj", lambda v: _decimal(v, low=Decimal(0)), "基准年供热量应为非负数（GJ）",
-                                                       "base-year heat supplied must be a number ≥ 0 (GJ)")
-            heat = field("heat_supplied_gj", lambda v: _decimal(v, low=Decimal(0)), "供热量应为非负数（GJ）", "heat supplied must be a number ≥ 0 (GJ)")
-            lf = field("load_factor", lambda v: _decimal(v, low=Decimal(0), high=Decimal(1)), "负荷系数应在0到1之间", "load factor must be a fraction 0–1")
-            e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
-            if "prev_verified_emissions_t" in required:
-                prev = field("prev_verified_emissions_t", _tonnes, "上年核查排放量应为非负整数（吨）", "previous-year emissions must be whole tonnes ≥ 0")
-            else:
-                prev = 0
-            if not bad and (uscc, unit_id) in seen:
-                bad.append(InputProblem(path.name, row_no, "unit_id", unit_id, "机组重复", "duplicate unit of this entity"))
-            if bad:
-                problems.extend(bad)
-                continue
-            seen.add((uscc, unit_id))
-            units.append(UnitInput(entity_uscc=uscc, unit_id=unit_id, category=category, generation_mwh=gen, heat_supplied_gj=heat,
-                                   load_factor=lf, verified_emissions_t=e, prev_verified_emissions_t=prev, rated_capacity_mw=cap, **extra))
+    required = input_columns(rules)
+    table = _Table(path, required)
+    if table.problems:
+        return [], table.problems
+    for row_no, rec, bad, field in table.rows():
+        uscc = field("entity_uscc", validate_uscc, "", "")
+        unit_id = field("unit_id", _nonempty, "机组编号为空", "unit id is empty")
+        category = field("category", _category, "机组类别应为 I、II、III 或 IV", "category must be I, II, III or IV")
+        cap = field("rated_capacity_mw", lambda v: _decimal(v, low=Decimal(0)), "额定容量应为非负数", "rated capacity must be a number ≥ 0")
+        if "generation_mwh" in required:
+            gen = field("generation_mwh", lambda v: _decimal(v, low=Decimal(0)), "发电量应为非负数（MWh）", "generation must be a number ≥ 0 (MWh)")
+        else:
+            gen = Decimal(0)
+        extra = {}
+        if "supplied_mwh" in required:
+            extra["supplied_mwh"] = field("supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "供电量应为非负数（MWh）", "net supply must be a number ≥ 0 (MWh)")
+        if "cooling" in required:
+            kinds = sorted(rules.cooling_factors)
+            extra["cooling"] = field("cooling", lambda v: _choice(v, kinds), f"冷却方式应为 {'、'.join(kinds)}", f"cooling must be one of {', '.join(kinds)}")
+        if "heat_ratio" in required:
+            extra["heat_ratio"] = field("heat_ratio", lambda v: _decimal(v, low=Decimal(0), high=Decimal(1)), "供热比应在0到1之间", "heat ratio must be a fraction 0–1")
+        if "prev_supplied_mwh" in required:
+            extra["prev_supplied_mwh"] = field("prev_supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "基准年供电量应为非负数（MWh）",
+                                               "base-year net supply must be a number ≥ 0 (MWh)")
+            extra["prev_heat_supplied_gj"] = field("prev_heat_supplied_gj", lambda v: _decimal(v, low=Decimal(0)), "基准年供热量应为非负数（GJ）",
+                                                   "base-year heat supplied must be a number ≥ 0 (GJ)")
+        heat = field("heat_supplied_gj", lambda v: _decimal(v, low=Decimal(0)), "供热量应为非负数（GJ）", "heat supplied must be a number ≥ 0 (GJ)")
+        lf = field("load_factor", lambda v: _decimal(v, low=Decimal(0), high=Decimal(1)), "负荷系数应在0到1之间", "load factor must be a fraction 0–1")
+        e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
+        if "prev_verified_emissions_t" in required:
+            prev = field("prev_verified_emissions_t", _tonnes, "上年核查排放量应为非负整数（吨）", "previous-year emissions must be whole tonnes ≥ 0")
+        else:
+            prev = 0
+        if not bad and (uscc, unit_id) in seen:
+            bad.append(InputProblem(path.name, row_no, "unit_id", unit_id, "机组重复", "duplicate unit of this entity"))
+        if bad:
+            problems.extend(bad)
+            continue
+        seen.add((uscc, unit_id))
+        units.append(UnitInput(entity_uscc=uscc, unit_id=unit_id, category=category, generation_mwh=gen, heat_supplied_gj=heat,
+                               load_factor=lf, verified_emissions_t=e, prev_verified_emissions_t=prev, rated_capacity_mw=cap, **extra))
     return units, problems
 
 
@@ -207,50 +226,37 @@ def read_lines(path: Path | str, rules) -> tuple[list, list[InputProblem]]:
     lines: list[LineInput] = []
     seen: set[tuple[str, str]] = set()
     required = LINE_INPUT_COLUMNS + (("prev_verified_emissions_t",) if rules.pre_allocation else ())
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            return [], [InputProblem(path.name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}", f"missing columns: {', '.join(missing)}")]
-        has_special = "special" in (reader.fieldnames or [])
-        for row_no, rec in enumerate(reader, start=2):
-            bad = []
+    table = _Table(path, required)
+    if table.problems:
+        return [], table.problems
+    has_special = "special" in table.fieldnames
+    for row_no, rec, bad, field in table.rows():
+        uscc = field("entity_uscc", validate_uscc, "", "")
+        line_id = field("line_id", _nonempty, "生产线（工序）编号为空", "line id is empty")
+        e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
+        special = ""
+        if has_special and (rec.get("special") or "").strip():
+            cases = rules.special_cases
+            special = field("special", lambda v: _choice(v, cases), f"特殊情形应为 {'、'.join(cases)}", f"special case must be one of {', '.join(cases)}")
+        low = Decimal(0) if special or rules.method == "verified_emissions" else None
 
-            def field(name, parse, zh, en):
-                value = rec.get(name) or ""
-                try:
-                    return parse(value)
-                except (ValueError, InvalidOperation, InvalidUscc) as e:
-                    detail = e.problem if isinstance(e, InvalidUscc) else None
-                    bad.append(InputProblem(path.name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
-                    return None
+        def positive(v, low=low):
+            d = _decimal(v, low=Decimal(0))
+            if low is None and d <= 0:
+                raise ValueError
+            return d
 
-            uscc = field("entity_uscc", validate_uscc, "", "")
-            line_id = field("line_id", _nonempty, "生产线（工序）编号为空", "line id is empty")
-            e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
-            special = ""
-            if has_special and (rec.get("special") or "").strip():
-                cases = rules.special_cases
-                special = field("special", lambda v: _choice(v, cases), f"特殊情形应为 {'、'.join(cases)}", f"special case must be one of {', '.join(cases)}")
-            low = Decimal(0) if special or rules.method == "verified_emissions" else None
-
-            def positive(v, low=low):
-                d = _decimal(v, low=Decimal(0))
-                if low is None and d <= 0:
-                    raise ValueError
-                return d
-
-            intensity = field("intensity", positive, "碳排放强度应为正数（tCO2e/t）", "intensity must be a number > 0 (tCO2e/t)")
-            prev = field("prev_verified_emissions_t", _tonnes, "上年核查排放量应为非负整数（吨）", "previous-year emissions must be whole tonnes ≥ 0") \
-                if rules.pre_allocation else 0
-            if not bad and (uscc, line_id) in seen:
-                bad.append(InputProblem(path.name, row_no, "line_id", line_id, "生产线（工序）重复", "duplicate line of this entity"))
-            if bad:
-                problems.extend(bad)
-                continue
-            seen.add((uscc, line_id))
-            lines.append(LineInput(entity_uscc=uscc, line_id=line_id, verified_emissions_t=e, intensity=intensity,
-                                   prev_verified_emissions_t=prev, special=special))
+        intensity = field("intensity", positive, "碳排放强度应为正数（tCO2e/t）", "intensity must be a number > 0 (tCO2e/t)")
+        prev = field("prev_verified_emissions_t", _tonnes, "上年核查排放量应为非负整数（吨）", "previous-year emissions must be whole tonnes ≥ 0") \
+            if rules.pre_allocation else 0
+        if not bad and (uscc, line_id) in seen:
+            bad.append(InputProblem(path.name, row_no, "line_id", line_id, "生产线（工序）重复", "duplicate line of this entity"))
+        if bad:
+            problems.extend(bad)
+            continue
+        seen.add((uscc, line_id))
+        lines.append(LineInput(entity_uscc=uscc, line_id=line_id, verified_emissions_t=e, intensity=intensity,
+                               prev_verified_emissions_t=prev, special=special))
     return lines, problems
 
 
@@ -281,38 +287,25 @@ def read_beijing(path: Path | str) -> tuple[list, list[InputProblem]]:
     problems: list[InputProblem] = []
     rows: list[BeijingInput] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in BEIJING_INPUT_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            return [], [InputProblem(path.name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}", f"missing columns: {', '.join(missing)}")]
-        for row_no, rec in enumerate(reader, start=2):
-            bad = []
-
-            def field(name, parse, zh, en):
-                value = rec.get(name) or ""
-                try:
-                    return parse(value)
-                except (ValueError, InvalidOperation, InvalidUscc) as e:
-                    detail = e.problem if isinstance(e, InvalidUscc) else None
-                    bad.append(InputProblem(path.name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
-                    return None
-
-            uscc = field("entity_uscc", validate_uscc, "", "")
-            method = field("method", lambda v: _choice(v, METHODS), f"核定方法应为 {'、'.join(METHODS)}", f"method must be one of {', '.join(METHODS)}")
-            e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
-            base = field("base", lambda v: _decimal(v, low=Decimal(0)), "基数应为非负数", "base must be a number ≥ 0")
-            activity = field("activity", lambda v: _decimal(v, low=Decimal(0)) if v.strip() or method != "historical_total" else Decimal(0),
-                             "产量（活动水平）应为非负数", "activity must be a number ≥ 0")
-            factor = field("factor", lambda v: _decimal(v, low=Decimal(0)) if v.strip() else Decimal(1), "控排系数应为非负数", "control factor must be a number ≥ 0")
-            prev = field("prev_allocation_t", lambda v: _tonnes(v) if v.strip() else 0, "上年核定配额应为非负整数（吨）", "previous allocation must be whole tonnes ≥ 0")
-            ok = field("prev_compliant", _yes_no, "上年是否履约应为 是/否", "prev_compliant must be yes or no")
-            if not bad and uscc in seen:
-                bad.append(InputProblem(path.name, row_no, "entity_uscc", uscc, "单位重复", "duplicate entity"))
-            if bad:
-                problems.extend(bad)
-                continue
-            seen.add(uscc)
-            rows.append(BeijingInput(entity_uscc=uscc, method=method, verified_emissions_t=e, base=base, activity=activity, factor=factor,
-                                     prev_allocation_t=prev, prev_compliant=ok))
+    table = _Table(path, BEIJING_INPUT_COLUMNS)
+    if table.problems:
+        return [], table.problems
+    for row_no, rec, bad, field in table.rows():
+        uscc = field("entity_uscc", validate_uscc, "", "")
+        method = field("method", lambda v: _choice(v, METHODS), f"核定方法应为 {'、'.join(METHODS)}", f"method must be one of {', '.join(METHODS)}")
+        e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
+        base = field("base", lambda v: _decimal(v, low=Decimal(0)), "基数应为非负数", "base must be a number ≥ 0")
+        activity = field("activity", lambda v: _decimal(v, low=Decimal(0)) if v.strip() or method != "historical_total" else Decimal(0),
+                         "产量（活动水平）应为非负数", "activity must be a number ≥ 0")
+        factor = field("factor", lambda v: _decimal(v, low=Decimal(0)) if v.strip() else Decimal(1), "控排系数应为非负数", "control factor must be a number ≥ 0")
+        prev = field("prev_allocation_t", lambda v: _tonnes(v) if v.strip() else 0, "上年核定配额应为非负整数（吨）", "previous allocation must be whole tonnes ≥ 0")
+        ok = field("prev_compliant", _yes_no, "上年是否履约应为 是/否", "prev_compliant must be yes or no")
+        if not bad and uscc in seen:
+            bad.append(InputProblem(path.name, row_no, "entity_uscc", uscc, "单位重复", "duplicate entity"))
+        if bad:
+            problems.extend(bad)
+            continue
+        seen.add(uscc)
+        rows.append(BeijingInput(entity_uscc=uscc, method=method, verified_emissions_t=e, base=base, activity=activity, factor=factor,
+                                 prev_allocation_t=prev, prev_compliant=ok))
     return rows, problems

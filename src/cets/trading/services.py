@@ -346,8 +346,9 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
     if ref is None or ref <= 0:
         raise CetsError(bk.T0111, f"{instrument}: no previous close")
     with transaction.atomic():
+        first_session = market_rules(market, day).sessions["listing"][0][0]
         o = _log(market, key=key, kind=Order.Kind.OPEN_DAY, trading_day=day, instrument=instrument, price_fen=ref,
-                 entered_at=at or dt.datetime.combine(day, dt.time(9, 15), SHANGHAI))
+                 entered_at=at or dt.datetime.combine(day, first_session, SHANGHAI))
     sequencer_drain(market=market)
     return o
 
@@ -362,8 +363,9 @@ def day_close(*, market: str, instrument: str, day: dt.date, at: dt.datetime | N
     key = f"{market}-{instrument}-{day.isoformat()}-close"
     if _existing(key) is None:
         with transaction.atomic():
+            last_session = max(end for spans in market_rules(market, day).sessions.values() for _start, end in spans)
             _log(market, key=key, kind=Order.Kind.CLOSE_DAY, trading_day=day, instrument=instrument,
-                 entered_at=at or dt.datetime.combine(day, dt.time(15, 0), SHANGHAI))
+                 entered_at=at or dt.datetime.combine(day, last_session, SHANGHAI))
         sequencer_drain(market=market)
     return _market_data_write(market=market, instrument=instrument, day=day)
 
