@@ -65,12 +65,12 @@ def cmd_import_entities(args) -> int:
     from django.core.management import call_command
 
     from cets.core.errors import InputError
-    from cets.parties.services import entities_import
+    from cets.mrv.services import disclosures_import
 
     call_command("migrate", interactive=False, verbosity=0)
     con = _console()
     try:
-        result = entities_import(path=args.file, sector=args.sector, year=args.year)
+        result = disclosures_import(path=args.file, sector=args.sector, year=args.year)
     except InputError as e:
         for p in e.problems:
             _problem(con, "", p)
@@ -312,7 +312,7 @@ def cmd_mrv_compute(args) -> int:
 
 def cmd_mrv_intensity(args) -> int:
     """Reported steel / cement / aluminium units → intensities for allocation, pure (cn-ets-rules.md §2.2)."""
-    from cets.allocation.tables import write_csv_atomic
+    from cets.core.tables import write_csv_atomic
     from cets.mrv.industry import INTENSITY_COLUMNS, read_industry
 
     con = _console()

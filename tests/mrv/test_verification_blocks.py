@@ -16,7 +16,8 @@ def test_real_non_conforming_conclusions_are_blocked_cases_in_scope(db):
     from cets.mrv.models import VerificationRecord
     from cets.mrv.selectors import blocked_cases, verification_blocks
     from cets.parties.models import Organisation, Role
-    from cets.parties.services import entities_import, member_create
+    from cets.mrv.services import disclosures_import as entities_import
+    from cets.parties.services import member_create
 
     entities_import(path=TARGETS)
     sd = member_create(username="psd", organisation=Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="山东省生态环境厅",

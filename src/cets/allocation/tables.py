@@ -1,8 +1,8 @@
 """Reading and writing allocation tables as CSV. Pure: no Django, no database.
 
 ``read_units`` validates every row and collects every problem (file, row, column, value, reason in
-Chinese and English) before anything is computed; ``write_csv_atomic`` writes to a temporary file
-beside the target and renames it, so a failed run never leaves partial output.
+Chinese and English) before anything is computed; reading and atomic writing are
+:mod:`cets.core.tables`'s.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from cets.core.errors import InputProblem
+from cets.core.tables import CsvTable, write_csv_atomic  # noqa: F401 (write_csv_atomic: the commands' writer)
 from cets.core.uscc import InvalidUscc, validate_uscc
 
 from .formulas import CATEGORIES, EntityAllocation, PowerRules, UnitAllocation, UnitInput
@@ -97,38 +98,6 @@ def _tonnes(text: str) -> int:
     return int(t)
 
 
-class _Table:
-    """A CSV input table (UTF-8, BOM allowed) with its ``required`` columns: ``problems`` holds the
-    missing-columns problem (row 1); ``rows()`` yields ``(row_no, record, bad, field)`` per data row,
-    where ``field(name, parse, zh, en)`` parses one cell and appends an ``InputProblem`` to ``bad`` (a
-    GB 32100 credit-code problem keeps its own text) instead of raising."""
-
-    def __init__(self, path: Path, required: Sequence[str]) -> None:
-        self.path = path
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            self.fieldnames = list(reader.fieldnames or [])
-            self._records = list(reader)
-        missing = [c for c in required if c not in self.fieldnames]
-        self.problems = [InputProblem(path.name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}",
-                                      f"missing columns: {', '.join(missing)}")] if missing else []
-
-    def rows(self):
-        for row_no, rec in enumerate(self._records, start=2):
-            bad: list[InputProblem] = []
-
-            def field(name, parse, zh, en, rec=rec, row_no=row_no, bad=bad):
-                value = rec.get(name) or ""
-                try:
-                    return parse(value)
-                except (ValueError, InvalidOperation, InvalidUscc) as e:
-                    detail = e.problem if isinstance(e, InvalidUscc) else None
-                    bad.append(InputProblem(self.path.name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
-                    return None
-
-            yield row_no, rec, bad, field
-
-
 def read_units(path: Path | str, rules: PowerRules | None = None) -> tuple[list[UnitInput], list[InputProblem]]:
     """Parse a unit table (one row per generating unit; columns :func:`input_columns` of ``rules``).
 
@@ -141,7 +110,7 @@ def read_units(path: Path | str, rules: PowerRules | None = None) -> tuple[list[
     units: list[UnitInput] = []
     seen: set[tuple[str, str]] = set()
     required = input_columns(rules)
-    table = _Table(path, required)
+    table = CsvTable(path, required)
     if table.problems:
         return [], table.problems
     for row_no, rec, bad, field in table.rows():
@@ -184,22 +153,6 @@ def read_units(path: Path | str, rules: PowerRules | None = None) -> tuple[list[
     return units, problems
 
 
-def write_csv_atomic(path: Path | str, columns: Sequence[str], rows: Iterable[dict]) -> None:
-    """Write ``rows`` to ``path`` via a temporary file and an atomic rename (no partial output)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(columns))
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: (str(v) if isinstance(v, Decimal) else v) for k, v in r.items() if k in columns})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def as_rows(items) -> list[dict]:
     return [asdict(i) for i in items]
 
@@ -226,7 +179,7 @@ def read_lines(path: Path | str, rules) -> tuple[list, list[InputProblem]]:
     lines: list[LineInput] = []
     seen: set[tuple[str, str]] = set()
     required = LINE_INPUT_COLUMNS + (("prev_verified_emissions_t",) if rules.pre_allocation else ())
-    table = _Table(path, required)
+    table = CsvTable(path, required)
     if table.problems:
         return [], table.problems
     has_special = "special" in table.fieldnames
@@ -287,7 +240,7 @@ def read_beijing(path: Path | str) -> tuple[list, list[InputProblem]]:
     problems: list[InputProblem] = []
     rows: list[BeijingInput] = []
     seen: set[str] = set()
-    table = _Table(path, BEIJING_INPUT_COLUMNS)
+    table = CsvTable(path, BEIJING_INPUT_COLUMNS)
     if table.problems:
         return [], table.problems
     for row_no, rec, bad, field in table.rows():

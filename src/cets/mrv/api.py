@@ -96,11 +96,11 @@ def emitter_list_export(request, market: str, year: int, sector: str | None = No
     from django.http import HttpResponse
     from django.utils.http import content_disposition_header
 
-    from .list_files import NATIONAL_SECTOR_NAMES, write_list_xlsx
-    from .services import _list_rules
+    from cets.parties.list_files import NATIONAL_SECTOR_NAMES, write_list_xlsx
+    from cets.parties.selectors import emitter_list_rows, list_rules
 
-    names = {**NATIONAL_SECTOR_NAMES, **_list_rules(market, year).sector_names}
-    rows = selectors.emitter_list_rows(user=request.user, market=market, year=year, sector=sector, province=province)
+    names = {**NATIONAL_SECTOR_NAMES, **list_rules(market, year).sector_names}
+    rows = emitter_list_rows(user=request.user, market=market, year=year, sector=sector, province=province)
     r = HttpResponse(write_list_xlsx(rows, sector_names=names), content_type=XLSX)
     r["Content-Disposition"] = content_disposition_header(True, f"emitter-list-{market}-{year}.xlsx")
     r["Cache-Control"] = "private, no-store"
@@ -113,7 +113,9 @@ def emitter_list_import(request, market: str, year: int, province: str, file: Up
     from cets.core.errors import InputError
 
     try:
-        return services.emitter_list_import(market=market, year=year, province=province, file_name=file.name or "list.xlsx",
+        from cets.parties.services import emitter_list_import as list_import
+
+        return list_import(market=market, year=year, province=province, file_name=file.name or "list.xlsx",
                                             data=file.read(), actor=request.user)
     except InputError as e:
         from django.http import JsonResponse

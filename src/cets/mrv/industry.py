@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from cets.core.errors import InputProblem
+from cets.core.tables import read_table
 from cets.core.quantities import exact, round_half_up
 from cets.core.uscc import InvalidUscc, validate_uscc
 
@@ -62,67 +63,65 @@ def read_industry(path: Path | str) -> tuple[list[IndustryUnit], list[InputProbl
     out: list[IndustryUnit] = []
     problems: list[InputProblem] = []
     seen: dict[tuple[str, str], int] = {}
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in INDUSTRY_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            return [], [InputProblem(name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}", f"missing columns: {', '.join(missing)}")]
-        for row_no, rec in enumerate(reader, start=2):
-            bad: list[InputProblem] = []
+    _, reader, header_problems = read_table(path, INDUSTRY_COLUMNS)
+    if header_problems:
+        return [], header_problems
+    for row_no, rec in enumerate(reader, start=2):
+        bad: list[InputProblem] = []
 
-            def problem(col, zh, en, rec=rec, row_no=row_no, bad=bad):
-                bad.append(InputProblem(name, row_no, col, rec.get(col) or "", zh, en))
+        def problem(col, zh, en, rec=rec, row_no=row_no, bad=bad):
+            bad.append(InputProblem(name, row_no, col, rec.get(col) or "", zh, en))
 
-            uscc = None
-            try:
-                uscc = validate_uscc(rec["entity_uscc"] or "")
-            except InvalidUscc as e:
-                problem("entity_uscc", e.problem.zh, e.problem.en)
-            unit_id = (rec["unit_id"] or "").strip()
-            if not unit_id:
-                problem("unit_id", "单元编号为空", "unit id is empty")
-            sector = (rec["sector"] or "").strip()
-            if sector not in SECTORS:
-                problem("sector", "行业应为 steel、cement 或 aluminium", "sector must be steel, cement or aluminium")
-            e_text = (rec["emissions_t"] or "").strip()
-            emissions = int(e_text) if e_text.isdigit() else None
-            if emissions is None:
-                problem("emissions_t", "排放量应为非负整数（吨）", "emissions must be whole tonnes ≥ 0")
-            parts = {}
-            for col in ("part_a_t", "part_b_t"):
-                t = (rec[col] or "").strip()
-                if sector == "cement":
-                    if t:
-                        problem(col, "水泥熟料线不填此项", "not used for a cement clinker line")
-                    parts[col] = None
-                    continue
-                try:
-                    d = Decimal(t)
-                    if not t or "e" in t.lower() or not d.is_finite() or d < 0:
-                        raise ValueError
-                    parts[col] = d
-                except (ValueError, InvalidOperation):
-                    problem(col, "应为非负数（吨CO2e）", "must be a number ≥ 0 (tCO2e)")
-                    parts[col] = None
-            try:
-                t = (rec["output_t"] or "").strip()
-                output = Decimal(t)
-                if not t or "e" in t.lower() or not output.is_finite() or output <= 0:
-                    raise ValueError
-            except (ValueError, InvalidOperation):
-                problem("output_t", "产量应为正数（吨）", "output must be a number > 0 (t)")
-                output = None
-            if (sector in ("steel", "aluminium") and emissions is not None and None not in parts.values()
-                    and parts["part_a_t"] + parts["part_b_t"] > emissions):
-                problem("part_b_t", "强度分子大于报告排放量", "the intensity parts exceed the reported emissions")
-            if not bad and (uscc, unit_id) in seen:
-                problem("unit_id", f"与第{seen[(uscc, unit_id)]}行重复", f"duplicate of row {seen[(uscc, unit_id)]}")
-            if bad:
-                problems.extend(bad)
+        uscc = None
+        try:
+            uscc = validate_uscc(rec["entity_uscc"] or "")
+        except InvalidUscc as e:
+            problem("entity_uscc", e.problem.zh, e.problem.en)
+        unit_id = (rec["unit_id"] or "").strip()
+        if not unit_id:
+            problem("unit_id", "单元编号为空", "unit id is empty")
+        sector = (rec["sector"] or "").strip()
+        if sector not in SECTORS:
+            problem("sector", "行业应为 steel、cement 或 aluminium", "sector must be steel, cement or aluminium")
+        e_text = (rec["emissions_t"] or "").strip()
+        emissions = int(e_text) if e_text.isdigit() else None
+        if emissions is None:
+            problem("emissions_t", "排放量应为非负整数（吨）", "emissions must be whole tonnes ≥ 0")
+        parts = {}
+        for col in ("part_a_t", "part_b_t"):
+            t = (rec[col] or "").strip()
+            if sector == "cement":
+                if t:
+                    problem(col, "水泥熟料线不填此项", "not used for a cement clinker line")
+                parts[col] = None
                 continue
-            seen[(uscc, unit_id)] = row_no
-            out.append(IndustryUnit(entity_uscc=uscc, unit_id=unit_id, sector=sector, emissions_t=emissions, part_a_t=parts["part_a_t"],
-                                    part_b_t=parts["part_b_t"], output_t=output,
-                                    intensity=intensity(sector=sector, emissions_t=emissions, part_a_t=parts["part_a_t"],
-                                                        part_b_t=parts["part_b_t"], output_t=output)))
+            try:
+                d = Decimal(t)
+                if not t or "e" in t.lower() or not d.is_finite() or d < 0:
+                    raise ValueError
+                parts[col] = d
+            except (ValueError, InvalidOperation):
+                problem(col, "应为非负数（吨CO2e）", "must be a number ≥ 0 (tCO2e)")
+                parts[col] = None
+        try:
+            t = (rec["output_t"] or "").strip()
+            output = Decimal(t)
+            if not t or "e" in t.lower() or not output.is_finite() or output <= 0:
+                raise ValueError
+        except (ValueError, InvalidOperation):
+            problem("output_t", "产量应为正数（吨）", "output must be a number > 0 (t)")
+            output = None
+        if (sector in ("steel", "aluminium") and emissions is not None and None not in parts.values()
+                and parts["part_a_t"] + parts["part_b_t"] > emissions):
+            problem("part_b_t", "强度分子大于报告排放量", "the intensity parts exceed the reported emissions")
+        if not bad and (uscc, unit_id) in seen:
+            problem("unit_id", f"与第{seen[(uscc, unit_id)]}行重复", f"duplicate of row {seen[(uscc, unit_id)]}")
+        if bad:
+            problems.extend(bad)
+            continue
+        seen[(uscc, unit_id)] = row_no
+        out.append(IndustryUnit(entity_uscc=uscc, unit_id=unit_id, sector=sector, emissions_t=emissions, part_a_t=parts["part_a_t"],
+                                part_b_t=parts["part_b_t"], output_t=output,
+                                intensity=intensity(sector=sector, emissions_t=emissions, part_a_t=parts["part_a_t"],
+                                                    part_b_t=parts["part_b_t"], output_t=output)))
     return out, problems

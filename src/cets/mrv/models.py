@@ -158,47 +158,6 @@ class VerifierEvaluation(models.Model):
         constraints = [models.UniqueConstraint(fields=["year", "province", "body"], name="verifier_evaluation_unique")]
 
 
-class EmitterListRecord(models.Model):
-    """An entity's place on a key-emitter list (名录) of one market, year and sector, with why:
-    ``included`` and ``reason`` (see :class:`cets.mrv.lists.ListDecision`; ``imported`` for a
-    province's uploaded list, ``national_market`` for a pilot-list entity already in the national
-    market for the sector). ``basis_t`` tonnes CO2e of ``basis_year``. National inclusions are mirrored
-    into :class:`cets.parties.models.EmitterListEntry` through the parties service."""
-
-    market = models.CharField(max_length=16)
-    year = models.PositiveSmallIntegerField()
-    sector = models.CharField(max_length=24)
-    province = models.CharField(max_length=2)
-    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="list_records")
-    included = models.BooleanField()
-    reason = models.CharField(max_length=24)
-    basis_year = models.PositiveSmallIntegerField(null=True, blank=True)
-    basis_t = models.BigIntegerField(null=True, blank=True)
-    city = models.CharField(max_length=60, blank=True)
-    source = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["market", "year", "sector", "entity"], name="list_record_unique")]
-        indexes = [models.Index(fields=["market", "year", "sector", "province"], name="list_record_scope")]
-
-
-class EmitterListPublication(models.Model):
-    """Publication (公布) of a province's list of one market, year and sector: ``deadline`` from the
-    pack (null if none is known), ``published_on`` the date it was made public."""
-
-    market = models.CharField(max_length=16)
-    year = models.PositiveSmallIntegerField()
-    sector = models.CharField(max_length=24)
-    province = models.CharField(max_length=2)
-    deadline = models.DateField(null=True, blank=True)
-    published_on = models.DateField()
-    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    entries = models.PositiveIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["market", "year", "sector", "province"], name="list_publication_unique")]
-
-
 class DataQualityPlan(models.Model):
     """One version of an entity's data-quality control plan (数据质量控制方案) for ``year``
     (Regulations Art. 11): submitted by the entity before ``due_on`` (the pack's ``reporting.dq_plan_due``),

@@ -126,34 +126,6 @@ def entity_emissions_by_year(*, entity_ids, years) -> dict[int, dict[int, int]]:
     return out
 
 
-def emitter_list_rows(*, user, market: str, year: int, sector: str | None = None, province: str | None = None):
-    """The included entities of a list the ``user`` may see (its jurisdiction), as
-    :class:`cets.mrv.list_files.ListRow` in the published order (province, sector, credit code)."""
-    from cets.parties.access import organisation_scope
-    from cets.parties.models import Organisation
-
-    from .list_files import ListRow
-    from .models import EmitterListPublication, EmitterListRecord
-
-    qs = EmitterListRecord.objects.filter(market=market, year=year, included=True,
-                                          entity__in=Organisation.objects.filter(organisation_scope(user))).select_related("entity")
-    if sector:
-        qs = qs.filter(sector=sector)
-    if province:
-        qs = qs.filter(province=province)
-    pubs = {(p.sector, p.province): p for p in EmitterListPublication.objects.filter(market=market, year=year).select_related("published_by")}
-    out = []
-    for r in qs.order_by("province", "sector", "entity__uscc"):
-        p = pubs.get((r.sector, r.province))
-        authority = ""
-        if p is not None:
-            m = getattr(p.published_by, "membership", None)
-            authority = m.organisation.name if m else ""
-        out.append(ListRow(year=year, province=r.province, city=r.city, sector=r.sector, name=r.entity.name, uscc=r.entity.uscc,
-                           authority=authority, published_on=p.published_on if p else None))
-    return out
-
-
 def monthly_template(*, user, entity, year: int) -> bytes:
     """The XLSX filing template for ``entity``'s units and the months of ``year`` (only for a user who
     may see the entity; R0502 otherwise)."""
@@ -185,8 +157,10 @@ def deadline_items(*, user, year: int, today):
     from cets.rules.packs import PackError, pack_for
 
     from .deadlines import monthly_filing_due, review_due, state
-    from .lists import ListRules
-    from .models import AnnualReport, DataQualityPlan, EmitterListPublication, MonthlyFiling, VerificationAssignment
+    from cets.parties.lists import ListRules
+    from cets.parties.models import EmitterListPublication
+
+    from .models import AnnualReport, DataQualityPlan, MonthlyFiling, VerificationAssignment
 
     m = require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
     try:
@@ -200,7 +174,7 @@ def deadline_items(*, user, year: int, today):
     plan_due = dt.date.fromisoformat(plan_due) if plan_due else None
     report_due = dt.date.fromisoformat(report_due) if report_due else None
     scope = Organisation.objects.filter(organisation_scope(user))
-    ents = {e.pk: e for e in scope.filter(list_entries__year=year).distinct()}
+    ents = {e.pk: e for e in scope.filter(list_entries__year=year, list_entries__included=True).distinct()}
     counts: dict[str, dict[str, int]] = {}
     items: list[dict] = []
 

@@ -4,17 +4,26 @@ random assignment of verification bodies, outcomes, notification, objections; ve
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError, Check, InputError, InputProblem
+from cets.core.tables import read_table
+from cets.core.uscc import InvalidUscc, validate_uscc
 from cets.parties.access import DENIED, require_role
-from cets.parties.models import Organisation, Role
+from cets.parties.checks import L0101, L0102
+from cets.parties.models import SECTOR_BY_INDUSTRY_ZH, Organisation, Role
+from cets.parties.selectors import list_published_sectors, list_rules, listed_entity_ids
+from cets.parties.services import (ImportResult, ListEntry, emitter_list_entries_ensure, emitter_list_replace, entities_ensure,
+                                   import_batch_record)
 
-from .models import (AnnualReport, DataQualityPlan, EmitterListPublication, EmitterListRecord, MonthlyFiling, MonthlyFuelLine, PlanComment,
+from .models import (AnnualReport, DataQualityPlan, MonthlyFiling, MonthlyFuelLine, PlanComment,
                      ReportPreparer, UnitYearData, VerificationAssignment, VerificationRecord, VerifierEvaluation)
 
 
@@ -32,6 +41,123 @@ def verification_records_upsert(*, records: Iterable[tuple[int, str, int, int, s
         new.append(VerificationRecord(year=y, sector=s, entity_id=e, verifier_id=v, list_id=lid, on_time=on_time, conforming=ok, source=source))
     VerificationRecord.objects.bulk_create(new, batch_size=1000)
     return len(new)
+
+
+# -- the official verification disclosures (核查技术服务机构信息公开表) -------------------------------------
+
+VERIFICATION_COLUMNS = ("verification_list_id", "year", "industry", "institution_name", "institution_uscc",
+                        "target_entity_name", "target_uscc", "timeliness", "result")
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    year: int
+    sector: str
+    name: str
+    uscc: str
+    verifier_name: str
+    verifier_uscc: str
+    list_id: str
+    on_time: bool
+    conforming: bool
+
+
+def _read_verification_rows(path: Path) -> tuple[list[_Row], list[InputProblem], int]:
+    """Parse and validate every row; return good rows, problems, and the number of data rows."""
+    name = path.name
+    problems: list[InputProblem] = []
+    rows: list[_Row] = []
+    _, reader, header_problems = read_table(path, VERIFICATION_COLUMNS)
+    if header_problems:
+        raise InputError(header_problems)
+    total = 0
+    for line, rec in enumerate(reader, start=2):
+        total += 1
+
+        def bad(fld: str, zh: str, en: str) -> None:
+            problems.append(InputProblem(name, line, fld, rec.get(fld) or "", zh, en))
+
+        try:
+            year = int(rec["year"])
+            if not 2005 <= year <= 2100:
+                raise ValueError
+        except (TypeError, ValueError):
+            bad("year", "年份无效", "not a valid year")
+            continue
+        sector = SECTOR_BY_INDUSTRY_ZH.get((rec["industry"] or "").strip())
+        if sector is None:
+            bad("industry", "行业名称未知", "unknown industry")
+            continue
+        try:
+            uscc = validate_uscc(rec["target_uscc"])
+        except InvalidUscc as e:
+            bad("target_uscc", f"统一社会信用代码无效：{e.problem.zh}", f"invalid unified social credit code: {e.problem.en}")
+            continue
+        if not (rec["target_entity_name"] or "").strip():
+            bad("target_entity_name", "单位名称为空", "entity name is empty")
+            continue
+        try:
+            verifier_uscc = validate_uscc(rec["institution_uscc"])
+        except InvalidUscc as e:
+            bad("institution_uscc", f"核查机构信用代码无效：{e.problem.zh}", f"invalid verification body credit code: {e.problem.en}")
+            continue
+        timeliness, result = (rec["timeliness"] or "").strip(), (rec["result"] or "").strip()
+        if timeliness not in ("及时", "不及时"):
+            bad("timeliness", "应为“及时”或“不及时”", "must be 及时 or 不及时")
+            continue
+        if result not in ("符合", "不符合"):
+            bad("result", "应为“符合”或“不符合”", "must be 符合 or 不符合")
+            continue
+        rows.append(_Row(line, year, sector, rec["target_entity_name"].strip(), uscc, rec["institution_name"].strip(),
+                         verifier_uscc, rec["verification_list_id"].strip(), timeliness == "及时", result == "符合"))
+    return rows, problems, total
+
+
+def disclosures_import(*, path: Path | str, sector: str | None = None, year: int | None = None, actor=None) -> ImportResult:
+    """Import the key emitting entities of the official verification disclosures (核查技术服务机构信息公开表).
+
+    Input: CSV with the columns of ``verification_targets.csv`` (see data/README). Every row is
+    validated (credit code per GB 32100, year, industry, conclusion); bad rows are reported with
+    file, row, field and reason in Chinese and English and skipped. Rows of the requested ``sector``
+    and ``year`` create one :class:`Organisation` per distinct credit code (province from its region
+    code, GB/T 2260), one key-emitter list entry per (year, sector, entity), the verification bodies
+    and one verification record per row. Re-running creates no duplicates. The database writes are
+    one transaction. Raises :class:`InputError` if the file lacks a required column.
+    """
+    path = Path(path)
+    rows, problems, total = _read_verification_rows(path)
+    selected = [r for r in rows if (sector is None or r.sector == sector) and (year is None or r.year == year)]
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    with transaction.atomic():
+        names: dict[str, str] = {}
+        verifiers: dict[str, str] = {}
+        for r in selected:
+            names.setdefault(r.uscc, r.name)
+            verifiers.setdefault(r.verifier_uscc, r.verifier_name)
+        before = set(Organisation.objects.filter(uscc__in=list(names) + list(verifiers)).values_list("uscc", flat=True))
+        orgs = entities_ensure(entities=list(names.items()))
+        orgs |= entities_ensure(entities=list(verifiers.items()), kind=Organisation.Kind.VERIFIER)
+        entries_created = emitter_list_entries_ensure(
+            market="national", entries=[(r.year, r.sector, orgs[r.uscc].pk, orgs[r.uscc].province, path.name) for r in selected])
+        verif_created = verification_records_upsert(
+            records=[(r.year, r.sector, orgs[r.uscc].pk, orgs[r.verifier_uscc].pk, r.list_id, r.on_time, r.conforming) for r in selected],
+            source=path.name,
+        )
+        counts = {
+            "rows": total,
+            "rows_valid": len(rows),
+            "rows_selected": len(selected),
+            "problems": len(problems),
+            "entities": len(names),
+            "entities_created": len(set(names) - before),
+            "verifiers_created": len(set(verifiers) - before),
+            "list_entries_created": entries_created,
+            "verification_records_created": verif_created,
+        }
+        batch = import_batch_record(kind="entities", file_name=str(path), sha256=sha, parameters={"sector": sector, "year": year},
+                                    counts=counts, problems=problems, actor=actor)
+    return ImportResult(counts=counts, problems=problems, batch_id=batch.pk)
 
 
 @transaction.atomic
@@ -281,31 +407,15 @@ def verifier_evaluation_publish(*, year: int, province: str, actor, at: dt.datet
 
 # -- key-emitter lists (名录) ------------------------------------------------------------------------------
 
-L0101 = Check("L0101", "该名录已公布，不能重新生成", "the list is already published; it cannot be recompiled")
-L0102 = Check("L0102", "行业不在规则包的名录行业中", "sector not among the pack's list sectors")
-L0103 = Check("L0103", "名录已公布", "the list is already published")
-L0104 = Check("L0104", "名录为空，不能公布", "the list is empty; nothing to publish")
-
-
-def _list_rules(market: str, year: int):
-    from cets.rules.packs import pack_for
-
-    from .lists import ListRules
-
-    return ListRules.from_pack(pack_for(market, "emitter", year, kind="emitter_list"))
-
-
 def _national_listed(*, year: int, sector: str, entity_ids) -> set[int]:
-    from cets.parties.models import EmitterListEntry
-
-    return set(EmitterListEntry.objects.filter(year=year, sector=sector, entity_id__in=entity_ids).values_list("entity_id", flat=True))
+    return listed_entity_ids(market="national", year=year, sector=sector, entity_ids=entity_ids)
 
 
 @transaction.atomic
 def emitter_list_compile(*, market: str, year: int, sector: str, province: str, actor, entities: Sequence[Organisation],
                          closed_entity_ids: Iterable[int] = ()) -> dict[str, int]:
     """Decide the ``year`` list of ``market``/``sector`` for ``province`` over ``entities`` (candidates:
-    the province's entities with emissions data or on an earlier list) by :func:`cets.mrv.lists.list_decision`
+    the province's entities with emissions data or on an earlier list) by :func:`cets.parties.lists.list_decision`
     on their verified emissions (:func:`cets.mrv.selectors.entity_emissions_by_year`). For a pilot market
     an entity on the national list of the same year and sector is left off (``national_market``,
     Regulations Art. 29; 2025 notice §一(一)). National inclusions are added to the parties list.
@@ -313,16 +423,14 @@ def emitter_list_compile(*, market: str, year: int, sector: str, province: str, 
     Only the provincial authority of ``province`` (R0502). Raises L0101 once published, L0102 for a
     sector outside the pack. Replaces an unpublished compilation. Returns counts by reason.
     """
-    from cets.parties.services import emitter_list_entries_add
-
-    from .lists import list_decision
+    from cets.parties.lists import list_decision
     from .selectors import entity_emissions_by_year
 
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
-    rules = _list_rules(market, year)
+    rules = list_rules(market, year)
     if sector not in rules.sectors:
         raise CetsError(L0102, sector)
-    if EmitterListPublication.objects.filter(market=market, year=year, sector=sector, province=province).exists():
+    if sector in list_published_sectors(market=market, year=year, province=province):
         raise CetsError(L0101, f"{market} {year} {sector} {province}")
     for e in entities:
         if e.province != province:
@@ -330,13 +438,9 @@ def emitter_list_compile(*, market: str, year: int, sector: str, province: str, 
     ids = [e.pk for e in entities]
     basis = year - rules.basis_offset
     emissions = entity_emissions_by_year(entity_ids=ids, years=range(basis - rules.removal_years + 1, basis + 1))
-    before = set(EmitterListRecord.objects.filter(market=market, year=year - 1, sector=sector, entity_id__in=ids, included=True)
-                 .values_list("entity_id", flat=True))
-    if market == "national":
-        before |= _national_listed(year=year - 1, sector=sector, entity_ids=ids)
+    before = listed_entity_ids(market=market, year=year - 1, sector=sector, entity_ids=ids)
     national_now = _national_listed(year=year, sector=sector, entity_ids=ids) if market != "national" else set()
     closed = set(closed_entity_ids)
-    EmitterListRecord.objects.filter(market=market, year=year, sector=sector, province=province).delete()
     records, counts = [], {}
     for e in entities:
         d = list_decision(year=year, emissions=emissions.get(e.pk, {}), listed_before=e.pk in before, closed=e.pk in closed, rules=rules)
@@ -344,69 +448,10 @@ def emitter_list_compile(*, market: str, year: int, sector: str, province: str, 
         if included and e.pk in national_now:
             included, reason = False, "national_market"
         counts[reason] = counts.get(reason, 0) + 1
-        records.append(EmitterListRecord(market=market, year=year, sector=sector, province=province, entity=e, included=included, reason=reason,
-                                         basis_year=d.basis_year, basis_t=d.basis_t, source=rules.pack_id))
-    EmitterListRecord.objects.bulk_create(records)
-    if market == "national":
-        emitter_list_entries_add(entries=[(year, sector, r.entity_id, province, f"compiled {rules.pack_id}") for r in records if r.included])
+        records.append(ListEntry(entity_id=e.pk, included=included, reason=reason, basis_year=d.basis_year, basis_t=d.basis_t,
+                                 source=rules.pack_id))
+    emitter_list_replace(market=market, year=year, sector=sector, province=province, entries=records)
     return counts
-
-
-@transaction.atomic
-def emitter_list_import(*, market: str, year: int, province: str, file_name: str, data: bytes, actor) -> dict[str, int]:
-    """Import a province's published list (XLSX, :mod:`cets.mrv.list_files`). Every bad row is reported
-    and nothing is written (:class:`~cets.core.errors.InputError`), including, for a pilot market, an
-    entity already on the national list of the year for the same sector (Regulations Art. 29). Entities
-    not known yet are created (parties service). Only the provincial authority (R0502); L0101 once
-    published. Returns counts."""
-    from cets.core.errors import InputError, InputProblem
-    from cets.parties.services import emitter_list_entries_add, entities_ensure
-
-    from .list_files import NATIONAL_SECTOR_NAMES, read_list_xlsx
-
-    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
-    rules = _list_rules(market, year)
-    names = {s: (rules.sector_names.get(s) or NATIONAL_SECTOR_NAMES.get(s, s)) for s in rules.sectors}
-    rows, problems = read_list_xlsx(data, file_name=file_name, year=year, province=province, sector_names=names)
-    published = set(EmitterListPublication.objects.filter(market=market, year=year, province=province).values_list("sector", flat=True))
-    if market != "national" and rows:
-        from cets.parties.models import EmitterListEntry
-
-        national = set(EmitterListEntry.objects.filter(year=year, entity__uscc__in=[r.uscc for r in rows]).values_list("sector", "entity__uscc"))
-        for r in rows:
-            if (r.sector, r.uscc) in national:
-                problems.append(InputProblem(file_name, r.row, "统一社会信用代码", r.uscc, "该单位已纳入全国碳市场同行业管理，不再参与地方碳市场",
-                                             "already in the national market for this sector; a pilot may not manage it"))
-    for s in sorted({r.sector for r in rows} & published):
-        problems.append(InputProblem(file_name, 1, "行业", names[s], "该行业名录已公布", "this sector's list is already published"))
-    if problems:
-        raise InputError(problems)
-    orgs = entities_ensure(entities=[(r.uscc, r.name) for r in rows])
-    for s in {r.sector for r in rows}:
-        EmitterListRecord.objects.filter(market=market, year=year, sector=s, province=province).delete()
-    EmitterListRecord.objects.bulk_create([EmitterListRecord(market=market, year=year, sector=r.sector, province=province, entity=orgs[r.uscc],
-                                                             included=True, reason="imported", city=r.city[:60], source=file_name[:200])
-                                           for r in rows])
-    if market == "national":
-        emitter_list_entries_add(entries=[(year, r.sector, orgs[r.uscc].pk, province, file_name[:200]) for r in rows])
-    return {"rows": len(rows), "entities_created": len(orgs)}
-
-
-@transaction.atomic
-def emitter_list_publish(*, market: str, year: int, sector: str, province: str, actor, on: dt.date) -> EmitterListPublication:
-    """Record that the province published its ``year`` ``sector`` list on ``on`` (公布). The deadline
-    comes from the pack (2025 notice §一(二); null when none is known) and is kept beside the date, so
-    a late publication shows as late. Only that provincial authority (R0502); L0103 if published
-    already, L0104 for an empty list."""
-    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
-    rules = _list_rules(market, year)
-    if EmitterListPublication.objects.filter(market=market, year=year, sector=sector, province=province).exists():
-        raise CetsError(L0103, f"{market} {year} {sector} {province}")
-    n = EmitterListRecord.objects.filter(market=market, year=year, sector=sector, province=province, included=True).count()
-    if n == 0:
-        raise CetsError(L0104, f"{market} {year} {sector} {province}")
-    return EmitterListPublication.objects.create(market=market, year=year, sector=sector, province=province,
-                                                 deadline=rules.publish_by.get((year, sector)), published_on=on, published_by=actor, entries=n)
 
 
 # -- data-quality control plans, monthly filings, annual reports -------------------------------------------

@@ -2,8 +2,8 @@
 
 ``read_monthly`` checks every row and every column and collects every problem (file, row, column,
 value, reason in Chinese and English) before anything is computed; the caller writes nothing when
-there is a problem (``cets mrv compute`` exits 2). Writing reuses the atomic writer of the allocation
-tables (temporary file + rename), so a failed run never leaves partial output.
+there is a problem (``cets mrv compute`` exits 2). Reading (UTF-8 or GB18030) and the atomic writer
+(temporary file + rename, no partial output) are :mod:`cets.core.tables`'s.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from cets.allocation.tables import write_csv_atomic
 from cets.core.errors import InputProblem
+from cets.core.tables import read_records, write_csv_atomic
 from cets.core.uscc import InvalidUscc, validate_uscc
 
 from .calc import AccountingRules, MonthlyFuelRow, UnitYearEmissions
@@ -86,9 +86,10 @@ def read_monthly(path: Path | str, rules: AccountingRules) -> tuple[list[Monthly
     month, one rated capacity per unit and year, and operating hours where there is generation.
     """
     path = Path(path)
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        return validate_monthly(path.name, list(reader.fieldnames or []), reader, rules)
+    header, records, problems = read_records(path)
+    if problems:
+        return [], problems
+    return validate_monthly(path.name, header, records, rules)
 
 
 def validate_monthly(name: str, header: list[str], records: Iterable[Mapping[str, str]],

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from cets.web import selectors as web_selectors
+from cets.parties.access import viewer_of
 
 from . import selectors
 
@@ -21,7 +21,7 @@ def blocked_cases(request):
     unresolved = request.GET.get("unresolved") == "1"
     qs = selectors.blocked_cases(user=request.user, year=year, unresolved_only=unresolved)
     page = Paginator(qs, 100).get_page(request.GET.get("page", 1))
-    ctx = {"viewer": web_selectors.viewer_of(request.user), "year": year, "unresolved": unresolved, "page": page,
+    ctx = {"viewer": viewer_of(request.user), "year": year, "unresolved": unresolved, "page": page,
            "years": [2022, 2023, 2024]}
     return render(request, "mrv/blocked.html", ctx)
 
@@ -58,6 +58,6 @@ def deadlines(request):
     page = Paginator(shown, 200).get_page(request.GET.get("page", 1))
     rows = [{"kind": k, "label": KIND_LABELS[k], **{s: c.get(s, 0) for s in ("on_time", "late", "due", "missing")}}
             for k, c in counts.items()]
-    ctx = {"viewer": web_selectors.viewer_of(request.user), "year": year, "today": today, "rows": rows, "page": page, "kind": kind,
+    ctx = {"viewer": viewer_of(request.user), "year": year, "today": today, "rows": rows, "page": page, "kind": kind,
            "kind_label": KIND_LABELS.get(kind, ""), "years": list(range(today.year - 3, today.year + 1))}
     return render(request, "mrv/deadlines.html", ctx)

@@ -7,13 +7,15 @@ its own organisation; the national authority, registry and exchange operators se
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 
+from .checks import DENIED
 from .models import Membership, Organisation, Role
 
-DENIED = Check("R0502", "无此操作权限或超出管辖范围", "operator lacks the role or jurisdiction")
 
 NATIONWIDE_ROLES = frozenset({Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR})
 
@@ -57,3 +59,50 @@ def require_role(user, *roles: str, province: str | None = None) -> Membership:
     if province is not None and m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY) and m.province != province:
         raise CetsError(DENIED, f"province {province} outside jurisdiction {m.province}")
     return m
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The reader: their membership (or none), and which dashboard they get."""
+
+    membership: Membership | None
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership else None
+
+    @property
+    def organisation(self) -> Organisation | None:
+        return self.membership.organisation if self.membership else None
+
+    @property
+    def province(self) -> str:
+        return self.membership.province if self.membership else ""
+
+    @property
+    def dashboard(self) -> str:
+        """``national``, ``provincial``, ``entity``, ``registry``, ``other`` or ``none``."""
+        r = self.role
+        if r is None:
+            return "none"
+        if r == Role.NATIONAL_AUTHORITY:
+            return "national"
+        if r in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+            return "provincial"
+        if r == Role.ENTITY:
+            return "entity"
+        if r == Role.REGISTRY_OPERATOR:
+            return "registry"
+        return "other"
+
+    @property
+    def nationwide(self) -> bool:
+        return self.role in NATIONWIDE_ROLES
+
+
+def viewer_of(user) -> Viewer:
+    """The :class:`Viewer` of ``user`` (anonymous or without a membership: ``membership=None``)."""
+    m = membership_of(user)
+    if m is not None:
+        m = Membership.objects.select_related("organisation").get(pk=m.pk)
+    return Viewer(membership=m)

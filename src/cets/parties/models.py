@@ -95,16 +95,46 @@ class GeneratingUnit(models.Model):
 
 
 class EmitterListEntry(models.Model):
-    """An entity on the key-emitter list (重点排放单位名录) of one year and sector."""
+    """An entity's place on a key-emitter list (重点排放单位名录) of one market, year and sector: the one
+    home of the list. ``included`` says whether it is on the list and ``reason`` why (see
+    :class:`cets.parties.lists.ListDecision`; ``verified`` for an entity of the official verification
+    disclosures, ``imported`` for a province's uploaded list, ``national_market`` for a pilot-list
+    entity already in the national market for the sector). ``basis_t`` tonnes CO2e (int) of
+    ``basis_year``. Queries for "who is listed" filter ``included=True``."""
 
+    market = models.CharField(max_length=16, default="national")
     year = models.PositiveSmallIntegerField()
     sector = models.CharField(max_length=24, choices=Sector.choices)
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="list_entries")
     province = models.CharField(max_length=2, db_index=True)
+    included = models.BooleanField(default=True)
+    reason = models.CharField(max_length=24, default="verified")
+    basis_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    basis_t = models.BigIntegerField(null=True, blank=True)
+    city = models.CharField(max_length=60, blank=True)
     source = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["year", "sector", "entity"], name="emitter_list_unique")]
+        constraints = [models.UniqueConstraint(fields=["market", "year", "sector", "entity"], name="emitter_list_entry_unique")]
+        indexes = [models.Index(fields=["market", "year", "sector", "province"], name="emitter_list_scope")]
+
+
+class EmitterListPublication(models.Model):
+    """Publication (公布) of a province's list of one market, year and sector: ``deadline`` from the
+    pack (null if none is known), ``published_on`` the date it was made public, ``entries`` the number
+    of included entities."""
+
+    market = models.CharField(max_length=16)
+    year = models.PositiveSmallIntegerField()
+    sector = models.CharField(max_length=24)
+    province = models.CharField(max_length=2)
+    deadline = models.DateField(null=True, blank=True)
+    published_on = models.DateField()
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    entries = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["market", "year", "sector", "province"], name="emitter_list_publication_unique")]
 
 
 class Role(models.TextChoices):

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from .access import organisation_scope
-from .models import GeneratingUnit, Organisation
+from .models import EmitterListEntry, EmitterListPublication, GeneratingUnit, Organisation
 
 
 def entities_visible(*, user, search: str = "", province: str = ""):
@@ -29,3 +29,61 @@ def entity_get(*, user, uscc: str) -> Organisation:
 
 def units_of(*, entity: Organisation):
     return GeneratingUnit.objects.filter(entity=entity).order_by("code")
+
+
+# -- key-emitter lists (名录) -----------------------------------------------------------------------------
+
+def listed_entity_ids(*, market: str, year: int, sector: str, entity_ids=None, province: str | None = None) -> set[int]:
+    """Ids of the entities *included* on the ``market`` ``year`` ``sector`` list (optionally among
+    ``entity_ids`` and within ``province``)."""
+    qs = EmitterListEntry.objects.filter(market=market, year=year, sector=sector, included=True)
+    if entity_ids is not None:
+        qs = qs.filter(entity_id__in=entity_ids)
+    if province is not None:
+        qs = qs.filter(province=province)
+    return set(qs.values_list("entity_id", flat=True))
+
+
+def listed_sector_usccs(*, market: str, year: int, usccs) -> set[tuple[str, str]]:
+    """``(sector, uscc)`` pairs of the given credit codes included on any ``market`` ``year`` list."""
+    return set(EmitterListEntry.objects.filter(market=market, year=year, included=True, entity__uscc__in=list(usccs))
+               .values_list("sector", "entity__uscc"))
+
+
+def list_rules(market: str, year: int):
+    """The key-emitter list rules (:class:`cets.parties.lists.ListRules`) of ``market`` for ``year``
+    (the ``emitter_list`` pack); PackError if none covers it."""
+    from cets.rules.packs import pack_for
+
+    from .lists import ListRules
+
+    return ListRules.from_pack(pack_for(market, "emitter", year, kind="emitter_list"))
+
+
+def list_published_sectors(*, market: str, year: int, province: str) -> set[str]:
+    """Sectors whose ``market`` ``year`` list ``province`` has published."""
+    return set(EmitterListPublication.objects.filter(market=market, year=year, province=province).values_list("sector", flat=True))
+
+
+def emitter_list_rows(*, user, market: str, year: int, sector: str | None = None, province: str | None = None):
+    """The included entities of a list the ``user`` may see (its jurisdiction), as
+    :class:`cets.parties.list_files.ListRow` in the published order (province, sector, credit code)."""
+    from .list_files import ListRow
+
+    qs = EmitterListEntry.objects.filter(market=market, year=year, included=True,
+                                         entity__in=Organisation.objects.filter(organisation_scope(user))).select_related("entity")
+    if sector:
+        qs = qs.filter(sector=sector)
+    if province:
+        qs = qs.filter(province=province)
+    pubs = {(p.sector, p.province): p for p in EmitterListPublication.objects.filter(market=market, year=year).select_related("published_by")}
+    out = []
+    for r in qs.order_by("province", "sector", "entity__uscc"):
+        p = pubs.get((r.sector, r.province))
+        authority = ""
+        if p is not None:
+            m = getattr(p.published_by, "membership", None)
+            authority = m.organisation.name if m else ""
+        out.append(ListRow(year=year, province=r.province, city=r.city, sector=r.sector, name=r.entity.name, uscc=r.entity.uscc,
+                           authority=authority, published_on=p.published_on if p else None))
+    return out

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
 
-from cets.core.errors import InputError, InputProblem
+from cets.core.errors import CetsError, InputError, InputProblem
+from cets.core.tables import read_table
 from cets.core.uscc import InvalidUscc, uscc_province, validate_uscc
 
-from .models import SECTOR_BY_INDUSTRY_ZH, EmitterListEntry, GeneratingUnit, ImportBatch, Organisation
-
-VERIFICATION_COLUMNS = ("verification_list_id", "year", "industry", "institution_name", "institution_uscc",
-                        "target_entity_name", "target_uscc", "timeliness", "result")
-
+from .access import require_role
+from .checks import L0101, L0103, L0104
+from .models import SECTOR_BY_INDUSTRY_ZH, EmitterListEntry, EmitterListPublication, GeneratingUnit, ImportBatch, Organisation, Role
+from .selectors import list_published_sectors, list_rules, listed_entity_ids, listed_sector_usccs
 
 @dataclass
 class ImportResult:
@@ -25,141 +26,6 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)
     problems: list[InputProblem] = field(default_factory=list)
     batch_id: int | None = None
-
-
-@dataclass(frozen=True)
-class _Row:
-    line: int
-    year: int
-    sector: str
-    name: str
-    uscc: str
-    verifier_name: str
-    verifier_uscc: str
-    list_id: str
-    on_time: bool
-    conforming: bool
-
-
-def _read_verification_rows(path: Path) -> tuple[list[_Row], list[InputProblem], int]:
-    """Parse and validate every row; return good rows, problems, and the number of data rows."""
-    name = path.name
-    problems: list[InputProblem] = []
-    rows: list[_Row] = []
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in VERIFICATION_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError([InputProblem(name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}", f"missing columns: {', '.join(missing)}")])
-        total = 0
-        for line, rec in enumerate(reader, start=2):
-            total += 1
-
-            def bad(fld: str, zh: str, en: str) -> None:
-                problems.append(InputProblem(name, line, fld, rec.get(fld) or "", zh, en))
-
-            try:
-                year = int(rec["year"])
-                if not 2005 <= year <= 2100:
-                    raise ValueError
-            except (TypeError, ValueError):
-                bad("year", "年份无效", "not a valid year")
-                continue
-            sector = SECTOR_BY_INDUSTRY_ZH.get((rec["industry"] or "").strip())
-            if sector is None:
-                bad("industry", "行业名称未知", "unknown industry")
-                continue
-            try:
-                uscc = validate_uscc(rec["target_uscc"])
-            except InvalidUscc as e:
-                bad("target_uscc", f"统一社会信用代码无效：{e.problem.zh}", f"invalid unified social credit code: {e.problem.en}")
-                continue
-            if not (rec["target_entity_name"] or "").strip():
-                bad("target_entity_name", "单位名称为空", "entity name is empty")
-                continue
-            try:
-                verifier_uscc = validate_uscc(rec["institution_uscc"])
-            except InvalidUscc as e:
-                bad("institution_uscc", f"核查机构信用代码无效：{e.problem.zh}", f"invalid verification body credit code: {e.problem.en}")
-                continue
-            timeliness, result = (rec["timeliness"] or "").strip(), (rec["result"] or "").strip()
-            if timeliness not in ("及时", "不及时"):
-                bad("timeliness", "应为“及时”或“不及时”", "must be 及时 or 不及时")
-                continue
-            if result not in ("符合", "不符合"):
-                bad("result", "应为“符合”或“不符合”", "must be 符合 or 不符合")
-                continue
-            rows.append(_Row(line, year, sector, rec["target_entity_name"].strip(), uscc, rec["institution_name"].strip(),
-                             verifier_uscc, rec["verification_list_id"].strip(), timeliness == "及时", result == "符合"))
-    return rows, problems, total
-
-
-def entities_import(*, path: Path | str, sector: str | None = None, year: int | None = None, actor=None) -> ImportResult:
-    """Import the key emitting entities of the official verification disclosures (核查技术服务机构信息公开表).
-
-    Input: CSV with the columns of ``verification_targets.csv`` (see data/README). Every row is
-    validated (credit code per GB 32100, year, industry, conclusion); bad rows are reported with
-    file, row, field and reason in Chinese and English and skipped. Rows of the requested ``sector``
-    and ``year`` create one :class:`Organisation` per distinct credit code (province from its region
-    code, GB/T 2260), one key-emitter list entry per (year, sector, entity), the verification bodies
-    and one verification record per row. Re-running creates no duplicates. The database writes are
-    one transaction. Raises :class:`InputError` if the file lacks a required column.
-    """
-    from cets.mrv.services import verification_records_upsert
-
-    path = Path(path)
-    rows, problems, total = _read_verification_rows(path)
-    selected = [r for r in rows if (sector is None or r.sector == sector) and (year is None or r.year == year)]
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    with transaction.atomic():
-        names: dict[str, str] = {}
-        for r in selected:
-            names.setdefault(r.uscc, r.name)
-        before = set(Organisation.objects.filter(uscc__in=names).values_list("uscc", flat=True))
-        Organisation.objects.bulk_create(
-            [Organisation(uscc=u, name=n, kind=Organisation.Kind.ENTITY, region_code=u[2:8], province=uscc_province(u) or "")
-             for u, n in names.items() if u not in before],
-            batch_size=1000,
-        )
-        verifiers: dict[str, str] = {}
-        for r in selected:
-            verifiers.setdefault(r.verifier_uscc, r.verifier_name)
-        vbefore = set(Organisation.objects.filter(uscc__in=verifiers).values_list("uscc", flat=True))
-        Organisation.objects.bulk_create(
-            [Organisation(uscc=u, name=n, kind=Organisation.Kind.VERIFIER, region_code=u[2:8], province=uscc_province(u) or "")
-             for u, n in verifiers.items() if u not in vbefore],
-            batch_size=1000,
-        )
-        org_ids = dict(Organisation.objects.filter(uscc__in=list(names) + list(verifiers)).values_list("uscc", "pk"))
-        entries = {(r.year, r.sector, r.uscc) for r in selected}
-        existing_entries = set(
-            EmitterListEntry.objects.filter(entity_id__in=[org_ids[u] for u in names]).values_list("year", "sector", "entity__uscc")
-        )
-        new_entries = [
-            EmitterListEntry(year=y, sector=s, entity_id=org_ids[u], province=uscc_province(u) or "", source=path.name)
-            for (y, s, u) in sorted(entries - existing_entries)
-        ]
-        EmitterListEntry.objects.bulk_create(new_entries, batch_size=1000)
-        verif_created = verification_records_upsert(
-            records=[(r.year, r.sector, org_ids[r.uscc], org_ids[r.verifier_uscc], r.list_id, r.on_time, r.conforming) for r in selected],
-            source=path.name,
-        )
-        counts = {
-            "rows": total,
-            "rows_valid": len(rows),
-            "rows_selected": len(selected),
-            "problems": len(problems),
-            "entities": len(names),
-            "entities_created": len(names) - len(before),
-            "verifiers_created": len(verifiers) - len(vbefore),
-            "list_entries_created": len(new_entries),
-            "verification_records_created": verif_created,
-        }
-        batch = ImportBatch.objects.create(
-            kind="entities", file_name=str(path), sha256=sha, parameters={"sector": sector, "year": year}, counts=counts,
-            problems=[p.__dict__ for p in problems], actor=actor,
-        )
-    return ImportResult(counts=counts, problems=problems, batch_id=batch.pk)
 
 
 @transaction.atomic
@@ -239,22 +105,109 @@ def totp_device_ensure(*, user, name: str = "registry") -> tuple[object, str]:
 
 
 @transaction.atomic
-def entities_ensure(*, entities: list[tuple[str, str]]) -> dict[str, Organisation]:
-    """Key emitting entities by credit code ``(uscc, name)``: created if missing (province from the
-    code's region code), existing ones untouched. Returns uscc → Organisation. (Used by the MRV import
-    of a province's key-emitter list.)"""
+def entities_ensure(*, entities: list[tuple[str, str]], kind: str = Organisation.Kind.ENTITY) -> dict[str, Organisation]:
+    """Organisations of ``kind`` (key emitting entities by default, or verification bodies) by credit
+    code ``(uscc, name)``: created if missing (province from the code's region code, GB/T 2260),
+    existing ones untouched. Returns uscc → Organisation."""
     names = dict(entities)
     have = set(Organisation.objects.filter(uscc__in=names).values_list("uscc", flat=True))
-    Organisation.objects.bulk_create([Organisation(uscc=u, name=n, kind=Organisation.Kind.ENTITY, region_code=u[2:8],
-                                                   province=uscc_province(u) or "") for u, n in names.items() if u not in have])
+    Organisation.objects.bulk_create([Organisation(uscc=u, name=n, kind=kind, region_code=u[2:8], province=uscc_province(u) or "")
+                                      for u, n in names.items() if u not in have], batch_size=1000)
     return {o.uscc: o for o in Organisation.objects.filter(uscc__in=names)}
 
 
 @transaction.atomic
-def emitter_list_entries_add(*, entries: list[tuple[int, str, int, str, str]]) -> int:
-    """Add national key-emitter list entries ``(year, sector, entity_id, province, source)`` that do not
-    exist yet; returns how many were created. (Used by MRV when a national list is compiled or imported.)"""
-    have = set(EmitterListEntry.objects.filter(entity_id__in={e[2] for e in entries}).values_list("year", "sector", "entity_id"))
-    new = [EmitterListEntry(year=y, sector=s, entity_id=e, province=p, source=src) for y, s, e, p, src in entries if (y, s, e) not in have]
+def emitter_list_entries_ensure(*, market: str, entries: list[tuple[int, str, int, str, str]]) -> int:
+    """Add included list entries ``(year, sector, entity_id, province, source)`` of ``market`` that do
+    not exist yet (reason ``verified``: the entity is in the official verification disclosures);
+    returns how many were created."""
+    have = set(EmitterListEntry.objects.filter(market=market, entity_id__in={e[2] for e in entries}).values_list("year", "sector", "entity_id"))
+    new = [EmitterListEntry(market=market, year=y, sector=s, entity_id=e, province=p, source=src[:200])
+           for y, s, e, p, src in sorted(set(entries)) if (y, s, e) not in have]
     EmitterListEntry.objects.bulk_create(new, batch_size=1000)
     return len(new)
+
+
+def import_batch_record(*, kind: str, file_name: str, sha256: str, parameters: dict, counts: dict, problems: list, actor=None) -> ImportBatch:
+    """The audit record of one import: file, its SHA-256, parameters, counts and every problem."""
+    return ImportBatch.objects.create(kind=kind, file_name=file_name, sha256=sha256, parameters=parameters, counts=counts,
+                                      problems=[pr.__dict__ for pr in problems], actor=actor)
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """One entity's line of a list being stored: ``basis_t`` tonnes CO2e (int) of ``basis_year``."""
+
+    entity_id: int
+    included: bool
+    reason: str
+    basis_year: int | None = None
+    basis_t: int | None = None
+    city: str = ""
+    source: str = ""
+
+
+@transaction.atomic
+def emitter_list_replace(*, market: str, year: int, sector: str, province: str, entries: list[ListEntry]) -> int:
+    """Replace the unpublished ``market`` ``year`` ``sector`` list of ``province`` by ``entries``
+    (compiled by MRV from verified emissions, or imported). L0101 once published. Returns the number
+    of included entities."""
+    if sector in list_published_sectors(market=market, year=year, province=province):
+        raise CetsError(L0101, f"{market} {year} {sector} {province}")
+    EmitterListEntry.objects.filter(market=market, year=year, sector=sector, province=province).delete()
+    EmitterListEntry.objects.bulk_create([
+        EmitterListEntry(market=market, year=year, sector=sector, province=province, entity_id=e.entity_id, included=e.included,
+                         reason=e.reason, basis_year=e.basis_year, basis_t=e.basis_t, city=e.city, source=e.source)
+        for e in entries], batch_size=1000)
+    return sum(1 for e in entries if e.included)
+
+
+@transaction.atomic
+def emitter_list_import(*, market: str, year: int, province: str, file_name: str, data: bytes, actor) -> dict[str, int]:
+    """Import a province's published list (XLSX, :mod:`cets.parties.list_files`). Every bad row is reported
+    and nothing is written (:class:`~cets.core.errors.InputError`), including, for a pilot market, an
+    entity already on the national list of the year for the same sector (Regulations Art. 29). Entities
+    not known yet are created (parties service). Only the provincial authority (R0502); L0101 once
+    published. Returns counts."""
+    from .list_files import NATIONAL_SECTOR_NAMES, read_list_xlsx
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    rules = list_rules(market, year)
+    names = {s: (rules.sector_names.get(s) or NATIONAL_SECTOR_NAMES.get(s, s)) for s in rules.sectors}
+    rows, problems = read_list_xlsx(data, file_name=file_name, year=year, province=province, sector_names=names)
+    published = list_published_sectors(market=market, year=year, province=province)
+    if market != "national" and rows:
+        national = listed_sector_usccs(market="national", year=year, usccs=[r.uscc for r in rows])
+        for r in rows:
+            if (r.sector, r.uscc) in national:
+                problems.append(InputProblem(file_name, r.row, "统一社会信用代码", r.uscc, "该单位已纳入全国碳市场同行业管理，不再参与地方碳市场",
+                                             "already in the national market for this sector; a pilot may not manage it"))
+    for s in sorted({r.sector for r in rows} & published):
+        problems.append(InputProblem(file_name, 1, "行业", names[s], "该行业名录已公布", "this sector's list is already published"))
+    if problems:
+        raise InputError(problems)
+    orgs = entities_ensure(entities=[(r.uscc, r.name) for r in rows])
+    for sector in sorted({r.sector for r in rows}):
+        emitter_list_replace(market=market, year=year, sector=sector, province=province,
+                             entries=[ListEntry(entity_id=orgs[r.uscc].pk, included=True, reason="imported", city=r.city[:60], source=file_name[:200])
+                                      for r in rows if r.sector == sector])
+    return {"rows": len(rows), "entities_created": len(orgs)}
+
+
+@transaction.atomic
+def emitter_list_publish(*, market: str, year: int, sector: str, province: str, actor, on: dt.date) -> EmitterListPublication:
+    """Record that the province published its ``year`` ``sector`` list on ``on`` (公布). The deadline
+    comes from the pack (2025 notice §一(二); null when none is known) and is kept beside the date, so
+    a late publication shows as late. Only that provincial authority (R0502); L0103 if published
+    already, L0104 for an empty list."""
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    rules = list_rules(market, year)
+    if EmitterListPublication.objects.filter(market=market, year=year, sector=sector, province=province).exists():
+        raise CetsError(L0103, f"{market} {year} {sector} {province}")
+    n = len(listed_entity_ids(market=market, year=year, sector=sector, province=province))
+    if n == 0:
+        raise CetsError(L0104, f"{market} {year} {sector} {province}")
+    return EmitterListPublication.objects.create(market=market, year=year, sector=sector, province=province,
+                                                 deadline=rules.publish_by.get((year, sector)), published_on=on, published_by=actor, entries=n)
+
+

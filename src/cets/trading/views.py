@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
 from cets.rules.packs import PackError
-from cets.web.selectors import viewer_of
+from cets.parties.access import viewer_of
 
 from . import entry, selectors, services
 from .chart import Day, chart_of

@@ -21,8 +21,8 @@ from cets.compliance.selectors import statuses, status_of
 from cets.compliance.status import INCOMPLETE, LATE, ON_TIME, OPEN, Status
 from cets.mrv.models import UnitYearData
 from cets.mrv.selectors import verifications_of
-from cets.parties.access import NATIONWIDE_ROLES, membership_of
-from cets.parties.models import GeneratingUnit, Membership, Organisation, Role
+from cets.parties.access import Viewer, viewer_of  # noqa: F401 (re-exported for the shell's views)
+from cets.parties.models import GeneratingUnit, Organisation, Role
 from cets.parties.selectors import entities_visible, entity_get, units_of
 from cets.registry.models import Account, Proposal
 from cets.registry.selectors import account_of, holdings_of, journal_of, unit_type_totals
@@ -31,54 +31,6 @@ from cets.rules.packs import PackError, Unconfirmed, load_pack
 OUTCOMES = (ON_TIME, LATE, INCOMPLETE, OPEN)
 PAGE_SIZE = 50
 JOURNAL_LIMIT = 200
-
-
-# ---------------------------------------------------------------- who is reading
-
-@dataclass(frozen=True)
-class Viewer:
-    """The reader: their membership (or none), and which dashboard they get."""
-
-    membership: Membership | None
-
-    @property
-    def role(self) -> str | None:
-        return self.membership.role if self.membership else None
-
-    @property
-    def organisation(self) -> Organisation | None:
-        return self.membership.organisation if self.membership else None
-
-    @property
-    def province(self) -> str:
-        return self.membership.province if self.membership else ""
-
-    @property
-    def dashboard(self) -> str:
-        """``national``, ``provincial``, ``entity``, ``registry``, ``other`` or ``none``."""
-        r = self.role
-        if r is None:
-            return "none"
-        if r == Role.NATIONAL_AUTHORITY:
-            return "national"
-        if r in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
-            return "provincial"
-        if r == Role.ENTITY:
-            return "entity"
-        if r == Role.REGISTRY_OPERATOR:
-            return "registry"
-        return "other"
-
-    @property
-    def nationwide(self) -> bool:
-        return self.role in NATIONWIDE_ROLES
-
-
-def viewer_of(user) -> Viewer:
-    m = membership_of(user)
-    if m is not None:
-        m = Membership.objects.select_related("organisation").get(pk=m.pk)
-    return Viewer(membership=m)
 
 
 def reporting_year(*, requested: int | None = None) -> int:
@@ -326,6 +278,6 @@ def entity_detail(*, user, uscc: str, year: int) -> EntityDetail:
         account=account, holdings=list(holdings_of(account=account)) if account else [],
         journal=journal, obligation=obligation, status=status_of(obligation=obligation) if obligation else None,
         surrenders=surrenders, verifications=list(verifications_of(entity_id=org.pk)), verified_emissions_t=verified,
-        list_entries=list(org.list_entries.order_by("-year", "sector")),
+        list_entries=list(org.list_entries.filter(included=True).order_by("-year", "market", "sector")),
     )
 

@@ -10,8 +10,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from cets.core.errors import CetsError, InputError
-from cets.mrv.list_files import LIST_COLUMNS, NATIONAL_SECTOR_NAMES, ListRow, read_list_xlsx, write_list_xlsx
-from cets.mrv.lists import ListRules, list_decision, publication_status
+from cets.parties.list_files import LIST_COLUMNS, NATIONAL_SECTOR_NAMES, ListRow, read_list_xlsx, write_list_xlsx
+from cets.parties.lists import ListRules, list_decision, publication_status
 from cets.rules.packs import load_pack
 from tests.conftest import SD_1
 
@@ -107,8 +107,9 @@ def emissions(world):
 
 
 def test_compile_publish_and_export(emissions):
-    from cets.mrv.selectors import emitter_list_rows
-    from cets.mrv.services import emitter_list_compile, emitter_list_publish
+    from cets.mrv.services import emitter_list_compile
+    from cets.parties.selectors import emitter_list_rows
+    from cets.parties.services import emitter_list_publish
     from cets.parties.models import EmitterListEntry
 
     w = emissions
@@ -118,7 +119,7 @@ def test_compile_publish_and_export(emissions):
     assert e.value.code == "R0502"
     counts = emitter_list_compile(market="national", year=2026, sector="power", province="37", actor=w.province_sd, entities=[w.sd1, w.sd2])
     assert counts == {"threshold": 1, "below_consecutive": 1}
-    assert set(EmitterListEntry.objects.filter(year=2026).values_list("entity__uscc", flat=True)) == {SD_1}
+    assert set(EmitterListEntry.objects.filter(year=2026, included=True).values_list("entity__uscc", flat=True)) == {SD_1}
     with pytest.raises(CetsError) as e:
         emitter_list_publish(market="national", year=2026, sector="steel", province="37", actor=w.province_sd, on=dt.date(2025, 10, 1))
     assert e.value.code == "L0104"
@@ -134,8 +135,7 @@ def test_compile_publish_and_export(emissions):
 
 
 def test_pilot_may_not_manage_a_national_market_entity(emissions):
-    from cets.mrv.models import EmitterListRecord
-    from cets.mrv.services import emitter_list_import
+    from cets.parties.services import emitter_list_import
     from cets.parties.models import EmitterListEntry, Organisation, Role
     from cets.parties.services import member_create
 
@@ -149,13 +149,13 @@ def test_pilot_may_not_manage_a_national_market_entity(emissions):
         emitter_list_import(market="beijing", year=2024, province="11", file_name="bj.xlsx", data=data, actor=bj_auth)
     [p] = e.value.problems
     assert p.row == 2 and "national market" in p.en
-    assert not EmitterListRecord.objects.exists()  # nothing written
+    assert not EmitterListEntry.objects.filter(market="beijing").exists()  # nothing written
     # the same entity for another sector (服务业) is the pilot's to manage
     data = _xlsx([(1, 2024, "北京市", "朝阳区", "服务业", "北京国家市场电厂", "91110105MA00ABCD1G", "北京市生态环境局", "2024-03-01"),
                   (2, 2024, "北京市", "海淀区", "服务业", "北京新数据中心", "91110108MA01R1234G", "北京市生态环境局", "2024-03-01")])
     assert emitter_list_import(market="beijing", year=2024, province="11", file_name="bj.xlsx", data=data, actor=bj_auth)["rows"] == 2
     assert Organisation.objects.filter(uscc="91110108MA01R1234G", province="11").exists()
-    assert not EmitterListEntry.objects.filter(year=2024, sector="services").exists()  # a pilot list is not the national list
+    assert not EmitterListEntry.objects.filter(market="national", year=2024, sector="services").exists()  # a pilot list is not the national list
 
 
 def test_api_export_and_import_in_scope(emissions):

@@ -1,0 +1,113 @@
+"""CSV input tables and atomic CSV output, shared by every context's pure command-line readers.
+
+Pure: no Django, no database. A reader collects *every* problem (file, 1-based row, column, value,
+reason in Chinese and English) before anything is computed; a writer writes to a temporary file
+beside the target and renames it, so a failed run never leaves partial output.
+
+Encodings: UTF-8 (with or without BOM) and GB18030 (which covers GBK and GB2312, the encodings
+Chinese spreadsheet tools save CSV in). Anything else is one problem on row 1, never a traceback.
+Output text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+``@``, tab or CR) are written with a leading apostrophe; numbers are written as they are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from cets.core.errors import InputProblem
+from cets.core.uscc import InvalidUscc
+
+ENCODINGS = ("utf-8-sig", "gb18030")
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def read_text(path: Path) -> tuple[str | None, InputProblem | None]:
+    """The text of ``path`` decoded as UTF-8 or GB18030; or ``(None, problem)`` when it is neither."""
+    raw = path.read_bytes()
+    for enc in ENCODINGS:
+        try:
+            return raw.decode(enc), None
+        except UnicodeDecodeError:
+            continue
+    return None, InputProblem(path.name, 1, "", "", "文件编码无法识别：请使用 UTF-8 或 GB18030（GBK）",
+                              "unreadable encoding: save the file as UTF-8 or GB18030 (GBK)")
+
+
+def read_records(path: Path) -> tuple[list[str], list[dict[str, str]], list[InputProblem]]:
+    """``(fieldnames, records, problems)`` of a CSV file; problems is the encoding problem, if any."""
+    text, problem = read_text(path)
+    if problem is not None:
+        return [], [], [problem]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return list(reader.fieldnames or []), list(reader), []
+
+
+def missing_columns(name: str, required: Sequence[str], fieldnames: Sequence[str]) -> list[InputProblem]:
+    """One problem on row 1 naming the ``required`` columns absent from ``fieldnames`` (none if all there)."""
+    missing = [c for c in required if c not in fieldnames]
+    if not missing:
+        return []
+    return [InputProblem(name, 1, ",".join(missing), "", f"缺少列：{'、'.join(missing)}", f"missing columns: {', '.join(missing)}")]
+
+
+def read_table(path: Path, required: Sequence[str]) -> tuple[list[str], list[dict[str, str]], list[InputProblem]]:
+    """:func:`read_records` and then :func:`missing_columns`: ``(fieldnames, records, problems)``."""
+    fieldnames, records, problems = read_records(path)
+    return fieldnames, records, problems or missing_columns(path.name, required, fieldnames)
+
+
+class CsvTable:
+    """A CSV input table with its ``required`` columns: ``problems`` holds the encoding or
+    missing-columns problem (row 1); ``rows()`` yields ``(row_no, record, bad, field)`` per data row,
+    where ``field(name, parse, zh, en)`` parses one cell and appends an :class:`InputProblem` to ``bad``
+    (a GB 32100 credit-code problem keeps its own text) instead of raising."""
+
+    def __init__(self, path: Path, required: Sequence[str]) -> None:
+        self.path = path
+        self.fieldnames, self._records, self.problems = read_table(path, required)
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str], list[InputProblem], object]]:
+        for row_no, rec in enumerate(self._records, start=2):
+            bad: list[InputProblem] = []
+
+            def field(name, parse, zh, en, rec=rec, row_no=row_no, bad=bad):
+                value = rec.get(name) or ""
+                try:
+                    return parse(value)
+                except (ValueError, InvalidOperation, InvalidUscc) as e:
+                    detail = e.problem if isinstance(e, InvalidUscc) else None
+                    bad.append(InputProblem(self.path.name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
+                    return None
+
+            yield row_no, rec, bad, field
+
+
+def safe_cell(value):
+    """``value`` as a spreadsheet may show it: text starting with a formula lead gets a leading
+    apostrophe (OWASP CSV injection); numbers, dates and other values are returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        return "'" + value
+    return value
+
+
+def write_csv_atomic(path: Path | str, columns: Sequence[str], rows: Iterable[dict]) -> None:
+    """Write ``rows`` (only the keys in ``columns``) to ``path`` via a temporary file and an atomic
+    rename (no partial output). Decimals are written exactly; text cells pass :func:`safe_cell`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(columns))
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: (str(v) if isinstance(v, Decimal) else safe_cell(v)) for k, v in r.items() if k in columns})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
