@@ -1,5 +1,7 @@
 # cets — the two set-up commands of the README: `make demo` and `make test`.
-PYTHON ?= python3.11
+# Python 3.11 or later: the first of python3, python3.13, python3.12, python3.11 that is at least 3.11.
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -7,10 +9,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 CETS_TEST_DATABASE_URL ?= postgresql://cets:cets@127.0.0.1:5432/cets
 export CETS_TEST_DATABASE_URL
 
-.PHONY: demo demo-no-serve test test-sqlite test-postgres bench clean
+.PHONY: demo demo-no-serve test lint test-sqlite test-postgres bench clean
 
 $(PY):
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 / Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@[ -n "$(PYTHON)" ] && command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 或更高版本 / Python 3.11 or later is required (none found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
@@ -30,8 +32,15 @@ demo-no-serve: $(STAMP)
 
 test: $(DEV_STAMP)
 	@bash scripts/pg_prepare.sh || true
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+
+# The house rules: ruff, the layers (import-linter), every shipped rule pack valid.
+lint: $(DEV_STAMP)
+	@echo "== lint: ruff, layers (import-linter) =="
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/lint-imports --no-cache
 
 test-sqlite: $(DEV_STAMP)
 	@echo "== tests on SQLite =="

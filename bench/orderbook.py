@@ -11,7 +11,8 @@ Each engine gets the same primitive tuples and turns them into its own API calls
 (building our ``Place``/``Cancel`` commands counts for us, building a peer's order object counts for it).
 Each engine runs ``--repeat`` times on a fresh book, in rounds (every engine once per round, so a burst of
 load on the shared machine hits all of them); the best run is reported. Orders per second = commands ÷ CPU
-seconds of the process (``time.process_time``), the wall-clock rate is kept beside it. Peers are imported from ``--peers`` (default /tmp/peers, a ``pip install --target`` directory,
+seconds of the process (``time.process_time``), the wall-clock rate is kept beside it. Peers are imported from ``--peers`` (default /tmp/peers, a
+``pip install --target`` directory,
 appended to ``sys.path`` so the project's own packages win); a peer that is not installed is skipped and
 said so. Peers:
 
@@ -108,8 +109,17 @@ def run_ours(cmds):
                     amount += e.quantity_t * e.price_fen
                     ntr += 1
     secs = _since(t0)
-    return secs, vol, amount, ntr, {"resting_t": resting_ours(book), "resting_orders": len(book.orders),
-                                    "price_levels": sum(len(s.prices) for s in book.instruments[INSTRUMENT].sides.values())}
+    return (
+        secs,
+        vol,
+        amount,
+        ntr,
+        {
+            "resting_t": resting_ours(book),
+            "resting_orders": len(book.orders),
+            "price_levels": sum(len(s.prices) for s in book.instruments[INSTRUMENT].sides.values()),
+        },
+    )
 
 
 def resting_ours(book) -> dict:
@@ -139,8 +149,7 @@ def run_lightmatchingengine(cmds):
                 lme.cancel_order(o.order_id, INSTRUMENT)
     secs = _since(t0)
     ob = lme.order_books[INSTRUMENT]
-    rest = {"B": sum(o.leaves_qty for lv in ob.bids.values() for o in lv),
-            "S": sum(o.leaves_qty for lv in ob.asks.values() for o in lv)}
+    rest = {"B": sum(o.leaves_qty for lv in ob.bids.values() for o in lv), "S": sum(o.leaves_qty for lv in ob.asks.values() for o in lv)}
     return secs, vol, amount, ntr, {"resting_t": rest}
 
 
@@ -168,8 +177,7 @@ def run_pyorderbook(cmds):
             if o.id in live:  # its cancel raises KeyError (and logs) for an order no longer in the book
                 book.cancel(o)
     secs = _since(t0)
-    rest = {"B": sum(o.quantity for o in live.values() if o.side == bid),
-            "S": sum(o.quantity for o in live.values() if o.side == ask)}
+    rest = {"B": sum(o.quantity for o in live.values() if o.side == bid), "S": sum(o.quantity for o in live.values() if o.side == ask)}
     return secs, vol, amount, ntr, {"resting_t": rest}
 
 
@@ -181,8 +189,7 @@ def run_manticore(cmds):
     for name in list(logging.root.manager.loggerDict):
         if name.startswith("manticore"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    book = OrderBook(INSTRUMENT, enable_logging=False, log_level=logging.ERROR, max_trade_history=10,
-                     check_expiry_interval=3600.0)
+    book = OrderBook(INSTRUMENT, enable_logging=False, log_level=logging.ERROR, max_trade_history=10, check_expiry_interval=3600.0)
     acc = {"vol": 0, "amount": 0, "n": 0}
 
     def on_trade(event_type, d):
@@ -281,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.append(args.peers)
     cmds = workload(args.commands, args.seed)
     n_place = sum(1 for c in cmds if c[0] == "P")
-    print(f"workload: {len(cmds):,} commands ({n_place:,} limit orders, {len(cmds) - n_place:,} cancels), seed {args.seed}, "
-          f"mid {MID} fen, repeat {args.repeat}")
+    print(
+        f"workload: {len(cmds):,} commands ({n_place:,} limit orders, {len(cmds) - n_place:,} cancels), seed {args.seed}, mid {MID} fen, repeat {args.repeat}"
+    )
 
     chosen = []
     results = []
@@ -304,10 +312,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  round {k + 1}: {name:32s} {len(cmds) / cpu:>12,.0f} orders/s CPU  ({cpu:.3f} s CPU, {wall:.3f} s wall)")
     for name, runner, role, runs in chosen:
         (cpu, wall), vol, amount, ntr, extra = min(runs, key=lambda r: r[0][0])
-        results.append({"engine": name, "role": role, "status": "ok", "cpu_seconds": round(cpu, 4), "wall_seconds": round(wall, 4),
-                        "runs_cpu_seconds": [round(r[0][0], 4) for r in runs], "orders_per_s": round(len(cmds) / cpu),
-                        "orders_per_s_wall": round(len(cmds) / wall), "traded_t": vol, "turnover_fen": amount, "trades": ntr,
-                        **extra})
+        results.append(
+            {
+                "engine": name,
+                "role": role,
+                "status": "ok",
+                "cpu_seconds": round(cpu, 4),
+                "wall_seconds": round(wall, 4),
+                "runs_cpu_seconds": [round(r[0][0], 4) for r in runs],
+                "orders_per_s": round(len(cmds) / cpu),
+                "orders_per_s_wall": round(len(cmds) / wall),
+                "traded_t": vol,
+                "turnover_fen": amount,
+                "trades": ntr,
+                **extra,
+            }
+        )
     results.sort(key=lambda r: ["ours", "peer", "native reference"].index(r["role"]))  # stable: ENGINES order
 
     ours = next((r for r in results if r["role"] == "ours" and r["status"] == "ok"), None)
@@ -334,10 +354,12 @@ def main(argv: list[str] | None = None) -> int:
         rel = f"{ours['orders_per_s'] / r['orders_per_s']:.2f}" if ours and r is not ours else "—"
         same = r.get("same_as_ours", {})
         st = {True: "yes", False: "NO", None: "n/a"}
-        print(f"{r['engine']:34s} {r['orders_per_s']:>12,} {rel:>8s} "
-              f"{r['traded_t'] if r['traded_t'] is not None else 'n/a':>14} {r['turnover_fen'] if r['turnover_fen'] is not None else 'n/a':>18} "
-              f"{st[same.get('traded_volume_and_turnover')] if r is not ours else '—':>11s} "
-              f"{st[same.get('resting_volume')] if r is not ours else '—':>12s}")
+        print(
+            f"{r['engine']:34s} {r['orders_per_s']:>12,} {rel:>8s} "
+            f"{r['traded_t'] if r['traded_t'] is not None else 'n/a':>14} {r['turnover_fen'] if r['turnover_fen'] is not None else 'n/a':>18} "
+            f"{st[same.get('traded_volume_and_turnover')] if r is not ours else '—':>11s} "
+            f"{st[same.get('resting_volume')] if r is not ours else '—':>12s}"
+        )
     if ours:
         print(f"\nbook at the end: {ours['resting_orders']:,} resting orders on {ours['price_levels']:,} price levels")
     if ratio is not None:
@@ -354,10 +376,20 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         out = {
             "when_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"python": platform.python_version(), "implementation": platform.python_implementation(),
-                        "processor": platform.processor() or platform.machine(), "system": platform.platform()},
-            "workload": {"commands": len(cmds), "limit_orders": n_place, "cancels": len(cmds) - n_place, "seed": args.seed,
-                         "mid_fen": MID, "repeat": args.repeat},
+            "machine": {
+                "python": platform.python_version(),
+                "implementation": platform.python_implementation(),
+                "processor": platform.processor() or platform.machine(),
+                "system": platform.platform(),
+            },
+            "workload": {
+                "commands": len(cmds),
+                "limit_orders": n_place,
+                "cancels": len(cmds) - n_place,
+                "seed": args.seed,
+                "mid_fen": MID,
+                "repeat": args.repeat,
+            },
             "engines": results,
             "ours_over_fastest_peer": ratio,
             "fastest_peer": fastest["engine"] if fastest else None,

@@ -539,11 +539,15 @@ def print_report(res: dict, console) -> None:
     t.add_row("ratio of CPU-bound ceilings", "", f"{res['ratio_cpu_ceiling']:.3f}")
     console.print(t)
     f = Table(show_header=False, title="machine", title_justify="left")
-    for k in ("nproc", "busy_before_start", "loadavg_at_start", "pg_server_version", "pg_synchronous_commit", "pg_fsync", "pg_wal_sync_method", "pg_shared_buffers", "pgbench", "python"):
+    for k in ("nproc", "busy_before_start", "loadavg_at_start", "pg_server_version", "pg_synchronous_commit", "pg_fsync",
+              "pg_wal_sync_method", "pg_shared_buffers", "pgbench", "python"):
         f.add_row(k, escape(str(m[k])))
     f.add_row("pgbench command", pg["command"] + f"  (init -s {res['scale']}: {pg['init_seconds']} s)")
-    f.add_row("audit_verify", f"{'ok' if audit['ok'] else 'FAILED'}: {audit['journal_entries']:,} journal entries, "
-                              f"{audit['accounts']} accounts, {audit['holdings']} holdings, {audit['seconds']} s")
+    f.add_row(
+        "audit_verify",
+        f"{'ok' if audit['ok'] else 'FAILED'}: {audit['journal_entries']:,} journal entries, "
+        f"{audit['accounts']} accounts, {audit['holdings']} holdings, {audit['seconds']} s",
+    )
     f.add_row("runtime", f"{res['runtime_s']} s  " + ", ".join(f"{k} {v}" for k, v in res["phases_s"].items()))
     for label, c in (("other load (pgbench run)", pg["cpu_s"]), ("other load (cets run)", ours["cpu_s"])):
         f.add_row(label, escape(", ".join(f"{n} {s_}s" for n, s_ in c["other_top"]) or "-"))  # "[kworker/…]" is not markup
@@ -575,14 +579,21 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--scale", type=int, default=10, help="pgbench scale factor (default 10)")
     ap.add_argument("--database", default="cets_bench", help="the bench database, dropped and recreated (default cets_bench)")
-    ap.add_argument("--pgbench-mode", choices=("simple", "extended", "prepared"), default="simple",
-                    help="pgbench query protocol; simple (default) matches Django's client-side binding")
+    ap.add_argument(
+        "--pgbench-mode",
+        choices=("simple", "extended", "prepared"),
+        default="simple",
+        help="pgbench query protocol; simple (default) matches Django's client-side binding",
+    )
     ap.add_argument("--profile", action="store_true", help="cProfile worker 0 and time every statement and commit")
-    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                    help="wait up to SECONDS for the machine to be under 15%% busy before starting (default 0)")
-    ap.add_argument("--prepared-statements", action="store_true",
-                    help="experiment: run our processes with Django OPTIONS server_side_binding=True, prepare_threshold=2 "
-                         "(not the shipped configuration)")
+    ap.add_argument(
+        "--wait-quiet", type=float, default=0, metavar="SECONDS", help="wait up to SECONDS for the machine to be under 15%% busy before starting (default 0)"
+    )
+    ap.add_argument(
+        "--prepared-statements",
+        action="store_true",
+        help="experiment: run our processes with Django OPTIONS server_side_binding=True, prepare_threshold=2 (not the shipped configuration)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     ap.add_argument("--no-json", action="store_true", help="do not write bench/results/registry_transfers.json")
     args = ap.parse_args()
@@ -604,8 +615,10 @@ def main() -> None:
             break
         console.print(f"[dim]machine {idle_check['machine_busy']:.0%} busy; waiting for it to be quiet[/dim]")
     if idle_check["machine_busy"] > 0.15:
-        console.print(f"[yellow]the machine is already {idle_check['machine_busy']:.0%} busy before the benchmark: "
-                      f"figures will be lower and noisier than on a quiet machine[/yellow]")
+        console.print(
+            f"[yellow]the machine is already {idle_check['machine_busy']:.0%} busy before the benchmark: "
+            f"figures will be lower and noisier than on a quiet machine[/yellow]"
+        )
     started = time.perf_counter()
     phases: dict[str, float] = {}
     mark = [started]
@@ -630,8 +643,9 @@ def main() -> None:
 
         connections.close_all()
         phase("migrate_and_setup")
-        console.print(f"[dim]cets: {args.clients} processes posting transfers for {args.seconds} s"
-                      f"{' (prepared statements)' if args.prepared_statements else ''}[/dim]")
+        console.print(
+            f"[dim]cets: {args.clients} processes posting transfers for {args.seconds} s{' (prepared statements)' if args.prepared_statements else ''}[/dim]"
+        )
         ours = run_ours(dbname, args.clients, args.seconds, args.profile, args.prepared_statements)
         phase("cets_spawn_and_run")
         audit = run_audit()
@@ -642,14 +656,25 @@ def main() -> None:
             drop_db(dbname)
     phase("drop_db")
     res = {
-        "benchmark": "registry_transfers", "date": when.isoformat(timespec="seconds"), "clients": args.clients,
-        "seconds": args.seconds, "scale": args.scale, "profiled": args.profile,
-        "prepared_statements_experiment": args.prepared_statements, "pgbench_mode": args.pgbench_mode,
-        "machine": {**facts, "busy_before_start": idle_check["machine_busy"]}, "pgbench": pg, "cets": ours,
-        "audit": audit, "ratio": round(ours["transfers_per_s"] / pg["tps"], 3) if pg["tps"] else None,
+        "benchmark": "registry_transfers",
+        "date": when.isoformat(timespec="seconds"),
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "scale": args.scale,
+        "profiled": args.profile,
+        "prepared_statements_experiment": args.prepared_statements,
+        "pgbench_mode": args.pgbench_mode,
+        "machine": {**facts, "busy_before_start": idle_check["machine_busy"]},
+        "pgbench": pg,
+        "cets": ours,
+        "audit": audit,
+        "ratio": round(ours["transfers_per_s"] / pg["tps"], 3) if pg["tps"] else None,
         "ratio_cpu_ceiling": round(ours["cpu_bound_ceiling_tps"] / pg["cpu_bound_ceiling_tps"], 3)
-        if ours["cpu_bound_ceiling_tps"] and pg["cpu_bound_ceiling_tps"] else None,
-        "runtime_s": round(time.perf_counter() - started, 1), "phases_s": phases, "database_kept": args.keep,
+        if ours["cpu_bound_ceiling_tps"] and pg["cpu_bound_ceiling_tps"]
+        else None,
+        "runtime_s": round(time.perf_counter() - started, 1),
+        "phases_s": phases,
+        "database_kept": args.keep,
     }
     print_report(res, console)
     if not args.no_json:

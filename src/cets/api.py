@@ -173,9 +173,8 @@ def entity_compliance(request, uscc: str):
     return out
 
 
-from cets.registry.api import router as registry_router  # noqa: E402
-
 from cets.compliance.api import router as compliance_router  # noqa: E402
+from cets.registry.api import router as registry_router  # noqa: E402
 from cets.registry.api_reports import router as reports_router  # noqa: E402
 
 api.add_router("/registry/reports", reports_router)

@@ -8,6 +8,7 @@
     cets trading replay BY_METHOD.csv QUOTES.csv    replay the official market and reconcile
     cets trading sequencer [--market national]      run a market's sequencer
     cets manage ARGS...                             any Django management command
+    cets checks [--write docs/checks.md]            the catalogue of numbered checks
     cets mrv compute --pack national/power-2023 --input monthly.csv --out annual.csv   (pure, no database)
 """
 
@@ -331,6 +332,24 @@ def cmd_manage(args) -> int:
     return 0
 
 
+def cmd_checks(args) -> int:
+    """Print (or ``--write``) the catalogue of numbered checks as Markdown; exit 1 on a duplicated code."""
+    from cets import catalogue
+
+    items = catalogue.entries()
+    dups = catalogue.duplicates(items)
+    text = catalogue.render(items)
+    if args.write:
+        from pathlib import Path
+
+        Path(args.write).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    for code in dups:
+        sys.stderr.write(f"duplicated check code {code}\n")
+    return 1 if dups else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cets", description="China carbon emissions trading platform 全国碳排放权交易平台")
     sub = p.add_subparsers(dest="command", required=True)
@@ -399,6 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
     mi.add_argument("--input", required=True)
     mi.add_argument("--out", required=True)
     mi.set_defaults(func=cmd_mrv_intensity, django=False)
+
+    chk = sub.add_parser("checks", help="the catalogue of numbered checks (Markdown)")
+    chk.add_argument("--write", help="write it to this file (docs/checks.md)")
+    chk.set_defaults(func=cmd_checks)
 
     man = sub.add_parser("manage", help="run a Django management command")
     man.add_argument("rest", nargs=argparse.REMAINDER)

@@ -132,5 +132,10 @@ def test_industry_bad_rows(tmp_path, capsys):
                  "--entities-out", str(tmp_path / "e.csv")])
     out = capsys.readouterr().out
     assert code == 2 and not u.exists()
-    for frag in ("lines.csv:2 [intensity='0']", "lines.csv:3 [line_id='']", "lines.csv:3 [verified_emissions_t='12.5']", "lines.csv:3 [special='white_clinker']"):
+    for frag in (
+        "lines.csv:2 [intensity='0']",
+        "lines.csv:3 [line_id='']",
+        "lines.csv:3 [verified_emissions_t='12.5']",
+        "lines.csv:3 [special='white_clinker']",
+    ):
         assert frag in out

@@ -8,9 +8,17 @@ import datetime as dt
 import pytest
 
 from cets.allocation.models import AllocationObjection, DynamicAdjustment, EntityAllocation
-from cets.allocation.services import (allocation_compute, allocation_issue_confirm, allocation_issue_propose, dynamic_adjustment_confirm,
-                                      dynamic_adjustment_propose, dynamic_adjustment_record, objection_decide, objection_file,
-                                      tables_publication_record)
+from cets.allocation.services import (
+    allocation_compute,
+    allocation_issue_confirm,
+    allocation_issue_propose,
+    dynamic_adjustment_confirm,
+    dynamic_adjustment_propose,
+    dynamic_adjustment_record,
+    objection_decide,
+    objection_file,
+    tables_publication_record,
+)
 from cets.core.errors import CetsError
 from cets.mrv.models import UnitYearData
 from cets.registry.selectors import available

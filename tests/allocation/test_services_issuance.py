@@ -7,8 +7,7 @@ import pytest
 
 from cets.allocation.models import EntityAllocation
 from cets.allocation.selectors import adjustments_total_t, has_compliance_risk, treatments_of
-from cets.allocation.services import (allocation_adjustment_record, allocation_compute, allocation_issue_confirm,
-                                      allocation_issue_propose, special_treatment_set)
+from cets.allocation.services import allocation_adjustment_record, allocation_compute, allocation_issue_confirm, allocation_issue_propose, special_treatment_set
 from cets.core.errors import CetsError
 from cets.registry.models import AccountKind, Transfer
 from cets.registry.selectors import available

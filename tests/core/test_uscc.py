@@ -49,7 +49,9 @@ def test_province_from_region_code():
 
 
 def test_real_file_has_exactly_one_invalid_code():
-    codes = {(r["year"], r["target_uscc"]) for r in csv.DictReader(open(DATA / "cets-verification-entities" / "verification_targets.csv", encoding="utf-8-sig"))}
+    codes = {
+        (r["year"], r["target_uscc"]) for r in csv.DictReader(open(DATA / "cets-verification-entities" / "verification_targets.csv", encoding="utf-8-sig"))
+    }
     bad = []
     for _, c in codes:
         try:

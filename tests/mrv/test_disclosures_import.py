@@ -4,8 +4,8 @@ import pytest
 
 from cets.core.errors import InputError
 from cets.mrv.models import VerificationRecord
-from cets.parties.models import EmitterListEntry, ImportBatch, Organisation
 from cets.mrv.services import disclosures_import as entities_import
+from cets.parties.models import EmitterListEntry, ImportBatch, Organisation
 from tests.conftest import DATA
 
 REAL = DATA / "cets-verification-entities" / "verification_targets.csv"

@@ -103,16 +103,29 @@ def test_monthly_filings_to_signed_annual_report(plant):
     monthly_filing_review(filing_id=jan.pk, actor=w.province_sd, accept=True, comment="", on=dt.date(2023, 12, 22))
     # December filed; January cannot be overwritten once accepted
     with pytest.raises(InputError) as e:
-        monthly_filings_upload(entity=w.sd1, year=2023, file_name="m2.xlsx", data=_filled(w.entity_sd1_user, w.sd1, 2023, lambda m: COAL if m in (1, 12) else None),
-                               actor=w.entity_sd1_user, on=dt.date(2024, 1, 5))
+        monthly_filings_upload(
+            entity=w.sd1,
+            year=2023,
+            file_name="m2.xlsx",
+            data=_filled(w.entity_sd1_user, w.sd1, 2023, lambda m: COAL if m in (1, 12) else None),
+            actor=w.entity_sd1_user,
+            on=dt.date(2024, 1, 5),
+        )
     assert [(p.row, p.field) for p in e.value.problems] == [(2, "month")]
-    monthly_filings_upload(entity=w.sd1, year=2023, file_name="m3.xlsx", data=_filled(w.entity_sd1_user, w.sd1, 2023, lambda m: COAL if m == 12 else None),
-                           actor=w.entity_sd1_user, on=dt.date(2024, 1, 5))
+    monthly_filings_upload(
+        entity=w.sd1,
+        year=2023,
+        file_name="m3.xlsx",
+        data=_filled(w.entity_sd1_user, w.sd1, 2023, lambda m: COAL if m == 12 else None),
+        actor=w.entity_sd1_user,
+        on=dt.date(2024, 1, 5),
+    )
     rep = annual_report_generate(entity=w.sd1, year=2023, actor=w.entity_sd1_user)
     # 12 × (10,000 t × 20 GJ/t × 0.0275 tC/GJ × 0.99 × 44/12 = 19,965 t) = 239,580 t; LF 360,000 / (600 × 6,000) = 0.1
     assert rep.missing == [] and rep.emissions_t == 239_580
-    assert rep.units == [{"unit_id": "#1", "emissions_t": 239_580, "generation_mwh": "360000", "supplied_mwh": "336000",
-                          "heat_supplied_gj": "12000", "load_factor": "0.100000"}]
+    assert rep.units == [
+        {"unit_id": "#1", "emissions_t": 239_580, "generation_mwh": "360000", "supplied_mwh": "336000", "heat_supplied_gj": "12000", "load_factor": "0.100000"}
+    ]
     rep = annual_report_sign(report_id=rep.pk, actor=w.entity_sd1_user, on=dt.date(2024, 3, 29))
     with pytest.raises(CetsError) as e:
         annual_report_generate(entity=w.sd1, year=2023, actor=w.entity_sd1_user)
@@ -127,24 +140,26 @@ def test_upload_rows_errors_and_scope(plant):
 
     def fill(m):
         if m == 1:
-            return {**COAL, "fuel": "泥煤"}                 # row 2: unknown fuel
+            return {**COAL, "fuel": "泥煤"}  # row 2: unknown fuel
         if m == 2:
-            return {**COAL, "operating_hours": 673}        # row 3: February has 672 h
+            return {**COAL, "operating_hours": 673}  # row 3: February has 672 h
         if m == 3:
-            return {**COAL, "entity_uscc": SD_2}           # row 4: another entity's code
+            return {**COAL, "entity_uscc": SD_2}  # row 4: another entity's code
         if m == 4:
-            return {**COAL, "unit_id": "#9"}               # row 5: no such unit
+            return {**COAL, "unit_id": "#9"}  # row 5: no such unit
         return None
 
     with pytest.raises(InputError) as e:
-        monthly_filings_upload(entity=w.sd1, year=2023, file_name="m.xlsx", data=_filled(w.entity_sd1_user, w.sd1, 2023, fill),
-                               actor=w.entity_sd1_user, on=dt.date(2023, 6, 1))
+        monthly_filings_upload(
+            entity=w.sd1, year=2023, file_name="m.xlsx", data=_filled(w.entity_sd1_user, w.sd1, 2023, fill), actor=w.entity_sd1_user, on=dt.date(2023, 6, 1)
+        )
     assert sorted((p.row, p.field) for p in e.value.problems) == [(2, "fuel"), (3, "operating_hours"), (4, "entity_uscc"), (5, "unit_id")]
     assert not MonthlyFiling.objects.exists()
     with pytest.raises(CetsError) as e:
         monthly_filings_upload(entity=w.sd1, year=2023, file_name="m.xlsx", data=b"", actor=w.entity_zj1_user, on=dt.date(2023, 6, 1))
     assert e.value.code == "R0502"
     from cets.mrv.selectors import monthly_template
+
     with pytest.raises(CetsError):
         monthly_template(user=w.entity_zj1_user, entity=w.sd1, year=2023)
     assert SD_1 in str(load_workbook(BytesIO(monthly_template(user=w.province_sd, entity=w.sd1, year=2023))).active["A2"].value)
@@ -173,14 +188,26 @@ def test_api_template_upload_report(plant):
 
 def test_verified_year_reaches_allocation_by_unit(plant):
     from cets.mrv.models import UnitYearData
-    from cets.mrv.services import (annual_report_generate, annual_report_sign, monthly_filings_upload, unit_year_data_from_verification,
-                                   verification_assign, verification_outcome_record)
+    from cets.mrv.services import (
+        annual_report_generate,
+        annual_report_sign,
+        monthly_filings_upload,
+        unit_year_data_from_verification,
+        verification_assign,
+        verification_outcome_record,
+    )
     from cets.parties.models import Organisation, Role
     from cets.parties.services import member_create
 
     w = plant
-    monthly_filings_upload(entity=w.sd1, year=2023, file_name="m.xlsx", data=_filled(w.entity_sd1_user, w.sd1, 2023, lambda m: COAL),
-                           actor=w.entity_sd1_user, on=dt.date(2024, 1, 5))
+    monthly_filings_upload(
+        entity=w.sd1,
+        year=2023,
+        file_name="m.xlsx",
+        data=_filled(w.entity_sd1_user, w.sd1, 2023, lambda m: COAL),
+        actor=w.entity_sd1_user,
+        on=dt.date(2024, 1, 5),
+    )
     rep = annual_report_generate(entity=w.sd1, year=2023, actor=w.entity_sd1_user)
     body = Organisation.objects.create(uscc="91110108MA01R1234G", name="核查机构", kind=Organisation.Kind.VERIFIER)
     vuser = member_create(username="v", organisation=body, role=Role.VERIFIER)
@@ -189,13 +216,21 @@ def test_verified_year_reaches_allocation_by_unit(plant):
         unit_year_data_from_verification(assignment_id=a.pk, actor=w.province_sd)
     assert e.value.code == "M0208"  # not verified, report not signed
     annual_report_sign(report_id=rep.pk, actor=w.entity_sd1_user, on=dt.date(2024, 3, 20))
-    verification_outcome_record(assignment_id=a.pk, actor=vuser, verified_emissions_t=239_581, generation_mwh=None, heat_supplied_gj=None,
-                                conforming=True, completed_on=dt.date(2024, 5, 10))
+    verification_outcome_record(
+        assignment_id=a.pk,
+        actor=vuser,
+        verified_emissions_t=239_581,
+        generation_mwh=None,
+        heat_supplied_gj=None,
+        conforming=True,
+        completed_on=dt.date(2024, 5, 10),
+    )
     with pytest.raises(CetsError) as e:
         unit_year_data_from_verification(assignment_id=a.pk, actor=w.province_sd)
     assert e.value.code == "M0207"  # 239,581 verified ≠ 239,580 reported
     # set-up shortcut: the verifier's corrected figure (a re-verification flow is not what this test is about)
     from cets.mrv.models import VerificationAssignment
+
     VerificationAssignment.objects.filter(pk=a.pk).update(verified_emissions_t=239_580)
     assert unit_year_data_from_verification(assignment_id=a.pk, actor=w.province_sd) == 1
     d = UnitYearData.objects.get(unit__entity=w.sd1, year=2023)
@@ -210,6 +245,9 @@ def test_plan_api(plant):
     assert p["version"] == 1 and p["due_on"] == "2022-12-31"
     z = client_for(w.province_zj).post(f"/api/v1/mrv/plan-reviews/{p['id']}", {"approve": True}, content_type="application/json")
     assert z.status_code == 403, z.json()
-    r = client_for(w.province_sd).post(f"/api/v1/mrv/plan-reviews/{p['id']}", {"approve": False, "comment": "补充检测频次"},
-                                       content_type="application/json").json()
+    r = (
+        client_for(w.province_sd)
+        .post(f"/api/v1/mrv/plan-reviews/{p['id']}", {"approve": False, "comment": "补充检测频次"}, content_type="application/json")
+        .json()
+    )
     assert r["status"] == "returned" and r["comments"] == ["补充检测频次"]

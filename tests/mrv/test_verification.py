@@ -13,6 +13,7 @@ from cets.core.errors import CetsError
 from cets.mrv.verification import BodyScore, SpotCheckRule, VerificationFact, assign_bodies, evaluate_bodies, spot_check_flags
 from tests.conftest import SD_1, when
 
+
 def U(bodies, assignment):
     """The verifier user of the body an assignment drew."""
     return next(b.user for b in bodies if b.pk == assignment.body_id)
@@ -94,8 +95,14 @@ def bodies(world):
 def test_assignment_to_decision_with_working_day_deadlines(world, bodies):
     from cets.mrv.models import VerificationAssignment
     from cets.mrv.selectors import verification_blocks
-    from cets.mrv.services import (report_preparer_record, verification_assign, verification_notify, verification_objection_decide,
-                                   verification_objection_file, verification_outcome_record)
+    from cets.mrv.services import (
+        report_preparer_record,
+        verification_assign,
+        verification_notify,
+        verification_objection_decide,
+        verification_objection_file,
+        verification_outcome_record,
+    )
 
     w = world
     # SD_1's report was prepared with bodies 0 and 1: only body 2 may verify it
@@ -171,7 +178,6 @@ def test_beijing_spot_check_flags_and_evaluation_is_published(world, bodies):
     from cets.mrv.models import VerifierEvaluation
     from cets.mrv.selectors import verifier_evaluations
     from cets.mrv.services import verification_assign, verification_notify, verification_outcome_record, verifier_evaluation_publish
-
     from cets.parties.models import Organisation, Role
     from cets.parties.services import member_create
 

@@ -15,8 +15,8 @@ def test_real_non_conforming_conclusions_are_blocked_cases_in_scope(db):
     """All 14,613 real verification relations 2022–2024 through the platform's importer."""
     from cets.mrv.models import VerificationRecord
     from cets.mrv.selectors import blocked_cases, verification_blocks
-    from cets.parties.models import Organisation, Role
     from cets.mrv.services import disclosures_import as entities_import
+    from cets.parties.models import Organisation, Role
     from cets.parties.services import member_create
 
     entities_import(path=TARGETS)
@@ -62,8 +62,8 @@ def issued_pre(world):
 
 
 def _record(w, entity, conforming, list_id="VER-T1", year=2023):
-    from cets.mrv.services import verification_records_upsert
     from cets.mrv.models import VerificationRecord
+    from cets.mrv.services import verification_records_upsert
 
     verification_records_upsert(records=[(year, "power", entity.pk, w.verifier.pk, list_id, True, conforming)], source="test")
     return VerificationRecord.objects.get(entity=entity, list_id=list_id)

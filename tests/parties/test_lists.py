@@ -108,9 +108,9 @@ def emissions(world):
 
 def test_compile_publish_and_export(emissions):
     from cets.mrv.services import emitter_list_compile
+    from cets.parties.models import EmitterListEntry
     from cets.parties.selectors import emitter_list_rows
     from cets.parties.services import emitter_list_publish
-    from cets.parties.models import EmitterListEntry
 
     w = emissions
     EmitterListEntry.objects.create(year=2025, sector="power", entity=w.sd2, province="37")  # SD_2 was on the 2025 list
@@ -135,9 +135,8 @@ def test_compile_publish_and_export(emissions):
 
 
 def test_pilot_may_not_manage_a_national_market_entity(emissions):
-    from cets.parties.services import emitter_list_import
     from cets.parties.models import EmitterListEntry, Organisation, Role
-    from cets.parties.services import member_create
+    from cets.parties.services import emitter_list_import, member_create
 
     bj_auth = member_create(username="pbj", role=Role.PROVINCIAL_AUTHORITY, province="11",
                             organisation=Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="北京市生态环境局", province="11"))

@@ -18,8 +18,8 @@ def compute(args, con, problem) -> int:
     from cets.rules.packs import PackError, load_pack
 
     from . import tables
-    from .formulas import PowerRules, allocate
     from .beijing import BeijingRules, allocate_beijing
+    from .formulas import PowerRules, allocate
     from .industry import SECTORS, IndustryRules, allocate_industry
 
     try:

@@ -35,7 +35,10 @@ TREATMENTS = (ALL_SHUT, COMPLIANCE_RISK, DEREGISTERED)
 # 特别说明 (special note) shown in the tables for a flagged entity, zh and en.
 NOTES = {
     ALL_SHUT: ("机组全部关停但法人主体存续，不予预分配", "all units shut but the entity exists: no pre-allocation"),
-    COMPLIANCE_RISK: ("存在明显履约风险，核定配额发放至省级生态环境主管部门账户", "compliance risk: final allocation issued into the provincial authority account"),
+    COMPLIANCE_RISK: (
+        "存在明显履约风险，核定配额发放至省级生态环境主管部门账户",
+        "compliance risk: final allocation issued into the provincial authority account",
+    ),
     DEREGISTERED: ("法人主体已注销，不予发放配额", "entity deregistered: nothing is issued"),
 }
 
@@ -92,12 +95,10 @@ def pre_issue(*, pre_allocation_t: int, adjustments_total_t: int, treatments: It
         raise ValueError("pre-allocation and adjustments must be ≥ 0")
     pre = 0 if t & {ALL_SHUT, COMPLIANCE_RISK, DEREGISTERED} else pre_allocation_t
     adj = min(adjustments_total_t, pre)
-    return PreIssue(pre_allocation_t=pre, pre_adjustment_t=adj, pre_issue_t=pre - adj,
-                    to_provincial_account=COMPLIANCE_RISK in t, special_note=special_note(t))
+    return PreIssue(pre_allocation_t=pre, pre_adjustment_t=adj, pre_issue_t=pre - adj, to_provincial_account=COMPLIANCE_RISK in t, special_note=special_note(t))
 
 
-def final_issue(*, final_allocation_t: int, obligation_t: int, adjustments_total_t: int, issued_before_t: int,
-                treatments: Iterable[str] = ()) -> FinalIssue:
+def final_issue(*, final_allocation_t: int, obligation_t: int, adjustments_total_t: int, issued_before_t: int, treatments: Iterable[str] = ()) -> FinalIssue:
     """Final (核定) stage: 实发配额量 = 应发配额量 − 配额调整总量 − already issued (seed notice 二(一);
     plan §五(五) "在配额发放时予以调整"; 多退少补 §五(二)).
 
@@ -110,6 +111,12 @@ def final_issue(*, final_allocation_t: int, obligation_t: int, adjustments_total
     if min(final_allocation_t, obligation_t, adjustments_total_t, issued_before_t) < 0:
         raise ValueError("final allocation, obligation, adjustments and issued quantity must be ≥ 0")
     issue = -issued_before_t if DEREGISTERED in t else final_allocation_t - adjustments_total_t - issued_before_t
-    return FinalIssue(final_allocation_t=final_allocation_t, obligation_t=obligation_t, adjustments_total_t=adjustments_total_t,
-                      issued_before_t=issued_before_t, final_issue_t=issue, to_provincial_account=COMPLIANCE_RISK in t,
-                      special_note=special_note(t))
+    return FinalIssue(
+        final_allocation_t=final_allocation_t,
+        obligation_t=obligation_t,
+        adjustments_total_t=adjustments_total_t,
+        issued_before_t=issued_before_t,
+        final_issue_t=issue,
+        to_provincial_account=COMPLIANCE_RISK in t,
+        special_note=special_note(t),
+    )

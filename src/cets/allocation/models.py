@@ -76,7 +76,9 @@ class EntityAllocation(models.Model):
         ordering = ["entity_id"]
         constraints = [
             models.UniqueConstraint(fields=["entity", "year"], name="entity_allocation_unique"),
-            models.CheckConstraint(condition=Q(final_allocation_t=models.F("initial_allocation_t") + models.F("shortfall_topup_t")), name="entity_allocation_final_sum"),
+            models.CheckConstraint(
+                condition=Q(final_allocation_t=models.F("initial_allocation_t") + models.F("shortfall_topup_t")), name="entity_allocation_final_sum"
+            ),
             models.CheckConstraint(condition=Q(issue_delta_t=models.F("final_allocation_t") - models.F("pre_allocation_t")), name="entity_allocation_delta"),
         ]
 

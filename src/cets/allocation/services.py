@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from django.db import transaction
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 from cets.mrv.selectors import entities_blocked, unit_year_rows
 from cets.parties.access import require_role
 from cets.parties.models import GeneratingUnit, Role
@@ -18,17 +18,10 @@ from cets.registry.models import Proposal, UnitType
 from cets.registry.services import IssuanceLine, issuance_propose
 from cets.rules.packs import load_pack
 
+from .checks import A0101, A0103, A0104, A0105, A0106, A0107, A0108, A0109, A0110, A0114, A0115, A0116, A0120, A0121, A0122, A0123, A0130
 from .formulas import PowerRules, UnitInput, allocate, heat_benchmark
 from .issuance import final_issue, pre_issue
 from .models import AllocationAdjustment, EntityAllocation, SpecialTreatment, UnitAllocation
-
-A0101 = Check("A0101", "配额已发放，不能重新核算", "allocation already issued; it cannot be recomputed")
-A0102 = Check("A0102", "缺少核查数据", "verified data missing")
-A0103 = Check("A0103", "发放阶段顺序错误", "issuance stages out of order")
-A0104 = Check("A0104", "发放提议尚未执行", "issuance proposal has not been executed")
-A0107 = Check("A0107", "该配额方案需要核查数据中没有的字段（供电量、冷却方式、供热比等），请用命令行核算",
-              "this pack needs inputs the verified data lacks (net supply, cooling, heat ratio…); compute it with the command line")
-A0130 = Check("A0130", "存在未解除的核查不符合结论，不能核定发放", "unresolved non-conforming verification conclusions block final allocation")
 
 
 def _insert(model, rows) -> None:
@@ -215,7 +208,6 @@ def _destinations(allocs) -> dict[int, tuple[str, str]]:
     return out
 
 
-A0106 = Check("A0106", "重点排放单位没有注册登记账户", "the entity has no registry account")
 
 
 @transaction.atomic
@@ -278,7 +270,6 @@ def allocation_issue_confirm(*, year: int, stage: str) -> int:
     return qs.update(issued_t=F("issued_t") + F(quantity), stage=new)
 
 
-A0105 = Check("A0105", "调整量必须为正整数吨", "an adjustment must be a positive whole number of tonnes")
 
 
 @transaction.atomic
@@ -318,9 +309,6 @@ def special_treatment_set(*, entity, year: int, kind: str, reason: str, actor, a
     return SpecialTreatment.objects.create(entity=entity, year=year, kind=kind, reason=reason, decided_by=actor, decided_at=at or timezone.now())
 
 
-A0108 = Check("A0108", "重点排放单位不存在", "no such entity")
-A0109 = Check("A0109", "超出管辖范围", "outside the importer's jurisdiction")
-A0110 = Check("A0110", "该单位本年度配额已发放或已提议发放，不能导入", "the entity's allocation of the year is issued or proposed; it cannot be imported")
 
 
 @transaction.atomic
@@ -377,9 +365,6 @@ def allocation_tables_import(*, year: int, pack_id: str, data: bytes, filename: 
 
 # ---- dynamic adjustment (配额动态调整, seed notice 国环规气候〔2024〕1号 二(三))
 
-A0114 = Check("A0114", "该单位本年度没有配额记录", "the entity has no allocation record for the year")
-A0115 = Check("A0115", "动态调整状态不允许此操作", "the dynamic adjustment is not in a state that allows this")
-A0116 = Check("A0116", "导入的数据表记录不能自动重算", "an allocation imported from data tables cannot be recomputed here")
 DYNAMIC_ADJUSTMENT_WORKING_DAYS = 3  # seed notice 二(三): "在 3 个工作日内…计算配额调整量并书面报送注登机构"
 
 
@@ -491,10 +476,6 @@ def dynamic_adjustment_confirm(*, adjustment_id: int):
 
 # ---- objections (异议, 《碳排放权交易管理办法（试行）》 Art. 16 ¶2)
 
-A0120 = Check("A0120", "本省尚未公布该阶段的配额数据表", "the province has not published the tables of this stage")
-A0121 = Check("A0121", "已超过提出异议的期限（公布后7个工作日）", "the objection period (7 working days from publication) is over")
-A0122 = Check("A0122", "异议已作出决定，不能更改", "the objection has been decided; the decision stands")
-A0123 = Check("A0123", "异议理由不能为空", "the grounds of an objection cannot be empty")
 OBJECTION_FILE_WORKING_DAYS = 7  # Measures (trial) Art. 16 ¶2: "自接到通知之日起七个工作日内"
 OBJECTION_DECIDE_WORKING_DAYS = 10  # ibid.: "自接到复核申请之日起十个工作日内，作出复核决定"
 

@@ -7,17 +7,13 @@ Chinese and English) before anything is computed; reading and atomic writing are
 
 from __future__ import annotations
 
-import csv
-import os
-import tempfile
-from collections.abc import Iterable, Sequence
 from dataclasses import asdict, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from cets.core.errors import InputProblem
 from cets.core.tables import CsvTable, write_csv_atomic  # noqa: F401 (write_csv_atomic: the commands' writer)
-from cets.core.uscc import InvalidUscc, validate_uscc
+from cets.core.uscc import validate_uscc
 
 from .formulas import CATEGORIES, EntityAllocation, PowerRules, UnitAllocation, UnitInput
 
@@ -124,17 +120,26 @@ def read_units(path: Path | str, rules: PowerRules | None = None) -> tuple[list[
             gen = Decimal(0)
         extra = {}
         if "supplied_mwh" in required:
-            extra["supplied_mwh"] = field("supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "供电量应为非负数（MWh）", "net supply must be a number ≥ 0 (MWh)")
+            extra["supplied_mwh"] = field(
+                "supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "供电量应为非负数（MWh）", "net supply must be a number ≥ 0 (MWh)"
+            )
         if "cooling" in required:
             kinds = sorted(rules.cooling_factors)
             extra["cooling"] = field("cooling", lambda v: _choice(v, kinds), f"冷却方式应为 {'、'.join(kinds)}", f"cooling must be one of {', '.join(kinds)}")
         if "heat_ratio" in required:
-            extra["heat_ratio"] = field("heat_ratio", lambda v: _decimal(v, low=Decimal(0), high=Decimal(1)), "供热比应在0到1之间", "heat ratio must be a fraction 0–1")
+            extra["heat_ratio"] = field(
+                "heat_ratio", lambda v: _decimal(v, low=Decimal(0), high=Decimal(1)), "供热比应在0到1之间", "heat ratio must be a fraction 0–1"
+            )
         if "prev_supplied_mwh" in required:
-            extra["prev_supplied_mwh"] = field("prev_supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "基准年供电量应为非负数（MWh）",
-                                               "base-year net supply must be a number ≥ 0 (MWh)")
-            extra["prev_heat_supplied_gj"] = field("prev_heat_supplied_gj", lambda v: _decimal(v, low=Decimal(0)), "基准年供热量应为非负数（GJ）",
-                                                   "base-year heat supplied must be a number ≥ 0 (GJ)")
+            extra["prev_supplied_mwh"] = field(
+                "prev_supplied_mwh", lambda v: _decimal(v, low=Decimal(0)), "基准年供电量应为非负数（MWh）", "base-year net supply must be a number ≥ 0 (MWh)"
+            )
+            extra["prev_heat_supplied_gj"] = field(
+                "prev_heat_supplied_gj",
+                lambda v: _decimal(v, low=Decimal(0)),
+                "基准年供热量应为非负数（GJ）",
+                "base-year heat supplied must be a number ≥ 0 (GJ)",
+            )
         heat = field("heat_supplied_gj", lambda v: _decimal(v, low=Decimal(0)), "供热量应为非负数（GJ）", "heat supplied must be a number ≥ 0 (GJ)")
         lf = field("load_factor", lambda v: _decimal(v, low=Decimal(0), high=Decimal(1)), "负荷系数应在0到1之间", "load factor must be a fraction 0–1")
         e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
@@ -148,8 +153,20 @@ def read_units(path: Path | str, rules: PowerRules | None = None) -> tuple[list[
             problems.extend(bad)
             continue
         seen.add((uscc, unit_id))
-        units.append(UnitInput(entity_uscc=uscc, unit_id=unit_id, category=category, generation_mwh=gen, heat_supplied_gj=heat,
-                               load_factor=lf, verified_emissions_t=e, prev_verified_emissions_t=prev, rated_capacity_mw=cap, **extra))
+        units.append(
+            UnitInput(
+                entity_uscc=uscc,
+                unit_id=unit_id,
+                category=category,
+                generation_mwh=gen,
+                heat_supplied_gj=heat,
+                load_factor=lf,
+                verified_emissions_t=e,
+                prev_verified_emissions_t=prev,
+                rated_capacity_mw=cap,
+                **extra,
+            )
+        )
     return units, problems
 
 
@@ -161,10 +178,20 @@ def as_rows(items) -> list[dict]:
 
 LINE_INPUT_COLUMNS = ("entity_uscc", "line_id", "verified_emissions_t", "intensity")
 LINE_OPTIONAL_COLUMNS = ("prev_verified_emissions_t", "special")
-LINE_OUTPUT_COLUMNS = ("entity_uscc", "line_id", "verified_emissions_t", "intensity", "balance_value", "deviation", "alpha",
-                       "allocation_t", "obligation_t", "pre_allocation_t", "special")
-INDUSTRY_ENTITY_OUTPUT_COLUMNS = ("entity_uscc", "verified_emissions_t", "pre_allocation_t", "final_allocation_t", "obligation_t",
-                                  "issue_delta_t")
+LINE_OUTPUT_COLUMNS = (
+    "entity_uscc",
+    "line_id",
+    "verified_emissions_t",
+    "intensity",
+    "balance_value",
+    "deviation",
+    "alpha",
+    "allocation_t",
+    "obligation_t",
+    "pre_allocation_t",
+    "special",
+)
+INDUSTRY_ENTITY_OUTPUT_COLUMNS = ("entity_uscc", "verified_emissions_t", "pre_allocation_t", "final_allocation_t", "obligation_t", "issue_delta_t")
 
 
 def read_lines(path: Path | str, rules) -> tuple[list, list[InputProblem]]:
@@ -200,24 +227,34 @@ def read_lines(path: Path | str, rules) -> tuple[list, list[InputProblem]]:
             return d
 
         intensity = field("intensity", positive, "碳排放强度应为正数（tCO2e/t）", "intensity must be a number > 0 (tCO2e/t)")
-        prev = field("prev_verified_emissions_t", _tonnes, "上年核查排放量应为非负整数（吨）", "previous-year emissions must be whole tonnes ≥ 0") \
-            if rules.pre_allocation else 0
+        prev = (
+            field("prev_verified_emissions_t", _tonnes, "上年核查排放量应为非负整数（吨）", "previous-year emissions must be whole tonnes ≥ 0")
+            if rules.pre_allocation
+            else 0
+        )
         if not bad and (uscc, line_id) in seen:
             bad.append(InputProblem(path.name, row_no, "line_id", line_id, "生产线（工序）重复", "duplicate line of this entity"))
         if bad:
             problems.extend(bad)
             continue
         seen.add((uscc, line_id))
-        lines.append(LineInput(entity_uscc=uscc, line_id=line_id, verified_emissions_t=e, intensity=intensity,
-                               prev_verified_emissions_t=prev, special=special))
+        lines.append(LineInput(entity_uscc=uscc, line_id=line_id, verified_emissions_t=e, intensity=intensity, prev_verified_emissions_t=prev, special=special))
     return lines, problems
 
 
 # ---- Beijing pilot (cets.allocation.beijing)
 
 BEIJING_INPUT_COLUMNS = ("entity_uscc", "method", "verified_emissions_t", "base", "activity", "factor", "prev_allocation_t", "prev_compliant")
-BEIJING_OUTPUT_COLUMNS = ("entity_uscc", "method", "verified_emissions_t", "initial_allocation_t", "cap_adjustment_t", "free_allocation_t",
-                          "pre_allocation_t", "issue_delta_t")
+BEIJING_OUTPUT_COLUMNS = (
+    "entity_uscc",
+    "method",
+    "verified_emissions_t",
+    "initial_allocation_t",
+    "cap_adjustment_t",
+    "free_allocation_t",
+    "pre_allocation_t",
+    "issue_delta_t",
+)
 
 
 def _yes_no(text: str) -> bool:
@@ -248,10 +285,18 @@ def read_beijing(path: Path | str) -> tuple[list, list[InputProblem]]:
         method = field("method", lambda v: _choice(v, METHODS), f"核定方法应为 {'、'.join(METHODS)}", f"method must be one of {', '.join(METHODS)}")
         e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
         base = field("base", lambda v: _decimal(v, low=Decimal(0)), "基数应为非负数", "base must be a number ≥ 0")
-        activity = field("activity", lambda v: _decimal(v, low=Decimal(0)) if v.strip() or method != "historical_total" else Decimal(0),
-                         "产量（活动水平）应为非负数", "activity must be a number ≥ 0")
-        factor = field("factor", lambda v: _decimal(v, low=Decimal(0)) if v.strip() else Decimal(1), "控排系数应为非负数", "control factor must be a number ≥ 0")
-        prev = field("prev_allocation_t", lambda v: _tonnes(v) if v.strip() else 0, "上年核定配额应为非负整数（吨）", "previous allocation must be whole tonnes ≥ 0")
+        activity = field(
+            "activity",
+            lambda v: _decimal(v, low=Decimal(0)) if v.strip() or method != "historical_total" else Decimal(0),
+            "产量（活动水平）应为非负数",
+            "activity must be a number ≥ 0",
+        )
+        factor = field(
+            "factor", lambda v: _decimal(v, low=Decimal(0)) if v.strip() else Decimal(1), "控排系数应为非负数", "control factor must be a number ≥ 0"
+        )
+        prev = field(
+            "prev_allocation_t", lambda v: _tonnes(v) if v.strip() else 0, "上年核定配额应为非负整数（吨）", "previous allocation must be whole tonnes ≥ 0"
+        )
         ok = field("prev_compliant", _yes_no, "上年是否履约应为 是/否", "prev_compliant must be yes or no")
         if not bad and uscc in seen:
             bad.append(InputProblem(path.name, row_no, "entity_uscc", uscc, "单位重复", "duplicate entity"))
@@ -259,6 +304,9 @@ def read_beijing(path: Path | str) -> tuple[list, list[InputProblem]]:
             problems.extend(bad)
             continue
         seen.add(uscc)
-        rows.append(BeijingInput(entity_uscc=uscc, method=method, verified_emissions_t=e, base=base, activity=activity, factor=factor,
-                                 prev_allocation_t=prev, prev_compliant=ok))
+        rows.append(
+            BeijingInput(
+                entity_uscc=uscc, method=method, verified_emissions_t=e, base=base, activity=activity, factor=factor, prev_allocation_t=prev, prev_compliant=ok
+            )
+        )
     return rows, problems

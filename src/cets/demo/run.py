@@ -111,8 +111,8 @@ class _Steps:
 
     # -- 2. real key emitting entities
     def import_entities(self) -> None:
-        from cets.parties.models import Organisation, Role, Sector
         from cets.mrv.services import disclosures_import
+        from cets.parties.models import Organisation, Role, Sector
         from cets.parties.services import member_create, members_bulk_create
 
         path = data_dir() / "cets-verification-entities" / "verification_targets.csv"
@@ -120,7 +120,11 @@ class _Steps:
         result = disclosures_import(path=path, sector=Sector.POWER, year=YEAR)
         self.res.import_problems = [str(p) for p in result.problems]
         self.res.counts.update({f"import_{k}": v for k, v in result.counts.items()})
-        self.entities = list(Organisation.objects.filter(list_entries__market="national", list_entries__year=YEAR, list_entries__sector=Sector.POWER, list_entries__included=True).order_by("uscc"))
+        self.entities = list(
+            Organisation.objects.filter(
+                list_entries__market="national", list_entries__year=YEAR, list_entries__sector=Sector.POWER, list_entries__included=True
+            ).order_by("uscc")
+        )
         from cets.registry.services import account_open
 
         for e in self.entities:
@@ -128,8 +132,9 @@ class _Steps:
         members_bulk_create(specs=[(f"e-{e.uscc}", e, Role.ENTITY, "") for e in self.entities])
         members_bulk_create(specs=[(f"p-{code}", org, Role.PROVINCIAL_AUTHORITY, code) for code, org in self.authorities.items()])
         self.demo_entity = next(e for e in self.entities if e.province == DEMO_PROVINCE)
-        member_create(username="province-37", organisation=self.authorities[DEMO_PROVINCE], role=Role.PROVINCIAL_AUTHORITY,
-                      province=DEMO_PROVINCE, password=DEMO_PASSWORD)
+        member_create(
+            username="province-37", organisation=self.authorities[DEMO_PROVINCE], role=Role.PROVINCIAL_AUTHORITY, province=DEMO_PROVINCE, password=DEMO_PASSWORD
+        )
         member_create(username="entity-demo", organisation=self.demo_entity, role=Role.ENTITY, password=DEMO_PASSWORD)
         self.res.logins += [
             ("province-37", DEMO_PASSWORD, "山东省生态环境厅 provincial authority (Shandong only)"),
@@ -148,15 +153,27 @@ class _Steps:
         self.log("· generate units and 2022/2023 verified data 生成机组与核查数据 (demo data, fixed seed)")
         fleet = generate_fleet([EntitySeed(e.uscc, e.name, e.province) for e in self.entities], seed=self.seed, years=(YEAR - 1, YEAR))
         ids = {e.uscc: e.pk for e in self.entities}
-        units_upsert(units=[GeneratingUnit(entity_id=ids[g.entity_uscc], code=g.code, category=g.category,
-                                           rated_capacity_mw=g.rated_capacity_mw, source="demo-generated") for g in fleet])
+        units_upsert(
+            units=[
+                GeneratingUnit(entity_id=ids[g.entity_uscc], code=g.code, category=g.category, rated_capacity_mw=g.rated_capacity_mw, source="demo-generated")
+                for g in fleet
+            ]
+        )
         unit_ids = {(e, c): pk for pk, e, c in GeneratingUnit.objects.values_list("pk", "entity_id", "code")}
         rows = []
         for g in fleet:
             for year, y in g.years.items():
-                rows.append(UnitYearData(unit_id=unit_ids[(ids[g.entity_uscc], g.code)], year=year, generation_mwh=y.generation_mwh,
-                                         heat_supplied_gj=y.heat_supplied_gj, load_factor=y.load_factor,
-                                         verified_emissions_t=y.verified_emissions_t, source="demo-generated"))
+                rows.append(
+                    UnitYearData(
+                        unit_id=unit_ids[(ids[g.entity_uscc], g.code)],
+                        year=year,
+                        generation_mwh=y.generation_mwh,
+                        heat_supplied_gj=y.heat_supplied_gj,
+                        load_factor=y.load_factor,
+                        verified_emissions_t=y.verified_emissions_t,
+                        source="demo-generated",
+                    )
+                )
         unit_year_data_upsert(rows=rows)
 
     # -- 4. allocation, cap, four-eyes issuance of pre-allocation and final allocation
@@ -172,8 +189,15 @@ class _Steps:
         tot = EntityAllocation.objects.filter(year=YEAR).aggregate(final=Sum("final_allocation_t"), pre=Sum("pre_allocation_t"))
         cap = max(tot["final"], tot["pre"])
         self.log(f"· vintage CEA-{YEAR}, cap {cap:,} t 创设配额")
-        ut = vintage_create(instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key=f"cap-CEA-{YEAR}", actor=self.registry_a,
-                            reference=f"{YEAR}年度配额总量 cap (Σ final allocation)", effective_at=at("2024-10-16"))
+        ut = vintage_create(
+            instrument=Instrument.CEA,
+            vintage=str(YEAR),
+            cap_t=cap,
+            key=f"cap-CEA-{YEAR}",
+            actor=self.registry_a,
+            reference=f"{YEAR}年度配额总量 cap (Σ final allocation)",
+            effective_at=at("2024-10-16"),
+        )
         for stage, day in (("pre", "2024-11-15"), ("final", "2024-12-06")):
             want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
             if stage == "final":
@@ -200,8 +224,13 @@ class _Steps:
         self.log(f"· {len(open_)} 不符合 verification conclusions block final allocation; provinces record determinations 核定 (demo)")
         users = {u.membership.province: u for u in get_user_model().objects.filter(username__startswith="p-").select_related("membership")}
         for r in open_:
-            verification_resolve(record_id=r.pk, actor=users.get(r.entity.province, self.mee), resolution=VerificationRecord.Resolution.DETERMINED,
-                                 note="演示：主管部门核定排放量 demo determination", at=when)
+            verification_resolve(
+                record_id=r.pk,
+                actor=users.get(r.entity.province, self.mee),
+                resolution=VerificationRecord.Resolution.DETERMINED,
+                note="演示：主管部门核定排放量 demo determination",
+                at=when,
+            )
 
     # -- 5. real CCER registered before the deadline
     def ccer(self) -> None:
@@ -209,8 +238,9 @@ class _Steps:
 
         d = data_dir() / "ccer-national"
         self.log("· CCER registry: real registered reductions up to 2024-12-31 国家核证自愿减排量")
-        c = ccer_registry_import(projects_csv=d / "ccer_projects_and_reductions.csv", detail_csv=d / "ccer_reduction_annual_detail.csv",
-                                 issued_until=dt.date(YEAR + 1, 12, 31))
+        c = ccer_registry_import(
+            projects_csv=d / "ccer_projects_and_reductions.csv", detail_csv=d / "ccer_reduction_annual_detail.csv", issued_until=dt.date(YEAR + 1, 12, 31)
+        )
         self.res.counts["ccer_projects"] = c["projects"]
 
     # -- 6. trades between entities on the exchange (listing and block agreements, settled DVP)
@@ -240,8 +270,11 @@ class _Steps:
             return  # the trading day was run and closed
         # CCER offered by their owners, oldest batch first; a buyer takes up to its offset cap. CCER is not listed on
         # the platform's exchange (its trading pack lists CEA only), so these purchases settle as registry transfers.
-        ccer_holdings = list(Holding.objects.filter(unit_type__instrument=Instrument.CCER, account__kind=AccountKind.CCER_HOLDING,
-                                                    position="registry").select_related("account__holder", "unit_type").order_by("unit_type__code"))
+        ccer_holdings = list(
+            Holding.objects.filter(unit_type__instrument=Instrument.CCER, account__kind=AccountKind.CCER_HOLDING, position="registry")
+            .select_related("account__holder", "unit_type")
+            .order_by("unit_type__code")
+        )
         from cets.parties.models import Role
         from cets.parties.services import member_create
 
@@ -256,9 +289,16 @@ class _Steps:
                 if q <= 0:
                     continue
                 seller = member_create(username=f"o-{h.account.holder_id}", organisation=h.account.holder, role=Role.TRADER)
-                holding_transfer(key=f"demo-ccer-{YEAR}-{e.uscc}-{h.unit_type.code}", from_account=h.account, to_account=accounts[e.pk],
-                                 unit_type=h.unit_type, quantity=q, actor=seller, reference="CCER 协议转让 purchase (registry transfer)",
-                                 effective_at=at("2024-12-09", 10, n % 50))
+                holding_transfer(
+                    key=f"demo-ccer-{YEAR}-{e.uscc}-{h.unit_type.code}",
+                    from_account=h.account,
+                    to_account=accounts[e.pk],
+                    unit_type=h.unit_type,
+                    quantity=q,
+                    actor=seller,
+                    reference="CCER 协议转让 purchase (registry transfer)",
+                    effective_at=at("2024-12-09", 10, n % 50),
+                )
                 sold[h.pk] = sold.get(h.pk, 0) + q
                 want -= q
                 need[e.pk] -= q
@@ -269,8 +309,16 @@ class _Steps:
         sellers = [e for e in order if need[e.pk] < 0]
         buyers = [e for e in order if need[e.pk] > 0]
         for s in sellers:
-            position_move(key=f"demo-{YEAR}-to-trading-{s.uscc}", account=accounts[s.pk], unit_type=self.cea, from_position="registry",
-                          to_position="trading", quantity=-need[s.pk], actor=users[s.pk], effective_at=at("2024-12-10", 9, 0))
+            position_move(
+                key=f"demo-{YEAR}-to-trading-{s.uscc}",
+                account=accounts[s.pk],
+                unit_type=self.cea,
+                from_position="registry",
+                to_position="trading",
+                quantity=-need[s.pk],
+                actor=users[s.pk],
+                effective_at=at("2024-12-10", 9, 0),
+            )
         si = 0
         for i, b in enumerate(buyers):
             want = need[b.pk]
@@ -279,20 +327,44 @@ class _Steps:
             if want <= 0:
                 continue
             price = 9_978 + (i % 9) - 4  # within a few fen of the reference
-            funds_deposit(key=f"demo-{YEAR}-deposit-{b.uscc}", holder=b, amount_fen=want * price + want * price // 1000 + 100, actor=self.exchange,
-                          at=at("2024-12-10", 9, 0))
+            funds_deposit(
+                key=f"demo-{YEAR}-deposit-{b.uscc}",
+                holder=b,
+                amount_fen=want * price + want * price // 1000 + 100,
+                actor=self.exchange,
+                at=at("2024-12-10", 9, 0),
+            )
             bought = 0
             while want > 0 and si < len(sellers):
                 s = sellers[si]
                 q = min(want, -need[s.pk])
                 key = f"demo-{YEAR}-{s.uscc}-{b.uscc}"
                 if q >= block_min:  # a directed block agreement in the afternoon session
-                    o = ex.order_place(key=key, participant=s, instrument="CEA23", method="block", side="S", price_fen=price, quantity_t=q,
-                                       counterparty=b, actor=users[s.pk], at=at("2024-12-10", 13, 30))
+                    o = ex.order_place(
+                        key=key,
+                        participant=s,
+                        instrument="CEA23",
+                        method="block",
+                        side="S",
+                        price_fen=price,
+                        quantity_t=q,
+                        counterparty=b,
+                        actor=users[s.pk],
+                        at=at("2024-12-10", 13, 30),
+                    )
                     ex.order_take(key=f"{key}-confirm", participant=b, quote_seq=o.seq, quantity_t=q, actor=users[b.pk], at=at("2024-12-10", 13, 31))
                 else:  # a listing quote taken in full
-                    o = ex.order_place(key=key, participant=s, instrument="CEA23", method="listing", side="S", price_fen=price, quantity_t=q,
-                                       actor=users[s.pk], at=at("2024-12-10", 10, 0))
+                    o = ex.order_place(
+                        key=key,
+                        participant=s,
+                        instrument="CEA23",
+                        method="listing",
+                        side="S",
+                        price_fen=price,
+                        quantity_t=q,
+                        actor=users[s.pk],
+                        at=at("2024-12-10", 10, 0),
+                    )
                     ex.order_take(key=f"{key}-take", participant=b, quote_seq=o.seq, quantity_t=q, actor=users[b.pk], at=at("2024-12-10", 10, 1))
                 bought += q
                 need[s.pk] += q
@@ -301,8 +373,16 @@ class _Steps:
                 if need[s.pk] == 0:
                     si += 1
             if bought:  # bought units arrive in the trading position; surrender needs them in the registry position
-                position_move(key=f"demo-{YEAR}-to-registry-{b.uscc}", account=accounts[b.pk], unit_type=self.cea, from_position="trading",
-                              to_position="registry", quantity=bought, actor=users[b.pk], effective_at=at("2024-12-10", 15, 30))
+                position_move(
+                    key=f"demo-{YEAR}-to-registry-{b.uscc}",
+                    account=accounts[b.pk],
+                    unit_type=self.cea,
+                    from_position="trading",
+                    to_position="registry",
+                    quantity=bought,
+                    actor=users[b.pk],
+                    effective_at=at("2024-12-10", 15, 30),
+                )
         ex.day_close(market="national", instrument="CEA23", day=day)
         self.res.counts["entities_short_after_trading"] = sum(1 for e in order if need[e.pk] > 0 and e.pk not in self.incomplete)
 
@@ -350,27 +430,28 @@ class _Steps:
         from cets.registry.audit import audit_verify
 
         a = EntityAllocation.objects.filter(year=YEAR).aggregate(
-            e=Sum("verified_emissions_t"), pre=Sum("pre_allocation_t"), final=Sum("final_allocation_t"), top=Sum("shortfall_topup_t"))
+            e=Sum("verified_emissions_t"), pre=Sum("pre_allocation_t"), final=Sum("final_allocation_t"), top=Sum("shortfall_topup_t")
+        )
         s = surrendered_by_instrument(year=YEAR)
         c = self.res.counts
-        c.update({
-            "entities": EntityAllocation.objects.filter(year=YEAR).count(),
-            "units": GeneratingUnit.objects.filter(entity__allocations__year=YEAR).count(),
-            "verified_emissions_t": a["e"] or 0,
-            "pre_allocated_t": a["pre"] or 0,
-            "final_allocated_t": a["final"] or 0,
-            "shortfall_topup_t": a["top"] or 0,
-            "surrendered_cea_t": s.get("CEA", 0),
-            "surrendered_ccer_t": s.get("CCER", 0),
-        })
+        c.update(
+            {
+                "entities": EntityAllocation.objects.filter(year=YEAR).count(),
+                "units": GeneratingUnit.objects.filter(entity__allocations__year=YEAR).count(),
+                "verified_emissions_t": a["e"] or 0,
+                "pre_allocated_t": a["pre"] or 0,
+                "final_allocated_t": a["final"] or 0,
+                "shortfall_topup_t": a["top"] or 0,
+                "surrendered_cea_t": s.get("CEA", 0),
+                "surrendered_ccer_t": s.get("CCER", 0),
+            }
+        )
         for k, v in outcome_counts(year=YEAR).items():
             c[f"outcome_{k}"] = v
         report = audit_verify()
         self.res.audit_ok = report.ok
         self.res.audit_problems = report.problems
         c["journal_entries"] = report.transfers
-
-
 
 
 def _entity_users():

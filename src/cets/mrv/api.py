@@ -81,10 +81,22 @@ def _share(d) -> str | None:
 @router.get("/verifier-evaluations", response=list[EvaluationOut])
 def verifier_evaluations(request, year: int, province: str | None = None):
     """Published verifier evaluations (timeliness, compliance, quality as shares 0–1, exact decimal strings)."""
-    return [EvaluationOut(year=e.year, province=e.province, body_uscc=e.body.uscc, body_name=e.body.name, verifications=e.verifications,
-                          timeliness=_share(e.timeliness), compliance=_share(e.compliance), quality=_share(e.quality), spot_checks=e.spot_checks, flagged=e.flagged,
-                          published_at=e.published_at)
-            for e in selectors.verifier_evaluations(year=year, province=province)]
+    return [
+        EvaluationOut(
+            year=e.year,
+            province=e.province,
+            body_uscc=e.body.uscc,
+            body_name=e.body.name,
+            verifications=e.verifications,
+            timeliness=_share(e.timeliness),
+            compliance=_share(e.compliance),
+            quality=_share(e.quality),
+            spot_checks=e.spot_checks,
+            flagged=e.flagged,
+            published_at=e.published_at,
+        )
+        for e in selectors.verifier_evaluations(year=year, province=province)
+    ]
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -115,13 +127,19 @@ def emitter_list_import(request, market: str, year: int, province: str, file: Up
     try:
         from cets.parties.services import emitter_list_import as list_import
 
-        return list_import(market=market, year=year, province=province, file_name=file.name or "list.xlsx",
-                                            data=file.read(), actor=request.user)
+        return list_import(market=market, year=year, province=province, file_name=file.name or "list.xlsx", data=file.read(), actor=request.user)
     except InputError as e:
         from django.http import JsonResponse
 
-        return JsonResponse({"code": "INPUT", "message_zh": "文件有误，未导入", "message_en": "the file has problems; nothing imported",
-                             "problems": [p.__dict__ for p in e.problems]}, status=422)
+        return JsonResponse(
+            {
+                "code": "INPUT",
+                "message_zh": "文件有误，未导入",
+                "message_en": "the file has problems; nothing imported",
+                "problems": [p.__dict__ for p in e.problems],
+            },
+            status=422,
+        )
 
 
 class DeadlineItemOut(Schema):
@@ -149,10 +167,24 @@ def deadlines(request, year: int, limit: int = 500):
 
     today = timezone.localdate()
     counts, items = selectors.deadline_items(user=request.user, year=year, today=today)
-    return DeadlinesOut(year=year, today=today, counts=counts, items=[
-        DeadlineItemOut(kind=i["kind"], entity_uscc=i["entity"].uscc if i["entity"] else None, entity_name=i["entity"].name if i["entity"] else None,
-                        province=i["province"], subject=i["subject"], due=i["due"], done_on=i["done_on"], state=i["state"])
-        for i in items[:max(0, min(limit, 5000))]])
+    return DeadlinesOut(
+        year=year,
+        today=today,
+        counts=counts,
+        items=[
+            DeadlineItemOut(
+                kind=i["kind"],
+                entity_uscc=i["entity"].uscc if i["entity"] else None,
+                entity_name=i["entity"].name if i["entity"] else None,
+                province=i["province"],
+                subject=i["subject"],
+                due=i["due"],
+                done_on=i["done_on"],
+                state=i["state"],
+            )
+            for i in items[: max(0, min(limit, 5000))]
+        ],
+    )
 
 
 @router.get("/monthly/{uscc}/{year}/template.xlsx")
@@ -184,11 +216,25 @@ def monthly_upload(request, uscc: str, year: int, file: UploadedFile = File(...)
     entity = entity_get(user=request.user, uscc=uscc)
     data = file.read()
     try:
-        return services.monthly_filings_upload(entity=entity, year=year, file_name=file.name or "monthly.xlsx", data=data, actor=request.user,
-                                               on=timezone.localdate(), evidence=[(file.name or "monthly.xlsx", hashlib.sha256(data).hexdigest())])
+        return services.monthly_filings_upload(
+            entity=entity,
+            year=year,
+            file_name=file.name or "monthly.xlsx",
+            data=data,
+            actor=request.user,
+            on=timezone.localdate(),
+            evidence=[(file.name or "monthly.xlsx", hashlib.sha256(data).hexdigest())],
+        )
     except InputError as e:
-        return JsonResponse({"code": "INPUT", "message_zh": "文件有误，未导入", "message_en": "the file has problems; nothing imported",
-                             "problems": [p.__dict__ for p in e.problems]}, status=422)
+        return JsonResponse(
+            {
+                "code": "INPUT",
+                "message_zh": "文件有误，未导入",
+                "message_en": "the file has problems; nothing imported",
+                "problems": [p.__dict__ for p in e.problems],
+            },
+            status=422,
+        )
 
 
 class ReportOut(Schema):
@@ -203,8 +249,9 @@ class ReportOut(Schema):
 
 
 def _report(r) -> ReportOut:
-    return ReportOut(id=r.pk, year=r.year, pack_id=r.pack_id, emissions_t=r.emissions_t, units=r.units, missing=r.missing, due_on=r.due_on,
-                     signed_on=r.signed_on)
+    return ReportOut(
+        id=r.pk, year=r.year, pack_id=r.pack_id, emissions_t=r.emissions_t, units=r.units, missing=r.missing, due_on=r.due_on, signed_on=r.signed_on
+    )
 
 
 @router.post("/reports/{uscc}/{year}/generate", response=ReportOut)
@@ -268,10 +315,25 @@ class DateIn(Schema):
 
 
 def _asg(a) -> AssignmentOut:
-    return AssignmentOut(id=a.pk, year=a.year, kind=a.kind, market=a.market, entity_uscc=a.entity.uscc, body_uscc=a.body.uscc or "", seed=a.seed,
-                         verified_emissions_t=a.verified_emissions_t, conforming=a.conforming, completed_on=a.completed_on, notify_by=a.notify_by,
-                         notified_on=a.notified_on, objection_by=a.objection_by, objection_on=a.objection_on, decision_by=a.decision_by,
-                         decided_on=a.decided_on, flagged=a.flagged)
+    return AssignmentOut(
+        id=a.pk,
+        year=a.year,
+        kind=a.kind,
+        market=a.market,
+        entity_uscc=a.entity.uscc,
+        body_uscc=a.body.uscc or "",
+        seed=a.seed,
+        verified_emissions_t=a.verified_emissions_t,
+        conforming=a.conforming,
+        completed_on=a.completed_on,
+        notify_by=a.notify_by,
+        notified_on=a.notified_on,
+        objection_by=a.objection_by,
+        objection_on=a.objection_on,
+        decision_by=a.decision_by,
+        decided_on=a.decided_on,
+        flagged=a.flagged,
+    )
 
 
 @router.post("/assignments", response=list[AssignmentOut])
@@ -282,8 +344,12 @@ def assign(request, body: AssignIn):
 
     entities = [entity_get(user=request.user, uscc=u) for u in body.entity_usccs]
     bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER, uscc__in=body.body_usccs))
-    return [_asg(a) for a in services.verification_assign(year=body.year, province=body.province, entities=entities, bodies=bodies, seed=body.seed,
-                                                          actor=request.user, kind=body.kind, market=body.market)]
+    return [
+        _asg(a)
+        for a in services.verification_assign(
+            year=body.year, province=body.province, entities=entities, bodies=bodies, seed=body.seed, actor=request.user, kind=body.kind, market=body.market
+        )
+    ]
 
 
 def _dec(v: str | None):
@@ -295,9 +361,17 @@ def _dec(v: str | None):
 @router.post("/assignments/{assignment_id}/outcome", response=AssignmentOut)
 def outcome(request, assignment_id: int, body: OutcomeIn):
     """The assigned body records verified emissions (t), production data and the conclusion."""
-    return _asg(services.verification_outcome_record(assignment_id=assignment_id, actor=request.user, verified_emissions_t=body.verified_emissions_t,
-                                                     generation_mwh=_dec(body.generation_mwh), heat_supplied_gj=_dec(body.heat_supplied_gj),
-                                                     conforming=body.conforming, completed_on=body.completed_on))
+    return _asg(
+        services.verification_outcome_record(
+            assignment_id=assignment_id,
+            actor=request.user,
+            verified_emissions_t=body.verified_emissions_t,
+            generation_mwh=_dec(body.generation_mwh),
+            heat_supplied_gj=_dec(body.heat_supplied_gj),
+            conforming=body.conforming,
+            completed_on=body.completed_on,
+        )
+    )
 
 
 @router.post("/assignments/{assignment_id}/notify", response=AssignmentOut)
@@ -339,8 +413,16 @@ class PlanOut(Schema):
 
 
 def _plan(p) -> PlanOut:
-    return PlanOut(id=p.pk, year=p.year, version=p.version, status=p.status, due_on=p.due_on, submitted_on=p.submitted_on,
-                   reviewed_on=p.reviewed_on, comments=[c.text for c in p.comments.order_by("created_at")])
+    return PlanOut(
+        id=p.pk,
+        year=p.year,
+        version=p.version,
+        status=p.status,
+        due_on=p.due_on,
+        submitted_on=p.submitted_on,
+        reviewed_on=p.reviewed_on,
+        comments=[c.text for c in p.comments.order_by("created_at")],
+    )
 
 
 @router.post("/plans/{uscc}/{year}", response=PlanOut)
@@ -350,8 +432,9 @@ def plan_submit(request, uscc: str, year: int, body: PlanIn):
 
     from cets.parties.selectors import entity_get
 
-    return _plan(services.dq_plan_submit(entity=entity_get(user=request.user, uscc=uscc), year=year, summary=body.summary, actor=request.user,
-                                         on=timezone.localdate()))
+    return _plan(
+        services.dq_plan_submit(entity=entity_get(user=request.user, uscc=uscc), year=year, summary=body.summary, actor=request.user, on=timezone.localdate())
+    )
 
 
 @router.post("/plan-reviews/{plan_id}", response=PlanOut)

@@ -27,14 +27,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 from cets.core.quantities import apply_rounding, exact
 from cets.rules.packs import Pack, PackError
 
-NOT_ACCOUNTING = Check("M0101", "规则包不是核算规则包", "the rule pack is not an accounting pack")
-NO_OPERATING_HOURS = Check("M0102", "有发电量但运行小时数为零，无法计算负荷系数",
-                           "generation without operating hours: the load factor cannot be computed")
-UNKNOWN_FUEL = Check("M0103", "规则包中无此燃料品种", "fuel not in the rule pack")
+from .checks import NO_OPERATING_HOURS, NOT_ACCOUNTING, UNKNOWN_FUEL
 
 COAL_SCOPES = ("all_months", "unmeasured_months")
 

@@ -16,14 +16,13 @@ clinker or molten aluminium, t). Intensities are rounded half up to 6 decimals (
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from cets.core.errors import InputProblem
-from cets.core.tables import read_table
 from cets.core.quantities import exact, round_half_up
+from cets.core.tables import read_table
 from cets.core.uscc import InvalidUscc, validate_uscc
 
 INDUSTRY_COLUMNS = ("entity_uscc", "unit_id", "sector", "emissions_t", "part_a_t", "part_b_t", "output_t")

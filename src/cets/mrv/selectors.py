@@ -153,13 +153,11 @@ def deadline_items(*, user, year: int, today):
     Entities are those on the year's key-emitter list in scope.
     """
     from cets.parties.access import organisation_scope, require_role
-    from cets.parties.models import GeneratingUnit, Organisation, Role
+    from cets.parties.lists import ListRules
+    from cets.parties.models import EmitterListPublication, GeneratingUnit, Organisation, Role
     from cets.rules.packs import PackError, pack_for
 
     from .deadlines import monthly_filing_due, review_due, state
-    from cets.parties.lists import ListRules
-    from cets.parties.models import EmitterListPublication
-
     from .models import AnnualReport, DataQualityPlan, MonthlyFiling, VerificationAssignment
 
     m = require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)

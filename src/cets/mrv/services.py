@@ -13,18 +13,28 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from cets.core.errors import CetsError, Check, InputError, InputProblem
+from cets.core.errors import CetsError, InputError, InputProblem
 from cets.core.tables import read_table
 from cets.core.uscc import InvalidUscc, validate_uscc
 from cets.parties.access import DENIED, require_role
 from cets.parties.checks import L0101, L0102
 from cets.parties.models import SECTOR_BY_INDUSTRY_ZH, Organisation, Role
 from cets.parties.selectors import list_published_sectors, list_rules, listed_entity_ids
-from cets.parties.services import (ImportResult, ListEntry, emitter_list_entries_ensure, emitter_list_replace, entities_ensure,
-                                   import_batch_record)
+from cets.parties.services import ImportResult, ListEntry, emitter_list_entries_ensure, emitter_list_replace, entities_ensure, import_batch_record
 
-from .models import (AnnualReport, DataQualityPlan, MonthlyFiling, MonthlyFuelLine, PlanComment,
-                     ReportPreparer, UnitYearData, VerificationAssignment, VerificationRecord, VerifierEvaluation)
+from .checks import M0201, M0202, M0203, M0204, M0205, M0206, M0207, M0208, V0201, V0202, V0203, V0303, V0304, V0305, V0306, V0307, V0308, V0309, V0310, V0311
+from .models import (
+    AnnualReport,
+    DataQualityPlan,
+    MonthlyFiling,
+    MonthlyFuelLine,
+    PlanComment,
+    ReportPreparer,
+    UnitYearData,
+    VerificationAssignment,
+    VerificationRecord,
+    VerifierEvaluation,
+)
 
 
 def verification_records_upsert(*, records: Iterable[tuple[int, str, int, int, str, bool, bool]], source: str) -> int:
@@ -173,9 +183,6 @@ def unit_year_data_upsert(*, rows: Sequence[UnitYearData]) -> int:
 
 
 
-V0201 = Check("V0201", "核查结论为符合，无需解除", "the verification conclusion is conforming; there is nothing to resolve")
-V0202 = Check("V0202", "该不符合结论已解除", "this non-conforming conclusion is already resolved")
-V0203 = Check("V0203", "解除方式无效", "unknown resolution")
 
 
 @transaction.atomic
@@ -201,15 +208,6 @@ def verification_resolve(*, record_id: int, actor, resolution: str, note: str = 
 
 # -- verification: random assignment (双随机), outcome, notification, objection, evaluation ------------------
 
-V0303 = Check("V0303", "该单位本年度已分配核查机构", "the entity already has a verification body for this year")
-V0304 = Check("V0304", "核查结果已记录", "the verification outcome is already recorded")
-V0305 = Check("V0305", "已超过异议期限", "the objection period has passed")
-V0306 = Check("V0306", "核查结果尚未告知，不能提出异议", "the result has not been notified; no objection yet")
-V0307 = Check("V0307", "无待决定的异议", "no objection awaiting a decision")
-V0308 = Check("V0308", "抽查需要已完成的核查", "a spot check needs a completed verification")
-V0309 = Check("V0309", "核查结果尚未记录", "the verification outcome is not recorded yet")
-V0310 = Check("V0310", "结果已告知", "the result was already notified")
-V0311 = Check("V0311", "排放量应为非负整数（吨）", "emissions must be whole tonnes ≥ 0")
 
 
 def _verification_pack(market: str, sector: str, year: int):
@@ -424,6 +422,7 @@ def emitter_list_compile(*, market: str, year: int, sector: str, province: str, 
     sector outside the pack. Replaces an unpublished compilation. Returns counts by reason.
     """
     from cets.parties.lists import list_decision
+
     from .selectors import entity_emissions_by_year
 
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
@@ -456,12 +455,6 @@ def emitter_list_compile(*, market: str, year: int, sector: str, province: str, 
 
 # -- data-quality control plans, monthly filings, annual reports -------------------------------------------
 
-M0201 = Check("M0201", "无待审核的方案版本", "no plan version awaiting review")
-M0202 = Check("M0202", "该月已审核通过，不能覆盖", "this month was accepted; it cannot be overwritten")
-M0203 = Check("M0203", "无待审核的月度存证", "no monthly filing awaiting review")
-M0204 = Check("M0204", "无月度存证，不能生成年度报告", "no monthly filing; no annual report can be generated")
-M0205 = Check("M0205", "有月份未存证，不能签署年度报告", "months without a filing; the annual report cannot be signed")
-M0206 = Check("M0206", "年度报告已签署", "the annual report is already signed")
 
 
 def _own_entity(actor, entity: Organisation) -> None:
@@ -646,8 +639,6 @@ def annual_report_sign(*, report_id: int, actor, on: dt.date) -> AnnualReport:
     return rep
 
 
-M0207 = Check("M0207", "核查排放量与年度报告不一致，不能按机组拆分", "verified emissions differ from the annual report; they cannot be split by unit")
-M0208 = Check("M0208", "需已签署的年度报告和已完成、符合（或已解除）的核查", "needs a signed annual report and a completed, conforming (or resolved) verification")
 
 
 @transaction.atomic

@@ -9,7 +9,6 @@ there is a problem (``cets mrv compute`` exits 2). Reading (UTF-8 or GB18030) an
 from __future__ import annotations
 
 import calendar
-import csv
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -142,16 +141,27 @@ def validate_monthly(name: str, header: list[str], records: Iterable[Mapping[str
         max_hours = Decimal(24 * calendar.monthrange(*ym)[1]) if ym else Decimal(24 * 31)
         hours = cell("operating_hours", lambda v: _decimal(v, low=Decimal(0), high=max_hours),
                      f"运行小时数应在0到{max_hours}之间（当月小时数）", f"operating hours must be between 0 and {max_hours} (the hours of the month)")
-        cap = cell("rated_capacity_mw", lambda v: _decimal(v, low=Decimal(0), strict_low=True), "额定容量应为正数（MW）", "rated capacity must be a number > 0 (MW)")
+        cap = cell(
+            "rated_capacity_mw", lambda v: _decimal(v, low=Decimal(0), strict_low=True), "额定容量应为正数（MW）", "rated capacity must be a number > 0 (MW)"
+        )
         opt = {}
         for col in MONTHLY_OPTIONAL_COLUMNS:
-            opt[col] = (cell(col, _optional(nonneg), "电量应为非负数（MWh）或留空", "electricity must be a number ≥ 0 (MWh), or blank")
-                        if col in header else None) or Decimal(0)
+            opt[col] = (
+                cell(col, _optional(nonneg), "电量应为非负数（MWh）或留空", "electricity must be a number ≥ 0 (MWh), or blank") if col in header else None
+            ) or Decimal(0)
         if gen is not None and sup is not None and sup > gen:
             bad.append(InputProblem(name, row_no, "supplied_mwh", rec["supplied_mwh"], "供电量大于发电量", "supplied electricity exceeds generation"))
         if opt["green_electricity_mwh"] > opt["purchased_electricity_mwh"]:
-            bad.append(InputProblem(name, row_no, "green_electricity_mwh", rec.get("green_electricity_mwh", ""),
-                                    "绿电电量大于外购电量", "green electricity exceeds purchased electricity"))
+            bad.append(
+                InputProblem(
+                    name,
+                    row_no,
+                    "green_electricity_mwh",
+                    rec.get("green_electricity_mwh", ""),
+                    "绿电电量大于外购电量",
+                    "green electricity exceeds purchased electricity",
+                )
+            )
         if bad:
             problems.extend(bad)
             continue
@@ -161,28 +171,54 @@ def validate_monthly(name: str, header: list[str], records: Iterable[Mapping[str
             problems.append(InputProblem(name, row_no, "fuel", fuel, "同一机组、月份、燃料重复", "duplicate unit, month and fuel"))
             continue
         seen.add(key)
-        figures = {"generation_mwh": gen, "supplied_mwh": sup, "heat_supplied_gj": heat, "operating_hours": hours,
-                   "rated_capacity_mw": cap, **opt}
+        figures = {"generation_mwh": gen, "supplied_mwh": sup, "heat_supplied_gj": heat, "operating_hours": hours, "rated_capacity_mw": cap, **opt}
         um = (uscc, unit_id, year, month)
         if um in first_of_month:
             first_row, first = first_of_month[um]
             diff = [c for c in UNIT_MONTH_COLUMNS if first[c] != figures[c]]
             if diff:
-                problems.extend(InputProblem(name, row_no, c, rec.get(c, ""), f"与第{first_row}行同机组同月的数值不一致",
-                                             f"differs from row {first_row} of the same unit and month") for c in diff)
+                problems.extend(
+                    InputProblem(
+                        name, row_no, c, rec.get(c, ""), f"与第{first_row}行同机组同月的数值不一致", f"differs from row {first_row} of the same unit and month"
+                    )
+                    for c in diff
+                )
                 continue
         else:
             first_of_month[um] = (row_no, figures)
         uy = (uscc, unit_id, year)
         if capacity_of.setdefault(uy, cap) != cap:
-            problems.append(InputProblem(name, row_no, "rated_capacity_mw", rec["rated_capacity_mw"],
-                                         f"同一机组同一年的额定容量应一致（{capacity_of[uy]}）", f"one rated capacity per unit and year ({capacity_of[uy]})"))
+            problems.append(
+                InputProblem(
+                    name,
+                    row_no,
+                    "rated_capacity_mw",
+                    rec["rated_capacity_mw"],
+                    f"同一机组同一年的额定容量应一致（{capacity_of[uy]}）",
+                    f"one rated capacity per unit and year ({capacity_of[uy]})",
+                )
+            )
             continue
-        rows.append(MonthlyFuelRow(entity_uscc=uscc, unit_id=unit_id, year=year, month=month, fuel=fuel, fuel_consumed=consumed,
-                                   ncv=ncv, carbon_content=cc, oxidation_rate=of, generation_mwh=gen, supplied_mwh=sup,
-                                   heat_supplied_gj=heat, operating_hours=hours, rated_capacity_mw=cap,
-                                   purchased_electricity_mwh=opt["purchased_electricity_mwh"],
-                                   green_electricity_mwh=opt["green_electricity_mwh"]))
+        rows.append(
+            MonthlyFuelRow(
+                entity_uscc=uscc,
+                unit_id=unit_id,
+                year=year,
+                month=month,
+                fuel=fuel,
+                fuel_consumed=consumed,
+                ncv=ncv,
+                carbon_content=cc,
+                oxidation_rate=of,
+                generation_mwh=gen,
+                supplied_mwh=sup,
+                heat_supplied_gj=heat,
+                operating_hours=hours,
+                rated_capacity_mw=cap,
+                purchased_electricity_mwh=opt["purchased_electricity_mwh"],
+                green_electricity_mwh=opt["green_electricity_mwh"],
+            )
+        )
     # A unit-year that generated without a single operating hour has no load factor.
     totals: dict[tuple[str, str, int], list[Decimal]] = {}
     for (uscc, unit_id, year, _m), (row_no, fig) in first_of_month.items():
@@ -192,16 +228,34 @@ def validate_monthly(name: str, header: list[str], records: Iterable[Mapping[str
         t[2] = min(t[2], Decimal(row_no))
     for (uscc, unit_id, year), (gen, hours, row_no) in totals.items():
         if gen > 0 and hours == 0:
-            problems.append(InputProblem(name, int(row_no), "operating_hours", "0", f"{year}年有发电量但运行小时数合计为零，无法计算负荷系数",
-                                         f"{year}: generation but no operating hours, no load factor can be computed"))
+            problems.append(
+                InputProblem(
+                    name,
+                    int(row_no),
+                    "operating_hours",
+                    "0",
+                    f"{year}年有发电量但运行小时数合计为零，无法计算负荷系数",
+                    f"{year}: generation but no operating hours, no load factor can be computed",
+                )
+            )
     return rows, problems
 
 
 def annual_rows(results: Iterable[UnitYearEmissions]) -> list[dict]:
     """Output rows in :data:`ANNUAL_COLUMNS`: decimals as plain strings, emissions as whole tonnes."""
-    return [{"entity_uscc": r.entity_uscc, "unit_id": r.unit_id, "year": r.year, "emissions_t": r.emissions_t,
-             "generation_mwh": _plain(r.generation_mwh), "supplied_mwh": _plain(r.supplied_mwh),
-             "heat_supplied_gj": _plain(r.heat_supplied_gj), "load_factor": _plain(r.load_factor)} for r in results]
+    return [
+        {
+            "entity_uscc": r.entity_uscc,
+            "unit_id": r.unit_id,
+            "year": r.year,
+            "emissions_t": r.emissions_t,
+            "generation_mwh": _plain(r.generation_mwh),
+            "supplied_mwh": _plain(r.supplied_mwh),
+            "heat_supplied_gj": _plain(r.heat_supplied_gj),
+            "load_factor": _plain(r.load_factor),
+        }
+        for r in results
+    ]
 
 
 def _plain(d: Decimal) -> str:

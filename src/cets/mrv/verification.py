@@ -17,10 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 
-NO_ELIGIBLE_BODY = Check("V0301", "没有可回避利益冲突的核查机构可供抽取", "no verification body free of conflict is left to draw")
-NO_BODIES = Check("V0302", "未提供核查机构", "no verification body to draw from")
+from .checks import NO_BODIES, NO_ELIGIBLE_BODY
 
 
 def _rng(seed: str) -> random.Random:

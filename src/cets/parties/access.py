@@ -16,7 +16,6 @@ from cets.core.errors import CetsError
 from .checks import DENIED
 from .models import Membership, Organisation, Role
 
-
 NATIONWIDE_ROLES = frozenset({Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR})
 
 

@@ -63,7 +63,9 @@ class Organisation(models.Model):
     class Meta:
         ordering = ["province", "name"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["project_owner", "authority", "registry", "exchange"]) | Q(uscc__isnull=False), name="org_uscc_required"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["project_owner", "authority", "registry", "exchange"]) | Q(uscc__isnull=False), name="org_uscc_required"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -74,7 +76,7 @@ class GeneratingUnit(models.Model):
     """A power generating unit (机组) of a key emitting entity, with its category (plan 附1)."""
 
     class Category(models.TextChoices):
-        I = "I", "I 300MW等级以上常规燃煤机组"
+        I = "I", "I 300MW等级以上常规燃煤机组"  # noqa: E741 (category I of plan 附1)
         II = "II", "II 300MW等级及以下常规燃煤机组"
         III = "III", "III 非常规燃煤机组（含燃煤循环流化床）"
         IV = "IV", "IV 燃气机组"

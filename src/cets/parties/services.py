@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.db import transaction
 
 from cets.core.errors import CetsError, InputError, InputProblem
-from cets.core.tables import read_table
-from cets.core.uscc import InvalidUscc, uscc_province, validate_uscc
+from cets.core.uscc import uscc_province
 
 from .access import require_role
 from .checks import L0101, L0103, L0104
-from .models import SECTOR_BY_INDUSTRY_ZH, EmitterListEntry, EmitterListPublication, GeneratingUnit, ImportBatch, Organisation, Role
+from .models import EmitterListEntry, EmitterListPublication, GeneratingUnit, ImportBatch, Organisation, Role
 from .selectors import list_published_sectors, list_rules, listed_entity_ids, listed_sector_usccs
+
 
 @dataclass
 class ImportResult:

@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from cets.allocation.models import EntityAllocation, UnitAllocation
 from cets.compliance.models import Obligation, SurrenderApplication
-from cets.compliance.selectors import statuses, status_of
+from cets.compliance.selectors import status_of, statuses
 from cets.compliance.status import INCOMPLETE, LATE, ON_TIME, OPEN, Status
 from cets.mrv.models import UnitYearData
 from cets.mrv.selectors import verifications_of
 from cets.parties.access import Viewer, viewer_of  # noqa: F401 (re-exported for the shell's views)
-from cets.parties.models import GeneratingUnit, Organisation, Role
+from cets.parties.models import GeneratingUnit, Organisation
 from cets.parties.selectors import entities_visible, entity_get, units_of
 from cets.registry.models import Account, Proposal
 from cets.registry.selectors import account_of, holdings_of, journal_of, unit_type_totals

@@ -1,0 +1,27 @@
+"""Numbered allocation checks (code, Chinese, English); the catalogue of every context is docs/checks.md.
+
+A01xx allocation: packs and inputs, stages (pre-allocation, final), data tables, dynamic adjustment,
+objections; A0130 is the verification block (an unresolved 不符合 conclusion refuses final issuance).
+"""
+
+from cets.core.errors import Check
+
+A0101 = Check("A0101", "配额已发放，不能重新核算", "allocation already issued; it cannot be recomputed")
+A0102 = Check("A0102", "缺少核查数据", "verified data missing")
+A0103 = Check("A0103", "发放阶段顺序错误", "issuance stages out of order")
+A0104 = Check("A0104", "发放提议尚未执行", "issuance proposal has not been executed")
+A0107 = Check("A0107", "该配额方案需要核查数据中没有的字段（供电量、冷却方式、供热比等），请用命令行核算",
+              "this pack needs inputs the verified data lacks (net supply, cooling, heat ratio…); compute it with the command line")
+A0130 = Check("A0130", "存在未解除的核查不符合结论，不能核定发放", "unresolved non-conforming verification conclusions block final allocation")
+A0106 = Check("A0106", "重点排放单位没有注册登记账户", "the entity has no registry account")
+A0105 = Check("A0105", "调整量必须为正整数吨", "an adjustment must be a positive whole number of tonnes")
+A0108 = Check("A0108", "重点排放单位不存在", "no such entity")
+A0109 = Check("A0109", "超出管辖范围", "outside the importer's jurisdiction")
+A0110 = Check("A0110", "该单位本年度配额已发放或已提议发放，不能导入", "the entity's allocation of the year is issued or proposed; it cannot be imported")
+A0114 = Check("A0114", "该单位本年度没有配额记录", "the entity has no allocation record for the year")
+A0115 = Check("A0115", "动态调整状态不允许此操作", "the dynamic adjustment is not in a state that allows this")
+A0116 = Check("A0116", "导入的数据表记录不能自动重算", "an allocation imported from data tables cannot be recomputed here")
+A0120 = Check("A0120", "本省尚未公布该阶段的配额数据表", "the province has not published the tables of this stage")
+A0121 = Check("A0121", "已超过提出异议的期限（公布后7个工作日）", "the objection period (7 working days from publication) is over")
+A0122 = Check("A0122", "异议已作出决定，不能更改", "the objection has been decided; the decision stands")
+A0123 = Check("A0123", "异议理由不能为空", "the grounds of an objection cannot be empty")

@@ -1,0 +1,37 @@
+"""Numbered MRV checks (code, Chinese, English); the catalogue of every context is docs/checks.md.
+
+M01xx accounting (核算: fuels, operating hours, the pack's kind) · M02xx data-quality plans, monthly
+filings and annual reports · V02xx resolution of 不符合 verification conclusions · V03xx random
+assignment of verification bodies (双随机), outcomes, notification, objections and spot checks.
+Pure: imports only :mod:`cets.core.errors`, so the pure accounting module may use it.
+"""
+
+from cets.core.errors import Check
+
+V0201 = Check("V0201", "核查结论为符合，无需解除", "the verification conclusion is conforming; there is nothing to resolve")
+V0202 = Check("V0202", "该不符合结论已解除", "this non-conforming conclusion is already resolved")
+V0203 = Check("V0203", "解除方式无效", "unknown resolution")
+V0303 = Check("V0303", "该单位本年度已分配核查机构", "the entity already has a verification body for this year")
+V0304 = Check("V0304", "核查结果已记录", "the verification outcome is already recorded")
+V0305 = Check("V0305", "已超过异议期限", "the objection period has passed")
+V0306 = Check("V0306", "核查结果尚未告知，不能提出异议", "the result has not been notified; no objection yet")
+V0307 = Check("V0307", "无待决定的异议", "no objection awaiting a decision")
+V0308 = Check("V0308", "抽查需要已完成的核查", "a spot check needs a completed verification")
+V0309 = Check("V0309", "核查结果尚未记录", "the verification outcome is not recorded yet")
+V0310 = Check("V0310", "结果已告知", "the result was already notified")
+V0311 = Check("V0311", "排放量应为非负整数（吨）", "emissions must be whole tonnes ≥ 0")
+M0201 = Check("M0201", "无待审核的方案版本", "no plan version awaiting review")
+M0202 = Check("M0202", "该月已审核通过，不能覆盖", "this month was accepted; it cannot be overwritten")
+M0203 = Check("M0203", "无待审核的月度存证", "no monthly filing awaiting review")
+M0204 = Check("M0204", "无月度存证，不能生成年度报告", "no monthly filing; no annual report can be generated")
+M0205 = Check("M0205", "有月份未存证，不能签署年度报告", "months without a filing; the annual report cannot be signed")
+M0206 = Check("M0206", "年度报告已签署", "the annual report is already signed")
+M0207 = Check("M0207", "核查排放量与年度报告不一致，不能按机组拆分", "verified emissions differ from the annual report; they cannot be split by unit")
+M0208 = Check(
+    "M0208", "需已签署的年度报告和已完成、符合（或已解除）的核查", "needs a signed annual report and a completed, conforming (or resolved) verification"
+)
+NOT_ACCOUNTING = Check("M0101", "规则包不是核算规则包", "the rule pack is not an accounting pack")
+NO_OPERATING_HOURS = Check("M0102", "有发电量但运行小时数为零，无法计算负荷系数", "generation without operating hours: the load factor cannot be computed")
+UNKNOWN_FUEL = Check("M0103", "规则包中无此燃料品种", "fuel not in the rule pack")
+NO_ELIGIBLE_BODY = Check("V0301", "没有可回避利益冲突的核查机构可供抽取", "no verification body free of conflict is left to draw")
+NO_BODIES = Check("V0302", "未提供核查机构", "no verification body to draw from")
