@@ -58,3 +58,24 @@ def test_penalty_over_the_api(world):
     assert p.post("/api/v1/compliance/penalties", body, content_type="application/json").json()["code"] == "C0802"
     r = p.post("/api/v1/compliance/penalties", dict(body, multiple="6"), content_type="application/json")
     assert r.status_code == 200 and r.json()["fine_fen"] == 58_488_000  # 6 × 1,000 × 9,748
+
+
+def test_forced_surrender_endpoint_needs_a_verified_operator(world):
+    """The endpoint lives with compliance (its service's context): an unverified operator gets R0505,
+    an unknown entity R0101, a verified operator a four-eyes proposal awaiting approval."""
+    from cets.compliance.models import Obligation
+    from tests.conftest import SD_1, client_for, when
+
+    Obligation.objects.create(entity=world.sd1, year=2023, pack_id="national/power-2023-2024", obligation_t=800, offset_cap_t=40,
+                              deadline=when("2024-12-31").date())
+    body = {"key": "fs-api-1", "entity_uscc": SD_1, "year": 2023, "instruction_ref": "鲁环函〔2024〕88号"}
+    r = client_for(world.registry_a).post("/api/v1/compliance/forced-surrender", body, content_type="application/json")
+    assert r.status_code == 403
+    assert r.json()["code"] == "R0505"
+    c = client_for(world.registry_a, verified=True)
+    r = c.post("/api/v1/compliance/forced-surrender", dict(body, entity_uscc="91370000000000000X"), content_type="application/json")
+    assert r.json()["code"] == "R0101"
+    r = c.post("/api/v1/compliance/forced-surrender", body, content_type="application/json")
+    assert r.status_code == 200
+    assert r.json()["kind"] == "forced_surrender"
+    assert r.json()["status"] == "proposed"

@@ -8,7 +8,9 @@ import datetime as dt
 from ninja import Router, Schema
 
 from cets.parties.selectors import entity_get
-from cets.registry.api import _otp
+from cets.core.errors import CetsError
+from cets.registry.api import ProposalOut, _otp, _proposal_out
+from cets.registry.checks import R0101
 
 from . import carryover, services
 from .models import SurrenderApplication
@@ -256,3 +258,24 @@ def beijing_collection(request, body: CollectionIn):
     _otp(request)
     p = services.collection_propose(key=body.key, pack_id=body.pack_id, year=body.year, actor=request.user)
     return {"id": p.pk, "key": p.key, "kind": p.kind, "status": p.status, "payload": p.payload}
+
+
+class ForcedSurrenderIn(Schema):
+    key: str
+    entity_uscc: str
+    year: int
+    instruction_ref: str
+
+
+@router.post("/forced-surrender", response=ProposalOut)
+def propose_forced_surrender(request, body: ForcedSurrenderIn):
+    """Forced surrender (强制履约) from the provincial account on the province's instruction: a registry
+    operator proposes, a second one approves (four eyes). R0101 unknown entity, R0505 without TOTP."""
+    from cets.parties.models import Organisation
+
+    _otp(request)
+    entity = Organisation.objects.filter(uscc=body.entity_uscc, kind=Organisation.Kind.ENTITY).first()
+    if entity is None:
+        raise CetsError(R0101, body.entity_uscc)
+    return _proposal_out(services.forced_surrender_propose(key=body.key, entity=entity, year=body.year, instruction_ref=body.instruction_ref,
+                                                           actor=request.user))

@@ -7,6 +7,9 @@ from collections import Counter, defaultdict
 
 from django.utils import timezone
 
+from cets.parties.models import Organisation
+from cets.registry.models import AccountKind, Position, Transfer
+
 from .models import Obligation, SurrenderApplication
 from .status import Status, compliance_status
 
@@ -275,8 +278,6 @@ def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = "n
     st = statuses(year=year, entity_qs=[o.entity_id for o in obs], today=today)
     ext = extended_deadlines([o.pk for o in obs])
     rows = []
-    from .services import held_for
-
     for o in obs:
         acc = accounts.get(o.entity_id)
         holdings = held.get(acc, 0) + (sum(q for ut, q in held_for(entity=o.entity).items() if ut in usable_ids) if o.entity_id in flagged else 0)
@@ -337,3 +338,17 @@ def real_outcomes(*, year: int) -> dict[str, int] | None:
         if r.get("year") == str(year):
             return {"records": r["records"], "on_time": r["onTime"], "late": r["overdue"], "incomplete": r["incomplete"]}
     return None
+
+
+def held_for(*, entity: Organisation) -> dict[int, int]:
+    """unit_type_id → tonnes the entity's provincial authority account holds for it (registry position),
+    from the journal's beneficiary entries."""
+    from cets.registry.services import system_account
+
+    prov = system_account("national", AccountKind.PROVINCIAL, entity.province)
+    out: dict[int, int] = {}
+    for ut, q in Transfer.objects.filter(credit_account=prov, credit_position=Position.REGISTRY, beneficiary=entity).values_list("unit_type_id", "quantity"):
+        out[ut] = out.get(ut, 0) + q
+    for ut, q in Transfer.objects.filter(debit_account=prov, debit_position=Position.REGISTRY, beneficiary=entity).values_list("unit_type_id", "quantity"):
+        out[ut] = out.get(ut, 0) - q
+    return {k: v for k, v in out.items() if v}

@@ -35,7 +35,7 @@ from .checks import (C1001, C1002, C1003, C1004, C1005, C1006, C0801, C0802, C08
                      C0908, C0909, C0910, C0811)
 from .models import (Borrowing, ComplianceCertificate, ComplianceNotice, Obligation, PenaltyDecision, RectificationOrder, ReliefApplication,
                      SurrenderApplication)
-from .selectors import active_surrenders, deadline_of, market_price, status_of, unsurrendered_for_penalty
+from .selectors import active_surrenders, deadline_of, held_for, market_price, status_of, unsurrendered_for_penalty
 
 
 @transaction.atomic
@@ -211,18 +211,6 @@ def forced_surrender_propose(*, key: str, entity: Organisation, year: int, instr
     return proposal_submit(key=key, kind="forced_surrender", actor=actor, payload={
         "entity": entity.uscc, "year": year, "instruction": instruction_ref,
         "effective_at": effective_at.isoformat() if effective_at else None})
-
-
-def held_for(*, entity: Organisation) -> dict[int, int]:
-    """unit_type_id → tonnes the entity's provincial authority account holds for it (registry position),
-    from the journal's beneficiary entries."""
-    prov = system_account("national", AccountKind.PROVINCIAL, entity.province)
-    out: dict[int, int] = {}
-    for ut, q in Transfer.objects.filter(credit_account=prov, credit_position=Position.REGISTRY, beneficiary=entity).values_list("unit_type_id", "quantity"):
-        out[ut] = out.get(ut, 0) + q
-    for ut, q in Transfer.objects.filter(debit_account=prov, debit_position=Position.REGISTRY, beneficiary=entity).values_list("unit_type_id", "quantity"):
-        out[ut] = out.get(ut, 0) - q
-    return {k: v for k, v in out.items() if v}
 
 
 def forced_surrender_order(year: int, usable: list[str], held: list[str]) -> list[str]:

@@ -325,27 +325,6 @@ def create_vintage(request, body: VintageIn):
     return {"unit_type": ut.code}
 
 
-class ForcedSurrenderIn(Schema):
-    key: str
-    entity_uscc: str
-    year: int
-    instruction_ref: str
-
-
-@router.post("/proposals/forced-surrender", response=ProposalOut)
-def propose_forced_surrender(request, body: ForcedSurrenderIn):
-    """Forced surrender (强制履约) from the provincial account on the province's instruction (four eyes)."""
-    from cets.compliance.services import forced_surrender_propose
-    from cets.parties.models import Organisation
-
-    _otp(request)
-    entity = Organisation.objects.filter(uscc=body.entity_uscc, kind=Organisation.Kind.ENTITY).first()
-    if entity is None:
-        raise CetsError(services.R0101, body.entity_uscc)
-    return _proposal_out(forced_surrender_propose(key=body.key, entity=entity, year=body.year, instruction_ref=body.instruction_ref,
-                                                  actor=request.user))
-
-
 class HolderChangeIn(Schema):
     key: str
     kind: str
