@@ -2,8 +2,7 @@ from django.contrib import admin
 
 from cets.core.admin import ReadOnlyAdmin
 
-from .models import (Borrowing, ComplianceCertificate, ComplianceNotice, Obligation, PenaltyDecision, RectificationOrder, ReliefApplication,
-                     SurrenderApplication)
+from .models import Borrowing, ComplianceCertificate, ComplianceNotice, Obligation, PenaltyDecision, RectificationOrder, ReliefApplication, SurrenderApplication
 
 
 @admin.register(Obligation)

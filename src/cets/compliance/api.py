@@ -7,12 +7,12 @@ import datetime as dt
 
 from ninja import Router, Schema
 
-from cets.parties.selectors import entity_get
 from cets.core.errors import CetsError
+from cets.parties.selectors import entity_get
 from cets.registry.api import ProposalOut, _otp, _proposal_out
 from cets.registry.checks import R0101
 
-from . import carryover, services
+from . import services
 from .models import SurrenderApplication
 
 router = Router(tags=["compliance"])
@@ -72,14 +72,14 @@ def carry_over_position(request, uscc: str):
     """Net sales, holdings at the cut-off, limit T and what is applied for (plan 附5)."""
     from cets.rules.packs import load_pack
 
-    p = carryover.carry_over_position(entity=entity_get(user=request.user, uscc=uscc), pack=load_pack("national/power-2023-2024"))
+    p = services.carry_over_position(entity=entity_get(user=request.user, uscc=uscc), pack=load_pack("national/power-2023-2024"))
     return {"net_sales_t": p.net_sales_t, "holdings_t": p.holdings_t, "limit_t": p.limit_t, "applied_t": p.applied_t,
             "remaining_t": p.remaining_t}
 
 
 @router.post("/carry-over", response=dict)
 def carry_over_apply(request, body: CarryOverIn):
-    a = carryover.carry_over_apply(key=body.key, entity=entity_get(user=request.user, uscc=body.entity_uscc), unit_type_code=body.unit_type,
+    a = services.carry_over_apply(key=body.key, entity=entity_get(user=request.user, uscc=body.entity_uscc), unit_type_code=body.unit_type,
                                    quantity=body.quantity, actor=request.user)
     return {"key": a.key, "status": a.status, "quantity_t": a.quantity}
 
@@ -92,7 +92,7 @@ class ProcessIn(Schema):
 def carry_over_process(request, body: ProcessIn):
     """Process the applications submitted up to ``cutoff`` (registry operators, TOTP)."""
     _otp(request)
-    return carryover.carry_over_process(cutoff=body.cutoff, actor=request.user)
+    return services.carry_over_process(cutoff=body.cutoff, actor=request.user)
 
 
 # ---------------------------------------------------------------- non-compliance

@@ -1,5 +1,6 @@
-"""Numbered checks of the compliance context (C08xx penalties, C09xx notices and borrowing). The carry-over
-checks C0701–C0704 live in :mod:`cets.compliance.carryover`; surrender refusals use the registry's R06xx."""
+"""Numbered checks of the compliance context: C07xx carry-over (2023–2024 power plan 附5), C08xx
+non-compliance (rectification, fines, deduction), C09xx notices, certificates, borrowing and relief,
+C10xx the Beijing pilot. Surrender refusals use the registry's R06xx."""
 
 from cets.core.errors import Check
 
@@ -33,3 +34,9 @@ C1004 = Check("C1004", "该规则包未规定到期自动清缴", "the rule pack
 C1005 = Check("C1005", "自动清缴须在履约截止日进行", "automatic collection takes place on the compliance deadline")
 C1006 = Check("C1006", "规则包不是北京履约规则包或不含该年度", "not a Beijing compliance pack for this year")
 C1007 = Check("C1007", "履约义务数据有误，未写入任何数据", "the obligation rows have errors; nothing was recorded")
+
+# -- carry-over (结转), 2023–2024 power plan 附5
+C0701 = Check("C0701", "不在结转申请期内", "outside the carry-over application period")
+C0702 = Check("C0702", "未按时足额完成2023、2024年度清缴，不具备结转资格", "not eligible: 2023 and 2024 surrender not completed on time")
+C0703 = Check("C0703", "存在司法冻结配额，须解除冻结后申请", "judicially frozen units: apply after the freeze is lifted")
+C0704 = Check("C0704", "超过可结转量", "exceeds the carry-over limit")

@@ -177,7 +177,7 @@ def registry_action(request, action: str):
             return surrender_submit(key=d["key"], entity=own.holder, year=d["year"], unit_type_code=d["unit_type"].strip(),
                                     quantity=d["quantity"], actor=user).key
         if action == "carry_over":
-            from cets.compliance.carryover import carry_over_apply
+            from cets.compliance.services import carry_over_apply
 
             return carry_over_apply(key=d["key"], entity=own.holder, unit_type_code=d["unit_type"].strip(), quantity=d["quantity"], actor=user).key
         if action == "account_close":

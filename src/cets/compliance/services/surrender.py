@@ -1,0 +1,217 @@
+"""Surrender (清缴), two-phase through the registry: ``surrender_submit`` moves the units of the entity's
+registry position to its pending position; the province's ``surrender_approve`` moves them to the surrender
+account; ``surrender_reject`` returns them. Every rule (vintage, CCER eligibility and cap, remaining
+obligation) is checked before anything moves; a refusal writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from cets.core.errors import CetsError
+from cets.parties.access import require_role
+from cets.parties.models import Organisation, Role
+from cets.registry.checks import R0101, R0201, R0502, R0601, R0602, R0603, R0604, R0605, R0606
+from cets.registry.models import AccountKind, Instrument, Position, TransferKind, UnitType
+from cets.registry.selectors import account_of
+from cets.registry.services import Leg, system_account, transfer_post
+from cets.rules.packs import Pack, load_pack
+
+from ..beijing import NONLOCAL, TOTAL, offset_breach
+from ..checks import (
+    C0811,
+    C1001,
+    C1002,
+    C1003,
+)
+from ..models import (
+    Obligation,
+    RectificationOrder,
+    SurrenderApplication,
+)
+from ..selectors import active_surrenders
+
+
+def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date, entity_id: int | None = None) -> str | None:
+    """Why a CCER unit type cannot offset ``year``'s obligation on date ``on``, or None if it can.
+
+    Rules (cn-ets-rules.md §4.2): not from projects under ETS quota management (Measures Art. 29);
+    not from a project of the surrendering entity ``entity_id`` itself (inside its own boundary; the
+    project's owner is taken as the boundary);
+    old CCERs filed before the pack's cut-off are usable only until its date; others must be
+    projects registered on or after the pack's ``new_ccer_registered_from`` (2024-01-22).
+    """
+    p = unit_type.project
+    if p is None:
+        return "CCER without a project"
+    if p.under_ets_quota_management:
+        return "project under ETS quota management"
+    if entity_id is not None and p.owner_id == entity_id:
+        return "project inside the entity's own boundary"
+    cutoff = pack.date(f"compliance.{year}.old_ccer_cutoff_filed_before")
+    if p.filed_on is not None and p.filed_on < cutoff:
+        if on > pack.date(f"compliance.{year}.old_ccer_usable_until"):
+            return f"pre-{cutoff} CCER usable only until {pack.text(f'compliance.{year}.old_ccer_usable_until')}"
+        return None
+    if p.registered_on is None:
+        return "project not registered"
+    if p.registered_on < pack.date(f"compliance.{year}.new_ccer_registered_from"):
+        return f"registered before {pack.text(f'compliance.{year}.new_ccer_registered_from')}"
+    return None
+
+
+@transaction.atomic
+def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_code: str, quantity: int, actor,
+                     at: dt.datetime | None = None) -> SurrenderApplication:
+    """Apply to surrender ``quantity`` t of ``unit_type_code`` against ``entity``'s ``year`` obligation.
+
+    Checks: R0502 actor acts for the entity; R0606 obligation exists; R0201 unit type; R0601 vintage
+    usable for the year (pack ``usable_vintages``); R0603 CCER eligibility; R0602 CCER within the
+    offset cap (≤ 5%, Measures Art. 29). Beijing obligations (pack market ``beijing``) instead: R0601 BEA
+    vintage, C1003 instrument not usable in Beijing, R0603 CCER eligibility, C1001 PCER + CCER above the total
+    offset cap, C1002 CCERs of projects outside Beijing above their cap (:func:`_beijing_unit_check`); units
+    come from the entity's account of the pack's market. Then R0604 not more than the remaining obligation;
+    R0302 enough units; C0811 the arrears are already being deducted from next year's allocation (late surrender
+    stays possible until then, notice 国环规气候〔2024〕1号 §四(四)). Idempotent on ``key`` (a retry returns
+    the same application).
+    """
+    existing = SurrenderApplication.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    m = require_role(actor, Role.ENTITY)
+    if m.organisation_id != entity.pk:
+        raise CetsError(R0502, "not a member of this entity")
+    at = at or timezone.now()
+    ob = Obligation.objects.filter(entity=entity, year=year).first()
+    if ob is None:
+        raise CetsError(R0606, f"{entity.uscc} {year}")
+    pack = load_pack(ob.pack_id)
+    if _arrears_deducted(ob):
+        raise CetsError(C0811, f"{entity.uscc} {year}")
+    ut = UnitType.objects.select_related("project").filter(code=unit_type_code).first()
+    if ut is None:
+        raise CetsError(R0201, unit_type_code)
+    active = active_surrenders(obligation=ob)
+    if pack.market == "beijing":
+        _beijing_unit_check(pack, ob, ut, quantity, active, timezone.localdate(at), entity.pk)
+    elif ut.instrument == Instrument.CEA:
+        if ut.vintage not in pack.raw(f"compliance.{year}.usable_vintages"):
+            raise CetsError(R0601, f"{ut.code} for {year}")
+    elif ut.instrument == Instrument.CCER:
+        why = ccer_eligible(pack, year, ut, timezone.localdate(at), entity.pk)
+        if why:
+            raise CetsError(R0603, why)
+        used = active.filter(unit_type__instrument=Instrument.CCER).aggregate(q=Sum("quantity"))["q"] or 0
+        if used + quantity > ob.offset_cap_t:
+            raise CetsError(R0602, f"{used} + {quantity} > {ob.offset_cap_t}")
+    else:
+        raise CetsError(R0601, f"{ut.code} is not a national instrument")
+    applied = active.aggregate(q=Sum("quantity"))["q"] or 0
+    if applied + quantity > ob.obligation_t:
+        raise CetsError(R0604, f"{applied} + {quantity} > {ob.obligation_t}")
+    acc = account_of(holder_id=entity.pk, market=pack.market)
+    if acc is None:
+        raise CetsError(R0101, entity.uscc)
+    t = transfer_post(key=f"{key}:hold", kind=TransferKind.POSITION_MOVE, unit_type=ut, debit=Leg(acc, Position.REGISTRY),
+                      credit=Leg(acc, Position.PENDING), quantity=quantity, reference=f"{year} 清缴申请 surrender application",
+                      actor=actor, effective_at=at)
+    return SurrenderApplication.objects.create(key=key, obligation=ob, unit_type=ut, quantity=quantity, submitted_by=actor,
+                                               submitted_at=at, pending_transfer_key=t.key)
+
+
+def _arrears_deducted(ob: Obligation) -> bool:
+    """Whether a deduction of ``ob``'s arrears from next year's allocation is decided and in force: late
+    surrender stays possible only "在后续年度未完成配额核减" (notice 国环规气候〔2024〕1号 §四(四))."""
+    from cets.allocation.models import AllocationAdjustment
+
+    order = RectificationOrder.objects.filter(obligation=ob).first()
+    return order is not None and AllocationAdjustment.objects.filter(source=f"compliance.rectification:{order.pk}", voided_at__isnull=True,
+                                                                     kind=AllocationAdjustment.Kind.ARREARS_DEDUCTION).exists()
+
+
+def _decide(application_id: int, approver) -> tuple[SurrenderApplication, object]:
+    app = SurrenderApplication.objects.select_for_update().select_related("obligation__entity", "unit_type").filter(pk=application_id).first()
+    if app is None:
+        raise CetsError(R0605, str(application_id))
+    require_role(approver, Role.PROVINCIAL_AUTHORITY, province=app.obligation.entity.province)
+    if app.status != SurrenderApplication.Status.SUBMITTED:
+        raise CetsError(R0605, app.status)
+    return app, account_of(holder_id=app.obligation.entity_id, market=load_pack(app.obligation.pack_id).market)
+
+
+@transaction.atomic
+def surrender_approve(*, application_id: int, approver, at: dt.datetime | None = None) -> SurrenderApplication:
+    """The province confirms a surrender: pending units go to the surrender account (plan 附6).
+    R0502 unless the approver is the entity's provincial authority; R0605 unless submitted."""
+    return _surrender_decide(application_id, approver, at, approve=True)
+
+
+@transaction.atomic
+def surrender_reject(*, application_id: int, approver, at: dt.datetime | None = None) -> SurrenderApplication:
+    """The province returns a surrender application: pending units go back to the registry position."""
+    return _surrender_decide(application_id, approver, at, approve=False)
+
+
+def _surrender_decide(application_id: int, approver, at: dt.datetime | None, *, approve: bool) -> SurrenderApplication:
+    app, acc = _decide(application_id, approver)
+    at = at or timezone.now()
+    if approve:
+        t = transfer_post(key=f"{app.key}:surrender", kind=TransferKind.SURRENDER, unit_type=app.unit_type,
+                          debit=Leg(acc, Position.PENDING), credit=Leg(system_account(acc.market, AccountKind.SURRENDER), Position.REGISTRY),
+                          quantity=app.quantity, reference=f"{app.obligation.year} 清缴 surrender {app.obligation.entity.uscc}",
+                          actor=app.submitted_by, approver=approver, effective_at=at)
+    else:
+        t = transfer_post(key=f"{app.key}:return", kind=TransferKind.POSITION_MOVE, unit_type=app.unit_type,
+                          debit=Leg(acc, Position.PENDING), credit=Leg(acc, Position.REGISTRY), quantity=app.quantity,
+                          reference="清缴申请退回 surrender application returned", actor=approver, effective_at=at)
+    app.status = SurrenderApplication.Status.APPROVED if approve else SurrenderApplication.Status.REJECTED
+    app.decided_by = approver
+    app.decided_at = at
+    app.final_transfer_key = t.key
+    app.save(update_fields=["status", "decided_by", "decided_at", "final_transfer_key"])
+    return app
+
+
+# -- the Beijing pilot's offset rules at surrender (C1001–C1003)
+
+def _nonlocal(pack: Pack, year: int, unit_type: UnitType) -> bool:
+    """Whether a CCER unit type comes from a project outside Beijing (its province is not one of the pack's
+    ``local_province_names``; a project without a province counts as outside)."""
+    p = unit_type.project
+    return p is None or p.province_name.strip() not in pack.raw(f"compliance.{year}.local_province_names")
+
+
+def _beijing_unit_check(pack: Pack, ob: Obligation, ut: UnitType, quantity: int, active, on: dt.date, entity_id: int) -> None:
+    """The Beijing rules for one surrender (pack ``compliance.<year>``): BEA of a usable vintage (R0601); an
+    offset instrument of the pack (C1003); a CCER eligible as nationally (R0603); PCER + CCER within the
+    total cap (C1001) and CCERs of projects outside Beijing within theirs (C1002), counting what is already
+    applied for or surrendered (cn-ets-rules.md §7.2 [S])."""
+    y = f"compliance.{ob.year}"
+    if ut.instrument == Instrument.BEA:
+        if ut.vintage not in pack.raw(f"{y}.usable_vintages"):
+            raise CetsError(R0601, f"{ut.code} for {ob.year}")
+        return
+    offsets = list(pack.raw(f"{y}.offset_instruments"))
+    if ut.instrument not in offsets:
+        raise CetsError(C1003, f"{ut.code} in {pack.market}")
+    nonlocal_ccer = False
+    if ut.instrument == Instrument.CCER:
+        why = ccer_eligible(pack, ob.year, ut, on, entity_id)
+        if why:
+            raise CetsError(R0603, why)
+        nonlocal_ccer = _nonlocal(pack, ob.year, ut)
+    used_total = used_nonlocal = 0
+    for a in active.filter(unit_type__instrument__in=offsets).select_related("unit_type__project"):
+        used_total += a.quantity
+        if a.unit_type.instrument == Instrument.CCER and _nonlocal(pack, ob.year, a.unit_type):
+            used_nonlocal += a.quantity
+    nonlocal_cap = ob.nonlocal_ccer_cap_t if ob.nonlocal_ccer_cap_t is not None else ob.offset_cap_t
+    breach = offset_breach(quantity_t=quantity, nonlocal_ccer=nonlocal_ccer, used_total_t=used_total, used_nonlocal_t=used_nonlocal,
+                           total_cap_t=ob.offset_cap_t, nonlocal_cap_t=nonlocal_cap)
+    if breach == TOTAL:
+        raise CetsError(C1001, f"{used_total} + {quantity} > {ob.offset_cap_t}")
+    if breach == NONLOCAL:
+        raise CetsError(C1002, f"{used_nonlocal} + {quantity} > {nonlocal_cap}")
