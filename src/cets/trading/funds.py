@@ -18,16 +18,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
 
+from .checks import T0201, T0202, T0203, T0204
 from .models import FundAccount, FundEntry
 
-T0201 = Check("T0201", "可用资金不足", "insufficient available funds")
-T0202 = Check("T0202", "金额须为正整数分", "amount must be a positive whole number of fen")
-T0203 = Check("T0203", "幂等键已用于不同内容", "idempotency key already used with other content")
-T0204 = Check("T0204", "资金账户不存在", "no fund account")
 
 AVAILABLE = "available"
 FROZEN = "frozen"
