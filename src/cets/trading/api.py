@@ -25,7 +25,6 @@ from ninja import Field, Router, Schema
 
 from cets.core.errors import CetsError
 
-from . import book as bk
 from . import entry, selectors
 from .checks import T0113, T0404, T0405, T0406
 from .models import Order

@@ -20,7 +20,6 @@ from django.db import IntegrityError
 from cets.core.errors import CetsError
 from cets.parties.models import Organisation
 
-from . import book as bk
 from . import services
 from .checks import T0110, T0113, T0203, T0209, T0402, T0403
 from .models import Order
