@@ -34,12 +34,12 @@ from cets.registry.models import Account, AccountStatus, Holding, Position, Unit
 from cets.registry.services import exchange_deliver, exchange_hold, exchange_release
 from cets.rules.packs import Pack, pack_for
 
-from . import auction as au
-from . import book as bk
+from .. import auction as au
+from .. import book as bk
 from . import funds
-from .calendar import in_session, is_trading_day, parse_sessions
-from .checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303
-from .models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
+from ..calendar import in_session, is_trading_day, parse_sessions
+from ..checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303
+from ..models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
