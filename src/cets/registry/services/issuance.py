@@ -74,6 +74,15 @@ def _execute_issue(p: Proposal, approver) -> dict:
     return post(key=p.key, unit_type=ut, lines=lines, actor=p.proposed_by, approver=approver, effective_at=_eff(p))
 
 
+def line_legs(ln: IssuanceLine, total, account):
+    """``(kind, quantity, debit, credit)`` of one issuance line: an ``issue`` national total → account for a
+    positive quantity (tonnes, int), a ``clawback`` account → national total for a negative one.
+    ``total`` and ``account`` are whatever the caller names accounts by (objects, or (id, number))."""
+    if ln.quantity > 0:
+        return TransferKind.ISSUE, ln.quantity, total, account
+    return TransferKind.CLAWBACK, -ln.quantity, account, total
+
+
 def _issue_prelude(unit_type: UnitType, lines: Sequence[IssuanceLine]) -> tuple[Account, dict[str, Account], dict[str, Organisation]]:
     total = system_account(INSTRUMENT_MARKET[unit_type.instrument], AccountKind.NATIONAL_TOTAL)
     accounts = {a.number: a for a in Account.objects.filter(number__in=[ln.account for ln in lines])}
@@ -97,18 +106,14 @@ def issuance_lines_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
         acc = accounts.get(ln.account)
         if acc is None:
             raise CetsError(R0101, ln.account)
-        q = ln.quantity
-        ben = bens.get(ln.beneficiary)
-        if q > 0:
-            transfer_post(key=f"{key}:{i}", kind=TransferKind.ISSUE, unit_type=unit_type, debit=Leg(total, Position.REGISTRY),
-                          credit=Leg(acc, Position.REGISTRY), quantity=q, reference=ln.reference, actor=actor,
-                          approver=approver, effective_at=effective_at, beneficiary=ben)
-            issued += q
+        kind, qty, d, c = line_legs(ln, total, acc)
+        transfer_post(key=f"{key}:{i}", kind=kind, unit_type=unit_type, debit=Leg(d, Position.REGISTRY), credit=Leg(c, Position.REGISTRY),
+                      quantity=qty, reference=ln.reference, actor=actor, approver=approver, effective_at=effective_at,
+                      beneficiary=bens.get(ln.beneficiary))
+        if kind == TransferKind.ISSUE:
+            issued += qty
         else:
-            transfer_post(key=f"{key}:{i}", kind=TransferKind.CLAWBACK, unit_type=unit_type, debit=Leg(acc, Position.REGISTRY),
-                          credit=Leg(total, Position.REGISTRY), quantity=-q, reference=ln.reference, actor=actor,
-                          approver=approver, effective_at=effective_at, beneficiary=ben)
-            clawed += -q
+            clawed += qty
     return {"issued_t": issued, "clawed_back_t": clawed, "lines": len(lines)}
 
 
@@ -169,17 +174,14 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
             acc_id = accounts.get(ln.account)
             if acc_id is None:
                 raise CetsError(R0101, ln.account)
-            q = ln.quantity
-            kind, qty = (TransferKind.ISSUE, q) if q > 0 else (TransferKind.CLAWBACK, -q)
+            kind, qty, (d_id, d_num), (c_id, c_num) = line_legs(ln, (total.pk, total.number), (acc_id, ln.account))
             check_quantity(qty)
             check_people(actor, approver)
             ben = bens.get(ln.beneficiary) if ln.beneficiary else None
             if kind == TransferKind.ISSUE:
                 issued += qty
-                d_id, c_id, d_num, c_num = total.pk, acc_id, total.number, ln.account
             else:
                 clawed += qty
-                d_id, c_id, d_num, c_num = acc_id, total.pk, ln.account, total.number
             if keys[i] in posted:
                 mine = chain.idempotency_digest(
                     kind=kind, unit_type=unit_type.code, debit=d_num, debit_position=pos, credit=c_num, credit_position=pos,
