@@ -17,7 +17,7 @@ from cets.parties.models import Role
 
 from . import selectors, services
 from .checks import R0101, R0201, R0502, R0505
-from .models import Account, Position, Transfer, UnitType
+from .models import Position, UnitType
 
 router = Router(tags=["registry"])
 
@@ -86,7 +86,7 @@ def _transfer_out(t) -> TransferOut:
 
 def _posted(t) -> TransferOut:
     """The journal entry as stored (account numbers and all), for a transfer a service just posted."""
-    return _transfer_out(Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+    return _transfer_out(selectors.transfer_entry(t.key))
 
 
 def _proposal_out(p) -> ProposalOut:
@@ -127,7 +127,7 @@ def transfer(request, body: TransferIn):
     """Transfer units from the caller's registry position to another holder (变更)."""
     _otp(request)
     src = selectors.account_visible(user=request.user, number=body.from_account)
-    dst = Account.objects.filter(number=body.to_account).first()
+    dst = selectors.account_by_number(body.to_account)
     if dst is None:
         raise CetsError(R0101, body.to_account)
     t = services.holding_transfer(key=body.key, from_account=src, to_account=dst, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
