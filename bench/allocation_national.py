@@ -126,7 +126,7 @@ def worker(backend: str, seed: int, database: str, line_by_line: bool = False) -
     if line_by_line:  # the registry's path before the batch: every issuance line through transfer_post
         import cets.registry.services as registry_services
 
-        registry_services.BATCH_MIN_LINES = 10**9
+        registry_services.issuance.BATCH_MIN_LINES = 10**9
     out: dict = {"backend": backend, "vendor": connection.vendor, "seed": seed, "issuance_path": "line by line" if line_by_line else "batch"}
     t0 = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)

@@ -86,23 +86,36 @@ def cmd_import_entities(args) -> int:
     return 0
 
 
+def audit_validators() -> list:
+    """Every app's validators for ``cets audit verify``, bottom-up: the registry's, then trading's."""
+    from cets.registry.audit import VALIDATORS as registry_validators
+    from cets.trading.audit import VALIDATORS as trading_validators
+
+    return [*registry_validators, *trading_validators]
+
+
 def cmd_audit_verify(args) -> int:
-    from cets.registry.audit import audit_verify
+    from cets.registry.audit import run_validators
     from cets.registry.selectors import unit_type_totals
 
     con = _console()
-    report = audit_verify()
-    con.print(f"journal entries 分录: {report.transfers:,} · accounts 账户: {report.accounts:,} · holdings 持仓: {report.holdings:,}")
+    results = run_validators(audit_validators())
     for row in unit_type_totals():
         con.print(f"  {row['unit_type']}: created {row['created_t']:,} = national total {row['national_total_t']:,} + issued {row['issued_t']:,}; "
                   f"issued = circulating {row['circulating_t']:,} + surrendered {row['surrendered_t']:,} + cancelled {row['cancelled_t']:,} "
                   f"+ deducted {row['deducted_t']:,} + carried over {row['carried_over_t']:,}" + ("" if row["balanced"] else " ✗"))
-    if report.ok:
+    for res in results:
+        if res.ok:
+            con.print(f"[green]✓ {res.name}[/green] · {res.summary}")
+            continue
+        con.print(f"[red]✗ {res.name}[/red] · {res.summary}: {len(res.problems)} problem(s)")
+        for p in res.problems:
+            _problem(con, "  ", p)
+    failed = [r.name for r in results if not r.ok]
+    if not failed:
         con.print("[green]✓ audit verify: the journal proves every holding 台账与持仓一致[/green]")
         return 0
-    for p in report.problems:
-        _problem(con, "", p)
-    con.print(f"[red]✗ audit verify failed: {len(report.problems)} problem(s) 审计未通过[/red]")
+    con.print(f"[red]✗ audit verify failed: {len(failed)} of {len(results)} validator(s) 审计未通过[/red]")
     return 1
 
 

@@ -174,3 +174,35 @@ def test_audit_names_a_removed_last_entry(world):
     _sql("delete from registry_transfer where seq = %s", [t.seq])
     r = audit_verify()
     assert any("stored chain head differs" in p for p in r.problems)
+
+
+def test_audit_is_a_list_of_independent_validators(world):
+    from cets.registry.audit import VALIDATORS, run_validators
+
+    w = world
+    issue(w, SD_1, 100, "i1")
+    move(w, SD_1, SD_2, 40, "t1")
+    results = run_validators(VALIDATORS)
+    assert [r.name.split(" ")[0] for r in results] == ["hash", "holdings", "conservation", "legs"]
+    assert all(r.ok for r in results)
+    # A holding changed behind the ledger's back fails the replay and the conservation, not the chains.
+    _sql("update registry_holding set quantity = quantity + 5 where account_id = %s", [w.accounts[SD_2].pk])
+    by_name = {r.name.split(" ")[0]: r for r in run_validators(VALIDATORS)}
+    assert by_name["hash"].ok and by_name["legs"].ok
+    assert not by_name["holdings"].ok and not by_name["conservation"].ok
+
+
+def test_audit_names_an_entry_whose_legs_the_kind_table_forbids(world):
+    """An entry relabelled as a surrender into a holder's account breaks its hash and is named by the
+    transfer-kind validator (a surrender credits the surrender account only)."""
+    from cets.registry.audit import VALIDATORS, run_validators
+
+    w = world
+    issue(w, SD_1, 100, "i1")
+    t = move(w, SD_1, SD_2, 40, "t1")
+    _sql("update registry_transfer set kind = 'surrender' where seq = %s", [t.seq])
+    by_name = {r.name.split(" ")[0]: r for r in run_validators(VALIDATORS)}
+    assert not by_name["legs"].ok
+    assert any(f"entry #{t.seq} (t1): surrender" in p and "not allowed by the transfer-kind table" in p for p in by_name["legs"].problems)
+    assert not by_name["hash"].ok and by_name["holdings"].ok
+    assert not audit_verify().ok

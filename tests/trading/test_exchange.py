@@ -227,3 +227,23 @@ def test_a_settlement_refusal_voids_the_command_and_the_market_goes_on(market):
     t = ts.order_take(key="t2", participant=w.sd2, quote_seq=quote.seq, quantity_t=200, actor=None, at=when("2024-11-04", 10))
     assert t.status == Order.Status.FILLED and Trade.objects.count() == 1
     assert funds_verify() == [] and audit_verify().ok
+
+
+def test_cli_audit_verify_runs_every_apps_validators(market, capsys):
+    """``cets audit verify`` runs the registry's validators and trading's fund-ledger validator, reports
+    each, and exits 1 when any fails (here: a fund balance changed behind the fund ledger's back)."""
+    from django.db import connection
+
+    from cets.cli import audit_validators, main
+    from cets.registry.audit import VALIDATORS
+    from cets.trading.audit import funds_balanced
+
+    assert audit_validators() == [*VALIDATORS, funds_balanced]
+    assert main(["audit", "verify"]) == 0
+    acc = fund_account_of(holder=market.sd1)
+    with connection.cursor() as c:
+        c.execute("update trading_fundaccount set available_fen = available_fen + 1 where id = %s", [acc.pk])
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 1
+    out = capsys.readouterr().out
+    assert "✗ fund ledger balanced" in out and "✓ hash chains" in out and "≠ journal" in out

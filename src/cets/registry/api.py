@@ -16,7 +16,7 @@ from cets.parties.access import membership_of
 from cets.parties.models import Role
 
 from . import selectors, services
-from .checks import R0201, R0505
+from .checks import R0101, R0201, R0502, R0505
 from .models import Position, UnitType
 
 router = Router(tags=["registry"])
@@ -86,7 +86,7 @@ def _transfer_out(t) -> TransferOut:
 
 def _posted(t) -> TransferOut:
     """The journal entry as stored (account numbers and all), for a transfer a service just posted."""
-    return _transfer_out(services.Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=t.key))
+    return _transfer_out(selectors.transfer_entry(t.key))
 
 
 def _proposal_out(p) -> ProposalOut:
@@ -127,9 +127,9 @@ def transfer(request, body: TransferIn):
     """Transfer units from the caller's registry position to another holder (变更)."""
     _otp(request)
     src = selectors.account_visible(user=request.user, number=body.from_account)
-    dst = services.Account.objects.filter(number=body.to_account).first()
+    dst = selectors.account_by_number(body.to_account)
     if dst is None:
-        raise CetsError(services.R0101, body.to_account)
+        raise CetsError(R0101, body.to_account)
     t = services.holding_transfer(key=body.key, from_account=src, to_account=dst, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
                                   actor=request.user, reference=body.reference or "变更 transfer")
     return _posted(t)
@@ -345,10 +345,10 @@ def holder_change(request, body: HolderChangeIn):
     _otp(request)
     orgs = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[body.from_uscc, body.to_uscc])}
     if body.from_uscc not in orgs or body.to_uscc not in orgs:
-        raise CetsError(services.R0101, f"{body.from_uscc} / {body.to_uscc}")
+        raise CetsError(R0101, f"{body.from_uscc} / {body.to_uscc}")
     approver = get_user_model().objects.filter(username=body.province_approver).first()
     if approver is None:
-        raise CetsError(services.R0502, body.province_approver)
+        raise CetsError(R0502, body.province_approver)
     hc = services.holder_change_register(key=body.key, kind=body.kind, from_holder=orgs[body.from_uscc], to_holder=orgs[body.to_uscc],
                                          lines=[(_unit_type(ln["unit_type"]), int(ln["quantity"])) for ln in body.lines],
                                          decision_ref=body.decision_ref, province_approver=approver, actor=request.user)

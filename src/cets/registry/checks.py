@@ -1,7 +1,7 @@
 """Numbered registry checks. Each refusal carries one of these codes (UK/EU registry practice).
 
 R01xx accounts · R02xx unit types · R03xx quantities · R04xx idempotency · R05xx people and approval ·
-R06xx compliance use of units.
+R06xx compliance use of units · R07xx reports and statements (``reports.py``).
 """
 
 from cets.core.errors import Check
@@ -35,3 +35,11 @@ R0603 = Check("R0603", "该CCER不符合抵销条件", "CCER not eligible for of
 R0604 = Check("R0604", "清缴数量超过剩余应清缴量", "quantity exceeds the remaining obligation")
 R0605 = Check("R0605", "申请状态不允许此操作", "application is not in a state that allows this")
 R0606 = Check("R0606", "履约义务不存在", "obligation does not exist")
+R0701 = Check(
+    "R0701",
+    "PDF 生成组件不可用：未安装 WeasyPrint 或缺少其系统库（Pango、HarfBuzz、fontconfig），请改用 XLSX 或联系管理员",
+    "PDF rendering is unavailable: WeasyPrint or its system libraries (Pango, HarfBuzz, fontconfig) are missing; use XLSX or ask the administrator",
+)
+R0702 = Check("R0702", "报表参数无效", "invalid report parameters")
+R0703 = Check("R0703", "对账单分录过多，无法生成 PDF，请缩小日期范围或改用 XLSX",
+              "too many entries for a PDF statement: narrow the date range or use XLSX")

@@ -38,20 +38,13 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 
+from .checks import R0701, R0702, R0703
 from .models import Account, AccountKind, Holding, Position, Transfer, TransferKind, UnitType
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-R0701 = Check(
-    "R0701",
-    "PDF 生成组件不可用：未安装 WeasyPrint 或缺少其系统库（Pango、HarfBuzz、fontconfig），请改用 XLSX 或联系管理员",
-    "PDF rendering is unavailable: WeasyPrint or its system libraries (Pango, HarfBuzz, fontconfig) are missing; use XLSX or ask the administrator",
-)
-R0702 = Check("R0702", "报表参数无效", "invalid report parameters")
-R0703 = Check("R0703", "对账单分录过多，无法生成 PDF，请缩小日期范围或改用 XLSX",
-              "too many entries for a PDF statement: narrow the date range or use XLSX")
 
 # WeasyPrint lays out roughly 10–30 ms per table row on this project's machines: a PDF of more lines
 # than this would outlast an HTTP request. XLSX has no such limit.

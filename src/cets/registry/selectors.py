@@ -78,3 +78,13 @@ def proposals(*, status: str | None = None, limit: int = 200):
     if status:
         qs = qs.filter(status=status)
     return qs[:limit]
+
+
+def account_by_number(number: str) -> Account | None:
+    """The account numbered ``number`` (None if none). Unscoped: callers check access."""
+    return Account.objects.filter(number=number).first()
+
+
+def transfer_entry(key: str) -> Transfer:
+    """The journal entry posted under ``key``, with its unit type and accounts."""
+    return Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=key)

@@ -23,18 +23,15 @@ import datetime as dt
 from django.utils import timezone
 from ninja import Field, Router, Schema
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 
-from . import book as bk
 from . import entry, selectors
+from .checks import T0113, T0404, T0405, T0406
 from .models import Order
 from .prices import cny_to_fen, fen_to_cny
 
 router = Router(tags=["trading"])
 
-T0404 = Check("T0404", "须且只能给出 price（元）或 price_fen（分）之一", "give exactly one of price (CNY string) or price_fen (int)")
-T0405 = Check("T0405", "缺少幂等键（Idempotency-Key 请求头或 key 字段）", "idempotency key missing (Idempotency-Key header or key field)")
-T0406 = Check("T0406", "日期范围无效（起始日晚于截止日或超过2000天）", "invalid date range (start after end, or more than 2000 days)")
 
 
 def _key(request, body_key: str | None) -> str:
@@ -240,7 +237,7 @@ def board(request, instrument: str, method: str = "listing"):
     and the resting quotes of those levels (their ``seq`` is what a taker sends). Participants are not
     named; ``mine`` marks the caller's own quotes."""
     if method not in ("listing", "block", "continuous"):
-        raise CetsError(bk.T0113, method[:40])
+        raise CetsError(T0113, method[:40])
     b = selectors.board(instrument=instrument, method=method, viewer=request.user)
 
     def levels(rows):

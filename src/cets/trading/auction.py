@@ -24,10 +24,7 @@ from dataclasses import dataclass
 
 from cets.core.errors import Check
 
-T0301 = Check("T0301", "竞买价格低于底价", "bid price below the floor price")
-T0302 = Check("T0302", "竞买数量不符合公告要求", "bid quantity outside the announced limits")
-T0303 = Check("T0303", "竞价规则须为统一价格或按报价成交", "pricing must be uniform or pay-as-bid")
-T0304 = Check("T0304", "同一竞买人重复报价", "a bidder may send one bid only")
+from .checks import T0301, T0302, T0303, T0304
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,25 +30,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from cets.core.errors import Check
 
 from . import auction as au
+from .checks import T0101, T0102, T0103, T0104, T0105, T0106, T0107, T0108, T0109, T0110, T0111, T0112, T0113, T0114, T0115
 
 BUY = "B"
 SELL = "S"
 
-T0101 = Check("T0101", "价格须为正整数分（最小变动单位0.01元）", "price must be a positive whole number of fen (tick 0.01 CNY)")
-T0102 = Check("T0102", "数量须为正整数吨", "quantity must be a positive whole number of tonnes")
-T0103 = Check("T0103", "挂牌协议单笔申报数量须小于10万吨", "a listing-agreement order must be below the block threshold")
-T0104 = Check("T0104", "大宗协议单笔申报数量须不少于10万吨", "a block-agreement order must reach the block threshold")
-T0105 = Check("T0105", "申报价格超出涨跌幅限制", "price outside the daily price band")
-T0106 = Check("T0106", "所选报价不存在或不在最优五档内", "the chosen quote does not exist or is not within the best five price levels")
-T0107 = Check("T0107", "摘牌数量超过报价剩余数量", "take quantity exceeds the quote's remaining quantity")
-T0108 = Check("T0108", "不能与本方报价成交", "a participant cannot trade with its own quote")
-T0109 = Check("T0109", "定向大宗协议只能由指定对手方确认", "a directed block order can be confirmed only by the named counterparty")
-T0110 = Check("T0110", "委托不存在、已成交或非本人委托", "order not found, already done, or not yours")
-T0111 = Check("T0111", "交易标的未开市（无前收盘价）", "instrument not open (no previous close)")
-T0112 = Check("T0112", "大宗协议须全部数量确认", "a block order is confirmed for its whole remaining quantity")
-T0113 = Check("T0113", "交易方式不支持该指令", "the trade method does not support this command")
-T0114 = Check("T0114", "买卖方向错误", "side must be B (buy) or S (sell)")
-T0115 = Check("T0115", "竞价场次不存在或已结束", "no such auction, or it has been cleared")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,17 +17,14 @@ import re
 
 from django.db import IntegrityError
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 from cets.parties.models import Organisation
 
-from . import book as bk
 from . import services
-from .funds import T0203
+from .checks import T0110, T0113, T0203, T0209, T0402, T0403
 from .models import Order
 from .selectors import participant_of
 
-T0402 = Check("T0402", "幂等键须为1至80位字母、数字或 . _ : -", "idempotency key must be 1–80 letters, digits or . _ : -")
-T0403 = Check("T0403", "对手方统一社会信用代码不存在", "no participant with this counterparty credit code")
 
 _KEY = re.compile(r"[A-Za-z0-9._:-]{1,80}")
 
@@ -47,7 +44,7 @@ def stored_key(*, user, key: str, channel: str = "api") -> str:
 def _participant(user) -> Organisation:
     org = participant_of(user)
     if org is None:
-        raise CetsError(services.T0209, getattr(user, "username", ""))
+        raise CetsError(T0209, getattr(user, "username", ""))
     return org
 
 
@@ -84,7 +81,7 @@ def place(*, user, key: str, instrument: str, method: str, side: str, price_fen:
     org = _participant(user)
     k = stored_key(user=user, key=key, channel=channel)
     if method not in ORDER_METHODS:
-        raise CetsError(bk.T0113, repr(method)[:40])
+        raise CetsError(T0113, repr(method)[:40])
     cp = None
     if counterparty:
         cp = Organisation.objects.filter(uscc=counterparty.strip().upper()).first()
@@ -114,6 +111,6 @@ def cancel(*, user, key: str, order: int, channel: str = "api", market: str = "n
     if (o := _retry(k, kind=Order.Kind.CANCEL, participant_id=org.pk, target_id=order)) is not None:
         return o
     if not Order.objects.filter(seq=order, market=market, participant=org, kind=Order.Kind.PLACE, status=Order.Status.RESTING).exists():
-        raise CetsError(bk.T0110, f"#{order}")
+        raise CetsError(T0110, f"#{order}")
     return _once(k, lambda: services.order_cancel(key=k, participant=org, order_seq=order, actor=user, market=market),
                  kind=Order.Kind.CANCEL, participant_id=org.pk, target_id=order)

@@ -79,7 +79,7 @@ class FundAccount(models.Model):
     open buy orders), both ≥ 0. System accounts: ``bank`` mirrors money held at the settlement bank
     (deposits and withdrawals; its balance is minus the sum of all others), ``fees`` the exchange's fee
     income, ``treasury`` proceeds of paid allocation. Balances change only through ``FundEntry`` rows
-    written by ``trading.funds``; Σ over all accounts of (available + frozen) is always 0."""
+    written by ``trading.services.funds``; Σ over all accounts of (available + frozen) is always 0."""
 
     class Kind(models.TextChoices):
         PARTICIPANT = "participant", "交易参与人 participant"

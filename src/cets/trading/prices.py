@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 
-T0401 = Check("T0401", "价格须为以元为单位、最多两位小数的正数（如 96.50）",
-              "price must be a positive amount in CNY with at most two decimals (e.g. 96.50)")
+from .checks import T0401
+
 
 _PRICE = re.compile(r"([0-9]{1,9})(?:\.([0-9]{1,2}))?")  # ASCII digits only (\d would take full-width ９６)
 

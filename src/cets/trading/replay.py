@@ -41,8 +41,8 @@ from cets.registry.services import Leg, account_open, system_account, system_acc
 
 from . import services as ts
 from .composite import composite_day
-from .funds import funds_deposit
 from .models import DailyQuote, DailyStat, Order, Trade
+from .services.funds import funds_deposit
 from .official import CONTRADICTION, UNREPRODUCIBLE, OfficialData, SubjectDay, load_official
 from .replay_plan import DayPlan, plan_day
 

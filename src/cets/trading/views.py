@@ -30,6 +30,7 @@ from cets.parties.access import viewer_of
 
 from . import entry, selectors, services
 from .chart import Day, chart_of
+from .checks import T0209
 from .forms import CancelForm, OrderForm, TakeForm
 from .models import Order
 
@@ -102,7 +103,7 @@ def board(request):
 @login_required
 def order_submit(request):
     if selectors.participant_of(request.user) is None:  # authorities, operators … do not trade (T0209)
-        messages.error(request, _say(CetsError(services.T0209, request.user.get_username())))
+        messages.error(request, _say(CetsError(T0209, request.user.get_username())))
         return redirect(_back(request))
     rules = _rules()
     form = OrderForm(request.POST, instruments=_instruments(rules), limits=rules.limits if rules else None)

@@ -27,29 +27,22 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
-from cets.core.errors import CetsError, Check
+from cets.core.errors import CetsError
 from cets.parties.access import membership_of
 from cets.parties.models import Organisation, Role
 from cets.registry.models import Account, AccountStatus, Holding, Position, UnitType
 from cets.registry.services import exchange_deliver, exchange_hold, exchange_release
 from cets.rules.packs import Pack, pack_for
 
-from . import auction as au
-from . import book as bk
+from .. import auction as au
+from .. import book as bk
 from . import funds
-from .calendar import in_session, is_trading_day, parse_sessions
-from .models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
+from ..calendar import in_session, is_trading_day, parse_sessions
+from ..checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303
+from ..models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-T0205 = Check("T0205", "非交易日或非交易时段", "the market is closed (not a trading day or outside the session)")
-T0206 = Check("T0206", "未知交易标的", "unknown instrument")
-T0207 = Check("T0207", "可卖持仓不足（当日买入的配额当日不得卖出）", "not enough sellable units (allowances bought today cannot be sold today)")
-T0208 = Check("T0208", "账户状态不允许交易", "the account's status does not allow trading")
-T0209 = Check("T0209", "无交易权限", "not a trading participant or not acting for it")
-T0210 = Check("T0210", "前一交易日尚未闭市", "the previous trading day is not closed")
-T0211 = Check("T0211", "报价不存在或已失效", "the quote does not exist or is no longer open")
-T0212 = Check("T0212", "超过最大持仓量限制", "the order would exceed the maximum holding")
 
 # Roles that may trade for their own organisation (Measures Art. 21; Regulations Art. 7 bars regulators,
 # the registry, the exchange and verification bodies).
@@ -247,11 +240,11 @@ def _require_day_open(market: str, instrument: str, day: dt.date) -> None:
 
 def _validate_order_shape(side: str, price_fen, quantity_t) -> None:
     if side not in (bk.BUY, bk.SELL):
-        raise CetsError(bk.T0114, repr(side))
+        raise CetsError(T0114, repr(side))
     if isinstance(price_fen, bool) or not isinstance(price_fen, int) or price_fen <= 0:
-        raise CetsError(bk.T0101, repr(price_fen))
+        raise CetsError(T0101, repr(price_fen))
     if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
-        raise CetsError(bk.T0102, repr(quantity_t))
+        raise CetsError(T0102, repr(quantity_t))
 
 
 def order_place(*, key: str, participant: Organisation, instrument: str, method: str, side: str, price_fen: int, quantity_t: int, actor,
@@ -269,7 +262,7 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
     now = _local(at)
     rules = market_rules(market, now.date())
     if method not in rules.sessions:
-        raise CetsError(bk.T0113, method)
+        raise CetsError(T0113, method)
     _check_open(method, now, rules)
     _unit_type(rules, instrument)
     with transaction.atomic():
@@ -293,7 +286,7 @@ def order_take(*, key: str, participant: Organisation, quote_seq: int, quantity_
         return o
     _participant_check(actor, participant)
     if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
-        raise CetsError(bk.T0102, repr(quantity_t))
+        raise CetsError(T0102, repr(quantity_t))
     quote = Order.objects.filter(seq=quote_seq, market=market, kind=Order.Kind.PLACE, status=Order.Status.RESTING).first()
     if quote is None:
         raise CetsError(T0211, f"#{quote_seq}")
@@ -344,7 +337,7 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
     prev = DailyQuote.objects.filter(market=market, instrument=instrument, date__lt=day).order_by("-date").values_list("close_fen", flat=True).first()
     ref = prev_close_fen if prev_close_fen is not None else prev
     if ref is None or ref <= 0:
-        raise CetsError(bk.T0111, f"{instrument}: no previous close")
+        raise CetsError(T0111, f"{instrument}: no previous close")
     with transaction.atomic():
         first_session = market_rules(market, day).sessions["listing"][0][0]
         o = _log(market, key=key, kind=Order.Kind.OPEN_DAY, trading_day=day, instrument=instrument, price_fen=ref,
@@ -420,7 +413,7 @@ def auction_offer(*, key: str, initiator: Organisation, instrument: str, quantit
     else:
         _participant_check(actor, initiator)
     if pricing not in ("uniform", "pay_as_bid"):
-        raise CetsError(au.T0303, pricing)
+        raise CetsError(T0303, pricing)
     _validate_order_shape(bk.SELL, floor_fen, quantity_t)
     now = _local(at)
     rules = market_rules(market, now.date())
@@ -447,7 +440,7 @@ def auction_bid(*, key: str, participant: Organisation, auction_seq: int, price_
     _validate_order_shape(bk.BUY, price_fen, quantity_t)
     offer = Order.objects.filter(seq=auction_seq, market=market, kind=Order.Kind.AUCTION_OFFER).first()
     if offer is None:
-        raise CetsError(bk.T0115, f"#{auction_seq}")
+        raise CetsError(T0115, f"#{auction_seq}")
     now = _local(at)
     rules = market_rules(market, now.date())
     _check_open("auction", now, rules)
@@ -473,7 +466,7 @@ def auction_close(*, key: str, auction_seq: int, actor, market: str = "national"
         require_role(actor, Role.EXCHANGE_OPERATOR)
     offer = Order.objects.filter(seq=auction_seq, market=market, kind=Order.Kind.AUCTION_OFFER).first()
     if offer is None:
-        raise CetsError(bk.T0115, f"#{auction_seq}")
+        raise CetsError(T0115, f"#{auction_seq}")
     now = _local(at)
     with transaction.atomic():
         o = _log(market, key=key, kind=Order.Kind.AUCTION_CLEAR, trading_day=now.date(), instrument=offer.instrument, method=Method.AUCTION,

@@ -1,0 +1,37 @@
+"""Registry writes, by noun. Every function is one transaction; every movement of units is a journal
+entry written through the ledger's one write path (:mod:`.ledger`, where the refusal precedence is
+documented). Refusals raise :class:`cets.core.errors.CetsError` with a code from
+:mod:`cets.registry.checks`, and change nothing. Reads are in :mod:`cets.registry.selectors`.
+
+Modules: :mod:`.accounts` (system accounts, a holder's account, status, closure), :mod:`.ledger` (checks,
+journal rows and hashes, SQL), :mod:`.transfers` (``transfer_post``, ``holding_transfer``),
+:mod:`.vintages` (``vintage_create``), :mod:`.proposals` (four eyes), :mod:`.issuance` (issuance and
+claw-back, line by line or batched), :mod:`.retirement` (voluntary cancellation, deduction),
+:mod:`.reversal`, :mod:`.positions` (position moves, judicial freeze and release), :mod:`.holders`
+(changes of holder), :mod:`.exchange` (the exchange's settlement side).
+
+Every public name is re-exported here: ``from cets.registry.services import X`` is the interface other
+apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
+"""
+
+from ..kinds import HOLDER_KINDS, INSTRUMENT_MARKET, MARKET_INSTRUMENTS
+from .accounts import KIND_CODES, account_close_propose, account_open, account_status_set, system_account, system_accounts_ensure
+from .exchange import exchange_deliver, exchange_hold, exchange_release
+from .holders import holder_change_register
+from .issuance import BATCH_MIN_LINES, IssuanceLine, issuance_batch_post, issuance_lines_post, issuance_propose
+from .ledger import Leg
+from .positions import HOLDER_MOVES, judicial_freeze, judicial_release, position_move
+from .proposals import FOUR_EYES, FourEyesOp, four_eyes, proposal_approve, proposal_reject, proposal_submit
+from .retirement import cancellation_propose, deduction_propose
+from .reversal import IRREVERSIBLE, reversal_propose
+from .transfers import holding_transfer, transfer_post
+from .vintages import unit_type_code, vintage_create
+
+__all__ = [
+    "BATCH_MIN_LINES", "FOUR_EYES", "HOLDER_KINDS", "HOLDER_MOVES", "INSTRUMENT_MARKET", "IRREVERSIBLE", "KIND_CODES", "MARKET_INSTRUMENTS",
+    "FourEyesOp", "IssuanceLine", "Leg", "account_close_propose", "account_open", "account_status_set", "cancellation_propose",
+    "deduction_propose", "exchange_deliver", "exchange_hold", "exchange_release", "four_eyes", "holder_change_register", "holding_transfer",
+    "issuance_batch_post", "issuance_lines_post", "issuance_propose", "judicial_freeze", "judicial_release", "position_move",
+    "proposal_approve", "proposal_reject", "proposal_submit", "reversal_propose", "system_account", "system_accounts_ensure",
+    "transfer_post", "unit_type_code", "vintage_create",
+]

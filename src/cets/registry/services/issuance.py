@@ -1,0 +1,228 @@
+"""Issuance (发放) and claw-back (多退少补): proposed as a batch of lines, posted on a second person's
+approval — line by line through :func:`.transfers.transfer_post`, or set-based for large batches
+(:func:`issuance_batch_post`). Both paths run the ledger's checks and build the journal rows with
+:mod:`.ledger`, so they write the same journal (tests/registry/test_batch.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from cets.core.errors import CetsError
+from cets.parties.models import Organisation
+
+from .. import chain
+from ..checks import R0101, R0301, R0302, R0401
+from ..kinds import INSTRUMENT_MARKET
+from ..models import Account, AccountKind, Position, Proposal, Transfer, TransferKind, UnitType
+from .accounts import system_account
+from .ledger import (
+    HASH_COL, SQL_CREDIT, SQL_HEAD_SET, SQL_HELD, SQL_HOLD_ADD, SQL_IDS, SQL_JOURNAL_SEQ, SQL_KEYS, SQL_LOCK_MANY, AccountRow, Leg,
+    check_entry, check_people, check_quantity, chunks, execute_many, journal_row, prev_heads, select_in, seqs_reserve, transfer_digest,
+)
+from .proposals import _eff, four_eyes, proposal_submit
+from .transfers import transfer_post
+
+
+@dataclass(frozen=True)
+class IssuanceLine:
+    """One line of an issuance proposal: account number and quantity (tonnes; negative = claw-back).
+    ``beneficiary`` is the entity's credit code when the account is a provincial authority account."""
+
+    account: str
+    quantity: int
+    reference: str = ""
+    beneficiary: str = ""
+
+
+def issuance_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, effective_at: dt.datetime | None = None,
+                     note: str = "") -> Proposal:
+    """Propose an issuance (or claw-back, 多退少补) batch; it takes effect on a second person's approval.
+
+    Only registry operators may propose (R0502). Idempotent on ``key``. Lines with quantity 0 are
+    dropped; quantities must be integers (R0301).
+    """
+    rows = []
+    for ln in lines:
+        if isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
+            raise CetsError(R0301, repr(ln.quantity))
+        if ln.quantity:
+            row = {"account": ln.account, "quantity": ln.quantity, "reference": ln.reference}
+            if ln.beneficiary:
+                row["beneficiary"] = ln.beneficiary
+            rows.append(row)
+    payload = {"unit_type": unit_type.code, "lines": rows, "note": note,
+               "effective_at": effective_at.isoformat() if effective_at else None}
+    return proposal_submit(key=key, kind="issue", payload=payload, actor=actor)
+
+
+# Proposals with more lines than this are posted by :func:`issuance_batch_post` (set-based SQL); smaller
+# ones line by line through :func:`transfer_post`. Both write exactly the same journal (tests/registry/test_batch.py).
+BATCH_MIN_LINES = 8
+
+
+@four_eyes("issue")
+def _execute_issue(p: Proposal, approver) -> dict:
+    ut = UnitType.objects.get(code=p.payload["unit_type"])
+    lines = [IssuanceLine(account=ln["account"], quantity=ln["quantity"], reference=ln["reference"], beneficiary=ln.get("beneficiary", ""))
+             for ln in p.payload["lines"]]
+    post = issuance_batch_post if len(lines) > BATCH_MIN_LINES else issuance_lines_post
+    return post(key=p.key, unit_type=ut, lines=lines, actor=p.proposed_by, approver=approver, effective_at=_eff(p))
+
+
+def line_legs(ln: IssuanceLine, total, account):
+    """``(kind, quantity, debit, credit)`` of one issuance line: an ``issue`` national total → account for a
+    positive quantity (tonnes, int), a ``clawback`` account → national total for a negative one.
+    ``total`` and ``account`` are whatever the caller names accounts by (objects, or (id, number))."""
+    if ln.quantity > 0:
+        return TransferKind.ISSUE, ln.quantity, total, account
+    return TransferKind.CLAWBACK, -ln.quantity, account, total
+
+
+def _issue_prelude(unit_type: UnitType, lines: Sequence[IssuanceLine]) -> tuple[Account, dict[str, Account], dict[str, Organisation]]:
+    total = system_account(INSTRUMENT_MARKET[unit_type.instrument], AccountKind.NATIONAL_TOTAL)
+    accounts = {a.number: a for a in Account.objects.filter(number__in=[ln.account for ln in lines])}
+    bens = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[ln.beneficiary for ln in lines if ln.beneficiary])}
+    return total, accounts, bens
+
+
+@transaction.atomic
+def issuance_lines_post(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, approver,
+                        effective_at: dt.datetime | None = None) -> dict:
+    """Post the lines of an issuance proposal one by one, each through :func:`transfer_post`: line
+    ``i`` is the journal entry ``{key}:{i}``, an ``issue`` (national total → account, registry
+    position) for a positive quantity in tonnes CO2e (int), a ``clawback`` (account → national total)
+    for a negative one. Returns ``{"issued_t", "clawed_back_t", "lines"}`` (tonnes, int).
+
+    Refusals, at the first line that fails, in line order: R0101 (account unknown), R0301, R0501,
+    R0401, R0105, R0106, R0102/R0103, R0202, R0302; nothing is written (one transaction)."""
+    total, accounts, bens = _issue_prelude(unit_type, lines)
+    issued = clawed = 0
+    for i, ln in enumerate(lines):
+        acc = accounts.get(ln.account)
+        if acc is None:
+            raise CetsError(R0101, ln.account)
+        kind, qty, d, c = line_legs(ln, total, acc)
+        transfer_post(key=f"{key}:{i}", kind=kind, unit_type=unit_type, debit=Leg(d, Position.REGISTRY), credit=Leg(c, Position.REGISTRY),
+                      quantity=qty, reference=ln.reference, actor=actor, approver=approver, effective_at=effective_at,
+                      beneficiary=bens.get(ln.beneficiary))
+        if kind == TransferKind.ISSUE:
+            issued += qty
+        else:
+            clawed += qty
+    return {"issued_t": issued, "clawed_back_t": clawed, "lines": len(lines)}
+
+
+def _existing_digests(keys: Sequence[str]) -> dict[str, str]:
+    """Idempotency digests of journal entries already posted under ``keys`` (a retried proposal)."""
+    out = {}
+    for part in chunks(list(keys), 900):
+        for t in Transfer.objects.filter(key__in=part).select_related("unit_type", "debit_account", "credit_account"):
+            out[t.key] = transfer_digest(t)
+    return out
+
+
+@transaction.atomic
+def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, approver,
+                        effective_at: dt.datetime | None = None) -> dict:
+    """Post the lines of an issuance proposal in one transaction with set-based SQL: the same journal
+    as :func:`issuance_lines_post` — entry ``{key}:{i}`` per line, same kinds, quantities (tonnes CO2e,
+    int), references, beneficiaries, times, previous hashes and hashes, with ascending ``seq`` in line
+    order (the national total account's chain advances line by line) — and the same holdings and
+    account heads. Returns ``{"issued_t", "clawed_back_t", "lines"}`` (tonnes, int).
+
+    Every line is checked first, in line order, against the balances the lines before it leave
+    (locked accounts; registry position): R0101 (account unknown), R0301 (quantity), R0501 (approver
+    is the actor), R0401 (key posted with other content), R0105, R0106 (account kinds), R0102/R0103
+    (closed/frozen), R0202 (unit type), R0302 (not enough held: national total for issues, the account
+    for claw-backs). The first failing line raises the code the line-by-line path raises, and nothing
+    is written. Idempotent: lines whose key is already in the journal with the same content are
+    skipped, so a proposal posted twice changes nothing.
+    Rules: 2023–2024 allocation plan, issuance flow (cn-ets-rules.md §1.4.4: pre-allocation, then the
+    final allocation issued or clawed back, 多退少补) and the Registry rules' 初始分配/发放 operation
+    (§4.1). The batch changes how the entries are written, not what they are."""
+    total = system_account(INSTRUMENT_MARKET[unit_type.instrument], AccountKind.NATIONAL_TOTAL)
+    wanted = sorted({ln.beneficiary for ln in lines if ln.beneficiary})
+    bens = {u: pk for part in chunks(wanted, 900) for u, pk in Organisation.objects.filter(uscc__in=part).values_list("uscc", "pk")}
+    conn = transaction.get_connection()
+    vendor = conn.vendor
+    pos = Position.REGISTRY
+    lock = SQL_LOCK_MANY + (" FOR UPDATE" if conn.features.has_select_for_update else "")
+    keys = [f"{key}:{i}" for i in range(len(lines))]
+    with conn.cursor() as cur:
+        # 1. the accounts named by the lines, then every account of the proposal locked in id order across
+        #    chunks (the order transfer_post locks in, so no deadlock with it)
+        accounts = {number: pk for pk, number in select_in(cur, vendor, SQL_IDS, sorted({ln.account for ln in lines}))}
+        ids = sorted({total.pk, *accounts.values()})
+        rows = {r[0]: AccountRow(*r) for r in select_in(cur, vendor, lock, ids)}
+        # 2. which lines were posted before (a retry), and what the accounts hold
+        posted = {r[0] for r in select_in(cur, vendor, SQL_KEYS, keys)}
+        held: dict[int, int] = dict(select_in(cur, vendor, SQL_HELD, ids, head=(unit_type.pk, pos)))
+        had_row = set(held)
+        theirs = _existing_digests(sorted(posted)) if posted else {}
+        # 3. check and chain every line in order, against running balances and heads
+        heads = {pk: r.head_hash or chain.GENESIS for pk, r in rows.items()}
+        last: dict[int, int] = {}  # account id → index of its last new entry
+        entries: list[list] = []
+        adapt = conn.ops.adapt_datetimefield_value
+        issued = clawed = 0
+        for i, ln in enumerate(lines):
+            acc_id = accounts.get(ln.account)
+            if acc_id is None:
+                raise CetsError(R0101, ln.account)
+            kind, qty, (d_id, d_num), (c_id, c_num) = line_legs(ln, (total.pk, total.number), (acc_id, ln.account))
+            check_quantity(qty)
+            check_people(actor, approver)
+            ben = bens.get(ln.beneficiary) if ln.beneficiary else None
+            if kind == TransferKind.ISSUE:
+                issued += qty
+            else:
+                clawed += qty
+            if keys[i] in posted:
+                mine = chain.idempotency_digest(
+                    kind=kind, unit_type=unit_type.code, debit=d_num, debit_position=pos, credit=c_num, credit_position=pos,
+                    quantity=qty, reference=ln.reference, beneficiary=str(ben) if ben else "")
+                if theirs.get(keys[i]) != mine:
+                    raise CetsError(R0401, keys[i])
+                continue
+            if d_id not in rows or c_id not in rows:
+                raise CetsError(R0101)
+            d_acc, c_acc = rows[d_id], rows[c_id]
+            check_entry(kind, unit_type, d_acc, pos, c_acc, pos)
+            have = held.get(d_id)
+            if have is None or have < qty:
+                raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {pos}: {have or 0} < {qty}")
+            held[d_id] = have - qty
+            held[c_id] = held.get(c_id, 0) + qty
+            now = timezone.now()
+            d_prev, c_prev = prev_heads(d_acc, c_acc, heads)
+            row = journal_row(key=keys[i], kind=kind, unit_type=unit_type, debit=d_acc, debit_position=pos, credit=c_acc, credit_position=pos,
+                              quantity=qty, reference=ln.reference, related=None, actor=actor, approver=approver,
+                              effective_at=effective_at or now, recorded_at=now, debit_prev=d_prev, credit_prev=c_prev, beneficiary_id=ben,
+                              adapt=adapt)
+            heads[d_id] = heads[c_id] = row[HASH_COL]
+            last[d_id] = last[c_id] = len(entries)
+            entries.append([None, *row])  # seq first, filled in below
+        result = {"issued_t": issued, "clawed_back_t": clawed, "lines": len(lines)}
+        if not entries:
+            return result
+        # 4. the journal, with explicit ascending seq in line order
+        for e, seq in zip(entries, seqs_reserve(cur, vendor, len(entries))):
+            e[0] = seq
+        execute_many(cur, SQL_JOURNAL_SEQ, entries)
+        # 5. holdings: each touched account's net change; existing rows updated, missing ones inserted (only a
+        #    credit can need a new row, so its quantity is ≥ 0)
+        delta: dict[int, int] = {}
+        for e in entries:
+            delta[e[4]] = delta.get(e[4], 0) - e[8]
+            delta[e[6]] = delta.get(e[6], 0) + e[8]
+        execute_many(cur, SQL_HOLD_ADD, [(dq, acc_id, unit_type.pk, pos) for acc_id, dq in sorted(delta.items()) if acc_id in had_row])
+        execute_many(cur, SQL_CREDIT, [(acc_id, unit_type.pk, pos, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row])
+        # 6. heads: each touched account points at its last new entry
+        execute_many(cur, SQL_HEAD_SET, [(entries[ix][1 + HASH_COL], entries[ix][0], acc_id) for acc_id, ix in sorted(last.items())])
+    return result
+

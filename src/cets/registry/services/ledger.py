@@ -1,0 +1,269 @@
+"""The ledger's one write path: the per-entry checks and the journal row + hash, built in one place for
+single transfers (:func:`cets.registry.services.transfers.transfer_post`, which the exchange's settlement
+``exchange_*`` and every registry operation go through) and for batch issuance
+(:func:`cets.registry.services.issuance.issuance_batch_post`). Both paths call :func:`check_quantity`,
+:func:`check_people`, :func:`check_entry` and :func:`journal_row`; they differ only in how the rows reach
+the database (one statement per entry, or set-based statements for a proposal).
+
+Refusal precedence (the first that applies is raised; a refusal changes nothing):
+
+1. R0101 — an account named by number does not exist (issuance lines: before anything else of the line);
+2. R0301 — the quantity is not a positive integer (tonnes CO2e, ``int``; ``bool`` refused);
+3. R0501 — the approver is the actor (four eyes);
+4. R0401 — the idempotency key is already in the journal with other content (the same content is a
+   retry and returns the first entry: nothing below runs);
+5. R0101 — an account id to lock is not there;
+6. R0105 — debit and credit are the same holding (account and position);
+7. R0106 — the transfer-kind table (:data:`cets.registry.kinds.TRANSFER_KINDS`) does not allow these
+   debit/credit account kinds (or not one account where it must be);
+8. R0111 — a leg's position is not one the table allows for the kind;
+9. R0102, R0103, R0104 — an account status the kind does not allow: closed on either leg, then
+   frozen on either leg, then restricted (debit then credit within each status);
+10. R0202 — the unit type is not allowed in the credit account, then in the debit account (market
+    instruments, :data:`cets.registry.kinds.MARKET_INSTRUMENTS`);
+11. R0302 — the debit holding (account, unit type, position) holds less than the quantity.
+
+R0201 (unit type does not exist) is raised before the ledger, where a code is resolved to a unit type.
+
+The hot path is explicit SQL (no ORM per transfer), portable between SQLite and PostgreSQL; table and
+column names come from the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from cets.core.errors import CetsError
+
+from .. import chain
+from ..checks import R0105, R0106, R0202, R0301, R0501
+from ..kinds import MARKET_INSTRUMENTS, legs_refusal, positions_refusal, status_refusal
+from ..models import AccountKind, Holding, Instrument, Transfer, UnitType
+from ..models import Account as _Account
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a transfer: an account and a position (``Position`` value)."""
+
+    account: _Account
+    position: str
+
+# The hot path of the ledger is written as explicit SQL (six statements, portable between SQLite and
+# PostgreSQL): it runs for every movement of every unit, and the ORM's per-query overhead was most of
+# its cost. Table and column names come from the models.
+_A, _H, _T = _Account._meta.db_table, Holding._meta.db_table, Transfer._meta.db_table
+T_COLS = ("key", "kind", "unit_type_id", "debit_account_id", "debit_position", "credit_account_id", "credit_position", "quantity",
+           "reference", "related_id", "actor_id", "approver_id", "effective_at", "recorded_at", "debit_prev_hash", "credit_prev_hash",
+           "hash", "beneficiary_id")
+# Locks both accounts and, in the same round trip, asks whether the idempotency key is already in the journal.
+SQL_LOCK = (f"SELECT id, number, kind, market, status, head_hash, EXISTS (SELECT 1 FROM {_T} WHERE key = %s) FROM {_A} "
+             f"WHERE id IN (%s, %s) ORDER BY id")
+SQL_DEBIT = (f"UPDATE {_H} SET quantity = quantity - %s WHERE account_id = %s AND unit_type_id = %s AND position = %s "
+              f"AND quantity >= %s")
+SQL_AVAILABLE = f"SELECT quantity FROM {_H} WHERE account_id = %s AND unit_type_id = %s AND position = %s"
+SQL_CREDIT = (f"INSERT INTO {_H} (account_id, unit_type_id, position, quantity) VALUES (%s, %s, %s, %s) "
+               f"ON CONFLICT (account_id, unit_type_id, position) DO UPDATE SET quantity = {_H}.quantity + excluded.quantity")
+SQL_JOURNAL = f"INSERT INTO {_T} ({', '.join(T_COLS)}) VALUES ({', '.join(['%s'] * len(T_COLS))}) RETURNING seq"
+SQL_HEADS = f"UPDATE {_A} SET head_hash = %s, head_seq = %s WHERE id IN (%s, %s)"
+
+
+class _PreparedCursor:
+    """A psycopg cursor whose every statement is prepared on the server (``prepare=True``)."""
+
+    def __init__(self, raw) -> None:
+        self._raw = raw
+
+    @property
+    def rowcount(self) -> int:
+        return self._raw.rowcount
+
+    def execute(self, sql, params):
+        return self._raw.execute(sql, params, prepare=True)
+
+    def fetchone(self):
+        return self._raw.fetchone()
+
+    def fetchall(self):
+        return self._raw.fetchall()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._raw.close()
+
+
+def cursor_for(conn):
+    """On PostgreSQL the ledger's statements go straight to psycopg, prepared once per connection:
+    the server parses and plans them once, and Django's cursor layers are skipped (measured with
+    bench/registry_transfers.py). On SQLite, Django's cursor, which translates the ``%s``
+    placeholders. The SQL text is the same on both."""
+    return _PreparedCursor(conn.connection.cursor()) if conn.vendor == "postgresql" else conn.cursor()
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """The columns of a locked account the checks and the chain need."""
+
+    pk: int
+    number: str
+    kind: str
+    market: str
+    status: str
+    head_hash: str
+
+
+# ---------------------------------------------------------------- checks (in precedence order)
+
+def check_quantity(quantity: object) -> int:
+    """R0301 unless ``quantity`` is a positive ``int`` (tonnes CO2e; ``bool`` is refused)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise CetsError(R0301, repr(quantity))
+    return quantity
+
+
+def check_people(actor, approver) -> None:
+    """R0501 if the approver is the actor (four eyes)."""
+    if approver is not None and actor is not None and approver.pk == actor.pk:
+        raise CetsError(R0501)
+
+
+def check_unit_allowed(account, unit_type: UnitType) -> None:
+    """R0202 unless the account's market holds the unit type's instrument (a CCER holding account: CCER only)."""
+    allowed = MARKET_INSTRUMENTS.get(account.market, frozenset())
+    if unit_type.instrument not in allowed or (account.kind == AccountKind.CCER_HOLDING and unit_type.instrument != Instrument.CCER):
+        raise CetsError(R0202, f"{unit_type.code} in {account.number}")
+
+
+def check_entry(kind: str, unit_type: UnitType, debit: AccountRow | None, debit_position: str, credit: AccountRow,
+                credit_position: str) -> None:
+    """The per-entry checks after the accounts are locked, in precedence order: R0105 same holding,
+    R0106 account kinds (the transfer-kind table), R0111 positions, R0102/R0103/R0104 statuses,
+    R0202 unit type (credit, then debit). The balance (R0302) is the caller's: it is where the paths
+    differ (a conditional UPDATE, or running balances)."""
+    same = debit is not None and debit.pk == credit.pk
+    if same and debit_position == credit_position:
+        raise CetsError(R0105)
+    d_pos = debit_position if debit is not None else None
+    code = legs_refusal(kind, debit.kind if debit is not None else None, credit.kind, same) or positions_refusal(kind, d_pos, credit_position)
+    if code is R0106:
+        raise CetsError(R0106, f"{kind}: {debit.number if debit else '-'} → {credit.number}")
+    if code is not None:
+        raise CetsError(code, f"{kind}: {d_pos or '-'} → {credit_position}")
+    refused = status_refusal(kind, debit.status if debit is not None else None, credit.status)
+    if refused is not None:
+        code, leg = refused
+        raise CetsError(code, (debit if leg == "debit" else credit).number)
+    check_unit_allowed(credit, unit_type)
+    if debit is not None:
+        check_unit_allowed(debit, unit_type)
+
+
+# ---------------------------------------------------------------- the journal row and its hash
+
+def user_id(user) -> str:
+    return str(user.pk) if user is not None else ""
+
+
+def prev_heads(debit: AccountRow | None, credit: AccountRow, heads: dict[int, str] | None = None) -> tuple[str, str]:
+    """The previous heads an entry chains to: ``""`` for no debit, GENESIS for an account's first entry;
+    one account on both legs chains once. ``heads`` overrides the stored heads (a batch's running heads)."""
+    def head(a: AccountRow) -> str:
+        return heads[a.pk] if heads is not None and a.pk in heads else (a.head_hash or chain.GENESIS)
+
+    d_prev = head(debit) if debit is not None else ""
+    c_prev = d_prev if debit is not None and debit.pk == credit.pk else head(credit)
+    return d_prev, c_prev
+
+
+def journal_row(*, key: str, kind: str, unit_type: UnitType, debit: AccountRow | None, debit_position: str, credit: AccountRow,
+                credit_position: str, quantity: int, reference: str, related: Transfer | None, actor, approver, effective_at,
+                recorded_at, debit_prev: str, credit_prev: str, beneficiary_id: int | None, adapt) -> list:
+    """The journal row (values in ``T_COLS`` order; the hash at :data:`HASH_COL`) of one entry:
+    ``hash = sha256(content ‖ debit_prev ‖ credit_prev)`` (:mod:`cets.registry.chain`). ``adapt``
+    is the connection's datetime adapter. Quantity in tonnes CO2e (int)."""
+    text = chain.content(
+        key=key, kind=kind, unit_type=unit_type.code, debit=debit.number if debit else "", debit_position=debit_position if debit else "",
+        credit=credit.number, credit_position=credit_position, quantity=quantity, reference=reference,
+        related=related.key if related else "", actor=user_id(actor), approver=user_id(approver), effective_at=effective_at,
+        recorded_at=recorded_at, beneficiary=str(beneficiary_id) if beneficiary_id else "",
+    )
+    h = chain.entry_hash(text, debit_prev, credit_prev)
+    return [key, kind, unit_type.pk, debit.pk if debit else None, debit_position if debit else "", credit.pk, credit_position, quantity,
+            reference, related.pk if related else None, actor.pk if actor else None, approver.pk if approver else None,
+            adapt(effective_at), adapt(recorded_at), debit_prev, credit_prev, h, beneficiary_id]
+
+
+HASH_COL = 16
+
+
+def transfer_digest(t: Transfer) -> str:
+    """The idempotency digest of a posted entry (``t`` with unit type and accounts loaded)."""
+    return chain.idempotency_digest(
+        kind=t.kind, unit_type=t.unit_type.code, debit=t.debit_account.number if t.debit_account else "",
+        debit_position=t.debit_position, credit=t.credit_account.number, credit_position=t.credit_position,
+        quantity=t.quantity, reference=t.reference, beneficiary=str(t.beneficiary_id) if t.beneficiary_id else "")
+
+
+# ---------------------------------------------------------------- set-based statements (batches)
+
+# The batch path: set-based statements for a whole proposal, the same SQL text on SQLite and PostgreSQL.
+# Reads are IN lists cut into chunks; writes are one ``executemany`` per table (SQLite runs one prepared
+# statement over the rows; psycopg converts the statement once and sends the rows in one pipeline).
+SQL_IDS = f"SELECT id, number FROM {_A} WHERE number IN ({{marks}})"
+SQL_LOCK_MANY = f"SELECT id, number, kind, market, status, head_hash FROM {_A} WHERE id IN ({{marks}}) ORDER BY id"
+SQL_KEYS = f"SELECT key FROM {_T} WHERE key IN ({{marks}})"
+SQL_HELD = f"SELECT account_id, quantity FROM {_H} WHERE unit_type_id = %s AND position = %s AND account_id IN ({{marks}})"
+SQL_JOURNAL_SEQ = f"INSERT INTO {_T} (seq, {', '.join(T_COLS)}) VALUES ({', '.join(['%s'] * (len(T_COLS) + 1))})"
+SQL_HOLD_ADD = f"UPDATE {_H} SET quantity = quantity + %s WHERE account_id = %s AND unit_type_id = %s AND position = %s"
+SQL_HEAD_SET = f"UPDATE {_A} SET head_hash = %s, head_seq = %s WHERE id = %s"
+# Parameters per read statement: psycopg re-parses (uncached) any statement with more than 50 parameters,
+# which costs more than the database's work; SQLite's limit is 32,766 and Django's conversion is cheap.
+IN_PARAMS = {"postgresql": 48, "sqlite": 900}
+
+
+def chunks(items: Sequence, n: int):
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def execute_many(cur, sql: str, rows: list) -> None:
+    """``executemany``; on PostgreSQL through a server-binding psycopg cursor, so that the pipeline parses
+    the statement once and sends only the parameters of each row."""
+    if not rows:
+        return
+    conn = transaction.get_connection()
+    if conn.vendor == "postgresql":
+        import psycopg
+
+        with psycopg.Cursor(conn.connection) as raw:
+            raw.executemany(sql, rows)
+    else:
+        cur.executemany(sql, rows)
+
+
+def select_in(cur, vendor: str, template: str, items: Sequence, head: Sequence = ()) -> list:
+    """Rows of ``template`` (its ``{marks}`` an IN list) over ``items``, in chunks."""
+    out: list = []
+    for part in chunks(items, IN_PARAMS.get(vendor, 900) - len(head)):
+        cur.execute(template.format(marks=", ".join(["%s"] * len(part))), [*head, *part])
+        out.extend(cur.fetchall())
+    return out
+
+
+def seqs_reserve(cur, vendor: str, n: int) -> list[int]:
+    """``n`` journal sequence numbers, ascending, for rows inserted with an explicit ``seq`` (the
+    accounts are locked, so no other entry of theirs can come between)."""
+    if vendor == "postgresql":
+        cur.execute(f"SELECT nextval(pg_get_serial_sequence('{_T}', 'seq')) FROM generate_series(1, %s)", [n])
+        return sorted(r[0] for r in cur.fetchall())
+    # SQLite (AUTOINCREMENT): the next rowid is above both sqlite_sequence and the largest seq; the IMMEDIATE
+    # transaction holds the database's write lock, and an explicit seq moves sqlite_sequence forward.
+    cur.execute(f"SELECT MAX(s) FROM (SELECT seq AS s FROM sqlite_sequence WHERE name = %s UNION ALL SELECT MAX(seq) FROM {_T})", [_T])
+    base = cur.fetchone()[0] or 0
+    return list(range(base + 1, base + n + 1))
+

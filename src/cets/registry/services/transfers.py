@@ -1,0 +1,145 @@
+"""Single transfers: :func:`transfer_post` (every movement that is not a batch goes through it) and the
+holder's own transfer :func:`holding_transfer`. The checks and the journal row come from
+:mod:`.ledger` (refusal precedence documented there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cets.core.errors import CetsError
+from cets.parties.models import Organisation
+
+from .. import chain
+from ..checks import R0101, R0302, R0401
+from ..models import Account, Position, Transfer, TransferKind, UnitType
+from .accounts import _holder_or_operator
+from .ledger import (
+    HASH_COL, SQL_AVAILABLE, SQL_CREDIT, SQL_DEBIT, SQL_HEADS, SQL_JOURNAL, SQL_LOCK, AccountRow, Leg, check_entry, check_people,
+    check_quantity, cursor_for, journal_row, prev_heads, transfer_digest,
+)
+
+
+def transfer_post(
+    *,
+    key: str,
+    kind: str,
+    unit_type: UnitType,
+    debit: Leg | None,
+    credit: Leg,
+    quantity: int,
+    reference: str = "",
+    related: Transfer | None = None,
+    actor=None,
+    approver=None,
+    effective_at: dt.datetime | None = None,
+    beneficiary: Organisation | None = None,
+) -> Transfer:
+    """Post one transfer of ``quantity`` tonnes CO2e (int): check, move the holdings, append the chained
+    journal entry, atomically.
+
+    Idempotent on ``key``: the same key with the same content returns the first entry; with other
+    content raises R0401. Refusals, in the order of :mod:`cets.registry.services.ledger`: R0301, R0501,
+    R0401, R0101, R0105, R0106, R0111, R0102/R0103/R0104, R0202, R0302. A refusal changes nothing.
+    """
+    quantity = check_quantity(quantity)
+    debit_acc_id = debit.account.pk if debit else None
+
+    def digest_args() -> dict:  # what a retry must repeat; built only when a retry is seen
+        return dict(
+            kind=kind, unit_type=unit_type.code, debit=debit.account.number if debit else "", debit_position=debit.position if debit else "",
+            credit=credit.account.number, credit_position=credit.position, quantity=quantity, reference=reference,
+            beneficiary=str(beneficiary.pk) if beneficiary else "",
+        )
+
+    check_people(actor, approver)
+    try:
+        # A savepoint when nested, so that a refusal leaves the caller's transaction usable and unchanged.
+        with transaction.atomic():
+            return _post_locked(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, debit_acc_id,
+                                beneficiary)
+    except _AlreadyPosted:
+        # A retry (the key is in the journal): the first result if the content is the same, else R0401.
+        return _existing(key, digest_args())
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as for a retry.
+        existing = _existing(key, digest_args())
+        if existing is None:
+            raise
+        return existing
+
+
+def _existing(key: str, digest_args: dict) -> Transfer | None:
+    with transaction.get_connection().cursor() as cur:  # called on a retry or a lost race only
+        cur.execute(f"SELECT 1 FROM {Transfer._meta.db_table} WHERE key = %s", [key])
+        if cur.fetchone() is None:
+            return None
+    t = Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=key)
+    if transfer_digest(t) != chain.idempotency_digest(**digest_args):
+        raise CetsError(R0401, key)
+    return t
+
+
+class _AlreadyPosted(Exception):
+    """Raised inside the transaction when the key is found in the journal; rolls back, then answers as a retry."""
+
+
+def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, debit_acc_id,
+                 beneficiary=None):
+    conn = transaction.get_connection()
+    c_id = credit.account.pk
+    d_id = debit_acc_id if debit_acc_id is not None else c_id
+    lock = SQL_LOCK + (" FOR UPDATE" if conn.features.has_select_for_update else "")
+    with cursor_for(conn) as cur:
+        # 1. lock both accounts in id order (no deadlocks; SQLite's IMMEDIATE transaction is the lock there),
+        #    and learn whether this key was posted before (a retry)
+        cur.execute(lock, [key, min(d_id, c_id), max(d_id, c_id)])
+        fetched = cur.fetchall()
+        if fetched and fetched[0][6]:
+            raise _AlreadyPosted
+        rows = {r[0]: AccountRow(*r[:6]) for r in fetched}
+        if c_id not in rows or d_id not in rows:
+            raise CetsError(R0101)
+        d_acc = rows[d_id] if debit else None
+        c_acc = rows[c_id]
+        d_pos = debit.position if debit else ""
+        check_entry(kind, unit_type, d_acc, d_pos, c_acc, credit.position)
+        # 2. debit, only if enough is there
+        if d_acc is not None:
+            cur.execute(SQL_DEBIT, [quantity, d_acc.pk, unit_type.pk, d_pos, quantity])
+            if cur.rowcount != 1:
+                cur.execute(SQL_AVAILABLE, [d_acc.pk, unit_type.pk, d_pos])
+                have = cur.fetchone()
+                raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {d_pos}: {have[0] if have else 0} < {quantity}")
+        # 3. credit (insert the holding or add to it)
+        cur.execute(SQL_CREDIT, [c_acc.pk, unit_type.pk, credit.position, quantity])
+        # 4. the journal entry, chained to both accounts' heads
+        now = timezone.now()
+        effective_at = effective_at or now
+        debit_prev, credit_prev = prev_heads(d_acc, c_acc)
+        values = journal_row(key=key, kind=kind, unit_type=unit_type, debit=d_acc, debit_position=d_pos, credit=c_acc,
+                             credit_position=credit.position, quantity=quantity, reference=reference, related=related, actor=actor,
+                             approver=approver, effective_at=effective_at, recorded_at=now, debit_prev=debit_prev, credit_prev=credit_prev,
+                             beneficiary_id=beneficiary.pk if beneficiary else None, adapt=conn.ops.adapt_datetimefield_value)
+        cur.execute(SQL_JOURNAL, values)
+        seq = cur.fetchone()[0]
+        h = values[HASH_COL]
+        # 5. both heads move to this entry
+        cur.execute(SQL_HEADS, [h, seq, d_id, c_id])
+    return Transfer(seq=seq, key=key, kind=kind, unit_type=unit_type, debit_account_id=d_acc.pk if d_acc else None,
+                    debit_position=d_pos, credit_account_id=c_acc.pk, credit_position=credit.position,
+                    quantity=quantity, reference=reference, related=related, beneficiary=beneficiary, actor=actor, approver=approver,
+                    effective_at=effective_at, recorded_at=now, debit_prev_hash=debit_prev, credit_prev_hash=credit_prev, hash=h)
+
+
+@transaction.atomic
+def holding_transfer(*, key: str, from_account: Account, to_account: Account, unit_type: UnitType, quantity: int, actor,
+                     reference: str, effective_at: dt.datetime | None = None) -> Transfer:
+    """Move ``quantity`` tonnes (int) from one holder's registry position to another's (变更, Measures
+    Art. 23: trades settle on the exchange's results). The actor must act for the debit holder (R0502)."""
+    _holder_or_operator(actor, from_account)
+    return transfer_post(key=key, kind=TransferKind.TRANSFER, unit_type=unit_type, debit=Leg(from_account, Position.REGISTRY),
+                         credit=Leg(to_account, Position.REGISTRY), quantity=quantity, reference=reference, actor=actor,
+                         effective_at=effective_at)

@@ -1,0 +1,118 @@
+"""The fund ledger (资金账户)'s writes: double entry in fen, like the registry's journal for units.
+
+Writes: ``post`` (one entry), ``funds_deposit``, ``funds_withdraw``, ``system_fund_account`` and
+``fund_account_of(create=True)`` (accounts created on first use). The ledger's proof is
+:func:`cets.trading.audit.funds_verify`.
+
+Every change is one ``FundEntry`` (debit bucket → credit bucket, ``amount_fen`` > 0) written in the
+same transaction as the two balance updates. A debit is a conditional update (``… WHERE balance ≥
+amount``), so a balance can never go below zero even under concurrent requests; the ``bank`` mirror
+account is the only one allowed below zero (it is minus what participants hold). Idempotent on
+``key``: the same key with the same content returns the first entry, with other content T0203.
+
+Settlement rules: 《碳排放权结算管理规则（试行）》 (公告2021年第21号), reference §3.2 — funds held in a
+dedicated settlement account, trade-by-trade gross settlement, delivery versus payment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cets.core.errors import CetsError
+from cets.parties.access import require_role
+from cets.parties.models import Organisation, Role
+
+from ..checks import T0201, T0202, T0203, T0204
+from ..models import FundAccount, FundEntry
+
+
+AVAILABLE = "available"
+FROZEN = "frozen"
+BUCKET_FIELDS = {AVAILABLE: "available_fen", FROZEN: "frozen_fen"}
+
+
+def system_fund_account(market: str, kind: str) -> FundAccount:
+    """The market's ``bank`` / ``fees`` / ``treasury`` account, created on first use."""
+    acc, _ = FundAccount.objects.get_or_create(number=f"{market.upper()}-FUND-{kind.upper()}", defaults={"market": market, "kind": kind})
+    return acc
+
+
+def fund_account_of(*, holder: Organisation, market: str = "national", create: bool = False) -> FundAccount:
+    """The participant fund account of ``holder`` (T0204 if none and not ``create``)."""
+    acc = FundAccount.objects.filter(market=market, holder=holder).first()
+    if acc is None:
+        if not create:
+            raise CetsError(T0204, holder.uscc or holder.name)
+        acc = FundAccount.objects.create(market=market, holder=holder, kind=FundAccount.Kind.PARTICIPANT,
+                                         number=f"{market.upper()}-FUND-{holder.uscc or holder.pk}")
+    return acc
+
+
+def post(*, key: str, kind: str, debit: tuple[FundAccount, str], credit: tuple[FundAccount, str], amount_fen: int, reference: str = "",
+         trade=None, order=None, at: dt.datetime | None = None, savepoint: bool = True) -> FundEntry:
+    """Post one double entry. Raises T0202 (amount), T0201 (the debit bucket holds less), T0203 (key
+    reused with other content). Atomic; a refusal changes nothing. ``savepoint=False`` is for callers
+    whose own transaction must fail as a whole on any refusal (the sequencer's settlement)."""
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+        raise CetsError(T0202, repr(amount_fen))
+    (dacc, dbucket), (cacc, cbucket) = debit, credit
+    try:
+        with transaction.atomic(savepoint=savepoint):
+            field = BUCKET_FIELDS[dbucket]
+            qs = FundAccount.objects.filter(pk=dacc.pk)
+            if dacc.kind != FundAccount.Kind.BANK:
+                qs = qs.filter(**{f"{field}__gte": amount_fen})
+            if qs.update(**{field: F(field) - amount_fen}) != 1:
+                held = FundAccount.objects.values_list(field, flat=True).get(pk=dacc.pk)
+                raise CetsError(T0201, f"{dacc.number} {dbucket} {held} < {amount_fen} fen")
+            cfield = BUCKET_FIELDS[cbucket]
+            FundAccount.objects.filter(pk=cacc.pk).update(**{cfield: F(cfield) + amount_fen})
+            return FundEntry.objects.create(key=key, kind=kind, debit_account=dacc, debit_bucket=dbucket, credit_account=cacc,
+                                            credit_bucket=cbucket, amount_fen=amount_fen, reference=reference, trade=trade, order=order,
+                                            recorded_at=at or timezone.now())
+    except IntegrityError:
+        first = FundEntry.objects.filter(key=key).first()
+        if first is None:
+            raise
+        same = (first.kind, first.debit_account_id, first.debit_bucket, first.credit_account_id, first.credit_bucket, first.amount_fen) == (
+            kind, dacc.pk, dbucket, cacc.pk, cbucket, amount_fen)
+        if not same:
+            raise CetsError(T0203, key) from None
+        return first
+
+
+def _exists(key: str) -> FundEntry | None:
+    return FundEntry.objects.filter(key=key).first()
+
+
+@transaction.atomic
+def funds_deposit(*, key: str, holder: Organisation, amount_fen: int, actor, market: str = "national", at=None) -> FundEntry:
+    """入金: the settlement bank confirms ``amount_fen`` fen (int) received for ``holder``; recorded by an
+    exchange operator (R0502 otherwise; ``actor=None`` only for system jobs such as the replay).
+    Idempotent on ``key``."""
+    if actor is not None:
+        require_role(actor, Role.EXCHANGE_OPERATOR)
+    first = _exists(key)
+    if first is not None:
+        return first
+    acc = fund_account_of(holder=holder, market=market, create=True)
+    return post(key=key, kind=FundEntry.Kind.DEPOSIT, debit=(system_fund_account(market, "bank"), AVAILABLE), credit=(acc, AVAILABLE),
+                amount_fen=amount_fen, reference="入金 deposit", at=at)
+
+
+@transaction.atomic
+def funds_withdraw(*, key: str, holder: Organisation, amount_fen: int, actor, market: str = "national", at=None) -> FundEntry:
+    """出金: pay ``amount_fen`` fen (int) of available funds back to ``holder``'s bank account. The holder
+    itself or an exchange operator (R0502); T0201 if more than available."""
+    from cets.parties.access import membership_of
+
+    m = membership_of(actor)
+    if m is None or (m.role != Role.EXCHANGE_OPERATOR and m.organisation_id != holder.pk):
+        require_role(actor, Role.EXCHANGE_OPERATOR)
+    acc = fund_account_of(holder=holder, market=market)
+    return post(key=key, kind=FundEntry.Kind.WITHDRAWAL, debit=(acc, AVAILABLE), credit=(system_fund_account(market, "bank"), AVAILABLE),
+                amount_fen=amount_fen, reference="出金 withdrawal", at=at)
