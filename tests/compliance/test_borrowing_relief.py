@@ -38,7 +38,7 @@ def test_limit_never_exceeds_half_the_gap(ob, al):
 
 
 def _setup(world, entity, obligation, allocation, year=2022):
-    EntityAllocation.objects.create(entity=entity, year=year, pack_id=PACK, verified_emissions_t=obligation, pre_allocation_t=0,
+    EntityAllocation.objects.create(entity=entity, year=year, pack_id=PACK, verified_emissions_t=obligation, obligation_t=obligation, pre_allocation_t=0,
                                     initial_allocation_t=allocation, shortfall_topup_t=0, final_allocation_t=allocation, issue_delta_t=allocation,
                                     stage=EntityAllocation.Stage.FINAL_ISSUED)
     return Obligation.objects.create(entity=entity, year=year, pack_id=PACK, obligation_t=obligation, offset_cap_t=obligation // 20,

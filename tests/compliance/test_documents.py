@@ -18,7 +18,7 @@ from tests.conftest import SD_1, SD_2, ZJ_1, client_for, when
 
 def allocate(entity, emissions, stage=EntityAllocation.Stage.FINAL_ISSUED):
     # final = initial + top-up; delta = final − pre (model constraints)
-    EntityAllocation.objects.create(entity=entity, year=2023, pack_id="national/power-2023-2024", verified_emissions_t=emissions,
+    EntityAllocation.objects.create(entity=entity, year=2023, pack_id="national/power-2023-2024", verified_emissions_t=emissions, obligation_t=emissions,
                                     pre_allocation_t=emissions // 2, initial_allocation_t=emissions, shortfall_topup_t=0,
                                     final_allocation_t=emissions, issue_delta_t=emissions - emissions // 2, stage=stage)
 

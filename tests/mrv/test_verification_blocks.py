@@ -69,10 +69,18 @@ def _record(w, entity, conforming, list_id="VER-T1", year=2023):
     return VerificationRecord.objects.get(entity=entity, list_id=list_id)
 
 
+def _referenced(p) -> str:
+    return " ".join(ln["reference"] for ln in p.payload["lines"])
+
+
 def test_non_conforming_blocks_final_allocation_until_resolved(issued_pre):
-    from cets.allocation.services import allocation_issue_propose
+    """An unresolved 不符合 conclusion holds back only the entity concerned: the others are issued, and the
+    entity follows in a later batch once its case is resolved (issue 11)."""
+    from cets.allocation.models import EntityAllocation
+    from cets.allocation.services import allocation_issue_confirm, allocation_issue_propose
     from cets.mrv.selectors import verification_blocks
     from cets.mrv.services import verification_resolve
+    from cets.registry.services import proposal_approve
 
     w = issued_pre
     _record(w, w.sd1, True, "VER-OK")
@@ -80,9 +88,18 @@ def test_non_conforming_blocks_final_allocation_until_resolved(issued_pre):
     rec = _record(w, w.sd2, False)
     assert [r.pk for r in verification_blocks(entity_id=w.sd2.pk, year=2023)] == [rec.pk]
     assert verification_blocks(entity_id=w.sd1.pk, year=2023) == []
-    with pytest.raises(CetsError) as e:
+    first = allocation_issue_propose(year=2023, stage="final", unit_type=w.cea, actor=w.registry_a)
+    assert SD_2 not in _referenced(first)
+    assert SD_1 in _referenced(first)
+    proposal_approve(proposal_id=first.pk, approver=w.registry_b)
+    assert allocation_issue_confirm(year=2023, stage="final") == 2
+    stages = dict(EntityAllocation.objects.values_list("entity__uscc", "stage"))
+    assert stages[SD_1] == EntityAllocation.Stage.FINAL_ISSUED
+    assert stages[SD_2] == EntityAllocation.Stage.PRE_ISSUED
+    with pytest.raises(CetsError) as e:  # only the blocked entity is left
         allocation_issue_propose(year=2023, stage="final", unit_type=w.cea, actor=w.registry_a)
-    assert e.value.code == "A0130" and SD_2 in e.value.en and SD_1 not in e.value.en
+    assert e.value.code == "A0130"
+    assert SD_2 in e.value.en
     # A Zhejiang authority cannot resolve a Shandong case; an entity cannot either
     for who in (w.province_zj, w.entity_sd1_user):
         with pytest.raises(CetsError) as e:
@@ -96,8 +113,9 @@ def test_non_conforming_blocks_final_allocation_until_resolved(issued_pre):
         verification_resolve(record_id=rec.pk, actor=w.province_sd, resolution="reverified")
     assert e.value.code == "V0202"
     assert verification_blocks(entity_id=w.sd2.pk, year=2023) == []
-    p = allocation_issue_propose(year=2023, stage="final", unit_type=w.cea, actor=w.registry_a)
-    assert p.pk
+    second = allocation_issue_propose(year=2023, stage="final", unit_type=w.cea, actor=w.registry_a)
+    assert second.key == "allocation-national-power-2023-final-b2"
+    assert SD_2 in _referenced(second)
 
 
 def test_conforming_conclusion_cannot_be_resolved_and_db_refuses_inconsistent_resolution(issued_pre):

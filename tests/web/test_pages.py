@@ -73,9 +73,9 @@ def test_registry_dashboard(client, web):
     page = html(r)
     assert "web/dashboard_registry.html" in [t.name for t in r.templates]
     keys = {p.proposal.key: p for p in r.context["proposals"]}
-    assert set(keys) == {"allocation-2023-pre", "allocation-2023-final"}
-    assert keys["allocation-2023-pre"].issue_t == 476_000 + 336_000 + 133_000
-    assert keys["allocation-2023-pre"].proposal.status == "executed"
+    assert set(keys) == {"allocation-national-power-2023-pre", "allocation-national-power-2023-final"}
+    assert keys["allocation-national-power-2023-pre"].issue_t == 476_000 + 336_000 + 133_000
+    assert keys["allocation-national-power-2023-pre"].proposal.status == "executed"
     assert "w-ra" in page and "w-rb" in page and "已执行" in page
     [cea] = [row for row in r.context["reconciliation"] if row["unit_type"] == "CEA-2023"]
     assert cea["created_ok"] and cea["issued_ok"]

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from cets.core.fields import ExactDecimalField
-from cets.parties.models import GeneratingUnit, Organisation
+from cets.parties.models import Facility, GeneratingUnit, Organisation
 
 
 class UnitAllocation(models.Model):
@@ -37,6 +37,30 @@ class UnitAllocation(models.Model):
         constraints = [models.UniqueConstraint(fields=["unit", "year"], name="unit_allocation_unique")]
 
 
+class FacilityAllocation(models.Model):
+    """One facility's allocation for one year under a steel/cement/aluminium pack (the 2024–2025 plan; the
+    2025–2026 draft §四(二)): A = E (2024, special cases, entities below the threshold) or
+    ``floor(E × (1 + α))`` with α from the deviation X = (BP − I) / BP of the intensity I to the balance
+    value BP. Tonnes CO2e (int); I, BP, X, α exact decimals."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="allocations")
+    year = models.PositiveSmallIntegerField()
+    pack_id = models.CharField(max_length=80)
+    verified_emissions_t = models.BigIntegerField()
+    intensity = ExactDecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    balance_value = ExactDecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    deviation = ExactDecimalField(max_digits=16, decimal_places=10, null=True, blank=True)
+    alpha = ExactDecimalField(max_digits=16, decimal_places=10)
+    allocation_t = models.BigIntegerField()
+    obligation_t = models.BigIntegerField()
+    pre_allocation_t = models.BigIntegerField()
+    special = models.CharField(max_length=24, blank=True)
+
+    class Meta:
+        ordering = ["facility_id"]
+        constraints = [models.UniqueConstraint(fields=["facility", "year"], name="facility_allocation_unique")]
+
+
 class EntityAllocation(models.Model):
     """One entity's allocation for one year (plan §三, §五) and how far it has been issued.
 
@@ -50,8 +74,11 @@ class EntityAllocation(models.Model):
         FINAL_ISSUED = "final_issued", "已核定发放 final allocation issued"
 
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="allocations")
+    market = models.CharField(max_length=16, default="national", help_text="the pack's market (rules/packs/<market>/)")
+    sector = models.CharField(max_length=24, default="power", help_text="the pack's sector (the market's sector registry)")
     year = models.PositiveSmallIntegerField()
     pack_id = models.CharField(max_length=80)
+    pack_sha256 = models.CharField(max_length=64, blank=True, help_text="hash of the pack file the figures were computed with")
     verified_emissions_t = models.BigIntegerField()
     pre_allocation_t = models.BigIntegerField()
     initial_allocation_t = models.BigIntegerField()
@@ -70,12 +97,14 @@ class EntityAllocation(models.Model):
     special_note = models.CharField(max_length=400, blank=True, help_text="特别说明")
     source = models.CharField(max_length=120, default="computed", help_text="computed | imported:<file> (data tables)")
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.COMPUTED)
+    proposal_key = models.CharField(max_length=120, blank=True, help_text="the registry proposal issuing the next stage, while it waits")
     computed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["entity_id"]
+        ordering = ["entity_id", "sector"]
+        indexes = [models.Index(fields=["market", "sector", "year"], name="entity_allocation_scope")]
         constraints = [
-            models.UniqueConstraint(fields=["entity", "year"], name="entity_allocation_unique"),
+            models.UniqueConstraint(fields=["entity", "market", "sector", "year"], name="entity_allocation_unique_sector"),
             models.CheckConstraint(
                 condition=Q(final_allocation_t=models.F("initial_allocation_t") + models.F("shortfall_topup_t")), name="entity_allocation_final_sum"
             ),
@@ -108,6 +137,7 @@ class AllocationAdjustment(models.Model):
 
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="allocation_adjustments")
     year = models.PositiveSmallIntegerField(help_text="the allocation year whose issuance is reduced")
+    sector = models.CharField(max_length=24, blank=True, help_text="the sector allocation it is withheld from ('' = the entity's largest)")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     quantity_t = models.BigIntegerField()
     reason = models.CharField(max_length=300)
@@ -239,3 +269,37 @@ class AllocationObjection(models.Model):
     @property
     def decided_late(self) -> bool:
         return self.decided_on is not None and self.decided_on > self.decide_by
+
+
+class AllocationSubmission(models.Model):
+    """A province's submission of a stage's allocation data tables to the registry (报送), and the registry's
+    receipt: ``submitted_on`` against the pack's ``due`` (power 2024-10-24 for 2023, 2025-03-31 and 2025-07-31
+    for 2024; industries 2025-09-30 — 2025 notice 环办气候函〔2025〕140号 三), ``received_on`` by the registry, and
+    ``issue_by`` = receipt + the pack's working days (10: the registry issues within 10 working days of receipt)."""
+
+    class Stage(models.TextChoices):
+        PRE = "pre", "预分配 pre-allocation"
+        FINAL = "final", "核定 final allocation"
+
+    market = models.CharField(max_length=16)
+    sector = models.CharField(max_length=24)
+    year = models.PositiveSmallIntegerField()
+    stage = models.CharField(max_length=8, choices=Stage.choices)
+    province = models.CharField(max_length=2)
+    due = models.DateField(null=True, blank=True, help_text="the pack's submission deadline (null if none is known)")
+    submitted_on = models.DateField()
+    submitted_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    entities = models.PositiveIntegerField()
+    total_t = models.BigIntegerField(help_text="Σ of the stage's quantity over the submitted entities (t)")
+    received_on = models.DateField(null=True, blank=True)
+    received_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    issue_by = models.DateField(null=True, blank=True)
+    proposal_key = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["market", "sector", "year", "stage", "province"]
+        constraints = [models.UniqueConstraint(fields=["market", "sector", "year", "stage", "province"], name="allocation_submission_unique")]
+
+    @property
+    def late(self) -> bool:
+        return self.due is not None and self.submitted_on > self.due

@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from .models import AllocationAdjustment, EntityAllocation, SpecialTreatment
 
 
-def allocation_of(*, entity, year: int) -> EntityAllocation | None:
-    """The entity's allocation record for ``year`` or None."""
-    return EntityAllocation.objects.filter(entity=entity, year=year).first()
+def allocations_of(*, entity, year: int, market: str | None = None) -> list[EntityAllocation]:
+    """The entity's allocation records of ``year`` (one per market and sector list it is on), by market and sector."""
+    qs = EntityAllocation.objects.filter(entity=entity, year=year)
+    if market is not None:
+        qs = qs.filter(market=market)
+    return list(qs.order_by("market", "sector"))
+
+
+def allocated_t(*, entity, year: int, market: str = "national") -> int | None:
+    """Σ final allocation (应发配额量) of ``entity`` in ``market`` for ``year`` over its sectors, tonnes CO2e
+    (int); None if it has no allocation that year."""
+    q = EntityAllocation.objects.filter(entity=entity, year=year, market=market).aggregate(t=Sum("final_allocation_t"), n=Count("id"))
+    return int(q["t"]) if q["n"] else None
+
+
+def obligation_parts(*, year: int, market: str) -> dict[int, dict[str, int]]:
+    """entity id → {sector: 应清缴配额量 tonnes CO2e (int)} over its ``market`` allocations of ``year``."""
+    out: dict[int, dict[str, int]] = {}
+    for eid, sector, t in EntityAllocation.objects.filter(year=year, market=market).order_by("entity_id", "sector").values_list(
+            "entity_id", "sector", "obligation_t"):
+        out.setdefault(eid, {})[sector] = int(t)
+    return out
+
+
+def fully_issued_entity_ids(*, year: int, market: str = "national") -> set[int]:
+    """Entities whose every sector allocation of ``year`` in ``market`` is at stage ``final_issued``."""
+    rows = EntityAllocation.objects.filter(year=year, market=market).values_list("entity_id", "stage")
+    out: dict[int, bool] = {}
+    for eid, stage in rows:
+        out[eid] = out.get(eid, True) and stage == EntityAllocation.Stage.FINAL_ISSUED
+    return {eid for eid, ok in out.items() if ok}
 
 
 def adjustments_total_t(*, entity, year: int) -> int:
@@ -41,7 +69,7 @@ def allocation_table_rows(*, user, year: int, entity=None) -> tuple[list[dict], 
     orgs = Organisation.objects.filter(organisation_scope(user))
     if entity is not None:
         orgs = orgs.filter(pk=entity.pk)
-    ents = EntityAllocation.objects.filter(year=year, entity__in=orgs).select_related("entity").order_by("entity__uscc")
+    ents = EntityAllocation.objects.filter(year=year, entity__in=orgs).select_related("entity").order_by("entity__uscc", "market", "sector")
     units = (UnitAllocation.objects.filter(year=year, unit__entity__in=orgs).select_related("unit", "unit__entity")
              .order_by("unit__entity__uscc", "unit__code"))
     unit_rows = [{

@@ -19,116 +19,65 @@ from cets.registry.services import IssuanceLine, issuance_propose
 from cets.rules.packs import load_pack
 
 from .checks import A0101, A0103, A0104, A0105, A0106, A0107, A0108, A0109, A0110, A0114, A0115, A0116, A0120, A0121, A0122, A0123, A0130
-from .formulas import PowerRules, UnitInput, allocate, heat_benchmark
+from .formulas import PowerRules, allocate
+from .mechanisms import _insert, _unit_inputs, _unit_rows
 from .issuance import final_issue, pre_issue
 from .models import AllocationAdjustment, EntityAllocation, SpecialTreatment, UnitAllocation
 
 
-def _insert(model, rows) -> None:
-    """Insert ``rows`` (dicts of attribute name → value; absent fields take their default, ``auto_now_add``
-    the current time) with one ``executemany``. Values other than int, str, bool and None go through
-    the field's own ``get_db_prep_save`` (so ExactDecimalField's exactness checks apply). This skips
-    ``bulk_create``'s model instances and per-batch query building, which cost about ten times the
-    insert itself at a national year's 17,500 rows (bench/allocation_national.py). Our own tables only."""
-    from django.db import connection
-    from django.utils import timezone
-
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    now = timezone.now()
-    defaults = {f.attname: (now if getattr(f, "auto_now_add", False) else f.get_default()) for f in fields}
-    qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
-    plain = (int, str, bool, type(None))
-    out = []
-    for r in rows:
-        vals = []
-        for f in fields:
-            v = r.get(f.attname, defaults[f.attname])
-            vals.append(v if isinstance(v, plain) else f.get_db_prep_save(v, connection))
-        out.append(vals)
-    if out:
-        with connection.cursor() as c:
-            c.executemany(sql, out)
-
-
-def _unit_inputs(year: int, entity_ids=None):
-    """The formula inputs of every covered unit with verified data for ``year`` (optionally of some entities)."""
-    data = unit_year_rows(year=year, entity_ids=entity_ids)
-    qs = GeneratingUnit.objects.exclude(category=GeneratingUnit.Category.NOT_COVERED).select_related("entity").order_by("entity_id", "code")
-    if entity_ids is not None:
-        qs = qs.filter(entity_id__in=list(entity_ids))
-    units = list(qs)
-    inputs: list[UnitInput] = []
-    unit_by_key = {}
-    for u in units:
-        cur = data.get((u.pk, year))
-        if cur is None:
-            continue
-        prev = data.get((u.pk, year - 1))
-        inputs.append(UnitInput(
-            entity_uscc=u.entity.uscc, unit_id=u.code, category=u.category, generation_mwh=cur.generation_mwh,
-            heat_supplied_gj=cur.heat_supplied_gj, load_factor=cur.load_factor, verified_emissions_t=cur.verified_emissions_t,
-            prev_verified_emissions_t=prev.verified_emissions_t if prev else 0, rated_capacity_mw=u.rated_capacity_mw,
-        ))
-        unit_by_key[(u.entity.uscc, u.code)] = u
-    return inputs, unit_by_key, units
-
-
-def _unit_rows(unit_results, inputs, unit_by_key, rules: PowerRules, year: int, pack_id: str) -> list[dict]:
-    """UnitAllocation rows as dicts (attribute name → value) for :func:`_insert`."""
-    return [
-        dict(
-            unit_id=unit_by_key[(r.entity_uscc, r.unit_id)].pk, year=year, pack_id=pack_id, category=r.category,
-            generation_mwh=i.generation_mwh, heat_supplied_gj=i.heat_supplied_gj, load_factor=i.load_factor,
-            electricity_benchmark=rules.electricity_benchmark[r.category], heat_benchmark=heat_benchmark(r.category, rules),
-            verified_emissions_t=i.verified_emissions_t, prev_verified_emissions_t=i.prev_verified_emissions_t, ff=r.ff,
-            electricity_allowance_t=r.electricity_allowance_t, heat_allowance_t=r.heat_allowance_t, gas_topup_t=r.gas_topup_t,
-            unit_allowance_t=r.unit_allowance_t, pre_allocation_t=r.pre_allocation_t,
-        )
-        for r, i in zip(unit_results, inputs)
-    ]
+def _scope(market: str, sector: str, year: int):
+    return EntityAllocation.objects.filter(market=market, sector=sector, year=year)
 
 
 @transaction.atomic
 def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]:
-    """Compute unit and entity allocations for ``year`` from every covered unit's verified data
-    (plan 附3, 附4, §三, §五). Units without verified data for ``year`` take no part (a unit shut
-    before the year, or one the MRV context has not loaded yet). Recomputing replaces results that were not issued yet; raises A0101 if any
-    entity's allocation of the year was already issued or proposed for issuance, A0107 for a 2019–2022
-    pack (its inputs — 供电量, cooling, 供热比 — are not in the verified data; use the CLI). The issuance figures
-    (adjustments, special treatment) are filled in as ``allocation_issuance_refresh`` does. Returns counts."""
+    """Compute the allocation of the pack's market and sector for ``year`` from the verified data, by the
+    mechanism the pack names for the year (:mod:`cets.allocation.mechanisms`): power units by benchmark
+    (plan 附3, 附4, §三, §五), steel/cement/aluminium facilities by verified emissions (2024) or the
+    intensity coefficient with the solved balance value (2025–2026 draft §四(二)). Facilities without
+    verified data for ``year`` take no part. Recomputing replaces the (market, sector, year) results that
+    were not issued yet; A0101 if any was issued or proposed for issuance, A0107 for a 2019–2022 power pack
+    (its inputs — 供电量, cooling, 供热比 — are not in the verified data; use the CLI), A0108 for a pack with
+    no database mechanism. The issuance figures (adjustments, special treatment) are filled in as
+    ``allocation_issuance_refresh`` does. Stored rows keep the pack id and the pack file's SHA-256.
+    Returns counts (``units`` = generating units or facilities)."""
+    from .mechanisms import mechanism_for
+
     if actor is not None:
         require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.REGISTRY_OPERATOR)
-    rules = PowerRules.from_pack(load_pack(pack_id), year)
-    if rules.needs_supply or rules.needs_prev_output or rules.needs_cooling or rules.needs_heat_ratio:
-        raise CetsError(A0107, pack_id)
-    if (EntityAllocation.objects.filter(year=year).exclude(stage=EntityAllocation.Stage.COMPUTED).exists()
-            or Proposal.objects.filter(key=f"allocation-{year}-pre").exists()):
-        raise CetsError(A0101, str(year))
-    inputs, unit_by_key, units = _unit_inputs(year)
-    unit_results, entity_results = allocate(inputs, rules)
-    UnitAllocation.objects.filter(year=year).delete()
-    EntityAllocation.objects.filter(year=year).delete()
-    _insert(UnitAllocation, _unit_rows(unit_results, inputs, unit_by_key, rules, year, pack_id))
-    entity_ids = {u.entity.uscc: u.entity_id for u in units}
-    treatments = _treatments(year, entity_ids.values())
-    adjustments = _adjustments(year, entity_ids.values())
+    pack = load_pack(pack_id)
+    market, sector = pack.market, pack.sector
+    compute = mechanism_for(pack, year)
+    if _scope(market, sector, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
+            _scope(market, sector, year).exclude(proposal_key="").exists():
+        raise CetsError(A0101, f"{market} {sector} {year}")
+    results = compute(pack=pack, year=year)
+    _scope(market, sector, year).delete()
+    ids = [r.entity_id for r in results.entities]
+    treatments = _treatments(year, ids)
+    adjustments = _adjustments(year, ids, sector, market)
+    digest = _pack_sha256(pack)
     rows = []
-    for e in entity_results:
-        eid = entity_ids[e.entity_uscc]
+    for e in results.entities:
         row = SimpleNamespace(  # the EntityAllocation fields _apply_issuance reads and fills
-            entity_id=eid, year=year, pack_id=pack_id, verified_emissions_t=e.verified_emissions_t, initial_allocation_t=e.initial_allocation_t,
+            entity_id=e.entity_id, market=market, sector=sector, year=year, pack_id=pack_id, pack_sha256=digest,
+            verified_emissions_t=e.verified_emissions_t, initial_allocation_t=e.initial_allocation_t,
             shortfall_topup_t=e.shortfall_topup_t, final_allocation_t=e.final_allocation_t, pre_allocation_t=e.pre_allocation_t,
-            pre_allocation_computed_t=e.pre_allocation_t, issue_delta_t=0, obligation_t=e.verified_emissions_t,
+            pre_allocation_computed_t=e.pre_allocation_t, issue_delta_t=0, obligation_t=e.obligation_t,
             stage=EntityAllocation.Stage.COMPUTED, issued_t=0, pre_adjustment_t=0, pre_issue_t=0,
         )
-        _apply_issuance(row, treatments.get(eid, ()), adjustments.get(eid, 0))
+        _apply_issuance(row, treatments.get(e.entity_id, ()), adjustments.get(e.entity_id, 0))
         rows.append(vars(row))
     _insert(EntityAllocation, rows)
-    return {"units": len(unit_results), "entities": len(entity_results),
-            "final_allocation_t": sum(e.final_allocation_t for e in entity_results),
-            "pre_allocation_t": sum(e.pre_allocation_t for e in entity_results)}
+    return {"units": results.units, "entities": len(rows),
+            "final_allocation_t": sum(e.final_allocation_t for e in results.entities),
+            "pre_allocation_t": sum(e.pre_allocation_t for e in results.entities)}
+
+
+def _pack_sha256(pack) -> str:
+    import hashlib
+
+    return hashlib.sha256(pack.path.read_bytes()).hexdigest()
 
 
 def _treatments(year: int, entity_ids) -> dict[int, list[str]]:
@@ -138,12 +87,33 @@ def _treatments(year: int, entity_ids) -> dict[int, list[str]]:
     return out
 
 
-def _adjustments(year: int, entity_ids) -> dict[int, int]:
+def _adjustments(year: int, entity_ids, sector: str, market: str = "national") -> dict[int, int]:
+    """entity id → tonnes withheld (adjustments in force) from its ``sector`` allocation of ``year``: those
+    recorded for ``sector``, and those recorded without a sector when ``sector`` is the entity's largest."""
     from django.db.models import Sum
 
-    q = (AllocationAdjustment.objects.filter(year=year, entity_id__in=list(entity_ids), voided_at__isnull=True)
+    ids = list(entity_ids)
+    q = (AllocationAdjustment.objects.filter(year=year, entity_id__in=ids, voided_at__isnull=True, sector=sector)
          .order_by().values_list("entity_id").annotate(t=Sum("quantity_t")))
-    return {eid: int(t or 0) for eid, t in q}
+    out = {eid: int(t or 0) for eid, t in q}
+    loose = (AllocationAdjustment.objects.filter(year=year, entity_id__in=ids, voided_at__isnull=True, sector="")
+             .order_by().values_list("entity_id").annotate(t=Sum("quantity_t")))
+    loose = {eid: int(t or 0) for eid, t in loose}
+    if loose:
+        carrier = _largest_sector(year, list(loose), market)
+        for eid, t in loose.items():
+            if carrier.get(eid, sector) == sector:
+                out[eid] = out.get(eid, 0) + t
+    return out
+
+
+def _largest_sector(year: int, entity_ids, market: str) -> dict[int, str]:
+    """entity id → the sector of its largest final allocation of ``year`` in ``market`` (ties: sector code)."""
+    out: dict[int, str] = {}
+    for eid, sector in (EntityAllocation.objects.filter(market=market, year=year, entity_id__in=list(entity_ids))
+                        .order_by("entity_id", "-final_allocation_t", "sector").values_list("entity_id", "sector")):
+        out.setdefault(eid, sector)
+    return out
 
 
 def _apply_issuance(a: EntityAllocation, treatments, adjustments_t: int) -> None:
@@ -168,23 +138,26 @@ ISSUANCE_FIELDS = ["pre_allocation_t", "pre_adjustment_t", "pre_issue_t", "adjus
                    "to_provincial_account", "special_note"]
 
 
-def allocation_issuance_refresh(*, year: int, entity_ids=None) -> list[EntityAllocation]:
+def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = "national", sector: str | None = None) -> list[EntityAllocation]:
     """Re-read adjustments (配额调整总量) and special treatments in force and update the issuance figures
     of ``year``'s allocations (all, or ``entity_ids``). Rows imported from a province's data tables keep
     their figures (only the compliance-risk destination follows). Returns the rows, entity order. Call
     inside a transaction (the issuance proposal does)."""
-    qs = EntityAllocation.objects.filter(year=year).select_related("entity").order_by("entity_id")
+    qs = EntityAllocation.objects.filter(market=market, year=year).select_related("entity").order_by("entity_id", "sector")
+    if sector is not None:
+        qs = qs.filter(sector=sector)
     if entity_ids is not None:
         qs = qs.filter(entity_id__in=list(entity_ids))
     allocs = list(qs.select_for_update(of=("self",)))
     ids = [a.entity_id for a in allocs]
-    treatments, adjustments = _treatments(year, ids), _adjustments(year, ids)
+    treatments = _treatments(year, ids)
+    adjustments = {s: _adjustments(year, ids, s, market) for s in {a.sector for a in allocs}}
     for a in allocs:
         before = [getattr(a, f) for f in ISSUANCE_FIELDS]
         if a.source.startswith("imported"):  # the province's table figures stand; only the destination follows treatments
             a.to_provincial_account = "compliance_risk" in treatments.get(a.entity_id, ())
         else:
-            _apply_issuance(a, treatments.get(a.entity_id, ()), adjustments.get(a.entity_id, 0))
+            _apply_issuance(a, treatments.get(a.entity_id, ()), adjustments[a.sector].get(a.entity_id, 0))
         after = [getattr(a, f) for f in ISSUANCE_FIELDS]
         if after != before:  # usually few: a decision recorded since the computation
             EntityAllocation.objects.filter(pk=a.pk).update(**dict(zip(ISSUANCE_FIELDS, after)))
@@ -210,31 +183,54 @@ def _destinations(allocs) -> dict[int, tuple[str, str]]:
 
 
 
+_STAGE_FROM = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}
+_STAGE_TO = {"pre": EntityAllocation.Stage.PRE_ISSUED, "final": EntityAllocation.Stage.FINAL_ISSUED}
+
+
+def issuance_key(*, market: str, sector: str, year: int, stage: str, province: str | None = None, n: int = 1) -> str:
+    """The registry proposal key of an issuance: ``allocation-<market>-<sector>-<year>-<stage>[-<province>][-<n>]``
+    (``n`` counts the batches of one scope: entities held back by a verification block go in a later one)."""
+    key = f"allocation-{market}-{sector}-{year}-{stage}" + (f"-{province}" if province else "")
+    return key if n == 1 else f"{key}-b{n}"
+
+
 @transaction.atomic
-def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, actor, effective_at=None) -> Proposal:
-    """Propose issuing a stage of ``year``'s allocation (four eyes: a second registry operator approves).
+def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, actor, effective_at=None, market: str = "national",
+                             sector: str = "power", province: str | None = None) -> Proposal:
+    """Propose issuing a stage of the ``market``/``sector`` allocation of ``year`` (every province, or one
+    ``province``), four eyes: a second registry operator approves.
 
     ``pre`` issues 预分配实发配额量 (pre-allocation − adjustment); ``final`` issues or claws back
     实发配额量 = 应发 − 配额调整总量 − already issued (多退少补, plan §五(二), §五(五)). The figures are
     refreshed first from the adjustments and special treatments in force. An entity at compliance risk
-    is issued into its provincial authority account with itself as beneficiary (plan §五(四)).
-    Raises A0103 if the stages are out of order, A0130 for ``final`` while any entity has an unresolved
-    不符合 verification conclusion for ``year`` (:func:`cets.mrv.selectors.verification_blocks`), A0106 if
-    an entity has no account, R0502 unless ``actor`` is a registry operator."""
+    is issued into its provincial authority account with itself as beneficiary (plan §五(四)). For
+    ``final``, an entity with an unresolved 不符合 verification conclusion for ``year``
+    (:func:`cets.mrv.selectors.entities_blocked`) is held back — only that entity: it stays at its stage
+    and goes into a later batch once resolved. A proposal already waiting for the same scope is returned.
+    Raises A0103 if no entity of the scope is at the stage before ``stage``, A0130 if every one of them
+    is blocked, A0106 if an entity has no account, R0502 unless ``actor`` is a registry operator."""
     require_role(actor, Role.REGISTRY_OPERATOR)
-    want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
-    if not EntityAllocation.objects.filter(year=year).exists() or EntityAllocation.objects.filter(year=year).exclude(stage=want).exists():
-        raise CetsError(A0103, f"{stage} needs every {year} allocation at stage {want}")
-    existing = Proposal.objects.filter(key=f"allocation-{year}-{stage}").first()
-    if existing is not None:
-        return existing
+    scope = _scope(market, sector, year).filter(stage=_STAGE_FROM[stage])
+    if province:
+        scope = scope.filter(entity__province=province)
+    waiting = scope.exclude(proposal_key="").values_list("proposal_key", flat=True).first()
+    if waiting:
+        return Proposal.objects.get(key=waiting)
+    rows = list(scope.values_list("entity_id", "entity__uscc"))
+    if not rows:
+        raise CetsError(A0103, f"{stage}: no {market} {sector} {year} allocation at stage {_STAGE_FROM[stage]}")
+    ids = [eid for eid, _ in rows]
     if stage == "final":
-        rows = list(EntityAllocation.objects.filter(year=year).values_list("entity_id", "entity__uscc"))
-        blocked = entities_blocked(entity_ids=[eid for eid, _ in rows], year=year)
-        if blocked:
+        blocked = entities_blocked(entity_ids=ids, year=year)
+        if blocked and len(blocked) == len(ids):
             usccs = sorted(u for eid, u in rows if eid in blocked)
             raise CetsError(A0130, f"{len(usccs)}: {', '.join(usccs[:5])}{' …' if len(usccs) > 5 else ''}")
-    allocs = allocation_issuance_refresh(year=year)
+        ids = [eid for eid in ids if eid not in blocked]
+    n = 1
+    while Proposal.objects.filter(key=issuance_key(market=market, sector=sector, year=year, stage=stage, province=province, n=n)).exists():
+        n += 1
+    key = issuance_key(market=market, sector=sector, year=year, stage=stage, province=province, n=n)
+    allocs = allocation_issuance_refresh(year=year, entity_ids=ids, market=market, sector=sector)
     dest = _destinations(allocs)
     label = {"pre": "预分配 pre-allocation", "final": "核定 final allocation"}[stage]
     lines = []
@@ -245,37 +241,46 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
         if a.entity_id not in dest:
             raise CetsError(A0106, a.entity.uscc)
         account, beneficiary = dest[a.entity_id]
-        lines.append(IssuanceLine(account=account, quantity=qty, reference=f"{year} {label} {a.entity.uscc}", beneficiary=beneficiary))
-    return issuance_propose(key=f"allocation-{year}-{stage}", unit_type=unit_type, lines=lines, actor=actor, effective_at=effective_at,
-                            note=f"{year} {label}")
+        lines.append(IssuanceLine(account=account, quantity=qty, reference=f"{year} {sector} {label} {a.entity.uscc}", beneficiary=beneficiary))
+    _scope(market, sector, year).filter(entity_id__in=ids).update(proposal_key=key)
+    return issuance_propose(key=key, unit_type=unit_type, lines=lines, actor=actor, effective_at=effective_at,
+                            note=f"{year} {market} {sector} {label}")
 
 
 @transaction.atomic
-def allocation_issue_confirm(*, year: int, stage: str) -> int:
-    """Record that the ``stage`` proposal of ``year`` was approved and executed (A0104 if not): the stage
-    moves on and ``issued_t`` (issued so far, tonnes) takes the quantities of the proposal's lines."""
-    p = Proposal.objects.filter(key=f"allocation-{year}-{stage}").first()
-    if p is None or p.status != Proposal.Status.EXECUTED:
-        raise CetsError(A0104, f"allocation-{year}-{stage}")
-    want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
-    new = {"pre": EntityAllocation.Stage.PRE_ISSUED, "final": EntityAllocation.Stage.FINAL_ISSUED}[stage]
+def allocation_issue_confirm(*, year: int, stage: str, market: str = "national", sector: str = "power") -> int:
+    """Record the outcome of the ``stage`` issuance proposals of ``market``/``sector``/``year``: the entities
+    of an executed proposal move to the next stage and ``issued_t`` (issued so far, tonnes) takes the
+    proposal's quantities; those of a rejected one are released for a new proposal. A0104 if no proposal of
+    the scope has been executed (one is still waiting or none exists). Returns the entities moved on."""
     from django.db.models import F, Sum
 
-    qs = EntityAllocation.objects.filter(year=year, stage=want)
+    pending = _scope(market, sector, year).filter(stage=_STAGE_FROM[stage]).exclude(proposal_key="")
+    status = dict(Proposal.objects.filter(key__in=set(pending.values_list("proposal_key", flat=True))).values_list("key", "status"))
+    executed = [k for k, st in status.items() if st == Proposal.Status.EXECUTED]
+    rejected = [k for k, st in status.items() if st == Proposal.Status.REJECTED]
+    pending.filter(proposal_key__in=rejected).update(proposal_key="")
+    if not executed:
+        raise CetsError(A0104, issuance_key(market=market, sector=sector, year=year, stage=stage))
     quantity = "pre_issue_t" if stage == "pre" else "final_issue_t"
-    proposed = sum(int(ln["quantity"]) for ln in p.payload["lines"])
-    recorded = qs.aggregate(t=Sum(quantity))["t"] or 0
-    if proposed != recorded:  # the proposal's lines are these figures (same transaction); anything else is a bug
-        raise CetsError(A0103, f"proposal {proposed} t ≠ recorded {recorded} t")
-    return qs.update(issued_t=F("issued_t") + F(quantity), stage=new)
-
-
+    moved = 0
+    for key in executed:
+        p = Proposal.objects.get(key=key)
+        qs = pending.filter(proposal_key=key)
+        proposed = sum(int(ln["quantity"]) for ln in p.payload["lines"])
+        recorded = qs.aggregate(t=Sum(quantity))["t"] or 0
+        if proposed != recorded:  # the proposal's lines are these figures (same transaction); anything else is a bug
+            raise CetsError(A0103, f"{key}: proposal {proposed} t ≠ recorded {recorded} t")
+        moved += qs.update(issued_t=F("issued_t") + F(quantity), stage=_STAGE_TO[stage], proposal_key="")
+    return moved
 
 
 @transaction.atomic
-def allocation_adjustment_record(*, entity, year: int, kind: str, quantity_t: int, reason: str, source: str, actor, at=None):
+def allocation_adjustment_record(*, entity, year: int, kind: str, quantity_t: int, reason: str, source: str, actor, at=None,
+                                 sector: str = ""):
     """Record a decided adjustment (配额调整总量) withholding ``quantity_t`` tonnes CO2e (int, > 0) from
-    ``entity``'s ``year`` issuance. Idempotent on (source, kind, year): recording the same decision again
+    ``entity``'s ``year`` issuance of ``sector`` ('' = the entity's sector allocation with the largest final
+    allocation, for an entity on one list its only one). Idempotent on (source, kind, year): recording the same decision again
     returns the existing row. Raises A0105 for a non-positive quantity, R0502 if ``actor`` is not a
     national or provincial authority in scope. The adjustment takes effect in the next issuance or
     claw-back of that year (``allocation_issue_propose``)."""
@@ -289,8 +294,8 @@ def allocation_adjustment_record(*, entity, year: int, kind: str, quantity_t: in
     existing = AllocationAdjustment.objects.filter(source=source, kind=kind, year=year).first()
     if existing is not None:
         return existing
-    return AllocationAdjustment.objects.create(entity=entity, year=year, kind=kind, quantity_t=quantity_t, reason=reason, source=source,
-                                               decided_by=actor, decided_at=at or timezone.now())
+    return AllocationAdjustment.objects.create(entity=entity, year=year, sector=sector, kind=kind, quantity_t=quantity_t, reason=reason,
+                                               source=source, decided_by=actor, decided_at=at or timezone.now())
 
 
 @transaction.atomic
@@ -335,8 +340,9 @@ def allocation_tables_import(*, year: int, pack_id: str, data: bytes, filename: 
         raise InputError(problems)
     m = membership_of(actor)
     orgs = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[r.entity_uscc for r in rows])}
-    existing = {a.entity_id: a for a in EntityAllocation.objects.filter(year=year, entity__in=orgs.values())}
-    proposed = Proposal.objects.filter(key=f"allocation-{year}-pre").exists()
+    scope = _scope(pack.market, pack.sector, year)
+    existing = {a.entity_id: a for a in scope.filter(entity__in=orgs.values())}
+    proposed = scope.exclude(proposal_key="").exists()
     where = f"{filename}:核定-重点排放单位"
     for r in rows:
         org = orgs.get(r.entity_uscc)
@@ -348,10 +354,10 @@ def allocation_tables_import(*, year: int, pack_id: str, data: bytes, filename: 
             problems.append(InputProblem(where, r.row, "统一社会信用代码", r.entity_uscc, A0110.zh, A0110.en))
     if problems:
         raise InputError(problems)
-    EntityAllocation.objects.filter(year=year, entity__in=orgs.values()).delete()
+    scope.filter(entity__in=orgs.values()).delete()
     EntityAllocation.objects.bulk_create([
         EntityAllocation(
-            entity=orgs[r.entity_uscc], year=year, pack_id=pack_id, verified_emissions_t=r.verified_emissions_t,
+            entity=orgs[r.entity_uscc], market=pack.market, sector=pack.sector, year=year, pack_id=pack_id, pack_sha256=_pack_sha256(pack), verified_emissions_t=r.verified_emissions_t,
             pre_allocation_computed_t=r.pre_allocation_t, pre_allocation_t=r.pre_allocation_t, pre_adjustment_t=r.pre_adjustment_t,
             pre_issue_t=r.pre_issue_t, initial_allocation_t=r.initial_allocation_t, shortfall_topup_t=r.shortfall_topup_t,
             final_allocation_t=r.final_allocation_t, issue_delta_t=r.final_allocation_t - r.pre_allocation_t, obligation_t=r.obligation_t,
@@ -366,6 +372,17 @@ def allocation_tables_import(*, year: int, pack_id: str, data: bytes, filename: 
 # ---- dynamic adjustment (配额动态调整, seed notice 国环规气候〔2024〕1号 二(三))
 
 DYNAMIC_ADJUSTMENT_WORKING_DAYS = 3  # seed notice 二(三): "在 3 个工作日内…计算配额调整量并书面报送注登机构"
+
+
+def _unit_allocation_row(entity_id: int, year: int, *, lock: bool = False) -> EntityAllocation | None:
+    """The entity's ``year`` allocation computed from generating units (the benchmark mechanism): the one
+    a dynamic adjustment recomputes. None if it has none."""
+    from .mechanisms import mechanism_name
+
+    qs = EntityAllocation.objects.filter(entity_id=entity_id, year=year).select_related("entity")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return next((a for a in qs if mechanism_name(load_pack(a.pack_id), year) == "benchmark_power"), None)
 
 
 @transaction.atomic
@@ -392,7 +409,7 @@ def dynamic_adjustment_record(*, entity, year: int, reason: str, source: str, re
     existing = DynamicAdjustment.objects.filter(entity=entity, year=year, source=source).first()
     if existing is not None:
         return existing
-    a = EntityAllocation.objects.select_for_update().filter(entity=entity, year=year).first()
+    a = _unit_allocation_row(entity.pk, year, lock=True)
     if a is None:
         raise CetsError(A0114, f"{entity.uscc} {year}")
     if a.source.startswith("imported"):
@@ -410,7 +427,7 @@ def dynamic_adjustment_record(*, entity, year: int, reason: str, source: str, re
     if a.stage == EntityAllocation.Stage.COMPUTED:
         a.pre_allocation_computed_t = e.pre_allocation_t
     treatments = _treatments(year, [entity.pk]).get(entity.pk, ())
-    _apply_issuance(a, treatments, _adjustments(year, [entity.pk]).get(entity.pk, 0))
+    _apply_issuance(a, treatments, _adjustments(year, [entity.pk], a.sector, a.market).get(entity.pk, 0))
     a.save()
     today = on or timezone.localdate()
     if a.stage == EntityAllocation.Stage.FINAL_ISSUED:
@@ -439,12 +456,12 @@ def dynamic_adjustment_propose(*, adjustment_id: int, unit_type: UnitType, actor
     d = DynamicAdjustment.objects.select_for_update().select_related("entity").get(pk=adjustment_id)
     if d.status != DynamicAdjustment.Status.RECORDED:
         raise CetsError(A0115, d.status)
-    a = EntityAllocation.objects.select_related("entity").get(entity=d.entity, year=d.year)
+    a = _unit_allocation_row(d.entity_id, d.year)
     dest = _destinations([a])
     if a.entity_id not in dest:
         raise CetsError(A0106, a.entity.uscc)
     account, beneficiary = dest[a.entity_id]
-    key = f"allocation-{d.year}-dynamic-{d.pk}"
+    key = f"allocation-{a.market}-{a.sector}-{d.year}-dynamic-{d.pk}"
     p = issuance_propose(key=key, unit_type=unit_type, actor=actor, effective_at=effective_at, note=f"{d.year} 配额动态调整 dynamic adjustment",
                          lines=[IssuanceLine(account=account, quantity=d.delta_t, reference=f"{d.year} 动态调整 dynamic adjustment {a.entity.uscc}",
                                              beneficiary=beneficiary)])
@@ -466,7 +483,7 @@ def dynamic_adjustment_confirm(*, adjustment_id: int):
     p = Proposal.objects.filter(key=d.proposal_key).first()
     if p is None or p.status != Proposal.Status.EXECUTED:
         raise CetsError(A0104, d.proposal_key)
-    a = EntityAllocation.objects.select_for_update().get(entity_id=d.entity_id, year=d.year)
+    a = _unit_allocation_row(d.entity_id, d.year, lock=True)
     a.issued_t += d.delta_t
     a.save(update_fields=["issued_t"])
     d.status = DynamicAdjustment.Status.EXECUTED

@@ -15,7 +15,9 @@ class Obligation(models.Model):
     """应清缴配额量: what an entity must surrender for one year, by when, and its offset cap.
 
     ``obligation_t`` = verified emissions (power: direct combustion only from 2023, plan §五(三));
-    ``offset_cap_t`` = floor(offset_cap × obligation) (Measures Art. 29: ≤ 5%).
+    ``offset_cap_t`` = floor(offset_cap × obligation) (Measures Art. 29: ≤ 5%), on the whole obligation.
+    An entity on several sector lists of a market has one obligation for the year with ``sectors`` giving
+    each sector's share (2025 notice 环办气候函〔2025〕140号: one notice, one surrender).
     The market is the pack's (``national/…``, ``beijing/…``). Beijing (pack ``beijing/compliance-…``):
     ``offset_cap_t`` caps PCER + CCER together, ``nonlocal_ccer_cap_t`` the CCERs of projects outside Beijing,
     both shares of ``offset_basis_t`` (the year's allocation or the obligation, per the pack) [S, reference
@@ -23,9 +25,11 @@ class Obligation(models.Model):
     """
 
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="obligations")
+    market = models.CharField(max_length=16, default="national", help_text="the pack's market: one obligation per entity, market and year")
     year = models.PositiveSmallIntegerField()
     pack_id = models.CharField(max_length=80)
     obligation_t = models.BigIntegerField()
+    sectors = models.JSONField(default=dict, blank=True, help_text="per-sector breakdown of obligation_t: {sector: tonnes (int)}")
     offset_cap_t = models.BigIntegerField()
     offset_basis_t = models.BigIntegerField(null=True, blank=True, help_text="Beijing: tonnes the offset caps are shares of")
     nonlocal_ccer_cap_t = models.BigIntegerField(null=True, blank=True, help_text="Beijing: cap on CCERs of projects outside Beijing (t)")
@@ -35,7 +39,7 @@ class Obligation(models.Model):
     class Meta:
         ordering = ["entity_id"]
         constraints = [
-            models.UniqueConstraint(fields=["entity", "year"], name="obligation_unique"),
+            models.UniqueConstraint(fields=["entity", "market", "year"], name="obligation_unique_market"),
             models.CheckConstraint(condition=Q(obligation_t__gte=0) & Q(offset_cap_t__gte=0), name="obligation_nonneg"),
             models.CheckConstraint(condition=Q(nonlocal_ccer_cap_t__isnull=True) | (Q(nonlocal_ccer_cap_t__gte=0) & Q(nonlocal_ccer_cap_t__lte=models.F("offset_cap_t"))),
                                    name="obligation_nonlocal_cap_within_total"),

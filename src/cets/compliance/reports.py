@@ -72,7 +72,7 @@ def summary(*, province: str, year: int, as_of: dt.date | None = None) -> Summar
     """The table of ``province``'s obligations of ``year`` as at the end of ``as_of`` (default today,
     Asia/Shanghai). Callers check the reader's scope (province or national)."""
     as_of = as_of or timezone.localdate()
-    obs = list(Obligation.objects.filter(year=year, entity__province=province, pack_id__startswith="national/")
+    obs = list(Obligation.objects.filter(year=year, entity__province=province, market="national")
                .select_related("entity").order_by("entity__uscc"))  # the national market's table (seed notice 000, 附件5)
     due = None
     if obs:

@@ -79,7 +79,7 @@ def statuses(*, year: int, entity_qs=None, today: dt.date | None = None, market:
     today = today or timezone.localdate()
     obs = Obligation.objects.filter(year=year)
     if market is not None:
-        obs = obs.filter(pack_id__startswith=f"{market}/")
+        obs = obs.filter(market=market)
     if entity_qs is not None:
         obs = obs.filter(entity__in=entity_qs)
     obs = list(obs)
@@ -95,7 +95,7 @@ def outcome_counts(*, year: int, entity_qs=None, today: dt.date | None = None, m
 
 def surrendered_by_instrument(*, year: int, entity_qs=None, market: str = "national") -> dict[str, int]:
     """Instrument → tonnes surrendered (approved, not reversed) for ``year`` in ``market``."""
-    qs = SurrenderApplication.objects.filter(obligation__year=year, obligation__pack_id__startswith=f"{market}/",
+    qs = SurrenderApplication.objects.filter(obligation__year=year, obligation__market=market,
                                              status=SurrenderApplication.Status.APPROVED)
     if entity_qs is not None:
         qs = qs.filter(obligation__entity__in=entity_qs)
@@ -259,7 +259,7 @@ def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = "n
     if scope is None:
         return None
     today = today or timezone.localdate()
-    obs = list(Obligation.objects.filter(year=year, entity__in=scope, pack_id__startswith=f"{market}/").select_related("entity"))
+    obs = list(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity"))
     if not obs:
         return []
     pack = load_pack(obs[0].pack_id)
@@ -306,7 +306,7 @@ def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | Non
     if scope is None:
         return None
     scope = scope.filter(province=province)
-    obs = list(Obligation.objects.filter(year=year, entity__in=scope, pack_id__startswith=f"{market}/").select_related("entity").order_by("entity__uscc"))
+    obs = list(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity").order_by("entity__uscc"))
     if not obs:
         return {"weeks": [], "rows": []}
     pack = load_pack(obs[0].pack_id)
@@ -352,3 +352,17 @@ def held_for(*, entity: Organisation) -> dict[int, int]:
     for ut, q in Transfer.objects.filter(debit_account=prov, debit_position=Position.REGISTRY, beneficiary=entity).values_list("unit_type_id", "quantity"):
         out[ut] = out.get(ut, 0) - q
     return {k: v for k, v in out.items() if v}
+
+
+def obligation_for(*, entity, year: int, market: str | None = None, instrument: str | None = None):
+    """``entity``'s obligation of ``year``: of ``market`` if given; else its only one that year; else the
+    one of the market that ``instrument`` belongs to (:data:`cets.registry.kinds.INSTRUMENT_MARKET`).
+    None if there is none."""
+    from cets.registry.kinds import INSTRUMENT_MARKET
+
+    obs = list(Obligation.objects.filter(entity=entity, year=year).order_by("market"))
+    if market is not None:
+        return next((o for o in obs if o.market == market), None)
+    if len(obs) <= 1:
+        return obs[0] if obs else None
+    return next((o for o in obs if o.market == INSTRUMENT_MARKET.get(instrument)), None)

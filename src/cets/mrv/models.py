@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from cets.core.fields import ExactDecimalField
-from cets.parties.models import GeneratingUnit, Organisation
+from cets.parties.models import Facility, GeneratingUnit, Organisation
 
 
 class UnitYearData(models.Model):
@@ -33,6 +33,29 @@ class UnitYearData(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["unit", "year"], name="unit_year_unique"),
             models.CheckConstraint(condition=Q(verified_emissions_t__gte=0), name="unit_year_emissions_nonneg"),
+        ]
+
+
+class FacilityYearData(models.Model):
+    """A facility's verified figures for one year (steel, cement, aluminium): ``verified_emissions_t``
+    tonnes CO2e (int) of the facility; ``intensity_emissions_t`` the part of them its sector's allocation
+    intensity counts (steel E_ironmaking + E_sintering; cement the clinker line's emissions; aluminium anode
+    and PFC emissions) and ``output_t`` the product it is divided by (steel ironmaking product, clinker,
+    molten aluminium), in tonnes (int) — the 2025–2026 draft plan §四(二)3."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="year_data")
+    year = models.PositiveSmallIntegerField()
+    verified_emissions_t = models.BigIntegerField()
+    intensity_emissions_t = models.BigIntegerField()
+    output_t = models.BigIntegerField()
+    source = models.CharField(max_length=40, default="verified", help_text="verified | demo-generated")
+
+    class Meta:
+        ordering = ["facility_id", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "year"], name="facility_year_unique"),
+            models.CheckConstraint(condition=Q(verified_emissions_t__gte=0) & Q(intensity_emissions_t__gte=0) & Q(output_t__gt=0)
+                                   & Q(intensity_emissions_t__lte=models.F("verified_emissions_t")), name="facility_year_figures"),
         ]
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import Q, Sum
 
-from .models import UnitYearData, VerificationRecord
+from .models import FacilityYearData, UnitYearData, VerificationRecord
 
 
 def unit_year_rows(*, year: int, entity_ids=None) -> dict[tuple[int, int], UnitYearData]:
@@ -15,6 +15,17 @@ def unit_year_rows(*, year: int, entity_ids=None) -> dict[tuple[int, int], UnitY
     if entity_ids is not None:
         qs = qs.filter(unit__entity_id__in=entity_ids)
     return {(r.unit_id, r.year): r for r in qs}
+
+
+def facility_year_rows(*, sector: str, years) -> list[tuple[object, dict[int, FacilityYearData]]]:
+    """Every facility of ``sector`` with verified data in any of ``years``, and its data by year, in
+    entity and facility order: ``[(facility, {year: FacilityYearData})]``."""
+    by_facility: dict[int, tuple[object, dict[int, FacilityYearData]]] = {}
+    qs = (FacilityYearData.objects.filter(facility__sector=sector, year__in=list(years)).select_related("facility__entity")
+          .order_by("facility__entity_id", "facility__code", "year"))
+    for r in qs:
+        by_facility.setdefault(r.facility_id, (r.facility, {}))[1][r.year] = r
+    return list(by_facility.values())
 
 
 def entity_verified_emissions(*, entity_id: int, year: int) -> int:

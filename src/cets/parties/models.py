@@ -96,6 +96,27 @@ class GeneratingUnit(models.Model):
         return f"{self.entity.name} {self.code}"
 
 
+class Facility(models.Model):
+    """A covered facility (生产设施) of a key emitting entity outside power generation: the allocation unit
+    of its sector's plan — a steel enterprise or integrated works (钢铁企业法人或联合生产企业), a cement clinker
+    line (熟料生产线), an aluminium electrolysis process (电解铝工序). Power generating units are
+    :class:`GeneratingUnit`. ``kind`` names the facility type in the sector's accounting guideline."""
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="facilities")
+    sector = models.CharField(max_length=24)
+    code = models.CharField("设施编号 facility id", max_length=40)
+    kind = models.CharField(max_length=40, help_text="e.g. integrated_works, eaf_steel, clinker_line, electrolysis")
+    name = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=40, default="reported", help_text="reported | demo-generated")
+
+    class Meta:
+        ordering = ["entity_id", "sector", "code"]
+        constraints = [models.UniqueConstraint(fields=["entity", "code"], name="facility_code_unique_per_entity")]
+
+    def __str__(self) -> str:
+        return f"{self.entity.name} {self.code}"
+
+
 class EmitterListEntry(models.Model):
     """An entity's place on a key-emitter list (重点排放单位名录) of one market, year and sector: the one
     home of the list. ``included`` says whether it is on the list and ``reason`` why (see

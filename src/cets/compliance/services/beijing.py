@@ -98,14 +98,15 @@ def beijing_obligations_create(*, year: int, pack_id: str, rows: list[BeijingObl
             ready.append((org, r))
     if problems:
         raise InputError(problems)
-    have = set(Obligation.objects.filter(year=year, entity__in=[o for o, _ in ready]).values_list("entity_id", flat=True))
+    have = set(Obligation.objects.filter(market=pack.market, year=year, entity__in=[o for o, _ in ready]).values_list("entity_id", flat=True))
     new = []
     for org, r in ready:
         if org.pk in have:
             continue
         caps = offset_caps(obligation_t=r.verified_emissions_t, allocation_t=r.allocation_t, basis=basis, total_share=total_share,
                            nonlocal_share=nonlocal_share, rounding=rounding)
-        new.append(Obligation(entity=org, year=year, pack_id=pack.id, obligation_t=r.verified_emissions_t, offset_cap_t=caps.total_cap_t,
+        new.append(Obligation(entity=org, market=pack.market, year=year, pack_id=pack.id, obligation_t=r.verified_emissions_t,
+                              offset_cap_t=caps.total_cap_t,
                               offset_basis_t=caps.basis_t, nonlocal_ccer_cap_t=caps.nonlocal_ccer_cap_t, deadline=deadline))
     Obligation.objects.bulk_create(new)
     return len(new)

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from cets.allocation.models import EntityAllocation
+from cets.allocation.selectors import allocated_t
 from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
@@ -64,7 +64,7 @@ def borrowing_submit(*, entity: Organisation, year: int, quantity_t: int, docume
 
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=entity.province)
     at = at or timezone.now()
-    ob = Obligation.objects.filter(entity=entity, year=year).first()
+    ob = Obligation.objects.filter(entity=entity, market="national", year=year).first()
     if ob is None:
         raise CetsError(R0606, f"{entity.uscc} {year}")
     pack = load_pack(ob.pack_id)
@@ -75,19 +75,19 @@ def borrowing_submit(*, entity: Organisation, year: int, quantity_t: int, docume
     if timezone.localdate(at) > pack.date("borrowing.submission_due"):
         raise CetsError(C0907, pack.text("borrowing.submission_due"))
     docs = _documents(documents)
-    alloc = EntityAllocation.objects.filter(entity=entity, year=year).first()
-    if alloc is None:
+    allocation_t = allocated_t(entity=entity, year=year, market=ob.market)
+    if allocation_t is None:
         raise CetsError(C0910, f"{entity.uscc} {year}")
-    lim = borrowing_limit(obligation_t=ob.obligation_t, allocation_t=alloc.final_allocation_t, threshold=pack.decimal("borrowing.gap_threshold"),
+    lim = borrowing_limit(obligation_t=ob.obligation_t, allocation_t=allocation_t, threshold=pack.decimal("borrowing.gap_threshold"),
                           share=pack.decimal("borrowing.share_of_gap"), rounding=pack.text("borrowing.rounding"))
     if not lim.eligible:
-        raise CetsError(C0904, f"gap {lim.gap_t} t ≤ {pack.text('borrowing.gap_threshold')} × {alloc.final_allocation_t} t")
+        raise CetsError(C0904, f"gap {lim.gap_t} t ≤ {pack.text('borrowing.gap_threshold')} × {allocation_t} t")
     if not isinstance(quantity_t, int) or not 0 < quantity_t <= lim.limit_t:
         raise CetsError(C0905, f"{quantity_t} > {lim.limit_t}")
     if Borrowing.objects.filter(entity=entity, year=year).exists():
         raise CetsError(C0804, f"borrowing {entity.uscc} {year}")
     b = Borrowing.objects.create(entity=entity, year=year, pack_id=pack.id, from_vintage=pack.text("borrowing.from_vintage"),
-                                 allocation_t=alloc.final_allocation_t, obligation_t=ob.obligation_t, gap_t=lim.gap_t, limit_t=lim.limit_t,
+                                 allocation_t=allocation_t, obligation_t=ob.obligation_t, gap_t=lim.gap_t, limit_t=lim.limit_t,
                                  quantity_t=quantity_t, documents=docs, submitted_by=actor, submitted_at=at)
     allocation_adjustment_record(entity=entity, year=int(b.from_vintage), kind=AllocationAdjustment.Kind.BORROWING_REPAYMENT, quantity_t=quantity_t,
                                  reason=f"预支{b.from_vintage}年度配额用于{year}年度清缴 borrowed for {year}", source=f"compliance.borrowing:{b.pk}",

@@ -87,7 +87,7 @@ def carry_over_apply(*, key: str, entity: Organisation, unit_type_code: str, qua
     if not (_shanghai(pack.text("carry_over.applications_from")) <= at <= _shanghai(pack.text("carry_over.applications_until"), end=True)):
         raise CetsError(C0701, timezone.localtime(at).date().isoformat())
     for year in pack.raw("carry_over.eligibility_years"):
-        ob = Obligation.objects.filter(entity=entity, year=year).first()
+        ob = Obligation.objects.filter(entity=entity, market=pack.market, year=year).first()
         if ob is None or status_of(obligation=ob, today=timezone.localdate(at)).status != "on_time":
             raise CetsError(C0702, str(year))
     ut = UnitType.objects.filter(code=unit_type_code, instrument=Instrument.CEA, vintage__in=pack.raw("carry_over.vintages")).first()

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from cets.allocation.models import EntityAllocation
+from cets.allocation.selectors import fully_issued_entity_ids
 from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Role
@@ -37,7 +37,7 @@ def compliance_notices_issue(*, year: int, actor, at: dt.datetime | None = None)
 
     require_role(actor, Role.REGISTRY_OPERATOR)
     at = at or timezone.now()
-    final = set(EntityAllocation.objects.filter(year=year, stage=EntityAllocation.Stage.FINAL_ISSUED).values_list("entity_id", flat=True))
+    final = fully_issued_entity_ids(year=year)
     n = 0
     for ob in Obligation.objects.select_related("entity").filter(year=year, notice__isnull=True, entity_id__in=final):
         via = ComplianceNotice.DeliveredTo.PROVINCE if has_compliance_risk(entity=ob.entity, year=year) else ComplianceNotice.DeliveredTo.ENTITY

@@ -32,7 +32,7 @@ def forced_surrender_propose(*, key: str, entity: Organisation, year: int, instr
     outstanding obligation, the year's own vintage first, then the other usable vintages, and the
     remainder is released to the entity's account. Proposed by a registry operator on the province's
     instruction ``instruction_ref``."""
-    if not Obligation.objects.filter(entity=entity, year=year).exists():
+    if not Obligation.objects.filter(entity=entity, market="national", year=year).exists():
         raise CetsError(R0606, f"{entity.uscc} {year}")
     return proposal_submit(key=key, kind="forced_surrender", actor=actor, payload={
         "entity": entity.uscc, "year": year, "instruction": instruction_ref,
@@ -49,7 +49,7 @@ def forced_surrender_order(year: int, usable: list[str], held: list[str]) -> lis
 def _execute_forced_surrender(p: Proposal, approver) -> dict:
     d = p.payload
     entity = Organisation.objects.get(uscc=d["entity"])
-    ob = Obligation.objects.get(entity=entity, year=d["year"])
+    ob = Obligation.objects.get(entity=entity, market="national", year=d["year"])
     pack = load_pack(ob.pack_id)
     at = dt.datetime.fromisoformat(d["effective_at"]) if d.get("effective_at") else timezone.now()
     prov = system_account("national", AccountKind.PROVINCIAL, entity.province)

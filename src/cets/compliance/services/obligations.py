@@ -4,28 +4,37 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from cets.allocation.models import EntityAllocation
+from cets.allocation.selectors import obligation_parts
 from cets.core.quantities import D, apply_rounding
 from cets.rules.packs import load_pack
 
-from ..models import (
-    Obligation,
-)
+from ..models import Obligation
 
 
 @transaction.atomic
 def obligations_create(*, year: int, pack_id: str) -> int:
-    """One obligation per entity allocated for ``year``: 应清缴配额量 = verified emissions (plan §五(三)),
-    offset cap = offset_cap × obligation rounded by the pack, deadline from the pack. Idempotent."""
+    """One obligation per entity allocated for ``year`` in the pack's market: 应清缴配额量 = Σ over the
+    entity's sector allocations of their obligations (verified emissions, plan §五(三)), with the per-sector
+    breakdown kept (``sectors``: an entity on two lists has one notice and one surrender obligation, 2025
+    notice 环办气候函〔2025〕140号); offset cap = offset_cap × the whole obligation rounded by the pack
+    (Measures Art. 29: the 5% applies to the whole obligation); deadline from the pack. Idempotent: a second
+    run creates nothing, and an obligation whose sector figures changed since (a sector allocated later, a
+    dynamic adjustment) is brought up to date. Returns the number created."""
     pack = load_pack(pack_id)
     deadline = pack.date(f"compliance.{year}.deadline")
     cap = pack.decimal(f"compliance.{year}.offset_cap")
     rounding = pack.text(f"compliance.{year}.offset_rounding")
-    have = set(Obligation.objects.filter(year=year).values_list("entity_id", flat=True))
-    new = [
-        Obligation(entity_id=a.entity_id, year=year, pack_id=pack_id, obligation_t=a.verified_emissions_t,
-                   offset_cap_t=int(apply_rounding(cap * D(a.verified_emissions_t), rounding)), deadline=deadline)
-        for a in EntityAllocation.objects.filter(year=year) if a.entity_id not in have
-    ]
+    parts = obligation_parts(year=year, market=pack.market)
+    have = {o.entity_id: o for o in Obligation.objects.filter(market=pack.market, year=year)}
+    new = []
+    for entity_id, sectors in parts.items():
+        total = sum(sectors.values())
+        offset_cap = int(apply_rounding(cap * D(total), rounding))
+        o = have.get(entity_id)
+        if o is None:
+            new.append(Obligation(entity_id=entity_id, market=pack.market, year=year, pack_id=pack_id, obligation_t=total, sectors=sectors,
+                                  offset_cap_t=offset_cap, deadline=deadline))
+        elif (o.obligation_t, o.sectors, o.offset_cap_t) != (total, sectors, offset_cap) and o.pack_id == pack_id:
+            Obligation.objects.filter(pk=o.pk).update(obligation_t=total, sectors=sectors, offset_cap_t=offset_cap)
     Obligation.objects.bulk_create(new, batch_size=1000)
     return len(new)

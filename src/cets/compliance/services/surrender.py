@@ -32,7 +32,7 @@ from ..models import (
     RectificationOrder,
     SurrenderApplication,
 )
-from ..selectors import active_surrenders
+from ..selectors import active_surrenders, obligation_for
 
 
 def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date, entity_id: int | None = None) -> str | None:
@@ -65,8 +65,9 @@ def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date, entit
 
 @transaction.atomic
 def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_code: str, quantity: int, actor,
-                     at: dt.datetime | None = None) -> SurrenderApplication:
-    """Apply to surrender ``quantity`` t of ``unit_type_code`` against ``entity``'s ``year`` obligation.
+                     at: dt.datetime | None = None, market: str | None = None) -> SurrenderApplication:
+    """Apply to surrender ``quantity`` t of ``unit_type_code`` against ``entity``'s ``year`` obligation (of
+    ``market``; by default its only one that year, or the one of the market whose instrument it is).
 
     Checks: R0502 actor acts for the entity; R0606 obligation exists; R0201 unit type; R0601 vintage
     usable for the year (pack ``usable_vintages``); R0603 CCER eligibility; R0602 CCER within the
@@ -85,15 +86,15 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
     if m.organisation_id != entity.pk:
         raise CetsError(R0502, "not a member of this entity")
     at = at or timezone.now()
-    ob = Obligation.objects.filter(entity=entity, year=year).first()
+    ut = UnitType.objects.select_related("project").filter(code=unit_type_code).first()
+    if ut is None:
+        raise CetsError(R0201, unit_type_code)
+    ob = obligation_for(entity=entity, year=year, market=market, instrument=ut.instrument)
     if ob is None:
         raise CetsError(R0606, f"{entity.uscc} {year}")
     pack = load_pack(ob.pack_id)
     if _arrears_deducted(ob):
         raise CetsError(C0811, f"{entity.uscc} {year}")
-    ut = UnitType.objects.select_related("project").filter(code=unit_type_code).first()
-    if ut is None:
-        raise CetsError(R0201, unit_type_code)
     active = active_surrenders(obligation=ob)
     if pack.market == "beijing":
         _beijing_unit_check(pack, ob, ut, quantity, active, timezone.localdate(at), entity.pk)

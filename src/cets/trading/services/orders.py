@@ -152,15 +152,16 @@ def sellable_t(*, participant: Organisation, instrument: str, day: dt.date, mark
 
 
 def _allocation_t(participant: Organisation, unit_type: UnitType) -> int:
-    """The entity's final allocation of the unit type's vintage year (0 if none or not an entity)."""
-    from cets.allocation.selectors import allocation_of
+    """The entity's final allocation (Σ over its sectors) of the unit type's vintage year in the unit type's
+    market (0 if none or not an entity)."""
+    from cets.allocation.selectors import allocated_t
+    from cets.registry.kinds import INSTRUMENT_MARKET
 
     try:
         year = int(str(unit_type.vintage)[-4:])
     except ValueError:
         return 0
-    a = allocation_of(entity=participant, year=year)
-    return a.final_allocation_t if a else 0
+    return allocated_t(entity=participant, year=year, market=INSTRUMENT_MARKET.get(unit_type.instrument, "national")) or 0
 
 
 def holding_limit_t(*, participant: Organisation, unit_type: UnitType, rules: MarketRules) -> int | None:
