@@ -8,6 +8,7 @@ import pytest
 from cets.rules import markets, packs
 from cets.rules.markets import load_market, sector_name
 from cets.rules.packs import PackError, load_pack, pack_for
+from tests.rules.test_check import MARKET as SAMPLE_MARKET
 
 
 @pytest.fixture
@@ -65,30 +66,8 @@ def test_pack_sha256_is_the_file_hash():
     assert not any(pid.endswith("/market") for pid in packs.available_packs())
 
 
-MARKET = '''schema_version = 1  # format
-[market]
-id = "tianjin"
-name_zh = "天津市碳排放权交易市场"
-name_en = "Tianjin pilot market"
-calendar = "cn_workdays"
-jurisdiction_levels = ["city", "district"]
-account_kinds = ["entity"]
-[[instruments]]
-code = "TJEA"
-name_zh = "天津碳排放配额"
-name_en = "Tianjin allowance"
-unit_type = "TJEA-{vintage}"
-[[sectors]]
-code = "steel"
-name_zh = "钢铁"
-name_en = "steel"
-[[packs]]
-kind = "allocation"
-sector = "steel"
-years = [2025]
-pack = "tianjin/steel-2025"
-mechanism = "verified_emissions"
-'''
+# The sample market of test_check, renamed: one sector, one allocation pack, one compliance entry.
+MARKET = SAMPLE_MARKET.replace('id = "x"', 'id = "tianjin"').replace("x/steel-2025", "tianjin/steel-2025").replace("X market", "Tianjin pilot market")
 PACK = '''[pack]
 id = "tianjin/steel-2025"
 kind = "allocation"
@@ -98,6 +77,8 @@ sector = "steel"
 years = [2025]
 [allocation]
 pre_allocation_ratio = "0.5"  # test value
+[compliance.2025]
+deadline = "2026-12-31"  # test value
 '''
 
 

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .packs import KINDS, MARKET_FILE, SCHEMA_VERSIONS, pack_roots
+from .packs import KINDS, MARKET_FILE, SCHEMA_VERSIONS, PackError, pack_roots, read_toml
 
 REQUIRED_PACK_KEYS = ("id", "market", "sector", "years", "kind", "schema_version")
 DATE_SUFFIXES = ("_by", "_due", "deadline", "_on", "_from", "_until", "_before", "_to")
@@ -44,9 +43,9 @@ class Problem:
 
 def _read(path: Path, shown: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8")), []
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        return None, [Problem(shown, "-", f"not a valid UTF-8 TOML file: {e}")]
+        return read_toml(path)[0], []
+    except PackError as e:
+        return None, [Problem(shown, "-", str(e).removeprefix(f"{path}: "))]
 
 
 def _is_date(value: Any) -> bool:

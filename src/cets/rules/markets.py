@@ -35,14 +35,12 @@ A sector-specific entry wins over a ``"*"`` entry of the same kind and year. :fu
 
 from __future__ import annotations
 
-import hashlib
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .packs import MARKET_FILE, PackError, pack_roots
+from .packs import MARKET_FILE, PackError, pack_roots, read_toml
 
 ANY_SECTOR = "*"
 
@@ -175,12 +173,8 @@ def _load_market(market_id: str, roots: tuple[Path, ...]) -> Market:
     path = market_path(market_id, roots)
     if path is None:
         raise PackError(f"no market {market_id!r} (looked for <pack folder>/{market_id}/{MARKET_FILE})")
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise PackError(f"{path}: not a valid UTF-8 TOML file: {e}") from None
-    market = parse_market(data, path, hashlib.sha256(raw).hexdigest())
+    data, sha256 = read_toml(path)
+    market = parse_market(data, path, sha256)
     if market.id != market_id:
         raise PackError(f"{path}: [market].id is {market.id!r}, expected {market_id!r}")
     return market

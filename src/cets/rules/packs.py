@@ -162,21 +162,26 @@ def _check_no_floats(node: Any, path: str, pack_id: str) -> None:
             _check_no_floats(v, f"{path}[{i}]", pack_id)
 
 
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """The parsed TOML of ``path`` and the hex SHA-256 of its bytes; PackError if it is not UTF-8 TOML."""
+    raw = path.read_bytes()
+    try:
+        return tomllib.loads(raw.decode("utf-8")), hashlib.sha256(raw).hexdigest()
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise PackError(f"{path}: not a valid UTF-8 TOML file: {e}") from None
+
+
 @lru_cache(maxsize=None)
 def _load_pack(pack_id: str, roots: tuple[Path, ...]) -> Pack:
     path = pack_path(pack_id, roots)
     if path is None:
         raise PackError(f"no rule pack {pack_id!r} (looked in {', '.join(str(r) for r in roots)})")
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise PackError(f"{path}: not a valid UTF-8 TOML file: {e}") from None
+    data, sha256 = read_toml(path)
     declared = data.get("pack", {}).get("id")
     if declared != pack_id:
         raise PackError(f"{path}: [pack].id is {declared!r}, expected {pack_id!r}")
     _check_no_floats(data, "", pack_id)
-    return Pack(id=pack_id, data=data, path=path, sha256=hashlib.sha256(raw).hexdigest())
+    return Pack(id=pack_id, data=data, path=path, sha256=sha256)
 
 
 def load_pack(pack_id: str) -> Pack:
