@@ -363,6 +363,17 @@ def cmd_checks(args) -> int:
     return 1 if dups else 0
 
 
+def cmd_rules_check(args) -> int:
+    """Validate every rule pack and market file (or those under PATH); print ``FILE: KEY: problem``; exit 1 on any."""
+    from cets.rules.check import check_path
+
+    count, problems = check_path(args.path)
+    for p in problems:
+        print(p)
+    print(f"{count} file(s) checked, {len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems or count == 0 else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cets", description="China carbon emissions trading platform 全国碳排放权交易平台")
     sub = p.add_subparsers(dest="command", required=True)
@@ -431,6 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
     mi.add_argument("--input", required=True)
     mi.add_argument("--out", required=True)
     mi.set_defaults(func=cmd_mrv_intensity, django=False)
+
+    rules = sub.add_parser("rules", help="rule packs and markets").add_subparsers(dest="what", required=True)
+    rc = rules.add_parser("check", help="validate the rule packs and market.toml files (pure, no database)")
+    rc.add_argument("path", nargs="?", default=None, help="a pack folder or file (default: every pack folder, incl. $CETS_PACK_DIRS)")
+    rc.set_defaults(func=cmd_rules_check, django=False)
 
     chk = sub.add_parser("checks", help="the catalogue of numbered checks (Markdown)")
     chk.add_argument("--write", help="write it to this file (docs/checks.md)")
