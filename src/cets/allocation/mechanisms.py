@@ -1,14 +1,14 @@
 """Allocation mechanisms on the database path, looked up by the name the pack gives for the year.
 
-A pack names its mechanism (``[pack] mechanism``, or ``[method.<year>] kind`` where the method changes by
-year); :func:`mechanism_for` returns the function that reads the verified data of the pack's market,
+A market names the mechanism of each sector and year (``[[packs]] mechanism`` in its ``market.toml``);
+:func:`mechanism_for` returns the function that reads the verified data of the pack's market,
 sector and year, runs the pure rule module and stores the unit or facility lines. Each returns a
 :class:`Computed` (the entity figures the issuance tables start from); ``allocation_compute`` does the rest.
 A new sector with an existing method is a pack; a new method is one function here and one pure module.
 
 - ``benchmark_power``: generating units by benchmark (plan 附3, 附4, §三, §五; :mod:`cets.allocation.formulas`).
 - ``verified_emissions``: each facility's allocation = its verified emissions (steel, cement, aluminium 2024).
-- ``intensity_alpha``: ``floor(E × (1 + α))`` with the solved balance value (2025–2026 draft §四(二);
+- ``industry_balance_value``: ``floor(E × (1 + α))`` with the solved balance value (2025–2026 draft §四(二);
   :mod:`cets.allocation.industry`).
 """
 
@@ -170,21 +170,22 @@ def _fit(value: Decimal | None, places: int) -> Decimal | None:
 MECHANISMS: dict[str, Callable[..., Computed]] = {
     "benchmark_power": _benchmark_power,
     "verified_emissions": _industry,
-    "intensity_alpha": _industry,
+    "industry_balance_value": _industry,
 }
+# Named by a market but computed with the command line only (``cets allocation compute``): Beijing's
+# capped free allocation takes the bureau's historical figures, which the platform does not store yet.
+COMMAND_LINE_ONLY = frozenset({"beijing_capped_free"})
 
 
 def mechanism_name(pack: Pack, year: int) -> str:
-    """The mechanism ``pack`` names for ``year``: ``[method.<year>] kind`` where the method changes by year,
-    else ``[pack] mechanism``, else ``benchmark_power`` for a pack with benchmark tables (the power plans)."""
+    """The mechanism the pack's market names for the pack's sector and ``year`` (``[[packs]] mechanism`` in
+    ``rules/packs/<market>/market.toml``); '' if the market names none."""
+    from cets.rules.markets import load_market
+
     try:
-        return pack.text(f"method.{year}.kind")
+        return load_market(pack.market).mechanism(pack.sector, year)
     except PackError:
-        pass
-    declared = pack.data.get("pack", {}).get("mechanism")
-    if declared:
-        return str(declared)
-    return "benchmark_power" if "benchmarks" in pack.data else ""
+        return ""
 
 
 def mechanism_for(pack: Pack, year: int) -> Callable[..., Computed]:

@@ -16,7 +16,7 @@ from cets.parties.access import require_role
 from cets.parties.models import GeneratingUnit, Role
 from cets.registry.models import Proposal, UnitType
 from cets.registry.services import IssuanceLine, issuance_propose
-from cets.rules.packs import load_pack
+from cets.rules.packs import PackError, load_pack
 
 from .checks import A0101, A0103, A0104, A0105, A0106, A0107, A0108, A0109, A0110, A0114, A0115, A0116, A0120, A0121, A0122, A0123, A0130
 from .formulas import PowerRules, allocate
@@ -56,11 +56,10 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     ids = [r.entity_id for r in results.entities]
     treatments = _treatments(year, ids)
     adjustments = _adjustments(year, ids, sector, market)
-    digest = _pack_sha256(pack)
     rows = []
     for e in results.entities:
         row = SimpleNamespace(  # the EntityAllocation fields _apply_issuance reads and fills
-            entity_id=e.entity_id, market=market, sector=sector, year=year, pack_id=pack_id, pack_sha256=digest,
+            entity_id=e.entity_id, market=market, sector=sector, year=year, pack_id=pack_id, pack_sha256=pack.sha256,
             verified_emissions_t=e.verified_emissions_t, initial_allocation_t=e.initial_allocation_t,
             shortfall_topup_t=e.shortfall_topup_t, final_allocation_t=e.final_allocation_t, pre_allocation_t=e.pre_allocation_t,
             pre_allocation_computed_t=e.pre_allocation_t, issue_delta_t=0, obligation_t=e.obligation_t,
@@ -72,12 +71,6 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     return {"units": results.units, "entities": len(rows),
             "final_allocation_t": sum(e.final_allocation_t for e in results.entities),
             "pre_allocation_t": sum(e.pre_allocation_t for e in results.entities)}
-
-
-def _pack_sha256(pack) -> str:
-    import hashlib
-
-    return hashlib.sha256(pack.path.read_bytes()).hexdigest()
 
 
 def _treatments(year: int, entity_ids) -> dict[int, list[str]]:
@@ -187,6 +180,22 @@ _STAGE_FROM = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation
 _STAGE_TO = {"pre": EntityAllocation.Stage.PRE_ISSUED, "final": EntityAllocation.Stage.FINAL_ISSUED}
 
 
+def _from_stages(stage: str, market: str, sector: str, year: int) -> tuple[str, ...]:
+    """The stages an allocation may be at for ``stage`` to be issued: the one before it, and for ``final``
+    also ``computed`` when the year has no pre-allocation (``[method.<year>] pre_allocation = false``:
+    steel, cement and aluminium 2024, 2025 notice 三(十))."""
+    if stage == "pre":
+        return (_STAGE_FROM["pre"],)
+    pack_id = _scope(market, sector, year).values_list("pack_id", flat=True).first()
+    no_pre = False
+    if pack_id:
+        try:
+            no_pre = not load_pack(pack_id).flag(f"method.{year}.pre_allocation")
+        except PackError:
+            no_pre = False
+    return (_STAGE_FROM["final"], EntityAllocation.Stage.COMPUTED) if no_pre else (_STAGE_FROM["final"],)
+
+
 def issuance_key(*, market: str, sector: str, year: int, stage: str, province: str | None = None, n: int = 1) -> str:
     """The registry proposal key of an issuance: ``allocation-<market>-<sector>-<year>-<stage>[-<province>][-<n>]``
     (``n`` counts the batches of one scope: entities held back by a verification block go in a later one)."""
@@ -210,7 +219,7 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     Raises A0103 if no entity of the scope is at the stage before ``stage``, A0130 if every one of them
     is blocked, A0106 if an entity has no account, R0502 unless ``actor`` is a registry operator."""
     require_role(actor, Role.REGISTRY_OPERATOR)
-    scope = _scope(market, sector, year).filter(stage=_STAGE_FROM[stage])
+    scope = _scope(market, sector, year).filter(stage__in=_from_stages(stage, market, sector, year))
     if province:
         scope = scope.filter(entity__province=province)
     waiting = scope.exclude(proposal_key="").values_list("proposal_key", flat=True).first()
@@ -218,7 +227,7 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
         return Proposal.objects.get(key=waiting)
     rows = list(scope.values_list("entity_id", "entity__uscc"))
     if not rows:
-        raise CetsError(A0103, f"{stage}: no {market} {sector} {year} allocation at stage {_STAGE_FROM[stage]}")
+        raise CetsError(A0103, f"{stage}: no {market} {sector} {year} allocation at stage {'/'.join(_from_stages(stage, market, sector, year))}")
     ids = [eid for eid, _ in rows]
     if stage == "final":
         blocked = entities_blocked(entity_ids=ids, year=year)
@@ -255,7 +264,7 @@ def allocation_issue_confirm(*, year: int, stage: str, market: str = "national",
     the scope has been executed (one is still waiting or none exists). Returns the entities moved on."""
     from django.db.models import F, Sum
 
-    pending = _scope(market, sector, year).filter(stage=_STAGE_FROM[stage]).exclude(proposal_key="")
+    pending = _scope(market, sector, year).filter(stage__in=_from_stages(stage, market, sector, year)).exclude(proposal_key="")
     status = dict(Proposal.objects.filter(key__in=set(pending.values_list("proposal_key", flat=True))).values_list("key", "status"))
     executed = [k for k, st in status.items() if st == Proposal.Status.EXECUTED]
     rejected = [k for k, st in status.items() if st == Proposal.Status.REJECTED]
@@ -357,7 +366,7 @@ def allocation_tables_import(*, year: int, pack_id: str, data: bytes, filename: 
     scope.filter(entity__in=orgs.values()).delete()
     EntityAllocation.objects.bulk_create([
         EntityAllocation(
-            entity=orgs[r.entity_uscc], market=pack.market, sector=pack.sector, year=year, pack_id=pack_id, pack_sha256=_pack_sha256(pack), verified_emissions_t=r.verified_emissions_t,
+            entity=orgs[r.entity_uscc], market=pack.market, sector=pack.sector, year=year, pack_id=pack_id, pack_sha256=pack.sha256, verified_emissions_t=r.verified_emissions_t,
             pre_allocation_computed_t=r.pre_allocation_t, pre_allocation_t=r.pre_allocation_t, pre_adjustment_t=r.pre_adjustment_t,
             pre_issue_t=r.pre_issue_t, initial_allocation_t=r.initial_allocation_t, shortfall_topup_t=r.shortfall_topup_t,
             final_allocation_t=r.final_allocation_t, issue_delta_t=r.final_allocation_t - r.pre_allocation_t, obligation_t=r.obligation_t,

@@ -22,13 +22,15 @@ from this table for every entry, single, batched or settled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cets.core.errors import Check
 from cets.parties.models import Role
+from cets.rules.markets import instrument_home, market_instruments
 
 from .checks import R0101, R0102, R0103, R0104, R0105, R0106, R0111, R0202, R0301, R0302, R0401, R0501
-from .models import AccountKind, AccountStatus, Instrument, Position, TransferKind
+from .models import AccountKind, AccountStatus, Position, TransferKind
 
 ALL_KINDS = frozenset(AccountKind)
 RETIREMENT = frozenset({AccountKind.SURRENDER, AccountKind.CANCELLATION, AccountKind.DEDUCTION})
@@ -45,13 +47,31 @@ LIVE = frozenset({AccountStatus.OPEN, AccountStatus.RESTRICTED})
 OPEN_ONLY = frozenset({AccountStatus.OPEN})
 NOT_CLOSED = ALL_STATUSES - {AccountStatus.CLOSED}
 
-# Which instruments each market's accounts may hold (R0202); a CCER holding account holds CCER only.
-MARKET_INSTRUMENTS = {
-    "national": frozenset({Instrument.CEA, Instrument.CCER}),
-    "ccer": frozenset({Instrument.CCER}),
-    "beijing": frozenset({Instrument.BEA, Instrument.PCER, Instrument.CCER}),
-}
-INSTRUMENT_MARKET = {Instrument.CEA: "national", Instrument.CCER: "ccer", Instrument.BEA: "beijing", Instrument.PCER: "beijing"}
+class _FromMarkets(Mapping):
+    """A read-only mapping built on first use from the markets' ``market.toml`` files (rules/packs/<market>/)."""
+
+    def __init__(self, build) -> None:
+        self._build, self._data = build, None
+
+    def _get(self) -> dict:
+        if self._data is None:
+            self._data = self._build()
+        return self._data
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+# Which instruments each market's accounts may hold (R0202), and the market each instrument is created in:
+# data of the markets (``[[instruments]]``, ``home = true``), so a new market is a folder of packs.
+MARKET_INSTRUMENTS: Mapping[str, frozenset[str]] = _FromMarkets(market_instruments)
+INSTRUMENT_MARKET: Mapping[str, str] = _FromMarkets(instrument_home)
 
 # The refusal a leg's status gets when the kind does not allow it, in the order they are tested.
 STATUS_CODES: tuple[tuple[str, Check], ...] = (

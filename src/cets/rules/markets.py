@@ -62,6 +62,7 @@ class Instrument:
     name_zh: str
     name_en: str
     unit_type: str  # e.g. "CEA-{vintage}", "CCER-{project}-{vintage}"
+    home: bool = False  # created (its cap credited) in this market; other markets only hold it
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,8 @@ def parse_market(data: dict[str, Any], path: Path, sha256: str = "") -> Market:
                            name_en=_req(s, "name_en", "sectors.", path), industry_zh=s.get("industry_zh", ""))
                     for s in data.get("sectors", []))
     instruments = tuple(Instrument(code=_req(i, "code", "instruments.", path), name_zh=_req(i, "name_zh", "instruments.", path),
-                                   name_en=_req(i, "name_en", "instruments.", path), unit_type=_req(i, "unit_type", "instruments.", path))
+                                   name_en=_req(i, "name_en", "instruments.", path), unit_type=_req(i, "unit_type", "instruments.", path),
+                                   home=bool(i.get("home", False)))
                         for i in data.get("instruments", []))
     entries = tuple(PackEntry(kind=_req(e, "kind", "packs.", path), sector=_req(e, "sector", "packs.", path),
                               years=tuple(_req(e, "years", "packs.", path)), pack=_req(e, "pack", "packs.", path),
@@ -202,3 +204,20 @@ def sector_name(market: str | Market, code: str, lang: str = "zh") -> str:
     """The zh (default) or en name of sector ``code`` in ``market``; PackError for an unknown sector."""
     m = market if isinstance(market, Market) else load_market(market)
     return m.sector(code).name(lang)
+
+
+def market_instruments() -> dict[str, frozenset[str]]:
+    """market id → the instrument codes its accounts may hold, from every market's ``[[instruments]]``."""
+    return {m.id: frozenset(i.code for i in m.instruments) for m in markets()}
+
+
+def instrument_home() -> dict[str, str]:
+    """instrument code → the market it is created in (``home = true``); PackError if two markets claim one."""
+    out: dict[str, str] = {}
+    for m in markets():
+        for i in m.instruments:
+            if i.home:
+                if i.code in out and out[i.code] != m.id:
+                    raise PackError(f"instrument {i.code} has two home markets: {out[i.code]}, {m.id}")
+                out[i.code] = m.id
+    return out
