@@ -127,3 +127,52 @@ def test_a_pack_without_a_database_mechanism_is_refused(world):
     with pytest.raises(CetsError) as e:
         allocation_compute(year=2023, pack_id="beijing/emitters-2023-2024")
     assert e.value.code == "A0117"
+
+
+def test_province_submits_tables_and_the_registry_issues_within_ten_working_days(two_lists):
+    """国环规气候〔2024〕1号 二(二): final tables of 2024 due 2025-07-31; the registry issues within 10 working
+    days of receipt. Received Friday 2025-08-01 → 10 working days (core calendar; no holiday then) → 2025-08-15."""
+    import datetime as dt
+
+    from cets.allocation.services import allocation_submission_receive, allocation_submission_record
+
+    w = two_lists
+    allocation_compute(year=2024, pack_id=POWER)
+    with pytest.raises(CetsError) as e:
+        allocation_submission_record(market="national", sector="power", year=2024, stage="final", province="33", actor=w.province_zj)
+    assert e.value.code == "A0124"  # Zhejiang has no power allocation here
+    with pytest.raises(CetsError) as e:
+        allocation_submission_record(market="national", sector="power", year=2024, stage="final", province="37", actor=w.province_zj)
+    assert e.value.code == "R0502"
+    s = allocation_submission_record(market="national", sector="power", year=2024, stage="final", province="37", actor=w.province_sd,
+                                     on=dt.date(2025, 8, 1))
+    assert (s.due, s.late, s.entities) == (dt.date(2025, 7, 31), True, 1)
+    assert s.total_t == EntityAllocation.objects.get(entity=w.sd1, sector="power").final_issue_t
+    with pytest.raises(CetsError) as e:
+        allocation_submission_receive(submission_id=s.pk, actor=w.province_sd)
+    assert e.value.code == "R0502"
+    r = allocation_submission_receive(submission_id=s.pk, actor=w.registry_a, on=dt.date(2025, 8, 1))
+    assert r.issue_by == dt.date(2025, 8, 15)
+    with pytest.raises(CetsError) as e:
+        allocation_submission_receive(submission_id=s.pk, actor=w.registry_b)
+    assert e.value.code == "A0125"
+
+
+def test_submissions_over_the_api(two_lists, client):
+    from tests.conftest import client_for
+
+    w = two_lists
+    allocation_compute(year=2024, pack_id=STEEL)
+    sd = client_for(w.province_sd)
+    r = sd.post("/api/v1/allocation/2024/submissions", {"sector": "steel", "stage": "final", "province": "37", "submitted_on": "2025-09-30"},
+                content_type="application/json")
+    assert r.status_code == 200
+    assert r.json()["late"] is False
+    assert r.json()["total_t"] == 350_000
+    assert client_for(w.province_zj).get("/api/v1/allocation/2024/submissions").json() == []
+    ra = client_for(w.registry_a, verified=True)
+    r = ra.post(f"/api/v1/allocation/submissions/{r.json()['id']}/receipt", {"received_on": "2025-10-09"}, content_type="application/json")
+    assert r.status_code == 200
+    # 10 working days from Thu 2025-10-09: Saturday 2025-10-11 is a make-up working day after the National Day
+    # holiday (国务院办公厅 2025 holiday notice), so: 10, 11, 13–17, 20, 21, 22 → 2025-10-22
+    assert r.json()["issue_by"] == "2025-10-22"

@@ -125,3 +125,59 @@ def objection_decide(request, objection_id: int, body: DecisionIn):
     if o is None:
         raise Http404
     return _objection_out(services.objection_decide(objection_id=o.pk, upheld=body.upheld, reason=body.reason, actor=request.user))
+
+
+class SubmissionIn(Schema):
+    market: str = "national"
+    sector: str
+    stage: str
+    province: str
+    submitted_on: dt.date | None = None
+
+
+class SubmissionOut(Schema):
+    id: int
+    market: str
+    sector: str
+    year: int
+    stage: str
+    province: str
+    due: dt.date | None
+    submitted_on: dt.date
+    late: bool
+    entities: int
+    total_t: int
+    received_on: dt.date | None
+    issue_by: dt.date | None
+
+
+def _submission_out(s) -> SubmissionOut:
+    return SubmissionOut(id=s.pk, market=s.market, sector=s.sector, year=s.year, stage=s.stage, province=s.province, due=s.due,
+                         submitted_on=s.submitted_on, late=s.late, entities=s.entities, total_t=s.total_t, received_on=s.received_on,
+                         issue_by=s.issue_by)
+
+
+@router.get("/{year}/submissions", response=list[SubmissionOut], url_name="allocation_submissions")
+def submissions(request, year: int):
+    """The table submissions of ``year`` the caller may see (a provincial authority its own; the registry and
+    national authority all; others none)."""
+    return [_submission_out(s) for s in selectors.submissions_visible(user=request.user, year=year)]
+
+
+@router.post("/{year}/submissions", response=SubmissionOut, url_name="allocation_submission_record")
+def submission_record(request, year: int, body: SubmissionIn):
+    """A province sends the registry its stamped data tables of a stage (A0124 nothing to submit; R0502 → 403)."""
+    if body.stage not in ("pre", "final"):
+        raise Http404
+    return _submission_out(services.allocation_submission_record(market=body.market, sector=body.sector, year=year, stage=body.stage,
+                                                                 province=body.province, actor=request.user, on=body.submitted_on))
+
+
+class ReceiptIn(Schema):
+    received_on: dt.date | None = None
+
+
+@router.post("/submissions/{submission_id}/receipt", response=SubmissionOut, url_name="allocation_submission_receive")
+def submission_receive(request, submission_id: int, body: ReceiptIn):
+    """The registry records receipt; issuance is then due within the pack's working days (A0125, A0126)."""
+    return _submission_out(services.allocation_submission_receive(submission_id=submission_id, actor=request.user, on=body.received_on))

@@ -25,4 +25,8 @@ A0120 = Check("A0120", "本省尚未公布该阶段的配额数据表", "the pro
 A0121 = Check("A0121", "已超过提出异议的期限（公布后7个工作日）", "the objection period (7 working days from publication) is over")
 A0122 = Check("A0122", "异议已作出决定，不能更改", "the objection has been decided; the decision stands")
 A0123 = Check("A0123", "异议理由不能为空", "the grounds of an objection cannot be empty")
-A0117 = Check("A0117", "该配额方案没有可在平台上运行的分配方法（或不覆盖该年度）", "the pack names no allocation mechanism this platform runs (or does not cover the year)")
+A0117 = Check("A0117", "该配额方案没有可在平台上运行的分配方法（或不覆盖该年度）",
+              "the pack names no allocation mechanism this platform runs (or does not cover the year)")
+A0124 = Check("A0124", "本省该阶段没有可报送的配额数据", "the province has no allocation of this stage to submit")
+A0125 = Check("A0125", "注登机构已收到该数据表", "the registry has already received these tables")
+A0126 = Check("A0126", "数据表报送记录不存在", "no such table submission")

@@ -95,3 +95,20 @@ def objections_visible(*, user, year: int):
 
     return (AllocationObjection.objects.filter(year=year, entity__in=Organisation.objects.filter(organisation_scope(user)))
             .select_related("entity"))
+
+
+def submissions_visible(*, user, year: int):
+    """Table submissions of ``year`` that ``user`` may see: a provincial or municipal authority those of its
+    province; the national authority and registry operators all; anyone else none."""
+    from cets.parties.access import membership_of
+    from cets.parties.models import Role
+
+    from .models import AllocationSubmission
+
+    m = membership_of(user)
+    qs = AllocationSubmission.objects.filter(year=year)
+    if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+        return qs.none()
+    if m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+        qs = qs.filter(province=m.province)
+    return qs.order_by("market", "sector", "stage", "province")

@@ -11,17 +11,17 @@ from types import SimpleNamespace
 from django.db import transaction
 
 from cets.core.errors import CetsError
-from cets.mrv.selectors import entities_blocked, unit_year_rows
+from cets.mrv.selectors import entities_blocked
 from cets.parties.access import require_role
-from cets.parties.models import GeneratingUnit, Role
+from cets.parties.models import Role
 from cets.registry.models import Proposal, UnitType
 from cets.registry.services import IssuanceLine, issuance_propose
 from cets.rules.packs import PackError, load_pack
 
-from .checks import A0101, A0103, A0104, A0105, A0106, A0107, A0108, A0109, A0110, A0114, A0115, A0116, A0120, A0121, A0122, A0123, A0130
+from .checks import A0101, A0103, A0104, A0105, A0106, A0107, A0108, A0109, A0110, A0114, A0115, A0116, A0120, A0121, A0122, A0123, A0124, A0125, A0126, A0130
 from .formulas import PowerRules, allocate
-from .mechanisms import _insert, _unit_inputs, _unit_rows
 from .issuance import final_issue, pre_issue
+from .mechanisms import _insert, _unit_inputs, _unit_rows
 from .models import AllocationAdjustment, EntityAllocation, SpecialTreatment, UnitAllocation
 
 
@@ -364,17 +364,34 @@ def allocation_tables_import(*, year: int, pack_id: str, data: bytes, filename: 
     if problems:
         raise InputError(problems)
     scope.filter(entity__in=orgs.values()).delete()
-    EntityAllocation.objects.bulk_create([
-        EntityAllocation(
-            entity=orgs[r.entity_uscc], market=pack.market, sector=pack.sector, year=year, pack_id=pack_id, pack_sha256=pack.sha256, verified_emissions_t=r.verified_emissions_t,
-            pre_allocation_computed_t=r.pre_allocation_t, pre_allocation_t=r.pre_allocation_t, pre_adjustment_t=r.pre_adjustment_t,
-            pre_issue_t=r.pre_issue_t, initial_allocation_t=r.initial_allocation_t, shortfall_topup_t=r.shortfall_topup_t,
-            final_allocation_t=r.final_allocation_t, issue_delta_t=r.final_allocation_t - r.pre_allocation_t, obligation_t=r.obligation_t,
-            adjustments_total_t=r.adjustments_total_t, final_issue_t=r.final_issue_t, special_note=r.special_note[:400],
-            source=f"imported:{filename}"[:120],
-        )
-        for r in rows
-    ], batch_size=1000)
+    EntityAllocation.objects.bulk_create(
+        [
+            EntityAllocation(
+                entity=orgs[r.entity_uscc],
+                market=pack.market,
+                sector=pack.sector,
+                year=year,
+                pack_id=pack_id,
+                pack_sha256=pack.sha256,
+                verified_emissions_t=r.verified_emissions_t,
+                pre_allocation_computed_t=r.pre_allocation_t,
+                pre_allocation_t=r.pre_allocation_t,
+                pre_adjustment_t=r.pre_adjustment_t,
+                pre_issue_t=r.pre_issue_t,
+                initial_allocation_t=r.initial_allocation_t,
+                shortfall_topup_t=r.shortfall_topup_t,
+                final_allocation_t=r.final_allocation_t,
+                issue_delta_t=r.final_allocation_t - r.pre_allocation_t,
+                obligation_t=r.obligation_t,
+                adjustments_total_t=r.adjustments_total_t,
+                final_issue_t=r.final_issue_t,
+                special_note=r.special_note[:400],
+                source=f"imported:{filename}"[:120],
+            )
+            for r in rows
+        ],
+        batch_size=1000,
+    )
     return len(rows)
 
 
@@ -447,10 +464,20 @@ def dynamic_adjustment_record(*, entity, year: int, reason: str, source: str, re
         status = DynamicAdjustment.Status.CARRIED if (delta or a.final_allocation_t != old_final) else DynamicAdjustment.Status.NO_CHANGE
     redetermined = redetermined_on if isinstance(redetermined_on, dt.date) else dt.date.fromisoformat(str(redetermined_on))
     return DynamicAdjustment.objects.create(
-        entity=entity, year=year, reason=reason, source=source, redetermined_on=redetermined,
-        deadline=add_working_days(redetermined, DYNAMIC_ADJUSTMENT_WORKING_DAYS), recorded_on=today,
-        old_verified_emissions_t=old_e, new_verified_emissions_t=e.verified_emissions_t, old_final_allocation_t=old_final,
-        new_final_allocation_t=e.final_allocation_t, delta_t=delta, status=status, recorded_by=actor,
+        entity=entity,
+        year=year,
+        reason=reason,
+        source=source,
+        redetermined_on=redetermined,
+        deadline=add_working_days(redetermined, DYNAMIC_ADJUSTMENT_WORKING_DAYS),
+        recorded_on=today,
+        old_verified_emissions_t=old_e,
+        new_verified_emissions_t=e.verified_emissions_t,
+        old_final_allocation_t=old_final,
+        new_final_allocation_t=e.final_allocation_t,
+        delta_t=delta,
+        status=status,
+        recorded_by=actor,
     )
 
 
@@ -471,9 +498,14 @@ def dynamic_adjustment_propose(*, adjustment_id: int, unit_type: UnitType, actor
         raise CetsError(A0106, a.entity.uscc)
     account, beneficiary = dest[a.entity_id]
     key = f"allocation-{a.market}-{a.sector}-{d.year}-dynamic-{d.pk}"
-    p = issuance_propose(key=key, unit_type=unit_type, actor=actor, effective_at=effective_at, note=f"{d.year} 配额动态调整 dynamic adjustment",
-                         lines=[IssuanceLine(account=account, quantity=d.delta_t, reference=f"{d.year} 动态调整 dynamic adjustment {a.entity.uscc}",
-                                             beneficiary=beneficiary)])
+    p = issuance_propose(
+        key=key,
+        unit_type=unit_type,
+        actor=actor,
+        effective_at=effective_at,
+        note=f"{d.year} 配额动态调整 dynamic adjustment",
+        lines=[IssuanceLine(account=account, quantity=d.delta_t, reference=f"{d.year} 动态调整 dynamic adjustment {a.entity.uscc}", beneficiary=beneficiary)],
+    )
     d.status, d.proposal_key = DynamicAdjustment.Status.PROPOSED, key
     d.save(update_fields=["status", "proposal_key"])
     return p
@@ -516,8 +548,9 @@ def tables_publication_record(*, year: int, province: str, stage: str, actor, on
     from .models import TablePublication
 
     require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, province=province)
-    pub, _ = TablePublication.objects.get_or_create(year=year, province=province, stage=stage,
-                                                    defaults={"published_on": on or timezone.localdate(), "published_by": actor})
+    pub, _ = TablePublication.objects.get_or_create(
+        year=year, province=province, stage=stage, defaults={"published_on": on or timezone.localdate(), "published_by": actor}
+    )
     return pub
 
 
@@ -546,8 +579,16 @@ def objection_file(*, entity, year: int, stage: str, grounds: str, actor, on=Non
     file_by = add_working_days(pub.published_on, OBJECTION_FILE_WORKING_DAYS)
     if today > file_by:
         raise CetsError(A0121, f"published {pub.published_on}, last day {file_by}")
-    return AllocationObjection.objects.create(entity=entity, year=year, stage=stage, grounds=grounds.strip(), filed_on=today, filed_by=actor,
-                                              file_by=file_by, decide_by=add_working_days(today, OBJECTION_DECIDE_WORKING_DAYS))
+    return AllocationObjection.objects.create(
+        entity=entity,
+        year=year,
+        stage=stage,
+        grounds=grounds.strip(),
+        filed_on=today,
+        filed_by=actor,
+        file_by=file_by,
+        decide_by=add_working_days(today, OBJECTION_DECIDE_WORKING_DAYS),
+    )
 
 
 @transaction.atomic
@@ -571,3 +612,82 @@ def objection_decide(*, objection_id: int, upheld: bool, reason: str, actor, on=
     o.decision_reason, o.decided_on, o.decided_by = reason.strip(), on or timezone.localdate(), actor
     o.save(update_fields=["decision", "decision_reason", "decided_on", "decided_by"])
     return o
+
+
+# ---- submission of the stamped data tables to the registry (书面报送, 国环规气候〔2024〕1号 一(二), 二(二))
+
+
+def _submission_pack(market: str, sector: str, year: int):
+    pack_id = _scope(market, sector, year).values_list("pack_id", flat=True).first()
+    return load_pack(pack_id) if pack_id else None
+
+
+def _pack_date(pack, key: str):
+    try:
+        return pack.date(key) if pack is not None else None
+    except PackError:
+        return None
+
+
+@transaction.atomic
+def allocation_submission_record(*, market: str, sector: str, year: int, stage: str, province: str, actor, on=None):
+    """Record that ``province`` sent the registry its stamped ``stage`` ("pre" or "final") data tables of the
+    ``market``/``sector`` allocation of ``year`` on ``on`` (default today). ``due`` comes from the pack
+    (``submissions.<year>.<stage>_due``: power 2024-10-24 for 2023, 2025-03-31 and 2025-07-31 for 2024;
+    industries 2025-09-30), so a late submission shows as late; ``entities`` and ``total_t`` (tonnes CO2e,
+    int: the stage's 实发 quantity) are the figures submitted. Idempotent per (market, sector, year, stage,
+    province). R0502 unless ``actor`` is that province's authority; A0124 if the province has no allocation
+    of the scope."""
+    from django.db.models import Count, Sum
+    from django.utils import timezone
+
+    from .models import AllocationSubmission
+
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    existing = AllocationSubmission.objects.filter(market=market, sector=sector, year=year, stage=stage, province=province).first()
+    if existing is not None:
+        return existing
+    quantity = "pre_issue_t" if stage == "pre" else "final_issue_t"
+    agg = _scope(market, sector, year).filter(entity__province=province).aggregate(n=Count("id"), t=Sum(quantity))
+    if not agg["n"]:
+        raise CetsError(A0124, f"{market} {sector} {year} {stage} {province}")
+    pack = _submission_pack(market, sector, year)
+    return AllocationSubmission.objects.create(
+        market=market,
+        sector=sector,
+        year=year,
+        stage=stage,
+        province=province,
+        due=_pack_date(pack, f"submissions.{year}.{stage}_due"),
+        submitted_on=on or timezone.localdate(),
+        submitted_by=actor,
+        entities=agg["n"],
+        total_t=int(agg["t"] or 0),
+    )
+
+
+@transaction.atomic
+def allocation_submission_receive(*, submission_id: int, actor, on=None):
+    """The registry records receipt of a submission on ``on`` (default today): ``issue_by`` = ``on`` + the
+    pack's ``submissions.issue_within_working_days`` working days (10: "自收到书面报送数据表的 10 个工作日内",
+    国环规气候〔2024〕1号 一(二), 二(二); core working-day calendar). R0502 unless ``actor`` is a registry
+    operator; A0126 unknown submission; A0125 if already received."""
+    from django.utils import timezone
+
+    from cets.core.calendar import add_working_days
+
+    from .models import AllocationSubmission
+
+    require_role(actor, Role.REGISTRY_OPERATOR)
+    s = AllocationSubmission.objects.select_for_update().filter(pk=submission_id).first()
+    if s is None:
+        raise CetsError(A0126, str(submission_id))
+    if s.received_on is not None:
+        raise CetsError(A0125, f"{s.province} {s.received_on}")
+    day = on or timezone.localdate()
+    pack = _submission_pack(s.market, s.sector, s.year)
+    days = int(pack.raw("submissions.issue_within_working_days")) if pack is not None and "submissions" in pack.data else None
+    s.received_on, s.received_by = day, actor
+    s.issue_by = add_working_days(day, days) if days is not None else None
+    s.save(update_fields=["received_on", "received_by", "issue_by"])
+    return s
