@@ -12,19 +12,29 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 
+# The mechanism a market names for a sector and year (rules/packs/<market>/market.toml) → the pure module
+# family that computes it from an input table.
+FAMILIES = {"benchmark_power": "power", "verified_emissions": "industry", "industry_balance_value": "industry",
+            "beijing_capped_free": "beijing"}
+
+
 def compute(args, con, problem) -> int:
     """Run the command; ``con`` a rich console, ``problem(con, label, InputProblem)`` prints a problem.
     Returns the exit code: 0 written, 2 refused (unknown pack or year, bad rows, bad balance value)."""
+    from cets.rules.markets import load_market
     from cets.rules.packs import PackError, load_pack
 
     from . import tables
     from .beijing import BeijingRules, allocate_beijing
     from .formulas import PowerRules, allocate
-    from .industry import SECTORS, IndustryRules, allocate_industry
+    from .industry import IndustryRules, allocate_industry
 
     try:
         pack = load_pack(args.pack)
-        industry, beijing = pack.sector in SECTORS, pack.market == "beijing"
+        family = FAMILIES.get(load_market(pack.market).mechanism(pack.sector, args.year))
+        if family is None:
+            raise PackError(f"{pack.id}: no command-line allocation for {args.year}")
+        industry, beijing = family == "industry", family == "beijing"
         rules = (BeijingRules.from_pack(pack, args.year) if beijing else IndustryRules.from_pack(pack, args.year) if industry
                  else PowerRules.from_pack(pack, args.year))
     except PackError as e:

@@ -26,7 +26,6 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from cets.core.quantities import apply_rounding, exact
 from cets.rules.packs import Pack, PackError
 
-SECTORS = ("steel", "cement", "aluminium")
 METHODS = ("verified_emissions", "intensity_alpha")
 
 
@@ -49,12 +48,10 @@ class IndustryRules:
 
     @classmethod
     def from_pack(cls, pack: Pack, year: int) -> IndustryRules:
-        """Raises :class:`PackError` if the pack does not cover ``year``, is not a steel, cement or
-        aluminium pack, or lacks a value."""
+        """Raises :class:`PackError` if the pack does not cover ``year``, names no ``[method.<year>]`` or
+        lacks a value."""
         if not pack.covers(year):
             raise PackError(f"{pack.id} does not cover {year}")
-        if pack.sector not in SECTORS:
-            raise PackError(f"{pack.id} is not a steel, cement or aluminium pack")
         method = pack.text(f"method.{year}.kind")
         if method not in METHODS:
             raise PackError(f"{pack.id}: unknown allocation method {method!r}")

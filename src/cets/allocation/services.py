@@ -158,22 +158,23 @@ def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = "na
 
 
 def _destinations(allocs) -> dict[int, tuple[str, str]]:
-    """entity id → (account number, beneficiary credit code): the entity's own account, or for an entity
-    at compliance risk its province's authority account with the entity as beneficiary (plan §五(四))."""
+    """entity id → (account number, beneficiary credit code) in the allocation's market: the entity's own
+    account, or for an entity at compliance risk its province's authority account with the entity as
+    beneficiary (plan §五(四))."""
     from cets.registry.models import AccountKind
     from cets.registry.selectors import account_numbers_of_holders
     from cets.registry.services import system_account
 
-    own = account_numbers_of_holders(holder_ids=[a.entity_id for a in allocs if not a.to_provincial_account])
     out: dict[int, tuple[str, str]] = {}
-    for a in allocs:
-        if a.to_provincial_account:
-            out[a.entity_id] = (system_account("national", AccountKind.PROVINCIAL, a.entity.province).number, a.entity.uscc)
-        elif a.entity_id in own:
-            out[a.entity_id] = (own[a.entity_id], "")
+    for market in sorted({a.market for a in allocs}):
+        mine = [a for a in allocs if a.market == market]
+        own = account_numbers_of_holders(holder_ids=[a.entity_id for a in mine if not a.to_provincial_account], market=market)
+        for a in mine:
+            if a.to_provincial_account:
+                out[a.entity_id] = (system_account(market, AccountKind.PROVINCIAL, a.entity.province).number, a.entity.uscc)
+            elif a.entity_id in own:
+                out[a.entity_id] = (own[a.entity_id], "")
     return out
-
-
 
 
 _STAGE_FROM = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}

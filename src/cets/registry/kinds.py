@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from cets.core.errors import Check
 from cets.parties.models import Role
 from cets.rules.markets import instrument_home, market_instruments
+from cets.rules.packs import pack_roots
 
 from .checks import R0101, R0102, R0103, R0104, R0105, R0106, R0111, R0202, R0301, R0302, R0401, R0501
 from .models import AccountKind, AccountStatus, Position, TransferKind
@@ -51,11 +52,12 @@ class _FromMarkets(Mapping):
     """A read-only mapping built on first use from the markets' ``market.toml`` files (rules/packs/<market>/)."""
 
     def __init__(self, build) -> None:
-        self._build, self._data = build, None
+        self._build, self._data, self._roots = build, None, None
 
     def _get(self) -> dict:
-        if self._data is None:
-            self._data = self._build()
+        roots = tuple(pack_roots())  # rebuilt when the pack folders change (CETS_PACK_DIRS)
+        if self._data is None or roots != self._roots:
+            self._data, self._roots = self._build(), roots
         return self._data
 
     def __getitem__(self, key):

@@ -15,6 +15,7 @@ from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
 from cets.registry.checks import R0101, R0201, R0502, R0601, R0602, R0603, R0604, R0605, R0606
+from cets.registry.kinds import INSTRUMENT_MARKET
 from cets.registry.models import AccountKind, Instrument, Position, TransferKind, UnitType
 from cets.registry.selectors import account_of
 from cets.registry.services import Leg, system_account, transfer_post
@@ -98,7 +99,7 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
     active = active_surrenders(obligation=ob)
     if pack.market == "beijing":
         _beijing_unit_check(pack, ob, ut, quantity, active, timezone.localdate(at), entity.pk)
-    elif ut.instrument == Instrument.CEA:
+    elif INSTRUMENT_MARKET.get(ut.instrument) == pack.market:  # the market's own allowances (CEA in the national market)
         if ut.vintage not in pack.raw(f"compliance.{year}.usable_vintages"):
             raise CetsError(R0601, f"{ut.code} for {year}")
     elif ut.instrument == Instrument.CCER:
@@ -109,7 +110,7 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
         if used + quantity > ob.offset_cap_t:
             raise CetsError(R0602, f"{used} + {quantity} > {ob.offset_cap_t}")
     else:
-        raise CetsError(R0601, f"{ut.code} is not a national instrument")
+        raise CetsError(R0601, f"{ut.code} is not an instrument of the {pack.market} market")
     applied = active.aggregate(q=Sum("quantity"))["q"] or 0
     if applied + quantity > ob.obligation_t:
         raise CetsError(R0604, f"{applied} + {quantity} > {ob.obligation_t}")
