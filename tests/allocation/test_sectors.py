@@ -176,3 +176,17 @@ def test_submissions_over_the_api(two_lists, client):
     # 10 working days from Thu 2025-10-09: Saturday 2025-10-11 is a make-up working day after the National Day
     # holiday (国务院办公厅 2025 holiday notice), so: 10, 11, 13–17, 20, 21, 22 → 2025-10-22
     assert r.json()["issue_by"] == "2025-10-22"
+
+
+def test_the_entity_page_explains_each_sector(two_lists):
+    from tests.conftest import client_for
+
+    w = two_lists
+    allocation_compute(year=2024, pack_id=POWER)
+    allocation_compute(year=2024, pack_id=STEEL)
+    page = client_for(w.province_sd).get(f"/entities/{SD_1}/?year=2024").content.decode()
+    assert "发电 power generation" in page
+    assert "钢铁 steel" in page
+    assert "W1" in page  # the steel works line
+    assert "88,000" in page  # power 应发
+    assert "300,000" in page  # steel allocation = verified emissions

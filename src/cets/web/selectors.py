@@ -229,6 +229,7 @@ class EntityDetail:
     verifications: list
     verified_emissions_t: int
     list_entries: list
+    allocations: list = field(default_factory=list)  # SectorAllocation, one per market and sector
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,42 @@ class JournalLine:
     @property
     def hash_prefix(self) -> str:
         return self.transfer.hash[:12]
+
+
+@dataclass(frozen=True)
+class SectorAllocation:
+    """One of the entity's allocations of the year (one per market and sector list it is on), with its
+    lines: generating units (benchmark mechanism) or facilities (industry mechanisms)."""
+
+    allocation: EntityAllocation
+    sector_name: str
+    pack_title: tuple[str, str]
+    unconfirmed: list
+    unit_allocations: list
+    facility_allocations: list
+
+
+def _sector_allocations(org, year: int) -> list[SectorAllocation]:
+    from cets.allocation.models import FacilityAllocation
+    from cets.rules.markets import sector_name
+
+    out = []
+    for a in EntityAllocation.objects.filter(entity=org, year=year).order_by("market", "sector"):
+        try:
+            pack = load_pack(a.pack_id)
+            unconfirmed, title = pack.unconfirmed, (pack.title_zh, pack.title_en)
+        except PackError:
+            unconfirmed, title = [], ("", "")
+        try:
+            names = (sector_name(a.market, a.sector, "zh"), sector_name(a.market, a.sector, "en"))
+        except PackError:
+            names = (a.sector, a.sector)
+        units = list(UnitAllocation.objects.filter(unit__entity=org, year=year, pack_id=a.pack_id).select_related("unit").order_by("unit__code"))
+        facilities = list(FacilityAllocation.objects.filter(facility__entity=org, facility__sector=a.sector, year=year)
+                          .select_related("facility").order_by("facility__code"))
+        out.append(SectorAllocation(allocation=a, sector_name=f"{names[0]} {names[1]}", pack_title=title, unconfirmed=unconfirmed,
+                                    unit_allocations=units, facility_allocations=facilities))
+    return out
 
 
 def entity_detail(*, user, uscc: str, year: int) -> EntityDetail:
@@ -279,5 +316,6 @@ def entity_detail(*, user, uscc: str, year: int) -> EntityDetail:
         journal=journal, obligation=obligation, status=status_of(obligation=obligation) if obligation else None,
         surrenders=surrenders, verifications=list(verifications_of(entity_id=org.pk)), verified_emissions_t=verified,
         list_entries=list(org.list_entries.filter(included=True).order_by("-year", "market", "sector")),
+        allocations=_sector_allocations(org, year),
     )
 
