@@ -38,9 +38,10 @@ test: $(DEV_STAMP)
 
 # The house rules: ruff, the layers (import-linter), every shipped rule pack valid.
 lint: $(DEV_STAMP)
-	@echo "== lint: ruff, layers (import-linter) =="
+	@echo "== lint: ruff, layers (import-linter), rule packs =="
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/cets rules check
 
 test-sqlite: $(DEV_STAMP)
 	@echo "== tests on SQLite =="
