@@ -67,7 +67,8 @@ class NulFreeParser(Parser):
         return data
 
     def parse_querydict(self, data, list_fields, request):
-        if any("\x00" in k or any("\x00" in v for v in data.getlist(k)) for k in data):
+        # only text values: an uploaded file (request.FILES passes here too) is binary and is not read here
+        if any("\x00" in k or any(isinstance(v, str) and "\x00" in v for v in data.getlist(k)) for k in data):
             raise _nul_refused("query")
         return super().parse_querydict(data, list_fields, request)
 
