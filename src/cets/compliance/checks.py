@@ -24,7 +24,9 @@ C0907 = Check("C0907", "已超过报送截止日期", "after the submission dead
 C0908 = Check("C0908", "须附申报材料", "supporting documents are required")
 C0909 = Check("C0909", "纾困申请内容不完整", "the relief application is incomplete for its effect")
 C0910 = Check("C0910", "无核定配额，无法计算缺口", "no allocation for the year: the gap cannot be computed")
-C0811 = Check("C0811", "欠缴部分已决定从下一年度配额中核减，不再受理清缴申请", "the arrears are being deducted from next year's allocation: no further surrender")
+C0811 = Check(
+    "C0811", "欠缴部分已决定从下一年度配额中核减，不再受理清缴申请", "the arrears are being deducted from next year's allocation: no further surrender"
+)
 
 # C10xx: the Beijing pilot (rules/packs/beijing/compliance-2023-2024.toml; cn-ets-rules.md §7.2).
 C1001 = Check("C1001", "抵销量（碳普惠与CCER合计）超过上限", "offsets (PCER and CCER together) exceed their cap")
