@@ -58,6 +58,7 @@ class GeneratingUnit(models.Model):
     code = models.CharField("机组编号 unit id", max_length=40)
     category = models.CharField(max_length=3, choices=Category.choices)
     rated_capacity_mw = ExactDecimalField("额定容量 rated capacity (MW)", max_digits=12, decimal_places=3)
+    cooling = models.CharField(max_length=16, blank=True, help_text="冷却方式 cooling type of the 2019–2022 plans' factor (e.g. water, air)")
     source = models.CharField(max_length=40, default="reported", help_text="reported | demo-generated")
 
     class Meta:
