@@ -23,7 +23,7 @@ from cets.allocation.services import (
     special_treatment_set,
 )
 from cets.compliance.models import Borrowing, ComplianceNotice, Obligation, SurrenderApplication
-from cets.compliance.selectors import outcome_counts, status_of, statuses
+from cets.compliance.selectors import outcome_counts, risk_rows, status_of, statuses
 from cets.compliance.services import (
     borrowing_issue_propose,
     borrowing_submit,
@@ -177,6 +177,7 @@ def test_deregistered_entity_has_no_allocation_no_obligation_and_is_never_incomp
     after = dt.date(2024, 1, 2)
     assert set(statuses(year=2022, today=after)) == {w.sd1.pk}
     assert outcome_counts(year=2022, today=after) == {"incomplete": 1}
+    assert [r["entity"] for r in risk_rows(user=w.mee, year=2022, today=after)] == [w.sd1]  # nor in the risk index
 
 
 # ---------------------------------------------------------------- 3. all units shut, entity still exists

@@ -302,7 +302,7 @@ def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = "n
     if scope is None:
         return None
     today = today or timezone.localdate()
-    obs = list(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity"))
+    obs = without_obligation(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity"))
     if not obs:
         return []
     pack = load_pack(obs[0].pack_id)
