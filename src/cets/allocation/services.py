@@ -109,19 +109,31 @@ def _largest_sector(year: int, entity_ids, market: str) -> dict[int, str]:
     return out
 
 
+def provincial_kinds(pack_id: str) -> frozenset[str]:
+    """Special-treatment kinds whose allowances go to the provincial authority account with the entity as
+    beneficiary: the pack's ``special_treatment.provincial_account`` (2021–2022 notice §一: all_shut and
+    compliance_risk), else ``compliance_risk`` (2023–2024 plan §五(四))."""
+    try:
+        kinds = load_pack(pack_id).data.get("special_treatment", {}).get("provincial_account")
+    except PackError:
+        kinds = None
+    return frozenset(kinds if kinds is not None else ("compliance_risk",))
+
+
 def _apply_issuance(a: EntityAllocation, treatments, adjustments_t: int) -> None:
     """Fill the pre-allocation and final tables' figures of ``a`` (not saved) from its stage: before the
     pre-allocation is issued both stages are refreshed; afterwards only the final one. 实发配额量 is always
     应发 − 配额调整总量 − 预分配实发配额量 (the final stage's quantity, dynamic adjustments included); what is
     still to issue at any time is ``pre_issue_t + final_issue_t − issued_t``."""
     if a.stage == EntityAllocation.Stage.COMPUTED:
-        p = pre_issue(pre_allocation_t=a.pre_allocation_computed_t, adjustments_total_t=adjustments_t, treatments=treatments)
+        p = pre_issue(pre_allocation_t=a.pre_allocation_computed_t, adjustments_total_t=adjustments_t, treatments=treatments,
+                      provincial=provincial_kinds(a.pack_id))
         a.pre_allocation_t, a.pre_adjustment_t, a.pre_issue_t = p.pre_allocation_t, p.pre_adjustment_t, p.pre_issue_t
         issued_before = p.pre_issue_t  # the table assumes the pre-allocation is issued as shown
     else:
         issued_before = a.pre_issue_t  # what the pre-allocation stage issued
     f = final_issue(final_allocation_t=a.final_allocation_t, obligation_t=a.obligation_t, adjustments_total_t=adjustments_t,
-                    issued_before_t=issued_before, treatments=treatments)
+                    issued_before_t=issued_before, treatments=treatments, provincial=provincial_kinds(a.pack_id))
     a.adjustments_total_t, a.final_issue_t = f.adjustments_total_t, f.final_issue_t
     a.issue_delta_t = a.final_allocation_t - a.pre_allocation_t
     a.to_provincial_account, a.special_note = f.to_provincial_account, f.special_note
@@ -148,7 +160,7 @@ def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = "na
     for a in allocs:
         before = [getattr(a, f) for f in ISSUANCE_FIELDS]
         if a.source.startswith("imported"):  # the province's table figures stand; only the destination follows treatments
-            a.to_provincial_account = "compliance_risk" in treatments.get(a.entity_id, ())
+            a.to_provincial_account = bool(provincial_kinds(a.pack_id) & set(treatments.get(a.entity_id, ())))
         else:
             _apply_issuance(a, treatments.get(a.entity_id, ()), adjustments[a.sector].get(a.entity_id, 0))
         after = [getattr(a, f) for f in ISSUANCE_FIELDS]
