@@ -170,7 +170,8 @@ def observe(step: Step, *, market: str, year: int, listed: dict[str, dict[int, s
         from .models import Borrowing, ReliefApplication
 
         days = [_local(at) for at in Borrowing.objects.filter(year=year, entity_id__in=ids).values_list("submitted_at", flat=True)]
-        days += [_local(at) for at in ReliefApplication.objects.filter(obligation__year=year, obligation__entity_id__in=ids).values_list("submitted_at", flat=True)]
+        reliefs = ReliefApplication.objects.filter(obligation__year=year, obligation__entity_id__in=ids)
+        days += [_local(at) for at in reliefs.values_list("submitted_at", flat=True)]
         days = [d for d in days if d <= today]
         if not days:  # a province with no borrower or relief case submits nothing: absence is not evidence
             return Observation(tracked=False, note="no submission recorded")
