@@ -75,17 +75,21 @@ def read_activity(path: Path | str, rules: IndustryRules) -> tuple[list[Activity
     out: list[ActivityRow] = []
     problems: list[InputProblem] = []
     seen: dict[tuple, int] = {}
-    values: dict[int, dict[str, str]] = {}
+    known: dict[str, str] = {}
+    source_msg = (f"排放源类型应为：{'、'.join(sources)}", f"source must be one of: {', '.join(sources)}")
+    optional_cols = ("ncv_gj_per_unit", "carbon_content_tc_per_gj", "oxidation_rate")
     for row_no, rec, bad, field in table.rows():
-        uscc = field("entity_uscc", validate_uscc, "", "")
+        code = rec.get("entity_uscc") or ""
+        uscc = known.get(code) or field("entity_uscc", validate_uscc, "", "")  # a code repeats on every row of its entity
+        if uscc is not None:
+            known[code] = uscc
         facility = field("facility_id", lambda v: v.strip() or _raise(v), "设施编号为空", "facility id is empty")
         ym = field("month", _month, "月份应为 YYYY-MM", "month must be YYYY-MM")
         if ym is not None and ym[0] not in rules.years:
             bad.append(InputProblem(name, row_no, "month", rec["month"], f"规则包 {rules.pack_id} 不适用于 {ym[0]} 年",
                                     f"rule pack {rules.pack_id} does not cover {ym[0]}"))
             ym = None
-        source = field("source", lambda v: v.strip() if v.strip() in sources else _raise(v),
-                       f"排放源类型应为：{'、'.join(sources)}", f"source must be one of: {', '.join(sources)}")
+        source = field("source", lambda v: v.strip() if v.strip() in sources else _raise(v), *source_msg)
         part = (rec.get("part") or "").strip()
         if source is not None:
             if rules.sector == "steel" and source in PART_SOURCES:
@@ -105,12 +109,14 @@ def read_activity(path: Path | str, rules: IndustryRules) -> tuple[list[Activity
         else:
             qty = field("quantity", lambda v: _number(v, low=Decimal(0)), "数量应为非负数（t、10^4 Nm3、MW·h 或 GJ）",
                         "quantity must be a number ≥ 0 (t, 10^4 Nm3, MW·h or GJ)")
-        ncv = field("ncv_gj_per_unit", _optional(lambda v: _number(v, low=Decimal(0), strict_low=True)),
-                    "低位发热量应为正数或留空（缺省值）", "net calorific value must be a number > 0, or blank (default)")
-        cc = field("carbon_content_tc_per_gj", _optional(lambda v: _number(v, low=Decimal(0), high=Decimal(1), strict_low=True)),
-                   "单位热值含碳量应为0到1之间的正数（tC/GJ）或留空", "carbon content must be in (0, 1] tC/GJ, or blank")
-        of = field("oxidation_rate", _optional(lambda v: _number(v, low=Decimal(0), high=Decimal(1), strict_low=True)),
-                   "碳氧化率应为0到1之间的小数或留空", "oxidation rate must be a fraction in (0, 1], or blank")
+        ncv = cc = of = None
+        if any((rec.get(c) or "").strip() for c in optional_cols):  # most rows take the defaults: skip three blank cells
+            ncv = field("ncv_gj_per_unit", _optional(lambda v: _number(v, low=Decimal(0), strict_low=True)),
+                        "低位发热量应为正数或留空（缺省值）", "net calorific value must be a number > 0, or blank (default)")
+            cc = field("carbon_content_tc_per_gj", _optional(lambda v: _number(v, low=Decimal(0), high=Decimal(1), strict_low=True)),
+                       "单位热值含碳量应为0到1之间的正数（tC/GJ）或留空", "carbon content must be in (0, 1] tC/GJ, or blank")
+            of = field("oxidation_rate", _optional(lambda v: _number(v, low=Decimal(0), high=Decimal(1), strict_low=True)),
+                       "碳氧化率应为0到1之间的小数或留空", "oxidation rate must be a fraction in (0, 1], or blank")
         param = rules.parameters.get(material) if parameter_row else (rules.parameters.get("生料非燃料碳") if source == "raw_meal" else None)
         if param is not None:
             mv = field("measured_value", _optional(lambda v: _number(v, low=param.low, high=param.high)),
@@ -127,7 +133,6 @@ def read_activity(path: Path | str, rules: IndustryRules) -> tuple[list[Activity
                                          f"duplicate of row {seen[k]} (same entity, facility, month, source, part and material)"))
             continue
         seen[k] = row_no
-        values[row_no] = rec
         out.append(ActivityRow(row_no=row_no, entity_uscc=uscc, facility_id=facility, year=ym[0], month=ym[1], source=source, part=part,
                                material=material, quantity=qty, ncv=ncv, carbon_content=cc, oxidation_rate=of, measured_value=mv))
     for ref in guideline_refusals(out, rules):
