@@ -12,6 +12,7 @@
     cets cycle status --market national --year 2024 [--format json] [--today 2025-09-01]
                                                     the year's compliance cycle: steps, deadlines, statuses
     cets mrv compute --pack national/power-2023 --input monthly.csv --out annual.csv   (pure, no database)
+    cets mrv compute --pack national/steel-accounting-2024-2026 --input activity.csv --out annual.csv   (also cement, aluminium)
 """
 
 from __future__ import annotations
@@ -313,7 +314,10 @@ def cmd_mrv_compute(args) -> int:
 
     con = _console()
     try:
-        rules = AccountingRules.from_pack(load_pack(args.pack))
+        pack = load_pack(args.pack)
+        if pack.kind == "accounting" and "method" in pack.data.get("accounting", {}):
+            return _mrv_compute_industry(con, args, pack)
+        rules = AccountingRules.from_pack(pack)
     except (PackError, CetsError) as e:
         con.print(f"[red]✗ {e}[/red]")
         return 2
@@ -323,6 +327,22 @@ def cmd_mrv_compute(args) -> int:
     results = unit_year_emissions(rows, rules)
     write_annual(args.out, results)
     con.print(f"✓ {len(results):,} unit-years, emissions {sum(r.emissions_t for r in results):,} t ({args.pack})")
+    return 0
+
+
+def _mrv_compute_industry(con, args, pack) -> int:
+    """Monthly activity rows → annual facility results for steel, cement or aluminium, pure (the pack's
+    ``accounting.method``; cets.mrv.accounting_industry). Bad rows: row, column and reason; nothing is written."""
+    from cets.mrv.accounting_industry import IndustryRules, facility_years
+    from cets.mrv.activity import read_activity, write_facility_years
+
+    rules = IndustryRules.from_pack(pack)
+    rows = _read_table(con, read_activity, args.input, rules)
+    if rows is None:
+        return 2
+    results = facility_years(rows, rules)
+    write_facility_years(args.out, rules.sector, results)
+    con.print(f"✓ {len(results):,} facility-years, emissions {sum(r.emissions_t for r in results):,} t ({args.pack})")
     return 0
 
 
@@ -476,8 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
     fine.set_defaults(func=cmd_compliance_fine, django=False)
 
     mrv = sub.add_parser("mrv", help="monitoring, reporting, verification").add_subparsers(dest="what", required=True)
-    mc = mrv.add_parser("compute", help="annual unit emissions from monthly unit data (pure, no database)")
-    mc.add_argument("--pack", required=True, help="an accounting pack, e.g. national/power-2023")
+    mc = mrv.add_parser("compute", help="annual unit or facility emissions from monthly data (pure, no database)")
+    mc.add_argument("--pack", required=True, help="an accounting pack, e.g. national/power-2023, national/steel-accounting-2024-2026")
     mc.add_argument("--input", required=True)
     mc.add_argument("--out", required=True)
     mc.set_defaults(func=cmd_mrv_compute, django=False)
