@@ -9,7 +9,10 @@
     cets trading sequencer [--market national]      run a market's sequencer
     cets manage ARGS...                             any Django management command
     cets checks [--write docs/checks.md]            the catalogue of numbered checks
+    cets cycle status --market national --year 2024 [--format json] [--today 2025-09-01]
+                                                    the year's compliance cycle: steps, deadlines, statuses
     cets mrv compute --pack national/power-2023 --input monthly.csv --out annual.csv   (pure, no database)
+    cets mrv compute --pack national/steel-accounting-2024-2026 --input activity.csv --out annual.csv   (also cement, aluminium)
 """
 
 from __future__ import annotations
@@ -311,7 +314,10 @@ def cmd_mrv_compute(args) -> int:
 
     con = _console()
     try:
-        rules = AccountingRules.from_pack(load_pack(args.pack))
+        pack = load_pack(args.pack)
+        if pack.kind == "accounting" and "method" in pack.data.get("accounting", {}):
+            return _mrv_compute_industry(con, args, pack)
+        rules = AccountingRules.from_pack(pack)
     except (PackError, CetsError) as e:
         con.print(f"[red]✗ {e}[/red]")
         return 2
@@ -321,6 +327,22 @@ def cmd_mrv_compute(args) -> int:
     results = unit_year_emissions(rows, rules)
     write_annual(args.out, results)
     con.print(f"✓ {len(results):,} unit-years, emissions {sum(r.emissions_t for r in results):,} t ({args.pack})")
+    return 0
+
+
+def _mrv_compute_industry(con, args, pack) -> int:
+    """Monthly activity rows → annual facility results for steel, cement or aluminium, pure (the pack's
+    ``accounting.method``; cets.mrv.accounting_industry). Bad rows: row, column and reason; nothing is written."""
+    from cets.mrv.accounting_industry import IndustryRules, facility_years
+    from cets.mrv.activity import read_activity, write_facility_years
+
+    rules = IndustryRules.from_pack(pack)
+    rows = _read_table(con, read_activity, args.input, rules)
+    if rows is None:
+        return 2
+    results = facility_years(rows, rules)
+    write_facility_years(args.out, rules.sector, results)
+    con.print(f"✓ {len(results):,} facility-years, emissions {sum(r.emissions_t for r in results):,} t ({args.pack})")
     return 0
 
 
@@ -342,6 +364,47 @@ def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["cets manage", *args.rest])
+    return 0
+
+
+def cmd_cycle_status(args) -> int:
+    """The compliance cycle of a market and year (cets.compliance.cycle): a rich table of the steps (due date,
+    owner, status, parts done) and the sector figures, or ``--format json`` (the shape of ``cycle_json``)."""
+    import datetime as dt
+    import json
+
+    from cets.compliance.cycle import cycle_json, cycle_status
+    from cets.rules.packs import PackError
+
+    today = dt.date.fromisoformat(args.today) if args.today else None
+    try:
+        if args.format == "json":
+            sys.stdout.write(json.dumps(cycle_json(market=args.market, year=args.year, today=today), ensure_ascii=False, indent=2) + "\n")
+            return 0
+        states, figures = cycle_status(market=args.market, year=args.year, today=today)
+    except PackError as e:
+        sys.stderr.write(f"✗ {e}\n")
+        return 2
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console() if sys.stdout.isatty() else Console(width=220)  # piped: never cut a step code or a date
+    style = {"done": "green", "done_late": "yellow", "overdue": "bold red", "due": "bold yellow", "untracked": "dim", "not_applicable": "dim"}
+    t = Table(title=f"{args.market} {args.year} 履约周期 compliance cycle")
+    for col in ("due", "step", "title", "owner", "sectors", "status", "done", "source"):
+        t.add_column(col)
+    for st in states:
+        s, o = st.step, st.observation
+        t.add_row(s.due.isoformat(), s.step, s.title_zh, s.owner, ", ".join(s.sectors), f"[{style.get(st.status, '')}]{st.status}[/]",
+                  f"{o.done}/{o.total}" if o.total else "", f"{s.source} [{s.tag}]")
+    con.print(t)
+    f = Table(title="sectors (sector of an entity-year from the key-emitter list)")
+    for col in ("sector", "entities", "verified_t", "allocated_t", "issued_t", "surrendered_t", "offset_t", "on_time", "late", "incomplete", "open"):
+        f.add_column(col, justify="left" if col == "sector" else "right")
+    for sec, x in figures.items():
+        f.add_row(sec, *(f"{v:,}" for v in (x.entities, x.verified_t, x.allocated_t, x.issued_t, x.surrendered_t, x.offset_t)),
+                  *(str(x.outcomes[k]) for k in ("on_time", "late", "incomplete", "open")))
+    con.print(f)
     return 0
 
 
@@ -433,8 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
     fine.set_defaults(func=cmd_compliance_fine, django=False)
 
     mrv = sub.add_parser("mrv", help="monitoring, reporting, verification").add_subparsers(dest="what", required=True)
-    mc = mrv.add_parser("compute", help="annual unit emissions from monthly unit data (pure, no database)")
-    mc.add_argument("--pack", required=True, help="an accounting pack, e.g. national/power-2023")
+    mc = mrv.add_parser("compute", help="annual unit or facility emissions from monthly data (pure, no database)")
+    mc.add_argument("--pack", required=True, help="an accounting pack, e.g. national/power-2023, national/steel-accounting-2024-2026")
     mc.add_argument("--input", required=True)
     mc.add_argument("--out", required=True)
     mc.set_defaults(func=cmd_mrv_compute, django=False)
@@ -447,6 +510,14 @@ def build_parser() -> argparse.ArgumentParser:
     rc = rules.add_parser("check", help="validate the rule packs and market.toml files (pure, no database)")
     rc.add_argument("path", nargs="?", default=None, help="a pack folder or file (default: every pack folder, incl. $CETS_PACK_DIRS)")
     rc.set_defaults(func=cmd_rules_check, django=False)
+
+    cyc = sub.add_parser("cycle", help="compliance cycle").add_subparsers(dest="what", required=True)
+    cs = cyc.add_parser("status", help="the year's steps, deadlines and statuses, and the sector figures")
+    cs.add_argument("--market", default="national")
+    cs.add_argument("--year", type=int, required=True)
+    cs.add_argument("--format", choices=("table", "json"), default="table")
+    cs.add_argument("--today", help="as of this day (ISO), default today in Asia/Shanghai")
+    cs.set_defaults(func=cmd_cycle_status)
 
     chk = sub.add_parser("checks", help="the catalogue of numbered checks (Markdown)")
     chk.add_argument("--write", help="write it to this file (docs/checks.md)")

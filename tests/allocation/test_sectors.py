@@ -25,7 +25,7 @@ from cets.mrv.services import unit_year_data_upsert
 from cets.parties.models import Facility, GeneratingUnit
 from cets.registry.models import Instrument, Transfer, TransferKind
 from cets.registry.services import proposal_approve, vintage_create
-from tests.conftest import SD_1, SD_2
+from tests.conftest import SD_1
 
 POWER, STEEL = "national/power-2023-2024", "national/steel-2024-2025"
 

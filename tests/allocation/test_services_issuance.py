@@ -116,7 +116,41 @@ def test_adjustment_and_treatment_interface(world):
         special_treatment_set(entity=world.sd1, year=2023, kind="all_shut", reason="x", actor=world.entity_sd1_user)
 
 
-def test_early_packs_are_refused_on_the_database(fleet):
+def test_early_packs_need_their_inputs_in_the_verified_data(fleet):
+    # the fleet's units have no 2021 data: nothing to compute, and none of the 2019–2022 inputs
+    from decimal import Decimal
+
+    from cets.mrv.models import UnitYearData
+    from cets.mrv.services import unit_year_data_upsert
+    from cets.parties.models import GeneratingUnit
+
+    u = GeneratingUnit.objects.create(entity=fleet.sd2, code="E21", category="II", rated_capacity_mw=Decimal(300))
+    unit_year_data_upsert(rows=[UnitYearData(unit=u, year=2021, generation_mwh=Decimal(1_050_000), heat_supplied_gj=Decimal(0),
+                                             load_factor=Decimal("0.90"), verified_emissions_t=1_050_000)])
     with pytest.raises(CetsError) as e:
         allocation_compute(year=2021, pack_id="national/power-2021-2022")
-    assert e.value.check.code == "A0107"
+    assert e.value.check.code == "A0102"
+    assert "supplied_mwh" in e.value.en and "cooling" in e.value.en and "heat_ratio" in e.value.en
+
+
+def test_early_packs_on_the_database(fleet):
+    """2021 plan on the database path with the inputs it needs (供电量 basis, cooling, 供热比): class II,
+    1,000,000 MWh supplied × 0.8773 (2021 benchmark) × cooling 1.00 (water) × heat factor 1 (no heat) = 877,300 t;
+    E 1,050,000: 0.8 × E = 840,000 < 877,300 → no top-up (the pure golden case of test_formulas_early_periods)."""
+    from decimal import Decimal
+
+    from cets.mrv.models import UnitYearData
+    from cets.mrv.services import unit_year_data_upsert
+    from cets.parties.models import GeneratingUnit
+
+    u = GeneratingUnit.objects.create(entity=fleet.sd2, code="E21", category="II", rated_capacity_mw=Decimal(300), cooling="water")
+    unit_year_data_upsert(rows=[
+        UnitYearData(unit=u, year=2021, generation_mwh=Decimal(1_050_000), heat_supplied_gj=Decimal(0), load_factor=Decimal("0.90"),
+                     verified_emissions_t=1_050_000, supplied_mwh=Decimal(1_000_000), heat_ratio=Decimal(0)),
+        UnitYearData(unit=u, year=2020, generation_mwh=Decimal(950_000), heat_supplied_gj=Decimal(0), load_factor=Decimal("0.88"),
+                     verified_emissions_t=1_000_000, supplied_mwh=Decimal(900_000), heat_ratio=Decimal(0)),
+    ])
+    out = allocation_compute(year=2021, pack_id="national/power-2021-2022")
+    assert out["final_allocation_t"] == 877_300
+    a = EntityAllocation.objects.get(entity=fleet.sd2, year=2021)
+    assert (a.initial_allocation_t, a.shortfall_topup_t, a.obligation_t) == (877_300, 0, 1_050_000)

@@ -11,14 +11,22 @@ import pytest
 
 from cets.compliance.models import Obligation, SurrenderApplication
 from cets.compliance.selectors import market_price, status_of
-from cets.compliance.services import (BeijingObligationRow, beijing_obligations_create, collection_propose, penalty_decide, surrender_approve,
-                                      surrender_submit)
+from cets.compliance.services import BeijingObligationRow, beijing_obligations_create, collection_propose, penalty_decide, surrender_approve, surrender_submit
 from cets.core.errors import CetsError, InputError
 from cets.parties.models import Organisation, Role
 from cets.parties.services import member_create
 from cets.registry.models import AccountKind, CcerProject, Holding, Instrument, Position, Proposal, Transfer, TransferKind
-from cets.registry.services import (Leg, account_open, judicial_freeze, proposal_approve, proposal_reject, system_account, system_accounts_ensure,
-                                    transfer_post, vintage_create)
+from cets.registry.services import (
+    Leg,
+    account_open,
+    judicial_freeze,
+    proposal_approve,
+    proposal_reject,
+    system_account,
+    system_accounts_ensure,
+    transfer_post,
+    vintage_create,
+)
 from cets.rules.packs import load_pack
 from tests.conftest import DATA, uscc_for, when
 

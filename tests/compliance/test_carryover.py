@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from cets.compliance.carryover import carry_over_limit
-from cets.compliance.services import carry_over_apply, carry_over_position, carry_over_process
 from cets.compliance.models import CarryOverApplication, Obligation, SurrenderApplication
+from cets.compliance.services import carry_over_apply, carry_over_position, carry_over_process
 from cets.core.errors import CetsError
 from cets.registry.audit import audit_verify
 from cets.registry.models import AccountKind, Holding, Instrument, Position, TransferKind

@@ -8,8 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cets.compliance.penalty import (CALENDAR_MONTH_BEFORE, MONTH_BEFORE, average_price, fine_price_multiple, fine_range_price_multiple,
-                                     multiple_allowed, price_window)
+from cets.compliance.penalty import (
+    CALENDAR_MONTH_BEFORE,
+    MONTH_BEFORE,
+    average_price,
+    fine_price_multiple,
+    fine_range_price_multiple,
+    multiple_allowed,
+    price_window,
+)
 from cets.rules.packs import load_pack
 
 D = dt.date

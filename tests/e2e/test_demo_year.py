@@ -29,9 +29,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    from cets.cli import main
-
     import cets.demo.run as demo_run
+    from cets.cli import main
 
     runs = []
     original = demo_run.run_demo

@@ -65,3 +65,28 @@ def test_page_and_api(year_2023):
     j = client_for(w.province_sd).get("/api/v1/mrv/deadlines?year=2023").json()
     assert j["counts"]["dq_plan"] == {"late": 1, "missing": 1} and {i["entity_uscc"] for i in j["items"]} <= {SD_1, "91370100163155357D"}
     assert client_for(w.entity_sd1_user).get("/api/v1/mrv/deadlines?year=2023").status_code == 403
+
+
+def test_verified_year_shows_nothing_missing(world):
+    """A year verified outside the platform (official disclosures, unit-year data) has no plan, monthly filing or
+    annual report on the platform: those are counted ``verified``, never ``missing``; an entity without
+    verified data keeps its missing items. Only the power list's entities carry the power pack's duties."""
+    from cets.mrv.models import UnitYearData, VerificationRecord
+    from cets.mrv.selectors import deadline_items
+    from cets.parties.models import EmitterListEntry, GeneratingUnit, Organisation
+
+    for o in (world.sd1, world.sd2, world.zj1):
+        EmitterListEntry.objects.create(year=2023, sector="power", entity=o, province=o.province)
+    EmitterListEntry.objects.create(year=2023, sector="steel", entity=world.sd1, province="37")  # no duplicate duties
+    u1 = GeneratingUnit.objects.create(entity=world.sd1, code="#1", category="I", rated_capacity_mw=Decimal(600))
+    GeneratingUnit.objects.create(entity=world.sd2, code="#1", category="I", rated_capacity_mw=Decimal(300))
+    UnitYearData.objects.create(unit=u1, year=2023, generation_mwh=Decimal(1), heat_supplied_gj=Decimal(0), load_factor=Decimal("0.8"),
+                                verified_emissions_t=100_000)
+    body = Organisation.objects.create(kind=Organisation.Kind.VERIFIER, name="核查机构", uscc="91110000000000001X")
+    VerificationRecord.objects.create(year=2023, sector="power", entity=world.sd2, verifier=body, list_id="L1", on_time=True, conforming=True)
+    counts, items = deadline_items(user=world.province_sd, year=2023, today=TODAY)
+    assert counts == {"dq_plan": {"verified": 2}, "monthly_filing": {"verified": 24}, "annual_report": {"verified": 2}}
+    assert items == []
+    nat, nat_items = deadline_items(user=world.mee, year=2023, today=TODAY)
+    assert nat["dq_plan"] == {"verified": 2, "missing": 1} and nat["annual_report"] == {"verified": 2, "missing": 1}
+    assert {i["entity"].uscc for i in nat_items} == {ZJ_1}

@@ -10,8 +10,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from cets.core.errors import CetsError, InputError
-from cets.parties.list_files import LIST_COLUMNS, NATIONAL_SECTOR_NAMES, ListRow, read_list_xlsx, write_list_xlsx
+from cets.parties.list_files import LIST_COLUMNS, ListRow, read_list_xlsx, write_list_xlsx
 from cets.parties.lists import ListRules, list_decision, publication_status
+from cets.parties.selectors import list_rules, sector_names_for_list
 from cets.rules.packs import load_pack
 from tests.conftest import SD_1
 
@@ -32,6 +33,9 @@ def test_national_decision_for_the_2026_list(emissions, listed, closed, expect):
     # the 2026 list is decided on 2024 emissions (basis offset 2, pack [M])
     d = list_decision(year=2026, emissions=emissions, listed_before=listed, closed=closed, rules=NAT)
     assert (d.included, d.reason) == expect and d.basis_year == 2024
+
+
+NATIONAL_SECTOR_NAMES = sector_names_for_list("national", list_rules("national", 2026))  # the 2026 list's sectors, named by the registry
 
 
 def test_beijing_threshold_from_its_pack():

@@ -24,8 +24,16 @@ from cets.core.errors import CetsError
 from cets.registry.audit import audit_verify
 from cets.registry.models import Account, AccountKind, AccountStatus, Holding, Instrument, Position, Proposal, Transfer, TransferKind
 from cets.registry.services import (
-    BATCH_MIN_LINES, IssuanceLine, Leg, issuance_batch_post, issuance_lines_post, issuance_propose, proposal_approve, system_account,
-    transfer_post, vintage_create,
+    BATCH_MIN_LINES,
+    IssuanceLine,
+    Leg,
+    issuance_batch_post,
+    issuance_lines_post,
+    issuance_propose,
+    proposal_approve,
+    system_account,
+    transfer_post,
+    vintage_create,
 )
 from tests.conftest import SD_1, SD_2, ZJ_1, uscc_for
 

@@ -15,8 +15,17 @@ from cets.core.errors import CetsError
 from cets.registry.audit import audit_verify
 from cets.registry.models import AccountKind, Holding, Instrument, Position, TransferKind
 from cets.registry.services import (
-    Leg, cancellation_propose, deduction_propose, judicial_freeze, judicial_release, proposal_approve, proposal_reject, reversal_propose,
-    system_account, transfer_post, vintage_create,
+    Leg,
+    cancellation_propose,
+    deduction_propose,
+    judicial_freeze,
+    judicial_release,
+    proposal_approve,
+    proposal_reject,
+    reversal_propose,
+    system_account,
+    transfer_post,
+    vintage_create,
 )
 
 ENTITY_POSITIONS = [Position.REGISTRY, Position.TRADING, Position.PENDING]
@@ -69,7 +78,9 @@ class LedgerMachine(RuleBasedStateMachine):
         return True
 
     def _db(self):
-        return {(h.account_id, h.position): h.quantity for h in Holding.objects.filter(unit_type=self.ut) if h.quantity or (h.account_id, h.position) in self.model}
+        return {
+            (h.account_id, h.position): h.quantity for h in Holding.objects.filter(unit_type=self.ut) if h.quantity or (h.account_id, h.position) in self.model
+        }
 
     @rule(i=st.integers(0, 2), q=st.integers(-5, 400_000))
     def issue(self, i, q):
@@ -119,15 +130,21 @@ class LedgerMachine(RuleBasedStateMachine):
     def freeze(self, i, q, pos):
         a = self.accounts[i]
         self.n += 1
-        self._service(lambda: judicial_freeze(key=f"f{self.n}", account=a, unit_type=self.ut, quantity=q, court_ref="court", actor=self.world.registry_a,
-                                              from_position=pos), [((a.pk, pos), (a.pk, Position.FROZEN), q)])
+        self._service(
+            lambda: judicial_freeze(
+                key=f"f{self.n}", account=a, unit_type=self.ut, quantity=q, court_ref="court", actor=self.world.registry_a, from_position=pos
+            ),
+            [((a.pk, pos), (a.pk, Position.FROZEN), q)],
+        )
 
     @rule(i=st.integers(0, 2), q=st.integers(1, 150_000))
     def release(self, i, q):
         a = self.accounts[i]
         self.n += 1
-        self._service(lambda: judicial_release(key=f"r{self.n}", account=a, unit_type=self.ut, quantity=q, court_ref="court", actor=self.world.registry_a),
-                      [((a.pk, Position.FROZEN), (a.pk, Position.REGISTRY), q)])
+        self._service(
+            lambda: judicial_release(key=f"r{self.n}", account=a, unit_type=self.ut, quantity=q, court_ref="court", actor=self.world.registry_a),
+            [((a.pk, Position.FROZEN), (a.pk, Position.REGISTRY), q)],
+        )
 
     @rule(i=st.integers(0, 2), q=st.integers(1, 150_000), deduction=st.booleans())
     def propose_retirement(self, i, q, deduction):
@@ -180,5 +197,6 @@ class LedgerMachine(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_ledger_state_machine(world):
     LedgerMachine.world = world
-    run_state_machine_as_test(LedgerMachine, settings=settings(max_examples=40, stateful_step_count=25, deadline=None,
-                                                               suppress_health_check=[HealthCheck.too_slow]))
+    run_state_machine_as_test(
+        LedgerMachine, settings=settings(max_examples=40, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    )

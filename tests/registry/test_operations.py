@@ -11,8 +11,21 @@ from cets.registry.audit import audit_verify
 from cets.registry.models import Account, AccountKind, AccountStatus, HolderChange, Holding, Instrument, Position, Proposal, Transfer, TransferKind
 from cets.registry.selectors import unit_type_totals
 from cets.registry.services import (
-    IssuanceLine, Leg, account_close_propose, cancellation_propose, deduction_propose, holder_change_register, issuance_propose,
-    judicial_freeze, judicial_release, position_move, proposal_approve, proposal_reject, reversal_propose, system_account, transfer_post,
+    IssuanceLine,
+    Leg,
+    account_close_propose,
+    cancellation_propose,
+    deduction_propose,
+    holder_change_register,
+    issuance_propose,
+    judicial_freeze,
+    judicial_release,
+    position_move,
+    proposal_approve,
+    proposal_reject,
+    reversal_propose,
+    system_account,
+    transfer_post,
     vintage_create,
 )
 from tests.conftest import SD_1, SD_2, when

@@ -30,8 +30,18 @@ from cets.registry.api_reports import router
 from cets.registry.audit import audit_verify
 from cets.registry.models import Account, AccountKind, Holding, Instrument, Position, Transfer, TransferKind, UnitType
 from cets.registry.services import (
-    IssuanceLine, Leg, cancellation_propose, deduction_propose, holding_transfer, issuance_propose, position_move, proposal_approve,
-    reversal_propose, system_account, transfer_post, vintage_create,
+    IssuanceLine,
+    Leg,
+    cancellation_propose,
+    deduction_propose,
+    holding_transfer,
+    issuance_propose,
+    position_move,
+    proposal_approve,
+    reversal_propose,
+    system_account,
+    transfer_post,
+    vintage_create,
 )
 from tests.conftest import SD_1, SD_2, ZJ_1, when
 

@@ -10,8 +10,6 @@ A0101 = Check("A0101", "配额已发放，不能重新核算", "allocation alrea
 A0102 = Check("A0102", "缺少核查数据", "verified data missing")
 A0103 = Check("A0103", "发放阶段顺序错误", "issuance stages out of order")
 A0104 = Check("A0104", "发放提议尚未执行", "issuance proposal has not been executed")
-A0107 = Check("A0107", "该配额方案需要核查数据中没有的字段（供电量、冷却方式、供热比等），请用命令行核算",
-              "this pack needs inputs the verified data lacks (net supply, cooling, heat ratio…); compute it with the command line")
 A0130 = Check("A0130", "存在未解除的核查不符合结论，不能核定发放", "unresolved non-conforming verification conclusions block final allocation")
 A0106 = Check("A0106", "重点排放单位没有注册登记账户", "the entity has no registry account")
 A0105 = Check("A0105", "调整量必须为正整数吨", "an adjustment must be a positive whole number of tonnes")

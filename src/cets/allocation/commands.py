@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-
 # The mechanism a market names for a sector and year (rules/packs/<market>/market.toml) → the pure module
 # family that computes it from an input table.
 FAMILIES = {"benchmark_power": "power", "verified_emissions": "industry", "industry_balance_value": "industry",

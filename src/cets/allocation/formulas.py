@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from functools import lru_cache
 
 from cets.core.quantities import apply_rounding, exact
@@ -80,6 +80,8 @@ class PowerRules:
     borrowing_threshold: Decimal = Decimal(0)  # an entity whose gap E − A exceeds this share of A may borrow
     borrowing_share: Decimal = Decimal(0)  # share of the gap it may borrow
     borrowing_rounding: str = "floor"
+    # The top-up leaves a gap of at most the cap (⌈(1 − cap) × E⌉; pack ``allocation.shortfall_gap_at_most_cap``)
+    shortfall_gap_at_most_cap: bool = False
 
     @property
     def needs_supply(self) -> bool:
@@ -127,6 +129,7 @@ class PowerRules:
             borrowing_threshold=pack.decimal("borrowing.gap_threshold") if borrowing else Decimal(0),
             borrowing_share=pack.decimal("borrowing.share_of_gap") if borrowing else Decimal(0),
             borrowing_rounding=pack.text("borrowing.rounding") if borrowing else "floor",
+            shortfall_gap_at_most_cap=bool(alloc.get("shortfall_gap_at_most_cap", False)),
         )
         return cls(
             **extra,
@@ -338,6 +341,9 @@ def entity_allocation(
 ) -> EntityAllocation:
     """Entity level (plan §三): initial = Σ unit allowances; if initial < (1 − cap) × E, top up by
     ``(1 − cap) × E − initial`` rounded by the pack (down), so that the shortfall is at most the cap.
+    Where the pack sets ``allocation.shortfall_gap_at_most_cap`` (2021–2022) the plan's words "使其配额履约缺口率
+    不超过20%" are kept in whole tonnes: final = ⌈(1 − cap) × E⌉, e.g. E 1,001 t, initial 700 t → 0.8 × 1,001 =
+    800.8 → final 801 t, top-up 101 t, gap 200/1,001 = 19.98% (rounded down: 800 t, gap 201/1,001 = 20.08% > 20%).
 
     ``verified_emissions_t`` is the entity's verified emissions of the year (Σ of its units).
     """
@@ -347,7 +353,10 @@ def entity_allocation(
         floor_level = (Decimal(1) - rules.shortfall_cap) * Decimal(verified_emissions_t)
         topup = 0
         if Decimal(initial) < floor_level:
-            topup = int(apply_rounding(floor_level - Decimal(initial), rules.rounding["shortfall_topup"]))
+            if rules.shortfall_gap_at_most_cap:  # "使其配额履约缺口率不超过20%": the smallest whole allocation ≥ 0.8 × E
+                topup = int(floor_level.to_integral_value(rounding=ROUND_CEILING)) - initial
+            else:
+                topup = int(apply_rounding(floor_level - Decimal(initial), rules.rounding["shortfall_topup"]))
     final = initial + topup
     return EntityAllocation(
         entity_uscc=entity_uscc,

@@ -81,7 +81,8 @@ def special_note(treatments: Iterable[str]) -> str:
     return "; ".join(f"{NOTES[k][0]} / {NOTES[k][1]}" for k in TREATMENTS if k in t)
 
 
-def pre_issue(*, pre_allocation_t: int, adjustments_total_t: int, treatments: Iterable[str] = ()) -> PreIssue:
+def pre_issue(*, pre_allocation_t: int, adjustments_total_t: int, treatments: Iterable[str] = (),
+              provincial: Iterable[str] = (COMPLIANCE_RISK,)) -> PreIssue:
     """Pre-allocation stage (2023–2024 plan §五(二), §五(四), §五(五)).
 
     ``pre_allocation_t`` is the computed Σ of unit pre-allocations, ``adjustments_total_t`` ≥ 0 the
@@ -95,10 +96,12 @@ def pre_issue(*, pre_allocation_t: int, adjustments_total_t: int, treatments: It
         raise ValueError("pre-allocation and adjustments must be ≥ 0")
     pre = 0 if t & {ALL_SHUT, COMPLIANCE_RISK, DEREGISTERED} else pre_allocation_t
     adj = min(adjustments_total_t, pre)
-    return PreIssue(pre_allocation_t=pre, pre_adjustment_t=adj, pre_issue_t=pre - adj, to_provincial_account=COMPLIANCE_RISK in t, special_note=special_note(t))
+    return PreIssue(pre_allocation_t=pre, pre_adjustment_t=adj, pre_issue_t=pre - adj, to_provincial_account=bool(t & set(provincial)),
+                    special_note=special_note(t))
 
 
-def final_issue(*, final_allocation_t: int, obligation_t: int, adjustments_total_t: int, issued_before_t: int, treatments: Iterable[str] = ()) -> FinalIssue:
+def final_issue(*, final_allocation_t: int, obligation_t: int, adjustments_total_t: int, issued_before_t: int, treatments: Iterable[str] = (),
+                provincial: Iterable[str] = (COMPLIANCE_RISK,)) -> FinalIssue:
     """Final (核定) stage: 实发配额量 = 应发配额量 − 配额调整总量 − already issued (seed notice 二(一);
     plan §五(五) "在配额发放时予以调整"; 多退少补 §五(二)).
 
@@ -106,6 +109,10 @@ def final_issue(*, final_allocation_t: int, obligation_t: int, adjustments_total
     minus whatever was already issued (clawed back), and adjustments are not applied. The result may be
     negative (a claw-back), also when the adjustments exceed the final allocation: the withheld
     quantity then reduces what the entity already holds. Raises ValueError for negative inputs.
+
+    ``provincial`` names the treatments whose allowances go to the provincial authority account (the pack's
+    ``special_treatment.provincial_account``): ``compliance_risk`` by default (2023–2024 plan §五(四)); the
+    2021–2022 notice §一 adds ``all_shut`` ("对以上重点排放单位，在核定阶段，其配额发放至省级生态环境主管部门账户").
     """
     t = _check(treatments)
     if min(final_allocation_t, obligation_t, adjustments_total_t, issued_before_t) < 0:
@@ -117,6 +124,6 @@ def final_issue(*, final_allocation_t: int, obligation_t: int, adjustments_total
         adjustments_total_t=adjustments_total_t,
         issued_before_t=issued_before_t,
         final_issue_t=issue,
-        to_provincial_account=COMPLIANCE_RISK in t,
+        to_provincial_account=bool(t & set(provincial)),
         special_note=special_note(t),
     )

@@ -23,7 +23,7 @@ from cets.mrv.selectors import facility_year_rows, unit_year_rows
 from cets.parties.models import GeneratingUnit
 from cets.rules.packs import Pack, PackError
 
-from .checks import A0107, A0117
+from .checks import A0102, A0117
 from .formulas import PowerRules, UnitInput, allocate, heat_benchmark
 from .industry import IndustryRules, LineInput, allocate_industry
 from .models import FacilityAllocation, UnitAllocation
@@ -76,8 +76,11 @@ def _insert(model, rows) -> None:
             c.executemany(sql, out)
 
 
-def _unit_inputs(year: int, entity_ids=None):
-    """The formula inputs of every covered unit with verified data for ``year`` (optionally of some entities)."""
+def _unit_inputs(year: int, entity_ids=None, rules: PowerRules | None = None):
+    """The formula inputs of every covered unit with verified data for ``year`` (optionally of some
+    entities). For a 2019–2022 pack (``rules`` needing 供电量, cooling, 供热比 or the base year's output) the
+    unit's recorded cooling and the year's ``supplied_mwh``/``heat_ratio`` are carried; A0102 names the
+    first unit whose verified data lacks one (those packs cannot be computed without them)."""
     data = unit_year_rows(year=year, entity_ids=entity_ids)
     qs = GeneratingUnit.objects.exclude(category=GeneratingUnit.Category.NOT_COVERED).select_related("entity").order_by("entity_id", "code")
     if entity_ids is not None:
@@ -90,13 +93,40 @@ def _unit_inputs(year: int, entity_ids=None):
         if cur is None:
             continue
         prev = data.get((u.pk, year - 1))
+        extra = _earlier_period_inputs(u, cur, prev, rules) if rules is not None else {}
         inputs.append(UnitInput(
             entity_uscc=u.entity.uscc, unit_id=u.code, category=u.category, generation_mwh=cur.generation_mwh,
             heat_supplied_gj=cur.heat_supplied_gj, load_factor=cur.load_factor, verified_emissions_t=cur.verified_emissions_t,
-            prev_verified_emissions_t=prev.verified_emissions_t if prev else 0, rated_capacity_mw=u.rated_capacity_mw,
+            prev_verified_emissions_t=prev.verified_emissions_t if prev else 0, rated_capacity_mw=u.rated_capacity_mw, **extra,
         ))
         unit_by_key[(u.entity.uscc, u.code)] = u
     return inputs, unit_by_key, units
+
+
+def _earlier_period_inputs(unit, cur, prev, rules: PowerRules) -> dict:
+    """The UnitInput fields only the 2019–2022 packs use, from the stored unit and its verified years."""
+    extra: dict = {}
+    missing = []
+    if rules.needs_supply:
+        extra["supplied_mwh"] = cur.supplied_mwh
+        if cur.supplied_mwh is None:
+            missing.append("supplied_mwh")
+    if rules.needs_cooling and unit.category in rules.cooling_categories:
+        extra["cooling"] = unit.cooling
+        if unit.cooling not in rules.cooling_factors:
+            missing.append("cooling")
+    if rules.needs_heat_ratio:
+        extra["heat_ratio"] = cur.heat_ratio
+        if cur.heat_ratio is None:
+            missing.append("heat_ratio")
+    if rules.needs_prev_output:
+        if prev is None or prev.supplied_mwh is None:
+            missing.append("prev_supplied_mwh")
+        else:
+            extra["prev_supplied_mwh"], extra["prev_heat_supplied_gj"] = prev.supplied_mwh, prev.heat_supplied_gj
+    if missing:
+        raise CetsError(A0102, f"{unit.entity.uscc} {unit.code}: {', '.join(missing)}")
+    return extra
 
 
 def _unit_rows(unit_results, inputs, unit_by_key, rules: PowerRules, year: int, pack_id: str) -> list[dict]:
@@ -116,9 +146,7 @@ def _unit_rows(unit_results, inputs, unit_by_key, rules: PowerRules, year: int, 
 
 def _benchmark_power(*, pack: Pack, year: int) -> Computed:
     rules = PowerRules.from_pack(pack, year)
-    if rules.needs_supply or rules.needs_prev_output or rules.needs_cooling or rules.needs_heat_ratio:
-        raise CetsError(A0107, pack.id)
-    inputs, unit_by_key, units = _unit_inputs(year)
+    inputs, unit_by_key, units = _unit_inputs(year, rules=rules)
     unit_results, entity_results = allocate(inputs, rules)
     UnitAllocation.objects.filter(year=year).delete()
     _insert(UnitAllocation, _unit_rows(unit_results, inputs, unit_by_key, rules, year, pack.id))

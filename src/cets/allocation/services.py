@@ -18,7 +18,7 @@ from cets.registry.models import Proposal, UnitType
 from cets.registry.services import IssuanceLine, issuance_propose
 from cets.rules.packs import PackError, load_pack
 
-from .checks import A0101, A0103, A0104, A0105, A0106, A0107, A0108, A0109, A0110, A0114, A0115, A0116, A0120, A0121, A0122, A0123, A0124, A0125, A0126, A0130
+from .checks import A0101, A0103, A0104, A0105, A0106, A0108, A0109, A0110, A0114, A0115, A0116, A0120, A0121, A0122, A0123, A0124, A0125, A0126, A0130
 from .formulas import PowerRules, allocate
 from .issuance import final_issue, pre_issue
 from .mechanisms import _insert, _unit_inputs, _unit_rows
@@ -36,8 +36,8 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     (plan 附3, 附4, §三, §五), steel/cement/aluminium facilities by verified emissions (2024) or the
     intensity coefficient with the solved balance value (2025–2026 draft §四(二)). Facilities without
     verified data for ``year`` take no part. Recomputing replaces the (market, sector, year) results that
-    were not issued yet; A0101 if any was issued or proposed for issuance, A0107 for a 2019–2022 power pack
-    (its inputs — 供电量, cooling, 供热比 — are not in the verified data; use the CLI), A0108 for a pack with
+    were not issued yet; A0101 if any was issued or proposed for issuance, A0102 for a 2019–2022 power pack
+    whose inputs (供电量, cooling, 供热比, the base year's output) are missing from a unit's verified data, A0108 for a pack with
     no database mechanism. The issuance figures (adjustments, special treatment) are filled in as
     ``allocation_issuance_refresh`` does. Stored rows keep the pack id and the pack file's SHA-256.
     Returns counts (``units`` = generating units or facilities)."""
@@ -109,19 +109,31 @@ def _largest_sector(year: int, entity_ids, market: str) -> dict[int, str]:
     return out
 
 
+def provincial_kinds(pack_id: str) -> frozenset[str]:
+    """Special-treatment kinds whose allowances go to the provincial authority account with the entity as
+    beneficiary: the pack's ``special_treatment.provincial_account`` (2021–2022 notice §一: all_shut and
+    compliance_risk), else ``compliance_risk`` (2023–2024 plan §五(四))."""
+    try:
+        kinds = load_pack(pack_id).data.get("special_treatment", {}).get("provincial_account")
+    except PackError:
+        kinds = None
+    return frozenset(kinds if kinds is not None else ("compliance_risk",))
+
+
 def _apply_issuance(a: EntityAllocation, treatments, adjustments_t: int) -> None:
     """Fill the pre-allocation and final tables' figures of ``a`` (not saved) from its stage: before the
     pre-allocation is issued both stages are refreshed; afterwards only the final one. 实发配额量 is always
     应发 − 配额调整总量 − 预分配实发配额量 (the final stage's quantity, dynamic adjustments included); what is
     still to issue at any time is ``pre_issue_t + final_issue_t − issued_t``."""
     if a.stage == EntityAllocation.Stage.COMPUTED:
-        p = pre_issue(pre_allocation_t=a.pre_allocation_computed_t, adjustments_total_t=adjustments_t, treatments=treatments)
+        p = pre_issue(pre_allocation_t=a.pre_allocation_computed_t, adjustments_total_t=adjustments_t, treatments=treatments,
+                      provincial=provincial_kinds(a.pack_id))
         a.pre_allocation_t, a.pre_adjustment_t, a.pre_issue_t = p.pre_allocation_t, p.pre_adjustment_t, p.pre_issue_t
         issued_before = p.pre_issue_t  # the table assumes the pre-allocation is issued as shown
     else:
         issued_before = a.pre_issue_t  # what the pre-allocation stage issued
     f = final_issue(final_allocation_t=a.final_allocation_t, obligation_t=a.obligation_t, adjustments_total_t=adjustments_t,
-                    issued_before_t=issued_before, treatments=treatments)
+                    issued_before_t=issued_before, treatments=treatments, provincial=provincial_kinds(a.pack_id))
     a.adjustments_total_t, a.final_issue_t = f.adjustments_total_t, f.final_issue_t
     a.issue_delta_t = a.final_allocation_t - a.pre_allocation_t
     a.to_provincial_account, a.special_note = f.to_provincial_account, f.special_note
@@ -148,7 +160,7 @@ def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = "na
     for a in allocs:
         before = [getattr(a, f) for f in ISSUANCE_FIELDS]
         if a.source.startswith("imported"):  # the province's table figures stand; only the destination follows treatments
-            a.to_provincial_account = "compliance_risk" in treatments.get(a.entity_id, ())
+            a.to_provincial_account = bool(provincial_kinds(a.pack_id) & set(treatments.get(a.entity_id, ())))
         else:
             _apply_issuance(a, treatments.get(a.entity_id, ()), adjustments[a.sector].get(a.entity_id, 0))
         after = [getattr(a, f) for f in ISSUANCE_FIELDS]
@@ -423,7 +435,7 @@ def dynamic_adjustment_record(*, entity, year: int, reason: str, source: str, re
     ``late`` if recorded after it. If the final allocation was not issued yet the change simply carries into
     that issuance (status ``carried``); if nothing changes, ``no_change``. Idempotent on (entity, year,
     source). Raises R0502 unless ``actor`` is a national or the entity's provincial authority, A0114 if the
-    entity has no allocation for ``year``, A0116 for an imported allocation, A0107 for a 2019–2022 pack."""
+    entity has no allocation for ``year``, A0116 for an imported allocation, A0102 for missing 2019–2022 inputs."""
     import datetime as dt
 
     from django.utils import timezone
@@ -442,10 +454,8 @@ def dynamic_adjustment_record(*, entity, year: int, reason: str, source: str, re
     if a.source.startswith("imported"):
         raise CetsError(A0116, a.source)
     rules = PowerRules.from_pack(load_pack(a.pack_id), year)
-    if rules.needs_supply or rules.needs_prev_output or rules.needs_cooling or rules.needs_heat_ratio:
-        raise CetsError(A0107, a.pack_id)
     old_e, old_final, old_to_issue = a.verified_emissions_t, a.final_allocation_t, a.final_issue_t
-    inputs, unit_by_key, _ = _unit_inputs(year, entity_ids=[entity.pk])
+    inputs, unit_by_key, _ = _unit_inputs(year, entity_ids=[entity.pk], rules=rules)
     unit_results, (e,) = allocate(inputs, rules)
     UnitAllocation.objects.filter(year=year, unit__entity=entity).delete()
     _insert(UnitAllocation, _unit_rows(unit_results, inputs, unit_by_key, rules, year, a.pack_id))

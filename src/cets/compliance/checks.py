@@ -24,7 +24,12 @@ C0907 = Check("C0907", "已超过报送截止日期", "after the submission dead
 C0908 = Check("C0908", "须附申报材料", "supporting documents are required")
 C0909 = Check("C0909", "纾困申请内容不完整", "the relief application is incomplete for its effect")
 C0910 = Check("C0910", "无核定配额，无法计算缺口", "no allocation for the year: the gap cannot be computed")
-C0811 = Check("C0811", "欠缴部分已决定从下一年度配额中核减，不再受理清缴申请", "the arrears are being deducted from next year's allocation: no further surrender")
+C0911 = Check("C0911", "全部排放设施关停或淘汰后仍存续的重点排放单位不可预支配额", "an entity whose facilities are all shut may not borrow")
+C0912 = Check("C0912", "预支配额用于清缴的数量超过预支量", "more borrowed allowances surrendered than were borrowed for the year")
+C0913 = Check("C0913", "发放预支配额须使用预支年度的配额", "borrowed allowances are issued in the vintage they are borrowed from")
+C0811 = Check(
+    "C0811", "欠缴部分已决定从下一年度配额中核减，不再受理清缴申请", "the arrears are being deducted from next year's allocation: no further surrender"
+)
 
 # C10xx: the Beijing pilot (rules/packs/beijing/compliance-2023-2024.toml; cn-ets-rules.md §7.2).
 C1001 = Check("C1001", "抵销量（碳普惠与CCER合计）超过上限", "offsets (PCER and CCER together) exceed their cap")

@@ -41,8 +41,10 @@ class Obligation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["entity", "market", "year"], name="obligation_unique_market"),
             models.CheckConstraint(condition=Q(obligation_t__gte=0) & Q(offset_cap_t__gte=0), name="obligation_nonneg"),
-            models.CheckConstraint(condition=Q(nonlocal_ccer_cap_t__isnull=True) | (Q(nonlocal_ccer_cap_t__gte=0) & Q(nonlocal_ccer_cap_t__lte=models.F("offset_cap_t"))),
-                                   name="obligation_nonlocal_cap_within_total"),
+            models.CheckConstraint(
+                condition=Q(nonlocal_ccer_cap_t__isnull=True) | (Q(nonlocal_ccer_cap_t__gte=0) & Q(nonlocal_ccer_cap_t__lte=models.F("offset_cap_t"))),
+                name="obligation_nonlocal_cap_within_total",
+            ),
         ]
 
 
@@ -151,8 +153,9 @@ class PenaltyDecision(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=Q(unsurrendered_t__gt=0) & Q(min_fen__lte=models.F("fine_fen")) & Q(fine_fen__lte=models.F("max_fen")),
-                                   name="penalty_fine_in_range"),
+            models.CheckConstraint(
+                condition=Q(unsurrendered_t__gt=0) & Q(min_fen__lte=models.F("fine_fen")) & Q(fine_fen__lte=models.F("max_fen")), name="penalty_fine_in_range"
+            ),
         ]
 
 

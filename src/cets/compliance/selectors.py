@@ -73,16 +73,59 @@ def status_of(*, obligation: Obligation, today: dt.date | None = None) -> Status
                              today)
 
 
+DEFAULT_SPECIAL = {"provincial_account": ("compliance_risk",), "notice_via_province": ("compliance_risk",),
+                   "no_borrowing": ("compliance_risk",), "no_obligation": ()}
+
+
+def special_kinds(pack_id: str, key: str) -> frozenset[str]:
+    """The special-treatment kinds (cets.allocation.models.SpecialTreatment) a pack's ``[special_treatment]``
+    lists under ``key`` (``notice_via_province``, ``no_borrowing``, ``no_obligation``, ``provincial_account``),
+    else :data:`DEFAULT_SPECIAL` (only entities at compliance risk are treated apart: 2023–2024 plan §五(四))."""
+    from cets.rules.packs import PackError, load_pack
+
+    try:
+        kinds = load_pack(pack_id).data.get("special_treatment", {}).get(key)
+    except PackError:
+        kinds = None
+    return frozenset(kinds if kinds is not None else DEFAULT_SPECIAL[key])
+
+
+def treated_entity_ids(*, year: int, kinds, entity_ids=None) -> set[int]:
+    """Entities with a special treatment of one of ``kinds`` in force for ``year`` (optionally among ``entity_ids``)."""
+    from cets.allocation.models import SpecialTreatment
+
+    if not kinds:
+        return set()
+    qs = SpecialTreatment.objects.filter(year=year, kind__in=list(kinds), voided_at__isnull=True)
+    if entity_ids is not None:
+        qs = qs.filter(entity_id__in=list(entity_ids))
+    return set(qs.values_list("entity_id", flat=True))
+
+
+def without_obligation(obs) -> list[Obligation]:
+    """``obs`` less those of entities that take no part in compliance under their pack's
+    ``special_treatment.no_obligation`` (2021–2022 notice §一: deregistered entities "不发放配额，不参与全国碳市场履约"):
+    such an obligation, if one was recorded before the entity was flagged, is never counted, late or incomplete."""
+    obs = list(obs)
+    out_ids: set[int] = set()
+    for (pack_id, year) in {(o.pack_id, o.year) for o in obs}:
+        kinds = special_kinds(pack_id, "no_obligation")
+        ids = [o.entity_id for o in obs if (o.pack_id, o.year) == (pack_id, year)]
+        out_ids |= {(eid, pack_id, year) for eid in treated_entity_ids(year=year, kinds=kinds, entity_ids=ids)}
+    return [o for o in obs if (o.entity_id, o.pack_id, o.year) not in out_ids]
+
+
 def statuses(*, year: int, entity_qs=None, today: dt.date | None = None, market: str | None = "national") -> dict[int, Status]:
     """entity_id → status for ``year`` in ``market`` (the obligation's pack: ``national/…``, ``beijing/…``;
-    None: every market), optionally only entities in ``entity_qs``."""
+    None: every market), optionally only entities in ``entity_qs``. Entities that take no part in compliance
+    (:func:`without_obligation`, deregistered in 2021–2022) are left out, so never counted as incomplete."""
     today = today or timezone.localdate()
     obs = Obligation.objects.filter(year=year)
     if market is not None:
         obs = obs.filter(market=market)
     if entity_qs is not None:
         obs = obs.filter(entity__in=entity_qs)
-    obs = list(obs)
+    obs = without_obligation(obs)
     approved = _approved_by_obligation([o.pk for o in obs], today)
     ext = extended_deadlines([o.pk for o in obs])
     return {o.entity_id: compliance_status(o.obligation_t, max(o.deadline, ext.get(o.pk, o.deadline)), approved.get(o.pk, []), today) for o in obs}
@@ -259,7 +302,7 @@ def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = "n
     if scope is None:
         return None
     today = today or timezone.localdate()
-    obs = list(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity"))
+    obs = without_obligation(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity"))
     if not obs:
         return []
     pack = load_pack(obs[0].pack_id)

@@ -112,17 +112,17 @@ class _Steps:
     # -- 2. real key emitting entities
     def import_entities(self) -> None:
         from cets.mrv.services import disclosures_import
-        from cets.parties.models import Organisation, Role, Sector
+        from cets.parties.models import Organisation, Role
         from cets.parties.services import member_create, members_bulk_create
 
         path = data_dir() / "cets-verification-entities" / "verification_targets.csv"
         self.log(f"· import real key emitting entities 导入重点排放单位 ({path.name}, power 2023)")
-        result = disclosures_import(path=path, sector=Sector.POWER, year=YEAR)
+        result = disclosures_import(path=path, sector="power", year=YEAR)
         self.res.import_problems = [str(p) for p in result.problems]
         self.res.counts.update({f"import_{k}": v for k, v in result.counts.items()})
         self.entities = list(
             Organisation.objects.filter(
-                list_entries__market="national", list_entries__year=YEAR, list_entries__sector=Sector.POWER, list_entries__included=True
+                list_entries__market="national", list_entries__year=YEAR, list_entries__sector="power", list_entries__included=True
             ).order_by("uscc")
         )
         from cets.registry.services import account_open

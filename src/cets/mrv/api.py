@@ -110,10 +110,10 @@ def emitter_list_export(request, market: str, year: PathYear, sector: str | None
     from django.http import HttpResponse
     from django.utils.http import content_disposition_header
 
-    from cets.parties.list_files import NATIONAL_SECTOR_NAMES, write_list_xlsx
-    from cets.parties.selectors import emitter_list_rows, list_rules
+    from cets.parties.list_files import write_list_xlsx
+    from cets.parties.selectors import emitter_list_rows, list_rules, sector_names_for_list
 
-    names = {**NATIONAL_SECTOR_NAMES, **list_rules(market, year).sector_names}
+    names = sector_names_for_list(market, list_rules(market, year))
     rows = emitter_list_rows(user=request.user, market=market, year=year, sector=sector, province=province)
     r = HttpResponse(write_list_xlsx(rows, sector_names=names), content_type=XLSX)
     r["Content-Disposition"] = content_disposition_header(True, f"emitter-list-{market}-{year}.xlsx")

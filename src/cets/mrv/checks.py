@@ -35,3 +35,32 @@ NO_OPERATING_HOURS = Check("M0102", "有发电量但运行小时数为零，无�
 UNKNOWN_FUEL = Check("M0103", "规则包中无此燃料品种", "fuel not in the rule pack")
 NO_ELIGIBLE_BODY = Check("V0301", "没有可回避利益冲突的核查机构可供抽取", "no verification body free of conflict is left to draw")
 NO_BODIES = Check("V0302", "未提供核查机构", "no verification body to draw from")
+# Industrial accounting (steel, cement, aluminium: cets.mrv.accounting_industry). The clause is given with each refusal.
+MEASURED_NOT_ALLOWED = Check(
+    "M0104", "指南规定此参数采用缺省值，不得填报实测值",
+    "the guideline sets this parameter to its default; a measured value is not allowed",
+)
+MEASURED_DEFAULT_MIXED = Check(
+    "M0105", "同一年度内该参数的取值方式（实测或缺省）不得变更",
+    "the parameter's method (measured or default) may not change within the year",
+)
+MATERIAL_NOT_ACCOUNTED = Check(
+    "M0106", "该物料不在规则包的此类排放源中（指南未列明的不核算）",
+    "material not in the rule pack for this source (what the guideline does not list is not accounted)",
+)
+PROCESS_OUTPUT_NOT_ALLOWED = Check(
+    "M0107", "指南未规定该工序输出此种化石燃料",
+    "the guideline does not let this process send out this fuel",
+)
+MEASUREMENT_REQUIRED = Check(
+    "M0108", "此参数无缺省值，应填报实测值",
+    "this parameter has no default; a measured value is required",
+)
+NCV_DIFFERS_FROM_ENTERPRISE = Check(
+    "M0109", "工序或机组的固体燃料低位发热量应采用企业层级当月数据",
+    "a process's or unit's solid-fuel NCV is the enterprise-level value of the month",
+)
+UNKNOWN_METHOD = Check(
+    "M0110", "规则包的核算方法未知",
+    "unknown accounting method in the rule pack",
+)

@@ -27,6 +27,10 @@ class UnitYearData(models.Model):
     heat_supplied_gj = ExactDecimalField(max_digits=16, decimal_places=3)
     load_factor = ExactDecimalField(max_digits=7, decimal_places=6)
     verified_emissions_t = models.BigIntegerField()
+    # The inputs the 2019–2022 power plans also need (供电量 basis, 供热比 for the heat-supply factor); null
+    # where the year's verification did not record them (a 2019–2022 pack then refuses with A0102).
+    supplied_mwh = ExactDecimalField(max_digits=16, decimal_places=3, null=True, blank=True, help_text="供电量 electricity supplied (MWh)")
+    heat_ratio = ExactDecimalField(max_digits=7, decimal_places=6, null=True, blank=True, help_text="供热比 heat ratio (fraction 0–1)")
     source = models.CharField(max_length=40, default="verified", help_text="verified | demo-generated")
 
     class Meta:

@@ -151,6 +151,10 @@ def monthly_template(*, user, entity, year: int) -> bytes:
     return template_xlsx(uscc=entity.uscc, units=[(u.code, u.rated_capacity_mw) for u in units_of(entity=entity)], year=year)
 
 
+# The entity duties that the year's verified data makes moot when they were not filed on the platform.
+VERIFIED_COVERS = ("dq_plan", "monthly_filing", "annual_report")
+
+
 def deadline_items(*, user, year: int, today):
     """What is due, late or missing in the authority ``user``'s jurisdiction for reporting year ``year``:
     data-quality plans (due 12-31 of the year before), monthly filings per unit and month (month end
@@ -161,7 +165,13 @@ def deadline_items(*, user, year: int, today):
 
     Returns ``(counts, items)``: counts[kind][state] → n, and the items that are not on time (dicts with
     kind, entity, province, subject, due, done_on, state), earliest due first. Authorities only (R0502).
-    Entities are those on the year's key-emitter list in scope.
+    Entities are those on the year's power key-emitter list in scope (the duties are the national power
+    accounting pack's).
+
+    An entity whose verified data of ``year`` exists (unit-year data, an official verification record or a
+    completed regular verification) has reported and been verified, whether or not through this platform:
+    its plan, monthly filings and annual report not filed here are counted as ``verified`` (covered by the
+    year's verified data) and not listed, never as ``missing``; filings it did make keep their state.
     """
     from cets.parties.access import organisation_scope, require_role
     from cets.parties.lists import ListRules
@@ -183,7 +193,10 @@ def deadline_items(*, user, year: int, today):
     plan_due = dt.date.fromisoformat(plan_due) if plan_due else None
     report_due = dt.date.fromisoformat(report_due) if report_due else None
     scope = Organisation.objects.filter(organisation_scope(user))
-    ents = {e.pk: e for e in scope.filter(list_entries__year=year, list_entries__included=True).distinct()}
+    ents = {e.pk: e for e in scope.filter(list_entries__market="national", list_entries__year=year, list_entries__sector="power",
+                                           list_entries__included=True).distinct()}
+    verified = set(entity_emissions_by_year(entity_ids=list(ents), years=[year]))
+    verified |= set(VerificationRecord.objects.filter(year=year, entity_id__in=list(ents)).values_list("entity_id", flat=True))
     counts: dict[str, dict[str, int]] = {}
     items: list[dict] = []
 
@@ -191,9 +204,11 @@ def deadline_items(*, user, year: int, today):
         if done_on is not None and done_on > today:
             done_on = None  # as of ``today``: something done later is not done yet
         s = state(due=due, done_on=done_on, today=today)
+        if done_on is None and entity is not None and entity.pk in verified and kind in VERIFIED_COVERS:
+            s = "verified"  # reported and verified outside the platform: not missing
         counts.setdefault(kind, {}).setdefault(s, 0)
         counts[kind][s] += 1
-        if s != "on_time":
+        if s not in ("on_time", "verified"):
             items.append({"kind": kind, "entity": entity, "province": province, "subject": subject, "due": due, "done_on": done_on, "state": s})
 
     first_plan = {}

@@ -18,9 +18,10 @@ from cets.core.tables import read_table
 from cets.core.uscc import InvalidUscc, validate_uscc
 from cets.parties.access import DENIED, require_role
 from cets.parties.checks import L0101, L0102
-from cets.parties.models import SECTOR_BY_INDUSTRY_ZH, Organisation, Role
+from cets.parties.models import Organisation, Role
 from cets.parties.selectors import list_published_sectors, list_rules, listed_entity_ids
 from cets.parties.services import ImportResult, ListEntry, emitter_list_entries_ensure, emitter_list_replace, entities_ensure, import_batch_record
+from cets.rules.markets import load_market
 
 from .checks import M0201, M0202, M0203, M0204, M0205, M0206, M0207, M0208, V0201, V0202, V0203, V0303, V0304, V0305, V0306, V0307, V0308, V0309, V0310, V0311
 from .models import (
@@ -73,11 +74,12 @@ class _Row:
     conforming: bool
 
 
-def _read_verification_rows(path: Path) -> tuple[list[_Row], list[InputProblem], int]:
+def _read_verification_rows(path: Path, market: str) -> tuple[list[_Row], list[InputProblem], int]:
     """Parse and validate every row; return good rows, problems, and the number of data rows."""
     name = path.name
     problems: list[InputProblem] = []
     rows: list[_Row] = []
+    registry = load_market(market)  # the industry names of the disclosures → the market's sectors
     _, reader, header_problems = read_table(path, VERIFICATION_COLUMNS)
     if header_problems:
         raise InputError(header_problems)
@@ -95,7 +97,8 @@ def _read_verification_rows(path: Path) -> tuple[list[_Row], list[InputProblem],
         except (TypeError, ValueError):
             bad("year", "年份无效", "not a valid year")
             continue
-        sector = SECTOR_BY_INDUSTRY_ZH.get((rec["industry"] or "").strip())
+        found = registry.sector_by_industry((rec["industry"] or "").strip())
+        sector = found.code if found is not None else None
         if sector is None:
             bad("industry", "行业名称未知", "unknown industry")
             continue
@@ -124,7 +127,8 @@ def _read_verification_rows(path: Path) -> tuple[list[_Row], list[InputProblem],
     return rows, problems, total
 
 
-def disclosures_import(*, path: Path | str, sector: str | None = None, year: int | None = None, actor=None) -> ImportResult:
+def disclosures_import(*, path: Path | str, sector: str | None = None, year: int | None = None, actor=None,
+                       market: str = "national") -> ImportResult:
     """Import the key emitting entities of the official verification disclosures (核查技术服务机构信息公开表).
 
     Input: CSV with the columns of ``verification_targets.csv`` (see data/README). Every row is
@@ -136,7 +140,7 @@ def disclosures_import(*, path: Path | str, sector: str | None = None, year: int
     one transaction. Raises :class:`InputError` if the file lacks a required column.
     """
     path = Path(path)
-    rows, problems, total = _read_verification_rows(path)
+    rows, problems, total = _read_verification_rows(path, market)
     selected = [r for r in rows if (sector is None or r.sector == sector) and (year is None or r.year == year)]
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     with transaction.atomic():
@@ -149,7 +153,7 @@ def disclosures_import(*, path: Path | str, sector: str | None = None, year: int
         orgs = entities_ensure(entities=list(names.items()))
         orgs |= entities_ensure(entities=list(verifiers.items()), kind=Organisation.Kind.VERIFIER)
         entries_created = emitter_list_entries_ensure(
-            market="national", entries=[(r.year, r.sector, orgs[r.uscc].pk, orgs[r.uscc].province, path.name) for r in selected])
+            market=market, entries=[(r.year, r.sector, orgs[r.uscc].pk, orgs[r.uscc].province, path.name) for r in selected])
         verif_created = verification_records_upsert(
             records=[(r.year, r.sector, orgs[r.uscc].pk, orgs[r.verifier_uscc].pk, r.list_id, r.on_time, r.conforming) for r in selected],
             source=path.name,

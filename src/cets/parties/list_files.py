@@ -23,7 +23,6 @@ from cets.core.uscc import InvalidUscc, uscc_province, validate_uscc
 LIST_COLUMNS = ("序号", "年度", "省份", "地市", "行业", "单位名称", "统一社会信用代码", "公布部门", "公布日期")
 
 # The national sectors by the industry names the published lists use.
-NATIONAL_SECTOR_NAMES = {"power": "发电", "steel": "钢铁", "cement": "水泥", "aluminium": "铝冶炼"}
 
 
 @dataclass(frozen=True)

@@ -9,34 +9,6 @@ from django.db.models import Q
 from cets.core.fields import ExactDecimalField
 
 
-class Sector(models.TextChoices):
-    POWER = "power", "发电 power"
-    STEEL = "steel", "钢铁 steel"
-    CEMENT = "cement", "水泥 cement"
-    ALUMINIUM = "aluminium", "铝冶炼 aluminium"
-    BUILDING_MATERIALS = "building_materials", "建材 building materials"
-    NONFERROUS = "nonferrous", "有色金属 non-ferrous metals"
-    CHEMICALS = "chemicals", "化工 chemicals"
-    PETROCHEMICALS = "petrochemicals", "石化 petrochemicals"
-    PAPER = "paper", "造纸 paper"
-    AVIATION = "aviation", "国内民用航空 domestic aviation"
-
-
-# The industry names of the official verification disclosures → sector.
-SECTOR_BY_INDUSTRY_ZH = {
-    "发电": Sector.POWER,
-    "钢铁": Sector.STEEL,
-    "水泥": Sector.CEMENT,
-    "铝冶炼": Sector.ALUMINIUM,
-    "建材": Sector.BUILDING_MATERIALS,
-    "有色金属": Sector.NONFERROUS,
-    "化工": Sector.CHEMICALS,
-    "石化": Sector.PETROCHEMICALS,
-    "造纸": Sector.PAPER,
-    "国内民用航空": Sector.AVIATION,
-}
-
-
 class Organisation(models.Model):
     """A legal person: key emitting entity, verification body, authority, registry, exchange, ...
 
@@ -86,6 +58,7 @@ class GeneratingUnit(models.Model):
     code = models.CharField("机组编号 unit id", max_length=40)
     category = models.CharField(max_length=3, choices=Category.choices)
     rated_capacity_mw = ExactDecimalField("额定容量 rated capacity (MW)", max_digits=12, decimal_places=3)
+    cooling = models.CharField(max_length=16, blank=True, help_text="冷却方式 cooling type of the 2019–2022 plans' factor (e.g. water, air)")
     source = models.CharField(max_length=40, default="reported", help_text="reported | demo-generated")
 
     class Meta:
@@ -127,7 +100,7 @@ class EmitterListEntry(models.Model):
 
     market = models.CharField(max_length=16, default="national")
     year = models.PositiveSmallIntegerField()
-    sector = models.CharField(max_length=24, choices=Sector.choices)
+    sector = models.CharField(max_length=24, help_text="a sector code of the market's sector registry (market.toml)")
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="list_entries")
     province = models.CharField(max_length=2, db_index=True)
     included = models.BooleanField(default=True)

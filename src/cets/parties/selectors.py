@@ -87,3 +87,16 @@ def emitter_list_rows(*, user, market: str, year: int, sector: str | None = None
         out.append(ListRow(year=year, province=r.province, city=r.city, sector=r.sector, name=r.entity.name, uscc=r.entity.uscc,
                            authority=authority, published_on=p.published_on if p else None))
     return out
+
+
+def sector_names_for_list(market: str, rules) -> dict[str, str]:
+    """sector code → the Chinese name a list file uses: the list pack's own name, else the market's sector
+    registry (``market.toml``), else the code."""
+    from cets.rules.markets import load_market
+    from cets.rules.packs import PackError
+
+    try:
+        registry = {s.code: s.name_zh for s in load_market(market).sectors}
+    except PackError:
+        registry = {}
+    return {s: (rules.sector_names.get(s) or registry.get(s, s)) for s in rules.sectors}

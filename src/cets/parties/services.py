@@ -13,7 +13,7 @@ from cets.core.uscc import uscc_province
 from .access import require_role
 from .checks import L0101, L0103, L0104
 from .models import EmitterListEntry, EmitterListPublication, GeneratingUnit, ImportBatch, Organisation, Role
-from .selectors import list_published_sectors, list_rules, listed_entity_ids, listed_sector_usccs
+from .selectors import list_published_sectors, list_rules, listed_entity_ids, listed_sector_usccs, sector_names_for_list
 
 
 @dataclass
@@ -166,11 +166,11 @@ def emitter_list_import(*, market: str, year: int, province: str, file_name: str
     entity already on the national list of the year for the same sector (Regulations Art. 29). Entities
     not known yet are created (parties service). Only the provincial authority (R0502); L0101 once
     published. Returns counts."""
-    from .list_files import NATIONAL_SECTOR_NAMES, read_list_xlsx
+    from .list_files import read_list_xlsx
 
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
     rules = list_rules(market, year)
-    names = {s: (rules.sector_names.get(s) or NATIONAL_SECTOR_NAMES.get(s, s)) for s in rules.sectors}
+    names = sector_names_for_list(market, rules)
     rows, problems = read_list_xlsx(data, file_name=file_name, year=year, province=province, sector_names=names)
     published = list_published_sectors(market=market, year=year, province=province)
     if market != "national" and rows:

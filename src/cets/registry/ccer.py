@@ -71,7 +71,9 @@ def ccer_registry_import(*, projects_csv: Path | str, detail_csv: Path | str, is
             continue
         code = r["projectCode"].strip()
         if code not in registered:
-            problems.append(InputProblem(projects_csv.name, line, "projectCode", code, "减排量所属项目未登记", "reductions of a project that is not registered"))
+            problems.append(
+                InputProblem(projects_csv.name, line, "projectCode", code, "减排量所属项目未登记", "reductions of a project that is not registered")
+            )
             continue
         when = _date(r["registrationTime"])
         if when is None:
@@ -87,10 +89,17 @@ def ccer_registry_import(*, projects_csv: Path | str, detail_csv: Path | str, is
     projects = {}
     for code, (line, r) in registered.items():
         owner, _ = Organisation.objects.get_or_create(kind=Organisation.Kind.PROJECT_OWNER, name=r["orgCustomerName"].strip(), uscc=None)
-        project, _ = CcerProject.objects.get_or_create(code=code, defaults=dict(
-            name=r["projectName"].strip(), project_type=r["projectTypeName"].strip(), methodology=r["methodologyNum"].strip(),
-            province_name=r["provinceName"].strip(), owner=owner, registered_on=_date(r["registrationTime"]),
-        ))
+        project, _ = CcerProject.objects.get_or_create(
+            code=code,
+            defaults=dict(
+                name=r["projectName"].strip(),
+                project_type=r["projectTypeName"].strip(),
+                methodology=r["methodologyNum"].strip(),
+                province_name=r["provinceName"].strip(),
+                owner=owner,
+                registered_on=_date(r["registrationTime"]),
+            ),
+        )
         projects[code] = project
         counts["projects"] += 1
     for snap, code, when in sorted(batches, key=lambda b: (b[2], b[0])):
@@ -100,10 +109,25 @@ def ccer_registry_import(*, projects_csv: Path | str, detail_csv: Path | str, is
         account = account_open(holder=project.owner, kind=AccountKind.CCER_HOLDING, market="ccer")
         at = dt.datetime.combine(when, dt.time(10, 0), SHANGHAI)
         for vintage, vol in vols.get(snap, []):
-            ut = vintage_create(instrument=Instrument.CCER, vintage=vintage, cap_t=vol, key=f"ccer-create-{snap}-{vintage}", project=project,
-                                reference=f"CCER 减排量登记 {code} {vintage}", effective_at=at)
-            transfer_post(key=f"ccer-issue-{snap}-{vintage}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
-                          credit=Leg(account, Position.REGISTRY), quantity=vol, reference=f"CCER 签发 issuance {code} {vintage}", effective_at=at)
+            ut = vintage_create(
+                instrument=Instrument.CCER,
+                vintage=vintage,
+                cap_t=vol,
+                key=f"ccer-create-{snap}-{vintage}",
+                project=project,
+                reference=f"CCER 减排量登记 {code} {vintage}",
+                effective_at=at,
+            )
+            transfer_post(
+                key=f"ccer-issue-{snap}-{vintage}",
+                kind=TransferKind.ISSUE,
+                unit_type=ut,
+                debit=Leg(total, Position.REGISTRY),
+                credit=Leg(account, Position.REGISTRY),
+                quantity=vol,
+                reference=f"CCER 签发 issuance {code} {vintage}",
+                effective_at=at,
+            )
             counts["issued_t"] += vol
         counts["batches"] += 1
     return counts

@@ -3,7 +3,7 @@
 Each problem is a :class:`Problem` printed as ``FILE: KEY: problem``. A pack (``<market>/<name>.toml``) needs a
 ``[pack]`` table with ``id`` (= its path), ``market`` (= its folder), ``sector``, ``years``, ``kind`` (one of
 :data:`~cets.rules.packs.KINDS`) and ``schema_version`` (one of :data:`~cets.rules.packs.SCHEMA_VERSIONS`); numbers
-are quoted decimal strings (whole numbers only for years, ``*_years``, ``*_days`` and ``schema_version``; never a
+are quoted decimal strings (whole numbers only for ``year``, years, ``*_years``, ``*_days`` and ``schema_version``; never a
 float); values under keys ending in a date suffix (:data:`DATE_SUFFIXES`) are ISO dates; rounding rules
 (``rounding``, ``*_rounding``, ``[rounding]``) are known names (:data:`ROUNDINGS`); every ``[[unconfirmed]]``
 key names a value of the pack. A ``market.toml`` (see :mod:`cets.rules.markets`) needs its ``[market]`` keys,
@@ -27,7 +27,7 @@ DATE_SUFFIXES = ("_by", "_due", "deadline", "_on", "_from", "_until", "_before",
 # core.quantities.apply_rounding: floor, none, half_up:N; trading.book.price_band: half_up, inside.
 ROUNDINGS = ("floor", "none", "half_up", "inside")
 ROUNDING_PLACES = re.compile(r"half_up:\d{1,2}")
-INT_KEYS = re.compile(r"(^|_)years$|_days$|^schema_version$")
+INT_KEYS = re.compile(r"(^|_)years?$|_days$|^schema_version$")
 MECHANISM_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 

@@ -30,7 +30,7 @@ PACK_DIR = Path(__file__).resolve().parent / "packs"
 PACK_DIRS_ENV = "CETS_PACK_DIRS"
 MARKET_FILE = "market.toml"
 # The kinds of pack (``[pack].kind``) and the pack format versions (``[pack].schema_version``) this code reads.
-KINDS = ("allocation", "accounting", "compliance", "trading", "emitter_list")
+KINDS = ("allocation", "accounting", "compliance", "trading", "emitter_list", "cycle")
 SCHEMA_VERSIONS = (1,)
 
 

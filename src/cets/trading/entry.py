@@ -25,7 +25,6 @@ from .checks import T0110, T0113, T0203, T0209, T0402, T0403
 from .models import Order
 from .selectors import participant_of
 
-
 _KEY = re.compile(r"[A-Za-z0-9._:-]{1,80}")
 
 # Methods a participant enters through the API and the pages: the national market's listing and block

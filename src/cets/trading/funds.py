@@ -3,7 +3,14 @@ its proof (:func:`funds_verify`) in :mod:`cets.trading.audit`."""
 
 from .audit import funds_verify
 from .services.funds import (
-    AVAILABLE, BUCKET_FIELDS, FROZEN, fund_account_of, funds_deposit, funds_withdraw, post, system_fund_account,
+    AVAILABLE,
+    BUCKET_FIELDS,
+    FROZEN,
+    fund_account_of,
+    funds_deposit,
+    funds_withdraw,
+    post,
+    system_fund_account,
 )
 
 __all__ = ["AVAILABLE", "BUCKET_FIELDS", "FROZEN", "fund_account_of", "funds_deposit", "funds_verify", "funds_withdraw", "post",

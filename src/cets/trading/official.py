@@ -512,8 +512,8 @@ def check_published(data: OfficialData, rules: TradingRules = NATIONAL_RULES) ->
     """All checks of the published figures against the published rules, sorted by date and subject:
     :func:`check_quote` and :func:`check_block` for tradeable subjects (COMCEA's quote is a composite and
     is compared in ``trading.composite``), :func:`check_quote_vs_methods`, :func:`check_counters` and
-    :func:`check_prev_close` for every subject (and ``quote_missing`` for a composite day without a quote). Kinds: ``contradiction`` (the published figures contradict
-    the published rule) or ``note``."""
+    :func:`check_prev_close` for every subject (and ``quote_missing`` for a composite day without a quote).
+    Kinds: ``contradiction`` (the published figures contradict the published rule) or ``note``."""
     out: list[Finding] = []
     for key in sorted(data.days):
         day = data.days[key]

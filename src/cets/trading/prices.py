@@ -15,7 +15,6 @@ from cets.core.errors import CetsError
 
 from .checks import T0401
 
-
 _PRICE = re.compile(r"([0-9]{1,9})(?:\.([0-9]{1,2}))?")  # ASCII digits only (\d would take full-width ９６)
 
 

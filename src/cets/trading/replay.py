@@ -42,9 +42,9 @@ from cets.registry.services import Leg, account_open, system_account, system_acc
 from . import services as ts
 from .composite import composite_day
 from .models import DailyQuote, DailyStat, Order, Trade
-from .services.funds import funds_deposit
 from .official import CONTRADICTION, UNREPRODUCIBLE, OfficialData, SubjectDay, load_official
 from .replay_plan import DayPlan, plan_day
+from .services.funds import funds_deposit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MARKET = "national"

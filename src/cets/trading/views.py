@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
-from cets.rules.packs import PackError
 from cets.parties.access import viewer_of
+from cets.rules.packs import PackError
 
 from . import entry, selectors, services
 from .chart import Day, chart_of
@@ -76,12 +76,22 @@ def _board_context(request, instrument: str, method: str, order_form: OrderForm 
     names = _instruments(rules)
     b = selectors.board(instrument=instrument, method=method, viewer=request.user, market=MARKET)
     trader = selectors.participant_of(request.user)
-    ctx = {"viewer": viewer_of(request.user), "instruments": names, "instrument": instrument, "method": method, "methods": METHODS,
-           "board": b,
-           "ask_rows": [(len(b.asks) - i, lv) for i, lv in enumerate(reversed(b.asks))], "bid_rows": list(enumerate(b.bids, start=1)), "trader": trader, "now": timezone.localtime()}
+    ctx = {
+        "viewer": viewer_of(request.user),
+        "instruments": names,
+        "instrument": instrument,
+        "method": method,
+        "methods": METHODS,
+        "board": b,
+        "ask_rows": [(len(b.asks) - i, lv) for i, lv in enumerate(reversed(b.asks))],
+        "bid_rows": list(enumerate(b.bids, start=1)),
+        "trader": trader,
+        "now": timezone.localtime(),
+    }
     if trader is not None:
-        ctx["order_form"] = order_form or OrderForm(instruments=names, limits=rules.limits if rules else None,
-                                                    initial={"key": _key(), "instrument": instrument, "method": method})
+        ctx["order_form"] = order_form or OrderForm(
+            instruments=names, limits=rules.limits if rules else None, initial={"key": _key(), "instrument": instrument, "method": method}
+        )
         ctx["take_prefix"] = _key()  # each take button's key: <prefix>-<quote seq>, fresh for every page shown
     return ctx
 
@@ -114,8 +124,18 @@ def order_submit(request):
     if form.is_valid():
         d = form.cleaned_data
         try:
-            o = entry.place(user=request.user, key=d["key"], instrument=d["instrument"], method=d["method"], side=d["side"],
-                            price_fen=d["price"], quantity_t=d["quantity_t"], counterparty=d["counterparty"], channel="web", market=MARKET)
+            o = entry.place(
+                user=request.user,
+                key=d["key"],
+                instrument=d["instrument"],
+                method=d["method"],
+                side=d["side"],
+                price_fen=d["price"],
+                quantity_t=d["quantity_t"],
+                counterparty=d["counterparty"],
+                channel="web",
+                market=MARKET,
+            )
         except CetsError as e:
             form.add_error(None, _say(e))
         else:
@@ -212,8 +232,11 @@ def orders(request):
     for t in trades:
         t.my_side = ("B" if t.buyer_id == trader.pk else "S") if trader is not None else ""
         t.my_fee_fen = (t.buyer_fee_fen if t.my_side == "B" else t.seller_fee_fen) if trader is not None else None
-    return render(request, "trading/orders.html", {"viewer": viewer_of(request.user), "orders": rows, "trades": trades, "trader": trader,
-                                                   "participant": participant, "day": day})
+    return render(
+        request,
+        "trading/orders.html",
+        {"viewer": viewer_of(request.user), "orders": rows, "trades": trades, "trader": trader, "participant": participant, "day": day},
+    )
 
 
 @require_safe
@@ -266,7 +289,11 @@ def market_instrument(request, instrument: str):
     by_date: dict[dt.date, dict] = {}
     for s in stats:
         by_date.setdefault(s.date, {})[s.method] = s
-    table = [(q, by_date.get(q.date, {}), sum(x.cum_volume_t for x in by_date.get(q.date, {}).values()) if q.date in by_date else None)
-             for q in reversed(quotes)]
-    return render(request, "trading/market_instrument.html", {
-        "viewer": _viewer(request), "instrument": instrument, "start": start, "end": end, "chart": chart_of(days), "table": table})
+    table = [
+        (q, by_date.get(q.date, {}), sum(x.cum_volume_t for x in by_date.get(q.date, {}).values()) if q.date in by_date else None) for q in reversed(quotes)
+    ]
+    return render(
+        request,
+        "trading/market_instrument.html",
+        {"viewer": _viewer(request), "instrument": instrument, "start": start, "end": end, "chart": chart_of(days), "table": table},
+    )

@@ -4,7 +4,7 @@ Each service is one transaction with authorisation inside; a refusal (CetsError 
 nothing. Importing the package registers the four-eyes executors (forced surrender, Beijing collection)."""
 
 from .beijing import BeijingObligationRow, beijing_obligations_create, collection_propose
-from .borrowing_relief import borrowing_submit, relief_apply, relief_decide
+from .borrowing_relief import borrowing_issue_propose, borrowing_submit, relief_apply, relief_decide
 from .carryover import CarryOverPosition, carry_over_apply, carry_over_position, carry_over_process
 from .documents import compliance_certificate_issue, compliance_notice_forward, compliance_notices_issue
 from .enforcement import arrears_deduction_decide, penalty_decide, penalty_publish, penalty_range, rectification_order_issue
@@ -34,6 +34,7 @@ __all__ = [
     "compliance_certificate_issue",
     "compliance_notice_forward",
     "compliance_notices_issue",
+    "borrowing_issue_propose",
     "borrowing_submit",
     "relief_apply",
     "relief_decide",

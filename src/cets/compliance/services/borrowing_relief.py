@@ -25,6 +25,8 @@ from ..checks import (
     C0908,
     C0909,
     C0910,
+    C0911,
+    C0913,
 )
 from ..models import (
     Borrowing,
@@ -52,15 +54,17 @@ def borrowing_submit(*, entity: Organisation, year: int, quantity_t: int, docume
     ``borrowing_repayment`` adjustment of the ``from_vintage`` year's issuance.
 
     Raises R0502 unless the entity's provincial authority; R0606 no obligation; C0903 the pack has no
-    ``[borrowing]`` (2023–2024: no borrowing); C0906 entity flagged at compliance risk for ``year``;
+    ``[borrowing]`` (2023–2024: no borrowing); C0906 entity flagged at compliance risk for ``year``, C0911
+    flagged with another treatment the pack's ``special_treatment.no_borrowing`` lists (2021–2022: all units shut);
     C0907 after the deadline; C0908 no documents; C0910 no allocation; C0904 not eligible; C0905 above
     the limit or not positive; C0804 already submitted. Nothing is written on a refusal.
     """
     from cets.allocation.models import AllocationAdjustment
-    from cets.allocation.selectors import has_compliance_risk
+    from cets.allocation.selectors import treatments_of
     from cets.allocation.services import allocation_adjustment_record
 
     from ..borrowing import borrowing_limit
+    from ..selectors import special_kinds
 
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=entity.province)
     at = at or timezone.now()
@@ -70,8 +74,9 @@ def borrowing_submit(*, entity: Organisation, year: int, quantity_t: int, docume
     pack = load_pack(ob.pack_id)
     if "borrowing" not in pack.data:
         raise CetsError(C0903, pack.id)
-    if has_compliance_risk(entity=entity, year=year):
-        raise CetsError(C0906, f"{entity.uscc} {year}")
+    barred = special_kinds(pack.id, "no_borrowing") & set(treatments_of(entity=entity, year=year))
+    if barred:  # notice of 2023-07-14 §一: "对符合上述情形的重点排放单位，不可预支2023年度配额"
+        raise CetsError(C0906 if "compliance_risk" in barred else C0911, f"{entity.uscc} {year}: {', '.join(sorted(barred))}")
     if timezone.localdate(at) > pack.date("borrowing.submission_due"):
         raise CetsError(C0907, pack.text("borrowing.submission_due"))
     docs = _documents(documents)
@@ -93,6 +98,34 @@ def borrowing_submit(*, entity: Organisation, year: int, quantity_t: int, docume
                                  reason=f"预支{b.from_vintage}年度配额用于{year}年度清缴 borrowed for {year}", source=f"compliance.borrowing:{b.pk}",
                                  actor=actor, at=at)
     return b
+
+
+@transaction.atomic
+def borrowing_issue_propose(*, borrowing_id: int, unit_type, actor, effective_at: dt.datetime | None = None):
+    """Propose issuing the ``quantity_t`` borrowed allowances of ``from_vintage`` (2023) to the entity's account,
+    four eyes (a second registry operator approves): "申报预支2023年度配额…审核确定其预支配额量" (notice of
+    2023-07-14 §三). They may then be surrendered for the borrowing's year (``surrender_submit``, up to the
+    borrowed quantity) and are repaid out of the ``from_vintage`` issuance (the ``borrowing_repayment``
+    adjustment recorded by :func:`borrowing_submit`). Idempotent on the key ``compliance-borrowing-<id>``.
+    Raises R0606 no such borrowing, C0913 ``unit_type`` not CEA of ``from_vintage``, R0502 unless a registry
+    operator, R0101 the entity has no account."""
+    from cets.registry.checks import R0101
+    from cets.registry.models import Instrument
+    from cets.registry.selectors import account_of
+    from cets.registry.services import IssuanceLine, issuance_propose
+
+    b = Borrowing.objects.select_related("entity").filter(pk=borrowing_id).first()
+    if b is None:
+        raise CetsError(R0606, f"borrowing {borrowing_id}")
+    if unit_type.instrument != Instrument.CEA or unit_type.vintage != b.from_vintage:
+        raise CetsError(C0913, f"{unit_type.code} ≠ CEA-{b.from_vintage}")
+    acc = account_of(holder_id=b.entity_id)
+    if acc is None:
+        raise CetsError(R0101, b.entity.uscc)
+    return issuance_propose(key=f"compliance-borrowing-{b.pk}", unit_type=unit_type, actor=actor, effective_at=effective_at,
+                            note=f"预支{b.from_vintage}年度配额 borrowed for {b.year}",
+                            lines=[IssuanceLine(account=acc.number, quantity=int(b.quantity_t),
+                                                reference=f"预支{b.from_vintage}年度配额用于{b.year}年度清缴 {b.entity.uscc}")])
 
 
 @transaction.atomic

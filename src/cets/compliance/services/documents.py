@@ -29,18 +29,22 @@ from ..selectors import status_of
 def compliance_notices_issue(*, year: int, actor, at: dt.datetime | None = None) -> int:
     """Issue the 履约通知书 of ``year`` with the final allocation (notice 国环规气候〔2024〕1号 §三(一)): one per
     obligation whose entity's allocation of ``year`` is at stage ``final_issued`` and that has no notice
-    yet; obligation, deadline and offset cap are copied from the obligation. Entities flagged at
-    compliance risk for ``year`` (``cets.allocation.selectors.has_compliance_risk``) get theirs through
-    the provincial authority (notice of 2023-07-17 §一). R0502 unless ``actor`` is a registry operator.
+    yet; obligation, deadline and offset cap are copied from the obligation. Entities flagged for ``year``
+    with a treatment the pack lists under ``special_treatment.notice_via_province`` (default: compliance
+    risk; 2021–2022 also all units shut, notice of 2023-07-14 §一 "并由省级生态环境主管部门将履约通知书发放至
+    重点排放单位") get theirs through the provincial authority. R0502 unless ``actor`` is a registry operator.
     Returns the number issued (idempotent: a second run issues none)."""
-    from cets.allocation.selectors import has_compliance_risk
+    from cets.allocation.selectors import treatments_of
+
+    from ..selectors import special_kinds
 
     require_role(actor, Role.REGISTRY_OPERATOR)
     at = at or timezone.now()
     final = fully_issued_entity_ids(year=year)
     n = 0
     for ob in Obligation.objects.select_related("entity").filter(year=year, notice__isnull=True, entity_id__in=final):
-        via = ComplianceNotice.DeliveredTo.PROVINCE if has_compliance_risk(entity=ob.entity, year=year) else ComplianceNotice.DeliveredTo.ENTITY
+        via_province = special_kinds(ob.pack_id, "notice_via_province") & set(treatments_of(entity=ob.entity, year=year))
+        via = ComplianceNotice.DeliveredTo.PROVINCE if via_province else ComplianceNotice.DeliveredTo.ENTITY
         ComplianceNotice.objects.create(obligation=ob, number=f"LYTZ-{year}-{ob.entity.uscc}", obligation_t=ob.obligation_t,
                                         offset_cap_t=ob.offset_cap_t, deadline=ob.deadline, delivered_to=via, issued_by=actor, issued_at=at)
         n += 1

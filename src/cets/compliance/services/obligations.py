@@ -19,12 +19,18 @@ def obligations_create(*, year: int, pack_id: str) -> int:
     notice 环办气候函〔2025〕140号); offset cap = offset_cap × the whole obligation rounded by the pack
     (Measures Art. 29: the 5% applies to the whole obligation); deadline from the pack. Idempotent: a second
     run creates nothing, and an obligation whose sector figures changed since (a sector allocated later, a
-    dynamic adjustment) is brought up to date. Returns the number created."""
+    dynamic adjustment) is brought up to date. No obligation for an entity whose special treatment the pack lists
+    under ``special_treatment.no_obligation`` (2021–2022: deregistered). Returns the number created."""
     pack = load_pack(pack_id)
     deadline = pack.date(f"compliance.{year}.deadline")
     cap = pack.decimal(f"compliance.{year}.offset_cap")
     rounding = pack.text(f"compliance.{year}.offset_rounding")
     parts = obligation_parts(year=year, market=pack.market)
+    from ..selectors import special_kinds, treated_entity_ids
+
+    # notice of 2023-07-14 §一: deregistered entities "不发放配额，不参与全国碳市场履约" (pack special_treatment.no_obligation)
+    for eid in treated_entity_ids(year=year, kinds=special_kinds(pack_id, "no_obligation"), entity_ids=list(parts)):
+        parts.pop(eid, None)
     have = {o.entity_id: o for o in Obligation.objects.filter(market=pack.market, year=year)}
     new = []
     for entity_id, sectors in parts.items():

@@ -24,6 +24,7 @@ from cets.rules.packs import Pack, load_pack
 from ..beijing import NONLOCAL, TOTAL, offset_breach
 from ..checks import (
     C0811,
+    C0912,
     C1001,
     C1002,
     C1003,
@@ -36,7 +37,8 @@ from ..models import (
 from ..selectors import active_surrenders, obligation_for
 
 
-def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date, entity_id: int | None = None) -> str | None:
+def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date, entity_id: int | None = None,
+                  first_cycle_cancelled: bool = False) -> str | None:
     """Why a CCER unit type cannot offset ``year``'s obligation on date ``on``, or None if it can.
 
     Rules (cn-ets-rules.md §4.2): not from projects under ETS quota management (Measures Art. 29);
@@ -44,6 +46,12 @@ def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date, entit
     project's owner is taken as the boundary);
     old CCERs filed before the pack's cut-off are usable only until its date; others must be
     projects registered on or after the pack's ``new_ccer_registered_from`` (2024-01-22).
+
+    ``first_cycle_cancelled``: the units were cancelled for compliance in the first compliance period but not
+    used as offsets; on the entity's application they offset only the years whose pack sets
+    ``compliance.<year>.first_cycle_cancelled_ccer`` (notice of 2023-07-14 §二: "对第一个履约周期出于履约目的已注销
+    但实际未用于抵销清缴的CCER，由重点排放单位申请，可用于抵销2021、2022年度配额清缴"), with no date limit of
+    their own.
     """
     p = unit_type.project
     if p is None:
@@ -52,6 +60,10 @@ def ccer_eligible(pack: Pack, year: int, unit_type: UnitType, on: dt.date, entit
         return "project under ETS quota management"
     if entity_id is not None and p.owner_id == entity_id:
         return "project inside the entity's own boundary"
+    if first_cycle_cancelled:
+        if pack.data.get("compliance", {}).get(str(year), {}).get("first_cycle_cancelled_ccer", False) is True:
+            return None
+        return f"first-period cancelled CCER not usable for {year}"
     cutoff = pack.date(f"compliance.{year}.old_ccer_cutoff_filed_before")
     if p.filed_on is not None and p.filed_on < cutoff:
         if on > pack.date(f"compliance.{year}.old_ccer_usable_until"):
@@ -101,7 +113,7 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
         _beijing_unit_check(pack, ob, ut, quantity, active, timezone.localdate(at), entity.pk)
     elif INSTRUMENT_MARKET.get(ut.instrument) == pack.market:  # the market's own allowances (CEA in the national market)
         if ut.vintage not in pack.raw(f"compliance.{year}.usable_vintages"):
-            raise CetsError(R0601, f"{ut.code} for {year}")
+            _borrowed_check(ob, ut, quantity, active)
     elif ut.instrument == Instrument.CCER:
         why = ccer_eligible(pack, year, ut, timezone.localdate(at), entity.pk)
         if why:
@@ -122,6 +134,21 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
                       actor=actor, effective_at=at)
     return SurrenderApplication.objects.create(key=key, obligation=ob, unit_type=ut, quantity=quantity, submitted_by=actor,
                                                submitted_at=at, pending_transfer_key=t.key)
+
+
+def _borrowed_check(ob: Obligation, ut: UnitType, quantity: int, active) -> None:
+    """A CEA vintage outside the year's ``usable_vintages`` is accepted only as borrowed allowances (预支, notice
+    of 2023-07-14 §三: 2023 allowances lent for the 2021/2022 obligation): the vintage is the borrowing's
+    ``from_vintage`` and what is surrendered of it for the obligation stays within the borrowed quantity.
+    R0601 otherwise (no borrowing of that vintage), C0912 above the borrowed quantity."""
+    from ..models import Borrowing
+
+    b = Borrowing.objects.filter(entity_id=ob.entity_id, year=ob.year, from_vintage=ut.vintage).first()
+    if b is None:
+        raise CetsError(R0601, f"{ut.code} for {ob.year}")
+    used = active.filter(unit_type__instrument=Instrument.CEA, unit_type__vintage=ut.vintage).aggregate(q=Sum("quantity"))["q"] or 0
+    if used + quantity > b.quantity_t:
+        raise CetsError(C0912, f"{used} + {quantity} > {b.quantity_t}")
 
 
 def _arrears_deducted(ob: Obligation) -> bool:

@@ -13,7 +13,7 @@ from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
 
 from ..checks import R0111
-from ..models import Account, AccountStatus, Holding, HolderChange, Position, TransferKind, UnitType
+from ..models import Account, AccountStatus, HolderChange, Holding, Position, TransferKind, UnitType
 from .accounts import account_open
 from .ledger import Leg
 from .transfers import transfer_post

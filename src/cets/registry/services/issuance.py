@@ -21,8 +21,27 @@ from ..kinds import INSTRUMENT_MARKET
 from ..models import Account, AccountKind, Position, Proposal, Transfer, TransferKind, UnitType
 from .accounts import system_account
 from .ledger import (
-    HASH_COL, SQL_CREDIT, SQL_HEAD_SET, SQL_HELD, SQL_HOLD_ADD, SQL_IDS, SQL_JOURNAL_SEQ, SQL_KEYS, SQL_LOCK_MANY, AccountRow, Leg,
-    check_entry, check_people, check_quantity, chunks, execute_many, journal_row, prev_heads, select_in, seqs_reserve, transfer_digest,
+    HASH_COL,
+    SQL_CREDIT,
+    SQL_HEAD_SET,
+    SQL_HELD,
+    SQL_HOLD_ADD,
+    SQL_IDS,
+    SQL_JOURNAL_SEQ,
+    SQL_KEYS,
+    SQL_LOCK_MANY,
+    AccountRow,
+    Leg,
+    check_entry,
+    check_people,
+    check_quantity,
+    chunks,
+    execute_many,
+    journal_row,
+    prev_heads,
+    select_in,
+    seqs_reserve,
+    transfer_digest,
 )
 from .proposals import _eff, four_eyes, proposal_submit
 from .transfers import transfer_post

@@ -41,8 +41,8 @@ from cets.core.errors import CetsError
 from .. import chain
 from ..checks import R0105, R0106, R0202, R0301, R0501
 from ..kinds import MARKET_INSTRUMENTS, legs_refusal, positions_refusal, status_refusal
-from ..models import AccountKind, Holding, Instrument, Transfer, UnitType
 from ..models import Account as _Account
+from ..models import AccountKind, Holding, Instrument, Transfer, UnitType
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from .accounts import _holder_or_operator
 from .ledger import Leg
 from .transfers import transfer_post
 
-
 HOLDER_MOVES = {(Position.REGISTRY, Position.TRADING), (Position.TRADING, Position.REGISTRY)}
 
 

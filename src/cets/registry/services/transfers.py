@@ -17,8 +17,22 @@ from ..checks import R0101, R0302, R0401
 from ..models import Account, Position, Transfer, TransferKind, UnitType
 from .accounts import _holder_or_operator
 from .ledger import (
-    HASH_COL, SQL_AVAILABLE, SQL_CREDIT, SQL_DEBIT, SQL_HEADS, SQL_JOURNAL, SQL_LOCK, AccountRow, Leg, check_entry, check_people,
-    check_quantity, cursor_for, journal_row, prev_heads, transfer_digest,
+    HASH_COL,
+    SQL_AVAILABLE,
+    SQL_CREDIT,
+    SQL_DEBIT,
+    SQL_HEADS,
+    SQL_JOURNAL,
+    SQL_LOCK,
+    AccountRow,
+    Leg,
+    check_entry,
+    check_people,
+    check_quantity,
+    cursor_for,
+    journal_row,
+    prev_heads,
+    transfer_digest,
 )
 
 

@@ -7,8 +7,26 @@ few internals the tests drive directly: ``_BOOKS``, ``_log``, ``_freeze``, ``_al
 
 from . import funds
 from .orders import (
-    _BOOKS, SHANGHAI, TRADER_ROLES, MarketRules, _allocation_t, _freeze, _log, auction_bid, auction_close, auction_offer, book_read,
-    day_close, day_open, holding_limit_t, market_rules, order_cancel, order_place, order_take, sellable_t, sequencer_drain,
+    _BOOKS,
+    SHANGHAI,
+    TRADER_ROLES,
+    MarketRules,
+    _allocation_t,
+    _freeze,
+    _log,
+    auction_bid,
+    auction_close,
+    auction_offer,
+    book_read,
+    day_close,
+    day_open,
+    holding_limit_t,
+    market_rules,
+    order_cancel,
+    order_place,
+    order_take,
+    sellable_t,
+    sequencer_drain,
 )
 
 __all__ = [

@@ -29,7 +29,6 @@ from cets.parties.models import Organisation, Role
 from ..checks import T0201, T0202, T0203, T0204
 from ..models import FundAccount, FundEntry
 
-
 AVAILABLE = "available"
 FROZEN = "frozen"
 BUCKET_FIELDS = {AVAILABLE: "available_fen", FROZEN: "frozen_fen"}

@@ -36,10 +36,10 @@ from cets.rules.packs import Pack, pack_for
 
 from .. import auction as au
 from .. import book as bk
-from . import funds
 from ..calendar import in_session, is_trading_day, parse_sessions
 from ..checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303
 from ..models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
+from . import funds
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -254,7 +254,8 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
     ``counterparty``) or a continuous limit order. ``price_fen`` fen per tonne (int), ``quantity_t``
     tonnes (int). Checks: T0209 the actor trades for ``participant``; T0205 trading day and the method's
     session, day opened; T0206 instrument; T0101/T0102/T0114 shape; T0208 an open registry account;
-    T0212 maximum holding (buys); T0201 funds / T0207 sellable units (frozen at entry). Band and size (T0103–T0105) are the book's checks and show as a rejected order.
+    T0212 maximum holding (buys); T0201 funds / T0207 sellable units (frozen at entry). Band and size
+    (T0103–T0105) are the book's checks and show as a rejected order.
     Idempotent on ``key``. Returns the order after the sequencer has applied it."""
     if (o := _existing(key)) is not None:
         return o
@@ -268,17 +269,31 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
     _unit_type(rules, instrument)
     with transaction.atomic():
         _require_day_open(market, instrument, now.date())
-        o = _log(market, key=key, kind=Order.Kind.PLACE, trading_day=now.date(), instrument=instrument, method=method, side=side,
-                 price_fen=price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, counterparty=counterparty,
-                 actor=actor, entered_at=now)
+        o = _log(
+            market,
+            key=key,
+            kind=Order.Kind.PLACE,
+            trading_day=now.date(),
+            instrument=instrument,
+            method=method,
+            side=side,
+            price_fen=price_fen,
+            quantity_t=quantity_t,
+            remaining_t=quantity_t,
+            participant=participant,
+            counterparty=counterparty,
+            actor=actor,
+            entered_at=now,
+        )
         _freeze(o, side=side, rules=rules, participant=participant, instrument=instrument, price_fen=price_fen, quantity_t=quantity_t, at=now)
     sequencer_drain(market=market)
     o.refresh_from_db()
     return o
 
 
-def order_take(*, key: str, participant: Organisation, quote_seq: int, quantity_t: int, actor, market: str = "national",
-               at: dt.datetime | None = None) -> Order:
+def order_take(
+    *, key: str, participant: Organisation, quote_seq: int, quantity_t: int, actor, market: str = "national", at: dt.datetime | None = None
+) -> Order:
     """Take (摘牌) ``quantity_t`` tonnes of the resting listing quote ``quote_seq`` at its price, or
     confirm a block order (its whole quantity). The same entry checks as ``order_place``; T0211 if the
     quote is not resting; the book refuses T0106 (not in the best five levels), T0107, T0108, T0109,
@@ -296,11 +311,23 @@ def order_take(*, key: str, participant: Organisation, quote_seq: int, quantity_
     _check_open(quote.method, now, rules)
     side = bk.BUY if quote.side == bk.SELL else bk.SELL
     with transaction.atomic():
-        o = _log(market, key=key, kind=Order.Kind.TAKE, trading_day=now.date(), instrument=quote.instrument, method=quote.method, side=side,
-                 price_fen=quote.price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target=quote, actor=actor,
-                 entered_at=now)
-        _freeze(o, side=side, rules=rules, participant=participant, instrument=quote.instrument, price_fen=quote.price_fen,
-                quantity_t=quantity_t, at=now)
+        o = _log(
+            market,
+            key=key,
+            kind=Order.Kind.TAKE,
+            trading_day=now.date(),
+            instrument=quote.instrument,
+            method=quote.method,
+            side=side,
+            price_fen=quote.price_fen,
+            quantity_t=quantity_t,
+            remaining_t=quantity_t,
+            participant=participant,
+            target=quote,
+            actor=actor,
+            entered_at=now,
+        )
+        _freeze(o, side=side, rules=rules, participant=participant, instrument=quote.instrument, price_fen=quote.price_fen, quantity_t=quantity_t, at=now)
     sequencer_drain(market=market)
     o.refresh_from_db()
     return o
@@ -315,8 +342,17 @@ def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, 
     now = _local(at)
     target = Order.objects.filter(seq=order_seq, market=market).first()
     with transaction.atomic():
-        o = _log(market, key=key, kind=Order.Kind.CANCEL, trading_day=now.date(), participant=participant, target=target, actor=actor,
-                 entered_at=now, instrument=target.instrument if target else "")
+        o = _log(
+            market,
+            key=key,
+            kind=Order.Kind.CANCEL,
+            trading_day=now.date(),
+            participant=participant,
+            target=target,
+            actor=actor,
+            entered_at=now,
+            instrument=target.instrument if target else "",
+        )
     sequencer_drain(market=market)
     o.refresh_from_db()
     return o
@@ -341,8 +377,15 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
         raise CetsError(T0111, f"{instrument}: no previous close")
     with transaction.atomic():
         first_session = market_rules(market, day).sessions["listing"][0][0]
-        o = _log(market, key=key, kind=Order.Kind.OPEN_DAY, trading_day=day, instrument=instrument, price_fen=ref,
-                 entered_at=at or dt.datetime.combine(day, first_session, SHANGHAI))
+        o = _log(
+            market,
+            key=key,
+            kind=Order.Kind.OPEN_DAY,
+            trading_day=day,
+            instrument=instrument,
+            price_fen=ref,
+            entered_at=at or dt.datetime.combine(day, first_session, SHANGHAI),
+        )
     sequencer_drain(market=market)
     return o
 
@@ -358,8 +401,14 @@ def day_close(*, market: str, instrument: str, day: dt.date, at: dt.datetime | N
     if _existing(key) is None:
         with transaction.atomic():
             last_session = max(end for spans in market_rules(market, day).sessions.values() for _start, end in spans)
-            _log(market, key=key, kind=Order.Kind.CLOSE_DAY, trading_day=day, instrument=instrument,
-                 entered_at=at or dt.datetime.combine(day, last_session, SHANGHAI))
+            _log(
+                market,
+                key=key,
+                kind=Order.Kind.CLOSE_DAY,
+                trading_day=day,
+                instrument=instrument,
+                entered_at=at or dt.datetime.combine(day, last_session, SHANGHAI),
+            )
         sequencer_drain(market=market)
     return _market_data_write(market=market, instrument=instrument, day=day)
 
@@ -370,16 +419,28 @@ def _market_data_write(*, market: str, instrument: str, day: dt.date) -> DailyQu
     if existing is not None:
         return existing
     opened = Order.objects.get(key=f"{market}-{instrument}-{day.isoformat()}-open")
-    trades = list(Trade.objects.filter(market=market, instrument=instrument, trading_day=day).order_by("seq").values_list("method", "price_fen", "quantity_t", "amount_fen"))
+    trades = list(
+        Trade.objects.filter(market=market, instrument=instrument, trading_day=day)
+        .order_by("seq")
+        .values_list("method", "price_fen", "quantity_t", "amount_fen")
+    )
     for method in (Method.LISTING, Method.BLOCK, Method.AUCTION):
         rows = [t for t in trades if t[0] == method]
         vol, amt = sum(t[2] for t in rows), sum(t[3] for t in rows)
         prev = DailyStat.objects.filter(market=market, instrument=instrument, method=method, date__lt=day).order_by("-date").first()
         same_year = prev is not None and prev.date.year == day.year
         DailyStat.objects.create(
-            market=market, date=day, instrument=instrument, method=method, volume_t=vol, amount_fen=amt, trades=len(rows),
-            ytd_volume_t=(prev.ytd_volume_t if same_year else 0) + vol, ytd_amount_fen=(prev.ytd_amount_fen if same_year else 0) + amt,
-            cum_volume_t=(prev.cum_volume_t if prev else 0) + vol, cum_amount_fen=(prev.cum_amount_fen if prev else 0) + amt,
+            market=market,
+            date=day,
+            instrument=instrument,
+            method=method,
+            volume_t=vol,
+            amount_fen=amt,
+            trades=len(rows),
+            ytd_volume_t=(prev.ytd_volume_t if same_year else 0) + vol,
+            ytd_amount_fen=(prev.ytd_amount_fen if same_year else 0) + amt,
+            cum_volume_t=(prev.cum_volume_t if prev else 0) + vol,
+            cum_amount_fen=(prev.cum_amount_fen if prev else 0) + amt,
         )
     listing = [t for t in trades if t[0] == Method.LISTING]
     vol, amt = sum(t[2] for t in listing), sum(t[3] for t in listing)
@@ -388,16 +449,38 @@ def _market_data_write(*, market: str, instrument: str, day: dt.date) -> DailyQu
         o, h, lo = listing[0][1], max(t[1] for t in listing), min(t[1] for t in listing)
     else:
         close, o, h, lo = opened.price_fen, opened.price_fen, 0, 0
-    return DailyQuote.objects.create(market=market, date=day, instrument=instrument, open_fen=o, high_fen=h, low_fen=lo, close_fen=close,
-                                     prev_close_fen=opened.price_fen, volume_t=vol, amount_fen=amt)
+    return DailyQuote.objects.create(
+        market=market,
+        date=day,
+        instrument=instrument,
+        open_fen=o,
+        high_fen=h,
+        low_fen=lo,
+        close_fen=close,
+        prev_close_fen=opened.price_fen,
+        volume_t=vol,
+        amount_fen=amt,
+    )
 
 
 # --- one-way auction (单向竞价) -------------------------------------------------------------------
 
 
-def auction_offer(*, key: str, initiator: Organisation, instrument: str, quantity_t: int, floor_fen: int, pricing: str = "uniform",
-                  min_bid_t: int = 1, max_bid_t: int = 0, account: Account | None = None, actor, market: str = "national",
-                  at: dt.datetime | None = None) -> Order:
+def auction_offer(
+    *,
+    key: str,
+    initiator: Organisation,
+    instrument: str,
+    quantity_t: int,
+    floor_fen: int,
+    pricing: str = "uniform",
+    min_bid_t: int = 1,
+    max_bid_t: int = 0,
+    account: Account | None = None,
+    actor,
+    market: str = "national",
+    at: dt.datetime | None = None,
+) -> Order:
     """Announce a one-way auction: ``initiator`` sells ``quantity_t`` tonnes (int) of ``instrument`` at a
     floor of ``floor_fen`` fen per tonne (int), cleared at a ``uniform`` price or ``pay_as_bid``, bids of
     ``min_bid_t`` … ``max_bid_t`` tonnes (0 = no maximum). The units are held from ``account`` (default:
@@ -421,17 +504,32 @@ def auction_offer(*, key: str, initiator: Organisation, instrument: str, quantit
     _check_open("auction", now, rules)
     with transaction.atomic():
         _require_day_open(market, instrument, now.date())
-        o = _log(market, key=key, kind=Order.Kind.AUCTION_OFFER, trading_day=now.date(), instrument=instrument, method=Method.AUCTION,
-                 side=bk.SELL, price_fen=floor_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=initiator, actor=actor,
-                 entered_at=now, account=account, terms={"pricing": pricing, "min_bid_t": min_bid_t, "max_bid_t": max_bid_t})
+        o = _log(
+            market,
+            key=key,
+            kind=Order.Kind.AUCTION_OFFER,
+            trading_day=now.date(),
+            instrument=instrument,
+            method=Method.AUCTION,
+            side=bk.SELL,
+            price_fen=floor_fen,
+            quantity_t=quantity_t,
+            remaining_t=quantity_t,
+            participant=initiator,
+            actor=actor,
+            entered_at=now,
+            account=account,
+            terms={"pricing": pricing, "min_bid_t": min_bid_t, "max_bid_t": max_bid_t},
+        )
         _freeze(o, side=bk.SELL, rules=rules, participant=initiator, instrument=instrument, price_fen=floor_fen, quantity_t=quantity_t, at=now)
     sequencer_drain(market=market)
     o.refresh_from_db()
     return o
 
 
-def auction_bid(*, key: str, participant: Organisation, auction_seq: int, price_fen: int, quantity_t: int, actor, market: str = "national",
-                at: dt.datetime | None = None) -> Order:
+def auction_bid(
+    *, key: str, participant: Organisation, auction_seq: int, price_fen: int, quantity_t: int, actor, market: str = "national", at: dt.datetime | None = None
+) -> Order:
     """A sealed bid (竞买申报) of ``quantity_t`` tonnes at ``price_fen`` fen per tonne; price × quantity + fee
     is frozen at entry (T0201). The book refuses T0301/T0302/T0304/T0115 (the bid is then rejected and
     its funds released)."""
@@ -446,11 +544,23 @@ def auction_bid(*, key: str, participant: Organisation, auction_seq: int, price_
     rules = market_rules(market, now.date())
     _check_open("auction", now, rules)
     with transaction.atomic():
-        o = _log(market, key=key, kind=Order.Kind.AUCTION_BID, trading_day=now.date(), instrument=offer.instrument, method=Method.AUCTION,
-                 side=bk.BUY, price_fen=price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target=offer,
-                 actor=actor, entered_at=now)
-        _freeze(o, side=bk.BUY, rules=rules, participant=participant, instrument=offer.instrument, price_fen=price_fen, quantity_t=quantity_t,
-                at=now)
+        o = _log(
+            market,
+            key=key,
+            kind=Order.Kind.AUCTION_BID,
+            trading_day=now.date(),
+            instrument=offer.instrument,
+            method=Method.AUCTION,
+            side=bk.BUY,
+            price_fen=price_fen,
+            quantity_t=quantity_t,
+            remaining_t=quantity_t,
+            participant=participant,
+            target=offer,
+            actor=actor,
+            entered_at=now,
+        )
+        _freeze(o, side=bk.BUY, rules=rules, participant=participant, instrument=offer.instrument, price_fen=price_fen, quantity_t=quantity_t, at=now)
     sequencer_drain(market=market)
     o.refresh_from_db()
     return o
@@ -470,8 +580,17 @@ def auction_close(*, key: str, auction_seq: int, actor, market: str = "national"
         raise CetsError(T0115, f"#{auction_seq}")
     now = _local(at)
     with transaction.atomic():
-        o = _log(market, key=key, kind=Order.Kind.AUCTION_CLEAR, trading_day=now.date(), instrument=offer.instrument, method=Method.AUCTION,
-                 target=offer, actor=actor, entered_at=now)
+        o = _log(
+            market,
+            key=key,
+            kind=Order.Kind.AUCTION_CLEAR,
+            trading_day=now.date(),
+            instrument=offer.instrument,
+            method=Method.AUCTION,
+            target=offer,
+            actor=actor,
+            entered_at=now,
+        )
     sequencer_drain(market=market)
     o.refresh_from_db()
     return o
@@ -679,24 +798,69 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
         if od.kind in (Order.Kind.PLACE, Order.Kind.AUCTION_OFFER, Order.Kind.AUCTION_BID):
             od.remaining_t -= ev.quantity_t
     at = _local(None) if buy.entered_at is None else max(buy.entered_at, sell.entered_at)
-    tr = Trade.objects.create(market=market, trading_day=buy.trading_day, instrument=ev.instrument, method=ev.method, price_fen=ev.price_fen,
-                              quantity_t=ev.quantity_t, amount_fen=amount, buy_order=buy, sell_order=sell, buyer_id=buy.participant_id,
-                              seller_id=sell.participant_id, buyer_fee_fen=fees[buy.seq], seller_fee_fen=fees[sell.seq], executed_at=at)
+    tr = Trade.objects.create(
+        market=market,
+        trading_day=buy.trading_day,
+        instrument=ev.instrument,
+        method=ev.method,
+        price_fen=ev.price_fen,
+        quantity_t=ev.quantity_t,
+        amount_fen=amount,
+        buy_order=buy,
+        sell_order=sell,
+        buyer_id=buy.participant_id,
+        seller_id=sell.participant_id,
+        buyer_fee_fen=fees[buy.seq],
+        seller_fee_fen=fees[sell.seq],
+        executed_at=at,
+    )
     ut = ctx.unit_type(buy.trading_day, ev.instrument)
-    exchange_deliver(key=f"trade-{tr.seq}-units", seller=sell.account, buyer=buy.account, unit_type=ut, quantity=ev.quantity_t,
-                     reference=f"成交 trade #{tr.seq} {ev.instrument}", effective_at=at)
+    exchange_deliver(
+        key=f"trade-{tr.seq}-units",
+        seller=sell.account,
+        buyer=buy.account,
+        unit_type=ut,
+        quantity=ev.quantity_t,
+        reference=f"成交 trade #{tr.seq} {ev.instrument}",
+        effective_at=at,
+    )
     sell.frozen_t -= ev.quantity_t
     bfund, sfund, fee_acc = ctx.fund(buy.participant), ctx.fund(sell.participant), ctx.fees()
-    funds.post(savepoint=False, key=f"trade-{tr.seq}-funds", kind=FundEntry.Kind.SETTLE, debit=(bfund, funds.FROZEN), credit=(sfund, funds.AVAILABLE),
-               amount_fen=amount, reference=f"成交 trade #{tr.seq}", trade=tr, at=at)
+    funds.post(
+        savepoint=False,
+        key=f"trade-{tr.seq}-funds",
+        kind=FundEntry.Kind.SETTLE,
+        debit=(bfund, funds.FROZEN),
+        credit=(sfund, funds.AVAILABLE),
+        amount_fen=amount,
+        reference=f"成交 trade #{tr.seq}",
+        trade=tr,
+        at=at,
+    )
     buy.frozen_fen -= amount
     if fees[buy.seq]:
-        funds.post(savepoint=False, key=f"trade-{tr.seq}-fee-buyer", kind=FundEntry.Kind.FEE, debit=(bfund, funds.FROZEN), credit=(fee_acc, funds.AVAILABLE),
-                   amount_fen=fees[buy.seq], trade=tr, at=at)
+        funds.post(
+            savepoint=False,
+            key=f"trade-{tr.seq}-fee-buyer",
+            kind=FundEntry.Kind.FEE,
+            debit=(bfund, funds.FROZEN),
+            credit=(fee_acc, funds.AVAILABLE),
+            amount_fen=fees[buy.seq],
+            trade=tr,
+            at=at,
+        )
         buy.frozen_fen -= fees[buy.seq]
     if fees[sell.seq]:
-        funds.post(savepoint=False, key=f"trade-{tr.seq}-fee-seller", kind=FundEntry.Kind.FEE, debit=(sfund, funds.AVAILABLE), credit=(fee_acc, funds.AVAILABLE),
-                   amount_fen=fees[sell.seq], trade=tr, at=at)
+        funds.post(
+            savepoint=False,
+            key=f"trade-{tr.seq}-fee-seller",
+            kind=FundEntry.Kind.FEE,
+            debit=(sfund, funds.AVAILABLE),
+            credit=(fee_acc, funds.AVAILABLE),
+            amount_fen=fees[sell.seq],
+            trade=tr,
+            at=at,
+        )
     return tr
 
 
@@ -704,10 +868,23 @@ def _release(o: Order, ctx: _DrainCache) -> None:
     """Give back what a finished order still holds: frozen funds to available, held units to trading."""
     if o.frozen_fen:
         acc = ctx.fund(o.participant)
-        funds.post(savepoint=False, key=f"order-{o.seq}-release", kind=FundEntry.Kind.RELEASE, debit=(acc, funds.FROZEN), credit=(acc, funds.AVAILABLE),
-                   amount_fen=o.frozen_fen, reference=f"委托解冻 order #{o.seq}", order=o)
+        funds.post(
+            savepoint=False,
+            key=f"order-{o.seq}-release",
+            kind=FundEntry.Kind.RELEASE,
+            debit=(acc, funds.FROZEN),
+            credit=(acc, funds.AVAILABLE),
+            amount_fen=o.frozen_fen,
+            reference=f"委托解冻 order #{o.seq}",
+            order=o,
+        )
         o.frozen_fen = 0
     if o.frozen_t:
-        exchange_release(key=f"order-{o.seq}-release", account=o.account,
-                         unit_type=ctx.unit_type(o.trading_day, o.instrument), quantity=o.frozen_t, reference=f"委托解冻 order #{o.seq}")
+        exchange_release(
+            key=f"order-{o.seq}-release",
+            account=o.account,
+            unit_type=ctx.unit_type(o.trading_day, o.instrument),
+            quantity=o.frozen_t,
+            reference=f"委托解冻 order #{o.seq}",
+        )
         o.frozen_t = 0

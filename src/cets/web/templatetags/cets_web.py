@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cets.compliance.status import LABELS as STATUS_LABELS
 from cets.core.regions import PROVINCES
-from cets.parties.models import Role, Sector
+from cets.parties.models import Role
 
 register = template.Library()
 
@@ -124,8 +124,12 @@ def pick_lang(pair) -> str:
 
 
 @register.filter
-def sector_name(code: str) -> str:
+def sector_name(code: str, market: str = "national") -> str:
+    """A sector code's name in the page's language, from the market's sector registry (market.toml)."""
+    from cets.rules.markets import sector_name as registry_name
+    from cets.rules.packs import PackError
+
     try:
-        return Sector(code).label
-    except ValueError:
+        return registry_name(market, code, "zh" if _zh() else "en")
+    except PackError:
         return code
