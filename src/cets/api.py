@@ -4,37 +4,128 @@ Authentication: the Django session (log in through the web pages), with CSRF req
 methods. Every endpoint applies the same role and jurisdiction scope as the pages: an entity outside
 the caller's scope answers 404. Refusals carry the check code: ``{"code": "R0302", "message_zh":
 ..., "message_en": ...}``.
+
+No input reaches a 500 (``tests/api/test_fuzz.py`` runs schemathesis over every operation). The handlers
+below turn what escapes a view into an answer: :class:`CetsError` → 422 (403 for R0502/R0505, which are
+also recorded as security events), an unknown id (``ObjectDoesNotExist``, ``Http404``) → 404, no rule
+pack for the market, sector and year (``PackError``) → 422 S0101, a value the database cannot store
+(``DataError``, ``OverflowError``) → 422 S0102, an idempotency key already used for another request
+(``IntegrityError`` left after a service's own retry) → 409 S0103, a Django ``ValidationError`` → 422
+with its messages. Request bodies and query strings with a NUL character are refused (400 or 422) before any
+view runs, since PostgreSQL text cannot hold one. Swagger UI at ``/api/v1/docs`` is served from
+django-ninja's own static files, so the page loads no script from another origin.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
 from django.http import Http404
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Swagger
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.parser import Parser
 from ninja.security import django_auth
 
 from cets.allocation.models import EntityAllocation, UnitAllocation
 from cets.compliance.models import Obligation
 from cets.compliance.selectors import status_of
+from cets.core.checks import S0101, S0102, S0103
 from cets.core.errors import CetsError
 from cets.parties.access import membership_of
+from cets.parties.security import event_record
 from cets.parties.selectors import entities_visible, entity_get, units_of
 from cets.registry.selectors import account_of, holdings_of
+from cets.rules.packs import PackError
 
-api = NinjaAPI(title="cets API", version="1", urls_namespace="api-v1", auth=django_auth,
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _nul_refused(where: str):
+    return NinjaValidationError([{"type": "string_pattern_mismatch", "loc": [where], "msg": "NUL character (\\u0000) not allowed"}])
+
+
+class NulFreeParser(Parser):
+    """JSON bodies, query strings and forms with a NUL character are refused (400 or 422) before the view: PostgreSQL
+    text cannot hold one, and no field of this API has a use for it."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if _has_nul(data):
+            raise _nul_refused("body")
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        # only text values: an uploaded file (request.FILES passes here too) is binary and is not read here
+        if any("\x00" in k or any(isinstance(v, str) and "\x00" in v for v in data.getlist(k)) for k in data):
+            raise _nul_refused("query")
+        return super().parse_querydict(data, list_fields, request)
+
+
+api = NinjaAPI(title="cets API", version="1", urls_namespace="api-v1", auth=django_auth, parser=NulFreeParser(),
+               docs=Swagger(settings={"persistAuthorization": False}),
                description="全国碳排放权交易平台 API · China carbon emissions trading platform")
+
+
+def _refusal(request, check, status: int, detail: str = ""):
+    return api.create_response(request, CetsError(check, detail).as_dict(), status=status)
 
 
 @api.exception_handler(CetsError)
 def _cets_error(request, exc: CetsError):
-    return api.create_response(request, exc.as_dict(), status=403 if exc.code in ("R0502", "R0505") else 422)
+    if exc.code in ("R0502", "R0505"):
+        event_record(request=request, kind="permission_refused", code=exc.code, detail=exc.detail)
+        return api.create_response(request, exc.as_dict(), status=403)
+    return api.create_response(request, exc.as_dict(), status=422)
 
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     return api.create_response(request, {"code": "404", "message_zh": "未找到", "message_en": "not found"}, status=404)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def _does_not_exist(request, exc):
+    """An id that names nothing (or nothing the caller may see) is a 404, as for entities out of scope."""
+    return _not_found(request, exc)
+
+
+@api.exception_handler(PackError)
+def _no_pack(request, exc: PackError):
+    return _refusal(request, S0101, 422, str(exc)[:300])
+
+
+@api.exception_handler(DataError)
+def _data_error(request, exc):
+    return _refusal(request, S0102, 422)
+
+
+@api.exception_handler(OverflowError)
+def _overflow(request, exc):
+    """SQLite's answer to an integer beyond 64 bits (PostgreSQL's is a DataError)."""
+    return _refusal(request, S0102, 422)
+
+
+@api.exception_handler(IntegrityError)
+def _integrity(request, exc):
+    """A unique constraint met after the service's own idempotent retry: the key was used for another request."""
+    return _refusal(request, S0103, 409)
+
+
+@api.exception_handler(DjangoValidationError)
+def _django_validation(request, exc: DjangoValidationError):
+    return api.create_response(request, {"detail": [{"type": "value_error", "loc": ["body"], "msg": m} for m in exc.messages]}, status=422)
 
 
 class MeOut(Schema):

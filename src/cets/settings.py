@@ -4,11 +4,15 @@ Environment:
 - ``CETS_DATABASE_URL``: ``postgresql://user:pass@host:5432/db`` for production; default is the
   SQLite file ``var/cets.sqlite3`` (WAL) under the working directory (``CETS_VAR_DIR``).
 - ``CETS_SECRET_KEY``: the signing key (default: a random key kept in ``var/secret_key``).
-- ``CETS_DEBUG=1`` for development; ``CETS_HTTPS=1`` behind TLS; ``CETS_ALLOWED_HOSTS``: comma list.
+- ``CETS_DEBUG=1`` for development; ``CETS_HTTPS=1`` behind TLS (secure cookies, HSTS); ``CETS_ALLOWED_HOSTS``: comma list.
+- ``CETS_SESSION_IDLE_MINUTES``: a session ends after this many minutes without a request (default 30).
+- ``CETS_LOGIN_FAILURE_LIMIT`` (default 5) failed sign-ins lock the account name and, separately, the client
+  address for ``CETS_LOGIN_COOLOFF_MINUTES`` (default 15) (django-axes, on ``/login/`` and ``/admin/login/``).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from pathlib import Path
 
@@ -49,6 +53,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
+    "ninja",  # Swagger UI from django-ninja's own static files (no CDN) at /api/v1/docs
     "cets.core",
     "cets.rules",
     "cets.parties",
@@ -71,7 +78,19 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "cets.web.middleware.PermissionsPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
+
+# django-axes first: it refuses a locked-out account name or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("CETS_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = _dt.timedelta(minutes=int(os.environ.get("CETS_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account name, or an address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "cets.urls"
 WSGI_APPLICATION = "cets.wsgi.application"
@@ -135,6 +154,10 @@ LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:login"
 
 SESSION_COOKIE_HTTPONLY = True
+# Idle timeout: every request saves the session and so pushes its expiry on; after this many seconds
+# without a request the session ends and the user signs in again.
+SESSION_COOKIE_AGE = int(os.environ.get("CETS_SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Behind a TLS-terminating proxy in production set CETS_HTTPS=1 (secure cookies, HSTS).
@@ -144,8 +167,29 @@ CSRF_COOKIE_SECURE = HTTPS
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp 4): no inline script or style anywhere, nothing from another origin.
+# Pages load /static/web/cets.js for their little behaviour; /api/v1/docs loads django-ninja's own Swagger UI.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Browser features no page uses (cets.web.middleware.PermissionsPolicyMiddleware).
+PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

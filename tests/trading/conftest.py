@@ -40,7 +40,9 @@ class Clock:
 
 
 @pytest.fixture
-def clock():
+def clock(settings):
+    # The simulated clock jumps hours within one signed-in session; the idle timeout (SESSION_COOKIE_AGE) would end it.
+    settings.SESSION_COOKIE_AGE = 7 * 24 * 3600
     c = Clock(when("2024-11-04", 10))
     with mock.patch("django.utils.timezone.now", c):
         yield c

@@ -18,6 +18,7 @@ from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
 from cets.core.errors import InputError
+from cets.core.schema import PathId, PathYear
 from cets.parties.access import membership_of, organisation_scope
 from cets.parties.models import Organisation
 from cets.rules.packs import PackError
@@ -31,7 +32,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 @router.get("/{year}/tables.xlsx", url_name="allocation_tables_xlsx")
-def tables_download(request, year: int, entity: str | None = None):
+def tables_download(request, year: PathYear, entity: str | None = None):
     """The four data tables (per-unit and per-entity pre-allocation and final allocation) of ``year``."""
     org = None
     if entity:
@@ -53,7 +54,7 @@ class ImportOut(Schema):
 
 
 @router.post("/{year}/tables", response=ImportOut, url_name="allocation_tables_import")
-def tables_import(request, year: int, pack_id: Form[str], file: File[UploadedFile]):
+def tables_import(request, year: PathYear, pack_id: Form[str], file: File[UploadedFile]):
     """Import the pre-allocation and final entity tables of ``year`` (XLSX)."""
     if file.size and file.size > MAX_UPLOAD_BYTES:
         return JsonResponse({"code": "A0111", "message_zh": "文件过大", "message_en": "file too large"}, status=422)
@@ -102,13 +103,13 @@ def _objection_out(o) -> ObjectionOut:
 
 
 @router.get("/{year}/objections", response=list[ObjectionOut], url_name="allocation_objections")
-def objections_list(request, year: int):
+def objections_list(request, year: PathYear):
     """Objections of ``year`` that the caller may see (its scope)."""
     return [_objection_out(o) for o in selectors.objections_visible(user=request.user, year=year)]
 
 
 @router.post("/{year}/objections", response=ObjectionOut, url_name="allocation_objection_file")
-def objection_file(request, year: int, body: ObjectionIn):
+def objection_file(request, year: PathYear, body: ObjectionIn):
     """The caller's entity objects to its allocation (7 working days from the tables' publication)."""
     m = membership_of(request.user)
     if m is None or m.organisation is None:
@@ -117,7 +118,7 @@ def objection_file(request, year: int, body: ObjectionIn):
 
 
 @router.post("/objections/{objection_id}/decision", response=ObjectionOut, url_name="allocation_objection_decide")
-def objection_decide(request, objection_id: int, body: DecisionIn):
+def objection_decide(request, objection_id: PathId, body: DecisionIn):
     """The province decides (复核决定); 404 if the objection is outside the caller's scope."""
     from .models import AllocationObjection
 
@@ -158,14 +159,14 @@ def _submission_out(s) -> SubmissionOut:
 
 
 @router.get("/{year}/submissions", response=list[SubmissionOut], url_name="allocation_submissions")
-def submissions(request, year: int):
+def submissions(request, year: PathYear):
     """The table submissions of ``year`` the caller may see (a provincial authority its own; the registry and
     national authority all; others none)."""
     return [_submission_out(s) for s in selectors.submissions_visible(user=request.user, year=year)]
 
 
 @router.post("/{year}/submissions", response=SubmissionOut, url_name="allocation_submission_record")
-def submission_record(request, year: int, body: SubmissionIn):
+def submission_record(request, year: PathYear, body: SubmissionIn):
     """A province sends the registry its stamped data tables of a stage (A0124 nothing to submit; R0502 → 403)."""
     if body.stage not in ("pre", "final"):
         raise Http404
@@ -178,6 +179,6 @@ class ReceiptIn(Schema):
 
 
 @router.post("/submissions/{submission_id}/receipt", response=SubmissionOut, url_name="allocation_submission_receive")
-def submission_receive(request, submission_id: int, body: ReceiptIn):
+def submission_receive(request, submission_id: PathId, body: ReceiptIn):
     """The registry records receipt; issuance is then due within the pack's working days (A0125, A0126)."""
     return _submission_out(services.allocation_submission_receive(submission_id=submission_id, actor=request.user, on=body.received_on))

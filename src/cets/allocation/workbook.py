@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from cets.core.errors import InputProblem
+from cets.core.tables import xlsx_text_only
+from cets.core.uploads import problems_capped, xlsx_open
 from cets.core.uscc import InvalidUscc, validate_uscc
 
 UNIT_PRE = (("entity_uscc", "统一社会信用代码"), ("entity_name", "重点排放单位名称"), ("unit_code", "机组编号"), ("category", "机组类别"),
@@ -65,6 +67,7 @@ def tables_xlsx(*, year: int, scope: str, unit_rows: Sequence[dict], entity_rows
         for i, (k, zhname) in enumerate(cols, start=1):
             ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = max(12, 2 * len(zhname) + 2)
     buf = io.BytesIO()
+    xlsx_text_only(wb)  # user text never becomes a formula
     wb.save(buf)
     return buf.getvalue()
 
@@ -146,13 +149,10 @@ def read_entity_tables(data: bytes, filename: str) -> tuple[list[EntityTableRow]
     negative, except 实发配额量), a duplicate entity, an entity in one table only, and the tables'
     identities — 预分配实发 = 预分配 − 配额总调整量; 应发 = 初始 + 补发; 实发 = 应发 − 配额调整总量 −
     预分配实发; 应清缴 = 经核查排放量; the 预分配实发 of both tables equal."""
-    from openpyxl import load_workbook
-
     problems: list[InputProblem] = []
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises several kinds for a file that is not XLSX
-        return [], [InputProblem(filename, 1, "", "", "不是有效的XLSX文件", "not a valid XLSX file")]
+    wb, refused = xlsx_open(data, file_name=filename)  # size, rows, columns, decompressed size (S0201–S0205)
+    if wb is None:
+        return [], refused
     parsed: dict[str, dict[str, tuple[int, dict]]] = {}
     for title in ("预分配-重点排放单位", "核定-重点排放单位"):
         cols = dict(SHEETS[title][0])
@@ -186,7 +186,7 @@ def read_entity_tables(data: bytes, filename: str) -> tuple[list[EntityTableRow]
     pre, fin = parsed.get("预分配-重点排放单位", {}), parsed.get("核定-重点排放单位", {})
     rows: list[EntityTableRow] = []
     if problems:
-        return [], problems
+        return [], problems_capped(problems)
     for uscc in sorted(set(pre) ^ set(fin)):
         title = "预分配-重点排放单位" if uscc in pre else "核定-重点排放单位"
         row_no = (pre.get(uscc) or fin.get(uscc))[0]
@@ -219,7 +219,7 @@ def read_entity_tables(data: bytes, filename: str) -> tuple[list[EntityTableRow]
                 shortfall_topup_t=f["shortfall_topup_t"], final_allocation_t=f["final_allocation_t"], obligation_t=f["obligation_t"],
                 adjustments_total_t=f["adjustments_total_t"], final_issue_t=f["final_issue_t"],
                 special_note=f["special_note"] or p["special_note"], row=frow))
-    return (rows, problems) if not problems else ([], problems)
+    return (rows, problems) if not problems else ([], problems_capped(problems))
 
 
 def rows_of(items: Iterable, keys: Sequence[str]) -> list[dict]:

@@ -8,6 +8,7 @@ import datetime as dt
 from ninja import Router, Schema
 
 from cets.core.errors import CetsError
+from cets.core.schema import DecimalText, Fen, ObjectId, PathId, SignedTonnes, Tonnes, Year
 from cets.parties.selectors import entity_get
 from cets.registry.api import ProposalOut, _otp, _proposal_out
 from cets.registry.checks import R0101
@@ -21,9 +22,9 @@ router = Router(tags=["compliance"])
 class SurrenderIn(Schema):
     key: str
     entity_uscc: str
-    year: int
+    year: Year
     unit_type: str
-    quantity: int
+    quantity: Tonnes
 
 
 class SurrenderOut(Schema):
@@ -50,13 +51,13 @@ def surrender(request, body: SurrenderIn):
 
 
 @router.post("/surrenders/{application_id}/approve", response=SurrenderOut)
-def approve_surrender(request, application_id: int):
+def approve_surrender(request, application_id: PathId):
     """The entity's provincial authority confirms the surrender."""
     return _out(services.surrender_approve(application_id=application_id, approver=request.user))
 
 
 @router.post("/surrenders/{application_id}/reject", response=SurrenderOut)
-def reject_surrender(request, application_id: int):
+def reject_surrender(request, application_id: PathId):
     return _out(services.surrender_reject(application_id=application_id, approver=request.user))
 
 
@@ -64,7 +65,7 @@ class CarryOverIn(Schema):
     key: str
     entity_uscc: str
     unit_type: str
-    quantity: int
+    quantity: Tonnes
 
 
 @router.get("/carry-over/{uscc}", response=dict)
@@ -98,7 +99,7 @@ def carry_over_process(request, body: ProcessIn):
 # ---------------------------------------------------------------- non-compliance
 
 class RectificationIn(Schema):
-    obligation_id: int
+    obligation_id: ObjectId
     reference: str
     deadline: dt.date | None = None
 
@@ -111,11 +112,11 @@ def rectification(request, body: RectificationIn):
 
 
 class PenaltyIn(Schema):
-    obligation_id: int
+    obligation_id: ObjectId
     reference: str
     reason: str
-    multiple: str | None = None
-    amount_fen: int | None = None
+    multiple: DecimalText | None = None
+    amount_fen: Fen | None = None
 
 
 def _penalty_out(d) -> dict:
@@ -126,7 +127,7 @@ def _penalty_out(d) -> dict:
 
 
 @router.get("/penalties/range/{obligation_id}", response=dict)
-def penalty_range(request, obligation_id: int):
+def penalty_range(request, obligation_id: PathId):
     """The lawful fine range (fen) and the price it rests on, for the authority deciding (no write)."""
     from cets.parties.access import require_role
     from cets.rules.packs import load_pack
@@ -151,12 +152,12 @@ def penalty(request, body: PenaltyIn):
 
 
 @router.post("/penalties/{decision_id}/publish", response=dict)
-def penalty_publish(request, decision_id: int):
+def penalty_publish(request, decision_id: PathId):
     return _penalty_out(services.penalty_publish(decision_id=decision_id, actor=request.user))
 
 
 class DeductionIn(Schema):
-    obligation_id: int
+    obligation_id: ObjectId
 
 
 @router.post("/deductions", response=dict)
@@ -170,8 +171,8 @@ def deduction(request, body: DeductionIn):
 
 class BorrowingIn(Schema):
     entity_uscc: str
-    year: int
-    quantity_t: int
+    year: Year
+    quantity_t: Tonnes
     documents: list[str]
 
 
@@ -184,12 +185,12 @@ def borrowing(request, body: BorrowingIn):
 
 
 class ReliefIn(Schema):
-    obligation_id: int
+    obligation_id: ObjectId
     grounds: str
     documents: list[str]
     effect: str
     new_deadline: dt.date | None = None
-    quantity_t: int | None = None
+    quantity_t: Tonnes | None = None
     deferred_source: str = ""
 
 
@@ -206,7 +207,7 @@ class ReliefDecisionIn(Schema):
 
 
 @router.post("/reliefs/{application_id}/decide", response=dict)
-def relief_decision(request, application_id: int, body: ReliefDecisionIn):
+def relief_decision(request, application_id: PathId, body: ReliefDecisionIn):
     """The national authority decides a relief application."""
     a = services.relief_decide(application_id=application_id, approve=body.approve, decision=body.decision, actor=request.user)
     return {"id": a.pk, "status": a.status, "effect": a.effect}
@@ -216,12 +217,12 @@ def relief_decision(request, application_id: int, body: ReliefDecisionIn):
 
 class BeijingObligationIn(Schema):
     entity_uscc: str
-    verified_emissions_t: int
-    allocation_t: int | None = None
+    verified_emissions_t: SignedTonnes
+    allocation_t: SignedTonnes | None = None
 
 
 class BeijingObligationsIn(Schema):
-    year: int
+    year: Year
     pack_id: str = "beijing/compliance-2023-2024"
     rows: list[BeijingObligationIn]
 
@@ -247,7 +248,7 @@ def beijing_obligations(request, body: BeijingObligationsIn):
 
 class CollectionIn(Schema):
     key: str
-    year: int
+    year: Year
     pack_id: str = "beijing/compliance-2023-2024"
 
 
@@ -263,7 +264,7 @@ def beijing_collection(request, body: CollectionIn):
 class ForcedSurrenderIn(Schema):
     key: str
     entity_uscc: str
-    year: int
+    year: Year
     instruction_ref: str
 
 

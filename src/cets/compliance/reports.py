@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from cets.allocation.models import AllocationAdjustment
 from cets.core.regions import PROVINCES
+from cets.core.tables import xlsx_text_only
 from cets.registry.models import Instrument
 from cets.rules.packs import PackError, load_pack
 
@@ -173,5 +174,6 @@ def summary_xlsx(s: Summary) -> bytes:
     for col, w in zip("ABCDEFGHIJKLMN", (8, 30, 22, 14, 14, 14, 12, 14, 14, 20, 12, 16, 20, 14)):
         ws.column_dimensions[col].width = w
     buf = io.BytesIO()
+    xlsx_text_only(wb)  # user text never becomes a formula
     wb.save(buf)
     return buf.getvalue()

@@ -111,3 +111,18 @@ def write_csv_atomic(path: Path | str, columns: Sequence[str], rows: Iterable[di
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def xlsx_text_only(wb) -> None:
+    """Make every text cell of an openpyxl workbook (write mode) text: openpyxl stores a string that begins
+    with ``=`` as a formula, so a name such as ``=HYPERLINK(...)`` from a user would run in the reader's
+    spreadsheet. Text beginning with any :data:`FORMULA_LEADS` (``=``, ``+``, ``-``, ``@``, tab, CR) is stored
+    as a plain string with Excel's quote prefix (shown unchanged, never evaluated); numbers and dates are left
+    alone. Every XLSX writer calls this just before ``wb.save`` (cets writes no formulas of its own)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                v = cell.value
+                if isinstance(v, str) and v.startswith(FORMULA_LEADS):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True

@@ -8,6 +8,8 @@ import datetime as dt
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 
+from cets.core.schema import DecimalText, Limit, PathId, PathYear, Tonnes, Year
+
 from . import selectors, services
 from .models import VerificationRecord
 
@@ -42,13 +44,13 @@ def _case(r: VerificationRecord) -> BlockedCaseOut:
 
 
 @router.get("/blocked-cases", response=list[BlockedCaseOut])
-def blocked_cases(request, year: int | None = None, sector: str | None = None, unresolved: bool = False):
+def blocked_cases(request, year: PathYear | None = None, sector: str | None = None, unresolved: bool = False):
     """不符合 verification conclusions in the caller's jurisdiction; ``blocked`` until resolved (final allocation waits)."""
     return [_case(r) for r in selectors.blocked_cases(user=request.user, year=year, sector=sector, unresolved_only=unresolved)]
 
 
 @router.post("/blocked-cases/{record_id}/resolve", response=BlockedCaseOut)
-def resolve(request, record_id: int, body: ResolveIn):
+def resolve(request, record_id: PathId, body: ResolveIn):
     """The entity's provincial authority resolves a 不符合 conclusion (``reverified`` or ``determined``)."""
     from django.shortcuts import get_object_or_404
 
@@ -79,7 +81,7 @@ def _share(d) -> str | None:
 
 
 @router.get("/verifier-evaluations", response=list[EvaluationOut])
-def verifier_evaluations(request, year: int, province: str | None = None):
+def verifier_evaluations(request, year: PathYear, province: str | None = None):
     """Published verifier evaluations (timeliness, compliance, quality as shares 0–1, exact decimal strings)."""
     return [
         EvaluationOut(
@@ -103,7 +105,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/lists/{market}/{year}.xlsx")
-def emitter_list_export(request, market: str, year: int, sector: str | None = None, province: str | None = None):
+def emitter_list_export(request, market: str, year: PathYear, sector: str | None = None, province: str | None = None):
     """The key-emitter list in the published format (XLSX), limited to the caller's jurisdiction."""
     from django.http import HttpResponse
     from django.utils.http import content_disposition_header
@@ -120,7 +122,7 @@ def emitter_list_export(request, market: str, year: int, sector: str | None = No
 
 
 @router.post("/lists/{market}/{year}/import")
-def emitter_list_import(request, market: str, year: int, province: str, file: UploadedFile = File(...)):
+def emitter_list_import(request, market: str, year: PathYear, province: str, file: UploadedFile = File(...)):
     """Import a province's list (XLSX, published format). 422 with every bad row, nothing written."""
     from cets.core.errors import InputError
 
@@ -161,7 +163,7 @@ class DeadlinesOut(Schema):
 
 
 @router.get("/deadlines", response=DeadlinesOut)
-def deadlines(request, year: int, limit: int = 500):
+def deadlines(request, year: PathYear, limit: Limit = 500):
     """An authority's deadlines: counts by obligation and state, and the items not on time (first ``limit``)."""
     from django.utils import timezone
 
@@ -188,7 +190,7 @@ def deadlines(request, year: int, limit: int = 500):
 
 
 @router.get("/monthly/{uscc}/{year}/template.xlsx")
-def monthly_template(request, uscc: str, year: int):
+def monthly_template(request, uscc: str, year: PathYear):
     """The XLSX monthly filing template of an entity in the caller's scope (one row per unit and month)."""
     from django.http import HttpResponse
     from django.utils.http import content_disposition_header
@@ -203,7 +205,7 @@ def monthly_template(request, uscc: str, year: int):
 
 
 @router.post("/monthly/{uscc}/{year}/upload")
-def monthly_upload(request, uscc: str, year: int, file: UploadedFile = File(...)):
+def monthly_upload(request, uscc: str, year: PathYear, file: UploadedFile = File(...)):
     """The entity uploads its filled template: 422 with every bad row and nothing written, or the counts."""
     import hashlib
 
@@ -255,7 +257,7 @@ def _report(r) -> ReportOut:
 
 
 @router.post("/reports/{uscc}/{year}/generate", response=ReportOut)
-def report_generate(request, uscc: str, year: int):
+def report_generate(request, uscc: str, year: PathYear):
     """Generate the annual emission report from the monthly filings (entity or its provincial authority)."""
     from cets.parties.selectors import entity_get
 
@@ -263,7 +265,7 @@ def report_generate(request, uscc: str, year: int):
 
 
 @router.post("/reports/{report_id}/sign", response=ReportOut)
-def report_sign(request, report_id: int):
+def report_sign(request, report_id: PathId):
     """The entity signs off its annual report (today's date; after the due date it stays late)."""
     from django.utils import timezone
 
@@ -271,7 +273,7 @@ def report_sign(request, report_id: int):
 
 
 class AssignIn(Schema):
-    year: int
+    year: Year
     province: str
     entity_usccs: list[str]
     body_usccs: list[str]
@@ -301,9 +303,9 @@ class AssignmentOut(Schema):
 
 
 class OutcomeIn(Schema):
-    verified_emissions_t: int
-    generation_mwh: str | None = None
-    heat_supplied_gj: str | None = None
+    verified_emissions_t: Tonnes
+    generation_mwh: DecimalText | None = None
+    heat_supplied_gj: DecimalText | None = None
     conforming: bool
     completed_on: dt.date
 
@@ -359,7 +361,7 @@ def _dec(v: str | None):
 
 
 @router.post("/assignments/{assignment_id}/outcome", response=AssignmentOut)
-def outcome(request, assignment_id: int, body: OutcomeIn):
+def outcome(request, assignment_id: PathId, body: OutcomeIn):
     """The assigned body records verified emissions (t), production data and the conclusion."""
     return _asg(
         services.verification_outcome_record(
@@ -375,19 +377,19 @@ def outcome(request, assignment_id: int, body: OutcomeIn):
 
 
 @router.post("/assignments/{assignment_id}/notify", response=AssignmentOut)
-def notify(request, assignment_id: int, body: DateIn):
+def notify(request, assignment_id: PathId, body: DateIn):
     """The province returns the result to the entity (due within 7 working days of completion)."""
     return _asg(services.verification_notify(assignment_id=assignment_id, actor=request.user, on=body.on))
 
 
 @router.post("/assignments/{assignment_id}/objection", response=AssignmentOut)
-def objection(request, assignment_id: int, body: DateIn):
+def objection(request, assignment_id: PathId, body: DateIn):
     """The entity objects within 7 working days of notification."""
     return _asg(services.verification_objection_file(assignment_id=assignment_id, actor=request.user, on=body.on, text=body.text))
 
 
 @router.post("/assignments/{assignment_id}/decision", response=AssignmentOut)
-def decision(request, assignment_id: int, body: DateIn):
+def decision(request, assignment_id: PathId, body: DateIn):
     """The province decides the objection (due within 10 working days)."""
     return _asg(services.verification_objection_decide(assignment_id=assignment_id, actor=request.user, on=body.on, upheld=body.upheld))
 
@@ -426,7 +428,7 @@ def _plan(p) -> PlanOut:
 
 
 @router.post("/plans/{uscc}/{year}", response=PlanOut)
-def plan_submit(request, uscc: str, year: int, body: PlanIn):
+def plan_submit(request, uscc: str, year: PathYear, body: PlanIn):
     """The entity submits a new version of its data-quality control plan (today's date; due 12-31 of the year before)."""
     from django.utils import timezone
 
@@ -438,7 +440,7 @@ def plan_submit(request, uscc: str, year: int, body: PlanIn):
 
 
 @router.post("/plan-reviews/{plan_id}", response=PlanOut)
-def plan_review(request, plan_id: int, body: PlanReviewIn):
+def plan_review(request, plan_id: PathId, body: PlanReviewIn):
     """The provincial authority approves a plan version or returns it with a comment."""
     from django.utils import timezone
 

@@ -14,6 +14,8 @@ from decimal import Decimal
 from io import BytesIO
 
 from cets.core.errors import InputProblem
+from cets.core.tables import xlsx_text_only
+from cets.core.uploads import xlsx_open
 
 from .tables import MONTHLY_COLUMNS, MONTHLY_OPTIONAL_COLUMNS
 
@@ -36,6 +38,7 @@ def template_xlsx(*, uscc: str, units: Iterable[tuple[str, Decimal]], year: int,
             row.update(entity_uscc=uscc, unit_id=code, month=f"{year}-{m:02d}", rated_capacity_mw=format(capacity, "f"))
             ws.append([row[c] for c in TEMPLATE_COLUMNS])
     buf = BytesIO()
+    xlsx_text_only(wb)  # user text never becomes a formula
     wb.save(buf)
     return buf.getvalue()
 
@@ -53,12 +56,9 @@ def _text(v) -> str:
 
 def read_monthly_xlsx(data: bytes, *, file_name: str) -> tuple[list[str], list[dict[str, str]], list[InputProblem]]:
     """Header, records (column → text) and file-level problems of an uploaded filing workbook (first sheet)."""
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 — an unreadable upload is one problem for the user
-        return [], [], [InputProblem(file_name, 1, "", "", "不是有效的XLSX文件", "not a readable XLSX file")]
+    wb, refused = xlsx_open(data, file_name=file_name)  # size, rows, columns, decompressed size (S0201–S0205)
+    if wb is None:
+        return [], [], refused
     it = wb.worksheets[0].iter_rows(values_only=True)
     header = [_text(c) for c in next(it, ())]
     records = []

@@ -16,6 +16,8 @@ from typing import BinaryIO
 
 from cets.core.errors import InputProblem
 from cets.core.regions import PROVINCES
+from cets.core.tables import xlsx_text_only
+from cets.core.uploads import problems_capped, xlsx_open
 from cets.core.uscc import InvalidUscc, uscc_province, validate_uscc
 
 LIST_COLUMNS = ("序号", "年度", "省份", "地市", "行业", "单位名称", "统一社会信用代码", "公布部门", "公布日期")
@@ -52,6 +54,7 @@ def write_list_xlsx(rows: Iterable[ListRow], *, sector_names: Mapping[str, str])
     for col, width in zip("ABCDEFGHI", (6, 6, 14, 12, 10, 40, 22, 24, 12)):
         ws.column_dimensions[col].width = width
     buf = BytesIO()
+    xlsx_text_only(wb)  # user text never becomes a formula
     wb.save(buf)
     return buf.getvalue()
 
@@ -64,13 +67,10 @@ def read_list_xlsx(stream: BinaryIO | bytes, *, file_name: str, year: int, provi
     ``sector_names`` (code → published name), an empty name, an invalid credit code (GB 32100), a
     duplicate (sector, credit code), a date that is not ISO. Returns rows and problems.
     """
-    from openpyxl import load_workbook
-
     data = stream if isinstance(stream, bytes) else stream.read()
-    try:
-        wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 — any unreadable file is one problem for the user, not a crash
-        return [], [InputProblem(file_name, 1, "", "", "不是有效的XLSX文件", "not a readable XLSX file")]
+    wb, refused = xlsx_open(data, file_name=file_name)  # size, rows, columns, decompressed size (S0201–S0205)
+    if wb is None:
+        return [], refused
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)
     header = [str(c).strip() if c is not None else "" for c in next(it, ())]
@@ -123,4 +123,4 @@ def read_list_xlsx(stream: BinaryIO | bytes, *, file_name: str, year: int, provi
         seen[(sector, uscc)] = row_no
         rows.append(ListRow(year=year, province=province, city=cell["地市"], sector=sector, name=cell["单位名称"], uscc=uscc,
                             authority=cell["公布部门"], published_on=published, row=row_no))
-    return rows, problems
+    return rows, problems_capped(problems)

@@ -143,6 +143,7 @@ class Role(models.TextChoices):
     EXCHANGE_OPERATOR = "exchange_operator", "交易机构 exchange operator"
     TRADER = "trader", "机构、个人 institution / individual"
     PUBLIC = "public", "社会公众 public"
+    AUDITOR = "auditor", "审计 auditor"
 
 
 class Membership(models.Model):
@@ -179,3 +180,29 @@ class ImportBatch(models.Model):
     problems = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+
+class SecurityEvent(models.Model):
+    """A security event, append-only, read by auditors (DESIGN.md, Who uses it): a failed sign-in, a lockout
+    (S0301), a wrong TOTP code (S0302), a refused permission (R0502) or a registry operation without a
+    verified second factor (R0505). ``username`` is what was typed (the account may not exist); ``ip`` the
+    client address; ``path`` the page or endpoint; ``code`` the check code when there is one."""
+
+    class Kind(models.TextChoices):
+        LOGIN_FAILED = "login_failed", "登录失败 failed sign-in"
+        LOCKED_OUT = "locked_out", "账户或地址被锁定 locked out"
+        TOTP_FAILED = "totp_failed", "动态口令错误 wrong TOTP code"
+        PERMISSION_REFUSED = "permission_refused", "权限拒绝 permission refused"
+        PASSWORD_CHANGED = "password_changed", "密码已修改 password changed"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    code = models.CharField(max_length=8, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from cets.core.errors import CetsError
+from cets.core.schema import Limit, PathId, SignedTonnes, Tonnes
 from cets.parties.access import membership_of
 from cets.parties.models import Role
 
@@ -108,7 +109,7 @@ def account_holdings(request, number: str):
 
 
 @router.get("/accounts/{number}/journal", response=list[TransferOut])
-def account_journal(request, number: str, limit: int = 200):
+def account_journal(request, number: str, limit: Limit = 200):
     a = selectors.account_visible(user=request.user, number=number)
     return [_transfer_out(t) for t in selectors.journal_of(account=a, limit=min(max(limit, 1), 1000))]
 
@@ -118,7 +119,7 @@ class TransferIn(Schema):
     from_account: str
     to_account: str
     unit_type: str
-    quantity: int
+    quantity: Tonnes
     reference: str = ""
 
 
@@ -141,7 +142,7 @@ class PositionMoveIn(Schema):
     unit_type: str
     from_position: str
     to_position: str
-    quantity: int
+    quantity: Tonnes
 
 
 @router.post("/position-moves", response=TransferOut)
@@ -158,7 +159,7 @@ class FreezeIn(Schema):
     key: str
     account: str
     unit_type: str
-    quantity: int
+    quantity: Tonnes
     court_ref: str
     from_position: str = Position.REGISTRY
 
@@ -199,7 +200,7 @@ def account_status(request, number: str, body: StatusIn):
 
 class IssuanceLineIn(Schema):
     account: str
-    quantity: int
+    quantity: SignedTonnes
     reference: str = ""
     beneficiary: str = ""
 
@@ -224,7 +225,7 @@ class HeldIn(Schema):
     key: str
     account: str
     unit_type: str
-    quantity: int
+    quantity: Tonnes
     reason: str
 
 
@@ -280,7 +281,7 @@ def proposals(request, status: str | None = None):
 
 
 @router.post("/proposals/{proposal_id}/approve", response=ProposalOut)
-def approve(request, proposal_id: int):
+def approve(request, proposal_id: PathId):
     """Approve and execute (four eyes: not the proposer; registry operator with a verified TOTP)."""
     _otp(request)
     return _proposal_out(services.proposal_approve(proposal_id=proposal_id, approver=request.user))
@@ -291,7 +292,7 @@ class RejectIn(Schema):
 
 
 @router.post("/proposals/{proposal_id}/reject", response=ProposalOut)
-def reject(request, proposal_id: int, body: RejectIn):
+def reject(request, proposal_id: PathId, body: RejectIn):
     _otp(request)
     return _proposal_out(services.proposal_reject(proposal_id=proposal_id, approver=request.user, reason=body.reason))
 
@@ -308,8 +309,8 @@ def reconciliation(request):
 class VintageIn(Schema):
     key: str
     instrument: str
-    vintage: str
-    cap_t: int
+    vintage: str = Field(pattern=r"^[0-9]{4}(-[0-9]{4})?$", description="a year, or a range of years (2019-2020)")
+    cap_t: Tonnes
     reference: str = ""
 
 
@@ -318,8 +319,12 @@ def create_vintage(request, body: VintageIn):
     """Create a unit type (e.g. CEA 2026) and its cap in the national total account. Registry operators."""
     from cets.parties.access import require_role
 
+    from .kinds import INSTRUMENT_MARKET
+
     _otp(request)
     require_role(request.user, Role.REGISTRY_OPERATOR)
+    if body.instrument not in INSTRUMENT_MARKET:
+        raise CetsError(R0201, body.instrument[:40])
     ut = services.vintage_create(instrument=body.instrument, vintage=body.vintage, cap_t=body.cap_t, key=body.key, actor=request.user,
                                  reference=body.reference)
     return {"unit_type": ut.code}

@@ -39,6 +39,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from cets.core.errors import CetsError
+from cets.core.tables import xlsx_text_only
 
 from .checks import R0701, R0702, R0703
 from .models import Account, AccountKind, Holding, Position, Transfer, TransferKind, UnitType
@@ -507,6 +508,7 @@ def _naive(t: dt.datetime) -> dt.datetime:
 
 def _save(wb) -> bytes:
     buf = io.BytesIO()
+    xlsx_text_only(wb)  # user text never becomes a formula
     wb.save(buf)
     return buf.getvalue()
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 
 from cets.core.errors import CetsError
+from cets.core.schema import Fen, Limit, ObjectId, Tonnes
 
 from . import entry, selectors
 from .checks import T0113, T0404, T0405, T0406
@@ -47,20 +48,20 @@ class OrderIn(Schema):
     method: str = Field("listing", description="listing (挂牌协议) or block (大宗协议)")
     side: str = Field(..., description="B (buy) or S (sell)")
     price: str | None = Field(None, description="CNY per tonne, decimal string with at most 2 decimals, e.g. \"96.50\"")
-    price_fen: int | None = Field(None, description="fen per tonne (int), instead of price")
-    quantity_t: int = Field(..., description="tonnes CO2e (int)")
+    price_fen: Fen | None = Field(None, description="fen per tonne (int), instead of price")
+    quantity_t: Tonnes = Field(..., description="tonnes CO2e (int)")
     counterparty: str = Field("", description="USCC of the counterparty of a directed block order")
 
 
 class TakeIn(Schema):
     key: str | None = None
-    quote: int = Field(..., description="seq of the resting quote (from the board)")
-    quantity_t: int = Field(..., description="tonnes (int); a block order is confirmed for its whole quantity")
+    quote: ObjectId = Field(..., description="seq of the resting quote (from the board)")
+    quantity_t: Tonnes = Field(..., description="tonnes (int); a block order is confirmed for its whole quantity")
 
 
 class CancelIn(Schema):
     key: str | None = None
-    order: int = Field(..., description="seq of the caller's resting order")
+    order: ObjectId = Field(..., description="seq of the caller's resting order")
 
 
 class OrderOut(Schema):
@@ -249,21 +250,21 @@ def board(request, instrument: str, method: str = "listing"):
 
 
 @router.get("/orders", response=list[OrderOut])
-def my_orders(request, day: dt.date | None = None, status: str = "", participant: str = "", limit: int = 200):
+def my_orders(request, day: dt.date | None = None, status: str = "", participant: str = "", limit: Limit = 200):
     """The caller's organisation's orders (all participants', or one USCC, for an exchange operator), newest first."""
     rows = selectors.orders_visible(user=request.user, day=day, status=status, participant=participant, limit=limit)
     return [order_out(o) for o in rows]
 
 
 @router.get("/trades", response=list[TradeOut])
-def my_trades(request, day: dt.date | None = None, participant: str = "", limit: int = 200):
+def my_trades(request, day: dt.date | None = None, participant: str = "", limit: Limit = 200):
     """The caller's organisation's trades with its side and fee (an exchange operator: every trade, buyer and seller)."""
     org = selectors.participant_of(request.user)
     return [trade_out(t, org) for t in selectors.trades_visible(user=request.user, day=day, participant=participant, limit=limit)]
 
 
 @router.get("/funds", response=FundsOut)
-def my_funds(request, participant: str = "", limit: int = 200):
+def my_funds(request, participant: str = "", limit: Limit = 200):
     """Available and frozen funds in fen and the latest fund entries (an exchange operator names the ``participant``)."""
     f = selectors.funds_visible(user=request.user, participant=participant, limit=limit)
     return FundsOut(participant=f.holder.uscc or f.holder.name, account=f.number, available_fen=f.available_fen, frozen_fen=f.frozen_fen,

@@ -1,11 +1,17 @@
 """Login with a second factor: users who have a confirmed TOTP device (registry operators) must give
-the current code; the session is then verified (django-otp) and registry operations are allowed."""
+the current code; the session is then verified (django-otp) and registry operations are allowed. A wrong
+or missing code is recorded as a security event (S0302); the same form guards ``/admin/login/``."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 from django_otp.forms import OTPAuthenticationFormMixin
+
+from cets.core.checks import S0302
+from cets.parties.models import SecurityEvent
+from cets.parties.security import event_record
 
 
 class LoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
@@ -18,7 +24,11 @@ class LoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
         self.cleaned_data = super().clean()
         user = self.get_user()
         if user is not None and any(True for _d in devices_for_user(user, confirmed=True)):
-            self.clean_otp(user)
+            try:
+                self.clean_otp(user)
+            except forms.ValidationError:
+                event_record(request=self.request, kind=SecurityEvent.Kind.TOTP_FAILED, code=S0302.code, user=user)
+                raise
         return self.cleaned_data
 
     def _chosen_device(self, user):
@@ -26,6 +36,10 @@ class LoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         return super()._chosen_device(user) or TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+class AdminLoginForm(LoginForm, AdminAuthenticationForm):
+    """``/admin/login/``: staff only (Django's admin form), and the TOTP code for users who have a device."""
 
 
 POSITION_CHOICES = [("registry", _("registry position")), ("trading", _("trading position"))]

@@ -1,4 +1,5 @@
-"""Web pages. Thin: parse the request, call a selector, render. Nothing here writes.
+"""Web pages. Thin: parse the request, call a selector, render. Nothing here writes (but the password change
+and the security events they record).
 
 Every page needs a logged-in user; what it shows is scoped by the user's membership
 (:mod:`cets.web.selectors`). An entity outside the user's scope is a 404, never a 403.
@@ -6,9 +7,16 @@ Every page needs a logged-in user; what it shows is scoped by the user's members
 
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_safe
+
+from cets.core.errors import CetsError
+from cets.parties.models import SecurityEvent
+from cets.parties.security import event_record, events_for, refused
 
 from . import selectors
 
@@ -65,3 +73,41 @@ def entity_detail(request, uscc: str):
     ctx = _context(request)
     ctx["d"] = selectors.entity_detail(user=request.user, uscc=uscc, year=ctx["year"])  # Http404 outside scope
     return render(request, "web/entity_detail.html", ctx)
+
+
+@require_safe
+@login_required
+def security_events(request):
+    """The security events (failed sign-ins, lockouts S0301, wrong TOTP codes S0302, refusals R0502/R0505),
+    newest first, for an auditor or the national authority; read-only. Anyone else: 404."""
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in SecurityEvent.Kind.values else ""
+    try:
+        events = events_for(user=request.user, kind=kind, limit=500)
+    except CetsError as e:
+        refused(request, e)
+        raise Http404 from None
+    return render(request, "web/security_events.html", _context(request, events=events, kind=kind, kinds=SecurityEvent.Kind.choices))
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    """Django's password change (old password, new one twice, the password validators of settings); the
+    session stays signed in and the change is recorded as a security event."""
+
+    template_name = "web/password_change.html"
+    success_url = reverse_lazy("web:password_change_done")
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **_context(self.request)}
+
+    def form_valid(self, form):
+        out = super().form_valid(form)
+        event_record(request=self.request, kind=SecurityEvent.Kind.PASSWORD_CHANGED)
+        return out
+
+
+class PasswordChangeDone(auth_views.PasswordChangeDoneView):
+    template_name = "web/password_change_done.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **_context(self.request)}

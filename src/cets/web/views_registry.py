@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cets.core.errors import CetsError
 from cets.parties.access import membership_of
 from cets.parties.models import Role
+from cets.parties.security import refused
 from cets.registry import selectors as reg
 from cets.registry import services
 from cets.registry.checks import R0101, R0201, R0505
@@ -96,6 +97,7 @@ def _run(request, fn) -> None:
     try:
         out = fn()
     except CetsError as e:
+        refused(request, e)
         messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
         return
     messages.success(request, _("Done: %(what)s") % {"what": out})
@@ -109,6 +111,7 @@ def registry_action(request, action: str):
         raise Http404
     operator = m.role == Role.REGISTRY_OPERATOR
     if operator and not request.user.is_verified():
+        refused(request, CetsError(R0505))
         messages.error(request, f"{R0505.code} {R0505.zh if request.LANGUAGE_CODE.startswith('zh') else R0505.en}")
         return redirect("web:registry")
     user = request.user
