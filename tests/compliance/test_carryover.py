@@ -11,7 +11,7 @@ from cets.core.errors import CetsError
 from cets.registry.audit import audit_verify
 from cets.registry.models import AccountKind, Holding, Instrument, Position, TransferKind
 from cets.registry.selectors import unit_type_totals
-from cets.registry.services import Leg, judicial_freeze, judicial_release, system_account, transfer_post, vintage_create
+from cets.registry.services import Leg, freeze_release_propose, judicial_freeze, proposal_approve, system_account, transfer_post, vintage_create
 from cets.rules.packs import load_pack
 from tests.conftest import SD_1, SD_2, when
 
@@ -94,7 +94,8 @@ def test_refusals(world):
     with pytest.raises(CetsError) as e:
         carry_over_apply(key="x2", entity=w.sd1, unit_type_code="CEA-2023", quantity=1, actor=w.entity_sd1_user, at=when("2026-02-10"))
     assert e.value.code == "C0703"
-    judicial_release(key="jr", account=w.accounts[SD_1], unit_type=w.cea, quantity=1, court_ref="x", actor=w.registry_a)
+    p = freeze_release_propose(key="jr", account=w.accounts[SD_1], unit_type=w.cea, quantity=1, court_ref="x", actor=w.registry_a)
+    proposal_approve(proposal_id=p.pk, approver=w.registry_b)  # releasing a freeze takes a second operator
     vintage_create(instrument=Instrument.CEA, vintage="2025", cap_t=10, key="cap-25")
     with pytest.raises(CetsError) as e:
         carry_over_apply(key="x3", entity=w.sd1, unit_type_code="CEA-2025", quantity=1, actor=w.entity_sd1_user, at=when("2026-02-10"))

@@ -18,8 +18,8 @@ from cets.registry.services import (
     Leg,
     cancellation_propose,
     deduction_propose,
+    freeze_release_propose,
     judicial_freeze,
-    judicial_release,
     proposal_approve,
     proposal_reject,
     reversal_propose,
@@ -142,7 +142,9 @@ class LedgerMachine(RuleBasedStateMachine):
         a = self.accounts[i]
         self.n += 1
         self._service(
-            lambda: judicial_release(key=f"r{self.n}", account=a, unit_type=self.ut, quantity=q, court_ref="court", actor=self.world.registry_a),
+            lambda: proposal_approve(proposal_id=freeze_release_propose(key=f"r{self.n}", account=a, unit_type=self.ut, quantity=q,
+                                                                        court_ref="court", actor=self.world.registry_a).pk,
+                                     approver=self.world.registry_b),
             [((a.pk, Position.FROZEN), (a.pk, Position.REGISTRY), q)],
         )
 

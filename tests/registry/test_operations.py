@@ -16,6 +16,7 @@ from cets.registry.services import (
     account_close_propose,
     cancellation_propose,
     deduction_propose,
+    freeze_release_propose,
     holder_change_register,
     issuance_propose,
     judicial_freeze,
@@ -70,7 +71,12 @@ def test_judicial_freeze_and_release(world):
     with pytest.raises(CetsError) as e:
         judicial_freeze(key="f2", account=w.accounts[SD_1], unit_type=w.cea, quantity=1, court_ref="x", actor=w.entity_sd1_user)
     assert e.value.code == "R0502"
-    judicial_release(key="r1", account=w.accounts[SD_1], unit_type=w.cea, quantity=70, court_ref="(2024)鲁01执1号", actor=w.registry_a)
+    with pytest.raises(CetsError) as e:  # one operator alone cannot release a freeze (four eyes)
+        judicial_release(key="r0", account=w.accounts[SD_1], unit_type=w.cea, quantity=70, court_ref="(2024)鲁01执1号", actor=w.registry_a)
+    assert e.value.code == "R0506"
+    p = freeze_release_propose(key="r1", account=w.accounts[SD_1], unit_type=w.cea, quantity=70, court_ref="(2024)鲁01执1号", actor=w.registry_a)
+    assert qty(w, SD_1) == 30  # nothing moves before the second operator approves
+    proposal_approve(proposal_id=p.pk, approver=w.registry_b)
     assert qty(w, SD_1) == 100
 
 

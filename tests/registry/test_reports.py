@@ -117,8 +117,9 @@ def ledger(world) -> Ledger:
         p = reversal_propose(key="rv-sr", transfer_key="sr-sd1", reason="误操作 booked in error", actor=w.registry_a)
         proposal_approve(proposal_id=p.pk, approver=w.registry_b)
     with booked("2025-03-10", 12):  # a transfer effective on 03-04, booked on 03-10
-        holding_transfer(key="t-sd2-zj1", from_account=sd2, to_account=zj1, unit_type=ut, quantity=600, actor=w.registry_a,
-                         reference="法院划转 court-ordered", effective_at=when("2025-03-04", 12))
+        transfer_post(key="t-sd2-zj1", kind=TransferKind.TRANSFER, unit_type=ut, debit=Leg(sd2, Position.REGISTRY),
+                      credit=Leg(zj1, Position.REGISTRY), quantity=600, reference="法院划转 court-ordered", actor=w.registry_a,
+                      effective_at=when("2025-03-04", 12))
     return Ledger(w=w, ut=ut, sd1=sd1, sd2=sd2, zj1=zj1)
 
 

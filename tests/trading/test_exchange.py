@@ -223,7 +223,10 @@ def test_a_settlement_refusal_voids_the_command_and_the_market_goes_on(market):
     assert ts_depth("CEA23", "listing", "S") == [(9_600, 500, 1)]
     ts._BOOKS.clear()  # a restart replays the log without the void command
     assert ts_depth("CEA23", "listing", "S") == [(9_600, 500, 1)]
-    account_status_set(account=w.accounts[SD_1], status="open", reason="released", actor=w.registry_a)
+    from cets.registry.services import account_reopen_propose, proposal_approve
+
+    p = account_reopen_propose(key="reopen-sd1", account=w.accounts[SD_1], reason="released", actor=w.registry_a)
+    proposal_approve(proposal_id=p.pk, approver=w.registry_b)  # reopening an account takes a second operator
     t = ts.order_take(key="t2", participant=w.sd2, quote_seq=quote.seq, quantity_t=200, actor=None, at=when("2024-11-04", 10))
     assert t.status == Order.Status.FILLED and Trade.objects.count() == 1
     assert funds_verify() == [] and audit_verify().ok

@@ -104,7 +104,7 @@ def web(db) -> WebWorld:
 
     allocation_compute(year=YEAR, pack_id=PACK_ID)
     cap = sum(EntityAllocation.objects.filter(year=YEAR).values_list("final_allocation_t", flat=True))
-    cea = vintage_create(instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key="w-cap-2023", actor=w.registry_a, effective_at=at("2024-10-16"))
+    cea = vintage_create(instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key="w-cap-2023", effective_at=at("2024-10-16"))
     for stage, day in (("pre", "2024-11-15"), ("final", "2024-12-06")):
         p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=cea, actor=w.registry_a, effective_at=at(day))
         proposal_approve(proposal_id=p.pk, approver=w.registry_b)

@@ -3,7 +3,7 @@ need a TOTP-verified session; four eyes holds on the page too."""
 
 from django.test import Client
 
-from cets.registry.models import AccountKind, Holding, Position, Proposal, TransferKind
+from cets.registry.models import AccountKind, Holding, Position, Proposal, TransferKind, UnitType
 from cets.registry.services import IssuanceLine, Leg, issuance_propose, system_account, transfer_post
 from tests.conftest import SD_1, SD_2, client_for
 
@@ -53,10 +53,16 @@ def test_registry_forms_need_csrf(world):
 
 
 def test_operator_creates_a_vintage_and_proposes_issuance_from_the_page(world):
+    from cets.registry.services import proposal_approve
+
     a = client_for(world.registry_a, verified=True)
     r = a.post("/registry/vintage/", {"key": "v1", "instrument": "CEA", "vintage": "2026", "cap_t": "5000"}, follow=True)
-    assert any("CEA-2026" in m for m in msgs(r))
-    r = a.post("/registry/issuance/", {"key": "iss-web", "account": world.accounts[SD_1].number, "unit_type": "CEA-2026", "quantity": "700",
+    v = Proposal.objects.get(key="v1")  # creating units is a four-eyes proposal: nothing exists until a second operator approves
+    assert (v.kind, v.status) == ("vintage_create", "proposed")
+    assert not UnitType.objects.filter(code="CEA-2026").exists()
+    proposal_approve(proposal_id=v.pk, approver=world.registry_b)
+    assert UnitType.objects.filter(code="CEA-2026").exists()
+    a.post("/registry/issuance/", {"key": "iss-web", "account": world.accounts[SD_1].number, "unit_type": "CEA-2026", "quantity": "700",
                                        "reason": "2026 预分配"}, follow=True)
     p = Proposal.objects.get(key="iss-web")
     assert p.status == "proposed" and p.payload["lines"][0]["quantity"] == 700

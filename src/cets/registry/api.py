@@ -174,14 +174,13 @@ def freeze(request, body: FreezeIn):
     return _posted(t)
 
 
-@router.post("/releases", response=TransferOut)
+@router.post("/releases", response=ProposalOut)
 def release(request, body: FreezeIn):
-    """Release frozen units (解除冻结). Registry operators."""
+    """Propose releasing frozen units (解除冻结): a second registry operator approves (four eyes)."""
     _otp(request)
     a = selectors.account_visible(user=request.user, number=body.account)
-    t = services.judicial_release(key=body.key, account=a, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
-                                  court_ref=body.court_ref, actor=request.user)
-    return _posted(t)
+    return _proposal_out(services.freeze_release_propose(key=body.key, account=a, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
+                                                         court_ref=body.court_ref, actor=request.user))
 
 
 class StatusIn(Schema):
@@ -191,11 +190,47 @@ class StatusIn(Schema):
 
 @router.post("/accounts/{number}/status", response=AccountOut)
 def account_status(request, number: str, body: StatusIn):
-    """Set an account open, restricted or frozen. Registry operators."""
+    """Restrict or freeze an account at once (registry operators); reopening it is a four-eyes proposal
+    (``POST /accounts/{number}/reopen``), R0506 here."""
     _otp(request)
     a = services.account_status_set(account=selectors.account_visible(user=request.user, number=number), status=body.status,
                                     reason=body.reason, actor=request.user)
     return AccountOut(number=a.number, kind=a.kind, market=a.market, status=a.status, province=a.province, holder=None)
+
+
+class ReopenIn(Schema):
+    key: str
+    reason: str
+
+
+@router.post("/accounts/{number}/reopen", response=ProposalOut)
+def account_reopen(request, number: str, body: ReopenIn):
+    """Propose reopening a restricted or frozen account: a second registry operator approves (four eyes)."""
+    _otp(request)
+    a = selectors.account_visible(user=request.user, number=number)
+    return _proposal_out(services.account_reopen_propose(key=body.key, account=a, reason=body.reason, actor=request.user))
+
+
+class OperatorTransferIn(Schema):
+    key: str
+    from_account: str
+    to_account: str
+    unit_type: str
+    quantity: Tonnes
+    reason: str
+
+
+@router.post("/proposals/operator-transfer", response=ProposalOut)
+def operator_transfer(request, body: OperatorTransferIn):
+    """Propose moving a holder's units the holder did not instruct (a court's or an authority's decision): held
+    at once, moved when a second registry operator approves (four eyes)."""
+    _otp(request)
+    src = selectors.account_visible(user=request.user, number=body.from_account)
+    dst = selectors.account_by_number(body.to_account)
+    if dst is None:
+        raise CetsError(R0101, body.to_account)
+    return _proposal_out(services.operator_transfer_propose(key=body.key, from_account=src, to_account=dst, unit_type=_unit_type(body.unit_type),
+                                                            quantity=body.quantity, reason=body.reason, actor=request.user))
 
 
 class IssuanceLineIn(Schema):
@@ -314,9 +349,10 @@ class VintageIn(Schema):
     reference: str = ""
 
 
-@router.post("/vintages", response=dict)
+@router.post("/vintages", response=ProposalOut)
 def create_vintage(request, body: VintageIn):
-    """Create a unit type (e.g. CEA 2026) and its cap in the national total account. Registry operators."""
+    """Propose creating a unit type (e.g. CEA 2026) and its cap in the national total account, or adding to a
+    cap: a second registry operator approves (four eyes)."""
     from cets.parties.access import require_role
 
     from .kinds import INSTRUMENT_MARKET
@@ -325,9 +361,8 @@ def create_vintage(request, body: VintageIn):
     require_role(request.user, Role.REGISTRY_OPERATOR)
     if body.instrument not in INSTRUMENT_MARKET:
         raise CetsError(R0201, body.instrument[:40])
-    ut = services.vintage_create(instrument=body.instrument, vintage=body.vintage, cap_t=body.cap_t, key=body.key, actor=request.user,
-                                 reference=body.reference)
-    return {"unit_type": ut.code}
+    return _proposal_out(services.vintage_create_propose(instrument=body.instrument, vintage=body.vintage, cap_t=body.cap_t, key=body.key,
+                                                         actor=request.user, reference=body.reference))
 
 
 class HolderChangeIn(Schema):

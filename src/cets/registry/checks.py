@@ -28,6 +28,7 @@ R0501 = Check("R0501", "审批人不得为提议人", "approver must differ from
 R0502 = DENIED  # defined with the access rules it enforces
 R0503 = Check("R0503", "该提议已处理", "proposal already decided")
 R0504 = Check("R0504", "提议不存在", "proposal does not exist")
+R0506 = Check("R0506", "该操作须经另一名登记人员审批：请提交审批提议", "this operation needs a second registry operator's approval: submit it as a proposal")
 R0505 = Check("R0505", "登记操作须完成动态口令（TOTP）二次验证", "registry operations need a verified second factor (TOTP)")
 R0601 = Check("R0601", "该年度配额不可用于此履约年度", "vintage not usable for this obligation")
 R0602 = Check("R0602", "CCER抵销超过上限", "CCER offset exceeds its cap")

@@ -185,6 +185,13 @@ PROPOSAL_KINDS: dict[str, ProposalRule] = {r.kind: r for r in (
     ProposalRule("forced_surrender", (_OP,), _OP, (TransferKind.FORCED_SURRENDER, TransferKind.TRANSFER),
                  "compliance: forced surrender on the province's instruction"),
     ProposalRule("beijing_collection", (_OP,), _OP, (TransferKind.FORCED_SURRENDER,), "compliance: Beijing's automatic collection"),
+    # What one operator alone must not do (issue 16): move a holder's units the holder did not instruct, create
+    # units or raise a cap, release a judicial freeze, or reopen a restricted or frozen account.
+    ProposalRule("operator_transfer", (_OP,), _OP, (TransferKind.POSITION_MOVE, TransferKind.TRANSFER),
+                 "an operator moves a holder's units (e.g. on a court's or an authority's decision): held, then moved on approval"),
+    ProposalRule("vintage_create", (_OP,), _OP, (TransferKind.CREATE,), "creating a unit type or adding to its cap (minting)"),
+    ProposalRule("freeze_release", (_OP,), _OP, (TransferKind.RELEASE,), "解除冻结: frozen units back to the registry position"),
+    ProposalRule("account_reopen", (_OP,), _OP, (), "reopening a restricted or frozen account"),
 )}
 
 

@@ -151,14 +151,15 @@ def registry_action(request, action: str):
         if action == "freeze":
             return services.judicial_freeze(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
                                             quantity=d["quantity"], court_ref=d["court_ref"], actor=user).key
-        if action == "release":
-            return services.judicial_release(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
-                                             quantity=d["quantity"], court_ref=d["court_ref"], actor=user).key
+        if action == "release":  # four eyes: a proposal a second operator approves
+            return services.freeze_release_propose(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
+                                                   quantity=d["quantity"], court_ref=d["court_ref"], actor=user).key
         if action == "vintage":
             from cets.parties.access import require_role
 
             require_role(user, Role.REGISTRY_OPERATOR)
-            return services.vintage_create(instrument=d["instrument"], vintage=d["vintage"], cap_t=d["cap_t"], key=d["key"], actor=user).code
+            return services.vintage_create_propose(instrument=d["instrument"], vintage=d["vintage"], cap_t=d["cap_t"], key=d["key"],
+                                                   actor=user).key
         if action == "issuance":
             line = services.IssuanceLine(account=d["account"].strip(), quantity=d["quantity"], reference=d["reason"],
                                          beneficiary=d["beneficiary"].strip())

@@ -18,7 +18,7 @@ from cets.parties.models import Organisation, Role
 from cets.registry.checks import R0101, R0502, R0601
 from cets.registry.models import AccountKind, Instrument, Position, Transfer, TransferKind, UnitType
 from cets.registry.selectors import account_of
-from cets.registry.services import Leg, system_account, transfer_post, vintage_create
+from cets.registry.services import Leg, carry_over_vintage_create, system_account, transfer_post
 from cets.rules.packs import Pack, load_pack
 
 from ..carryover import carry_over_limit
@@ -128,8 +128,8 @@ def carry_over_process(*, cutoff: dt.date, actor, at: dt.datetime | None = None,
         r = transfer_post(key=f"{app.key}:retire", kind=TransferKind.CARRY_OVER, unit_type=app.unit_type, debit=Leg(acc, Position.PENDING),
                           credit=Leg(sink, Position.REGISTRY), quantity=app.quantity, reference=f"结转 carry-over → CEA-{target}",
                           actor=actor, effective_at=at)
-        new = vintage_create(instrument=Instrument.CEA, vintage=target, cap_t=app.quantity, key=f"{app.key}:create", actor=actor,
-                             reference=f"结转转换 carry-over from {app.unit_type.code}", effective_at=at)
+        new = carry_over_vintage_create(instrument=Instrument.CEA, vintage=target, cap_t=app.quantity, key=f"{app.key}:create", actor=actor,
+                                        retired_key=r.key, effective_at=at)
         i = transfer_post(key=f"{app.key}:issue", kind=TransferKind.ISSUE, unit_type=new, debit=Leg(total, Position.REGISTRY),
                           credit=Leg(acc, Position.REGISTRY), quantity=app.quantity, reference=f"结转发放 carry-over issuance {app.unit_type.code}",
                           actor=actor, effective_at=at, related=r)

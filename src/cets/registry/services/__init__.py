@@ -8,7 +8,8 @@ journal rows and hashes, SQL), :mod:`.transfers` (``transfer_post``, ``holding_t
 :mod:`.vintages` (``vintage_create``), :mod:`.proposals` (four eyes), :mod:`.issuance` (issuance and
 claw-back, line by line or batched), :mod:`.retirement` (voluntary cancellation, deduction),
 :mod:`.reversal`, :mod:`.positions` (position moves, judicial freeze and release), :mod:`.holders`
-(changes of holder), :mod:`.exchange` (the exchange's settlement side).
+(changes of holder), :mod:`.exchange` (the exchange's settlement side), :mod:`.operator` (what one operator alone
+must not do: operator transfers, creating units, releasing freezes, reopening accounts — four eyes).
 
 Every public name is re-exported here: ``from cets.registry.services import X`` is the interface other
 apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
@@ -20,14 +21,16 @@ from .exchange import exchange_deliver, exchange_hold, exchange_release
 from .holders import holder_change_register
 from .issuance import BATCH_MIN_LINES, IssuanceLine, issuance_batch_post, issuance_lines_post, issuance_propose
 from .ledger import Leg
+from .operator import account_reopen_propose, freeze_release_propose, operator_transfer_propose, vintage_create_propose
 from .positions import HOLDER_MOVES, judicial_freeze, judicial_release, position_move
 from .proposals import FOUR_EYES, FourEyesOp, four_eyes, proposal_approve, proposal_reject, proposal_submit
 from .retirement import cancellation_propose, deduction_propose
 from .reversal import IRREVERSIBLE, reversal_propose
 from .transfers import holding_transfer, transfer_post
-from .vintages import unit_type_code, vintage_create
+from .vintages import carry_over_vintage_create, unit_type_code, vintage_create
 
 __all__ = [
+    "account_reopen_propose", "freeze_release_propose", "operator_transfer_propose", "vintage_create_propose", "carry_over_vintage_create",
     "BATCH_MIN_LINES", "FOUR_EYES", "HOLDER_KINDS", "HOLDER_MOVES", "INSTRUMENT_MARKET", "IRREVERSIBLE", "KIND_CODES", "MARKET_INSTRUMENTS",
     "FourEyesOp", "IssuanceLine", "Leg", "account_close_propose", "account_open", "account_status_set", "cancellation_propose",
     "deduction_propose", "exchange_deliver", "exchange_hold", "exchange_release", "four_eyes", "holder_change_register", "holding_transfer",

@@ -16,7 +16,7 @@ from cets.core.uscc import InvalidUscc, validate_uscc
 from cets.parties.access import membership_of, require_role
 from cets.parties.models import Organisation, Role
 
-from ..checks import R0101, R0102, R0106, R0107, R0109, R0502
+from ..checks import R0101, R0102, R0106, R0107, R0109, R0502, R0506
 from ..kinds import HOLDER_KINDS
 from ..models import RETIREMENT_KINDS, Account, AccountKind, AccountStatus, Holding, Proposal
 from .proposals import four_eyes, proposal_submit
@@ -83,11 +83,19 @@ def account_open(*, holder: Organisation, kind: str = AccountKind.ENTITY, market
 
 @transaction.atomic
 def account_status_set(*, account: Account, status: str, reason: str, actor) -> Account:
-    """Set an account open, restricted (no outgoing) or frozen (nothing moves but judicial entries).
-    Closing goes through :func:`account_close_propose` (four eyes). Registry operators only."""
+    """Restrict (no outgoing) or freeze (nothing moves but judicial entries) an account at once — it protects
+    holdings. Reopening (``open``) needs a second operator (:func:`cets.registry.services.operator.account_reopen_propose`,
+    R0506 here); closing goes through :func:`account_close_propose` (four eyes). Registry operators only (R0502);
+    R0106 unknown status, R0102 closed account."""
     require_role(actor, Role.REGISTRY_OPERATOR)
     if status not in (AccountStatus.OPEN, AccountStatus.RESTRICTED, AccountStatus.FROZEN):
         raise CetsError(R0106, status)
+    if status == AccountStatus.OPEN:
+        raise CetsError(R0506, account.number)
+    return _set_status(account=account, status=status)
+
+
+def _set_status(*, account: Account, status: str) -> Account:
     acc = Account.objects.select_for_update().get(pk=account.pk)
     if acc.status == AccountStatus.CLOSED:
         raise CetsError(R0102, acc.number)

@@ -11,7 +11,7 @@ from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Role
 
-from ..checks import R0111
+from ..checks import R0111, R0506
 from ..models import Account, Position, Transfer, TransferKind, UnitType
 from .accounts import _holder_or_operator
 from .ledger import Leg
@@ -50,9 +50,15 @@ def judicial_freeze(*, key: str, account: Account, unit_type: UnitType, quantity
 @transaction.atomic
 def judicial_release(*, key: str, account: Account, unit_type: UnitType, quantity: int, court_ref: str, actor,
                      effective_at: dt.datetime | None = None) -> Transfer:
-    """Release frozen units (解除冻结) back to the registry position. Registry operators only."""
+    """Releasing frozen units (解除冻结) needs a second registry operator: propose it with
+    :func:`cets.registry.services.operator.freeze_release_propose`. R0502 unless a registry operator, then R0506."""
     require_role(actor, Role.REGISTRY_OPERATOR)
+    raise CetsError(R0506, f"{account.number} {court_ref}")
+
+
+def _release_frozen(*, key: str, account: Account, unit_type: UnitType, quantity: int, court_ref: str, actor, approver,
+                    effective_at: dt.datetime | None = None) -> Transfer:
     return transfer_post(key=key, kind=TransferKind.RELEASE, unit_type=unit_type, debit=Leg(account, Position.FROZEN),
                          credit=Leg(account, Position.REGISTRY), quantity=quantity, reference=f"解除冻结 {court_ref}", actor=actor,
-                         effective_at=effective_at)
+                         approver=approver, effective_at=effective_at)
 

@@ -10,10 +10,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cets.core.errors import CetsError
+from cets.parties.access import membership_of
 from cets.parties.models import Organisation
 
 from .. import chain
-from ..checks import R0101, R0302, R0401
+from ..checks import R0101, R0302, R0401, R0506
 from ..models import Account, Position, Transfer, TransferKind, UnitType
 from .accounts import _holder_or_operator
 from .ledger import (
@@ -152,8 +153,13 @@ def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, relat
 def holding_transfer(*, key: str, from_account: Account, to_account: Account, unit_type: UnitType, quantity: int, actor,
                      reference: str, effective_at: dt.datetime | None = None) -> Transfer:
     """Move ``quantity`` tonnes (int) from one holder's registry position to another's (变更, Measures
-    Art. 23: trades settle on the exchange's results). The actor must act for the debit holder (R0502)."""
+    Art. 23: trades settle on the exchange's results). The actor must act for the debit holder (R0502); a
+    registry operator moving a holder's units the holder did not instruct needs a second operator
+    (:func:`cets.registry.services.operator.operator_transfer_propose`): R0506."""
     _holder_or_operator(actor, from_account)
+    m = membership_of(actor)
+    if m is not None and m.organisation_id != from_account.holder_id:
+        raise CetsError(R0506, from_account.number)
     return transfer_post(key=key, kind=TransferKind.TRANSFER, unit_type=unit_type, debit=Leg(from_account, Position.REGISTRY),
                          credit=Leg(to_account, Position.REGISTRY), quantity=quantity, reference=reference, actor=actor,
                          effective_at=effective_at)
