@@ -56,7 +56,7 @@ def test_operator_creates_a_vintage_and_proposes_issuance_from_the_page(world):
     from cets.registry.services import proposal_approve
 
     a = client_for(world.registry_a, verified=True)
-    r = a.post("/registry/vintage/", {"key": "v1", "instrument": "CEA", "vintage": "2026", "cap_t": "5000"}, follow=True)
+    a.post("/registry/vintage/", {"key": "v1", "instrument": "CEA", "vintage": "2026", "cap_t": "5000"}, follow=True)
     v = Proposal.objects.get(key="v1")  # creating units is a four-eyes proposal: nothing exists until a second operator approves
     assert (v.kind, v.status) == ("vintage_create", "proposed")
     assert not UnitType.objects.filter(code="CEA-2026").exists()
