@@ -24,6 +24,7 @@ Every step is idempotent: a second run changes nothing.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 from dataclasses import dataclass
@@ -297,23 +298,28 @@ class Year2024:
         buyers = sorted((e for e in order if need[e.pk] > 0), key=lambda e: (-need[e.pk], e.uscc))
         sellers = sorted((e for e in order if need[e.pk] < 0), key=lambda e: (need[e.pk], e.uscc))
         self.incomplete = {b.pk for b in sorted(buyers, key=lambda e: _rank(self.seed + YEAR, e.uscc))[:INCOMPLETE]}
-        # The matching first (pure), so that a seller moves into its trading position only what it sells.
+        # The matching first (pure), so that a seller moves into its trading position only what it sells. Best fit:
+        # the largest buyer first, each served by the long entity with the smallest surplus that covers it (else the
+        # largest, and on to the next), so that most buyers trade once: about one trade per buyer.
         plan: list[tuple[object, object, int, int]] = []  # (seller, buyer, tonnes, price fen)
+        pool = sorted((-need[s.pk], s.uscc) for s in sellers)  # (surplus left, uscc)
+        by_uscc = {s.uscc: s for s in sellers}
         sold: dict[int, int] = {}
-        si = 0
         for i, b in enumerate(buyers):
             want = need[b.pk]
             if b.pk in self.incomplete:
                 want -= max(1, obligations[b.pk].obligation_t // 20)  # short by about 5% of the obligation
             price = close + (i % 9) - 4  # within a few fen of the real close of the day
-            while want > 0 and si < len(sellers):
-                s = sellers[si]
-                q = min(want, -need[s.pk] - sold.get(s.pk, 0))
+            while want > 0 and pool:
+                j = bisect.bisect_left(pool, (want, ""))
+                left, uscc = pool.pop(j if j < len(pool) else -1)
+                q = min(want, left)
+                s = by_uscc[uscc]
                 plan.append((s, b, q, price))
                 sold[s.pk] = sold.get(s.pk, 0) + q
                 want -= q
-                if sold[s.pk] == -need[s.pk]:
-                    si += 1
+                if left > q:
+                    bisect.insort(pool, (left - q, uscc))
         commands = 0
         for s in sellers:
             if sold.get(s.pk):
