@@ -233,10 +233,10 @@ class Year2024:
         obligations_create(year=YEAR, pack_id=POWER_PACK)
         obligations = {o.entity_id: o for o in Obligation.objects.filter(market="national", year=YEAR)}
         order = sorted((self.all[i] for i in obligations), key=lambda e: _rank(self.seed + YEAR, e.uscc))
-        # Outcomes chosen up front, from the entities' rank (stable across runs): the late one is an entity
-        # of the power list, the incomplete one the first exchange buyer in rank order (set below).
-        self.late = {e.pk for e in [e for e in order if e.pk in {p.pk for p in self.entities["power"]}][:LATE]}
+        # Outcomes from the entities' rank (stable across runs): the incomplete one is the first exchange buyer in
+        # rank order (set in _exchange), the late one the first other entity of the power list.
         self.incomplete: set[int] = set()
+        self.order = order
         if DailyQuote.objects.filter(market="national", instrument="CEA24", date=TRADE_DAY).exists():
             return  # the trading day was run and closed
         self.log(f"· {YEAR}: purchases 购买: CCER from project owners (registry transfers), CEA24 on the exchange on {TRADE_DAY}")
@@ -252,6 +252,10 @@ class Year2024:
         # exchange (its trading pack lists CEA only): the purchases settle as registry transfers.
         self._ccer_purchases(order, need, obligations, accounts)
         self._exchange(order, need, obligations, accounts)
+
+    def _late(self) -> set[int]:
+        power = {e.pk for e in self.entities["power"]}
+        return {e.pk for e in [e for e in self.order if e.pk in power and e.pk not in self.incomplete][:LATE]}
 
     def _ccer_purchases(self, order, need, obligations, accounts) -> None:
         from cets.parties.models import Role
@@ -371,11 +375,12 @@ class Year2024:
                   .select_related("unit_type").order_by("unit_type__code")):
             if h.unit_type.instrument == Instrument.CCER or h.unit_type.code in usable:
                 holdings.setdefault(h.account_id, []).append(h)
+        late = self._late()
         order = sorted((self.all[i] for i in obligations), key=lambda e: _rank(self.seed + YEAR + 1, e.uscc))
         for i, e in enumerate(order):
             if e.pk in done:
                 continue
-            if e.pk in self.late:
+            if e.pk in late:
                 sub, dec = at("2026-01-08", 10, i % 60), at("2026-01-09", 15)
             else:
                 day = dt.date(2025, 12, 11) + dt.timedelta(days=i % 16)
