@@ -177,22 +177,22 @@ def _demo_2024_table(res):
         t.add_column(f"{r.sector} {zh.get(r.sector, '')}", justify="right")
     t.add_column("total 合计", justify="right")
     items = [
-        ("key emitting entities 重点排放单位", "entities", c["entities"]),
-        ("units / facilities 机组/设施 (demo-generated)", "facilities", None),
-        ("verified emissions 核查排放量 (t)", "verified_t", None),
+        ("entities 重点排放单位", "entities", c["entities"]),
+        ("units/facilities 机组/设施", "facilities", None),
+        ("verified 核查排放量 (t)", "verified_t", None),
         ("pre-allocated 预分配 (t)", "pre_allocated_t", None),
-        ("finally allocated 核定 (t)", "allocated_t", None),
+        ("allocated 核定 (t)", "allocated_t", None),
         ("issued 发放 (t)", "issued_t", None),
         ("surrendered 清缴 (t)", "surrendered_t", c["surrendered_cea_t"] + c["surrendered_ccer_t"]),
-        ("on time in full 按时足额履约", "on_time", c.get("outcome_on_time", 0)),
-        ("late in full 逾期足额履约", "late", c.get("outcome_late", 0)),
-        ("incomplete 未足额履约", "incomplete", c.get("outcome_incomplete", 0)),
+        ("on time 按时足额", "on_time", c.get("outcome_on_time", 0)),
+        ("late 逾期足额", "late", c.get("outcome_late", 0)),
+        ("incomplete 未足额", "incomplete", c.get("outcome_incomplete", 0)),
     ]
     for label, f, total in items:
         values = [getattr(r, f) for r in rs]
         t.add_row(label, *(f"{v:,}" for v in values), f"{sum(values) if total is None else total:,}")
-    t.caption = (f"surrendered: CEA {c['surrendered_cea_t']:,} t, CCER {c['surrendered_ccer_t']:,} t · exchange, CEA24 on 2025-12-10: "
-                 f"{c.get('exchange_trades', 0):,} trades, {c.get('exchange_volume_t', 0):,} t")
+    t.caption = (f"units/facilities demo-generated · surrendered CEA {c['surrendered_cea_t']:,} t, CCER {c['surrendered_ccer_t']:,} t · "
+                 f"exchange, CEA24 on 2025-12-10: {c.get('exchange_trades', 0):,} trades, {c.get('exchange_volume_t', 0):,} t")
     return t
 
 
