@@ -4,8 +4,8 @@ cement, aluminium), then the ledger is proved.
 The demo runs once for this module, through the command line (in the test database), and the database is
 flushed afterwards; its idempotency is its own test (a second run that must change nothing).
 The demo is defined on SQLite (the README's `make demo`); on PostgreSQL it runs when
-``CETS_TEST_E2E_PG=1`` (about 3 minutes, most of it the ~3,800 exchange commands of the demo's trading
-day at one round trip per statement), so that `make test` stays well under its 15-minute budget.
+``CETS_TEST_E2E_PG=1`` (several minutes, most of it the ~3,800 exchange commands of the 2023 trading day
+and the ~550 of 2024's at one round trip per statement; not measured on PostgreSQL with 2024), so that `make test` stays well under its 15-minute budget.
 """
 
 import json

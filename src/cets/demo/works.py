@@ -26,10 +26,10 @@ requested year (default 2024). The facility is the allocation unit of the sector
 
 Calibration (magnitudes, cn-ets-rules.md §2.1: the three sectors' 2024–2025 plan covers about 3,700
 entities and about 3 Gt of allowances [S, ICAP]): about 3.3 Mt CO2 per steel entity (China's crude steel
-≈ 1.0 Gt a year at ≈ 1.8 t CO2/t; the ~480 steel entities of the 2024 disclosures → ≈ 1.6 Gt), about 1.3 Mt
-per cement entity (≈ 1.1 Gt clinker a year nationally; the ~640 cement producers of the disclosures →
-≈ 0.8 Gt), about 1.6 Mt per aluminium smelter (≈ 43 Mt primary aluminium a year nationally; ~48
-smelters → ≈ 0.08 Gt direct).
+≈ 1.0 Gt a year at ≈ 1.8 t CO2/t; the 480 steel entities of the 2024 disclosures → ≈ 1.6 Gt, ≈ 0.85 Gt of
+hot metal), about 1.4 Mt per cement producer (≈ 1.1 Gt clinker a year nationally; the 636 cement producers
+of the disclosures → ≈ 0.9 Gt, ≈ 1.0 Gt of clinker), about 1.5 Mt per aluminium smelter (≈ 43 Mt primary
+aluminium a year nationally; the 48 smelters → ≈ 40 Mt aluminium, ≈ 0.07 Gt direct).
 
 Years: each year's figures come from an RNG seeded by ``sha256(seed, sector, uscc, facility, year)``;
 the facility's size and quality from ``sha256(seed, sector, uscc)``; output grows by ``GROWTH`` a year
