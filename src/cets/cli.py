@@ -1,6 +1,6 @@
 """The ``cets`` command.
 
-    cets demo [--no-serve] [--addr 127.0.0.1:8000]   real data in, compliance year 2023 through, serve
+    cets demo [--no-serve] [--addr 127.0.0.1:8000]   real data in, compliance years 2023 and 2024 through, serve
     cets serve [--addr HOST:PORT] [--workers N]     serve the web platform (gunicorn)
     cets migrate                                    create or upgrade the database
     cets import entities FILE [--sector power] [--year 2023]
@@ -152,6 +152,8 @@ def cmd_demo(args) -> int:
     for k, v in rows:
         t.add_row(k, f"{v:,}")
     con.print(t)
+    if res.sectors_2024:
+        con.print(_demo_2024_table(res))
     con.print("[green]✓ audit verify passed 审计通过[/green]" if res.audit_ok else f"[red]✗ audit verify failed: {res.audit_problems[:5]}[/red]")
     lt = Table(title="demo logins 演示账号")
     for col in ("username", "password", "acts as 角色"):
@@ -164,6 +166,37 @@ def cmd_demo(args) -> int:
     if args.no_serve:
         return 0
     return cmd_serve(args)
+
+
+def _demo_2024_table(res):
+    """The demo's 2024 summary: one column per sector and a total (an entity on two lists is counted once there)."""
+    from rich.table import Table
+
+    zh = {"power": "发电", "steel": "钢铁", "cement": "水泥", "aluminium": "铝冶炼"}
+    rs, c = res.sectors_2024, res.counts_2024
+    t = Table(title="cets demo · national market, compliance year 2024 全国碳市场2024年度履约")
+    t.add_column("item 项目")
+    for r in rs:
+        t.add_column(f"{r.sector} {zh.get(r.sector, '')}", justify="right")
+    t.add_column("total 合计", justify="right")
+    items = [
+        ("entities 重点排放单位", "entities", c["entities"]),
+        ("units/facilities 机组/设施", "facilities", None),
+        ("verified 核查排放量 (t)", "verified_t", None),
+        ("pre-allocated 预分配 (t)", "pre_allocated_t", None),
+        ("allocated 核定 (t)", "allocated_t", None),
+        ("issued 发放 (t)", "issued_t", None),
+        ("surrendered 清缴 (t)", "surrendered_t", c["surrendered_cea_t"] + c["surrendered_ccer_t"]),
+        ("on time 按时足额", "on_time", c.get("outcome_on_time", 0)),
+        ("late 逾期足额", "late", c.get("outcome_late", 0)),
+        ("incomplete 未足额", "incomplete", c.get("outcome_incomplete", 0)),
+    ]
+    for label, f, total in items:
+        values = [getattr(r, f) for r in rs]
+        t.add_row(label, *(f"{v:,}" for v in values), f"{sum(values) if total is None else total:,}")
+    t.caption = (f"units/facilities demo-generated · surrendered CEA {c['surrendered_cea_t']:,} t, CCER {c['surrendered_ccer_t']:,} t · "
+                 f"exchange, CEA24 on 2025-12-10: {c.get('exchange_trades', 0):,} trades, {c.get('exchange_volume_t', 0):,} t")
+    return t
 
 
 def cmd_serve(args) -> int:

@@ -54,6 +54,9 @@ class DemoResult:
     import_problems: list[str] = field(default_factory=list)
     audit_ok: bool = False
     audit_problems: list[str] = field(default_factory=list)
+    #: compliance year 2024 (:mod:`cets.demo.year2024`): counts, and one row per sector
+    counts_2024: dict[str, int] = field(default_factory=dict)
+    sectors_2024: list = field(default_factory=list)
 
 
 def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
@@ -69,7 +72,10 @@ def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
     step.ccer()
     step.trade()
     step.surrender()
-    step.summary()
+    from .year2024 import Year2024
+
+    Year2024(step).run()  # after 2023, so that 2023 stays exactly as it was
+    step.summary()  # 2023's figures, then the audit of the whole journal
     return res
 
 
@@ -210,15 +216,15 @@ class _Steps:
                 allocation_issue_confirm(year=YEAR, stage=stage)
         self.cea = UnitType.objects.get(code=f"CEA-{YEAR}")
 
-    def resolve_verification_blocks(self, when) -> None:
-        """The real 不符合 conclusions block final allocation (mrv.selectors.verification_blocks); the demo
-        has each entity's provincial authority record a determination before the final issuance."""
+    def resolve_verification_blocks(self, when, year: int = YEAR) -> None:
+        """The real 不符合 conclusions of ``year`` block final allocation (mrv.selectors.verification_blocks); the
+        demo has each entity's provincial authority record a determination before the final issuance."""
         from django.contrib.auth import get_user_model
 
         from cets.mrv.models import VerificationRecord
         from cets.mrv.services import verification_resolve
 
-        open_ = list(VerificationRecord.objects.filter(year=YEAR, conforming=False, resolved_at__isnull=True).select_related("entity"))
+        open_ = list(VerificationRecord.objects.filter(year=year, conforming=False, resolved_at__isnull=True).select_related("entity"))
         if not open_:
             return
         self.log(f"· {len(open_)} 不符合 verification conclusions block final allocation; provinces record determinations 核定 (demo)")
