@@ -14,37 +14,26 @@ twice changes nothing the second time.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Sum
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from .common import SHANGHAI, _entity_users, _province_users, _rank, at, create_units, data_dir  # noqa: F401 (used and re-exported)
+
 YEAR = 2023
 PACK_ID = "national/power-2023-2024"
 DEMO_PASSWORD = "cets-demo-2023"
 DEMO_PROVINCE = "37"  # 山东省: the province with the most power entities after Zhejiang
 
 
-def data_dir() -> Path:
-    """The repository's ``data/`` folder (beside ``src/``), or ``CETS_DATA_DIR``."""
-    import os
-
-    env = os.environ.get("CETS_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "data"
 
 
-def at(day: str, hour: int = 10, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour, minute), SHANGHAI)
 
 
-def _rank(seed: int, text: str) -> str:
-    return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
+
+
+
 
 
 @dataclass
@@ -77,6 +66,9 @@ def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
     Year2024(step).run()  # after 2023, so that 2023 stays exactly as it was
     step.summary()  # 2023's figures, then the audit of the whole journal
     return res
+
+
+
 
 
 class _Steps:
@@ -187,7 +179,7 @@ class _Steps:
         from cets.allocation.models import EntityAllocation
         from cets.allocation.services import allocation_compute, allocation_issue_confirm, allocation_issue_propose
         from cets.registry.models import Instrument, Proposal, UnitType
-        from cets.registry.services import proposal_approve, vintage_create
+        from cets.registry.services import proposal_approve
 
         if not EntityAllocation.objects.filter(year=YEAR).exists():
             self.log(f"· allocation {YEAR} 配额核算 ({PACK_ID})")
@@ -195,15 +187,8 @@ class _Steps:
         tot = EntityAllocation.objects.filter(year=YEAR).aggregate(final=Sum("final_allocation_t"), pre=Sum("pre_allocation_t"))
         cap = max(tot["final"], tot["pre"])
         self.log(f"· vintage CEA-{YEAR}, cap {cap:,} t 创设配额")
-        ut = vintage_create(
-            instrument=Instrument.CEA,
-            vintage=str(YEAR),
-            cap_t=cap,
-            key=f"cap-CEA-{YEAR}",
-            actor=self.registry_a,
-            reference=f"{YEAR}年度配额总量 cap (Σ final allocation)",
-            effective_at=at("2024-10-16"),
-        )
+        ut = create_units(self, instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key=f"cap-CEA-{YEAR}",
+                          reference=f"{YEAR}年度配额总量 cap (Σ final allocation)", effective_at=at("2024-10-16"))
         for stage, day in (("pre", "2024-11-15"), ("final", "2024-12-06")):
             want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
             if stage == "final":
@@ -458,15 +443,3 @@ class _Steps:
         self.res.audit_ok = report.ok
         self.res.audit_problems = report.problems
         c["journal_entries"] = report.transfers
-
-
-def _entity_users():
-    from cets.parties.models import Membership, Role
-
-    return [(m.user, m.organisation_id) for m in Membership.objects.filter(role=Role.ENTITY, user__username__startswith="e-").select_related("user")]
-
-
-def _province_users():
-    from cets.parties.models import Membership, Role
-
-    return {m.province: m.user for m in Membership.objects.filter(role=Role.PROVINCIAL_AUTHORITY, user__username__startswith="p-").select_related("user")}

@@ -33,7 +33,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 
-from .run import _entity_users, _province_users, _rank, at, data_dir
+from .common import _entity_users, _province_users, _rank, at, create_units, data_dir
 
 YEAR = 2024
 POWER_PACK = "national/power-2023-2024"
@@ -187,7 +187,7 @@ class Year2024:
         from cets.allocation.models import EntityAllocation
         from cets.allocation.services import allocation_compute, allocation_issue_confirm, allocation_issue_propose
         from cets.registry.models import Instrument, Proposal, UnitType
-        from cets.registry.services import proposal_approve, vintage_create
+        from cets.registry.services import proposal_approve
 
         b = self.base
         for sector, pack in PACKS.items():
@@ -197,8 +197,8 @@ class Year2024:
         tot = EntityAllocation.objects.filter(market="national", year=YEAR).aggregate(final=Sum("final_allocation_t"), pre=Sum("pre_allocation_t"))
         cap = max(tot["final"], tot["pre"])
         self.log(f"· vintage CEA-{YEAR}, cap {cap:,} t 创设配额 (Σ final allocation of the four sectors)")
-        ut = vintage_create(instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key=f"cap-CEA-{YEAR}", actor=b.registry_a,
-                            reference=f"{YEAR}年度配额总量 cap (Σ final allocation: power, steel, cement, aluminium)", effective_at=at(DATES["cap"]))
+        ut = create_units(b, instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key=f"cap-CEA-{YEAR}",
+                          reference=f"{YEAR}年度配额总量 cap (Σ final allocation: power, steel, cement, aluminium)", effective_at=at(DATES["cap"]))
         steps = [("power", "pre", DATES["power-pre"]), ("power", "final", DATES["power-final"])]
         steps += [(s, "final", DATES["industry-final"]) for s in ("steel", "cement", "aluminium")]
         for sector, stage, day in steps:

@@ -40,7 +40,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .packs import MARKET_FILE, PackError, pack_roots, read_toml
+from .files import MARKET_FILE, PackError, pack_roots, read_toml
 
 ANY_SECTOR = "*"
 

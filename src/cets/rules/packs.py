@@ -17,31 +17,20 @@ Errors: :class:`PackError` (unknown pack id, missing key, a number written as a 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
-import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-PACK_DIR = Path(__file__).resolve().parent / "packs"
-PACK_DIRS_ENV = "CETS_PACK_DIRS"
-MARKET_FILE = "market.toml"
+from .files import MARKET_FILE, PACK_DIR, PACK_DIRS_ENV, PackError, pack_roots, read_toml  # noqa: F401 (re-exported)
+
 # The kinds of pack (``[pack].kind``) and the pack format versions (``[pack].schema_version``) this code reads.
 KINDS = ("allocation", "accounting", "compliance", "trading", "emitter_list", "cycle")
 SCHEMA_VERSIONS = (1,)
 
 
-def pack_roots() -> list[Path]:
-    """The folders packs are looked up in: :data:`PACK_DIR`, then each folder of ``$CETS_PACK_DIRS``."""
-    extra = [Path(p).expanduser().resolve() for p in os.environ.get(PACK_DIRS_ENV, "").split(os.pathsep) if p.strip()]
-    roots = [Path(PACK_DIR)]
-    for root in extra:
-        if root not in roots:
-            roots.append(root)
-    return roots
+
 
 
 def pack_path(pack_id: str, roots: tuple[Path, ...] | None = None) -> Path | None:
@@ -53,8 +42,7 @@ def pack_path(pack_id: str, roots: tuple[Path, ...] | None = None) -> Path | Non
     return None
 
 
-class PackError(ValueError):
-    pass
+
 
 
 @dataclass(frozen=True)
@@ -162,13 +150,7 @@ def _check_no_floats(node: Any, path: str, pack_id: str) -> None:
             _check_no_floats(v, f"{path}[{i}]", pack_id)
 
 
-def read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    """The parsed TOML of ``path`` and the hex SHA-256 of its bytes; PackError if it is not UTF-8 TOML."""
-    raw = path.read_bytes()
-    try:
-        return tomllib.loads(raw.decode("utf-8")), hashlib.sha256(raw).hexdigest()
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise PackError(f"{path}: not a valid UTF-8 TOML file: {e}") from None
+
 
 
 @lru_cache(maxsize=None)
