@@ -24,7 +24,7 @@ def test_unconfirmed_values_are_flagged():
 def test_float_in_pack_refused(tmp_path, monkeypatch):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "bad-2023.toml").write_text('[pack]\nid = "x/bad-2023"\nratio = 0.7\n')
-    monkeypatch.setattr(packs, "PACK_DIR", tmp_path)
+    monkeypatch.setenv("CETS_PACK_DIRS", str(tmp_path))  # an extra pack folder (the documented way)
     packs.load_pack.cache_clear()
     try:
         with pytest.raises(PackError, match="float"):
