@@ -6,39 +6,24 @@ Screenshots go to var/screenshots/."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from unittest import mock
 
 import pytest
 
-from tests.browser import chrome, require_browser
+from tests.browser import SHOTS, chrome_with_screenshots, login, require_browser, wait_text
 from tests.conftest import when
 
 require_browser()
 
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
 
 from tests.allocation.test_sectors import POWER, two_lists  # noqa: E402,F401 (fixture)
-
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    yield from chrome()
-
-
-def login(browser, live_server, username: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(live_server.url + "/login/")
-    browser.find_element(By.NAME, "username").send_keys(username)
-    browser.find_element(By.NAME, "password").send_keys("test-password-123")
-    browser.find_element(By.NAME, "password").submit()
-    browser.find_element(By.XPATH, "//button[normalize-space()='English']").click()
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
+    yield from chrome_with_screenshots()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -57,7 +42,7 @@ def test_province_submits_tables_and_the_registry_receives(two_lists, browser, l
         Select(browser.find_element(By.NAME, "stage")).select_by_value("final")
         browser.save_screenshot(str(SHOTS / "allocation-1-province-form.png"))
         browser.find_element(By.XPATH, "//button[normalize-space()='Record the submission']").click()
-        WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Submission recorded"))
+        wait_text(browser, "Submission recorded")
         s = AllocationSubmission.objects.get()
         row = browser.find_element(By.CSS_SELECTOR, f"tr[data-submission='{s.pk}']")
         assert "2025-07-31" in row.text and "late" in row.text
@@ -66,7 +51,7 @@ def test_province_submits_tables_and_the_registry_receives(two_lists, browser, l
         login(browser, live_server, w.registry_a.username)
         browser.get(live_server.url + "/allocation/submissions/?status=waiting")
         browser.find_element(By.CSS_SELECTOR, f"tr[data-submission='{s.pk}'] button").click()
-        WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "issue by 2025-08-15"))
+        wait_text(browser, "issue by 2025-08-15")
         browser.get(live_server.url + "/allocation/submissions/?status=received")
         assert "2025-08-15" in browser.find_element(By.CSS_SELECTOR, f"tr[data-submission='{s.pk}']").text
         browser.save_screenshot(str(SHOTS / "allocation-3-registry-received.png"))

@@ -6,29 +6,23 @@ rule pack's deadline (2025-02-28). Screenshots go to var/screenshots/."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from unittest import mock
 
 import pytest
 
-from tests.browser import chrome, require_browser
+from tests.browser import SHOTS, chrome_with_screenshots, login, require_browser, wait_text
 from tests.conftest import when
 
 require_browser()
 
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from tests.compliance.test_decision_pages import pending  # noqa: E402,F401 (fixture)
-
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    yield from chrome()
+    yield from chrome_with_screenshots()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -38,19 +32,13 @@ def test_province_approves_a_surrender_and_orders_rectification(world, pending, 
     ob, a, _b = pending
     at = when("2025-01-10", 10).astimezone(dt.UTC)
     with mock.patch("django.utils.timezone.now", lambda: at):
-        browser.delete_all_cookies()
-        browser.get(live_server.url + "/login/")
-        browser.find_element(By.NAME, "username").send_keys(world.province_sd.username)
-        browser.find_element(By.NAME, "password").send_keys("test-password-123")
-        browser.find_element(By.NAME, "password").submit()
-        browser.find_element(By.XPATH, "//button[normalize-space()='English']").click()
-        WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
+        login(browser, live_server, world.province_sd.username)
         browser.get(live_server.url + "/compliance/surrenders/")
         row = browser.find_element(By.CSS_SELECTOR, f"tr[data-application='{a.pk}']")
         assert "60,000" in row.text
         browser.save_screenshot(str(SHOTS / "compliance-1-surrenders.png"))
         row.find_element(By.XPATH, ".//button[normalize-space()='Approve']").click()
-        WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Surrender of 60,000 t approved."))
+        wait_text(browser, "Surrender of 60,000 t approved.")
         assert SurrenderApplication.objects.get(pk=a.pk).status == "approved"
         browser.save_screenshot(str(SHOTS / "compliance-2-approved.png"))
 
@@ -58,7 +46,7 @@ def test_province_approves_a_surrender_and_orders_rectification(world, pending, 
         assert browser.find_element(By.ID, "rectify-by").text == "2025-02-28"
         browser.find_element(By.NAME, "reference").send_keys("鲁环责改〔2025〕1号")
         browser.find_element(By.XPATH, "//button[normalize-space()='Issue the order']").click()
-        WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Rectification order issued."))
+        wait_text(browser, "Rectification order issued.")
         browser.save_screenshot(str(SHOTS / "compliance-3-rectification.png"))
     order = RectificationOrder.objects.get()
     assert (order.deadline, order.unsurrendered_t, order.reference) == (dt.date(2025, 2, 28), 40_000, "鲁环责改〔2025〕1号")

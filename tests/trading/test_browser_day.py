@@ -5,40 +5,18 @@ shows it closed. Screenshots go to var/screenshots/. Clock and market: tests/tra
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.browser import chrome, require_browser
-from tests.trading.conftest import PASSWORD
+from tests.browser import SHOTS, chrome_with_screenshots, login, require_browser, wait_text
 
 require_browser()
 
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    yield from chrome()
-
-
-def login(browser, live_server, username: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(live_server.url + "/login/")
-    browser.find_element(By.NAME, "username").send_keys(username)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.NAME, "password").submit()
-    browser.find_element(By.XPATH, "//button[normalize-space()='English']").click()
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
-
-
-def wait_text(browser, text: str, by=By.TAG_NAME, what="body") -> None:
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((by, what), text))
+    yield from chrome_with_screenshots()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -67,7 +45,7 @@ def test_operator_opens_the_day_entity_trades_operator_closes(exchange, clock, b
     browser.find_element(By.ID, "id_price").send_keys("96.50")
     browser.find_element(By.ID, "id_quantity_t").send_keys("1000")
     browser.find_element(By.XPATH, "//button[normalize-space()='Submit order']").click()
-    wait_text(browser, "96.50", By.ID, "board")
+    wait_text(browser, "96.50", "board")
     assert Order.objects.get(kind="place").status == "resting"
     browser.save_screenshot(str(SHOTS / "day-3-entity-order.png"))
 
