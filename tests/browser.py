@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,37 @@ def chrome():
     d.implicitly_wait(5)
     yield d
     d.quit()
+
+
+SHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
+
+
+def chrome_with_screenshots():
+    """Like :func:`chrome`, with the screenshot folder ``var/screenshots/`` created first."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield from chrome()
+
+
+def login(browser, live_server, username: str, password: str = "test-password-123") -> None:
+    """Log in through the login page and switch the page language to English (whatever the browser's own)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.delete_all_cookies()
+    browser.get(live_server.url + "/login/")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.NAME, "password").submit()
+    browser.find_element(By.XPATH, "//button[normalize-space()='English']").click()
+    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
+
+
+def wait_text(browser, text: str, element_id: str | None = None) -> None:
+    """Wait until ``text`` shows in the page (or in the element with ``element_id``)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    where = (By.ID, element_id) if element_id else (By.TAG_NAME, "body")
+    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element(where, text))

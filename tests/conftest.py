@@ -109,3 +109,11 @@ def _fast_password_hashing(request, settings):
     Tests marked ``argon2`` keep the production hasher."""
     if request.node.get_closest_marker("argon2") is None:
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def long_sessions(settings):
+    """For tests that move the clock (``timezone.now`` patched to a past business day): a session saved at
+    the patched time would be past the 30-minute idle timeout (SESSION_COOKIE_AGE) once the real clock
+    returns (business days of 2024–2025 are years ago), so these tests keep sessions for ten years."""
+    settings.SESSION_COOKIE_AGE = 10 * 365 * 24 * 3600

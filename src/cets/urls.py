@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("cets.compliance.urls")),
     path("trading/", include("cets.trading.urls")),
     path("mrv/", include("cets.mrv.urls")),
+    path("allocation/", include("cets.allocation.urls")),
     path("", include("cets.web.urls")),
 ]

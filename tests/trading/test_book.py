@@ -513,9 +513,13 @@ class BookMachine(RuleBasedStateMachine):
                 assert s.prices == sorted(s.prices) and set(s.prices) == set(s.levels)
                 for p, q in s.levels.items():
                     assert q, "an empty price level is listed"
+                    # cancel is lazy (O(1)): a removed order keeps its place with remaining 0 and is skipped;
+                    # ``live`` counts the others, and a listed level always has at least one
+                    alive = [o for o in q if o.remaining_t > 0]
+                    assert len(alive) == s.live[p] > 0
                     for o in q:
                         assert (o.instrument, o.method, o.side, o.price_fen) == (ins_name, method, side, p)
-                        assert 0 < o.remaining_t <= o.quantity_t
+                        assert 0 <= o.remaining_t <= o.quantity_t
                         assert self.book.orders[o.id] is o
                         seen.add(o.id)
         assert seen == set(self.book.orders)

@@ -97,18 +97,18 @@ def objections_visible(*, user, year: int):
             .select_related("entity"))
 
 
-def submissions_visible(*, user, year: int):
-    """Table submissions of ``year`` that ``user`` may see: a provincial or municipal authority those of its
-    province; the national authority and registry operators all; anyone else none."""
+def submissions_visible(*, user, year: int | None):
+    """Table submissions of ``year`` (every year when None) that ``user`` may see: a provincial or municipal
+    authority those of its province; the national authority and registry operators all; anyone else none."""
     from cets.parties.access import membership_of
     from cets.parties.models import Role
 
     from .models import AllocationSubmission
 
     m = membership_of(user)
-    qs = AllocationSubmission.objects.filter(year=year)
+    qs = AllocationSubmission.objects.filter(year=year) if year is not None else AllocationSubmission.objects.all()
     if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
         return qs.none()
     if m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
         qs = qs.filter(province=m.province)
-    return qs.order_by("market", "sector", "stage", "province")
+    return qs.order_by("-year", "market", "sector", "stage", "province")

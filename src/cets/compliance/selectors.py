@@ -409,3 +409,29 @@ def obligation_for(*, entity, year: int, market: str | None = None, instrument: 
     if len(obs) <= 1:
         return obs[0] if obs else None
     return next((o for o in obs if o.market == INSTRUMENT_MARKET.get(instrument)), None)
+
+
+def surrenders_visible(*, user, year: int | None = None, status: str = ""):
+    """Surrender applications of the entities in ``user``'s scope (authorities and the registry:
+    :func:`authority_scope`), newest first, optionally of one obligation ``year`` and one ``status``;
+    None for anyone else. The province decides them (``services.surrender_approve`` / ``surrender_reject``)."""
+    scope = authority_scope(user)
+    if scope is None:
+        return None
+    qs = SurrenderApplication.objects.filter(obligation__entity__in=scope)
+    if year is not None:
+        qs = qs.filter(obligation__year=year)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.select_related("obligation__entity", "unit_type").order_by("-submitted_at", "-id")
+
+
+def rectification_deadline_of(*, obligation: Obligation) -> dt.date | None:
+    """The rectification deadline the obligation's pack sets (``compliance.<year>.rectification_deadline``),
+    or None when the pack has none (the authority then gives one)."""
+    from cets.rules.packs import PackError, load_pack
+
+    try:
+        return load_pack(obligation.pack_id).date(f"compliance.{obligation.year}.rectification_deadline")
+    except PackError:
+        return None

@@ -19,14 +19,30 @@ def penalties_public(request):
 
 @login_required
 def overview(request, year: int):
-    """Obligations of ``year`` in the user's scope with status, notice and certificate."""
-    obs = list(selectors.obligations_visible(user=request.user, year=year))
-    st = selectors.statuses(year=year, entity_qs=[o.entity_id for o in obs], market=None) if obs else {}
-    rows = [(o, st.get(o.entity_id), getattr(o, "notice", None), getattr(o, "certificate", None)) for o in obs]
-    from cets.parties.access import membership_of
+    """Obligations of ``year`` in the user's scope with status, notice and certificate (PDF links),
+    paginated (100 a page) and filtered by status; the registry operator issues the notices from here."""
+    from django.core.paginator import Paginator
 
+    from cets.parties.access import membership_of, viewer_of
+    from cets.parties.models import Role
+
+    from .status import LABELS as OUTCOMES
+
+    status = request.GET.get("status", "")
+    status = status if status in OUTCOMES else ""
+    obs = selectors.obligations_visible(user=request.user, year=year)
+    if status:
+        st_all = selectors.statuses(year=year, entity_qs=list(obs.values_list("entity_id", flat=True)), market=None)
+        obs = obs.filter(entity_id__in=[e for e, s in st_all.items() if s.status == status])
+    page = Paginator(obs, 100).get_page(request.GET.get("page"))
+    ids = [o.entity_id for o in page.object_list]
+    st = selectors.statuses(year=year, entity_qs=ids, market=None) if ids else {}
+    rows = [(o, st.get(o.entity_id), getattr(o, "notice", None), getattr(o, "certificate", None)) for o in page.object_list]
     m = membership_of(request.user)
-    return render(request, "compliance/overview.html", {"year": year, "rows": rows, "today": timezone.localdate(),
+    return render(request, "compliance/overview.html", {"year": year, "rows": rows, "today": timezone.localdate(), "page": page,
+                                                        "status": status, "outcomes": OUTCOMES, "query": f"status={status}&" if status else "",
+                                                        "viewer": viewer_of(request.user),
+                                                        "registry": m is not None and m.role == Role.REGISTRY_OPERATOR,
                                                         "province": m.province if m and m.province else "",
                                                         "authority": selectors.authority_scope(request.user) is not None})
 
@@ -143,50 +159,169 @@ def obligation_page(request, obligation_id: int):
     deduction = AllocationAdjustment.objects.filter(source=f"compliance.rectification:{order.pk}").first() if order else None
     return render(request, "compliance/obligation.html", {"ob": ob, "status": status, "basis": basis, "basis_error": error, "order": order,
                                                           "decision": decision, "deduction": deduction, "pack": pack,
-                                                          "deadline": selectors.deadline_of(obligation=ob)})
+                                                          "deadline": selectors.deadline_of(obligation=ob), "today": timezone.localdate(),
+                                                          "rectify_by": selectors.rectification_deadline_of(obligation=ob)})
+
+
+def _say(request, e) -> str:
+    """A numbered refusal in the page's language (the code is the same in both)."""
+    return f"{e.code} {e.zh if (request.LANGUAGE_CODE or 'zh').startswith('zh') else e.en}"
+
+
+def _form_errors(request, form) -> None:
+    from django.contrib import messages
+
+    for field, errs in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for err in errs:
+            messages.error(request, f"{label}: {err}" if label else err)
 
 
 @login_required
 def obligation_action(request, obligation_id: int, action: str):
-    """POST: ``rectify`` (reference, optional deadline), ``fine`` (reference, reason, multiple or amount in
-    yuan), ``publish``, ``deduct``. The services check role and jurisdiction and refuse with their codes."""
-    import datetime as dt
-
+    """POST: ``rectify`` (reference, a deadline only if the pack has none), ``fine`` (reference, reason,
+    multiple or amount in yuan), ``publish``, ``deduct``. Input is validated by the forms (never a 500); the
+    rectification deadline is never silently replaced: a date other than the pack's, or a deadline that is
+    not after today, is refused here. The services check role and jurisdiction and refuse with their codes."""
     from django.contrib import messages
     from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
 
     from cets.core.errors import CetsError
 
     from . import services
+    from .forms import FineForm, RectifyForm
 
     if request.method != "POST":
         raise Http404
     ob = _obligation_in_scope(request.user, obligation_id)
     if ob is None:
         raise Http404
-    p, user = request.POST, request.user
+    user = request.user
     try:
         if action == "rectify":
-            d = p.get("deadline") or None
-            services.rectification_order_issue(obligation_id=ob.pk, reference=p.get("reference", ""), actor=user,
-                                               deadline=dt.date.fromisoformat(d) if d else None)
+            form = RectifyForm(request.POST)
+            if not form.is_valid():
+                _form_errors(request, form)
+                return redirect("compliance:obligation", obligation_id=ob.pk)
+            entered = form.cleaned_data["deadline"]
+            fixed = selectors.rectification_deadline_of(obligation=ob)
+            today = timezone.localdate()
+            if fixed is not None and entered is not None and entered != fixed:
+                messages.error(request, _("The rule pack sets the rectification deadline %(d)s; another date cannot be used.") % {"d": fixed})
+                return redirect("compliance:obligation", obligation_id=ob.pk)
+            deadline = fixed or entered
+            if deadline is not None and deadline <= today:
+                messages.error(request, _("The rectification deadline %(d)s is not after today (%(today)s): no order is issued with a past deadline.")
+                               % {"d": deadline, "today": today})
+                return redirect("compliance:obligation", obligation_id=ob.pk)
+            services.rectification_order_issue(obligation_id=ob.pk, reference=form.cleaned_data["reference"], actor=user, deadline=entered)
+            messages.success(request, _("Rectification order issued."))
         elif action == "fine":
-            amount = p.get("amount_yuan") or None
-            services.penalty_decide(obligation_id=ob.pk, reference=p.get("reference", ""), reason=p.get("reason", ""), actor=user,
-                                    multiple=p.get("multiple") or None,
-                                    amount_fen=_yuan_to_fen(amount) if amount else None)
+            form = FineForm(request.POST)
+            if not form.is_valid():
+                _form_errors(request, form)
+                return redirect("compliance:obligation", obligation_id=ob.pk)
+            d = form.cleaned_data
+            services.penalty_decide(obligation_id=ob.pk, reference=d["reference"], reason=d["reason"], actor=user, multiple=d["multiple"],
+                                    amount_fen=d["amount_yuan"])
+            messages.success(request, _("Penalty decided."))
         elif action == "publish" and getattr(ob, "penalty", None) is not None:
             services.penalty_publish(decision_id=ob.penalty.pk, actor=user)
+            messages.success(request, _("Penalty decision published."))
         elif action == "deduct":
             services.arrears_deduction_decide(obligation_id=ob.pk, actor=user)
+            messages.success(request, _("Deduction decided."))
         else:
             raise Http404
-        messages.success(request, "OK")
     except CetsError as e:
-        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
-    except ValueError as e:
-        messages.error(request, str(e))
+        messages.error(request, _say(request, e))
     return redirect("compliance:obligation", obligation_id=ob.pk)
+
+
+# --- surrender decisions (the province) --------------------------------------------------------------
+
+
+def _int_or_none(raw: str, lo: int, hi: int) -> int | None:
+    return int(raw) if raw.isdigit() and lo <= int(raw) <= hi else None
+
+
+@login_required
+def surrenders(request):
+    """Surrender applications in the user's scope, paginated, filtered by year and status (default: those
+    waiting for a decision); the entity's provincial authority approves or returns each one."""
+    from django.core.paginator import Paginator
+    from django.utils.http import urlencode
+
+    from cets.parties.access import membership_of, viewer_of
+    from cets.parties.models import Role
+
+    from .models import SurrenderApplication
+
+    if request.method != "GET":
+        raise Http404
+    year = _int_or_none(request.GET.get("year", ""), 2005, 2100)
+    status = request.GET.get("status", "submitted")
+    status = status if status in SurrenderApplication.Status.values else ""
+    qs = selectors.surrenders_visible(user=request.user, year=year, status=status)
+    if qs is None:
+        raise Http404
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    m = membership_of(request.user)
+    q = urlencode({k: v for k, v in {"year": year or "", "status": status}.items() if v})
+    return render(request, "compliance/surrenders.html", {
+        "viewer": viewer_of(request.user), "page": page, "year": year, "status": status, "query": q + "&" if q else "",
+        "statuses": SurrenderApplication.Status.choices, "decides": m is not None and m.role == Role.PROVINCIAL_AUTHORITY})
+
+
+@login_required
+def surrender_decide(request, application_id: int, action: str):
+    """POST approve / reject: ``services.surrender_approve`` / ``surrender_reject`` (role, jurisdiction and
+    status checked there: R0502, R0605)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from cets.core.errors import CetsError
+
+    from . import services
+
+    if request.method != "POST" or action not in ("approve", "reject"):
+        raise Http404
+    try:
+        if action == "approve":
+            app = services.surrender_approve(application_id=application_id, approver=request.user)
+            messages.success(request, _("Surrender of %(q)s t approved.") % {"q": f"{app.quantity:,}"})
+        else:
+            app = services.surrender_reject(application_id=application_id, approver=request.user)
+            messages.success(request, _("Surrender of %(q)s t returned to the entity.") % {"q": f"{app.quantity:,}"})
+    except CetsError as e:
+        messages.error(request, _say(request, e))
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/compliance/surrenders/") else "compliance:surrenders")
+
+
+@login_required
+def notices_issue(request, year: int):
+    """POST: the registry operator issues the compliance notices of ``year`` (``services.compliance_notices_issue``:
+    R0502 for anyone else; one notice per obligation whose final allocation is issued; idempotent)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from cets.core.errors import CetsError
+
+    from . import services
+
+    if request.method != "POST" or not 2005 <= year <= 2100:
+        raise Http404
+    try:
+        n = services.compliance_notices_issue(year=year, actor=request.user)
+    except CetsError as e:
+        messages.error(request, _say(request, e))
+    else:
+        messages.success(request, _("%(n)s compliance notices issued.") % {"n": n})
+    return redirect("compliance:overview", year=year)
 
 
 def _yuan_to_fen(text: str) -> int:

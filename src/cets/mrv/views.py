@@ -1,15 +1,21 @@
-"""MRV pages. Thin: parse the request, call a selector, render. Nothing here writes."""
+"""MRV pages. Thin: parse the request, call a selector (or, for a POST, a service), render."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
 
+from cets.core.errors import CetsError
 from cets.parties.access import viewer_of
 
-from . import selectors
+from . import selectors, services
+from .forms import ResolveForm
+from .models import VerificationRecord
 
 
 @require_safe
@@ -21,9 +27,35 @@ def blocked_cases(request):
     unresolved = request.GET.get("unresolved") == "1"
     qs = selectors.blocked_cases(user=request.user, year=year, unresolved_only=unresolved)
     page = Paginator(qs, 100).get_page(request.GET.get("page", 1))
-    ctx = {"viewer": viewer_of(request.user), "year": year, "unresolved": unresolved, "page": page,
-           "years": [2022, 2023, 2024]}
+    viewer = viewer_of(request.user)
+    ctx = {"viewer": viewer, "year": year, "unresolved": unresolved, "page": page, "years": [2022, 2023, 2024],
+           "resolves": viewer.role in ("provincial_authority", "national_authority"), "form": ResolveForm(auto_id=False),
+           "query": "".join(f"{k}={v}&" for k, v in (("year", year), ("unresolved", 1 if unresolved else "")) if v)}
     return render(request, "mrv/blocked.html", ctx)
+
+
+@require_POST
+@login_required
+def blocked_resolve(request, record_id: int):
+    """Resolve a blocked case (``services.verification_resolve``: role and jurisdiction R0502, V0201 a
+    conforming conclusion, V0202 already resolved, V0203 unknown resolution); unknown record 404."""
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        for field, errs in form.errors.items():
+            for err in errs:
+                messages.error(request, f"{form.fields[field].label}: {err}" if field in form.fields else err)
+    else:
+        if not VerificationRecord.objects.filter(pk=record_id).exists():
+            raise Http404
+        try:
+            services.verification_resolve(record_id=record_id, actor=request.user, resolution=form.cleaned_data["resolution"],
+                                          note=form.cleaned_data["note"])
+        except CetsError as e:
+            messages.error(request, f"{e.code} {e.zh if (request.LANGUAGE_CODE or 'zh').startswith('zh') else e.en}")
+        else:
+            messages.success(request, _("Case resolved: the entity's final allocation may be issued."))
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/mrv/blocked/") else "mrv:blocked")
 
 
 KIND_LABELS = {
@@ -41,7 +73,6 @@ KIND_LABELS = {
 @login_required
 def deadlines(request):
     """The deadlines dashboard of an authority: what is due, late or missing in its jurisdiction."""
-    from django.http import Http404
     from django.utils import timezone
 
     from cets.core.errors import CetsError

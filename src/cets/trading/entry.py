@@ -18,12 +18,14 @@ import re
 from django.db import IntegrityError
 
 from cets.core.errors import CetsError
-from cets.parties.models import Organisation
+from cets.parties.access import require_role
+from cets.parties.models import Organisation, Role
+from cets.rules.packs import PackError
 
 from . import services
-from .checks import T0110, T0113, T0203, T0209, T0402, T0403
+from .checks import T0110, T0111, T0113, T0203, T0205, T0206, T0209, T0402, T0403
 from .models import Order
-from .selectors import participant_of
+from .selectors import day_state, instruments_listed, participant_of
 
 _KEY = re.compile(r"[A-Za-z0-9._:-]{1,80}")
 
@@ -113,3 +115,31 @@ def cancel(*, user, key: str, order: int, channel: str = "api", market: str = "n
         raise CetsError(T0110, f"#{order}")
     return _once(k, lambda: services.order_cancel(key=k, participant=org, order_seq=order, actor=user, market=market),
                  kind=Order.Kind.CANCEL, participant_id=org.pk, target_id=order)
+
+
+def day_open(*, user, instrument: str, day, prev_close_fen: int | None = None, market: str = "national") -> Order:
+    """The exchange operator opens ``day`` for ``instrument`` (开市, ``services.day_open``). R0502 unless
+    ``user`` is an exchange operator; T0206 an instrument the market's trading pack does not list and that
+    was never opened; T0205 a year no trading pack covers; then every check of ``day_open`` (T0205 not a
+    trading day, T0210 the previous day not closed, T0111 no reference price)."""
+    require_role(user, Role.EXCHANGE_OPERATOR)
+    try:
+        rules = services.market_rules(market, day)
+    except PackError:
+        raise CetsError(T0205, f"{day}: no trading rules") from None
+    if instrument not in rules.instruments and instrument not in instruments_listed(market=market):
+        raise CetsError(T0206, repr(instrument)[:40])
+    if prev_close_fen is not None and (isinstance(prev_close_fen, bool) or not isinstance(prev_close_fen, int) or prev_close_fen <= 0):
+        raise CetsError(T0111, repr(prev_close_fen)[:40])
+    return services.day_open(market=market, instrument=instrument, day=day, prev_close_fen=prev_close_fen)
+
+
+def day_close(*, user, instrument: str, day, market: str = "national"):
+    """The exchange operator closes ``day`` for ``instrument`` (闭市, ``services.day_close``): resting
+    orders expire and the day's statistics and quote are written. R0502 unless ``user`` is an exchange
+    operator; T0205 unless ``day`` is the instrument's open day (nothing is written then: the service
+    would log a close for a day that was never opened)."""
+    require_role(user, Role.EXCHANGE_OPERATOR)
+    if day_state(market=market, instrument=instrument, today=day).open_day != day:
+        raise CetsError(T0205, f"{instrument} {day} not open")
+    return services.day_close(market=market, instrument=instrument, day=day)

@@ -72,3 +72,31 @@ class TakeForm(_Keyed):
 
 class CancelForm(_Keyed):
     order = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class DayOpenForm(forms.Form):
+    """Open today's trading day of one instrument; ``prev_close`` (CNY) only for an instrument without a
+    previous close on the platform (a new listing's reference price)."""
+
+    instrument = forms.ChoiceField(label=_("Trading subject"))
+    prev_close = forms.CharField(label=_("Reference price (CNY per tonne, only for a new instrument)"), max_length=16, required=False,
+                                 widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "96.50", "autocomplete": "off"}))
+
+    def __init__(self, *args, instruments: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["instrument"].choices = [(i, i) for i in instruments]
+
+    def clean_prev_close(self) -> int | None:
+        raw = self.cleaned_data["prev_close"].strip()
+        if not raw:
+            return None
+        try:
+            return cny_to_fen(raw)
+        except CetsError:
+            raise forms.ValidationError(_("The price must be a positive amount in CNY with at most two decimals (tick 0.01), e.g. 96.50."),
+                                        code="T0401") from None
+
+
+class DayCloseForm(forms.Form):
+    instrument = forms.CharField(max_length=40)
+    day = forms.DateField(error_messages={"invalid": _("Enter a valid date."), "required": _("Enter a valid date.")})

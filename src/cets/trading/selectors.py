@@ -121,10 +121,11 @@ def _whose(user, participant: str = "") -> Organisation | None:
 
 
 def orders_visible(*, user, market: str = "national", participant: str = "", day: dt.date | None = None, status: str = "",
-                   limit: int = 200) -> QuerySet[Order]:
+                   limit: int | None = 200) -> QuerySet[Order]:
     """Orders (申报 and 摘牌/确认, not the log's day and cancel commands) ``user`` may see, newest first:
     its own organisation's, or every participant's (optionally one USCC) for an exchange operator.
-    R0502 for other roles. ``limit`` is capped at 1000."""
+    R0502 for other roles. ``limit`` is capped at 1000; ``None`` returns the whole queryset (the pages
+    paginate it)."""
     org = _whose(user, participant)
     qs = Order.objects.filter(market=market, kind__in=(Order.Kind.PLACE, Order.Kind.TAKE))
     if org is not None:
@@ -133,19 +134,25 @@ def orders_visible(*, user, market: str = "national", participant: str = "", day
         qs = qs.filter(trading_day=day)
     if status:
         qs = qs.filter(status=status)
-    return qs.select_related("participant", "counterparty").order_by("-seq")[: min(max(limit, 1), 1000)]
+    qs = qs.select_related("participant", "counterparty").order_by("-seq")
+    return qs if limit is None else qs[: min(max(limit, 1), 1000)]
 
 
-def trades_visible(*, user, market: str = "national", participant: str = "", day: dt.date | None = None, limit: int = 200) -> QuerySet[Trade]:
+def trades_visible(*, user, market: str = "national", participant: str = "", day: dt.date | None = None, method: str = "",
+                   limit: int | None = 200) -> QuerySet[Trade]:
     """Trades ``user`` may see, newest first: those where its organisation bought or sold, or all (or one
-    participant's) for an exchange operator. R0502 for other roles."""
+    participant's) for an exchange operator; optionally one trade ``method``. R0502 for other roles.
+    ``limit`` is capped at 1000; ``None`` returns the whole queryset (the pages paginate it)."""
     org = _whose(user, participant)
     qs = Trade.objects.filter(market=market)
     if org is not None:
         qs = qs.filter(Q(buyer_id=org.pk) | Q(seller_id=org.pk))
     if day is not None:
         qs = qs.filter(trading_day=day)
-    return qs.select_related("buyer", "seller").order_by("-seq")[: min(max(limit, 1), 1000)]
+    if method:
+        qs = qs.filter(method=method)
+    qs = qs.select_related("buyer", "seller").order_by("-seq")
+    return qs if limit is None else qs[: min(max(limit, 1), 1000)]
 
 
 @dataclass(frozen=True)
@@ -232,10 +239,13 @@ class Board:
     asks: list
 
 
-def board(*, instrument: str, method: str, viewer=None, market: str = "national", levels: int | None = None) -> Board:
+def board(*, instrument: str, method: str, viewer=None, market: str = "national", levels: int | None = None,
+          today: dt.date | None = None) -> Board:
     """The best ``levels`` (pack ``order.take_levels``, 5) price levels of each side from the market's
     book (``services.book_read``), with the resting quotes of those levels in priority order.
-    Market data: any viewer; participants are never named, ``viewer`` only marks its own quotes."""
+    ``open`` is the real state of ``today`` (default the local date): the instrument's day was opened
+    for today and not closed (a day left open from an earlier date shows closed: orders would be refused
+    T0205). Market data: any viewer; participants are never named, ``viewer`` only marks its own quotes."""
     with book_read(market) as b:
         n = levels or b.limits.take_levels
         ins = b.instruments.get(instrument)
@@ -263,9 +273,44 @@ def board(*, instrument: str, method: str, viewer=None, market: str = "national"
             return Board(instrument, method, False, None, None, None, sides[bk.BUY], sides[bk.SELL])
         band = {"listing": b.limits.listing_band, "block": b.limits.block_band}.get(method, b.limits.continuous_band)
         low, high = bk.price_band(ins.prev_close_fen, band, b.limits.band_rounding)
-        last = Order.objects.filter(market=market, instrument=instrument, kind__in=(Order.Kind.OPEN_DAY, Order.Kind.CLOSE_DAY)).order_by("-seq").first()
-        is_open = last is not None and last.kind == Order.Kind.OPEN_DAY
+        is_open = day_state(market=market, instrument=instrument, today=today).open_today
         return Board(instrument, method, is_open, ins.prev_close_fen, low, high, sides[bk.BUY], sides[bk.SELL])
+
+
+@dataclass(frozen=True)
+class DayState:
+    """The trading-day state of one instrument: ``open_day`` the day opened and not yet closed (None when
+    the last day was closed), ``open_today`` if that day is ``today`` (only then are orders accepted),
+    ``stale`` if a day of an earlier date was left open (it must be closed before the next opens, T0210),
+    ``last_closed`` the last closed day and ``last_close_fen`` its close (fen per tonne, int)."""
+
+    instrument: str
+    today: dt.date
+    open_day: dt.date | None
+    last_closed: dt.date | None
+    last_close_fen: int | None
+
+    @property
+    def open_today(self) -> bool:
+        return self.open_day is not None and self.open_day == self.today
+
+    @property
+    def stale(self) -> bool:
+        return self.open_day is not None and self.open_day != self.today
+
+
+def day_state(*, market: str = "national", instrument: str, today: dt.date | None = None) -> DayState:
+    """The real open/closed state of ``instrument``'s trading day, read from the command log (the last
+    开市 / 闭市 command). Market data: any viewer."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    days = Order.objects.filter(market=market, instrument=instrument, kind__in=(Order.Kind.OPEN_DAY, Order.Kind.CLOSE_DAY))
+    last = days.order_by("-seq").first()
+    open_day = last.trading_day if last is not None and last.kind == Order.Kind.OPEN_DAY else None
+    closed = days.filter(kind=Order.Kind.CLOSE_DAY).order_by("-seq").values_list("trading_day", flat=True).first()
+    q = DailyQuote.objects.filter(market=market, instrument=instrument).order_by("-date").first()
+    return DayState(instrument, today, open_day, closed, q.close_fen if q else None)
 
 
 def quotes_between(*, market: str = "national", instrument: str, start: dt.date, end: dt.date) -> list[DailyQuote]:

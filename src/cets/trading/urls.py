@@ -10,6 +10,9 @@ urlpatterns = [
     path("cancel/", views.cancel_submit, name="cancel"),
     path("orders/", views.orders, name="orders"),
     path("funds/", views.funds, name="funds"),
+    path("day/", views.trading_day, name="day"),
+    path("day/open/", views.day_open_submit, name="day_open"),
+    path("day/close/", views.day_close_submit, name="day_close"),
     path("market/", views.market, name="market"),
     path("market/<str:instrument>/", views.market_instrument, name="market_instrument"),
 ]

@@ -15,6 +15,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,7 +32,7 @@ from cets.rules.packs import PackError
 from . import entry, selectors, services
 from .chart import Day, chart_of
 from .checks import T0209
-from .forms import CancelForm, OrderForm, TakeForm
+from .forms import CancelForm, DayCloseForm, DayOpenForm, OrderForm, TakeForm
 from .models import Order
 
 MARKET = "national"
@@ -87,6 +88,8 @@ def _board_context(request, instrument: str, method: str, order_form: OrderForm 
         "bid_rows": list(enumerate(b.bids, start=1)),
         "trader": trader,
         "now": timezone.localtime(),
+        "day_state": selectors.day_state(market=MARKET, instrument=instrument),
+        "operator": selectors.is_exchange_operator(request.user),
     }
     if trader is not None:
         ctx["order_form"] = order_form or OrderForm(
@@ -215,28 +218,122 @@ def _day(raw: str) -> dt.date | None:
         return None
 
 
+PAGE_SIZE = 50
+
+
+def _query(**params) -> str:
+    """The page's filters as a query string ending in ``&`` (for the pager's links), empty values left out."""
+    q = urlencode({k: v for k, v in params.items() if v})
+    return q + "&" if q else ""
+
+
 @require_safe
 @login_required
 def orders(request):
-    """My orders (cancel buttons on resting ones) and my trades; an exchange operator sees everyone's."""
+    """My orders (cancel buttons on resting ones) and my trades; an exchange operator sees everyone's.
+    Both lists are paginated (``page`` / ``tpage``, 50 rows), orders filtered by status, trades by method."""
     participant = request.GET.get("participant", "")[:18]
     day = _day(request.GET.get("day", ""))
+    status = request.GET.get("status", "")
+    status = status if status in Order.Status.values else ""
+    method = request.GET.get("method", "")
+    method = method if method in METHODS else ""
     try:
-        rows = list(selectors.orders_visible(user=request.user, participant=participant, day=day, market=MARKET))
-        trades = list(selectors.trades_visible(user=request.user, participant=participant, day=day, market=MARKET))
+        order_qs = selectors.orders_visible(user=request.user, participant=participant, day=day, status=status, market=MARKET, limit=None)
+        trade_qs = selectors.trades_visible(user=request.user, participant=participant, day=day, method=method, market=MARKET, limit=None)
     except CetsError as e:
         return _denied(request, e)
+    order_page = Paginator(order_qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    trade_page = Paginator(trade_qs, PAGE_SIZE).get_page(request.GET.get("tpage"))
     trader = selectors.participant_of(request.user)
+    rows, trades = list(order_page.object_list), list(trade_page.object_list)
     for o in rows:
         o.cancel_key = _key() if trader is not None and o.kind == Order.Kind.PLACE and o.status == Order.Status.RESTING else ""
     for t in trades:
         t.my_side = ("B" if t.buyer_id == trader.pk else "S") if trader is not None else ""
         t.my_fee_fen = (t.buyer_fee_fen if t.my_side == "B" else t.seller_fee_fen) if trader is not None else None
+    filters = {"participant": participant, "day": day.isoformat() if day else "", "status": status, "method": method}
     return render(
         request,
         "trading/orders.html",
-        {"viewer": viewer_of(request.user), "orders": rows, "trades": trades, "trader": trader, "participant": participant, "day": day},
+        {"viewer": viewer_of(request.user), "orders": rows, "trades": trades, "trader": trader, "participant": participant, "day": day,
+         "status": status, "statuses": [(v, _status(v)) for v in Order.Status.values], "method": method, "methods": METHODS,
+         "order_page": order_page, "trade_page": trade_page,
+         "order_query": _query(**filters, tpage=request.GET.get("tpage", "")),
+         "trade_query": _query(**filters, page=request.GET.get("page", ""))},
     )
+
+
+# --- the trading day (开市 / 闭市), for the exchange operator ----------------------------------------------
+
+
+def _day_context(request, open_form: DayOpenForm | None = None) -> dict:
+    names = _instruments(_rules())
+    today = timezone.localdate()
+    return {"viewer": viewer_of(request.user), "today": today, "now": timezone.localtime(),
+            "states": [selectors.day_state(market=MARKET, instrument=i, today=today) for i in names],
+            "open_form": open_form or DayOpenForm(instruments=names, initial={"instrument": _default_instrument(_rules())})}
+
+
+def _not_operator(request):
+    if selectors.is_exchange_operator(request.user):
+        return None
+    from cets.parties.access import DENIED
+
+    return _denied(request, CetsError(DENIED, request.user.get_username()))
+
+
+@require_safe
+@login_required
+def trading_day(request):
+    """The exchange operator's trading-day page: every instrument's real state (open today, closed, or a
+    day of an earlier date left open), a form to open today's day and a button to close an open one."""
+    if (r := _not_operator(request)) is not None:
+        return r
+    return render(request, "trading/day.html", _day_context(request))
+
+
+@require_POST
+@login_required
+def day_open_submit(request):
+    if (r := _not_operator(request)) is not None:
+        return r
+    form = DayOpenForm(request.POST, instruments=_instruments(_rules()))
+    if form.is_valid():
+        d = form.cleaned_data
+        day = timezone.localdate()
+        try:
+            entry.day_open(user=request.user, instrument=d["instrument"], day=day, prev_close_fen=d["prev_close"], market=MARKET)
+        except CetsError as e:
+            form.add_error(None, _say(e))
+        else:
+            messages.success(request, _("%(instrument)s: trading day %(day)s opened.") % {"instrument": d["instrument"], "day": day.isoformat()})
+            return redirect("trading:day")
+    return render(request, "trading/day.html", _day_context(request, open_form=form))
+
+
+@require_POST
+@login_required
+def day_close_submit(request):
+    if (r := _not_operator(request)) is not None:
+        return r
+    form = DayCloseForm(request.POST)
+    if not form.is_valid():
+        for errs in form.errors.values():
+            for err in errs:
+                messages.error(request, err)
+        return redirect("trading:day")
+    d = form.cleaned_data
+    try:
+        q = entry.day_close(user=request.user, instrument=d["instrument"], day=d["day"], market=MARKET)
+    except CetsError as e:
+        messages.error(request, _say(e))
+    else:
+        from .templatetags.trading_tags import cny
+
+        messages.success(request, _("%(instrument)s: trading day %(day)s closed at %(close)s CNY per tonne.")
+                         % {"instrument": d["instrument"], "day": d["day"].isoformat(), "close": cny(q.close_fen)})
+    return redirect("trading:day")
 
 
 @require_safe

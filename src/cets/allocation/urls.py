@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "allocation"
+urlpatterns = [
+    path("submissions/", views.submissions, name="submissions"),
+    path("submissions/record/", views.submission_record, name="submission_record"),
+    path("submissions/<int:submission_id>/receive/", views.submission_receive, name="submission_receive"),
+]
