@@ -432,11 +432,13 @@ def cmd_cycle_status(args) -> int:
                   f"{o.done}/{o.total}" if o.total else "", f"{s.source} [{s.tag}]")
     con.print(t)
     f = Table(title="sectors (sector of an entity-year from the key-emitter list)")
-    for col in ("sector", "entities", "verified_t", "allocated_t", "issued_t", "surrendered_t", "offset_t", "on_time", "late", "incomplete", "open"):
+    # "collected" (Beijing automatic collection, 京环发〔2024〕8号 三(四)) only where some obligation was collected
+    outcomes = ("on_time", "late", "incomplete", "open") + (("collected",) if any(x.outcomes.get("collected") for x in figures.values()) else ())
+    for col in ("sector", "entities", "verified_t", "allocated_t", "issued_t", "surrendered_t", "offset_t", *outcomes):
         f.add_column(col, justify="left" if col == "sector" else "right")
     for sec, x in figures.items():
         f.add_row(sec, *(f"{v:,}" for v in (x.entities, x.verified_t, x.allocated_t, x.issued_t, x.surrendered_t, x.offset_t)),
-                  *(str(x.outcomes[k]) for k in ("on_time", "late", "incomplete", "open")))
+                  *(str(x.outcomes.get(k, 0)) for k in outcomes))
     con.print(f)
     return 0
 

@@ -52,3 +52,10 @@ def surrender(world, entity, user, year: int, code: str, quantity: int, day: str
     app = surrender_submit(key=key, entity=entity, year=year, unit_type_code=code, quantity=quantity, actor=user, at=when(day, 9))
     approver = world.province_sd if entity.province == "37" else world.province_zj
     return surrender_approve(application_id=app.pk, approver=approver, at=when(day, 11))
+
+
+def assert_cycle_lines(out: str, steps) -> None:
+    """Every step of ``steps`` has a line of ``cets cycle status`` output ``out`` naming its code and due date."""
+    for s in steps:
+        line = next((ln for ln in out.splitlines() if f" {s.step} " in ln), None)
+        assert line is not None and s.due.isoformat() in line, s.step

@@ -172,12 +172,10 @@ def test_sector_not_listed_is_not_applicable(world):
 
 def test_cli_empty_database_2024(db, capsys):
     from cets.cli import main
+    from tests.compliance.helpers import assert_cycle_lines
 
     assert main(["cycle", "status", "--market", "national", "--year", "2024"]) == 0
-    out = capsys.readouterr().out
-    for s in cycle_steps("national", 2024):
-        line = next((ln for ln in out.splitlines() if f" {s.step} " in ln), None)
-        assert line is not None and s.due.isoformat() in line, s.step
+    assert_cycle_lines(capsys.readouterr().out, cycle_steps("national", 2024))
     assert main(["cycle", "status", "--market", "national", "--year", "2024", "--format", "json", "--today", "2025-05-01"]) == 0
     j = json.loads(capsys.readouterr().out)
     assert len(j["steps"]) == len(cycle_steps("national", 2024)) and {s["status"] for s in j["steps"]} == {"not_applicable"}

@@ -184,7 +184,10 @@ def test_beijing_spot_check_flags_and_evaluation_is_published(world, bodies):
     bj = Organisation.objects.create(uscc="91110105MA00ABCD1G", name="北京测试热电厂", kind=Organisation.Kind.ENTITY, region_code="110105", province="11")
     bj_auth = member_create(username="pbj", role=Role.PROVINCIAL_AUTHORITY, province="11",
                             organisation=Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="北京市生态环境局", province="11"))
-    [a] = verification_assign(year=2023, province="11", entities=[bj], bodies=bodies, seed="s", actor=bj_auth, market="beijing")
+    bj_user = member_create(username="bjent", organisation=bj, role=Role.ENTITY)
+    from cets.mrv.services import verification_commission
+
+    a = verification_commission(entity=bj, year=2023, body=bodies[0], actor=bj_user, market="beijing", at=when("2024-05-20"))
     verification_outcome_record(assignment_id=a.pk, actor=U(bodies, a), verified_emissions_t=5_000, generation_mwh=None, heat_supplied_gj=None,
                                 conforming=True, completed_on=dt.date(2024, 6, 7))
     verification_notify(assignment_id=a.pk, actor=bj_auth, on=dt.date(2024, 6, 19))   # on the last day: in time
@@ -219,3 +222,74 @@ def test_api_flow(world, bodies):
     assert sd.post(f"/api/v1/mrv/assignments/{a['id']}/notify", {"on": "2024-10-08"}, content_type="application/json").json()["objection_by"] == "2024-10-16"
     r = client_for(w.entity_zj1_user).post(f"/api/v1/mrv/assignments/{a['id']}/objection", {"on": "2024-10-09"}, content_type="application/json")
     assert r.status_code == 403 and r.json()["code"] == "R0502"
+
+
+def test_beijing_entity_commissions_its_verifier_the_national_market_keeps_the_draw(world, bodies):
+    """京环发〔2024〕8号 三(二): "重点碳排放单位自行委托核查机构通过管理平台开展碳排放核查工作" — in Beijing the entity commissions
+    its body (the bureau draws no regular verification, V0313); the national market keeps the random draw (双随机), so an
+    entity there may not commission (V0312). 四(二): "抽查与核查排放量差异超过1000吨或10%以上的，市生态环境部门将对核查机构予以提醒":
+    verified 50,000 t; a spot check of 51,001 t differs by 1,001 t > 1,000 t (2.0%) → the commissioned body is flagged."""
+    from cets.mrv.models import VerificationAssignment
+    from cets.mrv.services import (
+        report_preparer_record,
+        verification_assign,
+        verification_commission,
+        verification_outcome_record,
+        verification_selection,
+    )
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import member_create
+
+    assert (verification_selection("beijing", "power", 2023), verification_selection("beijing", "services", 2023)) == ("commissioned", "commissioned")
+    assert verification_selection("national", "power", 2023) == "random_draw"
+    bj = Organisation.objects.create(uscc="91110105MA00ABCD1G", name="北京测试热电厂", kind=Organisation.Kind.ENTITY, region_code="110105", province="11")
+    other = Organisation.objects.create(uscc="91110105MA00ABCE2X", name="北京另一单位", kind=Organisation.Kind.ENTITY, region_code="110105", province="11")
+    bj_user = member_create(username="bjent", organisation=bj, role=Role.ENTITY)
+    bj_auth = member_create(username="pbj", role=Role.PROVINCIAL_AUTHORITY, province="11",
+                            organisation=Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="北京市生态环境局", province="11"))
+
+    def refused(code, **kw):
+        n = VerificationAssignment.objects.count()
+        with pytest.raises(CetsError) as e:
+            verification_commission(**{"entity": bj, "year": 2023, "body": bodies[1], "actor": bj_user, "market": "beijing", **kw})
+        assert e.value.code == code and VerificationAssignment.objects.count() == n
+
+    refused("R0502", entity=other)                                    # only for its own report
+    refused("R0502", actor=bj_auth)                                   # the bureau does not commission for the entity
+    refused("V0312", market="national")                               # the national market draws at random
+    refused("V0315", body=other)                                      # an entity is not a verification body
+    report_preparer_record(entity=bj, year=2023, body=bodies[2], actor=bj_user)
+    refused("V0314", body=bodies[2])                                  # it helped prepare the report (Regulations Art. 13)
+    with pytest.raises(CetsError) as e:                               # the bureau draws no regular Beijing verification
+        verification_assign(year=2023, province="11", entities=[bj], bodies=bodies, seed="s", actor=bj_auth, market="beijing")
+    assert e.value.code == "V0313"
+    a = verification_commission(entity=bj, year=2023, body=bodies[1], actor=bj_user, market="beijing", at=when("2024-05-20"))
+    assert (a.kind, a.commissioned_by_id, a.body_id, a.seed, a.province, a.market) == ("regular", bj.pk, bodies[1].pk, "", "11", "beijing")
+    refused("V0303", body=bodies[0])                                  # one regular verification a year
+    # the national market keeps the draw: commissioned_by stays empty
+    [n] = verification_assign(year=2023, province="37", entities=[world.sd1], bodies=bodies, seed="x", actor=world.province_sd)
+    assert n.commissioned_by_id is None and n.seed == "x"
+    # outcome by the commissioned body, then the bureau's spot check (drawn, never the first verifier)
+    verification_outcome_record(assignment_id=a.pk, actor=bodies[1].user, verified_emissions_t=50_000, generation_mwh=None, heat_supplied_gj=None,
+                                conforming=True, completed_on=dt.date(2024, 7, 1))
+    [s] = verification_assign(year=2023, province="11", entities=[bj], bodies=bodies, seed="s", actor=bj_auth, market="beijing", kind="spot_check")
+    assert s.body_id != bodies[1].pk
+    s = verification_outcome_record(assignment_id=s.pk, actor=U(bodies, s), verified_emissions_t=51_001, generation_mwh=None, heat_supplied_gj=None,
+                                    conforming=True, completed_on=dt.date(2024, 8, 1))
+    assert s.flagged is True
+
+
+@pytest.mark.parametrize(("verified", "spot", "flag"), [
+    (50_000, 51_000, False),   # 1,000 t is not "超过1000吨"; 2% < 10%
+    (50_000, 51_001, True),    # 1,001 t > 1,000 t
+    (5_000, 5_499, False),     # 499 t, 9.98%
+    (5_000, 5_500, True),      # 500 t = 10%: "10%以上" read as inclusive (pack note [M])
+])
+def test_beijing_spot_check_rule_from_the_pack(verified, spot, flag):
+    """京环发〔2024〕8号 四(二): "抽查与核查排放量差异超过1000吨或10%以上的，市生态环境部门将对核查机构予以提醒"."""
+    from cets.rules.packs import load_pack
+
+    p = load_pack("beijing/power-2023")
+    rule = SpotCheckRule(abs_t=int(p.decimal("verification.spot_check_abs_t")), rel=p.decimal("verification.spot_check_rel"),
+                         rel_inclusive=p.flag("verification.spot_check_rel_inclusive"))
+    assert spot_check_flags(verified_t=verified, spot_t=spot, rule=rule) is flag

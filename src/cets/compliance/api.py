@@ -254,7 +254,7 @@ class CollectionIn(Schema):
 
 @router.post("/beijing/collection", response=dict)
 def beijing_collection(request, body: CollectionIn):
-    """A registry operator (TOTP-verified session) proposes the automatic collection at the deadline, now; a second
+    """A registry operator (TOTP-verified session) proposes the automatic collection (on or after the deadline), now; a second
     operator approves it at ``/api/v1/registry/proposals/{id}/approve`` (four eyes)."""
     _otp(request)
     p = services.collection_propose(key=body.key, pack_id=body.pack_id, year=body.year, actor=request.user)

@@ -33,12 +33,13 @@ C0811 = Check(
 
 # C10xx: the Beijing pilot (rules/packs/beijing/compliance-2023-2024.toml; cn-ets-rules.md §7.2).
 C1001 = Check("C1001", "抵销量（碳普惠与CCER合计）超过上限", "offsets (PCER and CCER together) exceed their cap")
-C1002 = Check("C1002", "京外项目CCER抵销量超过上限", "CCERs from projects outside Beijing exceed their cap")
+C1002 = Check("C1002", "京外项目CCER抵销量超过规则包设定的上限", "CCERs from projects outside Beijing exceed the cap the rule pack sets")
 C1003 = Check("C1003", "该品种不可用于本市场履约", "this instrument cannot be used for compliance in this market")
 C1004 = Check("C1004", "该规则包未规定到期自动清缴", "the rule pack provides no automatic collection at the deadline")
-C1005 = Check("C1005", "自动清缴须在履约截止日进行", "automatic collection takes place on the compliance deadline")
+C1005 = Check("C1005", "自动收缴须在清缴截止日或之后进行", "automatic collection takes place on or after the surrender deadline")
 C1006 = Check("C1006", "规则包不是北京履约规则包或不含该年度", "not a Beijing compliance pack for this year")
 C1007 = Check("C1007", "履约义务数据有误，未写入任何数据", "the obligation rows have errors; nothing was recorded")
+C1008 = Check("C1008", "已过抵销产品使用申请截止日期", "after the deadline for applying to use offsets")
 
 # -- carry-over (结转), 2023–2024 power plan 附5
 C0701 = Check("C0701", "不在结转申请期内", "outside the carry-over application period")

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from cets.rules.cycle import ALL, Observation, Step, cycle_steps, step_status
 
-from .status import INCOMPLETE, LATE, ON_TIME, OPEN
+from .status import COLLECTED, INCOMPLETE, LATE, ON_TIME, OPEN
 
 OUTCOME_KEYS = (ON_TIME, LATE, INCOMPLETE, OPEN)
 OFFSET_INSTRUMENTS = ("CCER", "PCER")
@@ -202,14 +202,14 @@ def _observe_surrender(ev: str, *, market: str, year: int, ids, today: dt.date) 
         return Observation(total=0)
     st = statuses(year=year, entity_qs=Organisation.objects.filter(pk__in=ids), today=today, market=market)
     if ev == "surrender":
-        complete = sum(1 for s in st.values() if s.status in (ON_TIME, LATE))
-        return Observation(complete=complete == len(obs), late=any(s.status == LATE for s in st.values()), done=complete, total=len(obs))
+        complete = sum(1 for s in st.values() if s.status in (ON_TIME, LATE, COLLECTED))
+        return Observation(complete=complete == len(obs), late=any(s.status in (LATE, COLLECTED) for s in st.values()), done=complete, total=len(obs))
     if any(today <= o.deadline for o in obs.values()):
         return Observation(total=len(obs))  # the surrender deadline has not passed: not known yet who must rectify
     short = [e for e, s in st.items() if s.surrendered_by_deadline_t < obs[e].obligation_t]
     if not short:
         return Observation(applicable=False, note="every obligation was surrendered in full by its deadline")
-    made_up = [e for e in short if st[e].status == LATE]
+    made_up = [e for e in short if st[e].status in (LATE, COLLECTED)]
     last = (SurrenderApplication.objects.filter(obligation__in=[obs[e] for e in made_up], status=SurrenderApplication.Status.APPROVED)
             .aggregate(d=Max("decided_at"))["d"])
     return Observation(complete=len(made_up) == len(short), done_on=_local(last), done=len(made_up), total=len(short))
@@ -253,7 +253,7 @@ def sector_figures(*, market: str, year: int, ids, today: dt.date, sector: str) 
     by_inst = surrendered_by_instrument(year=year, entity_qs=qs, market=market)
     outcomes = dict.fromkeys(OUTCOME_KEYS, 0)
     for s in st.values():
-        outcomes[s.status] += 1
+        outcomes[s.status] = outcomes.get(s.status, 0) + 1  # "collected" appears only where a market collects (Beijing)
     verified = alloc["v"] if alloc["v"] is not None else sum(v.get(year, 0) for v in em.values())
     return SectorFigures(entities=len(ids), verified_t=int(verified), allocated_t=int(alloc["a"] or 0),
                          issued_t=int(alloc["i"] or 0), surrendered_t=int(sum(s.surrendered_t for s in st.values())),

@@ -19,9 +19,10 @@ class Obligation(models.Model):
     An entity on several sector lists of a market has one obligation for the year with ``sectors`` giving
     each sector's share (2025 notice 环办气候函〔2025〕140号: one notice, one surrender).
     The market is the pack's (``national/…``, ``beijing/…``). Beijing (pack ``beijing/compliance-…``):
-    ``offset_cap_t`` caps PCER + CCER together, ``nonlocal_ccer_cap_t`` the CCERs of projects outside Beijing,
-    both shares of ``offset_basis_t`` (the year's allocation or the obligation, per the pack) [S, reference
-    §7.2]; both are null for the national market.
+    ``offset_cap_t`` caps PCER + CCER together (2023: 5% of the determined emissions, 京环发〔2024〕8号 三(四)),
+    ``offset_basis_t`` is what it is a share of (the obligation or the allocation, per the pack);
+    ``nonlocal_ccer_cap_t`` caps the CCERs of projects outside Beijing only when the pack sets such a cap
+    (null otherwise: the 2023 notice sets none); both are null for the national market.
     """
 
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="obligations")
@@ -53,6 +54,8 @@ class SurrenderApplication(models.Model):
 
     Submitting moves the units to the pending position; the province's approval moves them to the
     surrender account; a rejection returns them. ``decided_at`` is the business time of the decision.
+    ``collected``: recorded by the Beijing automatic collection after the deadline (京环发〔2024〕8号 三(四)
+    "逾期未完成的，管理平台将自动收缴"), not by the entity: the obligation's outcome is then "collected".
     """
 
     class Status(models.TextChoices):
@@ -71,6 +74,7 @@ class SurrenderApplication(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     pending_transfer_key = models.CharField(max_length=120)
     final_transfer_key = models.CharField(max_length=120, blank=True)
+    collected = models.BooleanField(default=False, help_text="taken by the automatic collection after the deadline (Beijing), not surrendered by the entity")
 
     class Meta:
         ordering = ["id"]

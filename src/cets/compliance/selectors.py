@@ -35,17 +35,18 @@ def active_surrenders(*, obligation: Obligation):
     return qs.exclude(final_transfer_key__in=list(gone)) if gone else qs
 
 
-def _approved_by_obligation(obligation_ids, today: dt.date | None = None) -> dict[int, list[tuple[dt.date, int]]]:
-    """obligation id → [(approval date, tonnes)] of approved surrenders, leaving out those reversed in the
-    registry on or before ``today`` (status from events: a reversal reopens the obligation)."""
+def _approved_by_obligation(obligation_ids, today: dt.date | None = None) -> dict[int, list[tuple[dt.date, int, bool]]]:
+    """obligation id → [(approval date, tonnes, collected)] of approved surrenders, leaving out those reversed
+    in the registry on or before ``today`` (status from events: a reversal reopens the obligation);
+    ``collected`` marks the Beijing automatic collection (outcome ``collected``, :mod:`cets.compliance.status`)."""
     rows = list(SurrenderApplication.objects.filter(obligation_id__in=obligation_ids, status=SurrenderApplication.Status.APPROVED).values_list(
-        "obligation_id", "decided_at", "quantity", "final_transfer_key"))
+        "obligation_id", "decided_at", "quantity", "final_transfer_key", "collected"))
     gone = reversals_of([r[3] for r in rows])
-    out: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
-    for ob, at, q, key in rows:
+    out: dict[int, list[tuple[dt.date, int, bool]]] = defaultdict(list)
+    for ob, at, q, key, coll in rows:
         if key in gone and (today is None or gone[key] <= today):
             continue
-        out[ob].append((timezone.localdate(at), q))
+        out[ob].append((timezone.localdate(at), q, coll))
     return out
 
 
@@ -169,10 +170,12 @@ def market_price(*, pack, deadline: dt.date, market: str = "national"):
 
 def unsurrendered_for_penalty(*, obligation: Obligation, pack, today: dt.date | None = None) -> int:
     """Tonnes CO2e (int) the fine is computed on: unsurrendered at the end of the deadline day
-    (pack ``penalty.quantity_at = "deadline"``), or now (``"now"``)."""
+    (pack ``penalty.quantity_at = "deadline"``), or now (``"now"``). Units taken by the Beijing automatic
+    collection (京环发〔2024〕8号 三(四)) came from the entity's own holdings: they are not counted as emissions
+    beyond its allowances (the 3–5× fine's "超出配额许可范围的排放量"), so they are left out of the quantity."""
     s = status_of(obligation=obligation, today=today)
     if pack.text("penalty.quantity_at") == "deadline":
-        return max(0, obligation.obligation_t - s.surrendered_by_deadline_t)
+        return max(0, obligation.obligation_t - s.surrendered_by_deadline_t - s.collected_t)
     return s.outstanding_t
 
 

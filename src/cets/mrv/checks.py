@@ -20,6 +20,12 @@ V0308 = Check("V0308", "抽查需要已完成的核查", "a spot check needs a c
 V0309 = Check("V0309", "核查结果尚未记录", "the verification outcome is not recorded yet")
 V0310 = Check("V0310", "结果已告知", "the result was already notified")
 V0311 = Check("V0311", "排放量应为非负整数（吨）", "emissions must be whole tonnes ≥ 0")
+V0312 = Check("V0312", "本市场核查机构由主管部门随机抽取，重点排放单位不得自行委托",
+              "in this market the authority draws the verification body at random; the entity may not commission one")
+V0313 = Check("V0313", "本市场由重点排放单位自行委托核查机构，主管部门不随机抽取核查",
+              "in this market the entity commissions its verification body; the authority draws no regular verification")
+V0314 = Check("V0314", "编制本单位排放报告的机构不得核查该报告", "a body that helped prepare the report may not verify it")
+V0315 = Check("V0315", "所选机构不是核查机构", "the chosen organisation is not a verification body")
 M0201 = Check("M0201", "无待审核的方案版本", "no plan version awaiting review")
 M0202 = Check("M0202", "该月已审核通过，不能覆盖", "this month was accepted; it cannot be overwritten")
 M0203 = Check("M0203", "无待审核的月度存证", "no monthly filing awaiting review")

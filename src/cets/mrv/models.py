@@ -114,7 +114,10 @@ class ReportPreparer(models.Model):
 
 class VerificationAssignment(models.Model):
     """One verification (``regular``) or spot check (``spot_check``, a second verification) of an
-    entity's ``year`` report by a body drawn at random (双随机) by the province, and its outcome.
+    entity's ``year`` report and its outcome. The body is drawn at random (双随机) by the province
+    (``commissioned_by`` null, ``seed`` the draw's seed) or, in a market whose accounting pack says
+    ``verification.selection = "commissioned"`` (Beijing: 京环发〔2024〕8号 三(二) "重点碳排放单位自行委托核查机构"),
+    commissioned by the entity itself (``commissioned_by`` = the entity, ``seed`` empty).
 
     Deadlines are working days (core.workdays) from the market's accounting pack ``[verification]``:
     ``notify_by`` = completion + 7 (Regulations Art. 12), ``objection_by`` = notification + 7 and
@@ -136,6 +139,8 @@ class VerificationAssignment(models.Model):
     seed = models.CharField(max_length=80)
     assigned_at = models.DateTimeField()
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    commissioned_by = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                        help_text="the entity that commissioned the body itself (自行委托, Beijing); null: drawn at random by the province")
     # outcome recorded by the body
     verified_emissions_t = models.BigIntegerField(null=True, blank=True)
     generation_mwh = ExactDecimalField(max_digits=16, decimal_places=3, null=True, blank=True)

@@ -23,7 +23,32 @@ from cets.parties.selectors import list_published_sectors, list_rules, listed_en
 from cets.parties.services import ImportResult, ListEntry, emitter_list_entries_ensure, emitter_list_replace, entities_ensure, import_batch_record
 from cets.rules.markets import load_market
 
-from .checks import M0201, M0202, M0203, M0204, M0205, M0206, M0207, M0208, V0201, V0202, V0203, V0303, V0304, V0305, V0306, V0307, V0308, V0309, V0310, V0311
+from .checks import (
+    M0201,
+    M0202,
+    M0203,
+    M0204,
+    M0205,
+    M0206,
+    M0207,
+    M0208,
+    V0201,
+    V0202,
+    V0203,
+    V0303,
+    V0304,
+    V0305,
+    V0306,
+    V0307,
+    V0308,
+    V0309,
+    V0310,
+    V0311,
+    V0312,
+    V0313,
+    V0314,
+    V0315,
+)
 from .models import (
     AnnualReport,
     DataQualityPlan,
@@ -220,6 +245,63 @@ def _verification_pack(market: str, sector: str, year: int):
     return pack_for(market, sector, year, kind="accounting")
 
 
+RANDOM_DRAW, COMMISSIONED = "random_draw", "commissioned"
+
+
+def verification_selection(market: str, sector: str, year: int) -> str:
+    """How a market chooses the body for the regular verification of ``year``: ``"commissioned"`` (the entity
+    commissions it, Beijing 京环发〔2024〕8号 三(二) "重点碳排放单位自行委托核查机构通过管理平台开展碳排放核查工作") or
+    ``"random_draw"`` (the province draws it, 双随机: the national market). Read from the accounting pack's
+    ``verification.selection`` for (market, sector, year), else from any accounting pack of the market for the
+    year (the rule is the market's, not the sector's); ``"random_draw"`` when no pack says otherwise."""
+    from cets.rules.packs import PackError, load_pack
+
+    ids = []
+    try:
+        ids.append(_verification_pack(market, sector, year).id)
+    except (PackError, KeyError, ValueError):
+        pass
+    try:
+        ids += [e.pack for e in load_market(market).packs if e.kind == "accounting" and year in e.years]
+    except (PackError, KeyError, ValueError):
+        pass
+    for pid in ids:
+        sel = load_pack(pid).data.get("verification", {}).get("selection")
+        if sel:
+            return sel
+    return RANDOM_DRAW
+
+
+@transaction.atomic
+def verification_commission(*, entity: Organisation, year: int, body: Organisation, actor, market: str = "beijing", sector: str = "power",
+                            at: dt.datetime | None = None) -> VerificationAssignment:
+    """The entity commissions ``body`` to verify its ``year`` report (自行委托, Beijing: 京环发〔2024〕8号 三(二)
+    "重点碳排放单位自行委托核查机构通过管理平台开展碳排放核查工作"): a regular :class:`VerificationAssignment` with
+    ``commissioned_by`` = the entity and no draw seed; the body then records its outcome as for a drawn one
+    (:func:`verification_outcome_record`), and the bureau may still order a spot check
+    (:func:`verification_assign` with ``kind="spot_check"``), flagged by the pack's rule (三(四)二 "抽查与核查
+    排放量差异超过1000吨或10%以上的…予以提醒").
+
+    Only a member of ``entity`` (R0502). Raises V0312 when the market draws bodies at random (the national
+    market, 双随机: :func:`verification_selection`); V0315 ``body`` is not a verification body; V0314 the body
+    helped prepare the report (Regulations Art. 13); V0303 the entity already has a regular verification of
+    the year in the market."""
+    m = require_role(actor, Role.ENTITY)
+    if m.organisation_id != entity.pk:
+        raise CetsError(DENIED, "not a member of this entity")
+    if verification_selection(market, sector, year) != COMMISSIONED:
+        raise CetsError(V0312, f"{market} {sector} {year}")
+    if body.kind != Organisation.Kind.VERIFIER:
+        raise CetsError(V0315, str(body.uscc or body.pk))
+    if ReportPreparer.objects.filter(entity=entity, year=year, body=body).exists():
+        raise CetsError(V0314, str(body.uscc or body.pk))
+    if VerificationAssignment.objects.filter(year=year, kind=VerificationAssignment.Kind.REGULAR, market=market, entity=entity).exists():
+        raise CetsError(V0303, entity.uscc)
+    return VerificationAssignment.objects.create(market=market, sector=sector, year=year, kind=VerificationAssignment.Kind.REGULAR, entity=entity,
+                                                 body=body, province=entity.province, seed="", assigned_at=at or timezone.now(), assigned_by=actor,
+                                                 commissioned_by=entity)
+
+
 @transaction.atomic
 def report_preparer_record(*, entity: Organisation, year: int, body: Organisation, actor) -> ReportPreparer:
     """Record that ``body`` helped prepare ``entity``'s ``year`` report (it may then not verify it,
@@ -241,12 +323,16 @@ def verification_assign(*, year: int, province: str, entities: Sequence[Organisa
     second verification), the first verifier.
 
     Only the provincial authority of ``province`` (R0502); every entity must be of that province
-    (R0502). Raises V0303 if an entity already has an assignment of that kind and year, V0308 for a
-    spot check without a completed verification, V0301/V0302 from the draw. One transaction.
+    (R0502). Raises V0313 for a regular verification in a market where the entity commissions its body
+    (Beijing, :func:`verification_commission`; spot checks are still drawn); V0303 if an entity already has
+    an assignment of that kind and year, V0308 for a spot check without a completed verification,
+    V0301/V0302 from the draw. One transaction.
     """
     from .verification import assign_bodies
 
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    if kind == VerificationAssignment.Kind.REGULAR and verification_selection(market, sector, year) == COMMISSIONED:
+        raise CetsError(V0313, f"{market} {sector} {year}")
     for e in entities:
         if e.province != province:
             raise CetsError(DENIED, f"{e.uscc} outside province {province}")

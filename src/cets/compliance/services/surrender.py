@@ -28,6 +28,7 @@ from ..checks import (
     C1001,
     C1002,
     C1003,
+    C1008,
 )
 from ..models import (
     Obligation,
@@ -85,8 +86,9 @@ def surrender_submit(*, key: str, entity: Organisation, year: int, unit_type_cod
     Checks: R0502 actor acts for the entity; R0606 obligation exists; R0201 unit type; R0601 vintage
     usable for the year (pack ``usable_vintages``); R0603 CCER eligibility; R0602 CCER within the
     offset cap (≤ 5%, Measures Art. 29). Beijing obligations (pack market ``beijing``) instead: R0601 BEA
-    vintage, C1003 instrument not usable in Beijing, R0603 CCER eligibility, C1001 PCER + CCER above the total
-    offset cap, C1002 CCERs of projects outside Beijing above their cap (:func:`_beijing_unit_check`); units
+    vintage, C1003 instrument not usable in Beijing, C1008 offsets after the offset application cut-off,
+    R0603 CCER eligibility, C1001 PCER + CCER above the offset cap, C1002 CCERs of projects outside Beijing
+    above a non-local cap the pack sets (:func:`_beijing_unit_check`); units
     come from the entity's account of the pack's market. Then R0604 not more than the remaining obligation;
     R0302 enough units; C0811 the arrears are already being deducted from next year's allocation (late surrender
     stays possible until then, notice 国环规气候〔2024〕1号 §四(四)). Idempotent on ``key`` (a retry returns
@@ -215,9 +217,12 @@ def _nonlocal(pack: Pack, year: int, unit_type: UnitType) -> bool:
 
 def _beijing_unit_check(pack: Pack, ob: Obligation, ut: UnitType, quantity: int, active, on: dt.date, entity_id: int) -> None:
     """The Beijing rules for one surrender (pack ``compliance.<year>``): BEA of a usable vintage (R0601); an
-    offset instrument of the pack (C1003); a CCER eligible as nationally (R0603); PCER + CCER within the
-    total cap (C1001) and CCERs of projects outside Beijing within theirs (C1002), counting what is already
-    applied for or surrendered (cn-ets-rules.md §7.2 [S])."""
+    offset instrument of the pack (C1003); offsets applied for by the pack's ``offset_application_until`` when
+    it has one (C1008; 2023: 2024-10-15, 京环发〔2024〕8号 三(四) "拟使用抵销产品完成清缴工作的重点碳排放单位，须通过碳排放
+    管理系统提交申请文件，截止日期为2024年10月15日"); a CCER eligible (R0603); PCER + CCER within the cap, 5% of the
+    year's determined emissions (C1001, 三(四) "使用比例不得高于当年核定碳排放量的5%"), and, only when the obligation
+    carries a non-local sub-cap (none in 2023), CCERs of projects outside Beijing within it (C1002); counting
+    what is already applied for or surrendered."""
     y = f"compliance.{ob.year}"
     if ut.instrument == Instrument.BEA:
         if ut.vintage not in pack.raw(f"{y}.usable_vintages"):
@@ -226,6 +231,8 @@ def _beijing_unit_check(pack: Pack, ob: Obligation, ut: UnitType, quantity: int,
     offsets = list(pack.raw(f"{y}.offset_instruments"))
     if ut.instrument not in offsets:
         raise CetsError(C1003, f"{ut.code} in {pack.market}")
+    if "offset_application_until" in pack.data["compliance"][str(ob.year)] and on > pack.date(f"{y}.offset_application_until"):
+        raise CetsError(C1008, f"{on} > {pack.text(f'{y}.offset_application_until')}")
     nonlocal_ccer = False
     if ut.instrument == Instrument.CCER:
         why = ccer_eligible(pack, ob.year, ut, on, entity_id)
@@ -237,7 +244,7 @@ def _beijing_unit_check(pack: Pack, ob: Obligation, ut: UnitType, quantity: int,
         used_total += a.quantity
         if a.unit_type.instrument == Instrument.CCER and _nonlocal(pack, ob.year, a.unit_type):
             used_nonlocal += a.quantity
-    nonlocal_cap = ob.nonlocal_ccer_cap_t if ob.nonlocal_ccer_cap_t is not None else ob.offset_cap_t
+    nonlocal_cap = ob.nonlocal_ccer_cap_t
     breach = offset_breach(quantity_t=quantity, nonlocal_ccer=nonlocal_ccer, used_total_t=used_total, used_nonlocal_t=used_nonlocal,
                            total_cap_t=ob.offset_cap_t, nonlocal_cap_t=nonlocal_cap)
     if breach == TOTAL:
