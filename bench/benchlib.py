@@ -42,7 +42,10 @@ def results_path(name: str, quick: bool) -> Path:
 
 
 def find_pgbench() -> str | None:
-    """pgbench on the PATH, else the newest one of Debian's PostgreSQL packages (/usr/lib/postgresql/N/bin)."""
+    """$PGBENCH if set (None if it names no file), else pgbench on the PATH, else the newest one of Debian's PostgreSQL
+    packages (/usr/lib/postgresql/N/bin)."""
+    if "PGBENCH" in os.environ:
+        return os.environ["PGBENCH"] if os.path.isfile(os.environ["PGBENCH"]) else None
     found = shutil.which("pgbench")
     if found:
         return found
