@@ -57,8 +57,12 @@ test-postgres: $(DEV_STAMP)
 		echo "!! PostgreSQL not reachable: PostgreSQL suite SKIPPED (set CETS_TEST_POSTGRES=required to fail instead)"; \
 	fi
 
+# Every bench, then one table (bench/README.md). BENCH_QUICK=1: the smallest sizes, a couple of minutes in all.
+# The peers come from the `bench` extra (installed once, again when pyproject.toml changes).
+BENCH_QUICK ?=
 bench: $(DEV_STAMP)
-	$(PY) bench/registry_transfers.py
+	@[ $(VENV)/.installed-bench -nt pyproject.toml ] || { $(PY) -m pip install --quiet -e ".[bench]" && touch $(VENV)/.installed-bench; }
+	BENCH_QUICK=$(BENCH_QUICK) $(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

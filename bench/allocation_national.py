@@ -13,9 +13,15 @@ One invocation runs, for each backend asked for (default both), a separate proce
    entity allocation rows, and the registry journal rows the issuance wrote) into a plain scratch table with one
    ``executemany`` in one transaction — the floor of what writing those rows can cost;
 5. reports both times and the ratio (the issue's aim: within 3× of the bare insert), checks Σ issued = Σ final
-   allocation and the registry reconciliation, and writes ``bench/results/allocation_national.json``.
+   allocation and the registry reconciliation, and writes ``bench/results/allocation_national.json``
+   (``--quick``: ``bench/results/quick/``).
+
+The last line is ``ratio: <bare insert s ÷ our total s> (aim ≥ 0.33)``, higher is better, taken from the PostgreSQL
+run (from SQLite if PostgreSQL did not run: with ``--backend both`` and no PostgreSQL the SQLite run alone is made
+and said so; ``--backend postgres`` without PostgreSQL prints ``skipped: <reason>``).
 
 Run:  .venv/bin/python bench/allocation_national.py [--backend sqlite|postgres|both] [--seed 2023] [--line-by-line]
+      .venv/bin/python bench/allocation_national.py --quick     (200 entities, 450 units: validation only)
 A benchmark, not a test: it asserts nothing about speed; it measures and reports (exit 1 if a check fails).
 """
 
@@ -24,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import subprocess
@@ -36,7 +41,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-RESULTS = HERE / "results" / "allocation_national.json"
+sys.path.insert(0, str(HERE))
+from benchlib import machine_facts, pg_unreachable, ratio_line, results_path, skip, summary, write_json  # noqa: E402
+
+AIM = 0.33  # issue 19: bare insert time ÷ ours ≥ 0.33 (ours within 3× of the bare insert)
 HOST, PORT, USER, PASSWORD = "127.0.0.1", 5432, "cets", "cets"
 REFUSED_DBS = {"cets", "postgres", "template0", "template1"}
 ENTITIES, UNITS = int(os.environ.get("BENCH_ENTITIES", 5_500)), int(os.environ.get("BENCH_UNITS", 12_000))
@@ -234,6 +242,9 @@ def main() -> int:
     ap.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--seed", type=int, default=2023)
     ap.add_argument("--database", default="cets_bench_alloc")
+    ap.add_argument("--entities", type=int, default=None, help=f"entities in the fleet (default {ENTITIES:,}; env BENCH_ENTITIES)")
+    ap.add_argument("--units", type=int, default=None, help=f"generating units, at least 2 per entity (default {UNITS:,}; env BENCH_UNITS)")
+    ap.add_argument("--quick", action="store_true", help="200 entities, 450 units: validation only, not comparable to a full run")
     ap.add_argument("--no-json", action="store_true")
     ap.add_argument("--line-by-line", action="store_true", help="issue through transfer_post line by line (the path before the batch)")
     ap.add_argument("--worker", choices=("sqlite", "postgres"), help=argparse.SUPPRESS)
@@ -242,12 +253,28 @@ def main() -> int:
     if args.worker:
         print(json.dumps(worker(args.worker, args.seed, args.database, args.line_by_line)))
         return 0
+    if args.quick:
+        args.entities, args.units = args.entities or 200, args.units or 450
+    entities, units = args.entities or ENTITIES, args.units or UNITS
+    if units < 2 * entities:
+        ap.error("--units must be at least 2 × --entities")
+    env = {**os.environ, "BENCH_ENTITIES": str(entities), "BENCH_UNITS": str(units)}
+    facts = machine_facts()
+    backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
+    note = ""
+    if "postgres" in backends:
+        why = pg_unreachable()
+        if why and args.backend == "postgres":
+            skip(why)
+        if why:
+            backends, note = ("sqlite",), f"SQLite only: {why}"
+            print(f"PostgreSQL run left out: {why}", file=sys.stderr)
     runs = []
-    for backend in (("sqlite", "postgres") if args.backend == "both" else (args.backend,)):
+    for backend in backends:
         t = time.perf_counter()
         proc = subprocess.run([sys.executable, __file__, "--worker", backend, "--seed", str(args.seed), "--database", args.database]
                               + (["--line-by-line"] if args.line_by_line else []),
-                              capture_output=True, text=True, cwd=REPO)
+                              capture_output=True, text=True, cwd=REPO, env=env)
         if proc.returncode:
             print(proc.stdout, proc.stderr, file=sys.stderr)
             return 1
@@ -255,7 +282,7 @@ def main() -> int:
         r["wall_s"] = round(time.perf_counter() - t, 1)
         runs.append(r)
     print(f"{'backend':10} {'entities':>8} {'units':>6} {'compute s':>10} {'pre s':>7} {'final s':>8} {'total s':>8} "
-          f"{'bare s':>7} {'ratio':>6} {'cmp ratio':>9} {'approve s':>9} checks")
+          f"{'bare s':>7} {'×bare':>6} {'cmp ×bare':>9} {'approve s':>9} checks")
     ok = True
     for r in runs:
         t = r["timings"]
@@ -266,11 +293,23 @@ def main() -> int:
               f"{t['approve_pre_s'] + t['approve_final_s']:>9.2f} {'ok' if good else 'FAILED'}")
     print(f"rows: compute {runs[0]['result_rows_compute']:,}, with the issuance journal {runs[0]['result_rows_total']:,}; "
           f"Σ final allocation {runs[0]['final_allocation_t']:,} t")
+    print("(×bare: our time ÷ the bare insert's, lower is better; the ratio line below is its inverse, higher is better)")
+    head = next((r for r in runs if r["backend"] == "postgres"), runs[0])
+    t = head["timings"]
+    ratio = round(t["bare_total_rows_s"] / t["total_s"], 3) if t["total_s"] else None
+    if not ok:
+        note = "; ".join(x for x in (note, "a check FAILED") if x)
+    out = {
+        "benchmark": "allocation_national", "quick": args.quick, "entities": entities, "units": units, "runs": runs,
+        "summary": summary(ours=t["total_s"], ours_unit=f"s, compute + pre + final issuance ({head['backend']})",
+                           baseline=t["bare_total_rows_s"], baseline_label=f"s, bare insert of the same {head['result_rows_total']:,} rows",
+                           ratio=ratio, aim=AIM, ratio_means=f"bare insert time ÷ our time, {head['backend']}", note=note),
+        "machine": facts,
+    }
     if not args.no_json:
-        RESULTS.parent.mkdir(exist_ok=True)
-        facts = {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                 "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
-        RESULTS.write_text(json.dumps({"runs": runs, "machine": facts}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(results_path("allocation_national", args.quick), out)
+    if ratio is not None:
+        ratio_line(ratio, AIM)
     return 0 if ok else 1
 
 

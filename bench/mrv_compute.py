@@ -9,13 +9,15 @@ One invocation:
 2. times, per sector, the same path as the CLI: ``IndustryRules.from_pack``, ``read_activity`` (every cell checked,
    then the guideline's refusals), ``facility_years`` and ``write_facility_years`` (best of ``--repeat`` runs);
 3. times a plain ``csv.reader`` pass over the same files (decode, split, count rows) as the yardstick;
-4. prints one line per sector and the total, and last ``ratio: X (aim ≥ 0.05)``.
+4. prints one line per sector and the total, writes ``bench/results/mrv_compute.json`` (``--quick``:
+   ``bench/results/quick/``), and last ``ratio: X (aim ≥ 0.05)``.
 
 ratio = plain-read time / our time, so **higher is better**: 1.0 would mean checking and computing cost nothing beyond
 reading the text; the aim 0.05 means we may be at most 20 times slower than just splitting the CSV. A benchmark, not a
 test: it asserts nothing; figures depend on the machine (record them in bench/README.md).
 
 Run:  .venv/bin/python bench/mrv_compute.py [--seed 2025] [--repeat 3]
+      .venv/bin/python bench/mrv_compute.py --quick     (a tenth of the entities, one run: validation only)
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +36,10 @@ from cets.mrv.accounting_industry import IndustryRules, facility_years
 from cets.mrv.activity import ACTIVITY_COLUMNS, read_activity, write_facility_years
 from cets.rules.packs import load_pack
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import machine_facts, ratio_line, results_path, summary, write_json  # noqa: E402
+
+AIM = 0.05
 COUNTS = {"steel": 600, "cement": 1600, "aluminium": 1500}
 YEAR = 2025
 
@@ -81,11 +89,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="a tenth of the entities, one run: validation only, not comparable to a full run")
+    ap.add_argument("--no-json", action="store_true")
     args = ap.parse_args()
+    counts = {k: v // 10 for k, v in COUNTS.items()} if args.quick else dict(COUNTS)
+    if args.quick:
+        args.repeat = 1
+    facts = machine_facts()
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="cets-bench-mrv-"))
     files, n = {}, 0
-    for sector, count in COUNTS.items():
+    for sector, count in counts.items():
         path = tmp / f"{sector}.csv"
         with path.open("w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
@@ -96,6 +110,7 @@ def main() -> int:
         files[sector] = path
     ours_total = plain_total = 0.0
     rows_total = 0
+    per_sector = {}
     for sector, path in files.items():
         best_ours = best_plain = float("inf")
         for _ in range(args.repeat):
@@ -116,10 +131,21 @@ def main() -> int:
         rows_total += count
         ours_total += best_ours
         plain_total += best_plain
-        print(f"{sector:10} {COUNTS[sector]:>5} entities {count:>7,} rows  ours {best_ours:7.3f} s  plain csv {best_plain:6.3f} s  "
+        per_sector[sector] = {"entities": counts[sector], "rows": count, "ours_s": round(best_ours, 4), "plain_csv_s": round(best_plain, 4)}
+        print(f"{sector:10} {counts[sector]:>5} entities {count:>7,} rows  ours {best_ours:7.3f} s  plain csv {best_plain:6.3f} s  "
               f"Σ emissions {sum(r.emissions_t for r in results):,} t")
-    print(f"{'total':10} {sum(COUNTS.values()):>5} entities {rows_total:>7,} rows  ours {ours_total:7.3f} s  plain csv {plain_total:6.3f} s")
-    print(f"ratio: {plain_total / ours_total:.3f} (aim ≥ 0.05)")
+    print(f"{'total':10} {sum(counts.values()):>5} entities {rows_total:>7,} rows  ours {ours_total:7.3f} s  plain csv {plain_total:6.3f} s")
+    shutil.rmtree(tmp, ignore_errors=True)
+    ratio = round(plain_total / ours_total, 3)
+    if not args.no_json:
+        write_json(results_path("mrv_compute", args.quick), {
+            "benchmark": "mrv_compute", "quick": args.quick, "seed": args.seed, "repeat": args.repeat, "sectors": per_sector,
+            "rows": rows_total, "ours_s": round(ours_total, 4), "plain_csv_s": round(plain_total, 4), "ratio": ratio,
+            "summary": summary(ours=round(ours_total, 3), ours_unit=f"s for {rows_total:,} rows", baseline=round(plain_total, 3),
+                               baseline_label="s, plain csv.reader pass", ratio=ratio, aim=AIM, ratio_means="plain csv read time ÷ our time"),
+            "machine": facts,
+        })
+    ratio_line(ratio, AIM)
     return 0
 
 

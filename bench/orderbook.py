@@ -11,10 +11,10 @@ Each engine gets the same primitive tuples and turns them into its own API calls
 (building our ``Place``/``Cancel`` commands counts for us, building a peer's order object counts for it).
 Each engine runs ``--repeat`` times on a fresh book, in rounds (every engine once per round, so a burst of
 load on the shared machine hits all of them); the best run is reported. Orders per second = commands ÷ CPU
-seconds of the process (``time.process_time``), the wall-clock rate is kept beside it. Peers are imported from ``--peers`` (default /tmp/peers, a
-``pip install --target`` directory,
-appended to ``sys.path`` so the project's own packages win); a peer that is not installed is skipped and
-said so. Peers:
+seconds of the process (``time.process_time``), the wall-clock rate is kept beside it. Peers are imported from the
+environment: ``pip install -e '.[bench]'`` installs them at the pinned versions; ``--peers DIR`` adds a ``pip install
+--target`` directory (appended to ``sys.path``, so the environment's packages win); a peer that is not installed is
+skipped and said so. Peers:
 
 - ``lightmatchingengine`` (pure Python, price-time, trades at the resting price);
 - ``pyorderbook`` (pure Python, heap of price levels, trades at the resting price, ``Decimal`` prices);
@@ -22,10 +22,12 @@ said so. Peers:
 - ``limit-order-book`` (C++ with a ctypes wrapper; a *native reference*, not a Python peer: it reports no
   trades, so its check is the volume left resting; it is left out of the ratio).
 
-Prints a table and writes ``bench/results/orderbook.json``. ``--profile`` runs our book once under cProfile
-and prints the hot spots. A benchmark, not a test: it asserts nothing about speed.
+Prints a table, writes ``bench/results/orderbook.json`` (``--quick``: ``bench/results/quick/``) and, last,
+``ratio: <ours ÷ fastest Python peer> (aim ≥ 2)``. ``--profile`` runs our book once under cProfile and prints the hot
+spots. A benchmark, not a test: it asserts nothing about speed.
 
-Run:  PYTHONPATH=src .venv/bin/python bench/orderbook.py            (peers: pip install --target /tmp/peers ...)
+Run:  .venv/bin/python bench/orderbook.py            (peers: .venv/bin/pip install -e '.[bench]')
+      .venv/bin/python bench/orderbook.py --quick    (20,000 commands, one round: a few seconds)
 """
 
 from __future__ import annotations
@@ -35,19 +37,22 @@ import cProfile
 import datetime as dt
 import gc
 import io
-import json
 import logging
 import platform
 import pstats
 import random
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-RESULTS = HERE / "results" / "orderbook.json"
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(HERE))
+from benchlib import SKIP, machine_facts, ratio_line, results_path, summary, write_json  # noqa: E402
+
+AIM = 2.0
 
 MID, BAND = 5123, 512  # fen; ±10 % of 5123 is 4611 … 5635 (our listing/continuous band)
 INSTRUMENT = "CEA"
@@ -244,14 +249,9 @@ def label(name: str, role: str) -> str:
         return name
     dist = name.split(" ")[0]
     try:
-        from importlib.metadata import PathDistribution
-
-        for p in sys.path:
-            for d in Path(p).glob(f"{dist.replace('-', '_')}-*.dist-info") if Path(p).is_dir() else ():
-                return name.replace(dist, f"{dist} {PathDistribution(d).version}", 1)
-    except Exception:  # noqa: BLE001 - the version is only a label
-        pass
-    return name
+        return name.replace(dist, f"{dist} {metadata.version(dist)}", 1)
+    except Exception:  # noqa: BLE001 - the version is only a label (a --peers directory may hold no metadata)
+        return name
 
 
 def installed(module: str) -> str | None:
@@ -278,13 +278,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--commands", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--peers", default="/tmp/peers", help="a pip --target directory with the peer engines")
+    ap.add_argument("--quick", action="store_true", help="20,000 commands, one round (validation; not comparable to a full run)")
+    ap.add_argument("--peers", default=None, help="an extra pip --target directory with peer engines (they normally come from .[bench])")
     ap.add_argument("--only", default="", help="comma-separated substrings of engine names to run")
     ap.add_argument("--profile", action="store_true", help="run our book under cProfile and print the hot spots")
     ap.add_argument("--no-json", action="store_true")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.commands, args.repeat = min(args.commands, 20_000), 1
+    facts = machine_facts()
 
-    if args.peers and Path(args.peers).is_dir():
+    if args.peers:
+        if not Path(args.peers).is_dir():
+            print(f"--peers {args.peers}: no such directory", file=sys.stderr)
+            return 2
         sys.path.append(args.peers)
     cmds = workload(args.commands, args.seed)
     n_place = sum(1 for c in cmds if c[0] == "P")
@@ -363,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     if ours:
         print(f"\nbook at the end: {ours['resting_orders']:,} resting orders on {ours['price_levels']:,} price levels")
     if ratio is not None:
-        print(f"ours / fastest Python peer ({fastest['engine']}): {ratio}  (aim: ≥ 2)")
+        print(f"ours / fastest Python peer ({fastest['engine']}): {ratio}  (aim: ≥ {AIM:g})")
     else:
         print("\nno Python peer ran: no ratio")
 
@@ -373,15 +380,15 @@ def main(argv: list[str] | None = None) -> int:
         print("\ncProfile of our book (tottime):\n" + prof)
 
     if not args.no_json:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
         out = {
+            "benchmark": "orderbook",
+            "quick": args.quick,
             "when_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": {
-                "python": platform.python_version(),
-                "implementation": platform.python_implementation(),
-                "processor": platform.processor() or platform.machine(),
-                "system": platform.platform(),
-            },
+            "machine": {**facts, "processor": platform.processor() or platform.machine()},
+            "summary": summary(ours=ours["orders_per_s"] if ours else None, ours_unit="orders/s CPU",
+                               baseline=fastest["orders_per_s"] if fastest else None,
+                               baseline_label=f"fastest Python peer ({fastest['engine']})" if fastest else "fastest Python peer",
+                               ratio=ratio, aim=AIM, ratio_means="ours ÷ fastest Python peer, orders per CPU second"),
             "workload": {
                 "commands": len(cmds),
                 "limit_orders": n_place,
@@ -393,10 +400,16 @@ def main(argv: list[str] | None = None) -> int:
             "engines": results,
             "ours_over_fastest_peer": ratio,
             "fastest_peer": fastest["engine"] if fastest else None,
-            "aim": "ours ≥ 2 × the fastest Python peer (issue 6, Benchmarks)",
+            "aim": "ours ≥ 2 × the fastest Python peer (issue 6, Benchmarks; issue 19)",
         }
-        RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {RESULTS.relative_to(REPO)}")
+        write_json(results_path("orderbook", args.quick), out)
+    if ratio is None and args.only:
+        return 0  # peers left out on purpose (--only): no ratio to give
+    if ratio is None:
+        missing = ", ".join(r["engine"] for r in results if r["role"] == "peer" and r["status"] != "ok")
+        print(f"skipped: no Python peer could be imported ({missing}); .venv/bin/pip install -e '.[bench]'")
+        return SKIP
+    ratio_line(ratio, AIM)
     return 0
 
 

@@ -1,17 +1,22 @@
 """End-to-end exchange throughput on PostgreSQL: order entry → sequencer → matching → DVP settlement.
 
 One invocation:
-1. (re)creates a dedicated database (default ``cets_bench_trading``), migrates, opens P participants with
-   allowances in their trading position and funds, opens the CEA23 trading day;
-2. runs C client processes for S seconds; each repeatedly places a listing quote (sell or buy) and takes
+1. (re)creates a dedicated database (default ``cets_bench_trading``) and runs pgbench's TPC-B-like workload in it
+   with the same number of clients for the same time (``pgbench -i -s SCALE``, then ``-c C -j C -T S``): the baseline;
+2. migrates, opens P participants with allowances in their trading position and funds, opens the CEA23 trading day;
+3. runs C client processes for S seconds; each repeatedly places a listing quote (sell or buy) and takes
    a resting quote of another participant through the real ``order_place`` / ``order_take`` services
    (each call writes the order with its freeze, then drains the sequencer, which applies the book and
    settles each trade in the registry and the fund ledger);
-3. reports commands per second, trades per second and the p50 / p99 latency of a call (entry to
+4. reports commands per second, trades per second and the p50 / p99 latency of a call (entry to
    settled), then proves both journals (``audit_verify``, ``funds_verify``) and writes
-   ``bench/results/trading_e2e.json``.
+   ``bench/results/trading_e2e.json`` (``--quick``: ``bench/results/quick/``);
+5. prints last ``ratio: <our commands/s ÷ pgbench tps> (aim ≥ 0.5)``.
+
+Without PostgreSQL or pgbench it prints ``skipped: <reason>``.
 
 Run:  .venv/bin/python bench/trading_e2e.py --clients 4 --seconds 20
+      .venv/bin/python bench/trading_e2e.py --quick      (2 clients, 3 s, pgbench scale 1: validation only)
 A benchmark, not a test: it measures and reports; it asserts nothing about speed.
 """
 
@@ -28,9 +33,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from registry_transfers import check_db_name, drop_db, machine_facts, recreate_db  # noqa: E402
+from benchlib import find_pgbench, machine_facts, pg_unreachable, ratio_line, results_path, skip, summary, write_json  # noqa: E402
+from registry_transfers import check_db_name, drop_db, recreate_db, run_pgbench  # noqa: E402
 
-RESULTS = HERE / "results" / "trading_e2e.json"
+AIM = 0.5  # issue 19: our commands/s ≥ 0.5 × pgbench TPC-B tps at the same client count
 PARTICIPANTS, UNITS, CASH = 40, 200_000, 10_000_000_000
 
 
@@ -109,15 +115,41 @@ def worker(n: int, dbname: str, seconds: float, barrier, queue) -> None:
     queue.put((lat, refused))
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--db", default="cets_bench_trading")
+    ap.add_argument("--scale", type=int, default=10, help="pgbench scale factor of the baseline (default 10)")
+    ap.add_argument("--pgbench-mode", choices=("simple", "extended", "prepared"), default="simple")
+    ap.add_argument("--quick", action="store_true", help="2 clients, 3 s, pgbench scale 1: validation only, not comparable to a full run")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-json", action="store_true")
     args = ap.parse_args()
+    if args.quick:
+        args.clients, args.seconds, args.scale = 2, 3, 1
     dbname = check_db_name(args.db)
+    if find_pgbench() is None:
+        skip("pgbench not found on the PATH nor in /usr/lib/postgresql/*/bin (Debian: apt-get install postgresql-contrib)")
+    why = pg_unreachable()
+    if why:
+        skip(why)
     recreate_db(dbname)
+    try:
+        return run(args, dbname)
+    finally:
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            drop_db(dbname)
+
+
+def run(args, dbname: str) -> int:
+    facts = machine_facts(dbname)
+    print(f"pgbench: init -s {args.scale}, then {args.clients} clients for {args.seconds:g} s", file=sys.stderr)
+    pg = run_pgbench(dbname, args.clients, args.seconds, args.scale, args.pgbench_mode)
+    print(f"pgbench: {pg['tps']:.1f} tps; migrating cets and opening {PARTICIPANTS} participants", file=sys.stderr)
     django_setup(dbname)
     setup(dbname)
     from django.db import connections
@@ -143,20 +175,31 @@ def main() -> None:
     trades = Trade.objects.count()
     audit = audit_verify()
     fund_problems = funds_verify()
+    cps = round(orders / elapsed, 1)
+    ratio = round(cps / pg["tps"], 3) if pg["tps"] else None
     out = {
+        "benchmark": "trading_e2e", "quick": args.quick,
         "clients": args.clients, "seconds": round(elapsed, 1), "commands": orders, "trades": trades,
-        "commands_per_s": round(orders / elapsed, 1), "trades_per_s": round(trades / elapsed, 1),
-        "p50_ms": round(1000 * statistics.median(lat), 2), "p99_ms": round(1000 * lat[int(0.99 * (len(lat) - 1))], 2),
+        "commands_per_s": cps, "trades_per_s": round(trades / elapsed, 1),
+        "p50_ms": round(1000 * statistics.median(lat), 2) if lat else None,
+        "p99_ms": round(1000 * lat[int(0.99 * (len(lat) - 1))], 2) if lat else None,
         "refused": sum(r[1] for r in results), "audit_ok": audit.ok, "funds_ok": not fund_problems,
-        "machine": machine_facts(dbname),
+        "pgbench": {k: pg[k] for k in ("command", "tps", "transactions", "latency_avg_ms", "failed")}, "scale": args.scale,
+        "ratio": ratio,
+        "summary": summary(ours=cps, ours_unit="commands/s (entry to settled)", baseline=pg["tps"],
+                           baseline_label=f"pgbench TPC-B tps, {args.clients} clients", ratio=ratio, aim=AIM,
+                           ratio_means="our commands/s ÷ pgbench tps at the same client count",
+                           note="" if audit.ok and not fund_problems else "audit_verify or funds_verify FAILED"),
+        "machine": facts,
     }
-    print(json.dumps(out, indent=2, ensure_ascii=False))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps({k: v for k, v in out.items() if k not in ("machine", "summary")}, indent=2, ensure_ascii=False))
+    if not args.no_json:
+        write_json(results_path("trading_e2e", args.quick), out)
     connections.close_all()
-    if not args.keep:
-        drop_db(dbname)
+    if ratio is not None:
+        ratio_line(ratio, AIM)
+    return 0 if audit.ok and not fund_problems else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
