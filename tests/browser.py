@@ -51,8 +51,6 @@ def chrome_with_screenshots():
 def login(browser, live_server, username: str, password: str = "test-password-123") -> None:
     """Log in through the login page and switch the page language to English (whatever the browser's own)."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.delete_all_cookies()
     browser.get(live_server.url + "/login/")
@@ -60,14 +58,18 @@ def login(browser, live_server, username: str, password: str = "test-password-12
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.NAME, "password").submit()
     browser.find_element(By.XPATH, "//button[normalize-space()='English']").click()
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
+    wait_text(browser, "Key emitting entities")
 
 
 def wait_text(browser, text: str, element_id: str | None = None) -> None:
     """Wait until ``text`` shows in the page (or in the element with ``element_id``)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
     where = (By.ID, element_id) if element_id else (By.TAG_NAME, "body")
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element(where, text))
+    # while the page navigates, the old body can vanish under the check ("Node … does not belong to the
+    # document"): that is not a failure, the wait simply looks again
+    WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException, WebDriverException)).until(
+        EC.text_to_be_present_in_element(where, text))

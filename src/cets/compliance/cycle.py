@@ -262,8 +262,10 @@ def sector_figures(*, market: str, year: int, ids, today: dt.date, sector: str) 
 
 def cycle_status(*, market: str, year: int, today: dt.date | None = None) -> tuple[list[StepState], dict[str, SectorFigures]]:
     """The cycle of ``market`` and ``year`` as of ``today`` (default: today in Asia/Shanghai): the steps of the
-    market's cycle pack with their statuses (earliest due first), and figures per sector — every sector on
-    the year's list plus every sector a step names. Raises PackError if the market has no cycle pack."""
+    market's cycle pack with their statuses (earliest due first), and figures per sector — every sector of the
+    year's lists that the market allocates that year (``market.toml``: an allocation pack for the sector and year;
+    an industry of the verification disclosures that is not in the market is left out) plus every sector a step
+    names. Raises PackError if the market has no cycle pack."""
     today = today or timezone.localdate()
     steps = cycle_steps(market, year)
     listed = listed_entities(market=market, year=year)
@@ -271,7 +273,11 @@ def cycle_status(*, market: str, year: int, today: dt.date | None = None) -> tup
     for s in steps:
         o = observe(s, market=market, year=year, listed=listed, today=today)
         states.append(StepState(step=s, status=step_status(due=s.due, today=today, observation=o), observation=o))
-    sectors = sorted(set(listed) | {x for s in steps for x in s.sectors if x != ALL})
+    from cets.rules.markets import load_market
+
+    registry = load_market(market)
+    covered = {sec for sec in listed if registry.find_pack_id("allocation", sec, year) is not None}
+    sectors = sorted(covered | {x for s in steps for x in s.sectors if x != ALL})
     figures = {sec: sector_figures(market=market, year=year, ids=listed.get(sec, {}), today=today, sector=sec) for sec in sectors}
     return states, figures
 

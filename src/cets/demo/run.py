@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Sum
 
-from .common import SHANGHAI, _entity_users, _province_users, _rank, at, create_units, data_dir  # noqa: F401 (used and re-exported)
+from .common import SHANGHAI, _entity_users, _province_users, _rank, at, create_units, data_dir, issue_notices, submit_tables  # noqa: F401
 
 YEAR = 2023
 PACK_ID = "national/power-2023-2024"
@@ -60,6 +60,7 @@ def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
     step.allocate_and_issue()
     step.ccer()
     step.trade()
+    step.notices()
     step.surrender()
     from .year2024 import Year2024
 
@@ -191,6 +192,7 @@ class _Steps:
                           reference=f"{YEAR}年度配额总量 cap (Σ final allocation)", effective_at=at("2024-10-16"))
         for stage, day in (("pre", "2024-11-15"), ("final", "2024-12-06")):
             want = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation.Stage.PRE_ISSUED}[stage]
+            submit_tables(self, year=YEAR, sector="power", stage=stage, day="2024-10-24")  # both stages' tables by 2024-10-24
             if stage == "final":
                 self.resolve_verification_blocks(at("2024-12-02"))
             if EntityAllocation.objects.filter(year=YEAR, stage=want).exists():
@@ -200,6 +202,12 @@ class _Steps:
                     proposal_approve(proposal_id=p.pk, approver=self.registry_b)
                 allocation_issue_confirm(year=YEAR, stage=stage)
         self.cea = UnitType.objects.get(code=f"CEA-{YEAR}")
+
+    def notices(self) -> None:
+        """The compliance notices of the year, issued by the registry once the final allocation is issued."""
+        n = issue_notices(self, year=YEAR, day="2024-12-06")
+        if n:
+            self.log(f"· {YEAR}: {n:,} compliance notices issued 履约通知书")
 
     def resolve_verification_blocks(self, when, year: int = YEAR) -> None:
         """The real 不符合 conclusions of ``year`` block final allocation (mrv.selectors.verification_blocks); the

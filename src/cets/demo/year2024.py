@@ -33,7 +33,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 
-from .common import _entity_users, _province_users, _rank, at, create_units, data_dir
+from .common import _entity_users, _province_users, _rank, at, create_units, data_dir, issue_notices, publish_lists, submit_tables
 
 YEAR = 2024
 POWER_PACK = "national/power-2023-2024"
@@ -110,10 +110,12 @@ class Year2024:
 
     def run(self) -> None:
         self.import_entities()
+        publish_lists(market="national", year=YEAR, sectors=SECTORS, day="2025-05-09")  # the four lists, by 2025-05-10 (seed 003 一)
         self.generate()
         self.allocate_and_issue()
         self.ccer()
         self.trade()
+        self.notices()
         self.surrender()
         self.summary()
 
@@ -201,7 +203,9 @@ class Year2024:
                           reference=f"{YEAR}年度配额总量 cap (Σ final allocation: power, steel, cement, aluminium)", effective_at=at(DATES["cap"]))
         steps = [("power", "pre", DATES["power-pre"]), ("power", "final", DATES["power-final"])]
         steps += [(s, "final", DATES["industry-final"]) for s in ("steel", "cement", "aluminium")]
+        tables = {("power", "pre"): "2025-03-31", ("power", "final"): "2025-07-31"}  # seed 000 一(二), 二(二); industries 2025-09-30 (seed 003)
         for sector, stage, day in steps:
+            submit_tables(b, year=YEAR, sector=sector, stage=stage, day=tables.get((sector, stage), "2025-09-30"))
             if stage == "final":
                 b.resolve_verification_blocks(at(DATES["resolve"]), year=YEAR)
             want = [EntityAllocation.Stage.COMPUTED] if stage == "pre" or sector != "power" else [EntityAllocation.Stage.PRE_ISSUED]
@@ -212,6 +216,12 @@ class Year2024:
                     proposal_approve(proposal_id=p.pk, approver=b.registry_b)
                 allocation_issue_confirm(year=YEAR, stage=stage, sector=sector)
         self.cea = UnitType.objects.get(code=f"CEA-{YEAR}")
+
+    def notices(self) -> None:
+        """The compliance notices of 2024, issued by the registry once every sector's final allocation is issued."""
+        n = issue_notices(self.base, year=YEAR, day=DATES["industry-final"])
+        if n:
+            self.log(f"· {YEAR}: {n:,} compliance notices issued 履约通知书")
 
     # -- 4. real CCER registered up to the purchases
     def ccer(self) -> None:
