@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "cets.allocation",
     "cets.registry",
     "cets.compliance",
+    "cets.supervision",
     "cets.trading",
     "cets.web",
 ]

@@ -11,4 +11,5 @@ urlpatterns = [
     path("trading/", include("cets.trading.urls")),
     path("mrv/", include("cets.mrv.urls")),
     path("", include("cets.web.urls")),
+    path("", include("cets.supervision.urls")),  # after web: /public/holder-changes/ and /public/penalties/ stay theirs
 ]
