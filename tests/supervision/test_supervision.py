@@ -219,3 +219,51 @@ def test_dashboard_is_for_authorities(sup):
     assert client_for(sup.web.entity_sd1).get("/supervision/").status_code == 404
     page = client_for(sup.web.province_sd).get("/supervision/").content.decode()
     assert sup.report.receipt in page
+
+
+def test_draw_page_leaves_out_the_blacklisted_body(sup):
+    from cets.mrv.models import VerificationAssignment
+    from cets.parties.models import Organisation
+
+    w = sup.web
+    other = Organisation.objects.create(uscc=_uscc(8), name="第三核查机构", kind=Organisation.Kind.VERIFIER)
+    c = client_for(w.province_sd)
+    r = c.post("/supervision/assign/", {"year": "2024", "province": "37", "entity_usccs": f"{w.sd1.uscc},{w.sd2.uscc}",
+                                        "body_usccs": f"{sup.verifier.uscc},{other.uscc}", "seed": "page"}, follow=True)
+    assert "第三核查机构" in r.content.decode()
+    assert set(VerificationAssignment.objects.filter(year=2024).values_list("body_id", flat=True)) == {other.pk}
+    r = c.post("/supervision/assign/", {"year": "2024", "province": "37", "entity_usccs": w.zj1.uscc, "body_usccs": sup.verifier.uscc, "seed": "z"},
+               follow=True)
+    assert r.status_code == 404  # an entity outside the province is not found for this user
+
+
+def test_lists_paginate_and_csv_has_every_row(sup):
+    from cets.parties.models import EmitterListEntry, Organisation
+    from tests.conftest import uscc_for
+
+    orgs = Organisation.objects.bulk_create([Organisation(uscc=uscc_for(500 + i), name=f"分页测试{i:03d}", kind=Organisation.Kind.ENTITY, province="37",
+                                                         region_code="370100") for i in range(120)])
+    EmitterListEntry.objects.bulk_create([EmitterListEntry(market="national", year=2024, sector="power", entity=o, province="37") for o in orgs])
+    c = Client()
+    import re
+
+    pages = [c.get(f"/public/emitter-lists/?year=2024&page={n}").content.decode() for n in (1, 2, 3)]
+    seen = [re.findall(r"分页测试\d{3}", p) for p in pages]
+    assert [len(s) for s in seen] == [50, 50, 20] and len(set(sum(seen, []))) == 120
+    assert "page=2" in pages[0] and "page=2" in pages[2]
+    rows = c.get("/public/emitter-lists/download.csv?year=2024").content.decode("utf-8-sig").strip().splitlines()
+    assert len(rows) == 121  # header + every row, no cap
+    assert "分页测试007" in c.get("/public/emitter-lists/?q=分页测试007").content.decode()
+
+
+def test_formula_cells_are_neutralised_in_csv(sup):
+    from cets.supervision.services import credit_record_create
+
+    credit_record_create(actor=sup.web.province_sd, subject_id=sup.web.sd1.pk, kind="late_report", reason="=HYPERLINK(\"http://x\")",
+                         source_reference="+1")
+    text = Client().get("/public/credit-records/download.csv").content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and ",'+1," in text
+
+
+def test_receipt_lookup_refuses_odd_input(db):
+    assert Client().get("/public/reports/?receipt=../../admin").status_code == 404

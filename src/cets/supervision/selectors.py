@@ -101,14 +101,14 @@ def surrender_years(*, today: dt.date | None = None, market: str = "national") -
     return sorted((r["year"] for r in rows if r["last"] < today), reverse=True)
 
 
-def public_surrender(*, year: int, search: str = "", province: str = "", market: str = "national") -> list[dict]:
+def public_surrender(*, year: int, search: str = "", province: str = "", market: str = "national", entity_ids=None) -> list[dict]:
     """Surrender status per entity of ``year`` (Measures Art. 35(八)), only once the deadline has passed;
     ``[]`` before. Rows: entity, province, status (no quantities held)."""
     from cets.compliance.selectors import statuses
 
     if year not in surrender_years(market=market):
         return []
-    st = statuses(year=year, market=market)
+    st = statuses(year=year, market=market, entity_qs=entity_ids)
     qs = Organisation.objects.filter(pk__in=st.keys())
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(uscc__icontains=search))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,6 +26,7 @@ from .chart import bar_chart
 from .models import BlacklistEntry, CreditRecord, NoticeDispatch
 
 PAGE_SIZE = 50
+RECEIPT = re.compile(r"JB-\d{4}-[A-Z0-9]{1,16}")
 
 
 def _error(request, e: CetsError) -> None:
@@ -124,7 +126,7 @@ def organisation(request, uscc: str):
     section("emitter-lists", list(public.parties.public_list_entries().filter(entity=org)))
     section("verifications", list(selectors.public_verifications().filter(entity=org)) + list(VerificationRecord.objects.filter(verifier=org)
                                                                                                .select_related("entity", "verifier")))
-    section("surrender", [dict(r, year=y) for y in selectors.surrender_years() for r in selectors.public_surrender(year=y) if r["entity"].pk == org.pk])
+    section("surrender", [dict(r, year=y) for y in selectors.surrender_years() for r in selectors.public_surrender(year=y, entity_ids=[org.pk])])
     section("verifier-evaluations", list(selectors.public_evaluations().filter(body=org)))
     section("credit-records", list(selectors.public_credit_records().filter(subject=org)))
     section("blacklist", list(selectors.public_blacklist().filter(subject=org)))
@@ -148,8 +150,10 @@ def report_new(request):
 
 @require_safe
 def report_lookup(request):
-    receipt = request.GET.get("receipt", "").strip()
+    receipt = request.GET.get("receipt", "").strip().upper()
     if receipt:
+        if not RECEIPT.fullmatch(receipt):
+            raise Http404
         return redirect("supervision:report_status", receipt=receipt)
     return render(request, "supervision/report_lookup.html", {})
 
@@ -181,11 +185,12 @@ def dashboard(request):
     """Supervision in the user's jurisdiction: credit records, the blacklist, joint notices, reports; a form for each action."""
     if not selectors.is_authority(request.user):
         raise Http404
+    g = request.GET
     return render(request, "supervision/dashboard.html", {
-        "credit": selectors.credit_records_visible(user=request.user)[:200],
-        "blacklist": selectors.public_blacklist()[:200],
-        "notices": selectors.notices_visible(user=request.user)[:200],
-        "reports": selectors.reports_visible(user=request.user)[:200],
+        "credit": Paginator(selectors.credit_records_visible(user=request.user), PAGE_SIZE).get_page(g.get("cpage")),
+        "blacklist": Paginator(selectors.public_blacklist(), PAGE_SIZE).get_page(g.get("bpage")),
+        "notices": Paginator(selectors.notices_visible(user=request.user), PAGE_SIZE).get_page(g.get("npage")),
+        "reports": Paginator(selectors.reports_visible(user=request.user), PAGE_SIZE).get_page(g.get("rpage")),
         "credit_kinds": [(v, public.choice(lbl)) for v, lbl in CreditRecord.Kind.choices],
         "effects": [(v, public.choice(lbl)) for v, lbl in BlacklistEntry.Effect.choices],
         "departments": [(v, public.choice(lbl)) for v, lbl in NoticeDispatch.Department.choices],
@@ -225,6 +230,14 @@ def action(request, name: str):
         elif name == "dispatch":
             services.joint_notice_dispatch(actor=user, notice_id=int(p.get("notice_id", "0")), department=p.get("department", ""),
                                            letter_reference=p.get("letter_reference", ""), sent_on=_date(p.get("sent_on", "")))
+        elif name == "assign":
+            from cets.parties.selectors import entity_get
+
+            entities = [entity_get(user=user, uscc=u.strip()) for u in p.get("entity_usccs", "").split(",") if u.strip()]
+            bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER, uscc__in=[u.strip() for u in p.get("body_usccs", "").split(",")]))
+            done = services.verification_assign_screened(actor=user, year=int(p.get("year", "0")), province=p.get("province", ""), entities=entities,
+                                                         bodies=bodies, seed=p.get("seed", ""), kind=p.get("kind", "regular"))
+            messages.info(request, "; ".join(f"{a.entity.name} → {a.body.name}" for a in done))
         elif name == "close":
             services.report_close(actor=user, receipt=p.get("receipt", ""), feedback=p.get("feedback", ""))
             back = reverse("supervision:report_detail", kwargs={"receipt": p.get("receipt", "")})
