@@ -267,3 +267,16 @@ def test_formula_cells_are_neutralised_in_csv(sup):
 
 def test_receipt_lookup_refuses_odd_input(db):
     assert Client().get("/public/reports/?receipt=../../admin").status_code == 404
+
+
+def test_draw_api_leaves_out_the_blacklisted_body(sup):
+    w = sup.web
+    c = client_for(w.province_sd)
+    body = {"year": 2024, "province": "37", "entity_usccs": [w.sd1.uscc], "body_usccs": [sup.verifier.uscc], "seed": "api"}
+    r = c.post("/api/v1/supervision/assignments", body, content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "S0501"
+    from cets.parties.models import Organisation
+
+    other = Organisation.objects.create(uscc=_uscc(9), name="第四核查机构", kind=Organisation.Kind.VERIFIER)
+    r = c.post("/api/v1/supervision/assignments", dict(body, body_usccs=[sup.verifier.uscc, other.uscc]), content_type="application/json")
+    assert r.status_code == 200 and len(r.json()) == 1

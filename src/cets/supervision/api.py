@@ -9,6 +9,7 @@ from django.http import Http404
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from cets.mrv.api import AssignIn, AssignmentOut, _asg  # the draw's input and output are mrv's own endpoint's
 from cets.parties.models import Organisation
 
 from . import selectors, services
@@ -157,23 +158,6 @@ class CloseIn(Schema):
     feedback: str
 
 
-class AssignIn(Schema):
-    year: int
-    province: str
-    entity_usccs: list[str]
-    body_usccs: list[str]
-    seed: str
-    kind: str = "regular"
-    market: str = "national"
-    sector: str = "power"
-
-
-class AssignOut(Schema):
-    entity: str
-    body: str
-    kind: str
-
-
 # ---- authorities
 
 @router.post("/credit-records", response=CreditOut)
@@ -234,7 +218,7 @@ def report_close(request, receipt: str, body: CloseIn):
     return _report(services.report_close(actor=request.user, receipt=receipt, feedback=body.feedback))
 
 
-@router.post("/assignments", response=list[AssignOut])
+@router.post("/assignments", response=list[AssignmentOut])
 def assign_screened(request, body: AssignIn):
     """The random draw of verification bodies without those blacklisted from verification work (Art. 49)."""
     from cets.parties.selectors import entity_get
@@ -242,8 +226,8 @@ def assign_screened(request, body: AssignIn):
     entities = [entity_get(user=request.user, uscc=u) for u in body.entity_usccs]
     bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER, uscc__in=body.body_usccs))
     out = services.verification_assign_screened(actor=request.user, year=body.year, province=body.province, entities=entities, bodies=bodies,
-                                                seed=body.seed, kind=body.kind, market=body.market, sector=body.sector)
-    return [AssignOut(entity=a.entity.uscc or "", body=a.body.uscc or "", kind=a.kind) for a in out]
+                                                seed=body.seed, kind=body.kind, market=body.market)
+    return [_asg(a) for a in out]
 
 
 # ---- public (no login)
