@@ -281,3 +281,9 @@ api.add_router("/mrv", mrv_router)
 from cets.allocation.api import router as allocation_router  # noqa: E402
 
 api.add_router("/allocation", allocation_router)
+
+from cets.supervision.api import public_router  # noqa: E402
+from cets.supervision.api import router as supervision_router  # noqa: E402
+
+api.add_router("/supervision", supervision_router)
+api.add_router("/public", public_router)

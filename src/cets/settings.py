@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "cets.allocation",
     "cets.registry",
     "cets.compliance",
+    "cets.supervision",
     "cets.trading",
     "cets.web",
 ]

@@ -16,4 +16,5 @@ urlpatterns = [
     path("mrv/", include("cets.mrv.urls")),
     path("allocation/", include("cets.allocation.urls")),
     path("", include("cets.web.urls")),
+    path("", include("cets.supervision.urls")),  # after web: /public/holder-changes/ and /public/penalties/ stay theirs
 ]

@@ -22,11 +22,12 @@ CALL = re.compile(r"\b(?:gettext|pgettext|ngettext|npgettext)\((u?(?:'(?:[^'\\]|
 PY_FUNCS = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy"}
 
 
-def _msgids() -> set[str]:
+def _msgids(root: Path = WEB) -> set[str]:
+    """Every msgid of the templates and Python modules below ``root`` (the web app by default)."""
     ids: set[str] = set()
-    for p in WEB.rglob("*.html"):
+    for p in root.rglob("*.html"):
         ids |= {ast.literal_eval(m.group(1)) for m in CALL.finditer(templatize(p.read_text(encoding="utf-8"), origin=str(p)))}
-    for p in WEB.rglob("*.py"):
+    for p in root.rglob("*.py"):
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in PY_FUNCS
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):

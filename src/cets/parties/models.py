@@ -149,13 +149,16 @@ class Role(models.TextChoices):
 class Membership(models.Model):
     """Who a user acts for: one organisation, one role, one jurisdiction (DESIGN.md, Who uses it).
 
-    ``province`` is the jurisdiction of provincial and municipal authority users ('' = national).
+    ``province`` is the jurisdiction of provincial and municipal authority users ('' = national);
+    ``city`` the four-digit GB/T 2260 prefix of a municipal authority's city (an entity is in the city
+    when its ``region_code`` starts with it; '' for everyone else).
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="members")
     role = models.CharField(max_length=24, choices=Role.choices)
     province = models.CharField(max_length=2, blank=True)
+    city = models.CharField(max_length=4, blank=True, help_text="GB/T 2260 city prefix (4 digits) of a municipal authority")
 
     class Meta:
         constraints = [

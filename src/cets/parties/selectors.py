@@ -1,4 +1,4 @@
-"""Parties reads, always scoped by the reader's jurisdiction."""
+"""Parties reads, scoped by the reader's jurisdiction; the `public_*` reads serve the public portal (published information only)."""
 
 from __future__ import annotations
 
@@ -100,3 +100,35 @@ def sector_names_for_list(market: str, rules) -> dict[str, str]:
     except PackError:
         registry = {}
     return {s: (rules.sector_names.get(s) or registry.get(s, s)) for s in rules.sectors}
+
+
+def public_list_entries(*, market: str = "", year: int | None = None, sector: str = "", province: str = "", search: str = ""):
+    """Included key-emitter list entries (public information, Regulations Art. 8, Measures Art. 35(二)),
+    every jurisdiction, with the entity; ordered by year (newest first), province, sector, credit code."""
+    qs = EmitterListEntry.objects.filter(included=True).select_related("entity")
+    if market:
+        qs = qs.filter(market=market)
+    if year:
+        qs = qs.filter(year=year)
+    if sector:
+        qs = qs.filter(sector=sector)
+    if province:
+        qs = qs.filter(province=province)
+    if search:
+        qs = qs.filter(Q(entity__name__icontains=search) | Q(entity__uscc__icontains=search))
+    return qs.order_by("-year", "province", "sector", "entity__uscc")
+
+
+def public_list_publications(*, market: str = "", year: int | None = None):
+    """Publications of provinces' lists (market, year, sector, province, date, number of entities)."""
+    qs = EmitterListPublication.objects.all()
+    if market:
+        qs = qs.filter(market=market)
+    if year:
+        qs = qs.filter(year=year)
+    return qs.order_by("-year", "province", "sector")
+
+
+def public_list_years() -> list[int]:
+    """Years of which a list has included entries, newest first."""
+    return sorted(set(EmitterListEntry.objects.filter(included=True).values_list("year", flat=True)), reverse=True)

@@ -1,0 +1,273 @@
+"""Supervision endpoints: ``/api/v1/supervision`` (authorities; session login, CSRF) and ``/api/v1/public``
+(no login: the published lists and reports from the public). Same services, codes and jurisdiction as the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import Http404
+from ninja import Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from cets.mrv.api import AssignIn, AssignmentOut, _asg  # the draw's input and output are mrv's own endpoint's
+from cets.parties.models import Organisation
+
+from . import selectors, services
+from .models import BlacklistEntry, CreditRecord, JointNotice, NoticeDispatch, PublicReport
+
+router = Router(tags=["supervision"])
+public_router = Router(tags=["public"], auth=None)
+
+
+def _org(uscc: str) -> Organisation:
+    org = Organisation.objects.filter(uscc=uscc).first()
+    if org is None:
+        raise Http404
+    return org
+
+
+class CreditIn(Schema):
+    uscc: str
+    kind: str
+    reason: str
+    source_reference: str
+    recorded_on: dt.date | None = None
+    internal_note: str = ""
+
+
+class CreditOut(Schema):
+    id: int
+    uscc: str
+    name: str
+    kind: str
+    reason: str
+    source_reference: str
+    recorded_on: dt.date
+    authority: str
+
+
+def _credit(c: CreditRecord) -> CreditOut:
+    return CreditOut(id=c.pk, uscc=c.subject.uscc or "", name=c.subject.name, kind=c.kind, reason=c.reason, source_reference=c.source_reference,
+                     recorded_on=c.recorded_on, authority=c.authority.name)
+
+
+class BlacklistIn(Schema):
+    uscc: str
+    effect: str
+    decision_reference: str
+    reason: str
+    starts_on: dt.date
+    ends_on: dt.date | None = None
+    internal_note: str = ""
+
+
+class BlacklistOut(Schema):
+    id: int
+    uscc: str
+    name: str
+    effect: str
+    decision_reference: str
+    reason: str
+    starts_on: dt.date
+    ends_on: dt.date | None
+    lifted_on: dt.date | None
+
+
+def _black(b: BlacklistEntry) -> BlacklistOut:
+    return BlacklistOut(id=b.pk, uscc=b.subject.uscc or "", name=b.subject.name, effect=b.effect, decision_reference=b.decision_reference,
+                        reason=b.reason, starts_on=b.starts_on, ends_on=b.ends_on, lifted_on=b.lifted_on)
+
+
+class LiftIn(Schema):
+    lifted_on: dt.date | None = None
+
+
+class NoticeIn(Schema):
+    uscc: str
+    penalty_reference: str
+    facts: str
+
+
+class DispatchIn(Schema):
+    department: str
+    letter_reference: str = ""
+    sent_on: dt.date | None = None
+
+
+class DispatchOut(Schema):
+    department: str
+    sent_on: dt.date
+    letter_reference: str
+
+
+class NoticeOut(Schema):
+    id: int
+    uscc: str
+    name: str
+    province: str
+    penalty_reference: str
+    facts: str
+    created_on: dt.date
+    dispatches: list[DispatchOut]
+
+
+def _notice(n: JointNotice) -> NoticeOut:
+    return NoticeOut(id=n.pk, uscc=n.entity.uscc or "", name=n.entity.name, province=n.province, penalty_reference=n.penalty_reference, facts=n.facts,
+                     created_on=n.created_on, dispatches=[DispatchOut(department=d.department, sent_on=d.sent_on, letter_reference=d.letter_reference)
+                                                          for d in NoticeDispatch.objects.filter(notice=n).order_by("sent_on", "id")])
+
+
+class ReportIn(Schema):
+    subject_name: str
+    province: str
+    content: str
+    city: str = ""
+    reporter_name: str = ""
+    reporter_contact: str = ""
+
+
+class ReportStatusOut(Schema):
+    receipt: str
+    filed_on: dt.date
+    province: str
+    status: str
+    due_on: dt.date
+    feedback: str
+
+
+class ReportOut(ReportStatusOut):
+    """For the handling authority only: with the content and the reporter's identity."""
+
+    subject_name: str
+    city: str
+    content: str
+    reporter_name: str
+    reporter_contact: str
+
+
+def _status(r: PublicReport) -> ReportStatusOut:
+    return ReportStatusOut(receipt=r.receipt, filed_on=r.filed_at.date(), province=r.province, status=r.status, due_on=r.due_on, feedback=r.feedback)
+
+
+def _report(r: PublicReport) -> ReportOut:
+    return ReportOut(**_status(r).dict(), subject_name=r.subject_name, city=r.city, content=r.content, reporter_name=r.reporter_name,
+                     reporter_contact=r.reporter_contact)
+
+
+class CloseIn(Schema):
+    feedback: str
+
+
+# ---- authorities
+
+@router.post("/credit-records", response=CreditOut)
+def credit_create(request, body: CreditIn):
+    """Record a credit entry (Measures Art. 38) in the caller's jurisdiction."""
+    return _credit(services.credit_record_create(actor=request.user, subject_id=_org(body.uscc).pk, kind=body.kind, reason=body.reason,
+                                                 source_reference=body.source_reference, recorded_on=body.recorded_on, internal_note=body.internal_note))
+
+
+@router.get("/credit-records", response=list[CreditOut])
+@paginate(LimitOffsetPagination)
+def credit_list(request):
+    return [_credit(c) for c in selectors.credit_records_visible(user=request.user)]
+
+
+@router.post("/blacklist", response=BlacklistOut)
+def blacklist_create(request, body: BlacklistIn):
+    """The national authority blacklists an organisation (Measures Art. 49)."""
+    return _black(services.blacklist_decide(actor=request.user, subject_id=_org(body.uscc).pk, effect=body.effect, decision_reference=body.decision_reference,
+                                            reason=body.reason, starts_on=body.starts_on, ends_on=body.ends_on, internal_note=body.internal_note))
+
+
+@router.post("/blacklist/{entry_id}/lift", response=BlacklistOut)
+def blacklist_lift(request, entry_id: int, body: LiftIn):
+    return _black(services.blacklist_lift(actor=request.user, entry_id=entry_id, lifted_on=body.lifted_on))
+
+
+@router.post("/joint-notices", response=NoticeOut)
+def notice_create(request, body: NoticeIn):
+    """A joint-punishment notice about a penalised entity (Measures Art. 46)."""
+    return _notice(services.joint_notice_create(actor=request.user, entity_id=_org(body.uscc).pk, penalty_reference=body.penalty_reference, facts=body.facts))
+
+
+@router.post("/joint-notices/{notice_id}/dispatches", response=NoticeOut)
+def notice_dispatch(request, notice_id: int, body: DispatchIn):
+    """Register that the notice was sent to a department."""
+    d = services.joint_notice_dispatch(actor=request.user, notice_id=notice_id, department=body.department, letter_reference=body.letter_reference,
+                                       sent_on=body.sent_on)
+    return _notice(d.notice)
+
+
+@router.get("/joint-notices", response=list[NoticeOut])
+def notice_list(request):
+    return [_notice(n) for n in selectors.notices_visible(user=request.user)]
+
+
+@router.get("/reports", response=list[ReportOut])
+@paginate(LimitOffsetPagination)
+def report_list(request, status: str = ""):
+    """Reports the caller's authority handles, with the reporter's identity (nobody else sees it)."""
+    return [_report(r) for r in selectors.reports_visible(user=request.user, status=status)]
+
+
+@router.post("/reports/{receipt}/close", response=ReportOut)
+def report_close(request, receipt: str, body: CloseIn):
+    if selectors.report_for(user=request.user, receipt=receipt) is None and not PublicReport.objects.filter(receipt=receipt).exists():
+        raise Http404
+    return _report(services.report_close(actor=request.user, receipt=receipt, feedback=body.feedback))
+
+
+@router.post("/assignments", response=list[AssignmentOut])
+def assign_screened(request, body: AssignIn):
+    """The random draw of verification bodies without those blacklisted from verification work (Art. 49)."""
+    from cets.parties.selectors import entity_get
+
+    entities = [entity_get(user=request.user, uscc=u) for u in body.entity_usccs]
+    bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER, uscc__in=body.body_usccs))
+    out = services.verification_assign_screened(actor=request.user, year=body.year, province=body.province, entities=entities, bodies=bodies,
+                                                seed=body.seed, kind=body.kind, market=body.market)
+    return [_asg(a) for a in out]
+
+
+# ---- public (no login)
+
+@public_router.post("/reports", response=ReportStatusOut)
+def public_report_file(request, body: ReportIn):
+    """File a report from the public (Measures Art. 40); keep the receipt number. Limited per session."""
+    return _status(services.report_file(session=request.session, **body.dict()))
+
+
+@public_router.get("/reports/{receipt}", response=ReportStatusOut)
+def public_report_status(request, receipt: str):
+    r = selectors.public_report_status(receipt=receipt)
+    if r is None:
+        raise Http404
+    return _status(r)
+
+
+@public_router.get("/blacklist", response=list[BlacklistOut])
+@paginate(LimitOffsetPagination)
+def public_blacklist(request, search: str = "", current: bool = False):
+    return [_black(b) for b in selectors.public_blacklist(search=search, current_only=current)]
+
+
+@public_router.get("/credit-records", response=list[CreditOut])
+@paginate(LimitOffsetPagination)
+def public_credit(request, search: str = ""):
+    return [_credit(c) for c in selectors.public_credit_records(search=search)]
+
+
+@public_router.get("/lists/{slug}", response=list[dict])
+@paginate(LimitOffsetPagination)
+def public_list(request, slug: str, q: str = ""):
+    """Any public-portal list (``emitter-lists``, ``verifications``, ``surrender``, ``packs``, ...) as rows of the
+    page's columns; the query string takes the page's filters."""
+    from .public import LISTS
+
+    pl = LISTS.get(slug)
+    if pl is None:
+        raise Http404
+    params = {k: request.GET.get(k, "") for k in ["q"] + [f for f, _l in pl.filters]}
+    cols = [k for k, _l in pl.columns]
+    return [{k: (v if isinstance(v := pl.row(x).get(k, ""), (int, str)) else str(v)) for k in cols} for x in pl.query(params)]

@@ -1,0 +1,39 @@
+"""Numbered refusals of supervision and public disclosure (G, governance; core's security codes are S):
+G01xx credit records, G02xx blacklist, G03xx joint-punishment notices, G04xx reports from the public, G05xx the
+screened verification pool.
+Jurisdiction refusals are the parties' R0502."""
+
+from __future__ import annotations
+
+from cets.core.errors import Check
+
+# credit records (Measures Art. 38)
+G0101 = Check("G0101", "信用记录类型无效", "unknown credit record kind")
+G0102 = Check("G0102", "信用记录须填写原因和依据文号", "a credit record needs a reason and a source reference")
+G0103 = Check("G0103", "信用记录对象须为重点排放单位或核查技术服务机构（核查机构警示仅限核查机构）",
+              "a credit record's subject must be a key emitting entity or a verification body (a verifier warning only a verification body)")
+G0104 = Check("G0104", "记录日期不得晚于今日", "the record date may not be later than today")
+
+# blacklist (Measures Art. 49)
+G0201 = Check("G0201", "黑名单惩戒措施无效", "unknown blacklist effect")
+G0202 = Check("G0202", "列入黑名单须填写决定文号和原因", "a blacklist entry needs a decision reference and a reason")
+G0203 = Check("G0203", "黑名单期限终止日早于起始日", "the blacklist period ends before it starts")
+G0204 = Check("G0204", "禁止从事核查业务仅适用于核查技术服务机构", "barring from verification work applies only to a verification body")
+G0205 = Check("G0205", "该黑名单记录已移出", "this blacklist entry has already been lifted")
+
+# joint punishment notices (Measures Art. 46)
+G0301 = Check("G0301", "联合惩戒通报须针对受处罚的重点排放单位，并填写处罚决定文号和情况说明",
+              "a joint-punishment notice names a penalised key emitting entity, the penalty decision's reference and the facts")
+G0302 = Check("G0302", "通报部门无效", "unknown department")
+G0303 = Check("G0303", "已向该部门通报", "the notice has already been sent to this department")
+
+# reports from the public (Measures Art. 40, Regulations Art. 18)
+G0401 = Check("G0401", "举报须填写被举报对象和举报内容（至少20字）", "a report needs whom it concerns and what happened (at least 20 characters)")
+G0402 = Check("G0402", "提交过于频繁，请稍后再试", "too many reports from this session; try again later")
+G0403 = Check("G0403", "省份代码无效", "unknown province code")
+G0404 = Check("G0404", "举报已办结", "the report is already closed")
+G0405 = Check("G0405", "办理反馈不得为空", "the handling feedback may not be empty")
+G0406 = Check("G0406", "城市代码须为所选省份的4位行政区划代码", "the city code must be a 4-digit division code inside the province")
+
+# the verification pool (Measures Art. 49 effect)
+G0501 = Check("G0501", "可抽取的核查技术服务机构均已列入黑名单", "every verification body offered is blacklisted from verification work")

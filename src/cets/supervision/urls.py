@@ -1,0 +1,21 @@
+"""Supervision pages (included from cets.urls): the public portal under ``/public/``, the authorities' pages under ``/supervision/``."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "supervision"
+urlpatterns = [
+    path("public/", views.home, name="public_home"),
+    path("public/reports/new/", views.report_new, name="report_new"),
+    path("public/reports/", views.report_lookup, name="report_lookup"),
+    path("public/reports/<str:receipt>/", views.report_status, name="report_status"),
+    path("public/organisations/<str:uscc>/", views.organisation, name="organisation"),
+    path("public/<slug:slug>/", views.table, name="table"),
+    path("public/<slug:slug>/download.csv", views.table_csv, name="table_csv"),
+    path("public/<slug:slug>/<path:key>/", views.item, name="item"),
+    path("supervision/", views.dashboard, name="dashboard"),
+    path("supervision/reports/<str:receipt>/", views.report_detail, name="report_detail"),
+    path("supervision/notices.<str:fmt>", views.notices_export, name="notices_export"),
+    path("supervision/<str:name>/", views.action, name="action"),
+]

@@ -1,0 +1,296 @@
+"""Pages: the public portal (``/public/``, no login) and the authorities' supervision pages (``/supervision/``)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from cets.core.errors import CetsError
+from cets.core.regions import PROVINCES
+from cets.core.tables import safe_cell
+from cets.parties.models import Organisation
+
+from . import public, selectors, services
+from .chart import bar_chart
+from .models import BlacklistEntry, CreditRecord, NoticeDispatch
+
+PAGE_SIZE = 50
+RECEIPT = re.compile(r"JB-\d{4}-[A-Z0-9]{1,16}")
+
+
+def _error(request, e: CetsError) -> None:
+    messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+
+
+# ---- public portal
+
+@require_safe
+def home(request):
+    return render(request, "supervision/public_home.html", {"lists": public.LISTS.values()})
+
+
+def _list(slug: str) -> public.PublicList:
+    pl = public.LISTS.get(slug)
+    if pl is None:
+        raise Http404
+    return pl
+
+
+def _params(request, pl) -> dict:
+    keys = ["q"] + [f for f, _label in pl.filters]
+    return {k: request.GET.get(k, "").strip() for k in keys}
+
+
+def _shown(key: str, value):
+    """Tonnes (columns ``*_t``) with thousands separators; everything else as it is."""
+    return f"{value:,}" if key.endswith("_t") and isinstance(value, int) else value
+
+
+@require_safe
+def table(request, slug: str):
+    """One public list: searchable (``q`` and the list's filters), paginated (every row reachable), CSV."""
+    pl = _list(slug)
+    params = _params(request, pl)
+    page = Paginator(pl.query(params), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = []
+    for item in page.object_list:
+        r = pl.row(item)
+        rows.append({"cells": [(_shown(k, r.get(k, "")), r.get(pl.links[k]) if k in pl.links else None) for k, _l in pl.columns],
+                     "key": pl.key(item) if pl.key else None})
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
+    ctx = {"pl": pl, "page": page, "rows": rows, "params": params, "query": query,
+           "filters": [(f, label, params.get(f, "")) for f, label in pl.filters]}
+    if slug == "allocation":
+        everything = [pl.row(x) for x in pl.query(params)]
+        ctx["chart"] = bar_chart([(r["group"], r["allocation_t"], r["verified_t"]) for r in everything])
+    return render(request, "supervision/public_table.html", ctx)
+
+
+@require_safe
+def table_csv(request, slug: str):
+    """The whole list (every page) as CSV, UTF-8 with BOM, formula-safe cells."""
+    pl = _list(slug)
+    params = _params(request, pl)
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    w = csv.writer(buf)
+    w.writerow([str(label) for _k, label in pl.columns])
+    for item in pl.query(params):
+        r = pl.row(item)
+        w.writerow([safe_cell(str(r.get(k, ""))) if isinstance(r.get(k, ""), str) else r.get(k, "") for k, _l in pl.columns])
+    resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="{slug}.csv"'
+    return resp
+
+
+@require_safe
+def item(request, slug: str, key: str):
+    pl = _list(slug)
+    obj = pl.get(key) if pl.get else None
+    if obj is None:
+        raise Http404
+    r = pl.row(obj)
+    fields = [(label, _shown(k, r.get(k, ""))) for k, label in pl.columns]
+    return render(request, "supervision/public_item.html", {"pl": pl, "fields": fields, "extra": r.get("_extra", []), "org": r.get("_org")})
+
+
+@require_safe
+def organisation(request, uscc: str):
+    """A key emitting entity's or a verification body's public page: lists, verifications, surrender
+    status (years past the deadline), evaluations, credit records, blacklist entries."""
+    org = Organisation.objects.filter(uscc=uscc, kind__in=[Organisation.Kind.ENTITY, Organisation.Kind.VERIFIER]).first()
+    if org is None:
+        raise Http404
+    from cets.mrv.models import VerificationRecord
+
+    sections = []
+
+    def section(slug, items):
+        pl = public.LISTS[slug]
+        rows = [pl.row(x) for x in items]
+        if rows:
+            sections.append({"pl": pl, "columns": pl.columns,
+                             "rows": [{"cells": [r.get(k, "") for k, _l in pl.columns], "key": pl.key(x) if pl.key else None} for r, x in zip(rows, items)]})
+
+    section("emitter-lists", list(public.parties.public_list_entries().filter(entity=org)))
+    section("verifications", list(selectors.public_verifications().filter(entity=org)) + list(VerificationRecord.objects.filter(verifier=org)
+                                                                                               .select_related("entity", "verifier")))
+    section("surrender", [dict(r, year=y) for y in selectors.surrender_years() for r in selectors.public_surrender(year=y, entity_ids=[org.pk])])
+    section("verifier-evaluations", list(selectors.public_evaluations().filter(body=org)))
+    section("credit-records", list(selectors.public_credit_records().filter(subject=org)))
+    section("blacklist", list(selectors.public_blacklist().filter(subject=org)))
+    return render(request, "supervision/public_org.html", {"org": org, "province": public.province(org.province), "sections": sections})
+
+
+@require_http_methods(["GET", "POST"])
+def report_new(request):
+    """File a report (举报, Measures Art. 40): no login, no CAPTCHA, limited per browser session."""
+    form = {k: request.POST.get(k, "") for k in ("subject_name", "province", "city", "content", "reporter_name", "reporter_contact")}
+    if request.method == "POST":
+        try:
+            r = services.report_file(session=request.session, **form)
+        except CetsError as e:
+            _error(request, e)
+        else:
+            messages.success(request, _("Your report was received. Keep the receipt number: it is the only way to read the feedback."))
+            return redirect("supervision:report_status", receipt=r.receipt)
+    return render(request, "supervision/report_new.html", {"form": form, "provinces": sorted(PROVINCES.items()), "days": services.REPORT_HANDLING_DAYS})
+
+
+@require_safe
+def report_lookup(request):
+    receipt = request.GET.get("receipt", "").strip().upper()
+    if receipt:
+        if not RECEIPT.fullmatch(receipt):
+            raise Http404
+        return redirect("supervision:report_status", receipt=receipt)
+    return render(request, "supervision/report_lookup.html", {})
+
+
+@require_safe
+def report_status(request, receipt: str):
+    """Status, handling deadline and feedback of a report; never the reporter or the content."""
+    r = selectors.public_report_status(receipt=receipt)
+    if r is None:
+        raise Http404
+    return render(request, "supervision/report_status.html", {"r": r, "status": public.choice(r.get_status_display()), "province": public.province(r.province)})
+
+
+# ---- authorities
+
+def _date(v: str) -> dt.date | None:
+    return dt.date.fromisoformat(v) if v else None
+
+
+def _org_by_code(uscc: str) -> Organisation:
+    org = Organisation.objects.filter(uscc=uscc.strip()).first()
+    if org is None:
+        raise Http404
+    return org
+
+
+@login_required
+def dashboard(request):
+    """Supervision in the user's jurisdiction: credit records, the blacklist, joint notices, reports; a form for each action."""
+    if not selectors.is_authority(request.user):
+        raise Http404
+    g = request.GET
+    return render(request, "supervision/dashboard.html", {
+        "credit": Paginator(selectors.credit_records_visible(user=request.user), PAGE_SIZE).get_page(g.get("cpage")),
+        "blacklist": Paginator(selectors.public_blacklist(), PAGE_SIZE).get_page(g.get("bpage")),
+        "notices": Paginator(selectors.notices_visible(user=request.user), PAGE_SIZE).get_page(g.get("npage")),
+        "reports": Paginator(selectors.reports_visible(user=request.user), PAGE_SIZE).get_page(g.get("rpage")),
+        "credit_kinds": [(v, public.choice(lbl)) for v, lbl in CreditRecord.Kind.choices],
+        "effects": [(v, public.choice(lbl)) for v, lbl in BlacklistEntry.Effect.choices],
+        "departments": [(v, public.choice(lbl)) for v, lbl in NoticeDispatch.Department.choices],
+    })
+
+
+@login_required
+def report_detail(request, receipt: str):
+    """A report with the reporter's identity: only for the handling authority (404 otherwise)."""
+    r = selectors.report_for(user=request.user, receipt=receipt)
+    if r is None:
+        raise Http404
+    return render(request, "supervision/report_detail.html", {"r": r, "province": public.province(r.province)})
+
+
+@login_required
+@require_POST
+def action(request, name: str):
+    """POST a supervision action; the service checks role and jurisdiction and refuses with its code."""
+    p, user = request.POST, request.user
+    back = reverse("supervision:dashboard")
+    try:
+        if name == "credit":
+            services.credit_record_create(actor=user, subject_id=_org_by_code(p.get("uscc", "")).pk, kind=p.get("kind", ""), reason=p.get("reason", ""),
+                                          source_reference=p.get("source_reference", ""), recorded_on=_date(p.get("recorded_on", "")),
+                                          internal_note=p.get("internal_note", ""))
+        elif name == "blacklist":
+            services.blacklist_decide(actor=user, subject_id=_org_by_code(p.get("uscc", "")).pk, effect=p.get("effect", ""),
+                                      decision_reference=p.get("decision_reference", ""), reason=p.get("reason", ""),
+                                      starts_on=_date(p.get("starts_on", "")) or dt.date.today(), ends_on=_date(p.get("ends_on", "")),
+                                      internal_note=p.get("internal_note", ""))
+        elif name == "lift":
+            services.blacklist_lift(actor=user, entry_id=int(p.get("entry_id", "0")), lifted_on=_date(p.get("lifted_on", "")))
+        elif name == "notice":
+            services.joint_notice_create(actor=user, entity_id=_org_by_code(p.get("uscc", "")).pk, penalty_reference=p.get("penalty_reference", ""),
+                                         facts=p.get("facts", ""))
+        elif name == "dispatch":
+            services.joint_notice_dispatch(actor=user, notice_id=int(p.get("notice_id", "0")), department=p.get("department", ""),
+                                           letter_reference=p.get("letter_reference", ""), sent_on=_date(p.get("sent_on", "")))
+        elif name == "assign":
+            from cets.parties.selectors import entity_get
+
+            entities = [entity_get(user=user, uscc=u.strip()) for u in p.get("entity_usccs", "").split(",") if u.strip()]
+            bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER, uscc__in=[u.strip() for u in p.get("body_usccs", "").split(",")]))
+            done = services.verification_assign_screened(actor=user, year=int(p.get("year", "0")), province=p.get("province", ""), entities=entities,
+                                                         bodies=bodies, seed=p.get("seed", ""), kind=p.get("kind", "regular"))
+            messages.info(request, "; ".join(f"{a.entity.name} → {a.body.name}" for a in done))
+        elif name == "close":
+            services.report_close(actor=user, receipt=p.get("receipt", ""), feedback=p.get("feedback", ""))
+            back = reverse("supervision:report_detail", kwargs={"receipt": p.get("receipt", "")})
+        else:
+            raise Http404
+        messages.success(request, "OK")
+    except CetsError as e:
+        _error(request, e)
+    except ValueError as e:
+        messages.error(request, str(e))
+    return redirect(back)
+
+
+NOTICE_COLUMNS = ("notice", "entity", "uscc", "province", "penalty_reference", "facts", "created_on", "department", "sent_on", "letter_reference")
+
+
+def notice_rows(user) -> list[list]:
+    """One row per (notice, department sent to); a notice not yet sent has one row with empty sending."""
+    out = []
+    for n in selectors.notices_visible(user=user).order_by("created_on", "id"):
+        base = [n.pk, n.entity.name, n.entity.uscc or "", n.province, n.penalty_reference, n.facts, n.created_on.isoformat()]
+        sent = list(n.dispatches.all())
+        for d in sent or [None]:
+            out.append(base + ([d.get_department_display(), d.sent_on.isoformat(), d.letter_reference] if d else ["", "", ""]))
+    return out
+
+
+@login_required
+@require_safe
+def notices_export(request, fmt: str):
+    """Joint-punishment notices and the register of what went to which department, CSV or XLSX."""
+    if fmt not in ("csv", "xlsx") or not selectors.is_authority(request.user):
+        raise Http404
+    rows = [[safe_cell(c) for c in r] for r in notice_rows(request.user)]
+    if fmt == "csv":
+        buf = io.StringIO()
+        buf.write("\ufeff")
+        w = csv.writer(buf)
+        w.writerow(NOTICE_COLUMNS)
+        w.writerows(rows)
+        resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "joint-notices"
+        ws.append(list(NOTICE_COLUMNS))
+        for r in rows:
+            ws.append(r)
+        out = io.BytesIO()
+        wb.save(out)
+        resp = HttpResponse(out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp["Content-Disposition"] = f'attachment; filename="joint-notices.{fmt}"'
+    return resp
+
