@@ -48,7 +48,8 @@ def test_the_2023_vintage_auction():
     # (reported total CNY 36.5336 million). Bids above the clearing price pay the clearing price.
     bids = [Bid("a", 200_000, 11_000, 1), Bid("b", 100_000, 10_600, 2), Bid("c", 100_000, 10_489, 3), Bid("d", 50_000, 10_000, 4)]
     r = auction_clear(BJ23.auction_volume_t, bids)
-    assert r.clearing_price_fen == 10_489 and r.sold_t == 348_304
+    assert r.clearing_price_fen == 10_489
+    assert r.sold_t == 348_304
     assert r.awards == {"a": 200_000, "b": 100_000, "c": 48_304}  # c filled in part, d not at all
     assert r.proceeds_fen == 3_653_360_656
     # under-subscribed: everything bid is sold at the lowest bid
@@ -70,12 +71,14 @@ def test_beijing_through_the_command(tmp_path, capsys):
     assert main(args) == 0
     text = capsys.readouterr().out
     rows = list(csv.DictReader(out.open()))
-    assert [r["free_allocation_t"] for r in rows] == ["80000", "120000"] and rows[0]["pre_allocation_t"] == "59500"
+    assert [r["free_allocation_t"] for r in rows] == ["80000", "120000"]
+    assert rows[0]["pre_allocation_t"] == "59500"
     assert "348,304" in text
     src.write_text("entity_uscc,method,verified_emissions_t,base,activity,factor,prev_allocation_t,prev_compliant\n"
                    "91110000101101150L,grandfathering,1.5,-1,,,0,maybe\n", encoding="utf-8")
     out.unlink()
-    assert main(args) == 2 and not out.exists()
+    assert main(args) == 2
+    assert not out.exists()
     text = capsys.readouterr().out
     for col in ("method", "verified_emissions_t", "base", "prev_compliant"):
         assert f"bj.csv:2 [{col}=" in text

@@ -45,7 +45,8 @@ def test_province_submits_tables_and_the_registry_receives(two_lists, browser, l
         wait_text(browser, "Submission recorded")
         s = AllocationSubmission.objects.get()
         row = browser.find_element(By.CSS_SELECTOR, f"tr[data-submission='{s.pk}']")
-        assert "2025-07-31" in row.text and "late" in row.text
+        assert "2025-07-31" in row.text
+        assert "late" in row.text
         browser.save_screenshot(str(SHOTS / "allocation-2-province-recorded.png"))
 
         login(browser, live_server, w.registry_a.username)

@@ -23,9 +23,13 @@ def test_worked_example_through_the_command(tmp_path):
     assert code == 0
     units = list(csv.DictReader(u.open()))
     ents = {r["entity_uscc"]: r for r in csv.DictReader(e.open())}
-    assert units[0]["ff"] == "1.061364" and units[0]["electricity_allowance_t"] == "2531353" and units[0]["pre_allocation_t"] == "2450000"
-    assert ents["913700001630435316"]["final_allocation_t"] == "2880000" and ents["913700001630435316"]["issue_delta_t"] == "430000"
-    assert units[1]["gas_topup_t"] == "64140" and ents["91330800586289189R"]["final_allocation_t"] == "400000"
+    assert units[0]["ff"] == "1.061364"
+    assert units[0]["electricity_allowance_t"] == "2531353"
+    assert units[0]["pre_allocation_t"] == "2450000"
+    assert ents["913700001630435316"]["final_allocation_t"] == "2880000"
+    assert ents["913700001630435316"]["issue_delta_t"] == "430000"
+    assert units[1]["gas_topup_t"] == "64140"
+    assert ents["91330800586289189R"]["final_allocation_t"] == "400000"
 
 
 def test_bad_rows_are_all_reported_and_nothing_is_written(tmp_path, capsys):
@@ -38,7 +42,8 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(tmp_path, capsys):
     for col in ("entity_uscc", "category", "generation_mwh", "load_factor", "verified_emissions_t", "prev_verified_emissions_t"):
         assert f"units.csv:3 [{col}=" in out
     assert "units.csv:4 [unit_id='#1'] duplicate unit" in out
-    assert (tmp_path / "u.csv").read_text() == "previous output\n" and not e.exists()
+    assert (tmp_path / "u.csv").read_text() == "previous output\n"
+    assert not e.exists()
 
 
 def test_missing_column(tmp_path, capsys):
@@ -46,7 +51,8 @@ def test_missing_column(tmp_path, capsys):
     src.write_text("entity_uscc,unit_id\n913700001630435316,#1\n")
     code = main(["allocation", "compute", "--pack", "national/power-2023-2024", "--year", "2023", "--input", str(src),
                  "--units-out", str(tmp_path / "u.csv"), "--entities-out", str(tmp_path / "e.csv")])
-    assert code == 2 and "missing columns" in capsys.readouterr().out
+    assert code == 2
+    assert "missing columns" in capsys.readouterr().out
 
 
 EARLY_HEADER = ("entity_uscc,unit_id,category,rated_capacity_mw,supplied_mwh,heat_supplied_gj,load_factor,verified_emissions_t,"
@@ -66,7 +72,8 @@ def test_every_power_pack_runs_through_the_command(tmp_path):
         ents = {r["entity_uscc"]: r for r in csv.DictReader(e.open())}
         assert units[0]["cooling_factor"] == "1.05"
         if year == 2019:
-            assert ents["913700001630435316"]["final_allocation_t"] == "2793935" and units[0]["pre_allocation_t"] == "1798300"
+            assert ents["913700001630435316"]["final_allocation_t"] == "2793935"
+            assert units[0]["pre_allocation_t"] == "1798300"
             assert "borrowing_limit_t" not in ents["913700001630435316"]
         else:
             assert ents["91330800586289189R"]["borrowing_limit_t"] == "86350"  # 0.5 × (1,050,000 − 877,300)
@@ -86,12 +93,17 @@ def test_early_pack_needs_its_columns(tmp_path, capsys):
     code = main(["allocation", "compute", "--pack", "national/power-2019-2020", "--year", "2019", "--input", str(src),
                  "--units-out", str(tmp_path / "u.csv"), "--entities-out", str(tmp_path / "e.csv")])
     out = capsys.readouterr().out
-    assert code == 2 and "supplied_mwh" in out and "cooling" in out and "heat_ratio" in out
+    assert code == 2
+    assert "supplied_mwh" in out
+    assert "cooling" in out
+    assert "heat_ratio" in out
     src.write_text(EARLY_HEADER + "913700001630435316,#1,I,600,3000000,1000000,0.78,3200000,2800000,900000,seawater,1.2\n")
     code = main(["allocation", "compute", "--pack", "national/power-2019-2020", "--year", "2019", "--input", str(src),
                  "--units-out", str(tmp_path / "u.csv"), "--entities-out", str(tmp_path / "e.csv")])
     out = capsys.readouterr().out
-    assert code == 2 and "[cooling='seawater']" in out and "[heat_ratio='1.2']" in out
+    assert code == 2
+    assert "[cooling='seawater']" in out
+    assert "[heat_ratio='1.2']" in out
 
 
 def test_cement_through_the_command(tmp_path, capsys):
@@ -106,9 +118,12 @@ def test_cement_through_the_command(tmp_path, capsys):
     assert main(args + ["--balance-value", "0.85"]) == 0
     lines = list(csv.DictReader(u.open()))
     assert [r["allocation_t"] for r in lines] == ["1008823", "513235", "291000", "400000"]
-    assert lines[0]["balance_value"] == "0.85" and lines[2]["alpha"] == "-0.03" and lines[3]["special"] == "white_clinker"
+    assert lines[0]["balance_value"] == "0.85"
+    assert lines[2]["alpha"] == "-0.03"
+    assert lines[3]["special"] == "white_clinker"
     ents = {r["entity_uscc"]: r for r in csv.DictReader(e.open())}
-    assert ents["913700001630435316"]["final_allocation_t"] == "1813058" and ents["913700001630435316"]["pre_allocation_t"] == "499999"
+    assert ents["913700001630435316"]["final_allocation_t"] == "1813058"
+    assert ents["913700001630435316"]["pre_allocation_t"] == "499999"
     # solved balance value: Σ allocation = Σ emissions (1,800,000 for the three formula lines, ±1 for a double floor step)
     assert main(args) == 0
     lines = list(csv.DictReader(u.open()))
@@ -124,14 +139,16 @@ def test_industry_bad_rows(tmp_path, capsys):
     code = main(["allocation", "compute", "--pack", "national/steel-2026", "--year", "2026", "--input", str(src), "--units-out", str(u),
                  "--entities-out", str(tmp_path / "e.csv")])
     out = capsys.readouterr().out
-    assert code == 2 and not u.exists()
+    assert code == 2
+    assert not u.exists()
     assert "missing columns: prev_verified_emissions_t" in out  # the 2026 pack pre-allocates
     src.write_text("entity_uscc,line_id,verified_emissions_t,intensity,prev_verified_emissions_t,special\n"
                    "913700001630435316,L1,1000000,0,0,\n913700001630435316,,12.5,1.0,0,white_clinker\n", encoding="utf-8")
     code = main(["allocation", "compute", "--pack", "national/steel-2026", "--year", "2026", "--input", str(src), "--units-out", str(u),
                  "--entities-out", str(tmp_path / "e.csv")])
     out = capsys.readouterr().out
-    assert code == 2 and not u.exists()
+    assert code == 2
+    assert not u.exists()
     for frag in (
         "lines.csv:2 [intensity='0']",
         "lines.csv:3 [line_id='']",

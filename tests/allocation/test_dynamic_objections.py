@@ -143,17 +143,21 @@ def test_objections_through_the_api(fleet):
 
     r = client(w.entity_sd1_user).post("/api/v1/allocation/2023/objections", json.dumps({"stage": "final", "grounds": "机组B负荷系数有误"}),
                                        content_type="application/json")
-    assert r.status_code == 200 and r.json()["decision"] == "pending"
+    assert r.status_code == 200
+    assert r.json()["decision"] == "pending"
     oid = r.json()["id"]
     assert [o["id"] for o in client(w.province_sd).get("/api/v1/allocation/2023/objections").json()] == [oid]
     assert client(w.province_zj).get("/api/v1/allocation/2023/objections").json() == []
     body = json.dumps({"upheld": True, "reason": "负荷系数更正"})
     assert client(w.province_zj).post(f"/api/v1/allocation/objections/{oid}/decision", body, content_type="application/json").status_code == 404
     r = client(w.province_sd).post(f"/api/v1/allocation/objections/{oid}/decision", body, content_type="application/json")
-    assert r.status_code == 200 and r.json()["decision"] == "upheld"
+    assert r.status_code == 200
+    assert r.json()["decision"] == "upheld"
     r = client(w.province_sd).post(f"/api/v1/allocation/objections/{oid}/decision", body, content_type="application/json")
-    assert r.status_code == 422 and r.json()["code"] == "A0122"
+    assert r.status_code == 422
+    assert r.json()["code"] == "A0122"
     # Zhejiang's tables are not published: its entity's objection is refused with the check code
     r = client(w.entity_zj1_user).post("/api/v1/allocation/2023/objections", json.dumps({"stage": "final", "grounds": "x"}),
                                        content_type="application/json")
-    assert r.status_code == 422 and r.json()["code"] == "A0120"
+    assert r.status_code == 422
+    assert r.json()["code"] == "A0120"

@@ -126,7 +126,8 @@ def test_entity_invariants(cats, gen, heat, lf, e, prev):
     assert ent.final_allocation_t == ent.initial_allocation_t + ent.shortfall_topup_t
     assert ent.initial_allocation_t == sum(u.unit_allowance_t for u in us)
     for u in us:
-        assert isinstance(u.unit_allowance_t, int) and u.unit_allowance_t >= 0
+        assert isinstance(u.unit_allowance_t, int)
+        assert u.unit_allowance_t >= 0
         if u.category == "IV":
             assert u.unit_allowance_t >= e  # gas units never short at unit level
         assert u.pre_allocation_t == (prev * 7) // 10
@@ -146,7 +147,8 @@ def test_2025_draft_ff_curve(lf, expected):
     f = float(lf) * 100
     oracle = 7.254 - 0.633 * (1 - math.exp(-f / 29.822)) - 5.643 * (1 - math.exp(-f / 6.871)) if f < 50 else 1.0
     got = peak_regulation_factor("I", Decimal(lf), R25)
-    assert got == Decimal(expected) and abs(float(got) - oracle) < 5e-7
+    assert got == Decimal(expected)
+    assert abs(float(got) - oracle) < 5e-7
 
 
 def test_2025_draft_unit_and_pre_allocation():

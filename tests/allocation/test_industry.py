@@ -30,7 +30,8 @@ def test_cement_lines_with_a_published_balance_value():
                                            line(300_000, "1.10", "L3")], CEMENT26, balance_value=Decimal("0.85"))
     assert bp == Decimal("0.85")
     assert [ln.allocation_t for ln in lines] == [1_008_823, 513_235, 291_000]
-    assert lines[2].alpha == Decimal("-0.03") and lines[0].pre_allocation_t == 499_999
+    assert lines[2].alpha == Decimal("-0.03")
+    assert lines[0].pre_allocation_t == 499_999
     assert (ent.final_allocation_t, ent.obligation_t, ent.pre_allocation_t) == (1_813_058, 1_800_000, 499_999)
     assert ent.issue_delta_t == 1_813_058 - 499_999
 
@@ -56,7 +57,10 @@ def test_balance_value_solved_by_hand():
 
 def test_2024_is_verified_emissions_without_pre_allocation():
     bp, res, (ent,) = allocate_industry([line(2_000_000, "1.5", prev=1_800_000)], STEEL24)
-    assert bp is None and res[0].allocation_t == 2_000_000 and ent.pre_allocation_t == 0 and ent.issue_delta_t == 2_000_000
+    assert bp is None
+    assert res[0].allocation_t == 2_000_000
+    assert ent.pre_allocation_t == 0
+    assert ent.issue_delta_t == 2_000_000
 
 
 def test_special_cases_and_small_entities_get_their_emissions():

@@ -12,7 +12,8 @@ def test_pre_allocation_less_adjustment():
     # 预分配配额量 2,450,000; 配额调整总量 30,000 → 配额总调整量 30,000; 预分配实发 2,450,000 − 30,000 = 2,420,000
     p = pre_issue(pre_allocation_t=2_450_000, adjustments_total_t=30_000)
     assert (p.pre_allocation_t, p.pre_adjustment_t, p.pre_issue_t) == (2_450_000, 30_000, 2_420_000)
-    assert not p.to_provincial_account and p.special_note == ""
+    assert not p.to_provincial_account
+    assert p.special_note == ""
 
 
 def test_adjustment_larger_than_pre_allocation_is_deducted_as_far_as_it_reaches():
@@ -44,12 +45,16 @@ def test_treated_entities_get_no_pre_allocation(kind):
 def test_all_shut_gets_its_final_allocation_to_its_own_account():
     # no pre-allocation, so the whole 应发 800 less adjustment 50 is issued at the final stage: 750
     f = final_issue(final_allocation_t=800, obligation_t=900, adjustments_total_t=50, issued_before_t=0, treatments=[ALL_SHUT])
-    assert f.final_issue_t == 750 and not f.to_provincial_account and "关停" in f.special_note
+    assert f.final_issue_t == 750
+    assert not f.to_provincial_account
+    assert "关停" in f.special_note
 
 
 def test_compliance_risk_goes_to_the_provincial_account():
     f = final_issue(final_allocation_t=800, obligation_t=900, adjustments_total_t=0, issued_before_t=0, treatments=[COMPLIANCE_RISK])
-    assert f.final_issue_t == 800 and f.to_provincial_account and "履约风险" in f.special_note
+    assert f.final_issue_t == 800
+    assert f.to_provincial_account
+    assert "履约风险" in f.special_note
 
 
 def test_deregistered_gets_nothing_and_issued_units_come_back():

@@ -23,7 +23,8 @@ def test_province_records_and_registry_receives(two_lists):  # noqa: F811
     allocation_compute(year=2024, pack_id=POWER)
     p = client_for(w.province_sd)
     page = p.get("/allocation/submissions/", **EN).content.decode()
-    assert "Record a submission" in page and 'value="national:power"' in page
+    assert "Record a submission" in page
+    assert 'value="national:power"' in page
     at = when("2025-08-01", 10).astimezone(dt.UTC)
     with mock.patch("django.utils.timezone.now", lambda: at):
         for bad in ({"scope": "national:power", "year": "abc", "stage": "final"}, {"scope": "nope", "year": "2024", "stage": "final"},
@@ -37,7 +38,9 @@ def test_province_records_and_registry_receives(two_lists):  # noqa: F811
         assert r.status_code == 302
         s = AllocationSubmission.objects.get()
         listing = p.get("/allocation/submissions/?status=late", **EN).content.decode()
-        assert f'data-submission="{s.pk}"' in listing and "2025-07-31" in listing and ">late<" in listing
+        assert f'data-submission="{s.pk}"' in listing
+        assert "2025-07-31" in listing
+        assert ">late<" in listing
         assert "/receive/" not in listing
         assert "R0502" in p.post(f"/allocation/submissions/{s.pk}/receive/", follow=True, **EN).content.decode()
         ra = client_for(w.registry_a)

@@ -25,15 +25,19 @@ def test_surrender_over_the_api(world):
     e = login(world.entity_sd1_user)
     body = {"key": "s1", "entity_uscc": SD_1, "year": 2023, "unit_type": "CEA-2024", "quantity": 50}
     r = e.post("/api/v1/compliance/surrenders", body, content_type="application/json")
-    assert r.status_code == 422 and r.json()["code"] == "R0601"  # the 2024 vintage cannot serve 2023 (plan §五(三))
+    assert r.status_code == 422
+    assert r.json()["code"] == "R0601"  # the 2024 vintage cannot serve 2023 (plan §五(三))
     r = e.post("/api/v1/compliance/surrenders", dict(body, unit_type="CEA-2023", quantity=100), content_type="application/json")
-    assert r.status_code == 200 and r.json()["status"] == "submitted"
+    assert r.status_code == 200
+    assert r.json()["status"] == "submitted"
     app = r.json()["id"]
     assert Holding.objects.get(account=world.accounts[SD_1], unit_type=world.cea, position="pending").quantity == 100
     r = login(world.province_zj).post(f"/api/v1/compliance/surrenders/{app}/approve")
-    assert r.status_code == 403 and r.json()["code"] == "R0502"  # another province
+    assert r.status_code == 403
+    assert r.json()["code"] == "R0502"  # another province
     r = login(world.province_sd).post(f"/api/v1/compliance/surrenders/{app}/approve")
-    assert r.status_code == 200 and r.json()["status"] == "approved"
+    assert r.status_code == 200
+    assert r.json()["status"] == "approved"
     r = e.post("/api/v1/compliance/surrenders", dict(body, key="s2", unit_type="CEA-2023", quantity=51), content_type="application/json")
     assert r.json()["code"] == "R0604"  # more than the remaining obligation
 
@@ -57,7 +61,8 @@ def test_penalty_over_the_api(world):
     body = {"obligation_id": ob.pk, "reference": "鲁环罚1", "reason": "r", "multiple": "11"}
     assert p.post("/api/v1/compliance/penalties", body, content_type="application/json").json()["code"] == "C0802"
     r = p.post("/api/v1/compliance/penalties", dict(body, multiple="6"), content_type="application/json")
-    assert r.status_code == 200 and r.json()["fine_fen"] == 58_488_000  # 6 × 1,000 × 9,748
+    assert r.status_code == 200
+    assert r.json()["fine_fen"] == 58_488_000  # 6 × 1,000 × 9,748
 
 
 def test_forced_surrender_endpoint_needs_a_verified_operator(world):

@@ -174,7 +174,8 @@ def test_offsets_after_the_application_cut_off_are_refused(holdings):
         before = state()
         with pytest.raises(CetsError) as e:
             surrender_submit(key=key, entity=b.orgs[0], year=2023, unit_type_code=code, quantity=1, actor=b.users[0], at=when("2024-10-16"))
-        assert e.value.code == "C1008" and state() == before
+        assert e.value.code == "C1008"
+        assert state() == before
     _surrender(b, 0, "BEA-2023", 1_000, "2024-11-15", "bea-on-deadline")
     assert status_of(obligation=b.ob[0], today=dt.date(2024, 11, 15)).surrendered_by_deadline_t == 1_000
 
@@ -235,7 +236,8 @@ def test_collection_golden_and_outcomes(collection_world):
     with pytest.raises(CetsError) as e:
         proposal_approve(proposal_id=p.pk, approver=b.w.registry_a)
     assert e.value.code == "R0501"
-    assert state()[:2] == before[:2] and state()[4] == before[4]     # the proposal alone moves nothing
+    assert state()[:2] == before[:2]
+    assert state()[4] == before[4]  # the proposal alone moves nothing
     p = proposal_approve(proposal_id=p.pk, approver=b.w.registry_b)
     # BJ1: 110,000 − 5,000 = 105,000 outstanding → BEA-2023 registry 60,000 (the frozen 5,000 stay) → 45,000 left;
     #      BEA-2022 registry 30,000 → 15,000 left; BEA-2022 trading 15,000 of 20,000 → 0. BEA-2024 untouched.
@@ -292,7 +294,8 @@ def test_rejected_collection_changes_nothing(collection_world):
     p = collection_propose(key="bj-c", pack_id=PACK, year=2023, actor=b.w.registry_a, effective_at=when("2024-11-16", 9))
     proposal_reject(proposal_id=p.pk, approver=b.w.registry_b, reason="名单待核")
     after = state()
-    assert after[:2] == before[:2] and after[3:] == before[3:]   # only the proposal itself was recorded
+    assert after[:2] == before[:2]
+    assert after[3:] == before[3:]  # only the proposal itself was recorded
 
 
 def test_frozen_account_is_skipped_not_failing_the_batch(collection_world):
@@ -302,7 +305,8 @@ def test_frozen_account_is_skipped_not_failing_the_batch(collection_world):
     account_status_set(account=b.acc[1], status="frozen", reason="司法冻结", actor=b.w.registry_a)
     p = collection_propose(key="bj-f", pack_id=PACK, year=2023, actor=b.w.registry_a, effective_at=when("2024-11-16", 9))
     p = proposal_approve(proposal_id=p.pk, approver=b.w.registry_b)
-    assert p.result["skipped"] == {BJ[1]: "account frozen"} and p.result["outstanding_t"] == {BJ[1]: 50_000}
+    assert p.result["skipped"] == {BJ[1]: "account frozen"}
+    assert p.result["outstanding_t"] == {BJ[1]: 50_000}
     assert BJ[0] in p.result["collected"]
 
 
@@ -327,9 +331,12 @@ def test_the_beijing_file_dirt_is_refused_not_guessed():
     from cets.compliance.tables import read_beijing_daily
 
     rows, problems = read_beijing_daily(BJ_CSV, dt.date(2016, 12, 16), dt.date(2017, 6, 15))
-    assert [(p.row, p.field, p.value) for p in problems] == [(960, "amount_cny", "58350.00")] and len(rows) == 93
+    assert [(p.row, p.field, p.value) for p in problems] == [(960, "amount_cny", "58350.00")]
+    assert len(rows) == 93
     rows, problems = read_beijing_daily(BJ_CSV, dt.date(2024, 7, 1), dt.date(2024, 12, 31))
-    assert problems == [] and len(rows) == 38 and len({r[0] for r in rows}) == 38
+    assert problems == []
+    assert len(rows) == 38
+    assert len({r[0] for r in rows}) == 38
     # '.' as a thousands separator (2022-11-07 "1799.431.00") is refused too
     _, problems = read_beijing_daily(BJ_CSV, dt.date(2022, 11, 7), dt.date(2022, 11, 7))
     assert [(p.row, p.value) for p in problems] == [(206, "13266/135.64/1799.431.00")]
@@ -358,7 +365,9 @@ def test_cli_fine_from_the_beijing_file(capsys):
 
     assert main(["compliance", "fine", "--pack", PACK, "--deadline", "2024-11-15", "--unsurrendered", "20000", "--prices", str(BJ_CSV)]) == 0
     out = capsys.readouterr().out.replace("\n", " ")
-    assert "108.40 CNY/t" in out and "6504000.00" in out and "10840000.00" in out
+    assert "108.40 CNY/t" in out
+    assert "6504000.00" in out
+    assert "10840000.00" in out
     assert main(["compliance", "fine", "--pack", PACK, "--deadline", "2017-06-15", "--unsurrendered", "20000", "--prices", str(BJ_CSV)]) == 2
 
 
@@ -394,7 +403,9 @@ def test_api_obligations_and_collection(bj):
     r = client_for(bj.bureau).post("/api/v1/compliance/beijing/obligations", {"year": 2024, "rows": [
         {"entity_uscc": BJ[0], "verified_emissions_t": 90_000, "allocation_t": 80_000},
         {"entity_uscc": BJ[1], "verified_emissions_t": -5, "allocation_t": 1}]}, content_type="application/json")
-    assert r.status_code == 422 and r.json()["code"] == "C1007" and r.json()["problems"][0]["row"] == 2
+    assert r.status_code == 422
+    assert r.json()["code"] == "C1007"
+    assert r.json()["problems"][0]["row"] == 2
     assert not Obligation.objects.filter(year=2024).exists()
     r = client_for(bj.bureau).post("/api/v1/compliance/beijing/obligations", {"year": 2024, "rows": [
         {"entity_uscc": BJ[0], "verified_emissions_t": 90_000, "allocation_t": 80_000}]}, content_type="application/json")
@@ -403,9 +414,12 @@ def test_api_obligations_and_collection(bj):
     assert Obligation.objects.filter(year=2024).values_list("offset_cap_t", "nonlocal_ccer_cap_t").get() == (4_500, None)
     body = {"key": "api-c", "year": 2023}
     r = client_for(bj.w.registry_a).post("/api/v1/compliance/beijing/collection", body, content_type="application/json")
-    assert r.status_code == 403 and r.json()["code"] == "R0505"          # registry operators need a TOTP-verified session
+    assert r.status_code == 403
+    assert r.json()["code"] == "R0505"  # registry operators need a TOTP-verified session
     r = client_for(bj.w.registry_a, verified=True).post("/api/v1/compliance/beijing/collection", body, content_type="application/json")
     # today (the machine's date, after 2024-11-15) is past the 2023 deadline: the collection may be proposed ("逾期")
-    assert r.status_code == 200 and (r.json()["kind"], r.json()["status"], r.json()["payload"]["year"]) == ("beijing_collection", "proposed", 2023)
+    assert r.status_code == 200
+    assert (r.json()["kind"], r.json()["status"], r.json()["payload"]["year"]) == ("beijing_collection", "proposed", 2023)
     r = client_for(bj.users[0]).post("/api/v1/compliance/beijing/obligations", {"year": 2024, "rows": []}, content_type="application/json")
-    assert r.status_code == 403 and r.json()["code"] == "R0502"
+    assert r.status_code == 403
+    assert r.json()["code"] == "R0502"

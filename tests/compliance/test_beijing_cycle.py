@@ -33,7 +33,8 @@ def test_steps_and_dates_of_the_notice():
     }
     assert {k: (v.due, v.owner) for k, v in s.items()} == want
     # the surrender and offset dates are read from the compliance pack (due_ref), never copied
-    assert s["surrender"].event == "surrender" and s["verified_report"].event == "verification"
+    assert s["surrender"].event == "surrender"
+    assert s["verified_report"].event == "verification"
     assert all(x.source.startswith("京环发〔2024〕8号") for x in s.values())
     # monthly uploads of 2024 data: January 2024 ends 01-31 → 02-20 (2024 is a leap year: February ends 02-29 → 03-20),
     # district check 10 days later → 03-01 and 03-30; December → 2025-01-20 and 2025-01-30
@@ -62,5 +63,6 @@ def test_cli_lists_the_beijing_2023_cycle(capsys):
     assert_cycle_lines(capsys.readouterr().out, cycle_steps("beijing", 2023))
     assert main(["cycle", "status", "--market", "beijing", "--year", "2023", "--format", "json", "--today", "2024-10-01"]) == 0
     j = json.loads(capsys.readouterr().out)
-    assert [x["step"] for x in j["steps"]][-1] == "surrender" and len(j["steps"]) == 11
+    assert [x["step"] for x in j["steps"]][-1] == "surrender"
+    assert len(j["steps"]) == 11
     assert {x["status"] for x in j["steps"]} == {"not_applicable"}      # no Beijing entity listed in an empty database

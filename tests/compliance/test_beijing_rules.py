@@ -28,7 +28,8 @@ def test_pack_values_from_the_notice():
     assert p.date("compliance.2023.deadline") == dt.date(2024, 11, 15)
     assert p.date("compliance.2023.offset_application_until") == dt.date(2024, 10, 15)
     assert (p.decimal("compliance.2023.offset_cap"), p.text("compliance.2023.offset_basis")) == (FIVE, "obligation")
-    assert "nonlocal_ccer_cap" not in p.data["compliance"]["2023"] and "nonlocal_ccer_cap" not in p.data["compliance"]["2024"]
+    assert "nonlocal_ccer_cap" not in p.data["compliance"]["2023"]
+    assert "nonlocal_ccer_cap" not in p.data["compliance"]["2024"]
     assert p.date("compliance.2023.old_ccer_usable_until") == dt.date(2024, 12, 31)
     assert list(p.raw("collection.instruments")) == ["BEA", "PCER", "CCER"]
     assert (p.decimal("penalty.multiple_min"), p.decimal("penalty.multiple_max")) == (3, 5)
@@ -39,7 +40,8 @@ def test_pack_values_from_the_notice():
         assert p.is_unconfirmed(key), key
     # the allocation pack's copy of the compliance values agrees
     a = load_pack("beijing/emitters-2023-2024")
-    assert a.date("compliance.2023.deadline") == dt.date(2024, 11, 15) and a.text("compliance.2023.offset_basis") == "obligation"
+    assert a.date("compliance.2023.deadline") == dt.date(2024, 11, 15)
+    assert a.text("compliance.2023.offset_basis") == "obligation"
 
 
 def test_cap_is_five_percent_of_determined_emissions_by_hand():

@@ -34,7 +34,8 @@ def test_limit_golden_and_threshold_boundary():
 @given(ob=st.integers(0, 10**8), al=st.integers(0, 10**8))
 def test_limit_never_exceeds_half_the_gap(ob, al):
     lim = borrowing_limit(obligation_t=ob, allocation_t=al, threshold=Decimal("0.10"), share=Decimal("0.50"), rounding="floor")
-    assert 0 <= 2 * lim.limit_t <= lim.gap_t and (lim.limit_t == 0 or lim.eligible)
+    assert 0 <= 2 * lim.limit_t <= lim.gap_t
+    assert lim.limit_t == 0 or lim.eligible
 
 
 def _setup(world, entity, obligation, allocation, year=2022):

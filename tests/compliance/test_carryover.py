@@ -78,7 +78,8 @@ def test_apply_and_process(world):
     assert r["processed_t"] == 7_000
     assert Holding.objects.get(account=w.accounts[SD_1], unit_type__code="CEA-2025", position="registry").quantity == 22_000
     rows = {r["unit_type"]: r for r in unit_type_totals()}
-    assert rows["CEA-2023"]["carried_over_t"] == 15_000 and rows["CEA-2024"]["carried_over_t"] == 7_000
+    assert rows["CEA-2023"]["carried_over_t"] == 15_000
+    assert rows["CEA-2024"]["carried_over_t"] == 7_000
     assert all(r["balanced"] for r in rows.values())
     assert rows["CEA-2025"]["created_t"] == rows["CEA-2025"]["issued_t"] == 22_000
     assert audit_verify().ok

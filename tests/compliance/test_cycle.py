@@ -35,12 +35,15 @@ def test_step_status_pure():
 
 def test_pack_steps_carry_seed_deadlines():
     s2024 = {s.step: s for s in cycle_steps("national", 2024)}
-    assert s2024["pre_issuance"].due == D(2025, 4, 20) and s2024["pre_issuance"].source.startswith("seed 003")
+    assert s2024["pre_issuance"].due == D(2025, 4, 20)
+    assert s2024["pre_issuance"].source.startswith("seed 003")
     assert (s2024["final_tables"].due, s2024["final_issuance"].due) == (D(2025, 7, 31), D(2025, 8, 20))
     assert (s2024["final_tables_industry"].due, s2024["final_issuance_industry"].due) == (D(2025, 9, 30), D(2025, 10, 20))
-    assert s2024["account_opening"].due == D(2025, 5, 15) and s2024["account_opening"].sectors == ("steel", "cement", "aluminium")
+    assert s2024["account_opening"].due == D(2025, 5, 15)
+    assert s2024["account_opening"].sectors == ("steel", "cement", "aluminium")
     assert (s2024["verification"].due, s2024["verification_industry"].due) == (D(2025, 6, 30), D(2025, 8, 31))
-    assert s2024["surrender"].due == D(2025, 12, 31) and s2024["handling_report"].due == D(2026, 3, 15)
+    assert s2024["surrender"].due == D(2025, 12, 31)
+    assert s2024["handling_report"].due == D(2026, 3, 15)
     s2023 = {s.step: s for s in cycle_steps("national", 2023)}
     assert s2023["pre_tables"].due == s2023["final_tables"].due == D(2024, 10, 24)
     assert s2023["surrender"].due == D(2024, 12, 31)  # due_ref to the power pack, not a copy
@@ -130,7 +133,9 @@ def test_golden_statuses_2023(world):
     # before the surrender deadline, on 2024-12-15: SD_1 surrendered (12-20 not yet), nobody complete → due (16 days left);
     # rectification cannot be known yet → upcoming
     early = {s.step.step: s.status for s in cycle_status(market="national", year=2023, today=D(2024, 12, 15))[0]}
-    assert early["surrender"] == "due" and early["rectification"] == "upcoming" and early["compliance_notice"] == "done"
+    assert early["surrender"] == "due"
+    assert early["rectification"] == "upcoming"
+    assert early["compliance_notice"] == "done"
     # on 2024-10-01 the tables are due within 30 days, nothing issued yet
     assert {s.step.step: s.status for s in cycle_status(market="national", year=2023, today=D(2024, 10, 1))[0]}["pre_issuance"] == "upcoming"
 
@@ -149,7 +154,8 @@ def test_json_shape(world):
 
     _world_2023(world, zj_final_tables=True)
     j = cycle_json(market="national", year=2023, today=D(2025, 6, 1))
-    assert list(j) == ["market", "year", "sectors", "steps"] and (j["market"], j["year"]) == ("national", 2023)
+    assert list(j) == ["market", "year", "sectors", "steps"]
+    assert (j["market"], j["year"]) == ("national", 2023)
     assert j["sectors"] == {"power": {"entities": 3, "verified_t": 160_000, "allocated_t": 150_000, "issued_t": 150_000,
                                       "surrendered_t": 160_000, "offset_t": 0,
                                       "outcomes": {"on_time": 2, "late": 1, "incomplete": 0, "open": 0}}}
@@ -166,7 +172,9 @@ def test_sector_not_listed_is_not_applicable(world):
     EmitterListEntry.objects.create(market="national", year=2024, sector="power", entity=world.sd1, province="37")
     st = {s.step.step: s.status for s in cycle_status(market="national", year=2024, today=D(2025, 6, 5))[0]}
     assert st["account_opening"] == st["final_issuance_industry"] == "not_applicable"
-    assert st["pre_issuance"] == "overdue" and st["final_tables"] == "upcoming" and st["verification"] == "due"
+    assert st["pre_issuance"] == "overdue"
+    assert st["final_tables"] == "upcoming"
+    assert st["verification"] == "due"
     assert st["verifier_evaluation"] == "upcoming"  # sectors = all
 
 
@@ -178,11 +186,14 @@ def test_cli_empty_database_2024(db, capsys):
     assert_cycle_lines(capsys.readouterr().out, cycle_steps("national", 2024))
     assert main(["cycle", "status", "--market", "national", "--year", "2024", "--format", "json", "--today", "2025-05-01"]) == 0
     j = json.loads(capsys.readouterr().out)
-    assert len(j["steps"]) == len(cycle_steps("national", 2024)) and {s["status"] for s in j["steps"]} == {"not_applicable"}
-    assert set(j["sectors"]) == {"power", "steel", "cement", "aluminium"} and j["sectors"]["steel"]["entities"] == 0
+    assert len(j["steps"]) == len(cycle_steps("national", 2024))
+    assert {s["status"] for s in j["steps"]} == {"not_applicable"}
+    assert set(j["sectors"]) == {"power", "steel", "cement", "aluminium"}
+    assert j["sectors"]["steel"]["entities"] == 0
 
 
 @pytest.mark.parametrize("year", [2021, 2022, 2023, 2024, 2025, 2026])
 def test_every_year_loads(year):
     steps = cycle_steps("national", year)
-    assert steps and [s.due for s in steps] == sorted(s.due for s in steps)
+    assert steps
+    assert [s.due for s in steps] == sorted(s.due for s in steps)

@@ -39,7 +39,8 @@ def test_province_approves_and_returns_surrenders(world, pending):
     ob, a, b = pending
     p = client_for(world.province_sd)
     page = p.get("/compliance/surrenders/", **EN).content.decode()
-    assert f'data-application="{a.pk}"' in page and f"/compliance/surrenders/{a.pk}/approve/" in page
+    assert f'data-application="{a.pk}"' in page
+    assert f"/compliance/surrenders/{a.pk}/approve/" in page
     with _clock("2024-12-21"):
         r = p.post(f"/compliance/surrenders/{a.pk}/approve/", {"next": "/compliance/surrenders/"})
         assert r.status_code == 302
@@ -66,15 +67,18 @@ def test_rectification_deadline_is_validated_and_fine_input_never_500(world, pen
     p = client_for(world.province_sd)
     with _clock("2025-01-10"):
         page = p.get(f"/compliance/obligations/{ob.pk}/", **EN).content.decode()
-        assert 'id="rectify-by">2025-02-28<' in page and 'name="deadline"' not in page
+        assert 'id="rectify-by">2025-02-28<' in page
+        assert 'name="deadline"' not in page
         r = p.post(f"/compliance/obligations/{ob.pk}/rectify/", {"reference": "鲁环责〔2025〕1号", "deadline": "2024-01-01"}, follow=True, **EN)
-        assert "another date cannot be used" in r.content.decode() and not RectificationOrder.objects.exists()
+        assert "another date cannot be used" in r.content.decode()
+        assert not RectificationOrder.objects.exists()
         for bad in ({"reference": "", "deadline": ""}, {"reference": "x" * 500}, {"reference": "r", "deadline": "2025-02-30"}):
             assert p.post(f"/compliance/obligations/{ob.pk}/rectify/", bad, follow=True).status_code == 200
         assert not RectificationOrder.objects.exists()
     with _clock("2025-03-05"):  # the pack's deadline has passed: refused, not issued with a past deadline
         r = p.post(f"/compliance/obligations/{ob.pk}/rectify/", {"reference": "鲁环责〔2025〕1号"}, follow=True, **EN)
-        assert "no order is issued with a past deadline" in r.content.decode() and not RectificationOrder.objects.exists()
+        assert "no order is issued with a past deadline" in r.content.decode()
+        assert not RectificationOrder.objects.exists()
     with _clock("2025-01-10"):
         r = p.post(f"/compliance/obligations/{ob.pk}/rectify/", {"reference": "鲁环责〔2025〕1号", "deadline": "2025-02-28"}, follow=True, **EN)
         assert "Rectification order issued." in r.content.decode()
@@ -90,7 +94,8 @@ def test_registry_issues_notices_from_the_overview(world, pending):
     page = ra.get("/compliance/2023/", **EN).content.decode()
     assert "/compliance/2023/notices/issue/" in page
     r = ra.post("/compliance/2023/notices/issue/", follow=True, **EN)
-    assert r.status_code == 200 and "compliance notices issued" in r.content.decode()
+    assert r.status_code == 200
+    assert "compliance notices issued" in r.content.decode()
     p = client_for(world.province_sd)
     assert "R0502" in p.post("/compliance/2023/notices/issue/", follow=True, **EN).content.decode()
     assert "/notices/issue/" not in p.get("/compliance/2023/").content.decode()
@@ -112,6 +117,7 @@ def test_province_resolves_a_blocked_case(world):
     r = p.post(f"/mrv/blocked/{rec.pk}/resolve/", {"resolution": "determined", "note": "核定"}, follow=True, **EN)
     assert "Case resolved" in r.content.decode()
     rec.refresh_from_db()
-    assert rec.resolution == "determined" and rec.resolved_by == world.province_sd
+    assert rec.resolution == "determined"
+    assert rec.resolved_by == world.province_sd
     assert "V0202" in p.post(f"/mrv/blocked/{rec.pk}/resolve/", {"resolution": "determined"}, follow=True, **EN).content.decode()
     assert p.post("/mrv/blocked/999999/resolve/", {"resolution": "determined"}).status_code == 404

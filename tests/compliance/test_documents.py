@@ -32,7 +32,8 @@ def notices(world):
     obligations_create(year=2023, pack_id="national/power-2023-2024")
     with pytest.raises(CetsError) as e:
         compliance_notices_issue(year=2023, actor=world.province_sd, at=when("2024-11-01"))
-    assert e.value.code == "R0502" and ComplianceNotice.objects.count() == 0
+    assert e.value.code == "R0502"
+    assert ComplianceNotice.objects.count() == 0
     assert compliance_notices_issue(year=2023, actor=world.registry_a, at=when("2024-11-01")) == 2
     assert compliance_notices_issue(year=2023, actor=world.registry_a, at=when("2024-11-02")) == 0  # idempotent
     return {n.obligation.entity.uscc: n for n in ComplianceNotice.objects.select_related("obligation__entity")}
@@ -43,7 +44,8 @@ def test_notice_content_and_delivery(world, notices):
     assert ZJ_1 not in notices
     # 40,001 t × 5% = 2,000.05 → floor → 2,000 t offset cap (Measures Art. 29; pack offset_rounding = floor)
     assert (n2.obligation_t, n2.offset_cap_t, str(n2.deadline)) == (40_001, 2_000, "2024-12-31")
-    assert n1.delivered_to == "entity" and n2.delivered_to == "province"  # risk-flagged: allowances held by the province
+    assert n1.delivered_to == "entity"
+    assert n2.delivered_to == "province"  # risk-flagged: allowances held by the province
     entity2 = client_for_entity(world, world.sd2)
     assert entity2.get(f"/compliance/notices/{n2.pk}/").status_code == 404  # not yet forwarded
     with pytest.raises(CetsError) as e:
@@ -54,7 +56,9 @@ def test_notice_content_and_delivery(world, notices):
     assert e.value.code == "R0502"
     compliance_notice_forward(notice_id=n2.pk, actor=world.province_sd, at=when("2024-11-03"))
     page = entity2.get(f"/compliance/notices/{n2.pk}/").content.decode()
-    assert "40,001" in page and "2024-12-31" in page and "2,000" in page
+    assert "40,001" in page
+    assert "2024-12-31" in page
+    assert "2,000" in page
     assert client_for(world.entity_zj1_user).get(f"/compliance/notices/{n1.pk}/").status_code == 404  # another entity
     assert client_for(world.province_zj).get(f"/compliance/notices/{n1.pk}/").status_code == 404  # another province
     assert client_for(world.province_sd).get(f"/compliance/notices/{n1.pk}/").status_code == 200
@@ -80,9 +84,12 @@ def test_notice_pdf_embeds_chinese_fonts(world, notices):
     from weasyprint import HTML
 
     r = client_for(world.entity_sd1_user).get(f"/compliance/notices/{notices[SD_1].pk}/pdf/")
-    assert r.status_code == 200 and r["Content-Type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    assert r.status_code == 200
+    assert r["Content-Type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF")
     raw = HTML(string=documents.notice_html(notices[SD_1])).write_pdf(uncompressed_pdf=True)
-    assert b"/FontFile" in raw and b"CJK" in raw  # a Noto CJK subset is embedded, not referenced
+    assert b"/FontFile" in raw
+    assert b"CJK" in raw  # a Noto CJK subset is embedded, not referenced
 
 
 def test_certificate_once_surrendered_in_full(world, notices):
@@ -100,10 +107,14 @@ def test_certificate_once_surrendered_in_full(world, notices):
     assert (c.outcome, c.surrendered_t, c.number) == ("late", 100_000, f"LYZM-2023-{SD_1}")
     assert compliance_certificate_issue(obligation_id=ob.pk, actor=world.registry_b).pk == c.pk
     html = documents.certificate_html(c)
-    assert "履约完成证明" in html and "逾期足额履约" in html and "late in full" in html
+    assert "履约完成证明" in html
+    assert "逾期足额履约" in html
+    assert "late in full" in html
     assert client_for(world.entity_zj1_user).get(f"/compliance/certificates/{c.pk}/pdf/").status_code == 404
     if pdf_available():
         r = client_for(world.entity_sd1_user).get(f"/compliance/certificates/{c.pk}/pdf/")
-        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+        assert r.status_code == 200
+        assert r.content.startswith(b"%PDF")
     page = client_for(world.province_sd).get("/compliance/2023/").content.decode()
-    assert f"LYZM-2023-{SD_1}" in page and ZJ_1 not in page
+    assert f"LYZM-2023-{SD_1}" in page
+    assert ZJ_1 not in page

@@ -67,12 +67,14 @@ def test_risk_rows_and_weekly_report_on_the_database(world):
     assert risk_rows(user=world.province_zj, year=2023) == []
 
     w = weekly_net_purchases(user=world.province_sd, province="37", year=2023, as_of=D(2024, 12, 16))
-    assert w["weeks"][0] == (D(2024, 12, 1), D(2024, 12, 7)) and len(w["weeks"]) == 3  # up to 12-16
+    assert w["weeks"][0] == (D(2024, 12, 1), D(2024, 12, 7))
+    assert len(w["weeks"]) == 3  # up to 12-16
     assert {e.uscc: (per, tot) for e, per, tot in w["rows"]} == {SD_1: ([15_000, 5_000, 0], 20_000), SD_2: ([-15_000, -5_000, 0], -20_000)}
     assert weekly_net_purchases(user=world.entity_sd1_user, province="37", year=2023) is None
 
     page = client_for(world.province_sd).get("/compliance/2023/monitoring/")
-    assert page.status_code == 200 and SD_1 in page.content.decode()
+    assert page.status_code == 200
+    assert SD_1 in page.content.decode()
     assert client_for(world.entity_sd1_user).get("/compliance/2023/monitoring/").status_code == 404
 
 

@@ -56,7 +56,8 @@ def refused(code, fn, **kw):
 def test_fine_from_the_real_november_2024_prices(world, late, jinan):
     composite = load_daily_stats("2024-11")
     # the per-subject rows loaded add up to the composite figures used in the comment above
-    assert len(composite) == 21 and sum(v for v, _ in composite.values()) == 60_837_241
+    assert len(composite) == 21
+    assert sum(v for v, _ in composite.values()) == 60_837_241
     assert sum(a for _, a in composite.values()) == 593_027_635_654
     kw = dict(obligation_id=late.pk, reference="济环罚〔2025〕1号", reason="首次违法，已部分清缴 first offence, 90% surrendered", actor=jinan)
     refused("C0809", penalty_decide, multiple="5", at=when("2024-12-31", 20), **kw)  # the deadline day itself
@@ -71,7 +72,9 @@ def test_fine_from_the_real_november_2024_prices(world, late, jinan):
     assert (str(d.price_from), str(d.price_to)) == ("2024-11-01", "2024-11-30")
     assert (d.min_fen, d.max_fen, d.fine_fen) == (487_400_000, 974_800_000, 731_100_000)
     d.refresh_from_db()
-    assert d.authority.name == "济南市生态环境局" and str(d.multiple) == "7.50" and d.published_at is None
+    assert d.authority.name == "济南市生态环境局"
+    assert str(d.multiple) == "7.50"
+    assert d.published_at is None
     refused("C0804", penalty_decide, multiple="5", at=when("2025-01-11"), **kw)
 
 
@@ -87,7 +90,8 @@ def test_late_surrender_does_not_erase_the_fine(world, late, jinan):
     load_daily_stats("2024-11")
     surrender(world, world.sd1, world.entity_sd1_user, 2023, "CEA-2023", 10_000, "2025-01-05", "s-late")
     d = penalty_decide(obligation_id=late.pk, reference="R-2", reason="r", actor=jinan, multiple="5", at=when("2025-01-10"))
-    assert d.unsurrendered_t == 10_000 and d.fine_fen == 487_400_000  # quantity at the deadline (pack penalty.quantity_at)
+    assert d.unsurrendered_t == 10_000
+    assert d.fine_fen == 487_400_000  # quantity at the deadline (pack penalty.quantity_at)
     refused("C0801", rectification_order_issue, obligation_id=late.pk, reference="R", actor=jinan, at=when("2025-01-10"))  # nothing to rectify
 
 
@@ -150,7 +154,9 @@ def test_publication(world, late, jinan, client):
     refused("R0502", penalty_publish, decision_id=d.pk, actor=world.province_zj)
     penalty_publish(decision_id=d.pk, actor=jinan, at=when("2025-01-12"))
     page = client.get("/public/penalties/").content.decode()
-    assert "济环罚〔2025〕7号" in page and SD_1 in page and "4,874,000.00" in page
+    assert "济环罚〔2025〕7号" in page
+    assert SD_1 in page
+    assert "4,874,000.00" in page
 
 
 def test_non_compliance_page_and_forms(world, late, jinan):
@@ -165,7 +171,8 @@ def test_non_compliance_page_and_forms(world, late, jinan):
     assert client_for(world.province_zj).get(f"/compliance/obligations/{late.pk}/").status_code == 404
     assert client_for(world.entity_sd1_user).get(f"/compliance/obligations/{late.pk}/").status_code == 404
     r = c.post(f"/compliance/obligations/{late.pk}/fine/", {"reference": "济环罚〔2025〕9号", "multiple": "12", "reason": "r"}, follow=True)
-    assert "C0802" in r.content.decode() and not PenaltyDecision.objects.exists()
+    assert "C0802" in r.content.decode()
+    assert not PenaltyDecision.objects.exists()
     c.post(f"/compliance/obligations/{late.pk}/fine/", {"reference": "济环罚〔2025〕9号", "multiple": "6", "reason": "r"})
     assert PenaltyDecision.objects.get().fine_fen == 6 * 10_000 * PRICE_NOV_2024_FEN
     c.post(f"/compliance/obligations/{late.pk}/publish/")

@@ -85,8 +85,10 @@ def test_fine_golden_and_bounds():
     assert fine_price_multiple(10_000, 9748, Decimal("7.5"), "half_up:0") == 731_100_000
     # half a fen: 5.25 × 1 t × 2 fen = 10.5 fen → 11 fen
     assert fine_price_multiple(1, 2, Decimal("5.25"), "half_up:0") == 11
-    assert multiple_allowed(Decimal(5), Decimal(5), Decimal(10)) and multiple_allowed(Decimal(10), Decimal(5), Decimal(10))
-    assert not multiple_allowed(Decimal("4.99"), Decimal(5), Decimal(10)) and not multiple_allowed(Decimal("10.01"), Decimal(5), Decimal(10))
+    assert multiple_allowed(Decimal(5), Decimal(5), Decimal(10))
+    assert multiple_allowed(Decimal(10), Decimal(5), Decimal(10))
+    assert not multiple_allowed(Decimal("4.99"), Decimal(5), Decimal(10))
+    assert not multiple_allowed(Decimal("10.01"), Decimal(5), Decimal(10))
     with pytest.raises(ValueError):
         fine_price_multiple(10, 0, Decimal(5), "half_up:0")
 
@@ -96,17 +98,22 @@ def test_fine_lies_in_the_range_and_grows_with_the_multiple(q, price, m):
     r = fine_range_price_multiple(q, price, Decimal(5), Decimal(10), "half_up:0")
     f = fine_price_multiple(q, price, m, "half_up:0")
     assert r.min_fen <= f <= r.max_fen
-    assert r.min_fen == 5 * q * price and r.max_fen == 10 * q * price  # whole multiples need no rounding
+    assert r.min_fen == 5 * q * price
+    assert r.max_fen == 10 * q * price  # whole multiples need no rounding
     assert fine_price_multiple(q, price, m + Decimal("0.01"), "half_up:0") >= f
 
 
 def test_packs_carry_the_penalty_rules():
     new, old, draft = (load_pack(f"national/power-{p}") for p in ("2023-2024", "2021-2022", "2025-2026"))
-    assert new.text("penalty.basis") == "price_multiple" and new.decimal("penalty.multiple_min") == 5 and new.decimal("penalty.multiple_max") == 10
-    assert new.is_unconfirmed("penalty.price_methods") and new.is_unconfirmed("penalty.price_window")
+    assert new.text("penalty.basis") == "price_multiple"
+    assert new.decimal("penalty.multiple_min") == 5
+    assert new.decimal("penalty.multiple_max") == 10
+    assert new.is_unconfirmed("penalty.price_methods")
+    assert new.is_unconfirmed("penalty.price_window")
     # Measures 2021 Art. 40: CNY 20,000–30,000
     assert old.text("penalty.basis") == "fixed_range"
     assert (old.decimal("penalty.fine_min_fen"), old.decimal("penalty.fine_max_fen")) == (2_000_000, 3_000_000)
-    assert new.flag("penalty.arrears_deduction") and not draft.flag("penalty.arrears_deduction")
+    assert new.flag("penalty.arrears_deduction")
+    assert not draft.flag("penalty.arrears_deduction")
     assert new.date("compliance.2023.rectification_deadline") == D(2025, 2, 28)
     assert new.date("compliance.2024.rectification_deadline") == D(2026, 2, 28)

@@ -31,9 +31,11 @@ def test_reversal_reopens_the_obligation(world):
     assert status_of(obligation=ob, today=dt.date(2025, 1, 5)).status == "on_time"
     assert summary(province="37", year=2023, as_of=today).rows[0].status == "incomplete"
     r = client_for(world.entity_sd1_user).get(f"/compliance/certificates/{cert.pk}/pdf/")
-    assert r.status_code == 409 and "C0901" in r.content.decode()  # the certificate no longer holds
+    assert r.status_code == 409
+    assert "C0901" in r.content.decode()  # the certificate no longer holds
     # the units are back in the entity's pending position; once returned to its registry position it can surrender again
     assert Holding.objects.get(account=world.accounts[SD_1], unit_type=world.cea, position="pending").quantity == 1_000
     issue(world, SD_1, world.cea, 999)
     again = surrender(world, world.sd1, world.entity_sd1_user, 2023, "CEA-2023", 999, today.isoformat(), "rv2")  # not refused as R0604
-    assert again.status == "approved" and status_of(obligation=ob, today=today).outstanding_t == 1
+    assert again.status == "approved"
+    assert status_of(obligation=ob, today=today).outstanding_t == 1

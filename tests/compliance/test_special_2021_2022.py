@@ -88,7 +88,8 @@ def test_forced_surrender_plan_own_vintage_then_the_other_year_then_release():
     assert released == {"2021": 5_000}
     # one year alone is the single-year order: own vintage, then the other usable ones latest first
     steps, released = forced_surrender_plan({2023: 800}, {2023: ["2021", "2022", "2023"]}, {"2023": 600, "2022": 300, "2024": 200})
-    assert steps == [(2023, "2023", 600), (2023, "2022", 200)] and released == {"2022": 100, "2024": 200}
+    assert steps == [(2023, "2023", 600), (2023, "2022", 200)]
+    assert released == {"2022": 100, "2024": 200}
 
 
 def test_forced_surrender_of_an_entity_at_risk_in_both_years(world):
@@ -114,10 +115,12 @@ def test_forced_surrender_of_an_entity_at_risk_in_both_years(world):
     assert p.payload["years"] == [2021, 2022]
     res = _approve(w, p)
     assert res["surrendered"] == {"2021": {"CEA-2021": 100_000}, "2022": {"CEA-2022": 105_000, "CEA-2021": 10_000}}
-    assert res["released"] == {} and res["outstanding_t"] == {"2021": 0, "2022": 5_000}
+    assert res["released"] == {}
+    assert res["outstanding_t"] == {"2021": 0, "2022": 5_000}
     prov = system_account("national", AccountKind.PROVINCIAL, "37")
     assert not Holding.objects.filter(account=prov, quantity__gt=0).exists()
-    assert available(account=w.accounts[SD_1], unit_type=cea21) == 0 and available(account=w.accounts[SD_1], unit_type=cea22) == 0
+    assert available(account=w.accounts[SD_1], unit_type=cea21) == 0
+    assert available(account=w.accounts[SD_1], unit_type=cea22) == 0
     day = dt.date(2023, 12, 21)
     assert status_of(obligation=ob21, today=day).outstanding_t == 0
     assert status_of(obligation=ob22, today=day).outstanding_t == 5_000
@@ -204,7 +207,8 @@ def test_all_shut_entity_no_pre_allocation_final_to_the_province_notice_through_
     z = EntityAllocation.objects.get(entity=w.zj1, year=2022)
     assert (z.pre_allocation_t, z.pre_issue_t, z.final_issue_t, z.issued_t, z.to_provincial_account) == (0, 0, 12_000, 12_000, True)
     prov = system_account("national", AccountKind.PROVINCIAL, "33")
-    assert available(account=prov, unit_type=cea22) == 12_000 and available(account=w.accounts[w.zj1.uscc], unit_type=cea22) == 0
+    assert available(account=prov, unit_type=cea22) == 12_000
+    assert available(account=w.accounts[w.zj1.uscc], unit_type=cea22) == 0
     assert Transfer.objects.get(credit_account=prov, unit_type=cea22).beneficiary == w.zj1
     assert available(account=w.accounts[SD_1], unit_type=cea22) == 90_000  # 63,000 + 27,000
 
@@ -216,7 +220,8 @@ def test_all_shut_entity_no_pre_allocation_final_to_the_province_notice_through_
     with pytest.raises(CetsError) as e:
         borrowing_submit(entity=w.zj1, year=2022, quantity_t=1_000, documents=["浙环函〔2023〕50号"], actor=w.province_zj, at=when("2023-08-01"))
     assert e.value.code == "C0911"
-    assert not Borrowing.objects.exists() and not AllocationAdjustment.objects.exists()
+    assert not Borrowing.objects.exists()
+    assert not AllocationAdjustment.objects.exists()
 
     p = forced_surrender_propose(key="fs-zj", entity=w.zj1, year=2022, instruction_ref="浙环函〔2023〕99号", actor=w.registry_a,
                                  effective_at=when("2023-12-20"))

@@ -41,14 +41,21 @@ def test_summary_of_shandong_2023(world, late, jinan):
 
     wb = load_workbook(io.BytesIO(summary_xlsx(s)))
     ws = wb.active
-    assert "清缴完成和处罚情况汇总表" in ws["A1"].value and "due 2025-04-30" in ws["A2"].value
+    assert "清缴完成和处罚情况汇总表" in ws["A1"].value
+    assert "due 2025-04-30" in ws["A2"].value
     first = [c.value for c in ws[4]]
-    assert first[3] == 100_000 and first[7] == "未足额履约" and first[9] == "济环责改〔2025〕3号" and str(first[11]) == "4874000" \
-        and first[13] == 10_000
+    assert first[3] == 100_000
+    assert first[7] == "未足额履约"
+    assert first[9] == "济环责改〔2025〕3号"
+    assert str(first[11]) == "4874000"
+    assert first[13] == 10_000
     total = [c.value for c in ws[6]]
-    assert total[0] == "合计 Total" and total[3] == 130_000 and str(total[11]) == "4874000"
+    assert total[0] == "合计 Total"
+    assert total[3] == 130_000
+    assert str(total[11]) == "4874000"
 
     r = client_for(world.province_sd).get("/compliance/2023/summary/37.xlsx")
-    assert r.status_code == 200 and r.content[:2] == b"PK"
+    assert r.status_code == 200
+    assert r.content[:2] == b"PK"
     assert client_for(world.province_zj).get("/compliance/2023/summary/37.xlsx").status_code == 404
     assert client_for(world.entity_sd1_user).get("/compliance/2023/summary/37.xlsx").status_code == 404

@@ -75,5 +75,6 @@ def test_cap_counts_what_is_already_applied(setup):
     before = state()
     with pytest.raises(CetsError) as e:
         surrender_submit(key="c2", quantity=21, **kw)  # 30 + 21 = 51 > 50
-    assert e.value.code == "R0602" and state() == before
+    assert e.value.code == "R0602"
+    assert state() == before
     assert surrender_submit(key="c3", quantity=20, **kw).quantity == 20  # 30 + 20 = 50: the cap itself is allowed

@@ -51,4 +51,6 @@ def test_problem_list_capped_with_a_count():
 
     many = [InputProblem("f", i, "", "", "错", "bad") for i in range(1, 1001)]
     capped = problems_capped(many, limit=100)
-    assert len(capped) == 101 and capped[-1].value == "900" and "900 more" in capped[-1].en
+    assert len(capped) == 101
+    assert capped[-1].value == "900"
+    assert "900 more" in capped[-1].en

@@ -110,7 +110,8 @@ def test_adding_a_year_does_not_change_the_others(entities):
     assert len(base) == len(more)
     for a, b in zip(base, more, strict=True):
         assert sorted(b.years) == [2021, 2022, 2023, 2024]
-        assert a.years[2022] == b.years[2022] and a.years[2023] == b.years[2023]
+        assert a.years[2022] == b.years[2022]
+        assert a.years[2023] == b.years[2023]
         assert (a.code, a.category, a.rated_capacity_mw) == (b.code, b.category, b.rated_capacity_mw)
 
 
@@ -168,7 +169,9 @@ def test_load_factor_hours_and_heat(fleet):
                 Decimal("0.000001"), rounding=ROUND_HALF_UP
             )
             assert y.load_factor == expected
-            assert y.generation_mwh > 0 and y.heat_supplied_gj >= 0 and y.verified_emissions_t > 0
+            assert y.generation_mwh > 0
+            assert y.heat_supplied_gj >= 0
+            assert y.verified_emissions_t > 0
             if u.category != "IV":
                 assert 4000 <= y.operating_hours <= 8000
             else:
@@ -199,10 +202,14 @@ def test_result_numbers_are_decimal_or_int_never_float(fleet):
         for year, y in u.years.items():
             assert type(year) is int
             assert isinstance(y, UnitYear)
-            assert isinstance(y.generation_mwh, Decimal) and y.generation_mwh.as_tuple().exponent == -3
-            assert isinstance(y.heat_supplied_gj, Decimal) and y.heat_supplied_gj.as_tuple().exponent == -3
-            assert isinstance(y.load_factor, Decimal) and y.load_factor.as_tuple().exponent == -6
-            assert type(y.operating_hours) is int and type(y.verified_emissions_t) is int
+            assert isinstance(y.generation_mwh, Decimal)
+            assert y.generation_mwh.as_tuple().exponent == -3
+            assert isinstance(y.heat_supplied_gj, Decimal)
+            assert y.heat_supplied_gj.as_tuple().exponent == -3
+            assert isinstance(y.load_factor, Decimal)
+            assert y.load_factor.as_tuple().exponent == -6
+            assert type(y.operating_hours) is int
+            assert type(y.verified_emissions_t) is int
 
 
 def test_module_is_pure():

@@ -63,7 +63,8 @@ def test_figures_are_ints_within_the_database_constraint(sectors):
             y = w.years[2024]
             for v in (y.verified_emissions_t, y.intensity_emissions_t, y.output_t):
                 assert type(v) is int
-            assert 0 < y.intensity_emissions_t <= y.verified_emissions_t and y.output_t > 0
+            assert 0 < y.intensity_emissions_t <= y.verified_emissions_t
+            assert y.output_t > 0
 
 
 @pytest.mark.parametrize("sector, lo, hi, gt_lo, gt_hi", [
@@ -98,7 +99,8 @@ def test_split_surrendered_is_exact():
 
     assert split_surrendered(410_000, {"power": 110_000, "steel": 300_000}) == {"power": 110_000, "steel": 300_000}
     parts = split_surrendered(100, {"power": 1, "steel": 1, "cement": 1})
-    assert sum(parts.values()) == 100 and sorted(parts.values()) == [33, 33, 34]
+    assert sum(parts.values()) == 100
+    assert sorted(parts.values()) == [33, 33, 34]
     assert split_surrendered(0, {"power": 5}) == {"power": 0}
     assert split_surrendered(7, {}) == {}
 

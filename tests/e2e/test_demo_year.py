@@ -59,7 +59,8 @@ def unblocked(demo, django_db_blocker):
 def test_summary_counts(unblocked):
     c = unblocked.counts
     assert c["entities"] == 2104
-    assert c["import_problems"] == 1 and "91570522087163776E" in unblocked.import_problems[0]
+    assert c["import_problems"] == 1
+    assert "91570522087163776E" in unblocked.import_problems[0]
     assert 4_800_000_000 <= c["verified_emissions_t"] <= 5_200_000_000
     assert c["pre_allocated_t"] < c["final_allocated_t"]
     assert c["surrendered_ccer_t"] > 0
@@ -125,7 +126,8 @@ def test_audit_verify_passes_then_fails_on_tampering(unblocked):
         cur.execute("update registry_holding set quantity = quantity + 1 where id = %s", [h.pk])
     try:
         r = audit_verify()
-        assert not r.ok and any(f"stored {h.quantity + 1} but journal gives {h.quantity}" in p for p in r.problems)
+        assert not r.ok
+        assert any(f"stored {h.quantity + 1} but journal gives {h.quantity}" in p for p in r.problems)
         assert main(["audit", "verify"]) == 1
     finally:
         with connection.cursor() as cur:
@@ -169,7 +171,8 @@ def test_2024_four_sectors_with_the_selected_entities(unblocked):
     # power: pre-allocation then final; industries 2024: allocation = verified emissions, no pre-allocation
     assert 0 < rows["power"].pre_allocated_t < rows["power"].allocated_t
     for s in ("steel", "cement", "aluminium"):
-        assert rows[s].pre_allocated_t == 0 and rows[s].allocated_t == rows[s].verified_t == rows[s].issued_t
+        assert rows[s].pre_allocated_t == 0
+        assert rows[s].allocated_t == rows[s].verified_t == rows[s].issued_t
     assert 1_400_000_000 <= rows["steel"].verified_t <= 1_800_000_000
     assert 750_000_000 <= rows["cement"].verified_t <= 1_000_000_000
     assert 4_300_000_000 <= rows["power"].verified_t <= 4_900_000_000
@@ -201,7 +204,8 @@ def test_2024_one_obligation_per_entity_with_its_sector_breakdown(unblocked):
         assert sum(o.sectors.values()) == o.obligation_t
         assert o.offset_cap_t == o.obligation_t * 5 // 100
     two = [o for o in obs if len(o.sectors) > 1]
-    assert len(two) >= 50 and all("power" in o.sectors for o in two)  # e.g. the 63 entities on both the power and the steel list
+    assert len(two) >= 50
+    assert all("power" in o.sectors for o in two)  # e.g. the 63 entities on both the power and the steel list
 
 
 def test_2024_outcome_like_the_real_one_and_surrender_within_the_rules(unblocked):

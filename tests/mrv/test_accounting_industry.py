@@ -74,7 +74,9 @@ def test_steel_measured_ncv_processes_and_cofiring(tmp_path):
     sinter = 50 * D("23.500") * D("0.02618") * K  # February's enterprise NCV
     unit = 50 * D("33.000") * D("0.07080") * D("0.99") * K
     assert r.exact["e_enterprise_t"] == ent
-    assert r.exact["e_ironmaking_t"] == iron and r.exact["e_sintering_t"] == sinter and r.exact["e_unit_G1_t"] == unit
+    assert r.exact["e_ironmaking_t"] == iron
+    assert r.exact["e_sintering_t"] == sinter
+    assert r.exact["e_unit_G1_t"] == unit
     assert r.emissions_t == 1120  # 1120.4192… t
     assert (r.part_a_t, r.part_b_t, r.output_t) == (D("135.58"), D("112.79"), D("1000.00"))  # 135.5797…, 112.7856…
     assert r.details["e_cofiring_t"] == D("424.06")  # 424.0566
@@ -92,9 +94,13 @@ def test_steel_refusals_cite_the_clause(tmp_path):
     results, problems = compute(tmp_path, "steel", body)
     assert results is None
     got = {(p.row, p.field): p.zh for p in problems}
-    assert "M0105" in got[(3, "ncv_gj_per_unit")] and "6.2.2.2" in got[(3, "ncv_gj_per_unit")]
-    assert "M0104" in got[(4, "ncv_gj_per_unit")] and "M0104" in got[(5, "carbon_content_tc_per_gj")]
-    assert "M0106" in got[(6, "material")] and "M0107" in got[(7, "material")] and "M0109" in got[(8, "ncv_gj_per_unit")]
+    assert "M0105" in got[(3, "ncv_gj_per_unit")]
+    assert "6.2.2.2" in got[(3, "ncv_gj_per_unit")]
+    assert "M0104" in got[(4, "ncv_gj_per_unit")]
+    assert "M0104" in got[(5, "carbon_content_tc_per_gj")]
+    assert "M0106" in got[(6, "material")]
+    assert "M0107" in got[(7, "material")]
+    assert "M0109" in got[(8, "ncv_gj_per_unit")]
 
 
 # ---- cement (环办气候函〔2024〕321号; pack values unconfirmed) ----
@@ -110,7 +116,8 @@ def test_cement_measured_oxides_and_default_raw_meal_carbon(tmp_path):
     raw = 1550 * D("0.001") * K
     assert r.exact["e_line_t"] == fuel + carb + raw
     assert r.emissions_t == 764  # 225.5647… + 532.7143… + 5.6833… = 763.96…
-    assert r.output_t == D("1000.00") and r.part_a_t is None
+    assert r.output_t == D("1000.00")
+    assert r.part_a_t is None
 
 
 def test_cement_non_carbonate_oxide_and_measured_fuel(tmp_path):
@@ -120,7 +127,8 @@ def test_cement_non_carbonate_oxide_and_measured_fuel(tmp_path):
     [r], _ = compute(tmp_path, "cement", body)
     expected = (50 * D(22) * D("0.027") * D("0.99") * K + 500 * (D("0.65") * D(44) / D(56) + D("0.015") * D(44) / D(40))
                 + 800 * D("0.002") * K)
-    assert r.exact["e_line_t"] == expected and r.emissions_t == 377  # 107.811 + 263.6071… + 5.8666… = 377.2848…
+    assert r.exact["e_line_t"] == expected
+    assert r.emissions_t == 377  # 107.811 + 263.6071… + 5.8666… = 377.2848…
 
 
 def test_cement_missing_clinker_oxide_is_refused(tmp_path):
@@ -136,7 +144,8 @@ def test_aluminium_defaults(tmp_path):
     assert problems == []
     anode = 420 * (1 - D("0.02") - D("0.004")) * K  # 1503.04 t
     pfc = 1000 * (D("0.034") * 6630 + D("0.0034") * 11100) / 1000  # 225.42 + 37.74 = 263.16 t CO2e
-    assert r.exact["e_anode_t"] == anode and r.exact["e_pfc_t"] == pfc
+    assert r.exact["e_anode_t"] == anode
+    assert r.exact["e_pfc_t"] == pfc
     assert (r.emissions_t, r.part_a_t, r.part_b_t, r.output_t) == (1766, D("1503.04"), D("263.16"), D("1000.00"))
 
 
@@ -148,13 +157,15 @@ def test_aluminium_measured_sulphur_and_pfc_factor(tmp_path):
     [r], _ = compute(tmp_path, "aluminium", body)
     anode = (420 * D("0.976") + 410 * (1 - D("0.015") - D("0.004"))) * K  # 1503.04 + 1474.77 = 2977.81
     pfc = D("263.16") + 1000 * (D("0.05") * 6630 + D("0.0034") * 11100) / 1000  # 263.16 + 331.5 + 37.74 = 632.40
-    assert r.exact["e_anode_t"] == anode and r.exact["e_pfc_t"] == pfc
+    assert r.exact["e_anode_t"] == anode
+    assert r.exact["e_pfc_t"] == pfc
     assert (r.emissions_t, r.part_a_t, r.part_b_t, r.output_t) == (3610, D("2977.81"), D("632.40"), D("2000.00"))
 
 
 def test_aluminium_no_measured_parameter_for_the_anode_row(tmp_path):
     _, problems = compute(tmp_path, "aluminium", line(1, "anode", "", "炭阳极", 420, ncv="30", fac="P1"))
-    assert problems[0].field == "ncv_gj_per_unit" and "M0104" in problems[0].zh
+    assert problems[0].field == "ncv_gj_per_unit"
+    assert "M0104" in problems[0].zh
 
 
 # ---- the command, per sector: the example works; a bad row is reported with row and column and nothing is written ----
@@ -177,7 +188,8 @@ def test_cli_examples(tmp_path):
         code, out = run(tmp_path, sector, _example(sector))
         assert code == 0
         [row] = list(csv.DictReader(out.open(encoding="utf-8")))
-        assert row["sector"] == sector and row["emissions_t"] == emissions
+        assert row["sector"] == sector
+        assert row["emissions_t"] == emissions
 
 
 def test_cli_bad_row_per_sector(tmp_path, capsys):
@@ -190,4 +202,5 @@ def test_cli_bad_row_per_sector(tmp_path, capsys):
         text = capsys.readouterr().out
         n = _example(sector).count("\n") + 1
         assert f"activity.csv:{n} [{cols[sector]}=" in text, (sector, text)
-        assert "nothing written" in text and out.read_text() == "previous\n"
+        assert "nothing written" in text
+        assert out.read_text() == "previous\n"

@@ -53,21 +53,24 @@ def test_one_tonne_bituminous_coal_under_the_2023_power_rules():
     # 1 × 23.204 × 0.03085 × 0.99 = 0.708684966 tC; × 44/12 = 2.598511542 tCO2 → 3 t (half up)
     [r] = unit_year_emissions([month(1, fc="1", ncv=None, cc=None)], rules())
     assert r.lines[0].carbon_t == Decimal("0.708684966")
-    assert r.combustion_co2_t == Decimal("2.598511542") and r.emissions_t == 3
+    assert r.combustion_co2_t == Decimal("2.598511542")
+    assert r.emissions_t == 3
     assert (r.lines[0].carbon_content_source, r.lines[0].oxidation_rate_source) == ("coal_high_default", "coal_default")
 
 
 def test_twelve_measured_months():
     # each month 10,000 t × 20 GJ/t × 0.0275 tC/GJ × 0.99 = 5,445 tC → × 44/12 = 19,965 tCO2; × 12 = 239,580 t
     [r] = unit_year_emissions([month(m) for m in range(1, 13)], rules())
-    assert r.emissions_t == 239_580 and r.coal_measured_months == 12
+    assert r.emissions_t == 239_580
+    assert r.coal_measured_months == 12
 
 
 def test_two_measured_months_fall_back_to_the_default():
     # 2 < 3 measured months → every month at 0.03085: 10,000 × 20 × 0.03085 × 0.99 = 6,108.3 tC → 22,397.1 t; × 12 = 268,765.2 → 268,765
     rows = [month(m, cc="0.0275" if m <= 2 else None) for m in range(1, 13)]
     [r] = unit_year_emissions(rows, rules())
-    assert r.coal_measured_months == 2 and r.emissions_t == 268_765
+    assert r.coal_measured_months == 2
+    assert r.emissions_t == 268_765
     assert {ln.carbon_content_source for ln in r.lines} == {"coal_high_default"}
 
 
@@ -89,7 +92,8 @@ def test_unmeasured_months_scope_keeps_measured_values():
 def test_natural_gas_defaults():
     # 100 × 10^4 Nm3 天然气: 100 × 389.31 × 0.0153 × 0.99 = 589.687857 tC; × 44/12 = 2,162.188809 → 2,162 t
     [r] = unit_year_emissions([month(1, fuel="天然气", fc="100", ncv=None, cc=None)], rules())
-    assert r.lines[0].carbon_t == Decimal("589.687857") and r.emissions_t == 2_162
+    assert r.lines[0].carbon_t == Decimal("589.687857")
+    assert r.emissions_t == 2_162
 
 
 def test_purchased_electricity_only_where_the_year_counts_it():
@@ -97,15 +101,18 @@ def test_purchased_electricity_only_where_the_year_counts_it():
     # 2022: + 1,000 MWh × 0.5703 = 570.3 t → 22,967.4 → 22,967; 2023: electricity not counted → 22,397
     r22 = unit_year_emissions([month(1, year=2022, purchased_electricity_mwh="1000")], rules("national/power-2022"))[0]
     r23 = unit_year_emissions([month(1, purchased_electricity_mwh="1000")], rules())[0]
-    assert r22.electricity_co2_t == Decimal("570.3000") and r22.emissions_t == 22_967
-    assert r23.electricity_co2_t == 0 and r23.emissions_t == 22_397
+    assert r22.electricity_co2_t == Decimal("570.3000")
+    assert r22.emissions_t == 22_967
+    assert r23.electricity_co2_t == 0
+    assert r23.emissions_t == 22_397
 
 
 def test_beijing_green_electricity_counts_zero():
     # Beijing: OF from the fuel table (烟煤 0.93): 10,000 × 20 × 0.0275 × 0.93 = 5,115 tC → 18,755 t;
     # electricity (1,000 − 400 green) × 0.604 = 362.4 t; total 19,117.4 → 19,117
     [r] = unit_year_emissions([month(1, purchased_electricity_mwh="1000", green_electricity_mwh="400")], rules("beijing/power-2023"))
-    assert r.electricity_co2_t == Decimal("362.400") and r.emissions_t == 19_117
+    assert r.electricity_co2_t == Decimal("362.400")
+    assert r.emissions_t == 19_117
 
 
 def test_unit_month_figures_counted_once_with_two_fuels():
@@ -113,7 +120,9 @@ def test_unit_month_figures_counted_once_with_two_fuels():
     # 烟煤 (1 measured month < 3 → 0.03085) 22,397.1 t + 天然气 100 → 2,162.188809 t = 24,559.288809 → 24,559
     rows = [month(1), month(1, fuel="天然气", fc="100", ncv=None, cc=None)]
     [r] = unit_year_emissions(rows, rules())
-    assert r.generation_mwh == 30_000 and r.operating_hours == 500 and r.emissions_t == 24_559
+    assert r.generation_mwh == 30_000
+    assert r.operating_hours == 500
+    assert r.emissions_t == 24_559
 
 
 def test_load_factor():
@@ -159,8 +168,10 @@ def test_pack_fuel_table_matches_the_data_file(pack_id):
 def test_coal_rules_cited_and_flagged():
     p = load_pack("national/power-2023")
     assert p.decimal("accounting.coal_oxidation_rate") == Decimal("0.99")
-    assert p.is_unconfirmed("accounting.coal_cc_unmeasured_default") and not p.is_unconfirmed("accounting.coal_oxidation_rate")
-    assert not p.flag("purchased_electricity.included") and load_pack("national/power-2022").flag("purchased_electricity.included")
+    assert p.is_unconfirmed("accounting.coal_cc_unmeasured_default")
+    assert not p.is_unconfirmed("accounting.coal_oxidation_rate")
+    assert not p.flag("purchased_electricity.included")
+    assert load_pack("national/power-2022").flag("purchased_electricity.included")
 
 
 amounts = st.decimals(min_value=0, max_value=10**6, places=3, allow_nan=False, allow_infinity=False)

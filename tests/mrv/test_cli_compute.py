@@ -29,7 +29,8 @@ def test_two_units_through_the_command(tmp_path):
     # 12 × 10,000 × 20 × 0.0275 × 0.99 × 44/12 = 239,580 t; LF 360,000 / (600 × 6,000) = 0.1
     assert by[SD_1] == {"entity_uscc": SD_1, "unit_id": "#1", "year": "2023", "emissions_t": "239580", "generation_mwh": "360000",
                         "supplied_mwh": "336000", "heat_supplied_gj": "12000", "load_factor": "0.100000"}
-    assert by[ZJ_1]["emissions_t"] == "4324" and by[ZJ_1]["load_factor"] == "0.500000"
+    assert by[ZJ_1]["emissions_t"] == "4324"
+    assert by[ZJ_1]["load_factor"] == "0.500000"
 
 
 def test_bad_rows_are_all_reported_and_nothing_is_written(tmp_path, capsys):
@@ -51,21 +52,27 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(tmp_path, capsys):
     assert "monthly.csv:4 [month='2022-05'] rule pack national/power-2023 does not cover 2022" in text
     assert "monthly.csv:5 [fuel='烟煤'] duplicate unit, month and fuel" in text
     assert "monthly.csv:6 [generation_mwh='31000'] differs from row 2" in text
-    assert "monthly.csv:7 [operating_hours='673']" in text and "monthly.csv:7 [supplied_mwh='200'] supplied electricity exceeds" in text
+    assert "monthly.csv:7 [operating_hours='673']" in text
+    assert "monthly.csv:7 [supplied_mwh='200'] supplied electricity exceeds" in text
     assert "monthly.csv:8 [operating_hours='0']" in text
     assert (tmp_path / "annual.csv").read_text() == "previous output\n"
 
 
 def test_february_hours_boundary_is_accepted(tmp_path):
     code, out = run(tmp_path, f"{SD_1},#1,2023-02,烟煤,1,,,,100,0,0,672,600\n")
-    assert code == 0 and out.exists()
+    assert code == 0
+    assert out.exists()
 
 
 def test_missing_column_and_wrong_pack(tmp_path, capsys):
     code, out = run(tmp_path, f"{SD_1},#1\n", header="entity_uscc,unit_id\n")
-    assert code == 2 and "missing columns" in capsys.readouterr().out and not out.exists()
+    assert code == 2
+    assert "missing columns" in capsys.readouterr().out
+    assert not out.exists()
     code, out = run(tmp_path, "", pack="national/power-2023-2024")
-    assert code == 2 and "M0101" in capsys.readouterr().out and not out.exists()
+    assert code == 2
+    assert "M0101" in capsys.readouterr().out
+    assert not out.exists()
 
 
 def test_beijing_green_electricity_columns(tmp_path):

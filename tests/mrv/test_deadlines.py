@@ -40,9 +40,11 @@ def test_counts_and_items_in_jurisdiction(year_2023):
     # annual reports due 2024-03-31: none generated and signed
     assert counts["annual_report"] == {"missing": 2}
     assert "monthly_review" not in counts  # no national review window is set
-    assert all(i["province"] == "37" for i in items) and all(i["state"] != "on_time" for i in items)
+    assert all(i["province"] == "37" for i in items)
+    assert all(i["state"] != "on_time" for i in items)
     dec = next(i for i in items if i["kind"] == "monthly_filing" and i["state"] == "missing")
-    assert dec["subject"] == "#1 2023-12" and dec["due"] == dt.date(2024, 2, 9)
+    assert dec["subject"] == "#1 2023-12"
+    assert dec["due"] == dt.date(2024, 2, 9)
     assert [i["due"] for i in items] == sorted(i["due"] for i in items)
     zj_counts, zj_items = deadline_items(user=w.province_zj, year=2023, today=TODAY)
     assert zj_counts == {"dq_plan": {"missing": 1}, "annual_report": {"missing": 1}}
@@ -52,7 +54,8 @@ def test_counts_and_items_in_jurisdiction(year_2023):
     # as of 2023-03-13 only January and February have ended: January (due 03-12) is missing then, February (due 04-09)
     # is due; the filings of 2023-12-20 do not count yet, and reports are not yet due
     mid, _ = deadline_items(user=w.province_sd, year=2023, today=dt.date(2023, 3, 13))
-    assert mid["monthly_filing"] == {"missing": 1, "due": 1} and "annual_report" not in mid
+    assert mid["monthly_filing"] == {"missing": 1, "due": 1}
+    assert "annual_report" not in mid
     with pytest.raises(CetsError):
         deadline_items(user=w.entity_sd1_user, year=2023, today=TODAY)
 
@@ -60,10 +63,13 @@ def test_counts_and_items_in_jurisdiction(year_2023):
 def test_page_and_api(year_2023):
     w = year_2023
     r = client_for(w.province_sd).get("/mrv/deadlines/?year=2023&kind=monthly_filing")
-    assert r.status_code == 200 and "#1 2023-12" in r.content.decode() and ZJ_1 not in r.content.decode()
+    assert r.status_code == 200
+    assert "#1 2023-12" in r.content.decode()
+    assert ZJ_1 not in r.content.decode()
     assert client_for(w.entity_sd1_user).get("/mrv/deadlines/?year=2023").status_code == 404
     j = client_for(w.province_sd).get("/api/v1/mrv/deadlines?year=2023").json()
-    assert j["counts"]["dq_plan"] == {"late": 1, "missing": 1} and {i["entity_uscc"] for i in j["items"]} <= {SD_1, "91370100163155357D"}
+    assert j["counts"]["dq_plan"] == {"late": 1, "missing": 1}
+    assert {i["entity_uscc"] for i in j["items"]} <= {SD_1, "91370100163155357D"}
     assert client_for(w.entity_sd1_user).get("/api/v1/mrv/deadlines?year=2023").status_code == 403
 
 
@@ -88,5 +94,6 @@ def test_verified_year_shows_nothing_missing(world):
     assert counts == {"dq_plan": {"verified": 2}, "monthly_filing": {"verified": 24}, "annual_report": {"verified": 2}}
     assert items == []
     nat, nat_items = deadline_items(user=world.mee, year=2023, today=TODAY)
-    assert nat["dq_plan"] == {"verified": 2, "missing": 1} and nat["annual_report"] == {"verified": 2, "missing": 1}
+    assert nat["dq_plan"] == {"verified": 2, "missing": 1}
+    assert nat["annual_report"] == {"verified": 2, "missing": 1}
     assert {i["entity"].uscc for i in nat_items} == {ZJ_1}

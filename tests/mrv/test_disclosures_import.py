@@ -19,7 +19,8 @@ def test_real_power_2023_list():
     assert EmitterListEntry.objects.filter(year=2023, sector="power").count() == 2104
     # exactly the one invalid code of the file is reported, with file, row and field
     assert [(p.row, p.field, p.value) for p in r.problems] == [(2076, "target_uscc", "91570522087163776E")]
-    assert "no province 57" in r.problems[0].en and "57" in r.problems[0].zh
+    assert "no province 57" in r.problems[0].en
+    assert "57" in r.problems[0].zh
     assert not Organisation.objects.filter(uscc="91570522087163776E").exists()
     # provinces come from the region code (GB/T 2260): Zhejiang and Shandong are the largest
     assert Organisation.objects.filter(kind="entity", province="33").count() > Organisation.objects.filter(kind="entity", province="11").count()
@@ -27,7 +28,9 @@ def test_real_power_2023_list():
     assert VerificationRecord.objects.filter(year=2023, sector="power", conforming=False).count() == 97
     # re-running creates no duplicates
     r2 = entities_import(path=REAL, sector="power", year=2023)
-    assert r2.counts["entities_created"] == 0 and r2.counts["list_entries_created"] == 0 and r2.counts["verification_records_created"] == 0
+    assert r2.counts["entities_created"] == 0
+    assert r2.counts["list_entries_created"] == 0
+    assert r2.counts["verification_records_created"] == 0
     assert Organisation.objects.filter(kind="entity").count() == 2104
     assert ImportBatch.objects.count() == 2
 
@@ -62,7 +65,8 @@ def test_missing_column_refuses_the_file_and_writes_nothing(tmp_path):
     with pytest.raises(InputError) as e:
         entities_import(path=f)
     assert "target_entity_name" in str(e.value)
-    assert Organisation.objects.count() == 0 and ImportBatch.objects.count() == 0
+    assert Organisation.objects.count() == 0
+    assert ImportBatch.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -75,4 +79,5 @@ def test_command_reports_file_row_field_and_reason(capsys):
     assert cmd_import_entities(Args) == 0
     out = capsys.readouterr().out
     assert "verification_targets.csv:2076 [target_uscc='91570522087163776E'] invalid unified social credit code" in out
-    assert "统一社会信用代码无效" in out and "entities_created: 2,104" in out
+    assert "统一社会信用代码无效" in out
+    assert "entities_created: 2,104" in out

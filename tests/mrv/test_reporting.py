@@ -19,11 +19,14 @@ def test_due_dates_by_hand():
     assert monthly_filing_due(2023, 2, 40) == dt.date(2023, 4, 9)
     assert monthly_filing_due(2024, 2, 40) == dt.date(2024, 4, 9)
     # Beijing: 2023-02-28 + 20 = 2023-03-20; review within 10 more days = 2023-03-30
-    assert monthly_filing_due(2023, 2, 20) == dt.date(2023, 3, 20) and review_due(dt.date(2023, 3, 20), 10) == dt.date(2023, 3, 30)
+    assert monthly_filing_due(2023, 2, 20) == dt.date(2023, 3, 20)
+    assert review_due(dt.date(2023, 3, 20), 10) == dt.date(2023, 3, 30)
     assert review_due(dt.date(2023, 3, 20), None) is None
     d = dt.date(2023, 3, 12)
-    assert state(due=d, done_on=d, today=d) == "on_time" and state(due=d, done_on=d + dt.timedelta(1), today=d) == "late"
-    assert state(due=d, done_on=None, today=d) == "due" and state(due=d, done_on=None, today=d + dt.timedelta(1)) == "missing"
+    assert state(due=d, done_on=d, today=d) == "on_time"
+    assert state(due=d, done_on=d + dt.timedelta(1), today=d) == "late"
+    assert state(due=d, done_on=None, today=d) == "due"
+    assert state(due=d, done_on=None, today=d + dt.timedelta(1)) == "missing"
 
 
 @pytest.fixture
@@ -43,7 +46,8 @@ def test_plan_versions_review_with_comments(plant):
     with pytest.raises(CetsError):
         dq_plan_submit(entity=w.sd2, year=2023, summary="x", actor=w.entity_sd1_user, on=dt.date(2022, 12, 1))
     v1 = dq_plan_submit(entity=w.sd1, year=2023, summary="入厂煤每批次采样", actor=w.entity_sd1_user, on=dt.date(2022, 12, 1))
-    assert v1.version == 1 and v1.due_on == dt.date(2022, 12, 31)
+    assert v1.version == 1
+    assert v1.due_on == dt.date(2022, 12, 31)
     with pytest.raises(CetsError) as e:
         dq_plan_review(plan_id=v1.pk, actor=w.province_zj, approve=True, comment="", on=dt.date(2022, 12, 5))
     assert e.value.code == "R0502"
@@ -53,7 +57,8 @@ def test_plan_versions_review_with_comments(plant):
         dq_plan_review(plan_id=v1.pk, actor=w.province_sd, approve=True, comment="", on=dt.date(2022, 12, 6))
     assert e.value.code == "M0201"
     v2 = dq_plan_submit(entity=w.sd1, year=2023, summary="入厂煤每批次采样，元素碳每月检测", actor=w.entity_sd1_user, on=dt.date(2023, 1, 3))
-    assert v2.version == 2 and v2.submitted_on > v2.due_on  # late, and kept so
+    assert v2.version == 2
+    assert v2.submitted_on > v2.due_on  # late, and kept so
     assert dq_plan_review(plan_id=v2.pk, actor=w.province_sd, approve=True, comment="", on=dt.date(2023, 1, 5)).status == "approved"
 
 
@@ -94,9 +99,12 @@ def test_monthly_filings_to_signed_annual_report(plant):
                                     evidence=[("煤质化验报告.pdf", "ab" * 32)])
     assert counts == {"filings": 11, "late": 10}
     jan = MonthlyFiling.objects.get(unit__code="#1", month=1)
-    assert jan.due_on == dt.date(2023, 3, 12) and jan.review_due is None and jan.evidence[0]["name"] == "煤质化验报告.pdf"
+    assert jan.due_on == dt.date(2023, 3, 12)
+    assert jan.review_due is None
+    assert jan.evidence[0]["name"] == "煤质化验报告.pdf"
     rep = annual_report_generate(entity=w.sd1, year=2023, actor=w.entity_sd1_user)
-    assert rep.missing == ["#1 2023-12"] and rep.due_on == dt.date(2024, 3, 31)
+    assert rep.missing == ["#1 2023-12"]
+    assert rep.due_on == dt.date(2024, 3, 31)
     with pytest.raises(CetsError) as e:
         annual_report_sign(report_id=rep.pk, actor=w.entity_sd1_user, on=dt.date(2024, 3, 1))
     assert e.value.code == "M0205"
@@ -122,7 +130,8 @@ def test_monthly_filings_to_signed_annual_report(plant):
     )
     rep = annual_report_generate(entity=w.sd1, year=2023, actor=w.entity_sd1_user)
     # 12 × (10,000 t × 20 GJ/t × 0.0275 tC/GJ × 0.99 × 44/12 = 19,965 t) = 239,580 t; LF 360,000 / (600 × 6,000) = 0.1
-    assert rep.missing == [] and rep.emissions_t == 239_580
+    assert rep.missing == []
+    assert rep.emissions_t == 239_580
     assert rep.units == [
         {"unit_id": "#1", "emissions_t": 239_580, "generation_mwh": "360000", "supplied_mwh": "336000", "heat_supplied_gj": "12000", "load_factor": "0.100000"}
     ]
@@ -173,15 +182,19 @@ def test_api_template_upload_report(plant):
     w = plant
     c = client_for(w.entity_sd1_user)
     t = c.get(f"/api/v1/mrv/monthly/{SD_1}/2023/template.xlsx")
-    assert t.status_code == 200 and load_workbook(BytesIO(t.content)).active.max_row == 13  # header + 12 months of unit #1
+    assert t.status_code == 200
+    assert load_workbook(BytesIO(t.content)).active.max_row == 13  # header + 12 months of unit #1
     assert client_for(w.entity_zj1_user).get(f"/api/v1/mrv/monthly/{SD_1}/2023/template.xlsx").status_code == 404
     bad = _filled(w.entity_sd1_user, w.sd1, 2023, lambda m: {**COAL, "fuel_consumed": -1} if m == 1 else None)
     r = c.post(f"/api/v1/mrv/monthly/{SD_1}/2023/upload", {"file": SimpleUploadedFile("m.xlsx", bad)})
-    assert r.status_code == 422 and r.json()["problems"][0]["row"] == 2 and r.json()["problems"][0]["field"] == "fuel_consumed"
+    assert r.status_code == 422
+    assert r.json()["problems"][0]["row"] == 2
+    assert r.json()["problems"][0]["field"] == "fuel_consumed"
     good = _filled(w.entity_sd1_user, w.sd1, 2023, lambda m: COAL)
     assert c.post(f"/api/v1/mrv/monthly/{SD_1}/2023/upload", {"file": SimpleUploadedFile("m.xlsx", good)}).json()["filings"] == 12
     rep = c.post(f"/api/v1/mrv/reports/{SD_1}/2023/generate").json()
-    assert rep["emissions_t"] == 239_580 and rep["missing"] == []
+    assert rep["emissions_t"] == 239_580
+    assert rep["missing"] == []
     assert client_for(w.province_sd).post(f"/api/v1/mrv/reports/{rep['id']}/sign").status_code == 403
     assert c.post(f"/api/v1/mrv/reports/{rep['id']}/sign").json()["signed_on"]
 
@@ -242,7 +255,8 @@ def test_plan_api(plant):
 
     w = plant
     p = client_for(w.entity_sd1_user).post(f"/api/v1/mrv/plans/{SD_1}/2023", {"summary": "方案"}, content_type="application/json").json()
-    assert p["version"] == 1 and p["due_on"] == "2022-12-31"
+    assert p["version"] == 1
+    assert p["due_on"] == "2022-12-31"
     z = client_for(w.province_zj).post(f"/api/v1/mrv/plan-reviews/{p['id']}", {"approve": True}, content_type="application/json")
     assert z.status_code == 403, z.json()
     r = (
@@ -250,4 +264,5 @@ def test_plan_api(plant):
         .post(f"/api/v1/mrv/plan-reviews/{p['id']}", {"approve": False, "comment": "补充检测频次"}, content_type="application/json")
         .json()
     )
-    assert r["status"] == "returned" and r["comments"] == ["补充检测频次"]
+    assert r["status"] == "returned"
+    assert r["comments"] == ["补充检测频次"]

@@ -28,7 +28,8 @@ def test_draw_is_reproducible_and_respects_conflicts():
     conflicts = {"E00": {"B1", "B2", "B3"}, "E05": {"B4"}}
     a = assign_bodies(entities=ents, bodies=bodies, conflicts=conflicts, seed="2023-37-1")
     assert a == assign_bodies(entities=list(reversed(ents)), bodies=list(reversed(bodies)), conflicts=conflicts, seed="2023-37-1")
-    assert a["E00"] == "B4" and a["E05"] != "B4"
+    assert a["E00"] == "B4"
+    assert a["E05"] != "B4"
     # spread: 20 entities over 4 bodies, at most ⌈20/4⌉ = 5 each
     assert sorted(list(a.values()).count(b) for b in bodies) == [5, 5, 5, 5]
     assert a != assign_bodies(entities=ents, bodies=bodies, conflicts=conflicts, seed="2023-37-2")
@@ -200,11 +201,17 @@ def test_beijing_spot_check_flags_and_evaluation_is_published(world, bodies):
         verifier_evaluation_publish(year=2023, province="11", actor=world.province_sd)
     assert verifier_evaluation_publish(year=2023, province="11", actor=bj_auth, at=when("2025-12-30")) == 1
     [ev] = verifier_evaluations(year=2023, province="11")
-    assert ev.body == a.body and ev.timeliness == 1 and ev.compliance == 1 and ev.quality == 0 and ev.flagged == 1
+    assert ev.body == a.body
+    assert ev.timeliness == 1
+    assert ev.compliance == 1
+    assert ev.quality == 0
+    assert ev.flagged == 1
     assert VerifierEvaluation.objects.count() == 1
     from tests.conftest import client_for
     [pub] = client_for(world.entity_zj1_user).get("/api/v1/mrv/verifier-evaluations?year=2023").json()
-    assert pub["quality"] == "0.0000" and pub["timeliness"] == "1.0000" and pub["body_uscc"] == ev.body.uscc
+    assert pub["quality"] == "0.0000"
+    assert pub["timeliness"] == "1.0000"
+    assert pub["body_uscc"] == ev.body.uscc
 
 
 def test_api_flow(world, bodies):
@@ -217,11 +224,13 @@ def test_api_flow(world, bodies):
     v = client_for(next(b.user for b in bodies if b.uscc == a["body_uscc"]))
     out = v.post(f"/api/v1/mrv/assignments/{a['id']}/outcome", {"verified_emissions_t": 812345, "generation_mwh": "1000000.5",
                                                                  "conforming": True, "completed_on": "2024-09-27"}, content_type="application/json")
-    assert out.status_code == 200 and out.json()["notify_by"] == "2024-10-12"
+    assert out.status_code == 200
+    assert out.json()["notify_by"] == "2024-10-12"
     # notified Tue 10-08: + 7 working days = 10-09, 10-10, 10-11, 10-12 (Sat, make-up day), 10-14, 10-15, 10-16
     assert sd.post(f"/api/v1/mrv/assignments/{a['id']}/notify", {"on": "2024-10-08"}, content_type="application/json").json()["objection_by"] == "2024-10-16"
     r = client_for(w.entity_zj1_user).post(f"/api/v1/mrv/assignments/{a['id']}/objection", {"on": "2024-10-09"}, content_type="application/json")
-    assert r.status_code == 403 and r.json()["code"] == "R0502"
+    assert r.status_code == 403
+    assert r.json()["code"] == "R0502"
 
 
 def test_beijing_entity_commissions_its_verifier_the_national_market_keeps_the_draw(world, bodies):
@@ -252,7 +261,8 @@ def test_beijing_entity_commissions_its_verifier_the_national_market_keeps_the_d
         n = VerificationAssignment.objects.count()
         with pytest.raises(CetsError) as e:
             verification_commission(**{"entity": bj, "year": 2023, "body": bodies[1], "actor": bj_user, "market": "beijing", **kw})
-        assert e.value.code == code and VerificationAssignment.objects.count() == n
+        assert e.value.code == code
+        assert VerificationAssignment.objects.count() == n
 
     refused("R0502", entity=other)                                    # only for its own report
     refused("R0502", actor=bj_auth)                                   # the bureau does not commission for the entity
@@ -268,7 +278,8 @@ def test_beijing_entity_commissions_its_verifier_the_national_market_keeps_the_d
     refused("V0303", body=bodies[0])                                  # one regular verification a year
     # the national market keeps the draw: commissioned_by stays empty
     [n] = verification_assign(year=2023, province="37", entities=[world.sd1], bodies=bodies, seed="x", actor=world.province_sd)
-    assert n.commissioned_by_id is None and n.seed == "x"
+    assert n.commissioned_by_id is None
+    assert n.seed == "x"
     # outcome by the commissioned body, then the bureau's spot check (drawn, never the first verifier)
     verification_outcome_record(assignment_id=a.pk, actor=bodies[1].user, verified_emissions_t=50_000, generation_mwh=None, heat_supplied_gj=None,
                                 conforming=True, completed_on=dt.date(2024, 7, 1))

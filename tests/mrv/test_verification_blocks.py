@@ -30,7 +30,9 @@ def test_real_non_conforming_conclusions_are_blocked_cases_in_scope(db):
     assert blocked_cases(user=mee, year=2023, sector="power").count() == 97
     assert blocked_cases(user=mee, sector="power").count() == 52 + 97 + 24
     in_sd = list(blocked_cases(user=sd, year=2023))
-    assert in_sd and all(r.entity.province == "37" for r in in_sd) and len(in_sd) < 97
+    assert in_sd
+    assert all(r.entity.province == "37" for r in in_sd)
+    assert len(in_sd) < 97
     first = in_sd[0]
     assert verification_blocks(entity_id=first.entity_id, year=2023)
     assert blocked_cases(user=None).count() == 0
@@ -141,9 +143,11 @@ def test_blocked_cases_page_and_api_are_scoped(issued_pre):
     page = sd.get("/mrv/blocked/?year=2023")
     assert page.status_code == 200
     html = page.content.decode()
-    assert SD_2 in html and ZJ_1 not in html
+    assert SD_2 in html
+    assert ZJ_1 not in html
     api = sd.get("/api/v1/mrv/blocked-cases?year=2023").json()
-    assert [c["entity_uscc"] for c in api] == [SD_2] and api[0]["blocked"] is True
+    assert [c["entity_uscc"] for c in api] == [SD_2]
+    assert api[0]["blocked"] is True
     assert {c["entity_uscc"] for c in client_for(w.mee).get("/api/v1/mrv/blocked-cases").json()} == {SD_2, ZJ_1}
     ent = client_for(w.entity_sd1_user).get("/api/v1/mrv/blocked-cases").json()
     assert ent == []
@@ -151,4 +155,6 @@ def test_blocked_cases_page_and_api_are_scoped(issued_pre):
     assert sd.post(f"/api/v1/mrv/blocked-cases/{zj_case['id']}/resolve", {"resolution": "determined"},
                    content_type="application/json").status_code == 404  # outside Shandong's scope: not revealed
     done = sd.post(f"/api/v1/mrv/blocked-cases/{api[0]['id']}/resolve", {"resolution": "determined", "note": "核定"}, content_type="application/json")
-    assert done.status_code == 200 and done.json()["blocked"] is False and done.json()["resolution"] == "determined"
+    assert done.status_code == 200
+    assert done.json()["blocked"] is False
+    assert done.json()["resolution"] == "determined"

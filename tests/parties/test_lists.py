@@ -32,20 +32,23 @@ BJ = ListRules.from_pack(load_pack("beijing/emitter-list-2023-2025"))
 def test_national_decision_for_the_2026_list(emissions, listed, closed, expect):
     # the 2026 list is decided on 2024 emissions (basis offset 2, pack [M])
     d = list_decision(year=2026, emissions=emissions, listed_before=listed, closed=closed, rules=NAT)
-    assert (d.included, d.reason) == expect and d.basis_year == 2024
+    assert (d.included, d.reason) == expect
+    assert d.basis_year == 2024
 
 
 NATIONAL_SECTOR_NAMES = sector_names_for_list("national", list_rules("national", 2026))  # the 2026 list's sectors, named by the registry
 
 
 def test_beijing_threshold_from_its_pack():
-    assert BJ.threshold_t == 5_000 and NAT.threshold_t == 26_000
+    assert BJ.threshold_t == 5_000
+    assert NAT.threshold_t == 26_000
     assert list_decision(year=2024, emissions={2023: 5_000}, listed_before=False, closed=False, rules=BJ).included
     assert not list_decision(year=2024, emissions={2023: 4_999}, listed_before=False, closed=False, rules=BJ).included
 
 
 def test_publication_deadlines_and_status():
-    assert NAT.publish_by[(2026, "power")] == dt.date(2025, 10, 31) and NAT.publish_by[(2025, "steel")] == dt.date(2025, 5, 10)
+    assert NAT.publish_by[(2026, "power")] == dt.date(2025, 10, 31)
+    assert NAT.publish_by[(2025, "steel")] == dt.date(2025, 5, 10)
     assert (2025, "power") not in NAT.publish_by
     d = dt.date(2025, 10, 31)
     assert publication_status(deadline=d, published_on=d, today=d) == "on_time"
@@ -73,7 +76,8 @@ def test_xlsx_round_trip_in_the_published_format():
     assert [c.value for c in ws[1]] == list(LIST_COLUMNS)
     assert [c.value for c in ws[2]] == [1, 2026, "山东省", "济南市", "发电", "山东测试一电厂", SD_1, "山东省生态环境厅", "2025-10-20"]
     back, problems = read_list_xlsx(data, file_name="l.xlsx", year=2026, province="37", sector_names=NATIONAL_SECTOR_NAMES)
-    assert problems == [] and [(r.uscc, r.sector, r.row) for r in back] == [(SD_1, "power", 2)]
+    assert problems == []
+    assert [(r.uscc, r.sector, r.row) for r in back] == [(SD_1, "power", 2)]
 
 
 def test_import_reports_every_bad_row():
@@ -86,10 +90,12 @@ def test_import_reports_every_bad_row():
     rows, problems = read_list_xlsx(data, file_name="l.xlsx", year=2026, province="37", sector_names=NATIONAL_SECTOR_NAMES)
     got = {(p.row, p.field) for p in problems}
     assert {(3, "年度"), (3, "省份"), (3, "行业"), (3, "单位名称"), (3, "统一社会信用代码"), (3, "公布日期")} <= got
-    assert (4, "统一社会信用代码") in got and (5, "统一社会信用代码") in got
+    assert (4, "统一社会信用代码") in got
+    assert (5, "统一社会信用代码") in got
     assert [r.row for r in rows] == [2]
     _, problems = read_list_xlsx(_xlsx([], header=("序号", "年度")), file_name="l.xlsx", year=2026, province="37", sector_names={})
-    assert problems[0].row == 1 and "missing columns" in problems[0].en
+    assert problems[0].row == 1
+    assert "missing columns" in problems[0].en
     _, problems = read_list_xlsx(b"not a workbook", file_name="l.xlsx", year=2026, province="37", sector_names={})
     assert problems[0].en.startswith("S0205 ")  # cets.core.uploads: not an XLSX
 
@@ -129,7 +135,8 @@ def test_compile_publish_and_export(emissions):
     assert e.value.code == "L0104"
     # published 2025-11-03 against the 2025-10-31 deadline: late, and kept so
     p = emitter_list_publish(market="national", year=2026, sector="power", province="37", actor=w.province_sd, on=dt.date(2025, 11, 3))
-    assert p.deadline == dt.date(2025, 10, 31) and publication_status(deadline=p.deadline, published_on=p.published_on, today=p.published_on) == "late"
+    assert p.deadline == dt.date(2025, 10, 31)
+    assert publication_status(deadline=p.deadline, published_on=p.published_on, today=p.published_on) == "late"
     with pytest.raises(CetsError) as e:
         emitter_list_compile(market="national", year=2026, sector="power", province="37", actor=w.province_sd, entities=[w.sd1])
     assert e.value.code == "L0101"
@@ -151,7 +158,8 @@ def test_pilot_may_not_manage_a_national_market_entity(emissions):
     with pytest.raises(InputError) as e:
         emitter_list_import(market="beijing", year=2024, province="11", file_name="bj.xlsx", data=data, actor=bj_auth)
     [p] = e.value.problems
-    assert p.row == 2 and "national market" in p.en
+    assert p.row == 2
+    assert "national market" in p.en
     assert not EmitterListEntry.objects.filter(market="beijing").exists()  # nothing written
     # the same entity for another sector (服务业) is the pilot's to manage
     data = _xlsx([(1, 2024, "北京市", "朝阳区", "服务业", "北京国家市场电厂", "91110105MA00ABCD1G", "北京市生态环境局", "2024-03-01"),
@@ -168,13 +176,16 @@ def test_api_export_and_import_in_scope(emissions):
     sd = client_for(w.province_sd)
     bad = _xlsx([(1, 2026, "山东省", "", "发电", "", SD_1, "", "")])
     r = sd.post("/api/v1/mrv/lists/national/2026/import?province=37", {"file": _upload(bad)})
-    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "单位名称"
+    assert r.status_code == 422
+    assert r.json()["problems"][0]["field"] == "单位名称"
     good = _xlsx([(1, 2026, "山东省", "济南市", "发电", "山东测试一电厂", SD_1, "山东省生态环境厅", "2025-10-20")])
     r = sd.post("/api/v1/mrv/lists/national/2026/import?province=37", {"file": _upload(good)})
-    assert r.status_code == 200 and r.json()["rows"] == 1
+    assert r.status_code == 200
+    assert r.json()["rows"] == 1
     assert client_for(w.province_zj).post("/api/v1/mrv/lists/national/2026/import?province=37", {"file": _upload(good)}).status_code == 403
     x = sd.get("/api/v1/mrv/lists/national/2026.xlsx")
-    assert x.status_code == 200 and x["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert x.status_code == 200
+    assert x["Content-Type"].startswith("application/vnd.openxmlformats")
     ws = load_workbook(BytesIO(x.content)).active
     assert [c.value for c in ws[2]][4:7] == ["发电", "山东测试一电厂", SD_1]
     assert load_workbook(BytesIO(client_for(w.province_zj).get("/api/v1/mrv/lists/national/2026.xlsx").content)).active.max_row == 1

@@ -23,10 +23,13 @@ def test_entity_transfers_and_overdraw_error_body(world):
     body = {"key": "api-t1", "from_account": world.accounts[SD_1].number, "to_account": world.accounts[SD_2].number, "unit_type": "CEA-2023",
             "quantity": 400}
     r = c.post("/api/v1/registry/transfers", body, content_type="application/json")
-    assert r.status_code == 200 and r.json()["quantity_t"] == 400
+    assert r.status_code == 200
+    assert r.json()["quantity_t"] == 400
     r = c.post("/api/v1/registry/transfers", dict(body, key="api-t2", quantity=601), content_type="application/json")
     assert r.status_code == 422
-    assert r.json()["code"] == "R0302" and "quantity exceeds available balance" in r.json()["message_en"] and r.json()["message_zh"]
+    assert r.json()["code"] == "R0302"
+    assert "quantity exceeds available balance" in r.json()["message_en"]
+    assert r.json()["message_zh"]
     # another entity's account is not even visible
     r = c.post("/api/v1/registry/transfers", dict(body, key="api-t3", from_account=world.accounts[SD_2].number), content_type="application/json")
     assert r.status_code == 404
@@ -36,7 +39,8 @@ def test_operator_needs_a_verified_second_factor(world):
     seed(world)
     body = {"key": "frz1", "account": world.accounts[SD_1].number, "unit_type": "CEA-2023", "quantity": 10, "court_ref": "(2025)执1号"}
     r = client_for(world.registry_a).post("/api/v1/registry/freezes", body, content_type="application/json")
-    assert r.status_code == 403 and r.json()["code"] == "R0505"
+    assert r.status_code == 403
+    assert r.json()["code"] == "R0505"
     r = client_for(world.registry_a, verified=True).post("/api/v1/registry/freezes", body, content_type="application/json")
     assert r.status_code == 200
     assert Holding.objects.get(account=world.accounts[SD_1], position="frozen").quantity == 10
@@ -47,12 +51,15 @@ def test_four_eyes_over_the_api(world):
     r = a.post("/api/v1/registry/proposals/issuance", {"key": "api-iss", "unit_type": "CEA-2023",
                                                        "lines": [{"account": world.accounts[ZJ_1].number, "quantity": 777}]},
                content_type="application/json")
-    assert r.status_code == 200 and r.json()["status"] == "proposed"
+    assert r.status_code == 200
+    assert r.json()["status"] == "proposed"
     pid = r.json()["id"]
     r = a.post(f"/api/v1/registry/proposals/{pid}/approve")
-    assert r.status_code == 422 and r.json()["code"] == "R0501"
+    assert r.status_code == 422
+    assert r.json()["code"] == "R0501"
     r = b.post(f"/api/v1/registry/proposals/{pid}/approve")
-    assert r.status_code == 200 and r.json()["result"]["issued_t"] == 777
+    assert r.status_code == 200
+    assert r.json()["result"]["issued_t"] == 777
     assert [p["status"] for p in a.get("/api/v1/registry/proposals").json()] == ["executed"]
     rec = {row["unit_type"]: row for row in b.get("/api/v1/registry/reconciliation").json()}
     assert rec["CEA-2023"]["issued_t"] == 777
@@ -75,7 +82,9 @@ def test_login_requires_the_totp_code_for_operators(world):
     world.registry_a.save()
     c = Client()
     r = c.post("/login/", {"username": "ra", "password": PASSWORD})
-    assert r.status_code == 200 and "_auth_user_id" not in c.session  # no code, no session
+    assert r.status_code == 200
+    assert "_auth_user_id" not in c.session  # no code, no session
     token = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
     r = c.post("/login/", {"username": "ra", "password": PASSWORD, "otp_token": f"{token:06d}"})
-    assert r.status_code == 302 and c.session.get(DEVICE_ID_SESSION_KEY) == device.persistent_id
+    assert r.status_code == 302
+    assert c.session.get(DEVICE_ID_SESSION_KEY) == device.persistent_id

@@ -159,12 +159,15 @@ def test_batch_seq_order_follows_lines_and_audit_proves_it(world):
     assert (total.head_hash, total.head_seq) == (rows[-1].hash, rows[-1].seq)
     held = {h.account_id: h.quantity for h in Holding.objects.filter(unit_type=w.cea, position=Position.REGISTRY)}
     # SD_1: 12 × 1,000 − 4 × 500 = 10,000; total: 10,000,000 − 72,000 + 2,000 = 9,930,000
-    assert held[w.accounts[SD_1].pk] == 10_000 and held[w.accounts[SD_2].pk] == 24_000 and held[w.accounts[ZJ_1].pk] == 36_000
+    assert held[w.accounts[SD_1].pk] == 10_000
+    assert held[w.accounts[SD_2].pk] == 24_000
+    assert held[w.accounts[ZJ_1].pk] == 36_000
     assert held[total.pk] == 9_930_000
     assert audit_verify().ok
     nxt = transfer_post(key="after", kind=TransferKind.ISSUE, unit_type=w.cea, debit=Leg(total, Position.REGISTRY),
                         credit=Leg(w.accounts[SD_1], Position.REGISTRY), quantity=1)
-    assert nxt.seq > rows[-1].seq and nxt.debit_prev_hash == rows[-1].hash
+    assert nxt.seq > rows[-1].seq
+    assert nxt.debit_prev_hash == rows[-1].hash
     assert audit_verify().ok
 
 
@@ -211,7 +214,8 @@ def test_proposal_of_many_lines_goes_through_the_batch_and_refuses_atomically(wo
     with pytest.raises(CetsError) as e:
         proposal_approve(proposal_id=p2.pk, approver=w.registry_b)
     assert e.value.code == "R0101"
-    assert Transfer.objects.count() == count and Proposal.objects.get(pk=p2.pk).status == Proposal.Status.PROPOSED
+    assert Transfer.objects.count() == count
+    assert Proposal.objects.get(pk=p2.pk).status == Proposal.Status.PROPOSED
 
 
 def test_batch_is_idempotent_and_completes_a_partly_posted_proposal(world):
@@ -234,4 +238,5 @@ def test_batch_is_idempotent_and_completes_a_partly_posted_proposal(world):
     with pytest.raises(CetsError) as e:
         issuance_batch_post(**{**args, "lines": changed})
     assert (e.value.code, e.value.detail) == ("R0401", "idem:3")
-    assert snapshot("idem") == whole and audit_verify().ok
+    assert snapshot("idem") == whole
+    assert audit_verify().ok

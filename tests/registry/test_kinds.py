@@ -175,11 +175,13 @@ def test_four_eyes_table():
         assert PROPOSAL_KINDS[k].approver == Role.REGISTRY_OPERATOR
         assert FOUR_EYES[k].proposers == PROPOSAL_KINDS[k].proposers  # compliance registered its two from the table
     assert set(FOUR_EYES) == set(PROPOSAL_KINDS)
-    assert Role.ENTITY in PROPOSAL_KINDS["cancellation"].proposers and Role.ENTITY not in PROPOSAL_KINDS["deduction"].proposers
+    assert Role.ENTITY in PROPOSAL_KINDS["cancellation"].proposers
+    assert Role.ENTITY not in PROPOSAL_KINDS["deduction"].proposers
     # Creating or moving units the holder did not instruct needs a second person.
     for tk in (TransferKind.ISSUE, TransferKind.CLAWBACK, TransferKind.CANCELLATION, TransferKind.DEDUCTION, TransferKind.REVERSAL,
                TransferKind.FORCED_SURRENDER):
-        assert TRANSFER_KINDS[tk].four_eyes and TRANSFER_KINDS[tk].proposal in PROPOSAL_KINDS
+        assert TRANSFER_KINDS[tk].four_eyes
+        assert TRANSFER_KINDS[tk].proposal in PROPOSAL_KINDS
     assert not TRANSFER_KINDS[TransferKind.TRANSFER].four_eyes
     with pytest.raises(LookupError):
         four_eyes("no_such_kind")

@@ -91,7 +91,8 @@ def test_voluntary_cancellation_holds_then_retires(world):
     proposal_approve(proposal_id=p.pk, approver=w.registry_b)
     assert qty(w, SD_1, "pending") == 0
     row = next(r for r in unit_type_totals() if r["unit_type"] == "CEA-2023")
-    assert row["cancelled_t"] == 25 and row["issued_t"] == 100
+    assert row["cancelled_t"] == 25
+    assert row["issued_t"] == 100
     assert audit_verify().ok
 
 
@@ -107,7 +108,8 @@ def test_rejected_deduction_releases_the_units(world):
     assert next(r for r in unit_type_totals() if r["unit_type"] == "CEA-2023")["deducted_t"] == 40
     with pytest.raises(CetsError) as e:  # more than held: refused before anything is held
         deduction_propose(key="d3", account=w.accounts[SD_1], unit_type=w.cea, quantity=61, decision_ref="x", actor=w.registry_a)
-    assert e.value.code == "R0302" and not Proposal.objects.filter(key="d3").exists()
+    assert e.value.code == "R0302"
+    assert not Proposal.objects.filter(key="d3").exists()
 
 
 def test_reversal_is_a_new_linked_entry(world):
@@ -119,7 +121,8 @@ def test_reversal_is_a_new_linked_entry(world):
     proposal_approve(proposal_id=p.pk, approver=w.registry_b)
     assert (qty(w, SD_1), qty(w, SD_2)) == (100, 0)
     r = Transfer.objects.get(key="rv1:reversal")
-    assert r.related_id == t.pk and r.kind == TransferKind.REVERSAL
+    assert r.related_id == t.pk
+    assert r.kind == TransferKind.REVERSAL
     assert Transfer.objects.filter(key="t1", quantity=30).exists()  # the original is untouched
     with pytest.raises(CetsError) as e:
         reversal_propose(key="rv2", transfer_key="t1", reason="again", actor=w.registry_a)
@@ -150,9 +153,11 @@ def test_merger_moves_everything_and_is_published(world):
     issue(w, SD_2, 500)
     hc = holder_change_register(key="hc1", kind=HolderChange.Kind.MERGER, from_holder=w.sd2, to_holder=w.sd1, lines=[],
                                 decision_ref="鲁环函〔2025〕9号", province_approver=w.province_sd, actor=w.registry_a)
-    assert qty(w, SD_1) == 500 and qty(w, SD_2) == 0
+    assert qty(w, SD_1) == 500
+    assert qty(w, SD_2) == 0
     assert Account.objects.get(pk=w.accounts[SD_2].pk).status == AccountStatus.CLOSED
-    assert hc.published_at and hc.lines == [{"unit_type": "CEA-2023", "quantity": 500}]
+    assert hc.published_at
+    assert hc.lines == [{"unit_type": "CEA-2023", "quantity": 500}]
     with pytest.raises(CetsError) as e:  # another province cannot approve it
         holder_change_register(key="hc2", kind=HolderChange.Kind.SPLIT, from_holder=w.sd1, to_holder=w.zj1, lines=[(w.cea, 1)],
                                decision_ref="x", province_approver=w.province_zj, actor=w.registry_a)
@@ -181,7 +186,8 @@ def test_forced_surrender_from_the_provincial_account(world):
     # 2023 vintage first (600), then 2022 (200 of 300); the 2024 vintage may not serve 2023 (plan §五(三)) and is released.
     assert res["surrendered"] == {"CEA-2023": 600, "CEA-2022": 200}
     assert res["released"] == {"CEA-2022": 100, "CEA-2024": 200}
-    assert qty(w, SD_1, ut=cea22) == 100 and qty(w, SD_1, ut=cea24) == 200
+    assert qty(w, SD_1, ut=cea22) == 100
+    assert qty(w, SD_1, ut=cea24) == 200
     assert Holding.objects.filter(account=prov, quantity__gt=0).count() == 0
     assert status_of(obligation=ob, today=when("2025-01-05").date()).status == "on_time"
     assert SurrenderApplication.objects.filter(obligation=ob).count() == 2

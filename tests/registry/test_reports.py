@@ -171,7 +171,8 @@ def test_reconciliation_now_is_balanced_with_the_expected_figures(ledger):
     assert r.issued_t - r.surrendered_t - r.cancelled_t - r.deducted_t - r.carried_over_t == r.circulating_t
     # the world's own vintage: created, never issued
     r23 = rows_by_code(reports.reconciliation())["CEA-2023"]
-    assert r23.balanced and (r23.created_t, r23.national_total_t, r23.issued_t, r23.circulating_t) == (10_000_000, 10_000_000, 0, 0)
+    assert r23.balanced
+    assert (r23.created_t, r23.national_total_t, r23.issued_t, r23.circulating_t) == (10_000_000, 10_000_000, 0, 0)
 
 
 def test_journal_replay_as_of_now_agrees_with_the_holding_table(ledger):
@@ -192,7 +193,8 @@ def test_reconciliation_in_the_past_by_booking_and_by_effective_time(ledger):
     eff = rows_by_code(reports.reconciliation(D("2025-03-04"), by="effective"))
     assert set(rec) == set(eff) == {"CEA-2024"}  # CEA-2023 was created (booked) today
     r, e = rec["CEA-2024"], eff["CEA-2024"]
-    assert r.balanced and e.balanced
+    assert r.balanced
+    assert e.balanced
     assert (r.issued_t, r.surrendered_t, r.circulating_t, r.surrender_account_t) == (23_000, 3_000, 20_000, 3_000)
     assert (e.issued_t, e.surrendered_t, e.circulating_t, e.surrender_account_t) == (23_000, 4_000, 19_000, 4_000)
     # a datetime is inclusive: the surrender booked at 03-04 10:00 is in at 10:00, out a second before
@@ -214,7 +216,8 @@ def test_a_holding_altered_behind_the_ledgers_back_unbalances_the_live_reconcili
     _sql("update registry_holding set quantity = quantity + 5 where account_id = %s and unit_type_id = %s and position = %s",
          [L.sd2.pk, L.ut.pk, Position.REGISTRY])
     live = rows_by_code(reports.reconciliation())
-    assert not live["CEA-2024"].balanced and live["CEA-2023"].balanced
+    assert not live["CEA-2024"].balanced
+    assert live["CEA-2023"].balanced
     assert live["CEA-2024"].circulating_t == 20_205
     assert any("= 20200 ≠ Σ circulating holdings 20205" in p for p in live["CEA-2024"].problems)
     # the journal itself is intact: replayed to now it still balances
@@ -229,7 +232,8 @@ def test_units_moved_out_of_the_surrender_account_behind_the_ledgers_back_are_ca
     _sql("update registry_holding set quantity = quantity + 5 where account_id = %s and unit_type_id = %s and position = %s",
          [L.sd1.pk, L.ut.pk, Position.REGISTRY])
     r = rows_by_code(reports.reconciliation())["CEA-2024"]
-    assert not r.balanced and len(r.problems) == 2
+    assert not r.balanced
+    assert len(r.problems) == 2
     assert any("surrender account balance 995 ≠ flows 1000" in p for p in r.problems)
 
 
@@ -240,14 +244,17 @@ def test_reconciliation_parameters_are_checked():
     with pytest.raises(CetsError) as e:
         reports.reconciliation(source="ledger")
     assert e.value.code == "R0702"
-    assert reports.parse_as_of(None) is None and reports.parse_as_of(" ") is None
+    assert reports.parse_as_of(None) is None
+    assert reports.parse_as_of(" ") is None
     assert reports.parse_as_of("2025-03-04") == D("2025-03-04")
     assert reports.parse_as_of("2025-03-04T10:00:00") == when("2025-03-04", 10)
     assert reports.parse_as_of("2025-03-04T02:00:00Z") == when("2025-03-04", 10)
     assert reports.parse_as_of("2025-03-04T10:00:00 08:00") == when("2025-03-04", 10)  # '+' decoded to a space
     with pytest.raises(CetsError) as e:
         reports.parse_as_of("yesterday")
-    assert e.value.code == "R0702" and "invalid report parameters" in e.value.en and "报表参数无效" in e.value.zh
+    assert e.value.code == "R0702"
+    assert "invalid report parameters" in e.value.en
+    assert "报表参数无效" in e.value.zh
 
 
 # ---------------------------------------------------------------- statements
@@ -260,7 +267,9 @@ def assert_adds_up(s: reports.Statement) -> None:
         k = (ln.unit_type, ln.position)
         moved[k] += ln.credit_t - ln.debit_t
         last[k] = ln.balance_t
-        assert (ln.debit_t == 0) != (ln.credit_t == 0) and ln.debit_t >= 0 and ln.credit_t >= 0
+        assert (ln.debit_t == 0) != (ln.credit_t == 0)
+        assert ln.debit_t >= 0
+        assert ln.credit_t >= 0
     for b in s.balances:
         k = (b.unit_type, b.position)
         assert b.opening_t + moved[k] == b.closing_t, k
@@ -282,11 +291,13 @@ def test_statement_by_effective_time(ledger):
         ("surrender", "registry", 3_000, 0, 3_500),
     ]
     pm, _, sr = s.lines
-    assert pm.counterparty == L.sd1.number and pm.counterparty_position == "trading"
+    assert pm.counterparty == L.sd1.number
+    assert pm.counterparty_position == "trading"
     assert sr.counterparty == system_account("national", AccountKind.SURRENDER).number
     t = Transfer.objects.get(key="sr-sd1")
     assert (sr.seq, sr.key, sr.reference, sr.hash_prefix) == (t.seq, "sr-sd1", "2024 清缴 surrender", t.hash[:12])
-    assert sr.effective_at == sr.recorded_at == when("2025-03-04", 10) and sr.effective_at.utcoffset() == dt.timedelta(hours=8)
+    assert sr.effective_at == sr.recorded_at == when("2025-03-04", 10)
+    assert sr.effective_at.utcoffset() == dt.timedelta(hours=8)
     assert (s.period_start, s.period_end) == (when("2025-03-03", 0), when("2025-03-05", 0))
 
 
@@ -356,7 +367,9 @@ def test_reconciliation_xlsx(ledger):
     rows = reports.reconciliation(D("2025-03-04"), by="effective")
     wb = load_workbook(io.BytesIO(reports.reconciliation_xlsx(rows, as_of=D("2025-03-04"), by="effective")))
     ws = wb.active
-    assert "日对账表" in ws["A1"].value and "2025-03-04" in ws["A1"].value and "按生效时间 by effective time" in ws["A1"].value
+    assert "日对账表" in ws["A1"].value
+    assert "2025-03-04" in ws["A1"].value
+    assert "按生效时间 by effective time" in ws["A1"].value
     assert ws.freeze_panes == "A4"
     header = [c.value for c in ws[3]]
     assert header[:3] == ["品种 / Unit type", "创设量 / Created (t)", "发放量（扣除收回） / Issued net of claw-back (t)"]
@@ -364,7 +377,9 @@ def test_reconciliation_xlsx(ledger):
     data = [[c.value for c in row] for row in ws.iter_rows(min_row=4)]
     assert len(data) == 1
     got = dict(zip([name for name, _ in reports.RECON_COLUMNS], data[0], strict=True))
-    assert got["unit_type"] == "CEA-2024" and got["balanced"] == "是 yes" and not got["problems"]
+    assert got["unit_type"] == "CEA-2024"
+    assert got["balanced"] == "是 yes"
+    assert not got["problems"]
     assert (got["created_t"], got["issued_t"], got["surrendered_t"], got["circulating_t"], got["national_total_t"]) == (
         1_000_000, 23_000, 4_000, 19_000, 977_000)
     assert all(type(got[name]) is int for name, _ in reports.RECON_COLUMNS[1:12])
@@ -375,7 +390,8 @@ def test_reconciliation_xlsx_marks_an_unbalanced_row(ledger):
          [ledger.sd2.pk, ledger.ut.pk, Position.REGISTRY])
     ws = load_workbook(io.BytesIO(reports.reconciliation_xlsx(reports.reconciliation()))).active
     by_code = {row[0].value: row for row in ws.iter_rows(min_row=4)}
-    assert by_code["CEA-2024"][12].value == "否 NO" and "20205" in by_code["CEA-2024"][13].value
+    assert by_code["CEA-2024"][12].value == "否 NO"
+    assert "20205" in by_code["CEA-2024"][13].value
     assert by_code["CEA-2023"][12].value == "是 yes"
 
 
@@ -386,7 +402,9 @@ def test_statement_xlsx(ledger):
     assert wb.sheetnames == ["流水 Entries", "余额 Balances"]
     ws = wb["流水 Entries"]
     title = ws["A1"].value
-    assert L.sd1.number in title and "山东测试一电厂" in title and "2025-03-03 至 to 2025-03-04" in title
+    assert L.sd1.number in title
+    assert "山东测试一电厂" in title
+    assert "2025-03-03 至 to 2025-03-04" in title
     assert "按生效时间" in ws["A2"].value
     assert ws.freeze_panes == "A4"
     assert [c.value for c in ws[3]] == reports.STATEMENT_COLUMNS
@@ -394,10 +412,13 @@ def test_statement_xlsx(ledger):
     assert [(r[0], r[8], r[9], r[10]) for r in data] == [
         (s.lines[0].seq, 2_000, None, 6_500), (s.lines[1].seq, None, 2_000, 2_000), (s.lines[2].seq, 3_000, None, 3_500)]
     assert all(type(r[0]) is int and type(r[10]) is int for r in data)
-    assert data[2][1] == dt.datetime(2025, 3, 4, 10) and data[2][12] == s.lines[2].hash_prefix  # Shanghai wall time
-    assert data[2][3] == "清缴 surrender" and data[2][5] == "登记持仓 registry position"
+    assert data[2][1] == dt.datetime(2025, 3, 4, 10)
+    assert data[2][12] == s.lines[2].hash_prefix  # Shanghai wall time
+    assert data[2][3] == "清缴 surrender"
+    assert data[2][5] == "登记持仓 registry position"
     bs = wb["余额 Balances"]
-    assert bs.freeze_panes == "A4" and [c.value for c in bs[3]] == reports.BALANCE_COLUMNS
+    assert bs.freeze_panes == "A4"
+    assert [c.value for c in bs[3]] == reports.BALANCE_COLUMNS
     assert [[c.value for c in row] for row in bs.iter_rows(min_row=4)] == [
         ["CEA-2024", "登记持仓 registry position", 8_500, 5_000, 0, 3_500],
         ["CEA-2024", "交易持仓 trading position", 0, 0, 2_000, 2_000],
@@ -411,7 +432,8 @@ def test_statement_xlsx_keeps_free_text_as_text(ledger):
     today = timezone.localdate(timezone.now(), reports.SHANGHAI)
     ws = load_workbook(io.BytesIO(reports.statement_xlsx(reports.account_statement(L.zj1, today, today))))["流水 Entries"]
     cell = ws.cell(row=4, column=12)
-    assert cell.value == '=HYPERLINK("http://example.invalid","x")' and cell.data_type == "s"
+    assert cell.value == '=HYPERLINK("http://example.invalid","x")'
+    assert cell.data_type == "s"
 
 
 # ---------------------------------------------------------------- PDF
@@ -434,7 +456,8 @@ def test_statement_pdf(ledger):
     _pdf_or_skip()
     s = reports.account_statement(ledger.sd1, D("2025-03-01"), D("2025-03-10"), by="effective")
     pdf = reports.statement_pdf(s)
-    assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
+    assert pdf.startswith(b"%PDF")
+    assert pdf.rstrip().endswith(b"%%EOF")
     # the Chinese text is set in an embedded CJK font (visible in an uncompressed rendering)
     from weasyprint import HTML
 
@@ -446,7 +469,9 @@ def test_statement_pdf_refuses_too_many_lines(ledger):
     assert len(s.lines) == 7
     with pytest.raises(CetsError) as e:
         reports.statement_pdf(s, max_lines=6)
-    assert e.value.code == "R0703" and "7 > 6" in e.value.en and "XLSX" in e.value.zh
+    assert e.value.code == "R0703"
+    assert "7 > 6" in e.value.en
+    assert "XLSX" in e.value.zh
 
 
 def test_statement_pdf_without_weasyprint_is_a_clear_refusal(ledger, monkeypatch):
@@ -454,7 +479,9 @@ def test_statement_pdf_without_weasyprint_is_a_clear_refusal(ledger, monkeypatch
     assert not reports.pdf_available()
     with pytest.raises(CetsError) as e:
         reports.statement_pdf(reports.account_statement(ledger.sd1, D("2025-03-01"), D("2025-03-10")))
-    assert e.value.code == "R0701" and "WeasyPrint" in e.value.en and "PDF 生成组件不可用" in e.value.zh
+    assert e.value.code == "R0701"
+    assert "WeasyPrint" in e.value.en
+    assert "PDF 生成组件不可用" in e.value.zh
 
 
 # ---------------------------------------------------------------- API (the router on its own)
@@ -468,11 +495,15 @@ def test_api_reconciliation(ledger):
     r = c.get("/reconciliation", user=w.registry_a)
     assert r.status_code == 200
     rows = {x["unit_type"]: x for x in r.json()}
-    assert rows["CEA-2024"]["balanced"] is True and rows["CEA-2024"]["circulating_t"] == 20_200 and rows["CEA-2024"]["source"] == "holdings"
+    assert rows["CEA-2024"]["balanced"] is True
+    assert rows["CEA-2024"]["circulating_t"] == 20_200
+    assert rows["CEA-2024"]["source"] == "holdings"
     r = c.get("/reconciliation?as_of=2025-03-04T23:59:59+08:00&by=effective", user=w.mee)
-    assert r.status_code == 200 and [(x["unit_type"], x["surrendered_t"]) for x in r.json()] == [("CEA-2024", 4_000)]
+    assert r.status_code == 200
+    assert [(x["unit_type"], x["surrendered_t"]) for x in r.json()] == [("CEA-2024", 4_000)]
     r = c.get("/reconciliation.xlsx?as_of=2025-03-04", user=w.registry_b)
-    assert r.status_code == 200 and r["Content-Type"] == XLSX
+    assert r.status_code == 200
+    assert r["Content-Type"] == XLSX
     assert r["Content-Disposition"] == 'attachment; filename="reconciliation-2025-03-04.xlsx"'
     assert load_workbook(io.BytesIO(r.content)).active.cell(row=4, column=1).value == "CEA-2024"
     for user in (w.entity_sd1_user, w.province_sd):
@@ -492,12 +523,16 @@ def test_api_statement_json_and_xlsx(ledger):
     r = c.get(url, user=w.entity_sd1_user)
     assert r.status_code == 200
     body = r.json()
-    assert body["balanced"] is True and body["account"] == L.sd1.number and body["holder_uscc"] == SD_1
+    assert body["balanced"] is True
+    assert body["account"] == L.sd1.number
+    assert body["holder_uscc"] == SD_1
     assert [(b["position"], b["opening_t"], b["closing_t"]) for b in body["balances"]] == [("registry", 8_500, 3_500), ("trading", 0, 2_000)]
     assert [ln["key"] for ln in body["lines"]] == ["pm-sd1", "pm-sd1", "sr-sd1"]
-    assert body["lines"][2]["effective_at"].startswith("2025-03-04T10:00:00") and body["lines"][2]["effective_at"].endswith("+08:00")
+    assert body["lines"][2]["effective_at"].startswith("2025-03-04T10:00:00")
+    assert body["lines"][2]["effective_at"].endswith("+08:00")
     r = c.get(url.replace("/statement?", "/statement.xlsx?"), user=w.province_sd)
-    assert r.status_code == 200 and r["Content-Type"] == XLSX
+    assert r.status_code == 200
+    assert r["Content-Type"] == XLSX
     assert r["Content-Disposition"] == f'attachment; filename="statement-{L.sd1.number}-2025-03-03-2025-03-04.xlsx"'
     assert load_workbook(io.BytesIO(r.content))["余额 Balances"]["C4"].value == 8_500
     # not visible: another entity, another province (existence not revealed)
@@ -517,11 +552,15 @@ def test_api_statement_pdf(ledger):
     _pdf_or_skip()
     r = TestClient(router).get(f"/accounts/{ledger.sd1.number}/statement.pdf?date_from=2025-03-01&date_to=2025-03-10",
                                user=ledger.w.entity_sd1_user)
-    assert r.status_code == 200 and r["Content-Type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    assert r.status_code == 200
+    assert r["Content-Type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF")
     assert r["Content-Disposition"] == f'attachment; filename="statement-{ledger.sd1.number}-2025-03-01-2025-03-10.pdf"'
 
 
 def test_api_statement_pdf_answers_503_without_weasyprint(ledger, monkeypatch):
     monkeypatch.setitem(sys.modules, "weasyprint", None)
     r = TestClient(router).get(f"/accounts/{ledger.sd1.number}/statement.pdf", user=ledger.w.entity_sd1_user)
-    assert r.status_code == 503 and r.json()["code"] == "R0701" and "WeasyPrint" in r.json()["message_en"]
+    assert r.status_code == 503
+    assert r.json()["code"] == "R0701"
+    assert "WeasyPrint" in r.json()["message_en"]

@@ -41,7 +41,8 @@ def _keys(problems):
 
 def test_shipped_packs_and_markets_pass(capsys):
     count, problems = check_path()
-    assert count >= 22 and problems == []
+    assert count >= 22
+    assert problems == []
     assert main(["rules", "check"]) == 0
 
 
@@ -78,7 +79,8 @@ def test_bad_toml_and_cli_exit(tmp_path, capsys):
     _pack(tmp_path, "[pack\n", "broken-2025")
     assert main(["rules", "check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert f"{f}: allocation.ratio: is a float" in out and "broken-2025.toml: -: not a valid UTF-8 TOML file" in out
+    assert f"{f}: allocation.ratio: is a float" in out
+    assert "broken-2025.toml: -: not a valid UTF-8 TOML file" in out
 
 
 MARKET = '''schema_version = 1

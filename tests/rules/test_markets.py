@@ -24,8 +24,10 @@ def test_shipped_markets_and_sector_registry():
     assert [m.id for m in markets.markets()] == ["beijing", "ccer", "national"]
     nat = load_market("national")
     assert nat.sector_codes[:4] == ("power", "steel", "cement", "aluminium")
-    assert sector_name("national", "aluminium") == "铝冶炼" and sector_name(nat, "aviation", "en") == "domestic aviation"
-    assert nat.sector_by_industry("国内民用航空").code == "aviation" and nat.sector_by_industry("电力生产业") is None
+    assert sector_name("national", "aluminium") == "铝冶炼"
+    assert sector_name(nat, "aviation", "en") == "domestic aviation"
+    assert nat.sector_by_industry("国内民用航空").code == "aviation"
+    assert nat.sector_by_industry("电力生产业") is None
     assert {i.code for i in load_market("beijing").instruments} == {"BEA", "PCER", "CCER"}
     assert load_market("beijing").jurisdiction_levels == ("city", "district")
     assert load_market("ccer").sectors == ()
@@ -40,7 +42,8 @@ def test_pack_table_and_mechanisms():
     assert nat.pack_id("trading", "steel", 2025) == "national/trading-2021-2026"  # market-wide entry
     assert (nat.mechanism("steel", 2024), nat.mechanism("steel", 2025), nat.mechanism("power", 2019)) == (
         "verified_emissions", "industry_balance_value", "benchmark_power")
-    assert bj.pack_id("allocation", "heat", 2023) == "beijing/emitters-2023-2024" and bj.mechanism("services", 2024) == "beijing_capped_free"
+    assert bj.pack_id("allocation", "heat", 2023) == "beijing/emitters-2023-2024"
+    assert bj.mechanism("services", 2024) == "beijing_capped_free"
     assert bj.pack_id("accounting", "power", 2023) == "beijing/power-2023"
     with pytest.raises(PackError):
         nat.pack_id("allocation", "paper", 2024)
@@ -87,12 +90,15 @@ def test_a_third_market_from_data_alone(tmp_path, monkeypatch, clean_caches):
     (tmp_path / "tianjin" / "market.toml").write_text(MARKET, encoding="utf-8")
     (tmp_path / "tianjin" / "steel-2025.toml").write_text(PACK, encoding="utf-8")
     monkeypatch.setenv(packs.PACK_DIRS_ENV, str(tmp_path))
-    assert "tianjin" in markets.market_ids() and "tianjin/steel-2025" in packs.available_packs()
+    assert "tianjin" in markets.market_ids()
+    assert "tianjin/steel-2025" in packs.available_packs()
     tj = load_market("tianjin")
-    assert tj.name("en") == "Tianjin pilot market" and sector_name(tj, "steel") == "钢铁"
+    assert tj.name("en") == "Tianjin pilot market"
+    assert sector_name(tj, "steel") == "钢铁"
     assert tj.mechanism("steel", 2025) == "verified_emissions"
     p = pack_for("tianjin", "steel", 2025)
-    assert p.path.parent == tmp_path / "tianjin" and p.decimal("allocation.pre_allocation_ratio") == Decimal("0.5")
+    assert p.path.parent == tmp_path / "tianjin"
+    assert p.decimal("allocation.pre_allocation_ratio") == Decimal("0.5")
     assert load_pack("national/power-2023-2024").market == "national"  # shipped packs still found first
     from cets.rules.check import check_path
 

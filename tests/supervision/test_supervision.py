@@ -39,7 +39,8 @@ def test_credit_record_service_codes_and_jurisdiction(sup):
     assert create(**dict(ok, actor=w.mee, subject_id=sup.verifier.pk, kind="verifier_warning")).kind == "verifier_warning"
     refuses("R0502", create, **dict(ok, subject_id=sup.verifier.pk, kind="verifier_warning"))
     # a municipal authority only in its city: sd2's region code starts 3701 (Jinan), sd1's 3700
-    assert w.sd2.region_code.startswith("3701") and not w.sd1.region_code.startswith("3701")
+    assert w.sd2.region_code.startswith("3701")
+    assert not w.sd1.region_code.startswith("3701")
     assert create(**dict(ok, actor=sup.municipal, subject_id=w.sd2.pk)).subject == w.sd2
     refuses("R0502", create, **dict(ok, actor=sup.municipal))
 
@@ -49,17 +50,21 @@ def test_credit_record_api_and_page(sup):
     c = client_for(w.province_sd)
     body = {"uscc": w.sd1.uscc, "kind": "false_reporting", "reason": "虚报燃煤量", "source_reference": "鲁环罚〔2025〕3号"}
     r = c.post("/api/v1/supervision/credit-records", body, content_type="application/json")
-    assert r.status_code == 200 and r.json()["kind"] == "false_reporting"
+    assert r.status_code == 200
+    assert r.json()["kind"] == "false_reporting"
     r = c.post("/api/v1/supervision/credit-records", dict(body, kind="x"), content_type="application/json")
-    assert r.status_code == 422 and r.json()["code"] == "G0101"
+    assert r.status_code == 422
+    assert r.json()["code"] == "G0101"
     r = client_for(w.province_zj).post("/api/v1/supervision/credit-records", body, content_type="application/json")
-    assert r.status_code == 403 and r.json()["code"] == "R0502"
+    assert r.status_code == 403
+    assert r.json()["code"] == "R0502"
     listed = client_for(w.province_zj).get("/api/v1/supervision/credit-records").json()
     assert listed["count"] == 0  # Zhejiang sees none of Shandong's
     r = c.post("/supervision/credit/", dict(body, reason=""), follow=True)
     assert "G0102" in r.content.decode()
     r = c.post("/supervision/credit/", body, follow=True)
-    assert r.status_code == 200 and "虚报燃煤量" in c.get("/supervision/").content.decode()
+    assert r.status_code == 200
+    assert "虚报燃煤量" in c.get("/supervision/").content.decode()
 
 
 # ---- blacklist (Art. 49) and its effect on the verification draw
@@ -87,7 +92,8 @@ def test_blacklisted_body_is_left_out_of_the_draw(sup):
 
     w = sup.web
     other = Organisation.objects.create(uscc=_uscc(7), name="另一核查机构", kind=Organisation.Kind.VERIFIER)
-    assert sup.verifier not in verification_pool() and other in verification_pool()
+    assert sup.verifier not in verification_pool()
+    assert other in verification_pool()
     out = verification_assign_screened(actor=w.province_sd, year=2024, province="37", entities=[w.sd1, w.sd2], bodies=[sup.verifier, other], seed="s1")
     assert {a.body_id for a in out} == {other.pk}
     refuses("G0501", verification_assign_screened, actor=w.province_sd, year=2024, province="37", entities=[w.sd1], bodies=[sup.verifier],
@@ -111,7 +117,8 @@ def test_blacklist_api_and_page(sup):
     entry = r.json()["id"]
     assert c.post(f"/api/v1/supervision/blacklist/{entry}/lift", {}, content_type="application/json").json()["lifted_on"]
     r = c.post(f"/api/v1/supervision/blacklist/{entry}/lift", {}, content_type="application/json")
-    assert r.status_code == 422 and r.json()["code"] == "G0205"
+    assert r.status_code == 422
+    assert r.json()["code"] == "G0205"
     r = client_for(w.province_sd).post("/api/v1/supervision/blacklist", body, content_type="application/json")
     assert r.json()["code"] == "R0502"
     r = c.post("/supervision/blacklist/", dict(body, ends_on="2025-01-01"), follow=True)
@@ -141,14 +148,16 @@ def test_joint_notice_service_api_page_and_export(sup):
 
     c = client_for(w.province_sd)
     r = c.post(f"/api/v1/supervision/joint-notices/{n.pk}/dispatches", {"department": "finance"}, content_type="application/json")
-    assert r.status_code == 200 and {d["department"] for d in r.json()["dispatches"]} == {"tax", "finance"}
+    assert r.status_code == 200
+    assert {d["department"] for d in r.json()["dispatches"]} == {"tax", "finance"}
     r = c.post("/api/v1/supervision/joint-notices", {"uscc": w.sd1.uscc, "penalty_reference": "", "facts": ""}, content_type="application/json")
     assert r.json()["code"] == "G0301"
     r = c.post("/supervision/dispatch/", {"notice_id": n.pk, "department": "tax"}, follow=True)
     assert "G0303" in r.content.decode()
     c.post("/supervision/notice/", {"uscc": w.sd1.uscc, "penalty_reference": "鲁环罚〔2025〕4号", "facts": "虚报"})
     csv_text = c.get("/supervision/notices.csv").content.decode("utf-8-sig")
-    assert "鲁环罚〔2025〕4号" in csv_text and "鲁环函〔2025〕5号" in csv_text
+    assert "鲁环罚〔2025〕4号" in csv_text
+    assert "鲁环函〔2025〕5号" in csv_text
     import io
 
     ws = load_workbook(io.BytesIO(c.get("/supervision/notices.xlsx").content)).active
@@ -170,7 +179,8 @@ def test_report_file_codes():
     refuses("G0406", report_file, **dict(ok, city="3301"))
     for _ in range(REPORTS_PER_SESSION_HOUR):
         r = report_file(**ok)
-        assert r.receipt.startswith("JB-") and (r.due_on - r.filed_at.date()).days == 60
+        assert r.receipt.startswith("JB-")
+        assert (r.due_on - r.filed_at.date()).days == 60
     refuses("G0402", report_file, **ok)
     assert report_file(**dict(ok, session={})).pk  # another session
 
@@ -181,12 +191,16 @@ def test_report_page_api_identity_and_feedback(sup):
     r = anon.post("/public/reports/new/", {"subject_name": w.sd1.name, "province": "37", "city": "3700",
                                             "content": "该企业伪造检测报告，存证数据与实际不符，请依法查处。",
                                             "reporter_name": "李某", "reporter_contact": "li@example.cn"})
-    assert r.status_code == 302 and "/public/reports/JB-" in r["Location"]
+    assert r.status_code == 302
+    assert "/public/reports/JB-" in r["Location"]
     page = anon.get(r["Location"]).content.decode()
-    assert "李某" not in page and "li@example.cn" not in page and "伪造检测报告" not in page
+    assert "李某" not in page
+    assert "li@example.cn" not in page
+    assert "伪造检测报告" not in page
     receipt = r["Location"].rstrip("/").rsplit("/", 1)[1]
     r = anon.post("/api/v1/public/reports", {"subject_name": "x", "province": "37", "content": "短"}, content_type="application/json")
-    assert r.status_code == 422 and r.json()["code"] == "G0401"
+    assert r.status_code == 422
+    assert r.json()["code"] == "G0401"
     # only the handling authority sees the reporter: Shandong and the national authority, not Zhejiang, not Jinan (city 3700 ≠ 3701)
     assert "李某" in client_for(w.province_sd).get(f"/supervision/reports/{receipt}/").content.decode()
     assert any(x["reporter_name"] == REPORTER and x["reporter_contact"] == CONTACT
@@ -200,11 +214,13 @@ def test_report_page_api_identity_and_feedback(sup):
     r = client_for(w.province_sd).post("/supervision/close/", {"receipt": receipt, "feedback": ""}, follow=True)
     assert "G0405" in r.content.decode()
     r = client_for(w.province_sd).post(f"/api/v1/supervision/reports/{receipt}/close", {"feedback": "经查属实，已立案处罚。"}, content_type="application/json")
-    assert r.status_code == 200 and r.json()["status"] == "closed"
+    assert r.status_code == 200
+    assert r.json()["status"] == "closed"
     r = client_for(w.province_sd).post(f"/api/v1/supervision/reports/{receipt}/close", {"feedback": "again"}, content_type="application/json")
     assert r.json()["code"] == "G0404"
     status = anon.get(f"/api/v1/public/reports/{receipt}").json()
-    assert status["feedback"] == "经查属实，已立案处罚。" and "reporter_name" not in status
+    assert status["feedback"] == "经查属实，已立案处罚。"
+    assert "reporter_name" not in status
     assert "经查属实" in anon.get(f"/public/reports/{receipt}/").content.decode()
     assert anon.get("/public/reports/?receipt=" + receipt).status_code == 302
     assert anon.get("/public/reports/JB-0000-NOPE/").status_code == 404
@@ -249,8 +265,10 @@ def test_lists_paginate_and_csv_has_every_row(sup):
 
     pages = [c.get(f"/public/emitter-lists/?year=2024&page={n}").content.decode() for n in (1, 2, 3)]
     seen = [re.findall(r"分页测试\d{3}", p) for p in pages]
-    assert [len(s) for s in seen] == [50, 50, 20] and len(set(sum(seen, []))) == 120
-    assert "page=2" in pages[0] and "page=2" in pages[2]
+    assert [len(s) for s in seen] == [50, 50, 20]
+    assert len(set(sum(seen, []))) == 120
+    assert "page=2" in pages[0]
+    assert "page=2" in pages[2]
     rows = c.get("/public/emitter-lists/download.csv?year=2024").content.decode("utf-8-sig").strip().splitlines()
     assert len(rows) == 121  # header + every row, no cap
     assert "分页测试007" in c.get("/public/emitter-lists/?q=分页测试007").content.decode()
@@ -262,7 +280,8 @@ def test_formula_cells_are_neutralised_in_csv(sup):
     credit_record_create(actor=sup.web.province_sd, subject_id=sup.web.sd1.pk, kind="late_report", reason="=HYPERLINK(\"http://x\")",
                          source_reference="+1")
     text = Client().get("/public/credit-records/download.csv").content.decode("utf-8-sig")
-    assert "'=HYPERLINK" in text and ",'+1," in text
+    assert "'=HYPERLINK" in text
+    assert ",'+1," in text
 
 
 def test_receipt_lookup_refuses_odd_input(db):
@@ -274,9 +293,11 @@ def test_draw_api_leaves_out_the_blacklisted_body(sup):
     c = client_for(w.province_sd)
     body = {"year": 2024, "province": "37", "entity_usccs": [w.sd1.uscc], "body_usccs": [sup.verifier.uscc], "seed": "api"}
     r = c.post("/api/v1/supervision/assignments", body, content_type="application/json")
-    assert r.status_code == 422 and r.json()["code"] == "G0501"
+    assert r.status_code == 422
+    assert r.json()["code"] == "G0501"
     from cets.parties.models import Organisation
 
     other = Organisation.objects.create(uscc=_uscc(9), name="第四核查机构", kind=Organisation.Kind.VERIFIER)
     r = c.post("/api/v1/supervision/assignments", dict(body, body_usccs=[sup.verifier.uscc, other.uscc]), content_type="application/json")
-    assert r.status_code == 200 and len(r.json()) == 1
+    assert r.status_code == 200
+    assert len(r.json()) == 1

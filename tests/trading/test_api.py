@@ -36,7 +36,8 @@ def test_quote_board_take_trades_and_funds(exchange):
     assert (q["status"], q["price_fen"], q["price"], q["frozen_t"], q["participant"]) == ("resting", 9_600, "96.00", 1_000, SD_1)
 
     board = b.get(f"{URL}/board", {"instrument": "CEA23"}).json()
-    assert board["open"] and (board["prev_close_fen"], board["band_low_fen"], board["band_high_fen"]) == (9_500, 8_550, 10_450)
+    assert board["open"]
+    assert (board["prev_close_fen"], board["band_low_fen"], board["band_high_fen"]) == (9_500, 8_550, 10_450)
     assert board["bids"] == []
     assert [(lv["price"], lv["quantity_t"], lv["orders"]) for lv in board["asks"]] == [("96.00", 1_000, 1)]
     assert board["asks"][0]["quotes"] == [{"seq": q["seq"], "remaining_t": 1_000, "mine": False, "directed": False, "takeable": True}]
@@ -44,7 +45,9 @@ def test_quote_board_take_trades_and_funds(exchange):
         "seq": q["seq"], "remaining_t": 1_000, "mine": True, "directed": False, "takeable": False}
 
     r = post(b, "/take", {"quote": q["seq"], "quantity_t": 400, "key": "t1"})
-    assert r.status_code == 200 and r.json()["status"] == "filled" and r.json()["side"] == "B"
+    assert r.status_code == 200
+    assert r.json()["status"] == "filled"
+    assert r.json()["side"] == "B"
     # 400 t × 96.00 CNY = 38,400.00 CNY = 3,840,000 fen; fee 0.05 % per side = 1,920 fen (trading pack [fees]).
     bought = b.get(f"{URL}/trades").json()
     assert [(t["side"], t["quantity_t"], t["amount_fen"], t["fee_fen"], t["buyer"]) for t in bought] == [("B", 400, 3_840_000, 1_920, None)]
@@ -82,7 +85,8 @@ def test_price_is_converted_exactly_and_malformed_prices_are_refused(exchange):
     r = sell(a, "both", price="96.00", price_fen=9_600)
     assert (r.status_code, r.json()["code"]) == (422, "T0404")
     r = post(a, "/orders", {"instrument": "CEA23", "side": "S", "price": 96.5, "quantity_t": 10}, key="float")  # a JSON float
-    assert r.status_code == 422 and not Order.objects.filter(key__endswith="-float").exists()
+    assert r.status_code == 422
+    assert not Order.objects.filter(key__endswith="-float").exists()
     # just outside the band: logged, then rejected by the book with T0105 (and the units released)
     r = sell(a, "p4", price="104.51")
     assert (r.status_code, r.json()["status"], r.json()["reject_code"], r.json()["frozen_t"]) == (200, "rejected", "T0105", 0)
@@ -98,7 +102,9 @@ def test_idempotency_key_from_header_or_field_and_per_user(exchange):
     changed = sell(a, "k1", qty=999)
     assert (changed.status_code, changed.json()["code"]) == (422, "T0203")
     other = sell(b, "k1")  # another user's k1 is another order
-    assert other.status_code == 200 and other.json()["seq"] != first["seq"] and other.json()["participant"] == SD_2
+    assert other.status_code == 200
+    assert other.json()["seq"] != first["seq"]
+    assert other.json()["participant"] == SD_2
     r = post(a, "/orders", {"instrument": "CEA23", "side": "S", "price": "96.00", "quantity_t": 1})
     assert (r.status_code, r.json()["code"]) == (422, "T0405")
     r = sell(a, "has space")
@@ -140,7 +146,8 @@ def test_refusals_funds_session_other_participant_and_authority(exchange, clock)
     assert sell(a, "sat").json()["code"] == "T0205"
 
     r = post(a, "/cancel", {"order": q["seq"]}, key="c1")
-    assert r.status_code == 200 and r.json()["status"] in ("done", "filled")
+    assert r.status_code == 200
+    assert r.json()["status"] in ("done", "filled")
     assert Order.objects.get(seq=q["seq"]).status == "cancelled"
     r = post(a, "/cancel", {"order": q["seq"]}, key="c2")  # no longer resting
     assert r.json()["code"] == "T0110"
@@ -165,7 +172,8 @@ def test_who_reads_what(exchange):
             r = c.get(URL + path)
             assert (r.status_code, r.json()["code"]) == (403, "R0502"), (who.username, path)
         board = c.get(f"{URL}/board", {"instrument": "CEA23"}).json()  # market data: yes
-        assert board["asks"][0]["quotes"][0]["takeable"] is False and board["bids"][0]["price"] == "94.00"
+        assert board["asks"][0]["quotes"][0]["takeable"] is False
+        assert board["bids"][0]["price"] == "94.00"
     anon = Client()
     assert anon.get(f"{URL}/board", {"instrument": "CEA23"}).status_code == 401
     assert anon.get(f"{URL}/orders").status_code == 401
@@ -214,7 +222,8 @@ def test_market_data_after_the_close(exchange, clock):
     assert Client().get(f"{URL}/market-data", {"instrument": "CEA23", "start": "2020-01-01", "end": "2026-01-01"}).json()["code"] == "T0406"
     # after the close the board is closed and empty (the rest of q2 expired)
     board = b.get(f"{URL}/board", {"instrument": "CEA23"}).json()
-    assert board["open"] is False and board["asks"] == []
+    assert board["open"] is False
+    assert board["asks"] == []
 
 
 def test_csrf_is_enforced_on_posts(exchange):
@@ -222,11 +231,13 @@ def test_csrf_is_enforced_on_posts(exchange):
     c.force_login(exchange.sd1_user)
     body = {"instrument": "CEA23", "side": "S", "price": "96.00", "quantity_t": 10}
     r = c.post(f"{URL}/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="c1")
-    assert r.status_code == 403 and not Order.objects.filter(kind="place").exists()
+    assert r.status_code == 403
+    assert not Order.objects.filter(kind="place").exists()
     c.get("/login/")  # any page with a form sets the CSRF cookie
     token = c.cookies["csrftoken"].value
     r = c.post(f"{URL}/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="c1", HTTP_X_CSRFTOKEN=token)
-    assert r.status_code == 200 and r.json()["status"] == "resting"
+    assert r.status_code == 200
+    assert r.json()["status"] == "resting"
 
 
 def test_directed_block_order_is_confirmed_by_its_counterparty_only(exchange, clock):
@@ -247,7 +258,9 @@ def test_directed_block_order_is_confirmed_by_its_counterparty_only(exchange, cl
     assert (q["status"], q["counterparty"], q["frozen_t"]) == ("resting", SD_2, 120_000)  # 90.00 is inside ±30 % of 95.00 (66.50 … 123.50)
     seen_by = {who: c.get(f"{URL}/board", {"instrument": "CEA23", "method": "block"}).json()["asks"][0]["quotes"][0] for who, c in
                (("sd2", b), ("zj1", z))}
-    assert seen_by["sd2"]["takeable"] and seen_by["sd2"]["directed"] and not seen_by["zj1"]["takeable"]
+    assert seen_by["sd2"]["takeable"]
+    assert seen_by["sd2"]["directed"]
+    assert not seen_by["zj1"]["takeable"]
     r = post(b, "/take", {"quote": q["seq"], "quantity_t": 100_000}, key="part")
     assert r.json()["reject_code"] == "T0112"  # a block order is confirmed for its whole quantity
     r = post(b, "/take", {"quote": q["seq"], "quantity_t": 120_000}, key="all")

@@ -41,7 +41,8 @@ def test_concurrent_retries_of_one_key_enter_one_order(exchange):
         t.join()
     assert [a.status_code for a in answers] == [200] * CLIENTS, [a.content for a in answers if a.status_code != 200]
     seqs = {a.json()["seq"] for a in answers}
-    assert len(seqs) == 1 and Order.objects.filter(kind="place").count() == 1
+    assert len(seqs) == 1
+    assert Order.objects.filter(kind="place").count() == 1
     # 1,000 t × 95.00 CNY = 9,500,000 fen + fee 0.05 % = 4,750 fen, frozen once
     assert FundEntry.objects.filter(kind="freeze").count() == 1
     assert fund_account_of(holder=x.w.sd2).frozen_fen == 9_504_750

@@ -56,7 +56,8 @@ def test_beijing_bids_pay_as_bid():
     # 652,271 × 5,500 = 3,587,490,500 fen; marginal 7,304 × 10,489 = 76,611,656 fen
     # total 3,664,102,156 fen (CNY 36,641,021.56), above the uniform 3,653,360,656 fen
     assert r.amount_fen == 3_664_102_156
-    assert r.fills[0].price_fen == 10_551 and r.fills[-1].price_fen == 10_489
+    assert r.fills[0].price_fen == 10_551
+    assert r.fills[-1].price_fen == 10_489
 
 
 # --- refusals --------------------------------------------------------------------------------------
@@ -74,7 +75,8 @@ def test_min_and_max_bid_quantity():
     bids = [Bid(1, "A", 6_000, 999), Bid(2, "B", 6_000, 1_000), Bid(3, "C", 6_000, 50_000), Bid(4, "D", 6_000, 50_001)]
     r = auction_clear(spec, bids)
     assert sorted((i, c.code) for i, c, _ in r.refused) == [(1, "T0302"), (4, "T0302")]
-    assert [f.participant for f in r.fills] == ["B", "C"] and r.cleared_t == 51_000
+    assert [f.participant for f in r.fills] == ["B", "C"]
+    assert r.cleared_t == 51_000
 
 
 def test_one_bid_per_bidder():
@@ -131,7 +133,8 @@ def test_clearing_properties(bids, offer, floor, pricing):
     bl = [Bid(i + 1, f"P{i}", p, q) for i, (p, q) in enumerate(bids)]
     r = auction_clear(AuctionSpec(quantity_t=offer, floor_fen=floor, pricing=pricing), bl)
     valid = [b for b in bl if b.price_fen >= floor]
-    assert r.bidders == len(valid) and len(r.refused) == len(bl) - len(valid)
+    assert r.bidders == len(valid)
+    assert len(r.refused) == len(bl) - len(valid)
     assert r.cleared_t == min(offer, sum(b.quantity_t for b in valid))
     assert r.cleared_t + r.unsold_t == offer
     assert r.amount_fen == sum(f.price_fen * f.quantity_t for f in r.fills)

@@ -49,7 +49,8 @@ def test_paid_allocation_auction_clears_at_one_uniform_price():
         ts.auction_bid(key=f"bid{i}", participant=org, auction_seq=offer.seq, price_fen=p, quantity_t=5_600, actor=None, market="beijing", at=at)
     ts.auction_close(key="clear", auction_seq=offer.seq, actor=None, market="beijing", at=when("2024-09-13", 14))
     trades = list(Trade.objects.filter(market="beijing"))
-    assert len(trades) == 63 and {t.price_fen for t in trades} == {10_489}
+    assert len(trades) == 63
+    assert {t.price_fen for t in trades} == {10_489}
     assert sum(t.quantity_t for t in trades) == 348_304
     assert sum(t.amount_fen for t in trades) == 3_653_360_656  # 348,304 × 104.89 = 36,533,606.56 CNY
     marginal = Trade.objects.get(buy_order__key="bid62")
@@ -66,4 +67,5 @@ def test_paid_allocation_auction_clears_at_one_uniform_price():
     assert q.close_fen == 10_000  # no listing trades: the close stays the previous close
     stat = DailyStat.objects.get(market="beijing", date=DAY, method="auction")
     assert (stat.volume_t, stat.amount_fen, stat.trades) == (348_304, 3_653_360_656, 63)
-    assert funds_verify("beijing") == [] and audit_verify().ok
+    assert funds_verify("beijing") == []
+    assert audit_verify().ok

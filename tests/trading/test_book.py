@@ -228,7 +228,8 @@ def test_take_at_the_quote_price_up_to_its_quantity():
     assert d.book.depth("CEA", "listing", SELL) == [(5200, 180, 1)]
     ev = d.take("U", q, 180)
     assert ev[-1] == Done(q, "filled", 0)
-    assert q not in d.book.orders and d.book.depth("CEA", "listing", SELL) == []
+    assert q not in d.book.orders
+    assert d.book.depth("CEA", "listing", SELL) == []
     assert rejected(d.take("U", q, 1), "T0106")  # a filled quote no longer exists
 
 
@@ -291,7 +292,8 @@ def test_cancel_only_own_live_orders():
     assert rejected(d.cancel("T", q), "T0110")  # someone else's order
     assert snapshot(d.book) == before
     assert d.cancel("S", q) == [Accepted(d.n), Done(q, "cancelled", 200)]  # the unfilled 200 t is released
-    assert d.book.orders == {} and d.book.depth("CEA", "listing", SELL) == []
+    assert d.book.orders == {}
+    assert d.book.depth("CEA", "listing", SELL) == []
     assert rejected(d.cancel("S", q), "T0110")  # already gone
     assert rejected(d.cancel("S", 12345), "T0110")
 
@@ -344,7 +346,8 @@ def test_a_rejected_command_leaves_the_book_unchanged(bad):
     d.quote("B", "continuous", BUY, 5000, 10)
     before = snapshot(d.book)
     ev = bad(d, q)
-    assert len(ev) == 1 and type(ev[0]) is Rejected
+    assert len(ev) == 1
+    assert type(ev[0]) is Rejected
     assert snapshot(d.book) == before
 
 
@@ -510,7 +513,8 @@ class BookMachine(RuleBasedStateMachine):
         seen = set()
         for ins_name, ins in self.book.instruments.items():
             for (method, side), s in ins.sides.items():
-                assert s.prices == sorted(s.prices) and set(s.prices) == set(s.levels)
+                assert s.prices == sorted(s.prices)
+                assert set(s.prices) == set(s.levels)
                 for p, q in s.levels.items():
                     assert q, "an empty price level is listed"
                     # cancel is lazy (O(1)): a removed order keeps its place with remaining 0 and is skipped;
@@ -628,10 +632,12 @@ def test_orders_compare_by_identity():
 
     a = Order(1, "A", "CEA", "continuous", BUY, 5000, 10, 10)
     b = Order(1, "A", "CEA", "continuous", BUY, 5000, 10, 10)
-    assert a != b and a == a
+    assert a != b
+    assert a == a
     q = deque([a, b])
     q.remove(b)
-    assert list(q) == [a] and q[0] is a
+    assert list(q) == [a]
+    assert q[0] is a
 
 
 def test_band_follows_the_new_previous_close():

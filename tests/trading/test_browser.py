@@ -52,7 +52,8 @@ def test_entity_places_a_quote_and_sees_it_on_the_board(exchange, browser, live_
     quote = Order.objects.get(kind="place")
     assert (quote.status, quote.price_fen, quote.quantity_t) == ("resting", 9_650, 1_000)
     row = browser.find_element(By.CSS_SELECTOR, f"#board li[data-quote='{quote.seq}']")
-    assert "1,000 t" in row.text and "mine" in row.text  # marked as one's own, with no take button
+    assert "1,000 t" in row.text
+    assert "mine" in row.text  # marked as one's own, with no take button
     assert "(take)" not in row.text  # no take button (an absent element would cost the implicit wait)
 
     login(browser, live_server, exchange.sd2_user.username)

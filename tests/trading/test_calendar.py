@@ -18,7 +18,8 @@ def test_every_published_closed_weekday_is_closed_and_every_quoted_day_open():
         closed = [dt.date.fromisoformat(r["date"]) for r in csv.DictReader(fh)]
     with (D / "cea_daily_quotes.csv").open() as fh:
         open_days = sorted({dt.date.fromisoformat(r["trade_date"]) for r in csv.DictReader(fh)})
-    assert len(closed) == 94 and len(open_days) == 1_235
+    assert len(closed) == 94
+    assert len(open_days) == 1_235
     assert [d for d in closed if is_trading_day(d, closed=CLOSED)] == []
     # the one working weekday the exchange closed by notice, listed in the pack
     assert [d for d in closed if is_trading_day(d)] == [dt.date(2024, 2, 9)]
@@ -35,5 +36,8 @@ def test_weekend_make_up_working_days_are_not_trading_days():
 
 def test_sessions_start_inclusive_end_exclusive():
     s = parse_sessions([["09:30", "11:30"], ["13:00", "15:00"]])
-    assert in_session(dt.time(9, 30), s) and not in_session(dt.time(11, 30), s)
-    assert not in_session(dt.time(12, 0), s) and in_session(dt.time(14, 59, 59), s) and not in_session(dt.time(15, 0), s)
+    assert in_session(dt.time(9, 30), s)
+    assert not in_session(dt.time(11, 30), s)
+    assert not in_session(dt.time(12, 0), s)
+    assert in_session(dt.time(14, 59, 59), s)
+    assert not in_session(dt.time(15, 0), s)

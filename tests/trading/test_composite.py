@@ -28,7 +28,8 @@ def test_mean_rule_one_subject_traded_2024_01_04():
             sd("2024-01-04", "CEA22", 7797, 0, 0, 7797, 7797)]
     c = composite_day(days, previous_close_fen=7681)
     assert (c.rule, c.open_fen, c.high_fen, c.low_fen, c.close_fen) == ("mean", 7408, 7681, 7408, 7499)
-    assert c.figures[("listing", "volume_t")] == 15 and c.figures[("block", "amount_fen")] == 700_000_000
+    assert c.figures[("listing", "volume_t")] == 15
+    assert c.figures[("block", "amount_fen")] == 700_000_000
 
 
 def test_mean_rule_rounds_half_up_and_2024_12_26_is_the_one_exception():
@@ -43,10 +44,12 @@ def test_mean_rule_rounds_half_up_and_2024_12_26_is_the_one_exception():
     # two subjects traded: the open is one of two values, high and low only bounded
     # CEA first: (9750 + 9940 + 9712 + 9723) / 4 = 9781.25 → 9781; CEA23 first: (9800 + 9940 + 9712 + 9785) / 4
     # = 9809.25 → 9809 (the exchange published 98.09)
-    assert c.open_fen is None and c.open_candidates == (9781, 9809)
+    assert c.open_fen is None
+    assert c.open_candidates == (9781, 9809)
     # high ≤ mean of max(prev, high): (9800 + 9940 + 9712 + 9785) / 4 → 9809; low ≥ mean of min(prev, low):
     # (9750 + 9940 + 9712 + 9600) / 4 = 9750.5 → 9751. Published high 98.09 and low 97.51 lie within.
-    assert c.high_range == (9781, 9809) and c.low_range == (9751, 9809)
+    assert c.high_range == (9781, 9809)
+    assert c.low_range == (9751, 9809)
 
 
 def test_main_vintage_rule_from_2026_2026_02_04():
@@ -56,7 +59,8 @@ def test_main_vintage_rule_from_2026_2026_02_04():
             sd("2026-02-04", "CEA25", 7800, 7900, 7800, 7874, 8100, 82_280, 647_846_400)]
     c = composite_day(days, previous_close_fen=8100)
     assert (c.rule, c.close_fen, c.open_candidates) == ("main", 7874, (7800, 8100))
-    assert c.high_range == (7900, 8100) and c.low_range == (7800, 7800)
+    assert c.high_range == (7900, 8100)
+    assert c.low_range == (7800, 7800)
     # the newest vintage did not trade: everything is its close
     days = [sd("2026-02-13", "CEA24", 8100, 8100, 8100, 8100, 8000, 20_000, 162_000_000),
             sd("2026-02-13", "CEA25", 7870, 0, 0, 7870, 7870)]

@@ -18,18 +18,23 @@ def test_operator_closes_and_opens_the_day_and_the_board_follows(exchange, clock
     x = exchange
     op, a = client_for(x.operator), client_for(x.sd1_user)
     board = op.get("/trading/?instrument=CEA23", **EN).content.decode()
-    assert "/trading/day/" in board and 'class="badge st-open">open<' in board
+    assert "/trading/day/" in board
+    assert 'class="badge st-open">open<' in board
     page = op.get("/trading/day/", **EN).content.decode()
-    assert 'data-instrument="CEA23"' in page and "Close 2024-11-04" in page
+    assert 'data-instrument="CEA23"' in page
+    assert "Close 2024-11-04" in page
 
     # the next morning the day of 11-04 is still open: the board says closed (orders would be refused T0205)
     clock.set("2024-11-05", 10)
     board = a.get("/trading/?instrument=CEA23", **EN).content.decode()
-    assert "day 2024-11-04 left open" in board and "st-open" not in board
+    assert "day 2024-11-04 left open" in board
+    assert "st-open" not in board
     r = op.post("/trading/day/open/", {"instrument": "CEA23"}, **EN)
-    assert r.status_code == 200 and "T0210" in r.content.decode()  # the previous day is not closed: refused, shown
+    assert r.status_code == 200
+    assert "T0210" in r.content.decode()  # the previous day is not closed: refused, shown
     r = op.post("/trading/day/close/", {"instrument": "CEA23", "day": "2024-11-04"})
-    assert r.status_code == 302 and DailyQuote.objects.filter(date=DAY, instrument="CEA23", close_fen=9_500).exists()
+    assert r.status_code == 302
+    assert DailyQuote.objects.filter(date=DAY, instrument="CEA23", close_fen=9_500).exists()
     assert "已闭市" in op.get(r["Location"]).content.decode() or "closed" in op.get(r["Location"], **EN).content.decode()
     r = op.post("/trading/day/open/", {"instrument": "CEA23"})
     assert r.status_code == 302
@@ -43,7 +48,8 @@ def test_operator_closes_and_opens_the_day_and_the_board_follows(exchange, clock
     op.post("/trading/day/close/", {"instrument": "CEA23", "day": "2024-11-05"})
     n = Order.objects.count()
     r = op.post("/trading/day/close/", {"instrument": "CEA23", "day": "2024-11-05"}, follow=True, **EN)
-    assert "T0205" in r.content.decode() and Order.objects.count() == n
+    assert "T0205" in r.content.decode()
+    assert Order.objects.count() == n
     assert Order.objects.get(kind="place").status == "expired"
 
 
@@ -76,7 +82,9 @@ def test_orders_are_paginated_and_filtered_by_status(exchange):
         ts.order_place(key=f"p{i}", participant=x.w.sd1, instrument="CEA23", method="listing", side="S", price_fen=9_600 + i, quantity_t=10,
                        actor=x.sd1_user)
     page1 = op.get("/trading/orders/", **EN).content.decode()
-    assert page1.count("<tr data-order=") == 50 and "Page 1 of 2" in page1 and "page=2" in page1
+    assert page1.count("<tr data-order=") == 50
+    assert "Page 1 of 2" in page1
+    assert "page=2" in page1
     page2 = op.get("/trading/orders/?page=2", **EN).content.decode()
     assert page2.count("<tr data-order=") == 5
     ts.order_cancel(key="c1", participant=x.w.sd1, order_seq=Order.objects.filter(kind="place").order_by("seq").first().seq, actor=x.sd1_user)

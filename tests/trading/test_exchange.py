@@ -32,8 +32,10 @@ def test_listing_quote_taken_settles_units_funds_and_fees(market):
     w = market
     quote = ts.order_place(key="q1", participant=w.sd1, instrument="CEA23", method="listing", side="S", price_fen=9_600, quantity_t=1_000,
                            actor=w.entity_sd1_user, at=when("2024-11-04", 10))
-    assert quote.status == Order.Status.RESTING and quote.frozen_t == 1_000
-    assert held(w, SD_1, Position.PENDING) == 1_000 and held(w, SD_1, Position.TRADING) == 49_000
+    assert quote.status == Order.Status.RESTING
+    assert quote.frozen_t == 1_000
+    assert held(w, SD_1, Position.PENDING) == 1_000
+    assert held(w, SD_1, Position.TRADING) == 49_000
     take = ts.order_take(key="t1", participant=w.sd2, quote_seq=quote.seq, quantity_t=400, actor=None, at=when("2024-11-04", 10))
     assert take.status == Order.Status.FILLED
     tr = Trade.objects.get()
@@ -46,7 +48,8 @@ def test_listing_quote_taken_settles_units_funds_and_fees(market):
     assert (seller.available_fen, seller.frozen_fen) == (100_000_000 + 3_840_000 - 1_920, 0)
     quote.refresh_from_db()
     assert (quote.status, quote.remaining_t, quote.filled_t, quote.frozen_t) == (Order.Status.RESTING, 600, 400, 600)
-    assert funds_verify() == [] and audit_verify().ok
+    assert funds_verify() == []
+    assert audit_verify().ok
 
 
 def test_units_bought_today_cannot_be_sold_today(market):
@@ -116,14 +119,17 @@ def test_cancel_and_close_release_everything_and_publish_the_day(market):
     q = ts.day_close(market="national", instrument="CEA23", day=DAY)
     a.refresh_from_db()
     c.refresh_from_db()
-    assert a.status == c.status == Order.Status.EXPIRED and a.frozen_t == 0 and c.frozen_fen == 0
+    assert a.status == c.status == Order.Status.EXPIRED
+    assert a.frozen_t == 0
+    assert c.frozen_fen == 0
     # listing trades: 300 @ 96.00, 200 @ 97.00, 100 @ 94.00 → volume 600 t, amount 2,880,000 + 1,940,000 + 940,000 = 5,760,000 fen
     # close = 5,760,000 / 600 = 9,600 fen exactly; open 96.00 (first trade), high 97.00, low 94.00
     assert (q.open_fen, q.high_fen, q.low_fen, q.close_fen, q.prev_close_fen, q.volume_t, q.amount_fen) == (9_600, 9_700, 9_400, 9_600, 9_500, 600, 5_760_000)
     stat = DailyStat.objects.get(date=DAY, instrument="CEA23", method="listing")
     assert (stat.volume_t, stat.amount_fen, stat.trades, stat.ytd_volume_t, stat.cum_amount_fen) == (600, 5_760_000, 3, 600, 5_760_000)
     assert held(w, SD_1, Position.PENDING) == 0
-    assert funds_verify() == [] and audit_verify().ok
+    assert funds_verify() == []
+    assert audit_verify().ok
     # the next day opens on this close
     o = ts.day_open(market="national", instrument="CEA23", day=dt.date(2024, 11, 5))
     assert o.price_fen == 9_600
@@ -190,7 +196,8 @@ def test_an_acknowledged_order_survives_a_crash_before_sequencing(market):
                     price_fen=9_600, quantity_t=200, remaining_t=200, participant=w.sd2, target=quote, entered_at=when("2024-11-04", 10))
         ts._freeze(o, side="B", rules=rules, participant=w.sd2, instrument="CEA23", price_fen=9_600, quantity_t=200, at=when("2024-11-04", 10))
     o.refresh_from_db()
-    assert o.status == Order.Status.RECEIVED and o.frozen_fen == 200 * 9_600 + 960
+    assert o.status == Order.Status.RECEIVED
+    assert o.frozen_fen == 200 * 9_600 + 960
     ts._BOOKS.clear()
     assert ts.sequencer_drain(market="national") == 1
     o.refresh_from_db()
@@ -228,8 +235,10 @@ def test_a_settlement_refusal_voids_the_command_and_the_market_goes_on(market):
     p = account_reopen_propose(key="reopen-sd1", account=w.accounts[SD_1], reason="released", actor=w.registry_a)
     proposal_approve(proposal_id=p.pk, approver=w.registry_b)  # reopening an account takes a second operator
     t = ts.order_take(key="t2", participant=w.sd2, quote_seq=quote.seq, quantity_t=200, actor=None, at=when("2024-11-04", 10))
-    assert t.status == Order.Status.FILLED and Trade.objects.count() == 1
-    assert funds_verify() == [] and audit_verify().ok
+    assert t.status == Order.Status.FILLED
+    assert Trade.objects.count() == 1
+    assert funds_verify() == []
+    assert audit_verify().ok
 
 
 def test_cli_audit_verify_runs_every_apps_validators(market, capsys):
@@ -249,4 +258,6 @@ def test_cli_audit_verify_runs_every_apps_validators(market, capsys):
     capsys.readouterr()
     assert main(["audit", "verify"]) == 1
     out = capsys.readouterr().out
-    assert "✗ fund ledger balanced" in out and "✓ hash chains" in out and "≠ journal" in out
+    assert "✗ fund ledger balanced" in out
+    assert "✓ hash chains" in out
+    assert "≠ journal" in out

@@ -40,7 +40,8 @@ def test_parse_gives_exact_integers():
     assert day.methods["block"].cum_amount_fen == 13_578_969_372
     assert day.quote.amount_fen == 158_000               # the quote file's yuan figure
     assert (day.quote.open_fen, day.quote.high_fen, day.quote.low_fen, day.quote.close_fen) == (4509, 4522, 4509, 4516)
-    assert day.reference_fen == 4509 and day.tradeable
+    assert day.reference_fen == 4509
+    assert day.tradeable
     assert day.methods["listing"].line == 3              # header is line 1
 
 
@@ -79,14 +80,16 @@ def test_every_malformed_row_is_reported_with_file_line_field():
 def test_missing_column_is_refused():
     with pytest.raises(InputError) as err:
         parse_official(BM_HEAD.replace(",ytd_volume_t", ",ytd") + "", QT)
-    assert err.value.problems[0].row == 1 and "ytd_volume_t" in err.value.problems[0].value
+    assert err.value.problems[0].row == 1
+    assert "ytd_volume_t" in err.value.problems[0].value
 
 
 def test_vwap_rounds_half_up_to_the_fen():
     # 158,075 fen / 35 t = 4,516.43 → 4,516 (45.16, the published close of 2021-08-30)
     assert vwap_fen(158_075, 35) == 4516
     # exactly half: 9 fen / 2 t = 4.5 → 5; just below: 13 / 3 = 4.33 → 4
-    assert vwap_fen(9, 2) == 5 and vwap_fen(13, 3) == 4
+    assert vwap_fen(9, 2) == 5
+    assert vwap_fen(13, 3) == 4
 
 
 def test_band_limits_round_half_up_to_the_tick():

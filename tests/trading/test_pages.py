@@ -32,15 +32,19 @@ def test_board_shows_quotes_and_takes_one(exchange):
     page = a.get("/trading/?instrument=CEA23").content.decode()
     key = form_key(page, "/trading/order/")
     r = place(a, key)
-    assert r.status_code == 302 and r["Location"] == "/trading/?instrument=CEA23&method=listing"
+    assert r.status_code == 302
+    assert r["Location"] == "/trading/?instrument=CEA23&method=listing"
     quote = Order.objects.get(kind="place")
     assert (quote.status, quote.price_fen, quote.quantity_t, quote.key) == ("resting", 9_600, 1_000, f"web-{x.sd1_user.pk}-{key}")
-    assert place(a, key).status_code == 302 and Order.objects.filter(kind="place").count() == 1  # a double submit enters one order
+    assert place(a, key).status_code == 302
+    assert Order.objects.filter(kind="place").count() == 1  # a double submit enters one order
 
     mine = a.get("/trading/?instrument=CEA23").content.decode()
     assert f'data-quote="{quote.seq}"' in mine and "我的" in mine and "/trading/take/" not in mine  # no take button on one's own quote
     theirs = b.get("/trading/?instrument=CEA23").content.decode()
-    assert "96.00" in theirs and "1,000 t" in theirs and "/trading/take/" in theirs
+    assert "96.00" in theirs
+    assert "1,000 t" in theirs
+    assert "/trading/take/" in theirs
     assert "前收盘价" in theirs and "95.00" in theirs and "85.50 – 104.50" in theirs  # previous close and band, zh-Hans by default
     tkey = form_key(theirs, "/trading/take/")
     r = b.post("/trading/take/", {"key": tkey, "quote": quote.seq, "quantity_t": 400, "instrument": "CEA23", "method": "listing"})
@@ -52,29 +56,39 @@ def test_board_shows_quotes_and_takes_one(exchange):
 
     funds = b.get("/trading/funds/").content.decode()
     # 1,000,000.00 − 38,400.00 − 19.20 (fee 0.05 %) = 961,580.80 CNY available
-    assert 'id="available">961,580.80<' in funds and 'id="frozen">0.00<' in funds
-    assert "−38,400.00" in funds and "−19.20" in funds
+    assert 'id="available">961,580.80<' in funds
+    assert 'id="frozen">0.00<' in funds
+    assert "−38,400.00" in funds
+    assert "−19.20" in funds
     orders = b.get("/trading/orders/", **EN).content.decode()
-    assert "My orders and trades" in orders and "38,400.00" in orders and "filled" in orders
+    assert "My orders and trades" in orders
+    assert "38,400.00" in orders
+    assert "filled" in orders
 
 
 def test_order_form_validation_in_both_languages(exchange):
     a = client_for(exchange.sd1_user)
     r = place(a, "k1", price="96.505")
-    assert r.status_code == 200 and "最多两位小数（最小变动单位 0.01 元）" in r.content.decode()  # zh-Hans by default
+    assert r.status_code == 200
+    assert "最多两位小数（最小变动单位 0.01 元）" in r.content.decode()
     r = a.post("/trading/order/", {"key": "k2", "instrument": "CEA23", "method": "listing", "side": "S", "price": "96.505", "quantity_t": "10"}, **EN)
-    assert "at most two decimals (tick 0.01)" in r.content.decode() and "最多两位小数" not in r.content.decode()
+    assert "at most two decimals (tick 0.01)" in r.content.decode()
+    assert "最多两位小数" not in r.content.decode()
     r = place(a, "k3", qty="100000")  # a listing order must stay below 100,000 t (T0103)
-    assert "挂牌协议" in r.content.decode() and "100,000" in r.content.decode()
+    assert "挂牌协议" in r.content.decode()
+    assert "100,000" in r.content.decode()
     r = a.post("/trading/order/", {"key": "k4", "instrument": "CEA23", "method": "block", "side": "S", "price": "96.00", "quantity_t": "99999"}, **EN)
     assert "at least 100,000 t" in r.content.decode()
     r = place(a, "k5", qty="0")
     assert "至少为 1 吨" in r.content.decode() or "1 t" in r.content.decode()
     r = place(a, "k6", qty="60000")  # more than the 50,000 t held: the service refuses T0207, shown on the form
-    assert r.status_code == 200 and "T0207" in r.content.decode() and "可卖持仓不足" in r.content.decode()
+    assert r.status_code == 200
+    assert "T0207" in r.content.decode()
+    assert "可卖持仓不足" in r.content.decode()
     assert not Order.objects.filter(kind="place").exists()
     r = place(a, "k7", price="104.51")  # outside the band: logged and rejected by the book
-    assert r.status_code == 302 and Order.objects.get(kind="place").reject_code == "T0105"
+    assert r.status_code == 302
+    assert Order.objects.get(kind="place").reject_code == "T0105"
     assert "T0105" in a.get(r["Location"]).content.decode()
 
 
@@ -86,7 +100,8 @@ def test_cancel_from_my_orders_and_not_someone_elses(exchange):
     page = a.get("/trading/orders/").content.decode()
     key = form_key(page, "/trading/cancel/")
     r = b.post("/trading/cancel/", {"key": "steal", "order": quote.seq, "back": "orders"})
-    assert r.status_code == 302 and "T0110" in b.get("/trading/orders/").content.decode()
+    assert r.status_code == 302
+    assert "T0110" in b.get("/trading/orders/").content.decode()
     assert not Order.objects.filter(kind="cancel").exists()
     assert f'data-order="{quote.seq}"' not in b.get("/trading/orders/").content.decode()  # another participant's order is not listed
     r = a.post("/trading/cancel/", {"key": key, "order": quote.seq, "back": "orders"})
@@ -100,13 +115,18 @@ def test_roles_authority_sees_market_data_only_and_operator_sees_all(exchange):
     place(client_for(x.sd1_user), "q1")
     mee = client_for(x.w.mee)
     board = mee.get("/trading/?instrument=CEA23").content.decode()
-    assert "96.00" in board and "/trading/order/" not in board and "/trading/take/" not in board
+    assert "96.00" in board
+    assert "/trading/order/" not in board
+    assert "/trading/take/" not in board
     r = mee.post("/trading/order/", {"key": "x", "instrument": "CEA23", "method": "listing", "side": "B", "price": "96.00", "quantity_t": "1"},
                  follow=True)
-    assert "T0209" in r.content.decode() and "无交易权限" in r.content.decode() and Order.objects.filter(kind="place").count() == 1
+    assert "T0209" in r.content.decode()
+    assert "无交易权限" in r.content.decode()
+    assert Order.objects.filter(kind="place").count() == 1
     for path in ("/trading/orders/", "/trading/funds/"):
         r = mee.get(path)
-        assert r.status_code == 403 and "R0502" in r.content.decode()
+        assert r.status_code == 403
+        assert "R0502" in r.content.decode()
     op = client_for(x.operator)
     assert "913700001630435316" in op.get("/trading/orders/").content.decode()
     assert 'id="available">1,000,000.00<' in op.get("/trading/funds/", {"participant": SD_2}).content.decode()
@@ -132,12 +152,16 @@ def test_public_market_data_page_with_chart(exchange, clock):
     # close 2024-11-04: (300 × 96.00 + 100 × 97.00) / 400 = 3,850,000 fen / 400 t = 9,625 fen = 96.25 CNY; 11-05, without
     # trades, opens and closes at 96.25 as the exchange publishes such days
     table = page.split('id="days"')[1]
-    assert table.count(">96.25<") == 3 and "38,500.00" in table
+    assert table.count(">96.25<") == 3
+    assert "38,500.00" in table
     # the chart is server-drawn SVG: no inline script (the shell's one same-origin script file aside)
-    assert "<svg" in page and "<polyline" in page and page.count("<script") == page.count('<script src="/static/')
+    assert "<svg" in page
+    assert "<polyline" in page
+    assert page.count("<script") == page.count('<script src="/static/')
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     points = re.search(r'<polyline class="close" points="([^"]+)"', page).group(1).split()
-    assert len(points) == 2 and points[0].split(",")[1] == points[1].split(",")[1]  # same close → same height
+    assert len(points) == 2
+    assert points[0].split(",")[1] == points[1].split(",")[1]  # same close → same height
     assert anon.get("/trading/market/NOPE/").status_code == 404
 
 
@@ -145,4 +169,5 @@ def test_csrf_is_enforced_on_the_order_form(exchange):
     c = Client(enforce_csrf_checks=True)
     c.force_login(exchange.sd1_user)
     r = c.post("/trading/order/", {"key": "k", "instrument": "CEA23", "method": "listing", "side": "S", "price": "96.00", "quantity_t": "10"})
-    assert r.status_code == 403 and not Order.objects.filter(kind="place").exists()
+    assert r.status_code == 403
+    assert not Order.objects.filter(kind="place").exists()

@@ -49,10 +49,13 @@ def test_chart_geometry_by_hand():
     vb = TOP + PRICE_H + 28 + VOLUME_H
     b0, b1, b2 = c.bars
     assert (b0.listing_h, b0.block_h, b1.listing_h, b1.block_h, b2.listing_h, b2.block_h) == (80, 0, 26, 54, 0, 0)
-    assert b1.listing_y == vb - 26 and b1.block_y == vb - 80
-    assert [lbl for _y, lbl in c.y_labels] == ["89.00", "95.00", "101.00"] and c.volume_max_label == "300"
+    assert b1.listing_y == vb - 26
+    assert b1.block_y == vb - 80
+    assert [lbl for _y, lbl in c.y_labels] == ["89.00", "95.00", "101.00"]
+    assert c.volume_max_label == "300"
     assert [lbl for _x, lbl in c.x_labels] == ["2024-11-04", "2024-11-05", "2024-11-06"]
-    assert c.left == LEFT and c.height == HEIGHT
+    assert c.left == LEFT
+    assert c.height == HEIGHT
 
 
 @given(st.lists(st.tuples(st.integers(1, 10_000_000), st.integers(0, 10**8), st.integers(0, 10**8)), min_size=1, max_size=30),
@@ -63,10 +66,14 @@ def test_chart_stays_inside_its_panels(rows, repeat):
     c = chart_of(days)
     for pt in c.points.split():
         x, y = map(int, pt.split(","))
-        assert LEFT <= x <= c.right_x and c.price_top <= y <= c.price_bottom
+        assert LEFT <= x <= c.right_x
+        assert c.price_top <= y <= c.price_bottom
     for b in c.bars:
-        assert b.listing_h >= 0 and b.block_h >= 0 and c.volume_top <= b.block_y <= b.listing_y <= c.volume_bottom
-        assert LEFT <= b.x and b.x + b.width <= c.right_x + 1
+        assert b.listing_h >= 0
+        assert b.block_h >= 0
+        assert c.volume_top <= b.block_y <= b.listing_y <= c.volume_bottom
+        assert LEFT <= b.x
+        assert b.x + b.width <= c.right_x + 1
     xs = [int(pt.split(",")[0]) for pt in c.points.split()]
     assert xs == sorted(xs)  # days left to right
 
@@ -95,7 +102,8 @@ def test_real_published_prices_convert_exactly_and_chart_the_whole_cea_series():
                 continue
             assert fen_to_cny(cny_to_fen(r[f])) == r[f], (r["trade_date"], r["subject_code"], f)
             converted += 1
-    assert converted + zeros == 4 * len(rows) and converted > 16_000
+    assert converted + zeros == 4 * len(rows)
+    assert converted > 16_000
     cea = [r for r in rows if r["subject_code"] == "CEA"]
     days = [Day(dt.date.fromisoformat(r["trade_date"]), cny_to_fen(r["close"]), int(r["volume_t"])) for r in cea]
     c = chart_of(days)

@@ -21,8 +21,10 @@ BY_METHOD, QUOTES = str(D / "cea_daily_by_trade_method.csv"), str(D / "cea_daily
 @pytest.mark.django_db
 def test_first_week_of_the_national_market_reconciles_to_the_fen():
     rep = replay_run(by_method_path=BY_METHOD, quotes_path=QUOTES, end=dt.date(2021, 7, 22))
-    assert rep.trading_days == 5 and rep.subject_days == 5
-    assert rep.engine == [] and rep.published == []
+    assert rep.trading_days == 5
+    assert rep.subject_days == 5
+    assert rep.engine == []
+    assert rep.published == []
     # 2021-07-16, the opening day: 4,103,953 t for 210,230,053.25 CNY; close 51.23 (VWAP 51.2263… half-up)
     q = DailyQuote.objects.get(date=dt.date(2021, 7, 16), instrument="CEA")
     st = DailyStat.objects.get(date=dt.date(2021, 7, 16), instrument="CEA", method="listing")
@@ -31,20 +33,24 @@ def test_first_week_of_the_national_market_reconciles_to_the_fen():
     official = sum(sd.volume_t("listing") + sd.volume_t("block") for sd in data.tradeable_days() if sd.date <= dt.date(2021, 7, 22))
     assert sum(t.quantity_t for t in Trade.objects.all()) == official
     assert rep.composite_days == rep.composite_close_matches == 5
-    assert funds_verify() == [] and audit_verify().ok
+    assert funds_verify() == []
+    assert audit_verify().ok
 
 
 @pytest.mark.django_db
 def test_vintage_subjects_and_a_one_way_auction_reconcile():
     # 2025-07-16: one-way auctions of CEA23 (100,000 t for 7,452,200.00 CNY) and CEA24 (30,000 t for 2,319,300.00 CNY)
     rep = replay_run(by_method_path=BY_METHOD, quotes_path=QUOTES, start=dt.date(2025, 7, 16), end=dt.date(2025, 7, 16))
-    assert rep.engine == [] and rep.published == []
-    assert rep.volume_t["auction"] == 130_000 and rep.amount_fen["auction"] == 977_150_000
+    assert rep.engine == []
+    assert rep.published == []
+    assert rep.volume_t["auction"] == 130_000
+    assert rep.amount_fen["auction"] == 977_150_000
     a23 = DailyStat.objects.get(date=dt.date(2025, 7, 16), instrument="CEA23", method="auction")
     assert (a23.volume_t, a23.amount_fen, a23.cum_volume_t) == (100_000, 745_220_000, 100_000)
     # 74.522 CNY/t is not a whole fen: the planner clears the CEA23 auction at two prices one fen apart (pay-as-bid)
     assert rep.findings_by_reason.get("auction_not_uniform_price") == 1
-    assert funds_verify() == [] and audit_verify().ok
+    assert funds_verify() == []
+    assert audit_verify().ok
 
 
 @pytest.mark.django_db

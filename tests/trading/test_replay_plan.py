@@ -40,13 +40,16 @@ def test_first_day_2021_07_16():
     # Close: 21,023,005,325 / 4,103,953 = 5,122.62 → 5123 = 51.23 ✓.
     d = day("2021-07-16", listing=(4_103_953, 21_023_005_325), quote=(4800, 5280, 4800, 5123, None))
     plan = plan_day(d)
-    assert plan.reference_fen == 4800 and plan.exact and plan.findings == ()
+    assert plan.reference_fen == 4800
+    assert plan.exact
+    assert plan.findings == ()
     got = legs(plan.listing)
     assert got[:2] == [(4800, 1), (5280, 1)]
     assert got[2:] == [(5123, 98_394)] * 5 + [(5123, 98_393)] * 21 + [(5122, 96_608)] * 16
     f = plan.figures()
     assert (f.open_fen, f.high_fen, f.low_fen, f.close_fen) == (4800, 5280, 4800, 5123)
-    assert f.volume_t["listing"] == 4_103_953 and f.amount_fen["listing"] == 21_023_005_325
+    assert f.volume_t["listing"] == 4_103_953
+    assert f.amount_fen["listing"] == 21_023_005_325
 
 
 def test_small_day_with_listing_and_block_2024_01_03():
@@ -55,7 +58,9 @@ def test_small_day_with_listing_and_block_2024_01_03():
     # exactly, within 8200 × 0.7 = 5740 … 8200 × 1.3 = 10660 → one block trade of 150,000 t at 59.00.
     d = day("2024-01-03", listing=(5, 41_000), block=(150_000, 885_000_000), quote=(8200, 8200, 8200, 8200, 8200))
     plan = plan_day(d)
-    assert legs(plan.listing) == [(8200, 5)] and legs(plan.block) == [(5900, 150_000)] and plan.exact
+    assert legs(plan.listing) == [(8200, 5)]
+    assert legs(plan.block) == [(5900, 150_000)]
+    assert plan.exact
 
 
 def test_day_without_listing_trades_2023_09_12():
@@ -63,7 +68,9 @@ def test_day_without_listing_trades_2023_09_12():
     # 12,652,271.00 CNY = 178,201 × 71.00 exactly (178,201 × 7,100 = 1,265,227,100 fen) → one block trade.
     d = day("2023-09-12", block=(178_201, 1_265_227_100), quote=(7222, 0, 0, 7222, 7222))
     plan = plan_day(d)
-    assert plan.listing == () and legs(plan.block) == [(7100, 178_201)] and plan.exact
+    assert plan.listing == ()
+    assert legs(plan.block) == [(7100, 178_201)]
+    assert plan.exact
     f = plan.figures()
     assert (f.open_fen, f.high_fen, f.low_fen, f.close_fen) == (7222, 0, 0, 7222)
 
@@ -75,17 +82,21 @@ def test_day_whose_quote_amount_was_cut_to_the_yuan_2021_08_30():
     # Close 158,075 / 35 = 4,516.43 → 45.16 ✓ (the rounded 158,000 / 35 = 45.14 would not be).
     d = day("2021-08-30", listing=(35, 158_075), quote=(4509, 4522, 4509, 4516, 4509))
     plan = plan_day(d)
-    assert legs(plan.listing) == [(4509, 1), (4522, 1), (4517, 16), (4516, 17)] and plan.exact
+    assert legs(plan.listing) == [(4509, 1), (4522, 1), (4517, 16), (4516, 17)]
+    assert plan.exact
 
 
 def test_auction_uniform_and_pay_as_bid_2025_07_16():
     # CEA24: 30,000 t for 2,319,300.00 CNY = 231,930,000 fen = 30,000 × 7,731 → one clearing at 77.31.
     trades, uniform, issues = plan_auction(volume_t=30_000, amount_fen=231_930_000)
-    assert legs(trades) == [(7731, 30_000)] and uniform is True and issues == []
+    assert legs(trades) == [(7731, 30_000)]
+    assert uniform is True
+    assert issues == []
     # CEA23: 100,000 t for 7,452,200.00 CNY → 74.522 is not on the tick: no uniform price. Pay-as-bid:
     # 745,220,000 = 100,000 × 7,452 + 20,000 → 20,000 t at 74.53 and 80,000 t at 74.52.
     trades, uniform, issues = plan_auction(volume_t=100_000, amount_fen=745_220_000)
-    assert legs(trades) == [(7453, 20_000), (7452, 80_000)] and uniform is False
+    assert legs(trades) == [(7453, 20_000), (7452, 80_000)]
+    assert uniform is False
     assert [(i.reason, i.kind) for i in issues] == [("auction_not_uniform_price", "note")]
 
 
@@ -94,7 +105,8 @@ def test_block_split_over_two_prices_keeps_every_leg_at_the_minimum():
     # Prices 6999 and 7001: q1 = (250,000 − 50,000) / 2 = 100,000, q2 = 150,000;
     # 100,000 × 6,999 + 150,000 × 7,001 = 699,900,000 + 1,050,150,000 = 1,750,050,000 ✓.
     trades, issues = plan_block(volume_t=250_000, amount_fen=1_750_050_000, reference_fen=7000)
-    assert legs(trades) == [(6999, 100_000), (7001, 150_000)] and issues == []
+    assert legs(trades) == [(6999, 100_000), (7001, 150_000)]
+    assert issues == []
 
 
 def test_block_that_cannot_be_split_says_so():
@@ -106,10 +118,12 @@ def test_block_that_cannot_be_split_says_so():
 
 def test_block_below_minimum_and_outside_band():
     trades, issues = plan_block(volume_t=50_000, amount_fen=350_000_000, reference_fen=7000)
-    assert [i.reason for i in issues] == ["block_below_minimum"] and legs(trades) == [(7000, 50_000)]
+    assert [i.reason for i in issues] == ["block_below_minimum"]
+    assert legs(trades) == [(7000, 50_000)]
     # average 48.00 < 70.00 × 0.7 = 49.00: closest plan at the limit down, amount cannot be reproduced
     trades, issues = plan_block(volume_t=100_000, amount_fen=480_000_000, reference_fen=7000)
-    assert [i.reason for i in issues] == ["block_outside_band"] and legs(trades) == [(4900, 100_000)]
+    assert [i.reason for i in issues] == ["block_outside_band"]
+    assert legs(trades) == [(4900, 100_000)]
 
 
 def test_vwap_outside_high_low_is_not_fudged():
@@ -135,7 +149,8 @@ def test_close_that_is_not_the_vwap_is_a_contradiction():
 def test_too_few_tonnes_for_open_high_low():
     trades, issues = plan_listing(volume_t=2, amount_fen=13_700, open_fen=6800, high_fen=6900, low_fen=6700,
                                   close_fen=6850, reference_fen=6800, rules=R)
-    assert "too_few_tonnes" in {i.reason for i in issues} and sum(t.quantity_t for t in trades) == 2
+    assert "too_few_tonnes" in {i.reason for i in issues}
+    assert sum(t.quantity_t for t in trades) == 2
 
 
 def test_composite_is_refused():
@@ -180,7 +195,9 @@ def test_plan_reproduces_every_consistent_listing_day(case):
     prices = [t.price_fen for t in trades]
     assert sum(t.quantity_t for t in trades) == volume
     assert sum(t.quantity_t * t.price_fen for t in trades) == amount
-    assert prices[0] == opening and max(prices) == high and min(prices) == low
+    assert prices[0] == opening
+    assert max(prices) == high
+    assert min(prices) == low
     lo_lim, hi_lim = R.listing_limits(ref)
     assert all(lo_lim <= p <= hi_lim and isinstance(p, int) for p in prices)
     assert all(1 <= t.quantity_t < 100_000 for t in trades)
@@ -196,12 +213,14 @@ def test_block_plan_reproduces_volume_and_amount(ref, volume, data):
     trades, issues = plan_block(volume_t=volume, amount_fen=amount, reference_fen=ref, rules=R)
     assert sum(t.quantity_t for t in trades) == volume
     assert sum(t.quantity_t * t.price_fen for t in trades) == amount
-    assert all(lo <= t.price_fen <= hi for t in trades) and len(trades) <= 3
+    assert all(lo <= t.price_fen <= hi for t in trades)
+    assert len(trades) <= 3
     b = amount // volume
     if volume >= 400_000 and lo <= b - 1 and b + 2 <= hi:
         # r = amount − b·volume < volume; r < 100,000 → (b−1, 100,000), (b+1, 100,000 + r), (b, rest ≥ 100,000);
         # r > volume − 100,000 mirrors it; otherwise two adjacent prices: always ≥ 100,000 t per leg
-        assert issues == [] and all(t.quantity_t >= 100_000 for t in trades)
+        assert issues == []
+        assert all(t.quantity_t >= 100_000 for t in trades)
     if issues:
         assert [i.reason for i in issues] == ["block_amount_not_decomposable"]
     else:

@@ -27,7 +27,8 @@ def test_login_with_argon2_password_and_csrf_token(web):
     assert page.status_code == 200
     token = c.cookies["csrftoken"].value
     r = c.post(reverse("web:login"), {"username": "w-psd", "password": PASSWORD, "csrfmiddlewaretoken": token})
-    assert r.status_code == 302 and r["Location"] == reverse("web:dashboard")
+    assert r.status_code == 302
+    assert r["Location"] == reverse("web:dashboard")
     assert c.get("/").status_code == 200
 
 
@@ -55,7 +56,8 @@ def test_logout_is_post_only_and_needs_csrf(web):
     page = c.get("/")
     assert b'action="/logout/"' in page.content
     r = c.post(reverse("web:logout"), {"csrfmiddlewaretoken": c.cookies["csrftoken"].value})
-    assert r.status_code == 302 and r["Location"] == reverse("web:login")
+    assert r.status_code == 302
+    assert r["Location"] == reverse("web:login")
     assert c.get("/").status_code == 302
 
 

@@ -61,7 +61,8 @@ def test_compiler_refuses_mismatched_placeholders(tmp_path):
     path = tmp_path / "django.po"
     po.save(str(path))
     data, problems = mod.compiled(path)
-    assert data is None and "placeholders differ" in problems[0]
+    assert data is None
+    assert "placeholders differ" in problems[0]
 
 
 def test_catalogue_is_used():
@@ -78,7 +79,9 @@ def test_tonnes_are_integers_with_separators():
     assert tonnes(-5000) == "-5,000"
     assert tonnes(None) == "—"
     assert tonnes(Decimal("1000")) == "1,000"
-    assert signed_tonnes(64000) == "+64,000" and signed_tonnes(-64000) == "−64,000" and signed_tonnes(0) == "0"
+    assert signed_tonnes(64000) == "+64,000"
+    assert signed_tonnes(-64000) == "−64,000"
+    assert signed_tonnes(0) == "0"
     with pytest.raises(TypeError):
         tonnes(1.5)
     with pytest.raises(TypeError):

@@ -21,16 +21,19 @@ def test_national_dashboard_has_every_province(client, web):
     r = client.get("/")
     page = html(r)
     assert "web/dashboard_national.html" in [t.name for t in r.templates]
-    assert "山东省" in page and "浙江省" in page
+    assert "山东省" in page
+    assert "浙江省" in page
     rows = {row.province: row for row in r.context["rows"]}
-    assert rows["37"].entities == 2 and rows["33"].entities == 1
+    assert rows["37"].entities == 2
+    assert rows["33"].entities == 1
     assert rows["37"].verified_emissions_t == 1_200_000
     assert rows["37"].final_allocation_t == 795_000 + 400_000
     assert rows["37"].surrendered_t == 700_000
     assert rows["37"].outcomes == {"on_time": 1, "incomplete": 1}
     assert rows["33"].outcomes == {"late": 1}
     assert r.context["total"].verified_emissions_t == 1_400_000
-    assert "1,400,000" in page and "1,395,000" in page
+    assert "1,400,000" in page
+    assert "1,395,000" in page
 
 
 def test_provincial_dashboard_is_its_province_only(client, web):
@@ -39,19 +42,23 @@ def test_provincial_dashboard_is_its_province_only(client, web):
     page = html(r)
     assert "web/dashboard_provincial.html" in [t.name for t in r.templates]
     assert [row.province for row in r.context["rows"]] == ["37"]
-    assert "浙江省" not in page and NAMES[ZJ_1] not in page
+    assert "浙江省" not in page
+    assert NAMES[ZJ_1] not in page
     # the late/incomplete list: SD_2 surrendered nothing (incomplete); SD_1 was on time
     problems = r.context["problems"]
     assert [p.entity.uscc for p in problems] == [SD_2]
-    assert NAMES[SD_2] in page and "500,000" in page
+    assert NAMES[SD_2] in page
+    assert "500,000" in page
     assert NAMES[SD_1] not in page
 
 
 def test_zhejiang_dashboard_lists_its_late_entity(client, web):
     client.force_login(web.province_zj)
     page = html(client.get("/"))
-    assert NAMES[ZJ_1] in page and "逾期足额履约" in page
-    assert NAMES[SD_2] not in page and "山东省" not in page
+    assert NAMES[ZJ_1] in page
+    assert "逾期足额履约" in page
+    assert NAMES[SD_2] not in page
+    assert "山东省" not in page
 
 
 def test_entity_dashboard(client, web):
@@ -60,11 +67,18 @@ def test_entity_dashboard(client, web):
     page = html(r)
     assert "web/dashboard_entity.html" in [t.name for t in r.templates]
     s = r.context["summary"]
-    assert s.entity == web.sd1 and s.obligation.obligation_t == 700_000 and s.status.status == "on_time"
-    assert NAMES[SD_1] in page and "700,000" in page and "795,000" in page and "按时足额履约" in page
+    assert s.entity == web.sd1
+    assert s.obligation.obligation_t == 700_000
+    assert s.status.status == "on_time"
+    assert NAMES[SD_1] in page
+    assert "700,000" in page
+    assert "795,000" in page
+    assert "按时足额履约" in page
     # what is left after surrendering 700,000 of 795,000
-    assert "CEA-2023" in page and "95,000" in page
-    assert NAMES[SD_2] not in page and NAMES[ZJ_1] not in page
+    assert "CEA-2023" in page
+    assert "95,000" in page
+    assert NAMES[SD_2] not in page
+    assert NAMES[ZJ_1] not in page
 
 
 def test_registry_dashboard(client, web):
@@ -76,18 +90,25 @@ def test_registry_dashboard(client, web):
     assert set(keys) == {"allocation-national-power-2023-pre", "allocation-national-power-2023-final"}
     assert keys["allocation-national-power-2023-pre"].issue_t == 476_000 + 336_000 + 133_000
     assert keys["allocation-national-power-2023-pre"].proposal.status == "executed"
-    assert "w-ra" in page and "w-rb" in page and "已执行" in page
+    assert "w-ra" in page
+    assert "w-rb" in page
+    assert "已执行" in page
     [cea] = [row for row in r.context["reconciliation"] if row["unit_type"] == "CEA-2023"]
-    assert cea["created_ok"] and cea["issued_ok"]
+    assert cea["created_ok"]
+    assert cea["issued_ok"]
     assert cea["surrendered_t"] == 900_000
-    assert "CEA-2023" in page and "1,395,000" in page and "✓" in page
+    assert "CEA-2023" in page
+    assert "1,395,000" in page
+    assert "✓" in page
 
 
 def test_entity_page_shows_allocation_inputs_and_results(client, web):
     client.force_login(web.province_sd)
     page = html(client.get(f"/entities/{SD_2}/"))
     # organisation facts and unit
-    assert NAMES[SD_2] in page and SD_2 in page and "300MW等级及以下常规燃煤机组" in page
+    assert NAMES[SD_2] in page
+    assert SD_2 in page
+    assert "300MW等级及以下常规燃煤机组" in page
     # unit line: inputs of the formula with the notices' Chinese field names and English beside
     for label in ("发电量", "generation (MWh)", "供热量", "负荷（出力）系数", "发电基准值", "供热基准值", "调峰修正系数",
                   "发电配额量", "供热配额量", "燃气机组补发量", "机组核定配额量", "预分配配额量", "pre-allocation"):
@@ -100,9 +121,12 @@ def test_entity_page_shows_allocation_inputs_and_results(client, web):
     for value in ("35,782", "400,000", "+64,000"):
         assert value in page, value
     # unconfirmed rule-pack values are noted
-    assert "peak_regulation.threshold" in page and "rounding" in page
+    assert "peak_regulation.threshold" in page
+    assert "rounding" in page
     # compliance: obligation, offset cap (5%), outstanding, status
-    assert "应清缴配额量" in page and "25,000" in page and "未足额履约" in page
+    assert "应清缴配额量" in page
+    assert "25,000" in page
+    assert "未足额履约" in page
 
 
 def test_entity_page_journal_holdings_and_surrender(client, web):
@@ -114,25 +138,38 @@ def test_entity_page_journal_holdings_and_surrender(client, web):
     assert kinds == ["surrender", "position_move", "issue", "issue"]  # newest first
     assert [j.direction for j in d.journal] == ["out", "move", "in", "in"]
     assert d.journal[0].transfer.hash[:12] in page
-    assert "+476,000" in page and "+319,000" in page and "−700,000" in page
+    assert "+476,000" in page
+    assert "+319,000" in page
+    assert "−700,000" in page
     assert [(h.unit_type.code, h.position, h.quantity) for h in d.holdings] == [("CEA-2023", "registry", 95_000)]
-    assert "已确认" in page and "2024-12-20" in page
+    assert "已确认" in page
+    assert "2024-12-20" in page
     # verification record
-    assert "VER-T001" in page and "网测核查技术服务有限公司" in page
+    assert "VER-T001" in page
+    assert "网测核查技术服务有限公司" in page
 
 
 def test_zh_default_and_english_switch(client, web):
     client.force_login(web.province_sd)
     zh = html(client.get("/"))
-    assert "退出登录" in zh and "Log out" not in zh and 'lang="zh-hans"' in zh
+    assert "退出登录" in zh
+    assert "Log out" not in zh
+    assert 'lang="zh-hans"' in zh
     r = client.post("/i18n/setlang/", {"language": "en", "next": "/entities/"})
-    assert r.status_code == 302 and r["Location"] == "/entities/"
+    assert r.status_code == 302
+    assert r["Location"] == "/entities/"
     en = html(client.get("/"))
-    assert "Log out" in en and "退出登录" not in en and 'lang="en"' in en
-    assert "Late or incomplete surrender" in en and "Shandong" in en and "incomplete" in en
+    assert "Log out" in en
+    assert "退出登录" not in en
+    assert 'lang="en"' in en
+    assert "Late or incomplete surrender" in en
+    assert "Shandong" in en
+    assert "incomplete" in en
     # the notices' field names stay bilingual in both languages
     detail = html(client.get(f"/entities/{SD_2}/"))
-    assert "预分配配额量" in detail and "pre-allocation" in detail and "Unconfirmed rule-pack values" in detail
+    assert "预分配配额量" in detail
+    assert "pre-allocation" in detail
+    assert "Unconfirmed rule-pack values" in detail
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     assert "退出登录" in html(client.get("/"))
 
@@ -161,5 +198,6 @@ def test_admin_link_only_for_staff(client, web):
 def test_year_parameter(client, web):
     client.force_login(web.mee)
     r = client.get("/", {"year": "2024"})
-    assert r.context["year"] == 2024 and r.context["total"].final_allocation_t == 0
+    assert r.context["year"] == 2024
+    assert r.context["total"].final_allocation_t == 0
     assert client.get("/", {"year": "abc"}).context["year"] == 2023

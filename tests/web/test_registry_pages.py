@@ -18,7 +18,8 @@ def test_holder_transfers_from_the_page_and_sees_codes(world):
                   credit=Leg(world.accounts[SD_1], Position.REGISTRY), quantity=100)
     c = client_for(world.entity_sd1_user)
     page = c.get("/registry/")
-    assert page.status_code == 200 and world.accounts[SD_1].number in page.content.decode()
+    assert page.status_code == 200
+    assert world.accounts[SD_1].number in page.content.decode()
     form = {"key": "web-k1", "to_account": world.accounts[SD_2].number, "unit_type": "CEA-2023", "quantity": "30"}
     r = c.post("/registry/transfer/", form, follow=True)
     assert any("web-k1" in m for m in msgs(r))
@@ -65,7 +66,8 @@ def test_operator_creates_a_vintage_and_proposes_issuance_from_the_page(world):
     a.post("/registry/issuance/", {"key": "iss-web", "account": world.accounts[SD_1].number, "unit_type": "CEA-2026", "quantity": "700",
                                        "reason": "2026 预分配"}, follow=True)
     p = Proposal.objects.get(key="iss-web")
-    assert p.status == "proposed" and p.payload["lines"][0]["quantity"] == 700
+    assert p.status == "proposed"
+    assert p.payload["lines"][0]["quantity"] == 700
 
 
 def test_entity_applies_to_surrender_from_the_page(world):
@@ -93,12 +95,14 @@ def test_published_holder_changes_are_public(world):
     from django.test import Client
 
     r = Client().get("/public/holder-changes/")
-    assert r.status_code == 200 and "鲁环函〔2025〕9号" in r.content.decode()
+    assert r.status_code == 200
+    assert "鲁环函〔2025〕9号" in r.content.decode()
 
 
 def test_authority_without_an_account_sees_an_explanation(world):
     r = client_for(world.province_sd).get("/registry/")
-    assert r.status_code == 200 and r.context["account"] is None
+    assert r.status_code == 200
+    assert r.context["account"] is None
 
 
 def test_account_closure_is_proposed_from_the_page_and_refused_while_units_are_held(world):

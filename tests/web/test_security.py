@@ -32,7 +32,8 @@ def test_five_failures_lock_the_account_even_for_the_right_password(world):
     for _ in range(5):
         c.post("/login/", {"username": "mee", "password": "wrong-password"})
     r = c.post("/login/", {"username": "mee", "password": PW})
-    assert r.status_code == 429 and "S0301" in r.content.decode()
+    assert r.status_code == 429
+    assert "S0301" in r.content.decode()
     assert "_auth_user_id" not in c.session
     assert SecurityEvent.objects.filter(kind="login_failed", username="mee").count() >= 5
     assert SecurityEvent.objects.filter(kind="locked_out", code="S0301", username="mee").exists()
@@ -53,10 +54,12 @@ def test_admin_login_needs_the_totp_code_of_a_user_with_a_device(world):
     device, _ = totp_device_ensure(user=op)
     c = Client()
     r = c.post("/admin/login/", {"username": "ra", "password": PW, "next": "/admin/"})
-    assert r.status_code == 200 and "_auth_user_id" not in c.session  # the password alone is not enough
+    assert r.status_code == 200
+    assert "_auth_user_id" not in c.session  # the password alone is not enough
     assert SecurityEvent.objects.filter(kind="totp_failed", code="S0302", username="ra").exists()
     r = c.post("/admin/login/", {"username": "ra", "password": PW, "otp_token": _code(device), "next": "/admin/"})
-    assert r.status_code == 302 and c.get("/admin/").status_code == 200
+    assert r.status_code == 302
+    assert c.get("/admin/").status_code == 200
     # a staff session of that user without the second factor does not open the admin
     unverified = Client()
     unverified.force_login(op)
@@ -79,11 +82,14 @@ def test_auditor_reads_security_events_others_get_404(world):
     # a refused API call (R0502) is recorded too
     r = client_for(world.entity_sd1_user).post("/api/v1/registry/vintages", {"key": "k", "instrument": "CEA", "vintage": "2030", "cap_t": 1},
                                                content_type="application/json")
-    assert r.status_code == 403 and r.json()["code"] == "R0502"
+    assert r.status_code == 403
+    assert r.json()["code"] == "R0502"
     page = client_for(auditor).get("/security-events/")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "esd1" in text and "R0502" in text and "/api/v1/registry/vintages" in text
+    assert "esd1" in text
+    assert "R0502" in text
+    assert "/api/v1/registry/vintages" in text
     assert client_for(auditor).get("/security-events/?kind=login_failed").content.decode().count("<tr>") >= 2
     assert client_for(world.entity_sd1_user).get("/security-events/").status_code == 404
     assert client_for(auditor).post("/security-events/").status_code == 405  # read-only
@@ -92,7 +98,8 @@ def test_auditor_reads_security_events_others_get_404(world):
 def test_idle_session_timeout_settings(settings):
     from cets import settings as cets_settings
 
-    assert cets_settings.SESSION_COOKIE_AGE == 30 * 60 and cets_settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert cets_settings.SESSION_COOKIE_AGE == 30 * 60
+    assert cets_settings.SESSION_SAVE_EVERY_REQUEST is True
 
 
 def test_password_change_linked_and_working(world):
@@ -100,7 +107,8 @@ def test_password_change_linked_and_working(world):
     assert c.post("/login/", {"username": "esd1", "password": PW}).status_code == 302
     assert 'href="/password/"' in c.get("/").content.decode()
     r = c.post("/password/", {"old_password": PW, "new_password1": "a-new-Secret-2025", "new_password2": "a-new-Secret-2025"})
-    assert r.status_code == 302 and r["Location"] == "/password/done/"
+    assert r.status_code == 302
+    assert r["Location"] == "/password/done/"
     assert c.get("/").status_code == 200  # still signed in
     assert Client().post("/login/", {"username": "esd1", "password": "a-new-Secret-2025"}).status_code == 302
     assert SecurityEvent.objects.filter(kind="password_changed", username="esd1").exists()
@@ -109,10 +117,14 @@ def test_password_change_linked_and_working(world):
 def test_headers_csp_without_inline_and_permissions_policy(world):
     r = client_for(world.mee).get("/")
     csp = r["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
     assert "camera=()" in r["Permissions-Policy"]
     page = r.content.decode()
-    assert not re.search(r"<script(?![^>]*\bsrc=)", page) and " style=" not in page and " onchange=" not in page
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)
+    assert " style=" not in page
+    assert " onchange=" not in page
 
 
 def test_hsts_when_https(tmp_path):
