@@ -75,17 +75,24 @@ class CsvTable:
     def rows(self) -> Iterator[tuple[int, dict[str, str], list[InputProblem], object]]:
         for row_no, rec in enumerate(self._records, start=2):
             bad: list[InputProblem] = []
+            yield row_no, rec, bad, cell_parser(self.path.name, rec, row_no, bad)
 
-            def field(name, parse, zh, en, rec=rec, row_no=row_no, bad=bad):
-                value = rec.get(name) or ""
-                try:
-                    return parse(value)
-                except (ValueError, InvalidOperation, InvalidUscc) as e:
-                    detail = e.problem if isinstance(e, InvalidUscc) else None
-                    bad.append(InputProblem(self.path.name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
-                    return None
 
-            yield row_no, rec, bad, field
+def cell_parser(file_name: str, rec: dict[str, str], row_no: int, bad: list[InputProblem]):
+    """``field(name, parse, zh, en)`` for one record: parses the cell ``name`` with ``parse`` and, when it raises
+    ``ValueError``/``InvalidOperation``/``InvalidUscc``, appends an :class:`InputProblem` (file, row, column,
+    value, reason; a GB 32100 credit-code problem keeps its own text) to ``bad`` and returns None."""
+
+    def field(name, parse, zh, en):
+        value = rec.get(name) or ""
+        try:
+            return parse(value)
+        except (ValueError, InvalidOperation, InvalidUscc) as e:
+            detail = e.problem if isinstance(e, InvalidUscc) else None
+            bad.append(InputProblem(file_name, row_no, name, value, detail.zh if detail else zh, detail.en if detail else en))
+            return None
+
+    return field
 
 
 def safe_cell(value):

@@ -48,6 +48,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from .fleet import EntitySeed
+
 __all__ = ["SECTORS", "WorksSeed", "FacilityYear", "GeneratedFacility", "generate_works"]
 
 SECTORS = ("steel", "cement", "aluminium")
@@ -80,13 +82,8 @@ GROWTH = {"steel": 0.99, "cement": 0.99, "aluminium": 1.02}
 OUTPUT_YEAR_SD = 0.03
 
 
-@dataclass(frozen=True)
-class WorksSeed:
-    """An industry key emitting entity to generate facilities for: USCC, name, 2-digit GB/T 2260 province code."""
-
-    uscc: str
-    name: str
-    province: str
+# An industry key emitting entity to generate facilities for: the power fleet's seed (USCC, name, province).
+WorksSeed = EntitySeed
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from cets.core.errors import InputProblem
-from cets.core.tables import read_records, write_csv_atomic
-from cets.core.uscc import InvalidUscc, validate_uscc
+from cets.core.tables import cell_parser, read_records, write_csv_atomic
+from cets.core.uscc import validate_uscc
 
 from .calc import AccountingRules, MonthlyFuelRow, UnitYearEmissions
 
@@ -108,14 +108,7 @@ def validate_monthly(name: str, header: list[str], records: Iterable[Mapping[str
         row_no = int(rec.get("_row") or auto_row)
         bad: list[InputProblem] = []
 
-        def cell(col, parse, zh, en, rec=rec, row_no=row_no, bad=bad):
-            value = rec.get(col) or ""
-            try:
-                return parse(value)
-            except (ValueError, InvalidOperation, InvalidUscc) as e:
-                detail = e.problem if isinstance(e, InvalidUscc) else None
-                bad.append(InputProblem(name, row_no, col, value, detail.zh if detail else zh, detail.en if detail else en))
-                return None
+        cell = cell_parser(name, rec, row_no, bad)
 
         nonneg = lambda v: _decimal(v, low=Decimal(0))  # noqa: E731
         uscc = cell("entity_uscc", validate_uscc, "", "")
