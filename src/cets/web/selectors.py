@@ -21,8 +21,8 @@ from cets.compliance.selectors import status_of, statuses
 from cets.compliance.status import INCOMPLETE, LATE, ON_TIME, OPEN, Status
 from cets.mrv.models import UnitYearData
 from cets.mrv.selectors import verifications_of
-from cets.parties.access import Viewer, viewer_of  # noqa: F401 (re-exported for the shell's views)
-from cets.parties.models import GeneratingUnit, Organisation
+from cets.parties.access import Viewer, organisation_scope, viewer_of  # noqa: F401 (Viewer re-exported for the shell's views)
+from cets.parties.models import GeneratingUnit, Organisation, Role
 from cets.parties.selectors import entities_visible, entity_get, units_of
 from cets.registry.models import Account, Proposal
 from cets.registry.selectors import account_of, holdings_of, journal_of, unit_type_totals
@@ -319,3 +319,83 @@ def entity_detail(*, user, uscc: str, year: int) -> EntityDetail:
         allocations=_sector_allocations(org, year),
     )
 
+
+
+# ---------------------------------------------------------------- the inbox: what needs me now
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One thing that waits on the reader: a label (zh, en), how many, the deadline if any (ISO date), whether
+    it is late, and where to do it."""
+
+    zh: str
+    en: str
+    count: int
+    url: str
+    due: str = ""
+    late: bool = False
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.zh, self.en)
+
+
+def inbox(*, user, year: int, today=None) -> list[InboxItem]:
+    """What waits on ``user`` now, by role and jurisdiction: the cycle steps of ``year`` owned by the role that are
+    due or overdue (``cets.compliance.cycle``), and the concrete items behind them — proposals to approve and
+    tables to receive (registry), surrender applications to decide and blocked verification cases (province),
+    the outstanding obligation (entity), the trading day (exchange). Reads only; every count respects scope."""
+    from django.urls import reverse
+
+    from cets.allocation.selectors import submissions_visible
+    from cets.compliance.cycle import cycle_status
+    from cets.compliance.models import SurrenderApplication
+    from cets.mrv.models import VerificationRecord
+    from cets.rules.packs import PackError
+
+    v = viewer_of(user)
+    if v.role is None:
+        return []
+    today = today or timezone.localdate()
+    out: list[InboxItem] = []
+    try:
+        states, _ = cycle_status(market="national", year=year, today=today)
+    except PackError:
+        states = []
+    for st in states:
+        if st.step.owner == v.role and st.status in ("due", "overdue"):
+            out.append(InboxItem(zh=st.step.title_zh, en=st.step.title_en, count=1, url="", due=st.step.due.isoformat(),
+                                 late=st.status == "overdue"))
+    if v.role == Role.REGISTRY_OPERATOR:
+        waiting = Proposal.objects.filter(status=Proposal.Status.PROPOSED).exclude(proposed_by=user).count()
+        if waiting:
+            out.append(InboxItem(zh="待审批的提议（四眼原则）", en="proposals awaiting your approval (four eyes)", count=waiting,
+                                 url=reverse("web:registry")))
+        unreceived = submissions_visible(user=user, year=None).filter(received_on__isnull=True).count()
+        if unreceived:
+            out.append(InboxItem(zh="待登记收到的配额数据表", en="allocation tables to record as received", count=unreceived,
+                                 url=reverse("allocation:submissions")))
+    elif v.role in (Role.PROVINCIAL_AUTHORITY, Role.NATIONAL_AUTHORITY):
+        scope = Organisation.objects.filter(organisation_scope(user))
+        if v.role == Role.PROVINCIAL_AUTHORITY:
+            apps = SurrenderApplication.objects.filter(status=SurrenderApplication.Status.SUBMITTED, obligation__entity__in=scope).count()
+            if apps:
+                out.append(InboxItem(zh="待确认的清缴申请", en="surrender applications to decide", count=apps, url=reverse("compliance:surrenders")))
+        blocked = VerificationRecord.objects.filter(conforming=False, resolved_at__isnull=True, entity__in=scope).count()
+        if blocked:
+            out.append(InboxItem(zh="未解除的核查不符合结论", en="unresolved non-conforming verifications", count=blocked, url=reverse("mrv:blocked")))
+    elif v.role == Role.ENTITY:
+        s = entity_summary(user=user, year=year)
+        if s is not None and s.obligation is not None and s.status is not None and s.status.status in ("open", "late", "incomplete"):
+            left = max(s.obligation.obligation_t - s.status.surrendered_t, 0)
+            if left:
+                out.append(InboxItem(zh=f"{year}年度尚待清缴（吨）", en=f"still to surrender for {year} (t)", count=left,
+                                     url=reverse("web:registry"), due=s.obligation.deadline.isoformat(), late=s.obligation.deadline < today))
+    elif v.role == Role.EXCHANGE_OPERATOR:
+        from cets.trading.selectors import day_state, instruments_listed
+
+        closed = [i for i in instruments_listed() if day_state(instrument=i, today=today).open_day != today]
+        if closed:
+            out.append(InboxItem(zh="今日尚未开市的品种", en="instruments whose trading day is not open today", count=len(closed),
+                                 url=reverse("trading:day")))
+    return out

@@ -41,6 +41,7 @@ def dashboard(request):
     kind = viewer.dashboard
     if kind == "none":
         return render(request, "web/no_role.html", ctx)
+    ctx["inbox"] = selectors.inbox(user=request.user, year=year)
     if kind in ("national", "provincial"):
         ctx["rows"], ctx["total"] = selectors.province_table(user=request.user, year=year)
         if kind == "provincial":
