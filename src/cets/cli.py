@@ -21,6 +21,8 @@ import argparse
 import os
 import sys
 
+from cets.rules.markets import PRIMARY_MARKET
+
 
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cets.settings")
@@ -517,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--in-place", action="store_true", help="use the configured database (it must not hold a real market)")
     rp.set_defaults(func=cmd_trading_replay, django=False)
     sq = trd.add_parser("sequencer", help="run a market's sequencer loop")
-    sq.add_argument("--market", default="national")
+    sq.add_argument("--market", default=PRIMARY_MARKET)
     sq.add_argument("--interval", type=float, default=0.2)
     sq.add_argument("--once", action="store_true")
     sq.set_defaults(func=cmd_trading_sequencer)
@@ -548,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cyc = sub.add_parser("cycle", help="compliance cycle").add_subparsers(dest="what", required=True)
     cs = cyc.add_parser("status", help="the year's steps, deadlines and statuses, and the sector figures")
-    cs.add_argument("--market", default="national")
+    cs.add_argument("--market", default=PRIMARY_MARKET)
     cs.add_argument("--year", type=int, required=True)
     cs.add_argument("--format", choices=("table", "json"), default="table")
     cs.add_argument("--today", help="as of this day (ISO), default today in Asia/Shanghai")

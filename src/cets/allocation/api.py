@@ -21,6 +21,7 @@ from cets.core.errors import InputError
 from cets.core.schema import PathId, PathYear
 from cets.parties.access import membership_of, organisation_scope
 from cets.parties.models import Organisation
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
 
 from . import selectors, services
@@ -129,7 +130,7 @@ def objection_decide(request, objection_id: PathId, body: DecisionIn):
 
 
 class SubmissionIn(Schema):
-    market: str = "national"
+    market: str = PRIMARY_MARKET
     sector: str
     stage: str
     province: str

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from cets.core.fields import ExactDecimalField
 from cets.parties.models import Facility, GeneratingUnit, Organisation
+from cets.rules.markets import PRIMARY_MARKET
 
 
 class UnitAllocation(models.Model):
@@ -74,7 +75,7 @@ class EntityAllocation(models.Model):
         FINAL_ISSUED = "final_issued", "已核定发放 final allocation issued"
 
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="allocations")
-    market = models.CharField(max_length=16, default="national", help_text="the pack's market (rules/packs/<market>/)")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET, help_text="the pack's market (rules/packs/<market>/)")
     sector = models.CharField(max_length=24, default="power", help_text="the pack's sector (the market's sector registry)")
     year = models.PositiveSmallIntegerField()
     pack_id = models.CharField(max_length=80)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Count, Sum
 
+from cets.rules.markets import PRIMARY_MARKET
+
 from .models import AllocationAdjustment, EntityAllocation, SpecialTreatment
 
 
@@ -15,7 +17,7 @@ def allocations_of(*, entity, year: int, market: str | None = None) -> list[Enti
     return list(qs.order_by("market", "sector"))
 
 
-def allocated_t(*, entity, year: int, market: str = "national") -> int | None:
+def allocated_t(*, entity, year: int, market: str = PRIMARY_MARKET) -> int | None:
     """Σ final allocation (应发配额量) of ``entity`` in ``market`` for ``year`` over its sectors, tonnes CO2e
     (int); None if it has no allocation that year."""
     q = EntityAllocation.objects.filter(entity=entity, year=year, market=market).aggregate(t=Sum("final_allocation_t"), n=Count("id"))
@@ -31,7 +33,7 @@ def obligation_parts(*, year: int, market: str) -> dict[int, dict[str, int]]:
     return out
 
 
-def fully_issued_entity_ids(*, year: int, market: str = "national") -> set[int]:
+def fully_issued_entity_ids(*, year: int, market: str = PRIMARY_MARKET) -> set[int]:
     """Entities whose every sector allocation of ``year`` in ``market`` is at stage ``final_issued``."""
     rows = EntityAllocation.objects.filter(year=year, market=market).values_list("entity_id", "stage")
     out: dict[int, bool] = {}

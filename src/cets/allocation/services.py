@@ -16,6 +16,7 @@ from cets.parties.access import require_role
 from cets.parties.models import Role
 from cets.registry.models import Proposal, UnitType
 from cets.registry.services import IssuanceLine, issuance_propose
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError, load_pack
 
 from .checks import A0101, A0103, A0104, A0105, A0106, A0108, A0109, A0110, A0114, A0115, A0116, A0120, A0121, A0122, A0123, A0124, A0125, A0126, A0130
@@ -80,7 +81,7 @@ def _treatments(year: int, entity_ids) -> dict[int, list[str]]:
     return out
 
 
-def _adjustments(year: int, entity_ids, sector: str, market: str = "national") -> dict[int, int]:
+def _adjustments(year: int, entity_ids, sector: str, market: str = PRIMARY_MARKET) -> dict[int, int]:
     """entity id → tonnes withheld (adjustments in force) from its ``sector`` allocation of ``year``: those
     recorded for ``sector``, and those recorded without a sector when ``sector`` is the entity's largest."""
     from django.db.models import Sum
@@ -143,7 +144,7 @@ ISSUANCE_FIELDS = ["pre_allocation_t", "pre_adjustment_t", "pre_issue_t", "adjus
                    "to_provincial_account", "special_note"]
 
 
-def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = "national", sector: str | None = None) -> list[EntityAllocation]:
+def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = PRIMARY_MARKET, sector: str | None = None) -> list[EntityAllocation]:
     """Re-read adjustments (配额调整总量) and special treatments in force and update the issuance figures
     of ``year``'s allocations (all, or ``entity_ids``). Rows imported from a province's data tables keep
     their figures (only the compliance-risk destination follows). Returns the rows, entity order. Call
@@ -217,7 +218,7 @@ def issuance_key(*, market: str, sector: str, year: int, stage: str, province: s
 
 
 @transaction.atomic
-def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, actor, effective_at=None, market: str = "national",
+def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, actor, effective_at=None, market: str = PRIMARY_MARKET,
                              sector: str = "power", province: str | None = None) -> Proposal:
     """Propose issuing a stage of the ``market``/``sector`` allocation of ``year`` (every province, or one
     ``province``), four eyes: a second registry operator approves.
@@ -270,7 +271,7 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
 
 
 @transaction.atomic
-def allocation_issue_confirm(*, year: int, stage: str, market: str = "national", sector: str = "power") -> int:
+def allocation_issue_confirm(*, year: int, stage: str, market: str = PRIMARY_MARKET, sector: str = "power") -> int:
     """Record the outcome of the ``stage`` issuance proposals of ``market``/``sector``/``year``: the entities
     of an executed proposal move to the next stage and ``issued_t`` (issued so far, tonnes) takes the
     proposal's quantities; those of a rejected one are released for a new proposal. A0104 if no proposal of

@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from cets.parties.models import Organisation
 from cets.registry.models import UnitType
+from cets.rules.markets import PRIMARY_MARKET
 
 
 class Obligation(models.Model):
@@ -26,7 +27,7 @@ class Obligation(models.Model):
     """
 
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="obligations")
-    market = models.CharField(max_length=16, default="national", help_text="the pack's market: one obligation per entity, market and year")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET, help_text="the pack's market: one obligation per entity, market and year")
     year = models.PositiveSmallIntegerField()
     pack_id = models.CharField(max_length=80)
     obligation_t = models.BigIntegerField()

@@ -22,6 +22,7 @@ from cets.allocation.models import AllocationAdjustment
 from cets.core.regions import PROVINCES
 from cets.core.tables import xlsx_text_only
 from cets.registry.models import Instrument
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError, load_pack
 
 from .models import Obligation, SurrenderApplication
@@ -73,7 +74,7 @@ def summary(*, province: str, year: int, as_of: dt.date | None = None) -> Summar
     """The table of ``province``'s obligations of ``year`` as at the end of ``as_of`` (default today,
     Asia/Shanghai). Callers check the reader's scope (province or national)."""
     as_of = as_of or timezone.localdate()
-    obs = list(Obligation.objects.filter(year=year, entity__province=province, market="national")
+    obs = list(Obligation.objects.filter(year=year, entity__province=province, market=PRIMARY_MARKET)
                .select_related("entity").order_by("entity__uscc"))  # the national market's table (seed notice 000, 附件5)
     due = None
     if obs:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from cets.parties.models import Organisation
 from cets.registry.models import AccountKind, Position, Transfer
+from cets.rules.markets import PRIMARY_MARKET
 
 from .models import Obligation, SurrenderApplication
 from .status import Status, compliance_status
@@ -116,7 +117,7 @@ def without_obligation(obs) -> list[Obligation]:
     return [o for o in obs if (o.entity_id, o.pack_id, o.year) not in out_ids]
 
 
-def statuses(*, year: int, entity_qs=None, today: dt.date | None = None, market: str | None = "national") -> dict[int, Status]:
+def statuses(*, year: int, entity_qs=None, today: dt.date | None = None, market: str | None = PRIMARY_MARKET) -> dict[int, Status]:
     """entity_id → status for ``year`` in ``market`` (the obligation's pack: ``national/…``, ``beijing/…``;
     None: every market), optionally only entities in ``entity_qs``. Entities that take no part in compliance
     (:func:`without_obligation`, deregistered in 2021–2022) are left out, so never counted as incomplete."""
@@ -132,12 +133,12 @@ def statuses(*, year: int, entity_qs=None, today: dt.date | None = None, market:
     return {o.entity_id: compliance_status(o.obligation_t, max(o.deadline, ext.get(o.pk, o.deadline)), approved.get(o.pk, []), today) for o in obs}
 
 
-def outcome_counts(*, year: int, entity_qs=None, today: dt.date | None = None, market: str = "national") -> dict[str, int]:
+def outcome_counts(*, year: int, entity_qs=None, today: dt.date | None = None, market: str = PRIMARY_MARKET) -> dict[str, int]:
     """Status → number of entities, for ``year`` in ``market``."""
     return dict(Counter(s.status for s in statuses(year=year, entity_qs=entity_qs, today=today, market=market).values()))
 
 
-def surrendered_by_instrument(*, year: int, entity_qs=None, market: str = "national") -> dict[str, int]:
+def surrendered_by_instrument(*, year: int, entity_qs=None, market: str = PRIMARY_MARKET) -> dict[str, int]:
     """Instrument → tonnes surrendered (approved, not reversed) for ``year`` in ``market``."""
     qs = SurrenderApplication.objects.filter(obligation__year=year, obligation__market=market,
                                              status=SurrenderApplication.Status.APPROVED)
@@ -152,7 +153,7 @@ def surrendered_by_instrument(*, year: int, entity_qs=None, market: str = "natio
     return dict(out)
 
 
-def market_price(*, pack, deadline: dt.date, market: str = "national"):
+def market_price(*, pack, deadline: dt.date, market: str = PRIMARY_MARKET):
     """P̄ for a surrender ``deadline`` under ``pack``'s ``[penalty]`` rules (Regulations 2024 Art. 24), from the
     platform's end-of-day figures (:func:`cets.trading.selectors.day_figures`): a
     :class:`~cets.compliance.penalty.MarketPrice` (price in fen per tonne, int) or None without counted trades."""
@@ -288,7 +289,7 @@ def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]
     return (timezone.make_aware(dt.datetime.combine(start, dt.time.min)), timezone.make_aware(dt.datetime.combine(end, dt.time.max)))
 
 
-def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = "national") -> list[dict] | None:
+def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = PRIMARY_MARKET) -> list[dict] | None:
     """The compliance risk index (履约风险指数) of every entity with a ``year`` obligation in ``user``'s scope,
     highest score first: outstanding, usable holdings (CEA of the year's usable vintages in the registry,
     trading and pending positions, plus what the provincial account holds for it), net purchases over the
@@ -337,7 +338,7 @@ def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = "n
     return rows
 
 
-def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | None = None, market: str = "national") -> dict | None:
+def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | None = None, market: str = PRIMARY_MARKET) -> dict | None:
     """The weekly report of net purchases (配额净购入量) of ``province``'s entities with a ``year`` obligation
     during the last month before the deadline (notice of 2023-07-17 §五(二)): ``weeks`` [(from, to)] up
     to ``as_of`` and ``rows`` [(entity, [net t per week], total)]. All CEA vintages count. None if
@@ -391,7 +392,7 @@ def held_for(*, entity: Organisation) -> dict[int, int]:
     from the journal's beneficiary entries."""
     from cets.registry.services import system_account
 
-    prov = system_account("national", AccountKind.PROVINCIAL, entity.province)
+    prov = system_account(PRIMARY_MARKET, AccountKind.PROVINCIAL, entity.province)
     out: dict[int, int] = {}
     for ut, q in Transfer.objects.filter(credit_account=prov, credit_position=Position.REGISTRY, beneficiary=entity).values_list("unit_type_id", "quantity"):
         out[ut] = out.get(ut, 0) + q

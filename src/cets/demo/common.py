@@ -8,6 +8,8 @@ import hashlib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cets.rules.markets import PRIMARY_MARKET
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -54,7 +56,7 @@ def _province_users():
     return {m.province: m.user for m in Membership.objects.filter(role=Role.PROVINCIAL_AUTHORITY, user__username__startswith="p-").select_related("user")}
 
 
-def submit_tables(steps, *, year: int, sector: str, stage: str, day: str, market: str = "national") -> int:
+def submit_tables(steps, *, year: int, sector: str, stage: str, day: str, market: str = PRIMARY_MARKET) -> int:
     """Every province with an allocation of the scope sends its stamped ``stage`` tables to the registry on
     ``day`` and the registry records receipt the same day (国环规气候〔2024〕1号 一(二), 二(二)): the issuance then
     falls due 10 working days later. Idempotent. Returns the submissions recorded."""

@@ -9,6 +9,7 @@ from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 
 from cets.core.schema import DecimalText, Limit, PathId, PathYear, Tonnes, Year
+from cets.rules.markets import PRIMARY_MARKET
 
 from . import selectors, services
 from .models import VerificationRecord
@@ -279,7 +280,7 @@ class AssignIn(Schema):
     body_usccs: list[str]
     seed: str
     kind: str = "regular"
-    market: str = "national"
+    market: str = PRIMARY_MARKET
 
 
 class AssignmentOut(Schema):

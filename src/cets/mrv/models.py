@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from cets.core.fields import ExactDecimalField
 from cets.parties.models import Facility, GeneratingUnit, Organisation
+from cets.rules.markets import PRIMARY_MARKET
 
 
 class UnitYearData(models.Model):
@@ -129,7 +130,7 @@ class VerificationAssignment(models.Model):
         REGULAR = "regular", "核查 verification"
         SPOT_CHECK = "spot_check", "抽查 spot check"
 
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     sector = models.CharField(max_length=24, default="power")
     year = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REGULAR)
@@ -200,7 +201,7 @@ class DataQualityPlan(models.Model):
         APPROVED = "approved", "已通过 approved"
         RETURNED = "returned", "退回修改 returned"
 
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="dq_plans")
     year = models.PositiveSmallIntegerField()
     version = models.PositiveSmallIntegerField()
@@ -241,7 +242,7 @@ class MonthlyFiling(models.Model):
         ACCEPTED = "accepted", "审核通过 accepted"
         RETURNED = "returned", "退回 returned"
 
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="monthly_filings")
     unit = models.ForeignKey(GeneratingUnit, on_delete=models.PROTECT, related_name="monthly_filings")
     year = models.PositiveSmallIntegerField()
@@ -294,7 +295,7 @@ class AnnualReport(models.Model):
     unit emissions and production; ``missing``: unit-months without a filing. Signed off by the entity;
     due ``due_on`` (the pack's ``reporting.annual_report_due``, 03-31 nationally)."""
 
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="annual_reports")
     year = models.PositiveSmallIntegerField()
     pack_id = models.CharField(max_length=80)

@@ -6,6 +6,8 @@ import datetime as dt
 
 from django.db.models import Q, Sum
 
+from cets.rules.markets import PRIMARY_MARKET
+
 from .models import FacilityYearData, UnitYearData, VerificationRecord
 
 
@@ -183,7 +185,7 @@ def deadline_items(*, user, year: int, today):
 
     m = require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
     try:
-        rep = pack_for("national", "power", year, kind="accounting").raw("reporting")
+        rep = pack_for(PRIMARY_MARKET, "power", year, kind="accounting").raw("reporting")
     except PackError:
         rep = {}
     days = int(rep.get("monthly_filing_days", 40))
@@ -193,7 +195,7 @@ def deadline_items(*, user, year: int, today):
     plan_due = dt.date.fromisoformat(plan_due) if plan_due else None
     report_due = dt.date.fromisoformat(report_due) if report_due else None
     scope = Organisation.objects.filter(organisation_scope(user))
-    ents = {e.pk: e for e in scope.filter(list_entries__market="national", list_entries__year=year, list_entries__sector="power",
+    ents = {e.pk: e for e in scope.filter(list_entries__market=PRIMARY_MARKET, list_entries__year=year, list_entries__sector="power",
                                            list_entries__included=True).distinct()}
     verified = set(entity_emissions_by_year(entity_ids=list(ents), years=[year]))
     verified |= set(VerificationRecord.objects.filter(year=year, entity_id__in=list(ents)).values_list("entity_id", flat=True))
@@ -212,12 +214,12 @@ def deadline_items(*, user, year: int, today):
             items.append({"kind": kind, "entity": entity, "province": province, "subject": subject, "due": due, "done_on": done_on, "state": s})
 
     first_plan = {}
-    for p in DataQualityPlan.objects.filter(year=year, market="national", entity_id__in=ents).order_by("version"):
+    for p in DataQualityPlan.objects.filter(year=year, market=PRIMARY_MARKET, entity_id__in=ents).order_by("version"):
         first_plan.setdefault(p.entity_id, p)
     for eid, e in ents.items():
         p = first_plan.get(eid)
         add("dq_plan", e, e.province, f"{year} 数据质量控制方案 data-quality plan", plan_due, p.submitted_on if p else None)
-    filings = {(f.unit_id, f.month): f for f in MonthlyFiling.objects.filter(year=year, market="national", entity_id__in=ents)}
+    filings = {(f.unit_id, f.month): f for f in MonthlyFiling.objects.filter(year=year, market=PRIMARY_MARKET, entity_id__in=ents)}
     last_month = 12 if today.year > year else (today.month - 1 if today.year == year else 0)
     units = GeneratingUnit.objects.filter(entity_id__in=ents).exclude(category=GeneratingUnit.Category.NOT_COVERED).order_by("entity_id", "code")
     for u in units:
@@ -228,7 +230,7 @@ def deadline_items(*, user, year: int, today):
             add("monthly_filing", e, e.province, f"{u.code} {year}-{mo:02d}", due, f.submitted_on if f else None)
             if f is not None and rdays is not None:
                 add("monthly_review", e, e.province, f"{u.code} {year}-{mo:02d}", review_due(f.due_on, rdays), f.reviewed_on)
-    reports = {r.entity_id: r for r in AnnualReport.objects.filter(year=year, market="national", entity_id__in=ents)}
+    reports = {r.entity_id: r for r in AnnualReport.objects.filter(year=year, market=PRIMARY_MARKET, entity_id__in=ents)}
     if today.year > year:
         for eid, e in ents.items():
             r = reports.get(eid)
@@ -239,11 +241,11 @@ def deadline_items(*, user, year: int, today):
             add("objection_decision", a.entity, a.entity.province, f"异议 objection {a.objection_on}", a.decision_by, a.decided_on)
     provinces = [m.province] if m.role != Role.NATIONAL_AUTHORITY else sorted({e.province for e in ents.values()})
     try:
-        lrules = ListRules.from_pack(pack_for("national", "emitter", year, kind="emitter_list"))
+        lrules = ListRules.from_pack(pack_for(PRIMARY_MARKET, "emitter", year, kind="emitter_list"))
     except PackError:
         lrules = None
     if lrules is not None:
-        pubs = {(p.sector, p.province): p for p in EmitterListPublication.objects.filter(market="national", year=year)}
+        pubs = {(p.sector, p.province): p for p in EmitterListPublication.objects.filter(market=PRIMARY_MARKET, year=year)}
         for (y, sector), due in sorted(lrules.publish_by.items()):
             if y != year:
                 continue

@@ -21,7 +21,7 @@ from cets.parties.checks import L0101, L0102
 from cets.parties.models import Organisation, Role
 from cets.parties.selectors import list_published_sectors, list_rules, listed_entity_ids
 from cets.parties.services import ImportResult, ListEntry, emitter_list_entries_ensure, emitter_list_replace, entities_ensure, import_batch_record
-from cets.rules.markets import load_market
+from cets.rules.markets import PRIMARY_MARKET, load_market
 
 from .checks import (
     M0201,
@@ -153,7 +153,7 @@ def _read_verification_rows(path: Path, market: str) -> tuple[list[_Row], list[I
 
 
 def disclosures_import(*, path: Path | str, sector: str | None = None, year: int | None = None, actor=None,
-                       market: str = "national") -> ImportResult:
+                       market: str = PRIMARY_MARKET) -> ImportResult:
     """Import the key emitting entities of the official verification disclosures (核查技术服务机构信息公开表).
 
     Input: CSV with the columns of ``verification_targets.csv`` (see data/README). Every row is
@@ -315,7 +315,7 @@ def report_preparer_record(*, entity: Organisation, year: int, body: Organisatio
 
 @transaction.atomic
 def verification_assign(*, year: int, province: str, entities: Sequence[Organisation], bodies: Sequence[Organisation], seed: str,
-                        actor, kind: str = VerificationAssignment.Kind.REGULAR, market: str = "national", sector: str = "power",
+                        actor, kind: str = VerificationAssignment.Kind.REGULAR, market: str = PRIMARY_MARKET, sector: str = "power",
                         at: dt.datetime | None = None) -> list[VerificationAssignment]:
     """The province draws a verification body for each of ``entities`` at random from ``bodies`` (双随机),
     reproducibly from ``seed`` (:func:`cets.mrv.verification.assign_bodies`), barring bodies that helped
@@ -496,7 +496,7 @@ def verifier_evaluation_publish(*, year: int, province: str, actor, at: dt.datet
 # -- key-emitter lists (名录) ------------------------------------------------------------------------------
 
 def _national_listed(*, year: int, sector: str, entity_ids) -> set[int]:
-    return listed_entity_ids(market="national", year=year, sector=sector, entity_ids=entity_ids)
+    return listed_entity_ids(market=PRIMARY_MARKET, year=year, sector=sector, entity_ids=entity_ids)
 
 
 @transaction.atomic
@@ -528,7 +528,7 @@ def emitter_list_compile(*, market: str, year: int, sector: str, province: str, 
     basis = year - rules.basis_offset
     emissions = entity_emissions_by_year(entity_ids=ids, years=range(basis - rules.removal_years + 1, basis + 1))
     before = listed_entity_ids(market=market, year=year - 1, sector=sector, entity_ids=ids)
-    national_now = _national_listed(year=year, sector=sector, entity_ids=ids) if market != "national" else set()
+    national_now = _national_listed(year=year, sector=sector, entity_ids=ids) if market != PRIMARY_MARKET else set()
     closed = set(closed_entity_ids)
     records, counts = [], {}
     for e in entities:
@@ -560,7 +560,7 @@ def _reporting(market: str, year: int, key: str):
 
 
 @transaction.atomic
-def dq_plan_submit(*, entity: Organisation, year: int, summary: str, actor, on: dt.date, market: str = "national") -> DataQualityPlan:
+def dq_plan_submit(*, entity: Organisation, year: int, summary: str, actor, on: dt.date, market: str = PRIMARY_MARKET) -> DataQualityPlan:
     """The entity submits a new version of its ``year`` data-quality control plan (Regulations Art. 11);
     ``due_on`` from the pack's ``reporting.dq_plan_due`` (12-31 of the year before, national). A later
     version after approval is a change to the plan. Only the entity's own users (R0502)."""
@@ -589,7 +589,7 @@ def dq_plan_review(*, plan_id: int, actor, approve: bool, comment: str, on: dt.d
 
 
 @transaction.atomic
-def monthly_filings_upload(*, entity: Organisation, year: int, file_name: str, data: bytes, actor, on: dt.date, market: str = "national",
+def monthly_filings_upload(*, entity: Organisation, year: int, file_name: str, data: bytes, actor, on: dt.date, market: str = PRIMARY_MARKET,
                            evidence: Sequence[tuple[str, str]] = ()) -> dict[str, int]:
     """The entity uploads monthly data (the XLSX template, :mod:`cets.mrv.monthly_files`): every row is
     checked as ``cets mrv compute`` checks a CSV, plus: the credit code is the entity's, the unit is
@@ -668,7 +668,7 @@ def monthly_filing_review(*, filing_id: int, actor, accept: bool, comment: str, 
 
 
 @transaction.atomic
-def annual_report_generate(*, entity: Organisation, year: int, actor, market: str = "national", at: dt.datetime | None = None) -> AnnualReport:
+def annual_report_generate(*, entity: Organisation, year: int, actor, market: str = PRIMARY_MARKET, at: dt.datetime | None = None) -> AnnualReport:
     """Generate (or regenerate, while unsigned) the entity's ``year`` annual emission report from its
     monthly filings with the year's accounting pack (:func:`cets.mrv.calc.unit_year_emissions`):
     total tonnes CO2e (int) and per-unit emissions, generation, supply, heat, load factor; unit-months

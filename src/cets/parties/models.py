@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from cets.core.fields import ExactDecimalField
+from cets.rules.markets import PRIMARY_MARKET
 
 
 class Organisation(models.Model):
@@ -98,7 +99,7 @@ class EmitterListEntry(models.Model):
     entity already in the national market for the sector). ``basis_t`` tonnes CO2e (int) of
     ``basis_year``. Queries for "who is listed" filter ``included=True``."""
 
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     year = models.PositiveSmallIntegerField()
     sector = models.CharField(max_length=24, help_text="a sector code of the market's sector registry (market.toml)")
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="list_entries")

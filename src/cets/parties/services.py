@@ -9,6 +9,7 @@ from django.db import transaction
 
 from cets.core.errors import CetsError, InputError, InputProblem
 from cets.core.uscc import uscc_province
+from cets.rules.markets import PRIMARY_MARKET
 
 from .access import require_role
 from .checks import L0101, L0103, L0104
@@ -174,8 +175,8 @@ def emitter_list_import(*, market: str, year: int, province: str, file_name: str
     names = sector_names_for_list(market, rules)
     rows, problems = read_list_xlsx(data, file_name=file_name, year=year, province=province, sector_names=names)
     published = list_published_sectors(market=market, year=year, province=province)
-    if market != "national" and rows:
-        national = listed_sector_usccs(market="national", year=year, usccs=[r.uscc for r in rows])
+    if market != PRIMARY_MARKET and rows:
+        national = listed_sector_usccs(market=PRIMARY_MARKET, year=year, usccs=[r.uscc for r in rows])
         for r in rows:
             if (r.sector, r.uscc) in national:
                 problems.append(InputProblem(file_name, r.row, "统一社会信用代码", r.uscc, "该单位已纳入全国碳市场同行业管理，不再参与地方碳市场",

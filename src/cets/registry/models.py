@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 
 from cets.parties.models import Organisation
+from cets.rules.markets import PRIMARY_MARKET
 
 
 class AccountKind(models.TextChoices):
@@ -65,7 +66,7 @@ class Account(models.Model):
     """A registry account. ``head_hash``/``head_seq`` are the tip of this account's hash chain."""
 
     number = models.CharField(max_length=40, unique=True)
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     kind = models.CharField(max_length=20, choices=AccountKind.choices)
     holder = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
     province = models.CharField(max_length=2, blank=True, db_index=True)

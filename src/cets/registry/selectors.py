@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from cets.rules.markets import PRIMARY_MARKET
+
 from .models import Account, AccountKind, Holding, Transfer, UnitType
 
 
-def account_numbers_of_holders(*, holder_ids, market: str = "national") -> dict[int, str]:
+def account_numbers_of_holders(*, holder_ids, market: str = PRIMARY_MARKET) -> dict[int, str]:
     """holder organisation id → account number in ``market``."""
     return dict(Account.objects.filter(holder_id__in=holder_ids, market=market).values_list("holder_id", "number"))
 
 
-def account_of(*, holder_id: int, market: str = "national") -> Account | None:
+def account_of(*, holder_id: int, market: str = PRIMARY_MARKET) -> Account | None:
     """The holder's one account in ``market`` (None if it has none). Unscoped: callers check access."""
     return Account.objects.filter(holder_id=holder_id, market=market).first()
 

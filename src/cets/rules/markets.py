@@ -221,3 +221,18 @@ def instrument_home() -> dict[str, str]:
                     raise PackError(f"instrument {i.code} has two home markets: {out[i.code]}, {m.id}")
                 out[i.code] = m.id
     return out
+
+
+def primary_market() -> str:
+    """The id of the market whose ``market.toml`` says ``primary = true`` (the national market as shipped): the
+    market a service acts in when it is not told. PackError unless exactly one shipped market is primary."""
+    from .files import PACK_DIR
+
+    found = sorted(p.parent.name for p in PACK_DIR.glob(f"*/{MARKET_FILE}") if read_toml(p)[0].get("market", {}).get("primary") is True)
+    if len(found) != 1:
+        raise PackError(f"expected one primary market, found {found}")
+    return found[0]
+
+
+#: The primary market's id, read once from the shipped ``market.toml`` files (see :func:`primary_market`).
+PRIMARY_MARKET = primary_market()

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from cets.compliance.status import LABELS as STATUS_LABELS
 from cets.core.regions import PROVINCES
 from cets.parties import selectors as parties
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.markets import sector_name as _sector_name
 from cets.rules.packs import PackError, available_packs, load_pack
 
@@ -33,7 +34,7 @@ def province(code: str) -> str:
     return (names[0] if zh() else names[1]) if names else code
 
 
-def sector(code: str, market: str = "national") -> str:
+def sector(code: str, market: str = PRIMARY_MARKET) -> str:
     try:
         return _sector_name(market, code, "zh" if zh() else "en")
     except (PackError, KeyError, ValueError):

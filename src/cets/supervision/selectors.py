@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cets.parties.access import membership_of
 from cets.parties.models import Organisation, Role
+from cets.rules.markets import PRIMARY_MARKET
 
 from .models import BlacklistEntry, CreditRecord, JointNotice, PublicReport
 
@@ -92,7 +93,7 @@ def public_evaluations(*, year: int | None = None, search: str = ""):
     return qs.order_by("-year", "province", "body__name")
 
 
-def surrender_years(*, today: dt.date | None = None, market: str = "national") -> list[int]:
+def surrender_years(*, today: dt.date | None = None, market: str = PRIMARY_MARKET) -> list[int]:
     """Compliance years of ``market`` whose (latest) surrender deadline has passed, newest first."""
     from cets.compliance.models import Obligation
 
@@ -101,7 +102,7 @@ def surrender_years(*, today: dt.date | None = None, market: str = "national") -
     return sorted((r["year"] for r in rows if r["last"] < today), reverse=True)
 
 
-def public_surrender(*, year: int, search: str = "", province: str = "", market: str = "national", entity_ids=None) -> list[dict]:
+def public_surrender(*, year: int, search: str = "", province: str = "", market: str = PRIMARY_MARKET, entity_ids=None) -> list[dict]:
     """Surrender status per entity of ``year`` (Measures Art. 35(八)), only once the deadline has passed;
     ``[]`` before. Rows: entity, province, status (no quantities held)."""
     from cets.compliance.selectors import statuses
@@ -117,7 +118,7 @@ def public_surrender(*, year: int, search: str = "", province: str = "", market:
     return [{"entity": o, "status": st[o.pk].status} for o in qs.order_by("province", "uscc")]
 
 
-def allocation_aggregates(*, year: int, by: str = "province", market: str = "national") -> list[dict]:
+def allocation_aggregates(*, year: int, by: str = "province", market: str = PRIMARY_MARKET) -> list[dict]:
     """Σ final allocation and Σ verified emissions (t, int) of ``year`` per province or per sector."""
     from cets.allocation.models import EntityAllocation
 
@@ -127,7 +128,7 @@ def allocation_aggregates(*, year: int, by: str = "province", market: str = "nat
     return [{"key": r[key], "allocation_t": int(r["allocation_t"] or 0), "verified_t": int(r["verified_t"] or 0)} for r in rows]
 
 
-def allocation_years(market: str = "national") -> list[int]:
+def allocation_years(market: str = PRIMARY_MARKET) -> list[int]:
     from cets.allocation.models import EntityAllocation
 
     return sorted(set(EntityAllocation.objects.filter(market=market).values_list("year", flat=True)), reverse=True)

@@ -16,6 +16,7 @@ from cets.core.regions import PROVINCES
 from cets.parties.access import require_role
 from cets.parties.checks import DENIED
 from cets.parties.models import Membership, Organisation, Role
+from cets.rules.markets import PRIMARY_MARKET
 
 from .checks import G0101, G0102, G0103, G0104, G0201, G0202, G0203, G0204, G0205, G0301, G0302, G0303, G0401, G0402, G0403, G0404, G0405, G0406, G0501
 from .models import BlacklistEntry, CreditRecord, JointNotice, NoticeDispatch, PublicReport
@@ -176,7 +177,7 @@ def report_close(*, actor, receipt: str, feedback: str) -> PublicReport:
 
 
 def verification_assign_screened(*, actor, year: int, province: str, entities: Sequence[Organisation], bodies: Sequence[Organisation], seed: str,
-                                 kind: str = "regular", market: str = "national", sector: str = "power", today: dt.date | None = None):
+                                 kind: str = "regular", market: str = PRIMARY_MARKET, sector: str = "power", today: dt.date | None = None):
     """The random draw (:func:`cets.mrv.services.verification_assign`) over ``bodies`` less those blacklisted
     from verification work on ``today`` (Measures Art. 49's effect); G0501 if none is left."""
     from cets.mrv.services import verification_assign

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cets.registry.audit import ValidatorResult
+from cets.rules.markets import PRIMARY_MARKET
 
 from .models import FundAccount, FundEntry
 from .services.funds import BUCKET_FIELDS
 
 
-def funds_verify(market: str = "national") -> list[str]:
+def funds_verify(market: str = PRIMARY_MARKET) -> list[str]:
     """Replay the fund journal and compare with every balance; returns the problems (empty = proven).
     Also checks that Σ (available + frozen) over all accounts is 0."""
     bal: dict[tuple[int, str], int] = defaultdict(int)

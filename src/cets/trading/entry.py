@@ -20,6 +20,7 @@ from django.db import IntegrityError
 from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
 
 from . import services
@@ -73,7 +74,7 @@ def _once(key: str, fn, **same) -> Order:
 
 
 def place(*, user, key: str, instrument: str, method: str, side: str, price_fen: int, quantity_t: int, counterparty: str = "",
-          channel: str = "api", market: str = "national") -> Order:
+          channel: str = "api", market: str = PRIMARY_MARKET) -> Order:
     """Enter an order for the caller's organisation (``services.order_place``): ``price_fen`` fen per
     tonne (int), ``quantity_t`` tonnes (int), ``counterparty`` the USCC of a directed block order's
     counterparty (T0403 if unknown). Raises T0113 (a method other than listing / block), T0209 (not a
@@ -94,7 +95,7 @@ def place(*, user, key: str, instrument: str, method: str, side: str, price_fen:
                  quantity_t=quantity_t, counterparty_id=cp.pk if cp else None)
 
 
-def take(*, user, key: str, quote: int, quantity_t: int, channel: str = "api", market: str = "national") -> Order:
+def take(*, user, key: str, quote: int, quantity_t: int, channel: str = "api", market: str = PRIMARY_MARKET) -> Order:
     """Take ``quantity_t`` tonnes of resting quote ``quote`` (seq) for the caller's organisation
     (``services.order_take``). Raises T0209, T0402, T0203, T0211 and the book's T0106–T0112 show as a
     rejected take order."""
@@ -104,7 +105,7 @@ def take(*, user, key: str, quote: int, quantity_t: int, channel: str = "api", m
                  kind=Order.Kind.TAKE, participant_id=org.pk, target_id=quote, quantity_t=quantity_t)
 
 
-def cancel(*, user, key: str, order: int, channel: str = "api", market: str = "national") -> Order:
+def cancel(*, user, key: str, order: int, channel: str = "api", market: str = PRIMARY_MARKET) -> Order:
     """Cancel the caller's organisation's resting order ``order`` (seq) (``services.order_cancel``).
     T0110 before anything is written if the order is not the caller's or not resting."""
     org = _participant(user)
@@ -117,7 +118,7 @@ def cancel(*, user, key: str, order: int, channel: str = "api", market: str = "n
                  kind=Order.Kind.CANCEL, participant_id=org.pk, target_id=order)
 
 
-def day_open(*, user, instrument: str, day, prev_close_fen: int | None = None, market: str = "national") -> Order:
+def day_open(*, user, instrument: str, day, prev_close_fen: int | None = None, market: str = PRIMARY_MARKET) -> Order:
     """The exchange operator opens ``day`` for ``instrument`` (开市, ``services.day_open``). R0502 unless
     ``user`` is an exchange operator; T0206 an instrument the market's trading pack does not list and that
     was never opened; T0205 a year no trading pack covers; then every check of ``day_open`` (T0205 not a
@@ -134,7 +135,7 @@ def day_open(*, user, instrument: str, day, prev_close_fen: int | None = None, m
     return services.day_open(market=market, instrument=instrument, day=day, prev_close_fen=prev_close_fen)
 
 
-def day_close(*, user, instrument: str, day, market: str = "national"):
+def day_close(*, user, instrument: str, day, market: str = PRIMARY_MARKET):
     """The exchange operator closes ``day`` for ``instrument`` (闭市, ``services.day_close``): resting
     orders expire and the day's statistics and quote are written. R0502 unless ``user`` is an exchange
     operator; T0205 unless ``day`` is the instrument's open day (nothing is written then: the service

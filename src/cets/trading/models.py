@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from cets.rules.markets import PRIMARY_MARKET
+
 
 class Method(models.TextChoices):
     LISTING = "listing", "挂牌协议 listing agreement"
@@ -26,7 +28,7 @@ class DailyStat(models.Model):
     calendar year, ``cum_*`` from the market's opening. Written only by ``trading.services.day_close``.
     """
 
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     date = models.DateField()
     instrument = models.CharField(max_length=16, help_text="subject code: CEA, CEA21 … CEA25, BEA")
     method = models.CharField(max_length=12, choices=Method.choices)
@@ -53,7 +55,7 @@ class DailyQuote(models.Model):
     listing trades open = close = the previous close and ``high``/``low`` are 0, as the exchange
     publishes them."""
 
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     date = models.DateField()
     instrument = models.CharField(max_length=16)
     open_fen = models.BigIntegerField()
@@ -87,7 +89,7 @@ class FundAccount(models.Model):
         FEES = "fees", "手续费收入 fee income"
         TREASURY = "treasury", "国库 treasury (paid allocation)"
 
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     number = models.CharField(max_length=40, unique=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     holder = models.ForeignKey("parties.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="fund_accounts")
@@ -173,7 +175,7 @@ class Order(models.Model):
         DONE = "done", "已处理 done"
 
     seq = models.BigAutoField(primary_key=True)
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     key = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     trading_day = models.DateField()
@@ -218,7 +220,7 @@ class Trade(models.Model):
     ``amount_fen`` = ``price_fen`` × ``quantity_t``; fees per side from the pack."""
 
     seq = models.BigAutoField(primary_key=True)
-    market = models.CharField(max_length=16, default="national")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     trading_day = models.DateField()
     instrument = models.CharField(max_length=16)
     method = models.CharField(max_length=12, choices=Method.choices)

@@ -38,6 +38,7 @@ from cets.core.uscc import check_character
 from cets.parties.models import Organisation
 from cets.registry.models import AccountKind, Instrument, Position, TransferKind, UnitType
 from cets.registry.services import Leg, account_open, system_account, system_accounts_ensure, transfer_post, vintage_create
+from cets.rules.markets import PRIMARY_MARKET
 
 from . import services as ts
 from .composite import composite_day
@@ -47,7 +48,7 @@ from .replay_plan import DayPlan, plan_day
 from .services.funds import funds_deposit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MARKET = "national"
+MARKET = PRIMARY_MARKET
 BUYER_CAPACITY_T = 1_000_000  # a replay buyer buys at most this much (or the pack's maximum holding, if lower)
 BUYER_CASH_FEN = 30_100_000_000  # 301,000,000.00 CNY: 1,000,000 t at up to 300 CNY/t with fees
 

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from cets.core.errors import CetsError
 from cets.parties.access import DENIED, membership_of
 from cets.parties.models import Organisation, Role
+from cets.rules.markets import PRIMARY_MARKET
 
 from . import book as bk
 from .models import DailyQuote, DailyStat, FundAccount, FundEntry, Order, Trade
@@ -56,7 +57,7 @@ class LargeHolder:
     threshold_t: int
 
 
-def large_holders(*, market: str = "national", day: dt.date | None = None) -> list[LargeHolder]:
+def large_holders(*, market: str = PRIMARY_MARKET, day: dt.date | None = None) -> list[LargeHolder]:
     """Holders above the large-holder reporting threshold of the market's trading pack: for a key
     emitting entity its allocation of the vintage + the threshold, for others the threshold itself.
     For exchange operators and authorities (the caller checks the role)."""
@@ -120,7 +121,7 @@ def _whose(user, participant: str = "") -> Organisation | None:
     return Organisation.objects.filter(uscc=participant.strip().upper()).first() or Organisation(pk=-1, uscc=participant)
 
 
-def orders_visible(*, user, market: str = "national", participant: str = "", day: dt.date | None = None, status: str = "",
+def orders_visible(*, user, market: str = PRIMARY_MARKET, participant: str = "", day: dt.date | None = None, status: str = "",
                    limit: int | None = 200) -> QuerySet[Order]:
     """Orders (申报 and 摘牌/确认, not the log's day and cancel commands) ``user`` may see, newest first:
     its own organisation's, or every participant's (optionally one USCC) for an exchange operator.
@@ -138,7 +139,7 @@ def orders_visible(*, user, market: str = "national", participant: str = "", day
     return qs if limit is None else qs[: min(max(limit, 1), 1000)]
 
 
-def trades_visible(*, user, market: str = "national", participant: str = "", day: dt.date | None = None, method: str = "",
+def trades_visible(*, user, market: str = PRIMARY_MARKET, participant: str = "", day: dt.date | None = None, method: str = "",
                    limit: int | None = 200) -> QuerySet[Trade]:
     """Trades ``user`` may see, newest first: those where its organisation bought or sold, or all (or one
     participant's) for an exchange operator; optionally one trade ``method``. R0502 for other roles.
@@ -177,7 +178,7 @@ class FundLine:
     frozen_change_fen: int
 
 
-def funds_visible(*, user, market: str = "national", participant: str = "", limit: int = 200) -> Funds:
+def funds_visible(*, user, market: str = PRIMARY_MARKET, participant: str = "", limit: int = 200) -> Funds:
     """The fund account of the caller's organisation, or of ``participant`` (USCC) for an exchange
     operator (required then). An organisation without an account shows zero balances. R0502 for other
     roles; R0502 too for an operator naming no or an unknown participant (nothing to show)."""
@@ -239,7 +240,7 @@ class Board:
     asks: list
 
 
-def board(*, instrument: str, method: str, viewer=None, market: str = "national", levels: int | None = None,
+def board(*, instrument: str, method: str, viewer=None, market: str = PRIMARY_MARKET, levels: int | None = None,
           today: dt.date | None = None) -> Board:
     """The best ``levels`` (pack ``order.take_levels``, 5) price levels of each side from the market's
     book (``services.book_read``), with the resting quotes of those levels in priority order.
@@ -299,7 +300,7 @@ class DayState:
         return self.open_day is not None and self.open_day != self.today
 
 
-def day_state(*, market: str = "national", instrument: str, today: dt.date | None = None) -> DayState:
+def day_state(*, market: str = PRIMARY_MARKET, instrument: str, today: dt.date | None = None) -> DayState:
     """The real open/closed state of ``instrument``'s trading day, read from the command log (the last
     开市 / 闭市 command). Market data: any viewer."""
     from django.utils import timezone
@@ -313,25 +314,25 @@ def day_state(*, market: str = "national", instrument: str, today: dt.date | Non
     return DayState(instrument, today, open_day, closed, q.close_fen if q else None)
 
 
-def quotes_between(*, market: str = "national", instrument: str, start: dt.date, end: dt.date) -> list[DailyQuote]:
+def quotes_between(*, market: str = PRIMARY_MARKET, instrument: str, start: dt.date, end: dt.date) -> list[DailyQuote]:
     """The published daily quotes (open/high/low/close fen, listing volume t and amount fen) of
     ``instrument`` for ``start`` ≤ date ≤ ``end``, oldest first. Public market data."""
     return list(DailyQuote.objects.filter(market=market, instrument=instrument, date__gte=start, date__lte=end).order_by("date"))
 
 
-def stats_between(*, market: str = "national", instrument: str, start: dt.date, end: dt.date) -> list[DailyStat]:
+def stats_between(*, market: str = PRIMARY_MARKET, instrument: str, start: dt.date, end: dt.date) -> list[DailyStat]:
     """The daily statistics per method (volume t, amount fen, trades, year-to-date and cumulative) of
     ``instrument`` for ``start`` ≤ date ≤ ``end``, by date then method. Public market data."""
     return list(DailyStat.objects.filter(market=market, instrument=instrument, date__gte=start, date__lte=end).order_by("date", "method"))
 
 
-def instruments_listed(*, market: str = "national") -> list[str]:
+def instruments_listed(*, market: str = PRIMARY_MARKET) -> list[str]:
     """Instruments with published market data or an opened day, in code order (CEA, CEA21 …)."""
     a = set(DailyQuote.objects.filter(market=market).values_list("instrument", flat=True).distinct())
     a |= set(Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY).values_list("instrument", flat=True).distinct())
     return sorted(a)
 
 
-def latest_quote(*, market: str = "national", instrument: str) -> DailyQuote | None:
+def latest_quote(*, market: str = PRIMARY_MARKET, instrument: str) -> DailyQuote | None:
     """The last published daily quote of ``instrument``, or None. Public market data."""
     return DailyQuote.objects.filter(market=market, instrument=instrument).order_by("-date").first()

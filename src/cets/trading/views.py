@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
 from cets.parties.access import viewer_of
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
 
 from . import entry, selectors, services
@@ -35,7 +36,7 @@ from .checks import T0209
 from .forms import CancelForm, DayCloseForm, DayOpenForm, OrderForm, TakeForm
 from .models import Order
 
-MARKET = "national"
+MARKET = PRIMARY_MARKET
 METHODS = ("listing", "block")
 
 

@@ -26,6 +26,7 @@ from cets.parties.models import GeneratingUnit, Organisation, Role
 from cets.parties.selectors import entities_visible, entity_get, units_of
 from cets.registry.models import Account, Proposal
 from cets.registry.selectors import account_of, holdings_of, journal_of, unit_type_totals
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError, Unconfirmed, load_pack
 
 OUTCOMES = (ON_TIME, LATE, INCOMPLETE, OPEN)
@@ -359,7 +360,7 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
     today = today or timezone.localdate()
     out: list[InboxItem] = []
     try:
-        states, _ = cycle_status(market="national", year=year, today=today)
+        states, _ = cycle_status(market=PRIMARY_MARKET, year=year, today=today)
     except PackError:
         states = []
     for st in states:

@@ -12,6 +12,7 @@ from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
 from cets.registry.checks import R0605, R0606
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import load_pack
 
 from ..checks import (
@@ -68,7 +69,7 @@ def borrowing_submit(*, entity: Organisation, year: int, quantity_t: int, docume
 
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=entity.province)
     at = at or timezone.now()
-    ob = Obligation.objects.filter(entity=entity, market="national", year=year).first()
+    ob = Obligation.objects.filter(entity=entity, market=PRIMARY_MARKET, year=year).first()
     if ob is None:
         raise CetsError(R0606, f"{entity.uscc} {year}")
     pack = load_pack(ob.pack_id)

@@ -19,6 +19,7 @@ from cets.registry.checks import R0101, R0502, R0601
 from cets.registry.models import AccountKind, Instrument, Position, Transfer, TransferKind, UnitType
 from cets.registry.selectors import account_of
 from cets.registry.services import Leg, carry_over_vintage_create, system_account, transfer_post
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import Pack, load_pack
 
 from ..carryover import carry_over_limit
@@ -118,8 +119,8 @@ def carry_over_process(*, cutoff: dt.date, actor, at: dt.datetime | None = None,
     pack = load_pack(pack_id)
     at = at or timezone.now()
     target = pack.text("carry_over.target_vintage")
-    total = system_account("national", AccountKind.NATIONAL_TOTAL)
-    sink = system_account("national", AccountKind.CANCELLATION)
+    total = system_account(PRIMARY_MARKET, AccountKind.NATIONAL_TOTAL)
+    sink = system_account(PRIMARY_MARKET, AccountKind.CANCELLATION)
     done = 0
     apps = CarryOverApplication.objects.select_for_update().filter(status=CarryOverApplication.Status.SUBMITTED,
                                                                    submitted_at__lte=_shanghai(cutoff.isoformat(), end=True))

@@ -14,6 +14,7 @@ from cets.registry.checks import R0606
 from cets.registry.models import AccountKind, Instrument, Position, Proposal, TransferKind, UnitType
 from cets.registry.selectors import account_of
 from cets.registry.services import Leg, four_eyes, proposal_submit, system_account, transfer_post
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import load_pack
 
 from ..beijing import vintage_order
@@ -30,12 +31,12 @@ def _years_covered(entity: Organisation, year: int) -> list[int]:
     完成履约后剩余部分配额发放至重点排放单位账户"), so one year's execution may not release what the other
     year's obligation still needs. Only where the pack says so (``special_treatment.forced_surrender_other_year``);
     otherwise ``[year]``."""
-    ob = Obligation.objects.get(entity=entity, market="national", year=year)
+    ob = Obligation.objects.get(entity=entity, market=PRIMARY_MARKET, year=year)
     pack = load_pack(ob.pack_id)
     if not pack.data.get("special_treatment", {}).get("forced_surrender_other_year", False):
         return [year]
     years = [y for y in pack.data["pack"].get("years", [year])
-             if y == year or Obligation.objects.filter(entity=entity, market="national", year=y, pack_id=ob.pack_id).exists()]
+             if y == year or Obligation.objects.filter(entity=entity, market=PRIMARY_MARKET, year=y, pack_id=ob.pack_id).exists()]
     return sorted(set(years) | {year})
 
 
@@ -50,7 +51,7 @@ def forced_surrender_propose(*, key: str, entity: Organisation, year: int, instr
     The proposal covers ``year`` and the other years of the obligation's pack for which the entity has an
     obligation (2021 and 2022: "优先使用当年度配额，剩余部分优先用于另一年度的强制履约"; order in
     :func:`forced_surrender_plan`); a pack of one year covers that year only."""
-    if not Obligation.objects.filter(entity=entity, market="national", year=year).exists():
+    if not Obligation.objects.filter(entity=entity, market=PRIMARY_MARKET, year=year).exists():
         raise CetsError(R0606, f"{entity.uscc} {year}")
     return proposal_submit(key=key, kind="forced_surrender", actor=actor, payload={
         "entity": entity.uscc, "year": year, "years": _years_covered(entity, year), "instruction": instruction_ref,
@@ -105,10 +106,10 @@ def forced_surrender_plan(outstanding: dict[int, int], usable: dict[int, list[st
 def _execute_forced_surrender(p: Proposal, approver) -> dict:
     d = p.payload
     entity = Organisation.objects.get(uscc=d["entity"])
-    obs = {y: Obligation.objects.get(entity=entity, market="national", year=y) for y in d.get("years", [d["year"]])}
+    obs = {y: Obligation.objects.get(entity=entity, market=PRIMARY_MARKET, year=y) for y in d.get("years", [d["year"]])}
     at = dt.datetime.fromisoformat(d["effective_at"]) if d.get("effective_at") else timezone.now()
-    prov = system_account("national", AccountKind.PROVINCIAL, entity.province)
-    surrender = system_account("national", AccountKind.SURRENDER)
+    prov = system_account(PRIMARY_MARKET, AccountKind.PROVINCIAL, entity.province)
+    surrender = system_account(PRIMARY_MARKET, AccountKind.SURRENDER)
     held = held_for(entity=entity)
     by_vintage = {ut.vintage: ut for ut in UnitType.objects.filter(pk__in=held, instrument=Instrument.CEA)}
     outstanding = {y: max(0, ob.obligation_t - (active_surrenders(obligation=ob).aggregate(q=Sum("quantity"))["q"] or 0)) for y, ob in obs.items()}

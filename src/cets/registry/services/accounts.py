@@ -15,6 +15,7 @@ from cets.core.errors import CetsError
 from cets.core.uscc import InvalidUscc, validate_uscc
 from cets.parties.access import membership_of, require_role
 from cets.parties.models import Organisation, Role
+from cets.rules.markets import PRIMARY_MARKET
 
 from ..checks import R0101, R0102, R0106, R0107, R0109, R0502, R0506
 from ..kinds import HOLDER_KINDS
@@ -33,7 +34,7 @@ def _system_number(market: str, kind: str, province: str = "") -> str:
 
 
 @transaction.atomic
-def system_accounts_ensure(*, market: str = "national", provinces: Sequence[str] = ()) -> dict[str, Account]:
+def system_accounts_ensure(*, market: str = PRIMARY_MARKET, provinces: Sequence[str] = ()) -> dict[str, Account]:
     """Create (once) the registry's own accounts of a market: national total, reserve, auction,
     surrender, cancellation, deduction, and one provincial authority account per province."""
     out: dict[str, Account] = {}
@@ -56,7 +57,7 @@ def system_account(market: str, kind: str, province: str = "") -> Account:
 
 
 @transaction.atomic
-def account_open(*, holder: Organisation, kind: str = AccountKind.ENTITY, market: str = "national") -> Account:
+def account_open(*, holder: Organisation, kind: str = AccountKind.ENTITY, market: str = PRIMARY_MARKET) -> Account:
     """Open the holder's one account in ``market`` (idempotent: returns the existing one of the
     same kind). Validates the holder's credit code (GB 32100) unless it is a project owner.
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
+from cets.rules.markets import PRIMARY_MARKET
 
 from ..checks import R0111
 from ..models import Account, AccountStatus, HolderChange, Holding, Position, TransferKind, UnitType
@@ -31,7 +32,7 @@ def holder_change_register(*, key: str, kind: str, from_holder: Organisation, to
         return existing
     require_role(actor, Role.REGISTRY_OPERATOR)
     require_role(province_approver, Role.PROVINCIAL_AUTHORITY, province=from_holder.province)
-    src = Account.objects.get(holder=from_holder, market="national")
+    src = Account.objects.get(holder=from_holder, market=PRIMARY_MARKET)
     dst = account_open(holder=to_holder)
     if kind == HolderChange.Kind.MERGER:
         lines = [(h.unit_type, h.quantity) for h in Holding.objects.filter(account=src, position=Position.REGISTRY, quantity__gt=0).select_related("unit_type")]

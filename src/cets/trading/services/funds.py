@@ -25,6 +25,7 @@ from django.utils import timezone
 from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
+from cets.rules.markets import PRIMARY_MARKET
 
 from ..checks import T0201, T0202, T0203, T0204
 from ..models import FundAccount, FundEntry
@@ -40,7 +41,7 @@ def system_fund_account(market: str, kind: str) -> FundAccount:
     return acc
 
 
-def fund_account_of(*, holder: Organisation, market: str = "national", create: bool = False) -> FundAccount:
+def fund_account_of(*, holder: Organisation, market: str = PRIMARY_MARKET, create: bool = False) -> FundAccount:
     """The participant fund account of ``holder`` (T0204 if none and not ``create``)."""
     acc = FundAccount.objects.filter(market=market, holder=holder).first()
     if acc is None:
@@ -89,7 +90,7 @@ def _exists(key: str) -> FundEntry | None:
 
 
 @transaction.atomic
-def funds_deposit(*, key: str, holder: Organisation, amount_fen: int, actor, market: str = "national", at=None) -> FundEntry:
+def funds_deposit(*, key: str, holder: Organisation, amount_fen: int, actor, market: str = PRIMARY_MARKET, at=None) -> FundEntry:
     """入金: the settlement bank confirms ``amount_fen`` fen (int) received for ``holder``; recorded by an
     exchange operator (R0502 otherwise; ``actor=None`` only for system jobs such as the replay).
     Idempotent on ``key``."""
@@ -104,7 +105,7 @@ def funds_deposit(*, key: str, holder: Organisation, amount_fen: int, actor, mar
 
 
 @transaction.atomic
-def funds_withdraw(*, key: str, holder: Organisation, amount_fen: int, actor, market: str = "national", at=None) -> FundEntry:
+def funds_withdraw(*, key: str, holder: Organisation, amount_fen: int, actor, market: str = PRIMARY_MARKET, at=None) -> FundEntry:
     """出金: pay ``amount_fen`` fen (int) of available funds back to ``holder``'s bank account. The holder
     itself or an exchange operator (R0502); T0201 if more than available."""
     from cets.parties.access import membership_of

@@ -32,6 +32,7 @@ from cets.parties.access import membership_of
 from cets.parties.models import Organisation, Role
 from cets.registry.models import Account, AccountStatus, Holding, Position, UnitType
 from cets.registry.services import exchange_deliver, exchange_hold, exchange_release
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import Pack, pack_for
 
 from .. import auction as au
@@ -134,7 +135,7 @@ def _registry_account(participant: Organisation, market: str) -> Account:
     return acc
 
 
-def sellable_t(*, participant: Organisation, instrument: str, day: dt.date, market: str = "national", rules: MarketRules | None = None,
+def sellable_t(*, participant: Organisation, instrument: str, day: dt.date, market: str = PRIMARY_MARKET, rules: MarketRules | None = None,
                account: Account | None = None) -> int:
     """Tonnes (int) ``participant`` may sell now from ``account`` (default: its own account): the trading
     position minus what it bought on ``day`` (allowances bought today cannot be sold today, reference
@@ -161,7 +162,7 @@ def _allocation_t(participant: Organisation, unit_type: UnitType) -> int:
         year = int(str(unit_type.vintage)[-4:])
     except ValueError:
         return 0
-    return allocated_t(entity=participant, year=year, market=INSTRUMENT_MARKET.get(unit_type.instrument, "national")) or 0
+    return allocated_t(entity=participant, year=year, market=INSTRUMENT_MARKET.get(unit_type.instrument, PRIMARY_MARKET)) or 0
 
 
 def holding_limit_t(*, participant: Organisation, unit_type: UnitType, rules: MarketRules) -> int | None:
@@ -249,7 +250,7 @@ def _validate_order_shape(side: str, price_fen, quantity_t) -> None:
 
 
 def order_place(*, key: str, participant: Organisation, instrument: str, method: str, side: str, price_fen: int, quantity_t: int, actor,
-                counterparty: Organisation | None = None, market: str = "national", at: dt.datetime | None = None) -> Order:
+                counterparty: Organisation | None = None, market: str = PRIMARY_MARKET, at: dt.datetime | None = None) -> Order:
     """Enter an order (申报): a listing quote (挂牌), a block order (大宗, optionally directed to
     ``counterparty``) or a continuous limit order. ``price_fen`` fen per tonne (int), ``quantity_t``
     tonnes (int). Checks: T0209 the actor trades for ``participant``; T0205 trading day and the method's
@@ -292,7 +293,7 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
 
 
 def order_take(
-    *, key: str, participant: Organisation, quote_seq: int, quantity_t: int, actor, market: str = "national", at: dt.datetime | None = None
+    *, key: str, participant: Organisation, quote_seq: int, quantity_t: int, actor, market: str = PRIMARY_MARKET, at: dt.datetime | None = None
 ) -> Order:
     """Take (摘牌) ``quantity_t`` tonnes of the resting listing quote ``quote_seq`` at its price, or
     confirm a block order (its whole quantity). The same entry checks as ``order_place``; T0211 if the
@@ -333,7 +334,7 @@ def order_take(
     return o
 
 
-def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, market: str = "national", at: dt.datetime | None = None) -> Order:
+def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, market: str = PRIMARY_MARKET, at: dt.datetime | None = None) -> Order:
     """Cancel (撤单) a resting order of ``participant``; the book refuses T0110 if it is not resting or
     not the participant's. Frozen funds or units are released by the sequencer."""
     if (o := _existing(key)) is not None:
@@ -478,7 +479,7 @@ def auction_offer(
     max_bid_t: int = 0,
     account: Account | None = None,
     actor,
-    market: str = "national",
+    market: str = PRIMARY_MARKET,
     at: dt.datetime | None = None,
 ) -> Order:
     """Announce a one-way auction: ``initiator`` sells ``quantity_t`` tonnes (int) of ``instrument`` at a
@@ -528,7 +529,15 @@ def auction_offer(
 
 
 def auction_bid(
-    *, key: str, participant: Organisation, auction_seq: int, price_fen: int, quantity_t: int, actor, market: str = "national", at: dt.datetime | None = None
+    *,
+    key: str,
+    participant: Organisation,
+    auction_seq: int,
+    price_fen: int,
+    quantity_t: int,
+    actor,
+    market: str = PRIMARY_MARKET,
+    at: dt.datetime | None = None,
 ) -> Order:
     """A sealed bid (竞买申报) of ``quantity_t`` tonnes at ``price_fen`` fen per tonne; price × quantity + fee
     is frozen at entry (T0201). The book refuses T0301/T0302/T0304/T0115 (the bid is then rejected and
@@ -566,7 +575,7 @@ def auction_bid(
     return o
 
 
-def auction_close(*, key: str, auction_seq: int, actor, market: str = "national", at: dt.datetime | None = None) -> Order:
+def auction_close(*, key: str, auction_seq: int, actor, market: str = PRIMARY_MARKET, at: dt.datetime | None = None) -> Order:
     """Clear the auction (出清) by price priority then time; each fill settles as a trade (DVP); unfilled
     bids and unsold units are released. An exchange operator (R0502) or a system job."""
     if (o := _existing(key)) is not None:
@@ -644,7 +653,7 @@ def _rebuild(market: str, upto: int) -> bk.Book:
     return book
 
 
-def sequencer_drain(*, market: str = "national", batch: int = 5000) -> int:
+def sequencer_drain(*, market: str = PRIMARY_MARKET, batch: int = 5000) -> int:
     """Apply every command of the log not applied yet, in order, writing each event's effects (order
     status, trades with their settlement, releases). One sequencer at a time per market (the
     ``MarketState`` row lock). Returns the number of commands applied. If anything fails, the
@@ -694,7 +703,7 @@ def _drain_batch(market: str, batch: int) -> list[Order]:
 
 
 @contextmanager
-def book_read(market: str = "national"):
+def book_read(market: str = PRIMARY_MARKET):
     """``with book_read("national") as book:`` — this process's book of ``market``, brought up to the
     log, for reading (depth, resting quotes) while no thread of this process applies commands to it."""
     sequencer_drain(market=market)

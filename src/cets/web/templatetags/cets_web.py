@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from cets.compliance.status import LABELS as STATUS_LABELS
 from cets.core.regions import PROVINCES
 from cets.parties.models import Role
+from cets.rules.markets import PRIMARY_MARKET
 
 register = template.Library()
 
@@ -124,7 +125,7 @@ def pick_lang(pair) -> str:
 
 
 @register.filter
-def sector_name(code: str, market: str = "national") -> str:
+def sector_name(code: str, market: str = PRIMARY_MARKET) -> str:
     """A sector code's name in the page's language, from the market's sector registry (market.toml)."""
     from cets.rules.markets import sector_name as registry_name
     from cets.rules.packs import PackError
