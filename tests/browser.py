@@ -73,3 +73,12 @@ def wait_text(browser, text: str, element_id: str | None = None) -> None:
     # document"): that is not a failure, the wait simply looks again
     WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException, WebDriverException)).until(
         EC.text_to_be_present_in_element(where, text))
+
+
+def wait(browser, condition, timeout: int = 15):
+    """``WebDriverWait(browser, timeout).until(condition)`` that looks again, instead of failing, while the page
+    navigates under the check (a stale element, or Chrome's "Node … does not belong to the document")."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException, WebDriverException)).until(condition)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import chrome, require_browser
+from tests.browser import chrome, require_browser, wait
 from tests.trading.conftest import PASSWORD
 
 require_browser()
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def login(browser, live_server, username: str) -> None:
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.NAME, "password").submit()
     browser.find_element(By.XPATH, "//button[normalize-space()='English']").click()  # whatever the browser's own language
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
+    wait(browser, EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -43,12 +42,12 @@ def test_entity_places_a_quote_and_sees_it_on_the_board(exchange, browser, live_
 
     login(browser, live_server, exchange.sd1_user.username)
     browser.find_element(By.LINK_TEXT, "Trading").click()  # the nav link
-    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "board")))
+    wait(browser, EC.presence_of_element_located((By.ID, "board")))
     browser.find_element(By.CSS_SELECTOR, "input[name=side][value=S]").click()
     browser.find_element(By.ID, "id_price").send_keys("96.50")
     browser.find_element(By.ID, "id_quantity_t").send_keys("1000")
     browser.find_element(By.XPATH, "//button[normalize-space()='Submit order']").click()
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.ID, "board"), "96.50"))
+    wait(browser, EC.text_to_be_present_in_element((By.ID, "board"), "96.50"))
     quote = Order.objects.get(kind="place")
     assert (quote.status, quote.price_fen, quote.quantity_t) == ("resting", 9_650, 1_000)
     row = browser.find_element(By.CSS_SELECTOR, f"#board li[data-quote='{quote.seq}']")
@@ -63,6 +62,6 @@ def test_entity_places_a_quote_and_sees_it_on_the_board(exchange, browser, live_
     qty.clear()
     qty.send_keys("400")
     row.find_element(By.TAG_NAME, "button").click()
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.ID, "board"), "600 t"))
+    wait(browser, EC.text_to_be_present_in_element((By.ID, "board"), "600 t"))
     t = Trade.objects.get()
     assert (t.quantity_t, t.price_fen, t.amount_fen) == (400, 9_650, 3_860_000)  # 400 t × 96.50 CNY = 38,600.00 CNY

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import chrome, require_browser
+from tests.browser import chrome, require_browser, wait
 from tests.web.conftest import PASSWORD, SD_1, ZJ_1, with_password
 
 require_browser()
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +55,6 @@ def test_provincial_officer_walks_the_main_pages(web, browser, live_server):
 def test_language_switch_in_the_browser(web, browser, live_server):
     login(browser, live_server, web.mee)
     browser.find_element(By.XPATH, "//button[normalize-space()='English']").click()
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
+    wait(browser, EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
     browser.find_element(By.XPATH, "//button[normalize-space()='中文']").click()
-    WebDriverWait(browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "重点排放单位"))
+    wait(browser, EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "重点排放单位"))
