@@ -17,6 +17,7 @@ from cets.registry.services import (
     cancellation_propose,
     deduction_propose,
     freeze_release_propose,
+    holder_change_propose,
     holder_change_register,
     issuance_propose,
     judicial_freeze,
@@ -148,20 +149,31 @@ def test_account_closure_only_when_empty(world):
     assert e.value.code == "R0102"
 
 
-def test_merger_moves_everything_and_is_published(world):
+def test_merger_moves_everything_once_the_province_approves_in_the_platform(world):
+    """Measures Art. 18: the registry proposes the change on the decision; the old holder's provincial authority
+    approves it as a user of the platform — not a typed name — and only then do the units move (issue 16)."""
     w = world
     issue(w, SD_2, 500)
-    hc = holder_change_register(key="hc1", kind=HolderChange.Kind.MERGER, from_holder=w.sd2, to_holder=w.sd1, lines=[],
-                                decision_ref="鲁环函〔2025〕9号", province_approver=w.province_sd, actor=w.registry_a)
+    with pytest.raises(CetsError) as e:  # a typed approval is not an approval
+        holder_change_register(key="hc0", kind=HolderChange.Kind.MERGER, from_holder=w.sd2, to_holder=w.sd1, lines=[],
+                               decision_ref="x", province_approver=w.province_sd, actor=w.registry_a)
+    assert e.value.code == "R0506"
+    p = holder_change_propose(key="hc1", kind=HolderChange.Kind.MERGER, from_holder=w.sd2, to_holder=w.sd1, lines=[],
+                              decision_ref="鲁环函〔2025〕9号", actor=w.registry_a)
+    assert qty(w, SD_2) == 500  # nothing moves on the proposal
+    for who in (w.registry_b, w.province_zj):  # a second operator is not the province; another province is not this one
+        with pytest.raises(CetsError) as e:
+            proposal_approve(proposal_id=p.pk, approver=who)
+        assert e.value.code == "R0502"
+    assert qty(w, SD_2) == 500
+    proposal_approve(proposal_id=p.pk, approver=w.province_sd)
+    hc = HolderChange.objects.get(key="hc1")
     assert qty(w, SD_1) == 500
     assert qty(w, SD_2) == 0
     assert Account.objects.get(pk=w.accounts[SD_2].pk).status == AccountStatus.CLOSED
     assert hc.published_at
+    assert hc.approved_by == w.province_sd
     assert hc.lines == [{"unit_type": "CEA-2023", "quantity": 500}]
-    with pytest.raises(CetsError) as e:  # another province cannot approve it
-        holder_change_register(key="hc2", kind=HolderChange.Kind.SPLIT, from_holder=w.sd1, to_holder=w.zj1, lines=[(w.cea, 1)],
-                               decision_ref="x", province_approver=w.province_zj, actor=w.registry_a)
-    assert e.value.code == "R0502"
 
 
 def test_forced_surrender_order_is_pure():

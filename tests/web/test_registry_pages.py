@@ -87,12 +87,21 @@ def test_entity_applies_to_surrender_from_the_page(world):
 
 
 def test_published_holder_changes_are_public(world):
-    from cets.registry.models import HolderChange
-    from cets.registry.services import holder_change_register
-
-    holder_change_register(key="hc", kind=HolderChange.Kind.MERGER, from_holder=world.sd2, to_holder=world.sd1, lines=[],
-                           decision_ref="鲁环函〔2025〕9号", province_approver=world.province_sd, actor=world.registry_a)
     from django.test import Client
+
+    # the registry proposes from its page; the province sees it on its registry page and in its inbox, and approves
+    a = client_for(world.registry_a, verified=True)
+    a.post("/registry/holder_change/", {"key": "hc", "kind": "merger", "from_uscc": world.sd2.uscc, "to_uscc": world.sd1.uscc,
+                                          "reason": "鲁环函〔2025〕9号"}, follow=True)
+    p = Proposal.objects.get(key="hc")
+    assert p.status == "proposed"
+    sd = client_for(world.province_sd)
+    page = sd.get("/registry/").content.decode()
+    assert "hc" in page
+    assert "changes of holder awaiting your approval" in sd.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "changes of holder" not in client_for(world.province_zj).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    sd.post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    assert Proposal.objects.get(key="hc").status == "executed"
 
     r = Client().get("/public/holder-changes/")
     assert r.status_code == 200

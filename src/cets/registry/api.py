@@ -17,7 +17,7 @@ from cets.parties.access import membership_of
 from cets.parties.models import Role
 
 from . import selectors, services
-from .checks import R0101, R0201, R0502, R0505
+from .checks import R0101, R0201, R0301, R0505
 from .models import Position, UnitType
 
 router = Router(tags=["registry"])
@@ -371,25 +371,24 @@ class HolderChangeIn(Schema):
     from_uscc: str
     to_uscc: str
     decision_ref: str
-    province_approver: str  # username of the provincial officer who approved
     lines: list[dict] = []  # for a split: [{"unit_type": "CEA-2023", "quantity": 100}]
 
 
-@router.post("/holder-changes", response=dict)
+@router.post("/holder-changes", response=ProposalOut)
 def holder_change(request, body: HolderChangeIn):
-    """Register a change of holder on a merger or split (Measures Art. 18), approved by the province."""
-    from django.contrib.auth import get_user_model
-
+    """Propose a change of holder on a merger or split (Measures Art. 18): the old holder's provincial authority
+    approves it in the platform (``POST /proposals/{id}/approve`` as that province's user); then it is registered
+    and published."""
     from cets.parties.models import Organisation
 
     _otp(request)
     orgs = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[body.from_uscc, body.to_uscc])}
     if body.from_uscc not in orgs or body.to_uscc not in orgs:
         raise CetsError(R0101, f"{body.from_uscc} / {body.to_uscc}")
-    approver = get_user_model().objects.filter(username=body.province_approver).first()
-    if approver is None:
-        raise CetsError(R0502, body.province_approver)
-    hc = services.holder_change_register(key=body.key, kind=body.kind, from_holder=orgs[body.from_uscc], to_holder=orgs[body.to_uscc],
-                                         lines=[(_unit_type(ln["unit_type"]), int(ln["quantity"])) for ln in body.lines],
-                                         decision_ref=body.decision_ref, province_approver=approver, actor=request.user)
-    return {"key": hc.key, "kind": hc.kind, "lines": hc.lines, "published_at": hc.published_at.isoformat()}
+    try:
+        lines = [(_unit_type(str(ln["unit_type"])), ln["quantity"]) for ln in body.lines]
+    except (KeyError, TypeError):
+        raise CetsError(R0301, "lines: [{unit_type, quantity}]") from None
+    return _proposal_out(services.holder_change_propose(key=body.key, kind=body.kind, from_holder=orgs[body.from_uscc],
+                                                        to_holder=orgs[body.to_uscc], lines=lines, decision_ref=body.decision_ref,
+                                                        actor=request.user))

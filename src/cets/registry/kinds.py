@@ -192,6 +192,10 @@ PROPOSAL_KINDS: dict[str, ProposalRule] = {r.kind: r for r in (
     ProposalRule("vintage_create", (_OP,), _OP, (TransferKind.CREATE,), "creating a unit type or adding to its cap (minting)"),
     ProposalRule("freeze_release", (_OP,), _OP, (TransferKind.RELEASE,), "解除冻结: frozen units back to the registry position"),
     ProposalRule("account_reopen", (_OP,), _OP, (), "reopening a restricted or frozen account"),
+    # A change of holder on a merger or split (Measures Art. 18): the registry proposes on the decision, the old
+    # holder's provincial authority approves in the platform (as a user, in its own province), then it executes.
+    ProposalRule("holder_change", (_OP,), Role.PROVINCIAL_AUTHORITY, (TransferKind.TRANSFER,),
+                 "change of holder: approved in the platform by the old holder's provincial authority"),
 )}
 
 

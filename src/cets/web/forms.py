@@ -117,7 +117,6 @@ class HolderChangeForm(_Keyed):
     kind = forms.ChoiceField(label=_("Kind"), choices=[("merger", _("merger")), ("split", _("split"))])
     from_uscc = forms.CharField(label=_("From (credit code)"), max_length=18)
     to_uscc = forms.CharField(label=_("To (credit code)"), max_length=18)
-    province_approver = forms.CharField(label=_("Approved by (provincial officer's username)"), max_length=150)
     reason = forms.CharField(label=_("Decision reference"), max_length=200)
     unit_type = forms.CharField(label=_("Unit type (split only)"), max_length=80, required=False)
     quantity = forms.IntegerField(label=_("Quantity (t, split only)"), min_value=1, required=False)

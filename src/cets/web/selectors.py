@@ -379,6 +379,10 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
     elif v.role in (Role.PROVINCIAL_AUTHORITY, Role.NATIONAL_AUTHORITY):
         scope = Organisation.objects.filter(organisation_scope(user))
         if v.role == Role.PROVINCIAL_AUTHORITY:
+            changes = Proposal.objects.filter(status=Proposal.Status.PROPOSED, kind="holder_change", payload__province=v.province).count()
+            if changes:
+                out.append(InboxItem(zh="待本省审批的主体变更", en="changes of holder awaiting your approval", count=changes,
+                                     url=reverse("web:registry")))
             apps = SurrenderApplication.objects.filter(status=SurrenderApplication.Status.SUBMITTED, obligation__entity__in=scope).count()
             if apps:
                 out.append(InboxItem(zh="待确认的清缴申请", en="surrender applications to decide", count=apps, url=reverse("compliance:surrenders")))

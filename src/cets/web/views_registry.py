@@ -81,6 +81,9 @@ def registry_page(request):
         return render(request, "web/no_role.html", ctx)
     operator = m.role == Role.REGISTRY_OPERATOR
     ctx.update(operator=operator, verified=request.user.is_verified())
+    if m.role == Role.PROVINCIAL_AUTHORITY:  # changes of holder in its province wait on its approval
+        ctx["pending"] = (Proposal.objects.filter(status=Proposal.Status.PROPOSED, kind="holder_change", payload__province=m.province)
+                          .select_related("proposed_by").order_by("proposed_at"))
     if operator:
         ctx["pending"] = Proposal.objects.filter(status=Proposal.Status.PROPOSED).select_related("proposed_by").order_by("proposed_at")
         ctx["op_forms"] = [(name, TITLES[name], cls(initial={"key": _key()})) for name, cls in OPERATOR_FORMS.items()]
@@ -115,7 +118,7 @@ def registry_action(request, action: str):
         messages.error(request, f"{R0505.code} {R0505.zh if request.LANGUAGE_CODE.startswith('zh') else R0505.en}")
         return redirect("web:registry")
     user = request.user
-    if action == "decide" and operator:
+    if action == "decide" and (operator or m.role == Role.PROVINCIAL_AUTHORITY):  # the service checks who may decide which kind
         f = forms.DecisionForm(request.POST)
         if f.is_valid():
             pid = f.cleaned_data["proposal"]
@@ -168,13 +171,10 @@ def registry_action(request, action: str):
             from cets.compliance.services import forced_surrender_propose
 
             return forced_surrender_propose(key=d["key"], entity=_org(d["entity_uscc"]), year=d["year"], instruction_ref=d["reason"], actor=user).key
-        if action == "holder_change":
-            from django.contrib.auth import get_user_model
-
-            approver = get_user_model().objects.filter(username=d["province_approver"]).first()
+        if action == "holder_change":  # the old holder's province approves it on this page (four eyes across institutions)
             lines = [(_unit_type(d["unit_type"]), d["quantity"])] if d["kind"] == "split" and d["unit_type"] and d["quantity"] else []
-            return services.holder_change_register(key=d["key"], kind=d["kind"], from_holder=_org(d["from_uscc"]), to_holder=_org(d["to_uscc"]),
-                                                   lines=lines, decision_ref=d["reason"], province_approver=approver, actor=user).key
+            return services.holder_change_propose(key=d["key"], kind=d["kind"], from_holder=_org(d["from_uscc"]), to_holder=_org(d["to_uscc"]),
+                                                  lines=lines, decision_ref=d["reason"], actor=user).key
         if action == "surrender":
             from cets.compliance.services import surrender_submit
 

@@ -18,7 +18,7 @@ apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
 from ..kinds import HOLDER_KINDS, INSTRUMENT_MARKET, MARKET_INSTRUMENTS
 from .accounts import KIND_CODES, account_close_propose, account_open, account_status_set, system_account, system_accounts_ensure
 from .exchange import exchange_deliver, exchange_hold, exchange_release
-from .holders import holder_change_register
+from .holders import holder_change_propose, holder_change_register
 from .issuance import BATCH_MIN_LINES, IssuanceLine, issuance_batch_post, issuance_lines_post, issuance_propose
 from .ledger import Leg
 from .operator import account_reopen_propose, freeze_release_propose, operator_transfer_propose, vintage_create_propose
@@ -30,11 +30,47 @@ from .transfers import holding_transfer, transfer_post
 from .vintages import carry_over_vintage_create, unit_type_code, vintage_create
 
 __all__ = [
-    "account_reopen_propose", "freeze_release_propose", "operator_transfer_propose", "vintage_create_propose", "carry_over_vintage_create",
-    "BATCH_MIN_LINES", "FOUR_EYES", "HOLDER_KINDS", "HOLDER_MOVES", "INSTRUMENT_MARKET", "IRREVERSIBLE", "KIND_CODES", "MARKET_INSTRUMENTS",
-    "FourEyesOp", "IssuanceLine", "Leg", "account_close_propose", "account_open", "account_status_set", "cancellation_propose",
-    "deduction_propose", "exchange_deliver", "exchange_hold", "exchange_release", "four_eyes", "holder_change_register", "holding_transfer",
-    "issuance_batch_post", "issuance_lines_post", "issuance_propose", "judicial_freeze", "judicial_release", "position_move",
-    "proposal_approve", "proposal_reject", "proposal_submit", "reversal_propose", "system_account", "system_accounts_ensure",
-    "transfer_post", "unit_type_code", "vintage_create",
+    "account_reopen_propose",
+    "freeze_release_propose",
+    "operator_transfer_propose",
+    "vintage_create_propose",
+    "carry_over_vintage_create",
+    "BATCH_MIN_LINES",
+    "FOUR_EYES",
+    "HOLDER_KINDS",
+    "HOLDER_MOVES",
+    "INSTRUMENT_MARKET",
+    "IRREVERSIBLE",
+    "KIND_CODES",
+    "MARKET_INSTRUMENTS",
+    "FourEyesOp",
+    "IssuanceLine",
+    "Leg",
+    "account_close_propose",
+    "account_open",
+    "account_status_set",
+    "cancellation_propose",
+    "deduction_propose",
+    "exchange_deliver",
+    "exchange_hold",
+    "exchange_release",
+    "four_eyes",
+    "holder_change_propose",
+    "holder_change_register",
+    "holding_transfer",
+    "issuance_batch_post",
+    "issuance_lines_post",
+    "issuance_propose",
+    "judicial_freeze",
+    "judicial_release",
+    "position_move",
+    "proposal_approve",
+    "proposal_reject",
+    "proposal_submit",
+    "reversal_propose",
+    "system_account",
+    "system_accounts_ensure",
+    "transfer_post",
+    "unit_type_code",
+    "vintage_create",
 ]
