@@ -174,7 +174,9 @@ def _demo_2024_table(res):
     """The demo's 2024 summary: one column per sector and a total (an entity on two lists is counted once there)."""
     from rich.table import Table
 
-    zh = {"power": "发电", "steel": "钢铁", "cement": "水泥", "aluminium": "铝冶炼"}
+    from cets.rules.markets import load_market
+
+    zh = {s.code: s.name_zh for s in load_market(PRIMARY_MARKET).sectors}  # the market's sector registry
     rs, c = res.sectors_2024, res.counts_2024
     t = Table(title="cets demo · national market, compliance year 2024 全国碳市场2024年度履约")
     t.add_column("item 项目")

@@ -194,6 +194,14 @@ _STAGE_FROM = {"pre": EntityAllocation.Stage.COMPUTED, "final": EntityAllocation
 _STAGE_TO = {"pre": EntityAllocation.Stage.PRE_ISSUED, "final": EntityAllocation.Stage.FINAL_ISSUED}
 
 
+def _only_sector(market: str, year: int) -> str:
+    """The one sector the market allocated in ``year``; A0103 when there are several (name the sector) or none."""
+    sectors = sorted(set(EntityAllocation.objects.filter(market=market, year=year).values_list("sector", flat=True)))
+    if len(sectors) != 1:
+        raise CetsError(A0103, f"{market} {year}: name the sector ({', '.join(sectors) or 'none allocated'})")
+    return sectors[0]
+
+
 def _from_stages(stage: str, market: str, sector: str, year: int) -> tuple[str, ...]:
     """The stages an allocation may be at for ``stage`` to be issued: the one before it, and for ``final``
     also ``computed`` when the year has no pre-allocation (``[method.<year>] pre_allocation = false``:
@@ -219,9 +227,10 @@ def issuance_key(*, market: str, sector: str, year: int, stage: str, province: s
 
 @transaction.atomic
 def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, actor, effective_at=None, market: str = PRIMARY_MARKET,
-                             sector: str = "power", province: str | None = None) -> Proposal:
+                             sector: str | None = None, province: str | None = None) -> Proposal:
     """Propose issuing a stage of the ``market``/``sector`` allocation of ``year`` (every province, or one
-    ``province``), four eyes: a second registry operator approves.
+    ``province``), four eyes: a second registry operator approves. ``sector`` may be left out when the
+    market allocated one sector that year (:func:`_only_sector`, A0103 otherwise).
 
     ``pre`` issues 预分配实发配额量 (pre-allocation − adjustment); ``final`` issues or claws back
     实发配额量 = 应发 − 配额调整总量 − already issued (多退少补, plan §五(二), §五(五)). The figures are
@@ -233,6 +242,7 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     Raises A0103 if no entity of the scope is at the stage before ``stage``, A0130 if every one of them
     is blocked, A0106 if an entity has no account, R0502 unless ``actor`` is a registry operator."""
     require_role(actor, Role.REGISTRY_OPERATOR)
+    sector = sector or _only_sector(market, year)
     scope = _scope(market, sector, year).filter(stage__in=_from_stages(stage, market, sector, year))
     if province:
         scope = scope.filter(entity__province=province)
@@ -271,12 +281,15 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
 
 
 @transaction.atomic
-def allocation_issue_confirm(*, year: int, stage: str, market: str = PRIMARY_MARKET, sector: str = "power") -> int:
+def allocation_issue_confirm(*, year: int, stage: str, market: str = PRIMARY_MARKET, sector: str | None = None) -> int:
     """Record the outcome of the ``stage`` issuance proposals of ``market``/``sector``/``year``: the entities
     of an executed proposal move to the next stage and ``issued_t`` (issued so far, tonnes) takes the
     proposal's quantities; those of a rejected one are released for a new proposal. A0104 if no proposal of
-    the scope has been executed (one is still waiting or none exists). Returns the entities moved on."""
+    the scope has been executed (one is still waiting or none exists). Returns the entities moved on.
+    ``sector`` as in :func:`allocation_issue_propose`."""
     from django.db.models import F, Sum
+
+    sector = sector or _only_sector(market, year)
 
     pending = _scope(market, sector, year).filter(stage__in=_from_stages(stage, market, sector, year)).exclude(proposal_key="")
     status = dict(Proposal.objects.filter(key__in=set(pending.values_list("proposal_key", flat=True))).values_list("key", "status"))
