@@ -260,19 +260,23 @@ def sector_figures(*, market: str, year: int, ids, today: dt.date, sector: str) 
                          offset_t=int(sum(by_inst.get(i, 0) for i in OFFSET_INSTRUMENTS)), outcomes=outcomes)
 
 
-def cycle_status(*, market: str, year: int, today: dt.date | None = None) -> tuple[list[StepState], dict[str, SectorFigures]]:
+def cycle_status(*, market: str, year: int, today: dt.date | None = None, owner: str | None = None,
+                 figures: bool = True) -> tuple[list[StepState], dict[str, SectorFigures]]:
     """The cycle of ``market`` and ``year`` as of ``today`` (default: today in Asia/Shanghai): the steps of the
     market's cycle pack with their statuses (earliest due first), and figures per sector — every sector of the
     year's lists that the market allocates that year (``market.toml``: an allocation pack for the sector and year;
     an industry of the verification disclosures that is not in the market is left out) plus every sector a step
-    names. Raises PackError if the market has no cycle pack."""
+    names. ``owner`` (a role) observes only that role's steps and ``figures=False`` skips the sector figures: the
+    inbox asks for no more than it shows. Raises PackError if the market has no cycle pack."""
     today = today or timezone.localdate()
-    steps = cycle_steps(market, year)
+    steps = [s for s in cycle_steps(market, year) if owner is None or s.owner == owner]
     listed = listed_entities(market=market, year=year)
     states = []
     for s in steps:
         o = observe(s, market=market, year=year, listed=listed, today=today)
         states.append(StepState(step=s, status=step_status(due=s.due, today=today, observation=o), observation=o))
+    if not figures:
+        return states, {}
     from cets.rules.markets import load_market
 
     registry = load_market(market)

@@ -360,7 +360,7 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
     today = today or timezone.localdate()
     out: list[InboxItem] = []
     try:
-        states, _ = cycle_status(market=PRIMARY_MARKET, year=year, today=today)
+        states, _ = cycle_status(market=PRIMARY_MARKET, year=year, today=today, owner=v.role, figures=False)
     except PackError:
         states = []
     for st in states:

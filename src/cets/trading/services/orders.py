@@ -847,29 +847,12 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
         at=at,
     )
     buy.frozen_fen -= amount
-    if fees[buy.seq]:
-        funds.post(
-            savepoint=False,
-            key=f"trade-{tr.seq}-fee-buyer",
-            kind=FundEntry.Kind.FEE,
-            debit=(bfund, funds.FROZEN),
-            credit=(fee_acc, funds.AVAILABLE),
-            amount_fen=fees[buy.seq],
-            trade=tr,
-            at=at,
-        )
-        buy.frozen_fen -= fees[buy.seq]
-    if fees[sell.seq]:
-        funds.post(
-            savepoint=False,
-            key=f"trade-{tr.seq}-fee-seller",
-            kind=FundEntry.Kind.FEE,
-            debit=(sfund, funds.AVAILABLE),
-            credit=(fee_acc, funds.AVAILABLE),
-            amount_fen=fees[sell.seq],
-            trade=tr,
-            at=at,
-        )
+    # each side's fee from its own bucket: the buyer's was frozen with the order, the seller's comes from the proceeds
+    for side, order, fund, bucket in (("buyer", buy, bfund, funds.FROZEN), ("seller", sell, sfund, funds.AVAILABLE)):
+        if fees[order.seq]:
+            funds.post(savepoint=False, key=f"trade-{tr.seq}-fee-{side}", kind=FundEntry.Kind.FEE, debit=(fund, bucket),
+                       credit=(fee_acc, funds.AVAILABLE), amount_fen=fees[order.seq], trade=tr, at=at)
+    buy.frozen_fen -= fees[buy.seq]
     return tr
 
 
