@@ -138,6 +138,7 @@ class Role(models.TextChoices):
     NATIONAL_AUTHORITY = "national_authority", "生态环境部 national authority"
     PROVINCIAL_AUTHORITY = "provincial_authority", "省级生态环境主管部门 provincial authority"
     MUNICIPAL_AUTHORITY = "municipal_authority", "市级生态环境主管部门 municipal authority"
+    DISTRICT_AUTHORITY = "district_authority", "区级生态环境主管部门 district authority"
     ENTITY = "entity", "重点排放单位 key emitting entity"
     VERIFIER = "verifier", "核查技术服务机构 verification body"
     REGISTRY_OPERATOR = "registry_operator", "注册登记机构 registry operator"
@@ -150,9 +151,11 @@ class Role(models.TextChoices):
 class Membership(models.Model):
     """Who a user acts for: one organisation, one role, one jurisdiction (DESIGN.md, Who uses it).
 
-    ``province`` is the jurisdiction of provincial and municipal authority users ('' = national);
+    ``province`` is the jurisdiction of provincial, municipal and district authority users ('' = national);
     ``city`` the four-digit GB/T 2260 prefix of a municipal authority's city (an entity is in the city
-    when its ``region_code`` starts with it; '' for everyone else).
+    when its ``region_code`` starts with it; '' for everyone else); ``district`` the six-digit GB/T 2260
+    code of a district authority's district (Beijing's 各区生态环境局, 京环发〔2024〕8号: the district checks its
+    units' monthly data and reports; it sees and acts only on entities whose ``region_code`` is that district).
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
@@ -160,13 +163,18 @@ class Membership(models.Model):
     role = models.CharField(max_length=24, choices=Role.choices)
     province = models.CharField(max_length=2, blank=True)
     city = models.CharField(max_length=4, blank=True, help_text="GB/T 2260 city prefix (4 digits) of a municipal authority")
+    district = models.CharField(max_length=6, blank=True, help_text="GB/T 2260 district code (6 digits) of a district authority")
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=~Q(role__in=["provincial_authority", "municipal_authority"]) | ~Q(province=""),
+                condition=~Q(role__in=["provincial_authority", "municipal_authority", "district_authority"]) | ~Q(province=""),
                 name="membership_authority_has_province",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="district_authority") | (Q(district__regex=r"^[0-9]{6}$")),
+                name="membership_district_authority_has_district",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -36,10 +36,12 @@ def units_upsert(*, units: list[GeneratingUnit]) -> int:
 
 
 @transaction.atomic
-def member_create(*, username: str, organisation: Organisation, role: str, province: str = "", password: str | None = None, city: str = ""):
+def member_create(*, username: str, organisation: Organisation, role: str, province: str = "", password: str | None = None, city: str = "",
+                  district: str = ""):
     """Create (or return) a user acting for ``organisation`` in ``role``. ``password=None`` gives an
     unusable password (a service identity that cannot log in). Passwords are hashed with argon2.
-    ``city``: the GB/T 2260 city prefix (4 digits) of a municipal authority."""
+    ``city``: the GB/T 2260 city prefix (4 digits) of a municipal authority; ``district``: the six-digit
+    GB/T 2260 code of a district authority (its jurisdiction, :func:`cets.parties.access.within`)."""
     from django.contrib.auth import get_user_model
 
     from .models import Membership
@@ -52,7 +54,8 @@ def member_create(*, username: str, organisation: Organisation, role: str, provi
         else:
             user.set_password(password)
         user.save()
-    Membership.objects.update_or_create(user=user, defaults={"organisation": organisation, "role": role, "province": province, "city": city})
+    Membership.objects.update_or_create(user=user, defaults={"organisation": organisation, "role": role, "province": province, "city": city,
+                                                                  "district": district})
     return user
 
 
