@@ -716,3 +716,58 @@ def allocation_submission_receive(*, submission_id: int, actor, on=None):
     s.issue_by = add_working_days(day, days) if days is not None else None
     s.save(update_fields=["received_on", "received_by", "issue_by"])
     return s
+
+
+# The mechanisms that take the bureau's per-entity approval basis (``AllocationBasis``) as input.
+BASIS_MECHANISMS = frozenset({"beijing_capped_free"})
+MAX_BASIS_ROWS = 20_000  # a pilot market's key emitters number in the hundreds or low thousands
+
+
+@transaction.atomic
+def allocation_basis_import(*, pack_id: str, year: int, path, actor) -> int:
+    """Record the bureau's approval basis (核定依据) of ``year`` from a table ``path`` (a file path or an
+    uploaded :class:`cets.core.tables.UploadedTable`; :func:`cets.allocation.tables.read_beijing_basis`: UTF-8 or
+    GB18030 CSV, one row per entity, at most :data:`MAX_BASIS_ROWS`), replacing the
+    bases of the same entities; the verified emissions come from MRV when the allocation is computed
+    (:func:`allocation_compute`). Returns the number of rows recorded.
+
+    Refusals: R0502 unless ``actor`` is a provincial authority whose province holds every listed entity;
+    A0117 if the pack does not cover ``year``; A0131 if the pack's market method for the year takes no basis;
+    A0101 once the year's allocation of the pack's scope is issued or proposed; InputError with every problem
+    (file, row, column, value, reason; unknown credit codes included) — then nothing is written."""
+    from cets.core.errors import InputError, InputProblem
+    from cets.parties.access import DENIED
+    from cets.parties.models import Organisation
+
+    from .checks import A0117, A0131
+    from .mechanisms import mechanism_name
+    from .models import AllocationBasis
+    from .tables import read_beijing_basis
+
+    m = require_role(actor, Role.PROVINCIAL_AUTHORITY)
+    pack = load_pack(pack_id)
+    if not pack.covers(year):
+        raise CetsError(A0117, f"{pack.id} {year}")
+    if mechanism_name(pack, year) not in BASIS_MECHANISMS:
+        raise CetsError(A0131, f"{pack.id} {year}")
+    if _scope(pack.market, pack.sector, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
+            _scope(pack.market, pack.sector, year).exclude(proposal_key="").exists():
+        raise CetsError(A0101, f"{pack.market} {pack.sector} {year}")
+    rows, problems = read_beijing_basis(path)
+    name = getattr(path, "name", str(path))
+    if len(rows) + len(problems) > MAX_BASIS_ROWS:
+        raise InputError([InputProblem(name, 1, "", str(len(rows)), f"行数超过上限 {MAX_BASIS_ROWS}", f"more than {MAX_BASIS_ROWS} rows")])
+    orgs = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[r["entity_uscc"] for r in rows])}
+    for r in rows:
+        o = orgs.get(r["entity_uscc"])
+        if o is None:
+            problems.append(InputProblem(name, r["row"], "entity_uscc", r["entity_uscc"], "平台上没有该单位", "no such entity on the platform"))
+        elif o.province != m.province:
+            raise CetsError(DENIED, f"{o.uscc} in province {o.province}, outside jurisdiction {m.province}")
+    if problems:
+        raise InputError(problems)
+    for r in rows:
+        fields = {k: v for k, v in r.items() if k not in ("entity_uscc", "row")}
+        AllocationBasis.objects.update_or_create(market=pack.market, year=year, entity=orgs[r["entity_uscc"]],
+                                                 defaults={**fields, "source": name[:200], "recorded_by": actor})
+    return len(rows)
