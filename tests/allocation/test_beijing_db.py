@@ -2,8 +2,8 @@
 (核定依据), MRV supplies the determined emissions, the mechanism caps the result at ±20% of them, the
 registry issues BEA through four eyes and the obligations follow from the stored figures (no hand-entered
 obligations). Pack beijing/emitters-2023-2024: surplus and shortfall caps 0.20, pre-allocation 0.70 for entities
-that completed the previous compliance, every rounding floor; offsets ≤ 5% of the determined emissions and the
-deadline 2024-11-15 (京环发〔2024〕8号 三(四)).
+that completed the previous compliance, every rounding floor; pack beijing/compliance-2023-2024: offsets ≤ 5% of
+the determined emissions and the deadline 2024-11-15 (京环发〔2024〕8号 三(四)).
 
 Computed by hand:
 - A 历史总量 base 90,000 × factor 0.98 → A0 = 88,200; E = 100,000 → [80,000, 120,000] → 88,200; pre = floor(0.7 ×
@@ -82,7 +82,7 @@ def test_bureau_basis_to_allocation_obligations_and_issuance(world, bj):
                    B: (100_000, 150_000, -30_000, 120_000, 0, 120_000, 100_000),
                    C: (50_000, 38_000, 2_000, 40_000, 21_000, 19_000, 50_000)}
     _issue_bea(world, ents)
-    assert obligations_create(year=2023, pack_id=PACK) == 3
+    assert obligations_create(year=2023, pack_id="beijing/compliance-2023-2024") == 3
     obs = {o.entity.uscc: (o.obligation_t, o.offset_cap_t, o.deadline) for o in Obligation.objects.filter(market="beijing", year=2023)}
     assert obs == {A: (100_000, 5_000, dt.date(2024, 11, 15)), B: (100_000, 5_000, dt.date(2024, 11, 15)), C: (50_000, 2_500, dt.date(2024, 11, 15))}
 
