@@ -156,6 +156,17 @@ def cmd_demo(args) -> int:
     con.print(t)
     if res.sectors_2024:
         con.print(_demo_2024_table(res))
+    if res.counts_beijing:
+        b = res.counts_beijing
+        bt = Table(title="cets demo · Beijing pilot, compliance year 2023 北京试点2023年度履约 (demo-generated units)")
+        bt.add_column("item 项目")
+        bt.add_column("value 数值", justify="right")
+        for label, k in (("key emitters 重点碳排放单位", "entities"), ("determined emissions 核定排放量 (t)", "determined_t"),
+                         ("free allocation 免费配额 (t)", "allocated_t"), ("issued BEA 发放 (t)", "issued_t"), ("surrendered 清缴 (t)", "surrendered_t"),
+                         ("on time 按时足额", "outcome_on_time"), ("collected after the deadline 逾期自动收缴", "outcome_collected"),
+                         ("incomplete 未足额", "outcome_incomplete")):
+            bt.add_row(label, f"{b.get(k, 0):,}")
+        con.print(bt)
     con.print("[green]✓ audit verify passed 审计通过[/green]" if res.audit_ok else f"[red]✗ audit verify failed: {res.audit_problems[:5]}[/red]")
     lt = Table(title="demo logins 演示账号")
     for col in ("username", "password", "acts as 角色"):

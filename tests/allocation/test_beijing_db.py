@@ -110,7 +110,7 @@ def test_the_previous_years_stored_allocation_beats_the_basis_figure(world, bj):
     """A's 2022 allocation held by the platform (88,200 t) is the basis of its 2023 pre-allocation: floor(0.7 × 88,200) =
     61,740, not the 66,500 from the basis file's 95,000."""
     bureau, ents, f = bj
-    EntityAllocation.objects.create(entity=ents[A], market="beijing", sector="emitters", year=2022, pack_id="beijing/emitters-2021-2022",
+    EntityAllocation.objects.create(entity=ents[A], market="beijing", sector="power", year=2022, pack_id="beijing/emitters-2021-2022",
                                     verified_emissions_t=90_000, pre_allocation_t=0, initial_allocation_t=88_200, shortfall_topup_t=0,
                                     final_allocation_t=88_200, issue_delta_t=88_200, source="imported:2022 tables")
     allocation_basis_import(pack_id=PACK, year=2023, path=f, actor=bureau)

@@ -142,7 +142,7 @@ def bases_visible(*, user, pack_id: str, year: int):
     pack = load_pack(pack_id)
     rows = list(AllocationBasis.objects.filter(market=pack.market, year=year, entity__in=Organisation.objects.filter(organisation_scope(user)))
                 .select_related("entity").order_by("entity__uscc"))
-    allocs = {a.entity_id: a for a in EntityAllocation.objects.filter(market=pack.market, sector=pack.sector, year=year,
+    allocs = {a.entity_id: a for a in EntityAllocation.objects.filter(market=pack.market, year=year, pack_id=pack.id,
                                                                       entity_id__in=[r.entity_id for r in rows])}
     for r in rows:
         r.allocation = allocs.get(r.entity_id)

@@ -30,13 +30,46 @@ def _scope(market: str, sector: str, year: int):
     return EntityAllocation.objects.filter(market=market, sector=sector, year=year)
 
 
+def _spans_sectors(pack) -> bool:
+    """Whether ``pack`` allocates every sector of its market (its ``sector`` is not one of the market's sector
+    codes, e.g. Beijing's ``emitters`` pack, registered for sector ``*`` in ``market.toml``)."""
+    from cets.rules.markets import load_market
+
+    return pack.sector not in load_market(pack.market).sector_codes
+
+
+def _pack_scope(pack, year: int):
+    """The stored allocations ``pack`` computes for ``year``: its (market, sector, year), or for a pack that spans
+    the market's sectors every allocation of the market and year made with it."""
+    if _spans_sectors(pack):
+        return EntityAllocation.objects.filter(market=pack.market, year=year, pack_id=pack.id)
+    return _scope(pack.market, pack.sector, year)
+
+
+def _sector_of(pack, year: int, entity_ids) -> dict[int, str]:
+    """entity id → the sector its allocation is stored under: the pack's sector, or, for a pack spanning the
+    market's sectors, the entity's sector on the market's ``year`` key-emitter list (the first in code order if
+    it is listed in several; the pack's own scope name if it is on none)."""
+    ids = list(entity_ids)
+    if not _spans_sectors(pack):
+        return dict.fromkeys(ids, pack.sector)
+    from cets.parties.models import EmitterListEntry
+
+    out: dict[int, str] = {}
+    for eid, sec in (EmitterListEntry.objects.filter(market=pack.market, year=year, entity_id__in=ids, included=True)
+                     .order_by("entity_id", "sector").values_list("entity_id", "sector")):
+        out.setdefault(eid, sec)
+    return {eid: out.get(eid, pack.sector) for eid in ids}
+
+
 @transaction.atomic
 def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]:
     """Compute the allocation of the pack's market and sector for ``year`` from the verified data, by the
     mechanism the pack names for the year (:mod:`cets.allocation.mechanisms`): power units by benchmark
     (plan 附3, 附4, §三, §五), steel/cement/aluminium facilities by verified emissions (2024) or the
     intensity coefficient with the solved balance value (2025–2026 draft §四(二)). Facilities without
-    verified data for ``year`` take no part. Recomputing replaces the (market, sector, year) results that
+    verified data for ``year`` take no part. A pack spanning its market's sectors (Beijing's) stores each entity's
+    allocation under the entity's list sector. Recomputing replaces the pack's results that
     were not issued yet; A0101 if any was issued or proposed for issuance, A0102 for a 2019–2022 power pack
     whose inputs (供电量, cooling, 供热比, the base year's output) are missing from a unit's verified data, A0108 for a pack with
     no database mechanism. The issuance figures (adjustments, special treatment) are filled in as
@@ -47,20 +80,23 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     if actor is not None:
         require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.REGISTRY_OPERATOR)
     pack = load_pack(pack_id)
-    market, sector = pack.market, pack.sector
+    market = pack.market
     compute = mechanism_for(pack, year)
-    if _scope(market, sector, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
-            _scope(market, sector, year).exclude(proposal_key="").exists():
-        raise CetsError(A0101, f"{market} {sector} {year}")
+    if _pack_scope(pack, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
+            _pack_scope(pack, year).exclude(proposal_key="").exists():
+        raise CetsError(A0101, f"{market} {pack.sector} {year}")
     results = compute(pack=pack, year=year)
-    _scope(market, sector, year).delete()
+    _pack_scope(pack, year).delete()
     ids = [r.entity_id for r in results.entities]
+    sector_of = _sector_of(pack, year, ids)
     treatments = _treatments(year, ids)
-    adjustments = _adjustments(year, ids, sector, market)
+    adjustments = {}
+    for sec in sorted(set(sector_of.values())):
+        adjustments.update(_adjustments(year, [i for i in ids if sector_of[i] == sec], sec, market))
     rows = []
     for e in results.entities:
         row = SimpleNamespace(  # the EntityAllocation fields _apply_issuance reads and fills
-            entity_id=e.entity_id, market=market, sector=sector, year=year, pack_id=pack_id, pack_sha256=pack.sha256,
+            entity_id=e.entity_id, market=market, sector=sector_of[e.entity_id], year=year, pack_id=pack_id, pack_sha256=pack.sha256,
             verified_emissions_t=e.verified_emissions_t, initial_allocation_t=e.initial_allocation_t,
             shortfall_topup_t=e.shortfall_topup_t, final_allocation_t=e.final_allocation_t, pre_allocation_t=e.pre_allocation_t,
             pre_allocation_computed_t=e.pre_allocation_t, issue_delta_t=0, obligation_t=e.obligation_t,
@@ -750,8 +786,8 @@ def allocation_basis_import(*, pack_id: str, year: int, path, actor) -> int:
         raise CetsError(A0117, f"{pack.id} {year}")
     if mechanism_name(pack, year) not in BASIS_MECHANISMS:
         raise CetsError(A0131, f"{pack.id} {year}")
-    if _scope(pack.market, pack.sector, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
-            _scope(pack.market, pack.sector, year).exclude(proposal_key="").exists():
+    if _pack_scope(pack, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
+            _pack_scope(pack, year).exclude(proposal_key="").exists():
         raise CetsError(A0101, f"{pack.market} {pack.sector} {year}")
     rows, problems = read_beijing_basis(path)
     name = getattr(path, "name", str(path))
