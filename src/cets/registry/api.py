@@ -99,7 +99,7 @@ def _proposal_out(p) -> ProposalOut:
 def account(request, number: str):
     a = selectors.account_visible(user=request.user, number=number)
     return AccountOut(number=a.number, kind=a.kind, market=a.market, status=a.status, province=a.province,
-                      holder=a.holder.uscc or a.holder.name if a.holder_id else None)
+                      holder=a.holder.identifier or a.holder.name if a.holder_id else None)
 
 
 @router.get("/accounts/{number}/holdings", response=list[HoldingOut])

@@ -185,8 +185,8 @@ def order_out(o: Order, *, show_participant: bool = True) -> OrderOut:
                     price_fen=o.price_fen, price=fen_to_cny(o.price_fen), quantity_t=o.quantity_t, filled_t=o.filled_t,
                     filled_amount_fen=o.filled_amount_fen, remaining_t=o.remaining_t, frozen_fen=o.frozen_fen, frozen_t=o.frozen_t,
                     status=o.status, reject_code=o.reject_code, reject_detail=o.reject_detail,
-                    participant=(o.participant.uscc or o.participant.name) if (show_participant and o.participant_id) else None,
-                    counterparty=(o.counterparty.uscc or o.counterparty.name) if o.counterparty_id else None,
+                    participant=(o.participant.identifier or o.participant.name) if (show_participant and o.participant_id) else None,
+                    counterparty=(o.counterparty.identifier or o.counterparty.name) if o.counterparty_id else None,
                     target=o.target_id, entered_at=o.entered_at)
 
 
@@ -198,7 +198,7 @@ def trade_out(t, org) -> TradeOut:
         fee = t.buyer_fee_fen if side == "B" else t.seller_fee_fen
     return TradeOut(seq=t.seq, trading_day=t.trading_day, instrument=t.instrument, method=t.method, price_fen=t.price_fen,
                     price=fen_to_cny(t.price_fen), quantity_t=t.quantity_t, amount_fen=t.amount_fen, side=side, fee_fen=fee,
-                    buyer=t.buyer.uscc if org is None else None, seller=t.seller.uscc if org is None else None, executed_at=t.executed_at)
+                    buyer=t.buyer.identifier if org is None else None, seller=t.seller.identifier if org is None else None, executed_at=t.executed_at)
 
 
 def _reloaded(o: Order) -> Order:
@@ -267,7 +267,7 @@ def my_trades(request, day: dt.date | None = None, participant: str = "", limit:
 def my_funds(request, participant: str = "", limit: Limit = 200):
     """Available and frozen funds in fen and the latest fund entries (an exchange operator names the ``participant``)."""
     f = selectors.funds_visible(user=request.user, participant=participant, limit=limit)
-    return FundsOut(participant=f.holder.uscc or f.holder.name, account=f.number, available_fen=f.available_fen, frozen_fen=f.frozen_fen,
+    return FundsOut(participant=f.holder.identifier or f.holder.name, account=f.number, available_fen=f.available_fen, frozen_fen=f.frozen_fen,
                     entries=[FundLineOut(**e.__dict__) for e in f.entries])
 
 
