@@ -173,3 +173,35 @@ def test_the_individual_s_account_has_statements_and_holder_protection_like_an_e
     with pytest.raises(CetsError) as e:
         account_status_set(account=acc, status=AccountStatus.OPEN, reason="x", actor=world.registry_a)
     assert e.value.code == "R0506"
+
+
+def test_the_api_enters_reviews_and_approves_with_four_eyes(world):
+    import base64
+    import json
+
+    from tests.conftest import client_for
+
+    a, b = client_for(world.registry_a, verified=True), client_for(world.registry_b, verified=True)
+    body = {"holder_kind": "individual", "name": "王小明", "resident_id": PID, "kyc": KYC_PERSON, "username": "wangxm",
+            "password": "a-long-password-1", "documents": [{"kind": "identity_card", "file_name": "id.png",
+                                                             "content_base64": base64.b64encode(PNG).decode()}]}
+    r = a.post("/api/v1/registry/applications", json.dumps(body), content_type="application/json")
+    assert r.status_code == 200, r.content
+    out = r.json()
+    assert out["identity"] == MASKED and PID not in r.content.decode() and out["submitted_by"] == "ra"
+    r = client_for(world.registry_a).post("/api/v1/registry/applications", json.dumps(dict(body, username="x2")), content_type="application/json")
+    assert (r.status_code, r.json()["code"]) == (403, "R0505")  # no TOTP, no registry operation
+    r = a.post("/api/v1/registry/applications", json.dumps(dict(body, documents=[{"kind": "identity_card", "file_name": "x", "content_base64": "@@"}],
+                                                               username="x3", resident_id="440524188001010014")), content_type="application/json")
+    assert (r.status_code, r.json()["code"]) == (422, "R0903")
+    r = a.post("/api/v1/registry/applications", json.dumps(dict(body, resident_id=PID[:-1] + "1")), content_type="application/json")
+    assert (r.status_code, r.json()["code"]) == (422, "L0304") and PID[:-1] + "1" not in r.content.decode()
+    found = a.post("/api/v1/registry/applications/search", json.dumps({"q": PID}), content_type="application/json").json()
+    assert [x["reference"] for x in found] == [out["reference"]]
+    assert client_for(world.entity_sd1_user).get("/api/v1/registry/applications").status_code == 403
+    p = a.post(f"/api/v1/registry/applications/{out['reference']}/propose", json.dumps({"note": "ok"}), content_type="application/json").json()
+    r = a.post(f"/api/v1/registry/proposals/{p['id']}/approve")
+    assert (r.status_code, r.json()["code"]) == (422, "R0501")
+    assert b.post(f"/api/v1/registry/proposals/{p['id']}/approve").status_code == 200
+    done = a.get(f"/api/v1/registry/applications/{out['reference']}").json()
+    assert done["status"] == "approved" and done["account"].startswith("NATIONAL-ID-")
