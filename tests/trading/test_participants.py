@@ -109,3 +109,38 @@ def test_member_refusals(market, members):
     with pytest.raises(CetsError) as e:
         ts.member_reinstate(member=m, reason="", actor=op)
     assert e.value.code == "T0505"
+
+
+def test_members_through_the_api_and_the_page(members, market, clock):
+    import json
+
+    from tests.conftest import client_for
+
+    op, broker_user = client_for(members["op"]), client_for(members["broker_user"])
+
+    def post(c, path, body, key=None):
+        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+        return c.post(path, json.dumps(body), content_type="application/json", **headers)
+
+    assert post(broker_user, "/api/v1/trading/members", {"uscc": members["broker"].uscc, "kind": "trading", "code": "M010"}).status_code == 403
+    r = post(op, "/api/v1/trading/members", {"uscc": members["broker"].uscc, "kind": "trading", "code": "M010"})
+    assert r.status_code == 200 and r.json()["status"] == "active"
+    sd1_account = market.accounts[next(iter(market.accounts))].number
+    r = post(op, "/api/v1/trading/members/M010/clients", {"account": sd1_account})
+    assert r.json()["clients"] == [sd1_account]
+    order = {"instrument": "CEA23", "side": "S", "price": "95.00", "quantity_t": 100, "client_account": sd1_account}
+    r = post(broker_user, "/api/v1/trading/orders", order, key="m1")
+    assert r.status_code == 200 and r.json()["status"] == "resting", r.content
+    r = post(broker_user, "/api/v1/trading/orders", dict(order, client_account=market.accounts[list(market.accounts)[1]].number), key="m2")
+    assert r.json()["code"] == "T0209"  # not its client
+    page = op.get("/trading/members/")
+    assert page.status_code == 200 and "M010" in page.content.decode()
+    assert client_for(market.entity_sd1_user).get("/trading/members/").status_code == 403
+    r = op.post("/trading/members/", {"action": "suspend", "member": "M010", "reason": "Art. 47"}, follow=True)
+    assert "M010" in r.content.decode()
+    r = post(broker_user, "/api/v1/trading/orders", order, key="m3")
+    assert r.json()["code"] == "T0502"
+    r = post(client_for(market.entity_sd1_user), "/api/v1/trading/orders", {k: v for k, v in order.items() if k != "client_account"}, key="m4")
+    assert r.json()["code"] == "T0502"
+    r = op.post("/trading/members/", {"action": "admit", "uscc": members["service"].uscc, "kind": "gold", "code": "S9"}, follow=True)
+    assert "T0503" in r.content.decode()

@@ -125,16 +125,19 @@ def _check_open(method: str, at: dt.datetime, rules: MarketRules) -> None:
 
 def _participant_check(actor, participant: Organisation, market: str = PRIMARY_MARKET) -> None:
     """The actor must act for ``participant`` in a trading role — its own organisation, or an active exchange
-    member whose kind acts for clients and that has ``participant`` as a client (:mod:`.members`); ``actor=None`` is
-    a system job. T0209 otherwise."""
+    member whose kind acts for clients and that has ``participant`` as a client (:mod:`.members`; T0502 if that
+    member is suspended); ``actor=None`` is a system job. T0209 otherwise."""
     if actor is None:
         return
     m = membership_of(actor)
     if m is not None and m.role in TRADER_ROLES and m.organisation_id != participant.pk:
-        from .members import acts_for
+        from .members import acts_for, suspended_member_of
 
         if acts_for(member_org=m.organisation, participant=participant, market=market):
             return
+        sm = suspended_member_of(participant=participant, market=market)
+        if sm is not None and sm.organisation_id == m.organisation_id:  # its member, but suspended
+            raise CetsError(T0502, sm.code)
     if m is None or m.organisation_id != participant.pk or m.role not in TRADER_ROLES:
         raise CetsError(T0209, participant.identifier or participant.name)
 
