@@ -60,3 +60,17 @@ def test_any_single_wrong_digit_is_detected(body, pos, shift):
     """ISO 7064 MOD 11-2 catches every single-digit error: change one of the 17 digits and the check differs."""
     wrong = body[:pos] + str((int(body[pos]) + shift) % 10) + body[pos + 1:]
     assert check_character(wrong) != check_character(body)
+
+
+def test_the_cli_reads_numbers_from_stdin_and_prints_them_masked(monkeypatch, capsys):
+    import io
+
+    from cets.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("11010519850102123X\n\n110105198501021231\n"))
+    assert main(["parties", "resident-id"]) == 1
+    out = capsys.readouterr().out
+    assert "✓ 110105********123X" in out and "110105********1231" in out and "should be X" in out
+    assert "11010519850102123X" not in out and "110105198501021231" not in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("440524188001010014\n"))
+    assert main(["parties", "resident-id"]) == 0

@@ -144,3 +144,12 @@ def test_members_through_the_api_and_the_page(members, market, clock):
     assert r.json()["code"] == "T0502"
     r = op.post("/trading/members/", {"action": "admit", "uscc": members["service"].uscc, "kind": "gold", "code": "S9"}, follow=True)
     assert "T0503" in r.content.decode()
+
+
+def test_the_cli_lists_members(members, market, capsys):
+    from cets.cli import main
+
+    ts.member_admit(organisation=members["broker"], kind="comprehensive", code="M020", actor=members["op"])
+    assert main(["trading", "members", "--market", "national"]) == 0
+    out = capsys.readouterr().out
+    assert "M020" in out and "comprehensive" in out and "1 member(s)" in out
