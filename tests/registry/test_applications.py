@@ -165,6 +165,10 @@ def test_the_individual_s_account_has_statements_and_holder_protection_like_an_e
     wb = load_workbook(io.BytesIO(statement_xlsx(s)))
     cells = " ".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None)
     assert MASKED in cells and PID not in cells
+    from cets.registry.reports import statement_html
+
+    html = statement_html(s)
+    assert MASKED in html and PID not in html and "resident ID" in html
     account_status_set(account=acc, status=AccountStatus.RESTRICTED, reason="court order", actor=world.registry_a)
     with pytest.raises(CetsError) as e:
         transfer_post(key="out", kind=TransferKind.TRANSFER, unit_type=world.cea, debit=Leg(acc, Position.REGISTRY),

@@ -328,7 +328,7 @@ class Statement:
     account: str
     account_kind: str
     holder_name: str
-    holder_uscc: str
+    holder_uscc: str  # the credit code, or a natural person's identity number masked (Organisation.identifier)
     market: str
     province: str
     status: str
