@@ -41,6 +41,7 @@ def open_by_pages(world) -> AccountApplication:
     app = AccountApplication.objects.get()
     assert any(app.reference in m for m in msgs(r))
     a, b = client_for(world.registry_a, verified=True), client_for(world.registry_b, verified=True)
+    assert 'id="applications-waiting"' in a.get("/registry/").content.decode()  # the registry sees one is waiting
     page = a.post("/registry/applications/", {"q": PID}).content.decode()
     assert app.reference in page and MASKED in page
     assert a.post(f"/registry/applications/{app.reference}/decide/", {"action": "propose", "note": "证件核对无误"}).status_code == 302
