@@ -40,7 +40,6 @@ from cets.registry.services.applications import DOCUMENT_KINDS, KYC_FIELDS, KYC_
 from .views import _context
 
 RESIDENT_ID_LIKE = re.compile(r"^[0-9]{17}[0-9Xx]$")
-KYC_ALL = tuple(dict.fromkeys(f for fields in KYC_FIELDS.values() for f in fields))
 
 
 class ApplicationForm(forms.Form):
