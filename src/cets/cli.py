@@ -353,6 +353,43 @@ def cmd_compliance_fine(args) -> int:
     return 0
 
 
+def cmd_parties_resident_id(args) -> int:
+    """Check resident identity numbers (GB 11643-1999) read from standard input, one a line (never from the command
+    line, which shells keep in their history); print each masked with ✓ or the reason (pure, no database).
+    Exit 0 if all are valid, 1 otherwise."""
+    import sys
+
+    from cets.core.resident_id import InvalidResidentId, mask, validate
+
+    con = _console()
+    bad = 0
+    for line in sys.stdin:
+        raw = line.strip()
+        if not raw:
+            continue
+        shown = mask(raw.upper())
+        try:
+            validate(raw)
+        except InvalidResidentId as e:
+            bad += 1
+            con.print(f"[red]✗ {shown}: {e.problem.en}[/red]")
+        else:
+            con.print(f"✓ {shown}")
+    return 1 if bad else 0
+
+
+def cmd_trading_members(args) -> int:
+    """List the exchange's members and service institutions of a market with their kind, status and clients' count."""
+    from cets.trading.services import members_list
+
+    con = _console()
+    rows = list(members_list(market=args.market))
+    for m in rows:
+        con.print(f"{m.code}\t{m.kind}\t{m.status}\t{m.organisation.name}\t{m.n_clients} client(s)")
+    con.print(f"{len(rows)} member(s) in {args.market}")
+    return 0
+
+
 def cmd_mrv_compute(args) -> int:
     """Monthly unit data → annual unit emissions, pure (no database): 发电设施核算指南 (cn-ets-rules.md §6)."""
     from cets.core.errors import CetsError
@@ -536,6 +573,14 @@ def build_parser() -> argparse.ArgumentParser:
     sq.add_argument("--interval", type=float, default=0.2)
     sq.add_argument("--once", action="store_true")
     sq.set_defaults(func=cmd_trading_sequencer)
+
+    mem = trd.add_parser("members", help="the exchange's members and service institutions (Measures draft Art. 19)")
+    mem.add_argument("--market", default=PRIMARY_MARKET)
+    mem.set_defaults(func=cmd_trading_members)
+
+    par = sub.add_parser("parties", help="participants").add_subparsers(dest="what", required=True)
+    rid = par.add_parser("resident-id", help="check GB 11643 resident identity numbers read from standard input, shown masked (pure)")
+    rid.set_defaults(func=cmd_parties_resident_id, django=False)
 
     compl = sub.add_parser("compliance", help="compliance").add_subparsers(dest="what", required=True)
     fine = compl.add_parser("fine", help="Art. 24 fine range from the published daily figures (pure, no database)")

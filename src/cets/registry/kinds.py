@@ -196,6 +196,10 @@ PROPOSAL_KINDS: dict[str, ProposalRule] = {r.kind: r for r in (
     # holder's provincial authority approves in the platform (as a user, in its own province), then it executes.
     ProposalRule("holder_change", (_OP,), Role.PROVINCIAL_AUTHORITY, (TransferKind.TRANSFER,),
                  "change of holder: approved in the platform by the old holder's provincial authority"),
+    # An individual's or institution's account opening (draft Measures Art. 14, 18; issue 17): one operator reviews
+    # the know-your-customer fields and documents and proposes, a second approves; approval creates the holder,
+    # opens its account and its login. Nothing moves.
+    ProposalRule("account_application", (_OP,), _OP, (), "opening an individual's or institution's account after KYC review"),
 )}
 
 

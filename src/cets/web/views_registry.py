@@ -87,6 +87,9 @@ def registry_page(request):
     if operator:
         ctx["pending"] = Proposal.objects.filter(status=Proposal.Status.PROPOSED).select_related("proposed_by").order_by("proposed_at")
         ctx["op_forms"] = [(name, TITLES[name], cls(initial={"key": _key()})) for name, cls in OPERATOR_FORMS.items()]
+        from cets.registry.models import AccountApplication
+
+        ctx["applications_waiting"] = AccountApplication.objects.filter(status=AccountApplication.Status.SUBMITTED).count()
     else:
         acc = reg.account_of(holder_id=m.organisation_id)
         ctx["account"] = acc  # authorities hold no account: the page says so

@@ -9,7 +9,8 @@ journal rows and hashes, SQL), :mod:`.transfers` (``transfer_post``, ``holding_t
 claw-back, line by line or batched), :mod:`.retirement` (voluntary cancellation, deduction),
 :mod:`.reversal`, :mod:`.positions` (position moves, judicial freeze and release), :mod:`.holders`
 (changes of holder), :mod:`.exchange` (the exchange's settlement side), :mod:`.operator` (what one operator alone
-must not do: operator transfers, creating units, releasing freezes, reopening accounts — four eyes).
+must not do: operator transfers, creating units, releasing freezes, reopening accounts — four eyes),
+:mod:`.applications` (account opening for individuals and institutions: KYC review, four eyes).
 
 Every public name is re-exported here: ``from cets.registry.services import X`` is the interface other
 apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
@@ -17,6 +18,7 @@ apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
 
 from ..kinds import HOLDER_KINDS, INSTRUMENT_MARKET, MARKET_INSTRUMENTS
 from .accounts import KIND_CODES, account_close_propose, account_open, account_status_set, system_account, system_accounts_ensure
+from .applications import application_get, application_propose, application_reject, application_search, application_submit
 from .exchange import exchange_deliver, exchange_hold, exchange_release
 from .holders import holder_change_propose, holder_change_register
 from .issuance import BATCH_MIN_LINES, IssuanceLine, issuance_batch_post, issuance_lines_post, issuance_propose
@@ -30,6 +32,11 @@ from .transfers import holding_transfer, transfer_post
 from .vintages import carry_over_vintage_create, unit_type_code, vintage_create
 
 __all__ = [
+    "application_get",
+    "application_propose",
+    "application_reject",
+    "application_search",
+    "application_submit",
     "account_reopen_propose",
     "freeze_release_propose",
     "operator_transfer_propose",
