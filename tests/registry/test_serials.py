@@ -137,7 +137,7 @@ def test_blocks_follow_issuance_transfers_and_cancellation(ccer):
     assert serial_blocks(Replay()).ok
 
     h = serial_history("CCER-A110004-2023-000000150")
-    assert [(s["kind"], s["from"], s["to"], s["block"]) for s in h["steps"]] == [
+    assert [(s["kind"], s["from_account"], s["to_account"], s["block"]) for s in h["steps"]] == [
         ("create", "", total.number, "CCER-A110004-2023-000000001-000001000"),
         ("issue", total.number, a.number, "CCER-A110004-2023-000000001-000001000"),
         ("transfer", a.number, b.number, "CCER-A110004-2023-000000001-000000300"),
@@ -145,13 +145,13 @@ def test_blocks_follow_issuance_transfers_and_cancellation(ccer):
     ]
     assert h["retired"] and h["steps"][-1]["retired"] and (h["project"], h["vintage"]) == ("A110004", "2023")
     # serial 50 went to C and is not retired; its history skips the split that left it in B
-    assert [s["to"] for s in serial_history("CCER-A110004-2023-000000050")["steps"]][-1] == c.number
+    assert [s["to_account"] for s in serial_history("CCER-A110004-2023-000000050")["steps"]][-1] == c.number
 
 
 def test_position_moves_do_not_move_serials_and_a_refused_entry_changes_no_block(ccer):
     from cets.core.errors import CetsError
-    from cets.registry.models import AccountKind, Position, SerialBlock, TransferKind
     from cets.registry.audit import Replay, serial_blocks
+    from cets.registry.models import AccountKind, Position, SerialBlock, TransferKind
     from cets.registry.services import Leg, system_account, transfer_post
 
     (a, b, _c), ut = ccer
@@ -209,3 +209,71 @@ def test_unknown_serial_is_refused_with_its_code(ccer):
         with pytest.raises(CetsError) as e:
             serial_history(text)
         assert e.value.code == "R1002"
+
+
+# ---------------------------------------------------------------- one page, one API call, the CLI, the public list
+
+
+@pytest.fixture
+def traced(world, ccer):
+    """Serials 1–1000 issued to A, 1–300 moved to B, B's lowest 200 (1–200) cancelled; B keeps 201–300, serial 150 is retired."""
+    from cets.registry.models import AccountKind, TransferKind
+    from cets.registry.services import system_account
+
+    (a, b, _c), ut = ccer
+    post(TransferKind.ISSUE, ut, system_account("ccer", AccountKind.NATIONAL_TOTAL), a, 1000, "i1")
+    post(TransferKind.TRANSFER, ut, a, b, 300, "t1")
+    post(TransferKind.CANCELLATION, ut, b, system_account("ccer", AccountKind.CANCELLATION), 200, "x1")
+    return world, a, b, ut
+
+
+def test_block_history_is_one_api_call_scoped_by_role(traced):
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import member_create
+    from tests.conftest import client_for
+
+    w, a, b, _ut = traced
+    r = client_for(w.mee).get("/api/v1/registry/blocks/CCER-A110004-2023-000000150")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert [s["kind"] for s in body["steps"]] == ["create", "issue", "transfer", "cancellation"]
+    assert body["retired"] and body["block"] == "CCER-A110004-2023-000000001-000000200" and body["steps"][-1]["quantity_t"] == 200
+    # a holder sees what it holds now (B holds 201–300), not what it no longer holds; unknown and hidden answer alike
+    holder_b = member_create(username="holder-b", organisation=Organisation.objects.get(pk=b.holder_id), role=Role.TRADER, password="x-pass-123456")
+    c = client_for(holder_b)
+    assert c.get("/api/v1/registry/blocks/CCER-A110004-2023-000000250").status_code == 200
+    for serial in ("CCER-A110004-2023-000000150", "CCER-A110004-2023-000009999", "nonsense"):
+        r = c.get(f"/api/v1/registry/blocks/{serial}")
+        assert (r.status_code, r.json()["code"]) == (422, "R1002")
+
+
+def test_block_history_page_and_cli(traced, capsys):
+    from cets.cli import main
+    from tests.conftest import client_for
+
+    w, a, b, _ut = traced
+    page = client_for(w.mee).get("/registry/blocks/CCER-A110004-2023-000000150/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "CCER-A110004-2023-000000001-000000200" in html and b.number in html and a.number in html
+    page = client_for(w.mee).get("/registry/blocks/?serial=CCER-A110004-2023-000009999")
+    assert page.status_code == 200 and "R1002" in page.content.decode()
+    assert main(["registry", "blocks", "CCER-A110004-2023-000000150"]) == 0
+    out = capsys.readouterr().out
+    assert "cancellation" in out and "CCER-A110004-2023-000000001-000000200" in out and "retired" in out
+    assert main(["registry", "blocks", "CCER-A110004-2023-000009999"]) == 1
+    assert "R1002" in capsys.readouterr().out
+
+
+def test_retired_serials_are_public(traced):
+    from django.test import Client
+
+    _w, _a, b, _ut = traced
+    c = Client()
+    page = c.get("/public/retired-serials/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "CCER-A110004-2023-000000001-000000200" in html and "A110004" in html
+    assert b.number not in html  # no holding account is shown
+    csv = c.get("/public/retired-serials/download.csv").content.decode("utf-8-sig")
+    assert "CCER-A110004-2023-000000001-000000200" in csv and "200" in csv

@@ -104,7 +104,7 @@ def _holder_label(acc: Account) -> str:
 def serial_history(text: str) -> dict:
     """The history of a serial (or of a block, by its first serial ``<unit type>-<start>[-<end>]``, format in
     :mod:`cets.registry.serials`): its project and vintage, then one step per journal entry that minted or moved
-    it — ``{"seq", "key", "kind", "effective_at", "from", "to", "to_kind", "block", "quantity", "retired"}`` in entry
+    it — ``{"seq", "key", "kind", "effective_at", "reference", "from_account", "to_account", "to_kind", "to_holder", "block", "quantity_t", "retired"}`` in entry
     order (tonnes, int) — and where it is now. R1002 if the text is not a serial of any block.
     Unscoped: callers check access (registry-facing roles; retired serials are public, :func:`retired_blocks`)."""
     from cets.core.errors import CetsError
@@ -129,9 +129,9 @@ def serial_history(text: str) -> dict:
         t = b.entry
         src = b.parent.account if b.parent is not None else None
         steps.append({"seq": t.seq, "key": t.key, "kind": t.kind, "effective_at": t.effective_at, "reference": t.reference,
-                      "from": src.number if src else "", "to": b.account.number, "to_kind": b.account.kind,
+                      "from_account": src.number if src else "", "to_account": b.account.number, "to_kind": b.account.kind,
                       "to_holder": _holder_label(b.account), "block": serials.block_text(ut.code, serials.Span(b.start, b.end)),
-                      "quantity": b.quantity, "retired": b.account.kind in RETIREMENT_KINDS})
+                      "quantity_t": b.quantity, "retired": b.account.kind in RETIREMENT_KINDS})
     now = rows[-1]
     return {"serial": serials.serial_text(ut.code, n), "unit_type": ut.code, "instrument": ut.instrument, "vintage": ut.vintage,
             "project": ut.project.code if ut.project else "", "project_name": ut.project.name if ut.project else "",
@@ -161,3 +161,21 @@ def retired_blocks(*, q: str = ""):
     if q:
         qs = qs.filter(Q(unit_type__code__icontains=q) | Q(unit_type__project__name__icontains=q))
     return qs
+
+
+def serial_history_for(*, user, text: str) -> dict:
+    """:func:`serial_history` if ``user`` may see it: nationwide roles and auditors any serial, a holder the serials
+    its account holds now; otherwise R1002 as for an unknown serial (existence is not revealed)."""
+    from cets.core.errors import CetsError
+    from cets.parties.access import NATIONWIDE_ROLES, membership_of
+    from cets.parties.models import Role
+
+    from .checks import R1002
+
+    m = membership_of(user)
+    h = serial_history(text)
+    if m is not None and (m.role in NATIONWIDE_ROLES or m.role == Role.AUDITOR):
+        return h
+    if m is not None and Account.objects.filter(number=h["account"], holder_id=m.organisation_id).exists():
+        return h
+    raise CetsError(R1002, text[:80])

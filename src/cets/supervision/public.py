@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from cets.compliance.status import LABELS as STATUS_LABELS
 from cets.core.regions import PROVINCES
 from cets.parties import selectors as parties
+from cets.registry import selectors as registry_selectors
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.markets import sector_name as _sector_name
 from cets.rules.packs import PackError, available_packs, load_pack
@@ -198,6 +199,24 @@ def _alloc_row(r):
             "verified_t": r["verified_t"], "difference_t": r["allocation_t"] - r["verified_t"]}
 
 
+# ---- retired serials of credits (registry serial blocks)
+
+def _retired_row(b):
+    from cets.registry import serials
+    from cets.registry.models import AccountKind
+
+    src = b.parent.account if b.parent is not None else None
+    by = "" if src is None or src.kind == AccountKind.INDIVIDUAL or src.holder is None else src.holder.name
+    ut = b.unit_type
+    return {"retired_on": b.entry.effective_at.date(), "block": serials.block_text(ut.code, serials.Span(b.start, b.end)), "quantity_t": b.quantity,
+            "project": ut.project.code if ut.project else "", "project_name": ut.project.name if ut.project else "", "vintage": ut.vintage,
+            "retirement": choice(AccountKind(b.account.kind).label), "retired_by": by}
+
+
+def _retired_get(key):
+    return registry_selectors.retired_blocks().filter(pk=_int(key) or 0).first()
+
+
 def _by_pk(model):
     def get(key):
         return model.objects.filter(pk=_int(key) or 0).first()
@@ -257,4 +276,10 @@ LISTS: dict[str, PublicList] = {pl.slug: pl for pl in [
                [("year", _("Year")), ("group", _("Group")), ("allocation_t", _("Final allocation (t)")), ("verified_t", _("Verified emissions (t)")),
                 ("difference_t", _("Allocation − emissions (t)"))],
                _alloc_query, _alloc_row, [("year", _("Year")), ("by", _("By (province | sector)"))]),
+    PublicList("retired-serials", _("Retired serial numbers"),
+               _("Blocks of CCER serial numbers retired by offset surrender, voluntary cancellation or deduction: project, vintage, range and "
+                 "date (serial format: the platform's own, unconfirmed — cets.registry.serials)."),
+               [("retired_on", _("Retired on")), ("block", _("Serial block")), ("quantity_t", _("Quantity (t)")), ("project", _("Project code")),
+                ("project_name", _("Project")), ("vintage", _("Vintage")), ("retirement", _("Retired into")), ("retired_by", _("Retired by"))],
+               lambda p: registry_selectors.retired_blocks(q=p.get("q", "")), _retired_row, [], key=lambda b: str(b.pk), get=_retired_get),
 ]}

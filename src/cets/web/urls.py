@@ -17,5 +17,7 @@ urlpatterns = [
     path("entities/<str:uscc>/", views.entity_detail, name="entity_detail"),
     path("registry/", views_registry.registry_page, name="registry"),
     path("public/holder-changes/", views_registry.holder_changes_public, name="holder_changes"),
+    path("registry/blocks/", views_registry.registry_blocks, name="registry_blocks"),
+    path("registry/blocks/<str:serial>/", views_registry.registry_blocks, name="registry_block"),
     path("registry/<str:action>/", views_registry.registry_action, name="registry_action"),
 ]
