@@ -104,7 +104,8 @@ def _holder_label(acc: Account) -> str:
 def serial_history(text: str) -> dict:
     """The history of a serial (or of a block, by its first serial ``<unit type>-<start>[-<end>]``, format in
     :mod:`cets.registry.serials`): its project and vintage, then one step per journal entry that minted or moved
-    it — ``{"seq", "key", "kind", "effective_at", "reference", "from_account", "to_account", "to_kind", "to_holder", "block", "quantity_t", "retired"}`` in entry
+    it — ``{"seq", "key", "kind", "effective_at", "reference", "from_account", "to_account", "to_kind", "to_holder", "block",
+    "quantity_t", "retired"}`` in entry
     order (tonnes, int) — and where it is now. R1002 if the text is not a serial of any block.
     Unscoped: callers check access (registry-facing roles; retired serials are public, :func:`retired_blocks`)."""
     from cets.core.errors import CetsError
