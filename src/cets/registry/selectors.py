@@ -180,3 +180,27 @@ def serial_history_for(*, user, text: str) -> dict:
     if m is not None and Account.objects.filter(number=h["account"], holder_id=m.organisation_id).exists():
         return h
     raise CetsError(R1002, text[:80])
+
+
+# ---------------------------------------------------------------- the national reserve (services/reserve.py)
+
+RESERVE_KINDS = ("reserve_fund", "reserve_release", "reserve_withdraw")
+
+
+def reserve_holdings(*, market: str) -> list[Holding]:
+    """What the market's national reserve account holds (tonnes, int), by unit type and position."""
+    return list(Holding.objects.filter(account__market=market, account__kind=AccountKind.NATIONAL_RESERVE, quantity__gt=0)
+                .select_related("unit_type").order_by("unit_type__code", "position"))
+
+
+def reserve_proposals(*, status: str | None = None, q: str = ""):
+    """Reserve decisions (proposals of the ``reserve_*`` kinds), newest first; ``status`` filters (``executed`` = decided
+    and carried out — the public record); ``q`` matches the decision reference or unit type."""
+    from .models import Proposal
+
+    qs = Proposal.objects.filter(kind__in=RESERVE_KINDS).select_related("proposed_by", "decided_by").order_by("-decided_at", "-proposed_at")
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(payload__decision_ref__icontains=q) | Q(payload__unit_type__icontains=q))
+    return qs
