@@ -132,3 +132,38 @@ def test_an_auction_with_no_valid_bid_proposes_nothing(world):
         reserve_auction_propose(key="a", unit_type=w.cea, quantity_t=0, floor_fen=8_000, bids=[], decision_ref="d", actor=w.mee, year=2025)
     assert e.value.code == "G0606"
     assert not Proposal.objects.exists()
+
+
+def test_the_reserve_through_the_api_four_eyes(world, mee2):
+    """Fund, auction and approve through the API: one person proposes, the other approves at the registry's proposal endpoint."""
+    import json
+
+    from tests.conftest import client_for
+
+    w = world
+    c1, c2 = client_for(w.mee), client_for(mee2)
+
+    def post(c, url, body):
+        return c.post(url, data=json.dumps(body), content_type="application/json")
+
+    r = post(c1, "/api/v1/supervision/reserve/fund", {"key": "fund", "unit_type": "CEA-2023", "year": 2025, "decision_ref": "d0"})
+    assert r.status_code == 200, r.content
+    fund = r.json()
+    assert fund["payload"]["quantity"] == 200_000
+    assert post(c1, f"/api/v1/registry/proposals/{fund['id']}/approve", {}).json()["code"] == "R0501"
+    assert post(c2, f"/api/v1/registry/proposals/{fund['id']}/approve", {}).status_code == 200
+    r = post(c1, "/api/v1/supervision/reserve/auctions", {"key": "auc", "unit_type": "CEA-2023", "year": 2025, "quantity_t": 1_000, "floor_fen": 5_000,
+                                                          "decision_ref": "d1", "bids": [{"account": w.accounts[SD_1].number, "price_fen": 6_000,
+                                                                                          "quantity_t": 1_500}]})
+    assert r.status_code == 200, r.content
+    assert r.json()["payload"]["lines"] == [{"account": w.accounts[SD_1].number, "quantity": 1_000, "price_fen": 6_000}]
+    assert post(c2, f"/api/v1/registry/proposals/{r.json()['id']}/approve", {}).status_code == 200
+    body = c1.get("/api/v1/supervision/reserve").json()
+    assert body["holdings"] == [{"unit_type": "CEA-2023", "position": "registry", "quantity_t": 199_000}]
+    # strict types and roles
+    bad = post(c1, "/api/v1/supervision/reserve/fund", {"key": "f2", "unit_type": "CEA-2023", "year": "2025", "decision_ref": "d"})
+    assert bad.status_code == 422
+    assert client_for(w.registry_a).get("/api/v1/supervision/reserve").status_code == 403
+    assert client_for(w.registry_a).get("/api/v1/supervision/stabilisation/alerts").status_code == 403
+    r = post(c1, "/api/v1/supervision/stabilisation/triggers", {"market": "national", "day": "2025-10-19"})
+    assert (r.status_code, r.json()["code"]) == (422, "G0601")
