@@ -39,7 +39,7 @@ def test_the_authoritys_reserve_decision_in_the_browser(world, browser, live_ser
     stabilisation_triggers_check(market="national", day=dt.date(2025, 10, 20))  # the end-of-day run: price below the low trigger
     login(browser, live_server, world.mee.username)
     assert "market stabilisation alerts to decide" in browser.find_element(By.ID, "inbox").text
-    browser.get(live_server.url + "/supervision/reserve/")
+    browser.find_element(By.LINK_TEXT, "Reserve and stabilisation").click()
     wait_text(browser, "price below the trigger", "alerts")
     fill(browser.find_element(By.ID, "form-fund"), key="fund-2025", unit_type="CEA-2023", year="2025", decision_ref="环气候〔2025〕30号")
     browser.find_element(By.ID, "form-fund").submit()

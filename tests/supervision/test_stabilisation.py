@@ -167,3 +167,14 @@ def test_the_reserve_through_the_api_four_eyes(world, mee2):
     assert client_for(w.registry_a).get("/api/v1/supervision/stabilisation/alerts").status_code == 403
     r = post(c1, "/api/v1/supervision/stabilisation/triggers", {"market": "national", "day": "2025-10-19"})
     assert (r.status_code, r.json()["code"]) == (422, "G0601")
+
+
+@pytest.mark.django_db
+def test_cli_end_of_day_trigger_check(capsys):
+    from cets.cli import main
+
+    load_daily_stats("2025-10")
+    assert main(["supervision", "triggers", "--day", "2025-10-20"]) == 0
+    assert "price_low: 4,288 vs 6,000" in capsys.readouterr().out
+    assert main(["supervision", "triggers", "--day", "2025-10-19"]) == 1
+    assert "G0601" in capsys.readouterr().out
