@@ -277,3 +277,25 @@ def test_retired_serials_are_public(traced):
     assert b.number not in html  # no holding account is shown
     csv = c.get("/public/retired-serials/download.csv").content.decode("utf-8-sig")
     assert "CCER-A110004-2023-000000001-000000200" in csv and "200" in csv
+
+
+def test_the_real_ccer_registry_issues_one_block_per_batch_and_vintage(db):
+    """data/ccer-national: every registered reduction batch is created and issued per vintage (ccer_registry_import);
+    each creation is one block, issued whole to the project owner's CCER holding account; the audit proves the blocks."""
+    from cets.registry.audit import Replay, serial_blocks
+    from cets.registry.ccer import ccer_registry_import
+    from cets.registry.models import AccountKind, SerialBlock, Transfer, TransferKind
+    from cets.registry.selectors import serial_history
+    from tests.conftest import DATA
+
+    d = DATA / "ccer-national"
+    counts = ccer_registry_import(projects_csv=d / "ccer_projects_and_reductions.csv", detail_csv=d / "ccer_reduction_annual_detail.csv")
+    creates = list(Transfer.objects.filter(kind=TransferKind.CREATE, unit_type__instrument="CCER").select_related("unit_type"))
+    assert creates and sum(t.quantity for t in creates) == counts["issued_t"]
+    open_blocks = SerialBlock.objects.filter(closed_by__isnull=True)
+    assert open_blocks.count() == len(creates)  # nothing moved after issuance: one block per batch and vintage
+    assert not open_blocks.exclude(account__kind=AccountKind.CCER_HOLDING).exists()
+    assert serial_blocks(Replay()).ok
+    first = creates[0]
+    h = serial_history(f"{first.unit_type.code}-000000001")
+    assert [s["kind"] for s in h["steps"]] == ["create", "issue"] and h["steps"][-1]["quantity_t"] == first.quantity
