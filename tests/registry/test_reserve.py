@@ -113,10 +113,16 @@ def test_bad_lines_are_refused_with_their_codes(world, line, code):
 
 def test_a_release_larger_than_the_reserve_changes_nothing(world, mee2):
     w = world
-    p = reserve_release_propose(key="sale", unit_type=w.cea, decision_ref="d", actor=w.mee,
-                                lines=[{"account": w.accounts[SD_1].number, "quantity": 1, "price_fen": 100}])
+    line = {"account": w.accounts[SD_1].number, "quantity": 1, "price_fen": 100}
     with pytest.raises(CetsError) as e:
-        proposal_approve(proposal_id=p.pk, approver=mee2)  # the reserve holds nothing yet
+        reserve_release_propose(key="sale", unit_type=w.cea, decision_ref="d", actor=w.mee, lines=[line])  # the reserve holds nothing yet
     assert e.value.code == "R0302"
-    p.refresh_from_db()
-    assert p.status == Proposal.Status.PROPOSED and held(w.accounts[SD_1], w.cea) == 0
+    proposal_approve(proposal_id=reserve_fund_propose(key="fund", unit_type=w.cea, year=2025, decision_ref="d0", actor=w.mee).pk, approver=mee2)
+    p1 = reserve_release_propose(key="sale-1", unit_type=w.cea, decision_ref="d", actor=w.mee, lines=[dict(line, quantity=150_000)])
+    p2 = reserve_release_propose(key="sale-2", unit_type=w.cea, decision_ref="d", actor=w.mee, lines=[dict(line, quantity=100_000)])
+    proposal_approve(proposal_id=p1.pk, approver=mee2)
+    with pytest.raises(CetsError) as e:
+        proposal_approve(proposal_id=p2.pk, approver=mee2)  # 50,000 left: checked again on approval
+    assert e.value.code == "R0302"
+    p2.refresh_from_db()
+    assert p2.status == Proposal.Status.PROPOSED and held(w.accounts[SD_1], w.cea) == 150_000

@@ -29,9 +29,9 @@ from cets.parties.access import require_role
 from cets.parties.models import Role
 from cets.rules.packs import PackError, pack_for
 
-from ..checks import R0101, R0301, R1101, R1102, R1103, R1104
+from ..checks import R0101, R0301, R0302, R1101, R1102, R1103, R1104
 from ..kinds import HOLDER_KINDS, INSTRUMENT_MARKET
-from ..models import Account, AccountKind, Position, Proposal, Transfer, TransferKind, UnitType
+from ..models import Account, AccountKind, Holding, Position, Proposal, Transfer, TransferKind, UnitType
 from .accounts import system_account
 from .ledger import Leg, check_quantity
 from .proposals import _eff, four_eyes, proposal_submit
@@ -119,6 +119,11 @@ def reserve_release_propose(*, key: str, unit_type: UnitType, lines, decision_re
     require_role(actor, Role.NATIONAL_AUTHORITY)
     market = INSTRUMENT_MARKET[unit_type.instrument]
     checked = _lines(lines, market=market)
+    wanted = sum(ln["quantity"] for ln in checked)
+    reserve = system_account(market, AccountKind.NATIONAL_RESERVE)
+    have = Holding.objects.filter(account=reserve, unit_type=unit_type, position=Position.REGISTRY).values_list("quantity", flat=True).first() or 0
+    if have < wanted:
+        raise CetsError(R0302, f"{reserve.number} {unit_type.code}: {have} < {wanted}")
     return proposal_submit(key=key, kind="reserve_release", actor=actor, payload={
         "market": market, "unit_type": unit_type.code, "lines": checked, "method": method, "auction": auction or {},
         "quantity": sum(ln["quantity"] for ln in checked), "decision_ref": decision_ref, "effective_at": _when(effective_at)})
