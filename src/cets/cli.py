@@ -5,6 +5,9 @@
     cets migrate                                    create or upgrade the database
     cets import entities FILE [--sector power] [--year 2023]
     cets audit verify                               recompute every holding from the journal
+    cets registry blocks SERIAL [--format json]     a CCER serial's (or block's) history: issuance, transfers, retirement
+    cets supervision triggers --day 2025-10-20 [--market national]
+                                                    the end-of-day check of the market-stabilisation triggers (alerts only)
     cets trading replay BY_METHOD.csv QUOTES.csv    replay the official market and reconcile
     cets trading sequencer [--market national]      run a market's sequencer
     cets manage ARGS...                             any Django management command
@@ -97,6 +100,51 @@ def audit_validators() -> list:
     from cets.trading.audit import VALIDATORS as trading_validators
 
     return [*registry_validators, *trading_validators]
+
+
+def cmd_registry_blocks(args) -> int:
+    """Print the history of a serial or block (registry selector ``serial_history``); exit 1 with R1002 if unknown."""
+    import json
+
+    from cets.core.errors import CetsError
+    from cets.registry.selectors import serial_history
+
+    con = _console()
+    try:
+        h = serial_history(args.serial)
+    except CetsError as e:
+        con.print(f"[red]✗ {e.code} {e.zh} / {e.en}[/red]")
+        return 1
+    if args.format == "json":
+        sys.stdout.write(json.dumps(h, default=str, ensure_ascii=False, indent=1) + "\n")
+        return 0
+    con.print(f"{h['serial']} · project {h['project']} {h['project_name']} · vintage {h['vintage']} · now {h['block']} in {h['account']}"
+              + (" · retired 已注销" if h["retired"] else ""), markup=False)
+    for st in h["steps"]:
+        con.print(f"  #{st['seq']} {st['effective_at']:%Y-%m-%d} {st['kind']}: {st['from_account'] or '-'} → {st['to_account']} "
+                  f"{st['block']} ({st['quantity_t']:,} t)" + (" retired" if st["retired"] else ""), markup=False)
+    return 0
+
+
+def cmd_supervision_triggers(args) -> int:
+    """Check a trading day against the market's stabilisation triggers (pack values); print the alerts raised for the
+    national authority (the decision stays human). Exit 1 with the check's code if the day has no figures or no pack."""
+    import datetime as dt
+
+    from cets.core.errors import CetsError
+    from cets.supervision.stabilisation import stabilisation_triggers_check
+
+    con = _console()
+    try:
+        alerts = stabilisation_triggers_check(market=args.market, day=dt.date.fromisoformat(args.day))
+    except CetsError as e:
+        con.print(f"[red]✗ {e.code} {e.zh} / {e.en}[/red]")
+        return 1
+    for a in alerts:
+        con.print(f"! {a.day} {a.trigger}: {a.value:,} vs {a.threshold:,} ({a.pack_id}) → alert #{a.pk} for the national authority", markup=False)
+    if not alerts:
+        con.print(f"✓ {args.day}: no trigger crossed 未触发", markup=False)
+    return 0
 
 
 def cmd_audit_verify(args) -> int:
@@ -538,6 +586,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     aud = sub.add_parser("audit", help="registry audit").add_subparsers(dest="what", required=True)
     aud.add_parser("verify", help="recompute every holding from the journal and check the hash chains").set_defaults(func=cmd_audit_verify)
+
+    rg = sub.add_parser("registry", help="registry reads").add_subparsers(dest="what", required=True)
+    bl = rg.add_parser("blocks", help="the history of a CCER serial or block")
+    bl.add_argument("serial")
+    bl.add_argument("--format", choices=["text", "json"], default="text")
+    bl.set_defaults(func=cmd_registry_blocks)
+
+    sv = sub.add_parser("supervision", help="supervision runs").add_subparsers(dest="what", required=True)
+    tr = sv.add_parser("triggers", help="check a trading day against the market-stabilisation triggers")
+    tr.add_argument("--day", required=True, help="YYYY-MM-DD")
+    tr.add_argument("--market", default=PRIMARY_MARKET)
+    tr.set_defaults(func=cmd_supervision_triggers)
 
     for name, func in (("demo", cmd_demo), ("serve", cmd_serve)):
         sp = sub.add_parser(name)

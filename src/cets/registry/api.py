@@ -332,6 +332,41 @@ def reject(request, proposal_id: PathId, body: RejectIn):
     return _proposal_out(services.proposal_reject(proposal_id=proposal_id, approver=request.user, reason=body.reason))
 
 
+class BlockStepOut(Schema):
+    seq: int
+    key: str
+    kind: str
+    effective_at: dt.datetime
+    reference: str
+    from_account: str
+    to_account: str
+    to_kind: str
+    block: str
+    quantity_t: int
+    retired: bool
+
+
+class BlockHistoryOut(Schema):
+    serial: str
+    unit_type: str
+    instrument: str
+    vintage: str
+    project: str
+    project_name: str
+    block: str
+    account: str
+    retired: bool
+    steps: list[BlockStepOut]
+
+
+@router.get("/blocks/{serial}", response=BlockHistoryOut)
+def block_history(request, serial: str):
+    """The history of a serial or of a block (``<unit type>-<9-digit serial>[-<9-digit end>]``): creation, issuance,
+    each transfer, surrender or cancellation, in journal order, and where the serial is now. Nationwide roles and
+    auditors see any serial, a holder those it holds; R1002 (422) otherwise or if no block has it."""
+    return selectors.serial_history_for(user=request.user, text=serial)
+
+
 @router.get("/reconciliation", response=list[dict])
 def reconciliation(request):
     """Per unit type: created = national total + issued; issued = circulating + surrendered + cancelled + deducted."""

@@ -129,6 +129,7 @@ class KindRule:
 
 
 _OP, _ENT, _TRD, _PROV = Role.REGISTRY_OPERATOR, Role.ENTITY, Role.TRADER, Role.PROVINCIAL_AUTHORITY
+_NAT = Role.NATIONAL_AUTHORITY
 _HOLDER_SIDE = (_ENT, _TRD, _OP, "system")
 
 TRANSFER_KINDS: dict[str, KindRule] = {r.kind: r for r in (
@@ -200,6 +201,12 @@ PROPOSAL_KINDS: dict[str, ProposalRule] = {r.kind: r for r in (
     # the know-your-customer fields and documents and proposes, a second approves; approval creates the holder,
     # opens its account and its login. Nothing moves.
     ProposalRule("account_application", (_OP,), _OP, (), "opening an individual's or institution's account after KYC review"),
+    # The national reserve (draft Measures Art. 9 预留配额, Art. 23 市场调节; registry/services/reserve.py): decided by the
+    # national authority, one person proposes and a second approves.
+    ProposalRule("reserve_fund", (_NAT,), _NAT, (TransferKind.ISSUE,), "the reserve funded from a vintage's cap by the pack's share"),
+    ProposalRule("reserve_release", (_NAT,), _NAT, (TransferKind.TRANSFER,), "allowances sold from the reserve (auction result) to buyers"),
+    ProposalRule("reserve_withdraw", (_NAT,), _NAT, (TransferKind.POSITION_MOVE, TransferKind.TRANSFER),
+                 "buy-back: sellers' allowances into the reserve at a price (held, then moved on approval)"),
 )}
 
 

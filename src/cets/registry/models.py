@@ -306,3 +306,29 @@ class ApplicationDocument(models.Model):
     sha256 = models.CharField(max_length=64)
     data = models.BinaryField()
     uploaded_at = models.DateTimeField(auto_now_add=True)
+
+
+class SerialBlock(models.Model):
+    """A block of serial numbers ``start``–``end`` (inclusive, one tonne each) of a unit type, where one journal
+    entry put it (``entry``): minted by a ``create`` entry, then moved whole or split by every later entry between
+    accounts (first in, first out by serial within the account, :mod:`cets.registry.serials`). A block is never
+    changed: the entry that moves it on sets ``closed_by`` and creates its successors (``parent`` = this block).
+    The open blocks of an account cover its holdings of the unit type exactly (all positions); blocks in a
+    retirement account are retired serials. History of a serial: every block containing it, in entry order."""
+
+    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="serial_blocks")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="serial_blocks")
+    start = models.BigIntegerField()
+    end = models.BigIntegerField()
+    entry = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="+")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    closed_by = models.ForeignKey(Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["unit_type", "start", "entry"]
+        constraints = [models.CheckConstraint(condition=Q(start__gte=1) & Q(end__gte=models.F("start")), name="serial_block_range")]
+        indexes = [models.Index(fields=["account", "unit_type", "closed_by"]), models.Index(fields=["unit_type", "start"])]
+
+    @property
+    def quantity(self) -> int:
+        return self.end - self.start + 1

@@ -22,5 +22,7 @@ urlpatterns = [
     path("registry/applications/<str:reference>/decide/", views_applications.application_decide, name="application_decide"),
     path("registry/applications/<str:reference>/documents/<int:doc_id>/", views_applications.application_document, name="application_document"),
     path("public/holder-changes/", views_registry.holder_changes_public, name="holder_changes"),
+    path("registry/blocks/", views_registry.registry_blocks, name="registry_blocks"),
+    path("registry/blocks/<str:serial>/", views_registry.registry_blocks, name="registry_block"),
     path("registry/<str:action>/", views_registry.registry_action, name="registry_action"),
 ]

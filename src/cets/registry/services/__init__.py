@@ -7,7 +7,8 @@ Modules: :mod:`.accounts` (system accounts, a holder's account, status, closure)
 journal rows and hashes, SQL), :mod:`.transfers` (``transfer_post``, ``holding_transfer``),
 :mod:`.vintages` (``vintage_create``), :mod:`.proposals` (four eyes), :mod:`.issuance` (issuance and
 claw-back, line by line or batched), :mod:`.retirement` (voluntary cancellation, deduction),
-:mod:`.reversal`, :mod:`.positions` (position moves, judicial freeze and release), :mod:`.holders`
+:mod:`.reversal`, :mod:`.reserve` (the national reserve: funding, release, buy-back — four eyes of the national
+authority), :mod:`.blocks` (serial blocks of credits follow the journal), :mod:`.positions` (position moves, judicial freeze and release), :mod:`.holders`
 (changes of holder), :mod:`.exchange` (the exchange's settlement side), :mod:`.operator` (what one operator alone
 must not do: operator transfers, creating units, releasing freezes, reopening accounts — four eyes),
 :mod:`.applications` (account opening for individuals and institutions: KYC review, four eyes).
@@ -26,6 +27,7 @@ from .ledger import Leg
 from .operator import account_reopen_propose, freeze_release_propose, operator_transfer_propose, vintage_create_propose
 from .positions import HOLDER_MOVES, judicial_freeze, judicial_release, position_move
 from .proposals import FOUR_EYES, FourEyesOp, four_eyes, proposal_approve, proposal_reject, proposal_submit
+from .reserve import reserve_fund_propose, reserve_release_propose, reserve_share, reserve_withdraw_propose
 from .retirement import cancellation_propose, deduction_propose
 from .reversal import IRREVERSIBLE, reversal_propose
 from .transfers import holding_transfer, transfer_post
@@ -75,6 +77,10 @@ __all__ = [
     "proposal_reject",
     "proposal_submit",
     "reversal_propose",
+    "reserve_fund_propose",
+    "reserve_release_propose",
+    "reserve_share",
+    "reserve_withdraw_propose",
     "system_account",
     "system_accounts_ensure",
     "transfer_post",
