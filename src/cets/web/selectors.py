@@ -24,6 +24,7 @@ from cets.mrv.selectors import verifications_of
 from cets.parties.access import Viewer, organisation_scope, viewer_of  # noqa: F401 (Viewer re-exported for the shell's views)
 from cets.parties.models import GeneratingUnit, Organisation, Role
 from cets.parties.selectors import entities_visible, entity_get, units_of
+from cets.registry import privacy
 from cets.registry.models import Account, Proposal
 from cets.registry.selectors import account_of, holdings_of, journal_of, unit_type_totals
 from cets.rules.markets import PRIMARY_MARKET
@@ -237,6 +238,9 @@ class EntityDetail:
 class JournalLine:
     transfer: object
     direction: str  # "in", "out" or "move" (between positions of this account)
+    # the accounts as the reader sees them: the exchange in place of a trade's counterparty (cets.registry.privacy)
+    debit_shown: str | None = None
+    credit_shown: str = ""
 
     @property
     def hash_prefix(self) -> str:
@@ -295,6 +299,7 @@ def entity_detail(*, user, uscc: str, year: int) -> EntityDetail:
     account = account_of(holder_id=org.pk)
     journal = []
     if account is not None:
+        full = privacy.sees_both_legs(user)
         for t in journal_of(account=account, limit=JOURNAL_LIMIT):
             if t.debit_account_id == account.pk and t.credit_account_id == account.pk:
                 d = "move"
@@ -302,7 +307,8 @@ def entity_detail(*, user, uscc: str, year: int) -> EntityDetail:
                 d = "in"
             else:
                 d = "out"
-            journal.append(JournalLine(transfer=t, direction=d))
+            debit, credit = privacy.shown_accounts(t, account=account, full=full)
+            journal.append(JournalLine(transfer=t, direction=d, debit_shown=privacy.label(debit), credit_shown=privacy.label(credit)))
     obligation = Obligation.objects.filter(entity=org, year=year).first()
     surrenders = (list(SurrenderApplication.objects.filter(obligation__entity=org).select_related("unit_type", "obligation")
                        .order_by("-obligation__year", "submitted_at", "pk")))
