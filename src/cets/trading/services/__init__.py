@@ -27,10 +27,12 @@ from .orders import (
     order_take,
     sellable_t,
     sequencer_drain,
+    tradeable_subjects,
 )
 
 __all__ = [
     "_BOOKS", "_allocation_t", "_freeze", "_log",
     "SHANGHAI", "TRADER_ROLES", "MarketRules", "auction_bid", "auction_close", "auction_offer", "book_read", "day_close", "day_open", "funds",
     "holding_limit_t", "market_rules", "order_cancel", "order_place", "order_take", "sellable_t", "sequencer_drain",
+    "tradeable_subjects",
 ]

@@ -68,6 +68,19 @@ class MarketRules:
     max_holding_non_entity_t: int = 0
     max_holding_entity_over_allocation_t: int = 0
     large_holder_report_t: int = 0
+    families: dict[str, str] | None = None  # registry instrument → itself: its every unit type is a subject under its own code
+    publication: str = "by_method"  # what the exchange publishes daily: "by_method" (national) or "daily_totals" (ccer)
+
+    def subject_unit_type(self, instrument: str) -> str | None:
+        """The registry unit type code a subject delivers: the pack's ``[instruments]`` entry, or for a
+        pack with ``[instrument_families]`` a unit type code of a listed family (``CCER-<project>-<vintage>``).
+        None if the subject is not this market's."""
+        if instrument in self.instruments:
+            return self.instruments[instrument]
+        fam = instrument.split("-", 1)[0]
+        if self.families and fam in self.families and "-" in instrument:
+            return instrument
+        return None
 
     @classmethod
     def from_pack(cls, pack: Pack) -> MarketRules:
@@ -78,7 +91,8 @@ class MarketRules:
         closed = frozenset(dt.date.fromisoformat(x) for x in pack.data.get("calendar", {}).get("closed_days", []))
         return cls(pack.id, limits, dict(pack.raw("instruments")), sessions, d("fees.rate"), pack.flag("positions.same_day_resale"), closed,
                    int(d("positions.max_holding_non_entity_t")), int(d("positions.max_holding_entity_over_allocation_t")),
-                   int(d("positions.large_holder_report_t")))
+                   int(d("positions.large_holder_report_t")), dict(pack.data.get("instrument_families", {})),
+                   pack.data.get("publication", {}).get("figures", "by_method"))
 
     def fee(self, amount_fen: int) -> int:
         """Fee in fen (int) on an amount in fen: ``amount × rate`` rounded half-up (trading pack [fees])."""
@@ -121,11 +135,22 @@ def _participant_check(actor, participant: Organisation) -> None:
 
 
 def _unit_type(rules: MarketRules, instrument: str) -> UnitType:
-    code = rules.instruments.get(instrument)
+    code = rules.subject_unit_type(instrument)
     ut = UnitType.objects.filter(code=code).first() if code else None
-    if ut is None:
+    if ut is None or (rules.families and instrument not in rules.instruments and ut.instrument not in rules.families):
         raise CetsError(T0206, instrument)
     return ut
+
+
+def tradeable_subjects(*, market: str, day: dt.date, rules: MarketRules | None = None) -> list[str]:
+    """Subject codes (str) ``market`` trades on ``day``: the pack's ``[instruments]`` plus, for each
+    ``[instrument_families]`` entry, every registry unit type of that instrument (CCER: one subject per
+    project and vintage), in code order."""
+    rules = rules or market_rules(market, day)
+    codes = set(rules.instruments)
+    if rules.families:
+        codes |= set(UnitType.objects.filter(instrument__in=list(rules.families)).values_list("code", flat=True))
+    return sorted(codes)
 
 
 def _registry_account(participant: Organisation, market: str) -> Account:
