@@ -195,3 +195,34 @@ def test_replay_of_the_whole_file_has_no_engine_mismatch():
     assert rep.volume_t == 20_473_612 - 375_315 - 2_130 - 3_000
     assert funds_verify() == []
     assert audit_verify().ok
+
+
+def test_ccer_through_the_api(ccer):
+    from tests.conftest import client_for
+
+    x = ccer
+    code = x.ccer.code
+    url = "/api/v1/trading"
+    seller, buyer = client_for(x.ccer_trader), client_for(x.sd2_user)
+    r = seller.post(f"{url}/orders", {"instrument": code, "method": "listing", "side": "S", "price": "90.10", "quantity_t": 500, "market": "ccer"},
+                    content_type="application/json", HTTP_IDEMPOTENCY_KEY="api-ccer-q")
+    assert r.status_code == 200, r.content
+    q = r.json()
+    board = buyer.get(f"{url}/board", {"instrument": code, "market": "ccer"}).json()
+    assert [(lv["price"], lv["quantity_t"]) for lv in board["asks"]] == [("90.10", 500)]
+    r = buyer.post(f"{url}/take", {"quote": q["seq"], "quantity_t": 500, "market": "ccer"}, content_type="application/json",
+                   HTTP_IDEMPOTENCY_KEY="api-ccer-t")
+    assert r.status_code == 200 and r.json()["status"] == "filled"
+    [t] = buyer.get(f"{url}/trades", {"market": "ccer"}).json()
+    assert (t["instrument"], t["quantity_t"], t["amount_fen"]) == (code, 500, 4_505_000)  # 500 t × 90.10 CNY
+    assert buyer.get(f"{url}/trades").json() == []  # the allowance market's trades: none
+    assert buyer.get(f"{url}/funds", {"market": "ccer"}).json()["available_fen"] == 100_000_000 - 4_505_000 - 2_253  # fee 2,252.5 → 2,253
+    assert code in buyer.get(f"{url}/instruments", {"market": "ccer"}).json()
+    # a market without trading rules, or none at all: T0601, nothing written
+    for m in ("nowhere", ""):
+        r = buyer.post(f"{url}/orders", {"instrument": code, "method": "listing", "side": "B", "price": "90.00", "quantity_t": 1, "market": m},
+                       content_type="application/json", HTTP_IDEMPOTENCY_KEY=f"api-bad-{m or 'empty'}")
+        assert r.status_code in (400, 404, 409, 422) and r.json()["code"] == "T0601", r.content
+        assert buyer.get(f"{url}/board", {"instrument": code, "market": m or "x"}).json()["code"] == "T0601"
+    assert Order.objects.filter(key__contains="api-bad").count() == 0
+    assert funds_verify() == []

@@ -6,7 +6,8 @@ Ranges:
   units, account status, trading rights, holding limits (``services``, ``funds``);
 - T03xx one-way auctions: floor price, bid limits, pricing rule, one bid per bidder (``auction.py``);
 - T04xx input at the edges: prices in CNY, idempotency keys, counterparties, API parameters
-  (``prices.py``, ``entry.py``, ``api.py``).
+  (``prices.py``, ``entry.py``, ``api.py``);
+- T06xx markets: which market an order or a read is about (``api.py``, ``selectors.trading_market``).
 
 Imports only :mod:`cets.core.errors`, so the pure modules (``book.py``, ``auction.py``) stay pure.
 The codes and texts are stable: clients and tests match on them.
@@ -59,3 +60,6 @@ T0403 = Check("T0403", "对手方统一社会信用代码不存在", "no partici
 T0404 = Check("T0404", "须且只能给出 price（元）或 price_fen（分）之一", "give exactly one of price (CNY string) or price_fen (int)")
 T0405 = Check("T0405", "缺少幂等键（Idempotency-Key 请求头或 key 字段）", "idempotency key missing (Idempotency-Key header or key field)")
 T0406 = Check("T0406", "日期范围无效（起始日晚于截止日或超过2000天）", "invalid date range (start after end, or more than 2000 days)")
+# T06xx markets (issue 17: the voluntary market trades on its own exchange)
+T0601 = Check("T0601", "该市场不存在或没有交易规则（市场文件未登记交易规则包）",
+              "no such market, or the market has no trading rules (its market.toml registers no trading pack)")

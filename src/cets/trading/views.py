@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
 from cets.parties.access import viewer_of
-from cets.rules.markets import PRIMARY_MARKET, markets
+from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
 
 from . import entry, selectors, services
@@ -39,9 +39,7 @@ from .models import Order
 METHODS = ("listing", "block")
 
 
-def trading_markets() -> list:
-    """Markets with a trading pack (``[[packs]] kind = "trading"`` in their market.toml), primary first."""
-    return sorted((m for m in markets() if m.years("trading")), key=lambda m: (m.id != PRIMARY_MARKET, m.id))
+trading_markets = selectors.trading_markets
 
 
 def _market(request) -> str:
