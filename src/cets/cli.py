@@ -240,8 +240,9 @@ def cmd_allocation_compute(args) -> int:
 
 
 def cmd_trading_replay(args) -> int:
-    """Replay the official national market through the real trading path in a fresh database and
-    write the reconciliation report (JSON and CSV)."""
+    """Replay a market's official daily figures through the real trading path in a fresh database and
+    write the reconciliation report (JSON and CSV): the national market's by-method and quote files, or
+    the one daily file of a market whose trading pack publishes ``daily_totals`` (``--market ccer``)."""
     import datetime as dt
     import json
     import tempfile

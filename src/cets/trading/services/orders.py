@@ -10,7 +10,9 @@ releases what a finished order no longer needs. ``day_close`` expires the day's 
 day's statistics and quote.
 
 Rules: 《碳排放权交易管理规则（试行）》 and 《碳排放权结算管理规则（试行）》 (公告2021年第21号), reference §3;
-numbers from the market's trading pack (``national/trading-2021-2026``).
+numbers from the market's trading pack (``national/trading-2021-2026``, ``ccer/trading-2024-2026``): every
+function takes the market, and a subject resolves to its registry unit type through the pack
+(:meth:`MarketRules.subject_unit_type`).
 """
 
 from __future__ import annotations
