@@ -60,15 +60,15 @@ def test_a_ccer_holder_places_a_quote_that_trades(ccer, browser, live_server):
     row = browser.find_element(By.CSS_SELECTOR, f"#board li[data-quote='{quote.seq}']")
     qty = row.find_element(By.NAME, "quantity_t")
     qty.clear()
-    qty.send_keys("1000")
+    qty.send_keys("700")
     row.find_element(By.TAG_NAME, "button").click()
-    wait(browser, EC.text_to_be_present_in_element((By.ID, "board"), "200 t"))
+    wait(browser, EC.text_to_be_present_in_element((By.ID, "board"), "500 t"))  # the quote's rest (not a substring of 1,200 t)
     t = Trade.objects.get()
-    # 1,000 t × 91.50 CNY = 91,500.00 CNY; delivered from the project owner's CCER account to SD_2's
-    assert (t.market, t.instrument, t.quantity_t, t.amount_fen) == ("ccer", code, 1_000, 9_150_000)
-    assert Holding.objects.get(account=x.ccer_buyer_acc, unit_type=x.ccer, position=Position.TRADING).quantity == 1_000
+    # 700 t × 91.50 CNY = 64,050.00 CNY; delivered from the project owner's CCER account to SD_2's
+    assert (t.market, t.instrument, t.quantity_t, t.amount_fen) == ("ccer", code, 700, 6_405_000)
+    assert Holding.objects.get(account=x.ccer_buyer_acc, unit_type=x.ccer, position=Position.TRADING).quantity == 700
 
     login(browser, live_server, x.ccer_trader.username)
     browser.get(live_server.url + "/trading/orders/?market=ccer")
-    wait(browser, EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "91,500.00"))
+    wait(browser, EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "64,050.00"))
     assert code in browser.find_element(By.TAG_NAME, "body").text
