@@ -226,3 +226,36 @@ def test_ccer_through_the_api(ccer):
         assert buyer.get(f"{url}/board", {"instrument": code, "market": m or "x"}).json()["code"] == "T0601"
     assert Order.objects.filter(key__contains="api-bad").count() == 0
     assert funds_verify() == []
+
+
+def test_the_pages_take_the_market(ccer):
+    from tests.conftest import client_for
+
+    x = ccer
+    code = x.ccer.code
+    c = client_for(x.sd2_user)
+    page = c.get("/trading/", {"market": "ccer"}).content.decode()
+    assert code in page and 'name="market" value="ccer"' in page  # the order form posts to the voluntary market
+    assert "CEA23" not in page.split('id="board"')[0].split("<select")[1]  # the subject picker lists CCER subjects only
+    assert code not in c.get("/trading/").content.decode()  # the allowance market's board does not list CCER
+    assert c.get("/trading/", {"market": "nowhere"}).status_code == 200  # an unknown market falls back to the primary one
+    quote = entry.place(user=x.ccer_trader, key="pg-q", instrument=code, method="listing", side="S", price_fen=9_000, quantity_t=100, market="ccer")
+    entry.take(user=x.sd2_user, key="pg-t", quote=quote.seq, quantity_t=100, market="ccer")
+    x.clock.set("2025-06-09", 16)
+    entry.day_close(user=x.operator, instrument=code, day=DAY, market="ccer")
+    public = client_for(x.sd2_user).get("/trading/market/", {"market": "ccer"}).content.decode()
+    assert code in public
+    detail = c.get(f"/trading/market/{code}/", {"market": "ccer"})
+    assert detail.status_code == 200 and "90.00" in detail.content.decode()
+    assert c.get(f"/trading/market/{code}/").status_code == 404  # not a subject of the allowance market
+
+
+@pytest.mark.django_db
+def test_a_market_with_nothing_to_trade_yet_shows_an_empty_board(world):
+    from cets.parties.models import Role
+    from cets.parties.services import member_create
+    from tests.conftest import client_for
+
+    u = member_create(username="t-sd1", organisation=world.sd1, role=Role.TRADER, password="test-password-123")
+    r = client_for(u).get("/trading/", {"market": "ccer"})
+    assert r.status_code == 200
