@@ -281,6 +281,7 @@ class AssignIn(Schema):
     seed: str
     kind: str = "regular"
     market: str = PRIMARY_MARKET
+    sector: str | None = None  # blank: each entity's list entry of the market and year (M0308)
 
 
 class AssignmentOut(Schema):
@@ -350,7 +351,8 @@ def assign(request, body: AssignIn):
     return [
         _asg(a)
         for a in services.verification_assign(
-            year=body.year, province=body.province, entities=entities, bodies=bodies, seed=body.seed, actor=request.user, kind=body.kind, market=body.market
+            year=body.year, province=body.province, entities=entities, bodies=bodies, seed=body.seed, actor=request.user, kind=body.kind, market=body.market,
+            sector=body.sector or None,
         )
     ]
 
