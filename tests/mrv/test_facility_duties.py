@@ -195,7 +195,7 @@ def test_month_refusals_numbered_and_nothing_written(industry):
 
 def test_verification_refusals_and_handover_conditions(industry):
     from cets.mrv.facility_services import FacilityFigures, facility_annual_report_generate, facility_verification_record, facility_year_data_from_verification
-    from cets.mrv.services import annual_report_sign, verification_assign, verification_objection_decide, verification_objection_file, verification_notify
+    from cets.mrv.services import annual_report_sign, verification_assign, verification_notify, verification_objection_decide, verification_objection_file
 
     ns, w = industry, industry.world
     [a] = verification_assign(year=YEAR, province="37", entities=[ns.entities["cement"]], bodies=[ns.body], seed="s", actor=w.province_sd)
