@@ -194,7 +194,7 @@ def facility_month(request, facility_id: int, year: int, month: int):
     if fac is None or not 1 <= month <= 12 or not 2005 <= year <= 2100:
         raise Http404
     try:
-        rules, _ = industry_rules(market=PRIMARY_MARKET, sector=fac.sector, year=year)
+        rules = industry_rules(market=PRIMARY_MARKET, sector=fac.sector, year=year)[0]
     except CetsError:
         raise Http404 from None
     problems = []

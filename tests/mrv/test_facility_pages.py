@@ -1,0 +1,104 @@
+"""The facility duty pages through the test client: the monthly filing form's validation with numbered refusals in both
+languages, the plan, report and sign actions, the verifier's form and the province's review and overdue list."""
+
+import datetime as dt
+
+import pytest
+
+from tests.conftest import client_for
+from tests.mrv.test_facility_duties import STEEL, YEAR, _file_year, industry  # noqa: F401  (the fixture)
+
+
+def _form(lines):
+    data = {"rows": str(len(lines))}
+    for i, ln in enumerate(lines):
+        for k, v in ln.items():
+            data[f"{k}-{i}"] = v
+    return data
+
+
+def test_month_form_refuses_with_codes_in_both_languages_and_files(industry):
+    from cets.mrv.models import FacilityMonthlyFiling
+
+    fac = industry.facilities["steel"]
+    c = client_for(industry.users["steel"])
+    url = f"/mrv/facilities/{fac.pk}/{YEAR}/3/"
+    assert c.get(url).status_code == 200
+    bad = _form([{"source": "fuel", "material": "焦炭", "quantity": "1e3"}, {"source": "fuel", "material": "焦炭", "quantity": "-5"},
+                 {"source": "process_input", "part": "nowhere", "material": "焦炭", "quantity": "1"}])
+    r = c.post(url, bad, HTTP_ACCEPT_LANGUAGE="en")
+    page = r.content.decode()
+    assert r.status_code == 200 and "M0407" in page  # '1e3' and '-5' are not plain decimals: no coercion
+    c.cookies["django_language"] = "zh-hans"
+    r = c.post(url, _form([{"source": "fuel", "material": "焦炭", "quantity": "5", "ncv": "30"},
+                           {"source": "process_input", "part": "nowhere", "material": "焦炭", "quantity": "1"}]))
+    page = r.content.decode()
+    assert "M0402" in page and "工序或机组填写有误" in page
+    r = c.post(url, _form([{"source": "fuel", "material": "焦炭", "quantity": "5", "ncv": "30"}]))
+    assert "M0104" in r.content.decode() and "6.2.2.2" in r.content.decode()
+    assert not FacilityMonthlyFiling.objects.exists()
+    ok = _form([{"source": "fuel", "material": "焦炭", "quantity": "1000"}, {"source": "product", "part": "ironmaking", "material": "生铁", "quantity": "900"}])
+    r = c.post(url, ok)
+    assert r.status_code == 302
+    f = FacilityMonthlyFiling.objects.get(facility=fac, month=3)
+    assert [(ln.source, ln.quantity) for ln in f.lines.all()] == [("fuel", 1000), ("product", 900)]
+    # another entity's user cannot open the facility's month
+    assert client_for(industry.users["cement"]).get(url).status_code == 404
+    assert c.get(f"/mrv/facilities/{fac.pk}/{YEAR}/13/").status_code == 404
+
+
+def test_pages_walk_plan_report_verification_review(industry):
+    from cets.mrv.models import AnnualReport, DataQualityPlan, FacilityYearData
+    from cets.mrv.services import verification_assign
+
+    ns, w = industry, industry.world
+    ent = client_for(ns.users["steel"])
+    assert ent.get(f"/mrv/facilities/?year={YEAR}").status_code == 200
+    ent.post("/mrv/facilities/action/plan/", {"year": "2025", "facility_id": str(ns.facilities["steel"].pk), "summary": "焦炭入厂检测"})
+    plan = DataQualityPlan.objects.get(facility=ns.facilities["steel"])
+    prov = client_for(w.province_sd)
+    assert "焦炭入厂检测" in prov.get("/mrv/facilities/review/?year=2025").content.decode()
+    prov.post("/mrv/facilities/action/plan_review/", {"year": "2025", "plan_id": str(plan.pk), "approve": "1"})
+    plan.refresh_from_db()
+    assert plan.status == "approved"
+    _file_year(ns, "steel")
+    ent.post("/mrv/facilities/action/report/", {"year": str(YEAR), "sector": "steel"})
+    rep = AnnualReport.objects.get(entity=ns.entities["steel"], year=YEAR, sector="steel")
+    assert rep.emissions_t == STEEL[0]
+    ent.post("/mrv/facilities/action/sign/", {"year": str(YEAR), "report_id": str(rep.pk)})
+    rep.refresh_from_db()
+    assert rep.signed_on is not None
+    [a] = verification_assign(year=YEAR, province="37", entities=[ns.entities["steel"]], bodies=[ns.body], seed="p", actor=w.province_sd)
+    ver = client_for(ns.verifier)
+    assert str(STEEL[0]) in ver.get("/mrv/facilities/verify/").content.decode()
+    r = ver.post("/mrv/facilities/action/verify/", {"assignment_id": str(a.pk), "year": str(YEAR), "facility": "W1", "emissions-W1": "1.5",
+                                                   "intensity-W1": "1", "output-W1": "1", "conforming": "1", "completed_on": "2025-08-01"}, follow=True)
+    assert "V0402" in r.content.decode()
+    ver.post("/mrv/facilities/action/verify/", {"assignment_id": str(a.pk), "year": str(YEAR), "facility": "W1", "emissions-W1": str(STEEL[0]),
+                                               "intensity-W1": str(STEEL[1]), "output-W1": str(STEEL[2]), "conforming": "1", "completed_on": "2025-08-01"})
+    a.refresh_from_db()
+    assert a.verified_emissions_t == STEEL[0] and a.conforming
+    prov.post("/mrv/facilities/action/handover/", {"year": str(YEAR), "assignment_id": str(a.pk)})
+    assert FacilityYearData.objects.get(facility=ns.facilities["steel"], year=YEAR).assignment_id == a.pk
+    # a province outside the jurisdiction is refused with its code, nothing changes
+    r = client_for(w.province_zj).post("/mrv/facilities/action/plan_review/", {"year": "2025", "plan_id": str(plan.pk), "approve": "0"}, follow=True)
+    assert "R0502" in r.content.decode()
+    assert client_for(w.province_sd).post("/mrv/facilities/action/bogus/", {}).status_code == 404
+    assert prov.post("/mrv/facilities/action/sign/", {"report_id": "x"}).status_code == 404
+
+
+def test_overdue_list(industry, world):
+    from cets.mrv.selectors import facility_review
+
+    # 2024, seen on 2025-09-01: no month filed (due 2025-06-30), no report (2025-06-30), no verification (2025-08-31)
+    r = facility_review(user=world.province_sd, year=YEAR, today=dt.date(2025, 9, 1))
+    duties = {(o["entity"].pk, o["duty"]) for o in r["overdue"]}
+    for sector, e in industry.entities.items():
+        assert {(e.pk, "monthly_filing"), (e.pk, "annual_report"), (e.pk, "verification")} <= duties
+    assert sum(1 for o in r["overdue"] if o["duty"] == "monthly_filing") == 36
+    assert not [o for o in r["overdue"] if o["duty"] == "dq_plan"]  # 2024 plans: 无需补报 (seed 003 §二(四))
+    page = client_for(world.province_sd).get(f"/mrv/facilities/review/?year={YEAR}").content.decode()
+    assert "W1" in page
+    with pytest.raises(Exception):
+        facility_review(user=industry.users["steel"], year=YEAR, today=dt.date(2025, 9, 1))
+    assert client_for(world.province_zj).get(f"/mrv/facilities/review/?year={YEAR}").status_code == 200
