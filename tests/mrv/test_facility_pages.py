@@ -102,3 +102,38 @@ def test_overdue_list(industry, world):
     with pytest.raises(Exception):
         facility_review(user=industry.users["steel"], year=YEAR, today=dt.date(2025, 9, 1))
     assert client_for(world.province_zj).get(f"/mrv/facilities/review/?year={YEAR}").status_code == 200
+
+
+def test_api_month_report_outcome_handover(industry):
+    from cets.mrv.models import FacilityYearData
+    from cets.mrv.services import verification_assign
+
+    ns, w = industry, industry.world
+    fac = ns.facilities["aluminium"]
+    c = client_for(ns.users["aluminium"])
+    url = f"/api/v1/mrv/facilities/{fac.pk}/months/{YEAR}/1"
+    r = c.post(url, {"lines": [{"source": "anode", "material": "炭阳极", "quantity": 400}]}, content_type="application/json")
+    assert r.status_code == 422  # a number is decimal text, never a JSON number (no coercion)
+    r = c.post(url, {"lines": [{"source": "anode", "material": "石墨", "quantity": "400"}]}, content_type="application/json")
+    assert r.status_code == 422 and r.json()["problems"][0]["en"].startswith("M0106")
+    for m in range(1, 13):
+        r = c.post(f"/api/v1/mrv/facilities/{fac.pk}/months/{YEAR}/{m}", {"lines": [
+            {"source": "anode", "material": "炭阳极", "quantity": "400"}, {"source": "product", "material": "原铝液", "quantity": "1000"}]},
+            content_type="application/json")
+        assert r.status_code == 200, r.content
+    assert client_for(ns.users["steel"]).post(url, {"lines": []}, content_type="application/json").status_code == 404  # not its facility
+    r = c.post(f"/api/v1/mrv/facility-reports/{ns.entities['aluminium'].uscc}/{YEAR}", {}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["emissions_t"] == 20336 and r.json()["sector"] == "aluminium"
+    assert c.post(f"/api/v1/mrv/reports/{r.json()['id']}/sign", content_type="application/json").status_code == 200
+    [a] = verification_assign(year=YEAR, province="37", entities=[ns.entities["aluminium"]], bodies=[ns.body], seed="api", actor=w.province_sd)
+    v = client_for(ns.verifier)
+    body = {"figures": [{"facility_id": "E1", "verified_emissions_t": 20336, "intensity_emissions_t": 20336, "output_t": "12000"}],
+            "conforming": True, "completed_on": "2025-08-01"}
+    assert v.post(f"/api/v1/mrv/assignments/{a.pk}/facility-outcome", body, content_type="application/json").status_code == 422  # strict int
+    body["figures"][0]["output_t"] = 12000
+    assert v.post(f"/api/v1/mrv/assignments/{a.pk}/facility-outcome", body, content_type="application/json").status_code == 200
+    p = client_for(w.province_sd)
+    assert p.post(f"/api/v1/mrv/assignments/{a.pk}/facility-year-data").json() == {"created": 1}
+    assert FacilityYearData.objects.get(facility=fac, year=YEAR).output_t == 12000
+    r = p.get("/api/v1/mrv/facility-overdue/2024")
+    assert r.status_code == 200 and all(o["entity_uscc"] != ns.entities["aluminium"].uscc or o["duty"] != "verification" for o in r.json())
