@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from tests.browser import chrome, login, require_browser, wait_text
-from tests.mrv.test_facility_duties import STEEL, STEEL_MONTH, YEAR, industry  # noqa: F401  (the fixture)
+from tests.mrv.test_facility_duties import STEEL, STEEL_MONTH, YEAR
 
 require_browser()
 

@@ -8,7 +8,6 @@ from decimal import Decimal as D
 import pytest
 
 from cets.core.errors import CetsError, InputError
-from tests.conftest import uscc_for
 
 YEAR = 2024
 
@@ -53,27 +52,6 @@ CEMENT = (19927, 19927, 12000)
 #   PFC 12 × 1000 × (0.034 × 6630 + 0.0034 × 11100) / 1000 = 12 × 263.16 = 3157.92
 #   total 20335.52 → 20336; intensity emissions (anode + PFC) 20335.52 → 20336; molten aluminium 12000 t
 ALUMINIUM = (20336, 20336, 12000)
-
-
-@pytest.fixture
-def industry(world):
-    from types import SimpleNamespace
-
-    from cets.parties.models import Facility, Organisation, Role
-    from cets.parties.services import emitter_list_entries_ensure, member_create
-
-    ns = SimpleNamespace(world=world, entities={}, users={}, facilities={})
-    for i, (sector, code, kind) in enumerate((("steel", "W1", "integrated_works"), ("cement", "L1", "clinker_line"),
-                                              ("aluminium", "E1", "electrolysis")), start=1):
-        uscc = uscc_for(900 + i)
-        org = Organisation.objects.create(uscc=uscc, name=f"山东测试{sector}", kind=Organisation.Kind.ENTITY, region_code="370100", province="37")
-        ns.entities[sector] = org
-        ns.users[sector] = member_create(username=f"e-{sector}", organisation=org, role=Role.ENTITY, password="test-password-123")
-        ns.facilities[sector] = Facility.objects.create(entity=org, sector=sector, code=code, kind=kind)
-        emitter_list_entries_ensure(market="national", entries=[(YEAR, sector, org.pk, "37", "test")])
-    ns.body = Organisation.objects.create(uscc=uscc_for(990, "9111000"), name="测试核查机构", kind=Organisation.Kind.VERIFIER)
-    ns.verifier = member_create(username="vb", organisation=ns.body, role=Role.VERIFIER, password="test-password-123")
-    return ns
 
 
 MONTHS = {"steel": STEEL_MONTH, "cement": CEMENT_MONTH, "aluminium": ALUMINIUM_MONTH}
@@ -207,7 +185,8 @@ def test_verification_refusals_and_handover_conditions(industry):
     rep = facility_annual_report_generate(entity=ns.entities["cement"], year=YEAR, actor=ns.users["cement"])
     annual_report_sign(report_id=rep.pk, actor=ns.users["cement"], on=dt.date(2025, 6, 20))
     for figs, code in (([FacilityFigures("XX", *CEMENT)], "V0401"), ([], "V0401"), ([FacilityFigures("L1", 100, 101, 5)], "V0402"),
-                       ([FacilityFigures("L1", 100, 50, 0)], "V0402"), ([FacilityFigures("L1", True, 0, 5)], "V0402")):
+                       ([FacilityFigures("L1", 100, 50, 0)], "V0402"), ([FacilityFigures("L1", True, 0, 5)], "V0402"),
+                       ([FacilityFigures("L1", 10**16, 0, 5)], "V0402")):
         with pytest.raises(CetsError) as e:
             facility_verification_record(assignment_id=a.pk, actor=ns.verifier, figures=figs, conforming=True, completed_on=dt.date(2025, 8, 1))
         assert e.value.code == code

@@ -5,8 +5,9 @@ import datetime as dt
 
 import pytest
 
+from cets.core.errors import CetsError
 from tests.conftest import client_for
-from tests.mrv.test_facility_duties import STEEL, YEAR, _file_year, industry  # noqa: F401  (the fixture)
+from tests.mrv.test_facility_duties import STEEL, YEAR, _file_year
 
 
 def _form(lines):
@@ -99,7 +100,7 @@ def test_overdue_list(industry, world):
     assert not [o for o in r["overdue"] if o["duty"] == "dq_plan"]  # 2024 plans: 无需补报 (seed 003 §二(四))
     page = client_for(world.province_sd).get(f"/mrv/facilities/review/?year={YEAR}").content.decode()
     assert "W1" in page
-    with pytest.raises(Exception):
+    with pytest.raises(CetsError):
         facility_review(user=industry.users["steel"], year=YEAR, today=dt.date(2025, 9, 1))
     assert client_for(world.province_zj).get(f"/mrv/facilities/review/?year={YEAR}").status_code == 200
 
@@ -137,3 +138,25 @@ def test_api_month_report_outcome_handover(industry):
     assert FacilityYearData.objects.get(facility=fac, year=YEAR).output_t == 12000
     r = p.get("/api/v1/mrv/facility-overdue/2024")
     assert r.status_code == 200 and all(o["entity_uscc"] != ns.entities["aluminium"].uscc or o["duty"] != "verification" for o in r.json())
+
+
+def test_odd_input_never_reaches_a_500(industry):
+    from cets.mrv.models import FacilityMonthlyFiling
+
+    fac = industry.facilities["steel"]
+    c = client_for(industry.users["steel"])
+    url = f"/mrv/facilities/{fac.pk}/{YEAR}/2/"
+    for data in ({"rows": "99999999999"}, {"rows": "abc"}, _form([{"source": "fuel", "material": "焦炭", "quantity": "1" * 40}]),
+                 _form([{"source": "fuel", "material": "焦炭", "quantity": "1.1234567"}]),
+                 _form([{"source": "fuel", "material": "焦炭" * 30, "quantity": "1"}])):
+        assert c.post(url, data).status_code == 200
+    r = c.post(url, _form([{"source": "fuel", "material": "焦炭", "quantity": "1.1234567"}]))
+    assert "M0407" in r.content.decode()
+    api = f"/api/v1/mrv/facilities/{fac.pk}/months/{YEAR}/2"
+    r = c.post(api, {"lines": [{"source": "fuel", "material": "焦炭", "quantity": "1", "ncv": "999999999999999"}]}, content_type="application/json")
+    assert r.status_code == 422 and r.json()["problems"][0]["en"].startswith("M0407")
+    assert c.post(f"/api/v1/mrv/facilities/{fac.pk}/months/{YEAR}/0", {"lines": [{"source": "fuel", "material": "焦炭", "quantity": "1"}]},
+                  content_type="application/json").status_code == 422
+    for name in ("plan", "report", "sign", "verify", "plan_review", "month_review", "handover"):
+        assert c.post(f"/mrv/facilities/action/{name}/", {"year": "abc", "facility_id": "x", "report_id": "1" * 30}).status_code in (302, 404)
+    assert not FacilityMonthlyFiling.objects.exists()

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from cets.core.errors import CetsError, InputError, InputProblem
 from cets.core.quantities import round_half_up
+from cets.core.schema import MAX_QUANTITY
 from cets.parties.access import DENIED, require_role
 from cets.parties.models import EmitterListEntry, Facility, Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
@@ -57,6 +58,7 @@ from .checks import (
     M0404,
     M0405,
     M0406,
+    M0407,
     V0401,
     V0402,
     V0403,
@@ -168,6 +170,19 @@ def facility_plan_submit(*, facility: Facility, year: int, summary: str, actor, 
 
 # -- 2. monthly filings ---------------------------------------------------------------------------------------
 
+# (max digits, decimal places) each number of a line is stored with (FacilityActivityLine)
+STORED_DIGITS = {"quantity": (20, 6), "ncv": (14, 6), "carbon_content": (12, 8), "oxidation_rate": (8, 6), "measured_value": (16, 8)}
+
+
+def _fits(v: Decimal, digits: int, places: int) -> bool:
+    if not v.is_finite():
+        return False
+    t = v.normalize().as_tuple()
+    decimals = max(0, -t.exponent)
+    whole = len(t.digits) + t.exponent  # digits before the point
+    return decimals <= places and max(whole, 0) <= digits - places
+
+
 def _line_problems(lines: Sequence[LineIn], rules, name: str) -> list[InputProblem]:
     """Line-by-line checks of a facility month (M04xx), as ``cets mrv compute`` checks a CSV row (README)."""
     from .accounting_industry import CONTENT_SOURCES, PART_SOURCES, SOURCES
@@ -180,6 +195,10 @@ def _line_problems(lines: Sequence[LineIn], rules, name: str) -> list[InputProbl
         out.append(InputProblem(name, n, fld, "" if value is None else str(value), f"{check.code} {check.zh}{extra_zh}", f"{check.code} {check.en}{extra_en}"))
 
     for n, ln in enumerate(lines, start=1):
+        for fld, (digits, places) in STORED_DIGITS.items():
+            v = getattr(ln, fld)
+            if v is not None and not _fits(v, digits, places):
+                bad(n, fld, v, M0407, f"（至多{digits - places}位整数、{places}位小数）", f" (at most {digits - places} digits and {places} decimals)")
         if ln.source not in SOURCES[rules.sector]:
             bad(n, "source", ln.source, M0401, f"：{'、'.join(SOURCES[rules.sector])}", f": {', '.join(SOURCES[rules.sector])}")
             continue
@@ -189,8 +208,10 @@ def _line_problems(lines: Sequence[LineIn], rules, name: str) -> list[InputProbl
                     f": {', '.join(rules.processes)}" if ln.source != "cofiring_fuel" else "")
         elif ln.part:
             bad(n, "part", ln.part, M0402)
-        if not ln.material:
-            bad(n, "material", "", M0403)
+        if len(ln.part) > 40:
+            bad(n, "part", ln.part[:40], M0402)
+        if not ln.material or len(ln.material) > 40:
+            bad(n, "material", ln.material[:40], M0403)
         param_row = ln.source in CONTENT_SOURCES
         if (param_row and ln.quantity is not None) or (not param_row and (ln.quantity is None or ln.quantity < zero)):
             bad(n, "quantity", ln.quantity, M0404)
@@ -230,7 +251,7 @@ def facility_month_file(*, facility: Facility, year: int, month: int, lines: Seq
     """File (or file again, until accepted) ``facility``'s month: the activity lines the guideline needs (production,
     fuels, electricity and heat as 附录E items, process inputs and outputs, measured parameters). Refusals, nothing
     written: R0502 / M0302 not the entity's own user; M0301 no facility accounting for the sector and year; M0303 month
-    outside 1–12; M0304 the month was accepted; M0305 no line; :class:`InputError` listing every bad line (M0401–M0406)
+    outside 1–12; M0304 the month was accepted; M0305 no line; :class:`InputError` listing every bad line (M0401–M0407)
     and every input the guideline does not allow over the year's filed lines with its clause (M0104–M0109; a line's row
     is ``1000 × month + line``). ``due_on`` from :func:`month_due`; a filing after it stays flagged late (补报).
     ``evidence``: (file name, sha256) of the supporting files."""
@@ -361,7 +382,7 @@ class FacilityFigures:
 
 
 def _whole(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    return isinstance(v, int) and not isinstance(v, bool) and v < MAX_QUANTITY
 
 
 @transaction.atomic

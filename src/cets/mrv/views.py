@@ -103,6 +103,7 @@ def deadlines(request):
 FACILITY_LINE_FIELDS = ("source", "part", "material", "quantity", "ncv", "carbon_content", "oxidation_rate", "measured_value")
 FACILITY_NUMBER_FIELDS = ("quantity", "ncv", "carbon_content", "oxidation_rate", "measured_value")
 FACILITY_BLANK_LINES = 6
+FACILITY_MAX_LINES = 200  # rows of one form read at most
 DUTY_LABELS = {"dq_plan": "数据质量控制方案 data-quality plan", "monthly_filing": "月度存证 monthly filing",
                "annual_report": "年度排放报告 annual report", "verification": "核查 verification"}
 
@@ -132,6 +133,11 @@ def _day(text: str):
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
+def _rows_of(post) -> int:
+    raw = str(post.get("rows", "0"))
+    return min(int(raw), FACILITY_MAX_LINES) if raw.isdigit() and len(raw) < 6 else 0
+
+
 def parse_facility_lines(post) -> tuple[list, list]:
     """The monthly filing form's rows → (``LineIn`` list, problems). A row with every cell blank is skipped; a number that
     is not a plain decimal (digits, one point; no sign, exponent or separator) is M0407 (no coercion)."""
@@ -144,7 +150,7 @@ def parse_facility_lines(post) -> tuple[list, list]:
 
     lines, problems = [], []
     n = 0
-    for i in range(int(post.get("rows", "0") or 0) if str(post.get("rows", "0")).isdigit() else 0):
+    for i in range(_rows_of(post)):
         cells = {f: (post.get(f"{f}-{i}", "") or "").strip() for f in FACILITY_LINE_FIELDS}
         if not any(cells.values()):
             continue
@@ -202,8 +208,7 @@ def facility_month(request, facility_id: int, year: int, month: int):
     rows = [{f: ("" if getattr(ln, f) is None else getattr(ln, f)) for f in FACILITY_LINE_FIELDS} for ln in filing.lines.all()] if filing else []
     if request.method == "POST":
         lines, problems = parse_facility_lines(request.POST)
-        rows = [{f: request.POST.get(f"{f}-{i}", "") for f in FACILITY_LINE_FIELDS} for i in range(int(request.POST.get("rows", "0") or 0)
-                                                                                                  if request.POST.get("rows", "0").isdigit() else 0)]
+        rows = [{f: request.POST.get(f"{f}-{i}", "") for f in FACILITY_LINE_FIELDS} for i in range(_rows_of(request.POST))]
         rows = [r for r in rows if any(v.strip() for v in r.values())]
         if not problems:
             try:
@@ -245,7 +250,7 @@ def facility_action(request, name: str):
 
     def pk(key):
         raw = p.get(key, "")
-        if not raw.isdigit():
+        if not raw.isdigit() or len(raw) > 12:
             raise Http404
         return int(raw)
 
