@@ -59,6 +59,9 @@ def test_pages_walk_plan_report_verification_review(industry):
     plan = DataQualityPlan.objects.get(facility=ns.facilities["steel"])
     prov = client_for(w.province_sd)
     assert "焦炭入厂检测" in prov.get("/mrv/facilities/review/?year=2025").content.decode()
+    from cets.web.selectors import inbox
+
+    assert [i.count for i in inbox(user=w.province_sd, year=2025) if i.en.startswith("facility plans")] == [1]
     prov.post("/mrv/facilities/action/plan_review/", {"year": "2025", "plan_id": str(plan.pk), "approve": "1"})
     plan.refresh_from_db()
     assert plan.status == "approved"
@@ -72,6 +75,7 @@ def test_pages_walk_plan_report_verification_review(industry):
     [a] = verification_assign(year=YEAR, province="37", entities=[ns.entities["steel"]], bodies=[ns.body], seed="p", actor=w.province_sd)
     ver = client_for(ns.verifier)
     assert str(STEEL[0]) in ver.get("/mrv/facilities/verify/").content.decode()
+    assert [i.count for i in inbox(user=ns.verifier, year=YEAR) if i.en.startswith("facility annual reports")] == [1]
     r = ver.post("/mrv/facilities/action/verify/", {"assignment_id": str(a.pk), "year": str(YEAR), "facility": "W1", "emissions-W1": "1.5",
                                                    "intensity-W1": "1", "output-W1": "1", "conforming": "1", "completed_on": "2025-08-01"}, follow=True)
     assert "V0402" in r.content.decode()
