@@ -217,3 +217,22 @@ def test_sector_is_named_or_listed(industry, world):
     assert e.value.code == "M0308"
     [a] = verification_assign(year=YEAR, province="37", entities=[world.sd1], bodies=[industry.body], seed="s", actor=world.province_sd, sector="power")
     assert a.sector == "power"
+
+
+def test_cycle_observes_the_back_filling_of_facility_months(industry):
+    from cets.compliance.cycle import observe
+    from cets.mrv.facility_services import facility_month_file
+    from cets.rules.cycle import cycle_steps
+
+    ns = industry
+    [step] = [s for s in cycle_steps("national", 2025) if s.step == "monthly_backfill"]
+    assert step.event == "facility_months" and step.due == dt.date(2025, 10, 31)
+    listed = {s: {e.pk: "37"} for s, e in ns.entities.items()}
+    for m in range(1, 7):
+        facility_month_file(facility=ns.facilities["steel"], year=2025, month=m, lines=STEEL_MONTH, actor=ns.users["steel"], on=dt.date(2025, 9, m))
+    o = observe(step, market="national", year=2025, listed=listed, today=dt.date(2025, 10, 1))
+    assert (o.done, o.total, o.complete, o.done_on) == (1, 3, False, dt.date(2025, 9, 6))
+    for m in range(1, 6):  # five of six months are not the back-filling
+        facility_month_file(facility=ns.facilities["aluminium"], year=2025, month=m, lines=ALUMINIUM_MONTH, actor=ns.users["aluminium"],
+                            on=dt.date(2025, 9, 10))
+    assert observe(step, market="national", year=2025, listed=listed, today=dt.date(2025, 10, 1)).done == 1

@@ -309,7 +309,8 @@ class AnnualReport(models.Model):
     emissions_t = models.BigIntegerField()
     units = models.JSONField(default=list)
     # steel, cement, aluminium: the report's sector and per-facility results (facility_id, emissions_t,
-    # intensity_emissions_t, output_t, details) from cets.mrv.accounting_industry; blank / empty for power
+    # intensity_emissions_t, output_t, details) from cets.mrv.accounting_industry; blank / empty for the generating
+    # units' report (cets.mrv.services.annual_report_generate), which keeps ``units``
     sector = models.CharField(max_length=24, blank=True)
     facilities = models.JSONField(default=list, blank=True)
     missing = models.JSONField(default=list)

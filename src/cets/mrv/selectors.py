@@ -230,7 +230,7 @@ def deadline_items(*, user, year: int, today):
             add("monthly_filing", e, e.province, f"{u.code} {year}-{mo:02d}", due, f.submitted_on if f else None)
             if f is not None and rdays is not None:
                 add("monthly_review", e, e.province, f"{u.code} {year}-{mo:02d}", review_due(f.due_on, rdays), f.reviewed_on)
-    reports = {r.entity_id: r for r in AnnualReport.objects.filter(year=year, market=PRIMARY_MARKET, entity_id__in=ents)}
+    reports = {r.entity_id: r for r in AnnualReport.objects.filter(year=year, market=PRIMARY_MARKET, entity_id__in=ents, sector="")}
     if today.year > year:
         for eid, e in ents.items():
             r = reports.get(eid)

@@ -687,7 +687,7 @@ def annual_report_generate(*, entity: Organisation, year: int, actor, market: st
     m = require_role(actor, Role.ENTITY, Role.PROVINCIAL_AUTHORITY, province=entity.province)
     if m.role == Role.ENTITY and m.organisation_id != entity.pk:
         raise CetsError(DENIED, "not the entity's own report")
-    existing = AnnualReport.objects.select_for_update().filter(entity=entity, year=year, market=market).first()
+    existing = AnnualReport.objects.select_for_update().filter(entity=entity, year=year, market=market, sector="").first()  # the units' report
     if existing and existing.signed_on:
         raise CetsError(M0206, f"{existing.signed_on}")
     pack = _verification_pack(market, "power", year)
@@ -750,7 +750,7 @@ def unit_year_data_from_verification(*, assignment_id: int, actor) -> int:
 
     a = _assignment(assignment_id)
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=a.entity.province)
-    rep = AnnualReport.objects.filter(entity_id=a.entity_id, year=a.year, market=a.market, signed_on__isnull=False).first()
+    rep = AnnualReport.objects.filter(entity_id=a.entity_id, year=a.year, market=a.market, sector="", signed_on__isnull=False).first()
     blocked = VerificationRecord.objects.filter(list_id=f"ASG-{a.pk}", conforming=False, resolved_at__isnull=True).exists()
     if a.kind != VerificationAssignment.Kind.REGULAR or a.completed_on is None or blocked or rep is None:
         raise CetsError(M0208, f"{a.entity.uscc} {a.year}")

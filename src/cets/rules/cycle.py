@@ -45,7 +45,7 @@ NOT_APPLICABLE, UNTRACKED, UPCOMING, DUE, DONE, DONE_LATE, OVERDUE = (
 STATUSES = (NOT_APPLICABLE, UNTRACKED, UPCOMING, DUE, DONE, DONE_LATE, OVERDUE)
 # municipal_authority: the level below the province (Beijing's district bureaus, beijing/cycle-2023-2024)
 OWNERS = ("national_authority", "provincial_authority", "municipal_authority", "registry_operator", "entity", "verifier", "exchange_operator")
-EVENTS = ("list_publication", "accounts", "dq_plans", "annual_reports", "verification", "verifier_evaluation", "tables_pre",
+EVENTS = ("list_publication", "accounts", "dq_plans", "facility_months", "annual_reports", "verification", "verifier_evaluation", "tables_pre",
           "tables_final", "issuance_pre", "issuance_final", "notices", "surrender", "rectification", "borrowing", "none")
 ALL = "all"
 
