@@ -406,6 +406,13 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
         blocked = VerificationRecord.objects.filter(conforming=False, resolved_at__isnull=True, entity__in=scope).count()
         if blocked:
             out.append(InboxItem(zh="未解除的核查不符合结论", en="unresolved non-conforming verifications", count=blocked, url=reverse("mrv:blocked")))
+        from cets.mrv.models import DataQualityPlan, FacilityMonthlyFiling
+
+        facility = (DataQualityPlan.objects.filter(status=DataQualityPlan.Status.SUBMITTED, facility__isnull=False, entity__in=scope).count()
+                    + FacilityMonthlyFiling.objects.filter(status=FacilityMonthlyFiling.Status.SUBMITTED, entity__in=scope).count())
+        if facility:
+            out.append(InboxItem(zh="待技术审核的设施方案和月度存证", en="facility plans and monthly filings awaiting review", count=facility,
+                                 url=f"{reverse('mrv:facility_review')}?year={year}"))
     elif v.role == Role.ENTITY:
         s = entity_summary(user=user, year=year)
         if s is not None and s.obligation is not None and s.status is not None and s.status.status in ("open", "late", "incomplete"):
@@ -413,6 +420,14 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
             if left:
                 out.append(InboxItem(zh=f"{year}年度尚待清缴（吨）", en=f"still to surrender for {year} (t)", count=left,
                                      url=reverse("web:registry"), due=s.obligation.deadline.isoformat(), late=s.obligation.deadline < today))
+    elif v.role == Role.VERIFIER:
+        from cets.mrv.models import AnnualReport, VerificationAssignment
+
+        open_ = VerificationAssignment.objects.filter(body_id=v.membership.organisation_id, completed_on__isnull=True,
+                                                      kind=VerificationAssignment.Kind.REGULAR).values_list("entity_id", "year", "sector", "market")
+        ready = sum(1 for e, y, s, m in open_ if s and AnnualReport.objects.filter(entity_id=e, year=y, sector=s, market=m, signed_on__isnull=False).exists())
+        if ready:
+            out.append(InboxItem(zh="待核查的设施年度报告", en="facility annual reports to verify", count=ready, url=reverse("mrv:facility_verify")))
     elif v.role == Role.EXCHANGE_OPERATOR:
         from cets.trading.selectors import day_state, instruments_listed
 
