@@ -10,6 +10,7 @@
                                                     the end-of-day check of the market-stabilisation triggers (alerts only)
     cets trading replay BY_METHOD.csv QUOTES.csv    replay the official market and reconcile
     cets trading replay --market ccer DAILY.csv     replay the voluntary market's daily bulletins
+    cets trading replay --market beijing BEA.csv    replay the Beijing exchange's BEA days
     cets trading sequencer [--market national]      run a market's sequencer
     cets manage ARGS...                             any Django management command
     cets checks [--write docs/checks.md]            the catalogue of numbered checks
@@ -374,7 +375,7 @@ def _publication(market: str) -> str:
 
 
 def _trading_replay_totals(args, con, start, end) -> int:
-    """The replay of a market that publishes daily totals (the voluntary market's bulletins)."""
+    """The replay of a market that publishes daily totals (the voluntary market's bulletins, Beijing's BEA days)."""
     import csv
     import json
     from pathlib import Path
@@ -383,7 +384,7 @@ def _trading_replay_totals(args, con, start, end) -> int:
     from cets.trading.replay_totals import replay_totals_run
 
     if len(args.files) != 1:
-        con.print(f"[red]{args.market}: give the one daily file (ccer_daily_trades.csv)[/]")
+        con.print(f"[red]{args.market}: give the one daily file (ccer_daily_trades.csv, beijing_bea_daily.csv)[/]")
         return 2
     try:
         rep = replay_totals_run(market=args.market, path=args.files[0], start=start, end=end, log=lambda m: con.print(m))
@@ -404,6 +405,9 @@ def _trading_replay_totals(args, con, start, end) -> int:
         con.print(f"[red]✗ engine differs 引擎不一致[/red] {m.date} {m.field}: ours {m.ours} ≠ official {m.official}")
     for u in rep.unparsed:
         con.print(f"[yellow]· not replayed 未回放[/yellow] {u.date} parse_status={u.status}: {u.notes}")
+    if rep.outside:
+        con.print(f"[yellow]· {len(rep.outside)} row(s) of years no trading pack of {args.market} covers, not replayed "
+                  f"({rep.outside[0]} … {rep.outside[-1]}) 规则包未覆盖年度，未回放[/yellow]")
     con.print(("[green]✓" if rep.ok else "[red]✗") + f" {rep.figures} figure(s) of {rep.days} day(s) compared: our engine differs on {len(rep.engine)}; "
               f"the bulletins contradict themselves on {len(rep.published)}; {len(rep.unparsed)} row(s) not parsed by the source, not replayed[/]")
     return 0 if rep.ok else 1
