@@ -22,8 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .access import membership_of
-from .models import Membership, Notification
+from .access import membership_of, require_role
+from .models import Membership, Notification, Role
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,9 @@ def unread_count(*, user) -> int:
 @transaction.atomic
 def notification_mark_read(*, user, ids: Sequence[int] | None = None) -> int:
     """Mark ``user``'s notifications ``ids`` (all unread ones when ``None``) read; ids outside the user's
-    notifications are ignored (nothing is revealed). Returns how many were marked."""
+    notifications are ignored (nothing is revealed). Returns how many were marked. R0502 for a user without
+    a role."""
+    require_role(user, *Role.values)
     qs = Notification.objects.filter(_mine(user), read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=[i for i in ids if isinstance(i, int) and not isinstance(i, bool)])

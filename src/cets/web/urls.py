@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views, views_registry
+from . import views, views_holder, views_registry
 from .forms import LoginForm
 
 app_name = "web"
@@ -15,6 +15,8 @@ urlpatterns = [
     path("security-events/", views.security_events, name="security_events"),
     path("entities/", views.entity_list, name="entity_list"),
     path("entities/<str:uscc>/", views.entity_detail, name="entity_detail"),
+    path("notifications/", views_holder.notifications, name="notifications"),
+    path("notifications/read/", views_holder.notifications_read, name="notifications_read"),
     path("registry/", views_registry.registry_page, name="registry"),
     path("public/holder-changes/", views_registry.holder_changes_public, name="holder_changes"),
     path("registry/<str:action>/", views_registry.registry_action, name="registry_action"),
