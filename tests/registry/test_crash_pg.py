@@ -35,10 +35,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Sum
+from django_otp.oath import TOTP
 
 from cets.core.uscc import check_character
 from cets.parties.models import Organisation, Role
-from cets.parties.services import member_create
+from cets.parties.services import member_create, totp_device_ensure
 from cets.registry.audit import audit_verify
 from cets.registry.models import AccountKind, Holding, Instrument, Position, Transfer, TransferKind
 from cets.registry.services import Leg, account_open, system_account, system_accounts_ensure, transfer_post, vintage_create
@@ -203,12 +204,12 @@ class Client:
     def cookie(self, name: str) -> str | None:
         return next((c.value for c in self.jar if c.name == name), None)
 
-    def login(self, username: str, password: str) -> None:
+    def login(self, username: str, password: str, otp_token: str = "") -> None:
         with self.opener.open(self.base + "/login/", timeout=HTTP_TIMEOUT) as r:
             r.read()
         token = self.cookie("csrftoken")
         assert token, "GET /login/ set no csrftoken cookie"
-        data = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token, "next": ""}).encode()
+        data = urllib.parse.urlencode({"username": username, "password": password, "otp_token": otp_token, "csrfmiddlewaretoken": token, "next": ""}).encode()
         try:
             with self.opener.open(urllib.request.Request(self.base + "/login/", data=data), timeout=HTTP_TIMEOUT) as r:
                 status, body = r.status, r.read()
@@ -243,14 +244,15 @@ def test_kill_9_during_load_loses_no_acknowledged_transfer(tmp_path):
     cap = ENTITIES * START
     ut = vintage_create(instrument=Instrument.CEA, vintage=VINTAGE, cap_t=cap, key="cap-crash")
     total = system_account("national", AccountKind.NATIONAL_TOTAL)
-    numbers, users = [], []
+    numbers, users, devices = [], [], []
     for i in range(ENTITIES):
         org = Organisation.objects.create(uscc=uscc(i), name=f"崩溃测试{i}", kind=Organisation.Kind.ENTITY, province="37")
         acc = account_open(holder=org)
         transfer_post(key=f"crash-seed-{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
                       credit=Leg(acc, Position.REGISTRY), quantity=START)
         # one user per entity, acting for it; the argon2 hash (~0.5 s) is computed once and shared
-        member_create(username=f"crash{i}", organisation=org, role=Role.ENTITY, password=PASSWORD if i == 0 else None)
+        u = member_create(username=f"crash{i}", organisation=org, role=Role.ENTITY, password=PASSWORD if i == 0 else None)
+        devices.append(totp_device_ensure(user=u)[0])  # holders sign in with a TOTP code (issue 16)
         numbers.append(acc.number)
         users.append(f"crash{i}")
     User = get_user_model()
@@ -309,7 +311,8 @@ def test_kill_9_during_load_loses_no_acknowledged_transfer(tmp_path):
 
         def login(n: int) -> None:
             try:
-                clients[n].login(users[n], PASSWORD)
+                d = devices[n]
+                clients[n].login(users[n], PASSWORD, f"{TOTP(d.bin_key, d.step, d.t0, d.digits, d.drift).token():06d}")
             except BaseException as e:  # noqa: BLE001 - reported below
                 login_errors.append(e)
 

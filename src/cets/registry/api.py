@@ -1,7 +1,7 @@
 """Registry endpoints (``/api/v1/registry``): reads scoped by jurisdiction, writes through services.
 
-Every write carries the client's idempotency ``key``. Registry operators must have verified a TOTP
-second factor in this session (R0505) for every operation and every approval. Refusals answer 422
+Every write carries the client's idempotency ``key``. Registry operators, holders, the exchange and provincial
+authorities must have verified a TOTP second factor in this session (R0505) for every operation and approval. Refusals answer 422
 (403 for R0502/R0505) with ``{"code", "message_zh", "message_en"}``.
 """
 
@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema
 
 from cets.core.errors import CetsError
 from cets.core.schema import Limit, PathId, SignedTonnes, Tonnes
-from cets.parties.access import membership_of
+from cets.parties.access import second_factor_missing
 from cets.parties.models import Role
 
 from . import selectors, services
@@ -24,9 +24,9 @@ router = Router(tags=["registry"])
 
 
 def _otp(request) -> None:
-    """Registry operators act only in a session verified with their TOTP device (django-otp)."""
-    m = membership_of(request.user)
-    if m is not None and m.role == Role.REGISTRY_OPERATOR and not request.user.is_verified():
+    """Registry operators, holders (entities, traders), the exchange and provincial authorities act only in a
+    session verified with their TOTP device (django-otp; :data:`cets.parties.access.SECOND_FACTOR_ROLES`): R0505."""
+    if second_factor_missing(request.user):
         raise CetsError(R0505)
 
 

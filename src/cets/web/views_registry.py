@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cets.core.errors import CetsError
-from cets.parties.access import membership_of
+from cets.parties.access import membership_of, second_factor_missing
 from cets.parties.models import Role
 from cets.parties.security import refused
 from cets.registry import selectors as reg
@@ -113,7 +113,7 @@ def registry_action(request, action: str):
     if m is None:
         raise Http404
     operator = m.role == Role.REGISTRY_OPERATOR
-    if operator and not request.user.is_verified():
+    if second_factor_missing(request.user):
         refused(request, CetsError(R0505))
         messages.error(request, f"{R0505.code} {R0505.zh if request.LANGUAGE_CODE.startswith('zh') else R0505.en}")
         return redirect("web:registry")
