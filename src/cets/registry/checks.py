@@ -1,7 +1,8 @@
 """Numbered registry checks. Each refusal carries one of these codes (UK/EU registry practice).
 
 R01xx accounts · R02xx unit types · R03xx quantities · R04xx idempotency · R05xx people and approval ·
-R06xx compliance use of units · R07xx reports and statements (``reports.py``).
+R06xx compliance use of units · R07xx reports and statements (``reports.py``) · R08xx holder protection (trusted
+account list, delayed transfers).
 """
 
 from cets.core.errors import Check
@@ -44,3 +45,12 @@ R0701 = Check(
 R0702 = Check("R0702", "报表参数无效", "invalid report parameters")
 R0703 = Check("R0703", "对账单分录过多，无法生成 PDF，请缩小日期范围或改用 XLSX",
               "too many entries for a PDF statement: narrow the date range or use XLSX")
+
+# R08xx holder protection (issue 16): the trusted account list and delayed transfers (EU Registry Regulation
+# (EU) 2019/1122 by analogy; the delays are the market's ``registry`` rule pack).
+R0801 = Check("R0801", "收款账户不在本账户已生效的可信账户列表中", "the receiving account is not on this account's active trusted account list")
+R0802 = Check("R0802", "该账户已在可信账户列表中", "the account is already on the trusted account list")
+R0803 = Check("R0803", "只能将其他持有人的持有账户加入可信账户列表", "only another holder's holding account can be added to the trusted account list")
+R0804 = Check("R0804", "该延迟转移已执行或已撤销", "the delayed transfer is no longer pending (executed or cancelled)")
+R0805 = Check("R0805", "延迟转移不存在", "no such delayed transfer")
+R0806 = Check("R0806", "可信账户条目不存在", "no such trusted account entry")

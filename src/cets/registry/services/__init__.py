@@ -8,7 +8,8 @@ journal rows and hashes, SQL), :mod:`.transfers` (``transfer_post``, ``holding_t
 :mod:`.vintages` (``vintage_create``), :mod:`.proposals` (four eyes), :mod:`.issuance` (issuance and
 claw-back, line by line or batched), :mod:`.retirement` (voluntary cancellation, deduction),
 :mod:`.reversal`, :mod:`.positions` (position moves, judicial freeze and release), :mod:`.holders`
-(changes of holder), :mod:`.exchange` (the exchange's settlement side), :mod:`.operator` (what one operator alone
+(changes of holder), :mod:`.exchange` (the exchange's settlement side), :mod:`.protection` (holder protection: the trusted account list and
+the delayed transfer the holder can cancel), :mod:`.operator` (what one operator alone
 must not do: operator transfers, creating units, releasing freezes, reopening accounts — four eyes).
 
 Every public name is re-exported here: ``from cets.registry.services import X`` is the interface other
@@ -24,12 +25,32 @@ from .ledger import Leg
 from .operator import account_reopen_propose, freeze_release_propose, operator_transfer_propose, vintage_create_propose
 from .positions import HOLDER_MOVES, judicial_freeze, judicial_release, position_move
 from .proposals import FOUR_EYES, FourEyesOp, four_eyes, proposal_approve, proposal_reject, proposal_submit
+from .protection import (
+    activation_at,
+    delayed_transfer_cancel,
+    delayed_transfers_of,
+    delayed_transfers_release_due,
+    transfer_due_at,
+    transfer_instruct,
+    trusted_account_add,
+    trusted_account_remove,
+    trusted_accounts_of,
+)
 from .retirement import cancellation_propose, deduction_propose
 from .reversal import IRREVERSIBLE, reversal_propose
 from .transfers import holding_transfer, transfer_post
 from .vintages import carry_over_vintage_create, unit_type_code, vintage_create
 
 __all__ = [
+    "activation_at",
+    "delayed_transfer_cancel",
+    "delayed_transfers_of",
+    "delayed_transfers_release_due",
+    "transfer_due_at",
+    "transfer_instruct",
+    "trusted_account_add",
+    "trusted_account_remove",
+    "trusted_accounts_of",
     "account_reopen_propose",
     "freeze_release_propose",
     "operator_transfer_propose",
