@@ -25,6 +25,7 @@ from cets.registry import selectors as reg
 from cets.registry import services
 from cets.registry.checks import R0101, R0201, R0505
 from cets.registry.models import Account, Proposal, UnitType
+from cets.registry.protection import SHANGHAI
 
 from . import forms
 from .views import _context
@@ -139,8 +140,10 @@ def registry_action(request, action: str):
 
     def do():
         if action == "transfer":
-            return services.holding_transfer(key=d["key"], from_account=own, to_account=_account(d["to_account"]), unit_type=_unit_type(d["unit_type"]),
-                                             quantity=d["quantity"], actor=user, reference=d["reference"] or "变更 transfer").key
+            # holder protection: only to the trusted account list, held now, executed after the pack's delay (/holder/)
+            t = services.transfer_instruct(key=d["key"], from_account=own, to_account=_account(d["to_account"]), unit_type=_unit_type(d["unit_type"]),
+                                           quantity=d["quantity"], actor=user, reference=d["reference"] or "变更 transfer")
+            return f"{t.key} → {t.due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
         if action == "position":
             return services.position_move(key=d["key"], account=own, unit_type=_unit_type(d["unit_type"]), from_position=d["from_position"],
                                           to_position=d["to_position"], quantity=d["quantity"], actor=user).key
