@@ -30,7 +30,7 @@ from cets.parties.models import Role
 from cets.parties.notifications import notify
 from cets.rules.packs import Pack, pack_for
 
-from ..checks import R0101, R0502, R0801, R0802, R0803, R0804, R0805, R0806
+from ..checks import R0101, R0502, R0801, R0802, R0803, R0804, R0805, R0806, R0807
 from ..kinds import HOLDER_KINDS, HOLDER_PROTECTED_KINDS
 from ..models import Account, AccountStatus, DelayedTransfer, Position, TransferKind, TrustedAccount, UnitType
 from ..protection import SHANGHAI, Window, due_at, parse_hhmm
@@ -49,12 +49,19 @@ def _window(pack: Pack) -> Window:
     return Window(parse_hhmm(pack.text("transfer_delay.window_start")), parse_hhmm(pack.text("transfer_delay.window_end")))
 
 
+def _due(start: dt.datetime, delay: dt.timedelta, pack: Pack) -> dt.datetime:
+    try:
+        return due_at(start, delay, _window(pack), calendar.is_working_day)
+    except (NotImplementedError, ValueError):  # a year chinese_calendar lacks and no override covers
+        raise CetsError(R0807, start.isoformat()) from None
+
+
 def activation_at(market: str, added_at: dt.datetime) -> tuple[dt.datetime, str]:
     """When a trusted account list addition made at ``added_at`` becomes active, and the pack's id:
     ``added_at`` + ``trusted_accounts.activation_days`` days, moved into the working-hours window."""
     pack = protection_pack(market, added_at)
     days = int(pack.decimal("trusted_accounts.activation_days"))
-    return due_at(added_at, dt.timedelta(days=days), _window(pack), calendar.is_working_day), pack.id
+    return _due(added_at, dt.timedelta(days=days), pack), pack.id
 
 
 def transfer_due_at(market: str, instructed_at: dt.datetime) -> tuple[dt.datetime, str]:
@@ -62,7 +69,7 @@ def transfer_due_at(market: str, instructed_at: dt.datetime) -> tuple[dt.datetim
     + ``transfer_delay.hours`` hours, moved into the working-hours window."""
     pack = protection_pack(market, instructed_at)
     hours = int(pack.decimal("transfer_delay.hours"))
-    return due_at(instructed_at, dt.timedelta(hours=hours), _window(pack), calendar.is_working_day), pack.id
+    return _due(instructed_at, dt.timedelta(hours=hours), pack), pack.id
 
 
 def _holder_user(actor, account: Account):
