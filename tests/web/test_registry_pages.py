@@ -13,6 +13,9 @@ def msgs(r):
 
 
 def test_holder_transfers_from_the_page_and_sees_codes(world):
+    from cets.registry.models import TrustedAccount
+    from tests.conftest import when
+
     total = system_account("national", AccountKind.NATIONAL_TOTAL)
     transfer_post(key="seed", kind=TransferKind.ISSUE, unit_type=world.cea, debit=Leg(total, Position.REGISTRY),
                   credit=Leg(world.accounts[SD_1], Position.REGISTRY), quantity=100)
@@ -22,11 +25,15 @@ def test_holder_transfers_from_the_page_and_sees_codes(world):
     assert world.accounts[SD_1].number in page.content.decode()
     form = {"key": "web-k1", "to_account": world.accounts[SD_2].number, "unit_type": "CEA-2023", "quantity": "30"}
     r = c.post("/registry/transfer/", form, follow=True)
+    assert any(m.startswith("R0801") for m in msgs(r))  # not on the trusted account list
+    TrustedAccount.objects.create(account=world.accounts[SD_1], trusted=world.accounts[SD_2], added_by=world.entity_sd1_user,
+                                  added_at=when("2024-01-02"), active_from=when("2024-01-02"), pack_id="test")
+    r = c.post("/registry/transfer/", form, follow=True)
     assert any("web-k1" in m for m in msgs(r))
     r = c.post("/registry/transfer/", dict(form, key="web-k2", quantity="71"), follow=True)
     assert any(m.startswith("R0302") for m in msgs(r))
     r = c.post("/registry/transfer/", form, follow=True)  # a double submit posts once
-    assert Holding.objects.get(account=world.accounts[SD_2], position="registry").quantity == 30
+    assert Holding.objects.get(account=world.accounts[SD_1], position="pending").quantity == 30  # held until the delay ends
     r = c.post("/registry/freeze/", {"key": "x", "account": world.accounts[SD_1].number, "unit_type": "CEA-2023", "quantity": "1",
                                      "court_ref": "x"})
     assert r.status_code == 404  # not a holder's action
