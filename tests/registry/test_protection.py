@@ -197,7 +197,7 @@ def test_delayed_transfer_cancel_and_release(world):
 
 
 def test_a_due_transfer_the_ledger_refuses_goes_back(world):
-    from cets.registry.models import AccountStatus, Account
+    from cets.registry.models import Account, AccountStatus
 
     w = world
     a, b = w.accounts[SD_1], w.accounts[SD_2]

@@ -54,4 +54,5 @@ R0803 = Check("R0803", "只能将其他持有人的持有账户加入可信账�
 R0804 = Check("R0804", "该延迟转移已执行或已撤销", "the delayed transfer is no longer pending (executed or cancelled)")
 R0805 = Check("R0805", "延迟转移不存在", "no such delayed transfer")
 R0806 = Check("R0806", "可信账户条目不存在", "no such trusted account entry")
-R0807 = Check("R0807", "工作日历未覆盖该日期，无法计算生效或执行时间", "the working-day calendar does not cover the date; the activation or execution time cannot be computed")
+R0807 = Check("R0807", "工作日历未覆盖该日期，无法计算生效或执行时间",
+              "the working-day calendar does not cover the date; the activation or execution time cannot be computed")
