@@ -12,6 +12,7 @@
     cets trading replay --market ccer DAILY.csv     replay the voluntary market's daily bulletins
     cets trading replay --market beijing BEA.csv    replay the Beijing exchange's BEA days
     cets trading sequencer [--market national]      run a market's sequencer
+    cets registry release-due [--at ISO]            execute the holders' delayed transfers that are due
     cets manage ARGS...                             any Django management command
     cets checks [--write docs/checks.md]            the catalogue of numbered checks
     cets cycle status --market national --year 2024 [--format json] [--today 2025-09-01]
@@ -428,6 +429,23 @@ def cmd_trading_sequencer(args) -> int:
         if args.once:
             return 0
         time.sleep(args.interval)
+def cmd_registry_release_due(args) -> int:
+    """Execute the holders' delayed transfers that are due (holder protection; cets.registry.services.protection)."""
+    import datetime as dt
+
+    _setup()
+    from cets.registry.services import delayed_transfers_release_due
+
+    now = dt.datetime.fromisoformat(args.at) if args.at else None
+    if now is not None and now.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        now = now.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    out = delayed_transfers_release_due(now=now)
+    _console().print(f"delayed transfers 延迟转移: executed 已执行 {out['executed']}, returned 已退回 {out['returned']}")
+    return 0
+
+
 def cmd_compliance_fine(args) -> int:
     """The Art. 24 fine range from the exchange's published daily figures (pure, no database): P̄ of the
     month before the deadline under the pack's [penalty] rules, then 5–10 × unsurrendered × P̄."""
@@ -646,14 +664,18 @@ def build_parser() -> argparse.ArgumentParser:
     ent.add_argument("--year", type=int, default=None)
     ent.set_defaults(func=cmd_import_entities)
 
-    aud = sub.add_parser("audit", help="registry audit").add_subparsers(dest="what", required=True)
-    aud.add_parser("verify", help="recompute every holding from the journal and check the hash chains").set_defaults(func=cmd_audit_verify)
+    reg = sub.add_parser("registry", help="registry operations and reads").add_subparsers(dest="what", required=True)
+    rd = reg.add_parser("release-due", help="execute the holders' delayed transfers that are due")
+    rd.add_argument("--at", default=None, help="ISO time to take as now (Asia/Shanghai if no offset); default now")
+    rd.set_defaults(func=cmd_registry_release_due)
 
-    rg = sub.add_parser("registry", help="registry reads").add_subparsers(dest="what", required=True)
-    bl = rg.add_parser("blocks", help="the history of a CCER serial or block")
+    bl = reg.add_parser("blocks", help="the history of a CCER serial or block")
     bl.add_argument("serial")
     bl.add_argument("--format", choices=["text", "json"], default="text")
     bl.set_defaults(func=cmd_registry_blocks)
+
+    aud = sub.add_parser("audit", help="registry audit").add_subparsers(dest="what", required=True)
+    aud.add_parser("verify", help="recompute every holding from the journal and check the hash chains").set_defaults(func=cmd_audit_verify)
 
     sv = sub.add_parser("supervision", help="supervision runs").add_subparsers(dest="what", required=True)
     tr = sv.add_parser("triggers", help="check a trading day against the market-stabilisation triggers")
