@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import importlib.util
 import json
 import os
@@ -105,6 +106,21 @@ def setup(dbname: str, users: int, users_file: Path) -> None:
         s[DEVICE_ID_SESSION_KEY] = device.persistent_id
         s.save()
         out.append({"account": acc.number, "uscc": org.uscc, "session": c.cookies["sessionid"].value, "csrf": secrets.token_hex(16)})
+    # holder protection (issue 16): each entity trusts every other one, added a month before the bench's clock so the
+    # entries are active; a transfer is then an instruction held until its delay (registry.services.protection)
+    from cets.registry.models import Account
+    from cets.registry.services import trusted_account_add
+
+    added = load_clock.START - dt.timedelta(days=30)
+    accounts = {a.number: a for a in Account.objects.filter(number__in=[u["account"] for u in out])}
+    users_by_account = {u["account"]: f"load{i}" for i, u in enumerate(out)}
+    from django.contrib.auth import get_user_model
+
+    people = {x.username: x for x in get_user_model().objects.filter(username__in=list(users_by_account.values()))}
+    for number, acc in accounts.items():
+        for other in accounts:
+            if other != number:
+                trusted_account_add(account=acc, trusted_number=other, actor=people[users_by_account[number]], now=added)
     day_open(market="national", instrument="CEA23", day=load_clock.TRADING_DAY, prev_close_fen=9_500)
     users_file.write_text(json.dumps({"unit_type": ut.code, "instrument": "CEA23", "users": out}), encoding="utf-8")
     from django.db import connections

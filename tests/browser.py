@@ -48,16 +48,49 @@ def chrome_with_screenshots():
     yield from chrome()
 
 
+def totp_token(username: str) -> str | None:
+    """The dynamic code ``username`` signs in with when its role needs a second factor
+    (:data:`cets.parties.access.SECOND_FACTOR_ROLES`; the device is created if it has none), else None. A code of a
+    step the device has used already is refused (RFC 6238 replay), so after a sign-in in the same 30 s the next step's
+    code is given (within the device's tolerance)."""
+    import time
+
+    from django.contrib.auth import get_user_model
+    from django_otp.oath import TOTP
+
+    from cets.parties.access import SECOND_FACTOR_ROLES, membership_of
+    from cets.parties.services import totp_device_ensure
+
+    user = get_user_model().objects.filter(username=username).first()
+    m = membership_of(user) if user is not None else None
+    if m is None or m.role not in SECOND_FACTOR_ROLES:
+        return None
+    device, _ = totp_device_ensure(user=user)
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if device.last_t is not None and device.last_t >= totp.t():
+        totp.time = time.time() + device.step
+    return f"{totp.token():06d}"
+
+
 def login(browser, live_server, username: str, password: str = "test-password-123") -> None:
-    """Log in through the login page and switch the page language to English (whatever the browser's own)."""
+    """Log in through the login page — with the user's dynamic code when its role needs one (:func:`totp_token`) —
+    and switch the page language to English (whatever the browser's own)."""
     from selenium.webdriver.common.by import By
 
     browser.delete_all_cookies()
     browser.get(live_server.url + "/login/")
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(password)
+    token = totp_token(username)
+    if token is not None:
+        browser.find_element(By.NAME, "otp_token").send_keys(token)
     browser.find_element(By.NAME, "password").submit()
-    browser.find_element(By.XPATH, "//button[normalize-space()='English']").click()
+    english = browser.find_element(By.XPATH, "//button[normalize-space()='English']")
+    english.click()  # whatever the browser's own language
+    from selenium.webdriver.support import expected_conditions as EC
+
+    wait(browser, EC.staleness_of(english))  # the switch has reloaded the page (a later get would race it)
     wait_text(browser, "Key emitting entities")
 
 

@@ -1,17 +1,14 @@
 """Compliance API: surrender applications and approval, with the rule codes in the error body."""
 
-from django.test import Client
 
 from cets.compliance.models import Obligation
 from cets.registry.models import AccountKind, Holding, Instrument, Position, TransferKind
 from cets.registry.services import Leg, system_account, transfer_post, vintage_create
-from tests.conftest import SD_1, when
+from tests.conftest import SD_1, client_for, when
 
 
 def login(u):
-    c = Client()
-    c.force_login(u)
-    return c
+    return client_for(u, verified=True)
 
 
 def test_surrender_over_the_api(world):

@@ -37,7 +37,7 @@ def _clock(day: str):
 
 def test_province_approves_and_returns_surrenders(world, pending):
     ob, a, b = pending
-    p = client_for(world.province_sd)
+    p = client_for(world.province_sd, verified=True)
     page = p.get("/compliance/surrenders/", **EN).content.decode()
     assert f'data-application="{a.pk}"' in page
     assert f"/compliance/surrenders/{a.pk}/approve/" in page
@@ -50,10 +50,10 @@ def test_province_approves_and_returns_surrenders(world, pending):
     again = p.post(f"/compliance/surrenders/{a.pk}/approve/", follow=True, **EN).content.decode()
     assert "R0605" in again  # already decided: the service's refusal, shown
     # another province, an entity, an unknown id: refused with a code, never a 500
-    z = client_for(world.province_zj)
+    z = client_for(world.province_zj, verified=True)
     assert f'data-application="{a.pk}"' not in z.get("/compliance/surrenders/?status=").content.decode()
     assert "R0502" in z.post(f"/compliance/surrenders/{a.pk}/approve/", follow=True, **EN).content.decode()
-    assert client_for(world.entity_sd1_user).get("/compliance/surrenders/").status_code == 404
+    assert client_for(world.entity_sd1_user, verified=True).get("/compliance/surrenders/").status_code == 404
     assert "R0605" in p.post("/compliance/surrenders/999999/approve/", follow=True, **EN).content.decode()
     assert p.post(f"/compliance/surrenders/{a.pk}/explode/").status_code == 404
     assert p.get("/compliance/surrenders/?year=abc&status=zzz&page=-3").status_code == 200
@@ -64,7 +64,7 @@ def test_province_approves_and_returns_surrenders(world, pending):
 
 def test_rectification_deadline_is_validated_and_fine_input_never_500(world, pending):
     ob, a, b = pending
-    p = client_for(world.province_sd)
+    p = client_for(world.province_sd, verified=True)
     with _clock("2025-01-10"):
         page = p.get(f"/compliance/obligations/{ob.pk}/", **EN).content.decode()
         assert 'id="rectify-by">2025-02-28<' in page
@@ -90,13 +90,13 @@ def test_rectification_deadline_is_validated_and_fine_input_never_500(world, pen
 
 
 def test_registry_issues_notices_from_the_overview(world, pending):
-    ra = client_for(world.registry_a)
+    ra = client_for(world.registry_a, verified=True)
     page = ra.get("/compliance/2023/", **EN).content.decode()
     assert "/compliance/2023/notices/issue/" in page
     r = ra.post("/compliance/2023/notices/issue/", follow=True, **EN)
     assert r.status_code == 200
     assert "compliance notices issued" in r.content.decode()
-    p = client_for(world.province_sd)
+    p = client_for(world.province_sd, verified=True)
     assert "R0502" in p.post("/compliance/2023/notices/issue/", follow=True, **EN).content.decode()
     assert "/notices/issue/" not in p.get("/compliance/2023/").content.decode()
     assert p.get("/compliance/2023/?status=late&page=x").status_code == 200
@@ -108,11 +108,11 @@ def test_province_resolves_a_blocked_case(world):
 
     body = Organisation.objects.create(kind=Organisation.Kind.VERIFIER, name="核查机构", uscc="91110000000000001X")
     rec = VerificationRecord.objects.create(year=2023, sector="power", entity=world.sd1, verifier=body, list_id="L1", on_time=True, conforming=False)
-    p = client_for(world.province_sd)
+    p = client_for(world.province_sd, verified=True)
     page = p.get("/mrv/blocked/", **EN).content.decode()
     assert f"/mrv/blocked/{rec.pk}/resolve/" in page
     assert p.post(f"/mrv/blocked/{rec.pk}/resolve/", {"resolution": "nonsense"}, follow=True).status_code == 200
-    assert "R0502" in client_for(world.province_zj).post(f"/mrv/blocked/{rec.pk}/resolve/", {"resolution": "determined"}, follow=True,
+    assert "R0502" in client_for(world.province_zj, verified=True).post(f"/mrv/blocked/{rec.pk}/resolve/", {"resolution": "determined"}, follow=True,
                                                            **EN).content.decode()
     r = p.post(f"/mrv/blocked/{rec.pk}/resolve/", {"resolution": "determined", "note": "核定"}, follow=True, **EN)
     assert "Case resolved" in r.content.decode()

@@ -29,7 +29,7 @@ def sell(c, key, price="96.00", qty=1_000, **extra):
 
 def test_quote_board_take_trades_and_funds(exchange):
     x = exchange
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
     r = sell(a, "q1")
     assert r.status_code == 200, r.content
     q = r.json()
@@ -70,7 +70,7 @@ def test_quote_board_take_trades_and_funds(exchange):
 
 
 def test_price_is_converted_exactly_and_malformed_prices_are_refused(exchange):
-    a = client_for(exchange.sd1_user)
+    a = client_for(exchange.sd1_user, verified=True)
     assert sell(a, "p1", price="96.5").json()["price_fen"] == 9_650
     assert sell(a, "p2", price=" 104.50 ").json()["price_fen"] == 10_450  # the band's upper limit, exactly
     r = post(a, "/orders", {"instrument": "CEA23", "side": "S", "price_fen": 9_601, "quantity_t": 10}, key="p3")
@@ -94,7 +94,7 @@ def test_price_is_converted_exactly_and_malformed_prices_are_refused(exchange):
 
 def test_idempotency_key_from_header_or_field_and_per_user(exchange):
     x = exchange
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
     first = sell(a, "k1").json()
     again = post(a, "/orders", {"key": "k1", "instrument": "CEA23", "method": "listing", "side": "S", "price": "96.00", "quantity_t": 1_000})
     assert again.json()["seq"] == first["seq"]
@@ -113,7 +113,7 @@ def test_idempotency_key_from_header_or_field_and_per_user(exchange):
 
 def test_refusals_funds_session_other_participant_and_authority(exchange, clock):
     x = exchange
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
     before = Order.objects.count()
     # 99,999 t × 100.00 CNY = 9,999,900.00 CNY > 1,000,000.00 CNY available
     r = post(b, "/orders", {"instrument": "CEA23", "side": "B", "price": "100.00", "quantity_t": 99_999}, key="rich")
@@ -130,7 +130,7 @@ def test_refusals_funds_session_other_participant_and_authority(exchange, clock)
     assert (r.json()["status"], r.json()["reject_code"]) == ("rejected", "T0108")
 
     for who in (x.w.mee, x.w.province_sd, x.operator):
-        c = client_for(who)
+        c = client_for(who, verified=True)
         r = sell(c, f"auth-{who.username}")
         assert (r.status_code, r.json()["code"]) == (422, "T0209"), who.username
         r = post(c, "/take", {"quote": q["seq"], "quantity_t": 1}, key="t")
@@ -155,19 +155,19 @@ def test_refusals_funds_session_other_participant_and_authority(exchange, clock)
 
 def test_who_reads_what(exchange):
     x = exchange
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
     q = sell(a, "q1").json()
     post(b, "/orders", {"instrument": "CEA23", "side": "B", "price": "94.00", "quantity_t": 100}, key="b1")
     assert [o["participant"] for o in a.get(f"{URL}/orders").json()] == [SD_1]
     assert [o["participant"] for o in b.get(f"{URL}/orders").json()] == [SD_2]
-    op = client_for(x.operator)
+    op = client_for(x.operator, verified=True)
     assert sorted(o["participant"] for o in op.get(f"{URL}/orders").json()) == [SD_1, SD_2]
     assert [o["seq"] for o in op.get(f"{URL}/orders", {"participant": SD_1}).json()] == [q["seq"]]
     # 100 t × 94.00 CNY = 940,000 fen + fee 0.05 % = 470 fen → 940,470 fen frozen for the bid
     assert op.get(f"{URL}/funds", {"participant": SD_2}).json()["frozen_fen"] == 940_470
     assert op.get(f"{URL}/funds").status_code == 403  # an operator names the participant
     for who in (x.w.mee, x.w.province_sd, x.w.registry_a):
-        c = client_for(who)
+        c = client_for(who, verified=True)
         for path in ("/orders", "/trades", "/funds"):
             r = c.get(URL + path)
             assert (r.status_code, r.json()["code"]) == (403, "R0502"), (who.username, path)
@@ -184,7 +184,7 @@ def test_who_reads_what(exchange):
 
 def test_board_shows_the_best_five_levels_and_a_sixth_cannot_be_taken(exchange):
     x = exchange
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
     seqs = {}
     for i, price in enumerate(["97.00", "96.00", "98.00", "96.00", "99.00", "100.00", "101.00"]):
         seqs[(price, i)] = sell(a, f"s{i}", price=price, qty=100 + i).json()["seq"]
@@ -204,7 +204,7 @@ def test_board_shows_the_best_five_levels_and_a_sixth_cannot_be_taken(exchange):
 
 def test_market_data_after_the_close(exchange, clock):
     x = exchange
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
     q1 = sell(a, "q1", price="96.00", qty=300).json()
     q2 = sell(a, "q2", price="97.00", qty=200).json()
     post(b, "/take", {"quote": q1["seq"], "quantity_t": 300}, key="t1")
@@ -227,8 +227,8 @@ def test_market_data_after_the_close(exchange, clock):
 
 
 def test_csrf_is_enforced_on_posts(exchange):
-    c = Client(enforce_csrf_checks=True)
-    c.force_login(exchange.sd1_user)
+    c = client_for(exchange.sd1_user, verified=True)
+    c.handler.enforce_csrf_checks = True
     body = {"instrument": "CEA23", "side": "S", "price": "96.00", "quantity_t": 10}
     r = c.post(f"{URL}/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="c1")
     assert r.status_code == 403
@@ -250,7 +250,7 @@ def test_directed_block_order_is_confirmed_by_its_counterparty_only(exchange, cl
                   Position.REGISTRY), credit=Leg(x.w.accounts[SD_1], Position.TRADING), quantity=100_000)
     funds_deposit(key="dep-more", holder=x.w.sd2, amount_fen=1_000_000_000, actor=None)  # + 10,000,000.00 CNY
     clock.set("2024-11-04", 14)  # block agreements trade in the afternoon
-    a, b, z = client_for(x.sd1_user), client_for(x.sd2_user), client_for(x.w.entity_zj1_user)
+    a, b, z = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True), client_for(x.w.entity_zj1_user, verified=True)
     body = {"instrument": "CEA23", "method": "block", "side": "S", "price": "90.00", "quantity_t": 120_000}
     r = post(a, "/orders", dict(body, counterparty="91330000000000000X"), key="blk0")
     assert (r.status_code, r.json()["code"]) == (422, "T0403")
@@ -283,7 +283,7 @@ def test_a_buyer_without_a_registry_account_is_refused_at_entry(exchange):
     user = member_create(username="inst", organisation=org, role=Role.TRADER, password="test-password-123")
     funds_deposit(key="dep-inst", holder=org, amount_fen=10_000_000, actor=None)
     before = Order.objects.count()
-    r = post(client_for(user), "/orders", {"instrument": "CEA23", "side": "B", "price": "95.00", "quantity_t": 100}, key="b1")
+    r = post(client_for(user, verified=True), "/orders", {"instrument": "CEA23", "side": "B", "price": "95.00", "quantity_t": 100}, key="b1")
     assert (r.status_code, r.json()["code"]) == (422, "T0208")
     assert Order.objects.count() == before
-    assert sell(client_for(exchange.sd2_user), "s1").json()["status"] == "resting"  # the market goes on
+    assert sell(client_for(exchange.sd2_user, verified=True), "s1").json()["status"] == "resting"  # the market goes on

@@ -8,10 +8,10 @@ import threading
 
 import pytest
 from django.db import connection, connections
-from django.test import Client
 
 from cets.trading.funds import fund_account_of, funds_verify
 from cets.trading.models import FundEntry, Order
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is tested on PostgreSQL")
 
@@ -27,8 +27,7 @@ def test_concurrent_retries_of_one_key_enter_one_order(exchange):
 
     def client(n: int) -> None:
         try:
-            c = Client()
-            c.force_login(x.sd2_user)
+            c = client_for(x.sd2_user, verified=True)
             barrier.wait()
             answers[n] = c.post("/api/v1/trading/orders", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="retry-1")
         finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import chrome, require_browser, wait
+from tests.browser import login as shared_login
 from tests.trading.conftest import PASSWORD
 
 require_browser()
@@ -27,13 +28,7 @@ def browser():
 
 
 def login(browser, live_server, username: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(live_server.url + "/login/")
-    browser.find_element(By.NAME, "username").send_keys(username)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.NAME, "password").submit()
-    browser.find_element(By.XPATH, "//button[normalize-space()='English']").click()  # whatever the browser's own language
-    wait(browser, EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "Key emitting entities"))
+    shared_login(browser, live_server, username, PASSWORD)  # with the dynamic code: an entity moves units and money
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import chrome, require_browser, wait
+from tests.browser import login as shared_login
 from tests.trading.conftest import PASSWORD
 
 require_browser()
@@ -26,15 +27,7 @@ def browser():
 
 
 def login(browser, live_server, username: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(live_server.url + "/login/")
-    browser.find_element(By.NAME, "username").send_keys(username)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.NAME, "password").submit()
-    wait(browser, lambda b: "/login/" not in b.current_url)  # signed in: the login page is gone
-    english = browser.find_element(By.XPATH, "//button[normalize-space()='English']")
-    english.click()  # whatever the browser's own language
-    wait(browser, EC.staleness_of(english))  # the language switch has reloaded the page (a later get would race it)
+    shared_login(browser, live_server, username, PASSWORD)
     wait(browser, EC.presence_of_element_located((By.LINK_TEXT, "Trading")))
 
 

@@ -203,7 +203,7 @@ def test_ccer_through_the_api(ccer):
     x = ccer
     code = x.ccer.code
     url = "/api/v1/trading"
-    seller, buyer = client_for(x.ccer_trader), client_for(x.sd2_user)
+    seller, buyer = client_for(x.ccer_trader, verified=True), client_for(x.sd2_user, verified=True)
     r = seller.post(f"{url}/orders", {"instrument": code, "method": "listing", "side": "S", "price": "90.10", "quantity_t": 500, "market": "ccer"},
                     content_type="application/json", HTTP_IDEMPOTENCY_KEY="api-ccer-q")
     assert r.status_code == 200, r.content
@@ -233,7 +233,7 @@ def test_the_pages_take_the_market(ccer):
 
     x = ccer
     code = x.ccer.code
-    c = client_for(x.sd2_user)
+    c = client_for(x.sd2_user, verified=True)
     page = c.get("/trading/", {"market": "ccer"}).content.decode()
     assert code in page and 'name="market" value="ccer"' in page  # the order form posts to the voluntary market
     assert "CEA23" not in page.split('id="board"')[0].split("<select")[1]  # the subject picker lists CCER subjects only
@@ -243,7 +243,7 @@ def test_the_pages_take_the_market(ccer):
     entry.take(user=x.sd2_user, key="pg-t", quote=quote.seq, quantity_t=100, market="ccer")
     x.clock.set("2025-06-09", 16)
     entry.day_close(user=x.operator, instrument=code, day=DAY, market="ccer")
-    public = client_for(x.sd2_user).get("/trading/market/", {"market": "ccer"}).content.decode()
+    public = client_for(x.sd2_user, verified=True).get("/trading/market/", {"market": "ccer"}).content.decode()
     assert code in public
     detail = c.get(f"/trading/market/{code}/", {"market": "ccer"})
     assert detail.status_code == 200 and "90.00" in detail.content.decode()
@@ -257,5 +257,5 @@ def test_a_market_with_nothing_to_trade_yet_shows_an_empty_board(world):
     from tests.conftest import client_for
 
     u = member_create(username="t-sd1", organisation=world.sd1, role=Role.TRADER, password="test-password-123")
-    r = client_for(u).get("/trading/", {"market": "ccer"})
+    r = client_for(u, verified=True).get("/trading/", {"market": "ccer"})
     assert r.status_code == 200

@@ -16,7 +16,7 @@ DAY = dt.date(2024, 11, 4)
 
 def test_operator_closes_and_opens_the_day_and_the_board_follows(exchange, clock):
     x = exchange
-    op, a = client_for(x.operator), client_for(x.sd1_user)
+    op, a = client_for(x.operator, verified=True), client_for(x.sd1_user, verified=True)
     board = op.get("/trading/?instrument=CEA23", **EN).content.decode()
     assert "/trading/day/" in board
     assert 'class="badge st-open">open<' in board
@@ -55,13 +55,13 @@ def test_operator_closes_and_opens_the_day_and_the_board_follows(exchange, clock
 
 def test_day_page_refuses_other_roles_and_bad_input(exchange):
     x = exchange
-    a = client_for(x.sd1_user)
+    a = client_for(x.sd1_user, verified=True)
     assert a.get("/trading/day/").status_code == 403
     assert a.post("/trading/day/open/", {"instrument": "CEA23"}).status_code == 403
     assert a.post("/trading/day/close/", {"instrument": "CEA23", "day": "2024-11-04"}).status_code == 403
     assert Order.objects.filter(kind="close_day").count() == 0
     assert "/trading/day/" not in a.get("/trading/?instrument=CEA23").content.decode()
-    op = client_for(x.operator)
+    op = client_for(x.operator, verified=True)
     for body in ({"instrument": "XYZ"}, {"instrument": "CEA23", "prev_close": "-1"}, {"instrument": "CEA23", "prev_close": "1e9"}, {}):
         r = op.post("/trading/day/open/", body, **EN)
         assert r.status_code == 200, body
@@ -77,7 +77,7 @@ def test_day_page_refuses_other_roles_and_bad_input(exchange):
 
 def test_orders_are_paginated_and_filtered_by_status(exchange):
     x = exchange
-    a, op = client_for(x.sd1_user), client_for(x.operator)
+    a, op = client_for(x.sd1_user, verified=True), client_for(x.operator, verified=True)
     for i in range(55):
         ts.order_place(key=f"p{i}", participant=x.w.sd1, instrument="CEA23", method="listing", side="S", price_fen=9_600 + i, quantity_t=10,
                        actor=x.sd1_user)

@@ -28,7 +28,7 @@ def place(c, key, side="S", price="96.00", qty="1000", method="listing", **extra
 
 def test_board_shows_quotes_and_takes_one(exchange):
     x = exchange
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
     page = a.get("/trading/?instrument=CEA23").content.decode()
     key = form_key(page, "/trading/order/")
     r = place(a, key)
@@ -67,7 +67,7 @@ def test_board_shows_quotes_and_takes_one(exchange):
 
 
 def test_order_form_validation_in_both_languages(exchange):
-    a = client_for(exchange.sd1_user)
+    a = client_for(exchange.sd1_user, verified=True)
     r = place(a, "k1", price="96.505")
     assert r.status_code == 200
     assert "最多两位小数（最小变动单位 0.01 元）" in r.content.decode()
@@ -94,7 +94,7 @@ def test_order_form_validation_in_both_languages(exchange):
 
 def test_cancel_from_my_orders_and_not_someone_elses(exchange):
     x = exchange
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
     place(a, "q1")
     quote = Order.objects.get(kind="place")
     page = a.get("/trading/orders/").content.decode()
@@ -112,8 +112,8 @@ def test_cancel_from_my_orders_and_not_someone_elses(exchange):
 
 def test_roles_authority_sees_market_data_only_and_operator_sees_all(exchange):
     x = exchange
-    place(client_for(x.sd1_user), "q1")
-    mee = client_for(x.w.mee)
+    place(client_for(x.sd1_user, verified=True), "q1")
+    mee = client_for(x.w.mee, verified=True)
     board = mee.get("/trading/?instrument=CEA23").content.decode()
     assert "96.00" in board
     assert "/trading/order/" not in board
@@ -127,7 +127,7 @@ def test_roles_authority_sees_market_data_only_and_operator_sees_all(exchange):
         r = mee.get(path)
         assert r.status_code == 403
         assert "R0502" in r.content.decode()
-    op = client_for(x.operator)
+    op = client_for(x.operator, verified=True)
     assert "913700001630435316" in op.get("/trading/orders/").content.decode()
     assert 'id="available">1,000,000.00<' in op.get("/trading/funds/", {"participant": SD_2}).content.decode()
     assert Client().get("/trading/").status_code == 302  # the board needs a login
@@ -136,7 +136,7 @@ def test_roles_authority_sees_market_data_only_and_operator_sees_all(exchange):
 
 def test_public_market_data_page_with_chart(exchange, clock):
     x = exchange
-    a = client_for(x.sd1_user)
+    a = client_for(x.sd1_user, verified=True)
     place(a, "q1", price="96.00", qty="300")
     place(a, "q2", price="97.00", qty="200")
     q1, q2 = Order.objects.filter(kind="place").order_by("seq")

@@ -116,7 +116,7 @@ def test_members_through_the_api_and_the_page(members, market, clock):
 
     from tests.conftest import client_for
 
-    op, broker_user = client_for(members["op"]), client_for(members["broker_user"])
+    op, broker_user = client_for(members["op"], verified=True), client_for(members["broker_user"], verified=True)
 
     def post(c, path, body, key=None):
         headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
@@ -135,12 +135,12 @@ def test_members_through_the_api_and_the_page(members, market, clock):
     assert r.json()["code"] == "T0209"  # not its client
     page = op.get("/trading/members/")
     assert page.status_code == 200 and "M010" in page.content.decode()
-    assert client_for(market.entity_sd1_user).get("/trading/members/").status_code == 403
+    assert client_for(market.entity_sd1_user, verified=True).get("/trading/members/").status_code == 403
     r = op.post("/trading/members/", {"action": "suspend", "member": "M010", "reason": "Art. 47"}, follow=True)
     assert "M010" in r.content.decode()
     r = post(broker_user, "/api/v1/trading/orders", order, key="m3")
     assert r.json()["code"] == "T0502"
-    r = post(client_for(market.entity_sd1_user), "/api/v1/trading/orders", {k: v for k, v in order.items() if k != "client_account"}, key="m4")
+    r = post(client_for(market.entity_sd1_user, verified=True), "/api/v1/trading/orders", {k: v for k, v in order.items() if k != "client_account"}, key="m4")
     assert r.json()["code"] == "T0502"
     r = op.post("/trading/members/", {"action": "admit", "uscc": members["service"].uscc, "kind": "gold", "code": "S9"}, follow=True)
     assert "T0503" in r.content.decode()

@@ -9,6 +9,7 @@ from ninja import Router, Schema
 
 from cets.core.errors import CetsError
 from cets.core.schema import DecimalText, Fen, ObjectId, PathId, SignedTonnes, Tonnes, Year
+from cets.parties.access import require_second_factor
 from cets.parties.selectors import entity_get
 from cets.registry.api import ProposalOut, _otp, _proposal_out
 from cets.registry.checks import R0101
@@ -44,7 +45,9 @@ def _out(a: SurrenderApplication) -> SurrenderOut:
 
 @router.post("/surrenders", response=SurrenderOut)
 def surrender(request, body: SurrenderIn):
-    """An entity applies to surrender units against its obligation (清缴申请); the units are held."""
+    """An entity applies to surrender units against its obligation (清缴申请); the units are held. L0201 without a
+    verified second factor."""
+    require_second_factor(request.user)
     entity = entity_get(user=request.user, uscc=body.entity_uscc)
     return _out(services.surrender_submit(key=body.key, entity=entity, year=body.year, unit_type_code=body.unit_type, quantity=body.quantity,
                                           actor=request.user))
@@ -52,12 +55,14 @@ def surrender(request, body: SurrenderIn):
 
 @router.post("/surrenders/{application_id}/approve", response=SurrenderOut)
 def approve_surrender(request, application_id: PathId):
-    """The entity's provincial authority confirms the surrender."""
+    """The entity's provincial authority confirms the surrender (L0201 without a verified second factor)."""
+    require_second_factor(request.user)
     return _out(services.surrender_approve(application_id=application_id, approver=request.user))
 
 
 @router.post("/surrenders/{application_id}/reject", response=SurrenderOut)
 def reject_surrender(request, application_id: PathId):
+    require_second_factor(request.user)
     return _out(services.surrender_reject(application_id=application_id, approver=request.user))
 
 

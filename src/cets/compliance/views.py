@@ -8,6 +8,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from cets.parties.access import require_second_factor
+
 from . import documents, selectors
 
 
@@ -289,6 +291,7 @@ def surrender_decide(request, application_id: int, action: str):
     if request.method != "POST" or action not in ("approve", "reject"):
         raise Http404
     try:
+        require_second_factor(request.user)
         if action == "approve":
             app = services.surrender_approve(application_id=application_id, approver=request.user)
             messages.success(request, _("Surrender of %(q)s t approved.") % {"q": f"{app.quantity:,}"})

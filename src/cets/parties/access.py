@@ -49,6 +49,15 @@ def second_factor_missing(user) -> bool:
     return verified is not None and not verified()
 
 
+def require_second_factor(user) -> None:
+    """Raise L0201 when :func:`second_factor_missing`: the pages and API that move units or money (orders, surrender
+    applications and decisions) call it with the request's user."""
+    from .checks import L0201
+
+    if second_factor_missing(user):
+        raise CetsError(L0201)
+
+
 def role_of(user) -> str | None:
     m = membership_of(user)
     return m.role if m else None

@@ -3,6 +3,10 @@
 L01xx key-emitter lists (名录): compilation, import and publication (Measures (trial) Art. 8–9;
 2025 notice §一).
 
+L02xx the second factor: what a user of :data:`cets.parties.access.SECOND_FACTOR_ROLES` may do only in a session
+verified with its TOTP device (orders on the exchange, surrender applications and decisions; the registry's own
+operations refuse with R0505).
+
 L03xx holders that are not key emitters: natural persons and institutions (draft Measures Art. 14, 18): the
 resident identity number (GB 11643-1999) and the institution's credit code (GB 32100).
 """
@@ -15,6 +19,8 @@ L0101 = Check("L0101", "该名录已公布，不能重新生成", "the list is a
 L0102 = Check("L0102", "行业不在规则包的名录行业中", "sector not among the pack's list sectors")
 L0103 = Check("L0103", "名录已公布", "the list is already published")
 L0104 = Check("L0104", "名录为空，不能公布", "the list is empty; nothing to publish")
+
+L0201 = Check("L0201", "此操作须完成动态口令（TOTP）二次验证", "this operation needs a session verified with a second factor (TOTP)")
 
 L0301 = Check("L0301", "公民身份号码格式错误：须为18位（17位数字加1位数字或X）", "resident identity number must be 18 characters: 17 digits then a digit or X")
 L0302 = Check("L0302", "公民身份号码地址码无效", "resident identity number: unknown address (region) code")

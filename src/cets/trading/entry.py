@@ -18,7 +18,7 @@ import re
 from django.db import IntegrityError
 
 from cets.core.errors import CetsError
-from cets.parties.access import require_role
+from cets.parties.access import require_role, require_second_factor
 from cets.parties.models import Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
@@ -44,6 +44,9 @@ def stored_key(*, user, key: str, channel: str = "api") -> str:
 
 
 def _participant(user) -> Organisation:
+    """The caller's organisation; L0201 unless the session is verified with the caller's second factor (orders move
+    units and money: issue 16), T0209 if the caller trades for no organisation."""
+    require_second_factor(user)
     org = participant_of(user)
     if org is None:
         raise CetsError(T0209, getattr(user, "username", ""))
@@ -75,9 +78,11 @@ def _once(key: str, fn, **same) -> Order:
 
 def _client(user, client_account: str) -> Organisation:
     """The holder of registry account ``client_account``, for a member entering an order for its client; whether the
-    caller's member acts for it is ``services``' check (T0209). T0403 if no such account."""
+    caller's member acts for it is ``services``' check (T0209). T0403 if no such account; L0201 without a verified
+    second factor."""
     from cets.registry.models import Account
 
+    require_second_factor(user)
     acc = Account.objects.filter(number=client_account.strip(), holder__isnull=False).select_related("holder").first()
     if acc is None:
         raise CetsError(T0403, client_account[:40])
