@@ -27,6 +27,13 @@ def barred_ids(*, effect: str, on: dt.date | None = None) -> set[int]:
     return set(BlacklistEntry.objects.filter(in_force(on), effect=effect).values_list("subject_id", flat=True))
 
 
+def trading_restriction(organisation_id: int, day: dt.date) -> str | None:
+    """The blacklist decision barring ``organisation_id`` from trading on ``day`` (Measures Art. 49), as
+    "<decision reference>: <reason>", or None. Registered with :mod:`cets.trading.restrictions` (T0701)."""
+    e = BlacklistEntry.objects.filter(in_force(day), effect=BlacklistEntry.Effect.TRADING, subject_id=organisation_id).first()
+    return None if e is None else f"{e.decision_reference}: {e.reason}"
+
+
 def verification_pool(*, bodies=None, on: dt.date | None = None):
     """Verification bodies that may be drawn on ``on``: ``bodies`` (default every verification body)
     without those blacklisted from verification work (Measures Art. 49)."""

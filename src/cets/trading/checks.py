@@ -59,3 +59,6 @@ T0403 = Check("T0403", "对手方统一社会信用代码不存在", "no partici
 T0404 = Check("T0404", "须且只能给出 price（元）或 price_fen（分）之一", "give exactly one of price (CNY string) or price_fen (int)")
 T0405 = Check("T0405", "缺少幂等键（Idempotency-Key 请求头或 key 字段）", "idempotency key missing (Idempotency-Key header or key field)")
 T0406 = Check("T0406", "日期范围无效（起始日晚于截止日或超过2000天）", "invalid date range (start after end, or more than 2000 days)")
+
+# T07xx restrictions decided outside the exchange (``restrictions``; Measures Art. 49 blacklist, Regulations penalties)
+T0701 = Check("T0701", "该交易主体被限制交易", "this participant is restricted from trading")

@@ -17,14 +17,16 @@ import re
 
 from django.db import IntegrityError
 
+from django.utils import timezone
+
 from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
 
-from . import services
-from .checks import T0110, T0111, T0113, T0203, T0205, T0206, T0209, T0402, T0403
+from . import restrictions, services
+from .checks import T0110, T0111, T0113, T0203, T0205, T0206, T0209, T0402, T0403, T0701
 from .models import Order
 from .selectors import day_state, instruments_listed, participant_of
 
@@ -48,6 +50,13 @@ def _participant(user) -> Organisation:
     if org is None:
         raise CetsError(T0209, getattr(user, "username", ""))
     return org
+
+
+def _unrestricted(org: Organisation) -> None:
+    """T0701, with the restricting decision's reference, if a decision bars ``org`` from trading today
+    (:mod:`cets.trading.restrictions`; e.g. Measures Art. 49 blacklist with effect "trading")."""
+    if (decision := restrictions.restriction_of(org.pk, timezone.localdate())) is not None:
+        raise CetsError(T0701, decision[:300])
 
 
 def _retry(key: str, **same) -> Order | None:
@@ -78,9 +87,10 @@ def place(*, user, key: str, instrument: str, method: str, side: str, price_fen:
     """Enter an order for the caller's organisation (``services.order_place``): ``price_fen`` fen per
     tonne (int), ``quantity_t`` tonnes (int), ``counterparty`` the USCC of a directed block order's
     counterparty (T0403 if unknown). Raises T0113 (a method other than listing / block), T0209 (not a
-    trader), T0402, T0203 and every check of
+    trader), T0701 (restricted from trading, :mod:`.restrictions`), T0402, T0203 and every check of
     ``order_place``. Returns the order as the sequencer left it (resting, filled or rejected)."""
     org = _participant(user)
+    _unrestricted(org)
     k = stored_key(user=user, key=key, channel=channel)
     if method not in ORDER_METHODS:
         raise CetsError(T0113, repr(method)[:40])
@@ -100,6 +110,7 @@ def take(*, user, key: str, quote: int, quantity_t: int, channel: str = "api", m
     (``services.order_take``). Raises T0209, T0402, T0203, T0211 and the book's T0106–T0112 show as a
     rejected take order."""
     org = _participant(user)
+    _unrestricted(org)
     k = stored_key(user=user, key=key, channel=channel)
     return _once(k, lambda: services.order_take(key=k, participant=org, quote_seq=quote, quantity_t=quantity_t, actor=user, market=market),
                  kind=Order.Kind.TAKE, participant_id=org.pk, target_id=quote, quantity_t=quantity_t)
