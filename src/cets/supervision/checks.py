@@ -37,3 +37,18 @@ G0406 = Check("G0406", "城市代码须为所选省份的4位行政区划代码"
 
 # the verification pool (Measures Art. 49 effect)
 G0501 = Check("G0501", "可抽取的核查技术服务机构均已列入黑名单", "every verification body offered is blacklisted from verification work")
+
+# false-reporting findings (Measures Art. 43; Regulations Art. 22)
+G0701 = Check("G0701", "虚报瞒报认定须填写决定文号和事实，适用条款须为《管理办法》第四十三条或《暂行条例》第二十二条",
+              "a false-reporting finding needs a decision reference, the facts, and the rules applied (Measures Art. 43 or Regulations Art. 22)")
+G0702 = Check("G0702", "罚款金额超出法定幅度", "the fine is outside the range the rules give")
+G0703 = Check("G0703", "违法所得、罚款和核减数量须为非负整数", "gains, fine and cut must be non-negative whole numbers")
+G0704 = Check("G0704", "认定对象须为重点排放单位或核查技术服务机构（核减配额仅适用于重点排放单位）",
+              "the subject must be a key emitting entity or a verification body (an allocation cut only an entity)")
+G0705 = Check("G0705", "核减比例须在规定幅度内", "the allocation cut share is outside the range the rules give")
+
+# market surveillance (Measures Art. 22; Regulations Art. 17, 21)
+G0801 = Check("G0801", "处理结果须为排除或移交调查，并填写理由", "the outcome must be dismiss or refer, with a reason")
+G0802 = Check("G0802", "该预警已处理", "this alert has already been decided")
+G0803 = Check("G0803", "预警不存在", "no such alert")
+G0804 = Check("G0804", "关联账户须填写所属集团（实际控制人）和依据", "a related participant needs its holder group (actual controller) and the basis")

@@ -94,7 +94,7 @@ SRC_SPECULATION = "《碳排放权交易管理办法（试行）》第二十二�
 SRC_MANIPULATION = "《碳排放权交易管理暂行条例》第十七条、第二十一条（操纵市场）"
 
 
-def wash_trades(trades: Iterable[TradeRow], *, holder_of: Mapping[int, int]) -> list[Alert]:
+def wash_trades(trades: Iterable[TradeRow], *, holder_of: Mapping[int, object]) -> list[Alert]:
     """A trade whose buyer and seller are the same participant or have the same holder (``holder_of``: participant
     → its holder group, e.g. a parent company; absent = itself)."""
     out = []

@@ -17,15 +17,26 @@ from cets.parties.access import require_role
 from cets.parties.checks import DENIED
 from cets.parties.models import Membership, Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
+from cets.rules.packs import pack_for
 
 from .checks import G0101, G0102, G0103, G0104, G0201, G0202, G0203, G0204, G0205, G0301, G0302, G0303, G0401, G0402, G0403, G0404, G0405, G0406, G0501
 from .models import BlacklistEntry, CreditRecord, JointNotice, NoticeDispatch, PublicReport
 
 AUTHORITIES = (Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
 
-# Handling deadline of a report: 60 days from receipt — 《环保举报热线工作管理办法》(原环境保护部令第15号, 2010) Art. 16
-# ("自受理之日起六十日内办结"). Not among the texts in /work/shared/reference (unconfirmed there); no rule pack carries it yet.
-REPORT_HANDLING_DAYS = 60
+
+
+def supervision_pack(year: int, market: str = PRIMARY_MARKET):
+    """The market's supervision rule pack for ``year`` (``kind = "supervision"``, e.g. national/supervision-2021-2026);
+    PackError if none."""
+    return pack_for(market, "*", year, kind="supervision")
+
+
+def report_handling_days(year: int, market: str = PRIMARY_MARKET) -> int:
+    """Days to handle a report from the public filed in ``year``: the pack's ``reports.handling_days`` (60 in the national
+    pack — 《环保举报热线工作管理办法》 Art. 16, marked unconfirmed there)."""
+    return int(supervision_pack(year, market).decimal("reports.handling_days"))
+
 # Reports one browser session may file per hour (no CAPTCHA; the limit is per session).
 REPORTS_PER_SESSION_HOUR = 3
 SESSION_KEY = "supervision_reports"
@@ -138,7 +149,7 @@ def report_file(*, session: MutableMapping, subject_name: str, province: str, co
                 reporter_contact: str = "", now: dt.datetime | None = None) -> PublicReport:
     """Anyone files a report (no login). ``session`` (the browser session) limits filing to
     :data:`REPORTS_PER_SESSION_HOUR` an hour (G0402). Returns the report with its receipt number and
-    handling deadline (:data:`REPORT_HANDLING_DAYS`)."""
+    handling deadline (:func:`report_handling_days`)."""
     now = now or timezone.now()
     recent = [t for t in session.get(SESSION_KEY, []) if dt.datetime.fromisoformat(t) > now - dt.timedelta(hours=1)]
     if len(recent) >= REPORTS_PER_SESSION_HOUR:
@@ -156,7 +167,7 @@ def report_file(*, session: MutableMapping, subject_name: str, province: str, co
         receipt = _new_receipt(today)
     r = PublicReport.objects.create(receipt=receipt, subject_name=subject_name.strip(), subject=subject, province=province, city=city,
                                     content=content.strip(), reporter_name=reporter_name.strip(), reporter_contact=reporter_contact.strip(),
-                                    filed_at=now, due_on=today + dt.timedelta(days=REPORT_HANDLING_DAYS))
+                                    filed_at=now, due_on=today + dt.timedelta(days=report_handling_days(today.year)))
     session[SESSION_KEY] = recent + [now.isoformat()]
     return r
 

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -145,7 +146,7 @@ def report_new(request):
         else:
             messages.success(request, _("Your report was received. Keep the receipt number: it is the only way to read the feedback."))
             return redirect("supervision:report_status", receipt=r.receipt)
-    return render(request, "supervision/report_new.html", {"form": form, "provinces": sorted(PROVINCES.items()), "days": services.REPORT_HANDLING_DAYS})
+    return render(request, "supervision/report_new.html", {"form": form, "provinces": sorted(PROVINCES.items()), "days": services.report_handling_days(timezone.localdate().year)})
 
 
 @require_safe
