@@ -82,3 +82,13 @@ def test_price_near_the_limit():
 def test_large_cancels():
     cancels = [r.CancelRow(7, D, 1, 50_000), r.CancelRow(8, D, 1, 49_999)]
     assert [a.orders for a in r.large_cancels(cancels, min_t=50_000)] == [(7,)]
+
+
+def test_regulations_art_23_verification_body_range():
+    p = load_pack(PACK)
+    g = "false_reporting.regulations_23."
+    f = r.regulations_fine_range(gains_fen=0, multiple_min=p.decimal(g + "gains_multiple_min"), multiple_max=p.decimal(g + "gains_multiple_max"),
+                                 gains_floor_fen=p.decimal(g + "gains_floor_fen"), fine_min_fen=p.decimal(g + "fine_min_fen"),
+                                 fine_max_fen=p.decimal(g + "fine_max_fen"), source=r.SRC_ART_23)
+    # 20万–100万元 = 20,000,000–100,000,000 fen
+    assert (f.min_fen, f.max_fen) == (20_000_000, 100_000_000)

@@ -43,8 +43,8 @@ G0701 = Check("G0701", "虚报瞒报认定须填写决定文号和事实，适�
               "a false-reporting finding needs a decision reference, the facts, and the rules applied (Measures Art. 43 or Regulations Art. 22)")
 G0702 = Check("G0702", "罚款金额超出法定幅度", "the fine is outside the range the rules give")
 G0703 = Check("G0703", "违法所得、罚款和核减数量须为非负整数", "gains, fine and cut must be non-negative whole numbers")
-G0704 = Check("G0704", "认定对象须为重点排放单位或核查技术服务机构（核减配额仅适用于重点排放单位）",
-              "the subject must be a key emitting entity or a verification body (an allocation cut only an entity)")
+G0704 = Check("G0704", "适用条款与认定对象不符（第四十三条、第二十二条适用于重点排放单位，第二十三条适用于技术服务机构）",
+              "the article does not fit the subject (Measures Art. 43 and Regulations Art. 22 for an entity, Regulations Art. 23 for a verification body)")
 G0705 = Check("G0705", "核减比例须在规定幅度内", "the allocation cut share is outside the range the rules give")
 
 # market surveillance (Measures Art. 22; Regulations Art. 17, 21)

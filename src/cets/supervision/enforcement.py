@@ -29,17 +29,17 @@ def _int(v) -> bool:
 
 
 def fine_range(*, rules_applied: str, gains_fen: int, year: int, market: str = PRIMARY_MARKET) -> tuple[rules.FineRange, str]:
-    """The lawful fine range (fen) for a false-reporting finding under ``rules_applied`` (``measures_43`` or
-    ``regulations_22``), from the supervision pack of ``year``; returns (range, pack id). G0701, G0703."""
+    """The lawful fine range (fen) for a false-reporting finding under ``rules_applied`` (``measures_43``,
+    ``regulations_22`` or ``regulations_23``), from the supervision pack of ``year``; returns (range, pack id). G0701, G0703."""
     if not _int(gains_fen):
         raise CetsError(G0703, repr(gains_fen)[:40])
     pack = supervision_pack(year, market)
     if rules_applied == FalseReportingFinding.Rules.MEASURES:
         p = "false_reporting.measures."
         return rules.measures_fine_range(fine_min_fen=pack.decimal(p + "fine_min_fen"), fine_max_fen=pack.decimal(p + "fine_max_fen")), pack.id
-    if rules_applied == FalseReportingFinding.Rules.REGULATIONS:
-        p = "false_reporting.regulations."
-        return rules.regulations_fine_range(gains_fen=gains_fen, multiple_min=pack.decimal(p + "gains_multiple_min"),
+    if rules_applied in (FalseReportingFinding.Rules.REGULATIONS, FalseReportingFinding.Rules.REGULATIONS_BODY):
+        p = "false_reporting.regulations." if rules_applied == FalseReportingFinding.Rules.REGULATIONS else "false_reporting.regulations_23."
+        return rules.regulations_fine_range(source=rules.SRC_ART_22 if p.endswith("regulations.") else rules.SRC_ART_23, gains_fen=gains_fen, multiple_min=pack.decimal(p + "gains_multiple_min"),
                                             multiple_max=pack.decimal(p + "gains_multiple_max"), gains_floor_fen=pack.decimal(p + "gains_floor_fen"),
                                             fine_min_fen=pack.decimal(p + "fine_min_fen"), fine_max_fen=pack.decimal(p + "fine_max_fen")), pack.id
     raise CetsError(G0701, repr(rules_applied)[:40])
@@ -69,8 +69,9 @@ def false_reporting_find(*, actor, subject_id: int, year: int, rules_applied: st
     subject = Organisation.objects.get(pk=subject_id)
     if not decision_reference.strip() or not facts.strip():
         raise CetsError(G0701)
-    if subject.kind not in (Organisation.Kind.ENTITY, Organisation.Kind.VERIFIER):
-        raise CetsError(G0704, subject.kind)
+    body = rules_applied == FalseReportingFinding.Rules.REGULATIONS_BODY  # Art. 23 is the verification bodies' article; 43 and 22 the entities'
+    if subject.kind != (Organisation.Kind.VERIFIER if body else Organisation.Kind.ENTITY) and rules_applied in FalseReportingFinding.Rules.values:
+        raise CetsError(G0704, f"{subject.kind} / {rules_applied}")
     if not (subject.kind == Organisation.Kind.VERIFIER and m.role == Role.NATIONAL_AUTHORITY):
         _in_jurisdiction(m, province=subject.province, city=_city_of(subject))
     if not _int(fine_fen) or not _int(next_year_allocation_t) or (determined_emissions_t is not None and not _int(determined_emissions_t)):

@@ -131,15 +131,17 @@ class PublicReport(models.Model):
 
 class FalseReportingFinding(models.Model):
     """A finding of false, concealed or falsified emission data (虚报、瞒报、篡改、伪造) against an entity or a
-    verification body, with the legal consequence of the rules applied (``rules``): Measures Art. 43 (fine
+    verification body, with the legal consequence of the rules applied (``rules``): for an entity Measures Art. 43 (fine
     CNY 10,000–30,000) or Regulations Art. 22 (5–10× the illegal gains, or CNY 0.5–2 M when there are none or
-    less than 0.5 M; 拒不改正: a 50–100 % cut of next year's allocation). The fine range is computed from the
+    less than 0.5 M; 拒不改正: a 50–100 % cut of next year's allocation); for a verification body Regulations Art. 23
+    para 2 (5–10× the gains, or CNY 0.2–1 M when there are none or less than 0.2 M). The fine range is computed from the
     supervision pack and stored with the pack id; the decided ``fine_fen`` lies in it. A cut of the allocation is
     recorded as an allocation adjustment (``allocation_adjustment_source``), never a unit move. Public."""
 
     class Rules(models.TextChoices):
         MEASURES = "measures_43", "《管理办法》第四十三条 Measures Art. 43"
         REGULATIONS = "regulations_22", "《暂行条例》第二十二条 Regulations Art. 22"
+        REGULATIONS_BODY = "regulations_23", "《暂行条例》第二十三条 Regulations Art. 23 (verification body)"
 
     subject = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="false_reporting_findings")
     year = models.PositiveSmallIntegerField(help_text="the emission year of the report found false")

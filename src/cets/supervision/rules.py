@@ -29,14 +29,19 @@ def measures_fine_range(*, fine_min_fen: Decimal, fine_max_fen: Decimal) -> Fine
     return FineRange(int(fine_min_fen), int(fine_max_fen), "《碳排放权交易管理办法（试行）》第四十三条")
 
 
+SRC_ART_22 = "《碳排放权交易管理暂行条例》第二十二条"
+SRC_ART_23 = "《碳排放权交易管理暂行条例》第二十三条第二款"
+
+
 def regulations_fine_range(*, gains_fen: int, multiple_min: Decimal, multiple_max: Decimal, gains_floor_fen: Decimal,
-                           fine_min_fen: Decimal, fine_max_fen: Decimal) -> FineRange:
+                           fine_min_fen: Decimal, fine_max_fen: Decimal, source: str = SRC_ART_22) -> FineRange:
     """Regulations Art. 22 (国务院令第775号): 违法所得5倍以上10倍以下; 没有违法所得或者违法所得不足50万元的，处50万元以上200万元以下.
     ``gains_fen`` ≥ 0 (0 = no gains). E.g. gains 1,000,000 CNY = 100,000,000 fen → (500,000,000, 1,000,000,000) fen;
-    gains 100,000 CNY → (50,000,000, 200,000,000) fen. ValueError if ``gains_fen`` is negative or not an int."""
+    gains 100,000 CNY → (50,000,000, 200,000,000) fen. The same shape serves Art. 23 para 2 (verification bodies: floor and
+    fixed range 20万–100万元) with its own numbers and ``source``. ValueError if ``gains_fen`` is negative or not an int."""
     if not isinstance(gains_fen, int) or isinstance(gains_fen, bool) or gains_fen < 0:
         raise ValueError(f"gains_fen must be a non-negative int, got {gains_fen!r}")
-    src = "《碳排放权交易管理暂行条例》第二十二条"
+    src = source
     if gains_fen < gains_floor_fen:
         return FineRange(int(fine_min_fen), int(fine_max_fen), src)
     return FineRange(int(gains_fen * multiple_min), int(gains_fen * multiple_max), src)

@@ -17,5 +17,6 @@ urlpatterns = [
     path("supervision/", views.dashboard, name="dashboard"),
     path("supervision/reports/<str:receipt>/", views.report_detail, name="report_detail"),
     path("supervision/notices.<str:fmt>", views.notices_export, name="notices_export"),
+    path("supervision/surveillance/", views.surveillance, name="surveillance"),
     path("supervision/<str:name>/", views.action, name="action"),
 ]

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('year', models.PositiveSmallIntegerField(help_text='the emission year of the report found false')),
-                ('rules', models.CharField(choices=[('measures_43', '《管理办法》第四十三条 Measures Art. 43'), ('regulations_22', '《暂行条例》第二十二条 Regulations Art. 22')], max_length=16)),
+                ('rules', models.CharField(choices=[('measures_43', '《管理办法》第四十三条 Measures Art. 43'), ('regulations_22', '《暂行条例》第二十二条 Regulations Art. 22'), ('regulations_23', '《暂行条例》第二十三条 Regulations Art. 23 (verification body)')], max_length=16)),
                 ('decision_reference', models.CharField(max_length=200)),
                 ('facts', models.CharField(max_length=2000)),
                 ('gains_fen', models.BigIntegerField(default=0, help_text='illegal gains found (fen; 0 = none)')),

@@ -1,0 +1,59 @@
+"""Market surveillance on the exchange's real order and trade logs (tests/trading/conftest.py: CEA23 open on
+2024-11-04 at 95.00): a trade between two participants is no alert until they are recorded as related (same
+actual controller) — then a wash-trade alert with both orders; a small day never gives a concentration alert;
+the decision (dismiss / refer) is recorded once by a person, through the page, and refused for other roles."""
+
+import datetime as dt
+
+import pytest
+
+from cets.core.errors import CetsError
+from cets.supervision import enforcement
+from cets.supervision.models import SurveillanceDecision
+from cets.supervision.selectors import surveillance_alerts
+from tests.conftest import client_for
+
+URL = "/api/v1/trading"
+DAY = dt.date(2024, 11, 4)
+
+
+def trade(x):
+    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    q = a.post(f"{URL}/orders", {"instrument": "CEA23", "method": "listing", "side": "S", "price": "96.00", "quantity_t": 1_000},
+               content_type="application/json", HTTP_IDEMPOTENCY_KEY="s1").json()
+    r = b.post(f"{URL}/take", {"quote": q["seq"], "quantity_t": 1_000, "key": "t1"}, content_type="application/json").json()
+    assert r["status"] == "filled"
+    return q["seq"], r["seq"]
+
+
+def test_wash_trade_alert_only_between_related_participants_and_its_decision(exchange):
+    x = exchange
+    sell_seq, buy_seq = trade(x)
+    # 1,000 t at 96.00 (prev 95.00, limit 104.50): no band alert; day volume 1,000 t < 10,000 t: no concentration alert
+    assert surveillance_alerts(day_from=DAY, day_to=DAY) == []
+
+    enforcement.related_participant_set(actor=x.operator, organisation_id=x.w.sd1.pk, group="某能源集团", basis="同一实际控制人（工商登记）")
+    enforcement.related_participant_set(actor=x.operator, organisation_id=x.w.sd2.pk, group="某能源集团", basis="同一实际控制人（工商登记）")
+    alerts = surveillance_alerts(day_from=DAY, day_to=DAY)
+    assert [(a.rule, a.orders) for a in alerts] == [("wash_trade", (buy_seq, sell_seq))]
+    key = alerts[0].key
+
+    # the page: drill-down shows the orders; the decision is taken there by the exchange operator
+    c = client_for(x.operator)
+    page = c.get("/supervision/surveillance/", {"day": DAY.isoformat()}).content.decode()
+    assert "wash_trade" in page
+    assert f"<td>{sell_seq}</td>" in page
+    assert c.post("/supervision/surveillance_decide/", {"alert_key": key, "outcome": "refer", "reason": "同一集团内对倒"}).status_code == 302
+    d = SurveillanceDecision.objects.get(alert_key=key)
+    assert (d.outcome, d.decided_by) == ("refer", x.operator)
+    with pytest.raises(CetsError) as e:
+        enforcement.surveillance_decide(actor=x.operator, alert_key=key, outcome="dismiss", reason="再次")
+    assert e.value.code == "G0802"
+    with pytest.raises(CetsError) as e:
+        enforcement.surveillance_decide(actor=x.operator, alert_key=key.replace("wash_trade", "concentration"), outcome="dismiss", reason="无")
+    assert e.value.code == "G0803"
+    # an entity may neither see the page nor decide
+    assert client_for(x.sd1_user).get("/supervision/surveillance/").status_code == 404
+    with pytest.raises(CetsError) as e:
+        enforcement.surveillance_decide(actor=x.sd1_user, alert_key=key, outcome="dismiss", reason="x")
+    assert e.value.code == "R0502"
