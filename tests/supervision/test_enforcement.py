@@ -97,3 +97,23 @@ def test_a_municipal_authority_cannot_find_outside_its_city(world):
     org = Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="青岛市生态环境局", province="37")
     qd = member_create(username="qd", organisation=org, role=Role.MUNICIPAL_AUTHORITY, province="37", city="3702")
     refused("R0502", **base(world, actor=qd))
+
+
+def test_api_finding_and_strict_types(world):
+    from tests.conftest import client_for
+
+    c = client_for(world.province_sd)
+    url = "/api/v1/supervision/false-reporting"
+    body = {"uscc": SD_1, "year": 2024, "rules": "regulations_22", "decision_reference": "鲁环罚〔2025〕9号", "facts": "伪造检测报告",
+            "fine_fen": 50_000_000, "gains_fen": 0}
+    assert c.post(url, body | {"fine_fen": "50000000"}, content_type="application/json").status_code == 422  # no string coercion
+    r = c.post(url, body | {"fine_fen": 200_000_001}, content_type="application/json")
+    assert (r.status_code, r.json()["code"]) == (422, "G0702")
+    r = c.post(url, body, content_type="application/json")
+    assert r.status_code == 200
+    assert (r.json()["fine_min_fen"], r.json()["fine_max_fen"]) == (50_000_000, 200_000_000)
+    from django.test import Client
+
+    page = Client().get("/public/false-reporting/").content.decode()
+    assert "鲁环罚〔2025〕9号" in page
+    assert "500,000.00 – 2,000,000.00" in page
