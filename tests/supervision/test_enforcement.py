@@ -117,3 +117,15 @@ def test_api_finding_and_strict_types(world):
     page = Client().get("/public/false-reporting/").content.decode()
     assert "鲁环罚〔2025〕9号" in page
     assert "500,000.00 – 2,000,000.00" in page
+
+
+def test_cli_credit_sync(world, capsys):
+    from cets.cli import main
+
+    services.blacklist_decide(actor=world.mee, subject_id=world.sd2.pk, effect="trading", decision_reference="环信〔2025〕5号", reason="未按时清缴",
+                              starts_on=dt.date(2025, 2, 1))
+    assert main(["supervision", "credit-sync", "--as", world.province_sd.username]) == 1
+    assert "R0502" in capsys.readouterr().err
+    assert main(["supervision", "credit-sync", "--as", world.mee.username]) == 0
+    assert "1" in capsys.readouterr().out
+    assert CreditRecord.objects.get(source_key__startswith="supervision.blacklist:").kind == "non_compliance"
