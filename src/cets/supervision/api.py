@@ -8,11 +8,11 @@ from typing import Annotated
 
 from django.http import Http404
 from ninja import Router, Schema
-from pydantic import Field
 from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import Field
 
-from cets.mrv.api import AssignIn, AssignmentOut, _asg  # the draw's input and output are mrv's own endpoint's
 from cets.core.schema import DecimalText, Fen, Year
+from cets.mrv.api import AssignIn, AssignmentOut, _asg  # the draw's input and output are mrv's own endpoint's
 from cets.parties.models import Organisation
 
 from . import selectors, services

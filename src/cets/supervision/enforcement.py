@@ -39,7 +39,8 @@ def fine_range(*, rules_applied: str, gains_fen: int, year: int, market: str = P
         return rules.measures_fine_range(fine_min_fen=pack.decimal(p + "fine_min_fen"), fine_max_fen=pack.decimal(p + "fine_max_fen")), pack.id
     if rules_applied in (FalseReportingFinding.Rules.REGULATIONS, FalseReportingFinding.Rules.REGULATIONS_BODY):
         p = "false_reporting.regulations." if rules_applied == FalseReportingFinding.Rules.REGULATIONS else "false_reporting.regulations_23."
-        return rules.regulations_fine_range(source=rules.SRC_ART_22 if p.endswith("regulations.") else rules.SRC_ART_23, gains_fen=gains_fen, multiple_min=pack.decimal(p + "gains_multiple_min"),
+        src = rules.SRC_ART_22 if rules_applied == FalseReportingFinding.Rules.REGULATIONS else rules.SRC_ART_23
+        return rules.regulations_fine_range(source=src, gains_fen=gains_fen, multiple_min=pack.decimal(p + "gains_multiple_min"),
                                             multiple_max=pack.decimal(p + "gains_multiple_max"), gains_floor_fen=pack.decimal(p + "gains_floor_fen"),
                                             fine_min_fen=pack.decimal(p + "fine_min_fen"), fine_max_fen=pack.decimal(p + "fine_max_fen")), pack.id
     raise CetsError(G0701, repr(rules_applied)[:40])
@@ -118,7 +119,8 @@ def credit_sync(*, actor) -> int:
     for r in RectificationOrder.objects.select_related("obligation__entity", "authority"):
         made += _credit(subject=r.obligation.entity, kind=CreditRecord.Kind.NON_COMPLIANCE,
                         reason=f"未按时足额清缴配额，责令限期改正（欠缴 {r.unsurrendered_t} 吨）", source_reference=r.reference,
-                        recorded_on=timezone.localdate(r.issued_at), authority=r.authority, actor=actor, source_key=f"compliance.rectification:{r.pk}") is not None
+                        recorded_on=timezone.localdate(r.issued_at), authority=r.authority, actor=actor,
+                        source_key=f"compliance.rectification:{r.pk}") is not None
     for p in PenaltyDecision.objects.select_related("obligation__entity", "authority"):
         made += _credit(subject=p.obligation.entity, kind=CreditRecord.Kind.NON_COMPLIANCE,
                         reason=f"未按时足额清缴配额，罚款 {p.fine_fen / 100:.2f} 元", source_reference=p.reference,

@@ -146,7 +146,8 @@ def report_new(request):
         else:
             messages.success(request, _("Your report was received. Keep the receipt number: it is the only way to read the feedback."))
             return redirect("supervision:report_status", receipt=r.receipt)
-    return render(request, "supervision/report_new.html", {"form": form, "provinces": sorted(PROVINCES.items()), "days": services.report_handling_days(timezone.localdate().year)})
+    days = services.report_handling_days(timezone.localdate().year)
+    return render(request, "supervision/report_new.html", {"form": form, "provinces": sorted(PROVINCES.items()), "days": days})
 
 
 @require_safe

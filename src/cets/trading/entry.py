@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 
 from django.db import IntegrityError
-
 from django.utils import timezone
 
 from cets.core.errors import CetsError
