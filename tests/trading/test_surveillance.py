@@ -57,3 +57,11 @@ def test_wash_trade_alert_only_between_related_participants_and_its_decision(exc
     with pytest.raises(CetsError) as e:
         enforcement.surveillance_decide(actor=x.sd1_user, alert_key=key, outcome="dismiss", reason="x")
     assert e.value.code == "R0502"
+
+
+def test_a_day_without_a_pack_shows_a_message_not_an_error(exchange):
+    r = client_for(exchange.w.mee).get("/supervision/surveillance/", {"day": "2031-01-06"})
+    assert r.status_code == 200
+    assert "S0101" in r.content.decode()
+    r = client_for(exchange.w.mee).get("/supervision/surveillance/", {"day": "not-a-date"})
+    assert r.status_code == 200

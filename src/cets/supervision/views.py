@@ -21,6 +21,7 @@ from cets.core.errors import CetsError
 from cets.core.regions import PROVINCES
 from cets.core.tables import safe_cell
 from cets.parties.models import Organisation
+from cets.rules.packs import PackError
 
 from . import public, selectors, services
 from .chart import bar_chart
@@ -278,7 +279,7 @@ def action(request, name: str):
         messages.success(request, "OK")
     except CetsError as e:
         _error(request, e)
-    except ValueError as e:
+    except ValueError as e:  # also PackError (no supervision pack for the year asked)
         messages.error(request, str(e))
     return redirect(back)
 
@@ -305,11 +306,21 @@ def surveillance(request):
     m = membership_of(request.user)
     if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.EXCHANGE_OPERATOR):
         raise Http404
-    day = _date(request.GET.get("day", "")) or timezone.localdate()
-    day_to = _date(request.GET.get("to", "")) or day
+    def get_day(name: str) -> dt.date | None:
+        try:
+            return _date(request.GET.get(name, ""))
+        except ValueError:  # a malformed date in the query: today's alerts
+            return None
+
+    day = get_day("day") or timezone.localdate()
+    day_to = get_day("to") or day
     if day_to < day or (day_to - day).days > 31:
         day_to = day
-    alerts = selectors.surveillance_alerts(day_from=day, day_to=day_to)
+    try:
+        alerts = selectors.surveillance_alerts(day_from=day, day_to=day_to)
+    except PackError as e:  # no supervision or trading pack for that year
+        messages.error(request, f"S0101 {e}")
+        alerts = []
     decided = {d.alert_key: d for d in SurveillanceDecision.objects.filter(alert_key__in=[a.key for a in alerts])}
     orders = {o.seq: o for o in Order.objects.select_related("participant").filter(seq__in={s for a in alerts for s in a.orders})}
     names = dict(Organisation.objects.filter(pk__in={p for a in alerts for p in a.participants}).values_list("pk", "name"))
