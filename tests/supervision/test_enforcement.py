@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from cets.allocation.models import AllocationAdjustment
-from cets.compliance.services import rectification_order_issue
+from cets.compliance.services import penalty_decide, rectification_order_issue
 from cets.core.errors import CetsError
 from cets.parties.models import Organisation, Role
 from cets.parties.services import member_create
@@ -75,10 +75,18 @@ def test_credit_sync_from_rectification_and_blacklist_is_idempotent(world):
     o = rectification_order_issue(obligation_id=ob.pk, reference="鲁环责改〔2025〕1号", actor=world.province_sd, at=when("2025-01-06"))
     services.blacklist_decide(actor=world.mee, subject_id=world.sd2.pk, effect="trading", decision_reference="环信〔2025〕2号", reason="虚报排放数据",
                               starts_on=dt.date(2025, 2, 1))
+    # a fine decided under the 2021 Measures' fixed range (Art. 40: 2万–3万元) for a 2022 obligation never surrendered
+    ob22 = Obligation.objects.create(entity=world.sd1, year=2022, pack_id="national/power-2021-2022", obligation_t=50_000, offset_cap_t=2_500,
+                                     deadline=when("2023-12-31").date())
+    p = penalty_decide(obligation_id=ob22.pk, reference="鲁环罚〔2024〕4号", reason="r", actor=world.province_sd, amount_fen=2_500_000,
+                       at=when("2024-01-15"))
     with pytest.raises(CetsError) as e:
         enforcement.credit_sync(actor=world.province_sd)
     assert e.value.code == "R0502"
-    assert enforcement.credit_sync(actor=world.mee) == 2
+    assert enforcement.credit_sync(actor=world.mee) == 3
+    pr = CreditRecord.objects.get(source_key=f"compliance.penalty:{p.pk}")
+    assert (pr.kind, pr.source_reference, pr.recorded_on) == ("non_compliance", "鲁环罚〔2024〕4号", dt.date(2024, 1, 15))
+    assert "25000.00" in pr.reason
     assert enforcement.credit_sync(actor=world.mee) == 0
     r = CreditRecord.objects.get(source_key=f"compliance.rectification:{o.pk}")
     assert (r.subject, r.kind, r.source_reference, r.recorded_on) == (world.sd1, "non_compliance", "鲁环责改〔2025〕1号", dt.date(2025, 1, 6))

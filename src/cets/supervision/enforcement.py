@@ -123,7 +123,7 @@ def credit_sync(*, actor) -> int:
                         source_key=f"compliance.rectification:{r.pk}") is not None
     for p in PenaltyDecision.objects.select_related("obligation__entity", "authority"):
         made += _credit(subject=p.obligation.entity, kind=CreditRecord.Kind.NON_COMPLIANCE,
-                        reason=f"未按时足额清缴配额，罚款 {p.fine_fen / 100:.2f} 元", source_reference=p.reference,
+                        reason=f"未按时足额清缴配额，罚款 {p.fine_fen // 100}.{p.fine_fen % 100:02d} 元", source_reference=p.reference,
                         recorded_on=timezone.localdate(p.decided_at), authority=p.authority, actor=actor, source_key=f"compliance.penalty:{p.pk}") is not None
     for e in BlacklistEntry.objects.select_related("subject"):
         if e.subject.kind not in (Organisation.Kind.ENTITY, Organisation.Kind.VERIFIER):

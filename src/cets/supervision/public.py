@@ -184,10 +184,15 @@ def _black_row(b):
             "reason": b.reason, "starts_on": b.starts_on, "ends_on": b.ends_on or "", "lifted_on": b.lifted_on or "", "_org": _org_link(b.subject)}
 
 
+def _yuan(fen: int) -> str:
+    """1234567 fen → "12,345.67" (exact integer arithmetic)."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
 def _finding_row(f):
     return {"decided_on": f.decided_on, "subject": f.subject.name, "uscc": f.subject.uscc or "", "province": province(f.province), "year": f.year,
             "rules": choice(f.get_rules_display()), "decision_reference": f.decision_reference, "facts": f.facts,
-            "fine_range": f"{f.fine_min_fen / 100:,.2f} – {f.fine_max_fen / 100:,.2f}", "fine": f"{f.fine_fen / 100:,.2f}",
+            "fine_range": f"{_yuan(f.fine_min_fen)} – {_yuan(f.fine_max_fen)}", "fine": _yuan(f.fine_fen),
             "allocation_cut_t": f.allocation_cut_t, "_org": _org_link(f.subject)}
 
 
