@@ -83,7 +83,9 @@ def test_credit_sync_from_rectification_and_blacklist_is_idempotent(world):
     with pytest.raises(CetsError) as e:
         enforcement.credit_sync(actor=world.province_sd)
     assert e.value.code == "R0502"
-    assert enforcement.credit_sync(actor=world.mee) == 3
+    # the blacklist decision made its record when decided; the sync adds the rectification order's and the fine's
+    assert CreditRecord.objects.filter(source_key__startswith="supervision.blacklist:").count() == 1
+    assert enforcement.credit_sync(actor=world.mee) == 2
     pr = CreditRecord.objects.get(source_key=f"compliance.penalty:{p.pk}")
     assert (pr.kind, pr.source_reference, pr.recorded_on) == ("non_compliance", "鲁环罚〔2024〕4号", dt.date(2024, 1, 15))
     assert "25000.00" in pr.reason
@@ -129,11 +131,18 @@ def test_api_finding_and_strict_types(world):
 
 def test_cli_credit_sync(world, capsys):
     from cets.cli import main
+    from cets.compliance.models import Obligation
 
-    services.blacklist_decide(actor=world.mee, subject_id=world.sd2.pk, effect="trading", decision_reference="环信〔2025〕5号", reason="未按时清缴",
-                              starts_on=dt.date(2025, 2, 1))
+    e = services.blacklist_decide(actor=world.mee, subject_id=world.sd2.pk, effect="trading", decision_reference="环信〔2025〕5号", reason="未按时清缴",
+                                  starts_on=dt.date(2099, 2, 1))
+    auto = CreditRecord.objects.get(source_key=f"supervision.blacklist:{e.pk}")  # made by the decision itself, dated no later than today
+    assert auto.kind == "non_compliance"
+    assert auto.recorded_on <= dt.date.today()
+    ob22 = Obligation.objects.create(entity=world.sd1, year=2022, pack_id="national/power-2021-2022", obligation_t=50_000, offset_cap_t=2_500,
+                                     deadline=when("2023-12-31").date())
+    penalty_decide(obligation_id=ob22.pk, reference="鲁环罚〔2024〕6号", reason="r", actor=world.province_sd, amount_fen=2_000_000, at=when("2024-01-15"))
     assert main(["supervision", "credit-sync", "--as", world.province_sd.username]) == 1
     assert "R0502" in capsys.readouterr().err
     assert main(["supervision", "credit-sync", "--as", world.mee.username]) == 0
-    assert "1" in capsys.readouterr().out
-    assert CreditRecord.objects.get(source_key__startswith="supervision.blacklist:").kind == "non_compliance"
+    assert capsys.readouterr().out.strip().endswith(": 1")
+    assert CreditRecord.objects.filter(source_reference="鲁环罚〔2024〕6号").count() == 1

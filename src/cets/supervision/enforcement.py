@@ -21,7 +21,7 @@ from cets.rules.markets import PRIMARY_MARKET
 from . import rules
 from .checks import G0701, G0702, G0703, G0704, G0705, G0801, G0802, G0803
 from .models import BlacklistEntry, CreditRecord, FalseReportingFinding, SurveillanceDecision
-from .services import _city_of, _in_jurisdiction, supervision_pack
+from .services import _city_of, _credit, _in_jurisdiction, blacklist_credit_kind, supervision_pack
 
 
 def _int(v) -> bool:
@@ -44,15 +44,6 @@ def fine_range(*, rules_applied: str, gains_fen: int, year: int, market: str = P
                                             multiple_max=pack.decimal(p + "gains_multiple_max"), gains_floor_fen=pack.decimal(p + "gains_floor_fen"),
                                             fine_min_fen=pack.decimal(p + "fine_min_fen"), fine_max_fen=pack.decimal(p + "fine_max_fen")), pack.id
     raise CetsError(G0701, repr(rules_applied)[:40])
-
-
-def _credit(*, subject: Organisation, kind: str, reason: str, source_reference: str, recorded_on: dt.date, authority: Organisation, actor,
-            source_key: str) -> CreditRecord | None:
-    """Create the automatic credit record for ``source_key`` once (None if it exists)."""
-    if CreditRecord.objects.filter(source_key=source_key).exists():
-        return None
-    return CreditRecord.objects.create(subject=subject, kind=kind, reason=reason[:1000], source_reference=source_reference[:200], recorded_on=recorded_on,
-                                       province=subject.province, authority=authority, recorded_by=actor, source_key=source_key)
 
 
 @transaction.atomic
@@ -109,8 +100,7 @@ def false_reporting_find(*, actor, subject_id: int, year: int, rules_applied: st
 def credit_sync(*, actor) -> int:
     """Create the credit records (Measures Art. 38) the rules attach to events not yet recorded: an order to correct an
     overdue surrender (compliance RectificationOrder → non_compliance), a fine decided for it (compliance PenaltyDecision
-    → non_compliance), a blacklist decision (→ false_reporting if its reason says 虚报/瞒报/篡改/伪造, else non_compliance
-    for an entity and verifier_warning for a verification body). Idempotent (``source_key``); the national authority
+    → non_compliance), a blacklist decision made before decisions recorded their own (:func:`services.blacklist_credit_kind`). Idempotent (``source_key``); the national authority
     runs it (``cets supervision credit-sync``). Returns how many records it created."""
     mee = require_role(actor, Role.NATIONAL_AUTHORITY).organisation
     from cets.compliance.models import PenaltyDecision, RectificationOrder
@@ -128,10 +118,8 @@ def credit_sync(*, actor) -> int:
     for e in BlacklistEntry.objects.select_related("subject"):
         if e.subject.kind not in (Organisation.Kind.ENTITY, Organisation.Kind.VERIFIER):
             continue
-        false = any(w in e.reason for w in ("虚报", "瞒报", "篡改", "伪造", "弄虚作假"))
-        kind = (CreditRecord.Kind.FALSE_REPORTING if false else
-                CreditRecord.Kind.VERIFIER_WARNING if e.subject.kind == Organisation.Kind.VERIFIER else CreditRecord.Kind.NON_COMPLIANCE)
-        made += _credit(subject=e.subject, kind=kind, reason=f"列入黑名单：{e.reason}", source_reference=e.decision_reference, recorded_on=e.starts_on,
+        made += _credit(subject=e.subject, kind=blacklist_credit_kind(e), reason=f"列入黑名单：{e.reason}", source_reference=e.decision_reference,
+                        recorded_on=min(e.starts_on, timezone.localdate(e.decided_at)),
                         authority=mee, actor=actor, source_key=f"supervision.blacklist:{e.pk}") is not None
     return made
 

@@ -57,6 +57,23 @@ def _city_of(org: Organisation) -> str:
     return (org.region_code or "")[:4]
 
 
+def _credit(*, subject: Organisation, kind: str, reason: str, source_reference: str, recorded_on: dt.date, authority: Organisation, actor,
+            source_key: str) -> CreditRecord | None:
+    """Create the automatic credit record of the event ``source_key`` once (None if it exists already)."""
+    if CreditRecord.objects.filter(source_key=source_key).exists():
+        return None
+    return CreditRecord.objects.create(subject=subject, kind=kind, reason=reason[:1000], source_reference=source_reference[:200], recorded_on=recorded_on,
+                                       province=subject.province, authority=authority, recorded_by=actor, source_key=source_key)
+
+
+def blacklist_credit_kind(e: BlacklistEntry) -> str:
+    """The credit record kind a blacklist decision creates: false_reporting if its reason says 虚报/瞒报/篡改/伪造/弄虚作假,
+    else verifier_warning for a verification body and non_compliance for an entity."""
+    if any(w in e.reason for w in ("虚报", "瞒报", "篡改", "伪造", "弄虚作假")):
+        return CreditRecord.Kind.FALSE_REPORTING
+    return CreditRecord.Kind.VERIFIER_WARNING if e.subject.kind == Organisation.Kind.VERIFIER else CreditRecord.Kind.NON_COMPLIANCE
+
+
 @transaction.atomic
 def credit_record_create(*, actor, subject_id: int, kind: str, reason: str, source_reference: str, recorded_on: dt.date | None = None,
                          internal_note: str = "") -> CreditRecord:
@@ -85,8 +102,9 @@ def credit_record_create(*, actor, subject_id: int, kind: str, reason: str, sour
 @transaction.atomic
 def blacklist_decide(*, actor, subject_id: int, effect: str, decision_reference: str, reason: str, starts_on: dt.date,
                      ends_on: dt.date | None = None, internal_note: str = "") -> BlacklistEntry:
-    """The national authority puts an organisation on the blacklist (Measures Art. 49: 生态环境部建立"黑名单")."""
-    require_role(actor, Role.NATIONAL_AUTHORITY)
+    """The national authority puts an organisation on the blacklist (Measures Art. 49: 生态环境部建立"黑名单"); an entity or a
+    verification body gets its credit record (Art. 38) in the same transaction (:func:`blacklist_credit_kind`)."""
+    m = require_role(actor, Role.NATIONAL_AUTHORITY)
     subject = Organisation.objects.get(pk=subject_id)
     if effect not in BlacklistEntry.Effect.values:
         raise CetsError(G0201, effect)
@@ -96,8 +114,12 @@ def blacklist_decide(*, actor, subject_id: int, effect: str, decision_reference:
         raise CetsError(G0203, f"{starts_on} > {ends_on}")
     if effect == BlacklistEntry.Effect.VERIFICATION and subject.kind != Organisation.Kind.VERIFIER:
         raise CetsError(G0204, subject.kind)
-    return BlacklistEntry.objects.create(subject=subject, effect=effect, decision_reference=decision_reference.strip(), reason=reason.strip(),
-                                         starts_on=starts_on, ends_on=ends_on, decided_by=actor, internal_note=internal_note)
+    e = BlacklistEntry.objects.create(subject=subject, effect=effect, decision_reference=decision_reference.strip(), reason=reason.strip(),
+                                      starts_on=starts_on, ends_on=ends_on, decided_by=actor, internal_note=internal_note)
+    if subject.kind in (Organisation.Kind.ENTITY, Organisation.Kind.VERIFIER):
+        _credit(subject=subject, kind=blacklist_credit_kind(e), reason=f"列入黑名单：{e.reason}", source_reference=e.decision_reference,
+                recorded_on=min(starts_on, timezone.localdate()), authority=m.organisation, actor=actor, source_key=f"supervision.blacklist:{e.pk}")
+    return e
 
 
 @transaction.atomic
