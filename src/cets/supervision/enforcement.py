@@ -100,8 +100,8 @@ def false_reporting_find(*, actor, subject_id: int, year: int, rules_applied: st
 def credit_sync(*, actor) -> int:
     """Create the credit records (Measures Art. 38) the rules attach to events not yet recorded: an order to correct an
     overdue surrender (compliance RectificationOrder → non_compliance), a fine decided for it (compliance PenaltyDecision
-    → non_compliance), a blacklist decision made before decisions recorded their own (:func:`services.blacklist_credit_kind`). Idempotent (``source_key``); the national authority
-    runs it (``cets supervision credit-sync``). Returns how many records it created."""
+    → non_compliance), a blacklist decision made before decisions recorded their own (:func:`services.blacklist_credit_kind`).
+    Idempotent (``source_key``); the national authority runs it (``cets supervision credit-sync``). Returns how many records it created."""
     mee = require_role(actor, Role.NATIONAL_AUTHORITY).organisation
     from cets.compliance.models import PenaltyDecision, RectificationOrder
 
