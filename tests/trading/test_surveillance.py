@@ -65,3 +65,18 @@ def test_a_day_without_a_pack_shows_a_message_not_an_error(exchange):
     assert "S0101" in r.content.decode()
     r = client_for(exchange.w.mee).get("/supervision/surveillance/", {"day": "not-a-date"})
     assert r.status_code == 200
+
+
+def test_large_holder_above_the_trading_packs_threshold(exchange):
+    from cets.registry.models import AccountKind, Position, TransferKind
+    from cets.registry.services import Leg, system_account, transfer_post
+
+    x = exchange
+    # 50,000 t each: below the 500,000 t reporting threshold (national/trading-2021-2026 positions.large_holder_report_t)
+    assert [a.rule for a in surveillance_alerts(day_from=DAY, day_to=DAY)] == []
+    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    transfer_post(key="iss-big", kind=TransferKind.ISSUE, unit_type=x.w.cea, debit=Leg(total, Position.REGISTRY),
+                  credit=Leg(x.w.accounts[x.w.sd2.uscc], Position.REGISTRY), quantity=450_001)
+    alerts = surveillance_alerts(day_from=DAY, day_to=DAY)
+    # 50,000 + 450,001 = 500,001 t > 500,000 t (the entity has no allocation of that vintage in this market)
+    assert [(a.rule, a.participants, a.detail) for a in alerts] == [("large_holder", (x.w.sd2.pk,), "500001 t > 500000 t")]

@@ -148,3 +148,7 @@ def large_cancels(cancels: Iterable[CancelRow], *, min_t: int) -> list[Alert]:
     """An order of at least ``min_t`` t cancelled (spoofing indicator)."""
     return [Alert("large_cancel", c.day, "", (c.participant,), (c.seq,), f"order #{c.seq} of {c.quantity_t} t cancelled", SRC_MANIPULATION)
             for c in cancels if c.quantity_t >= min_t]
+
+
+
+SRC_LARGE_HOLDER = "《碳排放权交易管理规则（试行）》（生态环境部公告2021年第21号）大户报告制度"

@@ -190,7 +190,7 @@ def surveillance_alerts(*, day_from: dt.date, day_to: dt.date, market: str = PRI
     """Alerts (:class:`cets.supervision.rules.Alert`) of ``day_from``…``day_to`` from the trade and order logs by the rules of
     :mod:`cets.supervision.rules` with the thresholds of the supervision pack of ``day_to``'s year; related accounts are
     participants in the same :class:`~cets.supervision.models.RelatedParticipant` group (or the same participant).
-    Sorted by day, rule."""
+    Holders above the trading pack's large-holder threshold on ``day_to`` are alerts too (rule ``large_holder``). Sorted by day, rule."""
     from cets.rules.packs import pack_for
     from cets.trading.models import Order, Trade
 
@@ -214,6 +214,13 @@ def surveillance_alerts(*, day_from: dt.date, day_to: dt.date, market: str = PRI
            + rules.concentration(trades, share=pack.decimal(s + "day_volume_share"), min_volume_t=int(pack.decimal(s + "day_volume_min_t")))
            + rules.band_proximity(trades, prev_close_fen=prev, band=trading.decimal("order.listing_band"), proximity=pack.decimal(s + "band_proximity"))
            + rules.large_cancels(cancels, min_t=int(pack.decimal(s + "cancel_min_t"))))
+    # holders above the large-holder reporting threshold on day_to (the exchange's own report, trading.selectors.large_holders)
+    from cets.trading.selectors import large_holders
+
+    large = large_holders(market=market, day=day_to)
+    by_code = dict(Organisation.objects.filter(uscc__in=[h.uscc for h in large]).values_list("uscc", "pk"))
+    out += [rules.Alert("large_holder", day_to, h.unit_type, (by_code[h.uscc],), (), f"{h.holding_t} t > {h.threshold_t} t", rules.SRC_LARGE_HOLDER)
+            for h in large if h.uscc in by_code]
     return sorted(out, key=lambda a: (a.day, a.rule, a.key))
 
 
