@@ -80,3 +80,9 @@ def test_large_holder_above_the_trading_packs_threshold(exchange):
     alerts = surveillance_alerts(day_from=DAY, day_to=DAY)
     # 50,000 + 450,001 = 500,001 t > 500,000 t (the entity has no allocation of that vintage in this market)
     assert [(a.rule, a.participants, a.detail) for a in alerts] == [("large_holder", (x.w.sd2.pk,), "500001 t > 500000 t")]
+
+
+def test_the_exchange_operator_and_the_national_authority_find_surveillance_in_the_navigation(exchange):
+    for who, shown in ((exchange.operator, True), (exchange.w.mee, True), (exchange.w.province_sd, False), (exchange.sd1_user, False)):
+        page = client_for(who).get("/").content.decode()
+        assert ('href="/supervision/surveillance/"' in page) is shown, who.username
