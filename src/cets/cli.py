@@ -580,6 +580,28 @@ def cmd_manage(args) -> int:
     return 0
 
 
+def cmd_supervision_credit_sync(args) -> int:
+    """Create the credit records (Measures Art. 38) the rules attach to recorded events (rectification orders, fines,
+    blacklist decisions; false-reporting findings create theirs when decided), acting as ``--as`` (a national
+    authority user). Idempotent; prints how many it created. Exit 1 with the check code if refused."""
+    from django.contrib.auth import get_user_model
+
+    from cets.core.errors import CetsError
+    from cets.supervision.enforcement import credit_sync
+
+    user = get_user_model().objects.filter(username=args.user).first()
+    if user is None:
+        sys.stderr.write(f"no user {args.user!r}\n")
+        return 1
+    try:
+        n = credit_sync(actor=user)
+    except CetsError as e:
+        sys.stderr.write(f"{e.code} {e.zh} / {e.en}\n")
+        return 1
+    _console().print(f"credit records created 新增信用记录: {n}")
+    return 0
+
+
 def cmd_cycle_status(args) -> int:
     """The compliance cycle of a market and year (cets.compliance.cycle): a rich table of the steps (due date,
     owner, status, parts done) and the sector figures, or ``--format json`` (the shape of ``cycle_json``)."""
@@ -677,7 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
     aud = sub.add_parser("audit", help="registry audit").add_subparsers(dest="what", required=True)
     aud.add_parser("verify", help="recompute every holding from the journal and check the hash chains").set_defaults(func=cmd_audit_verify)
 
-    sv = sub.add_parser("supervision", help="supervision runs").add_subparsers(dest="what", required=True)
+    sv = sub.add_parser("supervision", help="supervision runs: stabilisation triggers, credit records").add_subparsers(dest="what", required=True)
     tr = sv.add_parser("triggers", help="check a trading day against the market-stabilisation triggers")
     tr.add_argument("--day", required=True, help="YYYY-MM-DD")
     tr.add_argument("--market", default=PRIMARY_MARKET)
@@ -750,6 +772,10 @@ def build_parser() -> argparse.ArgumentParser:
     rc = rules.add_parser("check", help="validate the rule packs and market.toml files (pure, no database)")
     rc.add_argument("path", nargs="?", default=None, help="a pack folder or file (default: every pack folder, incl. $CETS_PACK_DIRS)")
     rc.set_defaults(func=cmd_rules_check, django=False)
+
+    csy = sv.add_parser("credit-sync", help="create the credit records the rules attach to recorded events (idempotent)")
+    csy.add_argument("--as", dest="user", required=True, help="username of a national authority user")
+    csy.set_defaults(func=cmd_supervision_credit_sync)
 
     cyc = sub.add_parser("cycle", help="compliance cycle").add_subparsers(dest="what", required=True)
     cs = cyc.add_parser("status", help="the year's steps, deadlines and statuses, and the sector figures")

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import Http404
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import Field
 
-from cets.core.schema import Fen, PathId, Tonnes, Year
+from cets.core.schema import DecimalText, Fen, PathId, Tonnes, Year
 from cets.mrv.api import AssignIn, AssignmentOut, _asg  # the draw's input and output are mrv's own endpoint's
 from cets.parties.models import Organisation
 from cets.rules.markets import PRIMARY_MARKET
@@ -160,7 +162,123 @@ class CloseIn(Schema):
     feedback: str
 
 
+class FindingIn(Schema):
+    uscc: str
+    year: Year
+    rules: str
+    decision_reference: str
+    facts: str
+    fine_fen: Fen
+    gains_fen: Annotated[int, Field(strict=True, ge=0, lt=10**15)] = 0
+    next_year_allocation_t: Annotated[int, Field(strict=True, ge=0, lt=10**12)] = 0
+    cut_share: DecimalText | None = None
+
+
+class FindingOut(Schema):
+    id: int
+    uscc: str
+    name: str
+    year: int
+    rules: str
+    decision_reference: str
+    facts: str
+    gains_fen: int
+    fine_min_fen: int
+    fine_max_fen: int
+    fine_fen: int
+    pack_id: str
+    allocation_cut_t: int
+    allocation_adjustment_source: str
+    decided_on: dt.date
+
+
+def _finding(f) -> FindingOut:
+    return FindingOut(id=f.pk, uscc=f.subject.uscc or "", name=f.subject.name, year=f.year, rules=f.rules, decision_reference=f.decision_reference,
+                      facts=f.facts, gains_fen=f.gains_fen, fine_min_fen=f.fine_min_fen, fine_max_fen=f.fine_max_fen, fine_fen=f.fine_fen, pack_id=f.pack_id,
+                      allocation_cut_t=f.allocation_cut_t, allocation_adjustment_source=f.allocation_adjustment_source, decided_on=f.decided_on)
+
+
+class AlertOut(Schema):
+    key: str
+    rule: str
+    day: dt.date
+    instrument: str
+    participants: list[int]
+    orders: list[int]
+    detail: str
+    source: str
+    decision: str
+
+
+class SurveillanceDecideIn(Schema):
+    alert_key: str
+    outcome: str
+    reason: str
+
+
+class RelatedIn(Schema):
+    uscc: str
+    group: str
+    basis: str
+
+
 # ---- authorities
+
+@router.post("/false-reporting", response=FindingOut)
+def finding_create(request, body: FindingIn):
+    """Record a false-reporting finding (Measures Art. 43; Regulations Art. 22, 23): fine in fen inside the lawful range
+    (G0702), optional cut of next year's allocation (Regulations Art. 22, G0705) recorded as an allocation adjustment."""
+    from decimal import Decimal
+
+    from . import enforcement
+
+    f = enforcement.false_reporting_find(actor=request.user, subject_id=_org(body.uscc).pk, year=body.year, rules_applied=body.rules,
+                                         decision_reference=body.decision_reference, facts=body.facts, fine_fen=body.fine_fen, gains_fen=body.gains_fen,
+                                         next_year_allocation_t=body.next_year_allocation_t,
+                                         cut_share=Decimal(body.cut_share) if body.cut_share is not None else None)
+    return _finding(f)
+
+
+@router.post("/credit-sync")
+def credit_sync(request):
+    """Create the credit records the rules attach to recorded events (national authority); answers how many were created."""
+    from . import enforcement
+
+    return {"created": enforcement.credit_sync(actor=request.user)}
+
+
+@router.get("/surveillance/alerts", response=list[AlertOut])
+def surveillance_alerts(request, day: dt.date, to: dt.date | None = None):
+    """Market surveillance alerts of ``day``…``to`` (at most 31 days) for the exchange and the national authority."""
+    from cets.parties.access import require_role
+    from cets.parties.models import Role
+
+    from .models import SurveillanceDecision
+
+    require_role(request.user, Role.NATIONAL_AUTHORITY, Role.EXCHANGE_OPERATOR)
+    to = to if to is not None and day <= to <= day + dt.timedelta(days=31) else day
+    alerts = selectors.surveillance_alerts(day_from=day, day_to=to)
+    decided = dict(SurveillanceDecision.objects.filter(alert_key__in=[a.key for a in alerts]).values_list("alert_key", "outcome"))
+    return [AlertOut(key=a.key, rule=a.rule, day=a.day, instrument=a.instrument, participants=list(a.participants), orders=list(a.orders), detail=a.detail,
+                     source=a.source, decision=decided.get(a.key, "")) for a in alerts]
+
+
+@router.post("/surveillance/decisions")
+def surveillance_decide(request, body: SurveillanceDecideIn):
+    """Dismiss or refer an alert (G0801–G0803)."""
+    from . import enforcement
+
+    d = enforcement.surveillance_decide(actor=request.user, alert_key=body.alert_key, outcome=body.outcome, reason=body.reason)
+    return {"alert_key": d.alert_key, "outcome": d.outcome}
+
+
+@router.post("/surveillance/related")
+def related_set(request, body: RelatedIn):
+    """Record a participant's holder group for the wash-trade rule (G0804)."""
+    from . import enforcement
+
+    r = enforcement.related_participant_set(actor=request.user, organisation_id=_org(body.uscc).pk, group=body.group, basis=body.basis)
+    return {"uscc": body.uscc, "group": r.group}
 
 @router.post("/credit-records", response=CreditOut)
 def credit_create(request, body: CreditIn):

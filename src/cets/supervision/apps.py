@@ -5,3 +5,12 @@ class SupervisionConfig(AppConfig):
     name = "cets.supervision"
     label = "supervision"
     verbose_name = "Supervision"
+
+    def ready(self) -> None:
+        # The blacklist's "barred from trading" effect (Measures Art. 49) is enforced at order entry (T0701):
+        # trading is below supervision, so supervision registers itself as a restriction source.
+        from cets.trading import restrictions
+
+        from .selectors import trading_restriction
+
+        restrictions.register(trading_restriction)

@@ -45,3 +45,18 @@ G0603 = Check("G0603", "决定内容与文号不得为空", "the decision and it
 G0604 = Check("G0604", "竞买申报无效（每行：账户号,价格分/吨,数量吨）", "invalid bids (one per line: account, price in fen/t, quantity in t)")
 G0605 = Check("G0605", "拍卖无成交（无有效申报）", "the auction cleared nothing (no valid bid)")
 G0606 = Check("G0606", "拍卖参数无效（数量与底价须为正整数）", "invalid auction terms (quantity and floor price must be positive integers)")
+
+# false-reporting findings (Measures Art. 43; Regulations Art. 22)
+G0701 = Check("G0701", "虚报瞒报认定须填写决定文号和事实，适用条款须为《管理办法》第四十三条或《暂行条例》第二十二条",
+              "a false-reporting finding needs a decision reference, the facts, and the rules applied (Measures Art. 43 or Regulations Art. 22)")
+G0702 = Check("G0702", "罚款金额超出法定幅度", "the fine is outside the range the rules give")
+G0703 = Check("G0703", "违法所得、罚款和核减数量须为非负整数", "gains, fine and cut must be non-negative whole numbers")
+G0704 = Check("G0704", "适用条款与认定对象不符（第四十三条、第二十二条适用于重点排放单位，第二十三条适用于技术服务机构）",
+              "the article does not fit the subject (Measures Art. 43 and Regulations Art. 22 for an entity, Regulations Art. 23 for a verification body)")
+G0705 = Check("G0705", "核减比例须在规定幅度内", "the allocation cut share is outside the range the rules give")
+
+# market surveillance (Measures Art. 22; Regulations Art. 17, 21)
+G0801 = Check("G0801", "处理结果须为排除或移交调查，并填写理由", "the outcome must be dismiss or refer, with a reason")
+G0802 = Check("G0802", "该预警已处理", "this alert has already been decided")
+G0803 = Check("G0803", "预警不存在", "no such alert")
+G0804 = Check("G0804", "关联账户须填写所属集团（实际控制人）和依据", "a related participant needs its holder group (actual controller) and the basis")

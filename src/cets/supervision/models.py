@@ -34,6 +34,8 @@ class CreditRecord(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
     internal_note = models.CharField(max_length=1000, blank=True, help_text="confidential: never shown publicly")
+    source_key = models.CharField(max_length=80, null=True, blank=True, unique=True,
+                                  help_text="the event that created it automatically, e.g. compliance.penalty:12 (null = recorded by hand)")
 
     class Meta:
         ordering = ["-recorded_on", "-id"]
@@ -159,3 +161,73 @@ class StabilisationAlert(models.Model):
     class Meta:
         ordering = ["-day", "trigger"]
         constraints = [models.UniqueConstraint(fields=["market", "day", "trigger"], name="one_alert_per_trigger_day")]
+
+
+class FalseReportingFinding(models.Model):
+    """A finding of false, concealed or falsified emission data (虚报、瞒报、篡改、伪造) against an entity or a
+    verification body, with the legal consequence of the rules applied (``rules``): for an entity Measures Art. 43 (fine
+    CNY 10,000–30,000) or Regulations Art. 22 (5–10× the illegal gains, or CNY 0.5–2 M when there are none or
+    less than 0.5 M; 拒不改正: a 50–100 % cut of next year's allocation); for a verification body Regulations Art. 23
+    para 2 (5–10× the gains, or CNY 0.2–1 M when there are none or less than 0.2 M). The fine range is computed from the
+    supervision pack and stored with the pack id; the decided ``fine_fen`` lies in it. A cut of the allocation is
+    recorded as an allocation adjustment (``allocation_adjustment_source``), never a unit move. Public."""
+
+    class Rules(models.TextChoices):
+        MEASURES = "measures_43", "《管理办法》第四十三条 Measures Art. 43"
+        REGULATIONS = "regulations_22", "《暂行条例》第二十二条 Regulations Art. 22"
+        REGULATIONS_BODY = "regulations_23", "《暂行条例》第二十三条 Regulations Art. 23 (verification body)"
+
+    subject = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="false_reporting_findings")
+    year = models.PositiveSmallIntegerField(help_text="the emission year of the report found false")
+    rules = models.CharField(max_length=16, choices=Rules.choices)
+    decision_reference = models.CharField(max_length=200)
+    facts = models.CharField(max_length=2000)
+    gains_fen = models.BigIntegerField(default=0, help_text="illegal gains found (fen; 0 = none)")
+    fine_min_fen = models.BigIntegerField()
+    fine_max_fen = models.BigIntegerField()
+    fine_fen = models.BigIntegerField()
+    pack_id = models.CharField(max_length=80)
+    determined_emissions_t = models.BigIntegerField(null=True, blank=True, help_text="emissions determined by the authority (surrender basis)")
+    allocation_cut_t = models.BigIntegerField(default=0)
+    allocation_adjustment_source = models.CharField(max_length=80, blank=True)
+    province = models.CharField(max_length=2, blank=True)
+    authority = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_on = models.DateField()
+
+    class Meta:
+        ordering = ["-decided_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(fine_fen__gte=models.F("fine_min_fen")) & Q(fine_fen__lte=models.F("fine_max_fen")),
+                                              name="finding_fine_in_range")]
+
+
+class SurveillanceDecision(models.Model):
+    """A person's decision on a market surveillance alert (``alert_key``, :attr:`cets.supervision.rules.Alert.key`):
+    dismiss, or refer for investigation, with a reason. One decision per alert."""
+
+    class Outcome(models.TextChoices):
+        DISMISS = "dismiss", "排除 dismiss"
+        REFER = "refer", "移交调查 refer"
+
+    alert_key = models.CharField(max_length=300, unique=True)
+    rule = models.CharField(max_length=20)
+    day = models.DateField()
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    reason = models.CharField(max_length=1000)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at"]
+
+
+class RelatedParticipant(models.Model):
+    """A participant's holder group for market surveillance: participants with the same ``group`` (e.g. the same
+    actual controller 实际控制人, or a parent company) are related, and a trade between them is a wash-trade alert.
+    Recorded by the exchange or the national authority with its ``basis``."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="+")
+    group = models.CharField(max_length=200)
+    basis = models.CharField(max_length=500)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)

@@ -21,7 +21,7 @@ from cets.rules.markets import sector_name as _sector_name
 from cets.rules.packs import PackError, available_packs, load_pack
 
 from . import selectors
-from .models import BlacklistEntry, CreditRecord
+from .models import BlacklistEntry, CreditRecord, FalseReportingFinding
 
 
 def zh() -> bool:
@@ -185,6 +185,27 @@ def _black_row(b):
             "reason": b.reason, "starts_on": b.starts_on, "ends_on": b.ends_on or "", "lifted_on": b.lifted_on or "", "_org": _org_link(b.subject)}
 
 
+def _yuan(fen: int) -> str:
+    """1234567 fen → "12,345.67" (exact integer arithmetic)."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+def _finding_row(f):
+    return {"decided_on": f.decided_on, "subject": f.subject.name, "uscc": f.subject.uscc or "", "province": province(f.province), "year": f.year,
+            "rules": choice(f.get_rules_display()), "decision_reference": f.decision_reference, "facts": f.facts,
+            "fine_range": f"{_yuan(f.fine_min_fen)} – {_yuan(f.fine_max_fen)}", "fine": _yuan(f.fine_fen),
+            "allocation_cut_t": f.allocation_cut_t, "_org": _org_link(f.subject)}
+
+
+def _finding_query(p):
+    qs = selectors.false_reporting_findings_public()
+    if q := p.get("q", "").strip():
+        qs = qs.filter(subject__name__icontains=q) | qs.filter(decision_reference__icontains=q)
+    if y := _int(p.get("year", "")):
+        qs = qs.filter(year=y)
+    return qs
+
+
 # ---- allocation aggregates
 
 def _alloc_query(p):
@@ -299,6 +320,13 @@ LISTS: dict[str, PublicList] = {pl.slug: pl for pl in [
                 ("reason", _("Reason")), ("starts_on", _("Period from")), ("ends_on", _("Period until")), ("lifted_on", _("Lifted"))],
                lambda p: selectors.public_blacklist(search=p.get("q", ""), effect=p.get("effect", ""), current_only=p.get("current") == "1"), _black_row,
                [("effect", _("Effect")), ("current", _("In force only (1)"))], key=lambda b: str(b.pk), get=_by_pk(BlacklistEntry), links={"subject": "_org"}),
+    PublicList("false-reporting", _("False reporting findings"),
+               _("Findings of false or falsified emission data, with the article applied, the lawful fine range and the fine (CNY), "
+                 "and the allocation cut (Measures Art. 43; Regulations Art. 22, 23)."),
+               [("decided_on", _("Date")), ("subject", _("Organisation name")), ("uscc", _("Credit code")), ("province", _("Province")), ("year", _("Year")),
+                ("rules", _("Article applied")), ("decision_reference", _("Decision reference")), ("facts", _("Facts")),
+                ("fine_range", _("Fine range (CNY)")), ("fine", _("Fine (CNY)")), ("allocation_cut_t", _("Allocation cut (t)"))],
+               _finding_query, _finding_row, [("year", _("Year"))], key=lambda f: str(f.pk), get=_by_pk(FalseReportingFinding), links={"subject": "_org"}),
     PublicList("allocation", _("Allocation against verified emissions"),
                _("Σ final allocation and Σ verified emissions of a year, by province or by sector (tonnes CO2e)."),
                [("year", _("Year")), ("group", _("Group")), ("allocation_t", _("Final allocation (t)")), ("verified_t", _("Verified emissions (t)")),

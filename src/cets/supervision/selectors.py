@@ -27,6 +27,13 @@ def barred_ids(*, effect: str, on: dt.date | None = None) -> set[int]:
     return set(BlacklistEntry.objects.filter(in_force(on), effect=effect).values_list("subject_id", flat=True))
 
 
+def trading_restriction(organisation_id: int, day: dt.date) -> str | None:
+    """The blacklist decision barring ``organisation_id`` from trading on ``day`` (Measures Art. 49), as
+    "<decision reference>: <reason>", or None. Registered with :mod:`cets.trading.restrictions` (T0701)."""
+    e = BlacklistEntry.objects.filter(in_force(day), effect=BlacklistEntry.Effect.TRADING, subject_id=organisation_id).first()
+    return None if e is None else f"{e.decision_reference}: {e.reason}"
+
+
 def verification_pool(*, bodies=None, on: dt.date | None = None):
     """Verification bodies that may be drawn on ``on``: ``bodies`` (default every verification body)
     without those blacklisted from verification work (Measures Art. 49)."""
@@ -186,3 +193,60 @@ def stabilisation_alerts(*, status: str = "", market: str = ""):
     if market:
         qs = qs.filter(market=market)
     return qs.order_by("-day", "trigger")
+
+
+# ---- market surveillance (reads the exchange's order and trade logs; rules in cets.supervision.rules)
+
+
+def surveillance_alerts(*, day_from: dt.date, day_to: dt.date, market: str = PRIMARY_MARKET) -> list:
+    """Alerts (:class:`cets.supervision.rules.Alert`) of ``day_from``…``day_to`` from the trade and order logs by the rules of
+    :mod:`cets.supervision.rules` with the thresholds of the supervision pack of ``day_to``'s year; related accounts are
+    participants in the same :class:`~cets.supervision.models.RelatedParticipant` group (or the same participant).
+    Holders above the trading pack's large-holder threshold on ``day_to`` are alerts too (rule ``large_holder``). Sorted by day, rule."""
+    from cets.rules.packs import pack_for
+    from cets.trading.models import Order, Trade
+
+    from . import rules
+
+    pack = pack_for(market, "*", day_to.year, kind="supervision")
+    trading = pack_for(market, "*", day_to.year, kind="trading")
+    trades = [rules.TradeRow(t.seq, t.trading_day, t.instrument, t.price_fen, t.quantity_t, t.buyer_id, t.seller_id, t.buy_order_id, t.sell_order_id)
+              for t in Trade.objects.filter(market=market, trading_day__gte=day_from, trading_day__lte=day_to)]
+    ids = {t.buyer for t in trades} | {t.seller for t in trades}
+    from .models import RelatedParticipant
+
+    groups = dict(RelatedParticipant.objects.filter(organisation_id__in=ids).values_list("organisation_id", "group"))
+    holder_of = {pid: f"g:{g}" for pid, g in groups.items()}
+    opens = Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY, trading_day__gte=day_from, trading_day__lte=day_to)
+    prev = {(o.trading_day, o.instrument): o.price_fen for o in opens}
+    cancelled = Order.objects.filter(market=market, kind=Order.Kind.PLACE, status=Order.Status.CANCELLED, trading_day__gte=day_from, trading_day__lte=day_to)
+    cancels = [rules.CancelRow(o.seq, o.trading_day, o.participant_id, o.quantity_t) for o in cancelled]
+    s = "surveillance."
+    out = (rules.wash_trades(trades, holder_of=holder_of)
+           + rules.concentration(trades, share=pack.decimal(s + "day_volume_share"), min_volume_t=int(pack.decimal(s + "day_volume_min_t")))
+           + rules.band_proximity(trades, prev_close_fen=prev, band=trading.decimal("order.listing_band"), proximity=pack.decimal(s + "band_proximity"))
+           + rules.large_cancels(cancels, min_t=int(pack.decimal(s + "cancel_min_t"))))
+    # holders above the large-holder reporting threshold on day_to (the exchange's own report, trading.selectors.large_holders)
+    from cets.trading.selectors import large_holders
+
+    large = large_holders(market=market, day=day_to)
+    by_code = dict(Organisation.objects.filter(uscc__in=[h.uscc for h in large]).values_list("uscc", "pk"))
+    out += [rules.Alert("large_holder", day_to, h.unit_type, (by_code[h.uscc],), (), f"{h.holding_t} t > {h.threshold_t} t", rules.SRC_LARGE_HOLDER)
+            for h in large if h.uscc in by_code]
+    return sorted(out, key=lambda a: (a.day, a.rule, a.key))
+
+
+def surveillance_alert(key: str, *, market: str = PRIMARY_MARKET):
+    """The current alert with ``key`` (its day is the key's second field), or None."""
+    try:
+        day = dt.date.fromisoformat(key.split(":")[1])
+    except (IndexError, ValueError):
+        return None
+    return next((a for a in surveillance_alerts(day_from=day, day_to=day, market=market) if a.key == key), None)
+
+
+def false_reporting_findings_public():
+    """Findings of false reporting, newest first (public: Measures Art. 38, 曝光)."""
+    from .models import FalseReportingFinding
+
+    return FalseReportingFinding.objects.select_related("subject").order_by("-decided_on", "-id")

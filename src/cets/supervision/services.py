@@ -17,15 +17,26 @@ from cets.parties.access import require_role
 from cets.parties.checks import DENIED
 from cets.parties.models import Membership, Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
+from cets.rules.packs import pack_for
 
 from .checks import G0101, G0102, G0103, G0104, G0201, G0202, G0203, G0204, G0205, G0301, G0302, G0303, G0401, G0402, G0403, G0404, G0405, G0406, G0501
 from .models import BlacklistEntry, CreditRecord, JointNotice, NoticeDispatch, PublicReport
 
 AUTHORITIES = (Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
 
-# Handling deadline of a report: 60 days from receipt — 《环保举报热线工作管理办法》(原环境保护部令第15号, 2010) Art. 16
-# ("自受理之日起六十日内办结"). Not among the texts in /work/shared/reference (unconfirmed there); no rule pack carries it yet.
-REPORT_HANDLING_DAYS = 60
+
+
+def supervision_pack(year: int, market: str = PRIMARY_MARKET):
+    """The market's supervision rule pack for ``year`` (``kind = "supervision"``, e.g. national/supervision-2021-2026);
+    PackError if none."""
+    return pack_for(market, "*", year, kind="supervision")
+
+
+def report_handling_days(year: int, market: str = PRIMARY_MARKET) -> int:
+    """Days to handle a report from the public filed in ``year``: the pack's ``reports.handling_days`` (60 in the national
+    pack — 《环保举报热线工作管理办法》 Art. 16, marked unconfirmed there)."""
+    return int(supervision_pack(year, market).decimal("reports.handling_days"))
+
 # Reports one browser session may file per hour (no CAPTCHA; the limit is per session).
 REPORTS_PER_SESSION_HOUR = 3
 SESSION_KEY = "supervision_reports"
@@ -44,6 +55,23 @@ def _in_jurisdiction(m: Membership, *, province: str, city: str = "") -> None:
 
 def _city_of(org: Organisation) -> str:
     return (org.region_code or "")[:4]
+
+
+def _credit(*, subject: Organisation, kind: str, reason: str, source_reference: str, recorded_on: dt.date, authority: Organisation, actor,
+            source_key: str) -> CreditRecord | None:
+    """Create the automatic credit record of the event ``source_key`` once (None if it exists already)."""
+    if CreditRecord.objects.filter(source_key=source_key).exists():
+        return None
+    return CreditRecord.objects.create(subject=subject, kind=kind, reason=reason[:1000], source_reference=source_reference[:200], recorded_on=recorded_on,
+                                       province=subject.province, authority=authority, recorded_by=actor, source_key=source_key)
+
+
+def blacklist_credit_kind(e: BlacklistEntry) -> str:
+    """The credit record kind a blacklist decision creates: false_reporting if its reason says 虚报/瞒报/篡改/伪造/弄虚作假,
+    else verifier_warning for a verification body and non_compliance for an entity."""
+    if any(w in e.reason for w in ("虚报", "瞒报", "篡改", "伪造", "弄虚作假")):
+        return CreditRecord.Kind.FALSE_REPORTING
+    return CreditRecord.Kind.VERIFIER_WARNING if e.subject.kind == Organisation.Kind.VERIFIER else CreditRecord.Kind.NON_COMPLIANCE
 
 
 @transaction.atomic
@@ -74,8 +102,9 @@ def credit_record_create(*, actor, subject_id: int, kind: str, reason: str, sour
 @transaction.atomic
 def blacklist_decide(*, actor, subject_id: int, effect: str, decision_reference: str, reason: str, starts_on: dt.date,
                      ends_on: dt.date | None = None, internal_note: str = "") -> BlacklistEntry:
-    """The national authority puts an organisation on the blacklist (Measures Art. 49: 生态环境部建立"黑名单")."""
-    require_role(actor, Role.NATIONAL_AUTHORITY)
+    """The national authority puts an organisation on the blacklist (Measures Art. 49: 生态环境部建立"黑名单"); an entity or a
+    verification body gets its credit record (Art. 38) in the same transaction (:func:`blacklist_credit_kind`)."""
+    m = require_role(actor, Role.NATIONAL_AUTHORITY)
     subject = Organisation.objects.get(pk=subject_id)
     if effect not in BlacklistEntry.Effect.values:
         raise CetsError(G0201, effect)
@@ -85,8 +114,12 @@ def blacklist_decide(*, actor, subject_id: int, effect: str, decision_reference:
         raise CetsError(G0203, f"{starts_on} > {ends_on}")
     if effect == BlacklistEntry.Effect.VERIFICATION and subject.kind != Organisation.Kind.VERIFIER:
         raise CetsError(G0204, subject.kind)
-    return BlacklistEntry.objects.create(subject=subject, effect=effect, decision_reference=decision_reference.strip(), reason=reason.strip(),
-                                         starts_on=starts_on, ends_on=ends_on, decided_by=actor, internal_note=internal_note)
+    e = BlacklistEntry.objects.create(subject=subject, effect=effect, decision_reference=decision_reference.strip(), reason=reason.strip(),
+                                      starts_on=starts_on, ends_on=ends_on, decided_by=actor, internal_note=internal_note)
+    if subject.kind in (Organisation.Kind.ENTITY, Organisation.Kind.VERIFIER):
+        _credit(subject=subject, kind=blacklist_credit_kind(e), reason=f"列入黑名单：{e.reason}", source_reference=e.decision_reference,
+                recorded_on=min(starts_on, timezone.localdate()), authority=m.organisation, actor=actor, source_key=f"supervision.blacklist:{e.pk}")
+    return e
 
 
 @transaction.atomic
@@ -138,7 +171,7 @@ def report_file(*, session: MutableMapping, subject_name: str, province: str, co
                 reporter_contact: str = "", now: dt.datetime | None = None) -> PublicReport:
     """Anyone files a report (no login). ``session`` (the browser session) limits filing to
     :data:`REPORTS_PER_SESSION_HOUR` an hour (G0402). Returns the report with its receipt number and
-    handling deadline (:data:`REPORT_HANDLING_DAYS`)."""
+    handling deadline (:func:`report_handling_days`)."""
     now = now or timezone.now()
     recent = [t for t in session.get(SESSION_KEY, []) if dt.datetime.fromisoformat(t) > now - dt.timedelta(hours=1)]
     if len(recent) >= REPORTS_PER_SESSION_HOUR:
@@ -156,7 +189,7 @@ def report_file(*, session: MutableMapping, subject_name: str, province: str, co
         receipt = _new_receipt(today)
     r = PublicReport.objects.create(receipt=receipt, subject_name=subject_name.strip(), subject=subject, province=province, city=city,
                                     content=content.strip(), reporter_name=reporter_name.strip(), reporter_contact=reporter_contact.strip(),
-                                    filed_at=now, due_on=today + dt.timedelta(days=REPORT_HANDLING_DAYS))
+                                    filed_at=now, due_on=today + dt.timedelta(days=report_handling_days(today.year)))
     session[SESSION_KEY] = recent + [now.isoformat()]
     return r
 

@@ -19,5 +19,6 @@ urlpatterns = [
     path("supervision/notices.<str:fmt>", views.notices_export, name="notices_export"),
     path("supervision/reserve/", views_reserve.reserve, name="reserve"),
     path("supervision/reserve/<str:name>/", views_reserve.reserve_action, name="reserve_action"),
+    path("supervision/surveillance/", views.surveillance, name="surveillance"),
     path("supervision/<str:name>/", views.action, name="action"),
 ]

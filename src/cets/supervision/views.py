@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -20,10 +21,11 @@ from cets.core.errors import CetsError
 from cets.core.regions import PROVINCES
 from cets.core.tables import safe_cell
 from cets.parties.models import Organisation
+from cets.rules.packs import PackError
 
 from . import public, selectors, services
 from .chart import bar_chart
-from .models import BlacklistEntry, CreditRecord, NoticeDispatch
+from .models import BlacklistEntry, CreditRecord, FalseReportingFinding, NoticeDispatch
 
 PAGE_SIZE = 50
 RECEIPT = re.compile(r"JB-\d{4}-[A-Z0-9]{1,16}")
@@ -145,7 +147,8 @@ def report_new(request):
         else:
             messages.success(request, _("Your report was received. Keep the receipt number: it is the only way to read the feedback."))
             return redirect("supervision:report_status", receipt=r.receipt)
-    return render(request, "supervision/report_new.html", {"form": form, "provinces": sorted(PROVINCES.items()), "days": services.REPORT_HANDLING_DAYS})
+    days = services.report_handling_days(timezone.localdate().year)
+    return render(request, "supervision/report_new.html", {"form": form, "provinces": sorted(PROVINCES.items()), "days": days})
 
 
 @require_safe
@@ -194,6 +197,7 @@ def dashboard(request):
         "credit_kinds": [(v, public.choice(lbl)) for v, lbl in CreditRecord.Kind.choices],
         "effects": [(v, public.choice(lbl)) for v, lbl in BlacklistEntry.Effect.choices],
         "departments": [(v, public.choice(lbl)) for v, lbl in NoticeDispatch.Department.choices],
+        "finding_rules": [(v, public.choice(lbl)) for v, lbl in FalseReportingFinding.Rules.choices],
     })
 
 
@@ -239,6 +243,35 @@ def action(request, name: str):
                                                          bodies=bodies, seed=p.get("seed", ""), kind=p.get("kind", "regular"),
                                                          sector=p.get("sector", "").strip() or None)
             messages.info(request, "; ".join(f"{a.entity.name} → {a.body.name}" for a in done))
+        elif name == "finding":
+            from decimal import Decimal, InvalidOperation
+
+            from . import enforcement
+
+            share = p.get("cut_share", "").strip()
+            try:
+                cut = Decimal(share) if share else None
+            except InvalidOperation:
+                cut = Decimal("-1")  # refused G0705 by the service
+            enforcement.false_reporting_find(actor=user, subject_id=_org_by_code(p.get("uscc", "")).pk, year=int(p.get("year", "0")),
+                                             rules_applied=p.get("rules", ""), decision_reference=p.get("decision_reference", ""), facts=p.get("facts", ""),
+                                             fine_fen=_fen(p.get("fine", "")), gains_fen=_fen(p.get("gains", "") or "0"),
+                                             next_year_allocation_t=int(p.get("next_year_allocation_t", "") or "0"), cut_share=cut)
+        elif name == "credit_sync":
+            from . import enforcement
+
+            messages.info(request, f"{enforcement.credit_sync(actor=user)}")
+        elif name == "surveillance_decide":
+            from . import enforcement
+
+            enforcement.surveillance_decide(actor=user, alert_key=p.get("alert_key", ""), outcome=p.get("outcome", ""), reason=p.get("reason", ""))
+            back = reverse("supervision:surveillance") + f"?day={p.get('alert_key', '::').split(':')[1]}"
+        elif name == "related":
+            from . import enforcement
+
+            enforcement.related_participant_set(actor=user, organisation_id=_org_by_code(p.get("uscc", "")).pk, group=p.get("group", ""),
+                                                basis=p.get("basis", ""))
+            back = reverse("supervision:surveillance")
         elif name == "close":
             services.report_close(actor=user, receipt=p.get("receipt", ""), feedback=p.get("feedback", ""))
             back = reverse("supervision:report_detail", kwargs={"receipt": p.get("receipt", "")})
@@ -247,9 +280,55 @@ def action(request, name: str):
         messages.success(request, "OK")
     except CetsError as e:
         _error(request, e)
-    except ValueError as e:
+    except ValueError as e:  # also PackError (no supervision pack for the year asked)
         messages.error(request, str(e))
     return redirect(back)
+
+
+def _fen(v: str) -> int:
+    """``"12345.67"`` CNY → 1,234,567 fen (int); ValueError for anything else (more than two decimals, signs, text)."""
+    if not re.fullmatch(r"\d{1,13}(\.\d{1,2})?", v.strip()):
+        raise ValueError(_("Amounts are in CNY with at most two decimals, e.g. 20000.00"))
+    whole, _sep, frac = v.strip().partition(".")
+    return int(whole) * 100 + int((frac + "00")[:2])
+
+
+@login_required
+@require_safe
+def surveillance(request):
+    """Market surveillance for the exchange and the national authority: the alerts of a day (or a range) with their
+    orders, the rule's source and the decision taken (dismiss / refer); 404 for other roles."""
+    from cets.parties.access import membership_of
+    from cets.parties.models import Role
+    from cets.trading.models import Order
+
+    from .models import RelatedParticipant, SurveillanceDecision
+
+    m = membership_of(request.user)
+    if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.EXCHANGE_OPERATOR):
+        raise Http404
+    def get_day(name: str) -> dt.date | None:
+        try:
+            return _date(request.GET.get(name, ""))
+        except ValueError:  # a malformed date in the query: today's alerts
+            return None
+
+    day = get_day("day") or timezone.localdate()
+    day_to = get_day("to") or day
+    if day_to < day or (day_to - day).days > 31:
+        day_to = day
+    try:
+        alerts = selectors.surveillance_alerts(day_from=day, day_to=day_to)
+    except PackError as e:  # no supervision or trading pack for that year
+        messages.error(request, f"S0101 {e}")
+        alerts = []
+    decided = {d.alert_key: d for d in SurveillanceDecision.objects.filter(alert_key__in=[a.key for a in alerts])}
+    orders = {o.seq: o for o in Order.objects.select_related("participant").filter(seq__in={s for a in alerts for s in a.orders})}
+    names = dict(Organisation.objects.filter(pk__in={p for a in alerts for p in a.participants}).values_list("pk", "name"))
+    rows = [{"a": a, "decision": decided.get(a.key), "orders": [orders[s] for s in a.orders if s in orders],
+             "participants": [names.get(p, p) for p in a.participants]} for a in alerts]
+    return render(request, "supervision/surveillance.html", {"rows": rows, "day": day, "day_to": day_to,
+                                                             "related": RelatedParticipant.objects.select_related("organisation").order_by("group")})
 
 
 NOTICE_COLUMNS = ("notice", "entity", "uscc", "province", "penalty_reference", "facts", "created_on", "department", "sent_on", "letter_reference")

@@ -76,3 +76,6 @@ T0506 = Check("T0506", "该交易主体已由其他会员代理", "the participa
 # T06xx markets (issue 17: the voluntary market trades on its own exchange)
 T0601 = Check("T0601", "该市场不存在或没有交易规则（市场文件未登记交易规则包）",
               "no such market, or the market has no trading rules (its market.toml registers no trading pack)")
+
+# T07xx restrictions decided outside the exchange (``restrictions``; Measures Art. 49 blacklist, Regulations penalties)
+T0701 = Check("T0701", "该交易主体被限制交易", "this participant is restricted from trading")

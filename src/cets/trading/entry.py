@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from django.db import IntegrityError
+from django.utils import timezone
 
 from cets.core.errors import CetsError
 from cets.parties.access import require_role, require_second_factor
@@ -23,8 +24,8 @@ from cets.parties.models import Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
 
-from . import services
-from .checks import T0110, T0111, T0113, T0203, T0205, T0206, T0209, T0402, T0403
+from . import restrictions, services
+from .checks import T0110, T0111, T0113, T0203, T0205, T0206, T0209, T0402, T0403, T0701
 from .models import Order
 from .selectors import day_state, instruments_listed, participant_of
 
@@ -51,6 +52,13 @@ def _participant(user) -> Organisation:
     if org is None:
         raise CetsError(T0209, getattr(user, "username", ""))
     return org
+
+
+def _unrestricted(org: Organisation) -> None:
+    """T0701, with the restricting decision's reference, if a decision bars ``org`` from trading today
+    (:mod:`cets.trading.restrictions`; e.g. Measures Art. 49 blacklist with effect "trading")."""
+    if (decision := restrictions.restriction_of(org.pk, timezone.localdate())) is not None:
+        raise CetsError(T0701, decision[:300])
 
 
 def _retry(key: str, **same) -> Order | None:
@@ -95,9 +103,11 @@ def place(*, user, key: str, instrument: str, method: str, side: str, price_fen:
     tonne (int), ``quantity_t`` tonnes (int), ``counterparty`` the USCC of a directed block order's
     counterparty (T0403 if unknown); ``client_account`` the registry account of the client an exchange member
     enters the order for (draft Measures Art. 19; T0209 unless the caller's member acts for it). Raises T0113 (a
-    method other than listing / block), T0209 (not a trader), T0402, T0203 and every check of
-    ``order_place``. Returns the order as the sequencer left it (resting, filled or rejected)."""
+    method other than listing / block), T0209 (not a trader), T0701 (restricted from trading, :mod:`.restrictions`),
+    T0402, T0203 and every check of ``order_place``. Returns the order as the sequencer left it (resting, filled or
+    rejected)."""
     org = _client(user, client_account) if client_account else _participant(user)
+    _unrestricted(org)
     k = stored_key(user=user, key=key, channel=channel)
     if method not in ORDER_METHODS:
         raise CetsError(T0113, repr(method)[:40])
@@ -117,6 +127,7 @@ def take(*, user, key: str, quote: int, quantity_t: int, channel: str = "api", m
     (``services.order_take``). Raises T0209, T0402, T0203, T0211 and the book's T0106–T0112 show as a
     rejected take order."""
     org = _participant(user)
+    _unrestricted(org)
     k = stored_key(user=user, key=key, channel=channel)
     return _once(k, lambda: services.order_take(key=k, participant=org, quote_seq=quote, quantity_t=quantity_t, actor=user, market=market),
                  kind=Order.Kind.TAKE, participant_id=org.pk, target_id=quote, quantity_t=quantity_t)

@@ -1,0 +1,30 @@
+"""Trading restrictions decided outside the exchange (a blacklist entry barring a participant from trading,
+Measures Art. 49; a penalty restricting trading), enforced at order entry (T0701).
+
+Trading is below supervision, so it never imports it: a higher context registers a *source* here (a
+callable ``(organisation_id, day) -> str | None`` answering the decision that restricts the participant
+on ``day``, with its reference), e.g. ``cets.supervision.apps`` registers the blacklist. Order entry
+(:mod:`cets.trading.entry`) asks :func:`restriction_of` before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+Source = Callable[[int, dt.date], "str | None"]
+_SOURCES: list[Source] = []
+
+
+def register(source: Source) -> None:
+    """Add ``source`` (idempotent: the same callable is registered once)."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
+
+
+def restriction_of(organisation_id: int, day: dt.date) -> str | None:
+    """The first decision (its reference and reason, as text) restricting ``organisation_id`` from trading on ``day``, or None."""
+    for source in _SOURCES:
+        if (found := source(organisation_id, day)) is not None:
+            return found
+    return None
