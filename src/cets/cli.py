@@ -314,6 +314,7 @@ def cmd_whatif(args) -> int:
     per-sector and per-province totals, optionally writes the XLSX. Nothing in the database changes."""
     from pathlib import Path
 
+    from rich.markup import escape
     from rich.table import Table
 
     from cets.core.errors import CetsError
@@ -325,7 +326,7 @@ def cmd_whatif(args) -> int:
     except CetsError as e:
         con.print(f"[red]✗ {e.code} {e.zh} · {e.en}[/red]")
         return 2
-    con.print(f"base {r.market}/{r.year}; average price {r.price_fen / 100:.2f} CNY/t ({r.price_source})")
+    con.print(escape(f"base {r.market}/{r.year}; average price {r.price_fen / 100:.2f} CNY/t ({r.price_source})"))
     for s in r.sectors:
         con.print(f"  {s.sector}: {s.base_pack_id} ({s.base_mechanism}) → {s.draft_pack_id} ({s.draft_mechanism}, rules {s.rules_year})")
     for by in ("sector", "province"):

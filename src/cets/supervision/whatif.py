@@ -28,7 +28,7 @@ from cets.core.regions import province_name
 from cets.core.tables import xlsx_text_only
 from cets.parties.access import require_role
 from cets.parties.models import Role
-from cets.rules.markets import load_market
+from cets.rules.markets import load_market, sector_name
 from cets.rules.packs import PackError, load_pack
 
 PRICE_FILE = ("cea-national-official", "cea_daily_by_trade_method.csv")
@@ -116,9 +116,11 @@ def run_for(*, actor, packs: list[str], base: str, rules_year: int | None = None
     return r.scoped(m.province) if m.role == Role.PROVINCIAL_AUTHORITY else r
 
 
-def chart(result: WhatIfRun, by: str) -> GroupedBars:
-    """Verified emissions, base and draft allocation per sector or province (tonnes)."""
-    label = (lambda k: province_name(k) or k) if by == "province" else (lambda k: k)
+def chart(result: WhatIfRun, by: str, label=None) -> GroupedBars:
+    """Verified emissions, base and draft allocation per sector or province (tonnes); ``label`` names a group key
+    (default: the Chinese province or sector name)."""
+    if label is None:
+        label = (lambda k: province_name(k) or k) if by == "province" else (lambda k: sector_name(result.market, k, "zh"))
     return grouped_bars(["verified emissions 经核查排放量", "base 基准方案", "draft 草案"],
                         [(label(t.key), [t.verified_t, t.base_t, t.draft_t]) for t in result.totals(by)])
 
