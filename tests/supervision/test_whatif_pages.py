@@ -66,3 +66,22 @@ def test_others_get_404_and_bad_queries_a_refusal(year2024, client):  # noqa: F8
         assert r.status_code == 200 and code in r.content.decode() and r.context["result"] is None
     r = client.get("/supervision/whatif.xlsx", {"pack": DRAFT_POWER, "base": "x"}, follow=True)
     assert r.status_code == 200 and "A0202" in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_api_gives_the_same_run_in_the_callers_scope(year2024, client):  # noqa: F811
+    client.force_login(year2024.province_sd)
+    body = {"packs": [DRAFT_POWER, DRAFT_STEEL], "base": "national/2024"}
+    r = client.post("/api/v1/supervision/whatif", body, content_type="application/json")
+    assert r.status_code == 200, r.content
+    d = r.json()
+    assert [p["key"] for p in d["by_province"]] == ["37"]
+    assert d["total"]["draft_t"] == 398_700 and d["total"]["base_t"] == 399_140
+    assert {(e["sector"], e["uscc"]): e["draft_balance_t"] for e in d["entities"]} == {
+        ("power", SD_1): -8_470, ("power", SD_2): -9_830, ("steel", SD_1): 1_500, ("steel", SD_2): -1_500}
+    r = client.post("/api/v1/supervision/whatif", dict(body, rules_year="2026"), content_type="application/json")
+    assert r.status_code == 422  # a year is an int, never a string
+    r = client.post("/api/v1/supervision/whatif", dict(body, base="national"), content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "A0202"
+    client.force_login(year2024.entity_sd1_user)
+    assert client.post("/api/v1/supervision/whatif", body, content_type="application/json").status_code == 403

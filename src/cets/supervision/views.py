@@ -339,7 +339,8 @@ def whatif(request):
         else:
             page = Paginator(sorted(r.rows, key=lambda x: (-abs(x.change_t), x.uscc)), PAGE_SIZE).get_page(request.GET.get("page"))
             ctx.update(result=r, by_sector=r.totals("sector"), by_province=[(public.province(t.key), t) for t in r.totals("province")],
-                       total=r.grand_total(), page=page, chart_sector=wi.chart(r, "sector", public.sector), chart_province=wi.chart(r, "province", public.province),
+                       total=r.grand_total(), page=page, chart_sector=wi.chart(r, "sector", public.sector),
+                       chart_province=wi.chart(r, "province", public.province),
                        query=request.GET.urlencode(), price_yuan=f"{r.price_fen // 100}.{r.price_fen % 100:02d}")
     return render(request, "supervision/whatif.html", ctx)
 
