@@ -228,3 +228,21 @@ def test_xlsx_export_content(year2024):
     name_cell = [c for c in ent["B"] if c.value and str(c.value).startswith("=HYPERLINK")][0]
     assert name_cell.data_type == "s" and name_cell.quotePrefix  # shown as text, never a formula
     assert PRICE in [c.value for row in wb["方案"].iter_rows() for c in row]
+
+
+@pytest.mark.django_db
+def test_the_command_line(year2024, tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from cets.cli import main
+
+    prices = tmp_path / "by_method.csv"
+    prices.write_text(HEADER + "\n2024-03-01,CEA24,x,10,l,1000,90000.00,0,0,0,0\n", encoding="utf-8")  # 90.00 CNY/t
+    out = tmp_path / "run.xlsx"
+    assert main(["whatif", "--pack", DRAFT_POWER, "--pack", DRAFT_STEEL, "--base", "national/2024", "--prices", str(prices), "--xlsx", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "90.00 CNY/t" in text and "national/power-2023-2024 (benchmark_power) → national/power-2025-2026" in text
+    rows = {r[0]: r for r in load_workbook(out)["行业汇总"].iter_rows(min_row=4, values_only=True)}
+    assert rows["power"][8:10] == (8_350 * PRICE + 9_510 * PRICE, 8_470 * PRICE + 9_830 * PRICE)
+    assert main(["whatif", "--pack", DRAFT_POWER, "--base", "2024", "--prices", str(prices)]) == 2
+    assert "A0202" in capsys.readouterr().out
