@@ -158,6 +158,8 @@ def cmd_demo(args) -> int:
     con.print(t)
     if res.sectors_2024:
         con.print(_demo_2024_table(res))
+    if res.whatif_2024:
+        con.print(_whatif_table(res.whatif_2024))
     con.print("[green]✓ audit verify passed 审计通过[/green]" if res.audit_ok else f"[red]✗ audit verify failed: {res.audit_problems[:5]}[/red]")
     lt = Table(title="demo logins 演示账号")
     for col in ("username", "password", "acts as 角色"):
@@ -170,6 +172,22 @@ def cmd_demo(args) -> int:
     if args.no_serve:
         return 0
     return cmd_serve(args)
+
+
+def _whatif_table(runs):
+    """The demo's what-if runs against 2024, one row per sector (tonnes; cost change in CNY at the year's average price)."""
+    from rich.table import Table
+
+    from cets.core.quantities import fen_to_yuan
+
+    t = Table(title="what-if 配额方案模拟: 2025–2026 drafts on the 2024 data (t CO2e)")
+    for c in ("run", "sector", "entities", "verified", "base", "draft", "change", "draft ±", "cost change (CNY)"):
+        t.add_column(c, justify="left" if c in ("run", "sector") else "right")
+    for name, r in runs.items():
+        for x in r.totals("sector"):
+            t.add_row(name, x.key, *(f"{v:,}" for v in (x.entities, x.verified_t, x.base_t, x.draft_t, x.change_t, x.draft_balance_t)),
+                      fen_to_yuan(x.change_cost_fen))
+    return t
 
 
 def _demo_2024_table(res):
@@ -318,6 +336,7 @@ def cmd_whatif(args) -> int:
     from rich.table import Table
 
     from cets.core.errors import CetsError
+    from cets.core.quantities import fen_to_yuan
     from cets.supervision import whatif as wi
 
     con = _console()
@@ -326,7 +345,7 @@ def cmd_whatif(args) -> int:
     except CetsError as e:
         con.print(f"[red]✗ {e.code} {e.zh} · {e.en}[/red]")
         return 2
-    con.print(escape(f"base {r.market}/{r.year}; average price {r.price_fen / 100:.2f} CNY/t ({r.price_source})"))
+    con.print(escape(f"base {r.market}/{r.year}; average price {fen_to_yuan(r.price_fen)} CNY/t ({r.price_source})"))
     for s in r.sectors:
         con.print(f"  {s.sector}: {s.base_pack_id} ({s.base_mechanism}) → {s.draft_pack_id} ({s.draft_mechanism}, rules {s.rules_year})")
     for by in ("sector", "province"):

@@ -465,6 +465,7 @@ class Year2024:
 
         from django.conf import settings
 
+        from cets.core.quantities import fen_to_yuan
         from cets.supervision import whatif as wi
 
         runs = {}
@@ -474,7 +475,7 @@ class Year2024:
             path.write_bytes(wi.xlsx(r))
             g = r.grand_total()
             self.log(f"· what-if {name} 配额方案模拟 ({', '.join(packs)} on {YEAR}): allocation {g.base_t:,} → {g.draft_t:,} t, "
-                     f"balance {g.base_balance_t:+,} → {g.draft_balance_t:+,} t at {r.price_fen / 100:.2f} CNY/t → {path.name}")
+                     f"balance {g.base_balance_t:+,} → {g.draft_balance_t:+,} t at {fen_to_yuan(r.price_fen)} CNY/t → {path.name}")
             runs[name] = r
         self.res.whatif_2024 = runs
 

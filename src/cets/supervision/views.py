@@ -311,6 +311,7 @@ def _whatif_params(request):
 def whatif(request):
     """National and provincial authorities: pick draft packs and a base ``market/year``; the run compares the
     allocation, surplus or shortfall and its cost per sector, province and entity (provincial: its province)."""
+    from cets.core.quantities import fen_to_yuan
     from cets.parties.access import membership_of
     from cets.parties.models import Role
     from cets.rules.packs import available_packs, load_pack
@@ -341,7 +342,7 @@ def whatif(request):
             ctx.update(result=r, by_sector=r.totals("sector"), by_province=[(public.province(t.key), t) for t in r.totals("province")],
                        total=r.grand_total(), page=page, chart_sector=wi.chart(r, "sector", public.sector),
                        chart_province=wi.chart(r, "province", public.province),
-                       query=request.GET.urlencode(), price_yuan=f"{r.price_fen // 100}.{r.price_fen % 100:02d}")
+                       query=request.GET.urlencode(), price_yuan=fen_to_yuan(r.price_fen))
     return render(request, "supervision/whatif.html", ctx)
 
 
