@@ -26,8 +26,9 @@ def browser():
 
 
 def _run(browser, live_server):
-    browser.get(live_server.url + "/supervision/whatif/")
-    wait_text(browser, "What-if run")
+    browser.get(live_server.url + "/supervision/")
+    browser.find_element(By.ID, "whatif-link").click()
+    wait_text(browser, "Draft packs")
     for pid in (DRAFT_POWER, DRAFT_STEEL):
         browser.find_element(By.CSS_SELECTOR, f"input[name='pack'][value='{pid}']").click()
     base = browser.find_element(By.NAME, "base")

@@ -194,7 +194,16 @@ def dashboard(request):
         "credit_kinds": [(v, public.choice(lbl)) for v, lbl in CreditRecord.Kind.choices],
         "effects": [(v, public.choice(lbl)) for v, lbl in BlacklistEntry.Effect.choices],
         "departments": [(v, public.choice(lbl)) for v, lbl in NoticeDispatch.Department.choices],
+        "can_whatif": _can_whatif(request.user),
     })
+
+
+def _can_whatif(user) -> bool:
+    """What-if runs are the national and provincial authorities' (not a city's)."""
+    from cets.parties.access import role_of
+    from cets.parties.models import Role
+
+    return role_of(user) in (Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY)
 
 
 @login_required
@@ -319,7 +328,7 @@ def whatif(request):
     from . import whatif as wi
 
     m = membership_of(request.user)
-    if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY):
+    if not _can_whatif(request.user):
         raise Http404
     packs, base, rules_year = _whatif_params(request)
     choices = []
@@ -352,7 +361,7 @@ def whatif_xlsx(request):
     """The what-if run of the page's query as XLSX (the reader's jurisdiction)."""
     from . import whatif as wi
 
-    if not selectors.is_authority(request.user):
+    if not _can_whatif(request.user):
         raise Http404
     packs, base, rules_year = _whatif_params(request)
     try:
