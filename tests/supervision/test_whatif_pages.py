@@ -29,6 +29,7 @@ def test_the_national_authority_sees_every_province(year2024, client):  # noqa: 
     run = r.context["result"]
     assert {t.key: t.draft_t for t in run.totals("sector")} == {"power": 238_700, "steel": 200_000}
     assert "<svg" in body and 'id="whatif-download"' in body
+    assert "配额方案模拟" in body and "草案配额量（吨）" in body and "238,700" in body  # Chinese by default
 
 
 @pytest.mark.django_db

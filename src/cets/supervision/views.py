@@ -323,7 +323,7 @@ def whatif(request):
     from cets.core.quantities import fen_to_yuan
     from cets.parties.access import membership_of
     from cets.parties.models import Role
-    from cets.rules.packs import available_packs, load_pack
+    from cets.rules.packs import PackError, available_packs, load_pack
 
     from . import whatif as wi
 
@@ -335,7 +335,7 @@ def whatif(request):
     for pid in available_packs():
         try:
             p = load_pack(pid)
-        except Exception:  # a broken pack file is not offered (``cets rules check`` reports it)
+        except PackError:  # a broken pack file is not offered (``cets rules check`` reports it)
             continue
         if p.kind == "allocation":
             choices.append((pid, p.title_zh or pid, pid in packs))
