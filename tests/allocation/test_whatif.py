@@ -246,3 +246,25 @@ def test_the_command_line(year2024, tmp_path, capsys):
     assert rows["power"][8:10] == (8_350 * PRICE + 9_510 * PRICE, 8_470 * PRICE + 9_830 * PRICE)
     assert main(["whatif", "--pack", DRAFT_POWER, "--base", "2024", "--prices", str(prices)]) == 2
     assert "A0202" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_an_alternative_pack_from_an_extra_pack_folder(year2024, tmp_path, monkeypatch):
+    """An alternative to the draft: the same pack with the entity shortfall cap at 5% instead of 20% (a pack in a
+    folder of CETS_PACK_DIRS, the documented way to add packs). SD_1: 118,530 < 0.95 × 127,000 = 120,650 → topped
+    up to 120,650; SD_2: 80,170 < 0.95 × 90,000 = 85,500 → 85,500; ZJ_1 unchanged (gas top-up to E)."""
+    from cets.rules import packs
+
+    src = packs.load_pack(DRAFT_POWER).path.read_text(encoding="utf-8")
+    alt = src.replace('id = "national/power-2025-2026"', 'id = "national/power-alt-2025"').replace('shortfall_cap = "0.20"', 'shortfall_cap = "0.05"')
+    assert alt.count("national/power-alt-2025") == 1 and 'shortfall_cap = "0.05"' in alt
+    (tmp_path / "national").mkdir()
+    (tmp_path / "national" / "power-alt-2025.toml").write_text(alt, encoding="utf-8")
+    monkeypatch.setenv("CETS_PACK_DIRS", str(tmp_path))
+    packs.load_pack.cache_clear()
+    try:
+        run = whatif_compute(drafts=[load_draft("national/power-alt-2025")], market="national", year=2024, price_fen=PRICE)
+    finally:
+        packs.load_pack.cache_clear()
+    assert {r.uscc: (r.base_t, r.draft_t, r.draft_balance_t) for r in run.rows} == {
+        SD_1: (118_650, 120_650, -6_350), SD_2: (80_490, 85_500, -4_500), ZJ_1: (40_000, 40_000, 0)}
