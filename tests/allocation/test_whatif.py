@@ -24,10 +24,12 @@ import io
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cets.allocation.models import EntityAllocation, FacilityAllocation, UnitAllocation
 from cets.allocation.services import allocation_compute, allocation_issue_confirm, allocation_issue_propose
-from cets.allocation.whatif import load_draft, whatif_compute
+from cets.allocation.whatif import WhatIfRow, WhatIfRun, load_draft, whatif_compute
 from cets.compliance.models import Obligation
 from cets.core.errors import CetsError
 from cets.mrv.models import FacilityYearData, UnitYearData
@@ -268,3 +270,23 @@ def test_an_alternative_pack_from_an_extra_pack_folder(year2024, tmp_path, monke
         packs.load_pack.cache_clear()
     assert {r.uscc: (r.base_t, r.draft_t, r.draft_balance_t) for r in run.rows} == {
         SD_1: (118_650, 120_650, -6_350), SD_2: (80_490, 85_500, -4_500), ZJ_1: (40_000, 40_000, 0)}
+
+
+_rows = st.lists(st.tuples(st.sampled_from(["11", "33", "37"]), st.sampled_from(["power", "steel"]), st.integers(0, 10**9),
+                           st.integers(0, 10**9), st.integers(0, 10**9)), max_size=30)
+
+
+@given(_rows, st.integers(1, 20_000))
+def test_totals_partition_the_rows(rows, price):
+    """Whatever the figures: the per-sector and per-province totals each sum to the grand total, a province's view
+    is exactly its rows, and each row's balance and cost follow from its allocation, emissions and the price."""
+    run = WhatIfRun("national", 2024, price, "", [], [
+        WhatIfRow(i, f"u{i}", "", p, s, v, b, d, b - v, d - v, (v - b) * price, (v - d) * price) for i, (p, s, v, b, d) in enumerate(rows)])
+    g = run.grand_total()
+    for by in ("sector", "province"):
+        ts = run.totals(by)
+        for f in ("entities", "verified_t", "base_t", "draft_t", "base_balance_t", "draft_balance_t", "base_cost_fen", "draft_cost_fen"):
+            assert sum(getattr(t, f) for t in ts) == getattr(g, f)
+    assert g.draft_cost_fen - g.base_cost_fen == -(g.draft_t - g.base_t) * price == g.change_cost_fen
+    assert sum(len(run.scoped(p).rows) for p in ("11", "33", "37")) == len(run.rows)
+    assert all(r.province == "33" for r in run.scoped("33").rows)
