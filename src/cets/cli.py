@@ -5,6 +5,9 @@
     cets migrate                                    create or upgrade the database
     cets import entities FILE [--sector power] [--year 2023]
     cets audit verify                               recompute every holding from the journal
+    cets registry blocks SERIAL [--format json]     a CCER serial's (or block's) history: issuance, transfers, retirement
+    cets supervision triggers --day 2025-10-20 [--market national]
+                                                    the end-of-day check of the market-stabilisation triggers (alerts only)
     cets trading replay BY_METHOD.csv QUOTES.csv    replay the official market and reconcile
     cets trading sequencer [--market national]      run a market's sequencer
     cets manage ARGS...                             any Django management command
@@ -101,6 +104,51 @@ def audit_validators() -> list:
     return [*registry_validators, *trading_validators]
 
 
+def cmd_registry_blocks(args) -> int:
+    """Print the history of a serial or block (registry selector ``serial_history``); exit 1 with R1002 if unknown."""
+    import json
+
+    from cets.core.errors import CetsError
+    from cets.registry.selectors import serial_history
+
+    con = _console()
+    try:
+        h = serial_history(args.serial)
+    except CetsError as e:
+        con.print(f"[red]✗ {e.code} {e.zh} / {e.en}[/red]")
+        return 1
+    if args.format == "json":
+        sys.stdout.write(json.dumps(h, default=str, ensure_ascii=False, indent=1) + "\n")
+        return 0
+    con.print(f"{h['serial']} · project {h['project']} {h['project_name']} · vintage {h['vintage']} · now {h['block']} in {h['account']}"
+              + (" · retired 已注销" if h["retired"] else ""), markup=False)
+    for st in h["steps"]:
+        con.print(f"  #{st['seq']} {st['effective_at']:%Y-%m-%d} {st['kind']}: {st['from_account'] or '-'} → {st['to_account']} "
+                  f"{st['block']} ({st['quantity_t']:,} t)" + (" retired" if st["retired"] else ""), markup=False)
+    return 0
+
+
+def cmd_supervision_triggers(args) -> int:
+    """Check a trading day against the market's stabilisation triggers (pack values); print the alerts raised for the
+    national authority (the decision stays human). Exit 1 with the check's code if the day has no figures or no pack."""
+    import datetime as dt
+
+    from cets.core.errors import CetsError
+    from cets.supervision.stabilisation import stabilisation_triggers_check
+
+    con = _console()
+    try:
+        alerts = stabilisation_triggers_check(market=args.market, day=dt.date.fromisoformat(args.day))
+    except CetsError as e:
+        con.print(f"[red]✗ {e.code} {e.zh} / {e.en}[/red]")
+        return 1
+    for a in alerts:
+        con.print(f"! {a.day} {a.trigger}: {a.value:,} vs {a.threshold:,} ({a.pack_id}) → alert #{a.pk} for the national authority", markup=False)
+    if not alerts:
+        con.print(f"✓ {args.day}: no trigger crossed 未触发", markup=False)
+    return 0
+
+
 def cmd_audit_verify(args) -> int:
     from cets.registry.audit import run_validators
     from cets.registry.selectors import unit_type_totals
@@ -160,6 +208,17 @@ def cmd_demo(args) -> int:
         con.print(_demo_2024_table(res))
     if res.whatif_2024:
         con.print(_whatif_table(res.whatif_2024))
+    if res.counts_beijing:
+        b = res.counts_beijing
+        bt = Table(title="cets demo · Beijing pilot, compliance year 2023 北京试点2023年度履约 (demo-generated units)")
+        bt.add_column("item 项目")
+        bt.add_column("value 数值", justify="right")
+        for label, k in (("key emitters 重点碳排放单位", "entities"), ("determined emissions 核定排放量 (t)", "determined_t"),
+                         ("free allocation 免费配额 (t)", "allocated_t"), ("issued BEA 发放 (t)", "issued_t"), ("surrendered 清缴 (t)", "surrendered_t"),
+                         ("on time 按时足额", "outcome_on_time"), ("collected after the deadline 逾期自动收缴", "outcome_collected"),
+                         ("incomplete 未足额", "outcome_incomplete")):
+            bt.add_row(label, f"{b.get(k, 0):,}")
+        con.print(bt)
     con.print("[green]✓ audit verify passed 审计通过[/green]" if res.audit_ok else f"[red]✗ audit verify failed: {res.audit_problems[:5]}[/red]")
     lt = Table(title="demo logins 演示账号")
     for col in ("username", "password", "acts as 角色"):
@@ -397,6 +456,43 @@ def cmd_compliance_fine(args) -> int:
     return 0
 
 
+def cmd_parties_resident_id(args) -> int:
+    """Check resident identity numbers (GB 11643-1999) read from standard input, one a line (never from the command
+    line, which shells keep in their history); print each masked with ✓ or the reason (pure, no database).
+    Exit 0 if all are valid, 1 otherwise."""
+    import sys
+
+    from cets.core.resident_id import InvalidResidentId, mask, validate
+
+    con = _console()
+    bad = 0
+    for line in sys.stdin:
+        raw = line.strip()
+        if not raw:
+            continue
+        shown = mask(raw.upper())
+        try:
+            validate(raw)
+        except InvalidResidentId as e:
+            bad += 1
+            con.print(f"[red]✗ {shown}: {e.problem.en}[/red]")
+        else:
+            con.print(f"✓ {shown}")
+    return 1 if bad else 0
+
+
+def cmd_trading_members(args) -> int:
+    """List the exchange's members and service institutions of a market with their kind, status and clients' count."""
+    from cets.trading.services import members_list
+
+    con = _console()
+    rows = list(members_list(market=args.market))
+    for m in rows:
+        con.print(f"{m.code}\t{m.kind}\t{m.status}\t{m.organisation.name}\t{m.n_clients} client(s)")
+    con.print(f"{len(rows)} member(s) in {args.market}")
+    return 0
+
+
 def cmd_mrv_compute(args) -> int:
     """Monthly unit data → annual unit emissions, pure (no database): 发电设施核算指南 (cn-ets-rules.md §6)."""
     from cets.core.errors import CetsError
@@ -546,6 +642,18 @@ def build_parser() -> argparse.ArgumentParser:
     aud = sub.add_parser("audit", help="registry audit").add_subparsers(dest="what", required=True)
     aud.add_parser("verify", help="recompute every holding from the journal and check the hash chains").set_defaults(func=cmd_audit_verify)
 
+    rg = sub.add_parser("registry", help="registry reads").add_subparsers(dest="what", required=True)
+    bl = rg.add_parser("blocks", help="the history of a CCER serial or block")
+    bl.add_argument("serial")
+    bl.add_argument("--format", choices=["text", "json"], default="text")
+    bl.set_defaults(func=cmd_registry_blocks)
+
+    sv = sub.add_parser("supervision", help="supervision runs").add_subparsers(dest="what", required=True)
+    tr = sv.add_parser("triggers", help="check a trading day against the market-stabilisation triggers")
+    tr.add_argument("--day", required=True, help="YYYY-MM-DD")
+    tr.add_argument("--market", default=PRIMARY_MARKET)
+    tr.set_defaults(func=cmd_supervision_triggers)
+
     for name, func in (("demo", cmd_demo), ("serve", cmd_serve)):
         sp = sub.add_parser(name)
         sp.add_argument("--addr", default="127.0.0.1:8000")
@@ -588,6 +696,14 @@ def build_parser() -> argparse.ArgumentParser:
     sq.add_argument("--interval", type=float, default=0.2)
     sq.add_argument("--once", action="store_true")
     sq.set_defaults(func=cmd_trading_sequencer)
+
+    mem = trd.add_parser("members", help="the exchange's members and service institutions (Measures draft Art. 19)")
+    mem.add_argument("--market", default=PRIMARY_MARKET)
+    mem.set_defaults(func=cmd_trading_members)
+
+    par = sub.add_parser("parties", help="participants").add_subparsers(dest="what", required=True)
+    rid = par.add_parser("resident-id", help="check GB 11643 resident identity numbers read from standard input, shown masked (pure)")
+    rid.set_defaults(func=cmd_parties_resident_id, django=False)
 
     compl = sub.add_parser("compliance", help="compliance").add_subparsers(dest="what", required=True)
     fine = compl.add_parser("fine", help="Art. 24 fine range from the published daily figures (pure, no database)")

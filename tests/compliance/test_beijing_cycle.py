@@ -21,9 +21,9 @@ def test_steps_and_dates_of_the_notice():
     want = {
         "first_report": (D(2024, 6, 15), "entity"),
         "general_reports": (D(2024, 7, 15), "entity"),
-        "general_reports_check": (D(2024, 8, 14), "municipal_authority"),     # 07-15 + 30 days
+        "general_reports_check": (D(2024, 8, 14), "district_authority"),     # 07-15 + 30 days
         "verified_report": (D(2024, 7, 15), "entity"),
-        "verification_initial_check": (D(2024, 7, 25), "municipal_authority"),  # 07-15 + 10 days
+        "verification_initial_check": (D(2024, 7, 25), "district_authority"),  # 07-15 + 10 days
         "adjustment_applications": (D(2024, 7, 15), "entity"),
         "pre_issuance": (D(2024, 7, 15), "provincial_authority"),
         "determination": (D(2024, 9, 15), "provincial_authority"),

@@ -1,5 +1,5 @@
 """End to end over real data: `cets demo --no-serve` runs compliance year 2023 (power), then 2024 (power, steel,
-cement, aluminium), then the ledger is proved.
+cement, aluminium), then the Beijing pilot's 2023 year (generated units), then the ledger is proved.
 
 The demo runs once for this module, through the command line (in the test database), and the database is
 flushed afterwards; its idempotency is its own test (a second run that must change nothing).
@@ -72,6 +72,24 @@ def test_summary_counts(unblocked):
     assert c["outcome_on_time"] == c["entities"] - y2023["overdue"] - y2023["incomplete"]
 
 
+def test_beijing_year_by_hand(unblocked):
+    """The Beijing 2023 year (cets.demo.beijing, generated units) computed by hand from the pack (±20% cap, 70%
+    pre-allocation, floor): allocations 833,000 + 171,000 + 426,800 + 76,000 + 252,000 + 336,600 = 2,095,400 t over determined
+    emissions 820,000 + 160,000 + 396,000 (the spot check's) + 95,000 + 240,000 + 330,000 = 2,041,000 t; four units surrender
+    in time, one is collected after 2024-11-15 (160,000 t), one holds 76,000 t of 95,000 t (incomplete)."""
+    from cets.allocation.models import EntityAllocation
+    from cets.demo.beijing import ENTITIES, uscc
+
+    b = unblocked.counts_beijing
+    assert b == {"entities": 6, "determined_t": 2_041_000, "allocated_t": 2_095_400, "issued_t": 2_095_400, "surrendered_t": 2_022_000,
+                 "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1}
+    got = {a.entity.uscc: (a.sector, a.final_allocation_t, a.pre_allocation_t)
+           for a in EntityAllocation.objects.filter(market="beijing", year=2023).select_related("entity")}
+    assert got[uscc(ENTITIES[3].first17)] == ("power", 76_000, 0)
+    assert got[uscc(ENTITIES[2].first17)] == ("power", 426_800, 280_000)
+    assert {"bj-bureau", "bj-chaoyang", "bj-entity"} <= {row[0] for row in unblocked.logins}
+
+
 def test_second_run_changed_nothing(unblocked):
     from cets.demo.run import run_demo
 
@@ -87,6 +105,7 @@ def test_second_run_changed_nothing(unblocked):
             "exchange_volume_t", "entities_power", "entities_steel", "entities_cement", "entities_aluminium")
     assert {k: again.counts_2024[k] for k in keys} == {k: unblocked.counts_2024[k] for k in keys}
     assert again.sectors_2024 == unblocked.sectors_2024
+    assert again.counts_beijing == unblocked.counts_beijing
 
 
 def test_conservation_per_vintage(unblocked):
@@ -100,7 +119,7 @@ def test_conservation_per_vintage(unblocked):
               - (Transfer.objects.filter(unit_type=cea, kind=TransferKind.CLAWBACK).aggregate(q=Sum("quantity"))["q"] or 0))
     from cets.allocation.models import EntityAllocation
 
-    assert issued == EntityAllocation.objects.filter(year=2023).aggregate(q=Sum("final_allocation_t"))["q"]
+    assert issued == EntityAllocation.objects.filter(year=2023, market="national").aggregate(q=Sum("final_allocation_t"))["q"]
 
 
 def test_every_allocation_follows_the_formula(unblocked):
@@ -112,7 +131,7 @@ def test_every_allocation_follows_the_formula(unblocked):
     lines = list(UnitAllocation.objects.filter(year=2023).select_related("unit__entity"))
     _, ents = allocate([UnitInput(u.unit.entity.uscc, u.unit.code, u.category, u.generation_mwh, u.heat_supplied_gj, u.load_factor,
                                   u.verified_emissions_t, u.prev_verified_emissions_t) for u in lines], rules)
-    stored = {a.entity.uscc: a.final_allocation_t for a in EntityAllocation.objects.filter(year=2023).select_related("entity")}
+    stored = {a.entity.uscc: a.final_allocation_t for a in EntityAllocation.objects.filter(year=2023, market="national").select_related("entity")}
     assert {e.entity_uscc: e.final_allocation_t for e in ents} == stored
 
 

@@ -186,7 +186,7 @@ def test_audit_is_a_list_of_independent_validators(world):
     issue(w, SD_1, 100, "i1")
     move(w, SD_1, SD_2, 40, "t1")
     results = run_validators(VALIDATORS)
-    assert [r.name.split(" ")[0] for r in results] == ["hash", "holdings", "conservation", "legs"]
+    assert [r.name.split(" ")[0] for r in results] == ["hash", "holdings", "conservation", "legs", "serial"]
     assert all(r.ok for r in results)
     # A holding changed behind the ledger's back fails the replay and the conservation, not the chains.
     _sql("update registry_holding set quantity = quantity + 5 where account_id = %s", [w.accounts[SD_2].pk])

@@ -70,6 +70,55 @@ def tables_import(request, year: PathYear, pack_id: Form[str], file: File[Upload
     return {"entities": n}
 
 
+# ---- the bureau's approval basis (Beijing: 《北京市重点碳排放单位配额核定方法》 inputs per entity)
+
+class BasisOut(Schema):
+    entity_uscc: str
+    method: str
+    base: str
+    activity: str
+    factor: str
+    prev_allocation_t: int
+    prev_compliant: bool
+    free_allocation_t: int | None
+    pre_allocation_t: int | None
+
+
+@router.get("/basis", response=list[BasisOut], url_name="allocation_basis")
+def basis_list(request, pack_id: str, year: PathYear):
+    """The approval bases of the pack's market and ``year`` in the caller's scope, with the free and pre-allocation
+    once computed (tonnes CO2e, int; null before). Unknown pack: 422 A0113."""
+    try:
+        rows = selectors.bases_visible(user=request.user, pack_id=pack_id, year=year)
+    except PackError as e:
+        return JsonResponse({"code": "A0113", "message_zh": "配额方案不存在", "message_en": str(e)}, status=422)
+    return [BasisOut(entity_uscc=r.entity.uscc, method=r.method, base=str(r.base), activity=str(r.activity), factor=str(r.factor),
+                     prev_allocation_t=r.prev_allocation_t, prev_compliant=r.prev_compliant,
+                     free_allocation_t=r.allocation.final_allocation_t if r.allocation else None,
+                     pre_allocation_t=r.allocation.pre_allocation_t if r.allocation else None) for r in rows]
+
+
+@router.post("/basis", response=ImportOut, url_name="allocation_basis_import")
+def basis_import(request, pack_id: Form[str], year: Form[PathYear], file: File[UploadedFile]):
+    """Record the bureau's approval basis of ``year`` from a CSV (``services.allocation_basis_import``; provincial
+    authority of the entities' province, R0502 → 403). A refused file answers 422 with every problem."""
+    from cets.core.tables import UploadedTable
+
+    from .forms import MAX_BASIS_BYTES
+
+    if file.size and file.size > MAX_BASIS_BYTES:
+        return JsonResponse({"code": "A0111", "message_zh": "文件过大", "message_en": "file too large"}, status=422)
+    try:
+        n = services.allocation_basis_import(pack_id=pack_id, year=year, path=UploadedTable(name=(file.name or "basis.csv")[:200], data=file.read()),
+                                             actor=request.user)
+    except InputError as e:
+        return JsonResponse({"code": "A0112", "message_zh": "数据表有误，未导入任何数据", "message_en": "the tables have errors; nothing was imported",
+                             "problems": [p.__dict__ for p in e.problems[:1000]], "problem_count": len(e.problems)}, status=422)
+    except PackError as e:
+        return JsonResponse({"code": "A0113", "message_zh": "配额方案不存在", "message_en": str(e)}, status=422)
+    return {"entities": n}
+
+
 # ---- objections (Measures (trial) Art. 16 ¶2)
 
 class ObjectionIn(Schema):

@@ -34,3 +34,38 @@ class SubmissionForm(forms.Form):
         if day is not None and day > timezone.localdate():
             raise forms.ValidationError(_("The date cannot be in the future."), code="future")
         return day
+
+
+MAX_BASIS_BYTES = 2 * 1024 * 1024
+
+
+def basis_choices() -> list[tuple[str, str]]:
+    from .selectors import basis_scopes
+
+    return [(f"{pack}:{year}", f"{pack} · {year}") for pack, year in basis_scopes()]
+
+
+class BasisScopeForm(forms.Form):
+    """Which pack and year of a market whose allocation takes the bureau's approval basis."""
+
+    scope = forms.ChoiceField(label=_("Allocation pack and year"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = basis_choices()
+
+    def pack_and_year(self) -> tuple[str, int]:
+        pack, _sep, year = self.cleaned_data["scope"].rpartition(":")
+        return pack, int(year)
+
+
+class BasisUploadForm(BasisScopeForm):
+    """The bureau's approval-basis table (CSV, UTF-8 or GB18030, at most 2 MB)."""
+
+    file = forms.FileField(label=_("Approval basis (CSV)"))
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if f.size > MAX_BASIS_BYTES:
+            raise forms.ValidationError(_("The file is larger than 2 MB."), code="too_large")
+        return f

@@ -10,6 +10,8 @@ A new sector with an existing method is a pack; a new method is one function her
 - ``verified_emissions``: each facility's allocation = its verified emissions (steel, cement, aluminium 2024).
 - ``industry_balance_value``: ``floor(E × (1 + α))`` with the solved balance value (2025–2026 draft §四(二);
   :mod:`cets.allocation.industry`).
+- ``beijing_capped_free``: each entity's method over the bureau's approval basis (``AllocationBasis``), capped at
+  ±20% of the determined emissions (京环发〔2024〕8号; :mod:`cets.allocation.beijing`).
 """
 
 from __future__ import annotations
@@ -212,14 +214,41 @@ def _fit(value: Decimal | None, places: int) -> Decimal | None:
     return None if value is None else round_half_up(value, places)
 
 
+def _beijing_capped_free(*, pack: Pack, year: int) -> Computed:
+    """Free allocation of the entities the bureau recorded an approval basis for (``AllocationBasis`` of the
+    pack's market and ``year``) with the emissions MRV determined (:func:`cets.mrv.selectors.determined_emissions`):
+    ``A = min(max(A0, floor(0.8 E)), floor(1.2 E))`` with A0 by the entity's method; pre-allocation 70% of the
+    previous year's approved allocation (the platform's own ``year − 1`` allocation where it holds one, else the
+    basis's figure) for entities that completed the previous compliance (pack ``[allocation]``). Entities whose
+    emissions are not determined yet take no part. The obligation is the determined emissions (三(四)).
+    Tonnes CO2e (int)."""
+    from cets.mrv.selectors import determined_emissions
+
+    from .beijing import BeijingInput, BeijingRules, allocate_beijing
+    from .models import AllocationBasis, EntityAllocation
+
+    rules = BeijingRules.from_pack(pack, year)
+    bases = list(AllocationBasis.objects.filter(market=pack.market, year=year).select_related("entity"))
+    emissions = determined_emissions(market=pack.market, year=year, entity_ids=[b.entity_id for b in bases])
+    prev = dict(EntityAllocation.objects.filter(market=pack.market, year=year - 1, entity_id__in=list(emissions))
+                .values_list("entity_id", "final_allocation_t"))
+    inputs = {b.entity.uscc: b for b in bases if b.entity_id in emissions}
+    results = allocate_beijing([BeijingInput(entity_uscc=uscc, method=b.method, verified_emissions_t=emissions[b.entity_id], base=b.base,
+                                             activity=b.activity, factor=b.factor, prev_allocation_t=prev.get(b.entity_id, b.prev_allocation_t),
+                                             prev_compliant=b.prev_compliant) for uscc, b in inputs.items()], rules)
+    return Computed(units=len(results), entities=[
+        EntityFigures(entity_id=inputs[r.entity_uscc].entity_id, verified_emissions_t=r.verified_emissions_t,
+                      initial_allocation_t=r.initial_allocation_t, shortfall_topup_t=r.cap_adjustment_t, final_allocation_t=r.free_allocation_t,
+                      pre_allocation_t=r.pre_allocation_t, obligation_t=r.verified_emissions_t)
+        for r in results])
+
+
 MECHANISMS: dict[str, Callable[..., Computed]] = {
     "benchmark_power": _benchmark_power,
     "verified_emissions": _industry,
     "industry_balance_value": _industry,
+    "beijing_capped_free": _beijing_capped_free,
 }
-# Named by a market but computed with the command line only (``cets allocation compute``): Beijing's
-# capped free allocation takes the bureau's historical figures, which the platform does not store yet.
-COMMAND_LINE_ONLY = frozenset({"beijing_capped_free"})
 
 
 #: The pure (dry-run) part of each mechanism: reads the verified data, writes nothing (what-if runs,
@@ -253,8 +282,7 @@ def mechanism_name(pack: Pack, year: int) -> str:
 
 
 def mechanism_for(pack: Pack, year: int) -> Callable[..., Computed]:
-    """The compute function for ``pack`` and ``year``; A0117 if the pack names none this path runs
-    (Beijing's capped free allocation is computed with the command line)."""
+    """The compute function for ``pack`` and ``year``; A0117 if the pack names none this path runs."""
     fn = MECHANISMS.get(mechanism_name(pack, year))
     if fn is None or not pack.covers(year):
         raise CetsError(A0117, f"{pack.id} {year}")

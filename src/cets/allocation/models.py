@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -304,3 +305,35 @@ class AllocationSubmission(models.Model):
     @property
     def late(self) -> bool:
         return self.due is not None and self.submitted_on > self.due
+
+
+class AllocationBasis(models.Model):
+    """The bureau's approval basis (核定依据) of one entity's free allocation for one year, for a market whose
+    mechanism takes per-entity inputs (Beijing: 《北京市重点碳排放单位配额核定方法》, the sector's method and
+    control factor, which no published text gives per entity — the bureau records them).
+
+    ``method`` one of :data:`cets.allocation.beijing.METHODS`; ``base`` historical emissions (t) or the
+    historical intensity / benchmark (t per unit of activity); ``activity`` the year's output; ``factor`` the
+    control factor (控排系数); ``prev_allocation_t`` the previous year's approved allocation where the platform
+    holds none (tonnes CO2e, int); ``prev_compliant`` whether the entity completed the previous compliance
+    (decides the pre-allocation). The verified emissions come from MRV, not from here."""
+
+    market = models.CharField(max_length=16)
+    year = models.PositiveSmallIntegerField()
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="allocation_bases")
+    method = models.CharField(max_length=24)
+    base = ExactDecimalField(max_digits=20, decimal_places=6)
+    activity = ExactDecimalField(max_digits=20, decimal_places=6, default=0)
+    factor = ExactDecimalField(max_digits=10, decimal_places=6, default=1)
+    prev_allocation_t = models.BigIntegerField(default=0)
+    prev_compliant = models.BooleanField(default=False)
+    source = models.CharField(max_length=200)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["market", "year", "entity_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "year", "entity"], name="allocation_basis_unique"),
+            models.CheckConstraint(condition=Q(prev_allocation_t__gte=0), name="allocation_basis_prev_nonneg"),
+        ]

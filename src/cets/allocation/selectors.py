@@ -114,3 +114,36 @@ def submissions_visible(*, user, year: int | None):
     if m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
         qs = qs.filter(province=m.province)
     return qs.order_by("-year", "market", "sector", "stage", "province")
+
+
+def basis_scopes() -> list[tuple[str, int]]:
+    """``(pack id, year)`` of every market pack whose allocation mechanism takes the bureau's per-entity approval
+    basis (``services.BASIS_MECHANISMS``), in market and year order."""
+    from cets.rules.markets import markets
+
+    from .services import BASIS_MECHANISMS
+
+    return [(e.pack, y) for m in markets() for e in m.packs if e.kind == "allocation" and e.mechanism in BASIS_MECHANISMS for y in e.years]
+
+
+def bases_visible(*, user, pack_id: str, year: int):
+    """The approval bases of the pack's market and ``year`` for entities in ``user``'s scope (authorities and the
+    registry; others: none), each with the entity and, once computed, its allocation of the pack's scope
+    (``allocation``; None before)."""
+    from cets.parties.access import membership_of, organisation_scope
+    from cets.parties.models import Organisation, Role
+    from cets.rules.packs import load_pack
+
+    from .models import AllocationBasis
+
+    m = membership_of(user)
+    if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY):
+        return []
+    pack = load_pack(pack_id)
+    rows = list(AllocationBasis.objects.filter(market=pack.market, year=year, entity__in=Organisation.objects.filter(organisation_scope(user)))
+                .select_related("entity").order_by("entity__uscc"))
+    allocs = {a.entity_id: a for a in EntityAllocation.objects.filter(market=pack.market, year=year, pack_id=pack.id,
+                                                                      entity_id__in=[r.entity_id for r in rows])}
+    for r in rows:
+        r.allocation = allocs.get(r.entity_id)
+    return rows

@@ -30,13 +30,46 @@ def _scope(market: str, sector: str, year: int):
     return EntityAllocation.objects.filter(market=market, sector=sector, year=year)
 
 
+def _spans_sectors(pack) -> bool:
+    """Whether ``pack`` allocates every sector of its market (its ``sector`` is not one of the market's sector
+    codes, e.g. Beijing's ``emitters`` pack, registered for sector ``*`` in ``market.toml``)."""
+    from cets.rules.markets import load_market
+
+    return pack.sector not in load_market(pack.market).sector_codes
+
+
+def _pack_scope(pack, year: int):
+    """The stored allocations ``pack`` computes for ``year``: its (market, sector, year), or for a pack that spans
+    the market's sectors every allocation of the market and year made with it."""
+    if _spans_sectors(pack):
+        return EntityAllocation.objects.filter(market=pack.market, year=year, pack_id=pack.id)
+    return _scope(pack.market, pack.sector, year)
+
+
+def _sector_of(pack, year: int, entity_ids) -> dict[int, str]:
+    """entity id → the sector its allocation is stored under: the pack's sector, or, for a pack spanning the
+    market's sectors, the entity's sector on the market's ``year`` key-emitter list (the first in code order if
+    it is listed in several; the pack's own scope name if it is on none)."""
+    ids = list(entity_ids)
+    if not _spans_sectors(pack):
+        return dict.fromkeys(ids, pack.sector)
+    from cets.parties.models import EmitterListEntry
+
+    out: dict[int, str] = {}
+    for eid, sec in (EmitterListEntry.objects.filter(market=pack.market, year=year, entity_id__in=ids, included=True)
+                     .order_by("entity_id", "sector").values_list("entity_id", "sector")):
+        out.setdefault(eid, sec)
+    return {eid: out.get(eid, pack.sector) for eid in ids}
+
+
 @transaction.atomic
 def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]:
     """Compute the allocation of the pack's market and sector for ``year`` from the verified data, by the
     mechanism the pack names for the year (:mod:`cets.allocation.mechanisms`): power units by benchmark
     (plan 附3, 附4, §三, §五), steel/cement/aluminium facilities by verified emissions (2024) or the
     intensity coefficient with the solved balance value (2025–2026 draft §四(二)). Facilities without
-    verified data for ``year`` take no part. Recomputing replaces the (market, sector, year) results that
+    verified data for ``year`` take no part. A pack spanning its market's sectors (Beijing's) stores each entity's
+    allocation under the entity's list sector. Recomputing replaces the pack's results that
     were not issued yet; A0101 if any was issued or proposed for issuance, A0102 for a 2019–2022 power pack
     whose inputs (供电量, cooling, 供热比, the base year's output) are missing from a unit's verified data, A0108 for a pack with
     no database mechanism. The issuance figures (adjustments, special treatment) are filled in as
@@ -47,20 +80,23 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     if actor is not None:
         require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.REGISTRY_OPERATOR)
     pack = load_pack(pack_id)
-    market, sector = pack.market, pack.sector
+    market = pack.market
     compute = mechanism_for(pack, year)
-    if _scope(market, sector, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
-            _scope(market, sector, year).exclude(proposal_key="").exists():
-        raise CetsError(A0101, f"{market} {sector} {year}")
+    if _pack_scope(pack, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
+            _pack_scope(pack, year).exclude(proposal_key="").exists():
+        raise CetsError(A0101, f"{market} {pack.sector} {year}")
     results = compute(pack=pack, year=year)
-    _scope(market, sector, year).delete()
+    _pack_scope(pack, year).delete()
     ids = [r.entity_id for r in results.entities]
+    sector_of = _sector_of(pack, year, ids)
     treatments = _treatments(year, ids)
-    adjustments = _adjustments(year, ids, sector, market)
+    adjustments = {}
+    for sec in sorted(set(sector_of.values())):
+        adjustments.update(_adjustments(year, [i for i in ids if sector_of[i] == sec], sec, market))
     rows = []
     for e in results.entities:
         row = SimpleNamespace(  # the EntityAllocation fields _apply_issuance reads and fills
-            entity_id=e.entity_id, market=market, sector=sector, year=year, pack_id=pack_id, pack_sha256=pack.sha256,
+            entity_id=e.entity_id, market=market, sector=sector_of[e.entity_id], year=year, pack_id=pack_id, pack_sha256=pack.sha256,
             verified_emissions_t=e.verified_emissions_t, initial_allocation_t=e.initial_allocation_t,
             shortfall_topup_t=e.shortfall_topup_t, final_allocation_t=e.final_allocation_t, pre_allocation_t=e.pre_allocation_t,
             pre_allocation_computed_t=e.pre_allocation_t, issue_delta_t=0, obligation_t=e.obligation_t,
@@ -716,3 +752,58 @@ def allocation_submission_receive(*, submission_id: int, actor, on=None):
     s.issue_by = add_working_days(day, days) if days is not None else None
     s.save(update_fields=["received_on", "received_by", "issue_by"])
     return s
+
+
+# The mechanisms that take the bureau's per-entity approval basis (``AllocationBasis``) as input.
+BASIS_MECHANISMS = frozenset({"beijing_capped_free"})
+MAX_BASIS_ROWS = 20_000  # a pilot market's key emitters number in the hundreds or low thousands
+
+
+@transaction.atomic
+def allocation_basis_import(*, pack_id: str, year: int, path, actor) -> int:
+    """Record the bureau's approval basis (核定依据) of ``year`` from a table ``path`` (a file path or an
+    uploaded :class:`cets.core.tables.UploadedTable`; :func:`cets.allocation.tables.read_beijing_basis`: UTF-8 or
+    GB18030 CSV, one row per entity, at most :data:`MAX_BASIS_ROWS`), replacing the
+    bases of the same entities; the verified emissions come from MRV when the allocation is computed
+    (:func:`allocation_compute`). Returns the number of rows recorded.
+
+    Refusals: R0502 unless ``actor`` is a provincial authority whose province holds every listed entity;
+    A0117 if the pack does not cover ``year``; A0131 if the pack's market method for the year takes no basis;
+    A0101 once the year's allocation of the pack's scope is issued or proposed; InputError with every problem
+    (file, row, column, value, reason; unknown credit codes included) — then nothing is written."""
+    from cets.core.errors import InputError, InputProblem
+    from cets.parties.access import DENIED
+    from cets.parties.models import Organisation
+
+    from .checks import A0117, A0131
+    from .mechanisms import mechanism_name
+    from .models import AllocationBasis
+    from .tables import read_beijing_basis
+
+    m = require_role(actor, Role.PROVINCIAL_AUTHORITY)
+    pack = load_pack(pack_id)
+    if not pack.covers(year):
+        raise CetsError(A0117, f"{pack.id} {year}")
+    if mechanism_name(pack, year) not in BASIS_MECHANISMS:
+        raise CetsError(A0131, f"{pack.id} {year}")
+    if _pack_scope(pack, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
+            _pack_scope(pack, year).exclude(proposal_key="").exists():
+        raise CetsError(A0101, f"{pack.market} {pack.sector} {year}")
+    rows, problems = read_beijing_basis(path)
+    name = getattr(path, "name", str(path))
+    if len(rows) + len(problems) > MAX_BASIS_ROWS:
+        raise InputError([InputProblem(name, 1, "", str(len(rows)), f"行数超过上限 {MAX_BASIS_ROWS}", f"more than {MAX_BASIS_ROWS} rows")])
+    orgs = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[r["entity_uscc"] for r in rows])}
+    for r in rows:
+        o = orgs.get(r["entity_uscc"])
+        if o is None:
+            problems.append(InputProblem(name, r["row"], "entity_uscc", r["entity_uscc"], "平台上没有该单位", "no such entity on the platform"))
+        elif o.province != m.province:
+            raise CetsError(DENIED, f"{o.uscc} in province {o.province}, outside jurisdiction {m.province}")
+    if problems:
+        raise InputError(problems)
+    for r in rows:
+        fields = {k: v for k, v in r.items() if k not in ("entity_uscc", "row")}
+        AllocationBasis.objects.update_or_create(market=pack.market, year=year, entity=orgs[r["entity_uscc"]],
+                                                 defaults={**fields, "source": name[:200], "recorded_by": actor})
+    return len(rows)

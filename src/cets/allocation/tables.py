@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cets.core.errors import InputProblem
-from cets.core.tables import CsvTable, write_csv_atomic  # noqa: F401 (write_csv_atomic: the commands' writer)
+from cets.core.tables import CsvTable, UploadedTable, write_csv_atomic  # noqa: F401 (write_csv_atomic: the commands' writer)
 from cets.core.uscc import validate_uscc
 
 from .formulas import CATEGORIES, EntityAllocation, PowerRules, UnitAllocation, UnitInput
@@ -266,47 +266,68 @@ def _yes_no(text: str) -> bool:
     raise ValueError
 
 
-def read_beijing(path: Path | str) -> tuple[list, list[InputProblem]]:
-    """Parse a Beijing entity table (:data:`BEIJING_INPUT_COLUMNS`): ``method`` (historical_total |
-    historical_intensity | benchmark), ``base`` (t, or t per unit of activity), ``activity`` and ``factor``
-    (控排系数) ≥ 0 (``activity`` may be empty for historical_total, ``factor`` defaults to 1),
-    ``prev_allocation_t`` whole tonnes, ``prev_compliant`` yes/no. Returns rows and every problem."""
-    from .beijing import METHODS, BeijingInput
+BEIJING_BASIS_COLUMNS = ("entity_uscc", "method", "base", "activity", "factor", "prev_allocation_t", "prev_compliant")
 
-    path = Path(path)
+
+def _beijing_basis_fields(field) -> dict:
+    """The approval-basis cells of one Beijing row (:data:`BEIJING_BASIS_COLUMNS`), parsed with ``field``."""
+    from .beijing import METHODS
+
+    method = field("method", lambda v: _choice(v, METHODS), f"核定方法应为 {'、'.join(METHODS)}", f"method must be one of {', '.join(METHODS)}")
+    return dict(
+        method=method,
+        base=field("base", lambda v: _decimal(v, low=Decimal(0)), "基数应为非负数", "base must be a number ≥ 0"),
+        activity=field("activity", lambda v: _decimal(v, low=Decimal(0)) if v.strip() or method != "historical_total" else Decimal(0),
+                       "产量（活动水平）应为非负数", "activity must be a number ≥ 0"),
+        factor=field("factor", lambda v: _decimal(v, low=Decimal(0)) if v.strip() else Decimal(1), "控排系数应为非负数", "control factor must be a number ≥ 0"),
+        prev_allocation_t=field("prev_allocation_t", lambda v: _tonnes(v) if v.strip() else 0, "上年核定配额应为非负整数（吨）",
+                                "previous allocation must be whole tonnes ≥ 0"),
+        prev_compliant=field("prev_compliant", _yes_no, "上年是否履约应为 是/否", "prev_compliant must be yes or no"),
+    )
+
+
+def _read_beijing_rows(path: Path, columns, make) -> tuple[list, list[InputProblem]]:
+    """One Beijing row per entity: ``make(uscc, field, fields, row_no)`` builds it from the parsed basis cells; a
+    duplicate entity is a problem. Returns rows and every problem (nothing half read)."""
     problems: list[InputProblem] = []
-    rows: list[BeijingInput] = []
+    rows: list = []
     seen: set[str] = set()
-    table = CsvTable(path, BEIJING_INPUT_COLUMNS)
+    table = CsvTable(path, columns)
     if table.problems:
         return [], table.problems
     for row_no, rec, bad, field in table.rows():
         uscc = field("entity_uscc", validate_uscc, "", "")
-        method = field("method", lambda v: _choice(v, METHODS), f"核定方法应为 {'、'.join(METHODS)}", f"method must be one of {', '.join(METHODS)}")
-        e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
-        base = field("base", lambda v: _decimal(v, low=Decimal(0)), "基数应为非负数", "base must be a number ≥ 0")
-        activity = field(
-            "activity",
-            lambda v: _decimal(v, low=Decimal(0)) if v.strip() or method != "historical_total" else Decimal(0),
-            "产量（活动水平）应为非负数",
-            "activity must be a number ≥ 0",
-        )
-        factor = field(
-            "factor", lambda v: _decimal(v, low=Decimal(0)) if v.strip() else Decimal(1), "控排系数应为非负数", "control factor must be a number ≥ 0"
-        )
-        prev = field(
-            "prev_allocation_t", lambda v: _tonnes(v) if v.strip() else 0, "上年核定配额应为非负整数（吨）", "previous allocation must be whole tonnes ≥ 0"
-        )
-        ok = field("prev_compliant", _yes_no, "上年是否履约应为 是/否", "prev_compliant must be yes or no")
+        row = make(uscc, field, _beijing_basis_fields(field), row_no)
         if not bad and uscc in seen:
             bad.append(InputProblem(path.name, row_no, "entity_uscc", uscc, "单位重复", "duplicate entity"))
         if bad:
             problems.extend(bad)
             continue
         seen.add(uscc)
-        rows.append(
-            BeijingInput(
-                entity_uscc=uscc, method=method, verified_emissions_t=e, base=base, activity=activity, factor=factor, prev_allocation_t=prev, prev_compliant=ok
-            )
-        )
+        rows.append(row)
     return rows, problems
+
+
+def read_beijing(path: Path | str) -> tuple[list, list[InputProblem]]:
+    """Parse a Beijing entity table (:data:`BEIJING_INPUT_COLUMNS`): ``method`` (historical_total |
+    historical_intensity | benchmark), ``base`` (t, or t per unit of activity), ``activity`` and ``factor``
+    (控排系数) ≥ 0 (``activity`` may be empty for historical_total, ``factor`` defaults to 1),
+    ``prev_allocation_t`` whole tonnes, ``prev_compliant`` yes/no. Returns rows and every problem."""
+    from .beijing import BeijingInput
+
+    def make(uscc, field, basis, row_no):
+        e = field("verified_emissions_t", _tonnes, "核查排放量应为非负整数（吨）", "verified emissions must be whole tonnes ≥ 0")
+        return BeijingInput(entity_uscc=uscc, verified_emissions_t=e, **basis)
+
+    return _read_beijing_rows(Path(path), BEIJING_INPUT_COLUMNS, make)
+
+
+def read_beijing_basis(path: Path | str | UploadedTable) -> tuple[list[dict], list[InputProblem]]:
+    """Parse a Beijing approval-basis table (:data:`BEIJING_BASIS_COLUMNS`, the same cells as
+    :func:`read_beijing` without the verified emissions, which the database path takes from MRV): one dict per
+    entity (``entity_uscc``, the file's ``row`` and the :class:`~cets.allocation.models.AllocationBasis` fields).
+    Returns rows and every problem (file, row, column, value, reason zh/en)."""
+    def make(uscc, field, basis, row_no):
+        return {"entity_uscc": uscc, "row": row_no, **basis}
+
+    return _read_beijing_rows(Path(path) if isinstance(path, str) else path, BEIJING_BASIS_COLUMNS, make)

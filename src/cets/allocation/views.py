@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
@@ -20,7 +21,7 @@ from cets.parties.models import Role
 from cets.rules.packs import PackError
 
 from . import selectors, services
-from .forms import SubmissionForm
+from .forms import BasisScopeForm, BasisUploadForm, SubmissionForm
 
 STATUSES = {"waiting": Q(received_on__isnull=True), "received": Q(received_on__isnull=False),
             "late": Q(due__isnull=False, submitted_on__gt=F("due"))}
@@ -101,3 +102,77 @@ def submission_receive(request, submission_id: int):
         messages.success(request, _("Receipt recorded; issue by %(d)s.") % {"d": s.issue_by.isoformat() if s.issue_by else "—"})
     back = request.POST.get("next", "")
     return redirect(back if back.startswith("/allocation/submissions/") else "allocation:submissions")
+
+
+# ---- the bureau's approval basis (核定依据) and the allocation computed from it (Beijing)
+
+def _basis_context(request, upload: BasisUploadForm | None = None) -> dict | None:
+    m = membership_of(request.user)
+    if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY):
+        return None
+    scope = BasisScopeForm(request.GET or None)
+    pack_id, year = scope.pack_and_year() if scope.is_valid() else (selectors.basis_scopes() or [("", 0)])[0]
+    rows = selectors.bases_visible(user=request.user, pack_id=pack_id, year=year) if pack_id else []
+    bureau = m.role == Role.PROVINCIAL_AUTHORITY
+    return {"viewer": viewer_of(request.user), "scope": BasisScopeForm(initial={"scope": f"{pack_id}:{year}"}), "pack_id": pack_id, "year": year,
+            "rows": rows, "bureau": bureau, "computed": sum(1 for r in rows if r.allocation is not None),
+            "upload": upload or (BasisUploadForm(initial={"scope": f"{pack_id}:{year}"}) if bureau else None)}
+
+
+@require_safe
+@login_required
+def basis(request):
+    """The approval bases of one pack and year in the user's scope, with the allocation computed from them; the
+    bureau's upload form and its compute button (authorities and the registry; others 404)."""
+    ctx = _basis_context(request)
+    if ctx is None:
+        raise Http404
+    return render(request, "allocation/basis.html", ctx)
+
+
+@require_POST
+@login_required
+def basis_upload(request):
+    """``services.allocation_basis_import`` from the uploaded CSV; every problem is listed with its row and column."""
+    from cets.core.errors import InputError
+    from cets.core.tables import UploadedTable
+
+    form = BasisUploadForm(request.POST, request.FILES)
+    problems = []
+    if form.is_valid():
+        pack_id, year = form.pack_and_year()
+        f = form.cleaned_data["file"]
+        try:
+            n = services.allocation_basis_import(pack_id=pack_id, year=year, path=UploadedTable(name=f.name[:200], data=f.read()), actor=request.user)
+        except CetsError as e:
+            form.add_error(None, _say(request, e))
+        except InputError as e:
+            problems = e.problems[:200]
+            form.add_error(None, _("The file has %(n)s problem(s); nothing was imported.") % {"n": len(e.problems)})
+        else:
+            messages.success(request, _("Approval basis recorded for %(n)s entities.") % {"n": n})
+            return redirect(f"{reverse('allocation:basis')}?{urlencode({'scope': f'{pack_id}:{year}'})}")
+    ctx = _basis_context(request, form)
+    if ctx is None:
+        raise Http404
+    ctx["problems"] = problems
+    return render(request, "allocation/basis.html", ctx, status=422)
+
+
+@require_POST
+@login_required
+def basis_compute(request):
+    """``services.allocation_compute`` for the chosen pack and year (A0101 once issued; R0502 for other roles)."""
+    form = BasisScopeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an allocation pack and year."))
+        return redirect("allocation:basis")
+    pack_id, year = form.pack_and_year()
+    try:
+        out = services.allocation_compute(year=year, pack_id=pack_id, actor=request.user)
+    except CetsError as e:
+        messages.error(request, _say(request, e))
+    else:
+        messages.success(request, _("Allocation computed: %(n)s entities, %(t)s t free allocation.") % {"n": out["entities"],
+                                                                                                       "t": f"{out['final_allocation_t']:,}"})
+    return redirect(f"{reverse('allocation:basis')}?{urlencode({'scope': f'{pack_id}:{year}'})}")

@@ -139,7 +139,7 @@ def penalty_range(request, obligation_id: PathId):
         from django.http import Http404
         raise Http404
     pack = load_pack(ob.pack_id)
-    require_role(request.user, *pack.raw("penalty.authorities"), province=ob.entity.province)
+    require_role(request.user, *pack.raw("penalty.authorities"), province=ob.entity.province, region_code=ob.entity.region_code)
     q, price, rng = services.penalty_range(obligation=ob, pack=pack)
     return {"basis": rng.basis, "unsurrendered_t": q, "price_fen": price.price_fen if price else None, "min_fen": rng.min_fen, "max_fen": rng.max_fen}
 

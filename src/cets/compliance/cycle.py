@@ -126,10 +126,11 @@ def observe(step: Step, *, market: str, year: int, listed: dict[str, dict[int, s
         ok = ([EntityAllocation.Stage.PRE_ISSUED, EntityAllocation.Stage.FINAL_ISSUED] if stage == "pre" else [EntityAllocation.Stage.FINAL_ISSUED])
         sectors = {sec for sec, _ in pairs}
         days: dict = {}
-        for sec in sectors:  # the day a sector's last executed issuance proposal of the stage was approved
+        for sec in sectors:  # the day a sector's last executed issuance proposal of the stage took effect
             base = issuance_key(market=market, sector=sec, year=year, stage=stage)
-            at = Proposal.objects.filter(key__startswith=base, status=Proposal.Status.EXECUTED).aggregate(d=Max("decided_at"))["d"]
-            days[sec] = _local(at)
+            effective = [dt.datetime.fromisoformat(e) if e else d for e, d in Proposal.objects.filter(
+                key__startswith=base, status=Proposal.Status.EXECUTED).values_list("payload__effective_at", "decided_at")]
+            days[sec] = _local(max(effective)) if effective else None
         parts = [(sec, eid) for sec, ents in listed.items() if sec in sectors for eid in ents]
         done = set(EntityAllocation.objects.filter(market=market, year=year, sector__in=sectors, entity_id__in=ids, stage__in=ok)
                    .values_list("sector", "entity_id"))

@@ -17,6 +17,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -24,6 +25,18 @@ from cets.core.errors import InputProblem
 from cets.core.uscc import InvalidUscc
 
 ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+@dataclass(frozen=True)
+class UploadedTable:
+    """An uploaded file that the readers here take in place of a :class:`~pathlib.Path`: its ``name`` (for the
+    problems' file column) and its bytes (``read_bytes()``)."""
+
+    name: str
+    data: bytes
+
+    def read_bytes(self) -> bytes:
+        return self.data
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -64,3 +64,22 @@ def problems_capped(problems: list[InputProblem], limit: int = MAX_PROBLEMS) -> 
     rest = len(problems) - limit
     last = problems[limit - 1]
     return [*problems[:limit], InputProblem(last.file, last.row, "", str(rest), f"另有 {rest} 处问题未列出", f"{rest} more problems not listed")]
+
+
+# -- documents (identity cards, licences) uploaded with an application ------------------------------------------
+
+DOCUMENT_MAX_BYTES = 5 * 1024 * 1024  # 5 MiB a document
+DOCUMENT_MAX_COUNT = 6
+DOCUMENT_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+
+
+def document_type(data: bytes, *, max_bytes: int = DOCUMENT_MAX_BYTES) -> str | None:
+    """The content type of an uploaded document judged by its first bytes — ``application/pdf``, ``image/jpeg`` or
+    ``image/png`` — or ``None`` if it is none of them, empty, or larger than ``max_bytes`` bytes (the name a browser
+    sends is not trusted)."""
+    if not isinstance(data, bytes | bytearray) or not data or len(data) > max_bytes:
+        return None
+    for magic, ctype in DOCUMENT_TYPES.items():
+        if bytes(data[: len(magic)]) == magic:
+            return ctype
+    return None

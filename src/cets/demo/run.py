@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Sum
 
+from cets.rules.markets import PRIMARY_MARKET
+
 from .common import SHANGHAI, _entity_users, _province_users, _rank, at, create_units, data_dir, issue_notices, submit_tables  # noqa: F401
 
 YEAR = 2023
@@ -48,6 +50,8 @@ class DemoResult:
     sectors_2024: list = field(default_factory=list)
     #: the what-if runs against 2024 (cets.demo.year2024.WHATIF): name → cets.allocation.whatif.WhatIfRun
     whatif_2024: dict = field(default_factory=dict)
+    #: the Beijing pilot's compliance year 2023 (:mod:`cets.demo.beijing`)
+    counts_beijing: dict[str, int] = field(default_factory=dict)
 
 
 def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
@@ -67,6 +71,9 @@ def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
     from .year2024 import Year2024
 
     Year2024(step).run()  # after 2023, so that 2023 stays exactly as it was
+    from .beijing import BeijingYear
+
+    BeijingYear(step).run()  # the pilot market beside the national one
     step.summary()  # 2023's figures, then the audit of the whole journal
     return res
 
@@ -184,10 +191,10 @@ class _Steps:
         from cets.registry.models import Instrument, Proposal, UnitType
         from cets.registry.services import proposal_approve
 
-        if not EntityAllocation.objects.filter(year=YEAR).exists():
+        if not EntityAllocation.objects.filter(year=YEAR, market=PRIMARY_MARKET).exists():
             self.log(f"· allocation {YEAR} 配额核算 ({PACK_ID})")
             allocation_compute(year=YEAR, pack_id=PACK_ID)
-        tot = EntityAllocation.objects.filter(year=YEAR).aggregate(final=Sum("final_allocation_t"), pre=Sum("pre_allocation_t"))
+        tot = EntityAllocation.objects.filter(year=YEAR, market=PRIMARY_MARKET).aggregate(final=Sum("final_allocation_t"), pre=Sum("pre_allocation_t"))
         cap = max(tot["final"], tot["pre"])
         self.log(f"· vintage CEA-{YEAR}, cap {cap:,} t 创设配额")
         ut = create_units(self, instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key=f"cap-CEA-{YEAR}",
@@ -197,7 +204,7 @@ class _Steps:
             submit_tables(self, year=YEAR, sector="power", stage=stage, day="2024-10-24")  # both stages' tables by 2024-10-24
             if stage == "final":
                 self.resolve_verification_blocks(at("2024-12-02"))
-            if EntityAllocation.objects.filter(year=YEAR, stage=want).exists():
+            if EntityAllocation.objects.filter(year=YEAR, market=PRIMARY_MARKET, stage=want).exists():
                 self.log(f"· issue {stage} allocation 发放 ({'预分配' if stage == 'pre' else '核定'}): registry-a proposes, registry-b approves")
                 p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=ut, actor=self.registry_a, effective_at=at(day))
                 if p.status == Proposal.Status.PROPOSED:
@@ -256,7 +263,7 @@ class _Steps:
 
         obligations_create(year=YEAR, pack_id=PACK_ID)
         self.log("· trading 交易: listing and block agreements on the exchange, settled delivery versus payment")
-        obligations = {o.entity_id: o for o in Obligation.objects.filter(year=YEAR)}
+        obligations = {o.entity_id: o for o in Obligation.objects.filter(year=YEAR, market=PRIMARY_MARKET)}
         accounts = {a.holder_id: a for a in Account.objects.filter(market="national", kind=AccountKind.ENTITY)}
         users = dict((m_org, u) for u, m_org in _entity_users())
         holding = {h.account_id: h.quantity for h in Holding.objects.filter(unit_type=self.cea, position="registry")}
@@ -398,7 +405,7 @@ class _Steps:
         users = dict((org, u) for u, org in _entity_users())
         province_users = _province_users()
         accounts = {a.holder_id: a for a in Account.objects.filter(market="national", kind=AccountKind.ENTITY)}
-        obligations = {o.entity_id: o for o in Obligation.objects.filter(year=YEAR)}
+        obligations = {o.entity_id: o for o in Obligation.objects.filter(year=YEAR, market=PRIMARY_MARKET)}
         done = set(SurrenderApplication.objects.filter(obligation__year=YEAR).values_list("obligation__entity_id", flat=True))
         order = sorted(self.entities, key=lambda e: _rank(self.seed + 1, e.uscc))
         for i, e in enumerate(order):
@@ -430,15 +437,16 @@ class _Steps:
         from cets.parties.models import GeneratingUnit
         from cets.registry.audit import audit_verify
 
-        a = EntityAllocation.objects.filter(year=YEAR).aggregate(
+        national = EntityAllocation.objects.filter(year=YEAR, market=PRIMARY_MARKET)
+        a = national.aggregate(
             e=Sum("verified_emissions_t"), pre=Sum("pre_allocation_t"), final=Sum("final_allocation_t"), top=Sum("shortfall_topup_t")
         )
         s = surrendered_by_instrument(year=YEAR)
         c = self.res.counts
         c.update(
             {
-                "entities": EntityAllocation.objects.filter(year=YEAR).count(),
-                "units": GeneratingUnit.objects.filter(entity__allocations__year=YEAR).count(),
+                "entities": national.count(),
+                "units": GeneratingUnit.objects.filter(entity__allocations__year=YEAR, entity__allocations__market=PRIMARY_MARKET).count(),
                 "verified_emissions_t": a["e"] or 0,
                 "pre_allocated_t": a["pre"] or 0,
                 "final_allocated_t": a["final"] or 0,

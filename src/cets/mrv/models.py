@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Cast
+from django.db.models.lookups import LessThanOrEqual
 
 from cets.core.fields import ExactDecimalField
 from cets.parties.models import Facility, GeneratingUnit, Organisation
@@ -269,7 +271,10 @@ class MonthlyFiling(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["unit", "year", "month", "market"], name="monthly_filing_unique"),
             models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="monthly_filing_month"),
-            models.CheckConstraint(condition=Q(supplied_mwh__lte=models.F("generation_mwh")), name="monthly_filing_supply_le_generation"),
+            # compared as numbers on both databases (ExactDecimalField is TEXT on SQLite: '950' > '1000' as text)
+            models.CheckConstraint(condition=LessThanOrEqual(Cast("supplied_mwh", models.DecimalField(max_digits=16, decimal_places=3)),
+                                                             Cast("generation_mwh", models.DecimalField(max_digits=16, decimal_places=3))),
+                                   name="monthly_filing_supply_le_generation"),
         ]
         indexes = [models.Index(fields=["year", "market", "entity"], name="monthly_filing_scope")]
 

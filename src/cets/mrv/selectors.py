@@ -254,3 +254,22 @@ def deadline_items(*, user, year: int, today):
                 add("list_publication", None, prov, f"{year} {sector} 名录 list", due, p.published_on if p else None)
     items.sort(key=lambda i: (i["due"] or today, i["kind"], i["province"], i["subject"]))
     return counts, items
+
+
+def determined_emissions(*, market: str, year: int, entity_ids=None) -> dict[int, int]:
+    """entity id → the ``year`` emissions the authority determines (核定) in ``market``, tonnes CO2e (int): the
+    latest completed spot check's figure where there is one (the bureau's second verification, 京环发〔2024〕8号
+    三(二)), otherwise the completed regular verification's — the notice says the bureau determines (核定) the
+    emissions by 09-15 but not from which figure; preferring the spot check is the platform's reading. Entities
+    without a completed verification are absent."""
+    from .models import VerificationAssignment
+
+    qs = VerificationAssignment.objects.filter(market=market, year=year, completed_on__isnull=False, verified_emissions_t__isnull=False)
+    if entity_ids is not None:
+        qs = qs.filter(entity_id__in=list(entity_ids))
+    out: dict[int, int] = {}
+    spot: dict[int, int] = {}
+    for eid, kind, t in qs.order_by("completed_on", "pk").values_list("entity_id", "kind", "verified_emissions_t"):
+        (spot if kind == VerificationAssignment.Kind.SPOT_CHECK else out)[eid] = t
+    out.update({eid: t for eid, t in spot.items() if eid in out})
+    return out

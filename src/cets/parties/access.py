@@ -1,8 +1,9 @@
 """Who may see and do what: role and jurisdiction checks shared by pages, API and services.
 
-A provincial or municipal authority user sees only entities of its province; an entity user only
-its own organisation; the national authority, registry and exchange operators see everything
-(DESIGN.md, Who uses it).
+A provincial or municipal authority user sees only entities of its province; a district authority
+user only entities of its district (GB/T 2260 six-digit ``region_code``; Beijing's 各区生态环境局,
+京环发〔2024〕8号); an entity user only its own organisation; the national authority, registry and exchange
+operators see everything (DESIGN.md, Who uses it). :func:`within` is the one jurisdiction test.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from .checks import DENIED
 from .models import Membership, Organisation, Role
 
 NATIONWIDE_ROLES = frozenset({Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR})
+#: Authorities below the national one: their jurisdiction is ``Membership.province`` (and ``district``).
+LOCAL_AUTHORITY_ROLES = (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, Role.DISTRICT_AUTHORITY)
 
 
 def membership_of(user) -> Membership | None:
@@ -40,23 +43,39 @@ def organisation_scope(user) -> Q:
         return Q(pk__in=[])
     if m.role in NATIONWIDE_ROLES:
         return Q()
-    if m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+    if m.role == Role.DISTRICT_AUTHORITY:
+        return Q(province=m.province, region_code=m.district)
+    if m.role in LOCAL_AUTHORITY_ROLES:
         return Q(province=m.province)
     return Q(pk=m.organisation_id)
+
+
+def within(m: Membership | None, *, province: str, region_code: str | None = None) -> bool:
+    """Whether a local authority membership's jurisdiction covers (``province``, ``region_code``).
+
+    Provincial and municipal authorities: the province. A district authority: its district, so it
+    needs the entity's ``region_code`` (six digits); without one the answer is no. Other roles: no
+    (nationwide roles are answered by the caller)."""
+    if m is None or m.role not in LOCAL_AUTHORITY_ROLES or m.province != province:
+        return False
+    if m.role == Role.DISTRICT_AUTHORITY:
+        return bool(m.district) and region_code == m.district
+    return True
 
 
 def can_see(user, org: Organisation) -> bool:
     return Organisation.objects.filter(organisation_scope(user), pk=org.pk).exists()
 
 
-def require_role(user, *roles: str, province: str | None = None) -> Membership:
-    """Return the user's membership, or raise R0502 if the role is not one of ``roles`` or, for an
-    authority user, ``province`` is outside its jurisdiction."""
+def require_role(user, *roles: str, province: str | None = None, region_code: str | None = None) -> Membership:
+    """Return the user's membership, or raise R0502 if the role is not one of ``roles`` or, for a
+    local authority user, (``province``, ``region_code``) is outside its jurisdiction (:func:`within`;
+    a district authority is refused when the caller gives no ``region_code``)."""
     m = membership_of(user)
     if m is None or m.role not in roles:
         raise CetsError(DENIED, f"role {m.role if m else 'none'}")
-    if province is not None and m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY) and m.province != province:
-        raise CetsError(DENIED, f"province {province} outside jurisdiction {m.province}")
+    if province is not None and m.role in LOCAL_AUTHORITY_ROLES and not within(m, province=province, region_code=region_code):
+        raise CetsError(DENIED, f"{province}/{region_code or '-'} outside jurisdiction {m.province}/{m.district or '-'}")
     return m
 
 
@@ -86,7 +105,7 @@ class Viewer:
             return "none"
         if r == Role.NATIONAL_AUTHORITY:
             return "national"
-        if r in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+        if r in LOCAL_AUTHORITY_ROLES:
             return "provincial"
         if r == Role.ENTITY:
             return "entity"

@@ -7,9 +7,14 @@ from .models import EmitterListEntry, GeneratingUnit, ImportBatch, Membership, O
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ("name", "uscc", "kind", "province")
+    """A person's identity number is never shown here either: only ``identifier`` (masked); it is set when the
+    registry approves an account application (:mod:`cets.registry.services.applications`)."""
+
+    list_display = ("name", "identifier", "kind", "province")
     list_filter = ("kind", "province")
     search_fields = ("name", "uscc")
+    exclude = ("resident_id",)
+    readonly_fields = ("identifier",)
 
 
 @admin.register(GeneratingUnit)

@@ -11,10 +11,14 @@ from cets.rules.markets import PRIMARY_MARKET
 
 
 class Organisation(models.Model):
-    """A legal person: key emitting entity, verification body, authority, registry, exchange, ...
+    """A holder or a body: key emitting entity, verification body, authority, registry, exchange, institution,
+    or a natural person (``individual``; draft Measures Art. 14 and 18 let institutions and individuals hold and
+    trade, Regulations Art. 7 lets "其他主体" take part).
 
     ``province`` is the GB/T 2260 province code from the credit code's region code ('' for
-    national-level bodies); it decides which provincial authority has jurisdiction.
+    national-level bodies), or from a person's address code; it decides which provincial authority has jurisdiction.
+    A person has no credit code: ``resident_id`` (GB 11643-1999, validated by :mod:`cets.core.resident_id`) is
+    stored whole so the registry can find the holder by it, and shown only masked (:attr:`identifier`).
     """
 
     class Kind(models.TextChoices):
@@ -25,24 +29,41 @@ class Organisation(models.Model):
         EXCHANGE = "exchange", "交易机构 exchange"
         INSTITUTION = "institution", "机构 institution"
         PROJECT_OWNER = "project_owner", "项目业主 project owner"
+        INDIVIDUAL = "individual", "自然人 individual"
 
     uscc = models.CharField("统一社会信用代码 unified social credit code", max_length=18, unique=True, null=True, blank=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     province = models.CharField(max_length=2, blank=True, db_index=True)
     region_code = models.CharField(max_length=6, blank=True)
+    resident_id = models.CharField("公民身份号码 resident identity number", max_length=18, unique=True, null=True, blank=True,
+                                   help_text="GB 11643-1999; individuals only; never shown unmasked")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["province", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["project_owner", "authority", "registry", "exchange"]) | Q(uscc__isnull=False), name="org_uscc_required"
+                condition=Q(kind__in=["project_owner", "authority", "registry", "exchange", "individual"]) | Q(uscc__isnull=False),
+                name="org_uscc_required",
             ),
+            models.CheckConstraint(condition=~Q(kind="individual") | (Q(resident_id__isnull=False) & Q(uscc__isnull=True)),
+                                   name="org_individual_resident_id"),
+            models.CheckConstraint(condition=Q(kind="individual") | Q(resident_id__isnull=True), name="org_resident_id_individual_only"),
         ]
 
+    @property
+    def identifier(self) -> str:
+        """What a page may show to identify the holder: the credit code, a person's masked identity number
+        (``110105********123X``), or ''."""
+        if self.resident_id:
+            from cets.core.resident_id import mask
+
+            return mask(self.resident_id)
+        return self.uscc or ""
+
     def __str__(self) -> str:
-        return f"{self.name} ({self.uscc or '-'})"
+        return f"{self.name} ({self.identifier or '-'})"
 
 
 class GeneratingUnit(models.Model):
@@ -138,6 +159,7 @@ class Role(models.TextChoices):
     NATIONAL_AUTHORITY = "national_authority", "生态环境部 national authority"
     PROVINCIAL_AUTHORITY = "provincial_authority", "省级生态环境主管部门 provincial authority"
     MUNICIPAL_AUTHORITY = "municipal_authority", "市级生态环境主管部门 municipal authority"
+    DISTRICT_AUTHORITY = "district_authority", "区级生态环境主管部门 district authority"
     ENTITY = "entity", "重点排放单位 key emitting entity"
     VERIFIER = "verifier", "核查技术服务机构 verification body"
     REGISTRY_OPERATOR = "registry_operator", "注册登记机构 registry operator"
@@ -150,9 +172,11 @@ class Role(models.TextChoices):
 class Membership(models.Model):
     """Who a user acts for: one organisation, one role, one jurisdiction (DESIGN.md, Who uses it).
 
-    ``province`` is the jurisdiction of provincial and municipal authority users ('' = national);
+    ``province`` is the jurisdiction of provincial, municipal and district authority users ('' = national);
     ``city`` the four-digit GB/T 2260 prefix of a municipal authority's city (an entity is in the city
-    when its ``region_code`` starts with it; '' for everyone else).
+    when its ``region_code`` starts with it; '' for everyone else); ``district`` the six-digit GB/T 2260
+    code of a district authority's district (Beijing's 各区生态环境局, 京环发〔2024〕8号: the district checks its
+    units' monthly data and reports; it sees and acts only on entities whose ``region_code`` is that district).
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
@@ -160,13 +184,18 @@ class Membership(models.Model):
     role = models.CharField(max_length=24, choices=Role.choices)
     province = models.CharField(max_length=2, blank=True)
     city = models.CharField(max_length=4, blank=True, help_text="GB/T 2260 city prefix (4 digits) of a municipal authority")
+    district = models.CharField(max_length=6, blank=True, help_text="GB/T 2260 district code (6 digits) of a district authority")
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=~Q(role__in=["provincial_authority", "municipal_authority"]) | ~Q(province=""),
+                condition=~Q(role__in=["provincial_authority", "municipal_authority", "district_authority"]) | ~Q(province=""),
                 name="membership_authority_has_province",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="district_authority") | (Q(district__regex=r"^[0-9]{6}$")),
+                name="membership_district_authority_has_district",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -36,10 +36,12 @@ def units_upsert(*, units: list[GeneratingUnit]) -> int:
 
 
 @transaction.atomic
-def member_create(*, username: str, organisation: Organisation, role: str, province: str = "", password: str | None = None, city: str = ""):
+def member_create(*, username: str, organisation: Organisation, role: str, province: str = "", password: str | None = None, city: str = "",
+                  district: str = ""):
     """Create (or return) a user acting for ``organisation`` in ``role``. ``password=None`` gives an
     unusable password (a service identity that cannot log in). Passwords are hashed with argon2.
-    ``city``: the GB/T 2260 city prefix (4 digits) of a municipal authority."""
+    ``city``: the GB/T 2260 city prefix (4 digits) of a municipal authority; ``district``: the six-digit
+    GB/T 2260 code of a district authority (its jurisdiction, :func:`cets.parties.access.within`)."""
     from django.contrib.auth import get_user_model
 
     from .models import Membership
@@ -52,7 +54,8 @@ def member_create(*, username: str, organisation: Organisation, role: str, provi
         else:
             user.set_password(password)
         user.save()
-    Membership.objects.update_or_create(user=user, defaults={"organisation": organisation, "role": role, "province": province, "city": city})
+    Membership.objects.update_or_create(user=user, defaults={"organisation": organisation, "role": role, "province": province, "city": city,
+                                                                  "district": district})
     return user
 
 
@@ -210,3 +213,52 @@ def emitter_list_publish(*, market: str, year: int, sector: str, province: str, 
                                                  deadline=rules.publish_by.get((year, sector)), published_on=on, published_by=actor, entries=n)
 
 
+
+
+# -- holders that are not key emitters: natural persons and institutions (draft Measures Art. 14, 18) --------
+
+def resident_id_valid(value: str) -> str:
+    """The normalised resident identity number (GB 11643-1999) or a refusal: L0301 shape, L0302 address code,
+    L0303 date of birth, L0304 check character. The refusal names the number only masked."""
+    from cets.core.resident_id import InvalidResidentId, mask, validate
+
+    from .checks import L0301, L0302, L0303, L0304
+
+    try:
+        return validate(value)
+    except InvalidResidentId as e:
+        code = {"shape": L0301, "region": L0302, "birth_date": L0303, "check": L0304}[e.problem.reason]
+        shown = mask(value.strip().upper()) if isinstance(value, str) else ""
+        raise CetsError(code, shown) from None
+
+
+def credit_code_valid(value: str) -> str:
+    """The normalised unified social credit code (GB 32100-2015) or L0305."""
+    from cets.core.uscc import InvalidUscc, validate_uscc
+
+    from .checks import L0305
+
+    try:
+        return validate_uscc(value if isinstance(value, str) else "")
+    except InvalidUscc as e:
+        raise CetsError(L0305, f"{str(value)[:18]}: {e.problem.en}") from None
+
+
+@transaction.atomic
+def holder_create(*, kind: str, name: str, resident_id: str | None = None, uscc: str | None = None) -> Organisation:
+    """Create a holder that is not a key emitter: a natural person (``kind="individual"``, ``resident_id``
+    GB 11643-1999; province from its address code) or an institution (``kind="institution"``, ``uscc`` GB 32100;
+    province from the credit code's region code). Refusals: L0301–L0304 (identity number), L0305 (credit code),
+    L0306 (a holder with this number exists). Called by the registry when it approves an account application."""
+    from .checks import L0306
+
+    if kind == Organisation.Kind.INDIVIDUAL:
+        rid = resident_id_valid(resident_id or "")
+        if Organisation.objects.filter(resident_id=rid).exists():
+            raise CetsError(L0306, Organisation(resident_id=rid).identifier)
+        return Organisation.objects.create(kind=kind, name=name, resident_id=rid, region_code=rid[:6], province=rid[:2])
+    code = credit_code_valid(uscc or "")
+    if Organisation.objects.filter(uscc=code).exists():
+        raise CetsError(L0306, code)
+    return Organisation.objects.create(kind=Organisation.Kind.INSTITUTION, name=name, uscc=code, region_code=code[2:8],
+                                       province=uscc_province(code) or "")

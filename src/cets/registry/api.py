@@ -99,7 +99,7 @@ def _proposal_out(p) -> ProposalOut:
 def account(request, number: str):
     a = selectors.account_visible(user=request.user, number=number)
     return AccountOut(number=a.number, kind=a.kind, market=a.market, status=a.status, province=a.province,
-                      holder=a.holder.uscc or a.holder.name if a.holder_id else None)
+                      holder=a.holder.identifier or a.holder.name if a.holder_id else None)
 
 
 @router.get("/accounts/{number}/holdings", response=list[HoldingOut])
@@ -332,6 +332,41 @@ def reject(request, proposal_id: PathId, body: RejectIn):
     return _proposal_out(services.proposal_reject(proposal_id=proposal_id, approver=request.user, reason=body.reason))
 
 
+class BlockStepOut(Schema):
+    seq: int
+    key: str
+    kind: str
+    effective_at: dt.datetime
+    reference: str
+    from_account: str
+    to_account: str
+    to_kind: str
+    block: str
+    quantity_t: int
+    retired: bool
+
+
+class BlockHistoryOut(Schema):
+    serial: str
+    unit_type: str
+    instrument: str
+    vintage: str
+    project: str
+    project_name: str
+    block: str
+    account: str
+    retired: bool
+    steps: list[BlockStepOut]
+
+
+@router.get("/blocks/{serial}", response=BlockHistoryOut)
+def block_history(request, serial: str):
+    """The history of a serial or of a block (``<unit type>-<9-digit serial>[-<9-digit end>]``): creation, issuance,
+    each transfer, surrender or cancellation, in journal order, and where the serial is now. Nationwide roles and
+    auditors see any serial, a holder those it holds; R1002 (422) otherwise or if no block has it."""
+    return selectors.serial_history_for(user=request.user, text=serial)
+
+
 @router.get("/reconciliation", response=list[dict])
 def reconciliation(request):
     """Per unit type: created = national total + issued; issued = circulating + surrendered + cancelled + deducted."""
@@ -392,3 +427,111 @@ def holder_change(request, body: HolderChangeIn):
     return _proposal_out(services.holder_change_propose(key=body.key, kind=body.kind, from_holder=orgs[body.from_uscc],
                                                         to_holder=orgs[body.to_uscc], lines=lines, decision_ref=body.decision_ref,
                                                         actor=request.user))
+
+
+# -- account applications of individuals and institutions (draft Measures Art. 14, 18; issue 17) ------------------
+
+class DocumentIn(Schema):
+    kind: str = Field(max_length=24)
+    file_name: str = Field(max_length=200)
+    content_base64: str = Field(max_length=7_100_000)
+
+
+class ApplicationIn(Schema):
+    holder_kind: str = Field(max_length=12)
+    name: str = Field(max_length=200)
+    resident_id: str | None = Field(None, max_length=18)
+    uscc: str | None = Field(None, max_length=18)
+    kyc: dict
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=128)
+    documents: list[DocumentIn] = Field(max_length=6)
+    market: str | None = Field(None, max_length=16)
+
+
+class ApplicationOut(Schema):
+    reference: str
+    market: str
+    holder_kind: str
+    name: str
+    identity: str = Field(description="credit code, or the identity number masked (110105********123X)")
+    status: str
+    kyc: dict
+    documents: list[dict]
+    proposal_id: int | None
+    account: str | None
+    submitted_by: str | None
+    decision_note: str
+
+
+class ApplicationSearchIn(Schema):
+    q: str = Field("", max_length=80)
+    status: str = Field("", max_length=10)
+
+
+class NoteIn(Schema):
+    note: str = Field("", max_length=300)
+
+
+def _application_out(a) -> ApplicationOut:
+    return ApplicationOut(reference=a.reference, market=a.market, holder_kind=a.holder_kind, name=a.name, identity=a.identifier, status=a.status,
+                          kyc=a.kyc, documents=[{"kind": d.kind, "content_type": d.content_type, "size": d.size, "sha256": d.sha256}
+                                                for d in a.documents.all().only("kind", "content_type", "size", "sha256")],
+                          proposal_id=a.proposal_id, account=a.account.number if a.account_id else None,
+                          submitted_by=a.submitted_by.username if a.submitted_by_id else None, decision_note=a.decision_note)
+
+
+@router.post("/applications", response=ApplicationOut)
+def application_submit(request, body: ApplicationIn):
+    """A registry operator enters an account application for a natural person or an institution (the applicant's own
+    way is the public page ``/registry/apply/``). Documents in base64 (PDF/JPEG/PNG; R0903 if not decodable).
+    Refusals: see :func:`cets.registry.services.application_submit`."""
+    import base64
+    import binascii
+
+    from .checks import R0903
+
+    _otp(request)
+    docs = []
+    for d in body.documents:
+        try:
+            docs.append((d.kind, d.file_name, base64.b64decode(d.content_base64, validate=True)))
+        except (binascii.Error, ValueError):
+            raise CetsError(R0903, d.file_name[:60]) from None
+    from cets.rules.markets import PRIMARY_MARKET
+
+    app = services.application_submit(holder_kind=body.holder_kind, name=body.name, resident_id=body.resident_id, uscc=body.uscc, kyc=body.kyc,
+                                      username=body.username, password=body.password, documents=docs, market=body.market or PRIMARY_MARKET,
+                                      actor=request.user)
+    return _application_out(app)
+
+
+@router.get("/applications", response=list[ApplicationOut])
+def applications(request, status: str = "", limit: Limit = 200):
+    """Applications, newest first (registry operators). To find one by a person's whole identity number use
+    ``POST /applications/search`` (the number stays out of URLs)."""
+    return [_application_out(a) for a in services.application_search(actor=request.user, status=status[:10])[:limit]]
+
+
+@router.post("/applications/search", response=list[ApplicationOut])
+def applications_search(request, body: ApplicationSearchIn):
+    """Search by reference, name, credit code or a person's whole identity number (exact)."""
+    return [_application_out(a) for a in services.application_search(actor=request.user, q=body.q, status=body.status)[:200]]
+
+
+@router.get("/applications/{reference}", response=ApplicationOut)
+def application(request, reference: str):
+    return _application_out(services.application_get(reference=reference[:40], actor=request.user))
+
+
+@router.post("/applications/{reference}/propose", response=ProposalOut)
+def application_propose(request, reference: str, body: NoteIn):
+    """The reviewer proposes approval; a second operator approves with ``POST /proposals/{id}/approve``."""
+    _otp(request)
+    return _proposal_out(services.application_propose(reference=reference[:40], actor=request.user, note=body.note))
+
+
+@router.post("/applications/{reference}/reject", response=ApplicationOut)
+def application_reject(request, reference: str, body: NoteIn):
+    _otp(request)
+    return _application_out(services.application_reject(reference=reference[:40], reason=body.note or "—", actor=request.user))

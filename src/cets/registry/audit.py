@@ -10,7 +10,9 @@ then judges one property and returns a :class:`ValidatorResult` (name, ok, probl
    replayed holding is negative;
 3. :func:`conservation` — per unit type, Σ holdings = Σ created (units appear only by creation);
 4. :func:`legs_allowed` — every entry's debit and credit account kinds are allowed for its kind by the
-   transfer-kind table (:data:`cets.registry.kinds.TRANSFER_KINDS`); quantities are positive.
+   transfer-kind table (:data:`cets.registry.kinds.TRANSFER_KINDS`); quantities are positive;
+5. :func:`serial_blocks` — serial blocks of credits cover each account's holdings exactly, no serial is in two
+   places, retired serials never move.
 
 The first problem of each kind is named with the entry's sequence number and key. Other apps add
 their own validators (trading: the fund ledger, :mod:`cets.trading.audit`); the shell (``cets.cli``)
@@ -167,7 +169,47 @@ def legs_allowed(r: Replay) -> ValidatorResult:
                            f"{r.journal.transfers:,} entries")
 
 
-VALIDATORS: list[Validator] = [hash_chains, holdings_replayed, conservation, legs_allowed]
+def serial_blocks(r: Replay) -> ValidatorResult:
+    """Serial blocks (:class:`~cets.registry.models.SerialBlock`) of every serial-numbered unit type: (a) an account's
+    open blocks cover its holdings exactly (Σ serials = Σ tonnes over its positions); (b) no serial is in two open
+    blocks and the open blocks of a unit type are exactly serials 1 … created; (c) retired serials never move (a
+    block in a retirement account is closed only by a reversal)."""
+    from . import serials
+    from .models import RETIREMENT_KINDS, SerialBlock
+    from .services.blocks import SERIAL_INSTRUMENTS
+
+    tracked = set(UnitType.objects.filter(instrument__in=SERIAL_INSTRUMENTS).values_list("pk", flat=True))
+    problems: list[str] = []
+    numbers, codes = r.journal.numbers, r.journal.codes
+    held: dict[tuple[int, int], int] = defaultdict(int)
+    for (a, u, _p), q in r.stored_holdings.items():
+        if u in tracked and q:
+            held[(a, u)] += q
+    covered: dict[tuple[int, int], int] = defaultdict(int)
+    spans: dict[int, list] = defaultdict(list)
+    n_blocks = 0
+    for a, u, start, end in SerialBlock.objects.filter(closed_by__isnull=True).values_list("account_id", "unit_type_id", "start", "end"):
+        n_blocks += 1
+        covered[(a, u)] += end - start + 1
+        spans[u].append(serials.Span(start, end))
+    for k in sorted(set(held) | set(covered)):
+        if held.get(k, 0) != covered.get(k, 0):
+            problems.append(f"account {numbers.get(k[0])} {codes.get(k[1])}: holds {held.get(k, 0)} t but its blocks cover {covered.get(k, 0)} serials")
+    for u in sorted(tracked | set(spans)):
+        for a, b in serials.overlaps(spans.get(u, []))[:3]:
+            problems.append(f"{codes.get(u)}: serials {b.start}–{min(a.end, b.end)} are in two blocks")
+        whole = serials.merged(spans.get(u, []))
+        created = r.journal.created.get(u, 0)
+        if created and whole != [serials.Span(1, created)]:
+            problems.append(f"{codes.get(u)}: open blocks {[(s.start, s.end) for s in whole][:5]} are not serials 1–{created}")
+    moved = (SerialBlock.objects.filter(account__kind__in=RETIREMENT_KINDS, closed_by__isnull=False)
+             .exclude(closed_by__kind=TransferKind.REVERSAL).values_list("unit_type_id", "start", "end", "closed_by_id")[:10])
+    for u, start, end, seq in moved:
+        problems.append(f"{codes.get(u)} serials {start}–{end} were retired but moved again by entry #{seq}")
+    return ValidatorResult("serial blocks cover holdings 序列号区块", not problems, problems[:r.max_problems], f"{n_blocks:,} open blocks")
+
+
+VALIDATORS: list[Validator] = [hash_chains, holdings_replayed, conservation, legs_allowed, serial_blocks]
 
 
 def run_validators(validators: list[Validator], max_problems: int = MAX_PROBLEMS) -> list[ValidatorResult]:

@@ -4,7 +4,9 @@ Source: ``data/ccer-national`` (全国温室气体自愿减排注册登记系统
 project (已登记项目) becomes a :class:`CcerProject` owned by its project owner; each registered
 reduction batch (已登记减排量) creates, per vintage year of its annual detail, CCER units of
 ``CCER-<project code>-<vintage>`` issued to the owner's CCER holding account on the batch's
-registration date. Idempotent (keys derive from the publicity snapshot keys).
+registration date. Idempotent (keys derive from the publicity snapshot keys). Both entries go through
+``transfer_post``, so each batch and vintage is one serial block (:mod:`cets.registry.services.blocks`): minted by
+the creation, issued whole to the owner.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Numbered registry checks. Each refusal carries one of these codes (UK/EU registry practice).
 
 R01xx accounts · R02xx unit types · R03xx quantities · R04xx idempotency · R05xx people and approval ·
-R06xx compliance use of units · R07xx reports and statements (``reports.py``).
+R06xx compliance use of units · R07xx reports and statements (``reports.py``) · R09xx account applications of
+individuals and institutions (``services/applications.py``, draft Measures Art. 14) · R10xx serial blocks of credits ·
+R11xx the national reserve (Measures draft Art. 9, 23).
 """
 
 from cets.core.errors import Check
@@ -44,3 +46,21 @@ R0701 = Check(
 R0702 = Check("R0702", "报表参数无效", "invalid report parameters")
 R0703 = Check("R0703", "对账单分录过多，无法生成 PDF，请缩小日期范围或改用 XLSX",
               "too many entries for a PDF statement: narrow the date range or use XLSX")
+R0901 = Check("R0901", "开户申请信息不完整或无效", "account application: a know-your-customer field is missing or not valid")
+R0902 = Check("R0902", "开户申请缺少必需的证明文件", "account application: a required document is missing")
+R0903 = Check("R0903", "证明文件须为 PDF、JPEG 或 PNG，且数量与大小在限额内", "documents must be PDF, JPEG or PNG, within the count and size limits")
+R0904 = Check("R0904", "登录名已被使用或无效", "the login name is taken or not valid")
+R0905 = Check("R0905", "登录密码至少须12位", "the login password must have at least 12 characters")
+R0906 = Check("R0906", "该证件号码已有待审核的开户申请", "an application with this identity number is already under review")
+R0907 = Check("R0907", "开户申请状态不允许此操作", "the application is not in a state that allows this")
+R0908 = Check("R0908", "开户申请不存在", "no such account application")
+
+# serial blocks of credits (services/blocks.py, selectors)
+R1001 = Check("R1001", "序列号区块与持仓不一致", "the serial blocks do not cover the account's holding")
+R1002 = Check("R1002", "序列号格式无效或不存在", "not a serial number of any block (format <unit type>-<9 digits>)")
+
+# the national reserve (services/reserve.py)
+R1101 = Check("R1101", "储备操作须列明至少一个账户与数量", "a reserve operation needs at least one account and quantity")
+R1102 = Check("R1102", "价格须为正整数（分/吨）", "the price must be a positive integer (fen per tonne)")
+R1103 = Check("R1103", "该账户不能参与储备操作", "this account cannot take part in a reserve operation")
+R1104 = Check("R1104", "储备注入比例未在规则包中给出", "the rule pack gives no reserve share for this year")

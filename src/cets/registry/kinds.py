@@ -129,6 +129,7 @@ class KindRule:
 
 
 _OP, _ENT, _TRD, _PROV = Role.REGISTRY_OPERATOR, Role.ENTITY, Role.TRADER, Role.PROVINCIAL_AUTHORITY
+_NAT = Role.NATIONAL_AUTHORITY
 _HOLDER_SIDE = (_ENT, _TRD, _OP, "system")
 
 TRANSFER_KINDS: dict[str, KindRule] = {r.kind: r for r in (
@@ -196,6 +197,16 @@ PROPOSAL_KINDS: dict[str, ProposalRule] = {r.kind: r for r in (
     # holder's provincial authority approves in the platform (as a user, in its own province), then it executes.
     ProposalRule("holder_change", (_OP,), Role.PROVINCIAL_AUTHORITY, (TransferKind.TRANSFER,),
                  "change of holder: approved in the platform by the old holder's provincial authority"),
+    # An individual's or institution's account opening (draft Measures Art. 14, 18; issue 17): one operator reviews
+    # the know-your-customer fields and documents and proposes, a second approves; approval creates the holder,
+    # opens its account and its login. Nothing moves.
+    ProposalRule("account_application", (_OP,), _OP, (), "opening an individual's or institution's account after KYC review"),
+    # The national reserve (draft Measures Art. 9 预留配额, Art. 23 市场调节; registry/services/reserve.py): decided by the
+    # national authority, one person proposes and a second approves.
+    ProposalRule("reserve_fund", (_NAT,), _NAT, (TransferKind.ISSUE,), "the reserve funded from a vintage's cap by the pack's share"),
+    ProposalRule("reserve_release", (_NAT,), _NAT, (TransferKind.TRANSFER,), "allowances sold from the reserve (auction result) to buyers"),
+    ProposalRule("reserve_withdraw", (_NAT,), _NAT, (TransferKind.POSITION_MOVE, TransferKind.TRANSFER),
+                 "buy-back: sellers' allowances into the reserve at a price (held, then moved on approval)"),
 )}
 
 

@@ -240,3 +240,95 @@ class HolderChange(models.Model):
     registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decision_ref = models.CharField(max_length=200)
     published_at = models.DateTimeField()
+
+
+class AccountApplication(models.Model):
+    """An application to open a holder account by a natural person or an institution (draft Measures Art. 14:
+    the registry opens accounts for "符合规定的机构和个人"; Art. 18: they are trading subjects).
+
+    ``holder_kind`` ``individual`` (``resident_id``, GB 11643-1999, stored whole for search, shown masked) or
+    ``institution`` (``uscc``, GB 32100). ``kyc`` holds the declared know-your-customer fields
+    (:data:`cets.registry.services.applications.KYC_FIELDS`); ``password_hash`` the login the applicant chose
+    (a Django password hash, never the password). The registry reviews it; approval is a four-eyes proposal
+    (kind ``account_application``) whose execution creates the holder, opens the account and the login.
+    """
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已提交 submitted"
+        PROPOSED = "proposed", "待复核 proposed for approval"
+        APPROVED = "approved", "已开户 approved: account opened"
+        REJECTED = "rejected", "已驳回 rejected"
+
+    reference = models.CharField(max_length=24, unique=True)
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
+    holder_kind = models.CharField(max_length=12)
+    name = models.CharField(max_length=200)
+    resident_id = models.CharField(max_length=18, null=True, blank=True, db_index=True)
+    uscc = models.CharField(max_length=18, null=True, blank=True, db_index=True)
+    kyc = models.JSONField(default=dict)
+    username = models.CharField(max_length=150)
+    password_hash = models.CharField(max_length=256)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    proposal = models.ForeignKey("Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    holder = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decision_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.CheckConstraint(condition=(Q(holder_kind="individual") & Q(resident_id__isnull=False) & Q(uscc__isnull=True))
+                                   | (Q(holder_kind="institution") & Q(uscc__isnull=False) & Q(resident_id__isnull=True)),
+                                   name="application_identity_by_kind"),
+        ]
+
+    @property
+    def identifier(self) -> str:
+        """The credit code, or the person's identity number masked (``110105********123X``)."""
+        if self.resident_id:
+            from cets.core.resident_id import mask
+
+            return mask(self.resident_id)
+        return self.uscc or ""
+
+
+class ApplicationDocument(models.Model):
+    """A document uploaded with an application (identity card, business licence, ...): PDF, JPEG or PNG, bounded
+    in size and count (:mod:`cets.core.uploads`), kept in the database; only registry operators read it."""
+
+    application = models.ForeignKey(AccountApplication, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=24)
+    file_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+
+class SerialBlock(models.Model):
+    """A block of serial numbers ``start``–``end`` (inclusive, one tonne each) of a unit type, where one journal
+    entry put it (``entry``): minted by a ``create`` entry, then moved whole or split by every later entry between
+    accounts (first in, first out by serial within the account, :mod:`cets.registry.serials`). A block is never
+    changed: the entry that moves it on sets ``closed_by`` and creates its successors (``parent`` = this block).
+    The open blocks of an account cover its holdings of the unit type exactly (all positions); blocks in a
+    retirement account are retired serials. History of a serial: every block containing it, in entry order."""
+
+    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="serial_blocks")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="serial_blocks")
+    start = models.BigIntegerField()
+    end = models.BigIntegerField()
+    entry = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="+")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    closed_by = models.ForeignKey(Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["unit_type", "start", "entry"]
+        constraints = [models.CheckConstraint(condition=Q(start__gte=1) & Q(end__gte=models.F("start")), name="serial_block_range")]
+        indexes = [models.Index(fields=["account", "unit_type", "closed_by"]), models.Index(fields=["unit_type", "start"])]
+
+    @property
+    def quantity(self) -> int:
+        return self.end - self.start + 1

@@ -328,7 +328,7 @@ class Statement:
     account: str
     account_kind: str
     holder_name: str
-    holder_uscc: str
+    holder_uscc: str  # the credit code, or a natural person's identity number masked (Organisation.identifier)
     market: str
     province: str
     status: str
@@ -422,7 +422,7 @@ def account_statement(account: Account, date_from: dt.date, date_to: dt.date, *,
                 for k in sorted(keys, key=lambda k: (k[0], POSITION_ORDER.get(k[1], 99), k[1]))]
     holder = account.holder if account.holder_id else None
     return Statement(
-        account=account.number, account_kind=account.kind, holder_name=holder.name if holder else "", holder_uscc=(holder.uscc or "") if holder else "",
+        account=account.number, account_kind=account.kind, holder_name=holder.name if holder else "", holder_uscc=holder.identifier if holder else "",
         market=account.market, province=account.province, status=account.status, date_from=date_from, date_to=date_to, by=by,
         period_start=start, period_end=end, generated_at=local(timezone.now()), balances=balances, lines=lines,
     )

@@ -90,3 +90,117 @@ def account_by_number(number: str) -> Account | None:
 def transfer_entry(key: str) -> Transfer:
     """The journal entry posted under ``key``, with its unit type and accounts."""
     return Transfer.objects.select_related("unit_type", "debit_account", "credit_account").get(key=key)
+
+
+# ---------------------------------------------------------------- serial blocks (models.SerialBlock, serials.py)
+
+def _holder_label(acc: Account) -> str:
+    """The account's holder as the public may see it: an organisation's name; an individual's account by number only."""
+    if acc.kind == AccountKind.INDIVIDUAL or acc.holder is None:
+        return ""
+    return acc.holder.name
+
+
+def serial_history(text: str) -> dict:
+    """The history of a serial (or of a block, by its first serial ``<unit type>-<start>[-<end>]``, format in
+    :mod:`cets.registry.serials`): its project and vintage, then one step per journal entry that minted or moved
+    it — ``{"seq", "key", "kind", "effective_at", "reference", "from_account", "to_account", "to_kind", "to_holder", "block",
+    "quantity_t", "retired"}`` in entry
+    order (tonnes, int) — and where it is now. R1002 if the text is not a serial of any block.
+    Unscoped: callers check access (registry-facing roles; retired serials are public, :func:`retired_blocks`)."""
+    from cets.core.errors import CetsError
+
+    from . import serials
+    from .checks import R1002
+    from .models import RETIREMENT_KINDS, SerialBlock
+
+    parsed = serials.parse_serial(text)
+    ut = UnitType.objects.filter(code=parsed[0]).select_related("project").first() if parsed else None
+    if ut is None:
+        raise CetsError(R1002, text[:80])
+    n = parsed[1]
+    rows = list(SerialBlock.objects.filter(unit_type=ut, start__lte=n, end__gte=n).select_related(
+        "account__holder", "entry", "parent__account").order_by("entry_id", "id"))
+    if not rows:
+        raise CetsError(R1002, text[:80])
+    steps = []
+    for b in rows:
+        if b.parent is not None and b.parent.account_id == b.account_id:
+            continue  # the rest of a split block: this serial stayed where it was
+        t = b.entry
+        src = b.parent.account if b.parent is not None else None
+        steps.append({"seq": t.seq, "key": t.key, "kind": t.kind, "effective_at": t.effective_at, "reference": t.reference,
+                      "from_account": src.number if src else "", "to_account": b.account.number, "to_kind": b.account.kind,
+                      "to_holder": _holder_label(b.account), "block": serials.block_text(ut.code, serials.Span(b.start, b.end)),
+                      "quantity_t": b.quantity, "retired": b.account.kind in RETIREMENT_KINDS})
+    now = rows[-1]
+    return {"serial": serials.serial_text(ut.code, n), "unit_type": ut.code, "instrument": ut.instrument, "vintage": ut.vintage,
+            "project": ut.project.code if ut.project else "", "project_name": ut.project.name if ut.project else "",
+            "block": serials.block_text(ut.code, serials.Span(now.start, now.end)), "account": now.account.number,
+            "retired": now.account.kind in RETIREMENT_KINDS, "steps": steps}
+
+
+def blocks_of(*, account: Account) -> list[dict]:
+    """The open serial blocks of ``account`` in serial order: ``{"block", "unit_type", "quantity", "since"}``."""
+    from . import serials
+    from .models import SerialBlock
+
+    return [{"block": serials.block_text(b.unit_type.code, serials.Span(b.start, b.end)), "unit_type": b.unit_type.code,
+             "quantity": b.quantity, "since": b.entry.effective_at}
+            for b in SerialBlock.objects.filter(account=account, closed_by__isnull=True).select_related("unit_type", "entry")
+            .order_by("unit_type__code", "start")]
+
+
+def retired_blocks(*, q: str = ""):
+    """Retired serials (public): the open blocks in retirement accounts (surrender, cancellation, deduction),
+    newest retirement first, with unit type, project, the entry that retired them and the account they came from.
+    ``q`` filters by unit type code, project code or project name."""
+    from .models import RETIREMENT_KINDS, SerialBlock
+
+    qs = (SerialBlock.objects.filter(closed_by__isnull=True, account__kind__in=RETIREMENT_KINDS)
+          .select_related("unit_type__project", "entry", "account", "parent__account__holder").order_by("-entry_id", "start"))
+    if q:
+        qs = qs.filter(Q(unit_type__code__icontains=q) | Q(unit_type__project__name__icontains=q))
+    return qs
+
+
+def serial_history_for(*, user, text: str) -> dict:
+    """:func:`serial_history` if ``user`` may see it: nationwide roles and auditors any serial, a holder the serials
+    its account holds now; otherwise R1002 as for an unknown serial (existence is not revealed)."""
+    from cets.core.errors import CetsError
+    from cets.parties.access import NATIONWIDE_ROLES, membership_of
+    from cets.parties.models import Role
+
+    from .checks import R1002
+
+    m = membership_of(user)
+    h = serial_history(text)
+    if m is not None and (m.role in NATIONWIDE_ROLES or m.role == Role.AUDITOR):
+        return h
+    if m is not None and Account.objects.filter(number=h["account"], holder_id=m.organisation_id).exists():
+        return h
+    raise CetsError(R1002, text[:80])
+
+
+# ---------------------------------------------------------------- the national reserve (services/reserve.py)
+
+RESERVE_KINDS = ("reserve_fund", "reserve_release", "reserve_withdraw")
+
+
+def reserve_holdings(*, market: str) -> list[Holding]:
+    """What the market's national reserve account holds (tonnes, int), by unit type and position."""
+    return list(Holding.objects.filter(account__market=market, account__kind=AccountKind.NATIONAL_RESERVE, quantity__gt=0)
+                .select_related("unit_type").order_by("unit_type__code", "position"))
+
+
+def reserve_proposals(*, status: str | None = None, q: str = ""):
+    """Reserve decisions (proposals of the ``reserve_*`` kinds), newest first; ``status`` filters (``executed`` = decided
+    and carried out — the public record); ``q`` matches the decision reference or unit type."""
+    from .models import Proposal
+
+    qs = Proposal.objects.filter(kind__in=RESERVE_KINDS).select_related("proposed_by", "decided_by").order_by("-decided_at", "-proposed_at")
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(payload__decision_ref__icontains=q) | Q(payload__unit_type__icontains=q))
+    return qs

@@ -43,8 +43,10 @@ DUE_SOON_DAYS = 30
 NOT_APPLICABLE, UNTRACKED, UPCOMING, DUE, DONE, DONE_LATE, OVERDUE = (
     "not_applicable", "untracked", "upcoming", "due", "done", "done_late", "overdue")
 STATUSES = (NOT_APPLICABLE, UNTRACKED, UPCOMING, DUE, DONE, DONE_LATE, OVERDUE)
-# municipal_authority: the level below the province (Beijing's district bureaus, beijing/cycle-2023-2024)
-OWNERS = ("national_authority", "provincial_authority", "municipal_authority", "registry_operator", "entity", "verifier", "exchange_operator")
+# municipal_authority: a city below the province; district_authority: a district (Beijing's district bureaus,
+# beijing/cycle-2023-2024)
+OWNERS = ("national_authority", "provincial_authority", "municipal_authority", "district_authority", "registry_operator", "entity", "verifier",
+          "exchange_operator")
 EVENTS = ("list_publication", "accounts", "dq_plans", "annual_reports", "verification", "verifier_evaluation", "tables_pre",
           "tables_final", "issuance_pre", "issuance_final", "notices", "surrender", "rectification", "borrowing", "none")
 ALL = "all"

@@ -9,9 +9,10 @@ from django.http import Http404
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from cets.core.schema import Year
+from cets.core.schema import Fen, PathId, Tonnes, Year
 from cets.mrv.api import AssignIn, AssignmentOut, _asg  # the draw's input and output are mrv's own endpoint's
 from cets.parties.models import Organisation
+from cets.rules.markets import PRIMARY_MARKET
 
 from . import selectors, services
 from .models import BlacklistEntry, CreditRecord, JointNotice, NoticeDispatch, PublicReport
@@ -272,6 +273,170 @@ def public_list(request, slug: str, q: str = ""):
     params = {k: request.GET.get(k, "") for k in ["q"] + [f for f, _l in pl.filters]}
     cols = [k for k, _l in pl.columns]
     return [{k: (v if isinstance(v := pl.row(x).get(k, ""), (int, str)) else str(v)) for k in cols} for x in pl.query(params)]
+
+
+# ---- market stabilisation and the national reserve (national authority; draft Measures Art. 9, 23)
+# Approval of a reserve proposal (four eyes): ``POST /api/v1/registry/proposals/{id}/approve`` by a second person.
+
+class AlertOut(Schema):
+    id: int
+    market: str
+    day: dt.date
+    trigger: str
+    value: int
+    threshold: int
+    pack_id: str
+    status: str
+    decision: str
+    decision_reference: str
+    proposal_key: str
+
+
+def _alert(a) -> AlertOut:
+    return AlertOut(id=a.pk, market=a.market, day=a.day, trigger=a.trigger, value=a.value, threshold=a.threshold, pack_id=a.pack_id, status=a.status,
+                    decision=a.decision, decision_reference=a.decision_reference, proposal_key=a.proposal_key)
+
+
+class TriggersIn(Schema):
+    market: str
+    day: dt.date
+
+
+class DecideIn(Schema):
+    decision: str
+    decision_reference: str
+    proposal_key: str = ""
+
+
+class ReserveLineIn(Schema):
+    account: str
+    quantity_t: Tonnes
+    price_fen: Fen
+
+
+class FundIn(Schema):
+    key: str
+    unit_type: str
+    year: Year
+    decision_ref: str
+
+
+class AuctionIn(Schema):
+    key: str
+    unit_type: str
+    year: Year
+    quantity_t: Tonnes
+    floor_fen: Fen
+    decision_ref: str
+    bids: list[ReserveLineIn]
+
+
+class WithdrawIn(Schema):
+    key: str
+    unit_type: str
+    decision_ref: str
+    lines: list[ReserveLineIn]
+
+
+class ReserveProposalOut(Schema):
+    id: int
+    key: str
+    kind: str
+    status: str
+    payload: dict
+    result: dict
+
+
+class ReserveOut(Schema):
+    market: str
+    holdings: list[dict]
+    proposals: list[ReserveProposalOut]
+
+
+def _national(request) -> None:
+    from cets.parties.access import require_role
+    from cets.parties.models import Role
+
+    require_role(request.user, Role.NATIONAL_AUTHORITY)
+
+
+def _ut(code: str):
+    from cets.core.errors import CetsError
+    from cets.registry.checks import R0201
+    from cets.registry.models import UnitType
+
+    ut = UnitType.objects.filter(code=code).first()
+    if ut is None:
+        raise CetsError(R0201, code[:40])
+    return ut
+
+
+def _rp(p) -> ReserveProposalOut:
+    return ReserveProposalOut(id=p.pk, key=p.key, kind=p.kind, status=p.status, payload=p.payload, result=p.result)
+
+
+@router.get("/stabilisation/alerts", response=list[AlertOut])
+def alerts(request, status: str = ""):
+    """Trigger alerts (open or decided). National authority (R0502 otherwise)."""
+    _national(request)
+    return [_alert(a) for a in selectors.stabilisation_alerts(status=status)[:500]]
+
+
+@router.post("/stabilisation/triggers", response=list[AlertOut])
+def triggers_check(request, body: TriggersIn):
+    """Check a trading day's figures against the pack's triggers; returns the alerts raised (G0601 no figures, R1104 no pack)."""
+    from .stabilisation import stabilisation_triggers_check
+
+    return [_alert(a) for a in stabilisation_triggers_check(market=body.market, day=body.day, actor=request.user)]
+
+
+@router.post("/stabilisation/alerts/{alert_id}/decide", response=AlertOut)
+def alert_decide(request, alert_id: PathId, body: DecideIn):
+    """Record the decision on an alert (G0602, G0603); published on /public/stabilisation/."""
+    from .stabilisation import stabilisation_alert_decide
+
+    return _alert(stabilisation_alert_decide(alert_id=alert_id, actor=request.user, decision=body.decision, decision_reference=body.decision_reference,
+                                             proposal_key=body.proposal_key))
+
+
+@router.get("/reserve", response=ReserveOut)
+def reserve(request, market: str = PRIMARY_MARKET):
+    """The national reserve: its holdings (t) and the reserve proposals (proposed, executed, rejected)."""
+    from cets.registry import selectors as reg
+
+    _national(request)
+    return ReserveOut(market=market, holdings=[{"unit_type": h.unit_type.code, "position": h.position, "quantity_t": h.quantity}
+                                               for h in reg.reserve_holdings(market=market)],
+                      proposals=[_rp(p) for p in reg.reserve_proposals()[:200]])
+
+
+@router.post("/reserve/fund", response=ReserveProposalOut)
+def reserve_fund(request, body: FundIn):
+    """Propose funding the reserve from a vintage's cap by the pack's share (R1104, R0502)."""
+    from cets.registry.services import reserve_fund_propose
+
+    return _rp(reserve_fund_propose(key=body.key, unit_type=_ut(body.unit_type), year=body.year, decision_ref=body.decision_ref, actor=request.user))
+
+
+@router.post("/reserve/auctions", response=ReserveProposalOut)
+def reserve_auction(request, body: AuctionIn):
+    """Clear an auction from the reserve (trading.auction, the pack's pricing) and propose the release of its fills."""
+    from cets.trading.auction import Bid
+
+    from .stabilisation import reserve_auction_propose
+
+    bids = [Bid(bid_id=i, participant=b.account, price_fen=b.price_fen, quantity_t=b.quantity_t) for i, b in enumerate(body.bids, start=1)]
+    return _rp(reserve_auction_propose(key=body.key, unit_type=_ut(body.unit_type), quantity_t=body.quantity_t, floor_fen=body.floor_fen, bids=bids,
+                                       decision_ref=body.decision_ref, actor=request.user, year=body.year))
+
+
+@router.post("/reserve/withdrawals", response=ReserveProposalOut)
+def reserve_withdraw(request, body: WithdrawIn):
+    """Propose a buy-back into the reserve: the sellers' units are held at once, moved on a second person's approval."""
+    from cets.registry.services import reserve_withdraw_propose
+
+    lines = [{"account": ln.account, "quantity": ln.quantity_t, "price_fen": ln.price_fen} for ln in body.lines]
+    return _rp(reserve_withdraw_propose(key=body.key, unit_type=_ut(body.unit_type), lines=lines, decision_ref=body.decision_ref, actor=request.user))
 
 
 # ---- what-if runs (issue 17): a draft allocation pack against a stored year; nothing is written

@@ -37,3 +37,11 @@ G0406 = Check("G0406", "城市代码须为所选省份的4位行政区划代码"
 
 # the verification pool (Measures Art. 49 effect)
 G0501 = Check("G0501", "可抽取的核查技术服务机构均已列入黑名单", "every verification body offered is blacklisted from verification work")
+
+# market stabilisation (stabilisation.py: triggers, alerts, reserve auctions; draft Measures Art. 9, 23)
+G0601 = Check("G0601", "该交易日没有成交数据", "there are no trading figures for that day")
+G0602 = Check("G0602", "预警不存在或已决定", "the alert does not exist or is already decided")
+G0603 = Check("G0603", "决定内容与文号不得为空", "the decision and its reference may not be empty")
+G0604 = Check("G0604", "竞买申报无效（每行：账户号,价格分/吨,数量吨）", "invalid bids (one per line: account, price in fen/t, quantity in t)")
+G0605 = Check("G0605", "拍卖无成交（无有效申报）", "the auction cleared nothing (no valid bid)")
+G0606 = Check("G0606", "拍卖参数无效（数量与底价须为正整数）", "invalid auction terms (quantity and floor price must be positive integers)")

@@ -125,3 +125,37 @@ class PublicReport(models.Model):
     class Meta:
         ordering = ["-filed_at"]
         indexes = [models.Index(fields=["province", "city", "status"], name="report_scope")]
+
+
+class StabilisationAlert(models.Model):
+    """A market-adjustment trigger that fired on a trading day (draft Measures Art. 23): the day's figure, the pack's
+    threshold and the pack it came from. It goes to the national authority's inbox; the decision stays human — a
+    person records it (no action with reasons, or the reserve proposal it led to), and the record is public."""
+
+    class Trigger(models.TextChoices):
+        PRICE_HIGH = "price_high", "价格高于触发值 price above the trigger"
+        PRICE_LOW = "price_low", "价格低于触发值 price below the trigger"
+        VOLUME_LOW = "volume_low", "成交量低于触发值 volume below the trigger"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待决定 open"
+        DECIDED = "decided", "已决定 decided"
+
+    market = models.CharField(max_length=16)
+    day = models.DateField()
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
+    value = models.BigIntegerField(help_text="the day's figure: fen per tonne (price) or tonnes (volume)")
+    threshold = models.BigIntegerField(help_text="the pack's trigger value, same unit")
+    pack_id = models.CharField(max_length=80)
+    pack_sha256 = models.CharField(max_length=64)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    decision = models.CharField(max_length=1000, blank=True)
+    decision_reference = models.CharField(max_length=200, blank=True)
+    proposal_key = models.CharField(max_length=120, blank=True, help_text="the reserve proposal the decision led to, if any")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day", "trigger"]
+        constraints = [models.UniqueConstraint(fields=["market", "day", "trigger"], name="one_alert_per_trigger_day")]

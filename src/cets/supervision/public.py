@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from cets.compliance.status import LABELS as STATUS_LABELS
 from cets.core.regions import PROVINCES
 from cets.parties import selectors as parties
+from cets.registry import selectors as registry_selectors
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.markets import sector_name as _sector_name
 from cets.rules.packs import PackError, available_packs, load_pack
@@ -198,6 +199,52 @@ def _alloc_row(r):
             "verified_t": r["verified_t"], "difference_t": r["allocation_t"] - r["verified_t"]}
 
 
+# ---- retired serials of credits (registry serial blocks)
+
+def _retired_row(b):
+    from cets.registry import serials
+    from cets.registry.models import AccountKind
+
+    src = b.parent.account if b.parent is not None else None
+    by = "" if src is None or src.kind == AccountKind.INDIVIDUAL or src.holder is None else src.holder.name
+    ut = b.unit_type
+    return {"retired_on": b.entry.effective_at.date(), "block": serials.block_text(ut.code, serials.Span(b.start, b.end)), "quantity_t": b.quantity,
+            "project": ut.project.code if ut.project else "", "project_name": ut.project.name if ut.project else "", "vintage": ut.vintage,
+            "retirement": choice(AccountKind(b.account.kind).label), "retired_by": by}
+
+
+def _retired_get(key):
+    return registry_selectors.retired_blocks().filter(pk=_int(key) or 0).first()
+
+
+# ---- market stabilisation: reserve decisions and trigger alerts (draft Measures Art. 9, 23)
+
+RESERVE_LABELS = {"reserve_fund": ("储备注入", "reserve funded from the cap"), "reserve_release": ("储备出售（拍卖）", "sale from the reserve"),
+                  "reserve_withdraw": ("回购入储备", "buy-back into the reserve")}
+
+
+def _stabilisation_query(p):
+    from .models import StabilisationAlert
+
+    q = p.get("q", "")
+    rows = []
+    for pr in registry_selectors.reserve_proposals(status="executed", q=q):
+        d = pr.payload
+        prices = sorted({ln["price_fen"] for ln in d.get("lines", [])})
+        price = d.get("auction", {}).get("clearing_price_fen") or (prices[0] if len(prices) == 1 else "")
+        zh_l, en_l = RESERVE_LABELS.get(pr.kind, (pr.kind, pr.kind))
+        rows.append({"decided_on": pr.decided_at.date() if pr.decided_at else "", "what": zh_l if zh() else en_l, "unit_type": d.get("unit_type", ""),
+                     "quantity_t": d.get("quantity", 0), "price_yuan": f"{price / 100:.2f}" if isinstance(price, int) else "",
+                     "buyers_sellers": len(d.get("lines", [])), "decision_reference": d.get("decision_ref", ""), "decision": ""})
+    for a in StabilisationAlert.objects.filter(status=StabilisationAlert.Status.DECIDED).order_by("-decided_at"):
+        if q and q not in a.decision_reference and q not in a.decision:
+            continue
+        rows.append({"decided_on": a.decided_at.date() if a.decided_at else "", "what": f"{choice(a.get_trigger_display())} {a.day:%Y-%m-%d} "
+                     f"({a.value:,} / {a.threshold:,})", "unit_type": "", "quantity_t": "", "price_yuan": "", "buyers_sellers": "",
+                     "decision_reference": a.decision_reference, "decision": a.decision})
+    return sorted(rows, key=lambda r: str(r["decided_on"]), reverse=True)
+
+
 def _by_pk(model):
     def get(key):
         return model.objects.filter(pk=_int(key) or 0).first()
@@ -257,4 +304,17 @@ LISTS: dict[str, PublicList] = {pl.slug: pl for pl in [
                [("year", _("Year")), ("group", _("Group")), ("allocation_t", _("Final allocation (t)")), ("verified_t", _("Verified emissions (t)")),
                 ("difference_t", _("Allocation − emissions (t)"))],
                _alloc_query, _alloc_row, [("year", _("Year")), ("by", _("By (province | sector)"))]),
+    PublicList("retired-serials", _("Retired serial numbers"),
+               _("Blocks of CCER serial numbers retired by offset surrender, voluntary cancellation or deduction: project, vintage, range and "
+                 "date (serial format: the platform's own, unconfirmed — cets.registry.serials)."),
+               [("retired_on", _("Retired on")), ("block", _("Serial block")), ("quantity_t", _("Quantity (t)")), ("project", _("Project code")),
+                ("project_name", _("Project")), ("vintage", _("Vintage")), ("retirement", _("Retired into")), ("retired_by", _("Retired by"))],
+               lambda p: registry_selectors.retired_blocks(q=p.get("q", "")), _retired_row, [], key=lambda b: str(b.pk), get=_retired_get),
+    PublicList("stabilisation", _("Market stabilisation decisions"),
+               _("The national authority's decisions on the national reserve (funding, sales by auction, buy-back) and on the alerts "
+                 "of the market adjustment triggers (draft Measures Art. 9, 23). Prices in CNY per tonne."),
+               [("decided_on", _("Decided")), ("what", _("Decision on")), ("unit_type", _("Unit type")), ("quantity_t", _("Quantity (t)")),
+                ("price_yuan", _("Price (CNY/t)")), ("buyers_sellers", _("Buyers or sellers")), ("decision_reference", _("Decision reference")),
+                ("decision", _("Decision"))],
+               _stabilisation_query, lambda r: r, []),
 ]}

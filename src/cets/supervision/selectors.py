@@ -174,3 +174,15 @@ def notices_visible(*, user):
 
 def is_authority(user) -> bool:
     return _scope(user) is not None
+
+
+def stabilisation_alerts(*, status: str = "", market: str = ""):
+    """Market-adjustment alerts (draft Measures Art. 23), newest day first; ``status`` ``open`` or ``decided``."""
+    from .models import StabilisationAlert
+
+    qs = StabilisationAlert.objects.select_related("decided_by")
+    if status:
+        qs = qs.filter(status=status)
+    if market:
+        qs = qs.filter(market=market)
+    return qs.order_by("-day", "trigger")

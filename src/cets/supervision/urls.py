@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_reserve
 
 app_name = "supervision"
 urlpatterns = [
@@ -19,5 +19,7 @@ urlpatterns = [
     path("supervision/whatif.xlsx", views.whatif_xlsx, name="whatif_xlsx"),
     path("supervision/reports/<str:receipt>/", views.report_detail, name="report_detail"),
     path("supervision/notices.<str:fmt>", views.notices_export, name="notices_export"),
+    path("supervision/reserve/", views_reserve.reserve, name="reserve"),
+    path("supervision/reserve/<str:name>/", views_reserve.reserve_action, name="reserve_action"),
     path("supervision/<str:name>/", views.action, name="action"),
 ]

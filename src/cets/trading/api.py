@@ -27,7 +27,7 @@ from cets.core.errors import CetsError
 from cets.core.schema import Fen, Limit, ObjectId, Tonnes
 
 from . import entry, selectors
-from .checks import T0113, T0404, T0405, T0406
+from .checks import T0113, T0403, T0404, T0405, T0406
 from .models import Order
 from .prices import cny_to_fen, fen_to_cny
 
@@ -51,6 +51,8 @@ class OrderIn(Schema):
     price_fen: Fen | None = Field(None, description="fen per tonne (int), instead of price")
     quantity_t: Tonnes = Field(..., description="tonnes CO2e (int)")
     counterparty: str = Field("", description="USCC of the counterparty of a directed block order")
+    client_account: str = Field("", max_length=40,
+                                description="an exchange member's client: the client's registry account number (T0209 unless the member acts for it)")
 
 
 class TakeIn(Schema):
@@ -185,8 +187,8 @@ def order_out(o: Order, *, show_participant: bool = True) -> OrderOut:
                     price_fen=o.price_fen, price=fen_to_cny(o.price_fen), quantity_t=o.quantity_t, filled_t=o.filled_t,
                     filled_amount_fen=o.filled_amount_fen, remaining_t=o.remaining_t, frozen_fen=o.frozen_fen, frozen_t=o.frozen_t,
                     status=o.status, reject_code=o.reject_code, reject_detail=o.reject_detail,
-                    participant=(o.participant.uscc or o.participant.name) if (show_participant and o.participant_id) else None,
-                    counterparty=(o.counterparty.uscc or o.counterparty.name) if o.counterparty_id else None,
+                    participant=(o.participant.identifier or o.participant.name) if (show_participant and o.participant_id) else None,
+                    counterparty=(o.counterparty.identifier or o.counterparty.name) if o.counterparty_id else None,
                     target=o.target_id, entered_at=o.entered_at)
 
 
@@ -198,7 +200,7 @@ def trade_out(t, org) -> TradeOut:
         fee = t.buyer_fee_fen if side == "B" else t.seller_fee_fen
     return TradeOut(seq=t.seq, trading_day=t.trading_day, instrument=t.instrument, method=t.method, price_fen=t.price_fen,
                     price=fen_to_cny(t.price_fen), quantity_t=t.quantity_t, amount_fen=t.amount_fen, side=side, fee_fen=fee,
-                    buyer=t.buyer.uscc if org is None else None, seller=t.seller.uscc if org is None else None, executed_at=t.executed_at)
+                    buyer=t.buyer.identifier if org is None else None, seller=t.seller.identifier if org is None else None, executed_at=t.executed_at)
 
 
 def _reloaded(o: Order) -> Order:
@@ -214,7 +216,7 @@ def order_place(request, body: OrderIn):
         raise CetsError(T0404)
     price_fen = cny_to_fen(body.price) if body.price is not None else body.price_fen
     o = entry.place(user=request.user, key=_key(request, body.key), instrument=body.instrument, method=body.method, side=body.side,
-                    price_fen=price_fen, quantity_t=body.quantity_t, counterparty=body.counterparty)
+                    price_fen=price_fen, quantity_t=body.quantity_t, counterparty=body.counterparty, client_account=body.client_account)
     return order_out(_reloaded(o))
 
 
@@ -267,7 +269,7 @@ def my_trades(request, day: dt.date | None = None, participant: str = "", limit:
 def my_funds(request, participant: str = "", limit: Limit = 200):
     """Available and frozen funds in fen and the latest fund entries (an exchange operator names the ``participant``)."""
     f = selectors.funds_visible(user=request.user, participant=participant, limit=limit)
-    return FundsOut(participant=f.holder.uscc or f.holder.name, account=f.number, available_fen=f.available_fen, frozen_fen=f.frozen_fen,
+    return FundsOut(participant=f.holder.identifier or f.holder.name, account=f.number, available_fen=f.available_fen, frozen_fen=f.frozen_fen,
                     entries=[FundLineOut(**e.__dict__) for e in f.entries])
 
 
@@ -295,3 +297,105 @@ def instruments(request):
     """Public: instruments with market data or an opened trading day."""
     return selectors.instruments_listed()
 
+
+
+# -- exchange members and service institutions (draft Measures Art. 19; issue 17) ----------------------------------
+
+class MemberOut(Schema):
+    code: str
+    market: str
+    organisation: str
+    kind: str
+    status: str
+    status_reason: str
+    clients: list[str] = Field(description="clients' registry account numbers")
+
+
+class MemberIn(Schema):
+    uscc: str = Field(max_length=18)
+    kind: str = Field(max_length=24)
+    code: str = Field(max_length=20)
+
+
+class ClientIn(Schema):
+    account: str = Field(max_length=40, description="the client's registry account number")
+
+
+class ReasonIn(Schema):
+    reason: str = Field("", max_length=300)
+
+
+def _member_out(m) -> MemberOut:
+    from cets.registry.models import Account
+
+    from .models import MemberClient
+
+    ids = MemberClient.objects.filter(member=m).values_list("participant_id", flat=True)
+    accounts = Account.objects.filter(holder_id__in=list(ids), market=m.market).values_list("number", flat=True)
+    return MemberOut(code=m.code, market=m.market, organisation=m.organisation.name, kind=m.kind, status=m.status, status_reason=m.status_reason,
+                     clients=sorted(accounts))
+
+
+def _member_get(code: str):
+    from .checks import T0505
+    from .models import ExchangeMember
+
+    m = ExchangeMember.objects.filter(code=code[:20]).select_related("organisation").first()
+    if m is None:
+        raise CetsError(T0505, code[:20])
+    return m
+
+
+@router.get("/members", response=list[MemberOut])
+def members(request):
+    """Members and service institutions of the exchange (exchange operators; R0502 otherwise)."""
+    from cets.parties.access import require_role
+    from cets.parties.models import Role
+
+    from . import services
+
+    require_role(request.user, Role.EXCHANGE_OPERATOR)
+    return [_member_out(m) for m in services.members_list()]
+
+
+@router.post("/members", response=MemberOut)
+def member_admit(request, body: MemberIn):
+    """Admit a member (kinds from the trading pack's ``[members]``; T0503, T0505)."""
+    from cets.parties.models import Organisation
+
+    from . import services
+
+    org = Organisation.objects.filter(uscc=body.uscc.strip().upper()).first()
+    if org is None:
+        raise CetsError(T0403, body.uscc)
+    return _member_out(services.member_admit(organisation=org, kind=body.kind, code=body.code, actor=request.user))
+
+
+@router.post("/members/{code}/clients", response=MemberOut)
+def member_client_add(request, code: str, body: ClientIn):
+    """Record a client the member acts for (T0504 a kind that does not act for clients, T0506 another member does)."""
+    from cets.registry.models import Account
+
+    from . import services
+
+    acc = Account.objects.filter(number=body.account.strip(), holder__isnull=False).select_related("holder").first()
+    if acc is None:
+        raise CetsError(T0403, body.account)
+    m = _member_get(code)
+    services.member_client_add(member=m, participant=acc.holder, actor=request.user)
+    return _member_out(m)
+
+
+@router.post("/members/{code}/suspend", response=MemberOut)
+def member_suspend(request, code: str, body: ReasonIn):
+    """Suspend a member: its clients' orders are refused T0502 (registry accounts unchanged)."""
+    from . import services
+
+    return _member_out(services.member_suspend(member=_member_get(code), reason=body.reason, actor=request.user))
+
+
+@router.post("/members/{code}/reinstate", response=MemberOut)
+def member_reinstate(request, code: str, body: ReasonIn):
+    from . import services
+
+    return _member_out(services.member_reinstate(member=_member_get(code), reason=body.reason, actor=request.user))

@@ -5,6 +5,9 @@ Ranges:
 - T02xx order entry and the fund ledger: funds, amounts, idempotency, sessions, instruments, sellable
   units, account status, trading rights, holding limits (``services``, ``funds``);
 - T03xx one-way auctions: floor price, bid limits, pricing rule, one bid per bidder (``auction.py``);
+- T05xx participants and members: trading rights per holder kind and instrument (the trading pack's
+  ``[trading_rights]``), exchange members and service institutions (``[members]``), a member's suspension
+  (``services/members.py``);
 - T04xx input at the edges: prices in CNY, idempotency keys, counterparties, API parameters
   (``prices.py``, ``entry.py``, ``api.py``).
 
@@ -59,3 +62,12 @@ T0403 = Check("T0403", "对手方统一社会信用代码不存在", "no partici
 T0404 = Check("T0404", "须且只能给出 price（元）或 price_fen（分）之一", "give exactly one of price (CNY string) or price_fen (int)")
 T0405 = Check("T0405", "缺少幂等键（Idempotency-Key 请求头或 key 字段）", "idempotency key missing (Idempotency-Key header or key field)")
 T0406 = Check("T0406", "日期范围无效（起始日晚于截止日或超过2000天）", "invalid date range (start after end, or more than 2000 days)")
+
+# T05xx participants, trading rights and exchange members (``services/orders.py``, ``services/members.py``)
+T0501 = Check("T0501", "该类交易主体无权交易此标的（见交易规则包的交易权限）",
+              "this kind of participant may not trade this instrument (the trading pack's trading rights)")
+T0502 = Check("T0502", "所属会员已被暂停，不能申报", "the participant's exchange member is suspended: no orders")
+T0503 = Check("T0503", "会员类别不在交易规则包中", "membership kind not in the trading pack")
+T0504 = Check("T0504", "该会员类别不能代理客户交易", "this kind of member may not act for clients")
+T0505 = Check("T0505", "会员不存在或状态不允许此操作", "no such member, or its status does not allow this")
+T0506 = Check("T0506", "该交易主体已由其他会员代理", "the participant already has a member acting for it")

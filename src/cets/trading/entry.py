@@ -73,14 +73,26 @@ def _once(key: str, fn, **same) -> Order:
         raise
 
 
+def _client(user, client_account: str) -> Organisation:
+    """The holder of registry account ``client_account``, for a member entering an order for its client; whether the
+    caller's member acts for it is ``services``' check (T0209). T0403 if no such account."""
+    from cets.registry.models import Account
+
+    acc = Account.objects.filter(number=client_account.strip(), holder__isnull=False).select_related("holder").first()
+    if acc is None:
+        raise CetsError(T0403, client_account[:40])
+    return acc.holder
+
+
 def place(*, user, key: str, instrument: str, method: str, side: str, price_fen: int, quantity_t: int, counterparty: str = "",
-          channel: str = "api", market: str = PRIMARY_MARKET) -> Order:
+          channel: str = "api", market: str = PRIMARY_MARKET, client_account: str = "") -> Order:
     """Enter an order for the caller's organisation (``services.order_place``): ``price_fen`` fen per
     tonne (int), ``quantity_t`` tonnes (int), ``counterparty`` the USCC of a directed block order's
-    counterparty (T0403 if unknown). Raises T0113 (a method other than listing / block), T0209 (not a
-    trader), T0402, T0203 and every check of
+    counterparty (T0403 if unknown); ``client_account`` the registry account of the client an exchange member
+    enters the order for (draft Measures Art. 19; T0209 unless the caller's member acts for it). Raises T0113 (a
+    method other than listing / block), T0209 (not a trader), T0402, T0203 and every check of
     ``order_place``. Returns the order as the sequencer left it (resting, filled or rejected)."""
-    org = _participant(user)
+    org = _client(user, client_account) if client_account else _participant(user)
     k = stored_key(user=user, key=key, channel=channel)
     if method not in ORDER_METHODS:
         raise CetsError(T0113, repr(method)[:40])

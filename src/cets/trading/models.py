@@ -245,3 +245,43 @@ class Trade(models.Model):
             models.CheckConstraint(condition=Q(amount_fen=models.F("price_fen") * models.F("quantity_t")), name="trade_amount"),
             models.CheckConstraint(condition=Q(quantity_t__gt=0) & Q(price_fen__gt=0), name="trade_positive"),
         ]
+
+
+class ExchangeMember(models.Model):
+    """A member or service institution of the exchange in one market (draft Measures Art. 19: the exchange "可设立
+    服务机构和会员制服务交易市场活动"). ``kind`` is one of the trading pack's ``[members] kinds``; the kinds in
+    ``acts_for_clients`` may enter orders for their clients (:class:`MemberClient`). A suspended member's clients
+    cannot enter orders (T0502; Measures Art. 47 (七) "责令停止会员资格"); their registry accounts are not touched (no
+    text in the shared references says a member's suspension changes its clients' account status)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "正常 active"
+        SUSPENDED = "suspended", "暂停 suspended"
+
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
+    organisation = models.ForeignKey("parties.Organisation", on_delete=models.PROTECT, related_name="exchange_memberships")
+    kind = models.CharField(max_length=24)
+    code = models.CharField("会员编号 member code", max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=300, blank=True)
+    admitted_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["market", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "organisation"], name="one_membership_per_market"),
+            models.UniqueConstraint(fields=["market", "code"], name="member_code_unique"),
+        ]
+
+
+class MemberClient(models.Model):
+    """A participant a member acts for (代理客户): one member per participant and market."""
+
+    member = models.ForeignKey(ExchangeMember, on_delete=models.PROTECT, related_name="clients")
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
+    participant = models.ForeignKey("parties.Organisation", on_delete=models.PROTECT, related_name="exchange_member_links")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["market", "participant"], name="one_member_per_participant")]

@@ -15,8 +15,8 @@ official ones field by field:
   ``contradiction``/``unreproducible``: a close that is not the VWAP, counters that do not add up …);
   listed with the reason, never hidden.
 
-Replay participants are synthetic: one seller institution that receives each vintage's replayed
-volume by issuance, and buyer institutions funded by deposits, each buying up to the pack's maximum
+Replay participants are synthetic key emitting entities (only key emitters trade CEA: the trading pack's
+``[trading_rights]``): one seller that receives each vintage's replayed volume by issuance, and buyers funded by deposits, each buying up to the pack's maximum
 holding before the next takes over (large planned trades are split between buyers at the same price,
 which changes the trade count but no published figure).
 
@@ -106,8 +106,8 @@ class _Participants:
     def _org(name: str, n: int) -> Organisation:
         body = f"9131000{n:010d}"
         org, _ = Organisation.objects.get_or_create(uscc=body + check_character(body), defaults={
-            "name": name, "kind": Organisation.Kind.INSTITUTION, "province": "31", "region_code": "310000"})
-        account_open(holder=org, kind=AccountKind.INSTITUTION, market=MARKET)
+            "name": name, "kind": Organisation.Kind.ENTITY, "province": "31", "region_code": "310000"})
+        account_open(holder=org, kind=AccountKind.ENTITY, market=MARKET)
         return org
 
     def _new_buyer(self) -> int:

@@ -81,7 +81,7 @@ def large_holders(*, market: str = PRIMARY_MARKET, day: dt.date | None = None) -
         ut = UnitType.objects.get(pk=r["unit_type"])
         threshold = rules.large_holder_report_t + (_allocation_t(org, ut) if org.kind == Organisation.Kind.ENTITY else 0)
         if r["t"] > threshold:
-            out.append(LargeHolder(org.name, org.uscc, ut.code, r["t"], threshold))
+            out.append(LargeHolder(org.name, org.identifier, ut.code, r["t"], threshold))
     return sorted(out, key=lambda h: -h.holding_t)
 # --- reads for the exchange's API and pages ---------------------------------------------------------
 #

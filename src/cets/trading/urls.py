@@ -13,6 +13,7 @@ urlpatterns = [
     path("day/", views.trading_day, name="day"),
     path("day/open/", views.day_open_submit, name="day_open"),
     path("day/close/", views.day_close_submit, name="day_close"),
+    path("members/", views.members, name="members"),
     path("market/", views.market, name="market"),
     path("market/<str:instrument>/", views.market_instrument, name="market_instrument"),
 ]

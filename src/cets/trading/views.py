@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cets.core.errors import CetsError
 from cets.parties.access import viewer_of
@@ -395,3 +395,71 @@ def market_instrument(request, instrument: str):
         "trading/market_instrument.html",
         {"viewer": _viewer(request), "instrument": instrument, "start": start, "end": end, "chart": chart_of(days), "table": table},
     )
+
+
+# -- exchange members and service institutions (draft Measures Art. 19; issue 17) --------------------------------
+
+def _org_by_code(code: str):
+    """The organisation with this credit code, or the holder of the registry account with this number (a natural
+    person has no credit code and is never looked up by identity number here)."""
+    from cets.parties.models import Organisation
+    from cets.registry.models import Account
+
+    from .checks import T0403
+
+    code = (code or "").strip()
+    org = Organisation.objects.filter(uscc=code.upper()).first() if code else None
+    if org is None and code:
+        acc = Account.objects.filter(number=code, holder__isnull=False).select_related("holder").first()
+        org = acc.holder if acc else None
+    if org is None:
+        raise CetsError(T0403, (code or "")[:18])
+    return org
+
+
+def _member(code: str):
+    from .checks import T0505
+    from .models import ExchangeMember
+
+    m = ExchangeMember.objects.filter(market=MARKET, code=(code or "").strip()).first()
+    if m is None:
+        raise CetsError(T0505, (code or "")[:20])
+    return m
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def members(request):
+    """The exchange operator's members page: members and service institutions with their kind, status and clients;
+    admit a member, record a client it acts for, suspend or reinstate it (T05xx refusals shown with their code)."""
+    if (r := _not_operator(request)) is not None:
+        return r
+    from .models import MemberClient
+
+    if request.method == "POST":
+        p, action = request.POST, request.POST.get("action")
+        try:
+            if action == "admit":
+                m = services.member_admit(organisation=_org_by_code(p.get("uscc", "")), kind=p.get("kind", ""), code=p.get("code", ""),
+                                          actor=request.user, market=MARKET)
+                messages.success(request, _("Member %(code)s admitted.") % {"code": m.code})
+            elif action == "client":
+                link = services.member_client_add(member=_member(p.get("member", "")), participant=_org_by_code(p.get("uscc", "")), actor=request.user)
+                messages.success(request, _("Member %(code)s now acts for %(who)s.") % {"code": link.member.code, "who": link.participant.name})
+            elif action in ("suspend", "reinstate"):
+                fn = services.member_suspend if action == "suspend" else services.member_reinstate
+                m = fn(member=_member(p.get("member", "")), reason=p.get("reason", "")[:300], actor=request.user)
+                messages.success(request, _("Member %(code)s: %(status)s.") % {"code": m.code, "status": m.get_status_display()})
+            else:
+                raise Http404
+        except CetsError as e:
+            messages.error(request, _say(e))
+        return redirect("trading:members")
+    rules = _rules()
+    rows = list(services.members_list(market=MARKET))
+    clients = {}
+    for link in MemberClient.objects.filter(market=MARKET).select_related("participant", "member"):
+        clients.setdefault(link.member_id, []).append(link.participant)
+    return render(request, "trading/members.html", {"viewer": viewer_of(request.user), "rows": [(m, clients.get(m.pk, [])) for m in rows],
+                                                    "kinds": rules.member_kinds if rules else (),
+                                                    "acting": rules.acts_for_clients if rules else ()})

@@ -386,6 +386,17 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
             apps = SurrenderApplication.objects.filter(status=SurrenderApplication.Status.SUBMITTED, obligation__entity__in=scope).count()
             if apps:
                 out.append(InboxItem(zh="待确认的清缴申请", en="surrender applications to decide", count=apps, url=reverse("compliance:surrenders")))
+        if v.role == Role.NATIONAL_AUTHORITY:  # market stabilisation (draft Measures Art. 23): alerts and reserve decisions wait on it
+            from cets.registry.selectors import reserve_proposals
+            from cets.supervision.selectors import stabilisation_alerts
+
+            alerts = stabilisation_alerts(status="open").count()
+            if alerts:
+                out.append(InboxItem(zh="待决定的市场调节预警", en="market stabilisation alerts to decide", count=alerts, url=reverse("supervision:reserve")))
+            waiting = reserve_proposals(status=Proposal.Status.PROPOSED).exclude(proposed_by=user).count()
+            if waiting:
+                out.append(InboxItem(zh="待审批的储备决定（四眼原则）", en="reserve decisions awaiting your approval (four eyes)", count=waiting,
+                                     url=reverse("supervision:reserve")))
         blocked = VerificationRecord.objects.filter(conforming=False, resolved_at__isnull=True, entity__in=scope).count()
         if blocked:
             out.append(InboxItem(zh="未解除的核查不符合结论", en="unresolved non-conforming verifications", count=blocked, url=reverse("mrv:blocked")))

@@ -87,6 +87,9 @@ def registry_page(request):
     if operator:
         ctx["pending"] = Proposal.objects.filter(status=Proposal.Status.PROPOSED).select_related("proposed_by").order_by("proposed_at")
         ctx["op_forms"] = [(name, TITLES[name], cls(initial={"key": _key()})) for name, cls in OPERATOR_FORMS.items()]
+        from cets.registry.models import AccountApplication
+
+        ctx["applications_waiting"] = AccountApplication.objects.filter(status=AccountApplication.Status.SUBMITTED).count()
     else:
         acc = reg.account_of(holder_id=m.organisation_id)
         ctx["account"] = acc  # authorities hold no account: the page says so
@@ -199,3 +202,22 @@ def holder_changes_public(request):
 
     changes = HolderChange.objects.select_related("from_holder", "to_holder").order_by("-published_at")[:200]
     return render(request, "web/holder_changes.html", {"changes": changes})
+
+
+@login_required
+def registry_blocks(request, serial: str = ""):
+    """The history of a CCER serial or block (issuance, each transfer, surrender or cancellation) on one page;
+    a holder also sees the blocks its account holds. Who sees which serial: :func:`cets.registry.selectors.serial_history_for`."""
+    serial = serial or request.GET.get("serial", "").strip()
+    ctx = _context(request)
+    ctx.update(serial=serial, history=None, blocks=[])
+    m = membership_of(request.user)
+    if m is not None:
+        ctx["blocks"] = [b for acc in Account.objects.filter(holder_id=m.organisation_id) for b in reg.blocks_of(account=acc)]
+    if serial:
+        try:
+            ctx["history"] = reg.serial_history_for(user=request.user, text=serial)
+        except CetsError as e:
+            refused(request, e)
+            ctx["error"] = f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
+    return render(request, "web/registry_block.html", ctx)

@@ -7,9 +7,11 @@ Modules: :mod:`.accounts` (system accounts, a holder's account, status, closure)
 journal rows and hashes, SQL), :mod:`.transfers` (``transfer_post``, ``holding_transfer``),
 :mod:`.vintages` (``vintage_create``), :mod:`.proposals` (four eyes), :mod:`.issuance` (issuance and
 claw-back, line by line or batched), :mod:`.retirement` (voluntary cancellation, deduction),
-:mod:`.reversal`, :mod:`.positions` (position moves, judicial freeze and release), :mod:`.holders`
+:mod:`.reversal`, :mod:`.reserve` (the national reserve: funding, release, buy-back — four eyes of the national
+authority), :mod:`.blocks` (serial blocks of credits follow the journal), :mod:`.positions` (position moves, judicial freeze and release), :mod:`.holders`
 (changes of holder), :mod:`.exchange` (the exchange's settlement side), :mod:`.operator` (what one operator alone
-must not do: operator transfers, creating units, releasing freezes, reopening accounts — four eyes).
+must not do: operator transfers, creating units, releasing freezes, reopening accounts — four eyes),
+:mod:`.applications` (account opening for individuals and institutions: KYC review, four eyes).
 
 Every public name is re-exported here: ``from cets.registry.services import X`` is the interface other
 apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
@@ -17,6 +19,7 @@ apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
 
 from ..kinds import HOLDER_KINDS, INSTRUMENT_MARKET, MARKET_INSTRUMENTS
 from .accounts import KIND_CODES, account_close_propose, account_open, account_status_set, system_account, system_accounts_ensure
+from .applications import application_get, application_propose, application_reject, application_search, application_submit
 from .exchange import exchange_deliver, exchange_hold, exchange_release
 from .holders import holder_change_propose, holder_change_register
 from .issuance import BATCH_MIN_LINES, IssuanceLine, issuance_batch_post, issuance_lines_post, issuance_propose
@@ -24,12 +27,18 @@ from .ledger import Leg
 from .operator import account_reopen_propose, freeze_release_propose, operator_transfer_propose, vintage_create_propose
 from .positions import HOLDER_MOVES, judicial_freeze, judicial_release, position_move
 from .proposals import FOUR_EYES, FourEyesOp, four_eyes, proposal_approve, proposal_reject, proposal_submit
+from .reserve import reserve_fund_propose, reserve_release_propose, reserve_share, reserve_withdraw_propose
 from .retirement import cancellation_propose, deduction_propose
 from .reversal import IRREVERSIBLE, reversal_propose
 from .transfers import holding_transfer, transfer_post
 from .vintages import carry_over_vintage_create, unit_type_code, vintage_create
 
 __all__ = [
+    "application_get",
+    "application_propose",
+    "application_reject",
+    "application_search",
+    "application_submit",
     "account_reopen_propose",
     "freeze_release_propose",
     "operator_transfer_propose",
@@ -68,6 +77,10 @@ __all__ = [
     "proposal_reject",
     "proposal_submit",
     "reversal_propose",
+    "reserve_fund_propose",
+    "reserve_release_propose",
+    "reserve_share",
+    "reserve_withdraw_propose",
     "system_account",
     "system_accounts_ensure",
     "transfer_post",

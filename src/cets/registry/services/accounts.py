@@ -59,14 +59,19 @@ def system_account(market: str, kind: str, province: str = "") -> Account:
 @transaction.atomic
 def account_open(*, holder: Organisation, kind: str = AccountKind.ENTITY, market: str = PRIMARY_MARKET) -> Account:
     """Open the holder's one account in ``market`` (idempotent: returns the existing one of the
-    same kind). Validates the holder's credit code (GB 32100) unless it is a project owner.
+    same kind). Validates the holder's credit code (GB 32100) unless it is a project owner, or a natural
+    person's resident identity number (GB 11643-1999, L0301–L0304; the account number never carries it).
 
     Raises R0107 if the holder already has an account of another kind in this market,
     R0106 for a system account kind, R0502-style InvalidUscc as CetsError R0101 for a bad code.
     """
     if kind not in HOLDER_KINDS:
         raise CetsError(R0106, kind)
-    if holder.kind != Organisation.Kind.PROJECT_OWNER:
+    if holder.kind == Organisation.Kind.INDIVIDUAL:
+        from cets.parties.services import resident_id_valid
+
+        resident_id_valid(holder.resident_id or "")
+    elif holder.kind != Organisation.Kind.PROJECT_OWNER:
         try:
             validate_uscc(holder.uscc or "")
         except InvalidUscc as e:

@@ -20,6 +20,7 @@ from ..checks import R0101, R0301, R0302, R0401
 from ..kinds import INSTRUMENT_MARKET
 from ..models import Account, AccountKind, Position, Proposal, Transfer, TransferKind, UnitType
 from .accounts import system_account
+from .blocks import has_serials
 from .ledger import (
     HASH_COL,
     SQL_CREDIT,
@@ -163,7 +164,10 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     skipped, so a proposal posted twice changes nothing.
     Rules: 2023–2024 allocation plan, issuance flow (cn-ets-rules.md §1.4.4: pre-allocation, then the
     final allocation issued or clawed back, 多退少补) and the Registry rules' 初始分配/发放 operation
-    (§4.1). The batch changes how the entries are written, not what they are."""
+    (§4.1). The batch changes how the entries are written, not what they are. Units with serial numbers
+    (CCER, :mod:`.blocks`) are posted line by line so that their serial blocks follow each entry."""
+    if has_serials(unit_type):
+        return issuance_lines_post(key=key, unit_type=unit_type, lines=lines, actor=actor, approver=approver, effective_at=effective_at)
     total = system_account(INSTRUMENT_MARKET[unit_type.instrument], AccountKind.NATIONAL_TOTAL)
     wanted = sorted({ln.beneficiary for ln in lines if ln.beneficiary})
     bens = {u: pk for part in chunks(wanted, 900) for u, pk in Organisation.objects.filter(uscc__in=part).values_list("uscc", "pk")}

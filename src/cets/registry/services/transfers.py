@@ -17,6 +17,7 @@ from .. import chain
 from ..checks import R0101, R0302, R0401, R0506
 from ..models import Account, Position, Transfer, TransferKind, UnitType
 from .accounts import _holder_or_operator
+from .blocks import blocks_follow, has_serials
 from .ledger import (
     HASH_COL,
     SQL_AVAILABLE,
@@ -73,8 +74,11 @@ def transfer_post(
     try:
         # A savepoint when nested, so that a refusal leaves the caller's transaction usable and unchanged.
         with transaction.atomic():
-            return _post_locked(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, debit_acc_id,
-                                beneficiary)
+            entry = _post_locked(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, debit_acc_id,
+                                 beneficiary)
+            if has_serials(unit_type):  # credits with serial numbers: the blocks follow the entry (services/blocks.py)
+                blocks_follow(entry)
+            return entry
     except _AlreadyPosted:
         # A retry (the key is in the journal): the first result if the content is the same, else R0401.
         return _existing(key, digest_args())

@@ -1,11 +1,12 @@
 """Trading writes, by noun: :mod:`.orders` (order entry with pre-trade checks, the sequencer, trade-by-trade
-DVP settlement, auctions, the day's open and close) and :mod:`.funds` (the fund ledger, in fen).
+DVP settlement, auctions, the day's open and close) and :mod:`.funds` (the fund ledger, in fen), :mod:`.members` (exchange members and service institutions).
 
 Every name other modules and tests used from ``cets.trading.services`` is re-exported here (including a
 few internals the tests drive directly: ``_BOOKS``, ``_log``, ``_freeze``, ``_allocation_t``).
 """
 
 from . import funds
+from .members import acts_for, member_admit, member_client_add, member_reinstate, member_suspend, members_list, suspended_member_of
 from .orders import (
     _BOOKS,
     SHANGHAI,
@@ -32,5 +33,6 @@ from .orders import (
 __all__ = [
     "_BOOKS", "_allocation_t", "_freeze", "_log",
     "SHANGHAI", "TRADER_ROLES", "MarketRules", "auction_bid", "auction_close", "auction_offer", "book_read", "day_close", "day_open", "funds",
+    "acts_for", "member_admit", "member_client_add", "member_reinstate", "member_suspend", "members_list", "suspended_member_of",
     "holding_limit_t", "market_rules", "order_cancel", "order_place", "order_take", "sellable_t", "sequencer_drain",
 ]

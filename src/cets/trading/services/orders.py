@@ -38,7 +38,7 @@ from cets.rules.packs import Pack, pack_for
 from .. import auction as au
 from .. import book as bk
 from ..calendar import in_session, is_trading_day, parse_sessions
-from ..checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303
+from ..checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303, T0501, T0502
 from ..models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
 from . import funds
 
@@ -68,6 +68,16 @@ class MarketRules:
     max_holding_non_entity_t: int = 0
     max_holding_entity_over_allocation_t: int = 0
     large_holder_report_t: int = 0
+    trading_rights: tuple = ()  # ((subject or "*", frozenset of account kinds), ...) from [trading_rights]; () = no restriction
+    member_kinds: tuple = ()
+    acts_for_clients: frozenset = frozenset()
+
+    def may_trade(self, account_kind: str, instrument: str) -> bool:
+        """Whether a participant whose account in this market is of ``account_kind`` may trade ``instrument``: the
+        pack's ``[trading_rights]`` row for the subject, else its ``"*"`` row; no table = everyone may."""
+        rights = dict(self.trading_rights)
+        kinds = rights.get(instrument, rights.get("*"))
+        return kinds is None or account_kind in kinds
 
     @classmethod
     def from_pack(cls, pack: Pack) -> MarketRules:
@@ -78,7 +88,9 @@ class MarketRules:
         closed = frozenset(dt.date.fromisoformat(x) for x in pack.data.get("calendar", {}).get("closed_days", []))
         return cls(pack.id, limits, dict(pack.raw("instruments")), sessions, d("fees.rate"), pack.flag("positions.same_day_resale"), closed,
                    int(d("positions.max_holding_non_entity_t")), int(d("positions.max_holding_entity_over_allocation_t")),
-                   int(d("positions.large_holder_report_t")))
+                   int(d("positions.large_holder_report_t")),
+                   tuple((k, frozenset(v)) for k, v in pack.data.get("trading_rights", {}).items()),
+                   tuple(pack.data.get("members", {}).get("kinds", ())), frozenset(pack.data.get("members", {}).get("acts_for_clients", ())))
 
     def fee(self, amount_fen: int) -> int:
         """Fee in fen (int) on an amount in fen: ``amount × rate`` rounded half-up (trading pack [fees])."""
@@ -111,13 +123,37 @@ def _check_open(method: str, at: dt.datetime, rules: MarketRules) -> None:
         raise CetsError(T0205, f"{method} {at:%Y-%m-%d %H:%M}")
 
 
-def _participant_check(actor, participant: Organisation) -> None:
-    """The actor must act for ``participant`` in a trading role; ``actor=None`` is a system job."""
+def _participant_check(actor, participant: Organisation, market: str = PRIMARY_MARKET) -> None:
+    """The actor must act for ``participant`` in a trading role — its own organisation, or an active exchange
+    member whose kind acts for clients and that has ``participant`` as a client (:mod:`.members`; T0502 if that
+    member is suspended); ``actor=None`` is a system job. T0209 otherwise."""
     if actor is None:
         return
     m = membership_of(actor)
+    if m is not None and m.role in TRADER_ROLES and m.organisation_id != participant.pk:
+        from .members import acts_for, suspended_member_of
+
+        if acts_for(member_org=m.organisation, participant=participant, market=market):
+            return
+        sm = suspended_member_of(participant=participant, market=market)
+        if sm is not None and sm.organisation_id == m.organisation_id:  # its member, but suspended
+            raise CetsError(T0502, sm.code)
     if m is None or m.organisation_id != participant.pk or m.role not in TRADER_ROLES:
-        raise CetsError(T0209, participant.uscc or participant.name)
+        raise CetsError(T0209, participant.identifier or participant.name)
+
+
+def _rights_check(participant: Organisation, instrument: str, market: str, rules: MarketRules) -> None:
+    """Who may trade what (draft Measures Art. 18; the pack's ``[trading_rights]``): T0501 when the kind of the
+    participant's account in ``market`` may not trade ``instrument``; T0502 when the exchange member acting for it is
+    suspended (Measures Art. 47 (七)). No account is T0208 later."""
+    from .members import suspended_member_of
+
+    acc = Account.objects.filter(holder=participant, market=market).only("kind").first()
+    if acc is not None and not rules.may_trade(acc.kind, instrument):
+        raise CetsError(T0501, f"{acc.kind} · {instrument}")
+    member = suspended_member_of(participant=participant, market=market)
+    if member is not None:
+        raise CetsError(T0502, member.code)
 
 
 def _unit_type(rules: MarketRules, instrument: str) -> UnitType:
@@ -131,7 +167,7 @@ def _unit_type(rules: MarketRules, instrument: str) -> UnitType:
 def _registry_account(participant: Organisation, market: str) -> Account:
     acc = Account.objects.filter(holder=participant, market=market).first()
     if acc is None or acc.status != AccountStatus.OPEN:
-        raise CetsError(T0208, f"{participant.uscc}: {acc.status if acc else 'no account'}")
+        raise CetsError(T0208, f"{participant.identifier or participant.name}: {acc.status if acc else 'no account'}")
     return acc
 
 
@@ -254,13 +290,14 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
     """Enter an order (申报): a listing quote (挂牌), a block order (大宗, optionally directed to
     ``counterparty``) or a continuous limit order. ``price_fen`` fen per tonne (int), ``quantity_t``
     tonnes (int). Checks: T0209 the actor trades for ``participant``; T0205 trading day and the method's
-    session, day opened; T0206 instrument; T0101/T0102/T0114 shape; T0208 an open registry account;
+    session, day opened; T0206 instrument; T0501 trading rights of the participant's kind (pack), T0502 its member
+    suspended; T0101/T0102/T0114 shape; T0208 an open registry account;
     T0212 maximum holding (buys); T0201 funds / T0207 sellable units (frozen at entry). Band and size
     (T0103–T0105) are the book's checks and show as a rejected order.
     Idempotent on ``key``. Returns the order after the sequencer has applied it."""
     if (o := _existing(key)) is not None:
         return o
-    _participant_check(actor, participant)
+    _participant_check(actor, participant, market)
     _validate_order_shape(side, price_fen, quantity_t)
     now = _local(at)
     rules = market_rules(market, now.date())
@@ -268,6 +305,7 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
         raise CetsError(T0113, method)
     _check_open(method, now, rules)
     _unit_type(rules, instrument)
+    _rights_check(participant, instrument, market, rules)
     with transaction.atomic():
         _require_day_open(market, instrument, now.date())
         o = _log(
@@ -301,7 +339,7 @@ def order_take(
     T0112. Returns the take order after the sequencer has applied it (status filled or rejected)."""
     if (o := _existing(key)) is not None:
         return o
-    _participant_check(actor, participant)
+    _participant_check(actor, participant, market)
     if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
         raise CetsError(T0102, repr(quantity_t))
     quote = Order.objects.filter(seq=quote_seq, market=market, kind=Order.Kind.PLACE, status=Order.Status.RESTING).first()
@@ -310,6 +348,7 @@ def order_take(
     now = _local(at)
     rules = market_rules(market, now.date())
     _check_open(quote.method, now, rules)
+    _rights_check(participant, quote.instrument, market, rules)
     side = bk.BUY if quote.side == bk.SELL else bk.SELL
     with transaction.atomic():
         o = _log(
@@ -339,7 +378,7 @@ def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, 
     not the participant's. Frozen funds or units are released by the sequencer."""
     if (o := _existing(key)) is not None:
         return o
-    _participant_check(actor, participant)
+    _participant_check(actor, participant, market)
     now = _local(at)
     target = Order.objects.filter(seq=order_seq, market=market).first()
     with transaction.atomic():
@@ -544,7 +583,7 @@ def auction_bid(
     its funds released)."""
     if (o := _existing(key)) is not None:
         return o
-    _participant_check(actor, participant)
+    _participant_check(actor, participant, market)
     _validate_order_shape(bk.BUY, price_fen, quantity_t)
     offer = Order.objects.filter(seq=auction_seq, market=market, kind=Order.Kind.AUCTION_OFFER).first()
     if offer is None:
@@ -552,6 +591,7 @@ def auction_bid(
     now = _local(at)
     rules = market_rules(market, now.date())
     _check_open("auction", now, rules)
+    _rights_check(participant, offer.instrument, market, rules)
     with transaction.atomic():
         o = _log(
             market,

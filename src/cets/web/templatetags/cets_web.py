@@ -26,6 +26,7 @@ ROLE_NAMES = {
     Role.NATIONAL_AUTHORITY: _("national authority"),
     Role.PROVINCIAL_AUTHORITY: _("provincial authority"),
     Role.MUNICIPAL_AUTHORITY: _("municipal authority"),
+    Role.DISTRICT_AUTHORITY: _("district authority"),
     Role.ENTITY: _("key emitting entity"),
     Role.VERIFIER: _("verification body"),
     Role.REGISTRY_OPERATOR: _("registry operator"),

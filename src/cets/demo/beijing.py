@@ -1,0 +1,262 @@
+"""``cets demo``, the Beijing pilot's compliance year 2023, run beside the national years through the platform's
+own services, in the order and on the dates of 京环发〔2024〕8号 (seed 004; ``beijing/cycle-2023-2024``).
+
+Generated input (DEMO, not real): the Beijing key emitters (:data:`ENTITIES`, named 演示 and with generated credit
+codes), their verified emissions and the bureau's approval basis (method, base, activity, control factor). Beijing
+publishes neither its entity list with codes nor the per-entity figures of 《北京市重点碳排放单位配额核定方法》, so
+nothing here is presented as real. Only the power sector (电力生产业) has a Beijing accounting pack
+(DB11/T 1781, ``beijing/power-2023``), so the demo's units are in that sector.
+
+The year:
+
+1. the bureau (``bj-bureau``, the municipal bureau: a provincial-level authority, province 11) imports and
+   publishes the 2023 list as an XLSX; a district bureau user (``bj-chaoyang``, 朝阳区) sees only its district;
+2. each unit commissions a verification body (自行委托, 三(二)); the body records the verified emissions; the bureau
+   spot-checks one unit with a second body (a difference over 1,000 t or 10% flags the first verifier);
+3. the bureau records the approval basis and computes the free allocation (±20% cap, 二(二)); the registry creates
+   BEA-2023 and issues it through four eyes: the pre-allocation by 07-15, the rest by 09-15 (三(三)2; the platform
+   computes both once the emissions are determined, so the demo's verification and spot check end early in July);
+4. obligations follow from the stored figures (determined emissions; offsets ≤ 5% of them, 三(四)); the units
+   surrender before 2024-11-15, except one, whose allowances the registry collects automatically after the
+   deadline (four eyes; outcome ``collected``), and one that holds too little (``incomplete``).
+
+Every step is idempotent: a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .common import at, create_units
+
+MARKET = "beijing"
+YEAR = 2023
+PROVINCE = "11"
+ALLOCATION_PACK = "beijing/emitters-2023-2024"
+COMPLIANCE_PACK = "beijing/compliance-2023-2024"
+LIST_SECTOR = "power"
+DISTRICT = "110105"  # 朝阳区 (GB/T 2260)
+
+
+@dataclass(frozen=True)
+class DemoUnit:
+    """One generated Beijing key emitter: ``first17`` the credit code's first 17 characters (the check character
+    is computed), ``district`` GB/T 2260, emissions in tonnes CO2e (int), the approval basis as the bureau would
+    record it, and what the unit does at the deadline (``surrender`` / ``collected`` / ``short``)."""
+
+    first17: str
+    name: str
+    district: str
+    verified_t: int
+    method: str
+    base: str
+    activity: str
+    factor: str
+    prev_allocation_t: int
+    prev_compliant: bool
+    outcome: str = "surrender"
+
+
+ENTITIES = (
+    DemoUnit("91110105MA0BJD001", "（演示）北京朝阳燃气热电有限公司", "110105", 820_000, "historical_total", "850000", "", "0.98", 790_000, True),
+    DemoUnit("91110105MA0BJD002", "（演示）北京东坝能源有限公司", "110105", 160_000, "benchmark", "0.38", "450000", "1", 150_000, True, "collected"),
+    DemoUnit("91110108MA0BJD003", "（演示）北京海淀北部热电有限公司", "110108", 410_000, "historical_intensity", "0.40", "1100000", "0.97", 400_000, True),
+    DemoUnit("91110106MA0BJD004", "（演示）北京丰台燃气电厂有限公司", "110106", 95_000, "historical_total", "70000", "", "1", 68_000, False, "short"),
+    DemoUnit("91110115MA0BJD005", "（演示）北京大兴能源中心有限公司", "110115", 240_000, "benchmark", "0.36", "700000", "1", 230_000, True),
+    DemoUnit("91110112MA0BJD006", "（演示）北京通州热电有限公司", "110112", 330_000, "historical_total", "340000", "", "0.99", 335_000, True),
+)
+#: The unit the bureau spot-checks and the figure the second body finds (tonnes CO2e).
+SPOT_CHECK = ("91110108MA0BJD003", 396_000)
+#: Dates of 京环发〔2024〕8号 (Asia/Shanghai): list, verification, determination and allocation, surrender, collection.
+DAYS = {
+    "list": "2024-05-20", "commission": "2024-05-27", "verified": "2024-06-20", "spot": "2024-06-24", "spot_done": "2024-07-05",
+    "basis": "2024-07-08", "pre": "2024-07-12", "final": "2024-09-13", "surrender": "2024-11-08", "collect": "2024-11-18",
+}
+
+def uscc(first17: str) -> str:
+    from cets.core.uscc import check_character
+
+    return first17 + check_character(first17)
+
+
+class BeijingYear:
+    """The Beijing 2023 year on top of the national demo's people (``base``: the 2023 ``_Steps``)."""
+
+    def __init__(self, base) -> None:
+        self.base, self.log, self.res = base, base.log, base.res
+
+    def run(self) -> None:
+        self.people()
+        self.list_and_accounts()
+        self.verification()
+        self.allocate_and_issue()
+        self.surrender_and_collect()
+        self.summary()
+
+    # -- the bureau, a district bureau, two verification bodies
+    def people(self) -> None:
+        from cets.parties.models import Organisation, Role
+        from cets.parties.services import member_create
+        from cets.registry.services import system_accounts_ensure
+
+        from .run import DEMO_PASSWORD
+
+        self.log("· Beijing pilot 2023: bureau, district bureau, verification bodies 北京试点2023年度")
+        system_accounts_ensure(market=MARKET, provinces=[PROVINCE])
+        bureau_org = self.base.authorities[PROVINCE]
+        self.bureau = member_create(username="bj-bureau", organisation=bureau_org, role=Role.PROVINCIAL_AUTHORITY, province=PROVINCE, password=DEMO_PASSWORD)
+        district_org, _ = Organisation.objects.get_or_create(kind=Organisation.Kind.AUTHORITY, name="北京市朝阳区生态环境局", uscc=None,
+                                                             defaults={"province": PROVINCE, "region_code": DISTRICT})
+        self.district = member_create(username="bj-chaoyang", organisation=district_org, role=Role.DISTRICT_AUTHORITY, province=PROVINCE,
+                                      district=DISTRICT, password=DEMO_PASSWORD)
+        self.bodies = []
+        for i, first17 in enumerate(("91110105MA0BJK001", "91110108MA0BJK002")):
+            org, _ = Organisation.objects.get_or_create(uscc=uscc(first17), defaults={"name": f"（演示）北京第{i + 1}碳核查技术服务有限公司",
+                                                                                        "kind": Organisation.Kind.VERIFIER, "province": PROVINCE})
+            self.bodies.append((org, member_create(username=f"bj-verifier-{i + 1}", organisation=org, role=Role.VERIFIER, password=DEMO_PASSWORD)))
+
+    # -- 1. the list (XLSX import, publication) and the units' registry accounts
+    def list_and_accounts(self) -> None:
+        from cets.parties.list_files import ListRow, write_list_xlsx
+        from cets.parties.models import EmitterListPublication, Organisation, Role
+        from cets.parties.selectors import list_rules, sector_names_for_list
+        from cets.parties.services import emitter_list_import, emitter_list_publish, member_create, members_bulk_create
+        from cets.registry.services import account_open
+
+        from .run import DEMO_PASSWORD
+
+        if not EmitterListPublication.objects.filter(market=MARKET, year=YEAR, province=PROVINCE).exists():
+            names = sector_names_for_list(MARKET, list_rules(MARKET, YEAR))
+            day = dt.date.fromisoformat(DAYS["list"])
+            rows = [ListRow(year=YEAR, province=PROVINCE, city="北京市", sector=LIST_SECTOR, name=u.name, uscc=uscc(u.first17), authority="北京市生态环境局",
+                            published_on=day) for u in ENTITIES]
+            emitter_list_import(market=MARKET, year=YEAR, province=PROVINCE, file_name="北京市2023年度重点碳排放单位名单（演示）.xlsx",
+                                data=write_list_xlsx(rows, sector_names=names), actor=self.bureau)
+            emitter_list_publish(market=MARKET, year=YEAR, sector=LIST_SECTOR, province=PROVINCE, actor=self.bureau, on=day)
+        self.entities = {}
+        for u in ENTITIES:
+            o = Organisation.objects.get(uscc=uscc(u.first17))
+            if o.region_code != u.district or o.province != PROVINCE:
+                Organisation.objects.filter(pk=o.pk).update(region_code=u.district, province=PROVINCE)
+                o.refresh_from_db()
+            account_open(holder=o, market=MARKET)
+            self.entities[o.uscc] = (o, u)
+        members_bulk_create(specs=[(f"e-{c}", o, Role.ENTITY, "") for c, (o, _u) in self.entities.items()])
+        first = self.entities[uscc(ENTITIES[0].first17)][0]
+        member_create(username="bj-entity", organisation=first, role=Role.ENTITY, password=DEMO_PASSWORD)
+
+    def _user(self, o):
+        from cets.parties.models import Membership
+
+        return Membership.objects.get(user__username=f"e-{o.uscc}").user
+
+    # -- 2. verification commissioned by each unit; the bureau's spot check
+    def verification(self) -> None:
+        from cets.mrv.models import VerificationAssignment
+        from cets.mrv.services import verification_assign, verification_commission, verification_outcome_record
+
+        self.log("· Beijing: verification commissioned by the units, the bureau's spot check 自行委托核查、抽查")
+        body, verifier = self.bodies[0]
+        for c, (o, u) in self.entities.items():
+            a = VerificationAssignment.objects.filter(market=MARKET, year=YEAR, entity=o, kind=VerificationAssignment.Kind.REGULAR).first()
+            if a is None:
+                a = verification_commission(entity=o, year=YEAR, body=body, actor=self._user(o), market=MARKET, sector=LIST_SECTOR,
+                                            at=at(DAYS["commission"]))
+            if a.completed_on is None:
+                verification_outcome_record(assignment_id=a.pk, actor=verifier, verified_emissions_t=u.verified_t, generation_mwh=None,
+                                            heat_supplied_gj=None, conforming=True, completed_on=dt.date.fromisoformat(DAYS["verified"]))
+        spot_uscc, spot_t = SPOT_CHECK
+        o = self.entities[uscc(spot_uscc)][0]
+        s = VerificationAssignment.objects.filter(market=MARKET, year=YEAR, entity=o, kind=VerificationAssignment.Kind.SPOT_CHECK).first()
+        if s is None:
+            [s] = verification_assign(year=YEAR, province=PROVINCE, entities=[o], bodies=[b for b, _u in self.bodies], seed="demo-beijing-2023",
+                                      actor=self.bureau, kind=VerificationAssignment.Kind.SPOT_CHECK, market=MARKET, sector=LIST_SECTOR,
+                                      at=at(DAYS["spot"]))
+        if s.completed_on is None:
+            spot_user = next(user for b, user in self.bodies if b.pk == s.body_id)
+            verification_outcome_record(assignment_id=s.pk, actor=spot_user, verified_emissions_t=spot_t, generation_mwh=None, heat_supplied_gj=None,
+                                        conforming=True, completed_on=dt.date.fromisoformat(DAYS["spot_done"]))
+
+    # -- 3. the approval basis, the free allocation and its issuance (four eyes)
+    def allocate_and_issue(self) -> None:
+        from django.db.models import Sum
+
+        from cets.allocation.models import AllocationBasis, EntityAllocation
+        from cets.allocation.services import allocation_basis_import, allocation_compute, allocation_issue_confirm, allocation_issue_propose
+        from cets.core.tables import UploadedTable
+        from cets.registry.models import Instrument, Proposal
+
+        self.log("· Beijing: approval basis, free allocation with the ±20% cap, BEA issuance 核定依据、免费配额、发放")
+        if not AllocationBasis.objects.filter(market=MARKET, year=YEAR).exists():
+            lines = ["entity_uscc,method,base,activity,factor,prev_allocation_t,prev_compliant"]
+            lines += [f"{uscc(u.first17)},{u.method},{u.base},{u.activity},{u.factor},{u.prev_allocation_t},{'yes' if u.prev_compliant else 'no'}"
+                      for u in ENTITIES]
+            allocation_basis_import(pack_id=ALLOCATION_PACK, year=YEAR, path=UploadedTable(name="北京2023核定依据（演示）.csv",
+                                                                                          data=("\n".join(lines) + "\n").encode()), actor=self.bureau)
+        scope = EntityAllocation.objects.filter(market=MARKET, year=YEAR)
+        if not scope.exists():
+            allocation_compute(year=YEAR, pack_id=ALLOCATION_PACK, actor=self.bureau)
+        total = scope.aggregate(t=Sum("final_allocation_t"))["t"] or 0
+        bea = create_units(self.base, instrument=Instrument.BEA, vintage=str(YEAR), cap_t=total, key=f"demo-bea-{YEAR}-cap",
+                           reference="北京市2023年度免费配额总量（演示）", effective_at=at(DAYS["pre"], 9))
+        for stage in ("pre", "final"):
+            done = {"pre": (EntityAllocation.Stage.PRE_ISSUED, EntityAllocation.Stage.FINAL_ISSUED), "final": (EntityAllocation.Stage.FINAL_ISSUED,)}[stage]
+            if not scope.exclude(stage__in=done).exists():
+                continue
+            if stage == "pre" and not scope.filter(pre_allocation_t__gt=0, stage=EntityAllocation.Stage.COMPUTED).exists():
+                continue
+            p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=bea, actor=self.base.registry_a, market=MARKET, effective_at=at(DAYS[stage]))
+            if p.status == Proposal.Status.PROPOSED:
+                from cets.registry.services import proposal_approve
+
+                proposal_approve(proposal_id=p.pk, approver=self.base.registry_b)
+            allocation_issue_confirm(year=YEAR, stage=stage, market=MARKET)
+        self.bea = bea
+
+    # -- 4. obligations, surrender, automatic collection after the deadline
+    def surrender_and_collect(self) -> None:
+        from cets.compliance.models import Obligation, SurrenderApplication
+        from cets.compliance.services import collection_propose, obligations_create, surrender_approve, surrender_submit
+        from cets.registry.models import Holding, Position, Proposal
+        from cets.registry.services import proposal_approve
+
+        self.log("· Beijing: obligations, surrender by 2024-11-15, automatic collection 清缴、逾期自动收缴")
+        obligations_create(year=YEAR, pack_id=COMPLIANCE_PACK)
+        for c, (o, u) in self.entities.items():
+            if u.outcome == "collected":
+                continue
+            ob = Obligation.objects.get(market=MARKET, year=YEAR, entity=o)
+            held = Holding.objects.filter(account__holder=o, account__market=MARKET, unit_type=self.bea, position=Position.REGISTRY).first()
+            q = min(ob.obligation_t, held.quantity if held else 0)
+            key = f"demo-bj-{YEAR}-surrender-{c}"
+            if q <= 0 or SurrenderApplication.objects.filter(key=key).exists():
+                continue
+            app = surrender_submit(key=key, entity=o, year=YEAR, unit_type_code=self.bea.code, quantity=q, actor=self._user(o), at=at(DAYS["surrender"]),
+                                   market=MARKET)
+            surrender_approve(application_id=app.pk, approver=self.bureau, at=at(DAYS["surrender"], 15))
+        p = collection_propose(key=f"demo-bj-{YEAR}-collection", pack_id=COMPLIANCE_PACK, year=YEAR, actor=self.base.registry_a,
+                               effective_at=at(DAYS["collect"]))
+        if p.status == Proposal.Status.PROPOSED:
+            proposal_approve(proposal_id=p.pk, approver=self.base.registry_b)
+
+    def summary(self) -> None:
+        from django.db.models import Sum
+
+        from cets.allocation.models import EntityAllocation
+        from cets.compliance.selectors import outcome_counts, surrendered_by_instrument
+
+        a = EntityAllocation.objects.filter(market=MARKET, year=YEAR).aggregate(e=Sum("verified_emissions_t"), f=Sum("final_allocation_t"),
+                                                                                i=Sum("issued_t"))
+        c = {"entities": len(self.entities), "determined_t": a["e"] or 0, "allocated_t": a["f"] or 0, "issued_t": a["i"] or 0,
+             "surrendered_t": sum(surrendered_by_instrument(year=YEAR, market=MARKET).values())}
+        c.update({f"outcome_{k}": v for k, v in outcome_counts(year=YEAR, market=MARKET).items()})
+        self.res.counts_beijing = c
+        from .run import DEMO_PASSWORD
+
+        self.res.logins += [
+            ("bj-bureau", DEMO_PASSWORD, "北京市生态环境局 Beijing bureau (pilot market, province 11)"),
+            ("bj-chaoyang", DEMO_PASSWORD, "朝阳区生态环境局 district authority (朝阳区 110105 only)"),
+            ("bj-entity", DEMO_PASSWORD, f"{ENTITIES[0].name} Beijing key emitter"),
+            ("bj-verifier-1", DEMO_PASSWORD, "（演示）北京第1碳核查技术服务有限公司 verification body"),
+        ]
