@@ -290,3 +290,21 @@ def test_totals_partition_the_rows(rows, price):
     assert g.draft_cost_fen - g.base_cost_fen == -(g.draft_t - g.base_t) * price == g.change_cost_fen
     assert sum(len(run.scoped(p).rows) for p in ("11", "33", "37")) == len(run.rows)
     assert all(r.province == "33" for r in run.scoped("33").rows)
+
+
+@pytest.mark.django_db
+def test_a_draft_missing_a_value_is_refused_not_a_500(year2024, tmp_path, monkeypatch):
+    from cets.rules import packs
+
+    src = packs.load_pack(DRAFT_POWER).path.read_text(encoding="utf-8")
+    bad = src.replace('id = "national/power-2025-2026"', 'id = "national/power-bad-2025"').replace('shortfall_cap = "0.20"\n', "")
+    (tmp_path / "national").mkdir()
+    (tmp_path / "national" / "power-bad-2025.toml").write_text(bad, encoding="utf-8")
+    monkeypatch.setenv("CETS_PACK_DIRS", str(tmp_path))
+    packs.load_pack.cache_clear()
+    try:
+        with pytest.raises(CetsError) as e:
+            whatif_compute(drafts=[load_draft("national/power-bad-2025")], market="national", year=2024, price_fen=PRICE)
+    finally:
+        packs.load_pack.cache_clear()
+    assert e.value.code == "A0201" and "shortfall_cap" in e.value.detail

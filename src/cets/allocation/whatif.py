@@ -169,8 +169,14 @@ def whatif_compute(*, drafts: Sequence[Pack], market: str, year: int, price_fen:
         seen.add(draft.sector)
         ry = rules_year if rules_year is not None else draft.years[0]
         base = base_pack(market=market, sector=draft.sector, year=year)
-        b = dry_run(pack=base, year=year, rules_year=year)
-        d = dry_run(pack=draft, year=year, rules_year=ry)
+        try:
+            b = dry_run(pack=base, year=year, rules_year=year)
+        except PackError as e:
+            raise CetsError(A0203, str(e)) from None
+        try:
+            d = dry_run(pack=draft, year=year, rules_year=ry)
+        except PackError as e:  # a draft that lacks a value its mechanism needs
+            raise CetsError(A0201, str(e)) from None
         if not b.entities:
             raise CetsError(A0203, f"{market} {draft.sector} {year}: no verified data")
         sectors.append(SectorRun(draft.sector, base.id, draft.id, ry, mechanism_name(base, year), mechanism_name(draft, ry)))

@@ -62,7 +62,10 @@ def year_price(*, market: str, year: int, path: Path | None = None) -> tuple[int
         pid = m.find_pack_id("compliance", sector, year)
         if pid is None:
             continue
-        pack = load_pack(pid)
+        try:
+            pack = load_pack(pid)
+        except PackError:
+            continue
         if _has(pack, "penalty.price_instruments"):
             rules = pack
             break
@@ -76,8 +79,11 @@ def year_price(*, market: str, year: int, path: Path | None = None) -> tuple[int
         raise CetsError(A0205, f"{path}: {e}") from None
     if problems:
         raise CetsError(A0205, f"{path}: {problems[0]}")
-    p = average_price(rows, start=start, end=end, instruments=rules.raw("penalty.price_instruments"), methods=rules.raw("penalty.price_methods"),
-                      average=rules.text("penalty.price_average"), rounding=rules.text("penalty.price_rounding"))
+    try:
+        p = average_price(rows, start=start, end=end, instruments=rules.raw("penalty.price_instruments"), methods=rules.raw("penalty.price_methods"),
+                          average=rules.text("penalty.price_average"), rounding=rules.text("penalty.price_rounding"))
+    except (PackError, ValueError) as e:
+        raise CetsError(A0205, f"{rules.id}: {e}") from None
     if p is None:
         raise CetsError(A0205, f"{market} {year}")
     source = (f"{path.name} {start}…{end}: {p.days} trading days, {p.volume_t:,} t, {p.amount_fen:,} fen; "
