@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 CETS_TEST_DATABASE_URL ?= postgresql://cets:cets@127.0.0.1:5432/cets
 export CETS_TEST_DATABASE_URL
 
-.PHONY: demo demo-no-serve test lint test-sqlite test-postgres bench clean
+.PHONY: demo demo-no-serve test lint test-sqlite test-postgres bench bench-soak clean
 
 $(PY):
 	@[ -n "$(PYTHON)" ] && command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 或更高版本 / Python 3.11 or later is required (none found)"; exit 1; }
@@ -63,6 +63,11 @@ BENCH_QUICK ?=
 bench: $(DEV_STAMP)
 	@[ $(VENV)/.installed-bench -nt pyproject.toml ] || { $(PY) -m pip install --quiet -e ".[bench]" && touch $(VENV)/.installed-bench; }
 	BENCH_QUICK=$(BENCH_QUICK) $(PY) bench/run_all.py
+
+# The 10-minute soak of the load test (bench/README.md), then `cets audit verify`: not part of `make bench`.
+bench-soak: $(DEV_STAMP)
+	@[ $(VENV)/.installed-bench -nt pyproject.toml ] || { $(PY) -m pip install --quiet -e ".[bench]" && touch $(VENV)/.installed-bench; }
+	$(PY) bench/load_test.py --soak --database bench_soak_$$$$
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -9,6 +9,7 @@
     cets supervision triggers --day 2025-10-20 [--market national]
                                                     the end-of-day check of the market-stabilisation triggers (alerts only)
     cets trading replay BY_METHOD.csv QUOTES.csv    replay the official market and reconcile
+    cets trading replay --market ccer DAILY.csv     replay the voluntary market's daily bulletins
     cets trading sequencer [--market national]      run a market's sequencer
     cets manage ARGS...                             any Django management command
     cets checks [--write docs/checks.md]            the catalogue of numbered checks
@@ -318,8 +319,9 @@ def cmd_allocation_compute(args) -> int:
 
 
 def cmd_trading_replay(args) -> int:
-    """Replay the official national market through the real trading path in a fresh database and
-    write the reconciliation report (JSON and CSV)."""
+    """Replay a market's official daily figures through the real trading path in a fresh database and
+    write the reconciliation report (JSON and CSV): the national market's by-method and quote files, or
+    the one daily file of a market whose trading pack publishes ``daily_totals`` (``--market ccer``)."""
     import datetime as dt
     import json
     import tempfile
@@ -340,8 +342,18 @@ def cmd_trading_replay(args) -> int:
     con = _console()
     start = dt.date.fromisoformat(args.start) if args.start else None
     end = dt.date.fromisoformat(args.end) if args.end else None
+    from cets.rules.markets import market_ids
+
+    if args.market not in market_ids():
+        con.print(f"[red]unknown market {args.market!r} (known: {', '.join(market_ids())})[/]")
+        return 2
+    if _publication(args.market) == "daily_totals":
+        return _trading_replay_totals(args, con, start, end)
+    if len(args.files) != 2:
+        con.print(f"[red]{args.market}: give the by-method and the quotes file (cea_daily_by_trade_method.csv cea_daily_quotes.csv)[/]")
+        return 2
     try:
-        rep = replay_run(by_method_path=args.by_method, quotes_path=args.quotes, start=start, end=end, log=lambda m: con.print(m))
+        rep = replay_run(by_method_path=args.files[0], quotes_path=args.files[1], start=start, end=end, log=lambda m: con.print(m))
     except InputError as e:
         for p in e.problems:
             _problem(con, "", p)
@@ -368,6 +380,52 @@ def cmd_trading_replay(args) -> int:
         con.print(f"[red]✗ engine differs 引擎不一致[/red] {m.date} {m.subject} {m.field}: ours {m.ours} ≠ official {m.official}")
     con.print(("[green]✓" if rep.ok else "[red]✗") + f" our engine differs on {len(rep.engine)} figure(s); the publication contradicts "
               f"its rule on {len(rep.published)} figure(s) (listed in {out / 'replay_mismatches.csv'})[/]")
+    return 0 if rep.ok else 1
+
+
+def _publication(market: str) -> str:
+    """What ``market``'s exchange publishes daily (its first trading pack's ``[publication] figures``)."""
+    from cets.rules.markets import load_market
+    from cets.rules.packs import pack_for
+    from cets.trading.services import MarketRules
+
+    years = load_market(market).years("trading")
+    return MarketRules.from_pack(pack_for(market, "trading", years[0])).publication if years else "by_method"
+
+
+def _trading_replay_totals(args, con, start, end) -> int:
+    """The replay of a market that publishes daily totals (the voluntary market's bulletins)."""
+    import csv
+    import json
+    from pathlib import Path
+
+    from cets.core.errors import InputError
+    from cets.trading.replay_totals import replay_totals_run
+
+    if len(args.files) != 1:
+        con.print(f"[red]{args.market}: give the one daily file (ccer_daily_trades.csv)[/]")
+        return 2
+    try:
+        rep = replay_totals_run(market=args.market, path=args.files[0], start=start, end=end, log=lambda m: con.print(m))
+    except InputError as e:
+        for p in e.problems:
+            _problem(con, "", p)
+        return 2
+    out = Path(args.report_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = rep.summary()
+    (out / "replay_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    with (out / "replay_mismatches.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=["date", "subject", "field", "ours", "official", "category", "reason"])
+        w.writeheader()
+        w.writerows(rep.rows())
+    con.print_json(json.dumps(summary, ensure_ascii=False))
+    for m in rep.engine[:20]:
+        con.print(f"[red]✗ engine differs 引擎不一致[/red] {m.date} {m.field}: ours {m.ours} ≠ official {m.official}")
+    for u in rep.unparsed:
+        con.print(f"[yellow]· not replayed 未回放[/yellow] {u.date} parse_status={u.status}: {u.notes}")
+    con.print(("[green]✓" if rep.ok else "[red]✗") + f" {rep.figures} figure(s) of {rep.days} day(s) compared: our engine differs on {len(rep.engine)}; "
+              f"the bulletins contradict themselves on {len(rep.published)}; {len(rep.unparsed)} row(s) not parsed by the source, not replayed[/]")
     return 0 if rep.ok else 1
 
 
@@ -682,9 +740,10 @@ def build_parser() -> argparse.ArgumentParser:
     wf.set_defaults(func=cmd_whatif)
 
     trd = sub.add_parser("trading", help="the exchange").add_subparsers(dest="what", required=True)
-    rp = trd.add_parser("replay", help="replay the official national market through the real trading path and reconcile")
-    rp.add_argument("by_method", help="cea_daily_by_trade_method.csv")
-    rp.add_argument("quotes", help="cea_daily_quotes.csv")
+    rp = trd.add_parser("replay", help="replay a market's official daily figures through the real trading path and reconcile")
+    rp.add_argument("files", nargs="+", help="national: cea_daily_by_trade_method.csv cea_daily_quotes.csv; a market publishing daily totals "
+                                             "(its pack's publication.figures): the one daily file, e.g. ccer_daily_trades.csv")
+    rp.add_argument("--market", default=PRIMARY_MARKET, help="the market replayed (default the primary market)")
     rp.add_argument("--start", help="first date (ISO), default the first in the file")
     rp.add_argument("--end", help="last date (ISO), default the last in the file")
     rp.add_argument("--report-dir", default="var/replay")

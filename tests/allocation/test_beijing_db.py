@@ -54,10 +54,10 @@ def bj(world, tmp_path):
         ents[code] = Organisation.objects.create(uscc=code, name=name, kind=Organisation.Kind.ENTITY, province="11", region_code=code[2:8])
     for code, t in ((A, 100_000), (B, 110_000), (C, 50_000)):
         user = member_create(username=f"e{code[-4:]}", organisation=ents[code], role=Role.ENTITY, password=PW)
-        a = verification_commission(entity=ents[code], year=2023, body=body, actor=user, market="beijing", at=when("2024-05-20"))
+        a = verification_commission(entity=ents[code], year=2023, body=body, actor=user, market="beijing", sector="power", at=when("2024-05-20"))
         verification_outcome_record(assignment_id=a.pk, actor=verifier, verified_emissions_t=t, generation_mwh=None, heat_supplied_gj=None,
                                     conforming=True, completed_on=dt.date(2024, 6, 7))
-    [s] = verification_assign(year=2023, province="11", entities=[ents[B]], bodies=[spot_body], seed="s", actor=bureau, market="beijing",
+    [s] = verification_assign(year=2023, province="11", entities=[ents[B]], bodies=[spot_body], seed="s", actor=bureau, market="beijing", sector="power",
                               kind="spot_check")
     verification_outcome_record(assignment_id=s.pk, actor=spot_verifier, verified_emissions_t=100_000, generation_mwh=None, heat_supplied_gj=None,
                                 conforming=True, completed_on=dt.date(2024, 7, 1))

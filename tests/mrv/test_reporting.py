@@ -224,7 +224,7 @@ def test_verified_year_reaches_allocation_by_unit(plant):
     rep = annual_report_generate(entity=w.sd1, year=2023, actor=w.entity_sd1_user)
     body = Organisation.objects.create(uscc="91110108MA01R1234G", name="核查机构", kind=Organisation.Kind.VERIFIER)
     vuser = member_create(username="v", organisation=body, role=Role.VERIFIER)
-    [a] = verification_assign(year=2023, province="37", entities=[w.sd1], bodies=[body], seed="s", actor=w.province_sd)
+    [a] = verification_assign(year=2023, province="37", entities=[w.sd1], bodies=[body], seed="s", sector="power", actor=w.province_sd)
     with pytest.raises(CetsError) as e:
         unit_year_data_from_verification(assignment_id=a.pk, actor=w.province_sd)
     assert e.value.code == "M0208"  # not verified, report not signed

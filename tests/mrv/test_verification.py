@@ -113,14 +113,14 @@ def test_assignment_to_decision_with_working_day_deadlines(world, bodies):
         report_preparer_record(entity=w.sd2, year=2023, body=bodies[0], actor=w.entity_sd1_user)
     assert e.value.code == "R0502"
     with pytest.raises(CetsError) as e:
-        verification_assign(year=2023, province="37", entities=[w.sd1, w.zj1], bodies=bodies, seed="s", actor=w.province_sd)
+        verification_assign(year=2023, province="37", entities=[w.sd1, w.zj1], bodies=bodies, seed="s", sector="power", actor=w.province_sd)
     assert e.value.code == "R0502"
-    got = verification_assign(year=2023, province="37", entities=[w.sd1, w.sd2], bodies=bodies, seed="2023-37", actor=w.province_sd,
+    got = verification_assign(year=2023, province="37", entities=[w.sd1, w.sd2], bodies=bodies, seed="2023-37", sector="power", actor=w.province_sd,
                               at=when("2024-03-01"))
     by = {a.entity.uscc: a for a in got}
     assert by[SD_1].body == bodies[2]
     with pytest.raises(CetsError) as e:
-        verification_assign(year=2023, province="37", entities=[w.sd1], bodies=bodies, seed="again", actor=w.province_sd)
+        verification_assign(year=2023, province="37", entities=[w.sd1], bodies=bodies, seed="again", sector="power", actor=w.province_sd)
     assert e.value.code == "V0303"
 
     a = by[SD_1]
@@ -159,15 +159,15 @@ def test_spot_check_excludes_first_verifier_and_is_not_flagged_without_a_nationa
 
     w = world
     with pytest.raises(CetsError) as e:
-        verification_assign(year=2023, province="37", entities=[w.sd2], bodies=bodies, seed="s", actor=w.province_sd, kind="spot_check")
+        verification_assign(year=2023, province="37", entities=[w.sd2], bodies=bodies, seed="s", sector="power", actor=w.province_sd, kind="spot_check")
     assert e.value.code == "V0308"
-    [a] = verification_assign(year=2023, province="37", entities=[w.sd2], bodies=bodies, seed="s", actor=w.province_sd)
+    [a] = verification_assign(year=2023, province="37", entities=[w.sd2], bodies=bodies, seed="s", sector="power", actor=w.province_sd)
     verification_outcome_record(assignment_id=a.pk, actor=U(bodies, a), verified_emissions_t=100_000, generation_mwh=None,
                                 heat_supplied_gj=None, conforming=True, completed_on=dt.date(2024, 6, 7))
     for seed in ("a", "b", "c", "d"):
         from cets.mrv.models import VerificationAssignment
         VerificationAssignment.objects.filter(kind="spot_check").delete()
-        [s] = verification_assign(year=2023, province="37", entities=[w.sd2], bodies=bodies, seed=seed, actor=w.province_sd, kind="spot_check")
+        [s] = verification_assign(year=2023, province="37", entities=[w.sd2], bodies=bodies, seed=seed, sector="power", actor=w.province_sd, kind="spot_check")
         assert s.body != a.body
     s = verification_outcome_record(assignment_id=s.pk, actor=U(bodies, s), verified_emissions_t=150_000, generation_mwh=None,
                                     heat_supplied_gj=None, conforming=True, completed_on=dt.date(2024, 6, 7))
@@ -188,11 +188,12 @@ def test_beijing_spot_check_flags_and_evaluation_is_published(world, bodies):
     bj_user = member_create(username="bjent", organisation=bj, role=Role.ENTITY)
     from cets.mrv.services import verification_commission
 
-    a = verification_commission(entity=bj, year=2023, body=bodies[0], actor=bj_user, market="beijing", at=when("2024-05-20"))
+    a = verification_commission(entity=bj, year=2023, body=bodies[0], sector="power", actor=bj_user, market="beijing", at=when("2024-05-20"))
     verification_outcome_record(assignment_id=a.pk, actor=U(bodies, a), verified_emissions_t=5_000, generation_mwh=None, heat_supplied_gj=None,
                                 conforming=True, completed_on=dt.date(2024, 6, 7))
     verification_notify(assignment_id=a.pk, actor=bj_auth, on=dt.date(2024, 6, 19))   # on the last day: in time
-    [s] = verification_assign(year=2023, province="11", entities=[bj], bodies=bodies, seed="s", actor=bj_auth, market="beijing", kind="spot_check")
+    [s] = verification_assign(year=2023, province="11", entities=[bj], bodies=bodies, seed="s", sector="power", actor=bj_auth, market="beijing",
+            kind="spot_check")
     # 5,500 − 5,000 = 500 t = 10% of 5,000 → flagged ("10%以上")
     s = verification_outcome_record(assignment_id=s.pk, actor=U(bodies, s), verified_emissions_t=5_500, generation_mwh=None, heat_supplied_gj=None,
                                     conforming=True, completed_on=dt.date(2024, 7, 1))
@@ -219,7 +220,7 @@ def test_api_flow(world, bodies):
 
     w = world
     sd = client_for(w.province_sd)
-    body = {"year": 2023, "province": "37", "entity_usccs": [SD_1], "body_usccs": [b.uscc for b in bodies], "seed": "api"}
+    body = {"year": 2023, "province": "37", "sector": "power", "entity_usccs": [SD_1], "body_usccs": [b.uscc for b in bodies], "seed": "api"}
     [a] = sd.post("/api/v1/mrv/assignments", body, content_type="application/json").json()
     v = client_for(next(b.user for b in bodies if b.uscc == a["body_uscc"]))
     out = v.post(f"/api/v1/mrv/assignments/{a['id']}/outcome", {"verified_emissions_t": 812345, "generation_mwh": "1000000.5",
@@ -260,7 +261,7 @@ def test_beijing_entity_commissions_its_verifier_the_national_market_keeps_the_d
     def refused(code, **kw):
         n = VerificationAssignment.objects.count()
         with pytest.raises(CetsError) as e:
-            verification_commission(**{"entity": bj, "year": 2023, "body": bodies[1], "actor": bj_user, "market": "beijing", **kw})
+            verification_commission(**{"entity": bj, "year": 2023, "body": bodies[1], "actor": bj_user, "market": "beijing", "sector": "power", **kw})
         assert e.value.code == code
         assert VerificationAssignment.objects.count() == n
 
@@ -271,19 +272,20 @@ def test_beijing_entity_commissions_its_verifier_the_national_market_keeps_the_d
     report_preparer_record(entity=bj, year=2023, body=bodies[2], actor=bj_user)
     refused("V0314", body=bodies[2])                                  # it helped prepare the report (Regulations Art. 13)
     with pytest.raises(CetsError) as e:                               # the bureau draws no regular Beijing verification
-        verification_assign(year=2023, province="11", entities=[bj], bodies=bodies, seed="s", actor=bj_auth, market="beijing")
+        verification_assign(year=2023, province="11", entities=[bj], bodies=bodies, seed="s", sector="power", actor=bj_auth, market="beijing")
     assert e.value.code == "V0313"
-    a = verification_commission(entity=bj, year=2023, body=bodies[1], actor=bj_user, market="beijing", at=when("2024-05-20"))
+    a = verification_commission(entity=bj, year=2023, body=bodies[1], sector="power", actor=bj_user, market="beijing", at=when("2024-05-20"))
     assert (a.kind, a.commissioned_by_id, a.body_id, a.seed, a.province, a.market) == ("regular", bj.pk, bodies[1].pk, "", "11", "beijing")
     refused("V0303", body=bodies[0])                                  # one regular verification a year
     # the national market keeps the draw: commissioned_by stays empty
-    [n] = verification_assign(year=2023, province="37", entities=[world.sd1], bodies=bodies, seed="x", actor=world.province_sd)
+    [n] = verification_assign(year=2023, province="37", entities=[world.sd1], bodies=bodies, seed="x", sector="power", actor=world.province_sd)
     assert n.commissioned_by_id is None
     assert n.seed == "x"
     # outcome by the commissioned body, then the bureau's spot check (drawn, never the first verifier)
     verification_outcome_record(assignment_id=a.pk, actor=bodies[1].user, verified_emissions_t=50_000, generation_mwh=None, heat_supplied_gj=None,
                                 conforming=True, completed_on=dt.date(2024, 7, 1))
-    [s] = verification_assign(year=2023, province="11", entities=[bj], bodies=bodies, seed="s", actor=bj_auth, market="beijing", kind="spot_check")
+    [s] = verification_assign(year=2023, province="11", entities=[bj], bodies=bodies, seed="s", sector="power", actor=bj_auth, market="beijing",
+            kind="spot_check")
     assert s.body_id != bodies[1].pk
     s = verification_outcome_record(assignment_id=s.pk, actor=U(bodies, s), verified_emissions_t=51_001, generation_mwh=None, heat_supplied_gj=None,
                                     conforming=True, completed_on=dt.date(2024, 8, 1))

@@ -94,9 +94,10 @@ def test_blacklisted_body_is_left_out_of_the_draw(sup):
     other = Organisation.objects.create(uscc=_uscc(7), name="另一核查机构", kind=Organisation.Kind.VERIFIER)
     assert sup.verifier not in verification_pool()
     assert other in verification_pool()
-    out = verification_assign_screened(actor=w.province_sd, year=2024, province="37", entities=[w.sd1, w.sd2], bodies=[sup.verifier, other], seed="s1")
+    out = verification_assign_screened(sector="power", actor=w.province_sd, year=2024, province="37", entities=[w.sd1, w.sd2], bodies=[sup.verifier,
+            other], seed="s1")
     assert {a.body_id for a in out} == {other.pk}
-    refuses("G0501", verification_assign_screened, actor=w.province_sd, year=2024, province="37", entities=[w.sd1], bodies=[sup.verifier],
+    refuses("G0501", verification_assign_screened, actor=w.province_sd, sector="power", year=2024, province="37", entities=[w.sd1], bodies=[sup.verifier],
             seed="s2", kind="regular", market="national")
     blacklist_lift(actor=w.mee, entry_id=sup.blacklist.pk, lifted_on=dt.date(2025, 6, 1))
     assert sup.verifier in verification_pool()
@@ -125,7 +126,8 @@ def test_blacklist_api_and_page(sup):
     assert "G0203" in r.content.decode()
     r = c.post("/supervision/lift/", {"entry_id": sup.blacklist.pk}, follow=True)
     assert r.status_code == 200
-    r = c.post("/api/v1/supervision/assignments", {"year": 2024, "province": "37", "entity_usccs": [w.sd1.uscc], "body_usccs": [sup.verifier.uscc],
+    r = c.post("/api/v1/supervision/assignments", {"year": 2024, "province": "37", "sector": "power", "entity_usccs": [w.sd1.uscc],
+            "body_usccs": [sup.verifier.uscc],
                                                    "seed": "x"}, content_type="application/json")
     assert r.json()["code"] == "R0502"  # the draw is the province's
 
@@ -244,11 +246,12 @@ def test_draw_page_leaves_out_the_blacklisted_body(sup):
     w = sup.web
     other = Organisation.objects.create(uscc=_uscc(8), name="第三核查机构", kind=Organisation.Kind.VERIFIER)
     c = client_for(w.province_sd)
-    r = c.post("/supervision/assign/", {"year": "2024", "province": "37", "entity_usccs": f"{w.sd1.uscc},{w.sd2.uscc}",
+    r = c.post("/supervision/assign/", {"year": "2024", "province": "37", "sector": "power", "entity_usccs": f"{w.sd1.uscc},{w.sd2.uscc}",
                                         "body_usccs": f"{sup.verifier.uscc},{other.uscc}", "seed": "page"}, follow=True)
     assert "第三核查机构" in r.content.decode()
     assert set(VerificationAssignment.objects.filter(year=2024).values_list("body_id", flat=True)) == {other.pk}
-    r = c.post("/supervision/assign/", {"year": "2024", "province": "37", "entity_usccs": w.zj1.uscc, "body_usccs": sup.verifier.uscc, "seed": "z"},
+    r = c.post("/supervision/assign/", {"year": "2024", "province": "37", "sector": "power", "entity_usccs": w.zj1.uscc,
+            "body_usccs": sup.verifier.uscc, "seed": "z"},
                follow=True)
     assert r.status_code == 404  # an entity outside the province is not found for this user
 
@@ -291,7 +294,7 @@ def test_receipt_lookup_refuses_odd_input(db):
 def test_draw_api_leaves_out_the_blacklisted_body(sup):
     w = sup.web
     c = client_for(w.province_sd)
-    body = {"year": 2024, "province": "37", "entity_usccs": [w.sd1.uscc], "body_usccs": [sup.verifier.uscc], "seed": "api"}
+    body = {"year": 2024, "province": "37", "sector": "power", "entity_usccs": [w.sd1.uscc], "body_usccs": [sup.verifier.uscc], "seed": "api"}
     r = c.post("/api/v1/supervision/assignments", body, content_type="application/json")
     assert r.status_code == 422
     assert r.json()["code"] == "G0501"

@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import SD_1, SD_2, when
 
 DAY = dt.date(2024, 11, 4)  # a Monday and a trading day
+CCER_DAY = dt.date(2025, 6, 9)  # a Monday and a working day: the voluntary market's test day
 PASSWORD = "test-password-123"
 
 
@@ -88,3 +89,37 @@ def exchange(market, clock) -> Exchange:
         sd2_user=member_create(username="esd2", organisation=w.sd2, role=Role.ENTITY, password=PASSWORD),
         operator=member_create(username="exop", organisation=exch, role=Role.EXCHANGE_OPERATOR, password=PASSWORD),
     )
+
+
+@pytest.fixture
+def ccer(exchange, clock):
+    """A project owner holding 5,000 t of CCER-P-TEST-2025 (issued to its registry position and moved to trading by
+    its trader), SD_2 with a CCER account and 1,000,000.00 CNY in its CCER fund account, CCER-P-TEST-2025 opened on
+    2025-06-09 at a reference of 90.00 CNY/t."""
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import member_create
+    from cets.registry.models import AccountKind, CcerProject, Instrument, Position, TransferKind
+    from cets.registry.services import Leg, account_open, position_move, system_account, system_accounts_ensure, transfer_post, vintage_create
+    from cets.trading import entry
+    from cets.trading.funds import funds_deposit
+
+    x = exchange
+    x.clock = clock
+    system_accounts_ensure(market="ccer")
+    owner = Organisation.objects.create(kind=Organisation.Kind.PROJECT_OWNER, name="测试风电项目业主")
+    project = CcerProject.objects.create(code="P-TEST", name="测试海上风电项目", owner=owner, registered_on=dt.date(2025, 3, 1))
+    ut = vintage_create(instrument=Instrument.CCER, vintage="2025", cap_t=5_000, key="ccer-cap-test", project=project)
+    seller_acc = account_open(holder=owner, kind=AccountKind.CCER_HOLDING, market="ccer")
+    transfer_post(key="ccer-iss-test", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(system_account("ccer", AccountKind.NATIONAL_TOTAL), Position.REGISTRY),
+                  credit=Leg(seller_acc, Position.REGISTRY), quantity=5_000)
+    trader = member_create(username="ccer-owner", organisation=owner, role=Role.TRADER, password=PASSWORD)
+    position_move(key="ccer-to-trading", account=seller_acc, unit_type=ut, from_position=Position.REGISTRY, to_position=Position.TRADING,
+                  quantity=5_000, actor=trader)
+    buyer_acc = account_open(holder=x.w.sd2, kind=AccountKind.CCER_HOLDING, market="ccer")
+    funds_deposit(key="ccer-dep-sd2", holder=x.w.sd2, amount_fen=100_000_000, actor=x.operator, market="ccer")
+    x.clock.set("2025-06-09", 9)
+    entry.day_open(user=x.operator, instrument=ut.code, day=CCER_DAY, prev_close_fen=9_000, market="ccer")
+    x.clock.set("2025-06-09", 10)
+    x.ccer = ut
+    x.ccer_owner, x.ccer_trader, x.ccer_seller_acc, x.ccer_buyer_acc = owner, trader, seller_acc, buyer_acc
+    return x

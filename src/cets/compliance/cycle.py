@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from cets.core.errors import CetsError
 from cets.rules.cycle import ALL, Observation, Step, cycle_steps, step_status
 
 from .status import COLLECTED, INCOMPLETE, LATE, ON_TIME, OPEN
@@ -78,6 +79,35 @@ def _parts(total: int, done_days: dict, today: dt.date) -> Observation:
     complete = total > 0 and len(done) >= total
     undated = any(d is None for d in done.values())
     return Observation(complete=complete, done_on=None if undated else _max(done.values()), done=len(done), total=total)
+
+
+def _observe_facility_months(step: Step, *, market: str, year: int, listed: dict[str, dict[int, str]], today: dt.date) -> Observation:
+    """Each facility of the step's listed entities is one part, done (on its last filing day) when every month of its
+    sector due on the step's date has a filing that was not returned."""
+    from cets.mrv.facility_services import month_due
+    from cets.mrv.models import FacilityMonthlyFiling
+    from cets.parties.models import Facility
+
+    days: dict = {}
+    total = 0
+    for sector, ents in listed.items():
+        if not step.applies_to(sector):
+            continue
+        try:
+            months = [m for m in range(1, 13) if month_due(market=market, sector=sector, year=year, month=m) == step.due]
+        except CetsError:  # a sector without facility accounting has no facility months
+            continue
+        facs = list(Facility.objects.filter(entity_id__in=list(ents), sector=sector).values_list("pk", flat=True))
+        total += len(facs)
+        filed: dict[int, dict[int, dt.date]] = {}
+        for f, m, d in (FacilityMonthlyFiling.objects.filter(facility_id__in=facs, year=year, month__in=months, market=market)
+                        .exclude(status=FacilityMonthlyFiling.Status.RETURNED).values_list("facility_id", "month", "submitted_on")):
+            filed.setdefault(f, {})[m] = d
+        for f in facs:
+            got = filed.get(f, {})
+            if months and all(m in got for m in months):
+                days[f] = max(got.values())
+    return _parts(total, days, today)
 
 
 def _has_verified_data(ids, year: int) -> bool:
@@ -145,6 +175,8 @@ def observe(step: Step, *, market: str, year: int, listed: dict[str, dict[int, s
         return _observe_surrender(ev, market=market, year=year, ids=ids, today=today)
     if ev == "verification":
         return _observe_verification(year=year, ids=ids, today=today)
+    if ev == "facility_months":
+        return _observe_facility_months(step, market=market, year=year, listed=listed, today=today)
     if ev in ("dq_plans", "annual_reports"):
         from cets.mrv.models import AnnualReport, DataQualityPlan
 

@@ -187,10 +187,57 @@ class Year2024:
                                           for w in works if (ids[w.entity_uscc], w.code) not in have], batch_size=1000)
             fac = {(e, c): pk for pk, e, c in Facility.objects.filter(entity_id__in=list(ids.values()), sector=sector).values_list("pk", "entity_id", "code")}
             done = set(FacilityYearData.objects.filter(facility_id__in=list(fac.values()), year=YEAR).values_list("facility_id", flat=True))
+            chain = ents[0].uscc if ents else ""  # this entity's year runs through the MRV chain (mrv_chain), the others' data is loaded
             FacilityYearData.objects.bulk_create([
                 FacilityYearData(facility_id=fac[(ids[w.entity_uscc], w.code)], year=YEAR, verified_emissions_t=y.verified_emissions_t,
                                  intensity_emissions_t=y.intensity_emissions_t, output_t=y.output_t, source="demo-generated")
-                for w in works for y in (w.years[YEAR],) if fac[(ids[w.entity_uscc], w.code)] not in done], batch_size=1000)
+                for w in works for y in (w.years[YEAR],) if fac[(ids[w.entity_uscc], w.code)] not in done and w.entity_uscc != chain], batch_size=1000)
+            if chain:
+                self.mrv_chain(sector, ents[0], [w for w in works if w.entity_uscc == chain])
+
+    def mrv_chain(self, sector: str, entity, works) -> None:
+        """One entity of an industry sector runs the year's duties through the platform's services (DEMO activity lines
+        sized from its generated figures): twelve months per facility filed (2025-05-20) → the annual report computed by
+        the sector's accounting and submitted (2025-06-25) → a body drawn by the province, per-facility verification
+        (2025-08-15) → handed to allocation, so its allocation line traces back to its months. Idempotent."""
+        from cets.mrv.facility_services import (
+            FacilityFigures,
+            LineIn,
+            facility_annual_report_generate,
+            facility_month_file,
+            facility_verification_record,
+            facility_year_data_from_verification,
+        )
+        from cets.mrv.models import AnnualReport, FacilityYearData, VerificationAssignment
+        from cets.mrv.services import annual_report_sign, verification_assign
+        from cets.parties.models import Facility, Membership, Organisation, Role
+        from cets.parties.services import member_create
+
+        facs = {f.code: f for f in Facility.objects.filter(entity=entity, sector=sector)}
+        if FacilityYearData.objects.filter(facility__in=list(facs.values()), year=YEAR).exists():
+            return
+        self.log(f"· {YEAR}: {SECTOR_ZH[sector]} {entity.name}: monthly filings → annual report → verification → allocation data 月度存证至核查")
+        user = Membership.objects.filter(organisation=entity, role=Role.ENTITY).order_by("pk").first().user
+        for w in works:
+            y = w.years[YEAR]
+            lines = _demo_month_lines(sector, y.verified_emissions_t, y.intensity_emissions_t, y.output_t)
+            for m in range(1, 13):
+                facility_month_file(facility=facs[w.code], year=YEAR, month=m, lines=[LineIn(**ln) for ln in lines], actor=user, on=dt.date(2025, 5, 20))
+        rep = AnnualReport.objects.filter(entity=entity, year=YEAR, sector=sector).first()
+        if rep is None or rep.signed_on is None:
+            rep = facility_annual_report_generate(entity=entity, year=YEAR, actor=user, sector=sector, at=at("2025-06-25"))
+            annual_report_sign(report_id=rep.pk, actor=user, on=dt.date(2025, 6, 25))
+        province = _province_users()[entity.province]
+        a = VerificationAssignment.objects.filter(entity=entity, year=YEAR, kind="regular").first()
+        if a is None:
+            bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER).order_by("uscc")[:20])
+            [a] = verification_assign(year=YEAR, province=entity.province, entities=[entity], bodies=bodies, seed=f"demo-{YEAR}-{sector}",
+                                      actor=province, sector=sector, at=at("2025-07-01"))
+        verifier = member_create(username=f"v-{a.body.uscc or a.body.pk}", organisation=a.body, role=Role.VERIFIER)
+        if a.completed_on is None:
+            facility_verification_record(assignment_id=a.pk, actor=verifier, conforming=True, completed_on=dt.date(2025, 8, 15), figures=[
+                FacilityFigures(f["facility_id"], f["emissions_t"], f["intensity_emissions_t"], f["output_t"]) for f in rep.facilities])
+        facility_year_data_from_verification(assignment_id=a.pk, actor=province)
 
     # -- 3. allocation per sector, the CEA-2024 cap, four-eyes issuance (power pre then final; industries final)
     def allocate_and_issue(self) -> None:
@@ -492,3 +539,29 @@ def split_surrendered(total_t: int, sectors: dict[str, int]) -> dict[str, int]:
     for s in sorted(sectors, key=lambda s: (-(total_t * sectors[s] % whole), s))[:rest]:
         parts[s] += 1
     return parts
+
+
+def _demo_month_lines(sector: str, verified_t: int, intensity_t: int, output_t: int) -> list[dict]:
+    """DEMO activity lines of one month sized so that the year's accounting lands near the generated figures (defaults
+    of the national accounting packs: coke 28.435 GJ/t × 0.02942 tC/GJ; bituminous coal 23.736 × 0.02618 × 0.99; clinker
+    CaO 0.65 / MgO 0.02 measured; anode S 2% / ash 0.4%, PFC 0.034 / 0.0034 kg/t). Quantities rounded to 0.001 t."""
+    q = Decimal("0.001")
+    out12 = Decimal(output_t) / 12
+    if sector == "steel":
+        coke = Decimal("28.435") * Decimal("0.02942") * 44 / 12  # t CO2 per t coke
+        return [dict(source="fuel", material="焦炭", quantity=(verified_t / coke / 12).quantize(q)),
+                dict(source="process_input", part="ironmaking", material="焦炭", quantity=(intensity_t * Decimal("0.85") / coke / 12).quantize(q)),
+                dict(source="process_input", part="sintering", material="焦炭", quantity=(intensity_t * Decimal("0.15") / coke / 12).quantize(q)),
+                dict(source="product", part="ironmaking", material="生铁", quantity=out12.quantize(q))]
+    if sector == "cement":
+        coal = Decimal("23.736") * Decimal("0.02618") * Decimal("0.99") * 44 / 12
+        carbonate = Decimal("0.65") * 44 / 56 + Decimal("0.02") * 44 / 40
+        fuel = max(Decimal(verified_t) - carbonate * output_t, Decimal(0))
+        return [dict(source="fuel", material="烟煤", quantity=(fuel / coal / 12).quantize(q)),
+                dict(source="clinker", material="熟料", quantity=out12.quantize(q)),
+                dict(source="clinker_content", material="氧化钙", measured_value=Decimal("0.65")),
+                dict(source="clinker_content", material="氧化镁", measured_value=Decimal("0.02"))]
+    pfc = Decimal("0.034") * 6630 / 1000 + Decimal("0.0034") * 11100 / 1000  # t CO2e per t aluminium
+    anode = max(Decimal(verified_t) - pfc * output_t, Decimal(0)) / (Decimal("0.976") * 44 / 12)
+    return [dict(source="anode", material="炭阳极", quantity=(anode / 12).quantize(q)),
+            dict(source="product", material="原铝液", quantity=out12.quantize(q))]

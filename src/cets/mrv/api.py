@@ -4,9 +4,11 @@ checks and codes as the selectors and services."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
+from pydantic import Field
 
 from cets.core.schema import DecimalText, Limit, PathId, PathYear, Tonnes, Year
 from cets.rules.markets import PRIMARY_MARKET
@@ -281,6 +283,7 @@ class AssignIn(Schema):
     seed: str
     kind: str = "regular"
     market: str = PRIMARY_MARKET
+    sector: str | None = None  # blank: each entity's list entry of the market and year (M0308)
 
 
 class AssignmentOut(Schema):
@@ -350,7 +353,8 @@ def assign(request, body: AssignIn):
     return [
         _asg(a)
         for a in services.verification_assign(
-            year=body.year, province=body.province, entities=entities, bodies=bodies, seed=body.seed, actor=request.user, kind=body.kind, market=body.market
+            year=body.year, province=body.province, entities=entities, bodies=bodies, seed=body.seed, actor=request.user, kind=body.kind, market=body.market,
+            sector=body.sector or None,
         )
     ]
 
@@ -446,3 +450,188 @@ def plan_review(request, plan_id: PathId, body: PlanReviewIn):
     from django.utils import timezone
 
     return _plan(services.dq_plan_review(plan_id=plan_id, actor=request.user, approve=body.approve, comment=body.comment, on=timezone.localdate()))
+
+
+# -- the year's duties of steel, cement and aluminium facilities (cets.mrv.facility_services) ---------------------
+
+class FacilityLineIn(Schema):
+    """One activity line (README "MRV input formats"): numbers as plain decimal text, blank = the guideline's default."""
+
+    source: str
+    part: str = ""
+    material: str
+    quantity: DecimalText | None = None
+    ncv: DecimalText | None = None
+    carbon_content: DecimalText | None = None
+    oxidation_rate: DecimalText | None = None
+    measured_value: DecimalText | None = None
+
+
+class FacilityMonthIn(Schema):
+    lines: list[FacilityLineIn]
+
+
+class FacilityFilingOut(Schema):
+    id: int
+    facility_id: str
+    year: int
+    month: int
+    status: str
+    due_on: dt.date | None
+    submitted_on: dt.date
+    late: bool
+    lines: int
+
+
+class FilingReviewIn(Schema):
+    accept: bool
+    comment: str = ""
+
+
+class FacilityReportIn(Schema):
+    sector: str | None = None  # blank: the entity's list entry of the year
+
+
+class FacilityReportOut(Schema):
+    id: int
+    year: int
+    sector: str
+    pack_id: str
+    emissions_t: int
+    facilities: list[dict]
+    missing: list[str]
+    due_on: dt.date
+    signed_on: dt.date | None
+
+
+class FacilityFiguresIn(Schema):
+    facility_id: str
+    verified_emissions_t: Annotated[int, Field(strict=True, ge=0)]
+    intensity_emissions_t: Annotated[int, Field(strict=True, ge=0)]
+    output_t: Tonnes
+
+
+class FacilityOutcomeIn(Schema):
+    figures: list[FacilityFiguresIn]
+    conforming: bool
+    completed_on: dt.date
+
+
+class OverdueOut(Schema):
+    entity_uscc: str
+    entity_name: str
+    facility_id: str | None
+    duty: str
+    subject: str
+    due: dt.date
+
+
+def _facility(request, facility_id: int):
+    from django.shortcuts import get_object_or_404
+
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Facility, Organisation
+
+    return get_object_or_404(Facility.objects.select_related("entity"), pk=facility_id,
+                             entity__in=Organisation.objects.filter(organisation_scope(request.user)))
+
+
+def _filing(f) -> FacilityFilingOut:
+    return FacilityFilingOut(id=f.pk, facility_id=f.facility.code, year=f.year, month=f.month, status=f.status, due_on=f.due_on,
+                             submitted_on=f.submitted_on, late=f.due_on is not None and f.submitted_on > f.due_on, lines=f.lines.count())
+
+
+def _facility_report(r) -> FacilityReportOut:
+    return FacilityReportOut(id=r.pk, year=r.year, sector=r.sector, pack_id=r.pack_id, emissions_t=r.emissions_t, facilities=r.facilities,
+                             missing=r.missing, due_on=r.due_on, signed_on=r.signed_on)
+
+
+def _problems(e):
+    from django.http import JsonResponse
+
+    return JsonResponse({"code": "INPUT", "message_zh": "月度存证有误，未保存", "message_en": "the monthly filing has problems; nothing saved",
+                         "problems": [p.__dict__ for p in e.problems]}, status=422)
+
+
+@router.post("/facilities/{facility_id}/plans/{year}", response=PlanOut)
+def facility_plan(request, facility_id: PathId, year: PathYear, body: PlanIn):
+    """The entity submits a new version of a facility's data-quality control plan (due from the cycle pack)."""
+    from django.utils import timezone
+
+    from .facility_services import facility_plan_submit
+
+    return _plan(facility_plan_submit(facility=_facility(request, facility_id), year=year, summary=body.summary, actor=request.user,
+                                      on=timezone.localdate()))
+
+
+@router.post("/facilities/{facility_id}/months/{year}/{month}", response=FacilityFilingOut)
+def facility_month(request, facility_id: PathId, year: PathYear, month: int, body: FacilityMonthIn):
+    """The entity files a facility's month: 422 with every bad line (M04xx, M0104–M0109) and nothing saved, or the filing."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from cets.core.errors import InputError
+
+    from .facility_services import LineIn, facility_month_file
+
+    def d(v):
+        return None if v is None else Decimal(v)
+
+    lines = [LineIn(source=ln.source, part=ln.part, material=ln.material, quantity=d(ln.quantity), ncv=d(ln.ncv), carbon_content=d(ln.carbon_content),
+                    oxidation_rate=d(ln.oxidation_rate), measured_value=d(ln.measured_value)) for ln in body.lines]
+    try:
+        f = facility_month_file(facility=_facility(request, facility_id), year=year, month=month, lines=lines, actor=request.user,
+                                on=timezone.localdate())
+    except InputError as e:
+        return _problems(e)
+    return _filing(f)
+
+
+@router.post("/facility-filings/{filing_id}/review", response=FacilityFilingOut)
+def facility_filing_review(request, filing_id: PathId, body: FilingReviewIn):
+    """The province accepts a facility month or returns it with a comment."""
+    from django.utils import timezone
+
+    from .facility_services import facility_month_review
+
+    return _filing(facility_month_review(filing_id=filing_id, actor=request.user, accept=body.accept, comment=body.comment, on=timezone.localdate()))
+
+
+@router.post("/facility-reports/{uscc}/{year}", response=FacilityReportOut)
+def facility_report(request, uscc: str, year: PathYear, body: FacilityReportIn):
+    """Compute the sector's annual report from the facilities' months (sign it with ``/reports/{id}/sign``)."""
+    from cets.parties.selectors import entity_get
+
+    from .facility_services import facility_annual_report_generate
+
+    return _facility_report(facility_annual_report_generate(entity=entity_get(user=request.user, uscc=uscc), year=year, actor=request.user,
+                                                            sector=body.sector or None))
+
+
+@router.post("/assignments/{assignment_id}/facility-outcome", response=AssignmentOut)
+def facility_outcome(request, assignment_id: PathId, body: FacilityOutcomeIn):
+    """The assigned body records per-facility verified figures (whole tonnes) and the conclusion."""
+    from .facility_services import FacilityFigures, facility_verification_record
+
+    figures = [FacilityFigures(f.facility_id, f.verified_emissions_t, f.intensity_emissions_t, f.output_t) for f in body.figures]
+    return _asg(facility_verification_record(assignment_id=assignment_id, actor=request.user, figures=figures, conforming=body.conforming,
+                                             completed_on=body.completed_on))
+
+
+@router.post("/assignments/{assignment_id}/facility-year-data")
+def facility_handover(request, assignment_id: PathId):
+    """The province hands the verified facility figures to allocation (``FacilityYearData``): ``{"created": n}``."""
+    from .facility_services import facility_year_data_from_verification
+
+    return {"created": facility_year_data_from_verification(assignment_id=assignment_id, actor=request.user)}
+
+
+@router.get("/facility-overdue/{year}", response=list[OverdueOut])
+def facility_overdue(request, year: PathYear):
+    """The facility duties past due in the caller's jurisdiction (authorities)."""
+    from django.utils import timezone
+
+    r = selectors.facility_review(user=request.user, year=year, today=timezone.localdate())
+    return [OverdueOut(entity_uscc=o["entity"].uscc or "", entity_name=o["entity"].name, facility_id=o["facility"].code if o["facility"] else None,
+                       duty=o["duty"], subject=o["subject"], due=o["due"]) for o in r["overdue"]]

@@ -70,3 +70,28 @@ UNKNOWN_METHOD = Check(
     "M0110", "规则包的核算方法未知",
     "unknown accounting method in the rule pack",
 )
+# Facility duties of steel, cement and aluminium (cets.mrv.facility_services): M03xx plans, monthly filings and annual
+# reports per facility; M04xx the monthly filing form's lines; V04xx verification per facility and its hand-over.
+M0301 = Check("M0301", "该行业无设施核算规则包（本年度）", "no facility accounting pack for this sector and year")
+M0302 = Check("M0302", "不是本单位的设施", "not a facility of this entity")
+M0303 = Check("M0303", "月份应为1至12", "the month must be 1 to 12")
+M0304 = Check("M0304", "该月存证已审核通过，不能覆盖", "this month's filing was accepted; it cannot be overwritten")
+M0305 = Check("M0305", "月度存证至少需要一行活动数据", "a monthly filing needs at least one activity line")
+M0306 = Check("M0306", "无待审核的设施月度存证", "no facility monthly filing awaiting review")
+M0307 = Check("M0307", "无设施月度存证，不能生成年度报告", "no facility monthly filing; no annual report can be generated")
+M0308 = Check("M0308", "该单位未列入本年度该行业名录，无法确定行业", "the entity is not on this year's list of one sector; name the sector")
+M0401 = Check("M0401", "排放源类型不属于该行业", "source not of this sector")
+M0402 = Check("M0402", "工序或机组填写有误", "wrong process or unit for this source")
+M0403 = Check("M0403", "物料/燃料名称为空或超过40个字符", "material is empty or longer than 40 characters")
+M0404 = Check("M0404", "数量应为非负数；参数行不填数量", "quantity must be a number ≥ 0; a parameter row takes none")
+M0405 = Check("M0405", "实测参数超出范围（低位发热量 > 0；含碳量、氧化率在 (0, 1]；参数在规则包范围内）",
+              "measured parameter out of range (NCV > 0; carbon content and oxidation rate in (0, 1]; parameters within the pack's bounds)")
+M0406 = Check("M0406", "同一排放源、工序和物料重复填报", "the same source, part and material is filed twice")
+M0407 = Check("M0407", "数值应为普通十进制数字，且整数位和小数位不超过可存储的位数",
+              "the value must be a plain decimal number within the digits and decimals stored")
+V0401 = Check("V0401", "核查需覆盖本单位每个设施，且仅限本单位设施", "the verification covers every facility of the entity and only those")
+V0402 = Check("V0402", "设施核查数据无效：排放量、强度排放量为非负整数吨且强度排放量不大于排放量，产量为正整数吨",
+              "invalid facility figures: emissions and intensity emissions whole tonnes ≥ 0, intensity emissions ≤ emissions, output whole tonnes > 0")
+V0403 = Check("V0403", "需已签署（报送）的该行业年度排放报告", "needs the sector's signed (submitted) annual report")
+V0404 = Check("V0404", "需已完成、符合（或已解除）的核查", "needs a completed, conforming (or resolved) verification")
+V0405 = Check("V0405", "该设施本年度已有核查数据", "the facility already has verified data for this year")

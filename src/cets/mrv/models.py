@@ -56,6 +56,9 @@ class FacilityYearData(models.Model):
     intensity_emissions_t = models.BigIntegerField()
     output_t = models.BigIntegerField()
     source = models.CharField(max_length=40, default="verified", help_text="verified | demo-generated")
+    # the verification whose per-facility figures these are (cets.mrv.facility_services.facility_year_data_from_verification);
+    # null for data loaded otherwise (demo)
+    assignment = models.ForeignKey("VerificationAssignment", null=True, blank=True, on_delete=models.PROTECT, related_name="facility_year_data")
 
     class Meta:
         ordering = ["facility_id", "year"]
@@ -133,7 +136,7 @@ class VerificationAssignment(models.Model):
         SPOT_CHECK = "spot_check", "抽查 spot check"
 
     market = models.CharField(max_length=16, default=PRIMARY_MARKET)
-    sector = models.CharField(max_length=24, default="power")
+    sector = models.CharField(max_length=24)
     year = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REGULAR)
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="verification_assignments")
@@ -205,6 +208,8 @@ class DataQualityPlan(models.Model):
 
     market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="dq_plans")
+    # steel, cement, aluminium: one plan per facility (seed 003 §二(四)); null: the entity's plan (power)
+    facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="dq_plans")
     year = models.PositiveSmallIntegerField()
     version = models.PositiveSmallIntegerField()
     summary = models.TextField()
@@ -217,7 +222,9 @@ class DataQualityPlan(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["entity", "year", "version", "market"], name="dq_plan_version_unique"),
+            models.UniqueConstraint(fields=["entity", "year", "version", "market"], condition=Q(facility__isnull=True), name="dq_plan_version_unique"),
+            models.UniqueConstraint(fields=["facility", "year", "version", "market"], condition=Q(facility__isnull=False),
+                                    name="dq_plan_facility_version_unique"),
             models.CheckConstraint(condition=Q(status="submitted") | Q(reviewed_on__isnull=False, reviewed_by__isnull=False),
                                    name="dq_plan_reviewed_has_reviewer"),
         ]
@@ -306,6 +313,11 @@ class AnnualReport(models.Model):
     pack_id = models.CharField(max_length=80)
     emissions_t = models.BigIntegerField()
     units = models.JSONField(default=list)
+    # steel, cement, aluminium: the report's sector and per-facility results (facility_id, emissions_t,
+    # intensity_emissions_t, output_t, details) from cets.mrv.accounting_industry; blank / empty for the generating
+    # units' report (cets.mrv.services.annual_report_generate), which keeps ``units``
+    sector = models.CharField(max_length=24, blank=True)
+    facilities = models.JSONField(default=list, blank=True)
     missing = models.JSONField(default=list)
     generated_at = models.DateTimeField()
     due_on = models.DateField()
@@ -314,6 +326,82 @@ class AnnualReport(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["entity", "year", "market"], name="annual_report_unique"),
+            models.UniqueConstraint(fields=["entity", "year", "market", "sector"], name="annual_report_unique"),
             models.CheckConstraint(condition=Q(emissions_t__gte=0), name="annual_report_emissions_nonneg"),
+        ]
+
+
+class FacilityMonthlyFiling(models.Model):
+    """One steel, cement or aluminium facility's month (月度信息化存证, 环办气候函〔2025〕140号 §二(五)): the activity lines
+    the sector's accounting guideline needs (:class:`FacilityActivityLine`), due ``due_on`` (month end + the accounting
+    pack's ``reporting.monthly_filing_days`` calendar days from ``reporting.monthly_filing_from``; earlier months by the
+    cycle pack's back-filling step; null where no text sets a date), reviewed by the province.
+    ``evidence``: list of {"name", "sha256"} of the supporting files."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已存证 submitted"
+        ACCEPTED = "accepted", "审核通过 accepted"
+        RETURNED = "returned", "退回 returned"
+
+    market = models.CharField(max_length=16, default=PRIMARY_MARKET)
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="facility_filings")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="monthly_filings")
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField()
+    pack_id = models.CharField(max_length=80)
+    evidence = models.JSONField(default=list, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    submitted_on = models.DateField()
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    reviewed_on = models.DateField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    review_comment = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["facility_id", "year", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "year", "month", "market"], name="facility_filing_unique"),
+            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="facility_filing_month"),
+        ]
+
+
+class FacilityActivityLine(models.Model):
+    """One activity line of a facility's month, as a row of ``cets mrv compute`` (README "MRV input formats"):
+    ``source`` (the sector's source codes), ``part`` (steel process or co-firing unit), ``material``, ``quantity`` in the
+    material's unit (t, 10^4 Nm3, MW·h, GJ; null on a parameter row), measured ``ncv`` GJ/unit, ``carbon_content`` tC/GJ,
+    ``oxidation_rate``, ``measured_value`` — null where the guideline's default applies."""
+
+    filing = models.ForeignKey(FacilityMonthlyFiling, on_delete=models.CASCADE, related_name="lines")
+    source = models.CharField(max_length=24)
+    part = models.CharField(max_length=40, blank=True)
+    material = models.CharField(max_length=40)
+    quantity = ExactDecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    ncv = ExactDecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    carbon_content = ExactDecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
+    oxidation_rate = ExactDecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
+    measured_value = ExactDecimalField(max_digits=16, decimal_places=8, null=True, blank=True)
+
+    class Meta:
+        ordering = ["filing_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["filing", "source", "part", "material"], name="facility_line_unique")]
+
+
+class FacilityVerification(models.Model):
+    """The verification body's figures for one facility of a regular verification (核查, per facility): verified
+    emissions, the part the sector's allocation intensity counts and its denominator, tonnes (int) — what
+    :class:`FacilityYearData` takes once the province hands the verification to allocation."""
+
+    assignment = models.ForeignKey(VerificationAssignment, on_delete=models.PROTECT, related_name="facility_figures")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="verifications")
+    verified_emissions_t = models.BigIntegerField()
+    intensity_emissions_t = models.BigIntegerField()
+    output_t = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["assignment_id", "facility_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "facility"], name="facility_verification_unique"),
+            models.CheckConstraint(condition=Q(verified_emissions_t__gte=0) & Q(intensity_emissions_t__gte=0) & Q(output_t__gt=0)
+                                   & Q(intensity_emissions_t__lte=models.F("verified_emissions_t")), name="facility_verification_figures"),
         ]

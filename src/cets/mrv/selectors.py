@@ -230,7 +230,7 @@ def deadline_items(*, user, year: int, today):
             add("monthly_filing", e, e.province, f"{u.code} {year}-{mo:02d}", due, f.submitted_on if f else None)
             if f is not None and rdays is not None:
                 add("monthly_review", e, e.province, f"{u.code} {year}-{mo:02d}", review_due(f.due_on, rdays), f.reviewed_on)
-    reports = {r.entity_id: r for r in AnnualReport.objects.filter(year=year, market=PRIMARY_MARKET, entity_id__in=ents)}
+    reports = {r.entity_id: r for r in AnnualReport.objects.filter(year=year, market=PRIMARY_MARKET, entity_id__in=ents, sector="")}
     if today.year > year:
         for eid, e in ents.items():
             r = reports.get(eid)
@@ -273,3 +273,139 @@ def determined_emissions(*, market: str, year: int, entity_ids=None) -> dict[int
         (spot if kind == VerificationAssignment.Kind.SPOT_CHECK else out)[eid] = t
     out.update({eid: t for eid, t in spot.items() if eid in out})
     return out
+
+
+# -- the year's duties of steel, cement and aluminium facilities (cets.mrv.facility_services) ----------------------
+
+def facility_sectors(*, market: str = PRIMARY_MARKET, year: int) -> list[str]:
+    """The sectors of ``market`` with a facility accounting pack for ``year`` (from the market's packs, no names here)."""
+    from cets.core.errors import CetsError
+
+    from .facility_services import industry_rules
+
+    out = []
+    for s in {e.sector for e in _market_packs(market) if e.kind == "accounting" and year in e.years}:
+        try:
+            industry_rules(market=market, sector=s, year=year)
+        except CetsError:
+            continue
+        out.append(s)
+    return sorted(out)
+
+
+def _market_packs(market: str):
+    from cets.rules.markets import load_market
+    from cets.rules.packs import PackError
+
+    try:
+        return load_market(market).packs
+    except PackError:
+        return []
+
+
+def facility_duties(*, user, year: int, market: str = PRIMARY_MARKET) -> dict:
+    """An entity user's facilities of the year's facility sectors with their duties: ``facilities`` = [{facility, plans
+    (versions, newest first), months (1–12: filing or None, due)}], ``reports`` = {sector: AnnualReport}, ``assignments``
+    (the entity's verifications of the year). R0502 for another role."""
+    from cets.parties.access import require_role
+    from cets.parties.models import Facility, Role
+
+    from .facility_services import month_due
+    from .models import AnnualReport, DataQualityPlan, FacilityMonthlyFiling, VerificationAssignment
+
+    m = require_role(user, Role.ENTITY)
+    sectors = facility_sectors(market=market, year=year)
+    facs = list(Facility.objects.filter(entity_id=m.organisation_id, sector__in=sectors).order_by("sector", "code"))
+    plans: dict[int, list] = {}
+    for p in DataQualityPlan.objects.filter(facility__in=facs, year=year, market=market).prefetch_related("comments").order_by("-version"):
+        plans.setdefault(p.facility_id, []).append(p)
+    filings = {(f.facility_id, f.month): f for f in FacilityMonthlyFiling.objects.filter(facility__in=facs, year=year, market=market)}
+    dues = {(s, mo): month_due(market=market, sector=s, year=year, month=mo) for s in {f.sector for f in facs} for mo in range(1, 13)}
+    rows = [{"facility": f, "plans": plans.get(f.pk, []),
+             "months": [{"month": mo, "filing": filings.get((f.pk, mo)), "due": dues[(f.sector, mo)]} for mo in range(1, 13)]} for f in facs]
+    reports = {r.sector: r for r in AnnualReport.objects.filter(entity_id=m.organisation_id, year=year, market=market, sector__in=sectors)}
+    assignments = list(VerificationAssignment.objects.filter(entity_id=m.organisation_id, year=year, market=market, sector__in=sectors)
+                       .select_related("body"))
+    return {"facilities": rows, "reports": reports, "sectors": sorted({f.sector for f in facs}), "assignments": assignments}
+
+
+def verifier_facility_assignments(*, user, market: str = PRIMARY_MARKET):
+    """The regular verifications of facility sectors assigned to the user's body, newest year first, each with the
+    entity's signed report of the sector (``report``, None if not submitted) and the recorded facility figures."""
+    from cets.parties.access import require_role
+    from cets.parties.models import Role
+
+    from .models import AnnualReport, VerificationAssignment
+
+    m = require_role(user, Role.VERIFIER)
+    out = []
+    qs = (VerificationAssignment.objects.filter(body_id=m.organisation_id, market=market, kind=VerificationAssignment.Kind.REGULAR)
+          .select_related("entity").prefetch_related("facility_figures__facility").order_by("-year", "entity__name"))
+    for a in qs:
+        if a.sector not in facility_sectors(market=market, year=a.year):
+            continue
+        rep = AnnualReport.objects.filter(entity_id=a.entity_id, year=a.year, market=market, sector=a.sector, signed_on__isnull=False).first()
+        out.append({"assignment": a, "report": rep, "figures": list(a.facility_figures.all())})
+    return out
+
+
+def facility_review(*, user, year: int, today: dt.date, market: str = PRIMARY_MARKET) -> dict:
+    """What a provincial (or the national) authority has to do for the year's facility duties in its jurisdiction:
+    ``plans`` and ``filings`` awaiting review, ``handover`` completed verifications not yet handed to allocation (with
+    ``ready`` False while a 不符合 is unresolved), and ``overdue`` = [{entity, facility, duty, subject, due}] for every
+    listed entity's facility duty past its due date and not done (plan not submitted; month not filed; annual report not
+    signed; verification not completed — due dates from the packs, :mod:`cets.mrv.facility_services`). R0502 otherwise."""
+    from cets.parties.access import organisation_scope, require_role
+    from cets.parties.models import EmitterListEntry, Facility, Organisation, Role
+
+    from .facility_services import cycle_due, month_due
+    from .models import AnnualReport, DataQualityPlan, FacilityMonthlyFiling, FacilityVerification, VerificationAssignment
+
+    require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
+    scope = Organisation.objects.filter(organisation_scope(user))
+    sectors = facility_sectors(market=market, year=year)
+    plans = (DataQualityPlan.objects.filter(year=year, market=market, facility__isnull=False, entity__in=scope, status=DataQualityPlan.Status.SUBMITTED)
+             .select_related("entity", "facility").order_by("submitted_on", "pk"))
+    filings = (FacilityMonthlyFiling.objects.filter(year=year, market=market, entity__in=scope, status=FacilityMonthlyFiling.Status.SUBMITTED)
+               .select_related("entity", "facility").prefetch_related("lines").order_by("facility_id", "month"))
+    done = set(FacilityVerification.objects.filter(assignment__year=year, facility__year_data__year=year).values_list("assignment_id", flat=True))
+    blocked = set(VerificationRecord.objects.filter(year=year, conforming=False, resolved_at__isnull=True, list_id__startswith="ASG-")
+                  .values_list("list_id", flat=True))
+    handover = []
+    for a in (VerificationAssignment.objects.filter(year=year, market=market, entity__in=scope, sector__in=sectors, completed_on__isnull=False,
+                                                    kind=VerificationAssignment.Kind.REGULAR).select_related("entity", "body").order_by("entity__name")):
+        if a.pk not in done:
+            handover.append({"assignment": a, "ready": f"ASG-{a.pk}" not in blocked})
+    listed = {(e.entity_id, e.sector) for e in EmitterListEntry.objects.filter(market=market, year=year, included=True, sector__in=sectors,
+                                                                                  entity__in=scope)}
+    facs = [f for f in Facility.objects.filter(entity__in=scope, sector__in=sectors).select_related("entity").order_by("entity__name", "code")
+            if (f.entity_id, f.sector) in listed]
+    have_plan = set(DataQualityPlan.objects.filter(year=year, market=market, facility__in=facs).values_list("facility_id", flat=True))
+    have_month = set(FacilityMonthlyFiling.objects.filter(year=year, market=market, facility__in=facs).exclude(
+        status=FacilityMonthlyFiling.Status.RETURNED).values_list("facility_id", "month"))
+    signed = set(AnnualReport.objects.filter(year=year, market=market, signed_on__isnull=False).values_list("entity_id", "sector"))
+    verified = set(VerificationAssignment.objects.filter(year=year, market=market, completed_on__isnull=False,
+                                                         kind=VerificationAssignment.Kind.REGULAR).values_list("entity_id", "sector"))
+    overdue = []
+
+    def late(due) -> bool:
+        return due is not None and today > due
+
+    for f in facs:
+        due = cycle_due(market=market, year=year, sector=f.sector, event="dq_plans")
+        if f.pk not in have_plan and late(due):
+            overdue.append({"entity": f.entity, "facility": f, "duty": "dq_plan", "subject": f"{year}", "due": due})
+        for mo in range(1, 13):
+            due = month_due(market=market, sector=f.sector, year=year, month=mo)
+            if (f.pk, mo) not in have_month and late(due):
+                overdue.append({"entity": f.entity, "facility": f, "duty": "monthly_filing", "subject": f"{year}-{mo:02d}", "due": due})
+    for eid, sector in sorted(listed):
+        ent = next((f.entity for f in facs if f.entity_id == eid), None) or Organisation.objects.get(pk=eid)
+        due = cycle_due(market=market, year=year, sector=sector, event="annual_reports")
+        if (eid, sector) not in signed and late(due):
+            overdue.append({"entity": ent, "facility": None, "duty": "annual_report", "subject": f"{year} {sector}", "due": due})
+        due = cycle_due(market=market, year=year, sector=sector, event="verification")
+        if (eid, sector) not in verified and late(due):
+            overdue.append({"entity": ent, "facility": None, "duty": "verification", "subject": f"{year} {sector}", "due": due})
+    overdue.sort(key=lambda r: (r["due"], r["entity"].name, r["subject"]))
+    return {"plans": list(plans), "filings": list(filings), "handover": handover, "overdue": overdue, "sectors": sectors}

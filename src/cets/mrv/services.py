@@ -273,7 +273,7 @@ def verification_selection(market: str, sector: str, year: int) -> str:
 
 
 @transaction.atomic
-def verification_commission(*, entity: Organisation, year: int, body: Organisation, actor, market: str = "beijing", sector: str = "power",
+def verification_commission(*, entity: Organisation, year: int, body: Organisation, actor, market: str, sector: str | None = None,
                             at: dt.datetime | None = None) -> VerificationAssignment:
     """The entity commissions ``body`` to verify its ``year`` report (自行委托, Beijing: 京环发〔2024〕8号 三(二)
     "重点碳排放单位自行委托核查机构通过管理平台开展碳排放核查工作"): a regular :class:`VerificationAssignment` with
@@ -285,10 +285,13 @@ def verification_commission(*, entity: Organisation, year: int, body: Organisati
     Only a member of ``entity`` (R0502). Raises V0312 when the market draws bodies at random (the national
     market, 双随机: :func:`verification_selection`); V0315 ``body`` is not a verification body; V0314 the body
     helped prepare the report (Regulations Art. 13); V0303 the entity already has a regular verification of
-    the year in the market."""
+    the year in the market. ``sector``: the caller's, else the entity's list entry of the market and year (M0308)."""
+    from .facility_services import entity_sector
+
     m = require_role(actor, Role.ENTITY)
     if m.organisation_id != entity.pk:
         raise CetsError(DENIED, "not a member of this entity")
+    sector = entity_sector(market=market, year=year, entity=entity, sector=sector)
     if verification_selection(market, sector, year) != COMMISSIONED:
         raise CetsError(V0312, f"{market} {sector} {year}")
     if body.kind != Organisation.Kind.VERIFIER:
@@ -315,7 +318,7 @@ def report_preparer_record(*, entity: Organisation, year: int, body: Organisatio
 
 @transaction.atomic
 def verification_assign(*, year: int, province: str, entities: Sequence[Organisation], bodies: Sequence[Organisation], seed: str,
-                        actor, kind: str = VerificationAssignment.Kind.REGULAR, market: str = PRIMARY_MARKET, sector: str = "power",
+                        actor, kind: str = VerificationAssignment.Kind.REGULAR, market: str = PRIMARY_MARKET, sector: str | None = None,
                         at: dt.datetime | None = None) -> list[VerificationAssignment]:
     """The province draws a verification body for each of ``entities`` at random from ``bodies`` (双随机),
     reproducibly from ``seed`` (:func:`cets.mrv.verification.assign_bodies`), barring bodies that helped
@@ -326,16 +329,20 @@ def verification_assign(*, year: int, province: str, entities: Sequence[Organisa
     (R0502). Raises V0313 for a regular verification in a market where the entity commissions its body
     (Beijing, :func:`verification_commission`; spot checks are still drawn); V0303 if an entity already has
     an assignment of that kind and year, V0308 for a spot check without a completed verification,
-    V0301/V0302 from the draw. One transaction.
+    V0301/V0302 from the draw. Each assignment's sector is ``sector`` if the caller names it, else the entity's
+    list entry of the market and year (M0308 if it has none or several). One transaction.
     """
+    from .facility_services import entity_sector
     from .verification import assign_bodies
 
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
-    if kind == VerificationAssignment.Kind.REGULAR and verification_selection(market, sector, year) == COMMISSIONED:
-        raise CetsError(V0313, f"{market} {sector} {year}")
     for e in entities:
         if e.province != province:
             raise CetsError(DENIED, f"{e.uscc} outside province {province}")
+    sector_of = {e.pk: entity_sector(market=market, year=year, entity=e, sector=sector) for e in entities}
+    for s in sorted(set(sector_of.values())):
+        if kind == VerificationAssignment.Kind.REGULAR and verification_selection(market, s, year) == COMMISSIONED:
+            raise CetsError(V0313, f"{market} {s} {year}")
     ids = [e.pk for e in entities]
     taken = set(VerificationAssignment.objects.filter(year=year, kind=kind, market=market, entity_id__in=ids).values_list("entity_id", flat=True))
     if taken:
@@ -356,7 +363,7 @@ def verification_assign(*, year: int, province: str, entities: Sequence[Organisa
     draw = assign_bodies(entities=list(key.values()), bodies=list(body_key.values()), conflicts=conflicts, seed=seed)
     body_by_key = {v: k for k, v in body_key.items()}
     when = at or timezone.now()
-    made = [VerificationAssignment(market=market, sector=sector, year=year, kind=kind, entity_id=ent_id, body_id=body_by_key[draw[k]],
+    made = [VerificationAssignment(market=market, sector=sector_of[ent_id], year=year, kind=kind, entity_id=ent_id, body_id=body_by_key[draw[k]],
                                    province=province, seed=seed, assigned_at=when, assigned_by=actor) for ent_id, k in key.items()]
     VerificationAssignment.objects.bulk_create(made)
     return list(VerificationAssignment.objects.filter(year=year, kind=kind, market=market, entity_id__in=ids).select_related("entity", "body"))
@@ -681,7 +688,7 @@ def annual_report_generate(*, entity: Organisation, year: int, actor, market: st
     m = require_role(actor, Role.ENTITY, Role.PROVINCIAL_AUTHORITY, province=entity.province)
     if m.role == Role.ENTITY and m.organisation_id != entity.pk:
         raise CetsError(DENIED, "not the entity's own report")
-    existing = AnnualReport.objects.select_for_update().filter(entity=entity, year=year, market=market).first()
+    existing = AnnualReport.objects.select_for_update().filter(entity=entity, year=year, market=market, sector="").first()  # the units' report
     if existing and existing.signed_on:
         raise CetsError(M0206, f"{existing.signed_on}")
     pack = _verification_pack(market, "power", year)
@@ -744,7 +751,7 @@ def unit_year_data_from_verification(*, assignment_id: int, actor) -> int:
 
     a = _assignment(assignment_id)
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=a.entity.province)
-    rep = AnnualReport.objects.filter(entity_id=a.entity_id, year=a.year, market=a.market, signed_on__isnull=False).first()
+    rep = AnnualReport.objects.filter(entity_id=a.entity_id, year=a.year, market=a.market, sector="", signed_on__isnull=False).first()
     blocked = VerificationRecord.objects.filter(list_id=f"ASG-{a.pk}", conforming=False, resolved_at__isnull=True).exists()
     if a.kind != VerificationAssignment.Kind.REGULAR or a.completed_on is None or blocked or rep is None:
         raise CetsError(M0208, f"{a.entity.uscc} {a.year}")

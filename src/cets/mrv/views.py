@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
 from cets.parties.access import viewer_of
+from cets.rules.markets import PRIMARY_MARKET
 
 from . import selectors, services
 from .forms import ResolveForm
@@ -92,3 +96,241 @@ def deadlines(request):
     ctx = {"viewer": viewer_of(request.user), "year": year, "today": today, "rows": rows, "page": page, "kind": kind,
            "kind_label": KIND_LABELS.get(kind, ""), "years": list(range(today.year - 3, today.year + 1))}
     return render(request, "mrv/deadlines.html", ctx)
+
+
+# -- the year's duties of steel, cement and aluminium facilities ------------------------------------------------
+
+FACILITY_LINE_FIELDS = ("source", "part", "material", "quantity", "ncv", "carbon_content", "oxidation_rate", "measured_value")
+FACILITY_NUMBER_FIELDS = ("quantity", "ncv", "carbon_content", "oxidation_rate", "measured_value")
+FACILITY_BLANK_LINES = 6
+FACILITY_MAX_LINES = 200  # rows of one form read at most
+DUTY_LABELS = {"dq_plan": "数据质量控制方案 data-quality plan", "monthly_filing": "月度存证 monthly filing",
+               "annual_report": "年度排放报告 annual report", "verification": "核查 verification"}
+
+
+def _zh(request) -> bool:
+    return (getattr(request, "LANGUAGE_CODE", "") or "zh").startswith("zh")
+
+
+def _refusal(request, e: CetsError) -> str:
+    return f"{e.code} {e.zh if _zh(request) else e.en}"
+
+
+def _year(request, default: int) -> int:
+    raw = request.GET.get("year", "") or request.POST.get("year", "")
+    return int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else default
+
+
+def _day(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+def _rows_of(post) -> int:
+    raw = str(post.get("rows", "0"))
+    return min(int(raw), FACILITY_MAX_LINES) if raw.isdigit() and len(raw) < 6 else 0
+
+
+def parse_facility_lines(post) -> tuple[list, list]:
+    """The monthly filing form's rows → (``LineIn`` list, problems). A row with every cell blank is skipped; a number that
+    is not a plain decimal (digits, one point; no sign, exponent or separator) is M0407 (no coercion)."""
+    from decimal import Decimal
+
+    from cets.core.errors import InputProblem
+
+    from .checks import M0407
+    from .facility_services import LineIn
+
+    lines, problems = [], []
+    n = 0
+    for i in range(_rows_of(post)):
+        cells = {f: (post.get(f"{f}-{i}", "") or "").strip() for f in FACILITY_LINE_FIELDS}
+        if not any(cells.values()):
+            continue
+        n += 1
+        nums = {}
+        for f in FACILITY_NUMBER_FIELDS:
+            v = cells[f]
+            if v and not _NUMBER.match(v):
+                problems.append(InputProblem("form", n, f, v, f"{M0407.code} {M0407.zh}", f"{M0407.code} {M0407.en}"))
+            nums[f] = Decimal(v) if v and _NUMBER.match(v) else None
+        lines.append(LineIn(source=cells["source"], part=cells["part"], material=cells["material"], **nums))
+    return lines, problems
+
+
+@require_safe
+@login_required
+def facilities(request):
+    """The entity's facilities of the year: plan versions and a new version, the twelve months, the annual report."""
+    from django.utils import timezone
+
+    year = _year(request, timezone.localdate().year - 1)
+    try:
+        duties = selectors.facility_duties(user=request.user, year=year)
+    except CetsError:
+        raise Http404 from None
+    return render(request, "mrv/facilities.html", {"viewer": viewer_of(request.user), "year": year, "d": duties,
+                                                   "years": list(range(2024, timezone.localdate().year + 2))})
+
+
+@login_required
+def facility_month(request, facility_id: int, year: int, month: int):
+    """The monthly filing form of one facility (GET shows the filed lines; POST files them: M04xx, M0104–M0109)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cets.core.errors import InputError
+    from cets.parties.models import Facility
+
+    from .accounting_industry import SOURCES
+    from .facility_services import facility_month_file, industry_rules
+    from .models import FacilityMonthlyFiling
+
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    fac = Facility.objects.filter(pk=facility_id, entity__members__user=request.user).first() if request.user.is_authenticated else None
+    if fac is None or not 1 <= month <= 12 or not 2005 <= year <= 2100:
+        raise Http404
+    try:
+        rules = industry_rules(market=PRIMARY_MARKET, sector=fac.sector, year=year)[0]
+    except CetsError:
+        raise Http404 from None
+    problems = []
+    filing = FacilityMonthlyFiling.objects.filter(facility=fac, year=year, month=month, market=PRIMARY_MARKET).prefetch_related("lines").first()
+    rows = [{f: ("" if getattr(ln, f) is None else getattr(ln, f)) for f in FACILITY_LINE_FIELDS} for ln in filing.lines.all()] if filing else []
+    if request.method == "POST":
+        lines, problems = parse_facility_lines(request.POST)
+        rows = [{f: request.POST.get(f"{f}-{i}", "") for f in FACILITY_LINE_FIELDS} for i in range(_rows_of(request.POST))]
+        rows = [r for r in rows if any(v.strip() for v in r.values())]
+        if not problems:
+            try:
+                facility_month_file(facility=fac, year=year, month=month, lines=lines, actor=request.user, on=timezone.localdate())
+            except InputError as e:
+                problems = e.problems
+            except CetsError as e:
+                messages.error(request, _refusal(request, e))
+            else:
+                messages.success(request, _("Month filed."))
+                return redirect(f"{reverse('mrv:facilities')}?year={year}")
+    rows += [dict.fromkeys(FACILITY_LINE_FIELDS, "") for _ in range(FACILITY_BLANK_LINES)]
+    zh = _zh(request)
+    shown = [{"row": p.row, "field": p.field, "value": p.value, "reason": p.zh if zh else p.en} for p in problems]
+    return render(request, "mrv/facility_month.html", {
+        "viewer": viewer_of(request.user), "facility": fac, "year": year, "month": month, "filing": filing, "rows": rows,
+        "sources": SOURCES[rules.sector], "problems": shown, "processes": list(rules.processes), "first_day": dt.date(year, month, 1)})
+
+
+@require_POST
+@login_required
+def facility_action(request, name: str):
+    """The POSTs of the facility pages: ``plan`` (entity), ``report`` / ``sign`` (entity), ``verify`` (verification body),
+    ``plan_review`` / ``month_review`` / ``handover`` (province). Refusals are shown with their code; unknown ids 404."""
+    from django.utils import timezone
+
+    from cets.parties.models import Facility
+
+    from . import facility_services as fs
+    from .models import AnnualReport, DataQualityPlan, FacilityMonthlyFiling, VerificationAssignment
+
+    p = request.POST
+    year = _year(request, timezone.localdate().year - 1)
+    today = timezone.localdate()
+    back = {"plan": "mrv:facilities", "report": "mrv:facilities", "sign": "mrv:facilities", "verify": "mrv:facility_verify",
+            "plan_review": "mrv:facility_review", "month_review": "mrv:facility_review", "handover": "mrv:facility_review"}
+    if name not in back:
+        raise Http404
+
+    def pk(key):
+        raw = p.get(key, "")
+        if not raw.isdigit() or len(raw) > 12:
+            raise Http404
+        return int(raw)
+
+    try:
+        if name == "plan":
+            fac = Facility.objects.filter(pk=pk("facility_id")).first() or _404()
+            fs.facility_plan_submit(facility=fac, year=year, summary=p.get("summary", "")[:5000], actor=request.user, on=today)
+        elif name == "report":
+            from cets.parties.access import membership_of
+
+            m = membership_of(request.user)
+            if m is None:
+                raise Http404
+            fs.facility_annual_report_generate(entity=m.organisation, year=year, actor=request.user, sector=p.get("sector", "") or None)
+        elif name == "sign":
+            rep = AnnualReport.objects.filter(pk=pk("report_id")).first() or _404()
+            services.annual_report_sign(report_id=rep.pk, actor=request.user, on=today)
+        elif name == "verify":
+            a = VerificationAssignment.objects.filter(pk=pk("assignment_id")).first() or _404()
+            figures, bad = [], False
+            for code in p.getlist("facility"):
+                vals = [p.get(f"{k}-{code}", "").strip() for k in ("emissions", "intensity", "output")]
+                if not all(v.isdigit() for v in vals):
+                    bad = True
+                    continue
+                figures.append(fs.FacilityFigures(code, *(int(v) for v in vals)))
+            if bad:
+                from .checks import V0402
+
+                raise CetsError(V0402, "")
+            fs.facility_verification_record(assignment_id=a.pk, actor=request.user, figures=figures, conforming=p.get("conforming") == "1",
+                                            completed_on=_day(p.get("completed_on", "")) or today)
+        elif name == "plan_review":
+            plan = DataQualityPlan.objects.filter(pk=pk("plan_id"), facility__isnull=False).first() or _404()
+            services.dq_plan_review(plan_id=plan.pk, actor=request.user, approve=p.get("approve") == "1", comment=p.get("comment", "")[:2000], on=today)
+        elif name == "month_review":
+            f = FacilityMonthlyFiling.objects.filter(pk=pk("filing_id")).first() or _404()
+            fs.facility_month_review(filing_id=f.pk, actor=request.user, accept=p.get("accept") == "1", comment=p.get("comment", ""), on=today)
+        elif name == "handover":
+            a = VerificationAssignment.objects.filter(pk=pk("assignment_id")).first() or _404()
+            n = fs.facility_year_data_from_verification(assignment_id=a.pk, actor=request.user)
+            messages.success(request, _("%(n)s facilities' verified figures handed to allocation.") % {"n": n})
+    except CetsError as e:
+        messages.error(request, _refusal(request, e))
+    else:
+        if name != "handover":
+            messages.success(request, _("Saved."))
+    return redirect(f"{reverse(back[name])}?year={year}")
+
+
+def _404():
+    raise Http404
+
+
+@require_safe
+@login_required
+def facility_verify(request):
+    """The verification body's facility verifications: per facility, verified emissions, intensity emissions, output."""
+    from django.utils import timezone
+
+    try:
+        rows = selectors.verifier_facility_assignments(user=request.user)
+    except CetsError:
+        raise Http404 from None
+    return render(request, "mrv/facility_verify.html", {"viewer": viewer_of(request.user), "rows": rows, "today": timezone.localdate()})
+
+
+@require_safe
+@login_required
+def facility_review(request):
+    """The province's page for facility duties: plans and months to review, verifications to hand over, overdue list."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    year = _year(request, today.year - 1)
+    try:
+        r = selectors.facility_review(user=request.user, year=year, today=today)
+    except CetsError:
+        raise Http404 from None
+    overdue = [{**o, "label": DUTY_LABELS[o["duty"]]} for o in r["overdue"]]
+    page = Paginator(overdue, 200).get_page(request.GET.get("page", 1))
+    return render(request, "mrv/facility_review.html", {"viewer": viewer_of(request.user), "year": year, "r": r, "page": page, "today": today,
+                                                        "years": list(range(2024, today.year + 2)), "query": f"year={year}&"})

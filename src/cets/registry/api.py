@@ -16,7 +16,7 @@ from cets.core.schema import Limit, PathId, SignedTonnes, Tonnes
 from cets.parties.access import membership_of
 from cets.parties.models import Role
 
-from . import selectors, services
+from . import privacy, selectors, services
 from .checks import R0101, R0201, R0301, R0505
 from .models import Position, UnitType
 
@@ -78,10 +78,15 @@ class ProposalOut(Schema):
     decided_by: str | None
 
 
-def _transfer_out(t) -> TransferOut:
-    return TransferOut(seq=t.seq, key=t.key, kind=t.kind, unit_type=t.unit_type.code,
-                       debit_account=t.debit_account.number if t.debit_account_id else None, debit_position=t.debit_position,
-                       credit_account=t.credit_account.number, credit_position=t.credit_position, quantity_t=t.quantity,
+def _transfer_out(t, *, account=None, full: bool = True) -> TransferOut:
+    """``account``/``full``: on ``account``'s journal read by someone who does not see both legs
+    (:func:`.privacy.sees_both_legs`), an exchange settlement names ``"exchange"`` for the other side."""
+    if account is None:
+        debit, credit = (t.debit_account.number if t.debit_account_id else None), t.credit_account.number
+    else:
+        debit, credit = privacy.shown_accounts(t, account=account, full=full)
+    return TransferOut(seq=t.seq, key=t.key, kind=t.kind, unit_type=t.unit_type.code, debit_account=debit, debit_position=t.debit_position,
+                       credit_account=credit, credit_position=t.credit_position, quantity_t=t.quantity,
                        reference=t.reference, effective_at=t.effective_at, hash=t.hash)
 
 
@@ -110,8 +115,12 @@ def account_holdings(request, number: str):
 
 @router.get("/accounts/{number}/journal", response=list[TransferOut])
 def account_journal(request, number: str, limit: Limit = 200):
+    """The latest entries touching the account, newest first. An exchange settlement names ``"exchange"``
+    in place of the other side's account unless the caller sees both legs (registry operator, auditor,
+    exchange operator: :mod:`cets.registry.privacy`)."""
     a = selectors.account_visible(user=request.user, number=number)
-    return [_transfer_out(t) for t in selectors.journal_of(account=a, limit=min(max(limit, 1), 1000))]
+    full = privacy.sees_both_legs(request.user)
+    return [_transfer_out(t, account=a, full=full) for t in selectors.journal_of(account=a, limit=min(max(limit, 1), 1000))]
 
 
 class TransferIn(Schema):

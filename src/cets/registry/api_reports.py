@@ -21,7 +21,7 @@ from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Role
 
-from . import reports, selectors
+from . import privacy, reports, selectors
 
 router = Router(tags=["registry reports"])
 
@@ -129,7 +129,7 @@ def _statement(request, number: str, date_from: dt.date | None, date_to: dt.date
     today = timezone.localdate(timezone.now(), reports.SHANGHAI)
     date_to = date_to or today
     date_from = date_from or date_to.replace(day=1)
-    return reports.account_statement(account, date_from, date_to, by=by)
+    return reports.account_statement(account, date_from, date_to, by=by, counterparties=privacy.sees_both_legs(request.user))
 
 
 def _statement_name(s: reports.Statement, ext: str) -> str:

@@ -41,6 +41,7 @@ from django.utils import timezone
 from cets.core.errors import CetsError
 from cets.core.tables import xlsx_text_only
 
+from . import privacy
 from .checks import R0701, R0702, R0703
 from .models import Account, AccountKind, Holding, Position, Transfer, TransferKind, UnitType
 
@@ -290,7 +291,7 @@ class StatementLine:
     kind: str
     unit_type: str
     position: str
-    counterparty: str  # the other account's number ("" for creation)
+    counterparty: str  # the other account's number ("" for creation; "exchange" for a trade's delivery unless shown in full)
     counterparty_position: str
     debit_t: int
     credit_t: int
@@ -305,6 +306,10 @@ class StatementLine:
     @property
     def position_label(self) -> str:
         return POSITION_LABEL.get(self.position, self.position)
+
+    @property
+    def counterparty_label(self) -> str:
+        return privacy.label(self.counterparty)
 
 
 @dataclass(frozen=True)
@@ -380,10 +385,15 @@ def _account_balances(account: Account, q: Q) -> dict[tuple[str, str], int]:
 POSITION_ORDER = {p: i for i, p in enumerate(Position.values)}
 
 
-def account_statement(account: Account, date_from: dt.date, date_to: dt.date, *, by: str = "recorded") -> Statement:
+def account_statement(account: Account, date_from: dt.date, date_to: dt.date, *, by: str = "recorded",
+                      counterparties: bool = False) -> Statement:
     """The statement of ``account`` for Asia/Shanghai calendar days ``date_from`` … ``date_to``
     (both inclusive), entries chosen and ordered by booking time (``by="recorded"``, default) or
-    by effective time (``by="effective"``). R0702 if the range is reversed or the basis unknown."""
+    by effective time (``by="effective"``). R0702 if the range is reversed or the basis unknown.
+
+    ``counterparties``: name the other account of an exchange settlement (a trade's delivery). False
+    (the default, the holder's view): the line names ``"exchange"`` instead (:mod:`cets.registry.privacy`;
+    callers pass :func:`~cets.registry.privacy.sees_both_legs` of the reader)."""
     field_name = _check_basis(by)
     if isinstance(date_from, dt.datetime) or isinstance(date_to, dt.datetime):
         raise CetsError(R0702, "date_from / date_to are calendar days")
@@ -402,10 +412,11 @@ def account_statement(account: Account, date_from: dt.date, date_to: dt.date, *,
     for t in entries.iterator(chunk_size=2000):
         code = t.unit_type.code
         legs = []
+        shown_debit, shown_credit = privacy.shown_accounts(t, account=account, full=counterparties)
         if t.debit_account_id == account.pk:
-            legs.append((t.debit_position, t.credit_account.number, t.credit_position, t.quantity, 0))
+            legs.append((t.debit_position, shown_credit, t.credit_position, t.quantity, 0))
         if t.credit_account_id == account.pk:
-            legs.append((t.credit_position, t.debit_account.number if t.debit_account_id else "", t.debit_position, 0, t.quantity))
+            legs.append((t.credit_position, shown_debit or "", t.debit_position, 0, t.quantity))
         for pos, other, other_pos, dr, cr in legs:
             k = (code, pos)
             running[k] = running.get(k, 0) + cr - dr
@@ -567,7 +578,7 @@ def statement_xlsx(statement: Statement) -> bytes:
     _sheet(ws, title, subtitle, STATEMENT_COLUMNS, [9, 20, 20, 24, 18, 20, 30, 20, 14, 14, 14, 40, 15])
     for i, ln in enumerate(s.lines, HEADER_ROW + 1):
         _append(ws, i, [ln.seq, _naive(ln.effective_at), _naive(ln.recorded_at), ln.kind_label, ln.unit_type, ln.position_label,
-                        ln.counterparty, POSITION_LABEL.get(ln.counterparty_position, ln.counterparty_position), ln.debit_t or None,
+                        ln.counterparty_label, POSITION_LABEL.get(ln.counterparty_position, ln.counterparty_position), ln.debit_t or None,
                         ln.credit_t or None, ln.balance_t, ln.reference, ln.hash_prefix],
                 {2: _DT_FMT, 3: _DT_FMT, 9: _T_FMT, 10: _T_FMT, 11: _T_FMT})
     wb2 = wb.create_sheet("余额 Balances")

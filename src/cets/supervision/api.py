@@ -228,7 +228,7 @@ def assign_screened(request, body: AssignIn):
     entities = [entity_get(user=request.user, uscc=u) for u in body.entity_usccs]
     bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER, uscc__in=body.body_usccs))
     out = services.verification_assign_screened(actor=request.user, year=body.year, province=body.province, entities=entities, bodies=bodies,
-                                                seed=body.seed, kind=body.kind, market=body.market)
+                                                seed=body.seed, kind=body.kind, market=body.market, sector=body.sector or None)
     return [_asg(a) for a in out]
 
 

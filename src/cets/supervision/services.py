@@ -177,9 +177,10 @@ def report_close(*, actor, receipt: str, feedback: str) -> PublicReport:
 
 
 def verification_assign_screened(*, actor, year: int, province: str, entities: Sequence[Organisation], bodies: Sequence[Organisation], seed: str,
-                                 kind: str = "regular", market: str = PRIMARY_MARKET, sector: str = "power", today: dt.date | None = None):
+                                 kind: str = "regular", market: str = PRIMARY_MARKET, sector: str | None = None, today: dt.date | None = None):
     """The random draw (:func:`cets.mrv.services.verification_assign`) over ``bodies`` less those blacklisted
-    from verification work on ``today`` (Measures Art. 49's effect); G0501 if none is left."""
+    from verification work on ``today`` (Measures Art. 49's effect); G0501 if none is left. ``sector``: the caller's,
+    else each entity's list entry of the market and year (M0308)."""
     from cets.mrv.services import verification_assign
 
     from .selectors import barred_ids

@@ -245,7 +245,8 @@ def action(request, name: str):
             entities = [entity_get(user=user, uscc=u.strip()) for u in p.get("entity_usccs", "").split(",") if u.strip()]
             bodies = list(Organisation.objects.filter(kind=Organisation.Kind.VERIFIER, uscc__in=[u.strip() for u in p.get("body_usccs", "").split(",")]))
             done = services.verification_assign_screened(actor=user, year=int(p.get("year", "0")), province=p.get("province", ""), entities=entities,
-                                                         bodies=bodies, seed=p.get("seed", ""), kind=p.get("kind", "regular"))
+                                                         bodies=bodies, seed=p.get("seed", ""), kind=p.get("kind", "regular"),
+                                                         sector=p.get("sector", "").strip() or None)
             messages.info(request, "; ".join(f"{a.entity.name} → {a.body.name}" for a in done))
         elif name == "close":
             services.report_close(actor=user, receipt=p.get("receipt", ""), feedback=p.get("feedback", ""))

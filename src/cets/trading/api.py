@@ -25,6 +25,7 @@ from ninja import Field, Router, Schema
 
 from cets.core.errors import CetsError
 from cets.core.schema import Fen, Limit, ObjectId, Tonnes
+from cets.rules.markets import PRIMARY_MARKET
 
 from . import entry, selectors
 from .checks import T0113, T0403, T0404, T0405, T0406
@@ -53,16 +54,19 @@ class OrderIn(Schema):
     counterparty: str = Field("", description="USCC of the counterparty of a directed block order")
     client_account: str = Field("", max_length=40,
                                 description="an exchange member's client: the client's registry account number (T0209 unless the member acts for it)")
+    market: str = Field(PRIMARY_MARKET, description="the market (a market with a trading pack, e.g. ccer; T0601 otherwise)")
 
 
 class TakeIn(Schema):
     key: str | None = None
+    market: str = Field(PRIMARY_MARKET, description="the market of the quote")
     quote: ObjectId = Field(..., description="seq of the resting quote (from the board)")
     quantity_t: Tonnes = Field(..., description="tonnes (int); a block order is confirmed for its whole quantity")
 
 
 class CancelIn(Schema):
     key: str | None = None
+    market: str = Field(PRIMARY_MARKET, description="the market of the order")
     order: ObjectId = Field(..., description="seq of the caller's resting order")
 
 
@@ -215,33 +219,36 @@ def order_place(request, body: OrderIn):
     if (body.price is None) == (body.price_fen is None):
         raise CetsError(T0404)
     price_fen = cny_to_fen(body.price) if body.price is not None else body.price_fen
+    market = selectors.trading_market(body.market)
     o = entry.place(user=request.user, key=_key(request, body.key), instrument=body.instrument, method=body.method, side=body.side,
-                    price_fen=price_fen, quantity_t=body.quantity_t, counterparty=body.counterparty, client_account=body.client_account)
+                    price_fen=price_fen, quantity_t=body.quantity_t, counterparty=body.counterparty, client_account=body.client_account, market=market)
     return order_out(_reloaded(o))
 
 
 @router.post("/take", response=OrderOut)
 def order_take(request, body: TakeIn):
     """Take (摘牌) a resting listing quote among the best five levels, or confirm a block order."""
-    o = entry.take(user=request.user, key=_key(request, body.key), quote=body.quote, quantity_t=body.quantity_t)
+    market = selectors.trading_market(body.market)
+    o = entry.take(user=request.user, key=_key(request, body.key), quote=body.quote, quantity_t=body.quantity_t, market=market)
     return order_out(_reloaded(o))
 
 
 @router.post("/cancel", response=OrderOut)
 def order_cancel(request, body: CancelIn):
     """Cancel (撤单) one of the caller's organisation's resting orders; frozen funds or units are released."""
-    o = entry.cancel(user=request.user, key=_key(request, body.key), order=body.order)
+    market = selectors.trading_market(body.market)
+    o = entry.cancel(user=request.user, key=_key(request, body.key), order=body.order, market=market)
     return order_out(_reloaded(o))
 
 
 @router.get("/board", response=BoardOut)
-def board(request, instrument: str, method: str = "listing"):
+def board(request, instrument: str, method: str = "listing", market: str = PRIMARY_MARKET):
     """The best-five board of ``instrument`` and ``method``: price levels with quantity and order count,
     and the resting quotes of those levels (their ``seq`` is what a taker sends). Participants are not
     named; ``mine`` marks the caller's own quotes."""
     if method not in ("listing", "block", "continuous"):
         raise CetsError(T0113, method[:40])
-    b = selectors.board(instrument=instrument, method=method, viewer=request.user)
+    b = selectors.board(instrument=instrument, method=method, viewer=request.user, market=selectors.trading_market(market))
 
     def levels(rows):
         return [LevelOut(price_fen=lv.price_fen, price=fen_to_cny(lv.price_fen), quantity_t=lv.quantity_t, orders=lv.orders,
@@ -252,29 +259,31 @@ def board(request, instrument: str, method: str = "listing"):
 
 
 @router.get("/orders", response=list[OrderOut])
-def my_orders(request, day: dt.date | None = None, status: str = "", participant: str = "", limit: Limit = 200):
-    """The caller's organisation's orders (all participants', or one USCC, for an exchange operator), newest first."""
-    rows = selectors.orders_visible(user=request.user, day=day, status=status, participant=participant, limit=limit)
+def my_orders(request, day: dt.date | None = None, status: str = "", participant: str = "", limit: Limit = 200, market: str = PRIMARY_MARKET):
+    """The caller's organisation's orders (all participants', or one USCC, for an exchange operator) in ``market``, newest first."""
+    rows = selectors.orders_visible(user=request.user, day=day, status=status, participant=participant, limit=limit,
+                                    market=selectors.trading_market(market))
     return [order_out(o) for o in rows]
 
 
 @router.get("/trades", response=list[TradeOut])
-def my_trades(request, day: dt.date | None = None, participant: str = "", limit: Limit = 200):
-    """The caller's organisation's trades with its side and fee (an exchange operator: every trade, buyer and seller)."""
+def my_trades(request, day: dt.date | None = None, participant: str = "", limit: Limit = 200, market: str = PRIMARY_MARKET):
+    """The caller's organisation's trades in ``market`` with its side and fee (an exchange operator: every trade, buyer and seller)."""
     org = selectors.participant_of(request.user)
-    return [trade_out(t, org) for t in selectors.trades_visible(user=request.user, day=day, participant=participant, limit=limit)]
+    rows = selectors.trades_visible(user=request.user, day=day, participant=participant, limit=limit, market=selectors.trading_market(market))
+    return [trade_out(t, org) for t in rows]
 
 
 @router.get("/funds", response=FundsOut)
-def my_funds(request, participant: str = "", limit: Limit = 200):
-    """Available and frozen funds in fen and the latest fund entries (an exchange operator names the ``participant``)."""
-    f = selectors.funds_visible(user=request.user, participant=participant, limit=limit)
+def my_funds(request, participant: str = "", limit: Limit = 200, market: str = PRIMARY_MARKET):
+    """Available and frozen funds in fen and the latest fund entries in ``market`` (an exchange operator names the ``participant``)."""
+    f = selectors.funds_visible(user=request.user, participant=participant, limit=limit, market=selectors.trading_market(market))
     return FundsOut(participant=f.holder.identifier or f.holder.name, account=f.number, available_fen=f.available_fen, frozen_fen=f.frozen_fen,
                     entries=[FundLineOut(**e.__dict__) for e in f.entries])
 
 
 @router.get("/market-data", response=MarketDataOut, auth=None)
-def market_data(request, instrument: str, start: dt.date | None = None, end: dt.date | None = None):
+def market_data(request, instrument: str, start: dt.date | None = None, end: dt.date | None = None, market: str = PRIMARY_MARKET):
     """Public: the daily quotes (open/high/low/close fen, listing volume and amount) and the daily
     statistics per method (volume, amount, year-to-date, cumulative) of ``instrument``; default the 90
     days up to today; at most 2000 days (T0406)."""
@@ -282,8 +291,9 @@ def market_data(request, instrument: str, start: dt.date | None = None, end: dt.
     start = start or end - dt.timedelta(days=90)
     if start > end or (end - start).days > 2000:
         raise CetsError(T0406, f"{start} … {end}")
-    quotes = selectors.quotes_between(instrument=instrument, start=start, end=end)
-    stats = selectors.stats_between(instrument=instrument, start=start, end=end)
+    market = selectors.trading_market(market)
+    quotes = selectors.quotes_between(instrument=instrument, start=start, end=end, market=market)
+    stats = selectors.stats_between(instrument=instrument, start=start, end=end, market=market)
     return MarketDataOut(
         instrument=instrument, start=start, end=end,
         quotes=[DailyQuoteOut(date=q.date, open_fen=q.open_fen, high_fen=q.high_fen, low_fen=q.low_fen, close_fen=q.close_fen,
@@ -293,9 +303,9 @@ def market_data(request, instrument: str, start: dt.date | None = None, end: dt.
 
 
 @router.get("/instruments", response=list[str], auth=None)
-def instruments(request):
-    """Public: instruments with market data or an opened trading day."""
-    return selectors.instruments_listed()
+def instruments(request, market: str = PRIMARY_MARKET):
+    """Public: instruments of ``market`` with market data or an opened trading day."""
+    return selectors.instruments_listed(market=selectors.trading_market(market))
 
 
 

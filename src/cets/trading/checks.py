@@ -9,7 +9,8 @@ Ranges:
   ``[trading_rights]``), exchange members and service institutions (``[members]``), a member's suspension
   (``services/members.py``);
 - T04xx input at the edges: prices in CNY, idempotency keys, counterparties, API parameters
-  (``prices.py``, ``entry.py``, ``api.py``).
+  (``prices.py``, ``entry.py``, ``api.py``);
+- T06xx markets: which market an order or a read is about (``api.py``, ``selectors.trading_market``).
 
 Imports only :mod:`cets.core.errors`, so the pure modules (``book.py``, ``auction.py``) stay pure.
 The codes and texts are stable: clients and tests match on them.
@@ -71,3 +72,7 @@ T0503 = Check("T0503", "会员类别不在交易规则包中", "membership kind 
 T0504 = Check("T0504", "该会员类别不能代理客户交易", "this kind of member may not act for clients")
 T0505 = Check("T0505", "会员不存在或状态不允许此操作", "no such member, or its status does not allow this")
 T0506 = Check("T0506", "该交易主体已由其他会员代理", "the participant already has a member acting for it")
+
+# T06xx markets (issue 17: the voluntary market trades on its own exchange)
+T0601 = Check("T0601", "该市场不存在或没有交易规则（市场文件未登记交易规则包）",
+              "no such market, or the market has no trading rules (its market.toml registers no trading pack)")

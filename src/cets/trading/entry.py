@@ -132,15 +132,16 @@ def cancel(*, user, key: str, order: int, channel: str = "api", market: str = PR
 
 def day_open(*, user, instrument: str, day, prev_close_fen: int | None = None, market: str = PRIMARY_MARKET) -> Order:
     """The exchange operator opens ``day`` for ``instrument`` (开市, ``services.day_open``). R0502 unless
-    ``user`` is an exchange operator; T0206 an instrument the market's trading pack does not list and that
-    was never opened; T0205 a year no trading pack covers; then every check of ``day_open`` (T0205 not a
-    trading day, T0210 the previous day not closed, T0111 no reference price)."""
+    ``user`` is an exchange operator; T0206 an instrument the market's trading pack does not list (nor a
+    registry unit type of one of its ``[instrument_families]``) and that was never opened; T0205 a year no
+    trading pack covers; then every check of ``day_open`` (T0205 not a trading day, T0210 the previous day
+    not closed, T0111 no reference price)."""
     require_role(user, Role.EXCHANGE_OPERATOR)
     try:
         rules = services.market_rules(market, day)
     except PackError:
         raise CetsError(T0205, f"{day}: no trading rules") from None
-    if instrument not in rules.instruments and instrument not in instruments_listed(market=market):
+    if instrument not in services.tradeable_subjects(market=market, day=day, rules=rules) and instrument not in instruments_listed(market=market):
         raise CetsError(T0206, repr(instrument)[:40])
     if prev_close_fen is not None and (isinstance(prev_close_fen, bool) or not isinstance(prev_close_fen, int) or prev_close_fen <= 0):
         raise CetsError(T0111, repr(prev_close_fen)[:40])

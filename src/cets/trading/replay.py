@@ -96,25 +96,25 @@ class ReplayReport:
 class _Participants:
     """The replay's seller and its rotating buyers."""
 
-    def __init__(self, rules: ts.MarketRules) -> None:
+    def __init__(self, rules: ts.MarketRules, *, market: str = MARKET, account_kind: str = AccountKind.ENTITY) -> None:
+        self.market, self.account_kind = market, account_kind
         self.limit = min(rules.max_holding_non_entity_t or BUYER_CAPACITY_T, BUYER_CAPACITY_T)
         self.seller = self._org("回放卖方 replay seller", 0)
         self.buyers: list[Organisation] = []
         self.room: list[int] = []
 
-    @staticmethod
-    def _org(name: str, n: int) -> Organisation:
+    def _org(self, name: str, n: int) -> Organisation:
         body = f"9131000{n:010d}"
         org, _ = Organisation.objects.get_or_create(uscc=body + check_character(body), defaults={
             "name": name, "kind": Organisation.Kind.ENTITY, "province": "31", "region_code": "310000"})
-        account_open(holder=org, kind=AccountKind.ENTITY, market=MARKET)
+        account_open(holder=org, kind=self.account_kind, market=self.market)
         return org
 
     def _new_buyer(self) -> int:
         n = len(self.buyers) + 1
         org = self._org(f"回放买方{n:04d} replay buyer", n)
-        funds_deposit(key=f"replay-deposit-{n}", holder=org, amount_fen=BUYER_CASH_FEN, actor=None)
-        held = (org.accounts.filter(market=MARKET).values_list("holdings__quantity", flat=True))
+        funds_deposit(key=f"replay-deposit-{self.market}-{n}", holder=org, amount_fen=BUYER_CASH_FEN, actor=None, market=self.market)
+        held = (org.accounts.filter(market=self.market).values_list("holdings__quantity", flat=True))
         self.buyers.append(org)
         self.room.append(self.limit - sum(q or 0 for q in held))
         return len(self.buyers) - 1

@@ -24,7 +24,7 @@ finding (``vwap_outside_high_low``, ``price_outside_band``, ``open_outside_high_
 ``block_amount_not_decomposable``, ``amount_without_volume``, ``quote_missing``); it never fudges a figure.
 
 Public API: :func:`plan_day`, :func:`plan_all`, :func:`summarise`, :func:`analyse_official`,
-:func:`plan_listing`, :func:`plan_block`, :func:`plan_auction`.
+:func:`plan_listing`, :func:`plan_block`, :func:`plan_auction`, :func:`plan_totals`, :func:`exact_legs`.
 """
 
 from __future__ import annotations
@@ -148,12 +148,24 @@ def _merge(legs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return list(out.items())
 
 
-def _spread(total_t: int, amount_fen: int) -> list[tuple[int, int]]:
-    """``total_t`` tonnes worth ``amount_fen`` at two adjacent prices b and b+1 (b = ⌊amount / total⌋)."""
+def exact_legs(total_t: int, amount_fen: int) -> list[tuple[int, int]]:
+    """``total_t`` tonnes (int) worth exactly ``amount_fen`` fen (int) as (price fen/t, tonnes) legs at two
+    adjacent prices: with b = ⌊amount / total⌋ and r = amount − b·total, r t at b + 1 and total − r t at b
+    (one leg when r = 0). Σq = total and Σp·q = amount to the fen, and the VWAP rounded half-up is the
+    published average whenever the publication rounds amount / volume half-up. The one integer-fen
+    construction of every replay (national listing, block and auction; the daily totals of the voluntary
+    market, :func:`plan_totals`)."""
     if total_t == 0:
         return []
     b, r = divmod(amount_fen, total_t)
     return [(p, q) for p, q in ((b + 1, r), (b, total_t - r)) if q > 0]
+
+
+def plan_totals(*, volume_t: int, amount_fen: int, method: str, max_t: int | None) -> list[PlannedTrade]:
+    """Trades of ``method`` reproducing one market-wide day published only as totals (the voluntary market's
+    bulletin: volume t, turnover fen): :func:`exact_legs`, each leg split into trades of at most ``max_t`` t
+    (the listing size limit minus one; None: no limit). Empty for a day without volume."""
+    return [t for p, q in exact_legs(volume_t, amount_fen) for t in _split(method, p, q, max_t)]
 
 
 # --------------------------------------------------------------------------------------------- listing
@@ -208,7 +220,7 @@ def plan_listing(*, volume_t: int, amount_fen: int, open_fen: int, high_fen: int
                             CONTRADICTION if outside else UNREPRODUCIBLE,
                             f"VWAP {amount_fen}/{volume_t} fen/t, low {low_fen}, high {high_fen}"))
         rest_fen = min(max(rest_fen, lo_fen), hi_fen)
-    legs = _merge([(p, 1) for p in points] + _spread(rest_t, rest_fen))
+    legs = _merge([(p, 1) for p in points] + exact_legs(rest_t, rest_fen))
     trades = [t for p, q in legs for t in _split("listing", p, q, rules.listing_max_t)]
     if close_fen is not None:
         published_vwap = vwap_fen(amount_fen, volume_t)
@@ -287,14 +299,14 @@ def plan_block(*, volume_t: int, amount_fen: int, reference_fen: int | None,
     if volume_t < rules.block_min_t:
         issues.append(Issue("block.volume_t", str(volume_t), f">= {rules.block_min_t}", "block_below_minimum",
                             CONTRADICTION))
-        legs = _spread(volume_t, a)
+        legs = exact_legs(volume_t, a)
     else:
         legs = _block_legs(volume_t, a, lo, hi, rules.block_min_t)
         if legs is None:
             issues.append(Issue("block.amount_fen", str(amount_fen), f"legs >= {rules.block_min_t} t",
                                 "block_amount_not_decomposable", UNREPRODUCIBLE,
                                 f"{amount_fen} fen over {volume_t} t needs a leg below the minimum"))
-            legs = _spread(volume_t, a)
+            legs = exact_legs(volume_t, a)
     return [PlannedTrade("block", p, q) for p, q in legs], issues
 
 
@@ -311,7 +323,7 @@ def plan_auction(*, volume_t: int, amount_fen: int) -> tuple[list[PlannedTrade],
         issues = [Issue("auction.amount_fen", str(amount_fen), "0", "amount_without_volume", CONTRADICTION)] \
             if amount_fen else []
         return [], None, issues
-    legs = _spread(volume_t, amount_fen)
+    legs = exact_legs(volume_t, amount_fen)
     trades = [PlannedTrade("auction", p, q) for p, q in legs]
     if len(legs) == 1:
         return trades, True, []

@@ -336,3 +336,22 @@ def instruments_listed(*, market: str = PRIMARY_MARKET) -> list[str]:
 def latest_quote(*, market: str = PRIMARY_MARKET, instrument: str) -> DailyQuote | None:
     """The last published daily quote of ``instrument``, or None. Public market data."""
     return DailyQuote.objects.filter(market=market, instrument=instrument).order_by("-date").first()
+
+
+def trading_markets() -> list:
+    """Markets (``rules.markets.Market``) with a trading pack (``[[packs]] kind = "trading"`` in their
+    market.toml), the primary market first."""
+    from cets.rules.markets import markets
+
+    return sorted((m for m in markets() if m.years("trading")), key=lambda m: (m.id != PRIMARY_MARKET, m.id))
+
+
+def trading_market(market: str) -> str:
+    """``market`` if it is a market with a trading pack; T0601 otherwise."""
+    from cets.core.errors import CetsError
+
+    from .checks import T0601
+
+    if market not in {m.id for m in trading_markets()}:
+        raise CetsError(T0601, repr(market)[:40])
+    return market

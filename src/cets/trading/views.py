@@ -36,8 +36,24 @@ from .checks import T0209
 from .forms import CancelForm, DayCloseForm, DayOpenForm, OrderForm, TakeForm
 from .models import Order
 
-MARKET = PRIMARY_MARKET
 METHODS = ("listing", "block")
+
+
+trading_markets = selectors.trading_markets
+
+
+def _market(request) -> str:
+    """The market a page or form is about: ``market`` of the query or form when it is a market with a trading
+    pack, else the primary market."""
+    m = request.POST.get("market") or request.GET.get("market") or PRIMARY_MARKET
+    return m if m in {x.id for x in trading_markets()} else PRIMARY_MARKET
+
+
+def _with_market(url: str, market: str) -> str:
+    """``url`` with ``market=…`` added for a market other than the primary one."""
+    if market == PRIMARY_MARKET:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode({"market": market})
 
 
 def _key() -> str:
@@ -48,35 +64,38 @@ def _say(e: CetsError) -> str:
     return f"{e.code} {e.zh if (get_language() or 'zh').startswith('zh') else e.en}"
 
 
-def _rules():
+def _rules(market: str):
     """The trading pack's rules for today, or None if no pack covers this year."""
     try:
-        return services.market_rules(MARKET, timezone.localdate())
+        return services.market_rules(market, timezone.localdate())
     except PackError:  # no pack for this year: the page loses only the size hints and the pack's instrument list
         return None
 
 
-def _instruments(rules) -> list[str]:
-    listed = selectors.instruments_listed(market=MARKET)
-    return sorted(set(listed) | set(rules.instruments if rules else ()))
+def _instruments(rules, market: str) -> list[str]:
+    """Subjects of ``market``: those with market data or an opened day, and what its pack lists (the pack's
+    instruments, or the registry unit types of its instrument families: CCER per project and vintage)."""
+    listed = selectors.instruments_listed(market=market)
+    packed = services.tradeable_subjects(market=market, day=timezone.localdate(), rules=rules) if rules else ()
+    return sorted(set(listed) | set(packed))
 
 
-def _default_instrument(rules) -> str:
-    last = Order.objects.filter(market=MARKET, kind=Order.Kind.OPEN_DAY).order_by("-seq").values_list("instrument", flat=True).first()
+def _default_instrument(rules, market: str) -> str:
+    last = Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY).order_by("-seq").values_list("instrument", flat=True).first()
     if last:
         return last
-    names = _instruments(rules)
-    return names[-1] if names else "CEA"
+    names = _instruments(rules, market)
+    return names[-1] if names else ""
 
 
-def _board_url(instrument: str, method: str) -> str:
-    return reverse("trading:board") + "?" + urlencode({"instrument": instrument, "method": method})
+def _board_url(instrument: str, method: str, market: str = PRIMARY_MARKET) -> str:
+    return _with_market(reverse("trading:board") + "?" + urlencode({"instrument": instrument, "method": method}), market)
 
 
-def _board_context(request, instrument: str, method: str, order_form: OrderForm | None = None) -> dict:
-    rules = _rules()
-    names = _instruments(rules)
-    b = selectors.board(instrument=instrument, method=method, viewer=request.user, market=MARKET)
+def _board_context(request, instrument: str, method: str, market: str, order_form: OrderForm | None = None) -> dict:
+    rules = _rules(market)
+    names = _instruments(rules, market)
+    b = selectors.board(instrument=instrument, method=method, viewer=request.user, market=market)
     trader = selectors.participant_of(request.user)
     ctx = {
         "viewer": viewer_of(request.user),
@@ -89,8 +108,10 @@ def _board_context(request, instrument: str, method: str, order_form: OrderForm 
         "bid_rows": list(enumerate(b.bids, start=1)),
         "trader": trader,
         "now": timezone.localtime(),
-        "day_state": selectors.day_state(market=MARKET, instrument=instrument),
+        "day_state": selectors.day_state(market=market, instrument=instrument),
         "operator": selectors.is_exchange_operator(request.user),
+        "market": market,
+        "markets": trading_markets(),
     }
     if trader is not None:
         ctx["order_form"] = order_form or OrderForm(
@@ -104,13 +125,16 @@ def _board_context(request, instrument: str, method: str, order_form: OrderForm 
 @login_required
 def board(request):
     """The best-five quote board of one instrument and method, with order entry for traders."""
-    rules = _rules()
-    instrument = request.GET.get("instrument") or _default_instrument(rules)
-    if instrument not in _instruments(rules):
-        raise Http404
+    market = _market(request)
+    rules = _rules(market)
+    instrument = request.GET.get("instrument") or _default_instrument(rules, market)
+    if instrument not in _instruments(rules, market):
+        if request.GET.get("instrument"):
+            raise Http404
+        instrument = ""  # a market with nothing to trade yet: the board is empty
     method = request.GET.get("method", "listing")
     method = method if method in METHODS else "listing"
-    return render(request, "trading/board.html", _board_context(request, instrument, method))
+    return render(request, "trading/board.html", _board_context(request, instrument, method, market))
 
 
 @require_POST
@@ -119,12 +143,14 @@ def order_submit(request):
     if selectors.participant_of(request.user) is None:  # authorities, operators … do not trade (T0209)
         messages.error(request, _say(CetsError(T0209, request.user.get_username())))
         return redirect(_back(request))
-    rules = _rules()
-    form = OrderForm(request.POST, instruments=_instruments(rules), limits=rules.limits if rules else None)
+    market = _market(request)
+    rules = _rules(market)
+    names = _instruments(rules, market)
+    form = OrderForm(request.POST, instruments=names, limits=rules.limits if rules else None)
     instrument = request.POST.get("instrument", "")
     method = request.POST.get("method", "listing") if request.POST.get("method") in METHODS else "listing"
-    if instrument not in _instruments(rules):
-        instrument = _default_instrument(rules)
+    if instrument not in names:
+        instrument = _default_instrument(rules, market)
     if form.is_valid():
         d = form.cleaned_data
         try:
@@ -138,14 +164,14 @@ def order_submit(request):
                 quantity_t=d["quantity_t"],
                 counterparty=d["counterparty"],
                 channel="web",
-                market=MARKET,
+                market=market,
             )
         except CetsError as e:
             form.add_error(None, _say(e))
         else:
             _outcome(request, o)
-            return redirect(_board_url(d["instrument"], d["method"]))
-    return render(request, "trading/board.html", _board_context(request, instrument, method, order_form=form), status=200)
+            return redirect(_board_url(d["instrument"], d["method"], market))
+    return render(request, "trading/board.html", _board_context(request, instrument, method, market, order_form=form), status=200)
 
 
 def _outcome(request, o: Order) -> None:
@@ -167,12 +193,13 @@ def _status(code: str) -> str:
 
 
 def _back(request) -> str:
+    market = _market(request)
     if request.POST.get("back") == "orders":
-        return reverse("trading:orders")
+        return _with_market(reverse("trading:orders"), market)
     instrument, method = request.POST.get("instrument", ""), request.POST.get("method", "listing")
     if instrument and method in METHODS:
-        return _board_url(instrument, method)
-    return reverse("trading:board")
+        return _board_url(instrument, method, market)
+    return _with_market(reverse("trading:board"), market)
 
 
 @require_POST
@@ -186,7 +213,7 @@ def take_submit(request):
         return redirect(_back(request))
     d = form.cleaned_data
     try:
-        o = entry.take(user=request.user, key=d["key"], quote=d["quote"], quantity_t=d["quantity_t"], channel="web", market=MARKET)
+        o = entry.take(user=request.user, key=d["key"], quote=d["quote"], quantity_t=d["quantity_t"], channel="web", market=_market(request))
     except CetsError as e:
         messages.error(request, _say(e))
     else:
@@ -200,7 +227,8 @@ def cancel_submit(request):
     form = CancelForm(request.POST)
     if form.is_valid():
         try:
-            o = entry.cancel(user=request.user, key=form.cleaned_data["key"], order=form.cleaned_data["order"], channel="web", market=MARKET)
+            o = entry.cancel(user=request.user, key=form.cleaned_data["key"], order=form.cleaned_data["order"], channel="web",
+                             market=_market(request))
         except CetsError as e:
             messages.error(request, _say(e))
         else:
@@ -239,9 +267,10 @@ def orders(request):
     status = status if status in Order.Status.values else ""
     method = request.GET.get("method", "")
     method = method if method in METHODS else ""
+    market = _market(request)
     try:
-        order_qs = selectors.orders_visible(user=request.user, participant=participant, day=day, status=status, market=MARKET, limit=None)
-        trade_qs = selectors.trades_visible(user=request.user, participant=participant, day=day, method=method, market=MARKET, limit=None)
+        order_qs = selectors.orders_visible(user=request.user, participant=participant, day=day, status=status, market=market, limit=None)
+        trade_qs = selectors.trades_visible(user=request.user, participant=participant, day=day, method=method, market=market, limit=None)
     except CetsError as e:
         return _denied(request, e)
     order_page = Paginator(order_qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -253,13 +282,14 @@ def orders(request):
     for t in trades:
         t.my_side = ("B" if t.buyer_id == trader.pk else "S") if trader is not None else ""
         t.my_fee_fen = (t.buyer_fee_fen if t.my_side == "B" else t.seller_fee_fen) if trader is not None else None
-    filters = {"participant": participant, "day": day.isoformat() if day else "", "status": status, "method": method}
+    filters = {"participant": participant, "day": day.isoformat() if day else "", "status": status, "method": method,
+               "market": market if market != PRIMARY_MARKET else ""}
     return render(
         request,
         "trading/orders.html",
         {"viewer": viewer_of(request.user), "orders": rows, "trades": trades, "trader": trader, "participant": participant, "day": day,
          "status": status, "statuses": [(v, _status(v)) for v in Order.Status.values], "method": method, "methods": METHODS,
-         "order_page": order_page, "trade_page": trade_page,
+         "order_page": order_page, "trade_page": trade_page, "market": market, "markets": trading_markets(),
          "order_query": _query(**filters, tpage=request.GET.get("tpage", "")),
          "trade_query": _query(**filters, page=request.GET.get("page", ""))},
     )
@@ -269,11 +299,13 @@ def orders(request):
 
 
 def _day_context(request, open_form: DayOpenForm | None = None) -> dict:
-    names = _instruments(_rules())
+    market = _market(request)
+    rules = _rules(market)
+    names = _instruments(rules, market)
     today = timezone.localdate()
-    return {"viewer": viewer_of(request.user), "today": today, "now": timezone.localtime(),
-            "states": [selectors.day_state(market=MARKET, instrument=i, today=today) for i in names],
-            "open_form": open_form or DayOpenForm(instruments=names, initial={"instrument": _default_instrument(_rules())})}
+    return {"viewer": viewer_of(request.user), "today": today, "now": timezone.localtime(), "market": market, "markets": trading_markets(),
+            "states": [selectors.day_state(market=market, instrument=i, today=today) for i in names],
+            "open_form": open_form or DayOpenForm(instruments=names, initial={"instrument": _default_instrument(rules, market)})}
 
 
 def _not_operator(request):
@@ -299,17 +331,18 @@ def trading_day(request):
 def day_open_submit(request):
     if (r := _not_operator(request)) is not None:
         return r
-    form = DayOpenForm(request.POST, instruments=_instruments(_rules()))
+    market = _market(request)
+    form = DayOpenForm(request.POST, instruments=_instruments(_rules(market), market))
     if form.is_valid():
         d = form.cleaned_data
         day = timezone.localdate()
         try:
-            entry.day_open(user=request.user, instrument=d["instrument"], day=day, prev_close_fen=d["prev_close"], market=MARKET)
+            entry.day_open(user=request.user, instrument=d["instrument"], day=day, prev_close_fen=d["prev_close"], market=market)
         except CetsError as e:
             form.add_error(None, _say(e))
         else:
             messages.success(request, _("%(instrument)s: trading day %(day)s opened.") % {"instrument": d["instrument"], "day": day.isoformat()})
-            return redirect("trading:day")
+            return redirect(_with_market(reverse("trading:day"), market))
     return render(request, "trading/day.html", _day_context(request, open_form=form))
 
 
@@ -318,15 +351,17 @@ def day_open_submit(request):
 def day_close_submit(request):
     if (r := _not_operator(request)) is not None:
         return r
+    market = _market(request)
+    back = _with_market(reverse("trading:day"), market)
     form = DayCloseForm(request.POST)
     if not form.is_valid():
         for errs in form.errors.values():
             for err in errs:
                 messages.error(request, err)
-        return redirect("trading:day")
+        return redirect(back)
     d = form.cleaned_data
     try:
-        q = entry.day_close(user=request.user, instrument=d["instrument"], day=d["day"], market=MARKET)
+        q = entry.day_close(user=request.user, instrument=d["instrument"], day=d["day"], market=market)
     except CetsError as e:
         messages.error(request, _say(e))
     else:
@@ -334,7 +369,7 @@ def day_close_submit(request):
 
         messages.success(request, _("%(instrument)s: trading day %(day)s closed at %(close)s CNY per tonne.")
                          % {"instrument": d["instrument"], "day": d["day"].isoformat(), "close": cny(q.close_fen)})
-    return redirect("trading:day")
+    return redirect(back)
 
 
 @require_safe
@@ -343,11 +378,12 @@ def funds(request):
     """Available and frozen funds and the fund entries (an exchange operator picks the participant)."""
     participant = request.GET.get("participant", "")[:18]
     operator = selectors.is_exchange_operator(request.user)
-    ctx = {"viewer": viewer_of(request.user), "participant": participant, "operator": operator}
+    market = _market(request)
+    ctx = {"viewer": viewer_of(request.user), "participant": participant, "operator": operator, "market": market, "markets": trading_markets()}
     if operator and not participant:
         return render(request, "trading/funds.html", ctx)
     try:
-        ctx["funds"] = selectors.funds_visible(user=request.user, participant=participant, market=MARKET)
+        ctx["funds"] = selectors.funds_visible(user=request.user, participant=participant, market=market)
     except CetsError as e:
         return _denied(request, e)
     return render(request, "trading/funds.html", ctx)
@@ -363,25 +399,27 @@ def _viewer(request):
 @require_safe
 def market(request):
     """Public: every instrument with its latest published day."""
+    market = _market(request)
     rows = []
-    for ins in selectors.instruments_listed(market=MARKET):
-        rows.append((ins, selectors.latest_quote(market=MARKET, instrument=ins)))
-    return render(request, "trading/market.html", {"viewer": _viewer(request), "rows": rows})
+    for ins in selectors.instruments_listed(market=market):
+        rows.append((ins, selectors.latest_quote(market=market, instrument=ins)))
+    return render(request, "trading/market.html", {"viewer": _viewer(request), "rows": rows, "market": market, "markets": trading_markets()})
 
 
 @require_safe
 def market_instrument(request, instrument: str):
     """Public: one instrument's daily quotes and statistics over a date range (default the 90 days up
     to its latest published day, at most 2000 days), with the close and volume chart."""
-    if instrument not in selectors.instruments_listed(market=MARKET):
+    market = _market(request)
+    if instrument not in selectors.instruments_listed(market=market):
         raise Http404
-    latest = selectors.latest_quote(market=MARKET, instrument=instrument)
+    latest = selectors.latest_quote(market=market, instrument=instrument)
     end = _day(request.GET.get("end", "")) or (latest.date if latest else timezone.localdate())
     start = _day(request.GET.get("start", "")) or end - dt.timedelta(days=90)
     if start > end or (end - start).days > 2000:
         start = end - dt.timedelta(days=90)
-    quotes = selectors.quotes_between(market=MARKET, instrument=instrument, start=start, end=end)
-    stats = selectors.stats_between(market=MARKET, instrument=instrument, start=start, end=end)
+    quotes = selectors.quotes_between(market=market, instrument=instrument, start=start, end=end)
+    stats = selectors.stats_between(market=market, instrument=instrument, start=start, end=end)
     vol: dict[tuple[dt.date, str], int] = {(s.date, s.method): s.volume_t for s in stats}
     days = [Day(q.date, q.close_fen, vol.get((q.date, "listing"), q.volume_t), vol.get((q.date, "block"), 0)) for q in quotes]
     by_date: dict[dt.date, dict] = {}
@@ -393,7 +431,8 @@ def market_instrument(request, instrument: str):
     return render(
         request,
         "trading/market_instrument.html",
-        {"viewer": _viewer(request), "instrument": instrument, "start": start, "end": end, "chart": chart_of(days), "table": table},
+        {"viewer": _viewer(request), "instrument": instrument, "start": start, "end": end, "chart": chart_of(days), "table": table,
+         "market": market, "markets": trading_markets()},
     )
 
 
@@ -417,11 +456,11 @@ def _org_by_code(code: str):
     return org
 
 
-def _member(code: str):
+def _member(code: str, market: str):
     from .checks import T0505
     from .models import ExchangeMember
 
-    m = ExchangeMember.objects.filter(market=MARKET, code=(code or "").strip()).first()
+    m = ExchangeMember.objects.filter(market=market, code=(code or "").strip()).first()
     if m is None:
         raise CetsError(T0505, (code or "")[:20])
     return m
@@ -436,30 +475,32 @@ def members(request):
         return r
     from .models import MemberClient
 
+    market = _market(request)
     if request.method == "POST":
         p, action = request.POST, request.POST.get("action")
         try:
             if action == "admit":
                 m = services.member_admit(organisation=_org_by_code(p.get("uscc", "")), kind=p.get("kind", ""), code=p.get("code", ""),
-                                          actor=request.user, market=MARKET)
+                                          actor=request.user, market=market)
                 messages.success(request, _("Member %(code)s admitted.") % {"code": m.code})
             elif action == "client":
-                link = services.member_client_add(member=_member(p.get("member", "")), participant=_org_by_code(p.get("uscc", "")), actor=request.user)
+                link = services.member_client_add(member=_member(p.get("member", ""), market), participant=_org_by_code(p.get("uscc", "")), actor=request.user)
                 messages.success(request, _("Member %(code)s now acts for %(who)s.") % {"code": link.member.code, "who": link.participant.name})
             elif action in ("suspend", "reinstate"):
                 fn = services.member_suspend if action == "suspend" else services.member_reinstate
-                m = fn(member=_member(p.get("member", "")), reason=p.get("reason", "")[:300], actor=request.user)
+                m = fn(member=_member(p.get("member", ""), market), reason=p.get("reason", "")[:300], actor=request.user)
                 messages.success(request, _("Member %(code)s: %(status)s.") % {"code": m.code, "status": m.get_status_display()})
             else:
                 raise Http404
         except CetsError as e:
             messages.error(request, _say(e))
-        return redirect("trading:members")
-    rules = _rules()
-    rows = list(services.members_list(market=MARKET))
+        return redirect(_with_market(reverse("trading:members"), market))
+    rules = _rules(market)
+    rows = list(services.members_list(market=market))
     clients = {}
-    for link in MemberClient.objects.filter(market=MARKET).select_related("participant", "member"):
+    for link in MemberClient.objects.filter(market=market).select_related("participant", "member"):
         clients.setdefault(link.member_id, []).append(link.participant)
-    return render(request, "trading/members.html", {"viewer": viewer_of(request.user), "rows": [(m, clients.get(m.pk, [])) for m in rows],
+    return render(request, "trading/members.html", {"viewer": viewer_of(request.user), "market": market, "markets": trading_markets(),
+                                                    "rows": [(m, clients.get(m.pk, [])) for m in rows],
                                                     "kinds": rules.member_kinds if rules else (),
                                                     "acting": rules.acts_for_clients if rules else ()})

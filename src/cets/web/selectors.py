@@ -24,6 +24,7 @@ from cets.mrv.selectors import verifications_of
 from cets.parties.access import Viewer, organisation_scope, viewer_of  # noqa: F401 (Viewer re-exported for the shell's views)
 from cets.parties.models import GeneratingUnit, Organisation, Role
 from cets.parties.selectors import entities_visible, entity_get, units_of
+from cets.registry import privacy
 from cets.registry.models import Account, Proposal
 from cets.registry.selectors import account_of, holdings_of, journal_of, unit_type_totals
 from cets.rules.markets import PRIMARY_MARKET
@@ -237,6 +238,9 @@ class EntityDetail:
 class JournalLine:
     transfer: object
     direction: str  # "in", "out" or "move" (between positions of this account)
+    # the accounts as the reader sees them: the exchange in place of a trade's counterparty (cets.registry.privacy)
+    debit_shown: str | None = None
+    credit_shown: str = ""
 
     @property
     def hash_prefix(self) -> str:
@@ -295,6 +299,7 @@ def entity_detail(*, user, uscc: str, year: int) -> EntityDetail:
     account = account_of(holder_id=org.pk)
     journal = []
     if account is not None:
+        full = privacy.sees_both_legs(user)
         for t in journal_of(account=account, limit=JOURNAL_LIMIT):
             if t.debit_account_id == account.pk and t.credit_account_id == account.pk:
                 d = "move"
@@ -302,7 +307,8 @@ def entity_detail(*, user, uscc: str, year: int) -> EntityDetail:
                 d = "in"
             else:
                 d = "out"
-            journal.append(JournalLine(transfer=t, direction=d))
+            debit, credit = privacy.shown_accounts(t, account=account, full=full)
+            journal.append(JournalLine(transfer=t, direction=d, debit_shown=privacy.label(debit), credit_shown=privacy.label(credit)))
     obligation = Obligation.objects.filter(entity=org, year=year).first()
     surrenders = (list(SurrenderApplication.objects.filter(obligation__entity=org).select_related("unit_type", "obligation")
                        .order_by("-obligation__year", "submitted_at", "pk")))
@@ -400,6 +406,13 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
         blocked = VerificationRecord.objects.filter(conforming=False, resolved_at__isnull=True, entity__in=scope).count()
         if blocked:
             out.append(InboxItem(zh="未解除的核查不符合结论", en="unresolved non-conforming verifications", count=blocked, url=reverse("mrv:blocked")))
+        from cets.mrv.models import DataQualityPlan, FacilityMonthlyFiling
+
+        facility = (DataQualityPlan.objects.filter(status=DataQualityPlan.Status.SUBMITTED, facility__isnull=False, entity__in=scope).count()
+                    + FacilityMonthlyFiling.objects.filter(status=FacilityMonthlyFiling.Status.SUBMITTED, entity__in=scope).count())
+        if facility:
+            out.append(InboxItem(zh="待技术审核的设施方案和月度存证", en="facility plans and monthly filings awaiting review", count=facility,
+                                 url=f"{reverse('mrv:facility_review')}?year={year}"))
     elif v.role == Role.ENTITY:
         s = entity_summary(user=user, year=year)
         if s is not None and s.obligation is not None and s.status is not None and s.status.status in ("open", "late", "incomplete"):
@@ -407,6 +420,14 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
             if left:
                 out.append(InboxItem(zh=f"{year}年度尚待清缴（吨）", en=f"still to surrender for {year} (t)", count=left,
                                      url=reverse("web:registry"), due=s.obligation.deadline.isoformat(), late=s.obligation.deadline < today))
+    elif v.role == Role.VERIFIER:
+        from cets.mrv.models import AnnualReport, VerificationAssignment
+
+        open_ = VerificationAssignment.objects.filter(body_id=v.membership.organisation_id, completed_on__isnull=True,
+                                                      kind=VerificationAssignment.Kind.REGULAR).values_list("entity_id", "year", "sector", "market")
+        ready = sum(1 for e, y, s, m in open_ if s and AnnualReport.objects.filter(entity_id=e, year=y, sector=s, market=m, signed_on__isnull=False).exists())
+        if ready:
+            out.append(InboxItem(zh="待核查的设施年度报告", en="facility annual reports to verify", count=ready, url=reverse("mrv:facility_verify")))
     elif v.role == Role.EXCHANGE_OPERATOR:
         from cets.trading.selectors import day_state, instruments_listed
 

@@ -28,6 +28,7 @@ from .orders import (
     order_take,
     sellable_t,
     sequencer_drain,
+    tradeable_subjects,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "SHANGHAI", "TRADER_ROLES", "MarketRules", "auction_bid", "auction_close", "auction_offer", "book_read", "day_close", "day_open", "funds",
     "acts_for", "member_admit", "member_client_add", "member_reinstate", "member_suspend", "members_list", "suspended_member_of",
     "holding_limit_t", "market_rules", "order_cancel", "order_place", "order_take", "sellable_t", "sequencer_drain",
+    "tradeable_subjects",
 ]

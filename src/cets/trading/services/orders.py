@@ -10,7 +10,9 @@ releases what a finished order no longer needs. ``day_close`` expires the day's 
 day's statistics and quote.
 
 Rules: 《碳排放权交易管理规则（试行）》 and 《碳排放权结算管理规则（试行）》 (公告2021年第21号), reference §3;
-numbers from the market's trading pack (``national/trading-2021-2026``).
+numbers from the market's trading pack (``national/trading-2021-2026``, ``ccer/trading-2024-2026``): every
+function takes the market, and a subject resolves to its registry unit type through the pack
+(:meth:`MarketRules.subject_unit_type`).
 """
 
 from __future__ import annotations
@@ -78,6 +80,19 @@ class MarketRules:
         rights = dict(self.trading_rights)
         kinds = rights.get(instrument, rights.get("*"))
         return kinds is None or account_kind in kinds
+    families: dict[str, str] | None = None  # registry instrument → itself: its every unit type is a subject under its own code
+    publication: str = "by_method"  # what the exchange publishes daily: "by_method" (national) or "daily_totals" (ccer)
+
+    def subject_unit_type(self, instrument: str) -> str | None:
+        """The registry unit type code a subject delivers: the pack's ``[instruments]`` entry, or for a
+        pack with ``[instrument_families]`` a unit type code of a listed family (``CCER-<project>-<vintage>``).
+        None if the subject is not this market's."""
+        if instrument in self.instruments:
+            return self.instruments[instrument]
+        fam = instrument.split("-", 1)[0]
+        if self.families and fam in self.families and "-" in instrument:
+            return instrument
+        return None
 
     @classmethod
     def from_pack(cls, pack: Pack) -> MarketRules:
@@ -89,8 +104,10 @@ class MarketRules:
         return cls(pack.id, limits, dict(pack.raw("instruments")), sessions, d("fees.rate"), pack.flag("positions.same_day_resale"), closed,
                    int(d("positions.max_holding_non_entity_t")), int(d("positions.max_holding_entity_over_allocation_t")),
                    int(d("positions.large_holder_report_t")),
-                   tuple((k, frozenset(v)) for k, v in pack.data.get("trading_rights", {}).items()),
-                   tuple(pack.data.get("members", {}).get("kinds", ())), frozenset(pack.data.get("members", {}).get("acts_for_clients", ())))
+                   trading_rights=tuple((k, frozenset(v)) for k, v in pack.data.get("trading_rights", {}).items()),
+                   member_kinds=tuple(pack.data.get("members", {}).get("kinds", ())),
+                   acts_for_clients=frozenset(pack.data.get("members", {}).get("acts_for_clients", ())),
+                   families=dict(pack.data.get("instrument_families", {})), publication=pack.data.get("publication", {}).get("figures", "by_method"))
 
     def fee(self, amount_fen: int) -> int:
         """Fee in fen (int) on an amount in fen: ``amount × rate`` rounded half-up (trading pack [fees])."""
@@ -157,11 +174,22 @@ def _rights_check(participant: Organisation, instrument: str, market: str, rules
 
 
 def _unit_type(rules: MarketRules, instrument: str) -> UnitType:
-    code = rules.instruments.get(instrument)
+    code = rules.subject_unit_type(instrument)
     ut = UnitType.objects.filter(code=code).first() if code else None
-    if ut is None:
+    if ut is None or (rules.families and instrument not in rules.instruments and ut.instrument not in rules.families):
         raise CetsError(T0206, instrument)
     return ut
+
+
+def tradeable_subjects(*, market: str, day: dt.date, rules: MarketRules | None = None) -> list[str]:
+    """Subject codes (str) ``market`` trades on ``day``: the pack's ``[instruments]`` plus, for each
+    ``[instrument_families]`` entry, every registry unit type of that instrument (CCER: one subject per
+    project and vintage), in code order."""
+    rules = rules or market_rules(market, day)
+    codes = set(rules.instruments)
+    if rules.families:
+        codes |= set(UnitType.objects.filter(instrument__in=list(rules.families)).values_list("code", flat=True))
+    return sorted(codes)
 
 
 def _registry_account(participant: Organisation, market: str) -> Account:

@@ -61,3 +61,29 @@ def side_name(code: str) -> str:
 @register.filter
 def kind_name(code: str) -> str:
     return KIND.get(code, code)
+
+
+@register.filter
+def market_q(market) -> str:
+    """``?market=<id>`` for a market other than the primary one (the exchange's links keep the market), else ''."""
+    from django.utils.http import urlencode
+
+    from cets.rules.markets import PRIMARY_MARKET
+
+    return "" if not market or market == PRIMARY_MARKET else "?" + urlencode({"market": market})
+
+
+@register.simple_tag
+def market_input(market) -> str:
+    """A hidden ``market`` input for a form of a market other than the primary one ('' otherwise)."""
+    from django.utils.html import format_html
+
+    from cets.rules.markets import PRIMARY_MARKET
+
+    return "" if not market or market == PRIMARY_MARKET else format_html('<input type="hidden" name="market" value="{}">', market)
+
+
+@register.filter
+def market_name(market, lang: str = "zh") -> str:
+    """A market's name (``rules.markets.Market``) in the page's language."""
+    return market.name_en if (lang or "zh").startswith("en") else market.name_zh

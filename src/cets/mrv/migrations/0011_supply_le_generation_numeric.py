@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mrv', '0009_assignment_commissioned_by'),
+        ('mrv', '0010_industry_duties'),
         ('parties', '0008_district_authority'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
