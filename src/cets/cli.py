@@ -10,7 +10,9 @@
                                                     the end-of-day check of the market-stabilisation triggers (alerts only)
     cets trading replay BY_METHOD.csv QUOTES.csv    replay the official market and reconcile
     cets trading replay --market ccer DAILY.csv     replay the voluntary market's daily bulletins
+    cets trading replay --market beijing BEA.csv    replay the Beijing exchange's BEA days
     cets trading sequencer [--market national]      run a market's sequencer
+    cets registry release-due [--at ISO]            execute the holders' delayed transfers that are due
     cets manage ARGS...                             any Django management command
     cets checks [--write docs/checks.md]            the catalogue of numbered checks
     cets cycle status --market national --year 2024 [--format json] [--today 2025-09-01]
@@ -394,7 +396,7 @@ def _publication(market: str) -> str:
 
 
 def _trading_replay_totals(args, con, start, end) -> int:
-    """The replay of a market that publishes daily totals (the voluntary market's bulletins)."""
+    """The replay of a market that publishes daily totals (the voluntary market's bulletins, Beijing's BEA days)."""
     import csv
     import json
     from pathlib import Path
@@ -403,7 +405,7 @@ def _trading_replay_totals(args, con, start, end) -> int:
     from cets.trading.replay_totals import replay_totals_run
 
     if len(args.files) != 1:
-        con.print(f"[red]{args.market}: give the one daily file (ccer_daily_trades.csv)[/]")
+        con.print(f"[red]{args.market}: give the one daily file (ccer_daily_trades.csv, beijing_bea_daily.csv)[/]")
         return 2
     try:
         rep = replay_totals_run(market=args.market, path=args.files[0], start=start, end=end, log=lambda m: con.print(m))
@@ -424,6 +426,9 @@ def _trading_replay_totals(args, con, start, end) -> int:
         con.print(f"[red]✗ engine differs 引擎不一致[/red] {m.date} {m.field}: ours {m.ours} ≠ official {m.official}")
     for u in rep.unparsed:
         con.print(f"[yellow]· not replayed 未回放[/yellow] {u.date} parse_status={u.status}: {u.notes}")
+    if rep.outside:
+        con.print(f"[yellow]· {len(rep.outside)} row(s) of years no trading pack of {args.market} covers, not replayed "
+                  f"({rep.outside[0]} … {rep.outside[-1]}) 规则包未覆盖年度，未回放[/yellow]")
     con.print(("[green]✓" if rep.ok else "[red]✗") + f" {rep.figures} figure(s) of {rep.days} day(s) compared: our engine differs on {len(rep.engine)}; "
               f"the bulletins contradict themselves on {len(rep.published)}; {len(rep.unparsed)} row(s) not parsed by the source, not replayed[/]")
     return 0 if rep.ok else 1
@@ -444,6 +449,8 @@ def cmd_trading_sequencer(args) -> int:
         if args.once:
             return 0
         time.sleep(args.interval)
+
+
 def cmd_whatif(args) -> int:
     """A what-if run: draft packs applied to the base year's verified data (cets.supervision.whatif); prints the
     per-sector and per-province totals, optionally writes the XLSX. Nothing in the database changes."""
@@ -476,6 +483,23 @@ def cmd_whatif(args) -> int:
     if args.xlsx:
         Path(args.xlsx).write_bytes(wi.xlsx(r))
         con.print(f"✓ {args.xlsx}")
+    return 0
+
+
+def cmd_registry_release_due(args) -> int:
+    """Execute the holders' delayed transfers that are due (holder protection; cets.registry.services.protection)."""
+    import datetime as dt
+
+    _setup()
+    from cets.registry.services import delayed_transfers_release_due
+
+    now = dt.datetime.fromisoformat(args.at) if args.at else None
+    if now is not None and now.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        now = now.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    out = delayed_transfers_release_due(now=now)
+    _console().print(f"delayed transfers 延迟转移: executed 已执行 {out['executed']}, returned 已退回 {out['returned']}")
     return 0
 
 
@@ -697,14 +721,18 @@ def build_parser() -> argparse.ArgumentParser:
     ent.add_argument("--year", type=int, default=None)
     ent.set_defaults(func=cmd_import_entities)
 
-    aud = sub.add_parser("audit", help="registry audit").add_subparsers(dest="what", required=True)
-    aud.add_parser("verify", help="recompute every holding from the journal and check the hash chains").set_defaults(func=cmd_audit_verify)
+    reg = sub.add_parser("registry", help="registry operations and reads").add_subparsers(dest="what", required=True)
+    rd = reg.add_parser("release-due", help="execute the holders' delayed transfers that are due")
+    rd.add_argument("--at", default=None, help="ISO time to take as now (Asia/Shanghai if no offset); default now")
+    rd.set_defaults(func=cmd_registry_release_due)
 
-    rg = sub.add_parser("registry", help="registry reads").add_subparsers(dest="what", required=True)
-    bl = rg.add_parser("blocks", help="the history of a CCER serial or block")
+    bl = reg.add_parser("blocks", help="the history of a CCER serial or block")
     bl.add_argument("serial")
     bl.add_argument("--format", choices=["text", "json"], default="text")
     bl.set_defaults(func=cmd_registry_blocks)
+
+    aud = sub.add_parser("audit", help="registry audit").add_subparsers(dest="what", required=True)
+    aud.add_parser("verify", help="recompute every holding from the journal and check the hash chains").set_defaults(func=cmd_audit_verify)
 
     sv = sub.add_parser("supervision", help="supervision runs").add_subparsers(dest="what", required=True)
     tr = sv.add_parser("triggers", help="check a trading day against the market-stabilisation triggers")

@@ -6,6 +6,7 @@ Environment:
 - ``CETS_SECRET_KEY``: the signing key (default: a random key kept in ``var/secret_key``).
 - ``CETS_DEBUG=1`` for development; ``CETS_HTTPS=1`` behind TLS (secure cookies, HSTS); ``CETS_ALLOWED_HOSTS``: comma list.
 - ``CETS_SESSION_IDLE_MINUTES``: a session ends after this many minutes without a request (default 30).
+- ``CETS_EMAIL_BACKEND`` (default the console), ``CETS_EMAIL_FROM``: how notifications are e-mailed.
 - ``CETS_LOGIN_FAILURE_LIMIT`` (default 5) failed sign-ins lock the account name and, separately, the client
   address for ``CETS_LOGIN_COOLOFF_MINUTES`` (default 15) (django-axes, on ``/login/`` and ``/admin/login/``).
 """
@@ -191,6 +192,12 @@ CONTENT_SECURITY_POLICY = {
 }
 # Browser features no page uses (cets.web.middleware.PermissionsPolicyMiddleware).
 PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()"
+
+# Notifications (cets.parties.notifications) are e-mailed through Django's mail backend: the console in development
+# and the demo, SMTP in production (CETS_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and Django's
+# EMAIL_HOST settings); tests use locmem (Django's test runner).
+EMAIL_BACKEND = os.environ.get("CETS_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("CETS_EMAIL_FROM", "cets@localhost")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

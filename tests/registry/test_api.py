@@ -8,7 +8,17 @@ from django_otp.oath import TOTP
 from cets.parties.services import totp_device_ensure
 from cets.registry.models import AccountKind, Holding, Position, TransferKind
 from cets.registry.services import Leg, system_account, transfer_post
-from tests.conftest import SD_1, SD_2, ZJ_1, client_for
+from tests.conftest import SD_1, SD_2, ZJ_1, client_for, when
+
+T_PAST = when("2024-01-02")
+
+
+def trust(w, code=SD_1, other=SD_2):
+    """``other``'s account on ``code``'s trusted account list, already active (holder protection)."""
+    from cets.registry.models import TrustedAccount
+
+    TrustedAccount.objects.create(account=w.accounts[code], trusted=w.accounts[other], added_by=w.entity_sd1_user, added_at=T_PAST,
+                                  active_from=T_PAST, pack_id="test")
 
 
 def seed(w, code=SD_1, q=1000):
@@ -19,12 +29,14 @@ def seed(w, code=SD_1, q=1000):
 
 def test_entity_transfers_and_overdraw_error_body(world):
     seed(world)
-    c = client_for(world.entity_sd1_user)
+    trust(world)
+    c = client_for(world.entity_sd1_user, verified=True)
     body = {"key": "api-t1", "from_account": world.accounts[SD_1].number, "to_account": world.accounts[SD_2].number, "unit_type": "CEA-2023",
             "quantity": 400}
     r = c.post("/api/v1/registry/transfers", body, content_type="application/json")
     assert r.status_code == 200
-    assert r.json()["quantity_t"] == 400
+    assert r.json()["quantity_t"] == 400 and r.json()["status"] == "pending"  # held, executed after the delay
+    assert Holding.objects.get(account=world.accounts[SD_1], position="pending").quantity == 400
     r = c.post("/api/v1/registry/transfers", dict(body, key="api-t2", quantity=601), content_type="application/json")
     assert r.status_code == 422
     assert r.json()["code"] == "R0302"
@@ -88,3 +100,27 @@ def test_login_requires_the_totp_code_for_operators(world):
     r = c.post("/login/", {"username": "ra", "password": PASSWORD, "otp_token": f"{token:06d}"})
     assert r.status_code == 302
     assert c.session.get(DEVICE_ID_SESSION_KEY) == device.persistent_id
+
+
+def test_holders_need_a_verified_second_factor_to_move_units(world):
+    """Issue 16 (holder protection): a stolen entity password alone cannot move units — the API and the page
+    refuse a session not verified with the holder's TOTP device (R0505), and nothing moves."""
+    seed(world)
+    trust(world)
+    body = {"key": "h2f", "from_account": world.accounts[SD_1].number, "to_account": world.accounts[SD_2].number, "unit_type": "CEA-2023",
+            "quantity": 10}
+    c = client_for(world.entity_sd1_user)
+    r = c.post("/api/v1/registry/transfers", body, content_type="application/json")
+    assert (r.status_code, r.json()["code"]) == (403, "R0505")
+    r = c.post("/registry/transfer/", {"key": "h2f-web", "to_account": world.accounts[SD_2].number, "unit_type": "CEA-2023", "quantity": "10"},
+               follow=True)
+    assert any(str(m).startswith("R0505") for m in r.context["messages"])
+    assert not Holding.objects.filter(account=world.accounts[SD_1], position="pending").exists()
+    # signing in on /login/ asks the holder's TOTP code once it has a device; with it, the transfer goes through
+    device, _ = totp_device_ensure(user=world.entity_sd1_user)
+    login = Client()
+    assert login.post("/login/", {"username": "esd1", "password": "test-password-123"}).status_code == 200  # no code: the form again
+    token = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+    assert login.post("/login/", {"username": "esd1", "password": "test-password-123", "otp_token": f"{token:06d}"}).status_code == 302
+    r = login.post("/api/v1/registry/transfers", body, content_type="application/json")
+    assert r.status_code == 200 and Holding.objects.get(account=world.accounts[SD_1], position="pending").quantity == 10

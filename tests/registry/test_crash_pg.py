@@ -15,6 +15,7 @@ a cookie jar (login form, session cookie, ``X-CSRFToken``).
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import http.cookiejar
 import json
@@ -34,14 +35,24 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
+from django.utils import timezone
+from django_otp.oath import TOTP
 
 from cets.core.uscc import check_character
 from cets.parties.models import Organisation, Role
-from cets.parties.services import member_create
+from cets.parties.services import member_create, totp_device_ensure
 from cets.registry.audit import audit_verify
-from cets.registry.models import AccountKind, Holding, Instrument, Position, Transfer, TransferKind
-from cets.registry.services import Leg, account_open, system_account, system_accounts_ensure, transfer_post, vintage_create
+from cets.registry.models import Account, AccountKind, DelayedTransfer, Holding, Instrument, Position, Transfer, TransferKind, TrustedAccount
+from cets.registry.services import (
+    Leg,
+    account_open,
+    delayed_transfers_release_due,
+    system_account,
+    system_accounts_ensure,
+    transfer_post,
+    vintage_create,
+)
 
 ENTITIES, CLIENTS, START = 20, 8, 100_000
 LOAD_SECONDS = 2.5  # of load before the kill
@@ -203,12 +214,12 @@ class Client:
     def cookie(self, name: str) -> str | None:
         return next((c.value for c in self.jar if c.name == name), None)
 
-    def login(self, username: str, password: str) -> None:
+    def login(self, username: str, password: str, otp_token: str = "") -> None:
         with self.opener.open(self.base + "/login/", timeout=HTTP_TIMEOUT) as r:
             r.read()
         token = self.cookie("csrftoken")
         assert token, "GET /login/ set no csrftoken cookie"
-        data = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token, "next": ""}).encode()
+        data = urllib.parse.urlencode({"username": username, "password": password, "otp_token": otp_token, "csrfmiddlewaretoken": token, "next": ""}).encode()
         try:
             with self.opener.open(urllib.request.Request(self.base + "/login/", data=data), timeout=HTTP_TIMEOUT) as r:
                 status, body = r.status, r.read()
@@ -243,18 +254,26 @@ def test_kill_9_during_load_loses_no_acknowledged_transfer(tmp_path):
     cap = ENTITIES * START
     ut = vintage_create(instrument=Instrument.CEA, vintage=VINTAGE, cap_t=cap, key="cap-crash")
     total = system_account("national", AccountKind.NATIONAL_TOTAL)
-    numbers, users = [], []
+    numbers, users, devices = [], [], []
     for i in range(ENTITIES):
         org = Organisation.objects.create(uscc=uscc(i), name=f"崩溃测试{i}", kind=Organisation.Kind.ENTITY, province="37")
         acc = account_open(holder=org)
         transfer_post(key=f"crash-seed-{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
                       credit=Leg(acc, Position.REGISTRY), quantity=START)
         # one user per entity, acting for it; the argon2 hash (~0.5 s) is computed once and shared
-        member_create(username=f"crash{i}", organisation=org, role=Role.ENTITY, password=PASSWORD if i == 0 else None)
+        u = member_create(username=f"crash{i}", organisation=org, role=Role.ENTITY, password=PASSWORD if i == 0 else None)
+        devices.append(totp_device_ensure(user=u)[0])  # holders sign in with a TOTP code (issue 16)
         numbers.append(acc.number)
         users.append(f"crash{i}")
     User = get_user_model()
     User.objects.filter(username__in=users[1:]).update(password=User.objects.get(username=users[0]).password)
+    # holder protection (issue 16): every entity trusts every other, active already; each transfer is an instruction,
+    # held at once (the answer's seq is the hold's entry) and executed by the registry's release once due
+    accounts = {a.number: a for a in Account.objects.filter(number__in=numbers)}
+    past = timezone.now() - dt.timedelta(days=30)
+    first_user = User.objects.get(username=users[0])
+    TrustedAccount.objects.bulk_create([TrustedAccount(account=accounts[x], trusted=accounts[y], added_by=first_user, added_at=past, active_from=past,
+                                                       pack_id="test") for x in numbers for y in numbers if x != y])
     stats["setup_s"] = time.monotonic() - t_start
 
     var_dir = tmp_path / "var"
@@ -309,7 +328,8 @@ def test_kill_9_during_load_loses_no_acknowledged_transfer(tmp_path):
 
         def login(n: int) -> None:
             try:
-                clients[n].login(users[n], PASSWORD)
+                d = devices[n]
+                clients[n].login(users[n], PASSWORD, f"{TOTP(d.bin_key, d.step, d.t0, d.digits, d.drift).token():06d}")
             except BaseException as e:  # noqa: BLE001 - reported below
                 login_errors.append(e)
 
@@ -380,22 +400,26 @@ def test_kill_9_during_load_loses_no_acknowledged_transfer(tmp_path):
         server.stop()
     stats["runtime_s"] = time.monotonic() - t_start
 
+    # ---- the registry releases the held instructions once due (cets registry release-due); then
     # ---- the journal holds every acknowledged transfer once, with the content sent, and nothing else
+    for key, seq in acked.items():
+        assert Transfer.objects.get(key=f"{key}:hold").seq == seq, key  # the acknowledged hold survived the crash
+    for key, seq in retried_seq.items():
+        assert Transfer.objects.get(key=f"{key}:hold").seq == seq, key
+    latest = DelayedTransfer.objects.aggregate(m=Max("due_at"))["m"]
+    released = delayed_transfers_release_due(now=latest)
+    assert released == {"executed": len(sent), "returned": 0}, released
     rows = Transfer.objects.filter(kind=TransferKind.TRANSFER, key__startswith="crash-").select_related("debit_account", "credit_account")
     journal = {t.key: t for t in rows}
     dup = Transfer.objects.filter(key__in=list(sent)).values("key").annotate(n=Count("pk")).filter(n__gt=1)
     assert not dup.exists()
     missing = set(acked) - set(journal)
     assert not missing, f"{len(missing)} acknowledged transfers lost by the crash: {sorted(missing)[:5]}"
-    for key, seq in acked.items():
-        assert journal[key].seq == seq, key
     assert set(journal) == set(sent), (set(journal) ^ set(sent))  # in-flight ones: posted once, before the kill or at the retry
     for key, t in journal.items():
         b = sent[key]
         assert (t.debit_account.number, t.credit_account.number, t.quantity, t.reference, t.unit_type_id) == \
                (b["from_account"], b["to_account"], b["quantity"], b["reference"], ut.pk), key
-    for key, seq in retried_seq.items():
-        assert journal[key].seq == seq, key
     # ---- holdings and audit
     assert not Holding.objects.filter(quantity__lt=0).exists()
     assert Holding.objects.filter(unit_type=ut).aggregate(q=Sum("quantity"))["q"] == cap

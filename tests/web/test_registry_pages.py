@@ -13,20 +13,27 @@ def msgs(r):
 
 
 def test_holder_transfers_from_the_page_and_sees_codes(world):
+    from cets.registry.models import TrustedAccount
+    from tests.conftest import when
+
     total = system_account("national", AccountKind.NATIONAL_TOTAL)
     transfer_post(key="seed", kind=TransferKind.ISSUE, unit_type=world.cea, debit=Leg(total, Position.REGISTRY),
                   credit=Leg(world.accounts[SD_1], Position.REGISTRY), quantity=100)
-    c = client_for(world.entity_sd1_user)
+    c = client_for(world.entity_sd1_user, verified=True)
     page = c.get("/registry/")
     assert page.status_code == 200
     assert world.accounts[SD_1].number in page.content.decode()
     form = {"key": "web-k1", "to_account": world.accounts[SD_2].number, "unit_type": "CEA-2023", "quantity": "30"}
     r = c.post("/registry/transfer/", form, follow=True)
+    assert any(m.startswith("R0801") for m in msgs(r))  # not on the trusted account list
+    TrustedAccount.objects.create(account=world.accounts[SD_1], trusted=world.accounts[SD_2], added_by=world.entity_sd1_user,
+                                  added_at=when("2024-01-02"), active_from=when("2024-01-02"), pack_id="test")
+    r = c.post("/registry/transfer/", form, follow=True)
     assert any("web-k1" in m for m in msgs(r))
     r = c.post("/registry/transfer/", dict(form, key="web-k2", quantity="71"), follow=True)
     assert any(m.startswith("R0302") for m in msgs(r))
     r = c.post("/registry/transfer/", form, follow=True)  # a double submit posts once
-    assert Holding.objects.get(account=world.accounts[SD_2], position="registry").quantity == 30
+    assert Holding.objects.get(account=world.accounts[SD_1], position="pending").quantity == 30  # held until the delay ends
     r = c.post("/registry/freeze/", {"key": "x", "account": world.accounts[SD_1].number, "unit_type": "CEA-2023", "quantity": "1",
                                      "court_ref": "x"})
     assert r.status_code == 404  # not a holder's action
@@ -79,7 +86,7 @@ def test_entity_applies_to_surrender_from_the_page(world):
                   credit=Leg(world.accounts[SD_1], Position.REGISTRY), quantity=100)
     Obligation.objects.create(entity=world.sd1, year=2023, pack_id="national/power-2023-2024", obligation_t=80, offset_cap_t=4,
                               deadline=when("2024-12-31").date())
-    c = client_for(world.entity_sd1_user)
+    c = client_for(world.entity_sd1_user, verified=True)
     r = c.post("/registry/surrender/", {"key": "sur-web", "year": "2023", "unit_type": "CEA-2023", "quantity": "81"}, follow=True)
     assert any(m.startswith("R0604") for m in msgs(r))
     c.post("/registry/surrender/", {"key": "sur-web2", "year": "2023", "unit_type": "CEA-2023", "quantity": "80"}, follow=True)
@@ -95,7 +102,7 @@ def test_published_holder_changes_are_public(world):
                                           "reason": "鲁环函〔2025〕9号"}, follow=True)
     p = Proposal.objects.get(key="hc")
     assert p.status == "proposed"
-    sd = client_for(world.province_sd)
+    sd = client_for(world.province_sd, verified=True)
     page = sd.get("/registry/").content.decode()
     assert "hc" in page
     assert "changes of holder awaiting your approval" in sd.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()

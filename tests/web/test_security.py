@@ -80,7 +80,7 @@ def test_auditor_reads_security_events_others_get_404(world):
     auditor = member_create(username="aud", organisation=org, role=Role.AUDITOR, password=PW)
     Client().post("/login/", {"username": "esd1", "password": "wrong"})
     # a refused API call (R0502) is recorded too
-    r = client_for(world.entity_sd1_user).post("/api/v1/registry/vintages", {"key": "k", "instrument": "CEA", "vintage": "2030", "cap_t": 1},
+    r = client_for(world.entity_sd1_user, verified=True).post("/api/v1/registry/vintages", {"key": "k", "instrument": "CEA", "vintage": "2030", "cap_t": 1},
                                                content_type="application/json")
     assert r.status_code == 403
     assert r.json()["code"] == "R0502"

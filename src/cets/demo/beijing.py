@@ -252,11 +252,15 @@ class BeijingYear:
              "surrendered_t": sum(surrendered_by_instrument(year=YEAR, market=MARKET).values())}
         c.update({f"outcome_{k}": v for k, v in outcome_counts(year=YEAR, market=MARKET).items()})
         self.res.counts_beijing = c
+        from cets.parties.models import Membership
+        from cets.parties.services import totp_device_ensure
+
         from .run import DEMO_PASSWORD
 
+        secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-chaoyang", "bj-entity")}
         self.res.logins += [
-            ("bj-bureau", DEMO_PASSWORD, "北京市生态环境局 Beijing bureau (pilot market, province 11)"),
-            ("bj-chaoyang", DEMO_PASSWORD, "朝阳区生态环境局 district authority (朝阳区 110105 only)"),
-            ("bj-entity", DEMO_PASSWORD, f"{ENTITIES[0].name} Beijing key emitter"),
+            ("bj-bureau", DEMO_PASSWORD, f"北京市生态环境局 Beijing bureau (pilot market, province 11); TOTP secret {secret['bj-bureau']}"),
+            ("bj-chaoyang", DEMO_PASSWORD, f"朝阳区生态环境局 district authority (朝阳区 110105 only); TOTP secret {secret['bj-chaoyang']}"),
+            ("bj-entity", DEMO_PASSWORD, f"{ENTITIES[0].name} Beijing key emitter; TOTP secret {secret['bj-entity']}"),
             ("bj-verifier-1", DEMO_PASSWORD, "（演示）北京第1碳核查技术服务有限公司 verification body"),
         ]

@@ -109,12 +109,14 @@ class _Steps:
 
         for u in (self.mee, self.registry_a, self.registry_b):
             staff_grant_view(user=u)
-        secrets = {u.username: totp_device_ensure(user=u)[1] for u in (self.registry_a, self.registry_b)}
+        # Everyone who moves units or money signs in with a dynamic code (parties.access.SECOND_FACTOR_ROLES): the demo
+        # prints each such login's TOTP secret (any authenticator app, or `oathtool --totp -b SECRET`).
+        secrets = {u.username: totp_device_ensure(user=u)[1] for u in (self.registry_a, self.registry_b, self.exchange)}
         self.res.logins += [
             ("mee", DEMO_PASSWORD, "生态环境部 national authority"),
             ("registry-a", DEMO_PASSWORD, f"注册登记机构 registry operator (proposes); TOTP secret {secrets['registry-a']}"),
             ("registry-b", DEMO_PASSWORD, f"注册登记机构 registry operator (approves); TOTP secret {secrets['registry-b']}"),
-            ("exchange", DEMO_PASSWORD, "交易机构 exchange operator"),
+            ("exchange", DEMO_PASSWORD, f"交易机构 exchange operator; TOTP secret {secrets['exchange']}"),
         ]
 
     # -- 2. real key emitting entities
@@ -140,13 +142,16 @@ class _Steps:
         members_bulk_create(specs=[(f"e-{e.uscc}", e, Role.ENTITY, "") for e in self.entities])
         members_bulk_create(specs=[(f"p-{code}", org, Role.PROVINCIAL_AUTHORITY, code) for code, org in self.authorities.items()])
         self.demo_entity = next(e for e in self.entities if e.province == DEMO_PROVINCE)
-        member_create(
+        from cets.parties.services import totp_device_ensure
+
+        province = member_create(
             username="province-37", organisation=self.authorities[DEMO_PROVINCE], role=Role.PROVINCIAL_AUTHORITY, province=DEMO_PROVINCE, password=DEMO_PASSWORD
         )
-        member_create(username="entity-demo", organisation=self.demo_entity, role=Role.ENTITY, password=DEMO_PASSWORD)
+        entity = member_create(username="entity-demo", organisation=self.demo_entity, role=Role.ENTITY, password=DEMO_PASSWORD)
+        secrets = {u.username: totp_device_ensure(user=u)[1] for u in (province, entity)}
         self.res.logins += [
-            ("province-37", DEMO_PASSWORD, "山东省生态环境厅 provincial authority (Shandong only)"),
-            ("entity-demo", DEMO_PASSWORD, f"{self.demo_entity.name} key emitting entity"),
+            ("province-37", DEMO_PASSWORD, f"山东省生态环境厅 provincial authority (Shandong only); TOTP secret {secrets['province-37']}"),
+            ("entity-demo", DEMO_PASSWORD, f"{self.demo_entity.name} key emitting entity; TOTP secret {secrets['entity-demo']}"),
         ]
 
     # -- 3. generated units and verified data (DEMO data)

@@ -20,6 +20,13 @@ from .models import Membership, Organisation, Role
 NATIONWIDE_ROLES = frozenset({Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR})
 #: Authorities below the national one: their jurisdiction is ``Membership.province`` (and ``district``).
 LOCAL_AUTHORITY_ROLES = (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, Role.DISTRICT_AUTHORITY)
+# Roles whose users move units or money or decide on their movement (issue 16, holder protection): they sign in
+# with a TOTP code (django-otp; ``/login/`` and ``/admin/login/`` ask for it once the user has a device) and act
+# on the registry only in a session verified with it (R0505): registry operators, key emitting entities,
+# institutions and individuals (traders), the exchange's operators, provincial authorities (they approve
+# surrenders and changes of holder) and district authorities (a Beijing district decides fines, beijing/compliance).
+SECOND_FACTOR_ROLES = frozenset({Role.REGISTRY_OPERATOR, Role.ENTITY, Role.TRADER, Role.EXCHANGE_OPERATOR, Role.PROVINCIAL_AUTHORITY,
+                                 Role.DISTRICT_AUTHORITY})
 
 
 def membership_of(user) -> Membership | None:
@@ -29,6 +36,17 @@ def membership_of(user) -> Membership | None:
         return user.membership
     except Membership.DoesNotExist:
         return None
+
+
+def second_factor_missing(user) -> bool:
+    """True when ``user``'s role is one of :data:`SECOND_FACTOR_ROLES` and the session is not verified with a
+    TOTP device (``user.is_verified()``, set by django-otp's middleware on a request's user; a user object
+    without it — a service identity, the CLI — is not a session and is not asked)."""
+    m = membership_of(user)
+    if m is None or m.role not in SECOND_FACTOR_ROLES:
+        return False
+    verified = getattr(user, "is_verified", None)
+    return verified is not None and not verified()
 
 
 def role_of(user) -> str | None:

@@ -239,3 +239,28 @@ class SecurityEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+
+
+class Notification(models.Model):
+    """A notice to an organisation's users (:mod:`cets.parties.notifications`): every movement of a holder's
+    units (the registry's ledger), and whatever another context has to tell an organisation. ``user`` names
+    one user of the organisation, or null for all of them; ``kind`` says what it is about (e.g. ``ledger``,
+    ``trusted_account``, ``delayed_transfer``); title and body in Chinese and English; ``link`` a path in the
+    platform. ``read_at`` is set when a user of the organisation marks it read; ``emailed_at`` when the
+    e-mail to the organisation's active users with an address has been handed to the mail backend."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="notifications", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=32)
+    title_zh = models.CharField(max_length=200)
+    title_en = models.CharField(max_length=200)
+    body_zh = models.TextField(blank=True)
+    body_en = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(db_index=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["organisation", "read_at"], name="notification_org_unread")]

@@ -1,7 +1,7 @@
 """Registry endpoints (``/api/v1/registry``): reads scoped by jurisdiction, writes through services.
 
-Every write carries the client's idempotency ``key``. Registry operators must have verified a TOTP
-second factor in this session (R0505) for every operation and every approval. Refusals answer 422
+Every write carries the client's idempotency ``key``. Registry operators, holders, the exchange and provincial
+authorities must have verified a TOTP second factor in this session (R0505) for every operation and approval. Refusals answer 422
 (403 for R0502/R0505) with ``{"code", "message_zh", "message_en"}``.
 """
 
@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema
 
 from cets.core.errors import CetsError
 from cets.core.schema import Limit, PathId, SignedTonnes, Tonnes
-from cets.parties.access import membership_of
+from cets.parties.access import second_factor_missing
 from cets.parties.models import Role
 
 from . import privacy, selectors, services
@@ -24,9 +24,9 @@ router = Router(tags=["registry"])
 
 
 def _otp(request) -> None:
-    """Registry operators act only in a session verified with their TOTP device (django-otp)."""
-    m = membership_of(request.user)
-    if m is not None and m.role == Role.REGISTRY_OPERATOR and not request.user.is_verified():
+    """Registry operators, holders (entities, traders), the exchange and provincial authorities act only in a
+    session verified with their TOTP device (django-otp; :data:`cets.parties.access.SECOND_FACTOR_ROLES`): R0505."""
+    if second_factor_missing(request.user):
         raise CetsError(R0505)
 
 
@@ -132,17 +132,95 @@ class TransferIn(Schema):
     reference: str = ""
 
 
-@router.post("/transfers", response=TransferOut)
+class InstructionOut(Schema):
+    """A holder's transfer instruction (holder protection): held at once (``seq`` = the hold's journal entry), executed
+    at ``due_at`` unless the holder cancels it first."""
+
+    id: int
+    key: str
+    status: str
+    seq: int
+    debit_account: str
+    credit_account: str
+    unit_type: str
+    quantity_t: int
+    reference: str
+    instructed_at: dt.datetime
+    due_at: dt.datetime
+
+
+def _instruction_out(d) -> InstructionOut:
+    return InstructionOut(id=d.pk, key=d.key, status=d.status, seq=d.hold_id, debit_account=d.from_account.number, credit_account=d.to_account.number,
+                          unit_type=d.unit_type.code, quantity_t=d.quantity, reference=d.reference, instructed_at=d.instructed_at, due_at=d.due_at)
+
+
+@router.post("/transfers", response=InstructionOut)
 def transfer(request, body: TransferIn):
-    """Transfer units from the caller's registry position to another holder (变更)."""
+    """Instruct a transfer from the caller's registry position to another holder (变更) outside the exchange: only to
+    an account on the caller's active trusted account list (R0801); the units are held at once and the transfer is
+    executed after the rule pack's delay within working hours (``due_at``), unless cancelled
+    (``POST /transfers/{id}/cancel``)."""
     _otp(request)
     src = selectors.account_visible(user=request.user, number=body.from_account)
     dst = selectors.account_by_number(body.to_account)
     if dst is None:
         raise CetsError(R0101, body.to_account)
-    t = services.holding_transfer(key=body.key, from_account=src, to_account=dst, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
-                                  actor=request.user, reference=body.reference or "变更 transfer")
-    return _posted(t)
+    d = services.transfer_instruct(key=body.key, from_account=src, to_account=dst, unit_type=_unit_type(body.unit_type), quantity=body.quantity,
+                                   actor=request.user, reference=body.reference or "变更 transfer")
+    return _instruction_out(d)
+
+
+@router.get("/transfers", response=list[InstructionOut])
+def transfers_delayed(request, limit: Limit = 200):
+    """The caller's holder's transfer instructions (pending, executed, cancelled), newest first."""
+    return [_instruction_out(d) for d in services.delayed_transfers_of(user=request.user, limit=limit)]
+
+
+@router.post("/transfers/{transfer_id}/cancel", response=InstructionOut)
+def transfer_cancel(request, transfer_id: PathId):
+    """Cancel a pending transfer instruction of the caller's holder: the units go back. R0805 unknown, R0804 not pending."""
+    _otp(request)
+    return _instruction_out(services.delayed_transfer_cancel(transfer_id=transfer_id, actor=request.user))
+
+
+class TrustedIn(Schema):
+    account: str = Field(max_length=40, description="the caller's holding account")
+    trusted_account: str = Field(max_length=40)
+
+
+class TrustedOut(Schema):
+    id: int
+    account: str
+    trusted_account: str
+    trusted_holder: str
+    added_at: dt.datetime
+    active_from: dt.datetime
+
+
+def _trusted_out(e) -> TrustedOut:
+    return TrustedOut(id=e.pk, account=e.account.number, trusted_account=e.trusted.number, trusted_holder=e.trusted.holder.name if e.trusted.holder_id else "",
+                      added_at=e.added_at, active_from=e.active_from)
+
+
+@router.get("/trusted-accounts", response=list[TrustedOut])
+def trusted_accounts(request):
+    """The caller's holder's trusted account list (entries not removed; ``active_from`` says when each is active)."""
+    return [_trusted_out(e) for e in services.trusted_accounts_of(user=request.user)]
+
+
+@router.post("/trusted-accounts", response=TrustedOut)
+def trusted_account_add(request, body: TrustedIn):
+    """Add an account to the caller's trusted account list; active after the rule pack's delay. R0802, R0803, R0101."""
+    _otp(request)
+    src = selectors.account_visible(user=request.user, number=body.account)
+    return _trusted_out(services.trusted_account_add(account=src, trusted_number=body.trusted_account, actor=request.user))
+
+
+@router.post("/trusted-accounts/{entry_id}/remove", response=TrustedOut)
+def trusted_account_remove(request, entry_id: PathId):
+    """Remove an entry of the caller's trusted account list at once. R0806 unknown."""
+    _otp(request)
+    return _trusted_out(services.trusted_account_remove(entry_id=entry_id, actor=request.user))
 
 
 class PositionMoveIn(Schema):

@@ -1,9 +1,10 @@
 """Numbered registry checks. Each refusal carries one of these codes (UK/EU registry practice).
 
 R01xx accounts · R02xx unit types · R03xx quantities · R04xx idempotency · R05xx people and approval ·
-R06xx compliance use of units · R07xx reports and statements (``reports.py``) · R09xx account applications of
-individuals and institutions (``services/applications.py``, draft Measures Art. 14) · R10xx serial blocks of credits ·
-R11xx the national reserve (Measures draft Art. 9, 23).
+R06xx compliance use of units · R07xx reports and statements (``reports.py``) · R08xx holder protection (trusted
+account list, delayed transfers) · R09xx account applications of individuals and institutions
+(``services/applications.py``, draft Measures Art. 14) · R10xx serial blocks of credits · R11xx the national reserve
+(Measures draft Art. 9, 23).
 """
 
 from cets.core.errors import Check
@@ -64,3 +65,14 @@ R1101 = Check("R1101", "储备操作须列明至少一个账户与数量", "a re
 R1102 = Check("R1102", "价格须为正整数（分/吨）", "the price must be a positive integer (fen per tonne)")
 R1103 = Check("R1103", "该账户不能参与储备操作", "this account cannot take part in a reserve operation")
 R1104 = Check("R1104", "储备注入比例未在规则包中给出", "the rule pack gives no reserve share for this year")
+
+# R08xx holder protection (issue 16): the trusted account list and delayed transfers (EU Registry Regulation
+# (EU) 2019/1122 by analogy; the delays are the market's ``registry`` rule pack).
+R0801 = Check("R0801", "收款账户不在本账户已生效的可信账户列表中", "the receiving account is not on this account's active trusted account list")
+R0802 = Check("R0802", "该账户已在可信账户列表中", "the account is already on the trusted account list")
+R0803 = Check("R0803", "只能将其他持有人的持有账户加入可信账户列表", "only another holder's holding account can be added to the trusted account list")
+R0804 = Check("R0804", "该延迟转移已执行或已撤销", "the delayed transfer is no longer pending (executed or cancelled)")
+R0805 = Check("R0805", "延迟转移不存在", "no such delayed transfer")
+R0806 = Check("R0806", "可信账户条目不存在", "no such trusted account entry")
+R0807 = Check("R0807", "工作日历未覆盖该日期，无法计算生效或执行时间",
+              "the working-day calendar does not cover the date; the activation or execution time cannot be computed")

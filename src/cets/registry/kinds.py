@@ -210,6 +210,19 @@ PROPOSAL_KINDS: dict[str, ProposalRule] = {r.kind: r for r in (
 )}
 
 
+# Holder protection (issue 16; EU Registry Regulation (EU) 2019/1122 by analogy): the transfer kinds a holder's own
+# instruction posts only to an account on its active trusted account list (R0801) and only after the rule pack's
+# delay, which the holder may cancel (cets.registry.services.protection: transfer_instruct, then the registry's
+# release). Only ``transfer`` — units leaving the holder for another holder outside the exchange (变更). Not subject:
+# ``position_move`` (the holder's own positions, and the hold/return of a delayed transfer itself), ``surrender``
+# and ``carry_over`` (into the market's own retirement accounts, approved by the province or the registry),
+# ``cancellation`` (into the cancellation account, four eyes), the exchange's settlement (``exchange_deliver``: a
+# ``transfer`` the exchange posts against payment, not a holder's instruction to a named account), and every
+# operator or four-eyes kind (issue, clawback, forced_surrender, deduction, freeze, release, reversal, the holder
+# change and operator transfers: a second person approves them).
+HOLDER_PROTECTED_KINDS: frozenset[str] = frozenset({TransferKind.TRANSFER})
+
+
 def kind_rule(kind: str) -> KindRule:
     """The table's row for ``kind``; R0106 for a kind the table does not know."""
     from cets.core.errors import CetsError

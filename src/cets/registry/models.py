@@ -332,3 +332,58 @@ class SerialBlock(models.Model):
     @property
     def quantity(self) -> int:
         return self.end - self.start + 1
+
+
+class TrustedAccount(models.Model):
+    """An entry of a holding account's trusted account list (可信账户列表; EU Registry Regulation (EU) 2019/1122
+    Art. 24): the holder's transfers may go only to accounts on the list whose ``active_from`` has passed
+    (R0801). The holder's user adds an entry; it becomes active after the rule pack's activation delay
+    (:mod:`cets.registry.protection`); removal is at once (``removed_at``)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="trusted", db_index=False)
+    trusted = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField()
+    active_from = models.DateTimeField()
+    pack_id = models.CharField(max_length=80)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["account_id", "added_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "trusted"], condition=Q(removed_at__isnull=True), name="trusted_account_once"),
+            models.CheckConstraint(condition=~Q(account=models.F("trusted")), name="trusted_account_not_itself"),
+        ]
+
+
+class DelayedTransfer(models.Model):
+    """A holder's transfer instruction outside the exchange, held until ``due_at`` (the rule pack's delay within
+    working hours, :mod:`cets.registry.protection`; EU Registry Regulation (EU) 2019/1122's 26-hour delay):
+    the units wait in the debit account's pending position (journal entry ``{key}:hold``); the holder's users
+    may cancel before execution (``{key}:back``); when due, the registry executes it (``{key}`` itself, a
+    ``transfer`` pending → the credit account's registry position). Quantity in tonnes CO2e (int)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待执行 pending"
+        EXECUTED = "executed", "已执行 executed"
+        CANCELLED = "cancelled", "已撤销 cancelled"
+
+    key = models.CharField(max_length=100, unique=True)
+    from_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    to_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="+")
+    quantity = models.BigIntegerField()
+    reference = models.CharField(max_length=200, blank=True)
+    instructed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    instructed_at = models.DateTimeField()
+    due_at = models.DateTimeField(db_index=True)
+    pack_id = models.CharField(max_length=80)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    hold = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-instructed_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="delayed_transfer_quantity_positive")]

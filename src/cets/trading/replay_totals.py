@@ -65,14 +65,15 @@ _HEADER = ("trade_date", "daily_volume_tons", "daily_turnover_yuan", "daily_avg_
 @dataclass(frozen=True)
 class TotalsDay:
     """One bulletin row: ``volume_t`` t, ``amount_fen`` fen, ``average_fen`` fen/t (None when blank),
-    cumulative ``cum_volume_t`` / ``cum_amount_fen``; ``status`` the source's parse status."""
+    cumulative ``cum_volume_t`` / ``cum_amount_fen`` (None for a source that publishes none); ``status`` the source's
+    parse status."""
 
     date: dt.date
     volume_t: int
     amount_fen: int
     average_fen: int | None
-    cum_volume_t: int
-    cum_amount_fen: int
+    cum_volume_t: int | None
+    cum_amount_fen: int | None
     status: str = "ok"
     notes: str = ""
 
@@ -106,6 +107,7 @@ class TotalsReport:
     engine: list[Mismatch] = field(default_factory=list)
     published: list[Mismatch] = field(default_factory=list)
     unparsed: list[Unparsed] = field(default_factory=list)
+    outside: list[dt.date] = field(default_factory=list)  # rows of years no trading pack of the market covers
     elapsed_ms: int = 0
 
     @property
@@ -120,7 +122,7 @@ class TotalsReport:
                 "published_contradictions": len(self.published),
                 "unparsed": [{"date": str(u.date), "parse_status": u.status, "notes": u.notes, "implied_volume_t": u.implied_volume_t,
                               "implied_amount_fen": u.implied_amount_fen} for u in self.unparsed],
-                "elapsed_ms": self.elapsed_ms}
+                "outside_trading_pack_years": len(self.outside), "elapsed_ms": self.elapsed_ms}
 
     def rows(self) -> list[dict]:
         """Mismatches and unparsed rows as CSV rows: date, subject, field, ours, official, category, reason."""
@@ -192,6 +194,61 @@ def load_totals(path: str | Path) -> list[TotalsDay]:
     return sorted(out, key=lambda d: d.date)
 
 
+_BEA_HEADER = ("trade_date", "volume_t", "avg_price_cny", "amount_cny")
+
+
+def load_bea_daily(path: str | Path) -> list[TotalsDay]:
+    """The Beijing exchange's daily rows (``data/real/cn-pilots-bj-tj-gd-hb/beijing_bea_daily.csv``: ``trade_date``,
+    ``volume_t``, ``avg_price_cny``, ``amount_cny``; no cumulative figures), by date. The file's own dirt is reported,
+    never guessed (README):
+
+    - a row whose figures are not numbers as written (typos such as ``1799.431.00`` with a dot as thousands
+      separator) is kept as ``malformed`` with the row, column and reason in its notes and is not replayed;
+    - a date given twice with the same figures is one day (the repeat is named in the notes); a date given twice
+      with different figures is ``conflicting`` and not replayed.
+
+    Raises :class:`InputError` for a missing column or a bad date."""
+    path = Path(path)
+    problems: list[InputProblem] = []
+    by_day: dict[dt.date, list[tuple[int, TotalsDay]]] = {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in _BEA_HEADER if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError([InputProblem(path.name, 1, c, "", "缺少列", "missing column") for c in missing])
+        for line, r in enumerate(reader, start=2):
+            try:
+                day = dt.date.fromisoformat(r["trade_date"].strip())
+            except ValueError:
+                problems.append(InputProblem(path.name, line, "trade_date", r["trade_date"], "日期无效", "not a date"))
+                continue
+            bad: list[InputProblem] = []
+            v = _int_of(r["volume_t"], path.name, line, "volume_t", bad)
+            a = _fen_of(r["amount_cny"], path.name, line, "amount_cny", bad)
+            p = _fen_of(r["avg_price_cny"], path.name, line, "avg_price_cny", bad) if r["avg_price_cny"].strip() else None
+            row = (TotalsDay(day, 0, 0, None, None, None, "malformed", "; ".join(f"row {b.row} {b.field}={b.value!r}: {b.en}" for b in bad))
+                   if bad else TotalsDay(day, v, a, p, None, None, "ok"))
+            by_day.setdefault(day, []).append((line, row))
+    if problems:
+        raise InputError(problems)
+    out = []
+    for day, rows in sorted(by_day.items()):
+        (line, first), rest = rows[0], rows[1:]
+        if not rest:
+            out.append(first)
+        elif all(r == first for _, r in rest):
+            out.append(TotalsDay(day, first.volume_t, first.amount_fen, first.average_fen, None, None, first.status,
+                                 "; ".join(filter(None, [first.notes, f"rows {', '.join(str(n) for n, _ in rest)} repeat row {line}"]))))
+        else:
+            out.append(TotalsDay(day, 0, 0, None, None, None, "conflicting",
+                                 f"rows {', '.join(str(n) for n, _ in rows)} give this date different figures"))
+    return out
+
+
+#: How each market's daily file is read: the trading pack's ``publication.source``.
+LOADERS: dict[str, Callable[[str | Path], list[TotalsDay]]] = {"ccer_bulletins": load_totals, "bea_daily": load_bea_daily}
+
+
 def _average(amount_fen: int, volume_t: int, rounding: str) -> int | None:
     """Average price fen/t (int): amount / volume rounded ``half_up`` or ``floor``; None without volume."""
     if not volume_t:
@@ -212,6 +269,23 @@ def _replay_unit_type(market: str, family: str, year: int, seller, cap_t: int) -
                           reference="replay of the published daily volume")
 
 
+def _replay_subject(market: str, rules: ts.MarketRules, year: int, seller, cap_t: int) -> tuple[str, UnitType]:
+    """``(subject, unit type)`` the replay trades for rows of ``year``: a replay project's credits of the year where
+    the pack lists ``[instrument_families]`` (the voluntary market); else the pack's subject whose unit type is the
+    year's vintage (Beijing: BEA24 → BEA-2024), or its latest, with ``cap_t`` t created for the replay."""
+    family = next(iter(rules.families or {}), None)
+    if family is not None:
+        ut = _replay_unit_type(market, family, year, seller, cap_t)
+        return ut.code, ut
+    if not rules.instruments:
+        raise ValueError(f"{market}: its trading pack lists no instruments to replay")
+    subject, code = next(((s, c) for s, c in sorted(rules.instruments.items()) if c.endswith(f"-{year}")),
+                         max(rules.instruments.items(), key=lambda kv: kv[1]))
+    instrument, vintage = code.rsplit("-", 1)
+    return subject, vintage_create(instrument=instrument, vintage=vintage, cap_t=cap_t, key=f"replay-cap-{market}-{code}-{cap_t}",
+                                   reference="replay of the published daily volume")
+
+
 def _holder_kind(market: str) -> str:
     """The account kind replay participants open: an institution account where the market has one, else the
     market's first holder account kind (the voluntary market: ``ccer_holding``)."""
@@ -228,22 +302,25 @@ def replay_totals_run(*, market: str, path: str | Path, start: dt.date | None = 
     """Replay ``market``'s bulletin rows from ``start`` to ``end`` (inclusive; default all) and reconcile.
     Raises ``InputError`` if the file is malformed. Returns the :class:`TotalsReport`."""
     t0 = time.perf_counter_ns()
-    rows = [r for r in load_totals(path) if (start is None or r.date >= start) and (end is None or r.date <= end)]
-    rep = TotalsReport(market=market, start=rows[0].date if rows else start, end=rows[-1].date if rows else end)
+    years = set(load_market(market).years("trading"))
+    source = pack_for(market, "trading", max(years)).text("publication.source") if years else "ccer_bulletins"
+    rows = [r for r in LOADERS[source](path) if (start is None or r.date >= start) and (end is None or r.date <= end)]
+    rep = TotalsReport(market=market)
+    rep.outside = [r.date for r in rows if r.date.year not in years]  # no trading pack covers these years: not replayed
+    rows = [r for r in rows if r.date.year in years]
+    rep.start, rep.end = (rows[0].date, rows[-1].date) if rows else (start, end)
     if not rows:
         return rep
     rules = ts.market_rules(market, rows[0].date)
-    family = next(iter(rules.families or {}), None)
-    if family is None:
-        raise ValueError(f"{market}: its trading pack lists no [instrument_families] to replay")
     system_accounts_ensure(market=market)
     people = _Participants(rules, market=market, account_kind=_holder_kind(market))
     seller_acc = people.seller.accounts.get(market=market)
     total = system_account(market, AccountKind.NATIONAL_TOTAL)
-    units: dict[int, UnitType] = {}
+    units: dict[int, tuple[str, UnitType]] = {}
     for year in sorted({r.date.year for r in rows if r.status in PARSED_STATUSES}):
         q = sum(r.volume_t for r in rows if r.status in PARSED_STATUSES and r.date.year == year)
-        ut = units[year] = _replay_unit_type(market, family, year, people.seller, max(q, 1))
+        units[year] = _replay_subject(market, ts.market_rules(market, dt.date(year, 12, 31)), year, people.seller, max(q, 1))
+        ut = units[year][1]
         if q:
             transfer_post(key=f"replay-issue-{ut.code}-{q}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
                           credit=Leg(seller_acc, Position.TRADING), quantity=q, reference="replay seller")
@@ -258,16 +335,22 @@ def replay_totals_run(*, market: str, path: str | Path, start: dt.date | None = 
             continue
         rules = ts.market_rules(market, r.date)
         if base_v is None or pending_gap:
-            nv, na = r.cum_volume_t - r.volume_t - ours_v, r.cum_amount_fen - r.amount_fen - ours_a
-            if base_v is not None:
+            nv, na = (0, 0) if r.cum_volume_t is None else (r.cum_volume_t - r.volume_t - ours_v, r.cum_amount_fen - r.amount_fen - ours_a)
+            if base_v is not None and r.cum_volume_t is not None:
                 gv, ga = nv - base_v, na - base_a
                 pending_gap = [Unparsed(u.date, u.status, u.notes, gv if len(pending_gap) == 1 else None, ga if len(pending_gap) == 1 else None)
                                for u in pending_gap]
             rep.unparsed += pending_gap
             pending_gap = []
             base_v, base_a = nv, na
-        _replay_day(market, r, units[r.date.year], rules, people, rep)
-        st = DailyStat.objects.get(market=market, date=r.date, instrument=units[r.date.year].code, method="listing")
+        subject, ut = units[r.date.year]
+        if not ts.trading_day(market=market, day=r.date):
+            # the publication has trades on a day the platform's calendar closes (a weekend make-up working day,
+            # 调休): listed, not replayed, the platform's calendar is not bent to fit
+            rep.unparsed.append(Unparsed(r.date, "closed_by_calendar", "published as traded on a day the market's calendar closes"))
+            continue
+        _replay_day(market, r, subject, rules, people, rep)
+        st = DailyStat.objects.get(market=market, date=r.date, instrument=subject, method="listing")
         ours_v, ours_a = ours_v + st.volume_t, ours_a + st.amount_fen
         _reconcile(r, prev, st.volume_t, st.amount_fen, base_v + ours_v, base_a + ours_a, average_rounding(market, r.date), rep)
         prev = r
@@ -284,8 +367,8 @@ def replay_totals_run(*, market: str, path: str | Path, start: dt.date | None = 
     return rep
 
 
-def _replay_day(market: str, r: TotalsDay, ut: UnitType, rules: ts.MarketRules, people: _Participants, rep: TotalsReport) -> None:
-    d, subject = r.date, ut.code
+def _replay_day(market: str, r: TotalsDay, subject: str, rules: ts.MarketRules, people: _Participants, rep: TotalsReport) -> None:
+    d = r.date
     reference = _average(r.amount_fen, r.volume_t, "half_up")
     ts.day_open(market=market, instrument=subject, day=d, prev_close_fen=reference, at=_at(d, 9, 15))
     for k, t in enumerate(plan_totals(volume_t=r.volume_t, amount_fen=r.amount_fen, method="listing", max_t=rules.limits.listing_max_t - 1)):
@@ -306,18 +389,21 @@ def _reconcile(r: TotalsDay, prev: TotalsDay | None, volume_t: int, amount_fen: 
     """Compare the platform's figures of one day with the bulletin; a difference is ``published`` when the
     bulletin contradicts itself on that figure, else ``engine``."""
     own_avg = _average(r.amount_fen, r.volume_t, rounding)
+    cumulative = r.cum_volume_t is not None
     contradicts = {
         "average": r.average_fen is not None and r.average_fen != own_avg,
-        "cum_volume": prev is not None and prev.cum_volume_t + r.volume_t != r.cum_volume_t,
-        "cum_turnover": prev is not None and prev.cum_amount_fen + r.amount_fen != r.cum_amount_fen,
+        "cum_volume": cumulative and prev is not None and prev.cum_volume_t + r.volume_t != r.cum_volume_t,
+        "cum_turnover": cumulative and prev is not None and prev.cum_amount_fen + r.amount_fen != r.cum_amount_fen,
     }
     for fld, flag in contradicts.items():
         if flag:
             rep.published.append(Mismatch(r.date, "*", fld, "", "", "published-contradiction", f"the bulletin's {fld} does not follow from its own figures"))
     ours_avg = _average(amount_fen, volume_t, rounding)
-    for fld, ours, official in (("volume", volume_t, r.volume_t), ("turnover", _fen(amount_fen), _fen(r.amount_fen)),
-                                ("average", _fen(ours_avg) if r.average_fen is not None else "", _fen(r.average_fen)),
-                                ("cum_volume", cum_v, r.cum_volume_t), ("cum_turnover", _fen(cum_a), _fen(r.cum_amount_fen))):
+    figures = [("volume", volume_t, r.volume_t), ("turnover", _fen(amount_fen), _fen(r.amount_fen)),
+               ("average", _fen(ours_avg) if r.average_fen is not None else "", _fen(r.average_fen))]
+    if cumulative:
+        figures += [("cum_volume", cum_v, r.cum_volume_t), ("cum_turnover", _fen(cum_a), _fen(r.cum_amount_fen))]
+    for fld, ours, official in figures:
         rep.figures += 1
         if ours == official:
             continue

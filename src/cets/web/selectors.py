@@ -435,4 +435,9 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
         if closed:
             out.append(InboxItem(zh="今日尚未开市的品种", en="instruments whose trading day is not open today", count=len(closed),
                                  url=reverse("trading:day")))
+    from cets.parties.notifications import unread_count
+
+    unread = unread_count(user=user)
+    if unread:
+        out.append(InboxItem(zh="未读通知", en="unread notifications", count=unread, url=reverse("web:notifications")))
     return out

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views, views_applications, views_registry
+from . import views, views_applications, views_holder, views_registry
 from .forms import LoginForm
 
 app_name = "web"
@@ -15,6 +15,10 @@ urlpatterns = [
     path("security-events/", views.security_events, name="security_events"),
     path("entities/", views.entity_list, name="entity_list"),
     path("entities/<str:uscc>/", views.entity_detail, name="entity_detail"),
+    path("notifications/", views_holder.notifications, name="notifications"),
+    path("notifications/read/", views_holder.notifications_read, name="notifications_read"),
+    path("holder/", views_holder.holder, name="holder"),
+    path("holder/<str:action>/", views_holder.holder_action, name="holder_action"),
     path("registry/", views_registry.registry_page, name="registry"),
     path("registry/apply/", views_applications.apply, name="apply"),
     path("registry/applications/", views_applications.applications, name="applications"),

@@ -18,13 +18,14 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cets.core.errors import CetsError
-from cets.parties.access import membership_of
+from cets.parties.access import membership_of, second_factor_missing
 from cets.parties.models import Role
 from cets.parties.security import refused
 from cets.registry import selectors as reg
 from cets.registry import services
 from cets.registry.checks import R0101, R0201, R0505
 from cets.registry.models import Account, Proposal, UnitType
+from cets.registry.protection import SHANGHAI
 
 from . import forms
 from .views import _context
@@ -116,7 +117,7 @@ def registry_action(request, action: str):
     if m is None:
         raise Http404
     operator = m.role == Role.REGISTRY_OPERATOR
-    if operator and not request.user.is_verified():
+    if second_factor_missing(request.user):
         refused(request, CetsError(R0505))
         messages.error(request, f"{R0505.code} {R0505.zh if request.LANGUAGE_CODE.startswith('zh') else R0505.en}")
         return redirect("web:registry")
@@ -142,8 +143,10 @@ def registry_action(request, action: str):
 
     def do():
         if action == "transfer":
-            return services.holding_transfer(key=d["key"], from_account=own, to_account=_account(d["to_account"]), unit_type=_unit_type(d["unit_type"]),
-                                             quantity=d["quantity"], actor=user, reference=d["reference"] or "变更 transfer").key
+            # holder protection: only to the trusted account list, held now, executed after the pack's delay (/holder/)
+            t = services.transfer_instruct(key=d["key"], from_account=own, to_account=_account(d["to_account"]), unit_type=_unit_type(d["unit_type"]),
+                                           quantity=d["quantity"], actor=user, reference=d["reference"] or "变更 transfer")
+            return f"{t.key} → {t.due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
         if action == "position":
             return services.position_move(key=d["key"], account=own, unit_type=_unit_type(d["unit_type"]), from_position=d["from_position"],
                                           to_position=d["to_position"], quantity=d["quantity"], actor=user).key

@@ -11,7 +11,8 @@ claw-back, line by line or batched), :mod:`.retirement` (voluntary cancellation,
 authority), :mod:`.blocks` (serial blocks of credits follow the journal), :mod:`.positions` (position moves, judicial freeze and release), :mod:`.holders`
 (changes of holder), :mod:`.exchange` (the exchange's settlement side), :mod:`.operator` (what one operator alone
 must not do: operator transfers, creating units, releasing freezes, reopening accounts — four eyes),
-:mod:`.applications` (account opening for individuals and institutions: KYC review, four eyes).
+:mod:`.applications` (account opening for individuals and institutions: KYC review, four eyes), :mod:`.protection`
+(holder protection: the trusted account list and the delayed transfer the holder can cancel).
 
 Every public name is re-exported here: ``from cets.registry.services import X`` is the interface other
 apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
@@ -27,6 +28,17 @@ from .ledger import Leg
 from .operator import account_reopen_propose, freeze_release_propose, operator_transfer_propose, vintage_create_propose
 from .positions import HOLDER_MOVES, judicial_freeze, judicial_release, position_move
 from .proposals import FOUR_EYES, FourEyesOp, four_eyes, proposal_approve, proposal_reject, proposal_submit
+from .protection import (
+    activation_at,
+    delayed_transfer_cancel,
+    delayed_transfers_of,
+    delayed_transfers_release_due,
+    transfer_due_at,
+    transfer_instruct,
+    trusted_account_add,
+    trusted_account_remove,
+    trusted_accounts_of,
+)
 from .reserve import reserve_fund_propose, reserve_release_propose, reserve_share, reserve_withdraw_propose
 from .retirement import cancellation_propose, deduction_propose
 from .reversal import IRREVERSIBLE, reversal_propose
@@ -39,6 +51,15 @@ __all__ = [
     "application_reject",
     "application_search",
     "application_submit",
+    "activation_at",
+    "delayed_transfer_cancel",
+    "delayed_transfers_of",
+    "delayed_transfers_release_due",
+    "transfer_due_at",
+    "transfer_instruct",
+    "trusted_account_add",
+    "trusted_account_remove",
+    "trusted_accounts_of",
     "account_reopen_propose",
     "freeze_release_propose",
     "operator_transfer_propose",

@@ -32,6 +32,8 @@ def exchange_release(*, key: str, account: Account, unit_type: UnitType, quantit
 
 def exchange_deliver(*, key: str, seller: Account, buyer: Account, unit_type: UnitType, quantity: int, reference: str,
                      effective_at: dt.datetime | None = None) -> Transfer:
-    """Deliver a trade's units: the seller's held units (pending) → the buyer's trading position."""
+    """Deliver a trade's units: the seller's held units (pending) → the buyer's trading position. The holders'
+    notices name the exchange as the other side, not the counterparty (``via_exchange``)."""
     return transfer_post(key=key, kind=TransferKind.TRANSFER, unit_type=unit_type, debit=Leg(seller, Position.PENDING),
-                         credit=Leg(buyer, Position.TRADING), quantity=quantity, reference=reference, effective_at=effective_at)
+                         credit=Leg(buyer, Position.TRADING), quantity=quantity, reference=reference, effective_at=effective_at,
+                         via_exchange=True)

@@ -37,12 +37,13 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from cets.core.errors import CetsError
+from cets.parties.notifications import Notice
 
 from .. import chain
 from ..checks import R0105, R0106, R0202, R0301, R0501
-from ..kinds import MARKET_INSTRUMENTS, legs_refusal, positions_refusal, status_refusal
+from ..kinds import HOLDER_KINDS, MARKET_INSTRUMENTS, legs_refusal, positions_refusal, status_refusal
 from ..models import Account as _Account
-from ..models import AccountKind, Holding, Instrument, Transfer, UnitType
+from ..models import AccountKind, Holding, Instrument, Position, Transfer, TransferKind, UnitType
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,77 @@ def transfer_digest(t: Transfer) -> str:
         kind=t.kind, unit_type=t.unit_type.code, debit=t.debit_account.number if t.debit_account else "",
         debit_position=t.debit_position, credit=t.credit_account.number, credit_position=t.credit_position,
         quantity=t.quantity, reference=t.reference, beneficiary=str(t.beneficiary_id) if t.beneficiary_id else "")
+
+
+# ---------------------------------------------------------------- the holders' notices
+
+@dataclass(frozen=True)
+class Party:
+    """What a notice needs of one leg's account: number, kind and holder (organisation id, or None)."""
+
+    number: str
+    kind: str
+    holder_id: int | None
+
+
+def party(account: _Account) -> Party:
+    return Party(account.number, account.kind, account.holder_id)
+
+
+EXCHANGE_ZH, EXCHANGE_EN = "交易机构（交易结算）", "the exchange (trade settlement)"
+
+
+def _label(choices, value: str) -> tuple[str, str]:
+    """``(zh, en)`` of a ``"中文 english"`` choice label."""
+    text = str(dict(choices.choices).get(value, value))
+    zh, _, en = text.partition(" ")
+    return zh, en or zh
+
+
+def entry_notices(*, key: str, kind: str, unit_type_code: str, quantity: int, debit: Party | None, debit_position: str, credit: Party,
+                  credit_position: str, reference: str, via_exchange: bool = False) -> list[Notice]:
+    """The notices of one journal entry to the holders on its legs (account kinds of
+    :data:`cets.registry.kinds.HOLDER_KINDS` with a holder; the national, provincial and retirement
+    accounts get none): one to the debited holder, one to the credited holder, one only when both legs are
+    one account (a move between its positions). A settlement on the exchange (``via_exchange``) names the
+    exchange as the other side, never the counterparty's account (issue 16, privacy on the ledger).
+    Quantity in tonnes CO2e (int). Source: EU Registry Regulation (EU) 2019/1122 Art. 40 (the holder is
+    informed of every transaction)."""
+    kz, ke = _label(TransferKind, kind)
+    out: list[Notice] = []
+
+    def pos(p: str) -> tuple[str, str]:
+        return _label(Position, p) if p else ("", "")
+
+    def add(me: Party, out_of: bool, other: Party | None) -> None:
+        if me.holder_id is None or me.kind not in HOLDER_KINDS:
+            return
+        if debit is not None and debit.number == credit.number:
+            (fz, fe), (tz, te) = pos(debit_position), pos(credit_position)
+            title = (f"持仓划转 {quantity:,} 吨 {unit_type_code}：{fz}→{tz}（{kz}）", f"{quantity:,} t {unit_type_code} moved {fe} → {te} ({ke})")
+            side = ("本账户", "this account")
+        else:
+            if via_exchange:
+                side = (EXCHANGE_ZH, EXCHANGE_EN)
+            elif other is None:
+                side = ("—", "—")
+            else:
+                side = (f"账户 {other.number}", f"account {other.number}")
+            if out_of:
+                title = (f"转出 {quantity:,} 吨 {unit_type_code}（{kz}）", f"{quantity:,} t {unit_type_code} out of your account ({ke})")
+            else:
+                title = (f"转入 {quantity:,} 吨 {unit_type_code}（{kz}）", f"{quantity:,} t {unit_type_code} into your account ({ke})")
+        (mz, me_) = pos(debit_position if out_of else credit_position)
+        body_zh = f"账户 {me.number}（{mz}）；对方：{side[0]}；分录 {key}" + (f"；摘要：{reference}" if reference else "")
+        body_en = f"Account {me.number} ({me_}); other side: {side[1]}; entry {key}" + (f"; reference: {reference}" if reference else "")
+        out.append(Notice(organisation_id=me.holder_id, kind="ledger", title_zh=title[0], title_en=title[1], body_zh=body_zh, body_en=body_en,
+                          link="/registry/"))
+
+    if debit is not None:
+        add(debit, True, credit)
+    if debit is None or debit.number != credit.number:
+        add(credit, False, debit)
+    return out
 
 
 # ---------------------------------------------------------------- set-based statements (batches)

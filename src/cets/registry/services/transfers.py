@@ -12,6 +12,7 @@ from django.utils import timezone
 from cets.core.errors import CetsError
 from cets.parties.access import membership_of
 from cets.parties.models import Organisation
+from cets.parties.notifications import notify_many
 
 from .. import chain
 from ..checks import R0101, R0302, R0401, R0506
@@ -32,7 +33,9 @@ from .ledger import (
     check_people,
     check_quantity,
     cursor_for,
+    entry_notices,
     journal_row,
+    party,
     prev_heads,
     transfer_digest,
 )
@@ -52,6 +55,7 @@ def transfer_post(
     approver=None,
     effective_at: dt.datetime | None = None,
     beneficiary: Organisation | None = None,
+    via_exchange: bool = False,
 ) -> Transfer:
     """Post one transfer of ``quantity`` tonnes CO2e (int): check, move the holdings, append the chained
     journal entry, atomically.
@@ -59,6 +63,10 @@ def transfer_post(
     Idempotent on ``key``: the same key with the same content returns the first entry; with other
     content raises R0401. Refusals, in the order of :mod:`cets.registry.services.ledger`: R0301, R0501,
     R0401, R0101, R0105, R0106, R0111, R0102/R0103/R0104, R0202, R0302. A refusal changes nothing.
+
+    A new entry notifies the holders on its legs in the same transaction (:func:`.ledger.entry_notices`,
+    :mod:`cets.parties.notifications`); ``via_exchange`` (the exchange's settlement) names the exchange, not
+    the counterparty, in the notices. A retry notifies nothing.
     """
     quantity = check_quantity(quantity)
     debit_acc_id = debit.account.pk if debit else None
@@ -78,6 +86,10 @@ def transfer_post(
                                  beneficiary)
             if has_serials(unit_type):  # credits with serial numbers: the blocks follow the entry (services/blocks.py)
                 blocks_follow(entry)
+            notify_many(entry_notices(key=key, kind=kind, unit_type_code=unit_type.code, quantity=quantity,
+                                      debit=party(debit.account) if debit else None, debit_position=debit.position if debit else "",
+                                      credit=party(credit.account), credit_position=credit.position, reference=reference,
+                                      via_exchange=via_exchange), at=entry.recorded_at)
             return entry
     except _AlreadyPosted:
         # A retry (the key is in the journal): the first result if the content is the same, else R0401.

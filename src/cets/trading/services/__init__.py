@@ -29,11 +29,12 @@ from .orders import (
     sellable_t,
     sequencer_drain,
     tradeable_subjects,
+    trading_day,
 )
 
 __all__ = [
     "_BOOKS", "_allocation_t", "_freeze", "_log",
-    "SHANGHAI", "TRADER_ROLES", "MarketRules", "auction_bid", "auction_close", "auction_offer", "book_read", "day_close", "day_open", "funds",
+    "SHANGHAI", "TRADER_ROLES", "MarketRules", "auction_bid", "auction_close", "auction_offer", "book_read", "day_close", "day_open", "trading_day", "funds",
     "acts_for", "member_admit", "member_client_add", "member_reinstate", "member_suspend", "members_list", "suspended_member_of",
     "holding_limit_t", "market_rules", "order_cancel", "order_place", "order_take", "sellable_t", "sequencer_drain",
     "tradeable_subjects",

@@ -426,6 +426,12 @@ def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, 
     return o
 
 
+def trading_day(*, market: str, day: dt.date) -> bool:
+    """Whether ``market`` trades on ``day``: a working day of the calendar (weekends closed even when made up as
+    working days, :mod:`cets.trading.calendar`) and not one of the trading pack's closed days."""
+    return is_trading_day(day, _calendar_overrides(), market_rules(market, day).closed_days)
+
+
 def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int | None = None, at: dt.datetime | None = None) -> Order:
     """Open ``day`` for ``instrument`` (开市) with the price-band reference: ``prev_close_fen`` when the
     exchange sets it (a new instrument's listing reference price, or a replay of the published
@@ -434,7 +440,7 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
     key = f"{market}-{instrument}-{day.isoformat()}-open"
     if (o := _existing(key)) is not None:
         return o
-    if not is_trading_day(day, _calendar_overrides(), market_rules(market, day).closed_days):
+    if not trading_day(market=market, day=day):
         raise CetsError(T0205, day.isoformat())
     last = Order.objects.filter(market=market, instrument=instrument, kind__in=(Order.Kind.OPEN_DAY, Order.Kind.CLOSE_DAY)).order_by("-seq").first()
     if last is not None and last.kind == Order.Kind.OPEN_DAY:

@@ -135,3 +135,27 @@ def sector_name(code: str, market: str = PRIMARY_MARKET) -> str:
         return registry_name(market, code, "zh" if _zh() else "en")
     except PackError:
         return code
+
+
+@register.simple_tag(takes_context=True)
+def unread_notifications(context) -> int:
+    """How many of the signed-in user's notifications are unread (``cets.parties.notifications``), for the navigation."""
+    from cets.parties.notifications import unread_count
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return 0
+    return unread_count(user=user)
+
+
+@register.filter
+def notice_title(n) -> str:
+    """A notification's title in the page's language."""
+    return n.title_zh if _zh() else n.title_en
+
+
+@register.filter
+def notice_body(n) -> str:
+    """A notification's body in the page's language."""
+    return n.body_zh if _zh() else n.body_en

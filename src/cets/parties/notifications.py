@@ -1,0 +1,133 @@
+"""Notifications to an organisation's users: the facility every context uses to tell a holder (or any
+organisation) that something happened — above all every movement of its units (the registry's ledger
+write path notifies the debited and credited holders of each journal entry), in the manner of the EU
+Registry Regulation ((EU) 2019/1122, Art. 40: the registry informs the account holder of each
+transaction it completes) and the UK ETS registry.
+
+Writes (:func:`notify`, :func:`notify_many`, :func:`notification_mark_read`) run in the caller's
+transaction: the rows commit or roll back with the operation they report. The e-mail goes after the
+commit (``transaction.on_commit``) through Django's mail backend (console in development, locmem in
+tests, SMTP by setting ``CETS_EMAIL_BACKEND``) to the organisation's active users with an address (or the
+one user named), one message per notification; a mail failure is logged and never undoes the operation.
+Reads: :func:`notifications_for`, :func:`unread_count`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .access import membership_of, require_role
+from .models import Membership, Notification, Role
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE = 200
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice to write: the organisation's id, kind, titles and bodies (zh, en), link, optional user id."""
+
+    organisation_id: int
+    kind: str
+    title_zh: str
+    title_en: str
+    body_zh: str = ""
+    body_en: str = ""
+    link: str = ""
+    user_id: int | None = None
+
+
+def notify(*, organisation, kind: str, title_zh: str, title_en: str, body_zh: str = "", body_en: str = "", link: str = "",
+           user=None) -> Notification:
+    """Write one notification to ``organisation`` (all its users, or ``user`` alone) in the caller's
+    transaction and e-mail it on commit. Returns the row."""
+    return notify_many([Notice(organisation_id=organisation.pk, kind=kind, title_zh=title_zh, title_en=title_en, body_zh=body_zh,
+                               body_en=body_en, link=link, user_id=user.pk if user is not None else None)])[0]
+
+
+def notify_many(notices: Sequence[Notice], *, at=None) -> list[Notification]:
+    """Write many notifications with one ``bulk_create`` (set-based: a batch of thousands of entries is one
+    statement per 1,000 rows, not one per notice) in the caller's transaction; e-mail them on commit.
+    ``at``: their time (default now; the ledger passes its entry's ``recorded_at``)."""
+    if not notices:
+        return []
+    now = at or timezone.now()
+    rows = Notification.objects.bulk_create([
+        Notification(organisation_id=n.organisation_id, user_id=n.user_id, kind=n.kind[:32], title_zh=n.title_zh[:MAX_TITLE],
+                     title_en=n.title_en[:MAX_TITLE], body_zh=n.body_zh, body_en=n.body_en, link=n.link[:300], created_at=now)
+        for n in notices], batch_size=1000)
+    if any(r.pk is None for r in rows):  # a backend that does not return ids: find them by time and organisation
+        rows = list(Notification.objects.filter(created_at=now, organisation_id__in={n.organisation_id for n in notices}))
+    ids = [r.pk for r in rows]
+    transaction.on_commit(lambda: _email(ids))
+    return rows
+
+
+def _email(ids: list[int]) -> None:
+    """Send the e-mails of notifications ``ids`` (after the commit) and stamp ``emailed_at`` on those sent."""
+    from django.conf import settings
+    from django.core.mail import EmailMessage, get_connection
+
+    try:
+        notes = list(Notification.objects.filter(pk__in=ids).order_by("pk"))
+        orgs = {n.organisation_id for n in notes}
+        people: dict[int, list[tuple[int, str]]] = {}
+        for org_id, uid, email in (Membership.objects.filter(organisation_id__in=orgs, user__is_active=True).exclude(user__email="")
+                                   .values_list("organisation_id", "user_id", "user__email")):
+            people.setdefault(org_id, []).append((uid, email))
+        messages, sent = [], []
+        for n in notes:
+            to = [email for uid, email in people.get(n.organisation_id, []) if n.user_id is None or uid == n.user_id]
+            if not to:
+                continue
+            body = f"{n.body_zh}\n\n{n.body_en}\n\n{n.link}".strip()
+            messages.append(EmailMessage(subject=f"[cets] {n.title_zh} / {n.title_en}"[:250], body=body, to=to,
+                                         from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None)))
+            sent.append(n.pk)
+        if messages:
+            get_connection().send_messages(messages)
+            Notification.objects.filter(pk__in=sent).update(emailed_at=timezone.now())
+    except Exception:  # noqa: BLE001 - the operation is committed; a mail failure is logged, never raised
+        log.exception("notification e-mail not sent for %d notifications", len(ids))
+
+
+def _mine(user) -> Q:
+    m = membership_of(user)
+    if m is None:
+        return Q(pk__in=[])
+    return Q(organisation_id=m.organisation_id) & (Q(user__isnull=True) | Q(user_id=user.pk))
+
+
+def notifications_for(*, user, unread_only: bool = False, limit: int = 100) -> list[Notification]:
+    """The notifications of ``user``'s organisation addressed to all its users or to ``user``, newest first
+    (nothing for a user without a membership). ``limit`` bounded to 1–500."""
+    qs = Notification.objects.filter(_mine(user))
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return list(qs[: max(1, min(limit, 500))])
+
+
+def unread_count(*, user) -> int:
+    """How many of ``user``'s notifications are unread (0 without a membership)."""
+    if membership_of(user) is None:
+        return 0
+    return Notification.objects.filter(_mine(user), read_at__isnull=True).count()
+
+
+@transaction.atomic
+def notification_mark_read(*, user, ids: Sequence[int] | None = None) -> int:
+    """Mark ``user``'s notifications ``ids`` (all unread ones when ``None``) read; ids outside the user's
+    notifications are ignored (nothing is revealed). Returns how many were marked. R0502 for a user without
+    a role."""
+    require_role(user, *Role.values)
+    qs = Notification.objects.filter(_mine(user), read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=[i for i in ids if isinstance(i, int) and not isinstance(i, bool)])
+    return qs.update(read_at=timezone.now())

@@ -1,0 +1,103 @@
+"""Holder protection pages: the notifications of the signed-in user's organisation (``/notifications/``: every
+movement of its units and whatever another context told it; mark read), and for an entity's or a trader's users
+the trusted account list and the delayed transfers (``/holder/``). Writes go through
+:mod:`cets.parties.notifications` and :mod:`cets.registry.services.protection`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from cets.core.errors import CetsError
+from cets.parties.notifications import notification_mark_read, notifications_for
+from cets.parties.security import refused
+
+from . import selectors
+from .views import _context
+
+
+@require_safe
+@login_required
+def notifications(request):
+    """The user's notifications, newest first (``?unread=1``: unread only)."""
+    unread = request.GET.get("unread") == "1"
+    items = notifications_for(user=request.user, unread_only=unread, limit=200)
+    return render(request, "web/notifications.html", _context(request, items=items, unread=unread))
+
+
+@require_POST
+@login_required
+def notifications_read(request):
+    """Mark one notification (``id``) or all (no ``id``) read."""
+    raw = request.POST.get("id", "")
+    ids = [int(raw)] if raw.isdigit() and len(raw) < 19 else None
+    try:
+        n = notification_mark_read(user=request.user, ids=ids)
+    except CetsError as e:
+        refused(request, e)
+        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+        return redirect("web:notifications")
+    messages.success(request, _("%(n)d marked read") % {"n": n})
+    return redirect("web:notifications")
+
+
+# ---------------------------------------------------------------- the trusted account list and delayed transfers
+
+def _holder_page(request, **extra):
+    from cets.registry import selectors as reg
+    from cets.registry.services import delayed_transfers_of, trusted_accounts_of
+
+    viewer = _context(request)["viewer"]
+    account = reg.account_of(holder_id=viewer.organisation.pk) if viewer.organisation is not None else None
+    return render(request, "web/holder.html", _context(request, account=account, trusted=trusted_accounts_of(user=request.user),
+                                                       delayed=delayed_transfers_of(user=request.user), now=timezone.now(), **extra))
+
+
+@require_safe
+@login_required
+def holder(request):
+    """Holder protection for an entity's or a trader's users: the trusted account list (add, remove; when each entry
+    becomes active) and the transfer instructions (pending ones can be cancelled until they are due)."""
+    return _holder_page(request)
+
+
+@require_POST
+@login_required
+def holder_action(request, action: str):
+    """``trusted_add`` (``trusted_account``), ``trusted_remove`` (``id``), ``cancel`` (``id``): through the registry's
+    services; refusals show their code. A session not verified with the user's TOTP device: R0505."""
+    from cets.parties.access import second_factor_missing
+    from cets.registry import selectors as reg
+    from cets.registry import services
+    from cets.registry.checks import R0101, R0505
+
+    zh = request.LANGUAGE_CODE.startswith("zh")
+    raw = request.POST.get("id", "")
+    pk = int(raw) if raw.isdigit() and len(raw) < 19 else 0
+    try:
+        if second_factor_missing(request.user):
+            raise CetsError(R0505)
+        if action == "trusted_add":
+            m = selectors.viewer_of(request.user).membership
+            account = reg.account_of(holder_id=m.organisation_id) if m is not None else None
+            if account is None:
+                raise CetsError(R0101, "—")
+            e = services.trusted_account_add(account=account, trusted_number=request.POST.get("trusted_account", "")[:40], actor=request.user)
+            done = f"{e.trusted.number} → {timezone.localtime(e.active_from):%Y-%m-%d %H:%M}"
+        elif action == "trusted_remove":
+            done = services.trusted_account_remove(entry_id=pk, actor=request.user).trusted.number
+        elif action == "cancel":
+            done = services.delayed_transfer_cancel(transfer_id=pk, actor=request.user).key
+        else:
+            raise Http404
+    except CetsError as e:
+        refused(request, e)
+        messages.error(request, f"{e.code} {e.zh if zh else e.en}")
+        return redirect("web:holder")
+    messages.success(request, _("Done: %(what)s") % {"what": done})
+    return redirect("web:holder")
