@@ -17,6 +17,8 @@
     cets checks [--write docs/checks.md]            the catalogue of numbered checks
     cets cycle status --market national --year 2024 [--format json] [--today 2025-09-01]
                                                     the year's compliance cycle: steps, deadlines, statuses
+    cets whatif --pack national/power-2025-2026 --base national/2024 [--pack …] [--rules-year 2025] [--xlsx out.xlsx]
+                                                    a draft allocation pack against a stored year (nothing is written)
     cets mrv compute --pack national/power-2023 --input monthly.csv --out annual.csv   (pure, no database)
     cets mrv compute --pack national/steel-accounting-2024-2026 --input activity.csv --out annual.csv   (also cement, aluminium)
 """
@@ -207,6 +209,8 @@ def cmd_demo(args) -> int:
     con.print(t)
     if res.sectors_2024:
         con.print(_demo_2024_table(res))
+    if res.whatif_2024:
+        con.print(_whatif_table(res.whatif_2024))
     if res.counts_beijing:
         b = res.counts_beijing
         bt = Table(title="cets demo · Beijing pilot, compliance year 2023 北京试点2023年度履约 (demo-generated units)")
@@ -230,6 +234,22 @@ def cmd_demo(args) -> int:
     if args.no_serve:
         return 0
     return cmd_serve(args)
+
+
+def _whatif_table(runs):
+    """The demo's what-if runs against 2024, one row per sector (tonnes; cost change in CNY at the year's average price)."""
+    from rich.table import Table
+
+    from cets.core.quantities import fen_to_yuan
+
+    t = Table(title="what-if 配额方案模拟: 2025–2026 drafts on the 2024 data (t CO2e)")
+    for c in ("run", "sector", "entities", "verified", "base", "draft", "change", "draft ±", "cost change (CNY)"):
+        t.add_column(c, justify="left" if c in ("run", "sector") else "right")
+    for name, r in runs.items():
+        for x in r.totals("sector"):
+            t.add_row(name, x.key, *(f"{v:,}" for v in (x.entities, x.verified_t, x.base_t, x.draft_t, x.change_t, x.draft_balance_t)),
+                      fen_to_yuan(x.change_cost_fen))
+    return t
 
 
 def _demo_2024_table(res):
@@ -429,6 +449,43 @@ def cmd_trading_sequencer(args) -> int:
         if args.once:
             return 0
         time.sleep(args.interval)
+
+
+def cmd_whatif(args) -> int:
+    """A what-if run: draft packs applied to the base year's verified data (cets.supervision.whatif); prints the
+    per-sector and per-province totals, optionally writes the XLSX. Nothing in the database changes."""
+    from pathlib import Path
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from cets.core.errors import CetsError
+    from cets.core.quantities import fen_to_yuan
+    from cets.supervision import whatif as wi
+
+    con = _console()
+    try:
+        r = wi.run(packs=args.pack, base=args.base, rules_year=args.rules_year, prices=Path(args.prices) if args.prices else None)
+    except CetsError as e:
+        con.print(f"[red]✗ {e.code} {e.zh} · {e.en}[/red]")
+        return 2
+    con.print(escape(f"base {r.market}/{r.year}; average price {fen_to_yuan(r.price_fen)} CNY/t ({r.price_source})"))
+    for s in r.sectors:
+        con.print(f"  {s.sector}: {s.base_pack_id} ({s.base_mechanism}) → {s.draft_pack_id} ({s.draft_mechanism}, rules {s.rules_year})")
+    for by in ("sector", "province"):
+        t = Table(title=f"what-if by {by} (t CO2e; cost fen)")
+        for c in (by, "entities", "verified", "base", "draft", "change", "base ±", "draft ±", "base cost", "draft cost"):
+            t.add_column(c, justify="left" if c == by else "right")
+        for x in r.totals(by) + [r.grand_total()]:
+            t.add_row(x.key or "total", *(f"{v:,}" for v in (x.entities, x.verified_t, x.base_t, x.draft_t, x.change_t, x.base_balance_t,
+                                                              x.draft_balance_t, x.base_cost_fen, x.draft_cost_fen)))
+        con.print(t)
+    if args.xlsx:
+        Path(args.xlsx).write_bytes(wi.xlsx(r))
+        con.print(f"✓ {args.xlsx}")
+    return 0
+
+
 def cmd_registry_release_due(args) -> int:
     """Execute the holders' delayed transfers that are due (holder protection; cets.registry.services.protection)."""
     import datetime as dt
@@ -723,6 +780,14 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--entities-out", required=True)
     comp.add_argument("--balance-value", help="steel/cement/aluminium: the published balance value (平衡值, tCO2e/t); solved if omitted")
     comp.set_defaults(func=cmd_allocation_compute, django=False)
+
+    wf = sub.add_parser("whatif", help="a draft allocation pack against a stored year's verified data (nothing is written)")
+    wf.add_argument("--pack", action="append", required=True, help="draft pack id, e.g. national/power-2025-2026 (repeat: one per sector)")
+    wf.add_argument("--base", required=True, help="market/year, e.g. national/2024")
+    wf.add_argument("--rules-year", type=int, default=None, help="the draft pack's year whose rules apply (default: its first year)")
+    wf.add_argument("--prices", default=None, help="the exchange's daily figures by trade method (default data/cea-national-official/…)")
+    wf.add_argument("--xlsx", default=None, help="write the run as XLSX here")
+    wf.set_defaults(func=cmd_whatif)
 
     trd = sub.add_parser("trading", help="the exchange").add_subparsers(dest="what", required=True)
     rp = trd.add_parser("replay", help="replay a market's official daily figures through the real trading path and reconcile")

@@ -257,3 +257,21 @@ def test_2024_trading_day_around_the_real_close(unblocked):
     q = DailyQuote.objects.get(market="national", instrument="CEA24", date="2025-12-10")
     assert abs(q.close_fen - 5_849) <= 4
     assert Order.objects.filter(market="national", instrument="CEA24").count() <= 1_000
+
+
+def test_2024_whatif_runs_of_the_drafts(unblocked):
+    """The demo's what-if runs (issue 17): the base side equals the stored 2024 allocation per sector; under the
+    2026 drafts' intensity method each industry's total stays at its verified emissions (the balance value is
+    solved so, §四(二)2); nothing the runs touch was written (the e2e audit and conservation tests above)."""
+    from cets.allocation.models import EntityAllocation
+
+    runs = unblocked.whatif_2024
+    assert set(runs) == {"power", "industry"}
+    for run in runs.values():
+        stored = dict(EntityAllocation.objects.filter(market="national", year=2024, sector__in=[s.sector for s in run.sectors])
+                      .values_list("sector").annotate(t=Sum("final_allocation_t")))
+        assert {t.key: t.base_t for t in run.totals("sector")} == stored
+        assert run.price_fen > 0 and "cea_daily_by_trade_method.csv" in run.price_source
+    for t in runs["industry"].totals("sector"):
+        assert abs(t.draft_t - t.verified_t) <= 10 and t.base_t == t.verified_t
+    assert runs["power"].grand_total().draft_t != runs["power"].grand_total().base_t

@@ -29,3 +29,10 @@ A0117 = Check("A0117", "该配额方案没有可在平台上运行的分配方�
 A0124 = Check("A0124", "本省该阶段没有可报送的配额数据", "the province has no allocation of this stage to submit")
 A0125 = Check("A0125", "注登机构已收到该数据表", "the registry has already received these tables")
 A0126 = Check("A0126", "数据表报送记录不存在", "no such table submission")
+
+# A02xx what-if runs (draft or alternative packs applied to a stored year's verified data, nothing stored)
+A0201 = Check("A0201", "草案方案不存在或不是配额分配方案", "the draft pack does not exist or is not an allocation pack")
+A0202 = Check("A0202", "基准应写作 市场/年度（如 national/2024）", "the base must be written market/year (e.g. national/2024)")
+A0203 = Check("A0203", "基准年度该行业没有配额方案或核查数据", "the base year has no allocation pack or verified data for the sector")
+A0204 = Check("A0204", "同一行业只能有一个草案方案", "one draft pack per sector in a run")
+A0205 = Check("A0205", "基准年度没有计入的成交，无法得到年度均价", "no counted trades in the base year: no average price")

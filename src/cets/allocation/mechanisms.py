@@ -146,24 +146,33 @@ def _unit_rows(unit_results, inputs, unit_by_key, rules: PowerRules, year: int, 
     ]
 
 
-def _benchmark_power(*, pack: Pack, year: int) -> Computed:
-    rules = PowerRules.from_pack(pack, year)
+def _power_compute(*, pack: Pack, year: int, rules_year: int | None = None):
+    """Pure part of ``benchmark_power`` (reads, writes nothing): the pack's rules of ``rules_year`` (default
+    ``year``) applied to the verified unit data of ``year``. Returns (:class:`Computed`, UnitAllocation rows)."""
+    rules = PowerRules.from_pack(pack, rules_year or year)
     inputs, unit_by_key, units = _unit_inputs(year, rules=rules)
     unit_results, entity_results = allocate(inputs, rules)
-    UnitAllocation.objects.filter(year=year).delete()
-    _insert(UnitAllocation, _unit_rows(unit_results, inputs, unit_by_key, rules, year, pack.id))
     ids = {u.entity.uscc: u.entity_id for u in units}
-    return Computed(units=len(unit_results), entities=[
+    computed = Computed(units=len(unit_results), entities=[
         EntityFigures(entity_id=ids[e.entity_uscc], verified_emissions_t=e.verified_emissions_t, initial_allocation_t=e.initial_allocation_t,
                       shortfall_topup_t=e.shortfall_topup_t, final_allocation_t=e.final_allocation_t, pre_allocation_t=e.pre_allocation_t,
                       obligation_t=e.verified_emissions_t)
         for e in entity_results])
+    return computed, _unit_rows(unit_results, inputs, unit_by_key, rules, year, pack.id)
 
 
-def _industry(*, pack: Pack, year: int) -> Computed:
-    """Steel, cement, aluminium: one line per facility with verified data for ``year`` (intensity =
-    intensity emissions / output, exact), by the pack's method for the year."""
-    rules = IndustryRules.from_pack(pack, year)
+def _benchmark_power(*, pack: Pack, year: int) -> Computed:
+    computed, rows = _power_compute(pack=pack, year=year)
+    UnitAllocation.objects.filter(year=year).delete()
+    _insert(UnitAllocation, rows)
+    return computed
+
+
+def _industry_compute(*, pack: Pack, year: int, rules_year: int | None = None):
+    """Pure part of the industry mechanisms (reads, writes nothing): one line per facility with verified data for
+    ``year`` (intensity = intensity emissions / output, exact), by the pack's method for ``rules_year`` (default
+    ``year``). Returns (:class:`Computed`, FacilityAllocation rows)."""
+    rules = IndustryRules.from_pack(pack, rules_year or year)
     rows = facility_year_rows(sector=pack.sector, years=(year - 1, year))
     lines, facility_of, entity_of = [], {}, {}
     for f, data in rows:
@@ -177,17 +186,25 @@ def _industry(*, pack: Pack, year: int) -> Computed:
         facility_of[(f.entity.uscc, f.code)] = f.pk
         entity_of[f.entity.uscc] = f.entity_id
     bp, results, entities = allocate_industry(lines, rules)
-    FacilityAllocation.objects.filter(year=year, facility__sector=pack.sector).delete()
-    _insert(FacilityAllocation, [
+    facility_rows = [
         dict(facility_id=facility_of[(r.entity_uscc, r.line_id)], year=year, pack_id=pack.id, verified_emissions_t=r.verified_emissions_t,
              intensity=_fit(r.intensity, 8), balance_value=_fit(r.balance_value, 8), deviation=_fit(r.deviation, 10), alpha=_fit(r.alpha, 10),
              allocation_t=r.allocation_t, obligation_t=r.obligation_t, pre_allocation_t=r.pre_allocation_t, special=r.special)
-        for r in results])
-    return Computed(units=len(results), entities=[
+        for r in results]
+    computed = Computed(units=len(results), entities=[
         EntityFigures(entity_id=entity_of[e.entity_uscc], verified_emissions_t=e.verified_emissions_t, initial_allocation_t=e.final_allocation_t,
                       shortfall_topup_t=0, final_allocation_t=e.final_allocation_t, pre_allocation_t=e.pre_allocation_t,
                       obligation_t=e.obligation_t)
         for e in entities])
+    return computed, facility_rows
+
+
+def _industry(*, pack: Pack, year: int) -> Computed:
+    """Steel, cement, aluminium: :func:`_industry_compute`, then the facility lines replace the sector's lines of ``year``."""
+    computed, rows = _industry_compute(pack=pack, year=year)
+    FacilityAllocation.objects.filter(year=year, facility__sector=pack.sector).delete()
+    _insert(FacilityAllocation, rows)
+    return computed
 
 
 def _fit(value: Decimal | None, places: int) -> Decimal | None:
@@ -232,6 +249,25 @@ MECHANISMS: dict[str, Callable[..., Computed]] = {
     "industry_balance_value": _industry,
     "beijing_capped_free": _beijing_capped_free,
 }
+
+
+#: The pure (dry-run) part of each mechanism: reads the verified data, writes nothing (what-if runs,
+#: :mod:`cets.allocation.whatif`). Keyword arguments ``pack``, ``year`` (the data) and ``rules_year`` (the pack's year).
+DRY_RUN: dict[str, Callable[..., tuple]] = {
+    "benchmark_power": _power_compute,
+    "verified_emissions": _industry_compute,
+    "industry_balance_value": _industry_compute,
+}
+
+
+def dry_run(*, pack: Pack, year: int, rules_year: int) -> Computed:
+    """The entity figures ``pack``'s mechanism for ``rules_year`` gives on the verified data of ``year``, without
+    storing anything (no unit, facility or entity allocation is written). A0117 if the pack does not cover
+    ``rules_year`` or its market names no mechanism this path runs; A0102 as the mechanism itself."""
+    fn = DRY_RUN.get(mechanism_name(pack, rules_year))
+    if fn is None or not pack.covers(rules_year):
+        raise CetsError(A0117, f"{pack.id} {rules_year}")
+    return fn(pack=pack, year=year, rules_year=rules_year)[0]
 
 
 def mechanism_name(pack: Pack, year: int) -> str:

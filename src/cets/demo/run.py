@@ -48,6 +48,8 @@ class DemoResult:
     #: compliance year 2024 (:mod:`cets.demo.year2024`): counts, and one row per sector
     counts_2024: dict[str, int] = field(default_factory=dict)
     sectors_2024: list = field(default_factory=list)
+    #: the what-if runs against 2024 (cets.demo.year2024.WHATIF): name → cets.allocation.whatif.WhatIfRun
+    whatif_2024: dict = field(default_factory=dict)
     #: the Beijing pilot's compliance year 2023 (:mod:`cets.demo.beijing`)
     counts_beijing: dict[str, int] = field(default_factory=dict)
 

@@ -70,6 +70,13 @@ DATES = {
 #: Real 2024 outcome (cets_public_info_coverage_stats.json, fulfillment_year_stats 2024: 2,066 units, 2,064
 #: on time, 1 overdue, 1 incomplete): one entity surrenders late and one falls short.
 LATE, INCOMPLETE = 1, 1
+#: The demo's what-if runs (issue 17), each against the 2024 year: the 2025–2026 consultation draft's power plan
+#: (its 2025 rules) and the industry method of the 2026 consultation draft for steel, cement and aluminium
+#: (intensity coefficient with the solved balance value, §四(二)). Name → draft packs.
+WHATIF = {
+    "power": ("national/power-2025-2026",),
+    "industry": ("national/steel-2026", "national/cement-2026", "national/aluminium-2026"),
+}
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,7 @@ class Year2024:
         self.notices()
         self.surrender()
         self.summary()
+        self.whatif()
 
     # -- 1. the 2024 lists: real entities of the disclosures, cement and aluminium by name
     def import_entities(self) -> None:
@@ -496,6 +504,27 @@ class Year2024:
         for k in ("on_time", "late", "incomplete"):
             c[f"outcome_{k}"] = sum(1 for v in st.values() if v.status == k)
         self.res.counts_2024 = c
+
+
+    # -- 8. what-if runs of the drafts against 2024 (nothing in the database changes); the XLSX goes to var/
+    def whatif(self) -> None:
+        from pathlib import Path
+
+        from django.conf import settings
+
+        from cets.core.quantities import fen_to_yuan
+        from cets.supervision import whatif as wi
+
+        runs = {}
+        for name, packs in WHATIF.items():
+            r = wi.run(packs=list(packs), base=f"national/{YEAR}")
+            path = Path(settings.VAR_DIR) / f"whatif-{name}-{YEAR}.xlsx"
+            path.write_bytes(wi.xlsx(r))
+            g = r.grand_total()
+            self.log(f"· what-if {name} 配额方案模拟 ({', '.join(packs)} on {YEAR}): allocation {g.base_t:,} → {g.draft_t:,} t, "
+                     f"balance {g.base_balance_t:+,} → {g.draft_balance_t:+,} t at {fen_to_yuan(r.price_fen)} CNY/t → {path.name}")
+            runs[name] = r
+        self.res.whatif_2024 = runs
 
 
 def split_surrendered(total_t: int, sectors: dict[str, int]) -> dict[str, int]:

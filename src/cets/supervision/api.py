@@ -555,3 +555,76 @@ def reserve_withdraw(request, body: WithdrawIn):
 
     lines = [{"account": ln.account, "quantity": ln.quantity_t, "price_fen": ln.price_fen} for ln in body.lines]
     return _rp(reserve_withdraw_propose(key=body.key, unit_type=_ut(body.unit_type), lines=lines, decision_ref=body.decision_ref, actor=request.user))
+
+
+# ---- what-if runs (issue 17): a draft allocation pack against a stored year; nothing is written
+
+class WhatIfIn(Schema):
+    packs: list[str]
+    base: str  # market/year, e.g. "national/2024"
+    rules_year: Year | None = None
+
+
+class WhatIfSectorOut(Schema):
+    sector: str
+    base_pack: str
+    draft_pack: str
+    rules_year: int
+
+
+class WhatIfTotalOut(Schema):
+    key: str
+    entities: int
+    verified_t: int
+    base_t: int
+    draft_t: int
+    base_balance_t: int
+    draft_balance_t: int
+    base_cost_fen: int
+    draft_cost_fen: int
+
+
+class WhatIfRowOut(Schema):
+    uscc: str
+    name: str
+    province: str
+    sector: str
+    verified_t: int
+    base_t: int
+    draft_t: int
+    base_balance_t: int
+    draft_balance_t: int
+    base_cost_fen: int
+    draft_cost_fen: int
+
+
+class WhatIfOut(Schema):
+    market: str
+    year: int
+    price_fen: int
+    price_source: str
+    sectors: list[WhatIfSectorOut]
+    by_sector: list[WhatIfTotalOut]
+    by_province: list[WhatIfTotalOut]
+    total: WhatIfTotalOut
+    entities: list[WhatIfRowOut]
+
+
+def _total(t) -> WhatIfTotalOut:
+    return WhatIfTotalOut(**{f: getattr(t, f) for f in WhatIfTotalOut.model_fields})
+
+
+@router.post("/whatif", response=WhatIfOut)
+def whatif_run(request, body: WhatIfIn):
+    """A what-if run (cets.supervision.whatif): the national authority sees every entity, a provincial authority its
+    province; tonnes CO2e and fen as int; balance = allocation − verified emissions; cost = shortfall × the year's
+    average price. Refusals A0201–A0205, A0117, R0502. Writes nothing."""
+    from . import whatif as wi
+
+    r = wi.run_for(actor=request.user, packs=body.packs, base=body.base, rules_year=body.rules_year)
+    return WhatIfOut(market=r.market, year=r.year, price_fen=r.price_fen, price_source=r.price_source,
+                     sectors=[WhatIfSectorOut(sector=s.sector, base_pack=s.base_pack_id, draft_pack=s.draft_pack_id, rules_year=s.rules_year)
+                              for s in r.sectors],
+                     by_sector=[_total(t) for t in r.totals("sector")], by_province=[_total(t) for t in r.totals("province")],
+                     total=_total(r.grand_total()),
+                     entities=[WhatIfRowOut(**{f: getattr(x, f) for f in WhatIfRowOut.model_fields}) for x in r.rows])

@@ -198,7 +198,16 @@ def dashboard(request):
         "effects": [(v, public.choice(lbl)) for v, lbl in BlacklistEntry.Effect.choices],
         "departments": [(v, public.choice(lbl)) for v, lbl in NoticeDispatch.Department.choices],
         "finding_rules": [(v, public.choice(lbl)) for v, lbl in FalseReportingFinding.Rules.choices],
+        "can_whatif": _can_whatif(request.user),
     })
+
+
+def _can_whatif(user) -> bool:
+    """What-if runs are the national and provincial authorities' (not a city's)."""
+    from cets.parties.access import role_of
+    from cets.parties.models import Role
+
+    return role_of(user) in (Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY)
 
 
 @login_required
@@ -374,3 +383,72 @@ def notices_export(request, fmt: str):
     resp["Content-Disposition"] = f'attachment; filename="joint-notices.{fmt}"'
     return resp
 
+
+
+# ---- what-if runs (draft allocation packs against a stored year; nothing is written)
+
+def _whatif_params(request):
+    g = request.GET
+    packs = [p for p in g.getlist("pack") if p]
+    base = g.get("base", "")
+    ry = g.get("rules_year", "")
+    return packs, base, (int(ry) if ry.isascii() and ry.isdigit() and len(ry) == 4 else None)
+
+
+@login_required
+@require_safe
+def whatif(request):
+    """National and provincial authorities: pick draft packs and a base ``market/year``; the run compares the
+    allocation, surplus or shortfall and its cost per sector, province and entity (provincial: its province)."""
+    from cets.core.quantities import fen_to_yuan
+    from cets.parties.access import membership_of
+    from cets.parties.models import Role
+    from cets.rules.packs import PackError, available_packs, load_pack
+
+    from . import whatif as wi
+
+    m = membership_of(request.user)
+    if not _can_whatif(request.user):
+        raise Http404
+    packs, base, rules_year = _whatif_params(request)
+    choices = []
+    for pid in available_packs():
+        try:
+            p = load_pack(pid)
+        except PackError:  # a broken pack file is not offered (``cets rules check`` reports it)
+            continue
+        if p.kind == "allocation":
+            choices.append((pid, p.title_zh or pid, pid in packs))
+    ctx = {"choices": choices, "base": base or "national/2024", "rules_year": rules_year or "", "result": None,
+           "province": m.province if m.role == Role.PROVINCIAL_AUTHORITY else ""}
+    if packs and base:
+        try:
+            r = wi.run_for(actor=request.user, packs=packs, base=base, rules_year=rules_year)
+        except CetsError as e:
+            _error(request, e)
+        else:
+            page = Paginator(sorted(r.rows, key=lambda x: (-abs(x.change_t), x.uscc)), PAGE_SIZE).get_page(request.GET.get("page"))
+            ctx.update(result=r, by_sector=r.totals("sector"), by_province=[(public.province(t.key), t) for t in r.totals("province")],
+                       total=r.grand_total(), page=page, chart_sector=wi.chart(r, "sector", public.sector),
+                       chart_province=wi.chart(r, "province", public.province),
+                       query=request.GET.urlencode(), price_yuan=fen_to_yuan(r.price_fen))
+    return render(request, "supervision/whatif.html", ctx)
+
+
+@login_required
+@require_safe
+def whatif_xlsx(request):
+    """The what-if run of the page's query as XLSX (the reader's jurisdiction)."""
+    from . import whatif as wi
+
+    if not _can_whatif(request.user):
+        raise Http404
+    packs, base, rules_year = _whatif_params(request)
+    try:
+        r = wi.run_for(actor=request.user, packs=packs, base=base, rules_year=rules_year)
+    except CetsError as e:
+        _error(request, e)
+        return redirect(reverse("supervision:whatif"))
+    resp = HttpResponse(wi.xlsx(r), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp["Content-Disposition"] = f'attachment; filename="whatif-{r.market}-{r.year}.xlsx"'
+    return resp
