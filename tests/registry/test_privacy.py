@@ -23,7 +23,7 @@ PERIOD = {"date_from": "2024-11-01", "date_to": "2024-11-30"}
 
 
 def _trade(x) -> None:
-    a, b = client_for(x.sd1_user), client_for(x.sd2_user)
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
     r = a.post("/api/v1/trading/orders", {"instrument": "CEA23", "method": "listing", "side": "S", "price": "96.00", "quantity_t": 1_000},
                content_type="application/json", HTTP_IDEMPOTENCY_KEY="q1")
     assert r.status_code == 200, r.content
