@@ -281,7 +281,8 @@ def test_totals_partition_the_rows(rows, price):
     """Whatever the figures: the per-sector and per-province totals each sum to the grand total, a province's view
     is exactly its rows, and each row's balance and cost follow from its allocation, emissions and the price."""
     run = WhatIfRun("national", 2024, price, "", [], [
-        WhatIfRow(i, f"u{i}", "", p, s, v, b, d, b - v, d - v, (v - b) * price, (v - d) * price) for i, (p, s, v, b, d) in enumerate(rows)])
+        WhatIfRow(entity_id=i, uscc=f"u{i}", name="", province=p, sector=s, verified_t=v, base_t=b, draft_t=d, base_balance_t=b - v,
+                  draft_balance_t=d - v, base_cost_fen=(v - b) * price, draft_cost_fen=(v - d) * price) for i, (p, s, v, b, d) in enumerate(rows)])
     g = run.grand_total()
     for by in ("sector", "province"):
         ts = run.totals(by)

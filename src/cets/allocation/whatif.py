@@ -44,54 +44,49 @@ class SectorRun:
     draft_mechanism: str
 
 
+FIGURES = ("verified_t", "base_t", "draft_t", "base_balance_t", "draft_balance_t", "base_cost_fen", "draft_cost_fen")
+
+
 @dataclass(frozen=True)
-class WhatIfRow:
-    """One entity in one sector. Tonnes CO2e (int); fen (int). ``*_balance_t`` = allocation − verified emissions
-    (> 0 surplus, < 0 shortfall); ``*_cost_fen`` = −balance × price (> 0 the cost of buying the shortfall)."""
+class Figures:
+    """The compared figures of an entity or a group. Tonnes CO2e (int); fen (int). ``*_balance_t`` = allocation −
+    verified emissions (> 0 surplus, < 0 shortfall); ``*_cost_fen`` = −balance × price (> 0 the cost of buying the
+    shortfall)."""
+
+    verified_t: int
+    base_t: int
+    draft_t: int
+    base_balance_t: int
+    draft_balance_t: int
+    base_cost_fen: int
+    draft_cost_fen: int
+
+    @property
+    def change_t(self) -> int:
+        return self.draft_t - self.base_t
+
+    @property
+    def change_cost_fen(self) -> int:
+        return self.draft_cost_fen - self.base_cost_fen
+
+
+@dataclass(frozen=True)
+class WhatIfRow(Figures):
+    """One entity in one sector (:class:`Figures`)."""
 
     entity_id: int
     uscc: str
     name: str
     province: str
     sector: str
-    verified_t: int
-    base_t: int
-    draft_t: int
-    base_balance_t: int
-    draft_balance_t: int
-    base_cost_fen: int
-    draft_cost_fen: int
-
-    @property
-    def change_t(self) -> int:
-        return self.draft_t - self.base_t
-
-    @property
-    def change_cost_fen(self) -> int:
-        return self.draft_cost_fen - self.base_cost_fen
 
 
 @dataclass(frozen=True)
-class Total:
+class Total(Figures):
     """Σ over a group (a sector, a province or everything): entities counted once per sector row."""
 
     key: str
     entities: int
-    verified_t: int
-    base_t: int
-    draft_t: int
-    base_balance_t: int
-    draft_balance_t: int
-    base_cost_fen: int
-    draft_cost_fen: int
-
-    @property
-    def change_t(self) -> int:
-        return self.draft_t - self.base_t
-
-    @property
-    def change_cost_fen(self) -> int:
-        return self.draft_cost_fen - self.base_cost_fen
 
 
 @dataclass(frozen=True)
@@ -124,8 +119,7 @@ class WhatIfRun:
 
 
 def _total(key: str, rows: Sequence[WhatIfRow]) -> Total:
-    return Total(key, len(rows), *(sum(getattr(r, f) for r in rows) for f in (
-        "verified_t", "base_t", "draft_t", "base_balance_t", "draft_balance_t", "base_cost_fen", "draft_cost_fen")))
+    return Total(key=key, entities=len(rows), **{f: sum(getattr(r, f) for r in rows) for f in FIGURES})
 
 
 def load_draft(pack_id: str) -> Pack:
@@ -189,6 +183,8 @@ def whatif_compute(*, drafts: Sequence[Pack], market: str, year: int, price_fen:
         for eid, v in verified.items():
             o = orgs[eid]
             bt, dt_ = base_alloc[eid], draft_alloc.get(eid, 0)
-            rows.append(WhatIfRow(eid, o.uscc, o.name, o.province, sector, v, bt, dt_, bt - v, dt_ - v, (v - bt) * price_fen, (v - dt_) * price_fen))
+            rows.append(WhatIfRow(entity_id=eid, uscc=o.uscc, name=o.name, province=o.province, sector=sector, verified_t=v, base_t=bt, draft_t=dt_,
+                                  base_balance_t=bt - v, draft_balance_t=dt_ - v, base_cost_fen=(v - bt) * price_fen,
+                                  draft_cost_fen=(v - dt_) * price_fen))
     rows.sort(key=lambda r: (r.sector, r.province, r.uscc))
     return WhatIfRun(market, year, price_fen, price_source, sectors, rows)

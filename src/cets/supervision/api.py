@@ -572,9 +572,9 @@ class WhatIfSectorOut(Schema):
     rules_year: int
 
 
-class WhatIfTotalOut(Schema):
-    key: str
-    entities: int
+class WhatIfFiguresOut(Schema):
+    """Tonnes CO2e (int) and fen (int), as :class:`cets.allocation.whatif.Figures`."""
+
     verified_t: int
     base_t: int
     draft_t: int
@@ -584,18 +584,16 @@ class WhatIfTotalOut(Schema):
     draft_cost_fen: int
 
 
-class WhatIfRowOut(Schema):
+class WhatIfTotalOut(WhatIfFiguresOut):
+    key: str
+    entities: int
+
+
+class WhatIfRowOut(WhatIfFiguresOut):
     uscc: str
     name: str
     province: str
     sector: str
-    verified_t: int
-    base_t: int
-    draft_t: int
-    base_balance_t: int
-    draft_balance_t: int
-    base_cost_fen: int
-    draft_cost_fen: int
 
 
 class WhatIfOut(Schema):
