@@ -21,14 +21,13 @@ from cets.core.errors import CetsError
 from cets.parties.access import membership_of, second_factor_missing
 from cets.parties.models import Role
 from cets.parties.security import refused
+from cets.registry import forms, services
 from cets.registry import selectors as reg
-from cets.registry import services
 from cets.registry.checks import R0101, R0201, R0505
 from cets.registry.models import Account, Proposal, UnitType
 from cets.registry.protection import SHANGHAI
 
-from . import forms
-from .views import _context
+from . import _context
 
 OPERATOR_FORMS = {"vintage": forms.VintageForm, "issuance": forms.IssuanceForm, "freeze": forms.FreezeForm, "release": forms.FreezeForm,
                   "cancellation": forms.HeldForm, "deduction": forms.HeldForm, "reversal": forms.ReversalForm,
@@ -36,6 +35,8 @@ OPERATOR_FORMS = {"vintage": forms.VintageForm, "issuance": forms.IssuanceForm, 
                   "account_close": forms.AccountCloseForm}
 HOLDER_FORMS = {"transfer": forms.TransferForm, "position": forms.PositionMoveForm, "surrender": forms.SurrenderForm,
                 "carry_over": forms.CarryOverForm, "cancellation": forms.HeldForm}
+# Posted to the same /registry/<action>/ paths but routed to cets.compliance.views_registry (they call compliance).
+COMPLIANCE_STEPS = ("surrender", "carry_over", "forced_surrender")
 TITLES = {
     "vintage": _lazy("Create a vintage and its cap"), "issuance": _lazy("Propose issuance or claw-back"),
     "freeze": _lazy("Judicial freeze"), "release": _lazy("Release frozen units"), "cancellation": _lazy("Voluntary cancellation"),
@@ -57,7 +58,7 @@ def _unit_type(code: str) -> UnitType:
     return ut
 
 
-def _org(uscc: str):
+def organisation_by_code(uscc: str):
     from cets.parties.models import Organisation
 
     org = Organisation.objects.filter(uscc=uscc.strip().upper()).first()
@@ -97,17 +98,38 @@ def registry_page(request):
         if acc is not None:
             ctx["holdings"] = reg.holdings_of(account=acc)
             ctx["holder_forms"] = [(name, TITLES[name], cls(initial={"key": _key(), "account": acc.number})) for name, cls in HOLDER_FORMS.items()]
-    return render(request, "web/registry.html", ctx)
+    return render(request, "registry/registry.html", ctx)
 
 
-def _run(request, fn) -> None:
+def say(request, e: CetsError) -> str:
+    """``"<code> <message>"`` in the page's language."""
+    return f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
+
+
+def run(request, fn, done=None) -> bool:
+    """Call ``fn``; a refusal is recorded and shown with its code (nothing changed: the service's transaction rolled
+    back), else ``done`` (default "Done: <result>") is shown. True when it went through."""
     try:
         out = fn()
     except CetsError as e:
         refused(request, e)
-        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
-        return
-    messages.success(request, _("Done: %(what)s") % {"what": out})
+        messages.error(request, say(request, e))
+        return False
+    messages.success(request, done(out) if done else _("Done: %(what)s") % {"what": out})
+    return True
+
+
+def second_factor_refused(request) -> bool:
+    """True (and R0505 shown and recorded) when the session is not verified with the user's TOTP device."""
+    if not second_factor_missing(request.user):
+        return False
+    refused(request, CetsError(R0505))
+    messages.error(request, say(request, CetsError(R0505)))
+    return True
+
+
+def form_refused(request, f) -> None:
+    messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in f.errors.items()))
 
 
 @require_POST
@@ -117,27 +139,25 @@ def registry_action(request, action: str):
     if m is None:
         raise Http404
     operator = m.role == Role.REGISTRY_OPERATOR
-    if second_factor_missing(request.user):
-        refused(request, CetsError(R0505))
-        messages.error(request, f"{R0505.code} {R0505.zh if request.LANGUAGE_CODE.startswith('zh') else R0505.en}")
-        return redirect("web:registry")
+    if second_factor_refused(request):
+        return redirect("registry:registry")
     user = request.user
     if action == "decide" and (operator or m.role == Role.PROVINCIAL_AUTHORITY):  # the service checks who may decide which kind
         f = forms.DecisionForm(request.POST)
         if f.is_valid():
             pid = f.cleaned_data["proposal"]
             if f.cleaned_data["decision"] == "approve":
-                _run(request, lambda: services.proposal_approve(proposal_id=pid, approver=user).key)
+                run(request, lambda: services.proposal_approve(proposal_id=pid, approver=user).key)
             else:
-                _run(request, lambda: services.proposal_reject(proposal_id=pid, approver=user, reason=f.cleaned_data["reason"] or "—").key)
-        return redirect("web:registry")
+                run(request, lambda: services.proposal_reject(proposal_id=pid, approver=user, reason=f.cleaned_data["reason"] or "—").key)
+        return redirect("registry:registry")
     table = OPERATOR_FORMS if operator else HOLDER_FORMS
-    if action not in table:
+    if action not in table or action in COMPLIANCE_STEPS:
         raise Http404
     f = table[action](request.POST)
     if not f.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in f.errors.items()))
-        return redirect("web:registry")
+        form_refused(request, f)
+        return redirect("registry:registry")
     d = f.cleaned_data
     own = None if operator else reg.account_of(holder_id=m.organisation_id)
 
@@ -173,29 +193,17 @@ def registry_action(request, action: str):
             line = services.IssuanceLine(account=d["account"].strip(), quantity=d["quantity"], reference=d["reason"],
                                          beneficiary=d["beneficiary"].strip())
             return services.issuance_propose(key=d["key"], unit_type=_unit_type(d["unit_type"]), lines=[line], actor=user).key
-        if action == "forced_surrender":
-            from cets.compliance.services import forced_surrender_propose
-
-            return forced_surrender_propose(key=d["key"], entity=_org(d["entity_uscc"]), year=d["year"], instruction_ref=d["reason"], actor=user).key
         if action == "holder_change":  # the old holder's province approves it on this page (four eyes across institutions)
             lines = [(_unit_type(d["unit_type"]), d["quantity"])] if d["kind"] == "split" and d["unit_type"] and d["quantity"] else []
-            return services.holder_change_propose(key=d["key"], kind=d["kind"], from_holder=_org(d["from_uscc"]), to_holder=_org(d["to_uscc"]),
+            return services.holder_change_propose(key=d["key"], kind=d["kind"], from_holder=organisation_by_code(d["from_uscc"]),
+                                                  to_holder=organisation_by_code(d["to_uscc"]),
                                                   lines=lines, decision_ref=d["reason"], actor=user).key
-        if action == "surrender":
-            from cets.compliance.services import surrender_submit
-
-            return surrender_submit(key=d["key"], entity=own.holder, year=d["year"], unit_type_code=d["unit_type"].strip(),
-                                    quantity=d["quantity"], actor=user).key
-        if action == "carry_over":
-            from cets.compliance.services import carry_over_apply
-
-            return carry_over_apply(key=d["key"], entity=own.holder, unit_type_code=d["unit_type"].strip(), quantity=d["quantity"], actor=user).key
         if action == "account_close":
             return services.account_close_propose(key=d["key"], account=_account(d["account"]), actor=user).key
         return services.reversal_propose(key=d["key"], transfer_key=d["transfer_key"], reason=d["reason"], actor=user).key
 
-    _run(request, do)
-    return redirect("web:registry")
+    run(request, do)
+    return redirect("registry:registry")
 
 
 @require_http_methods(["GET"])
@@ -204,7 +212,7 @@ def holder_changes_public(request):
     from cets.registry.models import HolderChange
 
     changes = HolderChange.objects.select_related("from_holder", "to_holder").order_by("-published_at")[:200]
-    return render(request, "web/holder_changes.html", {"changes": changes})
+    return render(request, "registry/holder_changes.html", {"changes": changes})
 
 
 @login_required
@@ -223,4 +231,4 @@ def registry_blocks(request, serial: str = ""):
         except CetsError as e:
             refused(request, e)
             ctx["error"] = f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
-    return render(request, "web/registry_block.html", ctx)
+    return render(request, "registry/registry_block.html", ctx)
