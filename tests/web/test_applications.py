@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from cets.registry.models import AccountApplication
+from tests.browser import totp_token
 from tests.conftest import SD_1, client_for
 
 PID = "11010519850102123X"
@@ -46,9 +47,11 @@ def open_by_pages(world) -> AccountApplication:
     assert app.reference in page and MASKED in page
     assert a.post(f"/registry/applications/{app.reference}/decide/", {"action": "propose", "note": "证件核对无误"}).status_code == 302
     app.refresh_from_db()
-    r = a.post("/registry/decide/", {"proposal": app.proposal_id, "decision": "approve"}, follow=True)  # the proposer cannot
+    r = a.post("/registry/decide/", {"proposal": app.proposal_id, "decision": "approve", "otp_token": totp_token(world.registry_a.username)},
+               follow=True)  # the proposer cannot
     assert any(m.startswith("R0501") for m in msgs(r))
-    r = b.post("/registry/decide/", {"proposal": app.proposal_id, "decision": "approve"}, follow=True)
+    r = b.post("/registry/decide/", {"proposal": app.proposal_id, "decision": "approve", "otp_token": totp_token(world.registry_b.username)},
+               follow=True)
     app.refresh_from_db()
     assert app.status == "approved"
     return app

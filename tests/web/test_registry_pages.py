@@ -5,6 +5,7 @@ from django.test import Client
 
 from cets.registry.models import AccountKind, Holding, Position, Proposal, TransferKind, UnitType
 from cets.registry.services import IssuanceLine, Leg, issuance_propose, system_account, transfer_post
+from tests.browser import totp_token
 from tests.conftest import SD_1, SD_2, client_for
 
 
@@ -45,10 +46,10 @@ def test_operator_pages_need_totp_and_four_eyes(world):
     assert any(m.startswith("R0505") for m in msgs(r))
     a = client_for(world.registry_a, verified=True)
     assert "your own proposal" in a.get("/registry/").content.decode() or "本人提议" in a.get("/registry/").content.decode()
-    r = a.post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    r = a.post("/registry/decide/", {"proposal": p.pk, "decision": "approve", "otp_token": totp_token(world.registry_a.username)}, follow=True)
     assert any(m.startswith("R0501") for m in msgs(r))
     b = client_for(world.registry_b, verified=True)
-    r = b.post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    r = b.post("/registry/decide/", {"proposal": p.pk, "decision": "approve", "otp_token": totp_token(world.registry_b.username)}, follow=True)
     assert Proposal.objects.get(pk=p.pk).status == "executed"
     assert Holding.objects.get(account=world.accounts[SD_1], position="registry").quantity == 500
 
@@ -107,7 +108,7 @@ def test_published_holder_changes_are_public(world):
     assert "hc" in page
     assert "changes of holder awaiting your approval" in sd.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "changes of holder" not in client_for(world.province_zj).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    sd.post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    sd.post("/registry/decide/", {"proposal": p.pk, "decision": "approve", "otp_token": totp_token(world.province_sd.username)}, follow=True)
     assert Proposal.objects.get(key="hc").status == "executed"
 
     r = Client().get("/public/holder-changes/")

@@ -9,13 +9,14 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cets.parties.access import membership_of
 from cets.parties.models import Role
 from cets.registry import forms
 from cets.registry import selectors as reg
-from cets.registry.views.operations import form_refused, organisation_by_code, run, second_factor_refused
+from cets.registry.views.operations import form_refused, organisation_by_code, outcome, run, second_factor_refused
 
 from .services import carry_over_apply, forced_surrender_propose, surrender_submit
 
@@ -41,14 +42,17 @@ def registry_compliance_action(request, action: str):
     def do():
         if action == "forced_surrender":
             return forced_surrender_propose(key=d["key"], entity=organisation_by_code(d["entity_uscc"]), year=d["year"],
-                                            instruction_ref=d["reason"], actor=user).key
+                                            instruction_ref=d["reason"], actor=user)
         own = reg.account_of(holder_id=m.organisation_id)
         if own is None:
             raise Http404
         if action == "surrender":
-            return surrender_submit(key=d["key"], entity=own.holder, year=d["year"], unit_type_code=d["unit_type"].strip(),
-                                    quantity=d["quantity"], actor=user).key
-        return carry_over_apply(key=d["key"], entity=own.holder, unit_type_code=d["unit_type"].strip(), quantity=d["quantity"], actor=user).key
+            a = surrender_submit(key=d["key"], entity=own.holder, year=d["year"], unit_type_code=d["unit_type"].strip(),
+                                 quantity=d["quantity"], actor=user)
+            return _("Surrender applied for and waiting for approval: %(key)s, %(quantity)s t held until the authority decides.") % {
+                "key": a.key, "quantity": f"{d['quantity']:,}"}
+        a = carry_over_apply(key=d["key"], entity=own.holder, unit_type_code=d["unit_type"].strip(), quantity=d["quantity"], actor=user)
+        return _("Carry-over applied for and waiting for approval: %(key)s, %(quantity)s t.") % {"key": a.key, "quantity": f"{d['quantity']:,}"}
 
-    run(request, do)
+    run(request, do, done=outcome)
     return redirect("registry:registry")

@@ -50,9 +50,13 @@ class ReversalForm(_Keyed):
 
 
 class DecisionForm(forms.Form):
-    proposal = forms.IntegerField(widget=forms.HiddenInput)
+    """A second person's decision on a proposal: approving is signing, with the approver's TOTP code (R1201, R1202)."""
+
+    proposal = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**62)
     decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
     reason = forms.CharField(max_length=200, required=False)
+    otp_token = forms.CharField(label=_("Your dynamic code (TOTP)"), max_length=8, required=False,
+                                widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
 
 
 class VintageForm(_Keyed):
