@@ -154,7 +154,7 @@ def signing_refusal(user, token: str):
     if not devices:
         return R1202
     token = (token or "").strip()
-    if not (token.isdigit() and 6 <= len(token) <= 8):
+    if not (token.isascii() and token.isdigit() and 6 <= len(token) <= 8):
         return R1201
     return None if any(d.verify_token(token) for d in devices) else R1201
 
