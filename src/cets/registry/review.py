@@ -34,6 +34,14 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
 # where units go that leave the holders (no holder account to show)
 SINKS: dict[str, tuple[str, str]] = {"cancellation": ("注销账户", "the cancellation account"), "deduction": ("核减（注销）", "deducted (cancelled)")}
 ISSUANCE_LINES_SHOWN = 10
+# payload fields shown as named facts: field → (Chinese, English)
+FACT_WORDS: dict[str, tuple[str, str]] = {
+    "from": ("原持有人", "from holder"), "to": ("新持有人", "to holder"), "kind": ("类型", "kind"), "effective_at": ("生效时间", "effective at"),
+    "account": ("账户", "account"), "instrument": ("品种", "instrument"), "vintage": ("年度", "vintage"), "cap_t": ("总量（吨）", "cap (t)"),
+    "name": ("名称", "name"), "holder_kind": ("持有人类型", "holder kind"), "application": ("申请编号", "application"),
+    "holder": ("证件号码或信用代码", "identity number or credit code"), "entity": ("重点排放单位", "entity"), "year": ("履约年度", "compliance year"),
+    "years": ("涉及年度", "years covered"), "transfer": ("原分录", "entry"), "market": ("市场", "market"), "pack": ("规则包", "rule pack"),
+}
 
 
 @dataclass(frozen=True)
@@ -88,22 +96,26 @@ def _side(acc: Account | None, number: str, unit_type: str, delta: int) -> Side:
     return Side(number=acc.number, holder=acc.holder.name if acc.holder else "", before=before, after=before + delta)
 
 
-def _leg_out(d: dict, kind: str, to_number: str = "") -> LegSummary:
+def _leg_out(d: dict, kind: str, zh: bool, to_number: str = "") -> LegSummary:
     """Units held in ``d['account']`` leaving to ``to_number`` (or to the kind's sink)."""
     ut, q = d.get("unit_type", ""), int(d.get("quantity", 0))
     src = _side(_acc(d.get("account", "")), d.get("account", ""), ut, -q)
     if to_number:
         dst = _side(_acc(to_number), to_number, ut, q)
     else:
-        zh, en = SINKS.get(kind, ("", ""))
-        dst = Side(label=f"{zh} {en}".strip())
+        dst = Side(label=_words(SINKS.get(kind, ("", "")), zh))
     return LegSummary(unit_type=ut, quantity=q, source=src, target=dst)
 
 
-def proposal_summary(p: Proposal) -> ProposalSummary:
-    """The :class:`ProposalSummary` of ``p`` for its reviewer (any kind; an unknown payload shows as named facts)."""
+def _words(pair: tuple[str, str], zh: bool) -> str:
+    return pair[0] if zh else pair[1]
+
+
+def proposal_summary(p: Proposal, *, zh: bool = False) -> ProposalSummary:
+    """The :class:`ProposalSummary` of ``p`` for its reviewer (any kind; an unknown payload shows as named facts);
+    ``zh``: the labels of accounts that are no holder's in Chinese, else English."""
     d = p.payload if isinstance(p.payload, dict) else {}
-    zh, en = KIND_WORDS.get(p.kind, (p.kind, p.kind))
+    kind_zh, kind_en = KIND_WORDS.get(p.kind, (p.kind, p.kind))
     reason = str(d.get("reference") or d.get("reason") or d.get("decision_ref") or d.get("court_ref") or d.get("instruction") or d.get("note") or "")
     legs: list[LegSummary] = []
     lines = total = 0
@@ -114,20 +126,20 @@ def proposal_summary(p: Proposal) -> ProposalSummary:
         ut = d.get("unit_type", "")
         for r in rows[:ISSUANCE_LINES_SHOWN]:
             q = int(r.get("quantity", 0))
-            legs.append(LegSummary(unit_type=ut, quantity=q, source=Side(label="国家总量账户 national total account"),
+            legs.append(LegSummary(unit_type=ut, quantity=q, source=Side(label=_words(("国家总量账户", "national total account"), zh)),
                                    target=_side(_acc(r.get("account", "")), r.get("account", ""), ut, q), note=str(r.get("reference", ""))))
         if not reason:
             reason = "; ".join(sorted({str(r.get("reference", "")) for r in rows if r.get("reference")}))[:200]
     elif p.kind in ("cancellation", "deduction"):
-        legs.append(_leg_out(d, p.kind))
+        legs.append(_leg_out(d, p.kind, zh))
     elif p.kind == "operator_transfer":
-        legs.append(_leg_out(d, p.kind, to_number=d.get("to_account", "")))
+        legs.append(_leg_out(d, p.kind, zh, to_number=d.get("to_account", "")))
     elif p.kind == "freeze_release":
         ut, q = d.get("unit_type", ""), int(d.get("quantity", 0))
         acc = _acc(d.get("account", ""))
         side = _side(acc, d.get("account", ""), ut, 0)
-        legs.append(LegSummary(unit_type=ut, quantity=q, source=Side(number=side.number, holder=side.holder, label="司法冻结 frozen"),
-                               target=side, note="冻结 → 登记持仓 frozen → registry position"))
+        legs.append(LegSummary(unit_type=ut, quantity=q, source=Side(number=side.number, holder=side.holder, label=_words(("司法冻结", "frozen"), zh)),
+                               target=side, note=_words(("司法冻结 → 登记持仓", "frozen → registry position"), zh)))
     elif p.kind == "reversal":
         t = Transfer.objects.select_related("unit_type", "debit_account__holder", "credit_account__holder").filter(key=d.get("transfer", "")).first()
         if t is not None:
@@ -148,9 +160,22 @@ def proposal_summary(p: Proposal) -> ProposalSummary:
             ut, q = ln.get("unit_type", ""), int(ln.get("quantity", 0))
             legs.append(LegSummary(unit_type=ut, quantity=q, source=_side(src_acc, "", ut, -q), target=_side(dst_acc, "", ut, q)))
     else:
-        facts += [(k, str(v)) for k, v in d.items() if v not in (None, "", []) and k not in ("effective_at",)]
+        for k, v in d.items():
+            if v in (None, "", []) or k == "effective_at" or str(v) == reason:
+                continue
+            if k == "holder" and p.kind == "account_application" and d.get("holder_kind") != "institution":  # an identity number: never whole
+                from cets.core.resident_id import mask
+
+                v = mask(str(v))
+            if k == "entity":
+                from cets.parties.models import Organisation
+
+                name = Organisation.objects.filter(uscc=str(v)).values_list("name", flat=True).first()
+                v = f"{name or ''} {v}".strip()
+            facts.append((k, ", ".join(map(str, v)) if isinstance(v, list) else str(v)))
     if d.get("effective_at"):
         facts.append(("effective_at", str(d["effective_at"])))
-    return ProposalSummary(proposal=p, kind_zh=zh, kind_en=en, reason=reason, legs=legs, lines=lines, total_t=total, facts=facts)
+    facts = [(_words(FACT_WORDS.get(k, (k, k)), zh), v) for k, v in facts]
+    return ProposalSummary(proposal=p, kind_zh=kind_zh, kind_en=kind_en, reason=reason, legs=legs, lines=lines, total_t=total, facts=facts)
 
 

@@ -92,7 +92,8 @@ def registry_page(request):
     if operator:
         pending = Proposal.objects.filter(status=Proposal.Status.PROPOSED)
     if pending is not None:  # review-then-sign: each with its readable summary (review.py)
-        ctx["pending"] = [proposal_summary(p) for p in pending.select_related("proposed_by").order_by("proposed_at")[:PENDING_SHOWN]]
+        zh = request.LANGUAGE_CODE.startswith("zh")
+        ctx["pending"] = [proposal_summary(p, zh=zh) for p in pending.select_related("proposed_by").order_by("proposed_at")[:PENDING_SHOWN]]
         ctx["pending_total"] = pending.count()
     if operator:
         ctx["op_forms"] = [(name, TITLES[name], cls(initial={"key": _key()})) for name, cls in OPERATOR_FORMS.items()]
