@@ -112,3 +112,14 @@ def test_messages_say_proposed_and_waiting_then_rejected(world):
     assert Proposal.objects.get(pk=p.pk).status == "rejected" and _total(world.accounts[SD_1]) == 100
     r = client_for(world.registry_b, verified=True).post("/registry/decide/", {"proposal": "99999999999999999999", "decision": "approve"}, follow=True)
     assert r.status_code == 200  # out of range: a form error, never a 500
+
+
+def test_the_review_is_in_one_language(world):
+    _seed(world, 100)
+    deduction_propose(key="ded-zh", account=world.accounts[SD_1], unit_type=world.cea, quantity=10, decision_ref="鲁环罚〔2025〕3号", actor=world.registry_a)
+    b = client_for(world.registry_b, verified=True)
+    zh = b.get("/registry/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "核减" in zh and "签署并执行" in zh and "100 → 100" not in zh and "100 → 90" in zh
+    assert "deduction on a decision" not in zh and "deducted (cancelled)" not in zh
+    en = b.get("/registry/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "deduction on a decision" in en and "deducted (cancelled)" in en and "Sign and execute" in en
