@@ -123,3 +123,12 @@ def test_the_review_is_in_one_language(world):
     assert "deduction on a decision" not in zh and "deducted (cancelled)" not in zh
     en = b.get("/registry/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "deduction on a decision" in en and "deducted (cancelled)" in en and "Sign and execute" in en
+
+
+def test_an_out_of_range_quantity_is_a_form_error_and_proposes_nothing(world):
+    a = client_for(world.registry_a, verified=True)
+    for q in ("100000000000000000000", "-100000000000000000000", "1000000000000000"):
+        r = a.post("/registry/issuance/", {"key": f"big-{len(q)}-{q[0]}", "account": world.accounts[SD_1].number, "unit_type": "CEA-2023",
+                                           "quantity": q, "reason": "x"}, follow=True)
+        assert r.status_code == 200 and any(m.startswith("quantity:") for m in msgs(r))
+    assert not Proposal.objects.filter(key__startswith="big-").exists()

@@ -1,8 +1,11 @@
 """The registry's forms: each operation form carries an idempotency key (generated when the form is shown) and
-the fields its service takes; the services check everything again (role, jurisdiction, limits)."""
+the fields its service takes; the services check everything again (role, jurisdiction, limits). Quantities (tonnes, int)
+stay below the API's :data:`cets.core.schema.MAX_QUANTITY`, so an out-of-range number is a form error, never a 500."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from cets.core.schema import MAX_QUANTITY
 
 POSITION_CHOICES = [("registry", _("registry position")), ("trading", _("trading position"))]
 
@@ -17,7 +20,7 @@ class _Keyed(forms.Form):
 class TransferForm(_Keyed):
     to_account = forms.CharField(label=_("To account"), max_length=40)
     unit_type = forms.CharField(label=_("Unit type"), max_length=80)
-    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
     reference = forms.CharField(label=_("Reference"), max_length=200, required=False)
 
 
@@ -25,7 +28,7 @@ class PositionMoveForm(_Keyed):
     unit_type = forms.CharField(label=_("Unit type"), max_length=80)
     from_position = forms.ChoiceField(label=_("From"), choices=POSITION_CHOICES)
     to_position = forms.ChoiceField(label=_("To"), choices=POSITION_CHOICES, initial="trading")
-    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
 
 
 class HeldForm(_Keyed):
@@ -33,14 +36,14 @@ class HeldForm(_Keyed):
 
     account = forms.CharField(label=_("Account"), max_length=40)
     unit_type = forms.CharField(label=_("Unit type"), max_length=80)
-    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
     reason = forms.CharField(label=_("Purpose or decision reference"), max_length=200)
 
 
 class FreezeForm(_Keyed):
     account = forms.CharField(label=_("Account"), max_length=40)
     unit_type = forms.CharField(label=_("Unit type"), max_length=80)
-    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
     court_ref = forms.CharField(label=_("Court order"), max_length=200)
 
 
@@ -62,13 +65,13 @@ class DecisionForm(forms.Form):
 class VintageForm(_Keyed):
     instrument = forms.ChoiceField(label=_("Instrument"), choices=[("CEA", "CEA"), ("BEA", "BEA")])
     vintage = forms.RegexField(label=_("Vintage"), regex=r"^\d{4}(-\d{4})?$", max_length=9)
-    cap_t = forms.IntegerField(label=_("Cap (t)"), min_value=1)
+    cap_t = forms.IntegerField(label=_("Cap (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
 
 
 class IssuanceForm(_Keyed):
     account = forms.CharField(label=_("Account"), max_length=40)
     unit_type = forms.CharField(label=_("Unit type"), max_length=80)
-    quantity = forms.IntegerField(label=_("Quantity (t, negative = claw-back)"))
+    quantity = forms.IntegerField(label=_("Quantity (t, negative = claw-back)"), min_value=1 - MAX_QUANTITY, max_value=MAX_QUANTITY - 1)
     reason = forms.CharField(label=_("Reference"), max_length=200)
     beneficiary = forms.CharField(label=_("Held for (credit code, provincial accounts)"), max_length=18, required=False)
 
@@ -85,18 +88,18 @@ class HolderChangeForm(_Keyed):
     to_uscc = forms.CharField(label=_("To (credit code)"), max_length=18)
     reason = forms.CharField(label=_("Decision reference"), max_length=200)
     unit_type = forms.CharField(label=_("Unit type (split only)"), max_length=80, required=False)
-    quantity = forms.IntegerField(label=_("Quantity (t, split only)"), min_value=1, required=False)
+    quantity = forms.IntegerField(label=_("Quantity (t, split only)"), min_value=1, max_value=MAX_QUANTITY - 1, required=False)
 
 
 class SurrenderForm(_Keyed):
     year = forms.IntegerField(label=_("Compliance year"), min_value=2019, max_value=2100)
     unit_type = forms.CharField(label=_("Unit type"), max_length=80)
-    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
 
 
 class CarryOverForm(_Keyed):
     unit_type = forms.CharField(label=_("Unit type (2019–2024 vintage)"), max_length=80)
-    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1)
+    quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
 
 
 class AccountCloseForm(_Keyed):
