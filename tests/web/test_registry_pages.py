@@ -131,3 +131,16 @@ def test_account_closure_is_proposed_from_the_page_and_refused_while_units_are_h
     assert any(m.startswith("R0109") for m in msgs(r))
     a.post("/registry/account_close/", {"key": "close-2", "account": world.accounts[SD_2].number}, follow=True)
     assert Proposal.objects.get(key="close-2").kind == "account_close"
+
+
+def test_the_compliance_steps_of_the_registry_page_are_routed_to_compliance(world):
+    from django.urls import resolve
+
+    assert resolve("/registry/forced_surrender/").func.__module__ == "cets.compliance.views_registry"
+    assert resolve("/registry/surrender/").func.__module__ == "cets.compliance.views_registry"
+    assert resolve("/registry/deduction/").func.__module__ == "cets.registry.views.operations"
+    a = client_for(world.registry_a, verified=True)
+    r = a.post("/registry/forced_surrender/", {"key": "fs-x", "entity_uscc": "91000000000000000X", "year": "2023", "reason": "鲁环函"}, follow=True)
+    assert any(m.startswith("R0101") for m in msgs(r))
+    assert client_for(world.entity_sd1_user, verified=True).post("/registry/forced_surrender/", {"key": "k"}).status_code == 404
+    assert a.post("/registry/surrender/", {"key": "k"}).status_code == 404  # an operator holds no account to surrender from
