@@ -72,6 +72,8 @@ SPOT_CHECK = ("91110108MA0BJD003", 396_000)
 DAYS = {
     "list": "2024-05-20", "commission": "2024-05-27", "verified": "2024-06-20", "spot": "2024-06-24", "spot_done": "2024-07-05",
     "basis": "2024-07-08", "pre": "2024-07-12", "final": "2024-09-13", "surrender": "2024-11-08", "collect": "2024-11-18",
+    # the fine's price window (beijing/compliance-2023-2024 penalty.price_window: the six months up to the deadline)
+    "price_from": "2024-05-16", "price_to": "2024-11-15", "fine": "2024-12-02",
 }
 
 def uscc(first17: str) -> str:
@@ -92,6 +94,7 @@ class BeijingYear:
         self.verification()
         self.allocate_and_issue()
         self.surrender_and_collect()
+        self.market_and_fine()
         self.summary()
 
     # -- the bureau, a district bureau, two verification bodies
@@ -240,6 +243,30 @@ class BeijingYear:
         if p.status == Proposal.Status.PROPOSED:
             proposal_approve(proposal_id=p.pk, approver=self.base.registry_b)
 
+    # -- 5. the market's six months before the deadline, and the fine of the unit that fell short
+    def market_and_fine(self) -> None:
+        from cets.compliance.models import Obligation, PenaltyDecision
+        from cets.compliance.services import penalty_decide
+        from cets.trading.models import DailyStat
+        from cets.trading.replay_totals import replay_totals_run
+
+        from .common import data_dir
+
+        start, end = dt.date.fromisoformat(DAYS["price_from"]), dt.date.fromisoformat(DAYS["price_to"])
+        if not DailyStat.objects.filter(market=MARKET, date__gte=start, date__lte=end).exists():
+            self.log("· Beijing: the exchange's real BEA days of the six months before the deadline, replayed 北京市场成交回放")
+            rep = replay_totals_run(market=MARKET, path=data_dir() / "cn-pilots-bj-tj-gd-hb" / "beijing_bea_daily.csv", start=start, end=end)
+            if not rep.ok:
+                raise RuntimeError(f"Beijing replay: {len(rep.engine)} engine mismatch(es)")
+        for c, (o, u) in self.entities.items():
+            if u.outcome != "short":
+                continue
+            ob = Obligation.objects.get(market=MARKET, year=YEAR, entity=o)
+            if not PenaltyDecision.objects.filter(obligation=ob).exists():
+                self.log("· Beijing: the bureau decides the fine (3 × the market's average price) 罚款决定")
+                penalty_decide(obligation_id=ob.pk, reference="京环罚〔2024〕演示1号", reason="首次未足额清缴，按下限（演示）", actor=self.bureau,
+                               multiple="3", at=at(DAYS["fine"]))
+
     def summary(self) -> None:
         from django.db.models import Sum
 
@@ -251,6 +278,11 @@ class BeijingYear:
         c = {"entities": len(self.entities), "determined_t": a["e"] or 0, "allocated_t": a["f"] or 0, "issued_t": a["i"] or 0,
              "surrendered_t": sum(surrendered_by_instrument(year=YEAR, market=MARKET).values())}
         c.update({f"outcome_{k}": v for k, v in outcome_counts(year=YEAR, market=MARKET).items()})
+        from cets.compliance.models import PenaltyDecision
+
+        fines = list(PenaltyDecision.objects.filter(obligation__market=MARKET, obligation__year=YEAR).values_list("fine_fen", "price_fen"))
+        c["fines"], c["fine_fen"] = len(fines), sum(f for f, _ in fines)
+        c["fine_price_fen"] = fines[0][1] if fines else 0
         self.res.counts_beijing = c
         from cets.parties.models import Membership
         from cets.parties.services import totp_device_ensure
