@@ -218,7 +218,8 @@ class ImportBatch(models.Model):
 class SecurityEvent(models.Model):
     """A security event, append-only, read by auditors (DESIGN.md, Who uses it): a failed sign-in, a lockout
     (S0301), a wrong TOTP code (S0302), a refused permission (R0502) or a registry operation without a
-    verified second factor (R0505). ``username`` is what was typed (the account may not exist); ``ip`` the
+    verified second factor (R0505), a second factor enrolled or replaced (``totp_enrolled``; a refused enrolment
+    is ``totp_failed`` with L0501/L0502). ``username`` is what was typed (the account may not exist); ``ip`` the
     client address; ``path`` the page or endpoint; ``code`` the check code when there is one."""
 
     class Kind(models.TextChoices):
@@ -227,6 +228,7 @@ class SecurityEvent(models.Model):
         TOTP_FAILED = "totp_failed", "动态口令错误 wrong TOTP code"
         PERMISSION_REFUSED = "permission_refused", "权限拒绝 permission refused"
         PASSWORD_CHANGED = "password_changed", "密码已修改 password changed"
+        TOTP_ENROLLED = "totp_enrolled", "动态口令设备已绑定 second factor enrolled"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)

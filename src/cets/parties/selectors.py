@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q
 from django.http import Http404
 
@@ -132,3 +134,37 @@ def public_list_publications(*, market: str = "", year: int | None = None):
 def public_list_years() -> list[int]:
     """Years of which a list has included entries, newest first."""
     return sorted(set(EmitterListEntry.objects.filter(included=True).values_list("year", flat=True)), reverse=True)
+
+
+# -- the second factor (TOTP, RFC 6238; django-otp) ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    """A device being enrolled (unconfirmed): its id, its secret in base32 (no padding) and the ``otpauth://totp/``
+    URI an authenticator app reads (issuer ``OTP_TOTP_ISSUER``, label the username; 30 s, 6 digits, SHA-1)."""
+
+    device_id: int
+    secret: str
+    uri: str
+
+
+def totp_device_active(*, user):
+    """``user``'s confirmed TOTP device (the oldest), or None."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def totp_enrolment(*, user, device_id) -> TotpEnrolment | None:
+    """The unconfirmed device ``device_id`` of ``user`` as a :class:`TotpEnrolment`, or None (another user's, confirmed,
+    gone, or no id)."""
+    import base64
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not isinstance(device_id, int) or isinstance(device_id, bool) or user is None or not getattr(user, "is_authenticated", False):
+        return None
+    d = TOTPDevice.objects.filter(user=user, confirmed=False, pk=device_id).first()
+    if d is None:
+        return None
+    return TotpEnrolment(device_id=d.pk, secret=base64.b32encode(d.bin_key).decode("ascii").rstrip("="), uri=d.config_url)
