@@ -82,12 +82,12 @@ def test_beijing_year_by_hand(unblocked):
 
     b = unblocked.counts_beijing
     assert b == {"entities": 6, "determined_t": 2_041_000, "allocated_t": 2_095_400, "issued_t": 2_095_400, "surrendered_t": 2_022_000,
-                 "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1}
+                 "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1, "general_reports_accepted": 1}
     got = {a.entity.uscc: (a.sector, a.final_allocation_t, a.pre_allocation_t)
            for a in EntityAllocation.objects.filter(market="beijing", year=2023).select_related("entity")}
     assert got[uscc(ENTITIES[3].first17)] == ("power", 76_000, 0)
     assert got[uscc(ENTITIES[2].first17)] == ("power", 426_800, 280_000)
-    assert {"bj-bureau", "bj-chaoyang", "bj-entity"} <= {row[0] for row in unblocked.logins}
+    assert {"bj-bureau", "bj-chaoyang", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
 
 
 def test_second_run_changed_nothing(unblocked):
