@@ -131,6 +131,9 @@ def test_key_emitter_reads_skip_the_general_reporting_unit(gbj):
     assert listed_entity_ids(market="beijing", year=2023, sector="power") == {gbj.key.pk}
     assert listed_entities(market="beijing", year=2023) == {"power": {gbj.key.pk: "11"}}
     assert [e.entity for e in general_reporting_entries(market="beijing", year=2023)] == [gbj.general]
+    from cets.parties.selectors import public_list_entries
+
+    assert [e.entity for e in public_list_entries(market="beijing")] == [gbj.key]  # the public key-emitter list
 
 
 def test_the_cycle_observes_both_steps(gbj, capsys):

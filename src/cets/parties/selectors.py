@@ -112,8 +112,9 @@ def sector_names_for_list(market: str, rules) -> dict[str, str]:
 
 def public_list_entries(*, market: str = "", year: int | None = None, sector: str = "", province: str = "", search: str = ""):
     """Included key-emitter list entries (public information, Regulations Art. 8, Measures Art. 35(二)),
-    every jurisdiction, with the entity; ordered by year (newest first), province, sector, credit code."""
-    qs = EmitterListEntry.objects.filter(included=True).select_related("entity")
+    every jurisdiction, with the entity; ordered by year (newest first), province, sector, credit code. Key emitters only
+    (a general reporting unit is not a key emitter)."""
+    qs = EmitterListEntry.objects.filter(included=True, category=EmitterListEntry.KEY_EMITTER).select_related("entity")
     if market:
         qs = qs.filter(market=market)
     if year:
@@ -139,4 +140,5 @@ def public_list_publications(*, market: str = "", year: int | None = None):
 
 def public_list_years() -> list[int]:
     """Years of which a list has included entries, newest first."""
-    return sorted(set(EmitterListEntry.objects.filter(included=True).values_list("year", flat=True)), reverse=True)
+    return sorted(set(EmitterListEntry.objects.filter(included=True, category=EmitterListEntry.KEY_EMITTER).values_list("year", flat=True)),
+                  reverse=True)
