@@ -92,13 +92,13 @@ def test_beijing_year_by_hand(unblocked):
     amount = sum(Decimal(r["amount_cny"]) for r in {r["trade_date"]: r for r in rows}.values())
     price_fen = int((amount * 100 / volume).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     assert b == {"entities": 6, "determined_t": 2_041_000, "allocated_t": 2_095_400, "issued_t": 2_095_400, "surrendered_t": 2_022_000,
-                 "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1,
+                 "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1, "general_reports_accepted": 1,
                  "fines": 1, "fine_price_fen": price_fen, "fine_fen": 3 * (95_000 - 76_000) * price_fen}
     got = {a.entity.uscc: (a.sector, a.final_allocation_t, a.pre_allocation_t)
            for a in EntityAllocation.objects.filter(market="beijing", year=2023).select_related("entity")}
     assert got[uscc(ENTITIES[3].first17)] == ("power", 76_000, 0)
     assert got[uscc(ENTITIES[2].first17)] == ("power", 426_800, 280_000)
-    assert {"bj-bureau", "bj-chaoyang", "bj-entity"} <= {row[0] for row in unblocked.logins}
+    assert {"bj-bureau", "bj-chaoyang", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
 
 
 def test_second_run_changed_nothing(unblocked):

@@ -210,6 +210,7 @@ class ListEntry:
     basis_t: int | None = None
     city: str = ""
     source: str = ""
+    category: str = "key_emitter"
 
 
 @transaction.atomic
@@ -222,7 +223,7 @@ def emitter_list_replace(*, market: str, year: int, sector: str, province: str, 
     EmitterListEntry.objects.filter(market=market, year=year, sector=sector, province=province).delete()
     EmitterListEntry.objects.bulk_create([
         EmitterListEntry(market=market, year=year, sector=sector, province=province, entity_id=e.entity_id, included=e.included,
-                         reason=e.reason, basis_year=e.basis_year, basis_t=e.basis_t, city=e.city, source=e.source)
+                         reason=e.reason, basis_year=e.basis_year, basis_t=e.basis_t, city=e.city, source=e.source, category=e.category)
         for e in entries], batch_size=1000)
     return sum(1 for e in entries if e.included)
 
@@ -254,7 +255,8 @@ def emitter_list_import(*, market: str, year: int, province: str, file_name: str
     orgs = entities_ensure(entities=[(r.uscc, r.name) for r in rows])
     for sector in sorted({r.sector for r in rows}):
         emitter_list_replace(market=market, year=year, sector=sector, province=province,
-                             entries=[ListEntry(entity_id=orgs[r.uscc].pk, included=True, reason="imported", city=r.city[:60], source=file_name[:200])
+                             entries=[ListEntry(entity_id=orgs[r.uscc].pk, included=True, reason="imported", city=r.city[:60], source=file_name[:200],
+                                                        category=r.category)
                                       for r in rows if r.sector == sector])
     return {"rows": len(rows), "entities_created": len(orgs)}
 
