@@ -287,6 +287,8 @@ from cets.supervision.api import router as supervision_router  # noqa: E402
 
 api.add_router("/supervision", supervision_router)
 from cets.parties.api import router as notifications_router  # noqa: E402
+from cets.parties.api import security_router  # noqa: E402
 
 api.add_router("/notifications", notifications_router)
+api.add_router("/security/second-factor", security_router)
 api.add_router("/public", public_router)

@@ -219,8 +219,11 @@ def cmd_demo(args) -> int:
         for label, k in (("key emitters 重点碳排放单位", "entities"), ("determined emissions 核定排放量 (t)", "determined_t"),
                          ("free allocation 免费配额 (t)", "allocated_t"), ("issued BEA 发放 (t)", "issued_t"), ("surrendered 清缴 (t)", "surrendered_t"),
                          ("on time 按时足额", "outcome_on_time"), ("collected after the deadline 逾期自动收缴", "outcome_collected"),
-                         ("incomplete 未足额", "outcome_incomplete")):
+                         ("incomplete 未足额", "outcome_incomplete"), ("fines decided 罚款决定", "fines"),
+                         ("general reporting units' reports accepted 一般报告单位报告检查通过", "general_reports_accepted")):
             bt.add_row(label, f"{b.get(k, 0):,}")
+        if b.get("fines"):
+            bt.add_row("fine 罚款 (CNY), 3 × average BEA price", f"{b['fine_fen'] / 100:,.2f} (price {b['fine_price_fen'] / 100:.2f})")
         con.print(bt)
     con.print("[green]✓ audit verify passed 审计通过[/green]" if res.audit_ok else f"[red]✗ audit verify failed: {res.audit_problems[:5]}[/red]")
     lt = Table(title="demo logins 演示账号")

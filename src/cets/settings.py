@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cets.web.middleware.SecondFactorEnrolmentMiddleware",  # a role that needs TOTP enrols a device before any page
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "cets.web.middleware.PermissionsPolicyMiddleware",

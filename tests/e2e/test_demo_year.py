@@ -77,17 +77,28 @@ def test_beijing_year_by_hand(unblocked):
     pre-allocation, floor): allocations 833,000 + 171,000 + 426,800 + 76,000 + 252,000 + 336,600 = 2,095,400 t over determined
     emissions 820,000 + 160,000 + 396,000 (the spot check's) + 95,000 + 240,000 + 330,000 = 2,041,000 t; four units surrender
     in time, one is collected after 2024-11-15 (160,000 t), one holds 76,000 t of 95,000 t (incomplete)."""
+    import csv
+    from decimal import ROUND_HALF_UP, Decimal
+
     from cets.allocation.models import EntityAllocation
     from cets.demo.beijing import ENTITIES, uscc
 
     b = unblocked.counts_beijing
+    # the fine's price: the real BEA days of 2024-05-16 … 2024-11-15 (beijing/compliance-2023-2024 penalty.price_window),
+    # volume-weighted, half-up to the fen, read here straight from the file
+    rows = [r for r in csv.DictReader((DATA / "cn-pilots-bj-tj-gd-hb" / "beijing_bea_daily.csv").open(encoding="utf-8"))
+            if "2024-05-16" <= r["trade_date"] <= "2024-11-15"]
+    volume = sum(int(r["volume_t"]) for r in {r["trade_date"]: r for r in rows}.values())
+    amount = sum(Decimal(r["amount_cny"]) for r in {r["trade_date"]: r for r in rows}.values())
+    price_fen = int((amount * 100 / volume).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     assert b == {"entities": 6, "determined_t": 2_041_000, "allocated_t": 2_095_400, "issued_t": 2_095_400, "surrendered_t": 2_022_000,
-                 "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1}
+                 "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1, "general_reports_accepted": 1,
+                 "fines": 1, "fine_price_fen": price_fen, "fine_fen": 3 * (95_000 - 76_000) * price_fen}
     got = {a.entity.uscc: (a.sector, a.final_allocation_t, a.pre_allocation_t)
            for a in EntityAllocation.objects.filter(market="beijing", year=2023).select_related("entity")}
     assert got[uscc(ENTITIES[3].first17)] == ("power", 76_000, 0)
     assert got[uscc(ENTITIES[2].first17)] == ("power", 426_800, 280_000)
-    assert {"bj-bureau", "bj-chaoyang", "bj-entity"} <= {row[0] for row in unblocked.logins}
+    assert {"bj-bureau", "bj-chaoyang", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
 
 
 def test_second_run_changed_nothing(unblocked):

@@ -30,7 +30,8 @@ def form(**over):
 
 def person_client() -> Client:
     c = Client()
-    r = c.post("/login/", {"username": "wangxm", "password": "a-long-password-1"})
+    # a holder's user signs in with its dynamic code (else it is held on /security/second-factor/)
+    r = c.post("/login/", {"username": "wangxm", "password": "a-long-password-1", "otp_token": totp_token("wangxm") or ""})
     assert r.status_code == 302, r.content[:300]
     return c
 

@@ -21,12 +21,12 @@ def test_pages_require_login(client, web, path):
 
 @pytest.mark.argon2
 def test_login_with_argon2_password_and_csrf_token(web):
-    assert with_password(web.province_sd).password.startswith("argon2$")
+    assert with_password(web.mee).password.startswith("argon2$")  # the national authority signs in without a second factor
     c = Client(enforce_csrf_checks=True)
     page = c.get(reverse("web:login"))
     assert page.status_code == 200
     token = c.cookies["csrftoken"].value
-    r = c.post(reverse("web:login"), {"username": "w-psd", "password": PASSWORD, "csrfmiddlewaretoken": token})
+    r = c.post(reverse("web:login"), {"username": "w-mee", "password": PASSWORD, "csrfmiddlewaretoken": token})
     assert r.status_code == 302
     assert r["Location"] == reverse("web:dashboard")
     assert c.get("/").status_code == 200

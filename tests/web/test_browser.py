@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import chrome, require_browser, wait
+from tests.browser import chrome, require_browser, totp_token, wait
 from tests.web.conftest import PASSWORD, SD_1, ZJ_1, with_password
 
 require_browser()
@@ -28,6 +28,9 @@ def login(browser, live_server, user):
     browser.get(live_server.url + "/login/")
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    token = totp_token(username)  # a role that needs the second factor signs in with its code
+    if token is not None:
+        browser.find_element(By.NAME, "otp_token").send_keys(token)
     browser.find_element(By.NAME, "password").submit()
     browser.find_element(By.XPATH, "//button[normalize-space()='English']")
 

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from tests.browser import chrome, require_browser, totp_token, wait, wait_text
+from tests.web.test_browser_second_factor import enrol_in_browser
 
 require_browser()
 
@@ -106,6 +107,9 @@ def test_an_individual_opens_an_account_from_application_to_approval(world, brow
     browser.find_element(By.NAME, "username").send_keys("wangxm")
     browser.find_element(By.NAME, "password").send_keys("a-long-password-1")
     browser.find_element(By.NAME, "password").submit()
+    # a holder's user moves units: without a device it is first held on the enrolment of its second factor
+    wait(browser, EC.presence_of_element_located((By.ID, "enrol-required")))
+    enrol_in_browser(browser)
     wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "form.logout")))
     browser.get(live_server.url + "/registry/")
     wait_text(browser, account)

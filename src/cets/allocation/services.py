@@ -56,7 +56,7 @@ def _sector_of(pack, year: int, entity_ids) -> dict[int, str]:
     from cets.parties.models import EmitterListEntry
 
     out: dict[int, str] = {}
-    for eid, sec in (EmitterListEntry.objects.filter(market=pack.market, year=year, entity_id__in=ids, included=True)
+    for eid, sec in (EmitterListEntry.objects.filter(market=pack.market, year=year, entity_id__in=ids, included=True, category=EmitterListEntry.KEY_EMITTER)
                      .order_by("entity_id", "sector").values_list("entity_id", "sector")):
         out.setdefault(eid, sec)
     return {eid: out.get(eid, pack.sector) for eid in ids}
@@ -770,7 +770,8 @@ def allocation_basis_import(*, pack_id: str, year: int, path, actor) -> int:
     Refusals: R0502 unless ``actor`` is a provincial authority whose province holds every listed entity;
     A0117 if the pack does not cover ``year``; A0131 if the pack's market method for the year takes no basis;
     A0101 once the year's allocation of the pack's scope is issued or proposed; InputError with every problem
-    (file, row, column, value, reason; unknown credit codes included) — then nothing is written."""
+    (file, row, column, value, reason; unknown credit codes and general reporting units of the year's list included) —
+    then nothing is written."""
     from cets.core.errors import InputError, InputProblem
     from cets.parties.access import DENIED
     from cets.parties.models import Organisation
@@ -794,10 +795,16 @@ def allocation_basis_import(*, pack_id: str, year: int, path, actor) -> int:
     if len(rows) + len(problems) > MAX_BASIS_ROWS:
         raise InputError([InputProblem(name, 1, "", str(len(rows)), f"行数超过上限 {MAX_BASIS_ROWS}", f"more than {MAX_BASIS_ROWS} rows")])
     orgs = {o.uscc: o for o in Organisation.objects.filter(uscc__in=[r["entity_uscc"] for r in rows])}
+    from cets.parties.selectors import general_reporting_entries
+
+    general = {e.entity.uscc for e in general_reporting_entries(market=pack.market, year=year)}
     for r in rows:
         o = orgs.get(r["entity_uscc"])
         if o is None:
             problems.append(InputProblem(name, r["row"], "entity_uscc", r["entity_uscc"], "平台上没有该单位", "no such entity on the platform"))
+        elif o.uscc in general:  # 一般报告单位: reports only, no allowance (京环发〔2024〕8号 三(一)2)
+            problems.append(InputProblem(name, r["row"], "entity_uscc", r["entity_uscc"], "一般报告单位不核定配额",
+                                         "a general reporting unit is allocated nothing"))
         elif o.province != m.province:
             raise CetsError(DENIED, f"{o.uscc} in province {o.province}, outside jurisdiction {m.province}")
     if problems:

@@ -6,9 +6,9 @@ registry proposals and accounts, MRV verification/plans/reports, allocation stag
 publications, compliance obligations, notices and surrenders). Nothing is stored.
 
 A sector's entities are those on its key-emitter list (``parties.EmitterListEntry`` of the market and year,
-``included=True``); allocation and issuance figures are the sector's own (``EntityAllocation`` per market,
-sector and year); an entity listed in two sectors has one obligation, whose surrender and outcome count in
-both sectors' figures.
+``included=True``, ``category=key_emitter``; general reporting units count only in their two steps); allocation and
+issuance figures are the sector's own (``EntityAllocation`` per market, sector and year); an entity listed in two
+sectors has one obligation, whose surrender and outcome count in both sectors' figures.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def listed_entities(*, market: str, year: int) -> dict[str, dict[int, str]]:
     from cets.parties.models import EmitterListEntry
 
     out: dict[str, dict[int, str]] = {}
-    for sector, eid, prov in EmitterListEntry.objects.filter(market=market, year=year, included=True).values_list("sector", "entity_id", "province"):
+    rows = EmitterListEntry.objects.filter(market=market, year=year, included=True, category=EmitterListEntry.KEY_EMITTER)
+    for sector, eid, prov in rows.values_list("sector", "entity_id", "province"):
         out.setdefault(sector, {})[eid] = prov
     return out
 
@@ -126,6 +127,8 @@ def _obligations(market: str, year: int, ids):
 def observe(step: Step, *, market: str, year: int, listed: dict[str, dict[int, str]], today: dt.date) -> Observation:
     """What the platform's records show of ``step``'s event as of ``today`` (see the cycle pack's header for
     each event). ``listed`` is :func:`listed_entities`."""
+    if step.event in ("general_reports", "general_reports_check"):
+        return _observe_general_reports(step.event, market=market, year=year, today=today)
     scope: dict[int, str] = {}
     pairs: set[tuple[str, str]] = set()
     for sector, ents in listed.items():
@@ -220,6 +223,24 @@ def observe(step: Step, *, market: str, year: int, listed: dict[str, dict[int, s
             return Observation(tracked=False, note="no submission recorded")
         return Observation(complete=True, done_on=max(days), done=len(days), total=len(days))
     raise ValueError(f"unknown cycle event {ev!r}")
+
+
+def _observe_general_reports(ev: str, *, market: str, year: int, today: dt.date) -> Observation:
+    """The general reporting units (一般报告单位, list category ``general_reporting``) of the year, one part each:
+    ``general_reports`` done on the day its report was filed (a returned report is not done until filed again);
+    ``general_reports_check`` done on the day the district accepted or returned it. Not applicable without such units."""
+    from cets.mrv.models import GeneralReport
+    from cets.parties.selectors import general_reporting_entries
+
+    ids = set(general_reporting_entries(market=market, year=year).values_list("entity_id", flat=True))
+    if not ids:
+        return Observation(applicable=False, note="no general reporting unit on the year's list")
+    rows = GeneralReport.objects.filter(market=market, year=year, entity_id__in=ids)
+    if ev == "general_reports":
+        days = dict(rows.exclude(status=GeneralReport.Status.RETURNED).values_list("entity_id", "submitted_on"))
+    else:
+        days = dict(rows.filter(checked_on__isnull=False).values_list("entity_id", "checked_on"))
+    return _parts(len(ids), days, today)
 
 
 def _observe_surrender(ev: str, *, market: str, year: int, ids, today: dt.date) -> Observation:

@@ -11,6 +11,9 @@ The year:
 
 1. the bureau (``bj-bureau``, the municipal bureau: a provincial-level authority, province 11) imports and
    publishes the 2023 list as an XLSX; a district bureau user (``bj-chaoyang``, 朝阳区) sees only its district;
+   the list also names one general reporting unit (一般报告单位, :data:`GENERAL`, 朝阳区): it files its 2023 report by
+   2024-07-15 (``bj-general``) and ``bj-chaoyang`` checks it within 30 days (三(一)2); it is allocated nothing and owes
+   nothing;
 2. each unit commissions a verification body (自行委托, 三(二)); the body records the verified emissions; the bureau
    spot-checks one unit with a second body (a difference over 1,000 t or 10% flags the first verifier);
 3. the bureau records the approval basis and computes the free allocation (±20% cap, 二(二)); the registry creates
@@ -66,12 +69,17 @@ ENTITIES = (
     DemoUnit("91110115MA0BJD005", "（演示）北京大兴能源中心有限公司", "110115", 240_000, "benchmark", "0.36", "700000", "1", 230_000, True),
     DemoUnit("91110112MA0BJD006", "（演示）北京通州热电有限公司", "110112", 330_000, "historical_total", "340000", "", "0.99", 335_000, True),
 )
+#: The general reporting unit (一般报告单位, 京环发〔2024〕8号 三(一)2): credit code's first 17 characters, name, GB/T 2260
+#: district, its reported 2023 emissions (t CO2e), the filing and check days.
+GENERAL = ("91110105MA0BJG001", "（演示）北京朝阳区域供热站有限公司", "110105", 18_600, "2024-07-10", "2024-07-29")
 #: The unit the bureau spot-checks and the figure the second body finds (tonnes CO2e).
 SPOT_CHECK = ("91110108MA0BJD003", 396_000)
 #: Dates of 京环发〔2024〕8号 (Asia/Shanghai): list, verification, determination and allocation, surrender, collection.
 DAYS = {
     "list": "2024-05-20", "commission": "2024-05-27", "verified": "2024-06-20", "spot": "2024-06-24", "spot_done": "2024-07-05",
     "basis": "2024-07-08", "pre": "2024-07-12", "final": "2024-09-13", "surrender": "2024-11-08", "collect": "2024-11-18",
+    # the fine's price window (beijing/compliance-2023-2024 penalty.price_window: the six months up to the deadline)
+    "price_from": "2024-05-16", "price_to": "2024-11-15", "fine": "2024-12-02",
 }
 
 def uscc(first17: str) -> str:
@@ -90,8 +98,10 @@ class BeijingYear:
         self.people()
         self.list_and_accounts()
         self.verification()
+        self.general_report()
         self.allocate_and_issue()
         self.surrender_and_collect()
+        self.market_and_fine()
         self.summary()
 
     # -- the bureau, a district bureau, two verification bodies
@@ -131,6 +141,8 @@ class BeijingYear:
             day = dt.date.fromisoformat(DAYS["list"])
             rows = [ListRow(year=YEAR, province=PROVINCE, city="北京市", sector=LIST_SECTOR, name=u.name, uscc=uscc(u.first17), authority="北京市生态环境局",
                             published_on=day) for u in ENTITIES]
+            rows.append(ListRow(year=YEAR, province=PROVINCE, city="北京市", sector=LIST_SECTOR, name=GENERAL[1], uscc=uscc(GENERAL[0]),
+                                authority="北京市生态环境局", published_on=day, category="general_reporting"))
             emitter_list_import(market=MARKET, year=YEAR, province=PROVINCE, file_name="北京市2023年度重点碳排放单位名单（演示）.xlsx",
                                 data=write_list_xlsx(rows, sector_names=names), actor=self.bureau)
             emitter_list_publish(market=MARKET, year=YEAR, sector=LIST_SECTOR, province=PROVINCE, actor=self.bureau, on=day)
@@ -145,6 +157,12 @@ class BeijingYear:
         members_bulk_create(specs=[(f"e-{c}", o, Role.ENTITY, "") for c, (o, _u) in self.entities.items()])
         first = self.entities[uscc(ENTITIES[0].first17)][0]
         member_create(username="bj-entity", organisation=first, role=Role.ENTITY, password=DEMO_PASSWORD)
+        general = Organisation.objects.get(uscc=uscc(GENERAL[0]))
+        if general.region_code != GENERAL[2] or general.province != PROVINCE:
+            Organisation.objects.filter(pk=general.pk).update(region_code=GENERAL[2], province=PROVINCE)
+            general.refresh_from_db()
+        self.general = general
+        self.general_user = member_create(username="bj-general", organisation=general, role=Role.ENTITY, password=DEMO_PASSWORD)
 
     def _user(self, o):
         from cets.parties.models import Membership
@@ -177,6 +195,21 @@ class BeijingYear:
             spot_user = next(user for b, user in self.bodies if b.pk == s.body_id)
             verification_outcome_record(assignment_id=s.pk, actor=spot_user, verified_emissions_t=spot_t, generation_mwh=None, heat_supplied_gj=None,
                                         conforming=True, completed_on=dt.date.fromisoformat(DAYS["spot_done"]))
+
+    # -- the general reporting unit's report and the district's check (三(一)2)
+    def general_report(self) -> None:
+        from cets.mrv.general_reports import general_report_check, general_report_submit
+        from cets.mrv.models import GeneralReport
+
+        self.log("· Beijing: a general reporting unit files its report, 朝阳区 checks it 一般报告单位报送、区级数据质量检查")
+        _first17, name, _district, emissions, filed, checked = GENERAL
+        r = GeneralReport.objects.filter(market=MARKET, year=YEAR, entity=self.general).first()
+        if r is None:
+            evidence = b"%PDF-1.4\n% DEMO: " + name.encode() + " 2023年度碳排放报告（演示）\n".encode() + b"%%EOF\n"
+            r = general_report_submit(entity=self.general, market=MARKET, year=YEAR, emissions_t=emissions, evidence_name="2023年度碳排放报告（演示）.pdf",
+                                      evidence=evidence, actor=self.general_user, on=dt.date.fromisoformat(filed))
+        if r.status == GeneralReport.Status.SUBMITTED:
+            general_report_check(report_id=r.pk, accept=True, actor=self.district, on=dt.date.fromisoformat(checked))
 
     # -- 3. the approval basis, the free allocation and its issuance (four eyes)
     def allocate_and_issue(self) -> None:
@@ -240,6 +273,30 @@ class BeijingYear:
         if p.status == Proposal.Status.PROPOSED:
             proposal_approve(proposal_id=p.pk, approver=self.base.registry_b)
 
+    # -- 5. the market's six months before the deadline, and the fine of the unit that fell short
+    def market_and_fine(self) -> None:
+        from cets.compliance.models import Obligation, PenaltyDecision
+        from cets.compliance.services import penalty_decide
+        from cets.trading.models import DailyStat
+        from cets.trading.replay_totals import replay_totals_run
+
+        from .common import data_dir
+
+        start, end = dt.date.fromisoformat(DAYS["price_from"]), dt.date.fromisoformat(DAYS["price_to"])
+        if not DailyStat.objects.filter(market=MARKET, date__gte=start, date__lte=end).exists():
+            self.log("· Beijing: the exchange's real BEA days of the six months before the deadline, replayed 北京市场成交回放")
+            rep = replay_totals_run(market=MARKET, path=data_dir() / "cn-pilots-bj-tj-gd-hb" / "beijing_bea_daily.csv", start=start, end=end)
+            if not rep.ok:
+                raise RuntimeError(f"Beijing replay: {len(rep.engine)} engine mismatch(es)")
+        for c, (o, u) in self.entities.items():
+            if u.outcome != "short":
+                continue
+            ob = Obligation.objects.get(market=MARKET, year=YEAR, entity=o)
+            if not PenaltyDecision.objects.filter(obligation=ob).exists():
+                self.log("· Beijing: the bureau decides the fine (3 × the market's average price) 罚款决定")
+                penalty_decide(obligation_id=ob.pk, reference="京环罚〔2024〕演示1号", reason="首次未足额清缴，按下限（演示）", actor=self.bureau,
+                               multiple="3", at=at(DAYS["fine"]))
+
     def summary(self) -> None:
         from django.db.models import Sum
 
@@ -251,16 +308,25 @@ class BeijingYear:
         c = {"entities": len(self.entities), "determined_t": a["e"] or 0, "allocated_t": a["f"] or 0, "issued_t": a["i"] or 0,
              "surrendered_t": sum(surrendered_by_instrument(year=YEAR, market=MARKET).values())}
         c.update({f"outcome_{k}": v for k, v in outcome_counts(year=YEAR, market=MARKET).items()})
+        from cets.compliance.models import PenaltyDecision
+
+        fines = list(PenaltyDecision.objects.filter(obligation__market=MARKET, obligation__year=YEAR).values_list("fine_fen", "price_fen"))
+        c["fines"], c["fine_fen"] = len(fines), sum(f for f, _ in fines)
+        c["fine_price_fen"] = fines[0][1] if fines else 0
+        from cets.mrv.models import GeneralReport
+
+        c["general_reports_accepted"] = GeneralReport.objects.filter(market=MARKET, year=YEAR, status=GeneralReport.Status.ACCEPTED).count()
         self.res.counts_beijing = c
         from cets.parties.models import Membership
         from cets.parties.services import totp_device_ensure
 
         from .run import DEMO_PASSWORD
 
-        secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-chaoyang", "bj-entity")}
+        secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-chaoyang", "bj-entity", "bj-general")}
         self.res.logins += [
             ("bj-bureau", DEMO_PASSWORD, f"北京市生态环境局 Beijing bureau (pilot market, province 11); TOTP secret {secret['bj-bureau']}"),
             ("bj-chaoyang", DEMO_PASSWORD, f"朝阳区生态环境局 district authority (朝阳区 110105 only); TOTP secret {secret['bj-chaoyang']}"),
             ("bj-entity", DEMO_PASSWORD, f"{ENTITIES[0].name} Beijing key emitter; TOTP secret {secret['bj-entity']}"),
+            ("bj-general", DEMO_PASSWORD, f"{GENERAL[1]} general reporting unit 一般报告单位 (朝阳区); TOTP secret {secret['bj-general']}"),
             ("bj-verifier-1", DEMO_PASSWORD, "（演示）北京第1碳核查技术服务有限公司 verification body"),
         ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from ninja import File, Router, Schema
+from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -635,3 +635,79 @@ def facility_overdue(request, year: PathYear):
     r = selectors.facility_review(user=request.user, year=year, today=timezone.localdate())
     return [OverdueOut(entity_uscc=o["entity"].uscc or "", entity_name=o["entity"].name, facility_id=o["facility"].code if o["facility"] else None,
                        duty=o["duty"], subject=o["subject"], due=o["due"]) for o in r["overdue"]]
+
+
+# -- general reporting units (一般报告单位, 京环发〔2024〕8号 三(一)2) ---------------------------------------------
+
+class GeneralReportOut(Schema):
+    id: int
+    market: str
+    year: int
+    entity_uscc: str
+    entity_name: str
+    region_code: str
+    emissions_t: int
+    evidence_name: str
+    evidence_sha256: str
+    due_on: dt.date
+    submitted_on: dt.date
+    late: bool
+    status: str
+    check_due_on: dt.date
+    checked_on: dt.date | None
+    comment: str
+
+
+class GeneralCheckIn(Schema):
+    accept: Annotated[bool, Field(strict=True)]
+    comment: Annotated[str, Field(max_length=500)] = ""
+
+
+def _general(r) -> GeneralReportOut:
+    return GeneralReportOut(id=r.pk, market=r.market, year=r.year, entity_uscc=r.entity.uscc or "", entity_name=r.entity.name,
+                            region_code=r.entity.region_code or "", emissions_t=r.emissions_t, evidence_name=r.evidence_name,
+                            evidence_sha256=r.evidence_sha256, due_on=r.due_on, submitted_on=r.submitted_on, late=r.late, status=r.status,
+                            check_due_on=r.check_due_on, checked_on=r.checked_on, comment=r.comment)
+
+
+@router.post("/general-reports/{market}/{year}", response=GeneralReportOut)
+def general_report_submit(request, market: str, year: PathYear, emissions_t: str = Form(...), file: UploadedFile = File(...)):
+    """The general reporting unit's user files its year's report (multipart: ``emissions_t`` whole tonnes as digits,
+    ``file`` the evidence, PDF/JPEG/PNG ≤ 5 MiB): R0502, M0501–M0504, M0507."""
+    import re
+
+    from cets.core.errors import CetsError
+    from cets.parties.access import membership_of
+
+    from .checks import M0502
+    from .general_reports import general_report_submit as submit
+
+    if not re.fullmatch(r"[0-9]{1,15}", emissions_t or ""):
+        raise CetsError(M0502, (emissions_t or "")[:40])
+    m = membership_of(request.user)
+    from cets.parties.access import DENIED
+
+    if m is None:
+        raise CetsError(DENIED, "no membership")
+    data = file.read(5 * 1024 * 1024 + 1)
+    return _general(submit(entity=m.organisation, market=market, year=year, emissions_t=int(emissions_t), evidence_name=file.name or "",
+                           evidence=data, actor=request.user))
+
+
+@router.get("/general-reports/{market}/{year}", response=list[GeneralReportOut])
+def general_reports_list(request, market: str, year: PathYear):
+    """The reports the caller checks (a district authority: its district's units only) or, for a unit's user, its own."""
+    from .general_reports import general_report_of, general_reports_for
+
+    _, own = general_report_of(user=request.user, market=market, year=year)
+    if own is not None:
+        return [_general(own)]
+    return [_general(r) for r in general_reports_for(user=request.user, market=market, year=year)]
+
+
+@router.post("/general-report-checks/{report_id}", response=GeneralReportOut)
+def general_report_check(request, report_id: PathId, body: GeneralCheckIn):
+    """The district's data-quality check: accept, or return with a comment (R0502 outside its district, M0505, M0506)."""
+    from .general_reports import general_report_check as check
+
+    return _general(check(report_id=report_id, accept=body.accept, comment=body.comment, actor=request.user))

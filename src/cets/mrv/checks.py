@@ -95,3 +95,12 @@ V0402 = Check("V0402", "设施核查数据无效：排放量、强度排放量�
 V0403 = Check("V0403", "需已签署（报送）的该行业年度排放报告", "needs the sector's signed (submitted) annual report")
 V0404 = Check("V0404", "需已完成、符合（或已解除）的核查", "needs a completed, conforming (or resolved) verification")
 V0405 = Check("V0405", "该设施本年度已有核查数据", "the facility already has verified data for this year")
+# General reporting units (一般报告单位, Beijing, 京环发〔2024〕8号 三(一)2): their annual report and the district's check
+# (cets.mrv.general_reports).
+M0501 = Check("M0501", "该单位不是本年度名录中的一般报告单位", "the unit is not a general reporting unit on this year's list")
+M0502 = Check("M0502", "排放量应为非负整数吨", "emissions must be whole tonnes ≥ 0")
+M0503 = Check("M0503", "证明材料须为PDF、JPEG或PNG文件，不超过5 MiB", "the evidence must be a PDF, JPEG or PNG file of at most 5 MiB")
+M0504 = Check("M0504", "报告已检查通过，不能重新报送", "the report was accepted; it cannot be filed again")
+M0505 = Check("M0505", "无待检查的一般报告单位排放报告", "no general reporting unit's report awaiting the check")
+M0506 = Check("M0506", "退回须填写意见", "a return needs a comment")
+M0507 = Check("M0507", "该市场本年度的履约周期规则包无一般报告单位报送步骤", "the market's cycle pack has no general reporting step for this year")

@@ -139,7 +139,8 @@ def entity_sector(*, market: str, year: int, entity: Organisation, sector: str |
     """``sector`` if given, else the one sector of the entity's list entry for (market, year); M0308 if none or several."""
     if sector:
         return sector
-    found = sorted(set(EmitterListEntry.objects.filter(market=market, year=year, entity=entity, included=True).values_list("sector", flat=True)))
+    found = sorted(set(EmitterListEntry.objects.filter(market=market, year=year, entity=entity, included=True, category=EmitterListEntry.KEY_EMITTER)
+                       .values_list("sector", flat=True)))
     if len(found) != 1:
         raise CetsError(M0308, f"{entity.uscc} {market} {year}: {', '.join(found) or '-'}")
     return found[0]

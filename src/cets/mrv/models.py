@@ -405,3 +405,39 @@ class FacilityVerification(models.Model):
             models.CheckConstraint(condition=Q(verified_emissions_t__gte=0) & Q(intensity_emissions_t__gte=0) & Q(output_t__gt=0)
                                    & Q(intensity_emissions_t__lte=models.F("verified_emissions_t")), name="facility_verification_figures"),
         ]
+
+
+class GeneralReport(models.Model):
+    """A general reporting unit's (一般报告单位) annual emission report and its district's data-quality check
+    (京环发〔2024〕8号 三(一)2: filed through the platform to the district bureau by the cycle pack's
+    ``general_reports`` date — 2024-07-15 for 2023 — and checked by the district within 30 natural days of that date,
+    ``general_reports_check``). ``emissions_t`` tonnes CO2e (int); the evidence file is kept by name and SHA-256.
+    ``due_on`` / ``check_due_on`` from the pack; ``late`` filed after ``due_on``. A returned report may be filed again
+    (status back to ``submitted``); an accepted one may not."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已报送 submitted"
+        ACCEPTED = "accepted", "检查通过 accepted"
+        RETURNED = "returned", "退回 returned"
+
+    market = models.CharField(max_length=16)
+    year = models.PositiveSmallIntegerField()
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="general_reports")
+    emissions_t = models.BigIntegerField()
+    evidence_name = models.CharField(max_length=200)
+    evidence_sha256 = models.CharField(max_length=64)
+    due_on = models.DateField()
+    submitted_on = models.DateField()
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    late = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUBMITTED)
+    check_due_on = models.DateField()
+    checked_on = models.DateField(null=True, blank=True)
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    comment = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["market", "year", "entity"], name="general_report_unique"),
+            models.CheckConstraint(condition=Q(emissions_t__gte=0), name="general_report_emissions_nonneg"),
+        ]

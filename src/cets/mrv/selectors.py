@@ -376,8 +376,8 @@ def facility_review(*, user, year: int, today: dt.date, market: str = PRIMARY_MA
                                                     kind=VerificationAssignment.Kind.REGULAR).select_related("entity", "body").order_by("entity__name")):
         if a.pk not in done:
             handover.append({"assignment": a, "ready": f"ASG-{a.pk}" not in blocked})
-    listed = {(e.entity_id, e.sector) for e in EmitterListEntry.objects.filter(market=market, year=year, included=True, sector__in=sectors,
-                                                                                  entity__in=scope)}
+    listed = {(e.entity_id, e.sector) for e in EmitterListEntry.objects.filter(market=market, year=year, included=True, category=EmitterListEntry.KEY_EMITTER,
+                                                                                  sector__in=sectors, entity__in=scope)}
     facs = [f for f in Facility.objects.filter(entity__in=scope, sector__in=sectors).select_related("entity").order_by("entity__name", "code")
             if (f.entity_id, f.sector) in listed]
     have_plan = set(DataQualityPlan.objects.filter(year=year, market=market, facility__in=facs).values_list("facility_id", flat=True))

@@ -12,4 +12,6 @@ urlpatterns = [
     path("facilities/action/<str:name>/", views.facility_action, name="facility_action"),
     path("facilities/verify/", views.facility_verify, name="facility_verify"),
     path("facilities/review/", views.facility_review, name="facility_review"),
+    path("general-report/", views.general_report, name="general_report"),
+    path("general-reports/check/", views.general_check, name="general_check"),
 ]

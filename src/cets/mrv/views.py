@@ -334,3 +334,70 @@ def facility_review(request):
     page = Paginator(overdue, 200).get_page(request.GET.get("page", 1))
     return render(request, "mrv/facility_review.html", {"viewer": viewer_of(request.user), "year": year, "r": r, "page": page, "today": today,
                                                         "years": list(range(2024, today.year + 2)), "query": f"year={year}&"})
+
+
+# -- general reporting units (一般报告单位, 京环发〔2024〕8号 三(一)2) ---------------------------------------------
+
+_TONNES = re.compile(r"^[0-9]{1,15}$")
+
+
+@login_required
+def general_report(request):
+    """The general reporting unit's page: each year it is on a list as a general reporting unit, its report (status,
+    due date, the district's comment) and the form to file it (whole tonnes CO2e and an evidence file)."""
+    from .general_reports import general_duties_of, general_report_submit
+
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if request.method == "POST":
+        from .checks import M0502, M0503
+
+        market, raw_year, raw_t = request.POST.get("market", ""), request.POST.get("year", ""), request.POST.get("emissions_t", "").strip()
+        duties = {(m, y) for m, y, _r in general_duties_of(user=request.user)}
+        year = int(raw_year) if raw_year.isdigit() and len(raw_year) == 4 else 0
+        upload = request.FILES.get("evidence")
+        try:
+            if not _TONNES.match(raw_t):
+                raise CetsError(M0502, raw_t[:40])
+            if upload is None or upload.size > 5 * 1024 * 1024:
+                raise CetsError(M0503, "")
+            if (market, year) not in duties:
+                from .checks import M0501
+
+                raise CetsError(M0501, f"{market} {year}")
+            membership = request.user.membership
+            general_report_submit(entity=membership.organisation, market=market, year=year, emissions_t=int(raw_t), evidence_name=upload.name or "",
+                                  evidence=upload.read(), actor=request.user)
+        except CetsError as e:
+            messages.error(request, _refusal(request, e))
+        else:
+            messages.success(request, _("Report filed."))
+        return redirect("mrv:general_report")
+    return render(request, "mrv/general_report.html", {"viewer": viewer_of(request.user), "duties": general_duties_of(user=request.user)})
+
+
+@login_required
+def general_check(request):
+    """The district bureau's list of its district's general reporting units' reports (only units whose GB/T 2260
+    ``region_code`` is its district) with accept / return (comment) for those awaiting the check."""
+    from .general_reports import general_report_check, general_reports_for
+
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if request.method == "POST":
+        raw = request.POST.get("report_id", "")
+        try:
+            if not raw.isdigit() or len(raw) > 12:
+                from .checks import M0505
+
+                raise CetsError(M0505, raw[:20])
+            general_report_check(report_id=int(raw), accept="accept" in request.POST, comment=request.POST.get("comment", "")[:500], actor=request.user)
+        except CetsError as e:
+            messages.error(request, _refusal(request, e))
+        else:
+            messages.success(request, _("Check recorded."))
+        return redirect("mrv:general_check")
+    from django.utils import timezone
+
+    reports = list(general_reports_for(user=request.user))
+    return render(request, "mrv/general_check.html", {"viewer": viewer_of(request.user), "reports": reports, "today": timezone.localdate()})

@@ -49,6 +49,17 @@ def second_factor_missing(user) -> bool:
     return verified is not None and not verified()
 
 
+def second_factor_unenrolled(user) -> bool:
+    """True when ``user``'s role is one of :data:`SECOND_FACTOR_ROLES` and it has no confirmed device: it signs in
+    with its password alone and must enrol one (``/security/second-factor/``) before it may use the platform."""
+    m = membership_of(user)
+    if m is None or m.role not in SECOND_FACTOR_ROLES:
+        return False
+    from django_otp import devices_for_user
+
+    return not any(True for _d in devices_for_user(user, confirmed=True))
+
+
 def require_second_factor(user) -> None:
     """Raise L0201 when :func:`second_factor_missing`: the pages and API that move units or money (orders, surrender
     applications and decisions) call it with the request's user."""

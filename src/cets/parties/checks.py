@@ -9,6 +9,10 @@ operations refuse with R0505).
 
 L03xx holders that are not key emitters: natural persons and institutions (draft Measures Art. 14, 18): the
 resident identity number (GB 11643-1999) and the institution's credit code (GB 32100).
+
+L05xx enrolling the second factor (``/security/second-factor/``, :func:`cets.parties.services.totp_device_enrol_start`
+and ``totp_device_enrol_confirm``): a user binds its own authenticator app (TOTP, RFC 6238) and replaces it only with
+a current code of the old one.
 """
 
 from cets.core.errors import Check
@@ -28,3 +32,9 @@ L0303 = Check("L0303", "公民身份号码出生日期无效", "resident identit
 L0304 = Check("L0304", "公民身份号码校验码错误（GB 11643-1999）", "resident identity number: wrong check character (GB 11643-1999)")
 L0305 = Check("L0305", "统一社会信用代码无效（GB 32100-2015）", "unified social credit code is not valid (GB 32100-2015)")
 L0306 = Check("L0306", "该证件号码已登记为持有人", "a holder with this identity number or credit code already exists")
+
+L0501 = Check("L0501", "动态口令错误：新设备未确认，请输入验证器当前显示的6位动态口令",
+              "wrong dynamic code: the new device is not confirmed; type the 6-digit code your authenticator shows now")
+L0502 = Check("L0502", "已绑定动态口令设备：更换须输入原设备当前的动态口令",
+              "a second factor is already active: to replace it, type a current code of the old device")
+L0503 = Check("L0503", "没有待确认的动态口令设备，请先开始绑定", "no device is waiting for confirmation in this session; start the enrolment first")

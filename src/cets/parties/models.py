@@ -118,7 +118,15 @@ class EmitterListEntry(models.Model):
     :class:`cets.parties.lists.ListDecision`; ``verified`` for an entity of the official verification
     disclosures, ``imported`` for a province's uploaded list, ``national_market`` for a pilot-list
     entity already in the national market for the sector). ``basis_t`` tonnes CO2e (int) of
-    ``basis_year``. Queries for "who is listed" filter ``included=True``."""
+    ``basis_year``. Queries for "who is listed" filter ``included=True``.
+
+    ``category``: ``key_emitter`` (重点排放单位 / 重点碳排放单位: allocation, obligation) or ``general_reporting``
+    (一般报告单位, Beijing, 京环发〔2024〕8号 三(一)2: reports its year's emissions to its district bureau, no allowance,
+    no obligation). Key-emitter queries (allocation, obligations, the cycle's figures) filter
+    ``category=KEY_EMITTER`` too."""
+
+    KEY_EMITTER, GENERAL_REPORTING = "key_emitter", "general_reporting"
+    CATEGORIES = ((KEY_EMITTER, "重点排放单位 key emitter"), (GENERAL_REPORTING, "一般报告单位 general reporting unit"))
 
     market = models.CharField(max_length=16, default=PRIMARY_MARKET)
     year = models.PositiveSmallIntegerField()
@@ -131,6 +139,7 @@ class EmitterListEntry(models.Model):
     basis_t = models.BigIntegerField(null=True, blank=True)
     city = models.CharField(max_length=60, blank=True)
     source = models.CharField(max_length=200, blank=True)
+    category = models.CharField(max_length=20, choices=CATEGORIES, default=KEY_EMITTER)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["market", "year", "sector", "entity"], name="emitter_list_entry_unique")]
@@ -218,7 +227,8 @@ class ImportBatch(models.Model):
 class SecurityEvent(models.Model):
     """A security event, append-only, read by auditors (DESIGN.md, Who uses it): a failed sign-in, a lockout
     (S0301), a wrong TOTP code (S0302), a refused permission (R0502) or a registry operation without a
-    verified second factor (R0505). ``username`` is what was typed (the account may not exist); ``ip`` the
+    verified second factor (R0505), a second factor enrolled or replaced (``totp_enrolled``; a refused enrolment
+    is ``totp_failed`` with L0501/L0502). ``username`` is what was typed (the account may not exist); ``ip`` the
     client address; ``path`` the page or endpoint; ``code`` the check code when there is one."""
 
     class Kind(models.TextChoices):
@@ -227,6 +237,7 @@ class SecurityEvent(models.Model):
         TOTP_FAILED = "totp_failed", "动态口令错误 wrong TOTP code"
         PERMISSION_REFUSED = "permission_refused", "权限拒绝 permission refused"
         PASSWORD_CHANGED = "password_changed", "密码已修改 password changed"
+        TOTP_ENROLLED = "totp_enrolled", "动态口令设备已绑定 second factor enrolled"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)

@@ -3,7 +3,8 @@ and pages' refusals), read by auditors.
 
 Recorded kinds and their codes: ``login_failed`` (Django's ``user_login_failed`` signal, from ``/login/``
 and ``/admin/login/``), ``locked_out`` S0301 (django-axes' ``user_locked_out``), ``totp_failed`` S0302 (a
-right password with a wrong or missing TOTP code), ``permission_refused`` R0502 / R0505 (the API's handler
+right password with a wrong or missing TOTP code, or a refused enrolment L0501/L0502), ``totp_enrolled`` (a
+second factor enrolled or replaced), ``permission_refused`` R0502 / R0505 (the API's handler
 and the registry pages), ``password_changed``. Recording never fails the request it belongs to.
 """
 
@@ -22,6 +23,12 @@ from .checks import DENIED
 from .models import Role, SecurityEvent
 
 log = logging.getLogger(__name__)
+
+#: Session keys of the second factor's enrolment: the user signed in without the device its role needs (the web
+#: shell holds it on ``/security/second-factor/``), and the id of the device this session started to enrol (only
+#: this session may confirm it; the page and the API share it).
+ENROL_REQUIRED = "cets_second_factor_enrol"
+ENROL_PENDING = "cets_second_factor_pending"
 
 
 def _ip(request) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q
 from django.http import Http404
 
@@ -36,7 +38,7 @@ def units_of(*, entity: Organisation):
 def listed_entity_ids(*, market: str, year: int, sector: str, entity_ids=None, province: str | None = None) -> set[int]:
     """Ids of the entities *included* on the ``market`` ``year`` ``sector`` list (optionally among
     ``entity_ids`` and within ``province``)."""
-    qs = EmitterListEntry.objects.filter(market=market, year=year, sector=sector, included=True)
+    qs = EmitterListEntry.objects.filter(market=market, year=year, sector=sector, included=True, category=EmitterListEntry.KEY_EMITTER)
     if entity_ids is not None:
         qs = qs.filter(entity_id__in=entity_ids)
     if province is not None:
@@ -44,9 +46,16 @@ def listed_entity_ids(*, market: str, year: int, sector: str, entity_ids=None, p
     return set(qs.values_list("entity_id", flat=True))
 
 
+def general_reporting_entries(*, market: str, year: int):
+    """The included general reporting units (一般报告单位, ``category=general_reporting``) of ``market`` ``year``,
+    with their entity."""
+    return EmitterListEntry.objects.filter(market=market, year=year, included=True,
+                                           category=EmitterListEntry.GENERAL_REPORTING).select_related("entity")
+
+
 def listed_sector_usccs(*, market: str, year: int, usccs) -> set[tuple[str, str]]:
     """``(sector, uscc)`` pairs of the given credit codes included on any ``market`` ``year`` list."""
-    return set(EmitterListEntry.objects.filter(market=market, year=year, included=True, entity__uscc__in=list(usccs))
+    return set(EmitterListEntry.objects.filter(market=market, year=year, included=True, category=EmitterListEntry.KEY_EMITTER, entity__uscc__in=list(usccs))
                .values_list("sector", "entity__uscc"))
 
 
@@ -67,7 +76,8 @@ def list_published_sectors(*, market: str, year: int, province: str) -> set[str]
 
 def emitter_list_rows(*, user, market: str, year: int, sector: str | None = None, province: str | None = None):
     """The included entities of a list the ``user`` may see (its jurisdiction), as
-    :class:`cets.parties.list_files.ListRow` in the published order (province, sector, credit code)."""
+    :class:`cets.parties.list_files.ListRow` in the published order (province, sector, credit code), key emitters
+    and general reporting units alike (``ListRow.category``)."""
     from .list_files import ListRow
 
     qs = EmitterListEntry.objects.filter(market=market, year=year, included=True,
@@ -85,7 +95,7 @@ def emitter_list_rows(*, user, market: str, year: int, sector: str | None = None
             m = getattr(p.published_by, "membership", None)
             authority = m.organisation.name if m else ""
         out.append(ListRow(year=year, province=r.province, city=r.city, sector=r.sector, name=r.entity.name, uscc=r.entity.uscc,
-                           authority=authority, published_on=p.published_on if p else None))
+                           authority=authority, published_on=p.published_on if p else None, category=r.category))
     return out
 
 
@@ -104,8 +114,9 @@ def sector_names_for_list(market: str, rules) -> dict[str, str]:
 
 def public_list_entries(*, market: str = "", year: int | None = None, sector: str = "", province: str = "", search: str = ""):
     """Included key-emitter list entries (public information, Regulations Art. 8, Measures Art. 35(二)),
-    every jurisdiction, with the entity; ordered by year (newest first), province, sector, credit code."""
-    qs = EmitterListEntry.objects.filter(included=True).select_related("entity")
+    every jurisdiction, with the entity; ordered by year (newest first), province, sector, credit code. Key emitters only
+    (a general reporting unit is not a key emitter)."""
+    qs = EmitterListEntry.objects.filter(included=True, category=EmitterListEntry.KEY_EMITTER).select_related("entity")
     if market:
         qs = qs.filter(market=market)
     if year:
@@ -131,4 +142,39 @@ def public_list_publications(*, market: str = "", year: int | None = None):
 
 def public_list_years() -> list[int]:
     """Years of which a list has included entries, newest first."""
-    return sorted(set(EmitterListEntry.objects.filter(included=True).values_list("year", flat=True)), reverse=True)
+    return sorted(set(EmitterListEntry.objects.filter(included=True, category=EmitterListEntry.KEY_EMITTER).values_list("year", flat=True)),
+                  reverse=True)
+
+
+# -- the second factor (TOTP, RFC 6238; django-otp) ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    """A device being enrolled (unconfirmed): its id, its secret in base32 (no padding) and the ``otpauth://totp/``
+    URI an authenticator app reads (issuer ``OTP_TOTP_ISSUER``, label the username; 30 s, 6 digits, SHA-1)."""
+
+    device_id: int
+    secret: str
+    uri: str
+
+
+def totp_device_active(*, user):
+    """``user``'s confirmed TOTP device (the oldest), or None."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def totp_enrolment(*, user, device_id) -> TotpEnrolment | None:
+    """The unconfirmed device ``device_id`` of ``user`` as a :class:`TotpEnrolment`, or None (another user's, confirmed,
+    gone, or no id)."""
+    import base64
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not isinstance(device_id, int) or isinstance(device_id, bool) or user is None or not getattr(user, "is_authenticated", False):
+        return None
+    d = TOTPDevice.objects.filter(user=user, confirmed=False, pk=device_id).first()
+    if d is None:
+        return None
+    return TotpEnrolment(device_id=d.pk, secret=base64.b32encode(d.bin_key).decode("ascii").rstrip("="), uri=d.config_url)

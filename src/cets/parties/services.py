@@ -1,4 +1,5 @@
-"""Parties writes: importing the key-emitter list and verification relations from official files."""
+"""Parties writes: importing the key-emitter list and verification relations from official files; members and their
+second factor (TOTP devices: the demo's, and a user's own enrolment)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from cets.core.uscc import uscc_province
 from cets.rules.markets import PRIMARY_MARKET
 
 from .access import require_role
-from .checks import L0101, L0103, L0104
+from .checks import DENIED, L0101, L0103, L0104, L0501, L0502, L0503
 from .models import EmitterListEntry, EmitterListPublication, GeneratingUnit, ImportBatch, Organisation, Role
 from .selectors import list_published_sectors, list_rules, listed_entity_ids, listed_sector_usccs, sector_names_for_list
 
@@ -106,6 +107,68 @@ def totp_device_ensure(*, user, name: str = "registry") -> tuple[object, str]:
     return device, base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
 
 
+def _totp_code_ok(device, code) -> bool:
+    """Whether ``code`` (a string of the device's digits) is a current code of ``device``. django-otp throttles
+    repeated failures and refuses a code already used (``last_t``); it saves that state itself, outside any
+    enrolment write, so a refusal still counts."""
+    return isinstance(code, str) and len(code) == device.digits and code.isdigit() and bool(device.verify_token(code))
+
+
+def totp_device_enrol_start(*, user, current_code: str = "", request=None):
+    """Start enrolling a TOTP device (RFC 6238: 30 s, 6 digits) for the signed-in ``user``: a new unconfirmed
+    device replaces any unconfirmed one of the user. Returns a :class:`~cets.parties.selectors.TotpEnrolment`
+    (device id, base32 secret, ``otpauth://`` URI) to show once and keep in the session.
+
+    A user who already has a confirmed device gives ``current_code``, a current code of it (re-enrolment); else
+    L0502 (recorded as ``totp_failed``) and nothing is written. R0502 for an anonymous user. ``request`` serves only
+    the security event's address and path."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from .models import SecurityEvent
+    from .security import event_record
+    from .selectors import totp_enrolment
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise CetsError(DENIED, "not signed in")
+    confirmed = list(TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk"))
+    if confirmed and not any(_totp_code_ok(d, current_code) for d in confirmed):
+        event_record(request=request, user=user, kind=SecurityEvent.Kind.TOTP_FAILED, code=L0502.code, detail="re-enrolment without the old device's code")
+        raise CetsError(L0502)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    return totp_enrolment(user=user, device_id=device.pk)
+
+
+def totp_device_enrol_confirm(*, user, device_id: int, code: str, request=None):
+    """Confirm the unconfirmed device ``device_id`` of ``user`` (started in this session) with ``code``, a current
+    code the authenticator shows: the device becomes confirmed and every other device of the user is removed (a
+    re-enrolment replaces the old one). Returns the device; the caller verifies the session with it
+    (``django_otp.login``). Refusals change nothing: L0503 no such unconfirmed device of the user, L0501 wrong
+    code (recorded as ``totp_failed``). The enrolment is recorded as ``totp_enrolled`` (``replaced N`` in its
+    detail when old devices were removed)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from .models import SecurityEvent
+    from .security import event_record
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise CetsError(DENIED, "not signed in")
+    ok_id = isinstance(device_id, int) and not isinstance(device_id, bool)
+    device = TOTPDevice.objects.filter(user=user, confirmed=False, pk=device_id).first() if ok_id else None
+    if device is None:
+        raise CetsError(L0503)
+    if not _totp_code_ok(device, code):
+        event_record(request=request, user=user, kind=SecurityEvent.Kind.TOTP_FAILED, code=L0501.code, detail="enrolment: wrong code of the new device")
+        raise CetsError(L0501)
+    with transaction.atomic():
+        replaced, _ = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+    event_record(request=request, user=user, kind=SecurityEvent.Kind.TOTP_ENROLLED, detail=f"replaced {replaced}" if replaced else "first device")
+    return device
+
+
 @transaction.atomic
 def entities_ensure(*, entities: list[tuple[str, str]], kind: str = Organisation.Kind.ENTITY) -> dict[str, Organisation]:
     """Organisations of ``kind`` (key emitting entities by default, or verification bodies) by credit
@@ -147,6 +210,7 @@ class ListEntry:
     basis_t: int | None = None
     city: str = ""
     source: str = ""
+    category: str = "key_emitter"
 
 
 @transaction.atomic
@@ -159,7 +223,7 @@ def emitter_list_replace(*, market: str, year: int, sector: str, province: str, 
     EmitterListEntry.objects.filter(market=market, year=year, sector=sector, province=province).delete()
     EmitterListEntry.objects.bulk_create([
         EmitterListEntry(market=market, year=year, sector=sector, province=province, entity_id=e.entity_id, included=e.included,
-                         reason=e.reason, basis_year=e.basis_year, basis_t=e.basis_t, city=e.city, source=e.source)
+                         reason=e.reason, basis_year=e.basis_year, basis_t=e.basis_t, city=e.city, source=e.source, category=e.category)
         for e in entries], batch_size=1000)
     return sum(1 for e in entries if e.included)
 
@@ -191,7 +255,8 @@ def emitter_list_import(*, market: str, year: int, province: str, file_name: str
     orgs = entities_ensure(entities=[(r.uscc, r.name) for r in rows])
     for sector in sorted({r.sector for r in rows}):
         emitter_list_replace(market=market, year=year, sector=sector, province=province,
-                             entries=[ListEntry(entity_id=orgs[r.uscc].pk, included=True, reason="imported", city=r.city[:60], source=file_name[:200])
+                             entries=[ListEntry(entity_id=orgs[r.uscc].pk, included=True, reason="imported", city=r.city[:60], source=file_name[:200],
+                                                        category=r.category)
                                       for r in rows if r.sector == sector])
     return {"rows": len(rows), "entities_created": len(orgs)}
 

@@ -47,7 +47,8 @@ STATUSES = (NOT_APPLICABLE, UNTRACKED, UPCOMING, DUE, DONE, DONE_LATE, OVERDUE)
 # beijing/cycle-2023-2024)
 OWNERS = ("national_authority", "provincial_authority", "municipal_authority", "district_authority", "registry_operator", "entity", "verifier",
           "exchange_operator")
-EVENTS = ("list_publication", "accounts", "dq_plans", "facility_months", "annual_reports", "verification", "verifier_evaluation", "tables_pre",
+EVENTS = ("list_publication", "accounts", "dq_plans", "facility_months", "annual_reports", "general_reports", "general_reports_check", "verification",
+          "verifier_evaluation", "tables_pre",
           "tables_final", "issuance_pre", "issuance_final", "notices", "surrender", "rectification", "borrowing", "none")
 ALL = "all"
 

@@ -1,8 +1,15 @@
-"""Response headers Django does not set itself: ``Permissions-Policy`` (settings ``PERMISSIONS_POLICY``)."""
+"""Response headers Django does not set itself (``Permissions-Policy``, settings ``PERMISSIONS_POLICY``), and the hold
+on a session that must enrol its second factor first."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from cets.parties.security import ENROL_REQUIRED
 
 
 class PermissionsPolicyMiddleware:
@@ -17,3 +24,26 @@ class PermissionsPolicyMiddleware:
         if self.policy:
             response.headers.setdefault("Permissions-Policy", self.policy)
         return response
+
+
+class SecondFactorEnrolmentMiddleware:
+    """A user of :data:`cets.parties.access.SECOND_FACTOR_ROLES` who signed in at ``/login/`` without a TOTP device
+    (the login view marks the session) is sent to ``/security/second-factor/`` from every page until it has enrolled
+    one; signing out, the password change, the language switch, static files, the public pages and the API (which refuses on its own,
+    L0201/R0505) stay open. After the django-otp and messages middleware."""
+
+    OPEN = ("/security/second-factor/", "/logout/", "/login/", "/password/", "/i18n/", "/api/", "/public/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.open = (*self.OPEN, settings.STATIC_URL if settings.STATIC_URL.startswith("/") else f"/{settings.STATIC_URL}")
+
+    def __call__(self, request):
+        from cets.parties.access import second_factor_unenrolled
+
+        session = getattr(request, "session", None)
+        if session is not None and session.get(ENROL_REQUIRED) and not request.path.startswith(self.open):
+            if second_factor_unenrolled(request.user):
+                return redirect(f"{reverse('web:second_factor')}?{urlencode({'next': request.get_full_path()})}")
+            session.pop(ENROL_REQUIRED, None)
+        return self.get_response(request)

@@ -7,11 +7,11 @@ from .forms import LoginForm
 app_name = "web"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html", authentication_form=LoginForm,
-                                                   redirect_authenticated_user=True), name="login"),
+    path("login/", views.Login.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChange.as_view(), name="password_change"),
     path("password/done/", views.PasswordChangeDone.as_view(), name="password_change_done"),
+    path("security/second-factor/", views.second_factor, name="second_factor"),
     path("security-events/", views.security_events, name="security_events"),
     path("entities/", views.entity_list, name="entity_list"),
     path("entities/<str:uscc>/", views.entity_detail, name="entity_detail"),

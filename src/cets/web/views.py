@@ -1,5 +1,5 @@
-"""Web pages. Thin: parse the request, call a selector, render. Nothing here writes (but the password change
-and the security events they record).
+"""Web pages. Thin: parse the request, call a selector, render. Nothing here writes (but the password change,
+the enrolment of the second factor through the parties services, and the security events they record).
 
 Every page needs a logged-in user; what it shows is scoped by the user's membership
 (:mod:`cets.web.selectors`). An entity outside the user's scope is a 404, never a 403.
@@ -7,16 +7,25 @@ Every page needs a logged-in user; what it shows is scoped by the user's members
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
-from django.urls import reverse_lazy
-from django.views.decorators.http import require_safe
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+from django_otp import login as otp_login
 
 from cets.core.errors import CetsError
+from cets.parties.access import SECOND_FACTOR_ROLES, role_of, second_factor_unenrolled
 from cets.parties.models import SecurityEvent
-from cets.parties.security import event_record, events_for, refused
+from cets.parties.security import ENROL_PENDING, ENROL_REQUIRED, event_record, events_for, refused
+from cets.parties.selectors import totp_device_active, totp_enrolment
+from cets.parties.services import totp_device_enrol_confirm, totp_device_enrol_start
 
 from . import selectors
 
@@ -112,3 +121,69 @@ class PasswordChangeDone(auth_views.PasswordChangeDoneView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), **_context(self.request)}
+
+
+# ---------------------------------------------------------------- the second factor: sign-in and enrolment
+
+
+class Login(auth_views.LoginView):
+    """``/login/``: password, and the TOTP code once the user has a device (:class:`~cets.web.forms.LoginForm`). A
+    user of :data:`~cets.parties.access.SECOND_FACTOR_ROLES` without a device is sent to enrol one first
+    (:class:`~cets.web.middleware.SecondFactorEnrolmentMiddleware` keeps it there until it has)."""
+
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        out = super().form_valid(form)
+        if second_factor_unenrolled(self.request.user):
+            self.request.session[ENROL_REQUIRED] = True
+            return redirect(f"{reverse('web:second_factor')}?{urlencode({'next': self.get_success_url()})}")
+        return out
+
+
+def _next(request) -> str:
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    return nxt if url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()) else ""
+
+
+def _say(request, e: CetsError) -> str:
+    return f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def second_factor(request):
+    """``/security/second-factor/``: the signed-in user's second factor (TOTP, an authenticator app).
+
+    Without a confirmed device: ``action=start`` creates an unconfirmed one and shows its secret (base32 and
+    ``otpauth://`` URI); ``action=confirm`` with ``code``, a current code, confirms it and verifies the session
+    (L0501 wrong code, L0503 nothing started in this session). With one: it is shown active, and ``action=start``
+    with ``current_code`` of it begins a replacement (L0502 without it). Services:
+    :func:`cets.parties.services.totp_device_enrol_start`, ``totp_device_enrol_confirm``."""
+    user, nxt = request.user, _next(request)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "start":
+                e = totp_device_enrol_start(user=user, current_code=request.POST.get("current_code", "")[:16], request=request)
+                request.session[ENROL_PENDING] = e.device_id
+            elif action == "confirm":
+                device = totp_device_enrol_confirm(user=user, device_id=request.session.get(ENROL_PENDING), code=request.POST.get("code", "")[:16],
+                                                   request=request)
+                otp_login(request, device)
+                request.session.pop(ENROL_PENDING, None)
+                request.session.pop(ENROL_REQUIRED, None)
+                messages.success(request, _("Your second factor is active; this session is verified with it."))
+                return redirect(nxt or "web:second_factor")
+            else:
+                raise Http404
+        except CetsError as e:
+            refused(request, e)
+            messages.error(request, _say(request, e))
+            if e.code == "L0502":
+                return redirect(f"{reverse('web:second_factor')}?{urlencode({'next': nxt})}" if nxt else "web:second_factor")
+    pending = totp_enrolment(user=user, device_id=request.session.get(ENROL_PENDING))
+    required = role_of(user) in SECOND_FACTOR_ROLES
+    return render(request, "web/second_factor.html", _context(request, device=totp_device_active(user=user), pending=pending, required=required,
+                                                              held=bool(request.session.get(ENROL_REQUIRED)), next=nxt))

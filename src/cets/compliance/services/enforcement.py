@@ -42,7 +42,7 @@ def _obligation_for_authority(obligation_id: int, actor, *roles: str) -> tuple[O
     if ob is None:
         raise CetsError(R0606, str(obligation_id))
     pack = load_pack(ob.pack_id)
-    m = require_role(actor, *(roles or pack.raw("penalty.authorities")), province=ob.entity.province)
+    m = require_role(actor, *(roles or pack.raw("penalty.authorities")), province=ob.entity.province, region_code=ob.entity.region_code)
     return ob, pack, m
 
 
@@ -153,7 +153,8 @@ def penalty_publish(*, decision_id: int, actor, at: dt.datetime | None = None) -
     d = PenaltyDecision.objects.select_for_update().select_related("obligation__entity").filter(pk=decision_id).first()
     if d is None:
         raise CetsError(R0606, f"penalty {decision_id}")
-    require_role(actor, *load_pack(d.pack_id).raw("penalty.authorities"), province=d.obligation.entity.province)
+    require_role(actor, *load_pack(d.pack_id).raw("penalty.authorities"), province=d.obligation.entity.province,
+                 region_code=d.obligation.entity.region_code)
     if d.published_at is None:
         d.published_at = at or timezone.now()
         d.save(update_fields=["published_at"])
