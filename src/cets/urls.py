@@ -11,10 +11,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("cets.compliance.urls")),
+    path("", include("cets.compliance.urls")),  # first: its /registry/<compliance step>/ paths win over the registry's
+    path("", include("cets.registry.urls")),
     path("trading/", include("cets.trading.urls")),
     path("mrv/", include("cets.mrv.urls")),
     path("allocation/", include("cets.allocation.urls")),
     path("", include("cets.web.urls")),
-    path("", include("cets.supervision.urls")),  # after web: /public/holder-changes/ and /public/penalties/ stay theirs
+    path("", include("cets.supervision.urls")),  # after registry: /public/holder-changes/ and /public/penalties/ stay theirs
 ]

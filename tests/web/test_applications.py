@@ -48,9 +48,11 @@ def open_by_pages(world) -> AccountApplication:
     assert app.reference in page and MASKED in page
     assert a.post(f"/registry/applications/{app.reference}/decide/", {"action": "propose", "note": "证件核对无误"}).status_code == 302
     app.refresh_from_db()
-    r = a.post("/registry/decide/", {"proposal": app.proposal_id, "decision": "approve"}, follow=True)  # the proposer cannot
+    r = a.post("/registry/decide/", {"proposal": app.proposal_id, "decision": "approve", "otp_token": totp_token(world.registry_a.username)},
+               follow=True)  # the proposer cannot
     assert any(m.startswith("R0501") for m in msgs(r))
-    r = b.post("/registry/decide/", {"proposal": app.proposal_id, "decision": "approve"}, follow=True)
+    r = b.post("/registry/decide/", {"proposal": app.proposal_id, "decision": "approve", "otp_token": totp_token(world.registry_b.username)},
+               follow=True)
     app.refresh_from_db()
     assert app.status == "approved"
     return app

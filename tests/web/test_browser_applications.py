@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.browser import chrome, require_browser, wait, wait_text
+from tests.browser import chrome, require_browser, totp_token, wait, wait_text
 from tests.web.test_browser_second_factor import enrol_in_browser
 
 require_browser()
@@ -93,10 +93,11 @@ def test_an_individual_opens_an_account_from_application_to_approval(world, brow
     wait_text(browser, "your own proposal")
     operator_login(browser, live_server, world.registry_b)
     browser.get(live_server.url + "/registry/")
-    row = browser.find_element(By.XPATH, "//tr[td[normalize-space()='account_application']]")
+    row = browser.find_element(By.XPATH, "//article[contains(@class, 'proposal')][h3[contains(., 'account opening')]]")
     no_pid(browser)
+    row.find_element(By.NAME, "otp_token").send_keys(totp_token(world.registry_b.username))
     row.find_element(By.XPATH, ".//button[@value='approve']").click()
-    wait_text(browser, "Done")
+    wait_text(browser, "Signed and executed")
     browser.get(live_server.url + f"/registry/applications/{ref}/")
     wait_text(browser, "NATIONAL-ID-", "app-account")
     account = browser.find_element(By.ID, "app-account").text

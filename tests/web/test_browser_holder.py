@@ -77,7 +77,7 @@ def test_holder_trusts_an_account_instructs_a_transfer_cancels_it_and_reads_the_
     # the delay passes (the clock of the test moves the entry's activation into the past)
     TrustedAccount.objects.filter(pk=entry.pk).update(active_from=timezone.now() - dt.timedelta(minutes=1))
     instruct("bilateral sale")
-    wait_text(browser, "Done")
+    wait_text(browser, "Transfer instructed")
     d = DelayedTransfer.objects.get()
     assert (d.status, d.quantity, d.to_account_id) == ("pending", 1000, theirs.pk)
     assert Holding.objects.get(account=mine, position="pending").quantity == 1000

@@ -5,6 +5,7 @@ from django.test import Client
 
 from cets.registry.models import AccountKind, Holding, Position, Proposal, TransferKind, UnitType
 from cets.registry.services import IssuanceLine, Leg, issuance_propose, system_account, transfer_post
+from tests.browser import totp_token
 from tests.conftest import SD_1, SD_2, client_for
 
 
@@ -45,10 +46,10 @@ def test_operator_pages_need_totp_and_four_eyes(world):
     assert any(m.startswith("R0505") for m in msgs(r))
     a = client_for(world.registry_a, verified=True)
     assert "your own proposal" in a.get("/registry/").content.decode() or "本人提议" in a.get("/registry/").content.decode()
-    r = a.post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    r = a.post("/registry/decide/", {"proposal": p.pk, "decision": "approve", "otp_token": totp_token(world.registry_a.username)}, follow=True)
     assert any(m.startswith("R0501") for m in msgs(r))
     b = client_for(world.registry_b, verified=True)
-    r = b.post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    r = b.post("/registry/decide/", {"proposal": p.pk, "decision": "approve", "otp_token": totp_token(world.registry_b.username)}, follow=True)
     assert Proposal.objects.get(pk=p.pk).status == "executed"
     assert Holding.objects.get(account=world.accounts[SD_1], position="registry").quantity == 500
 
@@ -107,7 +108,7 @@ def test_published_holder_changes_are_public(world):
     assert "hc" in page
     assert "changes of holder awaiting your approval" in sd.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "changes of holder" not in client_for(world.province_zj).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    sd.post("/registry/decide/", {"proposal": p.pk, "decision": "approve"}, follow=True)
+    sd.post("/registry/decide/", {"proposal": p.pk, "decision": "approve", "otp_token": totp_token(world.province_sd.username)}, follow=True)
     assert Proposal.objects.get(key="hc").status == "executed"
 
     r = Client().get("/public/holder-changes/")
@@ -130,3 +131,16 @@ def test_account_closure_is_proposed_from_the_page_and_refused_while_units_are_h
     assert any(m.startswith("R0109") for m in msgs(r))
     a.post("/registry/account_close/", {"key": "close-2", "account": world.accounts[SD_2].number}, follow=True)
     assert Proposal.objects.get(key="close-2").kind == "account_close"
+
+
+def test_the_compliance_steps_of_the_registry_page_are_routed_to_compliance(world):
+    from django.urls import resolve
+
+    assert resolve("/registry/forced_surrender/").func.__module__ == "cets.compliance.views_registry"
+    assert resolve("/registry/surrender/").func.__module__ == "cets.compliance.views_registry"
+    assert resolve("/registry/deduction/").func.__module__ == "cets.registry.views.operations"
+    a = client_for(world.registry_a, verified=True)
+    r = a.post("/registry/forced_surrender/", {"key": "fs-x", "entity_uscc": "91000000000000000X", "year": "2023", "reason": "鲁环函"}, follow=True)
+    assert any(m.startswith("R0101") for m in msgs(r))
+    assert client_for(world.entity_sd1_user, verified=True).post("/registry/forced_surrender/", {"key": "k"}).status_code == 404
+    assert a.post("/registry/surrender/", {"key": "k"}).status_code == 404  # an operator holds no account to surrender from

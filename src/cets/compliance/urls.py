@@ -2,10 +2,12 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_registry
 
 app_name = "compliance"
 urlpatterns = [
+    # the compliance steps on the registry page (same paths as before; before the registry's registry/<action>/)
+    *[path(f"registry/{a}/", views_registry.registry_compliance_action, {"action": a}, name=f"registry_{a}") for a in views_registry.ACTIONS],
     path("public/penalties/", views.penalties_public, name="penalties_public"),
     path("compliance/<int:year>/", views.overview, name="overview"),
     path("compliance/<int:year>/notices/issue/", views.notices_issue, name="notices_issue"),

@@ -4,7 +4,7 @@ R01xx accounts · R02xx unit types · R03xx quantities · R04xx idempotency · R
 R06xx compliance use of units · R07xx reports and statements (``reports.py``) · R08xx holder protection (trusted
 account list, delayed transfers) · R09xx account applications of individuals and institutions
 (``services/applications.py``, draft Measures Art. 14) · R10xx serial blocks of credits · R11xx the national reserve
-(Measures draft Art. 9, 23).
+(Measures draft Art. 9, 23) · R12xx signing a four-eyes proposal on the registry page (review-then-sign).
 """
 
 from cets.core.errors import Check
@@ -76,3 +76,8 @@ R0805 = Check("R0805", "延迟转移不存在", "no such delayed transfer")
 R0806 = Check("R0806", "可信账户条目不存在", "no such trusted account entry")
 R0807 = Check("R0807", "工作日历未覆盖该日期，无法计算生效或执行时间",
               "the working-day calendar does not cover the date; the activation or execution time cannot be computed")
+
+# R12xx signing a four-eyes proposal on the registry page (review-then-sign, issue 15): the approver confirms with
+# the dynamic code of its own TOTP device; nothing is executed when it is refused.
+R1201 = Check("R1201", "审批签署的动态口令（TOTP）错误，提案未执行", "wrong dynamic code (TOTP) at signing: the proposal was not executed")
+R1202 = Check("R1202", "审批人没有已确认的动态口令设备，不能签署", "the approver has no confirmed TOTP device and cannot sign")

@@ -377,7 +377,7 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
         waiting = Proposal.objects.filter(status=Proposal.Status.PROPOSED).exclude(proposed_by=user).count()
         if waiting:
             out.append(InboxItem(zh="待审批的提议（四眼原则）", en="proposals awaiting your approval (four eyes)", count=waiting,
-                                 url=reverse("web:registry")))
+                                 url=reverse("registry:registry")))
         unreceived = submissions_visible(user=user, year=None).filter(received_on__isnull=True).count()
         if unreceived:
             out.append(InboxItem(zh="待登记收到的配额数据表", en="allocation tables to record as received", count=unreceived,
@@ -388,7 +388,7 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
             changes = Proposal.objects.filter(status=Proposal.Status.PROPOSED, kind="holder_change", payload__province=v.province).count()
             if changes:
                 out.append(InboxItem(zh="待本省审批的主体变更", en="changes of holder awaiting your approval", count=changes,
-                                     url=reverse("web:registry")))
+                                     url=reverse("registry:registry")))
             apps = SurrenderApplication.objects.filter(status=SurrenderApplication.Status.SUBMITTED, obligation__entity__in=scope).count()
             if apps:
                 out.append(InboxItem(zh="待确认的清缴申请", en="surrender applications to decide", count=apps, url=reverse("compliance:surrenders")))
@@ -419,7 +419,7 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
             left = max(s.obligation.obligation_t - s.status.surrendered_t, 0)
             if left:
                 out.append(InboxItem(zh=f"{year}年度尚待清缴（吨）", en=f"still to surrender for {year} (t)", count=left,
-                                     url=reverse("web:registry"), due=s.obligation.deadline.isoformat(), late=s.obligation.deadline < today))
+                                     url=reverse("registry:registry"), due=s.obligation.deadline.isoformat(), late=s.obligation.deadline < today))
     elif v.role == Role.VERIFIER:
         from cets.mrv.models import AnnualReport, VerificationAssignment
 

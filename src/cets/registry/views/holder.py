@@ -1,7 +1,5 @@
-"""Holder protection pages: the notifications of the signed-in user's organisation (``/notifications/``: every
-movement of its units and whatever another context told it; mark read), and for an entity's or a trader's users
-the trusted account list and the delayed transfers (``/holder/``). Writes go through
-:mod:`cets.parties.notifications` and :mod:`cets.registry.services.protection`."""
+"""Holder protection pages for an entity's or a trader's users: the trusted account list and the delayed transfers
+(``/holder/``). Writes go through :mod:`cets.registry.services.protection`."""
 
 from __future__ import annotations
 
@@ -14,37 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
-from cets.parties.notifications import notification_mark_read, notifications_for
+from cets.parties.access import membership_of
 from cets.parties.security import refused
 
-from . import selectors
-from .views import _context
-
-
-@require_safe
-@login_required
-def notifications(request):
-    """The user's notifications, newest first (``?unread=1``: unread only)."""
-    unread = request.GET.get("unread") == "1"
-    items = notifications_for(user=request.user, unread_only=unread, limit=200)
-    return render(request, "web/notifications.html", _context(request, items=items, unread=unread))
-
-
-@require_POST
-@login_required
-def notifications_read(request):
-    """Mark one notification (``id``) or all (no ``id``) read."""
-    raw = request.POST.get("id", "")
-    ids = [int(raw)] if raw.isdigit() and len(raw) < 19 else None
-    try:
-        n = notification_mark_read(user=request.user, ids=ids)
-    except CetsError as e:
-        refused(request, e)
-        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
-        return redirect("web:notifications")
-    messages.success(request, _("%(n)d marked read") % {"n": n})
-    return redirect("web:notifications")
-
+from . import _context
 
 # ---------------------------------------------------------------- the trusted account list and delayed transfers
 
@@ -54,7 +25,7 @@ def _holder_page(request, **extra):
 
     viewer = _context(request)["viewer"]
     account = reg.account_of(holder_id=viewer.organisation.pk) if viewer.organisation is not None else None
-    return render(request, "web/holder.html", _context(request, account=account, trusted=trusted_accounts_of(user=request.user),
+    return render(request, "registry/holder.html", _context(request, account=account, trusted=trusted_accounts_of(user=request.user),
                                                        delayed=delayed_transfers_of(user=request.user), now=timezone.now(), **extra))
 
 
@@ -83,7 +54,7 @@ def holder_action(request, action: str):
         if second_factor_missing(request.user):
             raise CetsError(R0505)
         if action == "trusted_add":
-            m = selectors.viewer_of(request.user).membership
+            m = membership_of(request.user)
             account = reg.account_of(holder_id=m.organisation_id) if m is not None else None
             if account is None:
                 raise CetsError(R0101, "—")
@@ -98,6 +69,6 @@ def holder_action(request, action: str):
     except CetsError as e:
         refused(request, e)
         messages.error(request, f"{e.code} {e.zh if zh else e.en}")
-        return redirect("web:holder")
+        return redirect("registry:holder")
     messages.success(request, _("Done: %(what)s") % {"what": done})
-    return redirect("web:holder")
+    return redirect("registry:holder")

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -21,14 +22,14 @@ from cets.core.errors import CetsError
 from cets.parties.access import membership_of, second_factor_missing
 from cets.parties.models import Role
 from cets.parties.security import refused
+from cets.registry import forms, services
 from cets.registry import selectors as reg
-from cets.registry import services
-from cets.registry.checks import R0101, R0201, R0505
-from cets.registry.models import Account, Proposal, UnitType
+from cets.registry.checks import R0101, R0201, R0505, R1201, R1202
+from cets.registry.models import Account, Proposal, Transfer, UnitType
 from cets.registry.protection import SHANGHAI
+from cets.registry.review import KIND_WORDS, proposal_summary
 
-from . import forms
-from .views import _context
+from . import _context
 
 OPERATOR_FORMS = {"vintage": forms.VintageForm, "issuance": forms.IssuanceForm, "freeze": forms.FreezeForm, "release": forms.FreezeForm,
                   "cancellation": forms.HeldForm, "deduction": forms.HeldForm, "reversal": forms.ReversalForm,
@@ -36,6 +37,9 @@ OPERATOR_FORMS = {"vintage": forms.VintageForm, "issuance": forms.IssuanceForm, 
                   "account_close": forms.AccountCloseForm}
 HOLDER_FORMS = {"transfer": forms.TransferForm, "position": forms.PositionMoveForm, "surrender": forms.SurrenderForm,
                 "carry_over": forms.CarryOverForm, "cancellation": forms.HeldForm}
+PENDING_SHOWN = 50  # the oldest first; the page says how many there are in all
+# Posted to the same /registry/<action>/ paths but routed to cets.compliance.views_registry (they call compliance).
+COMPLIANCE_STEPS = ("surrender", "carry_over", "forced_surrender")
 TITLES = {
     "vintage": _lazy("Create a vintage and its cap"), "issuance": _lazy("Propose issuance or claw-back"),
     "freeze": _lazy("Judicial freeze"), "release": _lazy("Release frozen units"), "cancellation": _lazy("Voluntary cancellation"),
@@ -57,7 +61,7 @@ def _unit_type(code: str) -> UnitType:
     return ut
 
 
-def _org(uscc: str):
+def organisation_by_code(uscc: str):
     from cets.parties.models import Organisation
 
     org = Organisation.objects.filter(uscc=uscc.strip().upper()).first()
@@ -82,11 +86,16 @@ def registry_page(request):
         return render(request, "web/no_role.html", ctx)
     operator = m.role == Role.REGISTRY_OPERATOR
     ctx.update(operator=operator, verified=request.user.is_verified())
+    pending = None
     if m.role == Role.PROVINCIAL_AUTHORITY:  # changes of holder in its province wait on its approval
-        ctx["pending"] = (Proposal.objects.filter(status=Proposal.Status.PROPOSED, kind="holder_change", payload__province=m.province)
-                          .select_related("proposed_by").order_by("proposed_at"))
+        pending = Proposal.objects.filter(status=Proposal.Status.PROPOSED, kind="holder_change", payload__province=m.province)
     if operator:
-        ctx["pending"] = Proposal.objects.filter(status=Proposal.Status.PROPOSED).select_related("proposed_by").order_by("proposed_at")
+        pending = Proposal.objects.filter(status=Proposal.Status.PROPOSED)
+    if pending is not None:  # review-then-sign: each with its readable summary (review.py)
+        zh = request.LANGUAGE_CODE.startswith("zh")
+        ctx["pending"] = [proposal_summary(p, zh=zh) for p in pending.select_related("proposed_by").order_by("proposed_at")[:PENDING_SHOWN]]
+        ctx["pending_total"] = pending.count()
+    if operator:
         ctx["op_forms"] = [(name, TITLES[name], cls(initial={"key": _key()})) for name, cls in OPERATOR_FORMS.items()]
         from cets.registry.models import AccountApplication
 
@@ -97,17 +106,71 @@ def registry_page(request):
         if acc is not None:
             ctx["holdings"] = reg.holdings_of(account=acc)
             ctx["holder_forms"] = [(name, TITLES[name], cls(initial={"key": _key(), "account": acc.number})) for name, cls in HOLDER_FORMS.items()]
-    return render(request, "web/registry.html", ctx)
+    return render(request, "registry/registry.html", ctx)
 
 
-def _run(request, fn) -> None:
+def say(request, e: CetsError) -> str:
+    """``"<code> <message>"`` in the page's language."""
+    return f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
+
+
+def run(request, fn, done=None) -> bool:
+    """Call ``fn``; a refusal is recorded and shown with its code (nothing changed: the service's transaction rolled
+    back), else ``done`` (default "Done: <result>") is shown. True when it went through."""
     try:
         out = fn()
     except CetsError as e:
         refused(request, e)
-        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
-        return
-    messages.success(request, _("Done: %(what)s") % {"what": out})
+        messages.error(request, say(request, e))
+        return False
+    messages.success(request, done(out) if done else _("Done: %(what)s") % {"what": out})
+    return True
+
+
+def outcome(out) -> str:
+    """The message that says what happened: proposed and waiting for approval; executed; rejected; done."""
+    if isinstance(out, Proposal):
+        zh, en = KIND_WORDS.get(out.kind, (out.kind, out.kind))
+        words = zh if translation.get_language().startswith("zh") else en
+        if out.status == Proposal.Status.PROPOSED:
+            return _("Proposed and waiting for a second approval: %(kind)s %(key)s. Nothing is executed until another person signs it.") % {
+                "kind": words, "key": out.key}
+        if out.status == Proposal.Status.EXECUTED:
+            return _("Signed and executed: %(kind)s %(key)s.") % {"kind": words, "key": out.key}
+        return _("Rejected: %(kind)s %(key)s. Nothing was executed; units it held are released.") % {"kind": words, "key": out.key}
+    if isinstance(out, Transfer):
+        return _("Executed: %(key)s, %(quantity)s t.") % {"key": out.key, "quantity": f"{out.quantity:,}"}
+    if isinstance(out, str):
+        return out
+    return _("Done: %(what)s") % {"what": out}
+
+
+def signing_refusal(user, token: str):
+    """The check refusing ``user``'s signature with ``token`` (its TOTP code), else None: R1202 when the user has no
+    confirmed TOTP device, R1201 when the code is not 6–8 digits or no confirmed device of the user accepts it (a code
+    already used is refused: RFC 6238 replay, django-otp's ``last_t``; repeated failures are throttled by the device)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True))
+    if not devices:
+        return R1202
+    token = (token or "").strip()
+    if not (token.isascii() and token.isdigit() and 6 <= len(token) <= 8):
+        return R1201
+    return None if any(d.verify_token(token) for d in devices) else R1201
+
+
+def second_factor_refused(request) -> bool:
+    """True (and R0505 shown and recorded) when the session is not verified with the user's TOTP device."""
+    if not second_factor_missing(request.user):
+        return False
+    refused(request, CetsError(R0505))
+    messages.error(request, say(request, CetsError(R0505)))
+    return True
+
+
+def form_refused(request, f) -> None:
+    messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in f.errors.items()))
 
 
 @require_POST
@@ -117,27 +180,34 @@ def registry_action(request, action: str):
     if m is None:
         raise Http404
     operator = m.role == Role.REGISTRY_OPERATOR
-    if second_factor_missing(request.user):
-        refused(request, CetsError(R0505))
-        messages.error(request, f"{R0505.code} {R0505.zh if request.LANGUAGE_CODE.startswith('zh') else R0505.en}")
-        return redirect("web:registry")
+    if second_factor_refused(request):
+        return redirect("registry:registry")
     user = request.user
     if action == "decide" and (operator or m.role == Role.PROVINCIAL_AUTHORITY):  # the service checks who may decide which kind
         f = forms.DecisionForm(request.POST)
-        if f.is_valid():
-            pid = f.cleaned_data["proposal"]
-            if f.cleaned_data["decision"] == "approve":
-                _run(request, lambda: services.proposal_approve(proposal_id=pid, approver=user).key)
-            else:
-                _run(request, lambda: services.proposal_reject(proposal_id=pid, approver=user, reason=f.cleaned_data["reason"] or "—").key)
-        return redirect("web:registry")
+        if not f.is_valid():
+            form_refused(request, f)
+            return redirect("registry:registry")
+        pid = f.cleaned_data["proposal"]
+        if f.cleaned_data["decision"] == "approve":
+            # review-then-sign: the approver's own TOTP code, verified before anything is executed
+            check = signing_refusal(user, f.cleaned_data["otp_token"])
+            if check is not None:
+                e = CetsError(check, f"proposal {pid}")
+                refused(request, e)
+                messages.error(request, say(request, e))
+                return redirect("registry:registry")
+            run(request, lambda: services.proposal_approve(proposal_id=pid, approver=user), done=outcome)
+        else:
+            run(request, lambda: services.proposal_reject(proposal_id=pid, approver=user, reason=f.cleaned_data["reason"] or "—"), done=outcome)
+        return redirect("registry:registry")
     table = OPERATOR_FORMS if operator else HOLDER_FORMS
-    if action not in table:
+    if action not in table or action in COMPLIANCE_STEPS:
         raise Http404
     f = table[action](request.POST)
     if not f.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in f.errors.items()))
-        return redirect("web:registry")
+        form_refused(request, f)
+        return redirect("registry:registry")
     d = f.cleaned_data
     own = None if operator else reg.account_of(holder_id=m.organisation_id)
 
@@ -146,56 +216,45 @@ def registry_action(request, action: str):
             # holder protection: only to the trusted account list, held now, executed after the pack's delay (/holder/)
             t = services.transfer_instruct(key=d["key"], from_account=own, to_account=_account(d["to_account"]), unit_type=_unit_type(d["unit_type"]),
                                            quantity=d["quantity"], actor=user, reference=d["reference"] or "变更 transfer")
-            return f"{t.key} → {t.due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+            return _("Transfer instructed: %(key)s. The units are held and move at %(due)s unless you cancel it on the holder protection page.") % {
+                "key": t.key, "due": f"{t.due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"}
         if action == "position":
             return services.position_move(key=d["key"], account=own, unit_type=_unit_type(d["unit_type"]), from_position=d["from_position"],
-                                          to_position=d["to_position"], quantity=d["quantity"], actor=user).key
+                                          to_position=d["to_position"], quantity=d["quantity"], actor=user)
         if action == "cancellation":
             acc = own if own is not None else _account(d["account"])
             return services.cancellation_propose(key=d["key"], account=acc, unit_type=_unit_type(d["unit_type"]), quantity=d["quantity"],
-                                                 purpose=d["reason"], actor=user).key
+                                                 purpose=d["reason"], actor=user)
         if action == "deduction":
             return services.deduction_propose(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
-                                              quantity=d["quantity"], decision_ref=d["reason"], actor=user).key
+                                              quantity=d["quantity"], decision_ref=d["reason"], actor=user)
         if action == "freeze":
             return services.judicial_freeze(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
-                                            quantity=d["quantity"], court_ref=d["court_ref"], actor=user).key
+                                            quantity=d["quantity"], court_ref=d["court_ref"], actor=user)
         if action == "release":  # four eyes: a proposal a second operator approves
             return services.freeze_release_propose(key=d["key"], account=_account(d["account"]), unit_type=_unit_type(d["unit_type"]),
-                                                   quantity=d["quantity"], court_ref=d["court_ref"], actor=user).key
+                                                   quantity=d["quantity"], court_ref=d["court_ref"], actor=user)
         if action == "vintage":
             from cets.parties.access import require_role
 
             require_role(user, Role.REGISTRY_OPERATOR)
             return services.vintage_create_propose(instrument=d["instrument"], vintage=d["vintage"], cap_t=d["cap_t"], key=d["key"],
-                                                   actor=user).key
+                                                   actor=user)
         if action == "issuance":
             line = services.IssuanceLine(account=d["account"].strip(), quantity=d["quantity"], reference=d["reason"],
                                          beneficiary=d["beneficiary"].strip())
-            return services.issuance_propose(key=d["key"], unit_type=_unit_type(d["unit_type"]), lines=[line], actor=user).key
-        if action == "forced_surrender":
-            from cets.compliance.services import forced_surrender_propose
-
-            return forced_surrender_propose(key=d["key"], entity=_org(d["entity_uscc"]), year=d["year"], instruction_ref=d["reason"], actor=user).key
+            return services.issuance_propose(key=d["key"], unit_type=_unit_type(d["unit_type"]), lines=[line], actor=user)
         if action == "holder_change":  # the old holder's province approves it on this page (four eyes across institutions)
             lines = [(_unit_type(d["unit_type"]), d["quantity"])] if d["kind"] == "split" and d["unit_type"] and d["quantity"] else []
-            return services.holder_change_propose(key=d["key"], kind=d["kind"], from_holder=_org(d["from_uscc"]), to_holder=_org(d["to_uscc"]),
-                                                  lines=lines, decision_ref=d["reason"], actor=user).key
-        if action == "surrender":
-            from cets.compliance.services import surrender_submit
-
-            return surrender_submit(key=d["key"], entity=own.holder, year=d["year"], unit_type_code=d["unit_type"].strip(),
-                                    quantity=d["quantity"], actor=user).key
-        if action == "carry_over":
-            from cets.compliance.services import carry_over_apply
-
-            return carry_over_apply(key=d["key"], entity=own.holder, unit_type_code=d["unit_type"].strip(), quantity=d["quantity"], actor=user).key
+            return services.holder_change_propose(key=d["key"], kind=d["kind"], from_holder=organisation_by_code(d["from_uscc"]),
+                                                  to_holder=organisation_by_code(d["to_uscc"]),
+                                                  lines=lines, decision_ref=d["reason"], actor=user)
         if action == "account_close":
-            return services.account_close_propose(key=d["key"], account=_account(d["account"]), actor=user).key
-        return services.reversal_propose(key=d["key"], transfer_key=d["transfer_key"], reason=d["reason"], actor=user).key
+            return services.account_close_propose(key=d["key"], account=_account(d["account"]), actor=user)
+        return services.reversal_propose(key=d["key"], transfer_key=d["transfer_key"], reason=d["reason"], actor=user)
 
-    _run(request, do)
-    return redirect("web:registry")
+    run(request, do, done=outcome)
+    return redirect("registry:registry")
 
 
 @require_http_methods(["GET"])
@@ -204,7 +263,7 @@ def holder_changes_public(request):
     from cets.registry.models import HolderChange
 
     changes = HolderChange.objects.select_related("from_holder", "to_holder").order_by("-published_at")[:200]
-    return render(request, "web/holder_changes.html", {"changes": changes})
+    return render(request, "registry/holder_changes.html", {"changes": changes})
 
 
 @login_required
@@ -223,4 +282,4 @@ def registry_blocks(request, serial: str = ""):
         except CetsError as e:
             refused(request, e)
             ctx["error"] = f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
-    return render(request, "web/registry_block.html", ctx)
+    return render(request, "registry/registry_block.html", ctx)

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import re
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cets.core.checks import S0201
@@ -34,35 +32,14 @@ from cets.parties.models import Role
 from cets.parties.security import refused
 from cets.registry import services
 from cets.registry.checks import R0505
+from cets.registry.forms import ApplicationForm
 from cets.registry.models import AccountApplication, ApplicationDocument
 from cets.registry.services.applications import DOCUMENT_KINDS, KYC_FIELDS, KYC_LABELS
 
-from .views import _context
+from . import _context
 
 RESIDENT_ID_LIKE = re.compile(r"^[0-9]{17}[0-9Xx]$")
 
-
-class ApplicationForm(forms.Form):
-    """The fields of an application; which are required for which holder kind is the service's check."""
-
-    holder_kind = forms.ChoiceField(label=_lazy("Applicant"), choices=[("individual", _lazy("Natural person")), ("institution", _lazy("Institution"))])
-    name = forms.CharField(label=_lazy("Name"), max_length=200)
-    resident_id = forms.CharField(label=_lazy("Resident identity number (natural person)"), max_length=18, required=False)
-    uscc = forms.CharField(label=_lazy("Unified social credit code (institution)"), max_length=18, required=False)
-    phone = forms.CharField(label=_lazy("Phone"), max_length=200, required=False)
-    address = forms.CharField(label=_lazy("Address"), max_length=200, required=False)
-    occupation = forms.CharField(label=_lazy("Occupation (natural person)"), max_length=200, required=False)
-    funds_source = forms.CharField(label=_lazy("Source of funds (natural person)"), max_length=200, required=False)
-    legal_representative = forms.CharField(label=_lazy("Legal representative (institution)"), max_length=200, required=False)
-    contact_person = forms.CharField(label=_lazy("Contact person (institution)"), max_length=200, required=False)
-    business_scope = forms.CharField(label=_lazy("Business scope (institution)"), max_length=200, required=False)
-    bank_account = forms.CharField(label=_lazy("Settlement bank account"), max_length=200, required=False)
-    identity_card = forms.FileField(label=_lazy("Identity card (PDF, JPEG or PNG; natural person)"), required=False)
-    business_licence = forms.FileField(label=_lazy("Business licence (PDF, JPEG or PNG; institution)"), required=False)
-    other = forms.FileField(label=_lazy("Other document (optional)"), required=False)
-    username = forms.CharField(label=_lazy("Login name you choose"), max_length=150)
-    password = forms.CharField(label=_lazy("Password (at least 12 characters)"), widget=forms.PasswordInput, max_length=128)
-    risk_acknowledged = forms.BooleanField(label=_lazy("I have read the risk disclosure of carbon trading"), required=False)
 
 
 def _say(request, e: CetsError) -> str:
@@ -109,12 +86,12 @@ def apply(request):
             else:
                 messages.success(request, _("Application %(ref)s received. The registry reviews it; you can log in with your login name "
                                             "once the account is opened.") % {"ref": app.reference})
-                return redirect("web:apply")
+                return redirect("registry:apply")
         else:
             messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         form = ApplicationForm(initial={k: v for k, v in request.POST.items() if k not in ("password", "resident_id", "csrfmiddlewaretoken")})
     ctx.update(form=form, operator=operator, max_mb=DOCUMENT_MAX_BYTES // (1024 * 1024))
-    return render(request, "web/apply.html", ctx)
+    return render(request, "registry/apply.html", ctx)
 
 
 def _operator(request):
@@ -141,7 +118,7 @@ def applications(request):
     shown = mask(q.strip()) if RESIDENT_ID_LIKE.match(q.strip()) else q
     ctx.update(rows=services.application_search(actor=request.user, q=q, status=status)[:200], q=shown, status=status,
                statuses=AccountApplication.Status.choices)
-    return render(request, "web/applications.html", ctx)
+    return render(request, "registry/applications.html", ctx)
 
 
 @require_safe
@@ -158,7 +135,7 @@ def application_detail(request, reference: str):
     docs = [(d, DOCUMENT_KINDS.get(d.kind, (d.kind, d.kind))[0 if lang == "zh" else 1]) for d in app.documents.all().only(
         "id", "kind", "file_name", "content_type", "size", "sha256", "uploaded_at")]
     ctx.update(app=app, kyc=kyc, docs=docs, verified=request.user.is_verified())
-    return render(request, "web/application_detail.html", ctx)
+    return render(request, "registry/application_detail.html", ctx)
 
 
 @require_safe
@@ -183,7 +160,7 @@ def application_decide(request, reference: str):
     if not request.user.is_verified():
         refused(request, CetsError(R0505))
         messages.error(request, _say(request, CetsError(R0505)))
-        return redirect("web:application_detail", reference=reference)
+        return redirect("registry:application_detail", reference=reference)
     action, note = request.POST.get("action"), request.POST.get("note", "")[:300]
     try:
         if action == "propose":
@@ -197,4 +174,4 @@ def application_decide(request, reference: str):
     except CetsError as e:
         refused(request, e)
         messages.error(request, _say(request, e))
-    return redirect("web:application_detail", reference=reference)
+    return redirect("registry:application_detail", reference=reference)

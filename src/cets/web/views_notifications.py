@@ -1,0 +1,42 @@
+"""The notifications of the signed-in user's organisation (``/notifications/``: every movement of its units and
+whatever another context told it; mark read), part of the shell. Writes go through :mod:`cets.parties.notifications`.
+The holder protection pages (``/holder/``) are the registry's: :mod:`cets.registry.views.holder`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from cets.core.errors import CetsError
+from cets.parties.notifications import notification_mark_read, notifications_for
+from cets.parties.security import refused
+
+from .views import _context
+
+
+@require_safe
+@login_required
+def notifications(request):
+    """The user's notifications, newest first (``?unread=1``: unread only)."""
+    unread = request.GET.get("unread") == "1"
+    items = notifications_for(user=request.user, unread_only=unread, limit=200)
+    return render(request, "web/notifications.html", _context(request, items=items, unread=unread))
+
+
+@require_POST
+@login_required
+def notifications_read(request):
+    """Mark one notification (``id``) or all (no ``id``) read."""
+    raw = request.POST.get("id", "")
+    ids = [int(raw)] if raw.isdigit() and len(raw) < 19 else None
+    try:
+        n = notification_mark_read(user=request.user, ids=ids)
+    except CetsError as e:
+        refused(request, e)
+        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+        return redirect("web:notifications")
+    messages.success(request, _("%(n)d marked read") % {"n": n})
+    return redirect("web:notifications")
