@@ -95,3 +95,9 @@ V0402 = Check("V0402", "设施核查数据无效：排放量、强度排放量�
 V0403 = Check("V0403", "需已签署（报送）的该行业年度排放报告", "needs the sector's signed (submitted) annual report")
 V0404 = Check("V0404", "需已完成、符合（或已解除）的核查", "needs a completed, conforming (or resolved) verification")
 V0405 = Check("V0405", "该设施本年度已有核查数据", "the facility already has verified data for this year")
+
+# P01xx Beijing carbon-inclusion (碳普惠, PCER) project reductions (cets.mrv.pcer).
+P0101 = Check("P0101", "碳普惠方法学未知", "unknown carbon-inclusion methodology")
+P0102 = Check("P0102", "活动数据应为非负整数", "activity data must be whole numbers ≥ 0")
+P0103 = Check("P0103", "活动数据缺少必填项或含未知项", "activity data is missing a required field or has an unknown one")
+P0104 = Check("P0104", "规则包不是碳普惠方法学包", "the rule pack is not a carbon-inclusion methodology pack")
