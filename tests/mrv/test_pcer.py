@@ -120,3 +120,21 @@ def test_reductions_issued_by_four_eyes_and_surrendered_within_the_cap(bj):  # n
         surrender_submit(key="bj2-more", entity=bj.orgs[1], year=2023, unit_type_code="PCER-2023", quantity=1, actor=bj.users[1], at=when("2024-10-11"))
     assert e.value.code == "C1001"
     assert Holding.objects.get(account=bj.acc[1], unit_type__code="PCER-2023", position=Position.REGISTRY).quantity == 350
+
+
+@pytest.mark.django_db
+def test_api_compute(bj):  # noqa: F811
+    from tests.conftest import client_for
+
+    c = client_for(bj.users[1])
+    r = c.post("/api/v1/mrv/pcer/compute", {"methodology": "ev_conversion", "activity": {"vehicle_km": 100_000, "electricity_kwh": 15_000}},
+               content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert r.json()["reduction_t"] == 9
+    r = c.post("/api/v1/mrv/pcer/compute", {"methodology": "ev_conversion", "activity": {"vehicle_km": "100000", "electricity_kwh": 1}},
+               content_type="application/json")
+    assert r.status_code == 422
+    r = c.post("/api/v1/mrv/pcer/compute", {"methodology": "solar", "activity": {}}, content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "P0101"
+    r = c.post("/api/v1/mrv/pcer/compute", {"methodology": "ev_conversion", "activity": {}, "pack": "../../etc"}, content_type="application/json")
+    assert r.status_code in (404, 422)
