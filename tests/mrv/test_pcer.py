@@ -138,3 +138,46 @@ def test_api_compute(bj):  # noqa: F811
     assert r.status_code == 422 and r.json()["code"] == "P0101"
     r = c.post("/api/v1/mrv/pcer/compute", {"methodology": "ev_conversion", "activity": {}, "pack": "../../etc"}, content_type="application/json")
     assert r.status_code in (404, 422)
+
+
+@pytest.mark.django_db
+def test_register_approve_submit_confirm_then_issue(bj):  # noqa: F811
+    """BJ3 registers an ev_conversion project, the bureau approves, BJ3 submits a period (100,000 vkm, 15,000 kWh → 9 t),
+    the bureau confirms, two registry operators issue 9 t to BJ3. Refusals change nothing."""
+    import datetime as dt
+
+    from cets.mrv.models import PcerPeriod, PcerProject
+    from cets.mrv.pcer_services import pcer_period_confirm, pcer_period_submit, pcer_project_approve, pcer_project_register
+
+    owner, user = bj.orgs[2], bj.users[2]
+    p = pcer_project_register(owner=owner, name="油改电网约车", methodology="ev_conversion", location="北京市朝阳区", actor=user)
+    D = dt.date.fromisoformat
+    act = {"vehicle_km": 100_000, "electricity_kwh": 15_000}
+    with pytest.raises(CetsError) as e:
+        pcer_period_submit(project_id=p.pk, start=D("2024-01-01"), end=D("2024-06-30"), activity=act, actor=user)
+    assert e.value.code == "P0105"
+    with pytest.raises(CetsError) as e:
+        pcer_project_approve(project_id=p.pk, actor=user)          # the owner cannot approve its own project
+    assert e.value.code == "R0502"
+    pcer_project_approve(project_id=p.pk, actor=bj.bureau)
+    with pytest.raises(CetsError) as e:
+        pcer_period_submit(project_id=p.pk, start=D("2024-01-01"), end=D("2024-06-30"), activity=act, actor=bj.users[0])  # not the owner
+    assert e.value.code == "R0502"
+    with pytest.raises(CetsError) as e:
+        pcer_period_submit(project_id=p.pk, start=D("2024-01-01"), end=D("2024-06-30"), activity={"vehicle_km": 1.5, "electricity_kwh": 0}, actor=user)
+    assert e.value.code == "P0102"
+    assert PcerPeriod.objects.count() == 0
+    q = pcer_period_submit(project_id=p.pk, start=D("2024-01-01"), end=D("2024-06-30"), activity=act, actor=user)
+    assert (q.reduction_t, q.pack_id, q.status) == (9, PACK.id, "submitted")
+    with pytest.raises(CetsError) as e:
+        pcer_period_confirm(period_id=q.pk, actor=user)
+    assert e.value.code == "R0502"
+    q = pcer_period_confirm(period_id=q.pk, actor=bj.bureau)
+    assert q.status == "confirmed" and PcerProject.objects.get().status == "approved"
+    with pytest.raises(CetsError) as e:
+        pcer_period_confirm(period_id=q.pk, actor=bj.bureau)
+    assert e.value.code == "P0106"
+    ut = UnitType.objects.get(code="PCER-2023")
+    i = issuance_propose(key=f"pcer-period-{q.pk}", unit_type=ut, lines=[IssuanceLine(account=bj.acc[2].number, quantity=q.reduction_t)], actor=bj.w.registry_a)
+    proposal_approve(proposal_id=i.pk, approver=bj.w.registry_b)
+    assert Holding.objects.get(account=bj.acc[2], unit_type=ut, position=Position.REGISTRY).quantity == 9

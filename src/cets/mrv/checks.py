@@ -101,3 +101,6 @@ P0101 = Check("P0101", "碳普惠方法学未知", "unknown carbon-inclusion met
 P0102 = Check("P0102", "活动数据应为非负整数", "activity data must be whole numbers ≥ 0")
 P0103 = Check("P0103", "活动数据缺少必填项或含未知项", "activity data is missing a required field or has an unknown one")
 P0104 = Check("P0104", "规则包不是碳普惠方法学包", "the rule pack is not a carbon-inclusion methodology pack")
+P0105 = Check("P0105", "碳普惠项目尚未备案", "the carbon-inclusion project is not approved yet")
+P0106 = Check("P0106", "该项目或监测期已处理", "this project or monitoring period was already decided")
+P0107 = Check("P0107", "监测期起止日期无效", "invalid monitoring period dates")

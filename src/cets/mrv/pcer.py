@@ -20,7 +20,7 @@ from decimal import Decimal
 from cets.core.errors import CetsError
 from cets.core.quantities import apply_rounding, exact
 
-from . import checks
+from .checks import P0101, P0102, P0103, P0104
 
 METHODOLOGIES = ("low_carbon_travel", "ev_conversion", "hydrogen_fcv")
 
@@ -39,21 +39,21 @@ def _ints(activity: Mapping[str, object], required: tuple[str, ...]) -> dict[str
     keys = set(activity)
     if keys != set(required):
         missing, unknown = sorted(set(required) - keys), sorted(keys - set(required))
-        raise CetsError(checks.P0103, f"missing {missing}, unknown {unknown}")
+        raise CetsError(P0103, f"missing {missing}, unknown {unknown}")
     out = {}
     for k in required:
         v = activity[k]
         if type(v) is not int or v < 0:  # bools, floats and strings are refused, never coerced
-            raise CetsError(checks.P0102, f"{k}={v!r}")
+            raise CetsError(P0102, f"{k}={v!r}")
         out[k] = v
     return out
 
 
 def _params(pack, methodology: str) -> str:
     if pack.kind != "offsets" or "pcer" not in pack.data:
-        raise CetsError(checks.P0104, pack.id)
+        raise CetsError(P0104, pack.id)
     if methodology not in METHODOLOGIES or methodology not in pack.data["pcer"].get("methodologies", {}):
-        raise CetsError(checks.P0101, methodology)
+        raise CetsError(P0101, methodology)
     return f"pcer.methodologies.{methodology}"
 
 
@@ -103,5 +103,5 @@ CALCULATORS = {"low_carbon_travel": low_carbon_travel, "ev_conversion": ev_conve
 def compute(pack, methodology: str, activity: Mapping[str, object]) -> Reduction:
     """Dispatch to the methodology's calculator (P0101 for an unknown one)."""
     if methodology not in CALCULATORS:
-        raise CetsError(checks.P0101, str(methodology))
+        raise CetsError(P0101, str(methodology))
     return CALCULATORS[methodology](pack, activity)
