@@ -21,6 +21,7 @@
                                                     a draft allocation pack against a stored year (nothing is written)
     cets mrv compute --pack national/power-2023 --input monthly.csv --out annual.csv   (pure, no database)
     cets mrv compute --pack national/steel-accounting-2024-2026 --input activity.csv --out annual.csv   (also cement, aluminium)
+    cets pcer compute --methodology ev_conversion --input period.json   (Beijing 碳普惠 reductions; pure, no database)
 """
 
 from __future__ import annotations
@@ -603,6 +604,31 @@ def cmd_mrv_compute(args) -> int:
     return 0
 
 
+def cmd_pcer_compute(args) -> int:
+    """One PCER project's monitoring-period reductions from a JSON activity file, pure (no database):
+    京环发〔2024〕8号 三(三) and the pack's methodology (cets.mrv.pcer)."""
+    import json
+
+    from cets.core.errors import CetsError
+    from cets.mrv.pcer import compute
+    from cets.rules.packs import PackError, load_pack
+
+    con = _console()
+    try:
+        with open(args.input, encoding="utf-8") as f:
+            activity = json.load(f)
+        if not isinstance(activity, dict):
+            raise ValueError("the input must be a JSON object of activity data")
+        pack = load_pack(args.pack)
+        r = compute(pack, args.methodology, activity)
+    except (OSError, ValueError, PackError, CetsError) as e:
+        con.print(f"[red]✗ {e}[/red]")
+        return 2
+    con.print(f"baseline {r.baseline_t} t, project {r.project_t} t")
+    con.print(f"✓ {r.methodology}: reduction {r.reduction_t:,} t CO2e ({pack.id})")
+    return 0
+
+
 def _mrv_compute_industry(con, args, pack) -> int:
     """Monthly activity rows → annual facility results for steel, cement or aluminium, pure (the pack's
     ``accounting.method``; cets.mrv.accounting_industry). Bad rows: row, column and reason; nothing is written."""
@@ -831,6 +857,12 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--input", required=True)
     mc.add_argument("--out", required=True)
     mc.set_defaults(func=cmd_mrv_compute, django=False)
+    pc = sub.add_parser("pcer", help="Beijing carbon-inclusion (碳普惠) reductions").add_subparsers(dest="what", required=True)
+    pcc = pc.add_parser("compute", help="a PCER project's monitoring-period reductions from JSON activity data (pure, no database)")
+    pcc.add_argument("--methodology", required=True, help="low_carbon_travel, ev_conversion or hydrogen_fcv")
+    pcc.add_argument("--input", required=True, help="JSON object, e.g. {\"vehicle_km\": 100000, \"electricity_kwh\": 15000}")
+    pcc.add_argument("--pack", default="beijing/pcer-2023-2026")
+    pcc.set_defaults(func=cmd_pcer_compute, django=False)
     mi = mrv.add_parser("intensity", help="steel/cement/aluminium reported units → intensities (pure, no database)")
     mi.add_argument("--input", required=True)
     mi.add_argument("--out", required=True)

@@ -711,3 +711,32 @@ def general_report_check(request, report_id: PathId, body: GeneralCheckIn):
     from .general_reports import general_report_check as check
 
     return _general(check(report_id=report_id, accept=body.accept, comment=body.comment, actor=request.user))
+
+
+class PcerComputeIn(Schema):
+    """One Beijing 碳普惠 project's monitoring-period activity data: methodology (low_carbon_travel, ev_conversion,
+    hydrogen_fcv) and its fields as whole numbers (京环发〔2024〕8号 三(三); cets.mrv.pcer)."""
+
+    methodology: str = Field(max_length=40)
+    activity: dict[Annotated[str, Field(max_length=40)], Annotated[int, Field(strict=True, ge=0, lt=10**15)]] = Field(max_length=20)
+    pack: str = Field(default="beijing/pcer-2023-2026", max_length=80)
+
+
+class PcerComputeOut(Schema):
+    methodology: str
+    pack: str
+    baseline_t: str
+    project_t: str
+    reduction_t: int
+
+
+@router.post("/pcer/compute", response=PcerComputeOut)
+def pcer_compute(request, payload: PcerComputeIn):
+    """Pure: a PCER period's reductions in whole t CO2e (P0101–P0104; nothing is stored)."""
+    from cets.rules.packs import load_pack
+
+    from .pcer import compute
+
+    pack = load_pack(payload.pack)
+    r = compute(pack, payload.methodology, payload.activity)
+    return PcerComputeOut(methodology=r.methodology, pack=pack.id, baseline_t=str(r.baseline_t), project_t=str(r.project_t), reduction_t=r.reduction_t)

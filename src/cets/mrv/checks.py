@@ -104,3 +104,12 @@ M0504 = Check("M0504", "报告已检查通过，不能重新报送", "the report
 M0505 = Check("M0505", "无待检查的一般报告单位排放报告", "no general reporting unit's report awaiting the check")
 M0506 = Check("M0506", "退回须填写意见", "a return needs a comment")
 M0507 = Check("M0507", "该市场本年度的履约周期规则包无一般报告单位报送步骤", "the market's cycle pack has no general reporting step for this year")
+
+# P01xx Beijing carbon-inclusion (碳普惠, PCER) project reductions (cets.mrv.pcer).
+P0101 = Check("P0101", "碳普惠方法学未知", "unknown carbon-inclusion methodology")
+P0102 = Check("P0102", "活动数据应为非负整数", "activity data must be whole numbers ≥ 0")
+P0103 = Check("P0103", "活动数据缺少必填项或含未知项", "activity data is missing a required field or has an unknown one")
+P0104 = Check("P0104", "规则包不是碳普惠方法学包", "the rule pack is not a carbon-inclusion methodology pack")
+P0105 = Check("P0105", "碳普惠项目尚未备案", "the carbon-inclusion project is not approved yet")
+P0106 = Check("P0106", "该项目或监测期已处理", "this project or monitoring period was already decided")
+P0107 = Check("P0107", "监测期起止日期无效", "invalid monitoring period dates")

@@ -441,3 +441,43 @@ class GeneralReport(models.Model):
             models.UniqueConstraint(fields=["market", "year", "entity"], name="general_report_unique"),
             models.CheckConstraint(condition=Q(emissions_t__gte=0), name="general_report_emissions_nonneg"),
         ]
+
+
+class PcerProject(models.Model):
+    """A Beijing carbon-inclusion (碳普惠) project (京环发〔2024〕8号 三(三)): its owner, methodology (a key of the
+    offsets pack's ``pcer.methodologies``) and location; registered by the owner, approved by the Beijing bureau."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已申请 submitted"
+        APPROVED = "approved", "已备案 approved"
+
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="pcer_projects")
+    name = models.CharField(max_length=200)
+    methodology = models.CharField(max_length=40)
+    location = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUBMITTED)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class PcerPeriod(models.Model):
+    """One monitoring period of a PCER project: the owner's activity data, the calculator's reduction (int t CO2e,
+    with the pack id and SHA-256) and the bureau's confirmation (a person)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "已提交 submitted"
+        CONFIRMED = "confirmed", "已确认 confirmed"
+
+    project = models.ForeignKey(PcerProject, on_delete=models.PROTECT, related_name="periods")
+    start = models.DateField()
+    end = models.DateField()
+    activity = models.JSONField()
+    pack_id = models.CharField(max_length=80)
+    pack_sha256 = models.CharField(max_length=64)
+    reduction_t = models.BigIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUBMITTED)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "start"], name="pcer_period_once"),
+                       models.CheckConstraint(condition=Q(reduction_t__gte=0), name="pcer_reduction_nonneg")]

@@ -26,7 +26,7 @@ from typing import Any
 from .files import MARKET_FILE, PACK_DIR, PACK_DIRS_ENV, PackError, pack_roots, read_toml  # noqa: F401 (re-exported)
 
 # The kinds of pack (``[pack].kind``) and the pack format versions (``[pack].schema_version``) this code reads.
-KINDS = ("allocation", "accounting", "compliance", "trading", "emitter_list", "cycle", "stabilisation", "registry", "supervision")
+KINDS = ("allocation", "accounting", "compliance", "trading", "emitter_list", "cycle", "stabilisation", "registry", "supervision", "offsets")
 SCHEMA_VERSIONS = (1,)
 
 
