@@ -42,6 +42,7 @@ from .ledger import (
     entry_notices,
     execute_many,
     journal_row,
+    lock_clause,
     prev_heads,
     select_in,
     seqs_reserve,
@@ -177,7 +178,7 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     conn = transaction.get_connection()
     vendor = conn.vendor
     pos = Position.REGISTRY
-    lock = SQL_LOCK_MANY + (" FOR UPDATE" if conn.features.has_select_for_update else "")
+    lock = SQL_LOCK_MANY + lock_clause(conn)
     keys = [f"{key}:{i}" for i in range(len(lines))]
     with conn.cursor() as cur:
         # 1. the accounts named by the lines, then every account of the proposal locked in id order across

@@ -61,6 +61,17 @@ T_COLS = ("key", "kind", "unit_type_id", "debit_account_id", "debit_position", "
            "reference", "related_id", "actor_id", "approver_id", "effective_at", "recorded_at", "debit_prev_hash", "credit_prev_hash",
            "hash", "beneficiary_id")
 # Locks both accounts and, in the same round trip, asks whether the idempotency key is already in the journal.
+def lock_clause(conn) -> str:
+    """The row lock the ledger takes on the accounts it posts to: ``FOR NO KEY UPDATE`` on PostgreSQL — it serialises
+    ledger writers on an account but, unlike ``FOR UPDATE``, does not block the ``FOR KEY SHARE`` lock that another
+    transaction's (deferred) foreign-key check takes on the account at commit; with ``FOR UPDATE``, two holders
+    instructing transfers to each other at the same moment deadlocked there (found by the PostgreSQL crash test).
+    SQLite: none (its IMMEDIATE transaction is the lock)."""
+    if conn.vendor == "postgresql":
+        return " FOR NO KEY UPDATE"
+    return " FOR UPDATE" if conn.features.has_select_for_update else ""
+
+
 SQL_LOCK = (f"SELECT id, number, kind, market, status, head_hash, EXISTS (SELECT 1 FROM {_T} WHERE key = %s) FROM {_A} "
              f"WHERE id IN (%s, %s) ORDER BY id")
 SQL_DEBIT = (f"UPDATE {_H} SET quantity = quantity - %s WHERE account_id = %s AND unit_type_id = %s AND position = %s "

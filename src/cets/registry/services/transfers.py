@@ -35,6 +35,7 @@ from .ledger import (
     cursor_for,
     entry_notices,
     journal_row,
+    lock_clause,
     party,
     prev_heads,
     transfer_digest,
@@ -122,7 +123,7 @@ def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, relat
     conn = transaction.get_connection()
     c_id = credit.account.pk
     d_id = debit_acc_id if debit_acc_id is not None else c_id
-    lock = SQL_LOCK + (" FOR UPDATE" if conn.features.has_select_for_update else "")
+    lock = SQL_LOCK + lock_clause(conn)
     with cursor_for(conn) as cur:
         # 1. lock both accounts in id order (no deadlocks; SQLite's IMMEDIATE transaction is the lock there),
         #    and learn whether this key was posted before (a retry)
