@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from cets.core.errors import CetsError
 from tests.conftest import client_for
@@ -182,7 +183,7 @@ def test_report_file_codes():
     for _ in range(REPORTS_PER_SESSION_HOUR):
         r = report_file(**ok)
         assert r.receipt.startswith("JB-")
-        assert (r.due_on - r.filed_at.date()).days == 60
+        assert (r.due_on - timezone.localdate(r.filed_at)).days == 60  # the filing day in Asia/Shanghai
     refuses("G0402", report_file, **ok)
     assert report_file(**dict(ok, session={})).pk  # another session
 

@@ -92,8 +92,13 @@ def test_entity_user_enrols_its_authenticator_and_reaches_the_holder_page(web, b
 
     device = TOTPDevice.objects.get(user=web.entity_sd1, confirmed=False)
     device.throttle_reset()  # django-otp's throttle after the wrong code (1 s): as if the user waited a moment
-    browser.find_element(By.ID, "id_code").send_keys(code_from_secret(secret))
-    browser.find_element(By.CSS_SELECTOR, "#totp-confirm button[type=submit]").click()
+    assert browser.find_element(By.ID, "totp-secret").text.strip() == secret  # the same device is being enrolled
+    field = browser.find_element(By.ID, "id_code")
+    field.clear()  # the refused code may still be in the field
+    field.send_keys(code_from_secret(secret))
+    button = browser.find_element(By.CSS_SELECTOR, "#totp-confirm button[type=submit]")
+    button.click()
+    wait(browser, EC.staleness_of(button))
     wait(browser, EC.url_contains("/holder/"))  # sent on to where it was going
     wait_text(browser, "Trusted account list")
     assert TOTPDevice.objects.filter(user=web.entity_sd1, confirmed=True).count() == 1
