@@ -85,7 +85,7 @@ def _parts(total: int, done_days: dict, today: dt.date) -> Observation:
 def _observe_facility_months(step: Step, *, market: str, year: int, listed: dict[str, dict[int, str]], today: dt.date) -> Observation:
     """Each facility of the step's listed entities is one part, done (on its last filing day) when every month of its
     sector due on the step's date has a filing that was not returned."""
-    from cets.mrv.facility_services import month_due
+    from cets.mrv.duty_rules import month_due
     from cets.mrv.models import FacilityMonthlyFiling
     from cets.parties.models import Facility
 

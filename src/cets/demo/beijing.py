@@ -110,7 +110,7 @@ class BeijingYear:
         from cets.parties.services import member_create
         from cets.registry.services import system_accounts_ensure
 
-        from .run import DEMO_PASSWORD
+        from .common import DEMO_PASSWORD
 
         self.log("· Beijing pilot 2023: bureau, district bureau, verification bodies 北京试点2023年度")
         system_accounts_ensure(market=MARKET, provinces=[PROVINCE])
@@ -134,7 +134,7 @@ class BeijingYear:
         from cets.parties.services import emitter_list_import, emitter_list_publish, member_create, members_bulk_create
         from cets.registry.services import account_open
 
-        from .run import DEMO_PASSWORD
+        from .common import DEMO_PASSWORD
 
         if not EmitterListPublication.objects.filter(market=MARKET, year=YEAR, province=PROVINCE).exists():
             names = sector_names_for_list(MARKET, list_rules(MARKET, YEAR))
@@ -320,7 +320,7 @@ class BeijingYear:
         from cets.parties.models import Membership
         from cets.parties.services import totp_device_ensure
 
-        from .run import DEMO_PASSWORD
+        from .common import DEMO_PASSWORD
 
         secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-chaoyang", "bj-entity", "bj-general")}
         self.res.logins += [

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from cets.rules.markets import PRIMARY_MARKET
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: The password of every demo login (README).
+DEMO_PASSWORD = "cets-demo-2023"
 
 
 def data_dir() -> Path:

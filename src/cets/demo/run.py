@@ -21,11 +21,10 @@ from django.db.models import Sum
 
 from cets.rules.markets import PRIMARY_MARKET
 
-from .common import SHANGHAI, _entity_users, _province_users, _rank, at, create_units, data_dir, issue_notices, submit_tables  # noqa: F401
+from .common import DEMO_PASSWORD, SHANGHAI, _entity_users, _province_users, _rank, at, create_units, data_dir, issue_notices, submit_tables  # noqa: F401
 
 YEAR = 2023
 PACK_ID = "national/power-2023-2024"
-DEMO_PASSWORD = "cets-demo-2023"
 DEMO_PROVINCE = "37"  # 山东省: the province with the most power entities after Zhejiang
 
 

@@ -281,7 +281,7 @@ def facility_sectors(*, market: str = PRIMARY_MARKET, year: int) -> list[str]:
     """The sectors of ``market`` with a facility accounting pack for ``year`` (from the market's packs, no names here)."""
     from cets.core.errors import CetsError
 
-    from .facility_services import industry_rules
+    from .duty_rules import industry_rules
 
     out = []
     for s in {e.sector for e in _market_packs(market) if e.kind == "accounting" and year in e.years}:
@@ -310,7 +310,7 @@ def facility_duties(*, user, year: int, market: str = PRIMARY_MARKET) -> dict:
     from cets.parties.access import require_role
     from cets.parties.models import Facility, Role
 
-    from .facility_services import month_due
+    from .duty_rules import month_due
     from .models import AnnualReport, DataQualityPlan, FacilityMonthlyFiling, VerificationAssignment
 
     m = require_role(user, Role.ENTITY)
@@ -358,7 +358,7 @@ def facility_review(*, user, year: int, today: dt.date, market: str = PRIMARY_MA
     from cets.parties.access import organisation_scope, require_role
     from cets.parties.models import EmitterListEntry, Facility, Organisation, Role
 
-    from .facility_services import cycle_due, month_due
+    from .duty_rules import cycle_due, month_due
     from .models import AnnualReport, DataQualityPlan, FacilityMonthlyFiling, FacilityVerification, VerificationAssignment
 
     require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)

@@ -286,7 +286,7 @@ def verification_commission(*, entity: Organisation, year: int, body: Organisati
     market, 双随机: :func:`verification_selection`); V0315 ``body`` is not a verification body; V0314 the body
     helped prepare the report (Regulations Art. 13); V0303 the entity already has a regular verification of
     the year in the market. ``sector``: the caller's, else the entity's list entry of the market and year (M0308)."""
-    from .facility_services import entity_sector
+    from .duty_rules import entity_sector
 
     m = require_role(actor, Role.ENTITY)
     if m.organisation_id != entity.pk:
@@ -332,7 +332,7 @@ def verification_assign(*, year: int, province: str, entities: Sequence[Organisa
     V0301/V0302 from the draw. Each assignment's sector is ``sector`` if the caller names it, else the entity's
     list entry of the market and year (M0308 if it has none or several). One transaction.
     """
-    from .facility_services import entity_sector
+    from .duty_rules import entity_sector
     from .verification import assign_bodies
 
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)

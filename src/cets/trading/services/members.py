@@ -13,6 +13,8 @@ A suspension does not change the clients' registry accounts: no text in the shar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,10 +27,21 @@ from ..checks import T0503, T0504, T0505, T0506
 from ..models import ExchangeMember, MemberClient
 
 
-def _rules(market: str):
-    from .orders import market_rules
+@dataclass(frozen=True)
+class MemberRules:
+    """The trading pack's ``[members]`` table: membership kinds, and those that may act for clients."""
 
-    return market_rules(market, timezone.localdate())
+    member_kinds: tuple[str, ...]
+    acts_for_clients: frozenset[str]
+
+
+def _rules(market: str) -> MemberRules:
+    """``[members]`` of the market's trading pack in force today (PackError if none covers the year); read here, not
+    through the order-entry rules, so that order entry may ask this module about suspensions."""
+    from cets.rules.packs import pack_for
+
+    members = pack_for(market, "trading", timezone.localdate().year).data.get("members", {})
+    return MemberRules(tuple(members.get("kinds", ())), frozenset(members.get("acts_for_clients", ())))
 
 
 @transaction.atomic
