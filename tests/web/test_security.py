@@ -144,3 +144,24 @@ def test_api_docs_use_only_same_origin_assets(world):
     assert any(ref.endswith("swagger-ui-bundle.js") for ref in refs)
     assert all(ref.startswith("/") and not ref.startswith("//") for ref in refs), refs
     assert not re.search(r"<script(?![^>]*\b(src=|type=\"application/json\"))", page)
+
+
+def test_admin_holds_out_a_second_factor_role_without_a_device(world):
+    """A staff registry operator who has not enrolled a TOTP device cannot reach the admin with its password alone
+    (S0303): neither through /admin/login/ nor with a session opened on /login/."""
+    op = world.registry_a
+    op.is_staff = True
+    op.save()
+    c = Client()
+    r = c.post("/admin/login/", {"username": "ra", "password": PW, "next": "/admin/"})
+    assert r.status_code == 200
+    assert "S0303" in r.content.decode()
+    assert "_auth_user_id" not in c.session
+    assert SecurityEvent.objects.filter(code="S0303", username="ra").exists()
+    session = Client()
+    session.force_login(op)
+    assert session.get("/admin/").status_code == 302
+    device, _ = totp_device_ensure(user=op)
+    r = c.post("/admin/login/", {"username": "ra", "password": PW, "otp_token": _code(device), "next": "/admin/"})
+    assert r.status_code == 302
+    assert c.get("/admin/").status_code == 200

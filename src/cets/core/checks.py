@@ -20,3 +20,5 @@ S0205 = Check("S0205", "上传文件不是有效的 XLSX 工作簿", "the upload
 
 S0301 = Check("S0301", "登录失败次数过多，账户或地址已被暂时锁定", "too many failed sign-ins: the account or address is locked for a while")
 S0302 = Check("S0302", "动态口令（TOTP）错误", "wrong dynamic code (TOTP)")
+S0303 = Check("S0303", "该角色须先绑定动态口令设备（/security/second-factor/）才能进入管理后台",
+              "this role must enrol a dynamic-code (TOTP) device (/security/second-factor/) before it may use the admin")

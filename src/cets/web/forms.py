@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user
 from django_otp.forms import OTPAuthenticationFormMixin
 
-from cets.core.checks import S0302
+from cets.core.checks import S0302, S0303
 from cets.parties.models import SecurityEvent
 from cets.parties.security import event_record
 
@@ -39,4 +39,14 @@ class LoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
 
 
 class AdminLoginForm(LoginForm, AdminAuthenticationForm):
-    """``/admin/login/``: staff only (Django's admin form), and the TOTP code for users who have a device."""
+    """``/admin/login/``: staff only (Django's admin form), and the TOTP code for users who have a device. A staff
+    user whose role must use a second factor (:data:`cets.parties.access.SECOND_FACTOR_ROLES`) but has no device yet
+    is refused (S0303): it enrols at ``/security/second-factor/`` first, as on ``/login/``."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        from cets.parties.access import second_factor_unenrolled
+
+        if second_factor_unenrolled(user):
+            event_record(request=self.request, kind=SecurityEvent.Kind.TOTP_FAILED, code=S0303.code, user=user)
+            raise forms.ValidationError(str(S0303), code=S0303.code)
