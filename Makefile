@@ -33,8 +33,7 @@ demo-no-serve: $(STAMP)
 test: $(DEV_STAMP)
 	@bash scripts/pg_prepare.sh || true
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	@MAKE="$(MAKE)" bash scripts/test_both.sh
 
 # The house rules: ruff, the layers (import-linter), every shipped rule pack valid.
 lint: $(DEV_STAMP)
