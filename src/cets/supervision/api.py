@@ -465,10 +465,39 @@ class ReserveProposalOut(Schema):
     result: dict
 
 
+class TreasuryEntryOut(Schema):
+    key: str
+    kind: str
+    debit_account: str
+    credit_account: str
+    amount_fen: int
+    reference: str
+    recorded_at: dt.datetime
+
+
+class TreasuryOut(Schema):
+    """The market's treasury fund account (收支两条线): reserve auction and paid allocation proceeds, buy-back payments (fen)."""
+
+    number: str
+    available_fen: int
+    frozen_fen: int
+    entries: list[TreasuryEntryOut]
+
+
 class ReserveOut(Schema):
     market: str
     holdings: list[dict]
     proposals: list[ReserveProposalOut]
+    treasury: TreasuryOut
+
+
+def _treasury(market: str) -> TreasuryOut:
+    from cets.trading.selectors import treasury
+
+    t = treasury(market=market)
+    return TreasuryOut(number=t.number, available_fen=t.available_fen, frozen_fen=t.frozen_fen, entries=[
+        TreasuryEntryOut(key=e.key, kind=e.kind, debit_account=e.debit_account.number, credit_account=e.credit_account.number, amount_fen=e.amount_fen,
+                         reference=e.reference, recorded_at=e.recorded_at) for e in t.entries])
 
 
 def _national(request) -> None:
@@ -519,13 +548,14 @@ def alert_decide(request, alert_id: PathId, body: DecideIn):
 
 @router.get("/reserve", response=ReserveOut)
 def reserve(request, market: str = PRIMARY_MARKET):
-    """The national reserve: its holdings (t) and the reserve proposals (proposed, executed, rejected)."""
+    """The national reserve: its holdings (t), the reserve proposals (proposed, executed, rejected) and the market's treasury
+    fund account (available and frozen fen, latest entries) that auctions pay into and buy-backs pay from."""
     from cets.registry import selectors as reg
 
     _national(request)
     return ReserveOut(market=market, holdings=[{"unit_type": h.unit_type.code, "position": h.position, "quantity_t": h.quantity}
                                                for h in reg.reserve_holdings(market=market)],
-                      proposals=[_rp(p) for p in reg.reserve_proposals()[:200]])
+                      proposals=[_rp(p) for p in reg.reserve_proposals()[:200]], treasury=_treasury(market))
 
 
 @router.post("/reserve/fund", response=ReserveProposalOut)

@@ -21,6 +21,7 @@ from cets.registry import services as registry
 from cets.registry.checks import R0201
 from cets.registry.models import Proposal, UnitType
 from cets.rules.markets import PRIMARY_MARKET
+from cets.trading.selectors import treasury
 
 from . import selectors, stabilisation
 from .checks import G0604, G0606
@@ -64,6 +65,7 @@ def reserve(request):
         "pending": registry_selectors.reserve_proposals(status=Proposal.Status.PROPOSED),
         "decisions": registry_selectors.reserve_proposals(status=Proposal.Status.EXECUTED)[:50],
         "today": dt.date.today().isoformat(),
+        "treasury": treasury(market=market, limit=20),
     })
 
 

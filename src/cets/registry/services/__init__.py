@@ -39,7 +39,7 @@ from .protection import (
     trusted_account_remove,
     trusted_accounts_of,
 )
-from .reserve import reserve_fund_propose, reserve_release_propose, reserve_share, reserve_withdraw_propose
+from .reserve import paid_allocation_propose, reserve_fund_propose, reserve_release_propose, reserve_share, reserve_withdraw_propose
 from .retirement import cancellation_propose, deduction_propose
 from .reversal import IRREVERSIBLE, reversal_propose
 from .transfers import holding_transfer, transfer_post
@@ -102,6 +102,7 @@ __all__ = [
     "reserve_release_propose",
     "reserve_share",
     "reserve_withdraw_propose",
+    "paid_allocation_propose",
     "system_account",
     "system_accounts_ensure",
     "transfer_post",
