@@ -84,8 +84,9 @@ def test_a_buy_back_the_treasury_cannot_pay_is_refused_and_holds_nothing(funded)
     from cets.registry.models import TransferKind
     from cets.registry.services import Leg, transfer_post
 
-    transfer_post(key="give", kind=TransferKind.TRANSFER, unit_type=w.cea, debit=Leg(system_account("national", AccountKind.NATIONAL_RESERVE), Position.REGISTRY),
-                  credit=Leg(a1, Position.REGISTRY), quantity=1_000)
+    reserve = system_account("national", AccountKind.NATIONAL_RESERVE)
+    transfer_post(key="give", kind=TransferKind.TRANSFER, unit_type=w.cea, debit=Leg(reserve, Position.REGISTRY), credit=Leg(a1, Position.REGISTRY),
+                  quantity=1_000)
     before = snapshot()
     with pytest.raises(CetsError) as e:
         reserve_withdraw_propose(key="b", unit_type=w.cea, decision_ref="d", actor=w.mee, lines=[{"account": a1.number, "quantity": 500, "price_fen": 8_000}])
@@ -103,8 +104,9 @@ def test_the_treasury_is_funded_by_the_exchange_and_pays_a_buy_back(funded, mee2
 
     w = funded
     a1 = w.accounts[SD_1]
-    transfer_post(key="give", kind=TransferKind.TRANSFER, unit_type=w.cea, debit=Leg(system_account("national", AccountKind.NATIONAL_RESERVE), Position.REGISTRY),
-                  credit=Leg(a1, Position.REGISTRY), quantity=1_000)
+    reserve = system_account("national", AccountKind.NATIONAL_RESERVE)
+    transfer_post(key="give", kind=TransferKind.TRANSFER, unit_type=w.cea, debit=Leg(reserve, Position.REGISTRY), credit=Leg(a1, Position.REGISTRY),
+                  quantity=1_000)
     with pytest.raises(CetsError) as e:
         treasury_deposit(key="budget", market="national", amount_fen=5_000_000, reference="财政拨款", actor=w.mee)
     assert e.value.code == "R0502"
@@ -182,10 +184,11 @@ def test_beijing_paid_allocation_by_auction_pays_the_treasury(beijing):
     bids = [{"account": a0.number, "price_fen": 10_489, "quantity_t": 60_000}, {"account": a1.number, "price_fen": 10_000, "quantity_t": 70_000},
             {"account": a2.number, "price_fen": 8_000, "quantity_t": 10_000}]
     with pytest.raises(CetsError) as e:
-        paid_allocation_auction_propose(key="pa", unit_type=bj.ut, quantity_t=100_000, floor_fen=9_000, bids=bids, decision_ref="京环发〔2024〕X号", actor=bj.sd)
+        paid_allocation_auction_propose(key="pa", unit_type=bj.ut, quantity_t=100_000, floor_fen=9_000, bids=bids,
+                                        decision_ref="京环发〔2024〕X号", actor=bj.sd)
     assert e.value.code == "R0502"  # another province's authority
-    p = paid_allocation_auction_propose(key="pa", unit_type=bj.ut, quantity_t=100_000, floor_fen=9_000, bids=bids, decision_ref="京环发〔2024〕X号",
-                                        actor=bj.b1)
+    p = paid_allocation_auction_propose(key="pa", unit_type=bj.ut, quantity_t=100_000, floor_fen=9_000, bids=bids,
+                                        decision_ref="京环发〔2024〕X号", actor=bj.b1)
     assert p.payload["auction"]["clearing_price_fen"] == 10_000 and p.payload["auction"]["refused"] == [[3, a2.number, "8000 < 9000"]]
     assert (money(a0.holder, "beijing"), money(a1.holder, "beijing")) == ((200_000_000, 600_000_000), (400_000_000, 400_000_000))
     with pytest.raises(CetsError) as e:

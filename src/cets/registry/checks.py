@@ -86,7 +86,8 @@ R1202 = Check("R1202", "审批人没有已确认的动态口令设备，不能�
 # buy-back, a provincial authority's paid allocation by auction; registry/payments.py) and opening a holder's account
 # in another market.
 R1301 = Check("R1301", "资金结算服务未就绪，储备或拍卖交收未执行", "no fund ledger is registered to settle: the sale or purchase was not executed")
-R1302 = Check("R1302", "有偿分配拍卖须由本市场所在地的省级主管部门提出和审批", "a paid allocation auction is proposed and approved by the provincial authority of the market")
+R1302 = Check("R1302", "有偿分配拍卖须由本市场所在地的省级主管部门提出和审批",
+              "a paid allocation auction is proposed and approved by the provincial authority of the market")
 R1303 = Check("R1303", "该持有人尚无已开立的持有账户，不能在其他市场开户", "the holder has no open holding account yet: it cannot open one in another market")
 R1305 = Check("R1305", "拍卖没有不低于底价的有效出价", "the auction has no valid bid at or above the floor price")
 R1304 = Check("R1304", "该市场不为此类持有人开立账户", "this market does not open accounts for this kind of holder")
