@@ -66,8 +66,10 @@ def test_two_approvals_at_once_one_delivery_one_payment(world):
     for a in (a1, a2):
         funds_deposit(key=f"d-{a.number}", holder=a.holder, amount_fen=2_000_000_000, actor=None)
     # 150,000 t each, the reserve holds 200,000 t: both proposals are valid alone
-    p1 = reserve_release_propose(key="s1", unit_type=w.cea, decision_ref="d1", actor=w.mee, lines=[{"account": a1.number, "quantity": 150_000, "price_fen": 9_000}])
-    p2 = reserve_release_propose(key="s2", unit_type=w.cea, decision_ref="d2", actor=w.mee, lines=[{"account": a2.number, "quantity": 150_000, "price_fen": 9_100}])
+    p1 = reserve_release_propose(key="s1", unit_type=w.cea, decision_ref="d1", actor=w.mee,
+                                 lines=[{"account": a1.number, "quantity": 150_000, "price_fen": 9_000}])
+    p2 = reserve_release_propose(key="s2", unit_type=w.cea, decision_ref="d2", actor=w.mee,
+                                 lines=[{"account": a2.number, "quantity": 150_000, "price_fen": 9_100}])
     res = _run([lambda: proposal_approve(proposal_id=p1.pk, approver=x1).key, lambda: proposal_approve(proposal_id=p2.pk, approver=x2).key])
     assert sorted(map(str, res)) == sorted(["R0302", "s1" if "s1" in res else "s2"]), res
     won, lost = (a1, a2) if "s1" in res else (a2, a1)
