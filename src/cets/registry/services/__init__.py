@@ -20,7 +20,7 @@ apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
 
 from ..kinds import HOLDER_KINDS, INSTRUMENT_MARKET, MARKET_INSTRUMENTS
 from .accounts import KIND_CODES, account_close_propose, account_open, account_status_set, system_account, system_accounts_ensure
-from .applications import application_get, application_propose, application_reject, application_search, application_submit
+from .applications import application_get, application_propose, application_reject, application_search, application_submit, market_account_open
 from .exchange import exchange_deliver, exchange_hold, exchange_release
 from .holders import holder_change_propose, holder_change_register
 from .issuance import BATCH_MIN_LINES, IssuanceLine, issuance_batch_post, issuance_lines_post, issuance_propose
@@ -78,6 +78,7 @@ __all__ = [
     "Leg",
     "account_close_propose",
     "account_open",
+    "market_account_open",
     "account_status_set",
     "cancellation_propose",
     "deduction_propose",
