@@ -222,3 +222,27 @@ def test_paid_allocation_refusals(beijing, world):
                                 lines=[{"account": world.accounts[SD_1].number, "quantity": 1, "price_fen": 1}])
     assert e.value.code == "R1302"
     assert not Proposal.objects.exists()
+
+
+def test_paid_allocation_through_the_api_and_the_page(beijing):
+    import json
+
+    from tests.conftest import client_for
+
+    bj = beijing
+    a0 = bj.accs[0]
+    funds_deposit(key="bjd", holder=a0.holder, amount_fen=50_000_000, actor=None, market="beijing")
+    c1, c2 = client_for(bj.b1, verified=True), client_for(bj.b2, verified=True)
+    body = {"key": "pa-api", "unit_type": "BEA-2023", "quantity_t": 3_000, "floor_fen": 9_000, "decision_ref": "京环发〔2024〕Y号",
+            "bids": [{"account": a0.number, "price_fen": 10_489, "quantity_t": 4_000}]}
+    r = c1.post("/api/v1/supervision/paid-allocation/auctions", data=json.dumps(body), content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert r.json()["payload"]["amount_fen"] == 3_000 * 10_489
+    bad = c1.post("/api/v1/supervision/paid-allocation/auctions", data=json.dumps(dict(body, key="x", floor_fen="9000")), content_type="application/json")
+    assert bad.status_code == 422
+    assert c2.post(f"/api/v1/registry/proposals/{r.json()['id']}/approve", data="{}", content_type="application/json").status_code == 200
+    out = c1.get("/api/v1/supervision/paid-allocation?market=beijing").json()
+    assert out["treasury"]["available_fen"] == 31_467_000 and out["treasury"]["number"] == "BEIJING-FUND-TREASURY"
+    assert held(a0, bj.ut) == 3_000
+    html = c2.get("/supervision/paid-allocation/?market=beijing").content.decode()
+    assert "314,670.00" in html and "pa-api" in html

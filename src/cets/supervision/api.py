@@ -656,3 +656,45 @@ def whatif_run(request, body: WhatIfIn):
                      by_sector=[_total(t) for t in r.totals("sector")], by_province=[_total(t) for t in r.totals("province")],
                      total=_total(r.grand_total()),
                      entities=[WhatIfRowOut(**{f: getattr(x, f) for f in WhatIfRowOut.model_fields}) for x in r.rows])
+
+
+# ---- paid allocation by auction (有偿分配) of a pilot market: its provincial authority; approval (four eyes) at
+# ``POST /api/v1/registry/proposals/{id}/approve`` by a second person of the same authority.
+
+class PaidAuctionIn(Schema):
+    key: str
+    unit_type: str
+    quantity_t: Tonnes
+    floor_fen: Fen
+    decision_ref: str
+    bids: list[ReserveLineIn]
+
+
+class PaidAllocationOut(Schema):
+    market: str
+    proposals: list[ReserveProposalOut]
+    treasury: TreasuryOut
+
+
+@router.get("/paid-allocation", response=PaidAllocationOut)
+def paid_allocation(request, market: str):
+    """A pilot market's paid allocation proposals and its treasury fund account (fen). Provincial authority (R0502)."""
+    from cets.parties.access import require_role
+    from cets.parties.models import Role
+    from cets.registry.models import Proposal
+
+    require_role(request.user, Role.PROVINCIAL_AUTHORITY)
+    qs = Proposal.objects.filter(kind="paid_allocation", payload__market=market[:16]).order_by("-proposed_at")[:200]
+    return PaidAllocationOut(market=market[:16], proposals=[_rp(p) for p in qs], treasury=_treasury(market[:16]))
+
+
+@router.post("/paid-allocation/auctions", response=ReserveProposalOut)
+def paid_allocation_auction(request, body: PaidAuctionIn):
+    """Clear a paid allocation auction (uniform price, bids below the floor refused) and propose issuing the awards against
+    payment into the treasury fund account: the winners' amounts are frozen now. Refusals: see
+    :func:`cets.allocation.paid.paid_allocation_auction_propose`."""
+    from cets.allocation.paid import paid_allocation_auction_propose
+
+    bids = [{"account": b.account, "price_fen": b.price_fen, "quantity_t": b.quantity_t} for b in body.bids]
+    return _rp(paid_allocation_auction_propose(key=body.key, unit_type=_ut(body.unit_type), quantity_t=body.quantity_t, floor_fen=body.floor_fen,
+                                               bids=bids, decision_ref=body.decision_ref, actor=request.user))
