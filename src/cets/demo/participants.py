@@ -50,7 +50,8 @@ class Participants:
         secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("person-demo", "institution-demo", "member-demo")}
         self.s.res.logins += [
             ("person-demo", DEMO_PASSWORD, f"（演示）王小明 individual 个人 (national + CCER accounts); TOTP secret {secret['person-demo']}"),
-            ("institution-demo", DEMO_PASSWORD, f"（演示）某投资管理有限公司 institution 机构 (national + CCER accounts); TOTP secret {secret['institution-demo']}"),
+            ("institution-demo", DEMO_PASSWORD,
+             f"（演示）某投资管理有限公司 institution 机构 (national + CCER accounts); TOTP secret {secret['institution-demo']}"),
             ("member-demo", DEMO_PASSWORD, f"（演示）某证券股份有限公司 exchange member 会员, acts for {self.s.demo_entity.name}; "
                                            f"TOTP secret {secret['member-demo']}"),
         ]
