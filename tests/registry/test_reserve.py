@@ -28,6 +28,21 @@ def mee2(world):
                          password="test-password-123")
 
 
+def fund(account, amount_fen: int) -> None:
+    from cets.trading.funds import funds_deposit
+
+    funds_deposit(key=f"dep-{account.number}-{amount_fen}", holder=account.holder, amount_fen=amount_fen, actor=None, market=account.market)
+
+
+def money(account=None) -> tuple[int, int]:
+    """(available, frozen) fen of ``account``'s holder's fund account, or of the market's treasury fund account."""
+    from cets.trading.models import FundAccount
+
+    f = (FundAccount.objects.filter(holder=account.holder, market=account.market) if account else
+         FundAccount.objects.filter(kind="treasury", market="national")).first()
+    return (f.available_fen, f.frozen_fen) if f else (0, 0)
+
+
 def held(account, ut, position=Position.REGISTRY) -> int:
     h = Holding.objects.filter(account=account, unit_type=ut, position=position).first()
     return h.quantity if h else 0
@@ -70,22 +85,35 @@ def test_release_to_buyers_and_buy_back_move_units_only_on_approval(world, mee2)
     reserve = system_account("national", AccountKind.NATIONAL_RESERVE)
     proposal_approve(proposal_id=reserve_fund_propose(key="fund", unit_type=w.cea, year=2025, decision_ref="d0", actor=w.mee).pk, approver=mee2)
     a1, a2 = w.accounts[SD_1], w.accounts[SD_2]
+    fund(a1, 300_000_000)
+    fund(a2, 200_000_000)
     p = reserve_release_propose(key="sale-1", unit_type=w.cea, decision_ref="d1", actor=w.mee, lines=[
         {"account": a1.number, "quantity": 30_000, "price_fen": 9_500}, {"account": a2.number, "quantity": 20_000, "price_fen": 9_500}])
     assert (held(a1, w.cea), held(reserve, w.cea)) == (0, 200_000)
+    # the buyers' amounts are frozen at proposal: 30,000 × 9,500 = 285,000,000 fen; 20,000 × 9,500 = 190,000,000 fen
+    assert (money(a1), money(a2), money()) == ((15_000_000, 285_000_000), (10_000_000, 190_000_000), (0, 0))
     p = proposal_approve(proposal_id=p.pk, approver=mee2)
     assert (held(a1, w.cea), held(a2, w.cea), held(reserve, w.cea)) == (30_000, 20_000, 150_000)
     assert p.result["amount_fen"] == 50_000 * 9_500
+    # paid to the treasury fund account, whole (no fee)
+    assert (money(a1), money(a2), money()) == ((15_000_000, 0), (10_000_000, 0), (475_000_000, 0))
     # buy-back: the seller's units are held at once, moved on approval; a rejected one is released
     b = reserve_withdraw_propose(key="buy-1", unit_type=w.cea, decision_ref="d2", actor=mee2,
                                  lines=[{"account": a1.number, "quantity": 10_000, "price_fen": 8_000}])
     assert (held(a1, w.cea), held(a1, w.cea, Position.PENDING)) == (20_000, 10_000)
+    assert money() == (475_000_000 - 80_000_000, 80_000_000)  # 10,000 × 8,000 fen frozen in the treasury
     proposal_approve(proposal_id=b.pk, approver=w.mee)
     assert (held(a1, w.cea, Position.PENDING), held(reserve, w.cea)) == (0, 160_000)
+    assert (money(a1), money()) == ((95_000_000, 0), (395_000_000, 0))
     r = reserve_withdraw_propose(key="buy-2", unit_type=w.cea, decision_ref="d3", actor=w.mee,
                                  lines=[{"account": a2.number, "quantity": 5_000, "price_fen": 8_000}])
+    assert money() == (355_000_000, 40_000_000)
     proposal_reject(proposal_id=r.pk, approver=mee2, reason="price too high")
     assert (held(a2, w.cea), held(a2, w.cea, Position.PENDING), held(reserve, w.cea)) == (20_000, 0, 160_000)
+    assert (money(a2), money()) == ((10_000_000, 0), (395_000_000, 0))
+    from cets.trading.funds import funds_verify
+
+    assert funds_verify() == []
     assert audit_verify().ok
 
 
@@ -114,6 +142,7 @@ def test_bad_lines_are_refused_with_their_codes(world, line, code):
 def test_a_release_larger_than_the_reserve_changes_nothing(world, mee2):
     w = world
     line = {"account": w.accounts[SD_1].number, "quantity": 1, "price_fen": 100}
+    fund(w.accounts[SD_1], 30_000_000)
     with pytest.raises(CetsError) as e:
         reserve_release_propose(key="sale", unit_type=w.cea, decision_ref="d", actor=w.mee, lines=[line])  # the reserve holds nothing yet
     assert e.value.code == "R0302"

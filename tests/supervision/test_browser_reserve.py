@@ -60,3 +60,43 @@ def test_the_authoritys_reserve_decision_in_the_browser(world, browser, live_ser
     browser.get(live_server.url + "/public/stabilisation/")
     wait_text(browser, "环气候〔2025〕30号")
     wait_text(browser, "环气候〔2025〕31号")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_authority_runs_an_auction_and_sees_the_treasury_fund_account(world, browser, live_server):
+    """By hand: 50,000 t offered at a floor of 8,000 fen/t; SD1 bids 30,000 @ 9,000, SD2 30,000 @ 8,600: uniform price 8,600,
+    SD1 30,000 and SD2 20,000 → 50,000 × 86.00 CNY = 4,300,000.00 CNY frozen at proposal, paid into the treasury on approval."""
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import member_create
+    from cets.registry.services import proposal_approve, reserve_fund_propose
+    from cets.trading.funds import funds_deposit
+    from cets.trading.models import FundAccount
+    from tests.conftest import SD_1, SD_2
+
+    w = world
+    mee2 = member_create(username="mee2", organisation=Organisation.objects.get(name="生态环境部"), role=Role.NATIONAL_AUTHORITY,
+                         password="test-password-123")
+    proposal_approve(proposal_id=reserve_fund_propose(key="fund", unit_type=w.cea, year=2025, decision_ref="d0", actor=w.mee).pk, approver=mee2)
+    a1, a2 = w.accounts[SD_1], w.accounts[SD_2]
+    for a in (a1, a2):
+        funds_deposit(key=f"dep-{a.number}", holder=a.holder, amount_fen=300_000_000, actor=None)
+    login(browser, live_server, w.mee.username)
+    browser.get(live_server.url + "/supervision/reserve/")
+    wait_text(browser, "200000", "reserve-holdings")
+    form = browser.find_element(By.ID, "form-auction")
+    fill(form, key="auction-2025-1", unit_type="CEA-2023", year="2025", quantity_t="50000", floor_fen="8000", decision_ref="环气候〔2025〕40号",
+         bids=f"{a1.number},9000,30000\n{a2.number},8600,30000")
+    form.submit()
+    wait_text(browser, "auction-2025-1", "reserve-pending")
+    assert "4,300,000.00" in browser.find_element(By.ID, "reserve-pending").text
+    assert browser.find_element(By.ID, "treasury-available").text == "0.00"  # nothing paid before the second person approves
+    login(browser, live_server, mee2.username)
+    browser.get(live_server.url + "/supervision/reserve/")
+    wait_text(browser, "auction-2025-1", "reserve-pending")
+    browser.find_element(By.CSS_SELECTOR, "#reserve-pending button.approve").click()
+    wait_text(browser, "4,300,000.00", "treasury-available")
+    assert "NATIONAL-FUND-TREASURY" in browser.find_element(By.ID, "treasury").text
+    assert "150000" in browser.find_element(By.ID, "reserve-holdings").text
+    entries = browser.find_element(By.ID, "treasury-entries").text
+    assert "2,580,000.00" in entries and "1,720,000.00" in entries  # 30,000 and 20,000 t × 86.00 CNY
+    assert FundAccount.objects.get(kind="treasury", market="national").available_fen == 430_000_000

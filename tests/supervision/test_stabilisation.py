@@ -92,6 +92,11 @@ def test_auction_from_the_reserve_clears_and_moves_on_the_second_persons_approva
     w = world
     proposal_approve(proposal_id=reserve_fund_propose(key="fund", unit_type=w.cea, year=2025, decision_ref="d0", actor=w.mee).pk, approver=mee2)
     a = {u: w.accounts[u].number for u in (SD_1, SD_2, ZJ_1)}
+    from cets.trading.funds import funds_deposit
+    from cets.trading.models import FundAccount
+
+    for u in (SD_1, SD_2):
+        funds_deposit(key=f"dep-{u}", holder=w.accounts[u].holder, amount_fen=600_000_000, actor=None)
     bids = parse_bids(f"{a[SD_1]},9000,60000\n{a[SD_2]},8500,50000\n\n{a[ZJ_1]}，7000，30000")
     p = reserve_auction_propose(key="auction-1", unit_type=w.cea, quantity_t=100_000, floor_fen=8_000, bids=bids, decision_ref="环气候〔2025〕21号",
                                 actor=w.mee, year=2025)
@@ -108,6 +113,10 @@ def test_auction_from_the_reserve_clears_and_moves_on_the_second_persons_approva
     assert e.value.code == "R0501"
     proposal_approve(proposal_id=p.pk, approver=mee2)
     assert (held(a[SD_1]), held(a[SD_2]), held(a[ZJ_1])) == (60_000, 40_000, 0)
+    # paid: 60,000 × 8,500 = 510,000,000 and 40,000 × 8,500 = 340,000,000 fen into the treasury fund account, no fee
+    bal = {f.holder_id: f.available_fen for f in FundAccount.objects.filter(kind="participant")}
+    assert (bal[w.accounts[SD_1].holder_id], bal[w.accounts[SD_2].holder_id]) == (90_000_000, 260_000_000)
+    assert FundAccount.objects.get(kind="treasury", market="national").available_fen == 850_000_000
     assert held(system_account("national", AccountKind.NATIONAL_RESERVE).number) == 200_000 - 100_000
     from django.test import Client
 
@@ -152,6 +161,9 @@ def test_the_reserve_through_the_api_four_eyes(world, mee2):
     assert fund["payload"]["quantity"] == 200_000
     assert post(c1, f"/api/v1/registry/proposals/{fund['id']}/approve", {}).json()["code"] == "R0501"
     assert post(c2, f"/api/v1/registry/proposals/{fund['id']}/approve", {}).status_code == 200
+    from cets.trading.funds import funds_deposit
+
+    funds_deposit(key="dep", holder=w.accounts[SD_1].holder, amount_fen=10_000_000, actor=None)
     r = post(c1, "/api/v1/supervision/reserve/auctions", {"key": "auc", "unit_type": "CEA-2023", "year": 2025, "quantity_t": 1_000, "floor_fen": 5_000,
                                                           "decision_ref": "d1", "bids": [{"account": w.accounts[SD_1].number, "price_fen": 6_000,
                                                                                           "quantity_t": 1_500}]})

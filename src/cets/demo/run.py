@@ -73,6 +73,9 @@ def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
     from .beijing import BeijingYear
 
     BeijingYear(step).run()  # the pilot market beside the national one
+    from .participants import Participants
+
+    Participants(step).run()  # an individual, an institution (national and CCER accounts) and an exchange member
     step.summary()  # 2023's figures, then the audit of the whole journal
     return res
 

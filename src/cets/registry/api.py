@@ -622,3 +622,39 @@ def application_propose(request, reference: str, body: NoteIn):
 def application_reject(request, reference: str, body: NoteIn):
     _otp(request)
     return _application_out(services.application_reject(reference=reference[:40], reason=body.note or "—", actor=request.user))
+
+
+class MarketAccountIn(Schema):
+    market: str = Field(max_length=16)
+    application: str | None = Field(None, max_length=40, description="a registry operator names the holder by its approved application")
+
+
+class MarketAccountOut(Schema):
+    number: str
+    market: str
+    kind: str
+    status: str
+
+
+@router.post("/market-accounts", response=MarketAccountOut)
+def market_account_open(request, body: MarketAccountIn):
+    """Open a reviewed individual's or institution's account in another market (e.g. its CCER account in ``ccer``): the
+    holder's own trader (its organisation), or a registry operator naming the holder's approved ``application``.
+    Refusals: R0502, R0505, R1303, R1304, R0107, R0504 (no such application)."""
+    from cets.parties.access import membership_of
+    from cets.parties.models import Role
+
+    from .checks import R0504
+
+    _otp(request)
+    m = membership_of(request.user)
+    if body.application:
+        holder = services.application_get(reference=body.application, actor=request.user).holder
+        if holder is None:
+            raise CetsError(R0504, body.application)
+    elif m is not None and m.role == Role.TRADER:
+        holder = m.organisation
+    else:
+        raise CetsError(R0504, "application")
+    acc = services.market_account_open(holder=holder, market=body.market, actor=request.user)
+    return MarketAccountOut(number=acc.number, market=acc.market, kind=acc.kind, status=acc.status)

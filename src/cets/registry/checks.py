@@ -81,3 +81,13 @@ R0807 = Check("R0807", "工作日历未覆盖该日期，无法计算生效或�
 # the dynamic code of its own TOTP device; nothing is executed when it is refused.
 R1201 = Check("R1201", "审批签署的动态口令（TOTP）错误，提案未执行", "wrong dynamic code (TOTP) at signing: the proposal was not executed")
 R1202 = Check("R1202", "审批人没有已确认的动态口令设备，不能签署", "the approver has no confirmed TOTP device and cannot sign")
+
+# R13xx payment against delivery of the registry's own sales and purchases (issue 17: the reserve's auction and
+# buy-back, a provincial authority's paid allocation by auction; registry/payments.py) and opening a holder's account
+# in another market.
+R1301 = Check("R1301", "资金结算服务未就绪，储备或拍卖交收未执行", "no fund ledger is registered to settle: the sale or purchase was not executed")
+R1302 = Check("R1302", "有偿分配拍卖须由本市场所在地的省级主管部门提出和审批",
+              "a paid allocation auction is proposed and approved by the provincial authority of the market")
+R1303 = Check("R1303", "该持有人尚无已开立的持有账户，不能在其他市场开户", "the holder has no open holding account yet: it cannot open one in another market")
+R1305 = Check("R1305", "拍卖没有不低于底价的有效出价", "the auction has no valid bid at or above the floor price")
+R1304 = Check("R1304", "该市场不为此类持有人开立账户", "this market does not open accounts for this kind of holder")

@@ -207,6 +207,11 @@ PROPOSAL_KINDS: dict[str, ProposalRule] = {r.kind: r for r in (
     ProposalRule("reserve_release", (_NAT,), _NAT, (TransferKind.TRANSFER,), "allowances sold from the reserve (auction result) to buyers"),
     ProposalRule("reserve_withdraw", (_NAT,), _NAT, (TransferKind.POSITION_MOVE, TransferKind.TRANSFER),
                  "buy-back: sellers' allowances into the reserve at a price (held, then moved on approval)"),
+    # Paid allocation by auction (有偿分配; Regulations Art. 9; 京政发〔2024〕6号 for Beijing): a pilot market's provincial
+    # authority issues allowances from the market's total to the winning bidders against payment into its treasury
+    # fund account (registry/services/reserve.py paid_allocation_propose): one person proposes, a second approves.
+    ProposalRule("paid_allocation", (_PROV,), _PROV, (TransferKind.ISSUE,),
+                 "paid allocation by auction: issued to the winners against payment into the authority's treasury fund account"),
 )}
 
 

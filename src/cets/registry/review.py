@@ -30,6 +30,7 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
     "reserve_fund": ("储备注入", "funding the reserve"),
     "reserve_release": ("储备投放", "release from the reserve"),
     "reserve_withdraw": ("储备回购", "buy-back into the reserve"),
+    "paid_allocation": ("有偿分配（拍卖）", "paid allocation by auction"),
 }
 # where units go that leave the holders (no holder account to show)
 SINKS: dict[str, tuple[str, str]] = {"cancellation": ("注销账户", "the cancellation account"), "deduction": ("核减（注销）", "deducted (cancelled)")}

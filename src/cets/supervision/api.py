@@ -465,10 +465,39 @@ class ReserveProposalOut(Schema):
     result: dict
 
 
+class TreasuryEntryOut(Schema):
+    key: str
+    kind: str
+    debit_account: str
+    credit_account: str
+    amount_fen: int
+    reference: str
+    recorded_at: dt.datetime
+
+
+class TreasuryOut(Schema):
+    """The market's treasury fund account (收支两条线): reserve auction and paid allocation proceeds, buy-back payments (fen)."""
+
+    number: str
+    available_fen: int
+    frozen_fen: int
+    entries: list[TreasuryEntryOut]
+
+
 class ReserveOut(Schema):
     market: str
     holdings: list[dict]
     proposals: list[ReserveProposalOut]
+    treasury: TreasuryOut
+
+
+def _treasury(market: str) -> TreasuryOut:
+    from cets.trading.selectors import treasury
+
+    t = treasury(market=market)
+    return TreasuryOut(number=t.number, available_fen=t.available_fen, frozen_fen=t.frozen_fen, entries=[
+        TreasuryEntryOut(key=e.key, kind=e.kind, debit_account=e.debit_account.number, credit_account=e.credit_account.number, amount_fen=e.amount_fen,
+                         reference=e.reference, recorded_at=e.recorded_at) for e in t.entries])
 
 
 def _national(request) -> None:
@@ -519,13 +548,14 @@ def alert_decide(request, alert_id: PathId, body: DecideIn):
 
 @router.get("/reserve", response=ReserveOut)
 def reserve(request, market: str = PRIMARY_MARKET):
-    """The national reserve: its holdings (t) and the reserve proposals (proposed, executed, rejected)."""
+    """The national reserve: its holdings (t), the reserve proposals (proposed, executed, rejected) and the market's treasury
+    fund account (available and frozen fen, latest entries) that auctions pay into and buy-backs pay from."""
     from cets.registry import selectors as reg
 
     _national(request)
     return ReserveOut(market=market, holdings=[{"unit_type": h.unit_type.code, "position": h.position, "quantity_t": h.quantity}
                                                for h in reg.reserve_holdings(market=market)],
-                      proposals=[_rp(p) for p in reg.reserve_proposals()[:200]])
+                      proposals=[_rp(p) for p in reg.reserve_proposals()[:200]], treasury=_treasury(market))
 
 
 @router.post("/reserve/fund", response=ReserveProposalOut)
@@ -626,3 +656,45 @@ def whatif_run(request, body: WhatIfIn):
                      by_sector=[_total(t) for t in r.totals("sector")], by_province=[_total(t) for t in r.totals("province")],
                      total=_total(r.grand_total()),
                      entities=[WhatIfRowOut(**{f: getattr(x, f) for f in WhatIfRowOut.model_fields}) for x in r.rows])
+
+
+# ---- paid allocation by auction (有偿分配) of a pilot market: its provincial authority; approval (four eyes) at
+# ``POST /api/v1/registry/proposals/{id}/approve`` by a second person of the same authority.
+
+class PaidAuctionIn(Schema):
+    key: str
+    unit_type: str
+    quantity_t: Tonnes
+    floor_fen: Fen
+    decision_ref: str
+    bids: list[ReserveLineIn]
+
+
+class PaidAllocationOut(Schema):
+    market: str
+    proposals: list[ReserveProposalOut]
+    treasury: TreasuryOut
+
+
+@router.get("/paid-allocation", response=PaidAllocationOut)
+def paid_allocation(request, market: str):
+    """A pilot market's paid allocation proposals and its treasury fund account (fen). Provincial authority (R0502)."""
+    from cets.parties.access import require_role
+    from cets.parties.models import Role
+    from cets.registry.models import Proposal
+
+    require_role(request.user, Role.PROVINCIAL_AUTHORITY)
+    qs = Proposal.objects.filter(kind="paid_allocation", payload__market=market[:16]).order_by("-proposed_at")[:200]
+    return PaidAllocationOut(market=market[:16], proposals=[_rp(p) for p in qs], treasury=_treasury(market[:16]))
+
+
+@router.post("/paid-allocation/auctions", response=ReserveProposalOut)
+def paid_allocation_auction(request, body: PaidAuctionIn):
+    """Clear a paid allocation auction (uniform price, bids below the floor refused) and propose issuing the awards against
+    payment into the treasury fund account: the winners' amounts are frozen now. Refusals: see
+    :func:`cets.allocation.paid.paid_allocation_auction_propose`."""
+    from cets.allocation.paid import paid_allocation_auction_propose
+
+    bids = [{"account": b.account, "price_fen": b.price_fen, "quantity_t": b.quantity_t} for b in body.bids]
+    return _rp(paid_allocation_auction_propose(key=body.key, unit_type=_ut(body.unit_type), quantity_t=body.quantity_t, floor_fen=body.floor_fen,
+                                               bids=bids, decision_ref=body.decision_ref, actor=request.user))

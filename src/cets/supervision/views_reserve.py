@@ -21,6 +21,7 @@ from cets.registry import services as registry
 from cets.registry.checks import R0201
 from cets.registry.models import Proposal, UnitType
 from cets.rules.markets import PRIMARY_MARKET
+from cets.trading.selectors import treasury
 
 from . import selectors, stabilisation
 from .checks import G0604, G0606
@@ -64,6 +65,7 @@ def reserve(request):
         "pending": registry_selectors.reserve_proposals(status=Proposal.Status.PROPOSED),
         "decisions": registry_selectors.reserve_proposals(status=Proposal.Status.EXECUTED)[:50],
         "today": dt.date.today().isoformat(),
+        "treasury": treasury(market=market, limit=20),
     })
 
 
@@ -106,3 +108,63 @@ def reserve_action(request, name: str):
     except ValueError as e:
         messages.error(request, str(e)[:200])
     return redirect(reverse("supervision:reserve"))
+
+
+# ---- paid allocation by auction (有偿分配) of a pilot market: its provincial authority (e.g. the Beijing bureau)
+
+def _pilot_markets() -> list[str]:
+    """Markets without a national level (pilots): their provincial authority decides paid allocation."""
+    from cets.rules.markets import markets
+
+    return [m.id for m in markets() if "national" not in m.jurisdiction_levels]
+
+
+def _bureau(user) -> None:
+    m = membership_of(user)
+    if m is None or m.role != Role.PROVINCIAL_AUTHORITY:
+        raise Http404
+
+
+@require_safe
+@login_required
+def paid_allocation(request):
+    """The provincial authority's paid allocation page: the auction form, its proposals awaiting a second person, the
+    decisions taken, and the market's treasury fund account the winners paid into."""
+    _bureau(request.user)
+    pilots = _pilot_markets()
+    market = request.GET.get("market", "")
+    market = market if market in pilots else (pilots[0] if pilots else "")
+    qs = Proposal.objects.filter(kind="paid_allocation", payload__market=market).select_related("proposed_by").order_by("-proposed_at")
+    return render(request, "supervision/paid_allocation.html", {
+        "market": market, "markets": pilots, "treasury": treasury(market=market, limit=20),
+        "pending": qs.filter(status=Proposal.Status.PROPOSED), "decisions": qs.exclude(status=Proposal.Status.PROPOSED)[:50],
+    })
+
+
+@login_required
+@require_POST
+def paid_allocation_action(request, name: str):
+    """``auction`` (clear and propose), ``approve``, ``reject``: the services check role, jurisdiction and funds."""
+    from cets.allocation.paid import paid_allocation_auction_propose
+
+    _bureau(request.user)
+    p, user = request.POST, request.user
+    market = p.get("market", "")[:16]
+    try:
+        if name == "auction":
+            bids = [{"account": b.participant, "price_fen": b.price_fen, "quantity_t": b.quantity_t} for b in stabilisation.parse_bids(p.get("bids", ""))]
+            paid_allocation_auction_propose(key=p.get("key", "").strip()[:100], unit_type=_unit_type(p.get("unit_type", "")),
+                                            quantity_t=_int(p.get("quantity_t", ""), G0606), floor_fen=_int(p.get("floor_fen", ""), G0606), bids=bids,
+                                            decision_ref=p.get("decision_ref", ""), actor=user)
+        elif name in ("approve", "reject"):
+            pid = _int(p.get("proposal", ""), G0604)
+            if name == "approve":
+                registry.proposal_approve(proposal_id=pid, approver=user)
+            else:
+                registry.proposal_reject(proposal_id=pid, approver=user, reason=p.get("reason", "").strip() or "—")
+        else:
+            raise Http404
+        messages.success(request, "OK")
+    except CetsError as e:
+        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+    return redirect(reverse("supervision:paid_allocation") + (f"?market={market}" if market in _pilot_markets() else ""))

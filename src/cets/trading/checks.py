@@ -79,3 +79,12 @@ T0601 = Check("T0601", "该市场不存在或没有交易规则（市场文件�
 
 # T07xx restrictions decided outside the exchange (``restrictions``; Measures Art. 49 blacklist, Regulations penalties)
 T0701 = Check("T0701", "该交易主体被限制交易", "this participant is restricted from trading")
+
+# T08xx payment against delivery of the registry's sales and purchases (issue 17: reserve auction and buy-back, paid
+# allocation by auction; ``services.funds.registry_payments``): proceeds to the authority's treasury fund account, no fee.
+T0801 = Check("T0801", "竞买人资金账户可用资金不足，不能冻结或支付拍卖价款",
+              "the bidder's fund account has too little available to hold or pay the auction amount")
+T0802 = Check("T0802", "主管部门的国库资金账户余额不足，不能支付回购价款",
+              "the authority's treasury fund account holds too little to pay for the buy-back")
+T0803 = Check("T0803", "该账户的持有人在本市场没有资金账户", "the account's holder has no fund account in this market")
+T0804 = Check("T0804", "资金结算的账户不是本市场持有人的账户", "the account to settle is not a holder's account of this market")

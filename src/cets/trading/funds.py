@@ -10,8 +10,9 @@ from .services.funds import (
     funds_deposit,
     funds_withdraw,
     post,
+    registry_payments,
     system_fund_account,
 )
 
-__all__ = ["AVAILABLE", "BUCKET_FIELDS", "FROZEN", "fund_account_of", "funds_deposit", "funds_verify", "funds_withdraw", "post",
+__all__ = ["AVAILABLE", "BUCKET_FIELDS", "FROZEN", "fund_account_of", "funds_deposit", "funds_verify", "funds_withdraw", "post", "registry_payments",
            "system_fund_account"]

@@ -355,3 +355,26 @@ def trading_market(market: str) -> str:
     if market not in {m.id for m in trading_markets()}:
         raise CetsError(T0601, repr(market)[:40])
     return market
+
+
+@dataclass(frozen=True)
+class Treasury:
+    """An authority's treasury fund account of one market (收支两条线: paid allocation and reserve auction proceeds, buy-back
+    payments): ``number`` ('' before its first entry), ``available_fen`` and ``frozen_fen`` (fen, int), its latest entries."""
+
+    market: str
+    number: str
+    available_fen: int
+    frozen_fen: int
+    entries: list = field(default_factory=list)
+
+
+def treasury(*, market: str, limit: int = 50) -> Treasury:
+    """The treasury fund account of ``market`` and its latest ``limit`` entries (newest first); zero before any entry.
+    Authorisation is the caller's (the authority's pages and API)."""
+    acc = FundAccount.objects.filter(market=market, kind=FundAccount.Kind.TREASURY).first()
+    if acc is None:
+        return Treasury(market, "", 0, 0, [])
+    entries = list(FundEntry.objects.filter(Q(debit_account=acc) | Q(credit_account=acc)).select_related("debit_account", "credit_account")
+                   .order_by("-seq")[:limit])
+    return Treasury(market, acc.number, acc.available_fen, acc.frozen_fen, entries)

@@ -20,7 +20,7 @@ apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
 
 from ..kinds import HOLDER_KINDS, INSTRUMENT_MARKET, MARKET_INSTRUMENTS
 from .accounts import KIND_CODES, account_close_propose, account_open, account_status_set, system_account, system_accounts_ensure
-from .applications import application_get, application_propose, application_reject, application_search, application_submit
+from .applications import application_get, application_propose, application_reject, application_search, application_submit, market_account_open
 from .exchange import exchange_deliver, exchange_hold, exchange_release
 from .holders import holder_change_propose, holder_change_register
 from .issuance import BATCH_MIN_LINES, IssuanceLine, issuance_batch_post, issuance_lines_post, issuance_propose
@@ -39,7 +39,7 @@ from .protection import (
     trusted_account_remove,
     trusted_accounts_of,
 )
-from .reserve import reserve_fund_propose, reserve_release_propose, reserve_share, reserve_withdraw_propose
+from .reserve import paid_allocation_propose, reserve_fund_propose, reserve_release_propose, reserve_share, reserve_withdraw_propose
 from .retirement import cancellation_propose, deduction_propose
 from .reversal import IRREVERSIBLE, reversal_propose
 from .transfers import holding_transfer, transfer_post
@@ -78,6 +78,7 @@ __all__ = [
     "Leg",
     "account_close_propose",
     "account_open",
+    "market_account_open",
     "account_status_set",
     "cancellation_propose",
     "deduction_propose",
@@ -102,6 +103,7 @@ __all__ = [
     "reserve_release_propose",
     "reserve_share",
     "reserve_withdraw_propose",
+    "paid_allocation_propose",
     "system_account",
     "system_accounts_ensure",
     "transfer_post",

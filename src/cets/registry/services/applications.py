@@ -38,8 +38,8 @@ from cets.parties.models import Organisation, Role
 from cets.parties.services import credit_code_valid, holder_create, member_create, resident_id_valid
 from cets.rules.markets import PRIMARY_MARKET, load_market
 
-from ..checks import R0106, R0901, R0902, R0903, R0904, R0905, R0906, R0907, R0908
-from ..models import AccountApplication, AccountKind, ApplicationDocument, Proposal
+from ..checks import R0106, R0901, R0902, R0903, R0904, R0905, R0906, R0907, R0908, R1303, R1304
+from ..models import Account, AccountApplication, AccountKind, ApplicationDocument, Proposal
 from .accounts import account_open
 from .proposals import four_eyes, proposal_submit
 
@@ -238,3 +238,25 @@ def _execute_account_application(p: Proposal, approver) -> dict:
     app.holder, app.account = holder, account
     app.save(update_fields=["status", "holder", "account"])
     return {"application": app.reference, "account": account.number, "holder": holder.identifier}
+
+
+@transaction.atomic
+def market_account_open(*, holder: Organisation, market: str, actor) -> Account:
+    """Open the account of an individual or institution whose know-your-customer review is done (it holds an open
+    ``individual``/``institution`` account opened by an approved application) in another ``market`` — e.g. its CCER
+    account in the voluntary market (《温室气体自愿减排交易和结算规则（试行）》 as read in ``ccer/trading-2024-2026``
+    [trading_rights]). The account's kind is the holder's (``individual``/``institution``). The holder's own trader or a
+    registry operator (R0502). R1303 no reviewed open account; R1304 the market does not open that kind
+    (``market.toml`` ``account_kinds``); R0107 it already has another kind there. Idempotent: the existing account is returned."""
+    from cets.parties.access import membership_of
+
+    m = membership_of(actor)
+    if m is None or not (m.role == Role.REGISTRY_OPERATOR or (m.role == Role.TRADER and m.organisation_id == holder.pk)):
+        require_role(actor, Role.REGISTRY_OPERATOR)
+    kind = holder.kind
+    reviewed = AccountApplication.objects.filter(holder=holder, status=AccountApplication.Status.APPROVED, account__status="open").exists()
+    if kind not in HOLDER_KINDS_APPLYING or not reviewed:
+        raise CetsError(R1303, holder.identifier or holder.name)
+    if kind not in load_market(market).account_kinds:
+        raise CetsError(R1304, f"{market}: {kind}")
+    return account_open(holder=holder, kind=kind, market=market)

@@ -13,8 +13,13 @@ four eyes — one person proposes, a second approves (:data:`cets.registry.kinds
 - ``reserve_withdraw``: buy-back — each seller's allowances are held in its pending position at once and on approval
   move ``transfer`` → national reserve at the recorded price; released on rejection.
 
-Prices are recorded on the entries' references and the proposal (fen per tonne, int); funds are settled outside the
-registry. Refusals: R0502 (role), R1101 (no lines), R1102 (price), R1103 (account), R0301, R0302, R1104.
+Money moves with the units (delivery versus payment, :mod:`cets.registry.payments` over the exchange's fund ledger, fen,
+int): a release freezes each buyer's ``quantity × price_fen`` at proposal and pays it to the market's treasury fund
+account on approval (收支两条线: not the authority's trading account; no trading fee), a buy-back freezes the amount in
+the treasury fund account at proposal and pays each seller on approval; a rejection releases what was frozen. The units
+and the money move in one transaction or not at all. Refusals: R0502 (role), R1101 (no lines), R1102 (price), R1103
+(account), R0301, R0302, R1104, R1301 (no fund ledger), T0801 (a buyer's funds), T0802 (the treasury's funds), T0803
+(no fund account), T0804.
 """
 
 from __future__ import annotations
@@ -27,11 +32,13 @@ from django.db.models import Sum
 from cets.core.errors import CetsError
 from cets.parties.access import require_role
 from cets.parties.models import Role
+from cets.rules.markets import load_market
 from cets.rules.packs import PackError, pack_for
 
-from ..checks import R0101, R0301, R0302, R1101, R1102, R1103, R1104
+from ..checks import R0101, R0301, R0302, R1101, R1102, R1103, R1104, R1302
 from ..kinds import HOLDER_KINDS, INSTRUMENT_MARKET
 from ..models import Account, AccountKind, Holding, Position, Proposal, Transfer, TransferKind, UnitType
+from ..payments import lines_payments, settle
 from .accounts import system_account
 from .ledger import Leg, check_quantity
 from .proposals import _eff, four_eyes, proposal_submit
@@ -124,12 +131,30 @@ def reserve_release_propose(*, key: str, unit_type: UnitType, lines, decision_re
     have = Holding.objects.filter(account=reserve, unit_type=unit_type, position=Position.REGISTRY).values_list("quantity", flat=True).first() or 0
     if have < wanted:
         raise CetsError(R0302, f"{reserve.number} {unit_type.code}: {have} < {wanted}")
-    return proposal_submit(key=key, kind="reserve_release", actor=actor, payload={
+    return proposal_submit(key=key, kind="reserve_release", actor=actor, hold=_hold_payments, payload={
         "market": market, "unit_type": unit_type.code, "lines": checked, "method": method, "auction": auction or {},
-        "quantity": sum(ln["quantity"] for ln in checked), "decision_ref": decision_ref, "effective_at": _when(effective_at)})
+        "quantity": sum(ln["quantity"] for ln in checked), "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in checked),
+        "funds": True, "decision_ref": decision_ref, "effective_at": _when(effective_at)})
 
 
-@four_eyes("reserve_release")
+def _payments(p: Proposal) -> list:
+    """The proposal's payments: a release's buyers pay the treasury, a buy-back's treasury pays the sellers (fen)."""
+    d = p.payload
+    buy = p.kind != "reserve_withdraw"
+    what = {"reserve_release": "储备出售 reserve sale", "paid_allocation": "有偿分配 paid allocation"}.get(p.kind, "储备回购 reserve buy-back")
+    return lines_payments(key=p.key, market=d["market"], lines=d["lines"], buyer_pays=buy, reference=f"{what} {d['decision_ref']}")
+
+
+def _hold_payments(p: Proposal) -> None:
+    settle("hold", _payments(p))
+
+
+def _release_payments(p: Proposal, approver) -> None:
+    if p.payload.get("funds"):
+        settle("release", _payments(p))
+
+
+@four_eyes("reserve_release", on_reject=_release_payments)
 def _execute_release(p: Proposal, approver) -> dict:
     d = p.payload
     ut = UnitType.objects.get(code=d["unit_type"])
@@ -141,10 +166,14 @@ def _execute_release(p: Proposal, approver) -> dict:
                           reference=f"储备出售 reserve sale {d['decision_ref']} @ {ln['price_fen']} fen/t", actor=p.proposed_by,
                           approver=approver, effective_at=_eff(p))
         keys.append(t.key)
-    return {"transfers": keys, "quantity_t": d["quantity"], "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in d["lines"])}
+    if d.get("funds"):  # proposals recorded before payment against delivery carry no frozen funds
+        settle("settle", _payments(p))
+    return {"transfers": keys, "quantity_t": d["quantity"], "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in d["lines"]),
+            "paid_to": "treasury" if d.get("funds") else ""}
 
 
 def _hold_lines(p: Proposal) -> None:
+    _hold_payments(p)
     ut = UnitType.objects.get(code=p.payload["unit_type"])
     for i, ln in enumerate(p.payload["lines"]):
         acc = Account.objects.get(number=ln["account"])
@@ -154,6 +183,7 @@ def _hold_lines(p: Proposal) -> None:
 
 
 def _release_lines(p: Proposal, approver) -> None:
+    _release_payments(p, approver)
     ut = UnitType.objects.get(code=p.payload["unit_type"])
     for i, ln in enumerate(p.payload["lines"]):
         acc = Account.objects.get(number=ln["account"])
@@ -172,6 +202,7 @@ def reserve_withdraw_propose(*, key: str, unit_type: UnitType, lines, decision_r
     checked = _lines(lines, market=market)
     return proposal_submit(key=key, kind="reserve_withdraw", actor=actor, hold=_hold_lines, payload={
         "market": market, "unit_type": unit_type.code, "lines": checked, "quantity": sum(ln["quantity"] for ln in checked),
+        "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in checked), "funds": True,
         "decision_ref": decision_ref, "effective_at": _when(effective_at)})
 
 
@@ -187,4 +218,58 @@ def _execute_withdraw(p: Proposal, approver) -> dict:
                           reference=f"储备回购 reserve buy-back {d['decision_ref']} @ {ln['price_fen']} fen/t", actor=p.proposed_by,
                           approver=approver, effective_at=_eff(p))
         keys.append(t.key)
-    return {"transfers": keys, "quantity_t": d["quantity"], "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in d["lines"])}
+    if d.get("funds"):
+        settle("settle", _payments(p))
+    return {"transfers": keys, "quantity_t": d["quantity"], "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in d["lines"]),
+            "paid_from": "treasury" if d.get("funds") else ""}
+
+
+def _bureau(actor, market: str, lines: list[dict]):
+    """The provincial authority of a pilot market (a market without the national level; R1302 otherwise) whose
+    province holds every line's account (R0502)."""
+    if "national" in load_market(market).jurisdiction_levels:
+        raise CetsError(R1302, market)
+    m = require_role(actor, Role.PROVINCIAL_AUTHORITY)
+    for ln in lines:
+        require_role(actor, Role.PROVINCIAL_AUTHORITY, province=Account.objects.values_list("province", flat=True).get(number=ln["account"]))
+    return m
+
+
+def paid_allocation_propose(*, key: str, unit_type: UnitType, lines, decision_ref: str, actor, auction: dict | None = None,
+                            effective_at: dt.datetime | None = None) -> Proposal:
+    """Propose a paid allocation (有偿分配, Regulations Art. 9; Beijing 京政发〔2024〕6号: by auction): ``lines``
+    ``[{"account", "quantity" (t), "price_fen" (fen/t)}]`` — an auction's fills (``auction`` its summary) — are issued
+    from the market's total account to the winners on a second person's approval, and each winner pays
+    ``quantity × price_fen`` into the authority's treasury fund account of the market (frozen at proposal, paid on
+    approval, released on rejection; no trading fee). The proposer and the approver are the market's provincial
+    authority (R0502, R1302 for a market with a national level: its reserve auctions are :func:`reserve_release_propose`).
+    R1101, R0101, R1103, R0301, R1102; R0302 if the total account holds less; T0801, T0803, R1301."""
+    market = INSTRUMENT_MARKET[unit_type.instrument]
+    checked = _lines(lines, market=market)
+    _bureau(actor, market, checked)
+    wanted = sum(ln["quantity"] for ln in checked)
+    total = system_account(market, AccountKind.NATIONAL_TOTAL)
+    have = Holding.objects.filter(account=total, unit_type=unit_type, position=Position.REGISTRY).values_list("quantity", flat=True).first() or 0
+    if have < wanted:
+        raise CetsError(R0302, f"{total.number} {unit_type.code}: {have} < {wanted}")
+    return proposal_submit(key=key, kind="paid_allocation", actor=actor, hold=_hold_payments, payload={
+        "market": market, "unit_type": unit_type.code, "lines": checked, "method": "auction", "auction": auction or {}, "quantity": wanted,
+        "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in checked), "funds": True, "decision_ref": decision_ref,
+        "effective_at": _when(effective_at)})
+
+
+@four_eyes("paid_allocation", on_reject=_release_payments)
+def _execute_paid_allocation(p: Proposal, approver) -> dict:
+    d = p.payload
+    _bureau(approver, d["market"], d["lines"])
+    ut = UnitType.objects.get(code=d["unit_type"])
+    total = system_account(d["market"], AccountKind.NATIONAL_TOTAL)
+    keys = []
+    for i, ln in enumerate(d["lines"]):
+        t = transfer_post(key=f"{p.key}:{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
+                          credit=Leg(Account.objects.get(number=ln["account"]), Position.REGISTRY), quantity=ln["quantity"],
+                          reference=f"有偿分配 paid allocation {d['decision_ref']} @ {ln['price_fen']} fen/t", actor=p.proposed_by,
+                          approver=approver, effective_at=_eff(p))
+        keys.append(t.key)
+    settle("settle", _payments(p))
+    return {"transfers": keys, "quantity_t": d["quantity"], "amount_fen": d["amount_fen"], "paid_to": "treasury"}

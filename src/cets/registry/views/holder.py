@@ -24,9 +24,27 @@ def _holder_page(request, **extra):
     from cets.registry.services import delayed_transfers_of, trusted_accounts_of
 
     viewer = _context(request)["viewer"]
-    account = reg.account_of(holder_id=viewer.organisation.pk) if viewer.organisation is not None else None
+    org = viewer.organisation
+    account = reg.account_of(holder_id=org.pk) if org is not None else None
+    accounts, openable = _market_accounts(org)
     return render(request, "registry/holder.html", _context(request, account=account, trusted=trusted_accounts_of(user=request.user),
-                                                       delayed=delayed_transfers_of(user=request.user), now=timezone.now(), **extra))
+                                                       delayed=delayed_transfers_of(user=request.user), now=timezone.now(),
+                                                       accounts=accounts, openable=openable, **extra))
+
+
+def _market_accounts(org) -> tuple[list, list]:
+    """The holder's accounts in every market, and the markets where an individual or institution may still open one
+    (the market offers its kind: ``market.toml`` ``account_kinds``)."""
+    from cets.registry.models import Account
+    from cets.rules.markets import markets
+
+    if org is None:
+        return [], []
+    accounts = list(Account.objects.filter(holder=org).order_by("market"))
+    if org.kind not in ("individual", "institution"):
+        return accounts, []
+    have = {a.market for a in accounts}
+    return accounts, [(m.id, m.name_zh, m.name_en) for m in markets() if m.id not in have and org.kind in m.account_kinds]
 
 
 @require_safe
@@ -64,6 +82,11 @@ def holder_action(request, action: str):
             done = services.trusted_account_remove(entry_id=pk, actor=request.user).trusted.number
         elif action == "cancel":
             done = services.delayed_transfer_cancel(transfer_id=pk, actor=request.user).key
+        elif action == "market_open":
+            m = membership_of(request.user)
+            if m is None:
+                raise CetsError(R0101, "—")
+            done = services.market_account_open(holder=m.organisation, market=request.POST.get("market", "")[:16], actor=request.user).number
         else:
             raise Http404
     except CetsError as e:

@@ -27,7 +27,7 @@ from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
 
-from ..checks import T0201, T0202, T0203, T0204
+from ..checks import T0201, T0202, T0203, T0204, T0801, T0802, T0803, T0804
 from ..models import FundAccount, FundEntry
 
 AVAILABLE = "available"
@@ -116,3 +116,63 @@ def funds_withdraw(*, key: str, holder: Organisation, amount_fen: int, actor, ma
     acc = fund_account_of(holder=holder, market=market)
     return post(key=key, kind=FundEntry.Kind.WITHDRAWAL, debit=(acc, AVAILABLE), credit=(system_fund_account(market, "bank"), AVAILABLE),
                 amount_fen=amount_fen, reference="出金 withdrawal", at=at)
+
+
+def _payment_account(party: str, market: str, *, payer: bool) -> FundAccount:
+    """The fund account of a payment's party: the market's treasury, or the participant fund account of the holder of
+    registry account ``party`` (T0804 not a holder's account of the market, T0803 no fund account)."""
+    from cets.registry.kinds import HOLDER_KINDS
+    from cets.registry.models import Account
+    from cets.registry.payments import TREASURY
+
+    if party == TREASURY:
+        return system_fund_account(market, FundAccount.Kind.TREASURY)
+    acc = Account.objects.filter(number=party).select_related("holder").first()
+    if acc is None or acc.market != market or acc.kind not in HOLDER_KINDS or acc.holder is None:
+        raise CetsError(T0804, party[:40])
+    fund = FundAccount.objects.filter(market=market, holder=acc.holder).first()
+    if fund is None:
+        if payer:
+            raise CetsError(T0803, acc.holder.identifier or acc.holder.name)
+        fund = fund_account_of(holder=acc.holder, market=market, create=True)  # a seller is paid even without one yet
+    return fund
+
+
+def registry_payments(phase: str, payments) -> None:
+    """The fund ledger's settler for :mod:`cets.registry.payments` (registered by ``TradingConfig.ready``): post each
+    payment of ``phase`` as one fund entry in the caller's transaction — ``hold`` payer available → frozen (kind
+    ``freeze``), ``settle`` payer frozen → payee available (``settle``), ``release`` payer frozen → available
+    (``release``). No fee (收支两条线: the proceeds go whole to the treasury fund account). Refusals: T0801 a bidder's
+    funds, T0802 the treasury's funds, T0803, T0804, T0203 (key reused). A refusal raises, so the caller's transaction
+    (the units' movement included) changes nothing."""
+    from cets.registry.payments import TREASURY
+
+    kinds = {"hold": FundEntry.Kind.FREEZE, "settle": FundEntry.Kind.SETTLE, "release": FundEntry.Kind.RELEASE}
+    for pay in payments:
+        src = _payment_account(pay.payer, pay.market, payer=True)
+        if phase == "hold":
+            debit, credit = (src, AVAILABLE), (src, FROZEN)
+        elif phase == "settle":
+            debit, credit = (src, FROZEN), (_payment_account(pay.payee, pay.market, payer=False), AVAILABLE)
+        else:
+            debit, credit = (src, FROZEN), (src, AVAILABLE)
+        try:
+            post(key=f"{pay.key}:{phase}", kind=kinds[phase], debit=debit, credit=credit, amount_fen=pay.amount_fen, reference=pay.reference)
+        except CetsError as e:
+            if e.code != T0201.code:
+                raise
+            raise CetsError(T0802 if pay.payer == TREASURY else T0801, f"{src.number}: {e.detail}") from None
+
+
+@transaction.atomic
+def treasury_deposit(*, key: str, market: str, amount_fen: int, reference: str, actor) -> FundEntry:
+    """入金 to an authority's treasury fund account of ``market`` (e.g. a budget appropriation that pays a reserve
+    buy-back): the settlement bank confirms ``amount_fen`` (fen, int) received, recorded by an exchange operator (R0502).
+    T0202 amount; idempotent on ``key``."""
+    require_role(actor, Role.EXCHANGE_OPERATOR)
+    first = _exists(key)
+    if first is not None:
+        return first
+    return post(key=key, kind=FundEntry.Kind.DEPOSIT, debit=(system_fund_account(market, "bank"), AVAILABLE),
+                credit=(system_fund_account(market, FundAccount.Kind.TREASURY), AVAILABLE), amount_fen=amount_fen,
+                reference=f"国库资金入金 treasury deposit {reference}"[:200])
