@@ -11,7 +11,7 @@ from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import Field
 
-from cets.core.schema import DecimalText, Fen, PathId, Tonnes, Year
+from cets.core.schema import DecimalText, Fen, PathId, PathYear, Tonnes, Year
 from cets.mrv.api import AssignIn, AssignmentOut, _asg  # the draw's input and output are mrv's own endpoint's
 from cets.parties.models import Organisation
 from cets.rules.markets import PRIMARY_MARKET
@@ -279,6 +279,66 @@ def related_set(request, body: RelatedIn):
 
     r = enforcement.related_participant_set(actor=request.user, organisation_id=_org(body.uscc).pk, group=body.group, basis=body.basis)
     return {"uscc": body.uscc, "group": r.group}
+
+class RiskOut(Schema):
+    uscc: str
+    name: str
+    province: str
+    score: int
+    level: str
+    outstanding_t: int
+    usable_holdings_t: int
+    shortfall_t: int
+    net_purchases_t: int
+    days_to_deadline: int
+    flagged: bool
+    credit_records: int
+    status: str
+
+
+@router.get("/risk", response=list[RiskOut])
+def risk(request, year: PathYear, market: str = PRIMARY_MARKET):
+    """The compliance risk index (履约风险指数) of ``year``'s obligations of ``market`` in the caller's scope, highest score
+    first (authorities, the registry and the exchange; read-only). Tonnes CO2e (int). R0502 other roles; S0101 no
+    supervision pack for the market and year; 404 unknown market."""
+    from cets.parties.access import require_role
+    from cets.rules.markets import market_ids
+
+    require_role(request.user, *selectors.RISK_ROLES)
+    if market not in market_ids():
+        raise Http404
+    return [RiskOut(uscc=r["entity"].uscc or "", name=r["entity"].name, province=r["entity"].province, score=r["index"].score, level=r["index"].level,
+                    outstanding_t=r["outstanding_t"], usable_holdings_t=r["holdings_t"], shortfall_t=r["index"].shortfall_t,
+                    net_purchases_t=r["net_purchases_t"], days_to_deadline=r["days_to_deadline"], flagged=r["index"].flagged,
+                    credit_records=r["credit_records"], status=r["status"])
+            for r in selectors.risk_rows(user=request.user, year=year, market=market) or []]
+
+
+class WeeklyRowOut(Schema):
+    uscc: str
+    name: str
+    weeks_t: list[int]
+    total_t: int
+
+
+class WeeklyOut(Schema):
+    weeks: list[tuple[dt.date, dt.date]]
+    rows: list[WeeklyRowOut]
+
+
+@router.get("/risk/weekly", response=WeeklyOut)
+def risk_weekly(request, year: PathYear, province: str, market: str = PRIMARY_MARKET):
+    """The weekly net purchases (配额净购入量, t, signed) of ``province``'s entities in the last month before the ``year``
+    deadline (2021–2022 notice §五(二)). Same roles as ``/risk``; a local authority sees only its own province (R0502)."""
+    from cets.parties.access import require_role
+    from cets.rules.markets import market_ids
+
+    require_role(request.user, *selectors.RISK_ROLES, province=province)
+    if market not in market_ids():
+        raise Http404
+    w = selectors.weekly_net_purchases(user=request.user, province=province, year=year, market=market) or {"weeks": [], "rows": []}
+    return WeeklyOut(weeks=w["weeks"], rows=[WeeklyRowOut(uscc=e.uscc or "", name=e.name, weeks_t=per, total_t=tot) for e, per, tot in w["rows"]])
+
 
 @router.post("/credit-records", response=CreditOut)
 def credit_create(request, body: CreditIn):

@@ -22,5 +22,6 @@ urlpatterns = [
     path("supervision/reserve/", views_reserve.reserve, name="reserve"),
     path("supervision/reserve/<str:name>/", views_reserve.reserve_action, name="reserve_action"),
     path("supervision/surveillance/", views.surveillance, name="surveillance"),
+    path("supervision/risk/", views.risk, name="risk"),
     path("supervision/<str:name>/", views.action, name="action"),
 ]
