@@ -172,6 +172,7 @@ class FindingIn(Schema):
     gains_fen: Annotated[int, Field(strict=True, ge=0, lt=10**15)] = 0
     next_year_allocation_t: Annotated[int, Field(strict=True, ge=0, lt=10**12)] = 0
     cut_share: DecimalText | None = None
+    determined_emissions_t: Annotated[int, Field(strict=True, ge=0, lt=10**12)] | None = None
 
 
 class FindingOut(Schema):
@@ -189,13 +190,15 @@ class FindingOut(Schema):
     pack_id: str
     allocation_cut_t: int
     allocation_adjustment_source: str
+    determined_emissions_t: int | None
     decided_on: dt.date
 
 
 def _finding(f) -> FindingOut:
     return FindingOut(id=f.pk, uscc=f.subject.uscc or "", name=f.subject.name, year=f.year, rules=f.rules, decision_reference=f.decision_reference,
                       facts=f.facts, gains_fen=f.gains_fen, fine_min_fen=f.fine_min_fen, fine_max_fen=f.fine_max_fen, fine_fen=f.fine_fen, pack_id=f.pack_id,
-                      allocation_cut_t=f.allocation_cut_t, allocation_adjustment_source=f.allocation_adjustment_source, decided_on=f.decided_on)
+                      allocation_cut_t=f.allocation_cut_t, allocation_adjustment_source=f.allocation_adjustment_source,
+                      determined_emissions_t=f.determined_emissions_t, decided_on=f.decided_on)
 
 
 class AlertOut(Schema):
@@ -234,7 +237,7 @@ def finding_create(request, body: FindingIn):
 
     f = enforcement.false_reporting_find(actor=request.user, subject_id=_org(body.uscc).pk, year=body.year, rules_applied=body.rules,
                                          decision_reference=body.decision_reference, facts=body.facts, fine_fen=body.fine_fen, gains_fen=body.gains_fen,
-                                         next_year_allocation_t=body.next_year_allocation_t,
+                                         next_year_allocation_t=body.next_year_allocation_t, determined_emissions_t=body.determined_emissions_t,
                                          cut_share=Decimal(body.cut_share) if body.cut_share is not None else None)
     return _finding(f)
 

@@ -245,6 +245,17 @@ def surveillance_alert(key: str, *, market: str = PRIMARY_MARKET):
     return next((a for a in surveillance_alerts(day_from=day, day_to=day, market=market) if a.key == key), None)
 
 
+def finding_determinations(market: str, year: int, entity_ids=None) -> dict[int, int]:
+    """entity id → the emissions (t CO2e, int) determined on its latest false-reporting finding of ``year`` in ``market`` (the
+    finding's supervision pack id starts with the market's folder); the source registered in :mod:`cets.mrv.determinations`."""
+    from .models import FalseReportingFinding
+
+    qs = FalseReportingFinding.objects.filter(year=year, pack_id__startswith=f"{market}/", determined_emissions_t__isnull=False)
+    if entity_ids is not None:
+        qs = qs.filter(subject_id__in=list(entity_ids))
+    return dict(qs.order_by("decided_on", "pk").values_list("subject_id", "determined_emissions_t"))
+
+
 def false_reporting_findings_public():
     """Findings of false reporting, newest first (public: Measures Art. 38, 曝光)."""
     from .models import FalseReportingFinding

@@ -265,7 +265,8 @@ def action(request, name: str):
             enforcement.false_reporting_find(actor=user, subject_id=_org_by_code(p.get("uscc", "")).pk, year=int(p.get("year", "0")),
                                              rules_applied=p.get("rules", ""), decision_reference=p.get("decision_reference", ""), facts=p.get("facts", ""),
                                              fine_fen=_fen(p.get("fine", "")), gains_fen=_fen(p.get("gains", "") or "0"),
-                                             next_year_allocation_t=int(p.get("next_year_allocation_t", "") or "0"), cut_share=cut)
+                                             next_year_allocation_t=int(p.get("next_year_allocation_t", "") or "0"), cut_share=cut,
+                                             determined_emissions_t=_tonnes_or_none(p.get("determined_emissions_t", "")))
         elif name == "credit_sync":
             from . import enforcement
 
@@ -292,6 +293,15 @@ def action(request, name: str):
     except ValueError as e:  # also PackError (no supervision pack for the year asked)
         messages.error(request, str(e))
     return redirect(back)
+
+
+def _tonnes_or_none(v: str) -> int | None:
+    """``"123457"`` → 123,457 t; ``""`` → None; ValueError for anything else (signs, decimals, text)."""
+    if not v.strip():
+        return None
+    if not re.fullmatch(r"\d{1,12}", v.strip()):
+        raise ValueError(_("Tonnes are whole numbers, e.g. 123457"))
+    return int(v.strip())
 
 
 def _fen(v: str) -> int:
