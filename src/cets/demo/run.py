@@ -51,6 +51,8 @@ class DemoResult:
     whatif_2024: dict = field(default_factory=dict)
     #: the Beijing pilot's compliance year 2023 (:mod:`cets.demo.beijing`)
     counts_beijing: dict[str, int] = field(default_factory=dict)
+    #: supervision over the demo's records (:mod:`cets.demo.supervision`): surveillance alerts, decisions, reports, findings, credit
+    counts_supervision: dict[str, int] = field(default_factory=dict)
 
 
 def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
@@ -70,6 +72,9 @@ def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
     from .year2024 import Year2024
 
     Year2024(step).run()  # after 2023, so that 2023 stays exactly as it was
+    from .supervision import SupervisionDemo
+
+    SupervisionDemo(step).run()  # over both years' trades and records; changes no obligation or outcome
     from .beijing import BeijingYear
 
     BeijingYear(step).run()  # the pilot market beside the national one
