@@ -74,10 +74,12 @@ def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
     Year2024(step).run()  # after 2023, so that 2023 stays exactly as it was
     from .supervision import SupervisionDemo
 
-    SupervisionDemo(step).run()  # over both years' trades and records; changes no obligation or outcome
+    supervision = SupervisionDemo(step)
+    supervision.run()  # over both years' trades and records; changes no obligation or outcome
     from .beijing import BeijingYear
 
     BeijingYear(step).run()  # the pilot market beside the national one
+    supervision.after_beijing()  # the credit records of every event, Beijing's penalty included
     step.summary()  # 2023's figures, then the audit of the whole journal
     return res
 

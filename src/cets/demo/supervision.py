@@ -6,8 +6,9 @@ participants are related, the report, the decisions and their references are gen
 
 Every step goes through the supervision services (``related_participant_set``, ``surveillance_decide``, ``blacklist_decide``,
 ``report_file``/``report_close``, ``false_reporting_find``, ``credit_sync``) and is idempotent: a second run changes nothing.
-Runs after the 2024 year (its figures are final) and before the Beijing year; it moves no unit and records no determined
-emissions, so no obligation or published outcome of either year changes.
+Runs after the 2024 year (its figures are final) and before the Beijing year, and its credit sync after the Beijing year
+(:meth:`SupervisionDemo.after_beijing`); it moves no unit and records no determined emissions, so no obligation or
+published outcome of any year changes.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ class SupervisionDemo:
         c.update({"surveillance_days": len(self.days), "alerts": len(alerts), "alerts_referred": referred})
         c.update(self.blacklist())
         c.update(self.report_and_finding())
-        c.update(self.credit())
+
+    def after_beijing(self) -> None:
+        """The credit records of every compliance and supervision event of the demo, the Beijing year's penalty included
+        (run after :class:`cets.demo.beijing.BeijingYear`, so that a second demo run finds nothing new)."""
+        self.base.res.counts_supervision.update(self.credit())
 
     # -- 1. related participants and the surveillance run over the demo's trade log
     @transaction.atomic
