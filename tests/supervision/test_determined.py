@@ -11,6 +11,8 @@ shares: 120,000 + 30,000."""
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cets.allocation.models import EntityAllocation
 from cets.compliance.models import Obligation
@@ -111,3 +113,13 @@ def test_determined_emissions_only_on_an_entity_and_through_the_api(world):
     c.post("/supervision/finding/", {"uscc": SD_1, "year": "2023", "rules": "measures_43", "decision_reference": "鲁环罚〔2024〕15号",
                                      "facts": "瞒报", "fine": "10000", "determined_emissions_t": "107000"})
     assert Obligation.objects.get(entity=world.sd1, year=2023).obligation_t == 107_000
+
+
+@given(st.dictionaries(st.sampled_from(["power", "steel", "cement", "aluminium"]), st.integers(0, 10**9), min_size=1), st.integers(0, 10**10))
+def test_scaled_sectors_sum_to_the_total_and_keep_the_shares(sectors, total):
+    out = scaled_sectors(sectors, total)
+    assert set(out) == set(sectors) and sum(out.values()) == total and min(out.values()) >= 0
+    old = sum(sectors.values())
+    if old:
+        for s, q in sectors.items():  # each sector within one tonne of its exact share
+            assert abs(out[s] * old - total * q) < old

@@ -5,6 +5,9 @@ redirect from the old compliance URL, and the weekly net-purchase report (2021â€
 import datetime as dt
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cets.allocation.services import special_treatment_set
 from cets.compliance.models import Obligation
 from cets.compliance.selectors import real_outcomes
@@ -133,3 +136,13 @@ def test_real_outcome_counts():
     # data/cets-verification-entities/cets_public_info_coverage_stats.json, fulfillment_year_stats 2023
     assert real_outcomes(year=2023) == {"records": 2107, "on_time": 2103, "late": 2, "incomplete": 2}
     assert real_outcomes(year=2019) is None
+
+
+@given(st.integers(0, 10**9), st.integers(-10**9, 10**9), st.integers(-10**9, 10**9), st.integers(-400, 400), st.booleans(), st.integers(0, 20))
+def test_risk_index_bounded_and_credit_never_lowers_it(outstanding, holdings, net, days, flagged, records):
+    r = risk_index(outstanding_t=outstanding, usable_holdings_t=holdings, net_purchases_t=net, days_to_deadline=days, flagged=flagged, p=P,
+                   credit_records=records)
+    assert 0 <= r.score <= 100 and r.level in (HIGH, MEDIUM, LOW)
+    more = risk_index(outstanding_t=outstanding, usable_holdings_t=holdings, net_purchases_t=net, days_to_deadline=days, flagged=flagged, p=P,
+                      credit_records=records + 1)
+    assert more.score >= r.score
