@@ -226,6 +226,17 @@ def cmd_demo(args) -> int:
         if b.get("fines"):
             bt.add_row("fine 罚款 (CNY), 3 × average BEA price", f"{b['fine_fen'] / 100:,.2f} (price {b['fine_price_fen'] / 100:.2f})")
         con.print(bt)
+    if res.counts_supervision:
+        sv = res.counts_supervision
+        st = Table(title="cets demo · supervision 监督管理 (over the demo's trades and records; decisions DEMO)")
+        st.add_column("item 项目")
+        st.add_column("value 数值", justify="right")
+        for label, k in (("trading days surveilled 监测交易日", "surveillance_days"), ("related participants 关联账户", "related"),
+                         ("surveillance alerts 监测预警", "alerts"), ("  referred 移交调查", "alerts_referred"), ("blacklist entries 黑名单", "blacklist"),
+                         ("reports from the public 公众举报", "reports"), ("false-reporting findings 虚报瞒报认定", "findings"),
+                         ("credit records 信用记录", "credit_records"), ("  created by credit sync 本次同步新增", "credit_sync_created")):
+            st.add_row(label, f"{sv.get(k, 0):,}")
+        con.print(st)
     con.print("[green]✓ audit verify passed 审计通过[/green]" if res.audit_ok else f"[red]✗ audit verify failed: {res.audit_problems[:5]}[/red]")
     lt = Table(title="demo logins 演示账号")
     for col in ("username", "password", "acts as 角色"):

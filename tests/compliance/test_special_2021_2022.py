@@ -23,7 +23,7 @@ from cets.allocation.services import (
     special_treatment_set,
 )
 from cets.compliance.models import Borrowing, ComplianceNotice, Obligation, SurrenderApplication
-from cets.compliance.selectors import outcome_counts, risk_rows, status_of, statuses
+from cets.compliance.selectors import outcome_counts, status_of, statuses
 from cets.compliance.services import (
     borrowing_issue_propose,
     borrowing_submit,
@@ -39,6 +39,7 @@ from cets.registry.models import AccountKind, CcerProject, Holding, Instrument, 
 from cets.registry.selectors import available
 from cets.registry.services import IssuanceLine, issuance_propose, proposal_approve, system_account, vintage_create
 from cets.rules.packs import load_pack
+from cets.supervision.selectors import risk_rows
 from tests.compliance.helpers import surrender
 from tests.conftest import SD_1, when
 

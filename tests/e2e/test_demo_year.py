@@ -117,6 +117,9 @@ def test_second_run_changed_nothing(unblocked):
     assert {k: again.counts_2024[k] for k in keys} == {k: unblocked.counts_2024[k] for k in keys}
     assert again.sectors_2024 == unblocked.sectors_2024
     assert again.counts_beijing == unblocked.counts_beijing
+    assert again.counts_supervision["credit_sync_created"] == 0
+    assert {k: v for k, v in again.counts_supervision.items() if k != "credit_sync_created"} == \
+        {k: v for k, v in unblocked.counts_supervision.items() if k != "credit_sync_created"}
 
 
 def test_conservation_per_vintage(unblocked):
@@ -286,3 +289,36 @@ def test_2024_whatif_runs_of_the_drafts(unblocked):
     for t in runs["industry"].totals("sector"):
         assert abs(t.draft_t - t.verified_t) <= 10 and t.base_t == t.verified_t
     assert runs["power"].grand_total().draft_t != runs["power"].grand_total().base_t
+
+
+def test_supervision_over_the_demo_records(unblocked):
+    """cets.demo.supervision: surveillance over the demo's real trade log (the largest trade of 2024-12-10 is between two
+    participants recorded as related → a wash-trade alert, referred by the exchange → a blacklist decision), a report from the
+    public closed with a false-reporting finding, credit records — all visible on the public portal and the supervision pages."""
+    from django.test import Client
+
+    from cets.parties.models import Membership, Role
+    from cets.supervision.models import BlacklistEntry, FalseReportingFinding, PublicReport, SurveillanceDecision
+
+    c = unblocked.counts_supervision
+    assert c["surveillance_days"] == 2 and c["alerts"] >= 1 and c["alerts_referred"] == 1
+    assert (c["blacklist"], c["reports"], c["findings"], c["related"]) == (1, 1, 1, 2)
+    assert c["credit_records"] >= 2  # the blacklist's and the finding's at least
+    referred = SurveillanceDecision.objects.get(outcome="refer")
+    black = BlacklistEntry.objects.get()
+    assert referred.rule == "wash_trade" and referred.alert_key in black.internal_note
+    finding = FalseReportingFinding.objects.get()
+    report = PublicReport.objects.get()
+    assert (report.status, report.subject) == ("closed", finding.subject)
+    assert finding.fine_min_fen <= finding.fine_fen == 50_000_000 <= finding.fine_max_fen
+    public = Client()
+    assert black.subject.name in public.get("/public/blacklist/").content.decode()
+    assert finding.subject.name in public.get("/public/false-reporting/").content.decode()
+    assert finding.subject.name in public.get("/public/credit-records/").content.decode()
+    status = public.get(f"/public/reports/{report.receipt}/").content.decode()
+    assert finding.decision_reference in status and report.reporter_name not in status
+    exchange = Client()
+    exchange.force_login(Membership.objects.get(role=Role.EXCHANGE_OPERATOR, user__username="exchange").user)
+    assert 'data-rule="wash_trade"' in exchange.get(f"/supervision/surveillance/?day={referred.day:%Y-%m-%d}").content.decode()
+    risk = exchange.get("/supervision/risk/?year=2024").content.decode()
+    assert 'class="risk-row"' in risk

@@ -236,10 +236,11 @@ def obligations_visible(*, user, year: int):
             .order_by("entity__province", "entity__uscc"))
 
 
-# ---------------------------------------------------------------- monitoring
+# ---------------------------------------------------------------- authorities' reads
+# (the compliance risk index and the weekly net-purchase report moved to cets.supervision.selectors)
 
 def authority_scope(user):
-    """Organisations an authority or the registry may monitor; None for anyone else (entities, traders)."""
+    """Organisations an authority or the registry may act on in compliance; None for anyone else (entities, traders)."""
     from cets.parties.access import membership_of, organisation_scope
     from cets.parties.models import Organisation, Role
 
@@ -247,126 +248,6 @@ def authority_scope(user):
     if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, Role.REGISTRY_OPERATOR):
         return None
     return Organisation.objects.filter(organisation_scope(user))
-
-
-def risk_params(pack):
-    from .monitoring import RiskParams
-
-    k = "compliance.monitoring."
-    return RiskParams(pack.decimal(k + "weight_shortfall"), pack.decimal(k + "weight_urgency"), pack.decimal(k + "weight_buying"),
-                      pack.decimal(k + "weight_flag"), int(pack.decimal(k + "horizon_days")), int(pack.decimal(k + "level_high")),
-                      int(pack.decimal(k + "level_medium")))
-
-
-def _net_trades(account_ids, start: dt.datetime, end: dt.datetime, unit_type_ids=None) -> dict[int, list[tuple[dt.date, int]]]:
-    """account id → [(business date, +bought / −sold)] of transfers between holder accounts (trades and
-    over-the-counter transfers; not issuance, releases from the provincial account or surrender)."""
-    from cets.registry.models import AccountKind, Transfer, TransferKind
-
-    holders = (AccountKind.ENTITY, AccountKind.INSTITUTION, AccountKind.INDIVIDUAL)
-    qs = Transfer.objects.filter(kind=TransferKind.TRANSFER, effective_at__gte=start, effective_at__lte=end, debit_account__kind__in=holders,
-                                 credit_account__kind__in=holders)
-    if unit_type_ids is not None:
-        qs = qs.filter(unit_type_id__in=unit_type_ids)
-    ids = set(account_ids)
-    out: dict[int, list] = defaultdict(list)
-    for d, c, at, q in qs.filter(_either(ids)).values_list("debit_account_id", "credit_account_id", "effective_at", "quantity"):
-        day = timezone.localdate(at)
-        if c in ids:
-            out[c].append((day, q))
-        if d in ids:
-            out[d].append((day, -q))
-    return out
-
-
-def _either(ids):
-    from django.db.models import Q
-
-    return Q(debit_account_id__in=ids) | Q(credit_account_id__in=ids)
-
-
-def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return (timezone.make_aware(dt.datetime.combine(start, dt.time.min)), timezone.make_aware(dt.datetime.combine(end, dt.time.max)))
-
-
-def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = PRIMARY_MARKET) -> list[dict] | None:
-    """The compliance risk index (履约风险指数) of every entity with a ``year`` obligation in ``user``'s scope,
-    highest score first: outstanding, usable holdings (CEA of the year's usable vintages in the registry,
-    trading and pending positions, plus what the provincial account holds for it), net purchases over the
-    pack's window, days to the deadline in force, the compliance-risk flag. None if ``user`` is not an
-    authority or the registry (the index is pushed to the provinces, not to entities). Obligations of one
-    ``market`` (their pack's), whose pack gives the parameters."""
-    from cets.allocation.models import SpecialTreatment
-    from cets.registry.models import Account, Holding, Instrument, Position, UnitType
-    from cets.rules.packs import load_pack
-
-    from .monitoring import risk_index
-
-    scope = authority_scope(user)
-    if scope is None:
-        return None
-    today = today or timezone.localdate()
-    obs = without_obligation(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity"))
-    if not obs:
-        return []
-    pack = load_pack(obs[0].pack_id)
-    params = risk_params(pack)
-    usable = UnitType.objects.filter(instrument=Instrument.CEA, vintage__in=pack.raw(f"compliance.{year}.usable_vintages"))
-    usable_ids = set(usable.values_list("pk", flat=True))
-    accounts = {a.holder_id: a.pk for a in Account.objects.filter(holder_id__in=[o.entity_id for o in obs], kind="entity")}
-    held: dict[int, int] = defaultdict(int)
-    for acc, q in Holding.objects.filter(account_id__in=accounts.values(), unit_type_id__in=usable_ids,
-                                         position__in=(Position.REGISTRY, Position.TRADING, Position.PENDING)).values_list("account_id", "quantity"):
-        held[acc] += q
-    window = int(pack.decimal("compliance.monitoring.net_purchase_window_days"))
-    trades = _net_trades(accounts.values(), *_day_bounds(today - dt.timedelta(days=window - 1), today), unit_type_ids=usable_ids)
-    flagged = set(SpecialTreatment.objects.filter(year=year, kind=SpecialTreatment.Kind.COMPLIANCE_RISK, voided_at__isnull=True,
-                                                  entity_id__in=[o.entity_id for o in obs]).values_list("entity_id", flat=True))
-    st = statuses(year=year, entity_qs=[o.entity_id for o in obs], today=today)
-    ext = extended_deadlines([o.pk for o in obs])
-    rows = []
-    for o in obs:
-        acc = accounts.get(o.entity_id)
-        holdings = held.get(acc, 0) + (sum(q for ut, q in held_for(entity=o.entity).items() if ut in usable_ids) if o.entity_id in flagged else 0)
-        net = sum(q for _, q in trades.get(acc, []))
-        deadline = max(o.deadline, ext.get(o.pk, o.deadline))
-        r = risk_index(outstanding_t=st[o.entity_id].outstanding_t, usable_holdings_t=holdings, net_purchases_t=net,
-                       days_to_deadline=(deadline - today).days, flagged=o.entity_id in flagged, p=params)
-        rows.append({"entity": o.entity, "outstanding_t": st[o.entity_id].outstanding_t, "holdings_t": holdings, "net_purchases_t": net,
-                     "days_to_deadline": (deadline - today).days, "index": r, "status": st[o.entity_id].status})
-    rows.sort(key=lambda x: (-x["index"].score, x["entity"].uscc))
-    return rows
-
-
-def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | None = None, market: str = PRIMARY_MARKET) -> dict | None:
-    """The weekly report of net purchases (配额净购入量) of ``province``'s entities with a ``year`` obligation
-    during the last month before the deadline (notice of 2023-07-17 §五(二)): ``weeks`` [(from, to)] up
-    to ``as_of`` and ``rows`` [(entity, [net t per week], total)]. All CEA vintages count. None if
-    ``user`` may not see the province."""
-    from cets.registry.models import Account
-    from cets.rules.packs import load_pack
-
-    from .monitoring import report_weeks, weekly_net
-    from .penalty import price_window
-
-    scope = authority_scope(user)
-    if scope is None:
-        return None
-    scope = scope.filter(province=province)
-    obs = list(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity").order_by("entity__uscc"))
-    if not obs:
-        return {"weeks": [], "rows": []}
-    pack = load_pack(obs[0].pack_id)
-    start, end = price_window(obs[0].deadline, pack.text("compliance.monitoring.weekly_report_window"))
-    as_of = as_of or timezone.localdate()
-    weeks = report_weeks(start, min(end, as_of))
-    accounts = {a.holder_id: a.pk for a in Account.objects.filter(holder_id__in=[o.entity_id for o in obs], kind="entity")}
-    trades = _net_trades(accounts.values(), *_day_bounds(start, min(end, as_of))) if weeks else {}
-    rows = []
-    for o in obs:
-        per = weekly_net(trades.get(accounts.get(o.entity_id), []), weeks)
-        rows.append((o.entity, per, sum(per)))
-    return {"weeks": weeks, "rows": rows}
 
 
 def real_outcomes(*, year: int) -> dict[str, int] | None:

@@ -104,23 +104,14 @@ def summary_xlsx(request, year: int, province: str):
     return r
 
 
-@login_required
 def monitoring(request, year: int):
-    """Compliance risk index per entity, the weekly net-purchase report of the last month before the
-    deadline and the real outcome counts beside the platform's (authorities and the registry; others 404)."""
-    from cets.parties.access import membership_of
+    """The compliance risk index moved to supervision (``/supervision/risk/?year=<year>``): a permanent redirect, the query kept."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.urls import reverse
 
-    rows = selectors.risk_rows(user=request.user, year=year)
-    if rows is None:
-        raise Http404
-    m = membership_of(request.user)
-    province = m.province or request.GET.get("province", "")
-    weekly = selectors.weekly_net_purchases(user=request.user, province=province, year=year) if province else None
-    counts = selectors.outcome_counts(year=year, entity_qs=[r["entity"].pk for r in rows])
-    real = selectors.real_outcomes(year=year)
-    return render(request, "compliance/monitoring.html", {"year": year, "rows": rows, "weekly": weekly, "province": province, "real": real,
-                                                          "platform": {k: counts.get(k, 0) for k in ("on_time", "late", "incomplete", "open")},
-                                                          "platform_total": sum(counts.values())})
+    q = request.GET.copy()
+    q["year"] = str(year)
+    return HttpResponsePermanentRedirect(f"{reverse('supervision:risk')}?{q.urlencode()}")
 
 
 def _obligation_in_scope(user, obligation_id: int):

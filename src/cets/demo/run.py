@@ -51,6 +51,8 @@ class DemoResult:
     whatif_2024: dict = field(default_factory=dict)
     #: the Beijing pilot's compliance year 2023 (:mod:`cets.demo.beijing`)
     counts_beijing: dict[str, int] = field(default_factory=dict)
+    #: supervision over the demo's records (:mod:`cets.demo.supervision`): surveillance alerts, decisions, reports, findings, credit
+    counts_supervision: dict[str, int] = field(default_factory=dict)
 
 
 def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
@@ -70,12 +72,17 @@ def run_demo(*, seed: int = 2023, log=print) -> DemoResult:
     from .year2024 import Year2024
 
     Year2024(step).run()  # after 2023, so that 2023 stays exactly as it was
+    from .supervision import SupervisionDemo
+
+    supervision = SupervisionDemo(step)
+    supervision.run()  # over both years' trades and records; changes no obligation or outcome
     from .beijing import BeijingYear
 
     BeijingYear(step).run()  # the pilot market beside the national one
     from .participants import Participants
 
     Participants(step).run()  # an individual, an institution (national and CCER accounts) and an exchange member
+    supervision.after_beijing()  # the credit records of every event, Beijing's penalty included
     step.summary()  # 2023's figures, then the audit of the whole journal
     return res
 

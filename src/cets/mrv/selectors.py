@@ -256,22 +256,40 @@ def deadline_items(*, user, year: int, today):
     return counts, items
 
 
+def authority_determinations(*, market: str, year: int, entity_ids=None) -> dict[int, int]:
+    """entity id → the ``year`` emissions of ``market`` the authority determined (测算) outside the verification chain, tonnes
+    CO2e (int): after a finding of false reporting the figure becomes the surrender basis (Measures 2021 Art. 39; draft
+    Measures, seed 002, Art. 43 "该排放量除了作为配额清缴的依据"). Read from the sources registered in
+    :mod:`cets.mrv.determinations` (supervision's findings); a later source wins for the same entity. Entities the
+    authority determined nothing for are absent."""
+    from .determinations import sources
+
+    ids = None if entity_ids is None else list(entity_ids)
+    out: dict[int, int] = {}
+    for source in sources():
+        out.update(source(market, year, ids))
+    return out
+
+
 def determined_emissions(*, market: str, year: int, entity_ids=None) -> dict[int, int]:
     """entity id → the ``year`` emissions the authority determines (核定) in ``market``, tonnes CO2e (int): the
     latest completed spot check's figure where there is one (the bureau's second verification, 京环发〔2024〕8号
     三(二)), otherwise the completed regular verification's — the notice says the bureau determines (核定) the
-    emissions by 09-15 but not from which figure; preferring the spot check is the platform's reading. Entities
-    without a completed verification are absent."""
+    emissions by 09-15 but not from which figure; preferring the spot check is the platform's reading. An emission
+    figure the authority determined itself (:func:`authority_determinations`, e.g. after a false-reporting finding)
+    replaces both. Entities with neither a completed verification nor such a figure are absent."""
     from .models import VerificationAssignment
 
     qs = VerificationAssignment.objects.filter(market=market, year=year, completed_on__isnull=False, verified_emissions_t__isnull=False)
     if entity_ids is not None:
-        qs = qs.filter(entity_id__in=list(entity_ids))
+        entity_ids = list(entity_ids)
+        qs = qs.filter(entity_id__in=entity_ids)
     out: dict[int, int] = {}
     spot: dict[int, int] = {}
     for eid, kind, t in qs.order_by("completed_on", "pk").values_list("entity_id", "kind", "verified_emissions_t"):
         (spot if kind == VerificationAssignment.Kind.SPOT_CHECK else out)[eid] = t
     out.update({eid: t for eid, t in spot.items() if eid in out})
+    out.update(authority_determinations(market=market, year=year, entity_ids=entity_ids))
     return out
 
 

@@ -11,7 +11,7 @@ from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import Field
 
-from cets.core.schema import DecimalText, Fen, PathId, Tonnes, Year
+from cets.core.schema import DecimalText, Fen, PathId, PathYear, Tonnes, Year
 from cets.mrv.api import AssignIn, AssignmentOut, _asg  # the draw's input and output are mrv's own endpoint's
 from cets.parties.models import Organisation
 from cets.rules.markets import PRIMARY_MARKET
@@ -172,6 +172,7 @@ class FindingIn(Schema):
     gains_fen: Annotated[int, Field(strict=True, ge=0, lt=10**15)] = 0
     next_year_allocation_t: Annotated[int, Field(strict=True, ge=0, lt=10**12)] = 0
     cut_share: DecimalText | None = None
+    determined_emissions_t: Annotated[int, Field(strict=True, ge=0, lt=10**12)] | None = None
 
 
 class FindingOut(Schema):
@@ -189,13 +190,15 @@ class FindingOut(Schema):
     pack_id: str
     allocation_cut_t: int
     allocation_adjustment_source: str
+    determined_emissions_t: int | None
     decided_on: dt.date
 
 
 def _finding(f) -> FindingOut:
     return FindingOut(id=f.pk, uscc=f.subject.uscc or "", name=f.subject.name, year=f.year, rules=f.rules, decision_reference=f.decision_reference,
                       facts=f.facts, gains_fen=f.gains_fen, fine_min_fen=f.fine_min_fen, fine_max_fen=f.fine_max_fen, fine_fen=f.fine_fen, pack_id=f.pack_id,
-                      allocation_cut_t=f.allocation_cut_t, allocation_adjustment_source=f.allocation_adjustment_source, decided_on=f.decided_on)
+                      allocation_cut_t=f.allocation_cut_t, allocation_adjustment_source=f.allocation_adjustment_source,
+                      determined_emissions_t=f.determined_emissions_t, decided_on=f.decided_on)
 
 
 class AlertOut(Schema):
@@ -234,7 +237,7 @@ def finding_create(request, body: FindingIn):
 
     f = enforcement.false_reporting_find(actor=request.user, subject_id=_org(body.uscc).pk, year=body.year, rules_applied=body.rules,
                                          decision_reference=body.decision_reference, facts=body.facts, fine_fen=body.fine_fen, gains_fen=body.gains_fen,
-                                         next_year_allocation_t=body.next_year_allocation_t,
+                                         next_year_allocation_t=body.next_year_allocation_t, determined_emissions_t=body.determined_emissions_t,
                                          cut_share=Decimal(body.cut_share) if body.cut_share is not None else None)
     return _finding(f)
 
@@ -279,6 +282,66 @@ def related_set(request, body: RelatedIn):
 
     r = enforcement.related_participant_set(actor=request.user, organisation_id=_org(body.uscc).pk, group=body.group, basis=body.basis)
     return {"uscc": body.uscc, "group": r.group}
+
+class RiskOut(Schema):
+    uscc: str
+    name: str
+    province: str
+    score: int
+    level: str
+    outstanding_t: int
+    usable_holdings_t: int
+    shortfall_t: int
+    net_purchases_t: int
+    days_to_deadline: int
+    flagged: bool
+    credit_records: int
+    status: str
+
+
+@router.get("/risk", response=list[RiskOut])
+def risk(request, year: PathYear, market: str = PRIMARY_MARKET):
+    """The compliance risk index (履约风险指数) of ``year``'s obligations of ``market`` in the caller's scope, highest score
+    first (authorities, the registry and the exchange; read-only). Tonnes CO2e (int). R0502 other roles; S0101 no
+    supervision pack for the market and year; 404 unknown market."""
+    from cets.parties.access import require_role
+    from cets.rules.markets import market_ids
+
+    require_role(request.user, *selectors.RISK_ROLES)
+    if market not in market_ids():
+        raise Http404
+    return [RiskOut(uscc=r["entity"].uscc or "", name=r["entity"].name, province=r["entity"].province, score=r["index"].score, level=r["index"].level,
+                    outstanding_t=r["outstanding_t"], usable_holdings_t=r["holdings_t"], shortfall_t=r["index"].shortfall_t,
+                    net_purchases_t=r["net_purchases_t"], days_to_deadline=r["days_to_deadline"], flagged=r["index"].flagged,
+                    credit_records=r["credit_records"], status=r["status"])
+            for r in selectors.risk_rows(user=request.user, year=year, market=market) or []]
+
+
+class WeeklyRowOut(Schema):
+    uscc: str
+    name: str
+    weeks_t: list[int]
+    total_t: int
+
+
+class WeeklyOut(Schema):
+    weeks: list[tuple[dt.date, dt.date]]
+    rows: list[WeeklyRowOut]
+
+
+@router.get("/risk/weekly", response=WeeklyOut)
+def risk_weekly(request, year: PathYear, province: str, market: str = PRIMARY_MARKET):
+    """The weekly net purchases (配额净购入量, t, signed) of ``province``'s entities in the last month before the ``year``
+    deadline (2021–2022 notice §五(二)). Same roles as ``/risk``; a local authority sees only its own province (R0502)."""
+    from cets.parties.access import require_role
+    from cets.rules.markets import market_ids
+
+    require_role(request.user, *selectors.RISK_ROLES, province=province)
+    if market not in market_ids():
+        raise Http404
+    w = selectors.weekly_net_purchases(user=request.user, province=province, year=year, market=market) or {"weeks": [], "rows": []}
+    return WeeklyOut(weeks=w["weeks"], rows=[WeeklyRowOut(uscc=e.uscc or "", name=e.name, weeks_t=per, total_t=tot) for e, per, tot in w["rows"]])
+
 
 @router.post("/credit-records", response=CreditOut)
 def credit_create(request, body: CreditIn):

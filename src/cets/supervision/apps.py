@@ -14,3 +14,10 @@ class SupervisionConfig(AppConfig):
         from .selectors import trading_restriction
 
         restrictions.register(trading_restriction)
+        # Emissions determined on a false-reporting finding become the surrender basis (Measures 2021 Art. 39): MRV is below
+        # supervision, so supervision registers its findings as a source of authority determinations.
+        from cets.mrv import determinations
+
+        from .selectors import finding_determinations
+
+        determinations.register(finding_determinations)

@@ -60,3 +60,6 @@ G0801 = Check("G0801", "处理结果须为排除或移交调查，并填写理�
 G0802 = Check("G0802", "该预警已处理", "this alert has already been decided")
 G0803 = Check("G0803", "预警不存在", "no such alert")
 G0804 = Check("G0804", "关联账户须填写所属集团（实际控制人）和依据", "a related participant needs its holder group (actual controller) and the basis")
+
+# determined emissions on a finding (Measures 2021 Art. 39; draft Measures Art. 43: the surrender basis)
+G1001 = Check("G1001", "核定（测算）排放量只能记入对重点排放单位的认定", "determined emissions can be recorded only on a finding against a key emitting entity")

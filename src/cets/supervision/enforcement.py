@@ -19,7 +19,7 @@ from cets.parties.models import Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
 
 from . import rules
-from .checks import G0701, G0702, G0703, G0704, G0705, G0801, G0802, G0803
+from .checks import G0701, G0702, G0703, G0704, G0705, G0801, G0802, G0803, G1001
 from .models import BlacklistEntry, CreditRecord, FalseReportingFinding, SurveillanceDecision
 from .services import _city_of, _credit, _in_jurisdiction, blacklist_credit_kind, supervision_pack
 
@@ -56,7 +56,11 @@ def false_reporting_find(*, actor, subject_id: int, year: int, rules_applied: st
     ``next_year_allocation_t``: recorded as an allocation adjustment (kind violation_deduction) for ``year + 1`` through
     :func:`cets.allocation.services.allocation_adjustment_record` — withheld at issuance, no unit moved here. Creates the
     subject's credit record (kind false_reporting) in the same transaction. Published on /public/.
-    Errors: G0701, G0702, G0703, G0704, G0705, R0502."""
+    ``determined_emissions_t`` (t CO2e), the emissions the authority determined (测算), is the entity's surrender basis for
+    ``year`` (Measures 2021 Art. 39; draft Measures Art. 43): MRV reads it (:func:`cets.mrv.selectors.authority_determinations`)
+    and the entity's existing obligation of ``year`` in ``market`` is brought up to it in the same transaction by the one
+    obligation path (:func:`cets.compliance.services.obligations_create` for that entity); an obligation created later reads it too.
+    Errors: G0701, G0702, G0703, G0704, G0705, G1001 (determined emissions on a verification body's finding), R0502."""
     m = require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY)
     subject = Organisation.objects.get(pk=subject_id)
     if not decision_reference.strip() or not facts.strip():
@@ -68,6 +72,8 @@ def false_reporting_find(*, actor, subject_id: int, year: int, rules_applied: st
         _in_jurisdiction(m, province=subject.province, city=_city_of(subject))
     if not _int(fine_fen) or not _int(next_year_allocation_t) or (determined_emissions_t is not None and not _int(determined_emissions_t)):
         raise CetsError(G0703)
+    if determined_emissions_t is not None and subject.kind != Organisation.Kind.ENTITY:
+        raise CetsError(G1001, subject.kind)
     rng, pack_id = fine_range(rules_applied=rules_applied, gains_fen=gains_fen, year=year, market=market)
     if not rng.min_fen <= fine_fen <= rng.max_fen:
         raise CetsError(G0702, f"{fine_fen} fen ∉ [{rng.min_fen}, {rng.max_fen}] ({rng.source})")
@@ -91,6 +97,13 @@ def false_reporting_find(*, actor, subject_id: int, year: int, rules_applied: st
                                            reason=f"虚报瞒报 {decision_reference.strip()}"[:300], source=f"supervision.finding:{f.pk}", actor=actor)
         f.allocation_adjustment_source = adj.source
         f.save(update_fields=["allocation_adjustment_source"])
+    if determined_emissions_t is not None:
+        from cets.compliance.models import Obligation
+        from cets.compliance.services import obligations_create
+
+        ob = Obligation.objects.filter(entity=subject, year=year, market=market).first()
+        if ob is not None:
+            obligations_create(year=year, pack_id=ob.pack_id, entity_ids=[subject.pk])
     _credit(subject=subject, kind=CreditRecord.Kind.FALSE_REPORTING, reason=f.facts, source_reference=f.decision_reference, recorded_on=decided_on,
             authority=m.organisation, actor=actor, source_key=f"supervision.finding:{f.pk}")
     return f

@@ -245,8 +245,193 @@ def surveillance_alert(key: str, *, market: str = PRIMARY_MARKET):
     return next((a for a in surveillance_alerts(day_from=day, day_to=day, market=market) if a.key == key), None)
 
 
+def finding_determinations(market: str, year: int, entity_ids=None) -> dict[int, int]:
+    """entity id → the emissions (t CO2e, int) determined on its latest false-reporting finding of ``year`` in ``market`` (the
+    finding's supervision pack id starts with the market's folder); the source registered in :mod:`cets.mrv.determinations`."""
+    from .models import FalseReportingFinding
+
+    qs = FalseReportingFinding.objects.filter(year=year, pack_id__startswith=f"{market}/", determined_emissions_t__isnull=False)
+    if entity_ids is not None:
+        qs = qs.filter(subject_id__in=list(entity_ids))
+    return dict(qs.order_by("decided_on", "pk").values_list("subject_id", "determined_emissions_t"))
+
+
 def false_reporting_findings_public():
     """Findings of false reporting, newest first (public: Measures Art. 38, 曝光)."""
     from .models import FalseReportingFinding
 
     return FalseReportingFinding.objects.select_related("subject").order_by("-decided_on", "-id")
+
+
+# ---- the compliance risk index (履约风险指数) and the weekly net-purchase report (2021–2022 notice, seed 001, §五(二))
+# Moved here from compliance: it reads compliance's obligations and statuses and supervision's own credit records, and it is
+# pushed to the provinces and to the exchange ("将风险提示信息及时推送各省级生态环境主管部门、交易机构").
+
+#: who sees the index: the authorities (their jurisdiction), the registry (it builds the index) and the exchange (read-only, nationwide)
+RISK_ROLES = (Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.EXCHANGE_OPERATOR)
+
+
+def risk_scope(user):
+    """Organisations ``user`` may see in the risk index (parties.access.organisation_scope), or None for a role outside
+    :data:`RISK_ROLES` (entities, traders, verifiers, district authorities)."""
+    from cets.parties.access import organisation_scope
+
+    m = membership_of(user)
+    if m is None or m.role not in RISK_ROLES:
+        return None
+    return Organisation.objects.filter(organisation_scope(user))
+
+
+def risk_pack(*, market: str, year: int):
+    """The supervision pack whose ``[risk_index]`` weights the index of ``market``'s ``year`` (PackError if none)."""
+    from cets.rules.packs import pack_for
+
+    return pack_for(market, "*", year, kind="supervision")
+
+
+def risk_params(pack):
+    """:class:`cets.supervision.risk.RiskParams` from a supervision pack's ``[risk_index]``."""
+    from .risk import RiskParams
+
+    k = "risk_index."
+    return RiskParams(pack.decimal(k + "weight_shortfall"), pack.decimal(k + "weight_urgency"), pack.decimal(k + "weight_buying"),
+                      pack.decimal(k + "weight_flag"), int(pack.decimal(k + "horizon_days")), int(pack.decimal(k + "level_high")),
+                      int(pack.decimal(k + "level_medium")), weight_credit=pack.decimal(k + "weight_credit"),
+                      credit_saturation=int(pack.decimal(k + "credit_saturation")), credit_lookback_days=int(pack.decimal(k + "credit_lookback_days")))
+
+
+def _net_trades(account_ids, start: dt.datetime, end: dt.datetime, unit_type_ids=None) -> dict[int, list[tuple[dt.date, int]]]:
+    """account id → [(business date, +bought / −sold)] of transfers between holder accounts (trades and
+    over-the-counter transfers; not issuance, releases from the provincial account or surrender)."""
+    from collections import defaultdict
+
+    from cets.registry.models import AccountKind, Transfer, TransferKind
+
+    holders = (AccountKind.ENTITY, AccountKind.INSTITUTION, AccountKind.INDIVIDUAL)
+    qs = Transfer.objects.filter(kind=TransferKind.TRANSFER, effective_at__gte=start, effective_at__lte=end, debit_account__kind__in=holders,
+                                 credit_account__kind__in=holders)
+    if unit_type_ids is not None:
+        qs = qs.filter(unit_type_id__in=unit_type_ids)
+    ids = set(account_ids)
+    out: dict[int, list] = defaultdict(list)
+    for d, c, at, q in qs.filter(Q(debit_account_id__in=ids) | Q(credit_account_id__in=ids)).values_list(
+            "debit_account_id", "credit_account_id", "effective_at", "quantity"):
+        day = timezone.localdate(at)
+        if c in ids:
+            out[c].append((day, q))
+        if d in ids:
+            out[d].append((day, -q))
+    return out
+
+
+def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    return (timezone.make_aware(dt.datetime.combine(start, dt.time.min)), timezone.make_aware(dt.datetime.combine(end, dt.time.max)))
+
+
+def credit_counts(*, entity_ids, today: dt.date, lookback_days: int) -> dict[int, int]:
+    """entity id → how many credit records (Measures Art. 38) it has recorded in (today − lookback_days, today]."""
+    from django.db.models import Count
+
+    rows = (CreditRecord.objects.filter(subject_id__in=list(entity_ids), recorded_on__gt=today - dt.timedelta(days=lookback_days), recorded_on__lte=today)
+            .values("subject_id").annotate(n=Count("id")))
+    return {r["subject_id"]: r["n"] for r in rows}
+
+
+def risk_rows(*, user, year: int, today: dt.date | None = None, market: str = PRIMARY_MARKET) -> list[dict] | None:
+    """The compliance risk index (履约风险指数, :mod:`cets.supervision.risk`) of every entity with a ``year`` obligation of
+    ``market`` in ``user``'s scope, highest score first. Per row: ``entity``, ``outstanding_t``, ``holdings_t`` (CEA of the
+    year's usable vintages in the registry, trading and pending positions, plus what the provincial account holds for a
+    flagged entity), ``net_purchases_t`` over the pack's window, ``days_to_deadline`` (the deadline in force),
+    ``credit_records`` (in the lookback window), ``index`` (:class:`~cets.supervision.risk.RiskIndex`), ``status``.
+    Weights from the supervision pack of ``market`` and ``year`` (``[risk_index]``; PackError if it has none); the usable
+    vintages from the obligations' compliance pack. None if ``user`` may not see the index (:data:`RISK_ROLES`)."""
+    from collections import defaultdict
+
+    from cets.allocation.models import SpecialTreatment
+    from cets.compliance.models import Obligation
+    from cets.compliance.selectors import extended_deadlines, held_for, statuses, without_obligation
+    from cets.registry.models import Account, Holding, Instrument, Position, UnitType
+    from cets.rules.packs import load_pack
+
+    from .risk import risk_index
+
+    scope = risk_scope(user)
+    if scope is None:
+        return None
+    today = today or timezone.localdate()
+    obs = without_obligation(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity"))
+    if not obs:
+        return []
+    sup = risk_pack(market=market, year=year)
+    params = risk_params(sup)
+    compliance = load_pack(obs[0].pack_id)
+    usable = UnitType.objects.filter(instrument=Instrument.CEA, vintage__in=compliance.raw(f"compliance.{year}.usable_vintages"))
+    usable_ids = set(usable.values_list("pk", flat=True))
+    entity_ids = [o.entity_id for o in obs]
+    accounts = {a.holder_id: a.pk for a in Account.objects.filter(holder_id__in=entity_ids, kind="entity")}
+    held: dict[int, int] = defaultdict(int)
+    for acc, q in Holding.objects.filter(account_id__in=accounts.values(), unit_type_id__in=usable_ids,
+                                         position__in=(Position.REGISTRY, Position.TRADING, Position.PENDING)).values_list("account_id", "quantity"):
+        held[acc] += q
+    window = int(sup.decimal("risk_index.net_purchase_window_days"))
+    trades = _net_trades(accounts.values(), *_day_bounds(today - dt.timedelta(days=window - 1), today), unit_type_ids=usable_ids)
+    flagged = set(SpecialTreatment.objects.filter(year=year, kind=SpecialTreatment.Kind.COMPLIANCE_RISK, voided_at__isnull=True,
+                                                  entity_id__in=entity_ids).values_list("entity_id", flat=True))
+    credit = credit_counts(entity_ids=entity_ids, today=today, lookback_days=params.credit_lookback_days)
+    st = statuses(year=year, entity_qs=entity_ids, today=today, market=market)
+    ext = extended_deadlines([o.pk for o in obs])
+    rows = []
+    for o in obs:
+        acc = accounts.get(o.entity_id)
+        holdings = held.get(acc, 0) + (sum(q for ut, q in held_for(entity=o.entity).items() if ut in usable_ids) if o.entity_id in flagged else 0)
+        net = sum(q for _, q in trades.get(acc, []))
+        deadline = max(o.deadline, ext.get(o.pk, o.deadline))
+        r = risk_index(outstanding_t=st[o.entity_id].outstanding_t, usable_holdings_t=holdings, net_purchases_t=net,
+                       days_to_deadline=(deadline - today).days, flagged=o.entity_id in flagged, p=params, credit_records=credit.get(o.entity_id, 0))
+        rows.append({"entity": o.entity, "outstanding_t": st[o.entity_id].outstanding_t, "holdings_t": holdings, "net_purchases_t": net,
+                     "days_to_deadline": (deadline - today).days, "credit_records": credit.get(o.entity_id, 0), "index": r,
+                     "status": st[o.entity_id].status})
+    rows.sort(key=lambda x: (-x["index"].score, x["entity"].uscc))
+    return rows
+
+
+def weekly_net_purchases(*, user, province: str, year: int, as_of: dt.date | None = None, market: str = PRIMARY_MARKET) -> dict | None:
+    """The weekly report of net purchases (配额净购入量) of ``province``'s entities with a ``year`` obligation during the last
+    month before the deadline (2021–2022 notice, seed 001, §五(二): the exchange reports it to the provinces every week):
+    ``weeks`` [(from, to)] up to ``as_of`` and ``rows`` [(entity, [net t per week], total)]. All CEA vintages count. The
+    window is the compliance pack's ``compliance.monitoring.weekly_report_window``. None if ``user`` may not see the index."""
+    from cets.compliance.models import Obligation
+    from cets.compliance.penalty import price_window
+    from cets.registry.models import Account
+    from cets.rules.packs import load_pack
+
+    from .risk import report_weeks, weekly_net
+
+    scope = risk_scope(user)
+    if scope is None:
+        return None
+    scope = scope.filter(province=province)
+    obs = list(Obligation.objects.filter(year=year, entity__in=scope, market=market).select_related("entity").order_by("entity__uscc"))
+    if not obs:
+        return {"weeks": [], "rows": []}
+    pack = load_pack(obs[0].pack_id)
+    start, end = price_window(obs[0].deadline, pack.text("compliance.monitoring.weekly_report_window"))
+    as_of = as_of or timezone.localdate()
+    weeks = report_weeks(start, min(end, as_of))
+    accounts = {a.holder_id: a.pk for a in Account.objects.filter(holder_id__in=[o.entity_id for o in obs], kind="entity")}
+    trades = _net_trades(accounts.values(), *_day_bounds(start, min(end, as_of))) if weeks else {}
+    rows = []
+    for o in obs:
+        per = weekly_net(trades.get(accounts.get(o.entity_id), []), weeks)
+        rows.append((o.entity, per, sum(per)))
+    return {"weeks": weeks, "rows": rows}
+
+
+def risk_years(*, user, market: str = PRIMARY_MARKET) -> list[int]:
+    """Obligation years of ``market`` in ``user``'s risk scope, newest first ([] outside :data:`RISK_ROLES`)."""
+    from cets.compliance.models import Obligation
+
+    scope = risk_scope(user)
+    if scope is None:
+        return []
+    return sorted(set(Obligation.objects.filter(market=market, entity__in=scope).values_list("year", flat=True)), reverse=True)

@@ -24,5 +24,6 @@ urlpatterns = [
     path("supervision/paid-allocation/<str:name>/", views_reserve.paid_allocation_action, name="paid_allocation_action"),
     path("supervision/reserve/<str:name>/", views_reserve.reserve_action, name="reserve_action"),
     path("supervision/surveillance/", views.surveillance, name="surveillance"),
+    path("supervision/risk/", views.risk, name="risk"),
     path("supervision/<str:name>/", views.action, name="action"),
 ]

@@ -265,7 +265,8 @@ def action(request, name: str):
             enforcement.false_reporting_find(actor=user, subject_id=_org_by_code(p.get("uscc", "")).pk, year=int(p.get("year", "0")),
                                              rules_applied=p.get("rules", ""), decision_reference=p.get("decision_reference", ""), facts=p.get("facts", ""),
                                              fine_fen=_fen(p.get("fine", "")), gains_fen=_fen(p.get("gains", "") or "0"),
-                                             next_year_allocation_t=int(p.get("next_year_allocation_t", "") or "0"), cut_share=cut)
+                                             next_year_allocation_t=int(p.get("next_year_allocation_t", "") or "0"), cut_share=cut,
+                                             determined_emissions_t=_tonnes_or_none(p.get("determined_emissions_t", "")))
         elif name == "credit_sync":
             from . import enforcement
 
@@ -292,6 +293,15 @@ def action(request, name: str):
     except ValueError as e:  # also PackError (no supervision pack for the year asked)
         messages.error(request, str(e))
     return redirect(back)
+
+
+def _tonnes_or_none(v: str) -> int | None:
+    """``"123457"`` → 123,457 t; ``""`` → None; ValueError for anything else (signs, decimals, text)."""
+    if not v.strip():
+        return None
+    if not re.fullmatch(r"\d{1,12}", v.strip()):
+        raise ValueError(_("Tonnes are whole numbers, e.g. 123457"))
+    return int(v.strip())
 
 
 def _fen(v: str) -> int:
@@ -338,6 +348,42 @@ def surveillance(request):
              "participants": [names.get(p, p) for p in a.participants]} for a in alerts]
     return render(request, "supervision/surveillance.html", {"rows": rows, "day": day, "day_to": day_to,
                                                              "related": RelatedParticipant.objects.select_related("organisation").order_by("group")})
+
+
+@login_required
+@require_safe
+def risk(request):
+    """The compliance risk index (履约风险指数) of a year's obligations in the user's scope, the weekly net-purchase report of
+    the last month before the deadline and the real outcome counts beside the platform's: authorities (their
+    jurisdiction), the registry and the exchange (read-only; 2021–2022 notice §五(二) "推送各省级生态环境主管部门、交易机构").
+    ``?year=`` (default: the newest obligation year), ``?market=``, ``?province=`` for the weekly report. Others: 404."""
+    from cets.compliance.selectors import outcome_counts, real_outcomes
+    from cets.parties.access import membership_of
+    from cets.rules.markets import PRIMARY_MARKET, market_ids
+
+    if selectors.risk_scope(request.user) is None:
+        raise Http404
+    market = request.GET.get("market", "") or PRIMARY_MARKET
+    if market not in market_ids():
+        raise Http404
+    years = selectors.risk_years(user=request.user, market=market)
+    raw = request.GET.get("year", "")
+    year = int(raw) if raw.isdigit() and len(raw) == 4 else (years[0] if years else timezone.localdate().year)
+    m = membership_of(request.user)
+    province = m.province or request.GET.get("province", "")
+    if province not in PROVINCES:
+        province = ""
+    try:
+        rows = selectors.risk_rows(user=request.user, year=year, market=market) or []
+        weekly = selectors.weekly_net_purchases(user=request.user, province=province, year=year, market=market) if province else None
+    except PackError as e:  # no supervision or compliance pack for that market and year
+        messages.error(request, f"S0101 {e}")
+        rows, weekly = [], None
+    counts = outcome_counts(year=year, entity_qs=[r["entity"].pk for r in rows], market=market)
+    return render(request, "supervision/risk.html", {
+        "year": year, "years": years, "market": market, "markets": market_ids(), "rows": rows, "weekly": weekly, "province": province,
+        "provinces": sorted(PROVINCES.items()), "fixed_province": bool(m.province), "real": real_outcomes(year=year) if market == PRIMARY_MARKET else None,
+        "platform": {k: counts.get(k, 0) for k in ("on_time", "late", "incomplete", "open")}, "platform_total": sum(counts.values())})
 
 
 NOTICE_COLUMNS = ("notice", "entity", "uscc", "province", "penalty_reference", "facts", "created_on", "department", "sent_on", "letter_reference")
