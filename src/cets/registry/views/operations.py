@@ -25,10 +25,10 @@ from cets.parties.security import refused
 from cets.registry import forms, services
 from cets.registry import selectors as reg
 from cets.registry.checks import R0101, R0201, R0505
-from cets.registry.signing import signing_refusal
 from cets.registry.models import Account, Proposal, Transfer, UnitType
 from cets.registry.protection import SHANGHAI
 from cets.registry.review import KIND_WORDS, proposal_summary
+from cets.registry.signing import signing_refusal
 
 from . import _context
 
