@@ -103,6 +103,24 @@ def client_for(user, verified: bool = False):
     return c
 
 
+def signing_code(user) -> str:
+    """A TOTP code ``user`` signs an approval with (a confirmed device is created if it has none). A step the device
+    has used already is refused (RFC 6238 replay), so after a use in the same 30 s the next step's code is given
+    (within the device's tolerance of one step)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    from cets.parties.services import totp_device_ensure
+
+    device, _ = totp_device_ensure(user=user)
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if device.last_t is not None and device.last_t >= totp.t():
+        totp.time = time.time() + device.step
+    return f"{totp.token():06d}"
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(request, settings):
     """Argon2 costs ~0.3 s a hash by design; tests that do not examine the hash use MD5 to stay fast.

@@ -177,3 +177,30 @@ def test_non_compliance_page_and_forms(world, late, jinan):
     assert PenaltyDecision.objects.get().fine_fen == 6 * 10_000 * PRICE_NOV_2024_FEN
     c.post(f"/compliance/obligations/{late.pk}/publish/")
     assert PenaltyDecision.objects.get().published_at is not None
+
+
+def test_published_penalties_are_paginated_not_capped(world, jinan, client):
+    """More published decisions than a page holds: every one is reachable on some page (the list was capped at 500)."""
+    from cets.compliance.models import Obligation
+    from cets.compliance.views import PENALTIES_PER_PAGE
+
+    n = PENALTIES_PER_PAGE + 3
+    from cets.parties.models import Organisation
+
+    entity, authority = world.sd1, Organisation.objects.get(name="济南市生态环境局")
+    at = when("2025-01-12")
+    obs = Obligation.objects.bulk_create([Obligation(entity=entity, year=1900 + i, pack_id="test", obligation_t=10,
+                                                     offset_cap_t=0, deadline=at.date()) for i in range(n)])
+    PenaltyDecision.objects.bulk_create([
+        PenaltyDecision(obligation=o, pack_id="test", basis="b", reference=f"罚-{o.year}号", unsurrendered_t=1, min_fen=1, max_fen=3, fine_fen=2,
+                        reason="r", authority=authority, decided_by=jinan, decided_at=at, published_at=at)
+        for o in obs])
+    seen = set()
+    for page in (1, 2):
+        body = client.get(f"/public/penalties/?page={page}").content.decode()
+        seen |= {o.year for o in obs if f"罚-{o.year}号<" in body}
+    assert seen == {o.year for o in obs}
+    assert len(seen) > PENALTIES_PER_PAGE  # two pages together, not one capped page
+    first = client.get("/public/penalties/?page=x").content.decode()  # garbage → the first page
+    assert f"罚-{obs[-1].year}号<" in first and 'id="penalties-pager"' in first
+    assert client.get("/public/penalties/?page=99999999999999999999").status_code == 200

@@ -8,7 +8,7 @@ from django_otp.oath import TOTP
 from cets.parties.services import totp_device_ensure
 from cets.registry.models import AccountKind, Holding, Position, TransferKind
 from cets.registry.services import Leg, system_account, transfer_post
-from tests.conftest import SD_1, SD_2, ZJ_1, client_for, when
+from tests.conftest import SD_1, SD_2, ZJ_1, client_for, signing_code, when
 
 T_PAST = when("2024-01-02")
 
@@ -66,10 +66,11 @@ def test_four_eyes_over_the_api(world):
     assert r.status_code == 200
     assert r.json()["status"] == "proposed"
     pid = r.json()["id"]
-    r = a.post(f"/api/v1/registry/proposals/{pid}/approve")
+    url = f"/api/v1/registry/proposals/{pid}/approve"
+    r = a.post(url, {"otp_token": signing_code(world.registry_a)}, content_type="application/json")
     assert r.status_code == 422
     assert r.json()["code"] == "R0501"
-    r = b.post(f"/api/v1/registry/proposals/{pid}/approve")
+    r = b.post(url, {"otp_token": signing_code(world.registry_b)}, content_type="application/json")
     assert r.status_code == 200
     assert r.json()["result"]["issued_t"] == 777
     assert [p["status"] for p in a.get("/api/v1/registry/proposals").json()] == ["executed"]
@@ -124,3 +125,50 @@ def test_holders_need_a_verified_second_factor_to_move_units(world):
     assert login.post("/login/", {"username": "esd1", "password": "test-password-123", "otp_token": f"{token:06d}"}).status_code == 302
     r = login.post("/api/v1/registry/transfers", body, content_type="application/json")
     assert r.status_code == 200 and Holding.objects.get(account=world.accounts[SD_1], position="pending").quantity == 10
+
+
+def test_approving_over_the_api_is_signed_with_a_code_per_approval(world):
+    """Review-then-sign through the API as on the page: without a code, with a wrong one, or with one already used
+    the proposal is refused with R1201 and nothing is issued; an approver with no TOTP device gets R1202."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from cets.registry.models import Proposal
+
+    a, b = client_for(world.registry_a, verified=True), client_for(world.registry_b, verified=True)
+
+    def propose(key):
+        r = a.post("/api/v1/registry/proposals/issuance", {"key": key, "unit_type": "CEA-2023",
+                                                           "lines": [{"account": world.accounts[ZJ_1].number, "quantity": 500}]},
+                   content_type="application/json")
+        assert r.status_code == 200, r.content
+        return r.json()["id"]
+
+    def issued():
+        return sum(h.quantity for h in Holding.objects.filter(account=world.accounts[ZJ_1]))
+
+    pid = propose("sign-1")
+    url = f"/api/v1/registry/proposals/{pid}/approve"
+    assert b.post(url, {}, content_type="application/json").status_code == 422  # the code is a required field
+    right = signing_code(world.registry_b)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for token in ("", "12ab56", "1" * 40, wrong):
+        r = b.post(url, {"otp_token": token}, content_type="application/json")
+        assert (r.status_code, r.json()["code"]) == (422, "R1201"), token
+    assert b.post(url, {"otp_token": 123456}, content_type="application/json").status_code == 422  # strict: a string
+    assert Proposal.objects.get(pk=pid).status == "proposed" and issued() == 0
+    device = TOTPDevice.objects.get(user=world.registry_b)
+    assert device.throttling_failure_count == 1  # the wrong code counted: the device throttles repeated failures
+    device.throttle_reset()  # as after the throttle's delay (1 s after one failure)
+    r = b.post(url, {"otp_token": right}, content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert r.json()["result"]["issued_t"] == 500 and issued() == 500
+    # the same code cannot sign a second approval (RFC 6238 replay)
+    pid2 = propose("sign-2")
+    r = b.post(f"/api/v1/registry/proposals/{pid2}/approve", {"otp_token": right}, content_type="application/json")
+    assert (r.status_code, r.json()["code"]) == (422, "R1201")
+    assert Proposal.objects.get(pk=pid2).status == "proposed" and issued() == 500
+    # an approver without a confirmed device cannot sign at all
+    TOTPDevice.objects.filter(user=world.registry_b).update(confirmed=False)
+    r = b.post(f"/api/v1/registry/proposals/{pid2}/approve", {"otp_token": right}, content_type="application/json")
+    assert r.json()["code"] in ("R1202", "R0505")
+    assert Proposal.objects.get(pk=pid2).status == "proposed" and issued() == 500

@@ -183,7 +183,7 @@ def test_the_api_enters_reviews_and_approves_with_four_eyes(world):
     import base64
     import json
 
-    from tests.conftest import client_for
+    from tests.conftest import client_for, signing_code
 
     a, b = client_for(world.registry_a, verified=True), client_for(world.registry_b, verified=True)
     body = {"holder_kind": "individual", "name": "王小明", "resident_id": PID, "kyc": KYC_PERSON, "username": "wangxm",
@@ -204,8 +204,9 @@ def test_the_api_enters_reviews_and_approves_with_four_eyes(world):
     assert [x["reference"] for x in found] == [out["reference"]]
     assert client_for(world.entity_sd1_user).get("/api/v1/registry/applications").status_code == 403
     p = a.post(f"/api/v1/registry/applications/{out['reference']}/propose", json.dumps({"note": "ok"}), content_type="application/json").json()
-    r = a.post(f"/api/v1/registry/proposals/{p['id']}/approve")
+    r = a.post(f"/api/v1/registry/proposals/{p['id']}/approve", json.dumps({"otp_token": signing_code(world.registry_a)}), content_type="application/json")
     assert (r.status_code, r.json()["code"]) == (422, "R0501")
-    assert b.post(f"/api/v1/registry/proposals/{p['id']}/approve").status_code == 200
+    assert b.post(f"/api/v1/registry/proposals/{p['id']}/approve", json.dumps({"otp_token": signing_code(world.registry_b)}),
+                  content_type="application/json").status_code == 200
     done = a.get(f"/api/v1/registry/applications/{out['reference']}").json()
     assert done["status"] == "approved" and done["account"].startswith("NATIONAL-ID-")

@@ -227,7 +227,7 @@ def test_paid_allocation_refusals(beijing, world):
 def test_paid_allocation_through_the_api_and_the_page(beijing):
     import json
 
-    from tests.conftest import client_for
+    from tests.conftest import client_for, signing_code
 
     bj = beijing
     a0 = bj.accs[0]
@@ -240,7 +240,9 @@ def test_paid_allocation_through_the_api_and_the_page(beijing):
     assert r.json()["payload"]["amount_fen"] == 3_000 * 10_489
     bad = c1.post("/api/v1/supervision/paid-allocation/auctions", data=json.dumps(dict(body, key="x", floor_fen="9000")), content_type="application/json")
     assert bad.status_code == 422
-    assert c2.post(f"/api/v1/registry/proposals/{r.json()['id']}/approve", data="{}", content_type="application/json").status_code == 200
+    assert c2.post(f"/api/v1/registry/proposals/{r.json()['id']}/approve", data="{}", content_type="application/json").status_code == 422  # no code
+    assert c2.post(f"/api/v1/registry/proposals/{r.json()['id']}/approve", data=json.dumps({"otp_token": signing_code(bj.b2)}),
+                   content_type="application/json").status_code == 200
     out = c1.get("/api/v1/supervision/paid-allocation?market=beijing").json()
     assert out["treasury"]["available_fen"] == 31_467_000 and out["treasury"]["number"] == "BEIJING-FUND-TREASURY"
     assert held(a0, bj.ut) == 3_000

@@ -94,7 +94,7 @@ def test_an_approver_without_a_confirmed_device_cannot_sign(world):
     assert Proposal.objects.get(pk=p.pk).status == "proposed"
     # a session verified some other way still cannot sign without a TOTP device of its own
     from cets.registry.checks import R1202
-    from cets.registry.views.operations import signing_refusal
+    from cets.registry.signing import signing_refusal
 
     assert signing_refusal(world.registry_b, "123456") is R1202
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import chrome, login, require_browser, wait_text
+from tests.conftest import signing_code
 from tests.registry.test_reserve_funds import beijing  # noqa: F401  (fixture)
 
 require_browser()
@@ -42,6 +43,7 @@ def test_the_bureau_runs_a_paid_allocation_auction_in_the_browser(beijing, brows
     login(browser, live_server, bj.b2.username)
     browser.get(live_server.url + "/supervision/paid-allocation/?market=beijing")
     wait_text(browser, "bj-pa-2023", "paid-pending")
+    browser.find_element(By.CSS_SELECTOR, "#paid-pending input[name=otp_token]").send_keys(signing_code(bj.b2))
     browser.find_element(By.CSS_SELECTOR, "#paid-pending button.approve").click()
     wait_text(browser, "500,000.00", "treasury-available")
     assert "BEIJING-FUND-TREASURY" in browser.find_element(By.ID, "treasury").text

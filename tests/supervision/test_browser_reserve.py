@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from tests.browser import chrome, login, require_browser, wait_text
+from tests.conftest import signing_code
 
 require_browser()
 
@@ -54,6 +55,16 @@ def test_the_authoritys_reserve_decision_in_the_browser(world, browser, live_ser
     login(browser, live_server, mee2.username)
     browser.get(live_server.url + "/supervision/reserve/")
     wait_text(browser, "fund-2025", "reserve-pending")
+    # signing: a wrong dynamic code is refused (R1201) and nothing moves; the approver's own code executes it
+    right = signing_code(mee2)
+    browser.find_element(By.CSS_SELECTOR, "#reserve-pending input[name=otp_token]").send_keys(f"{(int(right) + 1) % 1_000_000:06d}")
+    browser.find_element(By.CSS_SELECTOR, "#reserve-pending button.approve").click()
+    wait_text(browser, "R1201")
+    assert "200000" not in browser.find_element(By.ID, "reserve-holdings").text
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.get(user=mee2).throttle_reset()  # as after the throttle's delay (1 s after one failure)
+    browser.find_element(By.CSS_SELECTOR, "#reserve-pending input[name=otp_token]").send_keys(signing_code(mee2))
     browser.find_element(By.CSS_SELECTOR, "#reserve-pending button.approve").click()
     wait_text(browser, "200000", "reserve-holdings")  # floor(10,000,000 × 0.02)
     assert "环气候〔2025〕30号" in browser.find_element(By.ID, "reserve-decisions").text
@@ -93,6 +104,7 @@ def test_the_authority_runs_an_auction_and_sees_the_treasury_fund_account(world,
     login(browser, live_server, mee2.username)
     browser.get(live_server.url + "/supervision/reserve/")
     wait_text(browser, "auction-2025-1", "reserve-pending")
+    browser.find_element(By.CSS_SELECTOR, "#reserve-pending input[name=otp_token]").send_keys(signing_code(mee2))
     browser.find_element(By.CSS_SELECTOR, "#reserve-pending button.approve").click()
     wait_text(browser, "4,300,000.00", "treasury-available")
     assert "NATIONAL-FUND-TREASURY" in browser.find_element(By.ID, "treasury").text

@@ -147,7 +147,7 @@ def test_the_reserve_through_the_api_four_eyes(world, mee2):
     """Fund, auction and approve through the API: one person proposes, the other approves at the registry's proposal endpoint."""
     import json
 
-    from tests.conftest import client_for
+    from tests.conftest import client_for, signing_code
 
     w = world
     c1, c2 = client_for(w.mee), client_for(mee2)
@@ -159,8 +159,9 @@ def test_the_reserve_through_the_api_four_eyes(world, mee2):
     assert r.status_code == 200, r.content
     fund = r.json()
     assert fund["payload"]["quantity"] == 200_000
-    assert post(c1, f"/api/v1/registry/proposals/{fund['id']}/approve", {}).json()["code"] == "R0501"
-    assert post(c2, f"/api/v1/registry/proposals/{fund['id']}/approve", {}).status_code == 200
+    assert post(c1, f"/api/v1/registry/proposals/{fund['id']}/approve", {"otp_token": signing_code(w.mee)}).json()["code"] == "R0501"
+    assert post(c2, f"/api/v1/registry/proposals/{fund['id']}/approve", {}).status_code == 422  # signing needs the approver's code
+    assert post(c2, f"/api/v1/registry/proposals/{fund['id']}/approve", {"otp_token": signing_code(mee2)}).status_code == 200
     from cets.trading.funds import funds_deposit
 
     funds_deposit(key="dep", holder=w.accounts[SD_1].holder, amount_fen=10_000_000, actor=None)
@@ -169,7 +170,7 @@ def test_the_reserve_through_the_api_four_eyes(world, mee2):
                                                                                           "quantity_t": 1_500}]})
     assert r.status_code == 200, r.content
     assert r.json()["payload"]["lines"] == [{"account": w.accounts[SD_1].number, "quantity": 1_000, "price_fen": 6_000}]
-    assert post(c2, f"/api/v1/registry/proposals/{r.json()['id']}/approve", {}).status_code == 200
+    assert post(c2, f"/api/v1/registry/proposals/{r.json()['id']}/approve", {"otp_token": signing_code(mee2)}).status_code == 200
     body = c1.get("/api/v1/supervision/reserve").json()
     assert body["holdings"] == [{"unit_type": "CEA-2023", "position": "registry", "quantity_t": 199_000}]
     # strict types and roles

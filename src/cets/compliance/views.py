@@ -15,8 +15,15 @@ from . import documents, selectors
 
 def penalties_public(request):
     """Published penalty decisions for failing to surrender (处罚信息公开, notice 国环规气候〔2024〕1号 §三(四)):
-    public, no login."""
-    return render(request, "compliance/penalties_public.html", {"decisions": selectors.penalties_published()[:500]})
+    public, no login. Paginated (:data:`PENALTIES_PER_PAGE` a page, ``?page=N``; a page that is not a number or out
+    of range shows the first or the last page), never capped."""
+    from django.core.paginator import Paginator
+
+    page = Paginator(selectors.penalties_published(), PENALTIES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "compliance/penalties_public.html", {"decisions": page, "page": page})
+
+
+PENALTIES_PER_PAGE = 100
 
 
 @login_required

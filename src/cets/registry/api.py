@@ -19,6 +19,7 @@ from cets.parties.models import Role
 from . import privacy, selectors, services
 from .checks import R0101, R0201, R0301, R0505
 from .models import Position, UnitType
+from .signing import signing_require
 
 router = Router(tags=["registry"])
 
@@ -402,10 +403,19 @@ def proposals(request, status: str | None = None):
     return [_proposal_out(p) for p in selectors.proposals(status=status)]
 
 
+class ApproveIn(Schema):
+    """Signing: the approver's own TOTP code for this approval (6–8 digits; each code signs once)."""
+
+    otp_token: str
+
+
 @router.post("/proposals/{proposal_id}/approve", response=ProposalOut)
-def approve(request, proposal_id: PathId):
-    """Approve and execute (four eyes: not the proposer; registry operator with a verified TOTP)."""
+def approve(request, proposal_id: PathId, body: ApproveIn):
+    """Approve and execute (four eyes: not the proposer, R0501), signed with the approver's TOTP code in the body
+    (review-then-sign, as on the page): R1201 wrong, missing or already used code, R1202 no confirmed TOTP device —
+    nothing is executed then. Registry operators, provincial and national authorities also need a verified session (R0505)."""
     _otp(request)
+    signing_require(request.user, body.otp_token, f"proposal {proposal_id}")
     return _proposal_out(services.proposal_approve(proposal_id=proposal_id, approver=request.user))
 
 

@@ -20,6 +20,7 @@ from cets.registry import selectors as registry_selectors
 from cets.registry import services as registry
 from cets.registry.checks import R0201
 from cets.registry.models import Proposal, UnitType
+from cets.registry.signing import signing_require
 from cets.rules.markets import PRIMARY_MARKET
 from cets.trading.selectors import treasury
 
@@ -97,6 +98,8 @@ def reserve_action(request, name: str):
         elif name in ("approve", "reject"):
             pid = _int(p.get("proposal", ""), G0604)
             if name == "approve":
+                # review-then-sign, as on the registry page and the API: the approver's own TOTP code (R1201, R1202)
+                signing_require(user, p.get("otp_token", ""), f"proposal {pid}")
                 registry.proposal_approve(proposal_id=pid, approver=user)
             else:
                 registry.proposal_reject(proposal_id=pid, approver=user, reason=p.get("reason", "").strip() or "—")
@@ -159,6 +162,7 @@ def paid_allocation_action(request, name: str):
         elif name in ("approve", "reject"):
             pid = _int(p.get("proposal", ""), G0604)
             if name == "approve":
+                signing_require(user, p.get("otp_token", ""), f"proposal {pid}")  # the approver's own TOTP code (R1201, R1202)
                 registry.proposal_approve(proposal_id=pid, approver=user)
             else:
                 registry.proposal_reject(proposal_id=pid, approver=user, reason=p.get("reason", "").strip() or "—")

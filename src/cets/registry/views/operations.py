@@ -24,10 +24,11 @@ from cets.parties.models import Role
 from cets.parties.security import refused
 from cets.registry import forms, services
 from cets.registry import selectors as reg
-from cets.registry.checks import R0101, R0201, R0505, R1201, R1202
+from cets.registry.checks import R0101, R0201, R0505
 from cets.registry.models import Account, Proposal, Transfer, UnitType
 from cets.registry.protection import SHANGHAI
 from cets.registry.review import KIND_WORDS, proposal_summary
+from cets.registry.signing import signing_refusal
 
 from . import _context
 
@@ -143,21 +144,6 @@ def outcome(out) -> str:
     if isinstance(out, str):
         return out
     return _("Done: %(what)s") % {"what": out}
-
-
-def signing_refusal(user, token: str):
-    """The check refusing ``user``'s signature with ``token`` (its TOTP code), else None: R1202 when the user has no
-    confirmed TOTP device, R1201 when the code is not 6–8 digits or no confirmed device of the user accepts it (a code
-    already used is refused: RFC 6238 replay, django-otp's ``last_t``; repeated failures are throttled by the device)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True))
-    if not devices:
-        return R1202
-    token = (token or "").strip()
-    if not (token.isascii() and token.isdigit() and 6 <= len(token) <= 8):
-        return R1201
-    return None if any(d.verify_token(token) for d in devices) else R1201
 
 
 def second_factor_refused(request) -> bool:
