@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.labels import choice_label
 from cets.parties.access import viewer_of
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
@@ -489,7 +490,7 @@ def members(request):
             elif action in ("suspend", "reinstate"):
                 fn = services.member_suspend if action == "suspend" else services.member_reinstate
                 m = fn(member=_member(p.get("member", ""), market), reason=p.get("reason", "")[:300], actor=request.user)
-                messages.success(request, _("Member %(code)s: %(status)s.") % {"code": m.code, "status": m.get_status_display()})
+                messages.success(request, _("Member %(code)s: %(status)s.") % {"code": m.code, "status": choice_label(m.get_status_display())})
             else:
                 raise Http404
         except CetsError as e:

@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from cets.compliance.status import LABELS as STATUS_LABELS
+from cets.core.labels import choice_label
 from cets.core.regions import PROVINCES
 from cets.parties.models import Role
 from cets.rules.markets import PRIMARY_MARKET
@@ -106,8 +107,19 @@ def outcome_name(status: str | None) -> str:
 
 @register.simple_tag
 def term(zh: str, en: str):
-    """A field name of the official notices in Chinese with English beside it."""
-    return format_html('<span class="term"><span class="term-zh" lang="zh-Hans">{}</span> <span class="term-en" lang="en">{}</span></span>', zh, en)
+    """A field name of the official notices: the Chinese term on a Chinese page; on an English page the English name
+    with the official Chinese term under it (the terms the glossary keeps bilingual by design, issue 15)."""
+    if _zh():
+        return format_html('<span class="term" lang="zh-Hans">{}</span>', zh)
+    return format_html('<span class="term"><span class="term-main">{}</span> <span class="term-zh" lang="zh-Hans">{}</span></span>', en, zh)
+
+
+@register.filter
+def in_lang(label) -> str:
+    """A ``"中文 english"`` choice label (``get_status_display``) → the half in the page's language."""
+    if label is None or label == "":
+        return ""
+    return choice_label(label)
 
 
 @register.filter
