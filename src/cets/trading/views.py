@@ -93,6 +93,16 @@ def _board_url(instrument: str, method: str, market: str = PRIMARY_MARKET) -> st
     return _with_market(reverse("trading:board") + "?" + urlencode({"instrument": instrument, "method": method}), market)
 
 
+def _price_history(market: str, instrument: str):
+    """The close and volume chart of ``instrument`` over the 90 days up to its latest published day (issue 15: a price
+    history where prices are shown); None without a published day."""
+    latest = selectors.latest_quote(market=market, instrument=instrument) if instrument else None
+    if latest is None:
+        return None
+    quotes = selectors.quotes_between(market=market, instrument=instrument, start=latest.date - dt.timedelta(days=90), end=latest.date)
+    return chart_of([Day(q.date, q.close_fen, q.volume_t, 0) for q in quotes])
+
+
 def _board_context(request, instrument: str, method: str, market: str, order_form: OrderForm | None = None) -> dict:
     rules = _rules(market)
     names = _instruments(rules, market)
@@ -113,6 +123,7 @@ def _board_context(request, instrument: str, method: str, market: str, order_for
         "operator": selectors.is_exchange_operator(request.user),
         "market": market,
         "markets": trading_markets(),
+        "chart": _price_history(market, instrument),
     }
     if trader is not None:
         ctx["order_form"] = order_form or OrderForm(
