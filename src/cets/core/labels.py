@@ -7,6 +7,8 @@ database, the admin and the exports keep the official term; a page shows only th
 
 from __future__ import annotations
 
+import re
+
 from django.utils.translation import get_language
 
 
@@ -29,3 +31,23 @@ def choice_label(label: object, lang: str | None = None) -> str:
     """The half of a bilingual choice label in ``lang`` (default: the active language)."""
     zh, en = split_label(label)
     return zh if is_chinese(lang) else en
+
+
+_HAN = "\u3400-\u9fff\uff08\uff09\u3001"
+_MEMO_PAIR = re.compile(rf"([{_HAN}][{_HAN}\d]*) ([a-z][a-z\-]*(?: [a-z][a-z\-]*)*)(?=$|[ ,.;:)\u2192])")
+
+
+def memo_in_lang(text: object, lang: str | None = None) -> str:
+    """A ledger memo or reference written by a service as ``"<zh term> <english term>"`` pairs among codes and numbers
+    (``"2023 清缴 surrender 9137…"``, ``"委托冻结 order #12"``) → each pair's half in ``lang`` (default: the active
+    language); the rest (codes, numbers, names, free text) unchanged."""
+    zh = is_chinese(lang)
+    text = str(text)
+
+    def half(m: re.Match) -> str:
+        if zh:
+            return m.group(1)
+        glued = m.start() > 0 and text[m.start() - 1].isalnum()  # "2024年度配额总量 cap" → "2024 cap"
+        return (" " if glued else "") + m.group(2)
+
+    return _MEMO_PAIR.sub(half, text)

@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from cets.compliance.status import LABELS as STATUS_LABELS
-from cets.core.labels import choice_label
+from cets.core.labels import choice_label, memo_in_lang
 from cets.core.regions import PROVINCES
 from cets.parties.models import Role
 from cets.rules.markets import PRIMARY_MARKET
@@ -115,6 +115,14 @@ def term(zh: str, en: str):
 
 
 @register.filter
+def memo(text) -> str:
+    """A ledger memo or reference (``"2023 清缴 surrender 9137…"``) with each bilingual term in the page's language."""
+    if text is None or text == "":
+        return ""
+    return memo_in_lang(text)
+
+
+@register.filter
 def in_lang(label) -> str:
     """A ``"中文 english"`` choice label (``get_status_display``) → the half in the page's language."""
     if label is None or label == "":
@@ -163,11 +171,11 @@ def unread_notifications(context) -> int:
 
 @register.filter
 def notice_title(n) -> str:
-    """A notification's title in the page's language."""
-    return n.title_zh if _zh() else n.title_en
+    """A notification's title in the page's language (a ledger memo quoted in it too)."""
+    return memo_in_lang(n.title_zh if _zh() else n.title_en)
 
 
 @register.filter
 def notice_body(n) -> str:
-    """A notification's body in the page's language."""
-    return n.body_zh if _zh() else n.body_en
+    """A notification's body in the page's language (a ledger memo quoted in it too)."""
+    return memo_in_lang(n.body_zh if _zh() else n.body_en)
