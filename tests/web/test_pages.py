@@ -32,6 +32,11 @@ def test_national_dashboard_has_every_province(client, web):
     assert rows["37"].outcomes == {"on_time": 1, "incomplete": 1}
     assert rows["33"].outcomes == {"late": 1}
     assert r.context["total"].verified_emissions_t == 1_400_000
+    # compliance progress: Σ surrendered 700,000 + 200,000 of Σ verified 1,400,000 = 64 % (rounded down), and the chart
+    assert r.context["total"].surrendered_t == 900_000
+    assert '<strong id="progress-pct">64%</strong>' in page
+    bars = {g.label: [b.label for b in g.bars] for g in r.context["chart"].groups}
+    assert bars == {"山东省": ["1,200,000", "1,195,000", "700,000"], "浙江省": ["200,000", "200,000", "200,000"]}
     assert "1,400,000" in page
     assert "1,395,000" in page
 
@@ -77,6 +82,10 @@ def test_entity_dashboard(client, web):
     # what is left after surrendering 700,000 of 795,000
     assert "CEA-2023" in page
     assert "95,000" in page
+    # obligation against surrendered and held now, drawn as bars
+    assert [(g.label, g.bars[0].label) for g in r.context["chart"].groups] == [("应清缴配额量", "700,000"), ("已清缴（吨）", "700,000"),
+                                                                              ("当前持有（吨）", "95,000")]
+    assert "<svg" in page
     assert NAMES[SD_2] not in page
     assert NAMES[ZJ_1] not in page
 

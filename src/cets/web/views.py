@@ -79,6 +79,8 @@ def dashboard(request):
     if kind in ("national", "provincial"):
         ctx["rows"], ctx["total"] = selectors.province_table(user=request.user, year=year)
         ctx["chart"] = _progress_chart(ctx["rows"])
+        total = ctx["total"]
+        ctx["progress_pct"] = total.surrendered_t * 100 // total.verified_emissions_t if total.verified_emissions_t > 0 else None
         if kind == "provincial":
             ctx["problems"] = selectors.entities_late_or_incomplete(user=request.user, year=year)
     elif kind == "entity":
