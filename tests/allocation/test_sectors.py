@@ -185,8 +185,10 @@ def test_the_entity_page_explains_each_sector(two_lists):
     allocation_compute(year=2024, pack_id=POWER)
     allocation_compute(year=2024, pack_id=STEEL)
     page = client_for(w.province_sd).get(f"/entities/{SD_1}/?year=2024").content.decode()
-    assert "发电 power generation" in page
-    assert "钢铁 steel" in page
+    assert '<h3 class="sector">发电</h3>' in page  # the sector in the page's language only
+    assert '<h3 class="sector">钢铁</h3>' in page
+    english = client_for(w.province_sd).get(f"/entities/{SD_1}/?year=2024", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<h3 class="sector">power generation</h3>' in english
     assert "W1" in page  # the steel works line
     assert "88,000" in page  # power 应发
     assert "300,000" in page  # steel allocation = verified emissions

@@ -163,6 +163,10 @@ def test_public_market_data_page_with_chart(exchange, clock):
     assert len(points) == 2
     assert points[0].split(",")[1] == points[1].split(",")[1]  # same close → same height
     assert anon.get("/trading/market/NOPE/").status_code == 404
+    # the quote board, where participants see prices, shows the same price history (issue 15)
+    board = a.get("/trading/?instrument=CEA23").content.decode()
+    assert re.search(r'<polyline class="close" points="([^"]+)"', board).group(1).split() == points
+    assert 'href="/trading/market/CEA23/"' in board
 
 
 def test_csrf_is_enforced_on_the_order_form(exchange):

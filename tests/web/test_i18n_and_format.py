@@ -97,3 +97,21 @@ def test_decimals_are_exact():
     assert dec(Decimal("12345678901234.123456")) == "12,345,678,901,234.123456"
     with pytest.raises(TypeError):
         dec(0.1)
+
+
+CATALOGUES = sorted((ROOT / "src" / "cets").glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
+
+
+def test_no_empty_or_fuzzy_translation_in_any_catalogue():
+    assert len(CATALOGUES) >= 2
+    bad = [f"{po.relative_to(ROOT)}: {e.msgid[:60]!r}" for po in CATALOGUES for e in polib.pofile(str(po))
+           if not e.obsolete and ("fuzzy" in e.flags or not (all(v.strip() for v in e.msgstr_plural.values()) if e.msgid_plural else e.msgstr.strip()))]
+    assert bad == []
+
+
+def test_every_msgid_of_every_context_has_a_chinese_translation():
+    """Every ``{% translate %}``/``gettext`` text of every context's templates and modules is in some catalogue
+    (Django merges them) with a Chinese msgstr."""
+    translated = {e.msgid for po in CATALOGUES for e in polib.pofile(str(po)).translated_entries()}
+    missing = sorted(_msgids(ROOT / "src" / "cets") - translated)
+    assert missing == [], f"untranslated: {missing}"

@@ -32,6 +32,11 @@ def test_national_dashboard_has_every_province(client, web):
     assert rows["37"].outcomes == {"on_time": 1, "incomplete": 1}
     assert rows["33"].outcomes == {"late": 1}
     assert r.context["total"].verified_emissions_t == 1_400_000
+    # compliance progress: Σ surrendered 700,000 + 200,000 of Σ verified 1,400,000 = 64 % (rounded down), and the chart
+    assert r.context["total"].surrendered_t == 900_000
+    assert '<strong id="progress-pct">64%</strong>' in page
+    bars = {g.label: [b.label for b in g.bars] for g in r.context["chart"].groups}
+    assert bars == {"山东省": ["1,200,000", "1,195,000", "700,000"], "浙江省": ["200,000", "200,000", "200,000"]}
     assert "1,400,000" in page
     assert "1,395,000" in page
 
@@ -77,6 +82,10 @@ def test_entity_dashboard(client, web):
     # what is left after surrendering 700,000 of 795,000
     assert "CEA-2023" in page
     assert "95,000" in page
+    # obligation against surrendered and held now, drawn as bars
+    assert [(g.label, g.bars[0].label) for g in r.context["chart"].groups] == [("应清缴配额量", "700,000"), ("已清缴（吨）", "700,000"),
+                                                                              ("当前持有（吨）", "95,000")]
+    assert "<svg" in page
     assert NAMES[SD_2] not in page
     assert NAMES[ZJ_1] not in page
 
@@ -109,9 +118,13 @@ def test_entity_page_shows_allocation_inputs_and_results(client, web):
     assert NAMES[SD_2] in page
     assert SD_2 in page
     assert "300MW等级及以下常规燃煤机组" in page
-    # unit line: inputs of the formula with the notices' Chinese field names and English beside
-    for label in ("发电量", "generation (MWh)", "供热量", "负荷（出力）系数", "发电基准值", "供热基准值", "调峰修正系数",
-                  "发电配额量", "供热配额量", "燃气机组补发量", "机组核定配额量", "预分配配额量", "pre-allocation"):
+    # unit line: inputs of the formula with the notices' Chinese field names (the English names only on English pages)
+    assert "generation (MWh)" not in page
+    english = html(client.get(f"/entities/{SD_2}/", HTTP_ACCEPT_LANGUAGE="en"))
+    assert "generation (MWh)" in english and "pre-allocation" in english
+    assert '<span class="term-zh" lang="zh-Hans">发电量</span>' in english  # the official term under the English name
+    for label in ("发电量", "供热量", "负荷（出力）系数", "发电基准值", "供热基准值", "调峰修正系数",
+                  "发电配额量", "供热配额量", "燃气机组补发量", "机组核定配额量", "预分配配额量"):
         assert label in page, label
     for value in ("400,000", "100,000", "0.5", "0.809", "0.1038", "1.093443", "353,838", "10,380", "364,218", "336,000"):
         assert value in page, value
@@ -120,9 +133,10 @@ def test_entity_page_shows_allocation_inputs_and_results(client, web):
         assert label in page, label
     for value in ("35,782", "400,000", "+64,000"):
         assert value in page, value
-    # unconfirmed rule-pack values are noted
-    assert "peak_regulation.threshold" in page
-    assert "rounding" in page
+    # unconfirmed rule-pack values are noted in the page's language, without the pack's keys and tags (developer notes)
+    assert "F≥65%时Ff=1一行在PDF文本提取中缺失" in page
+    assert "peak_regulation.threshold" not in page
+    assert "cn-ets-rules.md" not in page
     # compliance: obligation, offset cap (5%), outstanding, status
     assert "应清缴配额量" in page
     assert "25,000" in page

@@ -7,13 +7,17 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cets.core.labels import is_chinese
 from cets.rules.markets import load_market, market_ids
 
 STAGES = [("pre", _("pre-allocation")), ("final", _("final allocation"))]
 
 
 def sector_choices() -> list[tuple[str, str]]:
-    return [(f"{m}:{s.code}", f"{load_market(m).name_zh} · {s.name_zh} {s.name_en}") for m in market_ids() for s in load_market(m).sectors]
+    """``market:sector`` → "market · sector" in the active language (one language per page, issue 15)."""
+    if is_chinese():
+        return [(f"{m}:{s.code}", f"{load_market(m).name_zh} · {s.name_zh}") for m in market_ids() for s in load_market(m).sectors]
+    return [(f"{m}:{s.code}", f"{load_market(m).name_en} · {s.name_en}") for m in market_ids() for s in load_market(m).sectors]
 
 
 class SubmissionForm(forms.Form):

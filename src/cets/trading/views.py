@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.labels import choice_label
 from cets.parties.access import viewer_of
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
@@ -92,6 +93,16 @@ def _board_url(instrument: str, method: str, market: str = PRIMARY_MARKET) -> st
     return _with_market(reverse("trading:board") + "?" + urlencode({"instrument": instrument, "method": method}), market)
 
 
+def _price_history(market: str, instrument: str):
+    """The close and volume chart of ``instrument`` over the 90 days up to its latest published day (issue 15: a price
+    history where prices are shown); None without a published day."""
+    latest = selectors.latest_quote(market=market, instrument=instrument) if instrument else None
+    if latest is None:
+        return None
+    quotes = selectors.quotes_between(market=market, instrument=instrument, start=latest.date - dt.timedelta(days=90), end=latest.date)
+    return chart_of([Day(q.date, q.close_fen, q.volume_t, 0) for q in quotes])
+
+
 def _board_context(request, instrument: str, method: str, market: str, order_form: OrderForm | None = None) -> dict:
     rules = _rules(market)
     names = _instruments(rules, market)
@@ -112,6 +123,7 @@ def _board_context(request, instrument: str, method: str, market: str, order_for
         "operator": selectors.is_exchange_operator(request.user),
         "market": market,
         "markets": trading_markets(),
+        "chart": _price_history(market, instrument),
     }
     if trader is not None:
         ctx["order_form"] = order_form or OrderForm(
@@ -489,7 +501,7 @@ def members(request):
             elif action in ("suspend", "reinstate"):
                 fn = services.member_suspend if action == "suspend" else services.member_reinstate
                 m = fn(member=_member(p.get("member", ""), market), reason=p.get("reason", "")[:300], actor=request.user)
-                messages.success(request, _("Member %(code)s: %(status)s.") % {"code": m.code, "status": m.get_status_display()})
+                messages.success(request, _("Member %(code)s: %(status)s.") % {"code": m.code, "status": choice_label(m.get_status_display())})
             else:
                 raise Http404
         except CetsError as e:

@@ -42,6 +42,31 @@ def _context(request, **extra) -> dict:
     return {"viewer": selectors.viewer_of(request.user), "year": year, "years": selectors.years_available(), **extra}
 
 
+def _progress_chart(rows):
+    """Compliance progress per province: Σ verified emissions (what is to be surrendered), Σ final allocation and
+    Σ surrendered, tonnes (cets.core.chart.grouped_bars); None without a row."""
+    from cets.core.chart import grouped_bars
+    from cets.web.templatetags.cets_web import province_name
+
+    if not rows:
+        return None
+    return grouped_bars([str(_("Verified emissions (t)")), str(_("Final allocation (t)")), str(_("Surrendered (t)"))],
+                        [(province_name(r.province), [r.verified_emissions_t, r.final_allocation_t, r.surrendered_t]) for r in rows])
+
+
+def _holdings_chart(summary):
+    """An entity's surrender obligation against what it surrendered and what it holds now (tonnes, all unit types);
+    None without an obligation."""
+    from cets.core.chart import grouped_bars
+
+    if summary is None or summary.obligation is None:
+        return None
+    held = sum(h.quantity for h in summary.holdings)
+    return grouped_bars([str(_("tonnes CO2e"))], [(str(_("Surrender obligation")), [summary.obligation.obligation_t]),
+                                                 (str(_("Surrendered (t)")), [summary.status.surrendered_t if summary.status else 0]),
+                                                 (str(_("Held now (t)")), [held])])
+
+
 @require_safe
 @login_required
 def dashboard(request):
@@ -53,10 +78,14 @@ def dashboard(request):
     ctx["inbox"] = selectors.inbox(user=request.user, year=year)
     if kind in ("national", "provincial"):
         ctx["rows"], ctx["total"] = selectors.province_table(user=request.user, year=year)
+        ctx["chart"] = _progress_chart(ctx["rows"])
+        total = ctx["total"]
+        ctx["progress_pct"] = total.surrendered_t * 100 // total.verified_emissions_t if total.verified_emissions_t > 0 else None
         if kind == "provincial":
             ctx["problems"] = selectors.entities_late_or_incomplete(user=request.user, year=year)
     elif kind == "entity":
         ctx["summary"] = selectors.entity_summary(user=request.user, year=year)
+        ctx["chart"] = _holdings_chart(ctx["summary"])
     elif kind == "registry":
         ctx["proposals"] = selectors.proposals_overview()
         ctx["reconciliation"] = selectors.reconciliation()

@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from cets.compliance.status import LABELS as STATUS_LABELS
+from cets.core.labels import choice_label, memo_in_lang
 from cets.core.regions import PROVINCES
 from cets.parties.models import Role
 from cets.rules.markets import PRIMARY_MARKET
@@ -106,8 +107,27 @@ def outcome_name(status: str | None) -> str:
 
 @register.simple_tag
 def term(zh: str, en: str):
-    """A field name of the official notices in Chinese with English beside it."""
-    return format_html('<span class="term"><span class="term-zh" lang="zh-Hans">{}</span> <span class="term-en" lang="en">{}</span></span>', zh, en)
+    """A field name of the official notices: the Chinese term on a Chinese page; on an English page the English name
+    with the official Chinese term under it (the terms the glossary keeps bilingual by design, issue 15)."""
+    if _zh():
+        return format_html('<span class="term" lang="zh-Hans">{}</span>', zh)
+    return format_html('<span class="term"><span class="term-main">{}</span> <span class="term-zh" lang="zh-Hans">{}</span></span>', en, zh)
+
+
+@register.filter
+def memo(text) -> str:
+    """A ledger memo or reference (``"2023 清缴 surrender 9137…"``) with each bilingual term in the page's language."""
+    if text is None or text == "":
+        return ""
+    return memo_in_lang(text)
+
+
+@register.filter
+def in_lang(label) -> str:
+    """A ``"中文 english"`` choice label (``get_status_display``) → the half in the page's language."""
+    if label is None or label == "":
+        return ""
+    return choice_label(label)
 
 
 @register.filter
@@ -151,11 +171,11 @@ def unread_notifications(context) -> int:
 
 @register.filter
 def notice_title(n) -> str:
-    """A notification's title in the page's language."""
-    return n.title_zh if _zh() else n.title_en
+    """A notification's title in the page's language (a ledger memo quoted in it too)."""
+    return memo_in_lang(n.title_zh if _zh() else n.title_en)
 
 
 @register.filter
 def notice_body(n) -> str:
-    """A notification's body in the page's language."""
-    return n.body_zh if _zh() else n.body_en
+    """A notification's body in the page's language (a ledger memo quoted in it too)."""
+    return memo_in_lang(n.body_zh if _zh() else n.body_en)
