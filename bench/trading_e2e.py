@@ -58,8 +58,10 @@ def setup(dbname: str) -> None:
     total = system_account("national", AccountKind.NATIONAL_TOTAL)
     for i in range(PARTICIPANTS):
         body = f"9137000{i:010d}"
-        org = Organisation.objects.create(uscc=body + check_character(body), name=f"基准交易{i}", kind=Organisation.Kind.INSTITUTION, province="37")
-        acc = account_open(holder=org, kind=AccountKind.INSTITUTION)
+        # key emitting entities: only they trade CEA on the national market (trading pack [trading_rights])
+        org = Organisation.objects.create(uscc=body + check_character(body), name=f"基准交易{i}", kind=Organisation.Kind.ENTITY, province="37",
+                                          region_code="370000")
+        acc = account_open(holder=org, kind=AccountKind.ENTITY)
         transfer_post(key=f"seed-{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY), credit=Leg(acc, Position.TRADING),
                       quantity=UNITS)
         funds_deposit(key=f"dep-{i}", holder=org, amount_fen=CASH, actor=None)

@@ -128,15 +128,18 @@ def _local(at: dt.datetime | None) -> dt.datetime:
     return timezone.localtime(at or timezone.now(), SHANGHAI)
 
 
-def _calendar_overrides() -> dict:
-    from cets.core.calendar import overrides
+def _calendar_overrides(day: dt.date) -> dict:
+    """The calendar's override of ``day`` (``{day: is_working}`` or ``{}``): the only date the trading-day check reads."""
+    from cets.core.models import WorkingDayOverride
 
-    return overrides()
+    if day.weekday() >= 5:
+        return {}
+    return dict(WorkingDayOverride.objects.filter(date=day).values_list("date", "is_working_day"))
 
 
 def _check_open(method: str, at: dt.datetime, rules: MarketRules) -> None:
     day = at.date()
-    if not is_trading_day(day, _calendar_overrides(), rules.closed_days) or not in_session(at.time(), rules.sessions[method]):
+    if not is_trading_day(day, _calendar_overrides(day), rules.closed_days) or not in_session(at.time(), rules.sessions[method]):
         raise CetsError(T0205, f"{method} {at:%Y-%m-%d %H:%M}")
 
 
@@ -159,18 +162,20 @@ def _participant_check(actor, participant: Organisation, market: str = PRIMARY_M
         raise CetsError(T0209, participant.identifier or participant.name)
 
 
-def _rights_check(participant: Organisation, instrument: str, market: str, rules: MarketRules) -> None:
+def _rights_check(participant: Organisation, instrument: str, market: str, rules: MarketRules) -> Account | None:
     """Who may trade what (draft Measures Art. 18; the pack's ``[trading_rights]``): T0501 when the kind of the
     participant's account in ``market`` may not trade ``instrument``; T0502 when the exchange member acting for it is
-    suspended (Measures Art. 47 (七)). No account is T0208 later."""
+    suspended (Measures Art. 47 (七)). No account is T0208 later. Returns the participant's registry account in
+    ``market`` (None if it has none), which the freeze uses."""
     from .members import suspended_member_of
 
-    acc = Account.objects.filter(holder=participant, market=market).only("kind").first()
+    acc = Account.objects.filter(holder=participant, market=market).first()
     if acc is not None and not rules.may_trade(acc.kind, instrument):
         raise CetsError(T0501, f"{acc.kind} · {instrument}")
     member = suspended_member_of(participant=participant, market=market)
     if member is not None:
         raise CetsError(T0502, member.code)
+    return acc
 
 
 def _unit_type(rules: MarketRules, instrument: str) -> UnitType:
@@ -192,20 +197,21 @@ def tradeable_subjects(*, market: str, day: dt.date, rules: MarketRules | None =
     return sorted(codes)
 
 
-def _registry_account(participant: Organisation, market: str) -> Account:
-    acc = Account.objects.filter(holder=participant, market=market).first()
+def _registry_account(participant: Organisation, market: str, acc: Account | None = None) -> Account:
+    """The participant's open registry account in ``market`` (``acc`` if the caller read it already); T0208 otherwise."""
+    acc = acc or Account.objects.filter(holder=participant, market=market).first()
     if acc is None or acc.status != AccountStatus.OPEN:
         raise CetsError(T0208, f"{participant.identifier or participant.name}: {acc.status if acc else 'no account'}")
     return acc
 
 
 def sellable_t(*, participant: Organisation, instrument: str, day: dt.date, market: str = PRIMARY_MARKET, rules: MarketRules | None = None,
-               account: Account | None = None) -> int:
+               account: Account | None = None, unit_type: UnitType | None = None) -> int:
     """Tonnes (int) ``participant`` may sell now from ``account`` (default: its own account): the trading
     position minus what it bought on ``day`` (allowances bought today cannot be sold today, reference
     §3.1) unless the pack allows same-day resale."""
     rules = rules or market_rules(market, day)
-    ut = _unit_type(rules, instrument)
+    ut = unit_type or _unit_type(rules, instrument)
     acc = account or Account.objects.filter(holder=participant, market=market).first()
     if acc is None:
         return 0
@@ -269,38 +275,81 @@ def _market_lock(market: str) -> MarketState:
     return ms
 
 
+class _Entry:
+    """What an order entry inside :func:`_entered` logs: :meth:`log` appends the command (the market row is locked
+    already), the sequencer applies it before the transaction commits."""
+
+    def __init__(self, market: str, state: MarketState) -> None:
+        self.market, self.state, self.order = market, state, None
+        self.ctx = _DrainCache(market)
+
+    def log(self, **fields) -> Order:
+        self.order = Order.objects.create(market=self.market, **fields)
+        return self.order
+
+
+@contextmanager
+def _entered(market: str):
+    """``with _entered(market) as e: e.log(...); _freeze(...)`` — order entry and sequencing in ONE transaction:
+    lock the market (log order = commit order), log the command with its freeze, then apply the log up to it (book,
+    trades, settlement) and commit once. The commit is the acknowledgement: a crash before it loses the order and
+    everything it did (nothing was acknowledged), a crash after it finds the order applied and settled. Commands
+    logged by another path and not applied yet (a process that died between its log and its drain) are applied
+    first, in log order. One commit and one market lock per command instead of two."""
+    drained = False
+    try:
+        with _BOOK_LOCK, transaction.atomic():  # the book lock first, as sequencer_drain takes them (no deadlock between threads)
+            e = _Entry(market, _market_lock(market))
+            yield e
+            if e.order is not None:
+                drained = True
+                _apply_log(market, e.state, mine=e.order, ctx=e.ctx)
+    except BaseException:
+        if drained:  # the book applied what the database did not keep: rebuild it from the log next time
+            _BOOKS.pop(market, None)
+        raise
+
+
 def _existing(key: str) -> Order | None:
     return Order.objects.filter(key=key).first()
 
 
 def _freeze(o: Order, *, side: str, rules: MarketRules, participant: Organisation, instrument: str, price_fen: int, quantity_t: int,
-            at: dt.datetime) -> None:
+            at: dt.datetime, unit_type: UnitType | None = None, account: Account | None = None, ctx: _DrainCache | None = None) -> None:
     """Pre-trade check and freeze (two-phase): a buy holds price × quantity + fee in fen, a sell holds
-    the units in the registry's pending position. T0201 / T0207 when short; nothing changes then."""
+    the units in the registry's pending position. T0201 / T0207 when short; nothing changes then.
+    ``unit_type`` and ``account`` (the participant's registry account) spare reads when the caller has them;
+    ``ctx`` (the entry's drain cache) learns the rows read here."""
+    ut = unit_type or _unit_type(rules, instrument)
+    if ctx is not None:
+        ctx.seed_unit_type(o.trading_day, instrument, ut)
     if side == bk.BUY:
-        o.account = o.account or _registry_account(participant, o.market)
-        _check_holding_limit(o, participant, _unit_type(rules, instrument), quantity_t, rules)
+        o.account = o.account or _registry_account(participant, o.market, account)
+        _check_holding_limit(o, participant, ut, quantity_t, rules)
         amount = price_fen * quantity_t
         need = amount + rules.fee(amount)
         acc = funds.fund_account_of(holder=participant, market=o.market)
+        if ctx is not None:
+            ctx.seed_fund(participant, acc)
         funds.post(key=f"order-{o.seq}-freeze", kind=FundEntry.Kind.FREEZE, debit=(acc, funds.AVAILABLE), credit=(acc, funds.FROZEN),
                    amount_fen=need, reference=f"委托冻结 order #{o.seq}", order=o, at=at)
         o.frozen_fen = need
     else:
-        acc = o.account or _registry_account(participant, o.market)
-        can = sellable_t(participant=participant, instrument=instrument, day=o.trading_day, market=o.market, rules=rules, account=acc)
+        acc = o.account or _registry_account(participant, o.market, account)
+        can = sellable_t(participant=participant, instrument=instrument, day=o.trading_day, market=o.market, rules=rules, account=acc, unit_type=ut)
         if quantity_t > can:
             raise CetsError(T0207, f"{quantity_t} > {can} t")
         o.account = acc
-        exchange_hold(key=f"order-{o.seq}-hold", account=acc, unit_type=_unit_type(rules, instrument), quantity=quantity_t,
+        exchange_hold(key=f"order-{o.seq}-hold", account=acc, unit_type=ut, quantity=quantity_t,
                       reference=f"委托冻结 order #{o.seq}", effective_at=at)
         o.frozen_t = quantity_t
     o.save(update_fields=["frozen_fen", "frozen_t", "account"])
 
 
 def _require_day_open(market: str, instrument: str, day: dt.date) -> None:
-    last_open = Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY, instrument=instrument).order_by("-seq").first()
-    if last_open is None or last_open.trading_day != day:
+    last_open = (Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY, instrument=instrument).order_by("-seq")
+                 .values_list("trading_day", flat=True).first())
+    if last_open is None or last_open != day:
         raise CetsError(T0205, f"{instrument} {day} not opened")
 
 
@@ -332,12 +381,11 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
     if method not in rules.sessions:
         raise CetsError(T0113, method)
     _check_open(method, now, rules)
-    _unit_type(rules, instrument)
-    _rights_check(participant, instrument, market, rules)
-    with transaction.atomic():
+    ut = _unit_type(rules, instrument)
+    acc = _rights_check(participant, instrument, market, rules)
+    with _entered(market) as e:
         _require_day_open(market, instrument, now.date())
-        o = _log(
-            market,
+        o = e.log(
             key=key,
             kind=Order.Kind.PLACE,
             trading_day=now.date(),
@@ -352,9 +400,8 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
             actor=actor,
             entered_at=now,
         )
-        _freeze(o, side=side, rules=rules, participant=participant, instrument=instrument, price_fen=price_fen, quantity_t=quantity_t, at=now)
-    sequencer_drain(market=market)
-    o.refresh_from_db()
+        _freeze(o, side=side, rules=rules, participant=participant, instrument=instrument, price_fen=price_fen, quantity_t=quantity_t, at=now,
+                unit_type=ut, account=acc, ctx=e.ctx)
     return o
 
 
@@ -376,11 +423,10 @@ def order_take(
     now = _local(at)
     rules = market_rules(market, now.date())
     _check_open(quote.method, now, rules)
-    _rights_check(participant, quote.instrument, market, rules)
+    acc = _rights_check(participant, quote.instrument, market, rules)
     side = bk.BUY if quote.side == bk.SELL else bk.SELL
-    with transaction.atomic():
-        o = _log(
-            market,
+    with _entered(market) as e:
+        o = e.log(
             key=key,
             kind=Order.Kind.TAKE,
             trading_day=now.date(),
@@ -395,9 +441,8 @@ def order_take(
             actor=actor,
             entered_at=now,
         )
-        _freeze(o, side=side, rules=rules, participant=participant, instrument=quote.instrument, price_fen=quote.price_fen, quantity_t=quantity_t, at=now)
-    sequencer_drain(market=market)
-    o.refresh_from_db()
+        _freeze(o, side=side, rules=rules, participant=participant, instrument=quote.instrument, price_fen=quote.price_fen, quantity_t=quantity_t,
+                at=now, account=acc, ctx=e.ctx)
     return o
 
 
@@ -409,9 +454,8 @@ def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, 
     _participant_check(actor, participant, market)
     now = _local(at)
     target = Order.objects.filter(seq=order_seq, market=market).first()
-    with transaction.atomic():
-        o = _log(
-            market,
+    with _entered(market) as e:
+        o = e.log(
             key=key,
             kind=Order.Kind.CANCEL,
             trading_day=now.date(),
@@ -421,15 +465,13 @@ def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, 
             entered_at=now,
             instrument=target.instrument if target else "",
         )
-    sequencer_drain(market=market)
-    o.refresh_from_db()
     return o
 
 
 def trading_day(*, market: str, day: dt.date) -> bool:
     """Whether ``market`` trades on ``day``: a working day of the calendar (weekends closed even when made up as
     working days, :mod:`cets.trading.calendar`) and not one of the trading pack's closed days."""
-    return is_trading_day(day, _calendar_overrides(), market_rules(market, day).closed_days)
+    return is_trading_day(day, _calendar_overrides(day), market_rules(market, day).closed_days)
 
 
 def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int | None = None, at: dt.datetime | None = None) -> Order:
@@ -449,10 +491,9 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
     ref = prev_close_fen if prev_close_fen is not None else prev
     if ref is None or ref <= 0:
         raise CetsError(T0111, f"{instrument}: no previous close")
-    with transaction.atomic():
+    with _entered(market) as e:
         first_session = market_rules(market, day).sessions["listing"][0][0]
-        o = _log(
-            market,
+        o = e.log(
             key=key,
             kind=Order.Kind.OPEN_DAY,
             trading_day=day,
@@ -460,7 +501,6 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
             price_fen=ref,
             entered_at=at or dt.datetime.combine(day, first_session, SHANGHAI),
         )
-    sequencer_drain(market=market)
     return o
 
 
@@ -473,17 +513,15 @@ def day_close(*, market: str, instrument: str, day: dt.date, at: dt.datetime | N
     Idempotent."""
     key = f"{market}-{instrument}-{day.isoformat()}-close"
     if _existing(key) is None:
-        with transaction.atomic():
+        with _entered(market) as e:
             last_session = max(end for spans in market_rules(market, day).sessions.values() for _start, end in spans)
-            _log(
-                market,
+            e.log(
                 key=key,
                 kind=Order.Kind.CLOSE_DAY,
                 trading_day=day,
                 instrument=instrument,
                 entered_at=at or dt.datetime.combine(day, last_session, SHANGHAI),
             )
-        sequencer_drain(market=market)
     return _market_data_write(market=market, instrument=instrument, day=day)
 
 
@@ -576,10 +614,9 @@ def auction_offer(
     now = _local(at)
     rules = market_rules(market, now.date())
     _check_open("auction", now, rules)
-    with transaction.atomic():
+    with _entered(market) as e:
         _require_day_open(market, instrument, now.date())
-        o = _log(
-            market,
+        o = e.log(
             key=key,
             kind=Order.Kind.AUCTION_OFFER,
             trading_day=now.date(),
@@ -595,9 +632,8 @@ def auction_offer(
             account=account,
             terms={"pricing": pricing, "min_bid_t": min_bid_t, "max_bid_t": max_bid_t},
         )
-        _freeze(o, side=bk.SELL, rules=rules, participant=initiator, instrument=instrument, price_fen=floor_fen, quantity_t=quantity_t, at=now)
-    sequencer_drain(market=market)
-    o.refresh_from_db()
+        _freeze(o, side=bk.SELL, rules=rules, participant=initiator, instrument=instrument, price_fen=floor_fen, quantity_t=quantity_t, at=now,
+                ctx=e.ctx)
     return o
 
 
@@ -625,10 +661,9 @@ def auction_bid(
     now = _local(at)
     rules = market_rules(market, now.date())
     _check_open("auction", now, rules)
-    _rights_check(participant, offer.instrument, market, rules)
-    with transaction.atomic():
-        o = _log(
-            market,
+    acc = _rights_check(participant, offer.instrument, market, rules)
+    with _entered(market) as e:
+        o = e.log(
             key=key,
             kind=Order.Kind.AUCTION_BID,
             trading_day=now.date(),
@@ -643,9 +678,8 @@ def auction_bid(
             actor=actor,
             entered_at=now,
         )
-        _freeze(o, side=bk.BUY, rules=rules, participant=participant, instrument=offer.instrument, price_fen=price_fen, quantity_t=quantity_t, at=now)
-    sequencer_drain(market=market)
-    o.refresh_from_db()
+        _freeze(o, side=bk.BUY, rules=rules, participant=participant, instrument=offer.instrument, price_fen=price_fen, quantity_t=quantity_t, at=now,
+                account=acc, ctx=e.ctx)
     return o
 
 
@@ -662,9 +696,8 @@ def auction_close(*, key: str, auction_seq: int, actor, market: str = PRIMARY_MA
     if offer is None:
         raise CetsError(T0115, f"#{auction_seq}")
     now = _local(at)
-    with transaction.atomic():
-        o = _log(
-            market,
+    with _entered(market) as e:
+        o = e.log(
             key=key,
             kind=Order.Kind.AUCTION_CLEAR,
             trading_day=now.date(),
@@ -674,8 +707,6 @@ def auction_close(*, key: str, auction_seq: int, actor, market: str = PRIMARY_MA
             actor=actor,
             entered_at=now,
         )
-    sequencer_drain(market=market)
-    o.refresh_from_db()
     return o
 
 
@@ -749,30 +780,40 @@ def _drain_batch(market: str, batch: int) -> list[Order]:
     """One transaction of the sequencer: lock the market, bring the book up to the log, apply up to
     ``batch`` new commands and record their effects."""
     with transaction.atomic():
-        ms = _market_lock(market)
-        book, applied = _BOOKS.get(market, (None, -1))
-        if book is None or applied > ms.applied_seq:
-            book = _rebuild(market, ms.applied_seq)
-        elif applied < ms.applied_seq:
-            for o in Order.objects.filter(market=market, seq__gt=applied, seq__lte=ms.applied_seq).order_by("seq").iterator():
-                if (cmd := _command(o)) is not None:
-                    book.apply(cmd)
+        return _apply_log(market, _market_lock(market), batch=batch)
+
+
+def _apply_log(market: str, ms: MarketState, *, batch: int = 0, mine: Order | None = None, ctx: _DrainCache | None = None) -> list[Order]:
+    """Under the market lock (``ms``, locked by the caller's transaction): bring this process's book up to the log,
+    apply the commands logged after ``ms.applied_seq`` in order — up to ``batch`` of them, or, with ``mine`` (the
+    command the caller's entry just logged, the last of the log while the lock is held), every one up to and
+    including ``mine``, updating ``mine`` in place — and record their effects."""
+    book, applied = _BOOKS.get(market, (None, -1))
+    if book is None or applied > ms.applied_seq:
+        book = _rebuild(market, ms.applied_seq)
+    elif applied < ms.applied_seq:
+        for o in Order.objects.filter(market=market, seq__gt=applied, seq__lte=ms.applied_seq).order_by("seq").iterator():
+            if (cmd := _command(o)) is not None:
+                book.apply(cmd)
+    if mine is None:
         new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant").order_by("seq")[:batch])
-        ctx = _DrainCache(market)
-        for o in new:
-            try:
-                with transaction.atomic():
-                    _record(o, book.apply(_command(o)), ctx)
-            except CetsError as e:
-                # Settlement refused what the book accepted (an account frozen or closed since
-                # entry): the command is void, and the book is rebuilt without it, so one
-                # refusal never halts the market.
-                _void(o, e, ctx)
-                book = _rebuild(market, o.seq)
-        if new:
-            ms.applied_seq = new[-1].seq
-            ms.save(update_fields=["applied_seq"])
-        _BOOKS[market] = (book, ms.applied_seq)
+    else:
+        new = [*Order.objects.filter(market=market, seq__gt=ms.applied_seq, seq__lt=mine.seq).select_related("participant").order_by("seq"), mine]
+    ctx = ctx or _DrainCache(market)
+    for o in new:
+        try:
+            with transaction.atomic():
+                _record(o, book.apply(_command(o)), ctx)
+        except CetsError as e:
+            # Settlement refused what the book accepted (an account frozen or closed since
+            # entry): the command is void, and the book is rebuilt without it, so one
+            # refusal never halts the market.
+            _void(o, e, ctx)
+            book = _rebuild(market, o.seq)
+    if new:
+        ms.applied_seq = new[-1].seq
+        ms.save(update_fields=["applied_seq"])
+    _BOOKS[market] = (book, ms.applied_seq)
     return new
 
 
@@ -793,6 +834,12 @@ class _DrainCache:
         self._ut: dict[tuple[int, str], UnitType] = {}
         self._funds: dict[int, object] = {}
         self._fees = None
+
+    def seed_unit_type(self, day: dt.date, instrument: str, ut: UnitType) -> None:
+        self._ut[(day.year, instrument)] = ut
+
+    def seed_fund(self, holder: Organisation, acc) -> None:
+        self._funds[holder.pk] = acc
 
     def unit_type(self, day: dt.date, instrument: str) -> UnitType:
         k = (day.year, instrument)
@@ -909,24 +956,16 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
     )
     sell.frozen_t -= ev.quantity_t
     bfund, sfund, fee_acc = ctx.fund(buy.participant), ctx.fund(sell.participant), ctx.fees()
-    funds.post(
-        savepoint=False,
-        key=f"trade-{tr.seq}-funds",
-        kind=FundEntry.Kind.SETTLE,
-        debit=(bfund, funds.FROZEN),
-        credit=(sfund, funds.AVAILABLE),
-        amount_fen=amount,
-        reference=f"成交 trade #{tr.seq}",
-        trade=tr,
-        at=at,
-    )
-    buy.frozen_fen -= amount
-    # each side's fee from its own bucket: the buyer's was frozen with the order, the seller's comes from the proceeds
+    # payment, then each side's fee from its own bucket (the buyer's was frozen with the order, the seller's comes from
+    # the proceeds): the entries post() would write one by one, set-based (funds.post_batch)
+    entries = [funds.FundPost(key=f"trade-{tr.seq}-funds", kind=FundEntry.Kind.SETTLE, debit=(bfund, funds.FROZEN), credit=(sfund, funds.AVAILABLE),
+                              amount_fen=amount, reference=f"成交 trade #{tr.seq}", trade=tr)]
     for side, order, fund, bucket in (("buyer", buy, bfund, funds.FROZEN), ("seller", sell, sfund, funds.AVAILABLE)):
         if fees[order.seq]:
-            funds.post(savepoint=False, key=f"trade-{tr.seq}-fee-{side}", kind=FundEntry.Kind.FEE, debit=(fund, bucket),
-                       credit=(fee_acc, funds.AVAILABLE), amount_fen=fees[order.seq], trade=tr, at=at)
-    buy.frozen_fen -= fees[buy.seq]
+            entries.append(funds.FundPost(key=f"trade-{tr.seq}-fee-{side}", kind=FundEntry.Kind.FEE, debit=(fund, bucket),
+                                          credit=(fee_acc, funds.AVAILABLE), amount_fen=fees[order.seq], trade=tr))
+    funds.post_batch(entries, at=at)
+    buy.frozen_fen -= amount + fees[buy.seq]
     return tr
 
 
