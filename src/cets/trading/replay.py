@@ -279,8 +279,9 @@ def _reconcile(sd: SubjectDay, plan: DayPlan, rep: ReplayReport, baselines: dict
         cat = "published" if reason else "engine"
         (rep.published if reason else rep.engine).append(Mismatch(sd.date, sd.subject, fld, str(ours), str(official), cat, reason))
 
+    stats = {st.method: st for st in DailyStat.objects.filter(market=MARKET, date=sd.date, instrument=sd.subject)}
     for m, f in sd.methods.items():
-        st = DailyStat.objects.get(market=MARKET, date=sd.date, instrument=sd.subject, method=m)
+        st = stats[m]
         key = (sd.subject, m)
         if key not in baselines:
             # A replay that starts after the subject's first day: the counters before it come from the publication.

@@ -343,7 +343,8 @@ def _freeze(o: Order, *, side: str, rules: MarketRules, participant: Organisatio
         exchange_hold(key=f"order-{o.seq}-hold", account=acc, unit_type=ut, quantity=quantity_t,
                       reference=f"委托冻结 order #{o.seq}", effective_at=at)
         o.frozen_t = quantity_t
-    o.save(update_fields=["frozen_fen", "frozen_t", "account"])
+    if ctx is None:  # in an entry (ctx given) the sequencer's record of the order saves these with the rest
+        o.save(update_fields=["frozen_fen", "frozen_t", "account"])
 
 
 def _require_day_open(market: str, instrument: str, day: dt.date) -> None:
@@ -536,12 +537,19 @@ def _market_data_write(*, market: str, instrument: str, day: dt.date) -> DailyQu
         .order_by("seq")
         .values_list("method", "price_fen", "quantity_t", "amount_fen")
     )
-    for method in (Method.LISTING, Method.BLOCK, Method.AUCTION):
+    methods = (Method.LISTING, Method.BLOCK, Method.AUCTION)
+    # the previous day's counters: a close writes one row per method, so the latest rows before ``day`` are usually
+    # one per method; a method missing there is read by itself
+    latest: dict[str, DailyStat] = {}
+    for st in DailyStat.objects.filter(market=market, instrument=instrument, date__lt=day).order_by("-date", "method")[:len(methods)]:
+        latest.setdefault(st.method, st)
+    stats = []
+    for method in methods:
         rows = [t for t in trades if t[0] == method]
         vol, amt = sum(t[2] for t in rows), sum(t[3] for t in rows)
-        prev = DailyStat.objects.filter(market=market, instrument=instrument, method=method, date__lt=day).order_by("-date").first()
+        prev = latest.get(method) or DailyStat.objects.filter(market=market, instrument=instrument, method=method, date__lt=day).order_by("-date").first()
         same_year = prev is not None and prev.date.year == day.year
-        DailyStat.objects.create(
+        stats.append(DailyStat(
             market=market,
             date=day,
             instrument=instrument,
@@ -553,7 +561,8 @@ def _market_data_write(*, market: str, instrument: str, day: dt.date) -> DailyQu
             ytd_amount_fen=(prev.ytd_amount_fen if same_year else 0) + amt,
             cum_volume_t=(prev.cum_volume_t if prev else 0) + vol,
             cum_amount_fen=(prev.cum_amount_fen if prev else 0) + amt,
-        )
+        ))
+    DailyStat.objects.bulk_create(stats)
     listing = [t for t in trades if t[0] == Method.LISTING]
     vol, amt = sum(t[2] for t in listing), sum(t[3] for t in listing)
     if listing:
@@ -796,19 +805,27 @@ def _apply_log(market: str, ms: MarketState, *, batch: int = 0, mine: Order | No
             if (cmd := _command(o)) is not None:
                 book.apply(cmd)
     if mine is None:
-        new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant").order_by("seq")[:batch])
+        new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant", "account").order_by("seq")[:batch])
+    elif mine.seq == ms.applied_seq + 1:  # nothing can sit between (the usual case): no read
+        new = [mine]
     else:
-        new = [*Order.objects.filter(market=market, seq__gt=ms.applied_seq, seq__lt=mine.seq).select_related("participant").order_by("seq"), mine]
+        new = [*Order.objects.filter(market=market, seq__gt=ms.applied_seq, seq__lt=mine.seq).select_related("participant", "account").order_by("seq"),
+               mine]
     ctx = ctx or _DrainCache(market)
     for o in new:
+        before = {f: getattr(o, f) for f in _SAVED} if o is mine else None
         try:
             with transaction.atomic():
                 _record(o, book.apply(_command(o)), ctx)
         except CetsError as e:
             # Settlement refused what the book accepted (an account frozen or closed since
             # entry): the command is void, and the book is rebuilt without it, so one
-            # refusal never halts the market.
-            _void(o, e, ctx)
+            # refusal never halts the market. (``mine`` is not saved before its record: its
+            # fields go back to what the entry set, not to the database's row.)
+            if before is not None:
+                for f, v in before.items():
+                    setattr(o, f, v)
+            _void(o, e, ctx, refresh=before is None)
             book = _rebuild(market, o.seq)
     if new:
         ms.applied_seq = new[-1].seq
@@ -857,8 +874,27 @@ class _DrainCache:
             self._fees = funds.system_fund_account(self.market, "fees")
         return self._fees
 
+    def prefetch_funds(self, *holders: Organisation) -> None:
+        """Read the fund accounts of ``holders`` and the fees account not read yet, in one statement."""
+        from django.db.models import Q
 
-_SAVED = ["status", "filled_t", "filled_amount_fen", "remaining_t", "frozen_fen", "frozen_t", "reject_code", "reject_detail"]
+        from ..models import FundAccount
+
+        missing = {h.pk for h in holders if h.pk not in self._funds}
+        fees_number = f"{self.market.upper()}-FUND-FEES"
+        if not missing and self._fees is not None:
+            return
+        q = Q(market=self.market, holder_id__in=missing) if missing else Q(pk__in=[])
+        if self._fees is None:
+            q |= Q(number=fees_number)
+        for acc in FundAccount.objects.filter(q):
+            if acc.number == fees_number:
+                self._fees = acc
+            elif acc.holder_id in missing and acc.holder_id not in self._funds:
+                self._funds[acc.holder_id] = acc
+
+
+_SAVED = ["status", "filled_t", "filled_amount_fen", "remaining_t", "frozen_fen", "frozen_t", "reject_code", "reject_detail", "account"]
 
 
 def _record(o: Order, events: list, ctx: _DrainCache) -> None:
@@ -866,7 +902,7 @@ def _record(o: Order, events: list, ctx: _DrainCache) -> None:
 
     def get(seq: int) -> Order:
         if seq not in orders:
-            orders[seq] = Order.objects.select_related("participant").get(seq=seq)
+            orders[seq] = Order.objects.select_related("participant", "account").get(seq=seq)
         return orders[seq]
 
     for ev in events:
@@ -894,10 +930,12 @@ def _record(o: Order, events: list, ctx: _DrainCache) -> None:
         d.save(update_fields=_SAVED)
 
 
-def _void(o: Order, e: CetsError, ctx: _DrainCache) -> None:
+def _void(o: Order, e: CetsError, ctx: _DrainCache, refresh: bool = True) -> None:
     """Mark ``o`` void and rejected with the settlement's check, and give back what it holds where the
-    registry still allows it (units of a frozen account stay held and the order says so)."""
-    o.refresh_from_db()
+    registry still allows it (units of a frozen account stay held and the order says so). ``refresh=False``:
+    ``o`` holds its logged state already (an entry's own command, not saved before its record)."""
+    if refresh:
+        o.refresh_from_db()
     o.voided = True
     o.status = Order.Status.REJECTED
     o.reject_code = e.code
@@ -955,6 +993,7 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
         effective_at=at,
     )
     sell.frozen_t -= ev.quantity_t
+    ctx.prefetch_funds(buy.participant, sell.participant)
     bfund, sfund, fee_acc = ctx.fund(buy.participant), ctx.fund(sell.participant), ctx.fees()
     # payment, then each side's fee from its own bucket (the buyer's was frozen with the order, the seller's comes from
     # the proceeds): the entries post() would write one by one, set-based (funds.post_batch)
