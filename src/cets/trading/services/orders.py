@@ -1,12 +1,14 @@
 """Trading writes: order entry with pre-trade checks, the sequencer, trade-by-trade DVP settlement and
 the end-of-day market data.
 
-Flow (DESIGN.md § Trading): ``order_place`` / ``order_take`` / ``order_cancel`` check the order, freeze
-what it needs (funds in the fund ledger, units in the registry's pending position) and write it to the
-command log (``Order``) in one transaction — that is the acknowledgement. ``sequencer_drain`` then
-applies the log in order to the in-memory book (``trading.book``) and, for each event, updates the
-order, settles each trade by itself (units and funds in one transaction: delivery versus payment) and
-releases what a finished order no longer needs. ``day_close`` expires the day's orders and writes the
+Flow (DESIGN.md § Trading): ``order_place`` / ``order_take`` / ``order_cancel`` check the order, then in ONE
+transaction (``_entered``) lock the market, write it to the command log (``Order``) with what it needs frozen
+(funds in the fund ledger, units in the registry's pending position) and apply the log up to it: the sequencer
+(``_apply_log``; ``sequencer_drain`` for a log written by another path) applies the log in order to the in-memory
+book (``trading.book``) and, for each event, updates the order, settles each trade (units through the registry,
+the payment and fees set-based through ``funds.post_batch``: delivery versus payment) and releases what a finished
+order no longer needs. The commit is the acknowledgement (issue 19: one commit per command instead of two).
+``day_close`` expires the day's orders and writes the
 day's statistics and quote.
 
 Rules: 《碳排放权交易管理规则（试行）》 and 《碳排放权结算管理规则（试行）》 (公告2021年第21号), reference §3;
