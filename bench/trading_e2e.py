@@ -6,8 +6,9 @@ One invocation:
 2. migrates, opens P participants with allowances in their trading position and funds, opens the CEA23 trading day;
 3. runs C client processes for S seconds; each repeatedly places a listing quote (sell or buy) and takes
    a resting quote of another participant through the real ``order_place`` / ``order_take`` services
-   (each call writes the order with its freeze, then drains the sequencer, which applies the book and
-   settles each trade in the registry and the fund ledger);
+   (each call writes the order with its freeze and applies it — book, trades, settlement in the registry and the
+   fund ledger — in one transaction whose commit is the acknowledgement); the participants are key emitting
+   entities (only they may trade CEA on the national market);
 4. reports commands per second, trades per second and the p50 / p99 latency of a call (entry to
    settled), then proves both journals (``audit_verify``, ``funds_verify``) and writes
    ``bench/results/trading_e2e.json`` (``--quick``: ``bench/results/quick/``);
@@ -58,8 +59,10 @@ def setup(dbname: str) -> None:
     total = system_account("national", AccountKind.NATIONAL_TOTAL)
     for i in range(PARTICIPANTS):
         body = f"9137000{i:010d}"
-        org = Organisation.objects.create(uscc=body + check_character(body), name=f"基准交易{i}", kind=Organisation.Kind.INSTITUTION, province="37")
-        acc = account_open(holder=org, kind=AccountKind.INSTITUTION)
+        # key emitting entities: only they trade CEA on the national market (trading pack [trading_rights])
+        org = Organisation.objects.create(uscc=body + check_character(body), name=f"基准交易{i}", kind=Organisation.Kind.ENTITY, province="37",
+                                          region_code="370000")
+        acc = account_open(holder=org, kind=AccountKind.ENTITY)
         transfer_post(key=f"seed-{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY), credit=Leg(acc, Position.TRADING),
                       quantity=UNITS)
         funds_deposit(key=f"dep-{i}", holder=org, amount_fen=CASH, actor=None)

@@ -65,7 +65,10 @@ def test_eight_clients_trade_concurrently():
                         ts.order_place(key=f"c{n}-{k}", participant=me, instrument="CEA23", method="listing", side=side,
                                        price_fen=rng.randint(9_300, 9_700), quantity_t=q, actor=None, at=at)
                     elif r < 0.9:
-                        quotes = list(Order.objects.filter(status=Order.Status.RESTING).exclude(participant=me).values_list("seq", "remaining_t")[:20])
+                        # among the 20 best resting quotes of one side (a take beyond the best five levels is rejected, T0106)
+                        side = rng.choice("BS")
+                        quotes = list(Order.objects.filter(status=Order.Status.RESTING, side=side).exclude(participant=me)
+                                      .order_by("price_fen" if side == "S" else "-price_fen").values_list("seq", "remaining_t")[:20])
                         if quotes:
                             seq, rem = rng.choice(quotes)
                             ts.order_take(key=f"c{n}-{k}", participant=me, quote_seq=seq, quantity_t=rng.randint(1, max(rem, 1)), actor=None, at=at)

@@ -20,10 +20,15 @@ BY_METHOD, QUOTES = str(D / "cea_daily_by_trade_method.csv"), str(D / "cea_daily
 
 @pytest.mark.django_db
 def test_first_week_of_the_national_market_reconciles_to_the_fen():
-    rep = replay_run(by_method_path=BY_METHOD, quotes_path=QUOTES, end=dt.date(2021, 7, 22))
+    seen = []
+    rep = replay_run(by_method_path=BY_METHOD, quotes_path=QUOTES, end=dt.date(2021, 7, 22), progress=seen.append)
     assert rep.trading_days == 5
     assert rep.subject_days == 5
     assert rep.engine == []
+    # the progress after each day: days done of all, the day, trades so far (running total), engine mismatches so far
+    assert [(p.done, p.total, p.day, p.engine) for p in seen] == [(i + 1, 5, d, 0) for i, d in enumerate(
+        [dt.date(2021, 7, 16), dt.date(2021, 7, 19), dt.date(2021, 7, 20), dt.date(2021, 7, 21), dt.date(2021, 7, 22)])]
+    assert seen[-1].trades == Trade.objects.count() and [p.trades for p in seen] == sorted(p.trades for p in seen)
     assert rep.published == []
     # 2021-07-16, the opening day: 4,103,953 t for 210,230,053.25 CNY; close 51.23 (VWAP 51.2263… half-up)
     q = DailyQuote.objects.get(date=dt.date(2021, 7, 16), instrument="CEA")
@@ -62,3 +67,22 @@ def test_the_publications_own_contradictions_are_listed_not_hidden():
     assert {(m.category, m.reason) for m in rep.publication} == {("published-note", "amount_rounded_to_yuan")}
     assert [(m.date, m.subject, m.official) for m in rep.publication] == [(dt.date(2021, 7, 16), "CEA", "21023005300"),
                                                                           (dt.date(2021, 7, 16), "COMCEA", "21023005300")]
+
+
+def test_the_replay_progress_bar_shows_days_trades_and_mismatches():
+    """``cets trading replay``'s rich progress bar: days done of all, the last day, trades so far, and the engine
+    mismatches so far (the number the replay must keep at 0)."""
+    import io
+
+    from rich.console import Console
+
+    from cets.cli import _replay_progress
+    from cets.trading.replay import Progress
+
+    out = io.StringIO()
+    con = Console(file=out, width=200, force_terminal=False)
+    with _replay_progress(con) as progress:
+        progress(Progress(1, 5, dt.date(2021, 7, 16), 8, 0))
+        progress(Progress(5, 5, dt.date(2021, 7, 22), 1_234, 2))
+    text = out.getvalue()
+    assert "5/5" in text and "2021-07-22" in text and "1,234 trades" in text and "2 engine mismatches" in text

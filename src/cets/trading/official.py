@@ -167,7 +167,14 @@ class OfficialData:
 
     def subjects_on(self, date: dt.date) -> list[SubjectDay]:
         """The subject-days of ``date``, sorted by subject code (CEA, CEA21 …, COMCEA)."""
-        return sorted((sd for (d, _), sd in self.days.items() if d == date), key=lambda s: s.subject)
+        index = self.__dict__.get("_by_date")
+        if index is None or index[0] != len(self.days):  # built once (and again if days were added): the replay asks per day
+            by_date: dict[dt.date, list[SubjectDay]] = {}
+            for (d, _), sd in self.days.items():
+                by_date.setdefault(d, []).append(sd)
+            index = (len(self.days), {d: sorted(v, key=lambda s: s.subject) for d, v in by_date.items()})
+            self.__dict__["_by_date"] = index
+        return list(index[1].get(date, ()))
 
     def tradeable_days(self) -> list[SubjectDay]:
         """Every tradeable subject-day, by date then subject."""

@@ -1,6 +1,6 @@
 """The fund ledger (资金账户)'s writes: double entry in fen, like the registry's journal for units.
 
-Writes: ``post`` (one entry), ``funds_deposit``, ``funds_withdraw``, ``system_fund_account`` and
+Writes: ``post`` (one entry), ``post_batch`` (a trade's entries, set-based), ``funds_deposit``, ``funds_withdraw``, ``system_fund_account`` and
 ``fund_account_of(create=True)`` (accounts created on first use). The ledger's proof is
 :func:`cets.trading.audit.funds_verify`.
 
@@ -17,6 +17,8 @@ dedicated settlement account, trade-by-trade gross settlement, delivery versus p
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -66,11 +68,15 @@ def post(*, key: str, kind: str, debit: tuple[FundAccount, str], credit: tuple[F
             qs = FundAccount.objects.filter(pk=dacc.pk)
             if dacc.kind != FundAccount.Kind.BANK:
                 qs = qs.filter(**{f"{field}__gte": amount_fen})
-            if qs.update(**{field: F(field) - amount_fen}) != 1:
+            cfield = BUCKET_FIELDS[cbucket]
+            # one account's two buckets (a freeze, a release): one UPDATE moves both
+            change = {field: F(field) - amount_fen, cfield: F(cfield) + amount_fen} if dacc.pk == cacc.pk and field != cfield else {
+                field: F(field) - amount_fen}
+            if qs.update(**change) != 1:
                 held = FundAccount.objects.values_list(field, flat=True).get(pk=dacc.pk)
                 raise CetsError(T0201, f"{dacc.number} {dbucket} {held} < {amount_fen} fen")
-            cfield = BUCKET_FIELDS[cbucket]
-            FundAccount.objects.filter(pk=cacc.pk).update(**{cfield: F(cfield) + amount_fen})
+            if len(change) == 1:
+                FundAccount.objects.filter(pk=cacc.pk).update(**{cfield: F(cfield) + amount_fen})
             return FundEntry.objects.create(key=key, kind=kind, debit_account=dacc, debit_bucket=dbucket, credit_account=cacc,
                                             credit_bucket=cbucket, amount_fen=amount_fen, reference=reference, trade=trade, order=order,
                                             recorded_at=at or timezone.now())
@@ -176,3 +182,56 @@ def treasury_deposit(*, key: str, market: str, amount_fen: int, reference: str, 
     return post(key=key, kind=FundEntry.Kind.DEPOSIT, debit=(system_fund_account(market, "bank"), AVAILABLE),
                 credit=(system_fund_account(market, FundAccount.Kind.TREASURY), AVAILABLE), amount_fen=amount_fen,
                 reference=f"国库资金入金 treasury deposit {reference}"[:200])
+@dataclass(frozen=True)
+class FundPost:
+    """One entry of :func:`post_batch`: the arguments of :func:`post` (amount in fen, int)."""
+
+    key: str
+    kind: str
+    debit: tuple[FundAccount, str]
+    credit: tuple[FundAccount, str]
+    amount_fen: int
+    reference: str = ""
+    trade: object = None
+    order: object = None
+
+
+def post_batch(entries: Sequence[FundPost], *, at: dt.datetime | None = None) -> list[FundEntry]:
+    """Post ``entries`` in order as :func:`post` would one by one with ``savepoint=False`` — the same
+    ``FundEntry`` rows (same keys, kinds, buckets, amounts, references, order of ``seq``) and the same final balances —
+    set-based: one conditional UPDATE per account (its buckets' net change) and one INSERT for all rows. Each debit
+    bucket (except the ``bank`` mirror) must hold, at every step of the sequence, what the entries before it leave:
+    checked as balance ≥ the most negative running change of that bucket. Raises T0202 (an amount not a positive int)
+    and T0201 (a bucket short) — the caller's transaction must then fail as a whole (the sequencer's settlement of a
+    trade: buyer's payment and both fees). For new keys only (the sequencer's trade keys): no retry handling."""
+    if not entries:
+        return []
+    running: dict[tuple[int, str], int] = {}
+    lowest: dict[tuple[int, str], int] = {}
+    accounts: dict[int, FundAccount] = {}
+    for e in entries:
+        if isinstance(e.amount_fen, bool) or not isinstance(e.amount_fen, int) or e.amount_fen <= 0:
+            raise CetsError(T0202, repr(e.amount_fen))
+        (dacc, dbucket), (cacc, cbucket) = e.debit, e.credit
+        accounts[dacc.pk], accounts[cacc.pk] = dacc, cacc
+        d, c = (dacc.pk, BUCKET_FIELDS[dbucket]), (cacc.pk, BUCKET_FIELDS[cbucket])
+        running[d] = running.get(d, 0) - e.amount_fen
+        lowest[d] = min(lowest.get(d, 0), running[d])
+        running[c] = running.get(c, 0) + e.amount_fen
+    for pk in sorted(accounts):  # in id order, as every writer of several accounts should
+        acc = accounts[pk]
+        qs = FundAccount.objects.filter(pk=pk)
+        change = {}
+        for field in BUCKET_FIELDS.values():
+            if (pk, field) in running:
+                if running[(pk, field)]:
+                    change[field] = F(field) + running[(pk, field)]
+                if lowest.get((pk, field), 0) < 0 and acc.kind != FundAccount.Kind.BANK:
+                    qs = qs.filter(**{f"{field}__gte": -lowest[(pk, field)]})
+        if change and qs.update(**change) != 1:
+            held = FundAccount.objects.values_list(*BUCKET_FIELDS.values()).get(pk=pk)
+            raise CetsError(T0201, f"{acc.number} available/frozen {held[0]}/{held[1]} fen short")
+    when = at or timezone.now()
+    return FundEntry.objects.bulk_create([
+        FundEntry(key=e.key, kind=e.kind, debit_account=e.debit[0], debit_bucket=e.debit[1], credit_account=e.credit[0], credit_bucket=e.credit[1],
+                  amount_fen=e.amount_fen, reference=e.reference, trade=e.trade, order=e.order, recorded_at=when) for e in entries])

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cets.core.errors import CetsError
@@ -112,10 +113,10 @@ def acts_for(*, member_org: Organisation, participant: Organisation, market: str
 
 def suspended_member_of(*, participant: Organisation, market: str = PRIMARY_MARKET) -> ExchangeMember | None:
     """The suspended member acting for ``participant`` — or ``participant`` itself as a suspended member — else None."""
-    link = MemberClient.objects.filter(market=market, participant=participant, member__status=ExchangeMember.Status.SUSPENDED).select_related("member").first()
-    if link is not None:
-        return link.member
-    return ExchangeMember.objects.filter(market=market, organisation=participant, status=ExchangeMember.Status.SUSPENDED).first()
+    # one read (it runs for every order): the suspended members that act for the participant or are the participant
+    found = list(ExchangeMember.objects.filter(Q(clients__market=market, clients__participant=participant) | Q(organisation=participant),
+                                               market=market, status=ExchangeMember.Status.SUSPENDED).distinct()[:2])
+    return next((m for m in found if m.organisation_id != participant.pk), found[0] if found else None)
 
 
 def members_list(*, market: str = PRIMARY_MARKET):

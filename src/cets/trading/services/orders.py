@@ -1,12 +1,14 @@
 """Trading writes: order entry with pre-trade checks, the sequencer, trade-by-trade DVP settlement and
 the end-of-day market data.
 
-Flow (DESIGN.md § Trading): ``order_place`` / ``order_take`` / ``order_cancel`` check the order, freeze
-what it needs (funds in the fund ledger, units in the registry's pending position) and write it to the
-command log (``Order``) in one transaction — that is the acknowledgement. ``sequencer_drain`` then
-applies the log in order to the in-memory book (``trading.book``) and, for each event, updates the
-order, settles each trade by itself (units and funds in one transaction: delivery versus payment) and
-releases what a finished order no longer needs. ``day_close`` expires the day's orders and writes the
+Flow (DESIGN.md § Trading): ``order_place`` / ``order_take`` / ``order_cancel`` check the order, then in ONE
+transaction (``_entered``) lock the market, write it to the command log (``Order``) with what it needs frozen
+(funds in the fund ledger, units in the registry's pending position) and apply the log up to it: the sequencer
+(``_apply_log``; ``sequencer_drain`` for a log written by another path) applies the log in order to the in-memory
+book (``trading.book``) and, for each event, updates the order, settles each trade (units through the registry,
+the payment and fees set-based through ``funds.post_batch``: delivery versus payment) and releases what a finished
+order no longer needs. The commit is the acknowledgement (issue 19: one commit per command instead of two).
+``day_close`` expires the day's orders and writes the
 day's statistics and quote.
 
 Rules: 《碳排放权交易管理规则（试行）》 and 《碳排放权结算管理规则（试行）》 (公告2021年第21号), reference §3;
@@ -128,15 +130,18 @@ def _local(at: dt.datetime | None) -> dt.datetime:
     return timezone.localtime(at or timezone.now(), SHANGHAI)
 
 
-def _calendar_overrides() -> dict:
-    from cets.core.calendar import overrides
+def _calendar_overrides(day: dt.date) -> dict:
+    """The calendar's override of ``day`` (``{day: is_working}`` or ``{}``): the only date the trading-day check reads."""
+    from cets.core.models import WorkingDayOverride
 
-    return overrides()
+    if day.weekday() >= 5:
+        return {}
+    return dict(WorkingDayOverride.objects.filter(date=day).values_list("date", "is_working_day"))
 
 
 def _check_open(method: str, at: dt.datetime, rules: MarketRules) -> None:
     day = at.date()
-    if not is_trading_day(day, _calendar_overrides(), rules.closed_days) or not in_session(at.time(), rules.sessions[method]):
+    if not is_trading_day(day, _calendar_overrides(day), rules.closed_days) or not in_session(at.time(), rules.sessions[method]):
         raise CetsError(T0205, f"{method} {at:%Y-%m-%d %H:%M}")
 
 
@@ -159,18 +164,26 @@ def _participant_check(actor, participant: Organisation, market: str = PRIMARY_M
         raise CetsError(T0209, participant.identifier or participant.name)
 
 
-def _rights_check(participant: Organisation, instrument: str, market: str, rules: MarketRules) -> None:
+def _rights_check(participant: Organisation, instrument: str, market: str, rules: MarketRules) -> Account | None:
     """Who may trade what (draft Measures Art. 18; the pack's ``[trading_rights]``): T0501 when the kind of the
     participant's account in ``market`` may not trade ``instrument``; T0502 when the exchange member acting for it is
-    suspended (Measures Art. 47 (七)). No account is T0208 later."""
+    suspended (Measures Art. 47 (七)). No account is T0208 later. Returns the participant's registry account in
+    ``market`` (None if it has none), which the freeze uses."""
+    from django.db.models import Exists, Q
+
+    from ..models import ExchangeMember
     from .members import suspended_member_of
 
-    acc = Account.objects.filter(holder=participant, market=market).only("kind").first()
+    # the account and whether a suspended member acts for (or is) the participant, in one read
+    suspended = ExchangeMember.objects.filter(Q(clients__market=market, clients__participant=participant) | Q(organisation=participant),
+                                              market=market, status=ExchangeMember.Status.SUSPENDED)
+    acc = Account.objects.filter(holder=participant, market=market).annotate(member_suspended=Exists(suspended)).first()
     if acc is not None and not rules.may_trade(acc.kind, instrument):
         raise CetsError(T0501, f"{acc.kind} · {instrument}")
-    member = suspended_member_of(participant=participant, market=market)
+    member = suspended_member_of(participant=participant, market=market) if acc is None or acc.member_suspended else None
     if member is not None:
         raise CetsError(T0502, member.code)
+    return acc
 
 
 def _unit_type(rules: MarketRules, instrument: str) -> UnitType:
@@ -192,20 +205,21 @@ def tradeable_subjects(*, market: str, day: dt.date, rules: MarketRules | None =
     return sorted(codes)
 
 
-def _registry_account(participant: Organisation, market: str) -> Account:
-    acc = Account.objects.filter(holder=participant, market=market).first()
+def _registry_account(participant: Organisation, market: str, acc: Account | None = None) -> Account:
+    """The participant's open registry account in ``market`` (``acc`` if the caller read it already); T0208 otherwise."""
+    acc = acc or Account.objects.filter(holder=participant, market=market).first()
     if acc is None or acc.status != AccountStatus.OPEN:
         raise CetsError(T0208, f"{participant.identifier or participant.name}: {acc.status if acc else 'no account'}")
     return acc
 
 
 def sellable_t(*, participant: Organisation, instrument: str, day: dt.date, market: str = PRIMARY_MARKET, rules: MarketRules | None = None,
-               account: Account | None = None) -> int:
+               account: Account | None = None, unit_type: UnitType | None = None) -> int:
     """Tonnes (int) ``participant`` may sell now from ``account`` (default: its own account): the trading
     position minus what it bought on ``day`` (allowances bought today cannot be sold today, reference
     §3.1) unless the pack allows same-day resale."""
     rules = rules or market_rules(market, day)
-    ut = _unit_type(rules, instrument)
+    ut = unit_type or _unit_type(rules, instrument)
     acc = account or Account.objects.filter(holder=participant, market=market).first()
     if acc is None:
         return 0
@@ -269,38 +283,82 @@ def _market_lock(market: str) -> MarketState:
     return ms
 
 
+class _Entry:
+    """What an order entry inside :func:`_entered` logs: :meth:`log` appends the command (the market row is locked
+    already), the sequencer applies it before the transaction commits."""
+
+    def __init__(self, market: str, state: MarketState) -> None:
+        self.market, self.state, self.order = market, state, None
+        self.ctx = _DrainCache(market)
+
+    def log(self, **fields) -> Order:
+        self.order = Order.objects.create(market=self.market, **fields)
+        return self.order
+
+
+@contextmanager
+def _entered(market: str):
+    """``with _entered(market) as e: e.log(...); _freeze(...)`` — order entry and sequencing in ONE transaction:
+    lock the market (log order = commit order), log the command with its freeze, then apply the log up to it (book,
+    trades, settlement) and commit once. The commit is the acknowledgement: a crash before it loses the order and
+    everything it did (nothing was acknowledged), a crash after it finds the order applied and settled. Commands
+    logged by another path and not applied yet (a process that died between its log and its drain) are applied
+    first, in log order. One commit and one market lock per command instead of two."""
+    drained = False
+    try:
+        with _BOOK_LOCK, transaction.atomic():  # the book lock first, as sequencer_drain takes them (no deadlock between threads)
+            e = _Entry(market, _market_lock(market))
+            yield e
+            if e.order is not None:
+                drained = True
+                _apply_log(market, e.state, mine=e.order, ctx=e.ctx)
+    except BaseException:
+        if drained:  # the book applied what the database did not keep: rebuild it from the log next time
+            _BOOKS.pop(market, None)
+        raise
+
+
 def _existing(key: str) -> Order | None:
     return Order.objects.filter(key=key).first()
 
 
 def _freeze(o: Order, *, side: str, rules: MarketRules, participant: Organisation, instrument: str, price_fen: int, quantity_t: int,
-            at: dt.datetime) -> None:
+            at: dt.datetime, unit_type: UnitType | None = None, account: Account | None = None, ctx: _DrainCache | None = None) -> None:
     """Pre-trade check and freeze (two-phase): a buy holds price × quantity + fee in fen, a sell holds
-    the units in the registry's pending position. T0201 / T0207 when short; nothing changes then."""
+    the units in the registry's pending position. T0201 / T0207 when short; nothing changes then.
+    ``unit_type`` and ``account`` (the participant's registry account) spare reads when the caller has them;
+    ``ctx`` (the entry's drain cache) learns the rows read here."""
+    ut = unit_type or _unit_type(rules, instrument)
+    if ctx is not None:
+        ctx.seed_unit_type(o.trading_day, instrument, ut)
     if side == bk.BUY:
-        o.account = o.account or _registry_account(participant, o.market)
-        _check_holding_limit(o, participant, _unit_type(rules, instrument), quantity_t, rules)
+        o.account = o.account or _registry_account(participant, o.market, account)
+        _check_holding_limit(o, participant, ut, quantity_t, rules)
         amount = price_fen * quantity_t
         need = amount + rules.fee(amount)
         acc = funds.fund_account_of(holder=participant, market=o.market)
+        if ctx is not None:
+            ctx.seed_fund(participant, acc)
         funds.post(key=f"order-{o.seq}-freeze", kind=FundEntry.Kind.FREEZE, debit=(acc, funds.AVAILABLE), credit=(acc, funds.FROZEN),
                    amount_fen=need, reference=f"委托冻结 order #{o.seq}", order=o, at=at)
         o.frozen_fen = need
     else:
-        acc = o.account or _registry_account(participant, o.market)
-        can = sellable_t(participant=participant, instrument=instrument, day=o.trading_day, market=o.market, rules=rules, account=acc)
+        acc = o.account or _registry_account(participant, o.market, account)
+        can = sellable_t(participant=participant, instrument=instrument, day=o.trading_day, market=o.market, rules=rules, account=acc, unit_type=ut)
         if quantity_t > can:
             raise CetsError(T0207, f"{quantity_t} > {can} t")
         o.account = acc
-        exchange_hold(key=f"order-{o.seq}-hold", account=acc, unit_type=_unit_type(rules, instrument), quantity=quantity_t,
+        exchange_hold(key=f"order-{o.seq}-hold", account=acc, unit_type=ut, quantity=quantity_t,
                       reference=f"委托冻结 order #{o.seq}", effective_at=at)
         o.frozen_t = quantity_t
-    o.save(update_fields=["frozen_fen", "frozen_t", "account"])
+    if ctx is None:  # in an entry (ctx given) the sequencer's record of the order saves these with the rest
+        o.save(update_fields=["frozen_fen", "frozen_t", "account"])
 
 
 def _require_day_open(market: str, instrument: str, day: dt.date) -> None:
-    last_open = Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY, instrument=instrument).order_by("-seq").first()
-    if last_open is None or last_open.trading_day != day:
+    last_open = (Order.objects.filter(market=market, kind=Order.Kind.OPEN_DAY, instrument=instrument).order_by("-seq")
+                 .values_list("trading_day", flat=True).first())
+    if last_open is None or last_open != day:
         raise CetsError(T0205, f"{instrument} {day} not opened")
 
 
@@ -332,12 +390,11 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
     if method not in rules.sessions:
         raise CetsError(T0113, method)
     _check_open(method, now, rules)
-    _unit_type(rules, instrument)
-    _rights_check(participant, instrument, market, rules)
-    with transaction.atomic():
+    ut = _unit_type(rules, instrument)
+    acc = _rights_check(participant, instrument, market, rules)
+    with _entered(market) as e:
         _require_day_open(market, instrument, now.date())
-        o = _log(
-            market,
+        o = e.log(
             key=key,
             kind=Order.Kind.PLACE,
             trading_day=now.date(),
@@ -352,9 +409,8 @@ def order_place(*, key: str, participant: Organisation, instrument: str, method:
             actor=actor,
             entered_at=now,
         )
-        _freeze(o, side=side, rules=rules, participant=participant, instrument=instrument, price_fen=price_fen, quantity_t=quantity_t, at=now)
-    sequencer_drain(market=market)
-    o.refresh_from_db()
+        _freeze(o, side=side, rules=rules, participant=participant, instrument=instrument, price_fen=price_fen, quantity_t=quantity_t, at=now,
+                unit_type=ut, account=acc, ctx=e.ctx)
     return o
 
 
@@ -376,11 +432,10 @@ def order_take(
     now = _local(at)
     rules = market_rules(market, now.date())
     _check_open(quote.method, now, rules)
-    _rights_check(participant, quote.instrument, market, rules)
+    acc = _rights_check(participant, quote.instrument, market, rules)
     side = bk.BUY if quote.side == bk.SELL else bk.SELL
-    with transaction.atomic():
-        o = _log(
-            market,
+    with _entered(market) as e:
+        o = e.log(
             key=key,
             kind=Order.Kind.TAKE,
             trading_day=now.date(),
@@ -395,9 +450,8 @@ def order_take(
             actor=actor,
             entered_at=now,
         )
-        _freeze(o, side=side, rules=rules, participant=participant, instrument=quote.instrument, price_fen=quote.price_fen, quantity_t=quantity_t, at=now)
-    sequencer_drain(market=market)
-    o.refresh_from_db()
+        _freeze(o, side=side, rules=rules, participant=participant, instrument=quote.instrument, price_fen=quote.price_fen, quantity_t=quantity_t,
+                at=now, account=acc, ctx=e.ctx)
     return o
 
 
@@ -409,9 +463,8 @@ def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, 
     _participant_check(actor, participant, market)
     now = _local(at)
     target = Order.objects.filter(seq=order_seq, market=market).first()
-    with transaction.atomic():
-        o = _log(
-            market,
+    with _entered(market) as e:
+        o = e.log(
             key=key,
             kind=Order.Kind.CANCEL,
             trading_day=now.date(),
@@ -421,15 +474,13 @@ def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, 
             entered_at=now,
             instrument=target.instrument if target else "",
         )
-    sequencer_drain(market=market)
-    o.refresh_from_db()
     return o
 
 
 def trading_day(*, market: str, day: dt.date) -> bool:
     """Whether ``market`` trades on ``day``: a working day of the calendar (weekends closed even when made up as
     working days, :mod:`cets.trading.calendar`) and not one of the trading pack's closed days."""
-    return is_trading_day(day, _calendar_overrides(), market_rules(market, day).closed_days)
+    return is_trading_day(day, _calendar_overrides(day), market_rules(market, day).closed_days)
 
 
 def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int | None = None, at: dt.datetime | None = None) -> Order:
@@ -449,10 +500,9 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
     ref = prev_close_fen if prev_close_fen is not None else prev
     if ref is None or ref <= 0:
         raise CetsError(T0111, f"{instrument}: no previous close")
-    with transaction.atomic():
+    with _entered(market) as e:
         first_session = market_rules(market, day).sessions["listing"][0][0]
-        o = _log(
-            market,
+        o = e.log(
             key=key,
             kind=Order.Kind.OPEN_DAY,
             trading_day=day,
@@ -460,7 +510,6 @@ def day_open(*, market: str, instrument: str, day: dt.date, prev_close_fen: int 
             price_fen=ref,
             entered_at=at or dt.datetime.combine(day, first_session, SHANGHAI),
         )
-    sequencer_drain(market=market)
     return o
 
 
@@ -473,17 +522,15 @@ def day_close(*, market: str, instrument: str, day: dt.date, at: dt.datetime | N
     Idempotent."""
     key = f"{market}-{instrument}-{day.isoformat()}-close"
     if _existing(key) is None:
-        with transaction.atomic():
+        with _entered(market) as e:
             last_session = max(end for spans in market_rules(market, day).sessions.values() for _start, end in spans)
-            _log(
-                market,
+            e.log(
                 key=key,
                 kind=Order.Kind.CLOSE_DAY,
                 trading_day=day,
                 instrument=instrument,
                 entered_at=at or dt.datetime.combine(day, last_session, SHANGHAI),
             )
-        sequencer_drain(market=market)
     return _market_data_write(market=market, instrument=instrument, day=day)
 
 
@@ -498,12 +545,19 @@ def _market_data_write(*, market: str, instrument: str, day: dt.date) -> DailyQu
         .order_by("seq")
         .values_list("method", "price_fen", "quantity_t", "amount_fen")
     )
-    for method in (Method.LISTING, Method.BLOCK, Method.AUCTION):
+    methods = (Method.LISTING, Method.BLOCK, Method.AUCTION)
+    # the previous day's counters: a close writes one row per method, so the latest rows before ``day`` are usually
+    # one per method; a method missing there is read by itself
+    latest: dict[str, DailyStat] = {}
+    for st in DailyStat.objects.filter(market=market, instrument=instrument, date__lt=day).order_by("-date", "method")[:len(methods)]:
+        latest.setdefault(st.method, st)
+    stats = []
+    for method in methods:
         rows = [t for t in trades if t[0] == method]
         vol, amt = sum(t[2] for t in rows), sum(t[3] for t in rows)
-        prev = DailyStat.objects.filter(market=market, instrument=instrument, method=method, date__lt=day).order_by("-date").first()
+        prev = latest.get(method) or DailyStat.objects.filter(market=market, instrument=instrument, method=method, date__lt=day).order_by("-date").first()
         same_year = prev is not None and prev.date.year == day.year
-        DailyStat.objects.create(
+        stats.append(DailyStat(
             market=market,
             date=day,
             instrument=instrument,
@@ -515,7 +569,8 @@ def _market_data_write(*, market: str, instrument: str, day: dt.date) -> DailyQu
             ytd_amount_fen=(prev.ytd_amount_fen if same_year else 0) + amt,
             cum_volume_t=(prev.cum_volume_t if prev else 0) + vol,
             cum_amount_fen=(prev.cum_amount_fen if prev else 0) + amt,
-        )
+        ))
+    DailyStat.objects.bulk_create(stats)
     listing = [t for t in trades if t[0] == Method.LISTING]
     vol, amt = sum(t[2] for t in listing), sum(t[3] for t in listing)
     if listing:
@@ -576,10 +631,9 @@ def auction_offer(
     now = _local(at)
     rules = market_rules(market, now.date())
     _check_open("auction", now, rules)
-    with transaction.atomic():
+    with _entered(market) as e:
         _require_day_open(market, instrument, now.date())
-        o = _log(
-            market,
+        o = e.log(
             key=key,
             kind=Order.Kind.AUCTION_OFFER,
             trading_day=now.date(),
@@ -595,9 +649,8 @@ def auction_offer(
             account=account,
             terms={"pricing": pricing, "min_bid_t": min_bid_t, "max_bid_t": max_bid_t},
         )
-        _freeze(o, side=bk.SELL, rules=rules, participant=initiator, instrument=instrument, price_fen=floor_fen, quantity_t=quantity_t, at=now)
-    sequencer_drain(market=market)
-    o.refresh_from_db()
+        _freeze(o, side=bk.SELL, rules=rules, participant=initiator, instrument=instrument, price_fen=floor_fen, quantity_t=quantity_t, at=now,
+                ctx=e.ctx)
     return o
 
 
@@ -625,10 +678,9 @@ def auction_bid(
     now = _local(at)
     rules = market_rules(market, now.date())
     _check_open("auction", now, rules)
-    _rights_check(participant, offer.instrument, market, rules)
-    with transaction.atomic():
-        o = _log(
-            market,
+    acc = _rights_check(participant, offer.instrument, market, rules)
+    with _entered(market) as e:
+        o = e.log(
             key=key,
             kind=Order.Kind.AUCTION_BID,
             trading_day=now.date(),
@@ -643,9 +695,8 @@ def auction_bid(
             actor=actor,
             entered_at=now,
         )
-        _freeze(o, side=bk.BUY, rules=rules, participant=participant, instrument=offer.instrument, price_fen=price_fen, quantity_t=quantity_t, at=now)
-    sequencer_drain(market=market)
-    o.refresh_from_db()
+        _freeze(o, side=bk.BUY, rules=rules, participant=participant, instrument=offer.instrument, price_fen=price_fen, quantity_t=quantity_t, at=now,
+                account=acc, ctx=e.ctx)
     return o
 
 
@@ -662,9 +713,8 @@ def auction_close(*, key: str, auction_seq: int, actor, market: str = PRIMARY_MA
     if offer is None:
         raise CetsError(T0115, f"#{auction_seq}")
     now = _local(at)
-    with transaction.atomic():
-        o = _log(
-            market,
+    with _entered(market) as e:
+        o = e.log(
             key=key,
             kind=Order.Kind.AUCTION_CLEAR,
             trading_day=now.date(),
@@ -674,8 +724,6 @@ def auction_close(*, key: str, auction_seq: int, actor, market: str = PRIMARY_MA
             actor=actor,
             entered_at=now,
         )
-    sequencer_drain(market=market)
-    o.refresh_from_db()
     return o
 
 
@@ -749,30 +797,48 @@ def _drain_batch(market: str, batch: int) -> list[Order]:
     """One transaction of the sequencer: lock the market, bring the book up to the log, apply up to
     ``batch`` new commands and record their effects."""
     with transaction.atomic():
-        ms = _market_lock(market)
-        book, applied = _BOOKS.get(market, (None, -1))
-        if book is None or applied > ms.applied_seq:
-            book = _rebuild(market, ms.applied_seq)
-        elif applied < ms.applied_seq:
-            for o in Order.objects.filter(market=market, seq__gt=applied, seq__lte=ms.applied_seq).order_by("seq").iterator():
-                if (cmd := _command(o)) is not None:
-                    book.apply(cmd)
-        new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant").order_by("seq")[:batch])
-        ctx = _DrainCache(market)
-        for o in new:
-            try:
-                with transaction.atomic():
-                    _record(o, book.apply(_command(o)), ctx)
-            except CetsError as e:
-                # Settlement refused what the book accepted (an account frozen or closed since
-                # entry): the command is void, and the book is rebuilt without it, so one
-                # refusal never halts the market.
-                _void(o, e, ctx)
-                book = _rebuild(market, o.seq)
-        if new:
-            ms.applied_seq = new[-1].seq
-            ms.save(update_fields=["applied_seq"])
-        _BOOKS[market] = (book, ms.applied_seq)
+        return _apply_log(market, _market_lock(market), batch=batch)
+
+
+def _apply_log(market: str, ms: MarketState, *, batch: int = 0, mine: Order | None = None, ctx: _DrainCache | None = None) -> list[Order]:
+    """Under the market lock (``ms``, locked by the caller's transaction): bring this process's book up to the log,
+    apply the commands logged after ``ms.applied_seq`` in order — up to ``batch`` of them, or, with ``mine`` (the
+    command the caller's entry just logged, the last of the log while the lock is held), every one up to and
+    including ``mine``, updating ``mine`` in place — and record their effects."""
+    book, applied = _BOOKS.get(market, (None, -1))
+    if book is None or applied > ms.applied_seq:
+        book = _rebuild(market, ms.applied_seq)
+    elif applied < ms.applied_seq:
+        for o in Order.objects.filter(market=market, seq__gt=applied, seq__lte=ms.applied_seq).order_by("seq").iterator():
+            if (cmd := _command(o)) is not None:
+                book.apply(cmd)
+    if mine is None:
+        new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant", "account").order_by("seq")[:batch])
+    elif mine.seq == ms.applied_seq + 1:  # nothing can sit between (the usual case): no read
+        new = [mine]
+    else:
+        new = [*Order.objects.filter(market=market, seq__gt=ms.applied_seq, seq__lt=mine.seq).select_related("participant", "account").order_by("seq"),
+               mine]
+    ctx = ctx or _DrainCache(market)
+    for o in new:
+        before = {f: getattr(o, f) for f in _SAVED} if o is mine else None
+        try:
+            with transaction.atomic():
+                _record(o, book.apply(_command(o)), ctx)
+        except CetsError as e:
+            # Settlement refused what the book accepted (an account frozen or closed since
+            # entry): the command is void, and the book is rebuilt without it, so one
+            # refusal never halts the market. (``mine`` is not saved before its record: its
+            # fields go back to what the entry set, not to the database's row.)
+            if before is not None:
+                for f, v in before.items():
+                    setattr(o, f, v)
+            _void(o, e, ctx, refresh=before is None)
+            book = _rebuild(market, o.seq)
+    if new:
+        ms.applied_seq = new[-1].seq
+        ms.save(update_fields=["applied_seq"])
+    _BOOKS[market] = (book, ms.applied_seq)
     return new
 
 
@@ -794,6 +860,12 @@ class _DrainCache:
         self._funds: dict[int, object] = {}
         self._fees = None
 
+    def seed_unit_type(self, day: dt.date, instrument: str, ut: UnitType) -> None:
+        self._ut[(day.year, instrument)] = ut
+
+    def seed_fund(self, holder: Organisation, acc) -> None:
+        self._funds[holder.pk] = acc
+
     def unit_type(self, day: dt.date, instrument: str) -> UnitType:
         k = (day.year, instrument)
         if k not in self._ut:
@@ -810,8 +882,27 @@ class _DrainCache:
             self._fees = funds.system_fund_account(self.market, "fees")
         return self._fees
 
+    def prefetch_funds(self, *holders: Organisation) -> None:
+        """Read the fund accounts of ``holders`` and the fees account not read yet, in one statement."""
+        from django.db.models import Q
 
-_SAVED = ["status", "filled_t", "filled_amount_fen", "remaining_t", "frozen_fen", "frozen_t", "reject_code", "reject_detail"]
+        from ..models import FundAccount
+
+        missing = {h.pk for h in holders if h.pk not in self._funds}
+        fees_number = f"{self.market.upper()}-FUND-FEES"
+        if not missing and self._fees is not None:
+            return
+        q = Q(market=self.market, holder_id__in=missing) if missing else Q(pk__in=[])
+        if self._fees is None:
+            q |= Q(number=fees_number)
+        for acc in FundAccount.objects.filter(q):
+            if acc.number == fees_number:
+                self._fees = acc
+            elif acc.holder_id in missing and acc.holder_id not in self._funds:
+                self._funds[acc.holder_id] = acc
+
+
+_SAVED = ["status", "filled_t", "filled_amount_fen", "remaining_t", "frozen_fen", "frozen_t", "reject_code", "reject_detail", "account"]
 
 
 def _record(o: Order, events: list, ctx: _DrainCache) -> None:
@@ -819,7 +910,7 @@ def _record(o: Order, events: list, ctx: _DrainCache) -> None:
 
     def get(seq: int) -> Order:
         if seq not in orders:
-            orders[seq] = Order.objects.select_related("participant").get(seq=seq)
+            orders[seq] = Order.objects.select_related("participant", "account").get(seq=seq)
         return orders[seq]
 
     for ev in events:
@@ -847,10 +938,12 @@ def _record(o: Order, events: list, ctx: _DrainCache) -> None:
         d.save(update_fields=_SAVED)
 
 
-def _void(o: Order, e: CetsError, ctx: _DrainCache) -> None:
+def _void(o: Order, e: CetsError, ctx: _DrainCache, refresh: bool = True) -> None:
     """Mark ``o`` void and rejected with the settlement's check, and give back what it holds where the
-    registry still allows it (units of a frozen account stay held and the order says so)."""
-    o.refresh_from_db()
+    registry still allows it (units of a frozen account stay held and the order says so). ``refresh=False``:
+    ``o`` holds its logged state already (an entry's own command, not saved before its record)."""
+    if refresh:
+        o.refresh_from_db()
     o.voided = True
     o.status = Order.Status.REJECTED
     o.reject_code = e.code
@@ -908,25 +1001,18 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
         effective_at=at,
     )
     sell.frozen_t -= ev.quantity_t
+    ctx.prefetch_funds(buy.participant, sell.participant)
     bfund, sfund, fee_acc = ctx.fund(buy.participant), ctx.fund(sell.participant), ctx.fees()
-    funds.post(
-        savepoint=False,
-        key=f"trade-{tr.seq}-funds",
-        kind=FundEntry.Kind.SETTLE,
-        debit=(bfund, funds.FROZEN),
-        credit=(sfund, funds.AVAILABLE),
-        amount_fen=amount,
-        reference=f"成交 trade #{tr.seq}",
-        trade=tr,
-        at=at,
-    )
-    buy.frozen_fen -= amount
-    # each side's fee from its own bucket: the buyer's was frozen with the order, the seller's comes from the proceeds
+    # payment, then each side's fee from its own bucket (the buyer's was frozen with the order, the seller's comes from
+    # the proceeds): the entries post() would write one by one, set-based (funds.post_batch)
+    entries = [funds.FundPost(key=f"trade-{tr.seq}-funds", kind=FundEntry.Kind.SETTLE, debit=(bfund, funds.FROZEN), credit=(sfund, funds.AVAILABLE),
+                              amount_fen=amount, reference=f"成交 trade #{tr.seq}", trade=tr)]
     for side, order, fund, bucket in (("buyer", buy, bfund, funds.FROZEN), ("seller", sell, sfund, funds.AVAILABLE)):
         if fees[order.seq]:
-            funds.post(savepoint=False, key=f"trade-{tr.seq}-fee-{side}", kind=FundEntry.Kind.FEE, debit=(fund, bucket),
-                       credit=(fee_acc, funds.AVAILABLE), amount_fen=fees[order.seq], trade=tr, at=at)
-    buy.frozen_fen -= fees[buy.seq]
+            entries.append(funds.FundPost(key=f"trade-{tr.seq}-fee-{side}", kind=FundEntry.Kind.FEE, debit=(fund, bucket),
+                                          credit=(fee_acc, funds.AVAILABLE), amount_fen=fees[order.seq], trade=tr))
+    funds.post_batch(entries, at=at)
+    buy.frozen_fen -= amount + fees[buy.seq]
     return tr
 
 
