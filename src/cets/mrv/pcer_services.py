@@ -88,11 +88,12 @@ def _step_key(q: PcerPeriod, step: str, previous) -> str:
 
 
 @transaction.atomic
-def pcer_issuance_propose(*, period_id: int, actor):
+def pcer_issuance_propose(*, period_id: int, actor, effective_at: dt.datetime | None = None):
     """A registry operator proposes the next four-eyes step of a confirmed period's issuance and returns the
     :class:`~cets.registry.models.Proposal`: first creating the reduction as ``PCER-{vintage}`` units (vintage = the
     year the period ends) in the market's total account (``vintage_create``), then — once a second operator approved
-    that — issuing them to the owner's account in PCER's market (``issue``). A rejected step may be proposed again.
+    that — issuing them to the owner's account in PCER's market (``issue``). A rejected step may be proposed again;
+    ``effective_at`` dates the step's ledger entries (a replayed year), else the approval's moment.
     R0502 unless a registry operator; P0201 period not confirmed; P0202 a step awaits approval or already issued;
     P0203 the owner has no account in that market; P0204 a zero reduction. Source: 京环发〔2024〕8号 三(三)
     "经审定签发的项目减排量可按相关规定用于碳排放抵销"."""
@@ -116,7 +117,7 @@ def pcer_issuance_propose(*, period_id: int, actor):
     created, issued = q.create_proposal, q.issue_proposal
     if created is None or created.status == Proposal.Status.REJECTED:
         p = vintage_create_propose(key=_step_key(q, "create", created), instrument=Instrument.PCER, vintage=vintage, cap_t=q.reduction_t,
-                                   actor=actor, reference=ref)
+                                   actor=actor, reference=ref, effective_at=effective_at)
         q.create_proposal = p
         q.save(update_fields=["create_proposal"])
         return p
@@ -124,7 +125,7 @@ def pcer_issuance_propose(*, period_id: int, actor):
         raise CetsError(P0202, str(q.pk))
     ut = UnitType.objects.get(code=created.result["unit_type"])
     p = issuance_propose(key=_step_key(q, "issue", issued), unit_type=ut, lines=[IssuanceLine(account=account.number, quantity=q.reduction_t, reference=ref)],
-                         actor=actor)
+                         actor=actor, effective_at=effective_at)
     q.issue_proposal = p
     q.save(update_fields=["issue_proposal"])
     return p

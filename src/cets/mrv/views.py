@@ -417,8 +417,7 @@ def _pcer_post(request) -> str:
 
     from .checks import P0102, P0205
     from .pcer import fields
-    from .pcer_services import (PACK, pcer_issuance_propose, pcer_period_confirm, pcer_period_submit, pcer_project_approve,
-                                pcer_project_register)
+    from .pcer_services import PACK, pcer_issuance_propose, pcer_period_confirm, pcer_period_submit, pcer_project_approve, pcer_project_register
 
     action = next((a for a in _PCER_ACTIONS if a in request.POST), "")
     raw_id = request.POST.get("id", "")
