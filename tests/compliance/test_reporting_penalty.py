@@ -144,5 +144,6 @@ def test_page_fine_in_yuan_to_the_fen(rp):
     assert ReportingEnforcement.objects.get().status == "ordered"
     c.post("/compliance/reporting/", {**post, "fine_cny": "49999.5"}, follow=True)
     assert ReportingEnforcement.objects.get().fine_fen == 4_999_950
+    assert "CNY 49,999.50" in c.get("/compliance/reporting/?market=beijing&year=2023").content.decode()
     assert client_for(rp.users[0]).get("/compliance/reporting/?market=beijing&year=2023").status_code == 404
     assert c.post("/compliance/reporting/", {**post, "enforcement": "999999", "fine_cny": "1"}).status_code == 404

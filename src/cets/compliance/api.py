@@ -135,7 +135,7 @@ def _penalty_out(d) -> dict:
 @router.get("/penalties/range/{obligation_id}", response=dict)
 def penalty_range(request, obligation_id: PathId):
     """The lawful fine range (fen) and the price it rests on, for the authority deciding (no write)."""
-    from cets.parties.access import require_role
+    from cets.parties.access import district_of, require_role
     from cets.rules.packs import load_pack
 
     from .models import Obligation
@@ -145,7 +145,7 @@ def penalty_range(request, obligation_id: PathId):
         from django.http import Http404
         raise Http404
     pack = load_pack(ob.pack_id)
-    require_role(request.user, *pack.raw("penalty.authorities"), province=ob.entity.province, region_code=ob.entity.region_code)
+    require_role(request.user, *pack.raw("penalty.authorities"), province=ob.entity.province, region_code=district_of(ob.entity))
     q, price, rng = services.penalty_range(obligation=ob, pack=pack)
     return {"basis": rng.basis, "unsurrendered_t": q, "price_fen": price.price_fen if price else None, "min_fen": rng.min_fen, "max_fen": rng.max_fen}
 

@@ -381,7 +381,6 @@ def reporting(request):
     pack's range (CNY, to the fen). Key emitting and general reporting units alike. Others get 404."""
     from django.contrib import messages
     from django.shortcuts import redirect
-    from django.utils.translation import gettext as _
 
     from cets.core.errors import CetsError
     from cets.parties.access import viewer_of

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cets.core.errors import CetsError
-from cets.parties.access import organisation_scope, require_role
+from cets.parties.access import district_of, organisation_scope, require_role
 from cets.parties.models import Organisation
 from cets.rules.packs import PackError, load_pack, pack_for
 
@@ -113,7 +113,7 @@ def _one(*, entity_id: int, market: str, year: int, duty: str, actor, today: dt.
     pack = _pack(market, year, entry.sector) if entry else None
     if pack is None or entry is None or duty not in _duties(pack, entry):
         raise CetsError(C1201, f"{entity_id} {market} {year} {duty}"[:80])
-    m = require_role(actor, *pack.raw("reporting_penalty.authorities"), province=entity.province, region_code=entity.region_code or "")
+    m = require_role(actor, *pack.raw("reporting_penalty.authorities"), province=entity.province, region_code=district_of(entity))
     due = cycle_due(market=market, year=year, sector=entry.sector, event=duty)
     if due is None:
         raise CetsError(C1201, duty)
@@ -148,7 +148,7 @@ def reporting_fine_decide(*, enforcement_id: int, fine_fen: int, reference: str,
     on = on or timezone.localdate()
     r = ReportingEnforcement.objects.select_for_update().select_related("entity").get(pk=enforcement_id)
     pack = load_pack(r.pack_id)
-    require_role(actor, *pack.raw("reporting_penalty.authorities"), province=r.entity.province, region_code=r.entity.region_code or "")
+    require_role(actor, *pack.raw("reporting_penalty.authorities"), province=r.entity.province, region_code=district_of(r.entity))
     if r.status == ReportingEnforcement.Status.FINED:
         raise CetsError(C1208, str(r.pk))
     if on <= r.correct_by:
