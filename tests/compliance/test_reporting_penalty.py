@@ -147,3 +147,18 @@ def test_page_fine_in_yuan_to_the_fen(rp):
     assert "CNY 49,999.50" in c.get("/compliance/reporting/?market=beijing&year=2023").content.decode()
     assert client_for(rp.users[0]).get("/compliance/reporting/?market=beijing&year=2023").status_code == 404
     assert c.post("/compliance/reporting/", {**post, "enforcement": "999999", "fine_cny": "1"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_inbox_counts_what_waits_on_the_authority(rp):
+    from cets.web.selectors import inbox
+
+    def count(user, day):
+        return {i.en: i.count for i in inbox(user=user, year=2023, today=D(day))}.get("units that did not report (order to correct, or fine)", 0)
+
+    assert count(rp.bureau, "2024-07-15") == 0
+    assert (count(rp.bureau, "2024-07-16"), count(rp.chaoyang, "2024-07-16")) == (2, 1)
+    reporting_order(entity_id=rp.orgs[2].pk, market="beijing", year=2023, duty="general_reports", correct_by=D("2024-08-20"), reference="令",
+                    actor=rp.bureau, on=D("2024-07-20"))
+    assert count(rp.bureau, "2024-08-20") == 1        # BJ1 still to order; BJ3's correction period runs
+    assert count(rp.bureau, "2024-08-21") == 2        # BJ3's fine is now due
