@@ -101,7 +101,12 @@ def test_beijing_year_by_hand(unblocked):
            for a in EntityAllocation.objects.filter(market="beijing", year=2023).select_related("entity")}
     assert got[uscc(ENTITIES[3].first17)] == ("power", 76_000, 0)
     assert got[uscc(ENTITIES[2].first17)] == ("power", 426_800, 280_000)
-    assert {"bj-bureau", "bj-chaoyang", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
+    assert {"bj-bureau", "bj-chaoyang", "bj-etda", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Membership, Organisation
+
+    etda = Membership.objects.get(user__username="bj-etda").user   # 经开区 sees its one unit (大兴 area, our code 11ETDA) only
+    assert list(Organisation.objects.filter(organisation_scope(etda), kind="entity").values_list("uscc", flat=True)) == [uscc(ENTITIES[4].first17)]
     from cets.compliance.models import SurrenderApplication
 
     first = uscc(ENTITIES[0].first17)

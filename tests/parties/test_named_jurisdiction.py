@@ -106,3 +106,25 @@ def test_assignment_refusals_and_undo(etda):
         assert e.value.code == "S0401"
     organisation_jurisdiction_set(organisation=etda["yizhuang"], jurisdiction="", actor=etda["bureau"])   # back under 大兴区
     assert _seen(etda["daxing"]) == {"亦庄测试制造", "大兴测试热力"} and _seen(etda["official"]) == set()
+
+
+def test_the_bureau_assigns_on_the_entity_page_and_through_the_api(etda):
+    from tests.conftest import client_for
+
+    plain = etda["plain"]
+    bureau = client_for(etda["bureau"], verified=True)
+    page = bureau.get(f"/entities/{plain.uscc}/").content.decode()
+    assert 'id="jurisdiction-set"' in page and "北京经济技术开发区 (11ETDA)" in page
+    r = bureau.post(f"/entities/{plain.uscc}/jurisdiction/", {"jurisdiction": "11ABCD"}, follow=True)
+    assert "S0401" in r.content.decode()
+    bureau.post(f"/entities/{plain.uscc}/jurisdiction/", {"jurisdiction": "11ETDA"}, follow=True)
+    assert _seen(etda["official"]) == {"亦庄测试制造", "大兴测试热力"}
+    assert 'id="jurisdiction-set"' not in client_for(etda["official"], verified=True).get(f"/entities/{plain.uscc}/").content.decode()
+    # the 经开区 official cannot assign (R0502); 大兴区 no longer sees the unit (404)
+    r = client_for(etda["official"], verified=True).post(f"/api/v1/entities/{plain.uscc}/jurisdiction", {"jurisdiction": ""},
+                                                          content_type="application/json")
+    assert r.status_code == 403
+    assert client_for(etda["daxing"], verified=True).post(f"/entities/{plain.uscc}/jurisdiction/", {"jurisdiction": ""}).status_code == 404
+    r = bureau.post(f"/api/v1/entities/{plain.uscc}/jurisdiction", {"jurisdiction": ""}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["jurisdiction"] == ""
+    assert _seen(etda["daxing"]) == {"大兴测试热力"}

@@ -11,7 +11,8 @@ The year:
 
 1. the bureau (``bj-bureau``, the municipal bureau: a provincial-level authority, province 11) imports and
    publishes the 2023 list as an XLSX; a district bureau user (``bj-chaoyang``, 朝阳区) sees only its district;
-   the list also names one general reporting unit (一般报告单位, :data:`GENERAL`, 朝阳区): it files its 2023 report by
+   北京经济技术开发区 (``bj-etda``, our code ``11ETDA``: it has no GB/T 2260 code) supervises one unit of 大兴区's area and
+   sees only it; the list also names one general reporting unit (一般报告单位, :data:`GENERAL`, 朝阳区): it files its 2023 report by
    2024-07-15 (``bj-general``) and ``bj-chaoyang`` checks it within 30 days (三(一)2); it is allocated nothing and owes
    nothing;
 2. each unit commissions a verification body (自行委托, 三(二)); the body records the verified emissions; the bureau
@@ -44,6 +45,9 @@ ALLOCATION_PACK = "beijing/emitters-2023-2024"
 COMPLIANCE_PACK = "beijing/compliance-2023-2024"
 LIST_SECTOR = "power"
 DISTRICT = "110105"  # 朝阳区 (GB/T 2260)
+#: 北京经济技术开发区: no GB/T 2260 code; our code from beijing/market.toml [[jurisdictions]]. The demo unit it
+#: supervises (its area lies in 大兴区, so the unit's GB/T region_code stays 110115).
+ETDA, ETDA_UNIT = "11ETDA", "91110115MA0BJD005"
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,10 @@ class BeijingYear:
                                                              defaults={"province": PROVINCE, "region_code": DISTRICT})
         self.district = member_create(username="bj-chaoyang", organisation=district_org, role=Role.DISTRICT_AUTHORITY, province=PROVINCE,
                                       district=DISTRICT, password=DEMO_PASSWORD)
+        etda_org, _ = Organisation.objects.get_or_create(kind=Organisation.Kind.AUTHORITY, name="北京经济技术开发区管理委员会", uscc=None,
+                                                         defaults={"province": PROVINCE})
+        self.etda = member_create(username="bj-etda", organisation=etda_org, role=Role.DISTRICT_AUTHORITY, province=PROVINCE, district=ETDA,
+                                  password=DEMO_PASSWORD)
         self.bodies = []
         for i, first17 in enumerate(("91110105MA0BJK001", "91110108MA0BJK002")):
             org, _ = Organisation.objects.get_or_create(uscc=uscc(first17), defaults={"name": f"（演示）北京第{i + 1}碳核查技术服务有限公司",
@@ -165,6 +173,11 @@ class BeijingYear:
             account_open(holder=o, market=MARKET)
             self.entities[o.uscc] = (o, u)
         members_bulk_create(specs=[(f"e-{c}", o, Role.ENTITY, "") for c, (o, _u) in self.entities.items()])
+        from cets.parties.services import organisation_jurisdiction_set
+
+        etda_unit = self.entities[uscc(ETDA_UNIT)][0]
+        if etda_unit.jurisdiction != ETDA:
+            organisation_jurisdiction_set(organisation=etda_unit, jurisdiction=ETDA, actor=self.bureau)
         first = self.entities[uscc(ENTITIES[0].first17)][0]
         member_create(username="bj-entity", organisation=first, role=Role.ENTITY, password=DEMO_PASSWORD)
         general = Organisation.objects.get(uscc=uscc(GENERAL[0]))
@@ -375,10 +388,12 @@ class BeijingYear:
 
         from .common import DEMO_PASSWORD
 
-        secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-chaoyang", "bj-entity", "bj-general")}
+        secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-chaoyang", "bj-etda", "bj-entity",
+                                                                                                "bj-general")}
         self.res.logins += [
             ("bj-bureau", DEMO_PASSWORD, f"北京市生态环境局 Beijing bureau (pilot market, province 11); TOTP secret {secret['bj-bureau']}"),
             ("bj-chaoyang", DEMO_PASSWORD, f"朝阳区生态环境局 district authority (朝阳区 110105 only); TOTP secret {secret['bj-chaoyang']}"),
+            ("bj-etda", DEMO_PASSWORD, f"北京经济技术开发区 district-level authority (code 11ETDA, ours; its one unit); TOTP secret {secret['bj-etda']}"),
             ("bj-entity", DEMO_PASSWORD, f"{ENTITIES[0].name} Beijing key emitter; TOTP secret {secret['bj-entity']}"),
             ("bj-general", DEMO_PASSWORD, f"{GENERAL[1]} general reporting unit 一般报告单位 (朝阳区); TOTP secret {secret['bj-general']}"),
             ("bj-verifier-1", DEMO_PASSWORD, "（演示）北京第1碳核查技术服务有限公司 verification body"),
