@@ -103,7 +103,7 @@ def pcer_issuance_propose(*, period_id: int, actor, effective_at: dt.datetime | 
     from cets.registry.services.operator import vintage_create_propose
 
     require_role(actor, Role.REGISTRY_OPERATOR)
-    q = PcerPeriod.objects.select_for_update().select_related("project", "create_proposal", "issue_proposal").get(pk=period_id)
+    q = PcerPeriod.objects.select_for_update(of=("self",)).select_related("project", "create_proposal", "issue_proposal").get(pk=period_id)
     if q.status != PcerPeriod.Status.CONFIRMED:
         raise CetsError(P0201, str(q.pk))
     if q.reduction_t == 0:

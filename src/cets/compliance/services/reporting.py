@@ -146,7 +146,7 @@ def reporting_fine_decide(*, enforcement_id: int, fine_fen: int, reference: str,
     R0502 outside the jurisdiction; C1205 the correction period has not ended; C1206 the unit reported by the
     deadline; C1207 amount not whole fen in range; C1208 already fined; C1204 empty reference."""
     on = on or timezone.localdate()
-    r = ReportingEnforcement.objects.select_for_update().select_related("entity").get(pk=enforcement_id)
+    r = ReportingEnforcement.objects.select_for_update(of=("self",)).select_related("entity").get(pk=enforcement_id)
     pack = load_pack(r.pack_id)
     require_role(actor, *pack.raw("reporting_penalty.authorities"), province=r.entity.province, region_code=district_of(r.entity))
     if r.status == ReportingEnforcement.Status.FINED:
