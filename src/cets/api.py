@@ -29,6 +29,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.parser import Parser
 from ninja.security import django_auth
+from pydantic import Field
 
 from cets.allocation.models import EntityAllocation, UnitAllocation
 from cets.compliance.models import Obligation
@@ -140,6 +141,13 @@ class EntityOut(Schema):
     name: str
     province: str
     region_code: str
+    jurisdiction: str = ""  # a named district-level jurisdiction of ours (e.g. 11ETDA 北京经济技术开发区), '' = its GB/T district
+
+
+class JurisdictionIn(Schema):
+    """A named jurisdiction's code of the market files (``11ETDA``), or '' for the district of the GB/T region code."""
+
+    jurisdiction: str = Field(max_length=6)
 
 
 class UnitOut(Schema):
@@ -214,6 +222,17 @@ def entities(request, search: str = "", province: str = ""):
 @api.get("/entities/{uscc}", response=EntityOut, tags=["parties"])
 def entity(request, uscc: str):
     return entity_get(user=request.user, uscc=uscc)
+
+
+@api.post("/entities/{uscc}/jurisdiction", response=EntityOut, tags=["parties"])
+def entity_jurisdiction(request, uscc: str, body: JurisdictionIn):
+    """The province's authority puts the entity under a named district-level jurisdiction (北京经济技术开发区 ``11ETDA``,
+    京政发〔2024〕6号 Art. 4) or back under its GB/T district (R0502, S0401, S0402)."""
+    from cets.parties.access import require_second_factor
+    from cets.parties.services import organisation_jurisdiction_set
+
+    require_second_factor(request.user)
+    return organisation_jurisdiction_set(organisation=entity_get(user=request.user, uscc=uscc), jurisdiction=body.jurisdiction, actor=request.user)
 
 
 @api.get("/entities/{uscc}/units", response=list[UnitOut], tags=["parties"])

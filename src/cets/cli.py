@@ -222,7 +222,8 @@ def cmd_demo(args) -> int:
                          ("free allocation 免费配额 (t)", "allocated_t"), ("issued BEA 发放 (t)", "issued_t"), ("surrendered 清缴 (t)", "surrendered_t"),
                          ("on time 按时足额", "outcome_on_time"), ("collected after the deadline 逾期自动收缴", "outcome_collected"),
                          ("incomplete 未足额", "outcome_incomplete"), ("fines decided 罚款决定", "fines"),
-                         ("general reporting units' reports accepted 一般报告单位报告检查通过", "general_reports_accepted")):
+                         ("general reporting units' reports accepted 一般报告单位报告检查通过", "general_reports_accepted"),
+                         ("PCER issued 碳普惠减排量签发 (t)", "pcer_issued_t")):
             bt.add_row(label, f"{b.get(k, 0):,}")
         if b.get("fines"):
             bt.add_row("fine 罚款 (CNY), 3 × average BEA price", f"{b['fine_fen'] / 100:,.2f} (price {b['fine_price_fen'] / 100:.2f})")

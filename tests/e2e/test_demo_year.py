@@ -76,7 +76,10 @@ def test_beijing_year_by_hand(unblocked):
     """The Beijing 2023 year (cets.demo.beijing, generated units) computed by hand from the pack (±20% cap, 70%
     pre-allocation, floor): allocations 833,000 + 171,000 + 426,800 + 76,000 + 252,000 + 336,600 = 2,095,400 t over determined
     emissions 820,000 + 160,000 + 396,000 (the spot check's) + 95,000 + 240,000 + 330,000 = 2,041,000 t; four units surrender
-    in time, one is collected after 2024-11-15 (160,000 t), one holds 76,000 t of 95,000 t (incomplete)."""
+    in time, one is collected after 2024-11-15 (160,000 t), one holds 76,000 t of 95,000 t (incomplete). The first unit's
+    carbon-inclusion period (20,000,000 vkm × 8 L/100 km ÷ 100 × 2.3 kg/L ÷ 1000 = 3,680 t − 3,000,000 kWh × 0.604 t/MWh
+    ÷ 1000 = 1,812 t → 1,868 t, pack placeholders) is issued and surrendered within its cap (5% × 820,000 = 41,000 t),
+    the rest of its 820,000 t in BEA."""
     import csv
     from decimal import ROUND_HALF_UP, Decimal
 
@@ -93,12 +96,23 @@ def test_beijing_year_by_hand(unblocked):
     price_fen = int((amount * 100 / volume).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     assert b == {"entities": 6, "determined_t": 2_041_000, "allocated_t": 2_095_400, "issued_t": 2_095_400, "surrendered_t": 2_022_000,
                  "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1, "general_reports_accepted": 1,
-                 "fines": 1, "fine_price_fen": price_fen, "fine_fen": 3 * (95_000 - 76_000) * price_fen}
+                 "pcer_issued_t": 1_868, "fines": 1, "fine_price_fen": price_fen, "fine_fen": 3 * (95_000 - 76_000) * price_fen}
     got = {a.entity.uscc: (a.sector, a.final_allocation_t, a.pre_allocation_t)
            for a in EntityAllocation.objects.filter(market="beijing", year=2023).select_related("entity")}
     assert got[uscc(ENTITIES[3].first17)] == ("power", 76_000, 0)
     assert got[uscc(ENTITIES[2].first17)] == ("power", 426_800, 280_000)
-    assert {"bj-bureau", "bj-chaoyang", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
+    assert {"bj-bureau", "bj-chaoyang", "bj-etda", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import Membership, Organisation
+
+    etda = Membership.objects.get(user__username="bj-etda").user   # 经开区 sees its one unit (大兴 area, our code 11ETDA) only
+    assert list(Organisation.objects.filter(organisation_scope(etda), kind="entity").values_list("uscc", flat=True)) == [uscc(ENTITIES[4].first17)]
+    from cets.compliance.models import SurrenderApplication
+
+    first = uscc(ENTITIES[0].first17)
+    used = {(a.unit_type.code, a.quantity)
+            for a in SurrenderApplication.objects.filter(obligation__entity__uscc=first, obligation__market="beijing", status="approved")}
+    assert used == {("PCER-2023", 1_868), ("BEA-2023", 818_132)}
 
 
 def test_second_run_changed_nothing(unblocked):

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from ninja import Router, Schema
+from pydantic import Field
 
 from cets.core.errors import CetsError
-from cets.core.schema import DecimalText, Fen, ObjectId, PathId, SignedTonnes, Tonnes, Year
+from cets.core.schema import DecimalText, Fen, ObjectId, PathId, PathYear, SignedTonnes, Tonnes, Year
 from cets.parties.access import require_second_factor
 from cets.parties.selectors import entity_get
 from cets.registry.api import ProposalOut, _otp, _proposal_out
@@ -134,7 +135,7 @@ def _penalty_out(d) -> dict:
 @router.get("/penalties/range/{obligation_id}", response=dict)
 def penalty_range(request, obligation_id: PathId):
     """The lawful fine range (fen) and the price it rests on, for the authority deciding (no write)."""
-    from cets.parties.access import require_role
+    from cets.parties.access import district_of, require_role
     from cets.rules.packs import load_pack
 
     from .models import Obligation
@@ -144,7 +145,7 @@ def penalty_range(request, obligation_id: PathId):
         from django.http import Http404
         raise Http404
     pack = load_pack(ob.pack_id)
-    require_role(request.user, *pack.raw("penalty.authorities"), province=ob.entity.province, region_code=ob.entity.region_code)
+    require_role(request.user, *pack.raw("penalty.authorities"), province=ob.entity.province, region_code=district_of(ob.entity))
     q, price, rng = services.penalty_range(obligation=ob, pack=pack)
     return {"basis": rng.basis, "unsurrendered_t": q, "price_fen": price.price_fen if price else None, "min_fen": rng.min_fen, "max_fen": rng.max_fen}
 
@@ -285,3 +286,80 @@ def propose_forced_surrender(request, body: ForcedSurrenderIn):
         raise CetsError(R0101, body.entity_uscc)
     return _proposal_out(services.forced_surrender_propose(key=body.key, entity=entity, year=body.year, instruction_ref=body.instruction_ref,
                                                            actor=request.user))
+
+
+class MissingReportOut(Schema):
+    """A report not filed by its due date (京环发〔2024〕8号 五(二)) and its enforcement, if any (fine in fen)."""
+
+    entity_uscc: str
+    entity_name: str
+    category: str
+    duty: str
+    due_on: dt.date
+    reported_on: dt.date | None
+    enforcement_id: int | None
+    status: str
+    correct_by: dt.date | None
+    fine_fen: int | None
+
+
+class ReportingOrderIn(Schema):
+    entity_uscc: str = Field(max_length=18)
+    duty: str = Field(max_length=40)
+    correct_by: dt.date
+    reference: str = Field(min_length=1, max_length=120)
+
+
+class ReportingFineIn(Schema):
+    fine_fen: Fen
+    reference: str = Field(min_length=1, max_length=120)
+
+
+class ReportingEnforcementOut(Schema):
+    id: int
+    entity_uscc: str
+    duty: str
+    due_on: dt.date
+    ordered_on: dt.date
+    correct_by: dt.date
+    order_reference: str
+    status: str
+    fine_fen: int | None
+    fine_reference: str
+
+
+def _enforcement(r) -> ReportingEnforcementOut:
+    return ReportingEnforcementOut(id=r.pk, entity_uscc=r.entity.uscc or "", duty=r.duty, due_on=r.due_on, ordered_on=r.ordered_on, correct_by=r.correct_by,
+                                   order_reference=r.order_reference, status=r.status, fine_fen=r.fine_fen, fine_reference=r.fine_reference)
+
+
+@router.get("/reporting/{market}/{year}", response=list[MissingReportOut])
+def reporting_missing(request, market: str, year: PathYear):
+    """Reports of the year not filed by their due date, for the listed units in the caller's jurisdiction."""
+    from .services.reporting import reporting_missing as missing
+
+    return [MissingReportOut(entity_uscc=m.entity.uscc or "", entity_name=m.entity.name, category=m.category, duty=m.duty, due_on=m.due_on,
+                             reported_on=m.reported_on, enforcement_id=m.enforcement.pk if m.enforcement else None,
+                             status=m.enforcement.status if m.enforcement else "missing", correct_by=m.enforcement.correct_by if m.enforcement else None,
+                             fine_fen=m.enforcement.fine_fen if m.enforcement else None)
+            for m in missing(user=request.user, market=market[:16], year=year)]
+
+
+@router.post("/reporting/{market}/{year}/orders", response=ReportingEnforcementOut)
+def reporting_order(request, market: str, year: PathYear, body: ReportingOrderIn):
+    """责令限期改正 (R0502, C1201–C1204); the unit is found by credit code within the caller's jurisdiction (404)."""
+    from .services.reporting import reporting_order as order
+
+    require_second_factor(request.user)
+    org = entity_get(user=request.user, uscc=body.entity_uscc)
+    return _enforcement(order(entity_id=org.pk, market=market[:16], year=year, duty=body.duty, correct_by=body.correct_by, reference=body.reference,
+                              actor=request.user))
+
+
+@router.post("/reporting-enforcements/{enforcement_id}/fine", response=ReportingEnforcementOut)
+def reporting_fine(request, enforcement_id: PathId, body: ReportingFineIn):
+    """The fine for a report still missing after the correction deadline, in fen within the pack's range (R0502, C1204–C1208)."""
+    from .services.reporting import reporting_fine_decide
+
+    require_second_factor(request.user)
+    return _enforcement(reporting_fine_decide(enforcement_id=enforcement_id, fine_fen=body.fine_fen, reference=body.reference, actor=request.user))

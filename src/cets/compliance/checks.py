@@ -46,3 +46,14 @@ C0701 = Check("C0701", "不在结转申请期内", "outside the carry-over appli
 C0702 = Check("C0702", "未按时足额完成2023、2024年度清缴，不具备结转资格", "not eligible: 2023 and 2024 surrender not completed on time")
 C0703 = Check("C0703", "存在司法冻结配额，须解除冻结后申请", "judicially frozen units: apply after the freeze is lifted")
 C0704 = Check("C0704", "超过可结转量", "exceeds the carry-over limit")
+
+# C12xx units that do not report (未按规定报送, Beijing: 京环发〔2024〕8号 五(二); cets.compliance.services.reporting).
+C1201 = Check("C1201", "该单位在该年度名录中无此报送义务，或规则包未规定不报送的处理",
+              "the unit has no such reporting duty on the year's list, or the pack sets no rule for units that do not report")
+C1202 = Check("C1202", "该报告已按时报送或尚未到期，不能责令改正", "the report was filed on time or is not yet due; no order to correct")
+C1203 = Check("C1203", "已就该报告责令改正", "an order to correct this report already exists")
+C1204 = Check("C1204", "改正期限须晚于责令之日，文号不能为空", "the correction deadline must be after the order's day and the reference may not be empty")
+C1205 = Check("C1205", "改正期限未届满，不能处罚", "the correction period has not ended; no fine yet")
+C1206 = Check("C1206", "单位已在改正期限内报送，不予处罚", "the unit reported within the correction period; no fine")
+C1207 = Check("C1207", "罚款金额须在规则包规定的范围内（分，整数）", "the fine must be whole fen within the pack's range")
+C1208 = Check("C1208", "该不报送事项已作出罚款决定", "a fine was already decided for this missing report")

@@ -269,3 +269,37 @@ class ReliefApplication(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.CheckConstraint(condition=Q(quantity_t__isnull=True) | Q(quantity_t__gt=0), name="relief_quantity_positive")]
+
+
+class ReportingEnforcement(models.Model):
+    """A unit that did not report (未按规定报送, 京环发〔2024〕8号 五(二)): the authority's order to correct within a
+    deadline (责令限期改正: ``correct_by``, ``order_reference``) and, if the report is still missing after it, the fine
+    decided within the pack's range (``fine_fen`` int fen, at most ``reporting_penalty.max_fine_fen``). ``duty`` is the
+    cycle event of the missing report (``annual_reports``, ``verification`` for key emitting units; ``general_reports``
+    for general reporting units), ``due_on`` its due date. cets.compliance.services.reporting."""
+
+    class Status(models.TextChoices):
+        ORDERED = "ordered", "已责令限期改正 ordered to correct"
+        FINED = "fined", "已处罚款 fined"
+
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="reporting_enforcements")
+    market = models.CharField(max_length=16)
+    year = models.PositiveSmallIntegerField()
+    duty = models.CharField(max_length=40)
+    due_on = models.DateField()
+    pack_id = models.CharField(max_length=80)
+    order_reference = models.CharField(max_length=120)
+    ordered_on = models.DateField()
+    correct_by = models.DateField()
+    ordered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ORDERED)
+    fine_fen = models.BigIntegerField(null=True, blank=True)
+    fine_reference = models.CharField(max_length=120, blank=True)
+    fined_on = models.DateField(null=True, blank=True)
+    fined_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["entity", "market", "year", "duty"], name="reporting_enforcement_once"),
+                       models.CheckConstraint(condition=Q(correct_by__gt=models.F("ordered_on")), name="reporting_correct_after_order"),
+                       models.CheckConstraint(condition=Q(fine_fen__isnull=True) | Q(fine_fen__gt=0), name="reporting_fine_positive")]

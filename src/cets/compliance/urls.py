@@ -12,6 +12,7 @@ urlpatterns = [
     path("compliance/<int:year>/", views.overview, name="overview"),
     path("compliance/<int:year>/notices/issue/", views.notices_issue, name="notices_issue"),
     path("compliance/surrenders/", views.surrenders, name="surrenders"),
+    path("compliance/reporting/", views.reporting, name="reporting"),
     path("compliance/surrenders/<int:application_id>/<str:action>/", views.surrender_decide, name="surrender_decide"),
     path("compliance/notices/<int:notice_id>/", views.notice_page, name="notice"),
     path("compliance/notices/<int:notice_id>/pdf/", views.notice_pdf, name="notice_pdf"),

@@ -330,3 +330,81 @@ def _yuan_to_fen(text: str) -> int:
     from cets.core.quantities import yuan_to_fen
 
     return yuan_to_fen(text.replace(",", "").strip())
+
+
+_YUAN = __import__("re").compile(r"^[0-9]{1,9}(\.[0-9]{1,2})?$")
+
+
+def _reporting_post(request, market: str, year: int) -> str:
+    import datetime as dt
+
+    from django.utils.translation import gettext as _
+
+    from cets.core.errors import CetsError
+
+    from .checks import C1204, C1207
+    from .services.reporting import reporting_fine_decide, reporting_missing, reporting_order
+
+    require_second_factor(request.user)
+    missing = reporting_missing(user=request.user, market=market, year=year)
+    if "order" in request.POST:
+        raw, duty = request.POST.get("entity", ""), request.POST.get("duty", "")[:40]
+        target = next((m for m in missing if str(m.entity.pk) == raw and m.duty == duty), None)
+        if target is None:
+            raise Http404
+        try:
+            correct_by = dt.date.fromisoformat(request.POST.get("correct_by", "")[:10])
+        except ValueError:
+            raise CetsError(C1204, "date") from None
+        reporting_order(entity_id=target.entity.pk, market=market, year=year, duty=duty, correct_by=correct_by,
+                        reference=request.POST.get("reference", "")[:120], actor=request.user)
+        return _("Order to correct issued.")
+    raw = request.POST.get("enforcement", "")
+    ids = {m.enforcement.pk for m in missing if m.enforcement is not None}
+    if "fine" not in request.POST or not raw.isdigit() or int(raw) not in ids:
+        raise Http404
+    yuan = request.POST.get("fine_cny", "").strip()
+    if not _YUAN.match(yuan):
+        raise CetsError(C1207, yuan[:20])
+    whole, _dot, cents = yuan.partition(".")
+    fen = int(whole) * 100 + int((cents + "00")[:2])
+    reporting_fine_decide(enforcement_id=int(raw), fine_fen=fen, reference=request.POST.get("reference", "")[:120], actor=request.user)
+    return _("Fine decided.")
+
+
+@login_required
+def reporting(request):
+    """Units that did not report (京环发〔2024〕8号 五(二)): the reports of a market's year not filed by their due date
+    in the authority's jurisdiction, with the order to correct within a deadline and, after it, the fine within the
+    pack's range (CNY, to the fen). Key emitting and general reporting units alike. Others get 404."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from cets.core.errors import CetsError
+    from cets.parties.access import viewer_of
+    from cets.parties.models import Role
+    from cets.rules.markets import market_ids
+
+    from .services.reporting import _pack, reporting_missing
+
+    v = viewer_of(request.user)
+    if v.role not in (Role.PROVINCIAL_AUTHORITY, Role.DISTRICT_AUTHORITY, Role.NATIONAL_AUTHORITY):
+        raise Http404
+    src = request.POST if request.method == "POST" else request.GET
+    market = src.get("market", "beijing")
+    raw = src.get("year", "")
+    year = int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else timezone.localdate().year - 1
+    if market not in market_ids():
+        raise Http404
+    if request.method == "POST":
+        try:
+            messages.success(request, _reporting_post(request, market, year))
+        except CetsError as e:
+            zh = (getattr(request, "LANGUAGE_CODE", "") or "zh").startswith("zh")
+            messages.error(request, f"{e.code} {e.zh if zh else e.en}")
+        return redirect(f"{request.path}?market={market}&year={year}")
+    pack = _pack(market, year)
+    rows = reporting_missing(user=request.user, market=market, year=year)
+    return render(request, "compliance/reporting.html", {"viewer": v, "market": market, "year": year, "rows": rows, "pack": pack,
+                                                         "max_fine_cny": int(pack.decimal("reporting_penalty.max_fine_fen")) // 100 if pack else None,
+                                                         "today": timezone.localdate()})

@@ -11,7 +11,8 @@ The year:
 
 1. the bureau (``bj-bureau``, the municipal bureau: a provincial-level authority, province 11) imports and
    publishes the 2023 list as an XLSX; a district bureau user (``bj-chaoyang``, 朝阳区) sees only its district;
-   the list also names one general reporting unit (一般报告单位, :data:`GENERAL`, 朝阳区): it files its 2023 report by
+   北京经济技术开发区 (``bj-etda``, our code ``11ETDA``: it has no GB/T 2260 code) supervises one unit of 大兴区's area and
+   sees only it; the list also names one general reporting unit (一般报告单位, :data:`GENERAL`, 朝阳区): it files its 2023 report by
    2024-07-15 (``bj-general``) and ``bj-chaoyang`` checks it within 30 days (三(一)2); it is allocated nothing and owes
    nothing;
 2. each unit commissions a verification body (自行委托, 三(二)); the body records the verified emissions; the bureau
@@ -19,7 +20,11 @@ The year:
 3. the bureau records the approval basis and computes the free allocation (±20% cap, 二(二)); the registry creates
    BEA-2023 and issues it through four eyes: the pre-allocation by 07-15, the rest by 09-15 (三(三)2; the platform
    computes both once the emissions are determined, so the demo's verification and spot check end early in July);
-4. obligations follow from the stored figures (determined emissions; offsets ≤ 5% of them, 三(四)); the units
+4. carbon inclusion (碳普惠, 三(三)): the first unit registers a petrol-to-electric car project (:data:`PCER_PROJECT`),
+   the bureau approves it, the unit submits the 2023 monitoring period (the calculator of ``beijing/pcer-2023-2026``,
+   placeholder factors), the bureau confirms it and the registry creates and issues PCER-2023 by four eyes; the unit
+   surrenders it before the offset cut-off 10-15, within its cap of 5% of its determined emissions (三(四));
+5. obligations follow from the stored figures (determined emissions; offsets ≤ 5% of them, 三(四)); the units
    surrender before 2024-11-15, except one, whose allowances the registry collects automatically after the
    deadline (four eyes; outcome ``collected``), and one that holds too little (``incomplete``).
 
@@ -40,6 +45,9 @@ ALLOCATION_PACK = "beijing/emitters-2023-2024"
 COMPLIANCE_PACK = "beijing/compliance-2023-2024"
 LIST_SECTOR = "power"
 DISTRICT = "110105"  # 朝阳区 (GB/T 2260)
+#: 北京经济技术开发区: no GB/T 2260 code; our code from beijing/market.toml [[jurisdictions]]. The demo unit it
+#: supervises (its area lies in 大兴区, so the unit's GB/T region_code stays 110115).
+ETDA, ETDA_UNIT = "11ETDA", "91110115MA0BJD005"
 
 
 @dataclass(frozen=True)
@@ -72,11 +80,16 @@ ENTITIES = (
 #: The general reporting unit (一般报告单位, 京环发〔2024〕8号 三(一)2): credit code's first 17 characters, name, GB/T 2260
 #: district, its reported 2023 emissions (t CO2e), the filing and check days.
 GENERAL = ("91110105MA0BJG001", "（演示）北京朝阳区域供热站有限公司", "110105", 18_600, "2024-07-10", "2024-07-29")
+#: The carbon-inclusion project of the first unit (generated): name, methodology, location and the 2023 period's
+#: activity data — 20,000,000 vkm × 8 L/100 km ÷ 100 × 2.3 kg/L ÷ 1000 = 3,680 t; 3,000,000 kWh × 0.604 t/MWh ÷ 1000
+#: = 1,812 t; reduction 1,868 t (pack placeholders).
+PCER_PROJECT = ("（演示）朝阳区网约车油改电项目", "ev_conversion", "北京市朝阳区", {"vehicle_km": 20_000_000, "electricity_kwh": 3_000_000})
 #: The unit the bureau spot-checks and the figure the second body finds (tonnes CO2e).
 SPOT_CHECK = ("91110108MA0BJD003", 396_000)
 #: Dates of 京环发〔2024〕8号 (Asia/Shanghai): list, verification, determination and allocation, surrender, collection.
 DAYS = {
     "list": "2024-05-20", "commission": "2024-05-27", "verified": "2024-06-20", "spot": "2024-06-24", "spot_done": "2024-07-05",
+    "pcer_issue": "2024-05-06", "pcer_surrender": "2024-10-10",
     "basis": "2024-07-08", "pre": "2024-07-12", "final": "2024-09-13", "surrender": "2024-11-08", "collect": "2024-11-18",
     # the fine's price window (beijing/compliance-2023-2024 penalty.price_window: the six months up to the deadline)
     "price_from": "2024-05-16", "price_to": "2024-11-15", "fine": "2024-12-02",
@@ -100,6 +113,7 @@ class BeijingYear:
         self.verification()
         self.general_report()
         self.allocate_and_issue()
+        self.carbon_inclusion()
         self.surrender_and_collect()
         self.market_and_fine()
         self.summary()
@@ -120,6 +134,10 @@ class BeijingYear:
                                                              defaults={"province": PROVINCE, "region_code": DISTRICT})
         self.district = member_create(username="bj-chaoyang", organisation=district_org, role=Role.DISTRICT_AUTHORITY, province=PROVINCE,
                                       district=DISTRICT, password=DEMO_PASSWORD)
+        etda_org, _ = Organisation.objects.get_or_create(kind=Organisation.Kind.AUTHORITY, name="北京经济技术开发区管理委员会", uscc=None,
+                                                         defaults={"province": PROVINCE})
+        self.etda = member_create(username="bj-etda", organisation=etda_org, role=Role.DISTRICT_AUTHORITY, province=PROVINCE, district=ETDA,
+                                  password=DEMO_PASSWORD)
         self.bodies = []
         for i, first17 in enumerate(("91110105MA0BJK001", "91110108MA0BJK002")):
             org, _ = Organisation.objects.get_or_create(uscc=uscc(first17), defaults={"name": f"（演示）北京第{i + 1}碳核查技术服务有限公司",
@@ -155,6 +173,11 @@ class BeijingYear:
             account_open(holder=o, market=MARKET)
             self.entities[o.uscc] = (o, u)
         members_bulk_create(specs=[(f"e-{c}", o, Role.ENTITY, "") for c, (o, _u) in self.entities.items()])
+        from cets.parties.services import organisation_jurisdiction_set
+
+        etda_unit = self.entities[uscc(ETDA_UNIT)][0]
+        if etda_unit.jurisdiction != ETDA:
+            organisation_jurisdiction_set(organisation=etda_unit, jurisdiction=ETDA, actor=self.bureau)
         first = self.entities[uscc(ENTITIES[0].first17)][0]
         member_create(username="bj-entity", organisation=first, role=Role.ENTITY, password=DEMO_PASSWORD)
         general = Organisation.objects.get(uscc=uscc(GENERAL[0]))
@@ -247,7 +270,37 @@ class BeijingYear:
             allocation_issue_confirm(year=YEAR, stage=stage, market=MARKET)
         self.bea = bea
 
-    # -- 4. obligations, surrender, automatic collection after the deadline
+    # -- 4. carbon inclusion: a project, one period confirmed, PCER issued by four eyes (surrendered in step 5)
+    def carbon_inclusion(self) -> None:
+        from cets.mrv.models import PcerPeriod, PcerProject
+        from cets.mrv.pcer_services import pcer_issuance_propose, pcer_period_confirm, pcer_period_submit, pcer_project_approve, pcer_project_register
+        from cets.registry.models import Proposal
+        from cets.registry.services import proposal_approve
+
+        self.log("· Beijing: a carbon-inclusion project, its 2023 period confirmed, PCER issued 碳普惠项目减排量签发")
+        owner, _u = self.entities[uscc(ENTITIES[0].first17)]
+        name, methodology, location, activity = PCER_PROJECT
+        p = PcerProject.objects.filter(owner=owner, name=name).first() or pcer_project_register(owner=owner, name=name, methodology=methodology,
+                                                                                                  location=location, actor=self._user(owner))
+        if p.status == PcerProject.Status.SUBMITTED:
+            pcer_project_approve(project_id=p.pk, actor=self.bureau)
+        start, end = dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31)
+        q = PcerPeriod.objects.filter(project=p, start=start).first() or pcer_period_submit(project_id=p.pk, start=start, end=end, activity=activity,
+                                                                                              actor=self._user(owner))
+        if q.status == PcerPeriod.Status.SUBMITTED:
+            q = pcer_period_confirm(period_id=q.pk, actor=self.bureau)
+        for _step in ("create", "issue"):
+            q.refresh_from_db()
+            if q.issued:
+                break
+            waiting = q.issue_proposal or q.create_proposal
+            if waiting is None or waiting.status == Proposal.Status.EXECUTED:
+                waiting = pcer_issuance_propose(period_id=q.pk, actor=self.base.registry_a, effective_at=at(DAYS["pcer_issue"], 10))
+            if waiting.status == Proposal.Status.PROPOSED:
+                proposal_approve(proposal_id=waiting.pk, approver=self.base.registry_b)
+        self.pcer_period = q
+
+    # -- 5. obligations, surrender, automatic collection after the deadline
     def surrender_and_collect(self) -> None:
         from cets.compliance.models import Obligation, SurrenderApplication
         from cets.compliance.services import collection_propose, obligations_create, surrender_approve, surrender_submit
@@ -255,13 +308,24 @@ class BeijingYear:
         from cets.registry.services import proposal_approve
 
         self.log("· Beijing: obligations, surrender by 2024-11-15, automatic collection 清缴、逾期自动收缴")
+        from cets.compliance.selectors import status_of
+
         obligations_create(year=YEAR, pack_id=COMPLIANCE_PACK)
+        pcer_owner = self.pcer_period.project.owner_id
         for c, (o, u) in self.entities.items():
             if u.outcome == "collected":
                 continue
             ob = Obligation.objects.get(market=MARKET, year=YEAR, entity=o)
+            if o.pk == pcer_owner:  # the PCER first, before the offset cut-off (10-15), within 5% of the determined emissions
+                pkey = f"demo-bj-{YEAR}-surrender-pcer-{c}"
+                pcer = Holding.objects.filter(account__holder=o, account__market=MARKET, unit_type__code=f"PCER-{YEAR}", position=Position.REGISTRY).first()
+                if pcer and pcer.quantity and not SurrenderApplication.objects.filter(key=pkey).exists():
+                    q = min(pcer.quantity, ob.offset_cap_t or 0)
+                    app = surrender_submit(key=pkey, entity=o, year=YEAR, unit_type_code=f"PCER-{YEAR}", quantity=q, actor=self._user(o),
+                                           at=at(DAYS["pcer_surrender"]), market=MARKET)
+                    surrender_approve(application_id=app.pk, approver=self.bureau, at=at(DAYS["pcer_surrender"], 15))
             held = Holding.objects.filter(account__holder=o, account__market=MARKET, unit_type=self.bea, position=Position.REGISTRY).first()
-            q = min(ob.obligation_t, held.quantity if held else 0)
+            q = min(ob.obligation_t - status_of(obligation=ob).surrendered_t, held.quantity if held else 0)
             key = f"demo-bj-{YEAR}-surrender-{c}"
             if q <= 0 or SurrenderApplication.objects.filter(key=key).exists():
                 continue
@@ -313,8 +377,10 @@ class BeijingYear:
         fines = list(PenaltyDecision.objects.filter(obligation__market=MARKET, obligation__year=YEAR).values_list("fine_fen", "price_fen"))
         c["fines"], c["fine_fen"] = len(fines), sum(f for f, _ in fines)
         c["fine_price_fen"] = fines[0][1] if fines else 0
-        from cets.mrv.models import GeneralReport
+        from cets.mrv.models import GeneralReport, PcerPeriod
 
+        c["pcer_issued_t"] = sum(q.reduction_t for q in PcerPeriod.objects.filter(project__owner__accounts__market=MARKET).select_related("issue_proposal")
+                                 if q.issued)
         c["general_reports_accepted"] = GeneralReport.objects.filter(market=MARKET, year=YEAR, status=GeneralReport.Status.ACCEPTED).count()
         self.res.counts_beijing = c
         from cets.parties.models import Membership
@@ -322,10 +388,12 @@ class BeijingYear:
 
         from .common import DEMO_PASSWORD
 
-        secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-chaoyang", "bj-entity", "bj-general")}
+        secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-chaoyang", "bj-etda", "bj-entity",
+                                                                                                "bj-general")}
         self.res.logins += [
             ("bj-bureau", DEMO_PASSWORD, f"北京市生态环境局 Beijing bureau (pilot market, province 11); TOTP secret {secret['bj-bureau']}"),
             ("bj-chaoyang", DEMO_PASSWORD, f"朝阳区生态环境局 district authority (朝阳区 110105 only); TOTP secret {secret['bj-chaoyang']}"),
+            ("bj-etda", DEMO_PASSWORD, f"北京经济技术开发区 district-level authority (code 11ETDA, ours; its one unit); TOTP secret {secret['bj-etda']}"),
             ("bj-entity", DEMO_PASSWORD, f"{ENTITIES[0].name} Beijing key emitter; TOTP secret {secret['bj-entity']}"),
             ("bj-general", DEMO_PASSWORD, f"{GENERAL[1]} general reporting unit 一般报告单位 (朝阳区); TOTP secret {secret['bj-general']}"),
             ("bj-verifier-1", DEMO_PASSWORD, "（演示）北京第1碳核查技术服务有限公司 verification body"),

@@ -740,3 +740,123 @@ def pcer_compute(request, payload: PcerComputeIn):
     pack = load_pack(payload.pack)
     r = compute(pack, payload.methodology, payload.activity)
     return PcerComputeOut(methodology=r.methodology, pack=pack.id, baseline_t=str(r.baseline_t), project_t=str(r.project_t), reduction_t=r.reduction_t)
+
+
+class PcerProjectIn(Schema):
+    """A carbon-inclusion project registered by the caller's organisation (the owner)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    methodology: str = Field(max_length=40)
+    location: str = Field(min_length=1, max_length=200)
+
+
+class PcerPeriodIn(Schema):
+    """One monitoring period's dates and activity data (whole numbers; the fields of the project's methodology)."""
+
+    start: dt.date
+    end: dt.date
+    activity: dict[Annotated[str, Field(max_length=40)], Annotated[int, Field(strict=True, ge=0, lt=10**15)]] = Field(max_length=20)
+
+
+class PcerPeriodOut(Schema):
+    id: int
+    start: dt.date
+    end: dt.date
+    activity: dict[str, int]
+    reduction_t: int
+    pack: str
+    pack_sha256: str
+    status: str
+    lines: list[tuple[str, str]]
+    create_proposal: str | None
+    issue_proposal: str | None
+    issued: bool
+
+
+class PcerProjectOut(Schema):
+    id: int
+    name: str
+    methodology: str
+    location: str
+    owner: str
+    status: str
+    periods: list[PcerPeriodOut]
+
+
+class ProposalRefOut(Schema):
+    id: int
+    key: str
+    kind: str
+    status: str
+
+
+def _pcer_period(q) -> PcerPeriodOut:
+    from cets.rules.packs import load_pack
+
+    from .pcer import compute
+
+    return PcerPeriodOut(id=q.pk, start=q.start, end=q.end, activity=q.activity, reduction_t=q.reduction_t, pack=q.pack_id, pack_sha256=q.pack_sha256,
+                         status=q.status, lines=list(compute(load_pack(q.pack_id), q.project.methodology, q.activity).lines),
+                         create_proposal=q.create_proposal.key if q.create_proposal else None,
+                         issue_proposal=q.issue_proposal.key if q.issue_proposal else None, issued=q.issued)
+
+
+def _pcer_project(p) -> PcerProjectOut:
+    return PcerProjectOut(id=p.pk, name=p.name, methodology=p.methodology, location=p.location, owner=p.owner.name, status=p.status,
+                          periods=[_pcer_period(q) for q in sorted(p.periods.all(), key=lambda q: q.start)])
+
+
+@router.get("/pcer/projects", response=list[PcerProjectOut])
+def pcer_projects(request):
+    """Carbon-inclusion projects the caller may see (the owner its own; the Beijing bureau and the registry all), each
+    period with its calculation lines and the registry's proposals."""
+    return [_pcer_project(p) for p in selectors.pcer_projects_visible(user=request.user)]
+
+
+@router.post("/pcer/projects", response=PcerProjectOut)
+def pcer_project_register(request, body: PcerProjectIn):
+    """The owner's user registers a project (R0502, P0101, P0205)."""
+    from cets.core.errors import CetsError
+    from cets.parties.access import viewer_of
+    from cets.parties.checks import DENIED
+
+    from .pcer_services import pcer_project_register as register
+
+    org = viewer_of(request.user).organisation
+    if org is None:
+        raise CetsError(DENIED, "no membership")
+    return _pcer_project(register(owner=org, name=body.name, methodology=body.methodology, location=body.location, actor=request.user))
+
+
+@router.post("/pcer/projects/{project_id}/approve", response=PcerProjectOut)
+def pcer_project_approve(request, project_id: PathId):
+    """The Beijing bureau approves a project (R0502, P0106)."""
+    from .pcer_services import pcer_project_approve as approve
+
+    return _pcer_project(approve(project_id=project_id, actor=request.user))
+
+
+@router.post("/pcer/projects/{project_id}/periods", response=PcerPeriodOut)
+def pcer_period_submit(request, project_id: PathId, body: PcerPeriodIn):
+    """The owner submits a monitoring period; the reduction is computed and stored (R0502, P0102–P0107)."""
+    from .pcer_services import pcer_period_submit as submit
+
+    return _pcer_period(submit(project_id=project_id, start=body.start, end=body.end, activity=dict(body.activity), actor=request.user))
+
+
+@router.post("/pcer/periods/{period_id}/confirm", response=PcerPeriodOut)
+def pcer_period_confirm(request, period_id: PathId):
+    """The Beijing bureau confirms a period's reduction (R0502, P0106)."""
+    from .pcer_services import pcer_period_confirm as confirm
+
+    return _pcer_period(confirm(period_id=period_id, actor=request.user))
+
+
+@router.post("/pcer/periods/{period_id}/issuance", response=ProposalRefOut)
+def pcer_issuance(request, period_id: PathId):
+    """A registry operator proposes the next four-eyes step of the issuance (creation, then issuance to the owner);
+    a second operator approves it on the registry's proposals (R0502, P0201–P0204)."""
+    from .pcer_services import pcer_issuance_propose
+
+    p = pcer_issuance_propose(period_id=period_id, actor=request.user)
+    return ProposalRefOut(id=p.pk, key=p.key, kind=p.kind, status=p.status)

@@ -113,3 +113,10 @@ P0104 = Check("P0104", "规则包不是碳普惠方法学包", "the rule pack is
 P0105 = Check("P0105", "碳普惠项目尚未备案", "the carbon-inclusion project is not approved yet")
 P0106 = Check("P0106", "该项目或监测期已处理", "this project or monitoring period was already decided")
 P0107 = Check("P0107", "监测期起止日期无效", "invalid monitoring period dates")
+
+# P02xx PCER issuance and the carbon-inclusion pages (cets.mrv.pcer_services, the PCER page).
+P0201 = Check("P0201", "监测期减排量尚未经主管部门确认，不能签发", "the monitoring period's reduction is not confirmed by the bureau; it cannot be issued")
+P0202 = Check("P0202", "上一登记步骤尚待第二人审批，或减排量已签发", "the previous registry step awaits approval, or the reduction is already issued")
+P0203 = Check("P0203", "项目业主没有北京市场登记账户", "the project owner has no Beijing registry account")
+P0204 = Check("P0204", "监测期减排量为零，无可签发", "the monitoring period's reduction is zero; nothing to issue")
+P0205 = Check("P0205", "项目名称、地点或监测期日期填写无效", "invalid project name, location or monitoring period date")

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from cets.core.errors import CetsError
 from cets.core.uploads import document_type
-from cets.parties.access import DENIED, membership_of, require_role
+from cets.parties.access import DENIED, district_of, membership_of, require_role
 from cets.parties.models import EmitterListEntry, Organisation, Role
 
 from .checks import M0501, M0502, M0503, M0504, M0505, M0506, M0507
@@ -101,7 +101,7 @@ def general_report_check(*, report_id: int, accept: bool, comment: str = "", act
     if report is None:
         raise CetsError(M0505, str(report_id))
     e = report.entity
-    require_role(actor, Role.DISTRICT_AUTHORITY, province=e.province, region_code=e.region_code or "")
+    require_role(actor, Role.DISTRICT_AUTHORITY, province=e.province, region_code=district_of(e))
     if report.status != GeneralReport.Status.SUBMITTED:
         raise CetsError(M0505, f"{e.uscc} {report.year} {report.status}")
     if not isinstance(accept, bool):

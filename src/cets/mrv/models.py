@@ -477,6 +477,15 @@ class PcerPeriod(models.Model):
     reduction_t = models.BigIntegerField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUBMITTED)
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The registry's four-eyes steps of the issuance (cets.mrv.pcer_services.pcer_issuance_propose): creating the
+    # reduction as PCER-{vintage} units in Beijing's total account, then issuing them to the owner's Beijing account.
+    create_proposal = models.ForeignKey("registry.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    issue_proposal = models.ForeignKey("registry.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    @property
+    def issued(self) -> bool:
+        """The reduction is in the owner's account (the issuance proposal was approved and executed)."""
+        return self.issue_proposal is not None and self.issue_proposal.status == "executed"
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "start"], name="pcer_period_once"),

@@ -27,12 +27,15 @@ METHODOLOGIES = ("low_carbon_travel", "ev_conversion", "hydrogen_fcv")
 
 @dataclass(frozen=True)
 class Reduction:
-    """One monitoring period's result: baseline and project emissions (exact, t CO2e) and the reduction (int t)."""
+    """One monitoring period's result: baseline and project emissions (exact, t CO2e), the reduction (int t) and
+    ``lines``: the calculation line by line as ``(term, formula with the pack's factors and the result)`` pairs, ``term``
+    one of ``baseline``, ``project``, ``reduction`` or an activity field, for the pages."""
 
     methodology: str
     baseline_t: Decimal
     project_t: Decimal
     reduction_t: int
+    lines: tuple[tuple[str, str], ...] = ()
 
 
 def _ints(activity: Mapping[str, object], required: tuple[str, ...]) -> dict[str, int]:
@@ -57,9 +60,17 @@ def _params(pack, methodology: str) -> str:
     return f"pcer.methodologies.{methodology}"
 
 
-def _result(pack, methodology: str, baseline: Decimal, project: Decimal) -> Reduction:
-    value = apply_rounding(baseline - project, pack.text("pcer.reductions_rounding"))
-    return Reduction(methodology, baseline, project, max(0, int(value)))
+def _n(d: Decimal) -> str:
+    """A decimal without exponent or trailing zeros (``419.850`` → ``419.85``)."""
+    s = format(d.normalize(), "f") if d else "0"
+    return s
+
+
+def _result(pack, methodology: str, baseline: Decimal, project: Decimal, lines: list[tuple[str, str]]) -> Reduction:
+    rounding = pack.text("pcer.reductions_rounding")
+    value = max(0, int(apply_rounding(baseline - project, rounding)))
+    lines.append(("reduction", f"max(0, {rounding}({_n(baseline)} t − {_n(project)} t)) = {value} t"))
+    return Reduction(methodology, baseline, project, value, tuple(lines))
 
 
 def low_carbon_travel(pack, activity: Mapping[str, object]) -> Reduction:
@@ -72,7 +83,13 @@ def low_carbon_travel(pack, activity: Mapping[str, object]) -> Reduction:
         total = sum(data.values())
         baseline = Decimal(total) * pack.decimal(f"{key}.baseline_g_per_pkm") / Decimal(1_000_000)
         project = sum((Decimal(data[f"{m}_pkm"]) * pack.decimal(f"{key}.mode_g_per_pkm.{m}") for m in modes), Decimal(0)) / Decimal(1_000_000)
-        return _result(pack, "low_carbon_travel", baseline, project)
+        ef_car = pack.decimal(f"{key}.baseline_g_per_pkm")
+        lines = [("baseline", f"{total} pkm × {_n(ef_car)} g/pkm ÷ 10⁶ = {_n(baseline)} t")]
+        for m in modes:
+            ef = pack.decimal(f"{key}.mode_g_per_pkm.{m}")
+            lines.append((f"{m}_pkm", f"{data[f'{m}_pkm']} pkm × {_n(ef)} g/pkm ÷ 10⁶ = {_n(Decimal(data[f'{m}_pkm']) * ef / Decimal(1_000_000))} t"))
+        lines.append(("project", f"Σ = {_n(project)} t"))
+        return _result(pack, "low_carbon_travel", baseline, project, lines)
 
 
 def ev_conversion(pack, activity: Mapping[str, object]) -> Reduction:
@@ -83,7 +100,10 @@ def ev_conversion(pack, activity: Mapping[str, object]) -> Reduction:
     with exact():
         baseline = Decimal(data["vehicle_km"]) * pack.decimal(f"{key}.petrol_l_per_100km") / 100 * pack.decimal(f"{key}.petrol_kg_per_l") / 1000
         project = Decimal(data["electricity_kwh"]) * pack.decimal(f"{key}.grid_t_per_mwh") / 1000
-        return _result(pack, "ev_conversion", baseline, project)
+        lines = [("baseline", f"{data['vehicle_km']} km × {_n(pack.decimal(f'{key}.petrol_l_per_100km'))} L/100 km ÷ 100 × "
+                              f"{_n(pack.decimal(f'{key}.petrol_kg_per_l'))} kg CO2/L ÷ 1000 = {_n(baseline)} t"),
+                 ("project", f"{data['electricity_kwh']} kWh × {_n(pack.decimal(f'{key}.grid_t_per_mwh'))} t CO2/MWh ÷ 1000 = {_n(project)} t")]
+        return _result(pack, "ev_conversion", baseline, project, lines)
 
 
 def hydrogen_fcv(pack, activity: Mapping[str, object]) -> Reduction:
@@ -94,10 +114,22 @@ def hydrogen_fcv(pack, activity: Mapping[str, object]) -> Reduction:
     with exact():
         baseline = Decimal(data["vehicle_km"]) * pack.decimal(f"{key}.diesel_l_per_100km") / 100 * pack.decimal(f"{key}.diesel_kg_per_l") / 1000
         project = Decimal(data["hydrogen_kg"]) * pack.decimal(f"{key}.hydrogen_kg_per_kg") / 1000
-        return _result(pack, "hydrogen_fcv", baseline, project)
+        lines = [("baseline", f"{data['vehicle_km']} km × {_n(pack.decimal(f'{key}.diesel_l_per_100km'))} L/100 km ÷ 100 × "
+                              f"{_n(pack.decimal(f'{key}.diesel_kg_per_l'))} kg CO2/L ÷ 1000 = {_n(baseline)} t"),
+                 ("project", f"{data['hydrogen_kg']} kg H2 × {_n(pack.decimal(f'{key}.hydrogen_kg_per_kg'))} kg CO2e/kg ÷ 1000 = {_n(project)} t")]
+        return _result(pack, "hydrogen_fcv", baseline, project, lines)
 
 
 CALCULATORS = {"low_carbon_travel": low_carbon_travel, "ev_conversion": ev_conversion, "hydrogen_fcv": hydrogen_fcv}
+
+
+def fields(pack, methodology: str) -> tuple[str, ...]:
+    """The activity fields a period of ``methodology`` needs (whole numbers): the pack's modes as ``<mode>_pkm`` for
+    low-carbon travel, else the calculator's fixed pair (P0101 unknown methodology, P0104 not an offsets pack)."""
+    key = _params(pack, methodology)
+    if methodology == "low_carbon_travel":
+        return tuple(f"{m}_pkm" for m in pack.raw(f"{key}.modes"))
+    return {"ev_conversion": ("vehicle_km", "electricity_kwh"), "hydrogen_fcv": ("vehicle_km", "hydrogen_kg")}[methodology]
 
 
 def compute(pack, methodology: str, activity: Mapping[str, object]) -> Reduction:

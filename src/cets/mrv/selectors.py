@@ -427,3 +427,45 @@ def facility_review(*, user, year: int, today: dt.date, market: str = PRIMARY_MA
             overdue.append({"entity": ent, "facility": None, "duty": "verification", "subject": f"{year} {sector}", "due": due})
     overdue.sort(key=lambda r: (r["due"], r["entity"].name, r["subject"]))
     return {"plans": list(plans), "filings": list(filings), "handover": handover, "overdue": overdue, "sectors": sectors}
+
+
+def pcer_projects_visible(*, user):
+    """Beijing carbon-inclusion (碳普惠) projects the user may see, with their periods and the registry's proposals
+    prefetched: a project owner's (entity, trader) own; the Beijing bureau (province 11), the national authority and
+    registry operators all; nobody else any."""
+    from cets.parties.access import viewer_of
+    from cets.parties.models import Role
+
+    from .models import PcerProject
+
+    v = viewer_of(user)
+    qs = PcerProject.objects.select_related("owner").prefetch_related("periods__create_proposal", "periods__issue_proposal").order_by("-pk")
+    if v.role in (Role.ENTITY, Role.TRADER):
+        return qs.filter(owner_id=v.membership.organisation_id)
+    if v.role in (Role.REGISTRY_OPERATOR, Role.NATIONAL_AUTHORITY) or (v.role == Role.PROVINCIAL_AUTHORITY and v.province == "11"):
+        return qs
+    return qs.none()
+
+
+def pcer_waiting(*, user) -> dict[str, int]:
+    """What in the carbon-inclusion chain waits on ``user`` (for the inbox): ``projects`` to approve and ``periods`` to
+    confirm (the Beijing bureau), ``issuance`` confirmed periods whose next registry step is the registry's to propose
+    (registry operators), ``periods_due`` approved projects of the owner without any monitoring period."""
+    from cets.parties.access import viewer_of
+    from cets.parties.models import Role
+
+    from .models import PcerPeriod, PcerProject
+
+    v = viewer_of(user)
+    if v.role == Role.PROVINCIAL_AUTHORITY and v.province == "11":
+        return {"projects": PcerProject.objects.filter(status=PcerProject.Status.SUBMITTED).count(),
+                "periods": PcerPeriod.objects.filter(status=PcerPeriod.Status.SUBMITTED).count()}
+    if v.role == Role.REGISTRY_OPERATOR:
+        confirmed = PcerPeriod.objects.filter(status=PcerPeriod.Status.CONFIRMED, reduction_t__gt=0).select_related("create_proposal", "issue_proposal")
+        n = sum(1 for q in confirmed if (q.create_proposal is None or q.create_proposal.status != "proposed")
+                and (q.issue_proposal is None or q.issue_proposal.status == "rejected"))
+        return {"issuance": n}
+    if v.role in (Role.ENTITY, Role.TRADER):
+        return {"periods_due": PcerProject.objects.filter(owner_id=v.membership.organisation_id, status=PcerProject.Status.APPROVED,
+                                                          periods__isnull=True).count()}
+    return {}

@@ -16,7 +16,7 @@ from django.utils import timezone
 from cets.core.errors import CetsError, InputError, InputProblem
 from cets.core.tables import read_table
 from cets.core.uscc import InvalidUscc, validate_uscc
-from cets.parties.access import DENIED, LOCAL_AUTHORITY_ROLES, require_role
+from cets.parties.access import DENIED, LOCAL_AUTHORITY_ROLES, district_of, require_role
 from cets.parties.checks import L0101, L0102
 from cets.parties.models import Organisation, Role
 from cets.parties.selectors import list_published_sectors, list_rules, listed_entity_ids
@@ -666,7 +666,7 @@ def monthly_filing_review(*, filing_id: int, actor, accept: bool, comment: str, 
     entity to file again). Only an authority whose jurisdiction covers the entity: its province, or its
     district (Beijing: the district bureau checks monthly data, 京环发〔2024〕8号) — R0502; M0203 unless submitted."""
     f = MonthlyFiling.objects.select_for_update().select_related("entity").get(pk=filing_id)
-    require_role(actor, *LOCAL_AUTHORITY_ROLES, province=f.entity.province, region_code=f.entity.region_code)
+    require_role(actor, *LOCAL_AUTHORITY_ROLES, province=f.entity.province, region_code=district_of(f.entity))
     if f.status != MonthlyFiling.Status.SUBMITTED:
         raise CetsError(M0203, f"{f.year}-{f.month:02d} {f.status}")
     f.status = MonthlyFiling.Status.ACCEPTED if accept else MonthlyFiling.Status.RETURNED

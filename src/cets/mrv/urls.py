@@ -14,4 +14,5 @@ urlpatterns = [
     path("facilities/review/", views.facility_review, name="facility_review"),
     path("general-report/", views.general_report, name="general_report"),
     path("general-reports/check/", views.general_check, name="general_check"),
+    path("pcer/", views.pcer, name="pcer"),
 ]

@@ -401,3 +401,102 @@ def general_check(request):
 
     reports = list(general_reports_for(user=request.user))
     return render(request, "mrv/general_check.html", {"viewer": viewer_of(request.user), "reports": reports, "today": timezone.localdate()})
+
+
+# -- Beijing carbon inclusion (碳普惠, PCER; 京环发〔2024〕8号 三(三)) -----------------------------------------------
+
+_WHOLE = re.compile(r"^[0-9]{1,15}$")
+_PCER_ACTIONS = ("register", "approve", "submit", "confirm", "issue")
+
+
+def _pcer_post(request) -> str:
+    """Parse one PCER form and call its service; returns the success message (CetsError on refusal)."""
+    import datetime as dt
+
+    from cets.rules.packs import load_pack
+
+    from .checks import P0102, P0205
+    from .pcer import fields
+    from .pcer_services import PACK, pcer_issuance_propose, pcer_period_confirm, pcer_period_submit, pcer_project_approve, pcer_project_register
+
+    action = next((a for a in _PCER_ACTIONS if a in request.POST), "")
+    raw_id = request.POST.get("id", "")
+    ident = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 12 else 0
+    visible = selectors.pcer_projects_visible(user=request.user)
+    if action == "register":
+        m = request.user.membership if hasattr(request.user, "membership") else None
+        if m is None:
+            from cets.parties.checks import DENIED
+
+            raise CetsError(DENIED, "no membership")
+        pcer_project_register(owner=m.organisation, name=request.POST.get("name", "")[:200], methodology=request.POST.get("methodology", "")[:40],
+                              location=request.POST.get("location", "")[:200], actor=request.user)
+        return _("Project registered; it waits for the bureau's approval.")
+    if action in ("approve", "submit"):
+        project = visible.filter(pk=ident).first()
+        if project is None:
+            raise Http404
+        if action == "approve":
+            pcer_project_approve(project_id=project.pk, actor=request.user)
+            return _("Project approved.")
+        try:
+            start, end = dt.date.fromisoformat(request.POST.get("start", "")[:10]), dt.date.fromisoformat(request.POST.get("end", "")[:10])
+        except ValueError:
+            raise CetsError(P0205, "dates") from None
+        activity = {}
+        for f in fields(load_pack(PACK), project.methodology):
+            raw = request.POST.get(f"a_{f}", "").strip()
+            if not _WHOLE.match(raw):
+                raise CetsError(P0102, f"{f}={raw[:20]}")
+            activity[f] = int(raw)
+        q = pcer_period_submit(project_id=project.pk, start=start, end=end, activity=activity, actor=request.user)
+        return _("Monitoring period submitted: %(t)s t CO2e reduction.") % {"t": q.reduction_t}
+    from .models import PcerPeriod
+
+    period = PcerPeriod.objects.filter(project__in=visible, pk=ident).first()
+    if period is None or action not in ("confirm", "issue"):
+        raise Http404
+    if action == "confirm":
+        pcer_period_confirm(period_id=period.pk, actor=request.user)
+        return _("Reduction confirmed; the registry issues it by four eyes.")
+    p = pcer_issuance_propose(period_id=period.pk, actor=request.user)
+    return _("Proposed for a second registry operator's approval: %(kind)s.") % {"kind": p.kind}
+
+
+@login_required
+def pcer(request):
+    """Beijing carbon-inclusion projects and monitoring periods, by role: the owner registers a project and submits
+    periods (the calculator's lines shown with the pack's formula and factors); the Beijing bureau approves projects
+    and confirms periods; a registry operator proposes the four-eyes steps of the issuance (creation, then issuance to
+    the owner), approved by a second operator on the registry page. Refusals are the services' checks."""
+    from cets.rules.packs import load_pack
+
+    from .pcer import compute, fields
+    from .pcer_services import PACK
+
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if request.method == "POST":
+        try:
+            messages.success(request, _pcer_post(request))
+        except CetsError as e:
+            messages.error(request, _refusal(request, e))
+        return redirect("mrv:pcer")
+    pack = load_pack(PACK)
+    zh = _zh(request)
+    names = {k: (v["name_zh"] if zh else v["name_en"]) for k, v in pack.data["pcer"]["methodologies"].items()}
+    projects = list(selectors.pcer_projects_visible(user=request.user))
+    packs = {}
+    for p in projects:
+        p.methodology_name = names.get(p.methodology, p.methodology)
+        p.fields = fields(pack, p.methodology) if p.methodology in names else ()
+        p.period_list = sorted(p.periods.all(), key=lambda q: q.start)
+        for q in p.period_list:
+            if q.pack_id not in packs:
+                packs[q.pack_id] = load_pack(q.pack_id)
+            q.lines = compute(packs[q.pack_id], p.methodology, q.activity).lines
+    v = viewer_of(request.user)
+    ctx = {"viewer": v, "projects": projects, "methodologies": sorted(names.items()), "pack": pack,
+           "owner": v.role in ("entity", "trader"), "bureau": v.role == "provincial_authority" and v.province == "11",
+           "registry": v.role == "registry_operator"}
+    return render(request, "mrv/pcer.html", ctx)

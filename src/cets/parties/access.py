@@ -2,8 +2,10 @@
 
 A provincial or municipal authority user sees only entities of its province; a district authority
 user only entities of its district (GB/T 2260 six-digit ``region_code``; Beijing's 各区生态环境局,
-京环发〔2024〕8号); an entity user only its own organisation; the national authority, registry and exchange
-operators see everything (DESIGN.md, Who uses it). :func:`within` is the one jurisdiction test.
+京环发〔2024〕8号) or of its named jurisdiction (``Organisation.jurisdiction``, a code of ours for a body without a GB/T
+2260 code such as 北京经济技术开发区 ``11ETDA``; an entity under it is not in its GB/T district's scope); an entity
+user only its own organisation; the national authority, registry and exchange operators see everything (DESIGN.md,
+Who uses it). :func:`within` is the one jurisdiction test.
 """
 
 from __future__ import annotations
@@ -82,10 +84,17 @@ def organisation_scope(user) -> Q:
     if m.role in NATIONWIDE_ROLES:
         return Q()
     if m.role == Role.DISTRICT_AUTHORITY:
-        return Q(province=m.province, region_code=m.district)
+        return Q(province=m.province) & (Q(jurisdiction=m.district) | Q(jurisdiction="", region_code=m.district))
     if m.role in LOCAL_AUTHORITY_ROLES:
         return Q(province=m.province)
     return Q(pk=m.organisation_id)
+
+
+def district_of(org: Organisation) -> str:
+    """The district-level jurisdiction that supervises ``org``: its named jurisdiction if it has one (``11ETDA``
+    北京经济技术开发区, 京政发〔2024〕6号 Art. 4 "各区人民政府、北京经济技术开发区管委会负责本地区碳排放单位的监督管理"), else the
+    GB/T 2260 district of its ``region_code`` ('' if none). Pass it as ``region_code`` to :func:`require_role`."""
+    return org.jurisdiction or org.region_code or ""
 
 
 def within(m: Membership | None, *, province: str, region_code: str | None = None) -> bool:

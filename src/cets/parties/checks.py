@@ -38,3 +38,8 @@ L0501 = Check("L0501", "动态口令错误：新设备未确认，请输入验�
 L0502 = Check("L0502", "已绑定动态口令设备：更换须输入原设备当前的动态口令",
               "a second factor is already active: to replace it, type a current code of the old device")
 L0503 = Check("L0503", "没有待确认的动态口令设备，请先开始绑定", "no device is waiting for confirmation in this session; start the enrolment first")
+
+# S04xx district-level jurisdictions (cets.parties.services, named jurisdictions of the market files).
+S0401 = Check("S0401", "区级管辖代码无效：应为6位GB/T 2260区县代码或市场文件中登记的管辖代码",
+              "invalid district-level jurisdiction: a six-digit GB/T 2260 code or a code named in a market file")
+S0402 = Check("S0402", "该管辖不属于本单位所在省级行政区", "the jurisdiction is not in the organisation's province")

@@ -36,6 +36,10 @@ class Organisation(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     province = models.CharField(max_length=2, blank=True, db_index=True)
     region_code = models.CharField(max_length=6, blank=True)
+    # A named jurisdiction that supervises the organisation instead of the district of its GB/T 2260 region_code: a
+    # code of ours from the market file's [[jurisdictions]] (e.g. "11ETDA", 北京经济技术开发区, which has no GB/T 2260
+    # code of its own; 京政发〔2024〕6号 Art. 4). '' = the district of region_code. cets.parties.access.district_of.
+    jurisdiction = models.CharField(max_length=6, blank=True, default="")
     resident_id = models.CharField("公民身份号码 resident identity number", max_length=18, unique=True, null=True, blank=True,
                                    help_text="GB 11643-1999; individuals only; never shown unmasked")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -193,7 +197,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=24, choices=Role.choices)
     province = models.CharField(max_length=2, blank=True)
     city = models.CharField(max_length=4, blank=True, help_text="GB/T 2260 city prefix (4 digits) of a municipal authority")
-    district = models.CharField(max_length=6, blank=True, help_text="GB/T 2260 district code (6 digits) of a district authority")
+    district = models.CharField(max_length=6, blank=True, help_text="GB/T 2260 district code (6 digits) of a district authority, or the code of "
+                                                                    "a named jurisdiction of ours (2 digits of the province + 4 capitals, e.g. 11ETDA)")
 
     class Meta:
         constraints = [
@@ -202,7 +207,7 @@ class Membership(models.Model):
                 name="membership_authority_has_province",
             ),
             models.CheckConstraint(
-                condition=~Q(role="district_authority") | (Q(district__regex=r"^[0-9]{6}$")),
+                condition=~Q(role="district_authority") | (Q(district__regex=r"^([0-9]{6}|[0-9]{2}[A-Z]{4})$")),
                 name="membership_district_authority_has_district",
             ),
         ]

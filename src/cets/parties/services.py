@@ -4,6 +4,7 @@ second factor (TOTP devices: the demo's, and a user's own enrolment)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -42,10 +43,14 @@ def member_create(*, username: str, organisation: Organisation, role: str, provi
     """Create (or return) a user acting for ``organisation`` in ``role``. ``password=None`` gives an
     unusable password (a service identity that cannot log in). Passwords are hashed with argon2.
     ``city``: the GB/T 2260 city prefix (4 digits) of a municipal authority; ``district``: the six-digit
-    GB/T 2260 code of a district authority (its jurisdiction, :func:`cets.parties.access.within`)."""
+    GB/T 2260 code of a district authority or a named jurisdiction's code of ours (``11ETDA`` 北京经济技术开发区; its
+    jurisdiction, :func:`cets.parties.access.within`). S0401 a district that is neither; S0402 one of another province."""
     from django.contrib.auth import get_user_model
 
     from .models import Membership
+
+    if district:
+        _jurisdiction_check(district, province)
 
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username)
@@ -327,3 +332,37 @@ def holder_create(*, kind: str, name: str, resident_id: str | None = None, uscc:
         raise CetsError(L0306, code)
     return Organisation.objects.create(kind=Organisation.Kind.INSTITUTION, name=name, uscc=code, region_code=code[2:8],
                                        province=uscc_province(code) or "")
+
+
+def _jurisdiction_check(code: str, province: str) -> None:
+    from cets.rules.markets import named_jurisdictions
+
+    from .checks import S0401, S0402
+
+    if re.fullmatch(r"[0-9]{6}", code or ""):
+        if code[:2] != province:
+            raise CetsError(S0402, f"{code} / {province}")
+        return
+    j = named_jurisdictions().get(code or "")
+    if j is None:
+        raise CetsError(S0401, str(code)[:20])
+    if j.province != province:
+        raise CetsError(S0402, f"{code} / {province}")
+
+
+@transaction.atomic
+def organisation_jurisdiction_set(*, organisation: Organisation, jurisdiction: str, actor) -> Organisation:
+    """The provincial authority of ``organisation``'s province puts it under a named district-level jurisdiction
+    (``11ETDA`` 北京经济技术开发区, 京政发〔2024〕6号 Art. 4) or back under its GB/T 2260 district (``""``). From then on that
+    body's district authority, not the district of its ``region_code``, sees and acts on it. R0502 another role or
+    province; S0401 not a named jurisdiction; S0402 one of another province."""
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=organisation.province)
+    if jurisdiction:
+        if re.fullmatch(r"[0-9]{6}", jurisdiction):
+            from .checks import S0401
+
+            raise CetsError(S0401, jurisdiction)  # a GB/T district is the region_code's, not a named jurisdiction
+        _jurisdiction_check(jurisdiction, organisation.province)
+    Organisation.objects.filter(pk=organisation.pk).update(jurisdiction=jurisdiction)
+    organisation.refresh_from_db()
+    return organisation

@@ -35,6 +35,7 @@ A sector-specific entry wins over a ``"*"`` entry of the same kind and year. :fu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +67,18 @@ class Instrument:
 
 
 @dataclass(frozen=True)
+class Jurisdiction:
+    """A named district-level jurisdiction without a GB/T 2260 code of its own (e.g. 北京经济技术开发区): ``code`` is
+    ours — the province's two digits and four capitals (``11ETDA``), never a GB/T 2260 code — stable across years."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    province: str
+    level: str = "district"
+
+
+@dataclass(frozen=True)
 class PackEntry:
     kind: str
     sector: str  # a sector code or "*"
@@ -87,6 +100,7 @@ class Market:
     packs: tuple[PackEntry, ...]
     path: Path
     sha256: str = ""
+    jurisdictions: tuple[Jurisdiction, ...] = ()
 
     def name(self, lang: str = "zh") -> str:
         return self.name_en if lang == "en" else self.name_zh
@@ -163,10 +177,18 @@ def parse_market(data: dict[str, Any], path: Path, sha256: str = "") -> Market:
                               years=tuple(_req(e, "years", "packs.", path)), pack=_req(e, "pack", "packs.", path),
                               mechanism=e.get("mechanism", ""))
                     for e in data.get("packs", []))
+    jurisdictions = tuple(Jurisdiction(code=_req(j, "code", "jurisdictions.", path), name_zh=_req(j, "name_zh", "jurisdictions.", path),
+                                       name_en=_req(j, "name_en", "jurisdictions.", path), province=_req(j, "province", "jurisdictions.", path),
+                                       level=j.get("level", "district"))
+                          for j in data.get("jurisdictions", []))
+    for j in jurisdictions:
+        if not re.fullmatch(r"[0-9]{2}[A-Z]{4}", j.code) or j.code[:2] != j.province:
+            raise PackError(f"{path}: jurisdictions.code {j.code!r} must be the province's two digits and four capitals")
     return Market(
         id=_req(m, "id", "market.", path), name_zh=_req(m, "name_zh", "market.", path), name_en=_req(m, "name_en", "market.", path),
         calendar=_req(m, "calendar", "market.", path), jurisdiction_levels=tuple(m.get("jurisdiction_levels", ())),
         account_kinds=tuple(m.get("account_kinds", ())), instruments=instruments, sectors=sectors, packs=entries, path=path, sha256=sha256,
+        jurisdictions=jurisdictions,
     )
 
 
@@ -193,6 +215,11 @@ load_market.cache_clear = _load_market.cache_clear  # type: ignore[attr-defined]
 def market_ids() -> list[str]:
     """Every market id (a folder with a ``market.toml``) in the pack folders."""
     return sorted({p.parent.name for root in pack_roots() if root.is_dir() for p in root.glob(f"*/{MARKET_FILE}")})
+
+
+def named_jurisdictions() -> dict[str, Jurisdiction]:
+    """Every market's named jurisdictions (``[[jurisdictions]]``) by code."""
+    return {j.code: j for m in markets() for j in m.jurisdictions}
 
 
 def markets() -> list[Market]:

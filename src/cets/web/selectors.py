@@ -435,6 +435,27 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
         if closed:
             out.append(InboxItem(zh="今日尚未开市的品种", en="instruments whose trading day is not open today", count=len(closed),
                                  url=reverse("trading:day")))
+    from cets.mrv.selectors import pcer_waiting
+
+    for k, n in pcer_waiting(user=user).items():  # Beijing carbon inclusion (京环发〔2024〕8号 三(三)): each role's next step
+        if n:
+            zh, en = {"projects": ("待备案的碳普惠项目", "carbon-inclusion projects to approve"),
+                      "periods": ("待确认减排量的碳普惠监测期", "carbon-inclusion monitoring periods to confirm"),
+                      "issuance": ("待发起签发步骤的碳普惠减排量", "confirmed carbon-inclusion reductions to issue"),
+                      "periods_due": ("已备案、尚无监测期的碳普惠项目", "approved carbon-inclusion projects without a monitoring period")}[k]
+            out.append(InboxItem(zh=zh, en=en, count=n, url=reverse("mrv:pcer")))
+    if v.role in (Role.PROVINCIAL_AUTHORITY, Role.DISTRICT_AUTHORITY):  # units that did not report (京环发〔2024〕8号 五(二))
+        from cets.compliance.services.reporting import reporting_missing
+        from cets.rules.markets import market_ids
+
+        for market in market_ids():
+            rows = reporting_missing(user=user, market=market, year=year, today=today)
+            to_order = sum(1 for m in rows if m.enforcement is None)
+            to_fine = sum(1 for m in rows if m.enforcement is not None and m.enforcement.status == "ordered" and m.enforcement.correct_by < today
+                          and (m.reported_on is None or m.reported_on > m.enforcement.correct_by))
+            if to_order or to_fine:
+                out.append(InboxItem(zh="未按规定报送的单位（责令改正或处罚）", en="units that did not report (order to correct, or fine)",
+                                     count=to_order + to_fine, url=f"{reverse('compliance:reporting')}?market={market}&year={year}"))
     from cets.parties.notifications import unread_count
 
     unread = unread_count(user=user)

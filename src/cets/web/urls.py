@@ -15,6 +15,7 @@ urlpatterns = [
     path("security-events/", views.security_events, name="security_events"),
     path("entities/", views.entity_list, name="entity_list"),
     path("entities/<str:uscc>/", views.entity_detail, name="entity_detail"),
+    path("entities/<str:uscc>/jurisdiction/", views.entity_jurisdiction, name="entity_jurisdiction"),
     path("notifications/", views_notifications.notifications, name="notifications"),
     path("notifications/read/", views_notifications.notifications_read, name="notifications_read"),
 ]

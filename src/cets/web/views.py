@@ -109,9 +109,35 @@ def entity_list(request):
 @require_safe
 @login_required
 def entity_detail(request, uscc: str):
+    from cets.rules.markets import named_jurisdictions
+
     ctx = _context(request)
     ctx["d"] = selectors.entity_detail(user=request.user, uscc=uscc, year=ctx["year"])  # Http404 outside scope
+    province = ctx["d"].entity.province
+    ctx["jurisdictions"] = [j for j in named_jurisdictions().values() if j.province == province]
+    ctx["jurisdiction"] = next((j for j in ctx["jurisdictions"] if j.code == ctx["d"].entity.jurisdiction), None)
     return render(request, "web/entity_detail.html", ctx)
+
+
+@require_http_methods(["POST"])
+@login_required
+def entity_jurisdiction(request, uscc: str):
+    """POST: the province's authority puts the entity under a named district-level jurisdiction (北京经济技术开发区) or
+    back under its GB/T district (``cets.parties.services.organisation_jurisdiction_set``; R0502, S0401, S0402)."""
+    from cets.parties.access import require_second_factor
+    from cets.parties.selectors import entity_get
+    from cets.parties.services import organisation_jurisdiction_set
+
+    org = entity_get(user=request.user, uscc=uscc)  # Http404 outside scope
+    try:
+        require_second_factor(request.user)
+        organisation_jurisdiction_set(organisation=org, jurisdiction=request.POST.get("jurisdiction", "")[:6], actor=request.user)
+    except CetsError as e:
+        refused(request, e)
+        messages.error(request, f"{e.code} {e.zh if (getattr(request, 'LANGUAGE_CODE', '') or 'zh').startswith('zh') else e.en}")
+    else:
+        messages.success(request, _("Jurisdiction recorded."))
+    return redirect("web:entity_detail", uscc=org.uscc)
 
 
 @require_safe

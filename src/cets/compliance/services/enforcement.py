@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cets.core.errors import CetsError
 from cets.core.quantities import D
-from cets.parties.access import require_role
+from cets.parties.access import district_of, require_role
 from cets.parties.models import Role
 from cets.registry.checks import R0606
 from cets.rules.packs import Pack, PackError, load_pack
@@ -42,7 +42,7 @@ def _obligation_for_authority(obligation_id: int, actor, *roles: str) -> tuple[O
     if ob is None:
         raise CetsError(R0606, str(obligation_id))
     pack = load_pack(ob.pack_id)
-    m = require_role(actor, *(roles or pack.raw("penalty.authorities")), province=ob.entity.province, region_code=ob.entity.region_code)
+    m = require_role(actor, *(roles or pack.raw("penalty.authorities")), province=ob.entity.province, region_code=district_of(ob.entity))
     return ob, pack, m
 
 
@@ -154,7 +154,7 @@ def penalty_publish(*, decision_id: int, actor, at: dt.datetime | None = None) -
     if d is None:
         raise CetsError(R0606, f"penalty {decision_id}")
     require_role(actor, *load_pack(d.pack_id).raw("penalty.authorities"), province=d.obligation.entity.province,
-                 region_code=d.obligation.entity.region_code)
+                 region_code=district_of(d.obligation.entity))
     if d.published_at is None:
         d.published_at = at or timezone.now()
         d.save(update_fields=["published_at"])
