@@ -129,6 +129,27 @@ class AccountRow:
     head_hash: str
 
 
+def account_row(account: _Account) -> AccountRow:
+    """The :class:`AccountRow` of an account as the caller loaded it (not locked: the PostgreSQL function confirms
+    its number, kind, market and status under the lock, :func:`fingerprint`)."""
+    return AccountRow(account.pk, account.number, account.kind, account.market, account.status, account.head_hash)
+
+
+def fingerprint(a: AccountRow) -> str:
+    """What the checks read of an account, as the PostgreSQL function ``cets_ledger_post`` rebuilds it under the lock
+    (number, kind, market, status joined by 0x1f): equal means the checks made before the lock still hold."""
+    return "\x1f".join((a.number, a.kind, a.market, a.status))
+
+
+# The PostgreSQL path (migration registry 0009, function ``cets_ledger_post``): lock, retry test, confirmation of the
+# checked accounts, debit, credit, journal row with its hash, heads — one statement, one round trip. ``PG_FUNCTION``
+# False sends PostgreSQL through the portable path too (the tests compare the two paths' rows and hashes).
+PG_FUNCTION = True
+SQL_POST_FN = ("SELECT status, seq, debit_prev, credit_prev, hash, available FROM cets_ledger_post(%s::text, %s::bigint, %s::bigint, "
+               "%s::text, %s::text, %s::text, %s::bigint, %s::text, %s::text, %s::bigint, %s::text, %s::bigint, %s::bigint, %s::bigint, "
+               "%s::timestamptz, %s::timestamptz, %s::bigint, %s::text)")
+
+
 # ---------------------------------------------------------------- checks (in precedence order)
 
 def check_quantity(quantity: object) -> int:
@@ -192,18 +213,28 @@ def prev_heads(debit: AccountRow | None, credit: AccountRow, heads: dict[int, st
     return d_prev, c_prev
 
 
+def entry_content(*, key: str, kind: str, unit_type: UnitType, debit: AccountRow | None, debit_position: str, credit: AccountRow,
+                  credit_position: str, quantity: int, reference: str, related: Transfer | None, actor, approver, effective_at,
+                  recorded_at, beneficiary_id: int | None) -> str:
+    """The canonical content of one entry (:func:`cets.registry.chain.content`), the part of its hash that does not
+    depend on the accounts' previous heads. Quantity in tonnes CO2e (int)."""
+    return chain.content(
+        key=key, kind=kind, unit_type=unit_type.code, debit=debit.number if debit else "", debit_position=debit_position if debit else "",
+        credit=credit.number, credit_position=credit_position, quantity=quantity, reference=reference,
+        related=related.key if related else "", actor=user_id(actor), approver=user_id(approver), effective_at=effective_at,
+        recorded_at=recorded_at, beneficiary=str(beneficiary_id) if beneficiary_id else "",
+    )
+
+
 def journal_row(*, key: str, kind: str, unit_type: UnitType, debit: AccountRow | None, debit_position: str, credit: AccountRow,
                 credit_position: str, quantity: int, reference: str, related: Transfer | None, actor, approver, effective_at,
                 recorded_at, debit_prev: str, credit_prev: str, beneficiary_id: int | None, adapt) -> list:
     """The journal row (values in ``T_COLS`` order; the hash at :data:`HASH_COL`) of one entry:
     ``hash = sha256(content ‖ debit_prev ‖ credit_prev)`` (:mod:`cets.registry.chain`). ``adapt``
     is the connection's datetime adapter. Quantity in tonnes CO2e (int)."""
-    text = chain.content(
-        key=key, kind=kind, unit_type=unit_type.code, debit=debit.number if debit else "", debit_position=debit_position if debit else "",
-        credit=credit.number, credit_position=credit_position, quantity=quantity, reference=reference,
-        related=related.key if related else "", actor=user_id(actor), approver=user_id(approver), effective_at=effective_at,
-        recorded_at=recorded_at, beneficiary=str(beneficiary_id) if beneficiary_id else "",
-    )
+    text = entry_content(key=key, kind=kind, unit_type=unit_type, debit=debit, debit_position=debit_position, credit=credit,
+                         credit_position=credit_position, quantity=quantity, reference=reference, related=related, actor=actor,
+                         approver=approver, effective_at=effective_at, recorded_at=recorded_at, beneficiary_id=beneficiary_id)
     h = chain.entry_hash(text, debit_prev, credit_prev)
     return [key, kind, unit_type.pk, debit.pk if debit else None, debit_position if debit else "", credit.pk, credit_position, quantity,
             reference, related.pk if related else None, actor.pk if actor else None, approver.pk if approver else None,
