@@ -29,7 +29,6 @@ from .ledger import (
     SQL_HELD,
     SQL_HOLD_ADD,
     SQL_IDS,
-    SQL_JOURNAL_SEQ,
     SQL_KEYS,
     SQL_LOCK_MANY,
     AccountRow,
@@ -41,6 +40,7 @@ from .ledger import (
     chunks,
     entry_notices,
     execute_many,
+    journal_copy,
     journal_row,
     lock_clause,
     prev_heads,
@@ -240,7 +240,7 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
         # 4. the journal, with explicit ascending seq in line order
         for e, seq in zip(entries, seqs_reserve(cur, vendor, len(entries))):
             e[0] = seq
-        execute_many(cur, SQL_JOURNAL_SEQ, entries)
+        journal_copy(cur, entries)
         # 5. holdings: each touched account's net change; existing rows updated, missing ones inserted (only a
         #    credit can need a new row, so its quantity is ≥ 0)
         delta: dict[int, int] = {}

@@ -360,6 +360,21 @@ def execute_many(cur, sql: str, rows: list) -> None:
         cur.executemany(sql, rows)
 
 
+def journal_copy(cur, rows: list) -> None:
+    """The journal rows of a batch (``[seq, *T_COLS]`` each, explicit ascending ``seq``): on PostgreSQL one ``COPY``
+    (psycopg's ``cursor.copy``: the rows stream in one statement, no per-row parse or bind), elsewhere
+    :data:`SQL_JOURNAL_SEQ` by ``executemany``. The same rows either way."""
+    if not rows:
+        return
+    conn = transaction.get_connection()
+    if conn.vendor != "postgresql":
+        execute_many(cur, SQL_JOURNAL_SEQ, rows)
+        return
+    with conn.connection.cursor() as raw, raw.copy(f"COPY {_T} (seq, {', '.join(T_COLS)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(r)
+
+
 def select_in(cur, vendor: str, template: str, items: Sequence, head: Sequence = ()) -> list:
     """Rows of ``template`` (its ``{marks}`` an IN list) over ``items``, in chunks."""
     out: list = []
