@@ -65,18 +65,20 @@ def notify_many(notices: Sequence[Notice], *, at=None) -> list[Notification]:
         for n in notices], batch_size=1000)
     if any(r.pk is None for r in rows):  # a backend that does not return ids: find them by time and organisation
         rows = list(Notification.objects.filter(created_at=now, organisation_id__in={n.organisation_id for n in notices}))
-    ids = [r.pk for r in rows]
-    transaction.on_commit(lambda: _email(ids))
+    written = list(rows)
+    transaction.on_commit(lambda: _email(written))
     return rows
 
 
-def _email(ids: list[int]) -> None:
-    """Send the e-mails of notifications ``ids`` (after the commit) and stamp ``emailed_at`` on those sent."""
+def _email(written: list[Notification]) -> None:
+    """Send the e-mails of the notifications ``written`` (after the commit; the rows as this transaction wrote them,
+    not read again: one query fewer on the ledger's hot path) and stamp ``emailed_at`` on those sent."""
     from django.conf import settings
     from django.core.mail import EmailMessage, get_connection
 
+    ids = [n.pk for n in written]
     try:
-        notes = list(Notification.objects.filter(pk__in=ids).order_by("pk"))
+        notes = sorted(written, key=lambda n: n.pk)
         orgs = {n.organisation_id for n in notes}
         people: dict[int, list[tuple[int, str]]] = {}
         for org_id, uid, email in (Membership.objects.filter(organisation_id__in=orgs, user__is_active=True).exclude(user__email="")
