@@ -196,3 +196,28 @@ def test_refusals_keep_their_codes_and_write_nothing(world):
                       credit=Leg(sd2, Position.REGISTRY), quantity=5)
     assert (e.value.code, e.value.detail) == ("R0102", sd2.number)
     assert snapshot("") == before
+
+
+def test_batch_on_postgresql_writes_what_line_by_line_writes_with_its_notices(world):
+    """60 lines (issues and claw-backs over three holders): the PostgreSQL batch (journal by COPY, holdings and heads by
+    arrays, notices by COPY) writes the same journal rows, holdings, heads and notices as posting the lines one by one."""
+    from cets.parties.models import Notification
+    from cets.registry.services import IssuanceLine, issuance_batch_post, issuance_lines_post
+
+    nums = [world.accounts[c].number for c in (SD_1, SD_2, ZJ_1)]
+    lines = [IssuanceLine(nums[i % 3], 100 + i) for i in range(54)] + [IssuanceLine(nums[i % 3], -(i + 1)) for i in range(6)]
+    fields = ("organisation_id", "user_id", "kind", "title_zh", "title_en", "body_zh", "body_en", "link", "created_at")
+
+    def one(post) -> tuple:
+        clock = FixedClock()
+        with transaction.atomic(), patch.object(timezone, "now", clock):
+            first = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            post(key="bpg", unit_type=world.cea, lines=lines, actor=world.registry_a, approver=world.registry_b)
+            notes = sorted(Notification.objects.filter(pk__gt=first).values_list(*fields))
+            shot, ok = snapshot("bpg"), audit_verify().ok
+            transaction.set_rollback(True)
+        return shot, notes, ok
+
+    batch, by_line = one(issuance_batch_post), one(issuance_lines_post)
+    assert batch == by_line
+    assert batch[2] and len(batch[0]["journal"]) == 60 and len(batch[1]) == 60

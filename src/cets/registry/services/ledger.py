@@ -360,6 +360,34 @@ def execute_many(cur, sql: str, rows: list) -> None:
         cur.executemany(sql, rows)
 
 
+# PostgreSQL: a batch's holdings and heads, one statement each over arrays (``unnest``), instead of one statement a row.
+SQL_HOLD_ADD_PG = (f"UPDATE {_H} h SET quantity = h.quantity + v.q FROM unnest(%s::bigint[], %s::bigint[]) AS v(q, acc) "
+                   f"WHERE h.account_id = v.acc AND h.unit_type_id = %s AND h.position = %s")
+SQL_CREDIT_PG = (f"INSERT INTO {_H} (account_id, unit_type_id, position, quantity) SELECT v.acc, %s, %s, v.q "
+                 f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(acc, q) "
+                 f"ON CONFLICT (account_id, unit_type_id, position) DO UPDATE SET quantity = {_H}.quantity + excluded.quantity")
+SQL_HEAD_SET_PG = (f"UPDATE {_A} a SET head_hash = v.h, head_seq = v.s FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS v(h, s, id) "
+                   f"WHERE a.id = v.id")
+
+
+def holdings_heads_write(cur, *, unit_type_id: int, position: str, add: list[tuple[int, int]], insert: list[tuple[int, int]],
+                         heads: list[tuple[str, int, int]]) -> None:
+    """A batch's holdings and heads: ``add`` (account id, change in tonnes) to existing holdings, ``insert`` (account id,
+    tonnes ≥ 0) new holdings, ``heads`` (hash, seq, account id). PostgreSQL: one statement per list (arrays);
+    elsewhere one ``executemany`` per list. The same rows either way."""
+    if transaction.get_connection().vendor == "postgresql":
+        if add:
+            cur.execute(SQL_HOLD_ADD_PG, [[q for _, q in add], [a for a, _ in add], unit_type_id, position])
+        if insert:
+            cur.execute(SQL_CREDIT_PG, [unit_type_id, position, [a for a, _ in insert], [q for _, q in insert]])
+        if heads:
+            cur.execute(SQL_HEAD_SET_PG, [[h for h, _, _ in heads], [s for _, s, _ in heads], [a for _, _, a in heads]])
+        return
+    execute_many(cur, SQL_HOLD_ADD, [(q, a, unit_type_id, position) for a, q in add])
+    execute_many(cur, SQL_CREDIT, [(a, unit_type_id, position, q) for a, q in insert])
+    execute_many(cur, SQL_HEAD_SET, heads)
+
+
 def journal_copy(cur, rows: list) -> None:
     """The journal rows of a batch (``[seq, *T_COLS]`` each, explicit ascending ``seq``): on PostgreSQL one ``COPY``
     (psycopg's ``cursor.copy``: the rows stream in one statement, no per-row parse or bind), elsewhere
