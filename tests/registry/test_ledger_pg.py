@@ -23,7 +23,7 @@ from cets.registry.models import Account, AccountKind, AccountStatus, Holding, I
 from cets.registry.services import Leg, account_open, ledger, system_account, transfer_post, vintage_create
 from tests.conftest import SD_1, SD_2, ZJ_1, uscc_for
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL function exists on PostgreSQL only")
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the ledger's PostgreSQL paths (function, COPY, arrays) exist on PostgreSQL only")
 
 T0 = dt.datetime(2025, 3, 2, 2, 0, tzinfo=dt.timezone.utc)
 

@@ -26,7 +26,10 @@ Refusal precedence (the first that applies is raised; a refusal changes nothing)
 R0201 (unit type does not exist) is raised before the ledger, where a code is resolved to a unit type.
 
 The hot path is explicit SQL (no ORM per transfer), portable between SQLite and PostgreSQL; table and
-column names come from the models.
+column names come from the models. On PostgreSQL a single transfer is one call of the function
+``cets_ledger_post`` (migration registry 0009: lock, retry test, confirmation of the checked accounts, debit,
+credit, journal row and hash, heads), and a batch sends its journal by ``COPY`` and its holdings and heads as
+arrays; the rows and hashes are the same as the portable path's (``tests/registry/test_ledger_pg.py``).
 """
 
 from __future__ import annotations
