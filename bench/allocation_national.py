@@ -179,7 +179,7 @@ def worker(backend: str, seed: int, database: str, line_by_line: bool = False) -
     counts = allocation_compute(year=YEAR, pack_id=PACK)
     timings["compute_s"] = time.perf_counter() - t0
     cap = max(counts["final_allocation_t"], counts["pre_allocation_t"])
-    ut = vintage_create(instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key=f"cap-{YEAR}", actor=ra)
+    ut = vintage_create(instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key=f"cap-{YEAR}")  # the platform's load path (R0506 with an actor)
     transfers_before = Transfer.objects.count()
     for stage in ("pre", "final"):
         t0 = time.perf_counter()

@@ -37,6 +37,7 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("allocation_national", ["--database", f"bench_alloc_{os.getpid()}"]),
     ("mrv_compute", []),
     ("load_test", ["--database", f"bench_load_{os.getpid()}"]),
+    ("ledger_scale", ["--database", f"bench_scale_{os.getpid()}"]),
 ]
 RATIO = re.compile(r"^ratio:\s*(?P<ratio>[-+0-9.eE]+)\s*\(aim\s*≥\s*(?P<aim>[-+0-9.eE]+)\)\s*$")
 SKIPPED = re.compile(r"^skipped:\s*(?P<reason>.*)$")

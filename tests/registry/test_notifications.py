@@ -131,7 +131,9 @@ def test_batch_issuance_notifies_like_line_by_line_in_a_fixed_number_of_statemen
             assert Notification.objects.filter(body_en__contains=f"entry q{n}:").count() == n
             transaction.set_rollback(True)
         counts.append(sum(1 for x in q.captured_queries if "notification" in x["sql"].lower()))
-    assert counts[0] == counts[1] == 2  # the insert, and the count just above
+    # the insert, and the count just above; on PostgreSQL a batch of 50 notices or more is sent by COPY through psycopg
+    # (one statement, which Django's query capture does not see)
+    assert counts == ([2, 1] if connection.vendor == "postgresql" else [2, 2])
 
 
 def test_users_read_and_mark_only_their_own_organisations_notices(world):

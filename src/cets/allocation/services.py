@@ -90,6 +90,7 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     ids = [r.entity_id for r in results.entities]
     sector_of = _sector_of(pack, year, ids)
     treatments = _treatments(year, ids)
+    memo: dict = {}
     adjustments = {}
     for sec in sorted(set(sector_of.values())):
         adjustments.update(_adjustments(year, [i for i in ids if sector_of[i] == sec], sec, market))
@@ -102,7 +103,7 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
             pre_allocation_computed_t=e.pre_allocation_t, issue_delta_t=0, obligation_t=e.obligation_t,
             stage=EntityAllocation.Stage.COMPUTED, issued_t=0, pre_adjustment_t=0, pre_issue_t=0,
         )
-        _apply_issuance(row, treatments.get(e.entity_id, ()), adjustments.get(e.entity_id, 0))
+        _apply_issuance(row, treatments.get(e.entity_id, ()), adjustments.get(e.entity_id, 0), memo)
         rows.append(vars(row))
     _insert(EntityAllocation, rows)
     return {"units": results.units, "entities": len(rows),
@@ -157,20 +158,29 @@ def provincial_kinds(pack_id: str) -> frozenset[str]:
     return frozenset(kinds if kinds is not None else ("compliance_risk",))
 
 
-def _apply_issuance(a: EntityAllocation, treatments, adjustments_t: int) -> None:
+def _provincial(pack_id: str, memo: dict | None) -> frozenset[str]:
+    """:func:`provincial_kinds`, read once per pack within one call of a set-based service (``memo``: pack id → kinds)."""
+    if memo is None:
+        return provincial_kinds(pack_id)
+    if pack_id not in memo:
+        memo[pack_id] = provincial_kinds(pack_id)
+    return memo[pack_id]
+
+
+def _apply_issuance(a: EntityAllocation, treatments, adjustments_t: int, memo: dict | None = None) -> None:
     """Fill the pre-allocation and final tables' figures of ``a`` (not saved) from its stage: before the
     pre-allocation is issued both stages are refreshed; afterwards only the final one. 实发配额量 is always
     应发 − 配额调整总量 − 预分配实发配额量 (the final stage's quantity, dynamic adjustments included); what is
     still to issue at any time is ``pre_issue_t + final_issue_t − issued_t``."""
     if a.stage == EntityAllocation.Stage.COMPUTED:
         p = pre_issue(pre_allocation_t=a.pre_allocation_computed_t, adjustments_total_t=adjustments_t, treatments=treatments,
-                      provincial=provincial_kinds(a.pack_id))
+                      provincial=_provincial(a.pack_id, memo))
         a.pre_allocation_t, a.pre_adjustment_t, a.pre_issue_t = p.pre_allocation_t, p.pre_adjustment_t, p.pre_issue_t
         issued_before = p.pre_issue_t  # the table assumes the pre-allocation is issued as shown
     else:
         issued_before = a.pre_issue_t  # what the pre-allocation stage issued
     f = final_issue(final_allocation_t=a.final_allocation_t, obligation_t=a.obligation_t, adjustments_total_t=adjustments_t,
-                    issued_before_t=issued_before, treatments=treatments, provincial=provincial_kinds(a.pack_id))
+                    issued_before_t=issued_before, treatments=treatments, provincial=_provincial(a.pack_id, memo))
     a.adjustments_total_t, a.final_issue_t = f.adjustments_total_t, f.final_issue_t
     a.issue_delta_t = a.final_allocation_t - a.pre_allocation_t
     a.to_provincial_account, a.special_note = f.to_provincial_account, f.special_note
@@ -194,12 +204,13 @@ def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = PRI
     ids = [a.entity_id for a in allocs]
     treatments = _treatments(year, ids)
     adjustments = {s: _adjustments(year, ids, s, market) for s in {a.sector for a in allocs}}
+    memo: dict = {}
     for a in allocs:
         before = [getattr(a, f) for f in ISSUANCE_FIELDS]
         if a.source.startswith("imported"):  # the province's table figures stand; only the destination follows treatments
-            a.to_provincial_account = bool(provincial_kinds(a.pack_id) & set(treatments.get(a.entity_id, ())))
+            a.to_provincial_account = bool(_provincial(a.pack_id, memo) & set(treatments.get(a.entity_id, ())))
         else:
-            _apply_issuance(a, treatments.get(a.entity_id, ()), adjustments[a.sector].get(a.entity_id, 0))
+            _apply_issuance(a, treatments.get(a.entity_id, ()), adjustments[a.sector].get(a.entity_id, 0), memo)
         after = [getattr(a, f) for f in ISSUANCE_FIELDS]
         if after != before:  # usually few: a decision recorded since the computation
             EntityAllocation.objects.filter(pk=a.pk).update(**dict(zip(ISSUANCE_FIELDS, after)))

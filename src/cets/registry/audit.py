@@ -1,6 +1,7 @@
 """``cets audit verify``: prove the registry from its journal, as a list of independent validators.
 
-The journal is read once, in sequence order (:class:`Replay`); each validator in :data:`VALIDATORS`
+The journal is read once, in sequence order (:class:`Replay`), streamed (a server-side cursor on PostgreSQL, chunks of
+5,000 rows: memory grows with accounts and holdings, not with entries; a related entry's key comes in the same row); each validator in :data:`VALIDATORS`
 then judges one property and returns a :class:`ValidatorResult` (name, ok, problems, summary):
 
 1. :func:`hash_chains` — each entry's hash over its content and its accounts' previous heads (an
@@ -62,7 +63,7 @@ class Replay:
     """The journal replayed once, in ``seq`` order, for the registry's validators."""
 
     FIELDS = ("seq", "key", "kind", "unit_type_id", "debit_account_id", "debit_position", "credit_account_id", "credit_position",
-              "quantity", "reference", "related_id", "actor_id", "approver_id", "effective_at", "recorded_at",
+              "quantity", "reference", "related__key", "actor_id", "approver_id", "effective_at", "recorded_at",
               "debit_prev_hash", "credit_prev_hash", "hash", "beneficiary_id")
 
     def __init__(self, max_problems: int = MAX_PROBLEMS) -> None:
@@ -72,7 +73,6 @@ class Replay:
     def journal(self) -> Replayed:
         accounts = {pk: (number, kind, head) for pk, number, kind, head in Account.objects.values_list("pk", "number", "kind", "head_hash")}
         codes = dict(UnitType.objects.values_list("pk", "code"))
-        keys = dict(Transfer.objects.values_list("pk", "key"))
         numbers = {pk: a[0] for pk, a in accounts.items()}
         heads: dict[int, str] = {}
         replay: dict[tuple[int, int, str], int] = defaultdict(int)
@@ -100,7 +100,7 @@ class Replay:
                                          f"inserted or altered")
             text = chain.content(
                 key=key, kind=kind, unit_type=codes.get(ut, "?"), debit=numbers.get(d, "") if d is not None else "", debit_position=dpos,
-                credit=numbers.get(c, "?"), credit_position=cpos, quantity=q, reference=ref, related=keys.get(rel, "") if rel else "",
+                credit=numbers.get(c, "?"), credit_position=cpos, quantity=q, reference=ref, related=rel or "",
                 actor=str(actor) if actor is not None else "", approver=str(approver) if approver is not None else "", effective_at=eff,
                 recorded_at=rec, beneficiary=str(ben) if ben is not None else "",
             )

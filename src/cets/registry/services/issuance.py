@@ -24,12 +24,8 @@ from .accounts import system_account
 from .blocks import has_serials
 from .ledger import (
     HASH_COL,
-    SQL_CREDIT,
-    SQL_HEAD_SET,
     SQL_HELD,
-    SQL_HOLD_ADD,
     SQL_IDS,
-    SQL_JOURNAL_SEQ,
     SQL_KEYS,
     SQL_LOCK_MANY,
     AccountRow,
@@ -40,7 +36,8 @@ from .ledger import (
     check_quantity,
     chunks,
     entry_notices,
-    execute_many,
+    holdings_heads_write,
+    journal_copy,
     journal_row,
     lock_clause,
     prev_heads,
@@ -240,17 +237,18 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
         # 4. the journal, with explicit ascending seq in line order
         for e, seq in zip(entries, seqs_reserve(cur, vendor, len(entries))):
             e[0] = seq
-        execute_many(cur, SQL_JOURNAL_SEQ, entries)
+        journal_copy(cur, entries)
         # 5. holdings: each touched account's net change; existing rows updated, missing ones inserted (only a
         #    credit can need a new row, so its quantity is ≥ 0)
         delta: dict[int, int] = {}
         for e in entries:
             delta[e[4]] = delta.get(e[4], 0) - e[8]
             delta[e[6]] = delta.get(e[6], 0) + e[8]
-        execute_many(cur, SQL_HOLD_ADD, [(dq, acc_id, unit_type.pk, pos) for acc_id, dq in sorted(delta.items()) if acc_id in had_row])
-        execute_many(cur, SQL_CREDIT, [(acc_id, unit_type.pk, pos, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row])
         # 6. heads: each touched account points at its last new entry
-        execute_many(cur, SQL_HEAD_SET, [(entries[ix][1 + HASH_COL], entries[ix][0], acc_id) for acc_id, ix in sorted(last.items())])
+        holdings_heads_write(cur, unit_type_id=unit_type.pk, position=pos,
+                             add=[(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id in had_row],
+                             insert=[(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row],
+                             heads=[(entries[ix][1 + HASH_COL], entries[ix][0], acc_id) for acc_id, ix in sorted(last.items())])
     # 7. the holders' notices, set-based: one read of the holders, one bulk insert (the same notices as line by line)
     holders = {pk: h for part in chunks(ids, 900) for pk, h in Account.objects.filter(pk__in=part, holder__isnull=False).values_list("pk", "holder_id")}
     notices = []

@@ -26,7 +26,10 @@ Refusal precedence (the first that applies is raised; a refusal changes nothing)
 R0201 (unit type does not exist) is raised before the ledger, where a code is resolved to a unit type.
 
 The hot path is explicit SQL (no ORM per transfer), portable between SQLite and PostgreSQL; table and
-column names come from the models.
+column names come from the models. On PostgreSQL a single transfer is one call of the function
+``cets_ledger_post`` (migration registry 0009: lock, retry test, confirmation of the checked accounts, debit,
+credit, journal row and hash, heads), and a batch sends its journal by ``COPY`` and its holdings and heads as
+arrays; the rows and hashes are the same as the portable path's (``tests/registry/test_ledger_pg.py``).
 """
 
 from __future__ import annotations
@@ -129,6 +132,27 @@ class AccountRow:
     head_hash: str
 
 
+def account_row(account: _Account) -> AccountRow:
+    """The :class:`AccountRow` of an account as the caller loaded it (not locked: the PostgreSQL function confirms
+    its number, kind, market and status under the lock, :func:`fingerprint`)."""
+    return AccountRow(account.pk, account.number, account.kind, account.market, account.status, account.head_hash)
+
+
+def fingerprint(a: AccountRow) -> str:
+    """What the checks read of an account, as the PostgreSQL function ``cets_ledger_post`` rebuilds it under the lock
+    (number, kind, market, status joined by 0x1f): equal means the checks made before the lock still hold."""
+    return "\x1f".join((a.number, a.kind, a.market, a.status))
+
+
+# The PostgreSQL path (migration registry 0009, function ``cets_ledger_post``): lock, retry test, confirmation of the
+# checked accounts, debit, credit, journal row with its hash, heads — one statement, one round trip. ``PG_FUNCTION``
+# False sends PostgreSQL through the portable path too (the tests compare the two paths' rows and hashes).
+PG_FUNCTION = True
+SQL_POST_FN = ("SELECT status, seq, debit_prev, credit_prev, hash, available FROM cets_ledger_post(%s::text, %s::bigint, %s::bigint, "
+               "%s::text, %s::text, %s::text, %s::bigint, %s::text, %s::text, %s::bigint, %s::text, %s::bigint, %s::bigint, %s::bigint, "
+               "%s::timestamptz, %s::timestamptz, %s::bigint, %s::text)")
+
+
 # ---------------------------------------------------------------- checks (in precedence order)
 
 def check_quantity(quantity: object) -> int:
@@ -192,18 +216,28 @@ def prev_heads(debit: AccountRow | None, credit: AccountRow, heads: dict[int, st
     return d_prev, c_prev
 
 
+def entry_content(*, key: str, kind: str, unit_type: UnitType, debit: AccountRow | None, debit_position: str, credit: AccountRow,
+                  credit_position: str, quantity: int, reference: str, related: Transfer | None, actor, approver, effective_at,
+                  recorded_at, beneficiary_id: int | None) -> str:
+    """The canonical content of one entry (:func:`cets.registry.chain.content`), the part of its hash that does not
+    depend on the accounts' previous heads. Quantity in tonnes CO2e (int)."""
+    return chain.content(
+        key=key, kind=kind, unit_type=unit_type.code, debit=debit.number if debit else "", debit_position=debit_position if debit else "",
+        credit=credit.number, credit_position=credit_position, quantity=quantity, reference=reference,
+        related=related.key if related else "", actor=user_id(actor), approver=user_id(approver), effective_at=effective_at,
+        recorded_at=recorded_at, beneficiary=str(beneficiary_id) if beneficiary_id else "",
+    )
+
+
 def journal_row(*, key: str, kind: str, unit_type: UnitType, debit: AccountRow | None, debit_position: str, credit: AccountRow,
                 credit_position: str, quantity: int, reference: str, related: Transfer | None, actor, approver, effective_at,
                 recorded_at, debit_prev: str, credit_prev: str, beneficiary_id: int | None, adapt) -> list:
     """The journal row (values in ``T_COLS`` order; the hash at :data:`HASH_COL`) of one entry:
     ``hash = sha256(content ‖ debit_prev ‖ credit_prev)`` (:mod:`cets.registry.chain`). ``adapt``
     is the connection's datetime adapter. Quantity in tonnes CO2e (int)."""
-    text = chain.content(
-        key=key, kind=kind, unit_type=unit_type.code, debit=debit.number if debit else "", debit_position=debit_position if debit else "",
-        credit=credit.number, credit_position=credit_position, quantity=quantity, reference=reference,
-        related=related.key if related else "", actor=user_id(actor), approver=user_id(approver), effective_at=effective_at,
-        recorded_at=recorded_at, beneficiary=str(beneficiary_id) if beneficiary_id else "",
-    )
+    text = entry_content(key=key, kind=kind, unit_type=unit_type, debit=debit, debit_position=debit_position, credit=credit,
+                         credit_position=credit_position, quantity=quantity, reference=reference, related=related, actor=actor,
+                         approver=approver, effective_at=effective_at, recorded_at=recorded_at, beneficiary_id=beneficiary_id)
     h = chain.entry_hash(text, debit_prev, credit_prev)
     return [key, kind, unit_type.pk, debit.pk if debit else None, debit_position if debit else "", credit.pk, credit_position, quantity,
             reference, related.pk if related else None, actor.pk if actor else None, approver.pk if approver else None,
@@ -327,6 +361,49 @@ def execute_many(cur, sql: str, rows: list) -> None:
             raw.executemany(sql, rows)
     else:
         cur.executemany(sql, rows)
+
+
+# PostgreSQL: a batch's holdings and heads, one statement each over arrays (``unnest``), instead of one statement a row.
+SQL_HOLD_ADD_PG = (f"UPDATE {_H} h SET quantity = h.quantity + v.q FROM unnest(%s::bigint[], %s::bigint[]) AS v(q, acc) "
+                   f"WHERE h.account_id = v.acc AND h.unit_type_id = %s AND h.position = %s")
+SQL_CREDIT_PG = (f"INSERT INTO {_H} (account_id, unit_type_id, position, quantity) SELECT v.acc, %s, %s, v.q "
+                 f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(acc, q) "
+                 f"ON CONFLICT (account_id, unit_type_id, position) DO UPDATE SET quantity = {_H}.quantity + excluded.quantity")
+SQL_HEAD_SET_PG = (f"UPDATE {_A} a SET head_hash = v.h, head_seq = v.s FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS v(h, s, id) "
+                   f"WHERE a.id = v.id")
+
+
+def holdings_heads_write(cur, *, unit_type_id: int, position: str, add: list[tuple[int, int]], insert: list[tuple[int, int]],
+                         heads: list[tuple[str, int, int]]) -> None:
+    """A batch's holdings and heads: ``add`` (account id, change in tonnes) to existing holdings, ``insert`` (account id,
+    tonnes ≥ 0) new holdings, ``heads`` (hash, seq, account id). PostgreSQL: one statement per list (arrays);
+    elsewhere one ``executemany`` per list. The same rows either way."""
+    if transaction.get_connection().vendor == "postgresql":
+        if add:
+            cur.execute(SQL_HOLD_ADD_PG, [[q for _, q in add], [a for a, _ in add], unit_type_id, position])
+        if insert:
+            cur.execute(SQL_CREDIT_PG, [unit_type_id, position, [a for a, _ in insert], [q for _, q in insert]])
+        if heads:
+            cur.execute(SQL_HEAD_SET_PG, [[h for h, _, _ in heads], [s for _, s, _ in heads], [a for _, _, a in heads]])
+        return
+    execute_many(cur, SQL_HOLD_ADD, [(q, a, unit_type_id, position) for a, q in add])
+    execute_many(cur, SQL_CREDIT, [(a, unit_type_id, position, q) for a, q in insert])
+    execute_many(cur, SQL_HEAD_SET, heads)
+
+
+def journal_copy(cur, rows: list) -> None:
+    """The journal rows of a batch (``[seq, *T_COLS]`` each, explicit ascending ``seq``): on PostgreSQL one ``COPY``
+    (psycopg's ``cursor.copy``: the rows stream in one statement, no per-row parse or bind), elsewhere
+    :data:`SQL_JOURNAL_SEQ` by ``executemany``. The same rows either way."""
+    if not rows:
+        return
+    conn = transaction.get_connection()
+    if conn.vendor != "postgresql":
+        execute_many(cur, SQL_JOURNAL_SEQ, rows)
+        return
+    with conn.connection.cursor() as raw, raw.copy(f"COPY {_T} (seq, {', '.join(T_COLS)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(r)
 
 
 def select_in(cur, vendor: str, template: str, items: Sequence, head: Sequence = ()) -> list:
