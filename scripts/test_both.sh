@@ -10,6 +10,8 @@ if [ "${CETS_TEST_SERIAL:-}" = "1" ]; then
   $MAKE --no-print-directory test-sqlite && $MAKE --no-print-directory test-postgres
   exit $?
 fi
+# the dev install once, before the two suites (two `make` runs installing at the same time break the virtualenv)
+$MAKE --no-print-directory .venv/.installed-dev || exit 1
 mkdir -p var
 log=var/test-sqlite.log
 start=$(date +%s)
