@@ -287,7 +287,7 @@ def action(request, name: str):
             back = reverse("supervision:report_detail", kwargs={"receipt": p.get("receipt", "")})
         else:
             raise Http404
-        messages.success(request, "OK")
+        messages.success(request, _("Recorded: see the lists below."))
     except CetsError as e:
         _error(request, e)
     except ValueError as e:  # also PackError (no supervision pack for the year asked)

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
@@ -51,6 +52,19 @@ def _int(v: str, check) -> int:
 def _lines(text: str) -> list[dict]:
     """``account,price_fen,quantity_t`` per line → reserve lines."""
     return [{"account": b.participant, "quantity": b.quantity_t, "price_fen": b.price_fen} for b in stabilisation.parse_bids(text)]
+
+
+def _proposal_decide(name: str, p, user) -> None:
+    """Approve or reject the four-eyes proposal ``p["proposal"]`` (the reserve's and a pilot's paid allocation):
+    approving is review-then-sign, as on the registry page and the API — the approver's own TOTP code
+    (``p["otp_token"]``; R1201, R1202) — then :func:`cets.registry.services.proposal_approve` (R0501 the proposer
+    itself, the proposal's own checks); G0604 a proposal number that is not one."""
+    pid = _int(p.get("proposal", ""), G0604)
+    if name == "approve":
+        signing_require(user, p.get("otp_token", ""), f"proposal {pid}")
+        registry.proposal_approve(proposal_id=pid, approver=user)
+    else:
+        registry.proposal_reject(proposal_id=pid, approver=user, reason=p.get("reason", "").strip() or "—")
 
 
 @require_safe
@@ -96,16 +110,10 @@ def reserve_action(request, name: str):
             registry.reserve_withdraw_propose(key=key, unit_type=_unit_type(p.get("unit_type", "")), lines=_lines(p.get("lines", "")),
                                               decision_ref=p.get("decision_ref", ""), actor=user)
         elif name in ("approve", "reject"):
-            pid = _int(p.get("proposal", ""), G0604)
-            if name == "approve":
-                # review-then-sign, as on the registry page and the API: the approver's own TOTP code (R1201, R1202)
-                signing_require(user, p.get("otp_token", ""), f"proposal {pid}")
-                registry.proposal_approve(proposal_id=pid, approver=user)
-            else:
-                registry.proposal_reject(proposal_id=pid, approver=user, reason=p.get("reason", "").strip() or "—")
+            _proposal_decide(name, p, user)
         else:
             raise Http404
-        messages.success(request, "OK")
+        messages.success(request, _("Recorded: see the lists below."))
     except CetsError as e:
         messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
     except ValueError as e:
@@ -160,15 +168,10 @@ def paid_allocation_action(request, name: str):
                                             quantity_t=_int(p.get("quantity_t", ""), G0606), floor_fen=_int(p.get("floor_fen", ""), G0606), bids=bids,
                                             decision_ref=p.get("decision_ref", ""), actor=user)
         elif name in ("approve", "reject"):
-            pid = _int(p.get("proposal", ""), G0604)
-            if name == "approve":
-                signing_require(user, p.get("otp_token", ""), f"proposal {pid}")  # the approver's own TOTP code (R1201, R1202)
-                registry.proposal_approve(proposal_id=pid, approver=user)
-            else:
-                registry.proposal_reject(proposal_id=pid, approver=user, reason=p.get("reason", "").strip() or "—")
+            _proposal_decide(name, p, user)
         else:
             raise Http404
-        messages.success(request, "OK")
+        messages.success(request, _("Recorded: see the lists below."))
     except CetsError as e:
         messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
     return redirect(reverse("supervision:paid_allocation") + (f"?market={market}" if market in _pilot_markets() else ""))
