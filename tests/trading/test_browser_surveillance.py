@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import chrome, login, require_browser, wait_text
+from tests.browser import chrome, login, require_browser, wait, wait_text
 from tests.conftest import SD_1, client_for
 
 require_browser()
@@ -53,7 +53,8 @@ def test_authority_reviews_an_alert_and_a_finding_reaches_the_public_portal(exch
         f.find_element(By.NAME, name).send_keys(value)
     f.find_element(By.CSS_SELECTOR, "select[name=rules] option[value=measures_43]").click()
     f.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_text(browser, "OK")
+    # the page says what was recorded, in its language
+    wait(browser, lambda b: any(t in b.find_element(By.TAG_NAME, "body").text for t in ("已记录，见下方列表。", "Recorded: see the lists below.")))
     assert FalseReportingFinding.objects.get().fine_fen == 2_000_000
 
     browser.delete_all_cookies()
