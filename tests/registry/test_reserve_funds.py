@@ -248,3 +248,34 @@ def test_paid_allocation_through_the_api_and_the_page(beijing):
     assert held(a0, bj.ut) == 3_000
     html = c2.get("/supervision/paid-allocation/?market=beijing").content.decode()
     assert "314,670.00" in html and "pa-api" in html
+
+
+def test_garbage_and_huge_numbers_are_numbered_refusals_not_500s(beijing):
+    """The bureau's page and the API refuse odd digits ("²" is a digit to str.isdigit, not to int), prices whose
+    product with the quantity would overflow the fund ledger's 64-bit column, and amounts at the fund ledger's limit."""
+    import json
+
+    from cets.trading.services.funds import check_amount
+    from tests.conftest import client_for
+
+    bj = beijing
+    a0 = bj.accs[0]
+    c1 = client_for(bj.b1, verified=True)
+    funds_deposit(key="bj-garbage", holder=a0.holder, amount_fen=1_000_000, actor=None, market="beijing")
+    before = (Proposal.objects.count(), FundEntry.objects.count())
+    for fields in ({"quantity_t": "²"}, {"floor_fen": "１" * 30}, {"bids": f"{a0.number},²,10"}, {"bids": f"{a0.number},{10**30},10"}):
+        post = {"market": "beijing", "key": "pa-bad", "unit_type": "BEA-2023", "quantity_t": "10", "floor_fen": "9000", "decision_ref": "x",
+                "bids": f"{a0.number},10489,10", **fields}
+        r = c1.post("/supervision/paid-allocation/auction/", post, follow=True)
+        assert r.status_code == 200, fields
+        assert "G0604" in r.content.decode() or "G0606" in r.content.decode(), fields
+    body = {"key": "pa-huge", "unit_type": "BEA-2023", "quantity_t": 10**6, "floor_fen": 9_000, "decision_ref": "x",
+            "bids": [{"account": a0.number, "price_fen": 10**14, "quantity_t": 10**6}]}
+    r = c1.post("/api/v1/supervision/paid-allocation/auctions", data=json.dumps(body), content_type="application/json")
+    assert r.status_code in (400, 409, 422) and r.json().get("code") == "T0202", r.content  # 10^6 t × 10^14 fen/t = 10^20 fen
+    assert (Proposal.objects.count(), FundEntry.objects.count()) == before
+    for bad in (0, -1, 10**15, True, "100", 1.0):
+        with pytest.raises(CetsError) as e:
+            check_amount(bad)
+        assert e.value.code == "T0202"
+    assert check_amount(10**15 - 1) == 10**15 - 1

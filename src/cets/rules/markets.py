@@ -106,6 +106,12 @@ class Market:
         return self.name_en if lang == "en" else self.name_zh
 
     @property
+    def pilot(self) -> bool:
+        """A market without the national level in its ``jurisdiction_levels`` (a pilot such as Beijing): its provincial
+        authority decides what the national authority decides in the national market (e.g. paid allocation)."""
+        return "national" not in self.jurisdiction_levels
+
+    @property
     def sector_codes(self) -> tuple[str, ...]:
         return tuple(s.code for s in self.sectors)
 

@@ -44,7 +44,7 @@ def _unit_type(code: str) -> UnitType:
 
 def _int(v: str, check) -> int:
     v = (v or "").strip()
-    if not v.isdigit():
+    if not (v.isascii() and v.isdigit()) or len(v) > 18:  # "²" is a digit to str.isdigit but not to int()
         raise CetsError(check, v[:40])
     return int(v)
 
@@ -127,7 +127,7 @@ def _pilot_markets() -> list[str]:
     """Markets without a national level (pilots): their provincial authority decides paid allocation."""
     from cets.rules.markets import markets
 
-    return [m.id for m in markets() if "national" not in m.jurisdiction_levels]
+    return [m.id for m in markets() if m.pilot]
 
 
 def _bureau(user) -> None:

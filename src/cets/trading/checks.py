@@ -37,7 +37,7 @@ T0115 = Check("T0115", "竞价场次不存在或已结束", "no such auction, or
 
 # T02xx order entry and funds (``services``, ``funds``)
 T0201 = Check("T0201", "可用资金不足", "insufficient available funds")
-T0202 = Check("T0202", "金额须为正整数分", "amount must be a positive whole number of fen")
+T0202 = Check("T0202", "金额须为正整数分，且小于10^15分", "amount must be a positive whole number of fen below 10^15")
 T0203 = Check("T0203", "幂等键已用于不同内容", "idempotency key already used with other content")
 T0204 = Check("T0204", "资金账户不存在", "no fund account")
 T0205 = Check("T0205", "非交易日或非交易时段", "the market is closed (not a trading day or outside the session)")

@@ -30,6 +30,7 @@ from decimal import ROUND_FLOOR, Decimal
 from django.db.models import Sum
 
 from cets.core.errors import CetsError
+from cets.core.schema import MAX_QUANTITY
 from cets.parties.access import require_role
 from cets.parties.models import Role
 from cets.rules.markets import load_market
@@ -47,12 +48,18 @@ from .transfers import transfer_post
 STABILISATION = "stabilisation"  # the pack kind of the reserve's and the triggers' values
 
 
+def _amount(lines) -> int:
+    """What ``lines`` cost: Σ quantity (t) × price_fen (fen/t), fen (int)."""
+    return sum(ln["quantity"] * ln["price_fen"] for ln in lines)
+
+
 def _when(effective_at: dt.datetime | None) -> str | None:
     return effective_at.isoformat() if effective_at else None
 
 
 def _price(price_fen: object) -> int:
-    if isinstance(price_fen, bool) or not isinstance(price_fen, int) or price_fen <= 0:
+    """A line's price in fen per tonne: an int, 0 < price < MAX_QUANTITY (R1102)."""
+    if isinstance(price_fen, bool) or not isinstance(price_fen, int) or not 0 < price_fen < MAX_QUANTITY:
         raise CetsError(R1102, repr(price_fen)[:40])
     return price_fen
 
@@ -133,16 +140,19 @@ def reserve_release_propose(*, key: str, unit_type: UnitType, lines, decision_re
         raise CetsError(R0302, f"{reserve.number} {unit_type.code}: {have} < {wanted}")
     return proposal_submit(key=key, kind="reserve_release", actor=actor, hold=_hold_payments, payload={
         "market": market, "unit_type": unit_type.code, "lines": checked, "method": method, "auction": auction or {},
-        "quantity": sum(ln["quantity"] for ln in checked), "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in checked),
+        "quantity": sum(ln["quantity"] for ln in checked), "amount_fen": _amount(checked),
         "funds": True, "decision_ref": decision_ref, "effective_at": _when(effective_at)})
+
+
+#: the memo of each line proposal's entries, by proposal kind
+_WHAT = {"reserve_release": "储备出售 reserve sale", "reserve_withdraw": "储备回购 reserve buy-back", "paid_allocation": "有偿分配 paid allocation"}
 
 
 def _payments(p: Proposal) -> list:
     """The proposal's payments: a release's buyers pay the treasury, a buy-back's treasury pays the sellers (fen)."""
     d = p.payload
     buy = p.kind != "reserve_withdraw"
-    what = {"reserve_release": "储备出售 reserve sale", "paid_allocation": "有偿分配 paid allocation"}.get(p.kind, "储备回购 reserve buy-back")
-    return lines_payments(key=p.key, market=d["market"], lines=d["lines"], buyer_pays=buy, reference=f"{what} {d['decision_ref']}")
+    return lines_payments(key=p.key, market=d["market"], lines=d["lines"], buyer_pays=buy, reference=f"{_WHAT[p.kind]} {d['decision_ref']}")
 
 
 def _hold_payments(p: Proposal) -> None:
@@ -154,22 +164,31 @@ def _release_payments(p: Proposal, approver) -> None:
         settle("release", _payments(p))
 
 
-@four_eyes("reserve_release", on_reject=_release_payments)
-def _execute_release(p: Proposal, approver) -> dict:
+def _deliver(p: Proposal, approver, *, kind: str, debit, credit) -> dict:
+    """Execute an approved line proposal: one ``transfer_post`` per line (``debit(line)`` → ``credit(line)``, both
+    :class:`Leg`) at the line's recorded price, then its payments (delivery versus payment, one transaction; proposals
+    recorded before payments carry no ``funds`` and move no money). The result: transfer keys, tonnes, fen."""
     d = p.payload
     ut = UnitType.objects.get(code=d["unit_type"])
-    reserve = system_account(d["market"], AccountKind.NATIONAL_RESERVE)
     keys = []
     for i, ln in enumerate(d["lines"]):
-        t = transfer_post(key=f"{p.key}:{i}", kind=TransferKind.TRANSFER, unit_type=ut, debit=Leg(reserve, Position.REGISTRY),
-                          credit=Leg(Account.objects.get(number=ln["account"]), Position.REGISTRY), quantity=ln["quantity"],
-                          reference=f"储备出售 reserve sale {d['decision_ref']} @ {ln['price_fen']} fen/t", actor=p.proposed_by,
-                          approver=approver, effective_at=_eff(p))
+        t = transfer_post(key=f"{p.key}:{i}", kind=kind, unit_type=ut, debit=debit(ln), credit=credit(ln), quantity=ln["quantity"],
+                          reference=f"{_WHAT[p.kind]} {d['decision_ref']} @ {ln['price_fen']} fen/t", actor=p.proposed_by, approver=approver,
+                          effective_at=_eff(p))
         keys.append(t.key)
-    if d.get("funds"):  # proposals recorded before payment against delivery carry no frozen funds
+    if d.get("funds"):
         settle("settle", _payments(p))
-    return {"transfers": keys, "quantity_t": d["quantity"], "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in d["lines"]),
-            "paid_to": "treasury" if d.get("funds") else ""}
+    return {"transfers": keys, "quantity_t": d["quantity"], "amount_fen": _amount(d["lines"]), "paid": bool(d.get("funds"))}
+
+
+def _holder(ln: dict, position: str = Position.REGISTRY) -> Leg:
+    return Leg(Account.objects.get(number=ln["account"]), position)
+
+
+@four_eyes("reserve_release", on_reject=_release_payments)
+def _execute_release(p: Proposal, approver) -> dict:
+    reserve = Leg(system_account(p.payload["market"], AccountKind.NATIONAL_RESERVE), Position.REGISTRY)
+    return _deliver(p, approver, kind=TransferKind.TRANSFER, debit=lambda ln: reserve, credit=_holder)
 
 
 def _hold_lines(p: Proposal) -> None:
@@ -202,32 +221,19 @@ def reserve_withdraw_propose(*, key: str, unit_type: UnitType, lines, decision_r
     checked = _lines(lines, market=market)
     return proposal_submit(key=key, kind="reserve_withdraw", actor=actor, hold=_hold_lines, payload={
         "market": market, "unit_type": unit_type.code, "lines": checked, "quantity": sum(ln["quantity"] for ln in checked),
-        "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in checked), "funds": True,
-        "decision_ref": decision_ref, "effective_at": _when(effective_at)})
+        "amount_fen": _amount(checked), "funds": True, "decision_ref": decision_ref, "effective_at": _when(effective_at)})
 
 
 @four_eyes("reserve_withdraw", on_reject=_release_lines)
 def _execute_withdraw(p: Proposal, approver) -> dict:
-    d = p.payload
-    ut = UnitType.objects.get(code=d["unit_type"])
-    reserve = system_account(d["market"], AccountKind.NATIONAL_RESERVE)
-    keys = []
-    for i, ln in enumerate(d["lines"]):
-        t = transfer_post(key=f"{p.key}:{i}", kind=TransferKind.TRANSFER, unit_type=ut, debit=Leg(Account.objects.get(number=ln["account"]), Position.PENDING),
-                          credit=Leg(reserve, Position.REGISTRY), quantity=ln["quantity"],
-                          reference=f"储备回购 reserve buy-back {d['decision_ref']} @ {ln['price_fen']} fen/t", actor=p.proposed_by,
-                          approver=approver, effective_at=_eff(p))
-        keys.append(t.key)
-    if d.get("funds"):
-        settle("settle", _payments(p))
-    return {"transfers": keys, "quantity_t": d["quantity"], "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in d["lines"]),
-            "paid_from": "treasury" if d.get("funds") else ""}
+    reserve = Leg(system_account(p.payload["market"], AccountKind.NATIONAL_RESERVE), Position.REGISTRY)
+    return _deliver(p, approver, kind=TransferKind.TRANSFER, debit=lambda ln: _holder(ln, Position.PENDING), credit=lambda ln: reserve)
 
 
 def _bureau(actor, market: str, lines: list[dict]):
     """The provincial authority of a pilot market (a market without the national level; R1302 otherwise) whose
     province holds every line's account (R0502)."""
-    if "national" in load_market(market).jurisdiction_levels:
+    if not load_market(market).pilot:
         raise CetsError(R1302, market)
     m = require_role(actor, Role.PROVINCIAL_AUTHORITY)
     for ln in lines:
@@ -254,22 +260,12 @@ def paid_allocation_propose(*, key: str, unit_type: UnitType, lines, decision_re
         raise CetsError(R0302, f"{total.number} {unit_type.code}: {have} < {wanted}")
     return proposal_submit(key=key, kind="paid_allocation", actor=actor, hold=_hold_payments, payload={
         "market": market, "unit_type": unit_type.code, "lines": checked, "method": "auction", "auction": auction or {}, "quantity": wanted,
-        "amount_fen": sum(ln["quantity"] * ln["price_fen"] for ln in checked), "funds": True, "decision_ref": decision_ref,
+        "amount_fen": _amount(checked), "funds": True, "decision_ref": decision_ref,
         "effective_at": _when(effective_at)})
 
 
 @four_eyes("paid_allocation", on_reject=_release_payments)
 def _execute_paid_allocation(p: Proposal, approver) -> dict:
-    d = p.payload
-    _bureau(approver, d["market"], d["lines"])
-    ut = UnitType.objects.get(code=d["unit_type"])
-    total = system_account(d["market"], AccountKind.NATIONAL_TOTAL)
-    keys = []
-    for i, ln in enumerate(d["lines"]):
-        t = transfer_post(key=f"{p.key}:{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
-                          credit=Leg(Account.objects.get(number=ln["account"]), Position.REGISTRY), quantity=ln["quantity"],
-                          reference=f"有偿分配 paid allocation {d['decision_ref']} @ {ln['price_fen']} fen/t", actor=p.proposed_by,
-                          approver=approver, effective_at=_eff(p))
-        keys.append(t.key)
-    settle("settle", _payments(p))
-    return {"transfers": keys, "quantity_t": d["quantity"], "amount_fen": d["amount_fen"], "paid_to": "treasury"}
+    _bureau(approver, p.payload["market"], p.payload["lines"])
+    total = Leg(system_account(p.payload["market"], AccountKind.NATIONAL_TOTAL), Position.REGISTRY)
+    return _deliver(p, approver, kind=TransferKind.ISSUE, debit=lambda ln: total, credit=_holder)

@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from cets.core.errors import CetsError
+from cets.core.schema import MAX_QUANTITY
 from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
@@ -54,13 +55,21 @@ def fund_account_of(*, holder: Organisation, market: str = PRIMARY_MARKET, creat
     return acc
 
 
+def check_amount(amount_fen: object) -> int:
+    """``amount_fen`` as a fund entry's amount: an int (not a bool), 0 < amount < :data:`cets.core.schema.MAX_QUANTITY`
+    fen (CNY 10 trillion; the database column is a 64-bit integer, and a product of a large quantity and price must be
+    a refusal, not an overflow). T0202 otherwise."""
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or not 0 < amount_fen < MAX_QUANTITY:
+        raise CetsError(T0202, repr(amount_fen)[:40])
+    return amount_fen
+
+
 def post(*, key: str, kind: str, debit: tuple[FundAccount, str], credit: tuple[FundAccount, str], amount_fen: int, reference: str = "",
          trade=None, order=None, at: dt.datetime | None = None, savepoint: bool = True) -> FundEntry:
     """Post one double entry. Raises T0202 (amount), T0201 (the debit bucket holds less), T0203 (key
     reused with other content). Atomic; a refusal changes nothing. ``savepoint=False`` is for callers
     whose own transaction must fail as a whole on any refusal (the sequencer's settlement)."""
-    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
-        raise CetsError(T0202, repr(amount_fen))
+    check_amount(amount_fen)
     (dacc, dbucket), (cacc, cbucket) = debit, credit
     try:
         with transaction.atomic(savepoint=savepoint):
@@ -210,8 +219,7 @@ def post_batch(entries: Sequence[FundPost], *, at: dt.datetime | None = None) ->
     lowest: dict[tuple[int, str], int] = {}
     accounts: dict[int, FundAccount] = {}
     for e in entries:
-        if isinstance(e.amount_fen, bool) or not isinstance(e.amount_fen, int) or e.amount_fen <= 0:
-            raise CetsError(T0202, repr(e.amount_fen))
+        check_amount(e.amount_fen)
         (dacc, dbucket), (cacc, cbucket) = e.debit, e.credit
         accounts[dacc.pk], accounts[cacc.pk] = dacc, cacc
         d, c = (dacc.pk, BUCKET_FIELDS[dbucket]), (cacc.pk, BUCKET_FIELDS[cbucket])
