@@ -200,3 +200,25 @@ def test_every_page_in_one_language(sup, lang):  # noqa: F811
                     problems.append(f"{role} {url}: English on a Chinese page: {shown[:5]}")
     assert pages > 50
     assert problems == [], "\n".join(sorted(set(problems)))
+
+
+ODD = {"year": "²⁰²⁴", "page": "²", "id": "³", "province": "３７", "market": "²", "n": "٣", "lines": "²"}
+
+
+@pytest.mark.django_db
+def test_every_page_with_odd_digits_in_its_query_is_no_500(sup):  # noqa: F811
+    """Every argument-free page, as each role, with superscript and other scripts' digits in the usual query
+    parameters: ``str.isdigit`` accepts '²', ``int`` refuses it — a page must answer (200, 302, 403, 404), never 500
+    (``cets.core.quantities.is_digits`` is the test before ``int``)."""
+    from cets.core.quantities import is_digits
+
+    assert is_digits("2024") and not is_digits("²") and not is_digits("٣") and not is_digits("") and not is_digits("-1")
+    failures = []
+    for role, client in roles(sup).items():
+        for path in _routes(get_resolver().url_patterns):
+            if path.startswith(SKIP) or DOWNLOAD.search(path):
+                continue
+            r = client.get(path, ODD)
+            if r.status_code >= 500:
+                failures.append(f"{role} GET {path}")
+    assert failures == []

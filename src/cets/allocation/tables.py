@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cets.core.errors import InputProblem
+from cets.core.quantities import is_digits
 from cets.core.tables import CsvTable, UploadedTable, write_csv_atomic  # noqa: F401 (write_csv_atomic: the commands' writer)
 from cets.core.uscc import validate_uscc
 
@@ -89,7 +90,7 @@ def _choice(text: str, allowed) -> str:
 
 def _tonnes(text: str) -> int:
     t = text.strip()
-    if not t.isdigit():
+    if not is_digits(t):
         raise ValueError
     return int(t)
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.parties.access import membership_of, viewer_of
 from cets.parties.models import Role
 from cets.rules.packs import PackError
@@ -36,7 +37,7 @@ def _context(request, form: SubmissionForm | None = None) -> dict | None:
     if m is None or m.role not in (Role.NATIONAL_AUTHORITY, Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
         return None
     raw = request.GET.get("year", "")
-    year = int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else None
+    year = int(raw) if is_digits(raw) and 2005 <= int(raw) <= 2100 else None
     status = request.GET.get("status", "")
     status = status if status in STATUSES else ""
     qs = selectors.submissions_visible(user=request.user, year=year)

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from cets.core.quantities import D, apply_rounding
+from cets.core.quantities import D, apply_rounding, is_digits
 
 PRICE_MULTIPLE, FIXED_RANGE = "price_multiple", "fixed_range"
 
@@ -62,7 +62,7 @@ def price_window(deadline: dt.date, rule: str) -> tuple[dt.date, dt.date]:
 def _months(rule: str) -> int | None:
     """N of ``months_before_deadline:N`` (N ≥ 1), else None."""
     head, _, n = rule.partition(":")
-    if head == MONTHS_BEFORE and n.isdigit() and int(n) >= 1:
+    if head == MONTHS_BEFORE and is_digits(n) and int(n) >= 1:
         return int(n)
     return None
 

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from cets.core.quantities import is_digits
 from cets.parties.access import require_second_factor
 
 from . import documents, selectors
@@ -243,7 +244,7 @@ def obligation_action(request, obligation_id: int, action: str):
 
 
 def _int_or_none(raw: str, lo: int, hi: int) -> int | None:
-    return int(raw) if raw.isdigit() and lo <= int(raw) <= hi else None
+    return int(raw) if is_digits(raw) and lo <= int(raw) <= hi else None
 
 
 @login_required
@@ -361,7 +362,7 @@ def _reporting_post(request, market: str, year: int) -> str:
         return _("Order to correct issued.")
     raw = request.POST.get("enforcement", "")
     ids = {m.enforcement.pk for m in missing if m.enforcement is not None}
-    if "fine" not in request.POST or not raw.isdigit() or int(raw) not in ids:
+    if "fine" not in request.POST or not is_digits(raw) or int(raw) not in ids:
         raise Http404
     yuan = request.POST.get("fine_cny", "").strip()
     if not _YUAN.match(yuan):
@@ -393,7 +394,7 @@ def reporting(request):
     src = request.POST if request.method == "POST" else request.GET
     market = src.get("market", "beijing")
     raw = src.get("year", "")
-    year = int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else timezone.localdate().year - 1
+    year = int(raw) if is_digits(raw) and 2005 <= int(raw) <= 2100 else timezone.localdate().year - 1
     if market not in market_ids():
         raise Http404
     if request.method == "POST":

@@ -65,3 +65,10 @@ def fen_to_yuan(fen: Fen) -> str:
     sign = "-" if fen < 0 else ""
     fen = abs(fen)
     return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def is_digits(text: str) -> bool:
+    """True when ``text`` is one or more ASCII digits 0–9: the test before ``int(text)`` on anything a person typed or a
+    file carried. ``str.isdigit`` also accepts superscripts ('²', which ``int`` refuses — a 500 where a refusal was meant)
+    and other scripts' digits ('٣', which ``int`` reads as 3)."""
+    return text.isascii() and text.isdigit()

@@ -22,6 +22,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from cets.core.quantities import is_digits
+
 from .regions import province_of
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -59,7 +61,7 @@ def validate(value: str, *, today: dt.date | None = None) -> str:
     address code (``region``); a real calendar date of birth, not after ``today`` (``birth_date``); the check
     character (``check``)."""
     v = (value or "").strip().upper() if isinstance(value, str) else ""
-    if len(v) != 18 or not v[:17].isdigit() or not v[:17].isascii() or v[17] not in "0123456789X":
+    if len(v) != 18 or not is_digits(v[:17]) or not v[:17].isascii() or v[17] not in "0123456789X":
         raise InvalidResidentId(ResidentIdProblem("shape", "须为18位：17位数字加1位数字或X", "must be 18 characters: 17 digits then a digit or X"))
     try:
         if province_of(v[:6]) is None:

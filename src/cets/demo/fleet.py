@@ -46,6 +46,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from cets.core.quantities import is_digits
+
 __all__ = ["EntitySeed", "UnitYear", "GeneratedUnit", "generate_fleet"]
 
 CATEGORIES = ("I", "II", "III", "IV")
@@ -298,7 +300,7 @@ def generate_fleet(entities: Sequence[EntitySeed], *, seed: int = 2023, years: S
             raise ValueError("entity without a USCC")
         if e.uscc in seen:
             raise ValueError(f"duplicate entity {e.uscc}")
-        if not (len(e.province) == 2 and e.province.isdigit()):
+        if not (len(e.province) == 2 and is_digits(e.province)):
             raise ValueError(f"{e.uscc}: province must be a 2-digit GB/T 2260 code, got {e.province!r}")
         seen.add(e.uscc)
     units: list[GeneratedUnit] = []

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from cets.core.errors import InputProblem
-from cets.core.quantities import exact, round_half_up
+from cets.core.quantities import exact, is_digits, round_half_up
 from cets.core.tables import read_table
 from cets.core.uscc import InvalidUscc, validate_uscc
 
@@ -83,7 +83,7 @@ def read_industry(path: Path | str) -> tuple[list[IndustryUnit], list[InputProbl
         if sector not in SECTORS:
             problem("sector", "行业应为 steel、cement 或 aluminium", "sector must be steel, cement or aluminium")
         e_text = (rec["emissions_t"] or "").strip()
-        emissions = int(e_text) if e_text.isdigit() else None
+        emissions = int(e_text) if is_digits(e_text) else None
         if emissions is None:
             problem("emissions_t", "排放量应为非负整数（吨）", "emissions must be whole tonnes ≥ 0")
         parts = {}

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db.models import Q, Sum
 
+from cets.core.quantities import is_digits
 from cets.rules.markets import PRIMARY_MARKET
 
 from .models import FacilityYearData, UnitYearData, VerificationRecord
@@ -105,7 +106,7 @@ def verifier_evaluation_facts(*, year: int, province: str):
     for r in recs:
         key = r.verifier.uscc or f"#{r.verifier_id}"
         body_ids[key] = r.verifier_id
-        a = asg.get(int(r.list_id[4:])) if r.list_id.startswith("ASG-") and r.list_id[4:].isdigit() else None
+        a = asg.get(int(r.list_id[4:])) if r.list_id.startswith("ASG-") and is_digits(r.list_id[4:]) else None
         in_time = None if a is None or a.notify_by is None else (a.notified_on is not None and a.notified_on <= a.notify_by)
         facts.append(VerificationFact(body=key, on_time=r.on_time, notified_in_time=in_time,
                                       spot_checked=a is not None and r.entity_id in spot, flagged=a is not None and spot.get(r.entity_id, False)))

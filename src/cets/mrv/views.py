@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.parties.access import viewer_of
 from cets.rules.markets import PRIMARY_MARKET
 
@@ -27,7 +28,7 @@ from .models import VerificationRecord
 def blocked_cases(request):
     """不符合 verification conclusions in the viewer's jurisdiction (blocked until resolved)."""
     raw = request.GET.get("year", "")
-    year = int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else None
+    year = int(raw) if is_digits(raw) and 2005 <= int(raw) <= 2100 else None
     unresolved = request.GET.get("unresolved") == "1"
     qs = selectors.blocked_cases(user=request.user, year=year, unresolved_only=unresolved)
     page = Paginator(qs, 100).get_page(request.GET.get("page", 1))
@@ -83,7 +84,7 @@ def deadlines(request):
 
     raw = request.GET.get("year", "")
     today = timezone.localdate()
-    year = int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else today.year - 1
+    year = int(raw) if is_digits(raw) and 2005 <= int(raw) <= 2100 else today.year - 1
     try:
         counts, items = selectors.deadline_items(user=request.user, year=year, today=today)
     except CetsError:
@@ -118,7 +119,7 @@ def _refusal(request, e: CetsError) -> str:
 
 def _year(request, default: int) -> int:
     raw = request.GET.get("year", "") or request.POST.get("year", "")
-    return int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else default
+    return int(raw) if is_digits(raw) and 2005 <= int(raw) <= 2100 else default
 
 
 def _day(text: str):
@@ -135,7 +136,7 @@ _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 def _rows_of(post) -> int:
     raw = str(post.get("rows", "0"))
-    return min(int(raw), FACILITY_MAX_LINES) if raw.isdigit() and len(raw) < 6 else 0
+    return min(int(raw), FACILITY_MAX_LINES) if is_digits(raw) and len(raw) < 6 else 0
 
 
 def parse_facility_lines(post) -> tuple[list, list]:
@@ -250,7 +251,7 @@ def facility_action(request, name: str):
 
     def pk(key):
         raw = p.get(key, "")
-        if not raw.isdigit() or len(raw) > 12:
+        if not is_digits(raw) or len(raw) > 12:
             raise Http404
         return int(raw)
 
@@ -273,7 +274,7 @@ def facility_action(request, name: str):
             figures, bad = [], False
             for code in p.getlist("facility"):
                 vals = [p.get(f"{k}-{code}", "").strip() for k in ("emissions", "intensity", "output")]
-                if not all(v.isdigit() for v in vals):
+                if not all(is_digits(v) for v in vals):
                     bad = True
                     continue
                 figures.append(fs.FacilityFigures(code, *(int(v) for v in vals)))
@@ -354,7 +355,7 @@ def general_report(request):
 
         market, raw_year, raw_t = request.POST.get("market", ""), request.POST.get("year", ""), request.POST.get("emissions_t", "").strip()
         duties = {(m, y) for m, y, _r in general_duties_of(user=request.user)}
-        year = int(raw_year) if raw_year.isdigit() and len(raw_year) == 4 else 0
+        year = int(raw_year) if is_digits(raw_year) and len(raw_year) == 4 else 0
         upload = request.FILES.get("evidence")
         try:
             if not _TONNES.match(raw_t):
@@ -387,7 +388,7 @@ def general_check(request):
     if request.method == "POST":
         raw = request.POST.get("report_id", "")
         try:
-            if not raw.isdigit() or len(raw) > 12:
+            if not is_digits(raw) or len(raw) > 12:
                 from .checks import M0505
 
                 raise CetsError(M0505, raw[:20])
@@ -421,7 +422,7 @@ def _pcer_post(request) -> str:
 
     action = next((a for a in _PCER_ACTIONS if a in request.POST), "")
     raw_id = request.POST.get("id", "")
-    ident = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 12 else 0
+    ident = int(raw_id) if is_digits(raw_id) and len(raw_id) <= 12 else 0
     visible = selectors.pcer_projects_visible(user=request.user)
     if action == "register":
         m = request.user.membership if hasattr(request.user, "membership") else None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from cets.core.errors import CetsError, InputError, InputProblem
+from cets.core.quantities import is_digits
 from cets.core.uscc import uscc_province
 from cets.rules.markets import PRIMARY_MARKET
 
@@ -116,7 +117,7 @@ def _totp_code_ok(device, code) -> bool:
     """Whether ``code`` (a string of the device's digits) is a current code of ``device``. django-otp throttles
     repeated failures and refuses a code already used (``last_t``); it saves that state itself, outside any
     enrolment write, so a refusal still counts."""
-    return isinstance(code, str) and len(code) == device.digits and code.isdigit() and bool(device.verify_token(code))
+    return isinstance(code, str) and len(code) == device.digits and is_digits(code) and bool(device.verify_token(code))
 
 
 def totp_device_enrol_start(*, user, current_code: str = "", request=None):

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from cets.core.quantities import is_digits
+
 DIGITS = 9
 UNCONFIRMED = ("serial format: no published CCER serial-number format in data/real/ccer-national or the shared rule texts; "
                "'<unit type code>-<n:09d>' is the platform's own")
@@ -102,7 +104,7 @@ def parse_serial(text: str) -> tuple[str, int] | None:
     """``(unit type code, n)`` from a serial or a block's text (its first serial); None if it is not one."""
     parts = (text or "").strip().split("-")
     nums: list[int] = []
-    while parts and parts[-1].isdigit() and len(parts[-1]) == DIGITS and len(nums) < 2:
+    while parts and is_digits(parts[-1]) and len(parts[-1]) == DIGITS and len(nums) < 2:
         nums.insert(0, int(parts.pop()))
     if not nums or len(parts) < 2 or nums[0] < 1:
         return None

@@ -5,6 +5,7 @@ before anything is executed — the same rule for the registry page, the supervi
 from __future__ import annotations
 
 from cets.core.errors import CetsError, Check
+from cets.core.quantities import is_digits
 
 from .checks import R1201, R1202
 
@@ -20,7 +21,7 @@ def signing_refusal(user, token: str | None) -> Check | None:
     if not devices:
         return R1202
     token = (token or "").strip() if isinstance(token, str) else ""
-    if not (token.isascii() and token.isdigit() and 6 <= len(token) <= 8):
+    if not (is_digits(token) and 6 <= len(token) <= 8):
         return R1201
     return None if any(d.verify_token(token) for d in devices) else R1201
 

@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from cets.compliance.status import LABELS as STATUS_LABELS
+from cets.core.quantities import is_digits
 from cets.core.regions import PROVINCES
 from cets.parties import selectors as parties
 from cets.registry import selectors as registry_selectors
@@ -49,7 +50,7 @@ def choice(label: str) -> str:
 
 
 def _int(v: str) -> int | None:
-    return int(v) if v.isdigit() else None
+    return int(v) if is_digits(v) else None
 
 
 @dataclass

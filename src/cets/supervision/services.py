@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.core.regions import PROVINCES
 from cets.parties.access import require_role
 from cets.parties.checks import DENIED
@@ -180,7 +181,7 @@ def report_file(*, session: MutableMapping, subject_name: str, province: str, co
         raise CetsError(G0401)
     if province not in PROVINCES:
         raise CetsError(G0403, province)
-    if city and (len(city) != 4 or not city.isdigit() or not city.startswith(province)):
+    if city and (len(city) != 4 or not is_digits(city) or not city.startswith(province)):
         raise CetsError(G0406, city)
     subject = Organisation.objects.filter(name=subject_name.strip(), kind__in=[Organisation.Kind.ENTITY, Organisation.Kind.VERIFIER]).first()
     today = timezone.localdate(now)

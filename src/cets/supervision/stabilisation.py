@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.parties.access import require_role
 from cets.parties.models import Role
 from cets.registry import services as registry
@@ -128,7 +129,7 @@ def parse_bids(text: str) -> list[Bid]:
         if not line.strip():
             continue
         parts = [p.strip() for p in line.replace("，", ",").split(",")]
-        if len(parts) != 3 or not parts[0] or not all(x.isascii() and x.isdigit() and len(x) <= 18 for x in parts[1:]):
+        if len(parts) != 3 or not parts[0] or not all(is_digits(x) and len(x) <= 18 for x in parts[1:]):
             raise CetsError(G0604, f"line {i}: {line[:60]}")
         bids.append(Bid(bid_id=i, participant=parts[0], price_fen=int(parts[1]), quantity_t=int(parts[2])))
     if not bids:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.core.regions import PROVINCES
 from cets.core.tables import safe_cell
 from cets.parties.models import Organisation
@@ -368,7 +369,7 @@ def risk(request):
         raise Http404
     years = selectors.risk_years(user=request.user, market=market)
     raw = request.GET.get("year", "")
-    year = int(raw) if raw.isdigit() and len(raw) == 4 else (years[0] if years else timezone.localdate().year)
+    year = int(raw) if is_digits(raw) and len(raw) == 4 else (years[0] if years else timezone.localdate().year)
     m = membership_of(request.user)
     province = m.province or request.GET.get("province", "")
     if province not in PROVINCES:
@@ -438,7 +439,7 @@ def _whatif_params(request):
     packs = [p for p in g.getlist("pack") if p]
     base = g.get("base", "")
     ry = g.get("rules_year", "")
-    return packs, base, (int(ry) if ry.isascii() and ry.isdigit() and len(ry) == 4 else None)
+    return packs, base, (int(ry) if is_digits(ry) and len(ry) == 4 else None)
 
 
 @login_required

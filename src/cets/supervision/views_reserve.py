@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.parties.access import membership_of
 from cets.parties.models import Role
 from cets.registry import selectors as registry_selectors
@@ -44,7 +45,7 @@ def _unit_type(code: str) -> UnitType:
 
 def _int(v: str, check) -> int:
     v = (v or "").strip()
-    if not (v.isascii() and v.isdigit()) or len(v) > 18:  # "²" is a digit to str.isdigit but not to int()
+    if not is_digits(v) or len(v) > 18:
         raise CetsError(check, v[:40])
     return int(v)
 

@@ -24,6 +24,7 @@ from cets.compliance.penalty import average_price
 from cets.compliance.tables import read_daily_by_method
 from cets.core.chart import GroupedBars, grouped_bars
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.core.regions import province_name
 from cets.core.tables import xlsx_text_only
 from cets.parties.access import require_role
@@ -43,7 +44,7 @@ def prices_path() -> Path:
 def parse_base(base: str) -> tuple[str, int]:
     """``"national/2024"`` → ("national", 2024); A0202 otherwise (also for a market that does not exist)."""
     market, _, year = (base or "").partition("/")
-    if not (year.isascii() and year.isdigit() and len(year) == 4):
+    if not (is_digits(year) and len(year) == 4):
         raise CetsError(A0202, base)
     try:
         load_market(market)

@@ -45,6 +45,7 @@ from pathlib import Path
 from django.db.models import Sum
 
 from cets.core.errors import InputError, InputProblem
+from cets.core.quantities import is_digits
 from cets.registry.models import AccountKind, CcerProject, Position, TransferKind, UnitType
 from cets.registry.services import Leg, system_account, system_accounts_ensure, transfer_post, vintage_create
 from cets.rules.markets import load_market
@@ -147,7 +148,7 @@ def _fen_of(text: str, file: str, line: int, col: str, problems: list[InputProbl
 
 def _int_of(text: str, file: str, line: int, col: str, problems: list[InputProblem]) -> int | None:
     t = text.strip()
-    if not t.isdigit():
+    if not is_digits(t):
         problems.append(InputProblem(file, line, col, text, "数量应为非负整数", "a quantity must be a whole number ≥ 0"))
         return None
     return int(t)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_otp import login as otp_login
 
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.parties.access import SECOND_FACTOR_ROLES, role_of, second_factor_unenrolled
 from cets.parties.models import SecurityEvent
 from cets.parties.security import ENROL_PENDING, ENROL_REQUIRED, event_record, events_for, refused
@@ -33,7 +34,7 @@ from . import selectors
 def _year(request) -> int:
     """``?year=`` if it is a plausible year, else the latest year with data."""
     raw = request.GET.get("year", "")
-    requested = int(raw) if raw.isdigit() and 2005 <= int(raw) <= 2100 else None
+    requested = int(raw) if is_digits(raw) and 2005 <= int(raw) <= 2100 else None
     return selectors.reporting_year(requested=requested)
 
 
@@ -100,7 +101,7 @@ def entity_list(request):
         return render(request, "web/no_role.html", ctx)
     q = request.GET.get("q", "")[:100]
     province = request.GET.get("province", "")
-    province = province if len(province) == 2 and province.isdigit() else ""
+    province = province if len(province) == 2 and is_digits(province) else ""
     ctx.update(q=q, province=province, page=selectors.entity_page(user=request.user, search=q, province=province,
                                                                   page=request.GET.get("page", 1), year=ctx["year"]))
     return render(request, "web/entity_list.html", ctx)

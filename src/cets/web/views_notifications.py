@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.parties.notifications import notification_mark_read, notifications_for
 from cets.parties.security import refused
 
@@ -31,7 +32,7 @@ def notifications(request):
 def notifications_read(request):
     """Mark one notification (``id``) or all (no ``id``) read."""
     raw = request.POST.get("id", "")
-    ids = [int(raw)] if raw.isdigit() and len(raw) < 19 else None
+    ids = [int(raw)] if is_digits(raw) and len(raw) < 19 else None
     try:
         n = notification_mark_read(user=request.user, ids=ids)
     except CetsError as e:

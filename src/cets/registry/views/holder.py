@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.quantities import is_digits
 from cets.parties.access import membership_of
 from cets.parties.security import refused
 
@@ -67,7 +68,7 @@ def holder_action(request, action: str):
 
     zh = request.LANGUAGE_CODE.startswith("zh")
     raw = request.POST.get("id", "")
-    pk = int(raw) if raw.isdigit() and len(raw) < 19 else 0
+    pk = int(raw) if is_digits(raw) and len(raw) < 19 else 0
     try:
         if second_factor_missing(request.user):
             raise CetsError(R0505)
