@@ -384,7 +384,7 @@ def reporting(request):
     from cets.core.errors import CetsError
     from cets.parties.access import viewer_of
     from cets.parties.models import Role
-    from cets.rules.markets import market_ids
+    from cets.rules.markets import PRIMARY_MARKET, market_ids, markets
 
     from .services.reporting import _pack, reporting_missing
 
@@ -392,7 +392,7 @@ def reporting(request):
     if v.role not in (Role.PROVINCIAL_AUTHORITY, Role.DISTRICT_AUTHORITY, Role.NATIONAL_AUTHORITY):
         raise Http404
     src = request.POST if request.method == "POST" else request.GET
-    market = src.get("market", "beijing")
+    market = src.get("market") or next((m.id for m in markets() if m.pilot), PRIMARY_MARKET)  # the pilots fine non-reporting
     raw = src.get("year", "")
     year = int(raw) if is_digits(raw) and 2005 <= int(raw) <= 2100 else timezone.localdate().year - 1
     if market not in market_ids():

@@ -21,7 +21,12 @@ from .models import PcerPeriod, PcerProject
 from .pcer import METHODOLOGIES, compute
 
 PACK = "beijing/pcer-2023-2026"
-BEIJING = "11"
+
+
+def bureau_province() -> str:
+    """The GB/T 2260 province whose provincial-level authority approves projects and confirms reductions (the PCER
+    pack's ``pcer.bureau_province``: Beijing's municipal bureau, seed 004 三(三))."""
+    return load_pack(PACK).text("pcer.bureau_province")
 OWNER_ROLES = (Role.ENTITY, Role.TRADER)  # a project owner is a key emitter or another account holder (institution)
 
 
@@ -42,7 +47,7 @@ def pcer_project_register(*, owner, name: str, methodology: str, location: str, 
 @transaction.atomic
 def pcer_project_approve(*, project_id: int, actor) -> PcerProject:
     """The Beijing bureau approves (备案) a registration (P0106 already approved)."""
-    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=BEIJING)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=bureau_province())
     p = PcerProject.objects.select_for_update().get(pk=project_id)
     if p.status != PcerProject.Status.SUBMITTED:
         raise CetsError(P0106, str(p.pk))
@@ -74,7 +79,7 @@ def pcer_period_submit(*, project_id: int, start: dt.date, end: dt.date, activit
 @transaction.atomic
 def pcer_period_confirm(*, period_id: int, actor) -> PcerPeriod:
     """The Beijing bureau confirms a period's reduction (P0106 already confirmed); issuance follows by four eyes."""
-    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=BEIJING)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=bureau_province())
     q = PcerPeriod.objects.select_for_update().get(pk=period_id)
     if q.status != PcerPeriod.Status.SUBMITTED:
         raise CetsError(P0106, str(q.pk))

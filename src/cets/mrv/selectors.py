@@ -438,12 +438,13 @@ def pcer_projects_visible(*, user):
     from cets.parties.models import Role
 
     from .models import PcerProject
+    from .pcer_services import bureau_province
 
     v = viewer_of(user)
     qs = PcerProject.objects.select_related("owner").prefetch_related("periods__create_proposal", "periods__issue_proposal").order_by("-pk")
     if v.role in (Role.ENTITY, Role.TRADER):
         return qs.filter(owner_id=v.membership.organisation_id)
-    if v.role in (Role.REGISTRY_OPERATOR, Role.NATIONAL_AUTHORITY) or (v.role == Role.PROVINCIAL_AUTHORITY and v.province == "11"):
+    if v.role in (Role.REGISTRY_OPERATOR, Role.NATIONAL_AUTHORITY) or (v.role == Role.PROVINCIAL_AUTHORITY and v.province == bureau_province()):
         return qs
     return qs.none()
 
@@ -456,9 +457,10 @@ def pcer_waiting(*, user) -> dict[str, int]:
     from cets.parties.models import Role
 
     from .models import PcerPeriod, PcerProject
+    from .pcer_services import bureau_province
 
     v = viewer_of(user)
-    if v.role == Role.PROVINCIAL_AUTHORITY and v.province == "11":
+    if v.role == Role.PROVINCIAL_AUTHORITY and v.province == bureau_province():
         return {"projects": PcerProject.objects.filter(status=PcerProject.Status.SUBMITTED).count(),
                 "periods": PcerPeriod.objects.filter(status=PcerPeriod.Status.SUBMITTED).count()}
     if v.role == Role.REGISTRY_OPERATOR:

@@ -473,7 +473,7 @@ def pcer(request):
     from cets.rules.packs import load_pack
 
     from .pcer import compute, fields
-    from .pcer_services import PACK
+    from .pcer_services import PACK, bureau_province
 
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
@@ -498,6 +498,6 @@ def pcer(request):
             q.lines = compute(packs[q.pack_id], p.methodology, q.activity).lines
     v = viewer_of(request.user)
     ctx = {"viewer": v, "projects": projects, "methodologies": sorted(names.items()), "pack": pack,
-           "owner": v.role in ("entity", "trader"), "bureau": v.role == "provincial_authority" and v.province == "11",
+           "owner": v.role in ("entity", "trader"), "bureau": v.role == "provincial_authority" and v.province == bureau_province(),
            "registry": v.role == "registry_operator"}
     return render(request, "mrv/pcer.html", ctx)
