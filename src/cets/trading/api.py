@@ -282,6 +282,31 @@ def my_funds(request, participant: str = "", limit: Limit = 200, market: str = P
                     entries=[FundLineOut(**e.__dict__) for e in f.entries])
 
 
+class DepositIn(Schema):
+    market: str = Field(PRIMARY_MARKET, max_length=16)
+    participant: str = Field(min_length=1, max_length=18, description="a holder's unified social credit code, or 'treasury'")
+    amount_fen: Fen
+    bank_reference: str = Field(min_length=1, max_length=60, description="the settlement bank's reference: one deposit per reference")
+
+
+class DepositOut(Schema):
+    seq: int
+    key: str
+    account: str
+    amount_fen: int
+
+
+@router.post("/funds/deposits", response=DepositOut)
+def funds_deposit(request, body: DepositIn):
+    """An exchange operator records a deposit the settlement bank confirmed, in fen (int), to a participant's fund account
+    or the market's treasury fund account; idempotent on the bank reference (R0502, L0201, T0202, T0805, T0806)."""
+    from .services.funds import funds_deposit_record
+
+    e = funds_deposit_record(market=body.market, participant=body.participant, amount_fen=body.amount_fen, bank_reference=body.bank_reference,
+                             actor=request.user)
+    return DepositOut(seq=e.seq, key=e.key, account=e.credit_account.number, amount_fen=e.amount_fen)
+
+
 @router.get("/market-data", response=MarketDataOut, auth=None)
 def market_data(request, instrument: str, start: dt.date | None = None, end: dt.date | None = None, market: str = PRIMARY_MARKET):
     """Public: the daily quotes (open/high/low/close fen, listing volume and amount) and the daily

@@ -87,4 +87,8 @@ T0801 = Check("T0801", "竞买人资金账户可用资金不足，不能冻结�
 T0802 = Check("T0802", "主管部门的国库资金账户余额不足，不能支付回购价款",
               "the authority's treasury fund account holds too little to pay for the buy-back")
 T0803 = Check("T0803", "该账户的持有人在本市场没有资金账户", "the account's holder has no fund account in this market")
+T0805 = Check("T0805", "入金对象不存在：应为本平台持有人的统一社会信用代码或 treasury（国库资金账户），市场须存在",
+              "unknown deposit participant: a holder's unified social credit code or 'treasury' (the treasury fund account) of an existing market")
+T0806 = Check("T0806", "须填写结算银行的入金流水号（1–60个字符）；同一流水号只能入金一次且金额一致",
+              "the settlement bank's deposit reference is required (1–60 characters); one reference records one deposit of one amount")
 T0804 = Check("T0804", "资金结算的账户不是本市场持有人的账户", "the account to settle is not a holder's account of this market")

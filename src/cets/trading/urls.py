@@ -10,6 +10,7 @@ urlpatterns = [
     path("cancel/", views.cancel_submit, name="cancel"),
     path("orders/", views.orders, name="orders"),
     path("funds/", views.funds, name="funds"),
+    path("funds/deposit/", views.funds_deposit, name="funds_deposit"),
     path("day/", views.trading_day, name="day"),
     path("day/open/", views.day_open_submit, name="day_open"),
     path("day/close/", views.day_close_submit, name="day_close"),

@@ -401,6 +401,35 @@ def funds(request):
     return render(request, "trading/funds.html", ctx)
 
 
+@require_POST
+@login_required
+def funds_deposit(request):
+    """An exchange operator records a deposit the settlement bank confirmed (participant credit code or ``treasury``,
+    amount in CNY, the bank's reference): :func:`cets.trading.services.funds.funds_deposit_record` (R0502, L0201,
+    T0202, T0805, T0806)."""
+    from .checks import T0202
+    from .prices import cny_to_fen
+    from .services.funds import funds_deposit_record
+
+    market = _market(request)
+    participant = request.POST.get("participant", "").strip()[:18]
+    try:
+        try:
+            amount = cny_to_fen(request.POST.get("amount_cny", "")[:20])
+        except CetsError:
+            raise CetsError(T0202, request.POST.get("amount_cny", "")[:20]) from None
+        e = funds_deposit_record(market=market, participant=participant, amount_fen=amount, bank_reference=request.POST.get("bank_reference", "")[:60],
+                                 actor=request.user)
+        from .templatetags.trading_tags import cny
+
+        messages.success(request, _("Deposit recorded: %(amount)s CNY (entry %(seq)s).") % {"amount": cny(e.amount_fen), "seq": e.seq})
+    except CetsError as e:
+        messages.error(request, _say(e))
+    # the treasury's balance is on the authority's reserve page; a participant's funds are shown here
+    shown = "" if participant.lower() == "treasury" else participant
+    return redirect(_with_market(f"{reverse('trading:funds')}?{urlencode({'participant': shown})}", market))
+
+
 # --- public market data -------------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from cets.parties.access import require_role
 from cets.parties.models import Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
 
-from ..checks import T0201, T0202, T0203, T0204, T0801, T0802, T0803, T0804
+from ..checks import T0201, T0202, T0203, T0204, T0801, T0802, T0803, T0804, T0805, T0806
 from ..models import FundAccount, FundEntry
 
 AVAILABLE = "available"
@@ -104,6 +104,13 @@ def _exists(key: str) -> FundEntry | None:
     return FundEntry.objects.filter(key=key).first()
 
 
+def _deposit(*, key: str, market: str, account: FundAccount, amount_fen: int, reference: str, at=None) -> FundEntry:
+    """入金 into ``account``'s available funds from the market's bank mirror (the callers return an entry of ``key`` that
+    exists already)."""
+    return post(key=key, kind=FundEntry.Kind.DEPOSIT, debit=(system_fund_account(market, "bank"), AVAILABLE), credit=(account, AVAILABLE),
+                amount_fen=amount_fen, reference=reference[:200], at=at)
+
+
 @transaction.atomic
 def funds_deposit(*, key: str, holder: Organisation, amount_fen: int, actor, market: str = PRIMARY_MARKET, at=None) -> FundEntry:
     """入金: the settlement bank confirms ``amount_fen`` fen (int) received for ``holder``; recorded by an
@@ -114,9 +121,8 @@ def funds_deposit(*, key: str, holder: Organisation, amount_fen: int, actor, mar
     first = _exists(key)
     if first is not None:
         return first
-    acc = fund_account_of(holder=holder, market=market, create=True)
-    return post(key=key, kind=FundEntry.Kind.DEPOSIT, debit=(system_fund_account(market, "bank"), AVAILABLE), credit=(acc, AVAILABLE),
-                amount_fen=amount_fen, reference="入金 deposit", at=at)
+    return _deposit(key=key, market=market, account=fund_account_of(holder=holder, market=market, create=True), amount_fen=amount_fen,
+                    reference="入金 deposit", at=at)
 
 
 @transaction.atomic
@@ -188,9 +194,45 @@ def treasury_deposit(*, key: str, market: str, amount_fen: int, reference: str, 
     first = _exists(key)
     if first is not None:
         return first
-    return post(key=key, kind=FundEntry.Kind.DEPOSIT, debit=(system_fund_account(market, "bank"), AVAILABLE),
-                credit=(system_fund_account(market, FundAccount.Kind.TREASURY), AVAILABLE), amount_fen=amount_fen,
-                reference=f"国库资金入金 treasury deposit {reference}"[:200])
+    return _deposit(key=key, market=market, account=system_fund_account(market, FundAccount.Kind.TREASURY), amount_fen=amount_fen,
+                    reference=f"国库资金入金 treasury deposit {reference}")
+
+
+@transaction.atomic
+def funds_deposit_record(*, market: str, participant: str, amount_fen: int, bank_reference: str, actor) -> FundEntry:
+    """An exchange operator records a deposit the settlement bank confirmed (the page ``/trading/funds/`` and
+    ``POST /api/v1/trading/funds/deposits``): ``participant`` a holder's unified social credit code, or ``treasury`` for the
+    authority's treasury fund account of ``market`` (budget money that pays a reserve buy-back); ``amount_fen`` fen (int,
+    0 < amount < 10^15, T0202); ``bank_reference`` the bank's reference (1–60 characters), which makes it idempotent: the
+    same reference again returns the first deposit, with another amount it is refused (T0806). R0502 not an exchange
+    operator; L0201 without a TOTP-verified session (money moves); T0805 an unknown participant or market."""
+    from cets.parties.access import require_second_factor
+    from cets.registry.payments import TREASURY
+    from cets.rules.markets import market_ids
+
+    require_role(actor, Role.EXCHANGE_OPERATOR)
+    require_second_factor(actor)
+    ref = (bank_reference or "").strip()
+    if not 0 < len(ref) <= 60:
+        raise CetsError(T0806, ref[:20])
+    check_amount(amount_fen)
+    who = (participant or "").strip().upper()[:18]
+    if market not in market_ids():
+        raise CetsError(T0805, str(market)[:16])
+    key = f"deposit:{market}:{who}:{ref}"
+    first = _exists(key)
+    if first is not None:
+        if first.amount_fen != amount_fen:
+            raise CetsError(T0806, f"{ref}: {first.amount_fen} ≠ {amount_fen} fen")
+        return first
+    if who == TREASURY.upper():
+        return treasury_deposit(key=key, market=market, amount_fen=amount_fen, reference=ref, actor=actor)
+    holder = Organisation.objects.filter(uscc=who).first() if who else None
+    if holder is None:
+        raise CetsError(T0805, who)
+    return funds_deposit(key=key, holder=holder, amount_fen=amount_fen, actor=actor, market=market)
+
+
 @dataclass(frozen=True)
 class FundPost:
     """One entry of :func:`post_batch`: the arguments of :func:`post` (amount in fen, int)."""
