@@ -215,30 +215,23 @@ def cmd_demo(args) -> int:
         con.print(_whatif_table(res.whatif_2024))
     if res.counts_beijing:
         b = res.counts_beijing
-        bt = Table(title="cets demo · Beijing pilot, compliance year 2023 北京试点2023年度履约 (demo-generated units)")
-        bt.add_column("item 项目")
-        bt.add_column("value 数值", justify="right")
-        for label, k in (("key emitters 重点碳排放单位", "entities"), ("determined emissions 核定排放量 (t)", "determined_t"),
+        bt = _counts_table("cets demo · Beijing pilot, compliance year 2023 北京试点2023年度履约 (demo-generated units)", b, (
+            ("key emitters 重点碳排放单位", "entities"), ("determined emissions 核定排放量 (t)", "determined_t"),
                          ("free allocation 免费配额 (t)", "allocated_t"), ("issued BEA 发放 (t)", "issued_t"), ("surrendered 清缴 (t)", "surrendered_t"),
                          ("on time 按时足额", "outcome_on_time"), ("collected after the deadline 逾期自动收缴", "outcome_collected"),
                          ("incomplete 未足额", "outcome_incomplete"), ("fines decided 罚款决定", "fines"),
                          ("general reporting units' reports accepted 一般报告单位报告检查通过", "general_reports_accepted"),
-                         ("PCER issued 碳普惠减排量签发 (t)", "pcer_issued_t")):
-            bt.add_row(label, f"{b.get(k, 0):,}")
+                         ("PCER issued 碳普惠减排量签发 (t)", "pcer_issued_t")))
         if b.get("fines"):
             bt.add_row("fine 罚款 (CNY), 3 × average BEA price", f"{b['fine_fen'] / 100:,.2f} (price {b['fine_price_fen'] / 100:.2f})")
         con.print(bt)
     if res.counts_supervision:
         sv = res.counts_supervision
-        st = Table(title="cets demo · supervision 监督管理 (over the demo's trades and records; decisions DEMO)")
-        st.add_column("item 项目")
-        st.add_column("value 数值", justify="right")
-        for label, k in (("trading days surveilled 监测交易日", "surveillance_days"), ("related participants 关联账户", "related"),
+        con.print(_counts_table("cets demo · supervision 监督管理 (over the demo's trades and records; decisions DEMO)", sv, (
+            ("trading days surveilled 监测交易日", "surveillance_days"), ("related participants 关联账户", "related"),
                          ("surveillance alerts 监测预警", "alerts"), ("  referred 移交调查", "alerts_referred"), ("blacklist entries 黑名单", "blacklist"),
                          ("reports from the public 公众举报", "reports"), ("false-reporting findings 虚报瞒报认定", "findings"),
-                         ("credit records 信用记录", "credit_records"), ("  created by credit sync 本次同步新增", "credit_sync_created")):
-            st.add_row(label, f"{sv.get(k, 0):,}")
-        con.print(st)
+                         ("credit records 信用记录", "credit_records"), ("  created by credit sync 本次同步新增", "credit_sync_created"))))
     con.print("[green]✓ audit verify passed 审计通过[/green]" if res.audit_ok else f"[red]✗ audit verify failed: {res.audit_problems[:5]}[/red]")
     lt = Table(title="demo logins 演示账号")
     for col in ("username", "password", "acts as 角色"):
@@ -251,6 +244,18 @@ def cmd_demo(args) -> int:
     if args.no_serve:
         return 0
     return cmd_serve(args)
+
+
+def _counts_table(title: str, counts: dict, rows):
+    """A two-column rich table of the demo summary: ``rows`` of (label, key of ``counts``), each count with thousands separators."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    t.add_column("item 项目")
+    t.add_column("value 数值", justify="right")
+    for label, k in rows:
+        t.add_row(label, f"{counts.get(k, 0):,}")
+    return t
 
 
 def _whatif_table(runs):
