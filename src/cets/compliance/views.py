@@ -380,10 +380,9 @@ def certificate_issue(request, obligation_id: int):
     from django.utils.translation import gettext as _
 
     from cets.core.errors import CetsError
-    from cets.parties.security import refused
-
     from cets.parties.access import membership_of
     from cets.parties.models import Role
+    from cets.parties.security import refused
 
     from . import services
     from .models import Obligation

@@ -106,7 +106,7 @@ def accounts_lookup(*, user, q: str, limit: int) -> tuple[list[Account], Account
     with whether it is shown as a payee check only (``True``: a holder confirming an open account it may not
     otherwise see — the holder's name only, a natural person's masked). Authorities get no payee checks: an
     official never learns of another province's accounts."""
-    from cets.parties.access import NATIONWIDE_ROLES, LOCAL_AUTHORITY_ROLES, membership_of
+    from cets.parties.access import LOCAL_AUTHORITY_ROLES, NATIONWIDE_ROLES, membership_of
 
     scope = account_scope(user)
     base = Account.objects.filter(scope).select_related("holder")
