@@ -21,6 +21,7 @@ def test_the_province_forwards_a_notice_delivered_to_it(world, notices):  # noqa
     n1, n2 = notices[SD_1], next(n for n in notices.values() if n.delivered_to == "province")
     url = f"/compliance/notices/{n2.pk}/forward/"
     province = client_for(world.province_sd, verified=True)
+    assert "待转送重点排放单位的履约通知书" in province.get("/?year=2023").content.decode()  # in the province's inbox
     page = province.get(f"/compliance/notices/{n2.pk}/").content.decode()
     assert 'id="forward-form"' in page and url in page
     assert 'id="forward-form"' not in province.get(f"/compliance/notices/{n1.pk}/").content.decode()  # delivered to the entity
@@ -40,6 +41,8 @@ def test_the_province_forwards_a_notice_delivered_to_it(world, notices):  # noqa
     assert ComplianceNotice.objects.get(pk=n2.pk).forwarded_at is not None
     assert 'id="forward-form"' not in r.content.decode()  # done: no button any more
     assert entity.get(f"/compliance/notices/{n2.pk}/").status_code == 200
+    assert "待转送重点排放单位的履约通知书" not in province.get("/?year=2023").content.decode()
+    assert f"/compliance/notices/{n2.pk}/" in entity.get("/?year=2023").content.decode()  # the entity's inbox: notice received
     overview = entity.get("/compliance/2023/").content.decode()
     assert f"/compliance/notices/{n2.pk}/pdf/" in overview
 
@@ -57,6 +60,7 @@ def test_the_registry_issues_the_certificate_and_the_entity_reaches_its_pdf(worl
     assert not ComplianceCertificate.objects.exists()
     surrender(world, world.sd1, world.entity_sd1_user, 2023, "CEA-2023", 40_000, "2024-12-11", "p2")
     assert url in registry.get("/compliance/2023/").content.decode()
+    assert "待出具的履约完成证明" in registry.get("/?year=2023").content.decode()
     assert 'id="certificate-form"' in registry.get(f"/compliance/notices/{notices[SD_1].pk}/").content.decode()
     assert client_for(world.province_sd, verified=True).post(url).status_code == 404  # not the registry
     assert client_for(world.entity_sd1_user, verified=True).post(url).status_code == 404
@@ -66,6 +70,7 @@ def test_the_registry_issues_the_certificate_and_the_entity_reaches_its_pdf(worl
     c = ComplianceCertificate.objects.get(obligation=ob)
     assert c.number in messages_of(r)
     assert registry.post(url).status_code == 302 and ComplianceCertificate.objects.count() == 1  # idempotent
+    assert "待出具的履约完成证明" not in registry.get("/?year=2023").content.decode()
     entity = client_for(world.entity_sd1_user)
     for page in ("/?year=2023", f"/entities/{SD_1}/?year=2023"):
         html = entity.get(page).content.decode()
