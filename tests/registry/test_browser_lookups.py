@@ -53,6 +53,8 @@ def test_an_operator_finds_the_account_by_the_holders_name_and_sees_it_before_po
     result_of(form, "unit_type").find_element(By.CSS_SELECTOR, "button.lookup-pick").click()
     wait(browser, lambda d: unit.get_attribute("value") == "CEA-2023")
     browser.save_screenshot(str(SHOTS / "lookup-holder-name.png"))
+    csp = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert csp == []  # htmx runs under the CSP ('self' only): no inline style, no eval
     form.find_element(By.NAME, "quantity").send_keys("30")
     form.find_element(By.NAME, "reason").send_keys("鲁环罚〔2025〕8号")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()

@@ -120,3 +120,14 @@ def test_the_registry_forms_carry_the_lookups(world):
     assert 'hx-get="/registry/lookup/accounts/"' in page
     assert 'hx-get="/registry/lookup/unit-types/"' in page
     assert "htmx.min.js" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("q", ["\x00", "a\x00b", "%", "_" * 5, "'; drop table x; --", "测" * 5000, "\u202e\u200b", " " * 50])
+def test_garbage_is_no_match_never_a_500(world, q):
+    c = client_for(world.registry_a)
+    for url in (ACCOUNTS, UNIT_TYPES, "/parties/lookup/entities/", "/parties/lookup/participants/"):
+        r = c.get(url, {"q": q})
+        assert r.status_code == 200, url
+        assert len(picks(r.content.decode())) <= 20
+    assert c.post(ACCOUNTS, {"q": "山东"}).status_code == 405  # GET only

@@ -32,11 +32,12 @@ class LookupRow:
 
 
 def query_of(request: HttpRequest) -> str:
-    """The typed text: ``q``, else the only other parameter's value (the field's own name), stripped, ≤ 80 characters."""
+    """The typed text: ``q``, else the first other parameter's value (the field's own name), printable characters only,
+    stripped, ≤ 80 characters."""
     q = request.GET.get("q")
     if q is None:
         q = next((v for k, v in request.GET.items() if k != "q"), "")
-    return q.strip()[:MAX_QUERY]
+    return "".join(ch for ch in q if ch.isprintable()).strip()[:MAX_QUERY]  # no NUL or control characters reach the database
 
 
 def refused(request: HttpRequest) -> HttpResponse | None:
