@@ -76,3 +76,24 @@ def test_the_registry_issues_the_certificate_and_the_entity_reaches_its_pdf(worl
         html = entity.get(page).content.decode()
         assert f"/compliance/certificates/{c.pk}/pdf/" in html, page
         assert f"/compliance/notices/{notices[SD_1].pk}/pdf/" in html, page
+
+
+@pytest.mark.django_db
+def test_forward_and_certificate_over_the_api(world, notices):  # noqa: F811
+    n1, n2 = notices[SD_1], next(n for n in notices.values() if n.delivered_to == "province")
+    r = client_for(world.province_zj, verified=True).post(f"/api/v1/compliance/notices/{n2.pk}/forward")
+    assert (r.status_code, r.json()["code"]) == (403, "R0502")
+    assert client_for(world.province_sd).post(f"/api/v1/compliance/notices/{n2.pk}/forward").json()["code"] == "L0201"
+    assert client_for(world.province_sd, verified=True).post(f"/api/v1/compliance/notices/{n1.pk}/forward").json()["code"] == "C0902"
+    r = client_for(world.province_sd, verified=True).post(f"/api/v1/compliance/notices/{n2.pk}/forward")
+    assert r.status_code == 200 and r.json()["forwarded_at"] and r.json()["number"] == n2.number
+    ob = n1.obligation
+    registry = client_for(world.registry_a, verified=True)
+    assert registry.post(f"/api/v1/compliance/obligations/{ob.pk}/certificate").json()["code"] == "C0901"
+    issue(world, SD_1, world.cea, 100_000)
+    surrender(world, world.sd1, world.entity_sd1_user, 2023, "CEA-2023", 100_000, "2024-12-10", "api-full")
+    assert client_for(world.province_sd, verified=True).post(f"/api/v1/compliance/obligations/{ob.pk}/certificate").json()["code"] == "R0502"
+    r = registry.post(f"/api/v1/compliance/obligations/{ob.pk}/certificate")
+    assert r.status_code == 200
+    assert (r.json()["number"], r.json()["outcome"], r.json()["surrendered_t"]) == (f"LYZM-2023-{SD_1}", "on_time", 100_000)
+    assert registry.post("/api/v1/compliance/obligations/999999/certificate").json()["code"] == "R0606"
