@@ -87,7 +87,8 @@ def test_a_province_official_never_finds_another_provinces_accounts(world):
 
 @pytest.mark.django_db
 def test_a_holder_finds_its_own_account_and_confirms_a_payee_by_exact_number(world):
-    from cets.parties.services import holder_create
+    from cets.parties.models import Role
+    from cets.parties.services import holder_create, member_create
 
     c = client_for(world.entity_sd1_user)
     assert picks(get(c, ACCOUNTS, q="测试")) == [world.accounts[SD_1].number]  # no list of other holders
@@ -102,6 +103,9 @@ def test_a_holder_finds_its_own_account_and_confirms_a_payee_by_exact_number(wor
 
     system = get(c, ACCOUNTS, q=system_account("national", AccountKind.NATIONAL_TOTAL).number)  # never a payee
     assert match(system) == "" and picks(system) == []
+    verifier_org = Organisation.objects.create(uscc=uscc_for(901), name="测试核查机构", kind=Organisation.Kind.VERIFIER, province="37")
+    verifier = member_create(username="vb", organisation=verifier_org, role=Role.VERIFIER, password="test-password-123")
+    assert match(get(client_for(verifier), ACCOUNTS, q=world.accounts[ZJ_1].number)) == ""  # holds no account: no payee check
 
 
 @pytest.mark.django_db

@@ -104,8 +104,8 @@ def accounts_lookup(*, user, q: str, limit: int) -> tuple[list[Account], Account
     """Search-as-you-type over the accounts ``user`` may see (:func:`account_scope`): up to ``limit + 1`` whose
     number, holder name or holder credit code contains ``q`` (by number), and the account numbered exactly ``q``
     with whether it is shown as a payee check only (``True``: a holder confirming an open account it may not
-    otherwise see — the holder's name only, a natural person's masked). Authorities get no payee checks: an
-    official never learns of another province's accounts."""
+    otherwise see — the holder's name only, a natural person's masked). Only holders (members of an organisation with
+    an account) get payee checks: an official never learns of another province's accounts."""
     from cets.parties.access import LOCAL_AUTHORITY_ROLES, NATIONWIDE_ROLES, membership_of
 
     scope = account_scope(user)
@@ -116,8 +116,8 @@ def accounts_lookup(*, user, q: str, limit: int) -> tuple[list[Account], Account
     if exact is not None:
         return rows, exact, False
     m = membership_of(user)
-    if m is None or m.role in NATIONWIDE_ROLES or m.role in LOCAL_AUTHORITY_ROLES:
-        return rows, None, False
+    if m is None or m.role in NATIONWIDE_ROLES or m.role in LOCAL_AUTHORITY_ROLES or not Account.objects.filter(holder_id=m.organisation_id).exists():
+        return rows, None, False  # only a holder (an organisation with an account) confirms payees
     payee = Account.objects.filter(number=q, kind__in=PAYEE_KINDS, status=AccountStatus.OPEN).select_related("holder").first()
     return rows, payee, payee is not None
 
