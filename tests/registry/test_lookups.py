@@ -54,6 +54,7 @@ def test_registry_operator_finds_accounts_by_name_number_and_credit_code(world):
     assert picks(get(c, ACCOUNTS, q=ZJ_1[:12])) == [zj1]  # by the holder's credit code
     html = get(c, ACCOUNTS, q=sd1)  # the exact number: the holder's name and account kind
     assert "山东测试一电厂" in match(html)
+    assert picks(html) == []  # shown once, as the match
     assert "重点排放单位账户" in match(html)
     html = get(c, ACCOUNTS, to_account=sd2)  # the field's own name, as htmx sends it
     assert "山东测试二电厂" in match(html)

@@ -48,7 +48,10 @@ def refused(request: HttpRequest) -> HttpResponse | None:
 
 
 def respond(request: HttpRequest, *, q: str, rows: list[LookupRow], match: LookupRow | None = None, more: bool = False) -> HttpResponse:
-    """The fragment (``rows`` already cut to :data:`LIMIT`; ``more`` when there were more)."""
+    """The fragment (``rows`` already cut to :data:`LIMIT`; ``more`` when there were more). The exact match is shown
+    once, as the match, not again among the suggestions."""
+    if match is not None:
+        rows = [r for r in rows if r.value != match.value]
     r = render(request, "parties/lookup.html", {"q": q, "rows": rows, "match": match, "more": more, "limit": LIMIT})
     r["Cache-Control"] = "no-store"
     r["Vary"] = "Cookie, HX-Request"
