@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("cets.compliance.urls")),  # first: its /registry/<compliance step>/ paths win over the registry's
     path("", include("cets.registry.urls")),
     path("trading/", include("cets.trading.urls")),
+    path("parties/", include("cets.parties.urls")),
     path("mrv/", include("cets.mrv.urls")),
     path("allocation/", include("cets.allocation.urls")),
     path("", include("cets.web.urls")),

@@ -67,6 +67,43 @@ def reject_surrender(request, application_id: PathId):
     return _out(services.surrender_reject(application_id=application_id, approver=request.user))
 
 
+class NoticeOut(Schema):
+    id: int
+    number: str
+    obligation_id: int
+    delivered_to: str
+    forwarded_at: dt.datetime | None
+
+
+class CertificateOut(Schema):
+    id: int
+    number: str
+    obligation_id: int
+    outcome: str
+    surrendered_t: int
+    issued_at: dt.datetime
+
+
+@router.post("/notices/{notice_id}/forward", response=NoticeOut)
+def notice_forward(request, notice_id: PathId):
+    """The entity's provincial authority forwards a compliance notice delivered to the province (notice of 2023-07-17
+    §一): L0201 without a verified second factor, R0502 another province or role, R0606 no such notice, C0902 delivered to
+    the entity directly. Idempotent (the first forwarding time stays)."""
+    require_second_factor(request.user)
+    n = services.compliance_notice_forward(notice_id=notice_id, actor=request.user)
+    return NoticeOut(id=n.pk, number=n.number, obligation_id=n.obligation_id, delivered_to=n.delivered_to, forwarded_at=n.forwarded_at)
+
+
+@router.post("/obligations/{obligation_id}/certificate", response=CertificateOut)
+def certificate_issue(request, obligation_id: PathId):
+    """The registry issues the compliance certificate (履约完成证明, notice 国环规气候〔2024〕1号 §四(四)) of an obligation
+    surrendered in full: L0201 without a verified second factor, R0502 not a registry operator, R0606 no such
+    obligation, C0901 still outstanding. Idempotent (returns the certificate already issued)."""
+    require_second_factor(request.user)
+    c = services.compliance_certificate_issue(obligation_id=obligation_id, actor=request.user)
+    return CertificateOut(id=c.pk, number=c.number, obligation_id=c.obligation_id, outcome=c.outcome, surrendered_t=c.surrendered_t, issued_at=c.issued_at)
+
+
 class CarryOverIn(Schema):
     key: str
     entity_uscc: str

@@ -320,3 +320,31 @@ def rectification_deadline_of(*, obligation: Obligation) -> dt.date | None:
         return load_pack(obligation.pack_id).date(f"compliance.{obligation.year}.rectification_deadline")
     except PackError:
         return None
+
+
+def documents_waiting(*, user, year: int) -> dict:
+    """The compliance documents of ``year`` that wait on ``user`` (for its inbox): ``to_forward`` — notices delivered to
+    its province and not yet forwarded (provincial authority); ``to_certify`` — obligations surrendered in full without
+    a certificate (registry operator); ``received`` — its own notice once it reached it (entity), else None."""
+    from cets.parties.access import membership_of
+    from cets.parties.models import Role
+
+    from .models import ComplianceNotice
+
+    m = membership_of(user)
+    out = {"to_forward": 0, "to_certify": 0, "received": None}
+    if m is None:
+        return out
+    if m.role == Role.PROVINCIAL_AUTHORITY:
+        out["to_forward"] = ComplianceNotice.objects.filter(obligation__year=year, obligation__entity__province=m.province, forwarded_at__isnull=True,
+                                                            delivered_to=ComplianceNotice.DeliveredTo.PROVINCE).count()
+    elif m.role == Role.REGISTRY_OPERATOR:
+        open_ids = list(Obligation.objects.filter(year=year, certificate__isnull=True).values_list("entity_id", flat=True))
+        if open_ids:
+            st = statuses(year=year, entity_qs=open_ids, market=None)
+            out["to_certify"] = sum(1 for s in st.values() if s.outstanding_t == 0 and s.status != "open")
+    elif m.role == Role.ENTITY:
+        n = ComplianceNotice.objects.filter(obligation__year=year, obligation__entity_id=m.organisation_id).first()
+        if n is not None and (n.delivered_to == ComplianceNotice.DeliveredTo.ENTITY or n.forwarded_at is not None):
+            out["received"] = n
+    return out

@@ -62,7 +62,20 @@ def notice_page(request, notice_id: int):
     n = selectors.notice_for(user=request.user, notice_id=notice_id)
     if n is None:
         raise Http404
-    return render(request, "compliance/notice.html", {"n": n, "rules": documents.offset_rules(n)})
+    from cets.parties.access import membership_of, viewer_of, within
+    from cets.parties.models import Role
+
+    from .models import ComplianceNotice
+
+    m = membership_of(request.user)
+    entity = n.obligation.entity
+    may_forward = (m is not None and m.role == Role.PROVINCIAL_AUTHORITY and within(m, province=entity.province) and n.forwarded_at is None
+                   and n.delivered_to == ComplianceNotice.DeliveredTo.PROVINCE)
+    certificate = getattr(n.obligation, "certificate", None)
+    may_certify = (certificate is None and m is not None and m.role == Role.REGISTRY_OPERATOR
+                   and selectors.status_of(obligation=n.obligation).outstanding_t == 0)
+    return render(request, "compliance/notice.html", {"n": n, "rules": documents.offset_rules(n), "viewer": viewer_of(request.user),
+                                                      "may_forward": may_forward, "certificate": certificate, "may_certify": may_certify})
 
 
 def _pdf_response(data: bytes, name: str) -> HttpResponse:
@@ -324,6 +337,71 @@ def notices_issue(request, year: int):
     else:
         messages.success(request, _("%(n)s compliance notices issued.") % {"n": n})
     return redirect("compliance:overview", year=year)
+
+
+@login_required
+def notice_forward(request, notice_id: int):
+    """POST: the entity's provincial authority forwards a notice delivered to the province to the entity
+    (``services.compliance_notice_forward``: L0201 without a verified session, R0502 another province or role, C0902 a
+    notice delivered to the entity directly; idempotent). A notice the user may not read is a 404."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from cets.core.errors import CetsError
+    from cets.parties.security import refused
+
+    from . import services
+
+    if request.method != "POST":
+        raise Http404
+    n = selectors.notice_for(user=request.user, notice_id=notice_id)
+    if n is None:
+        raise Http404
+    try:
+        require_second_factor(request.user)
+        n = services.compliance_notice_forward(notice_id=n.pk, actor=request.user)
+    except CetsError as e:
+        refused(request, e)
+        messages.error(request, _say(request, e))
+    else:
+        messages.success(request, _("Compliance notice %(number)s forwarded to the entity on %(date)s.") % {
+            "number": n.number, "date": f"{timezone.localtime(n.forwarded_at):%Y-%m-%d}"})
+    return redirect("compliance:notice", notice_id=notice_id)
+
+
+@login_required
+def certificate_issue(request, obligation_id: int):
+    """POST: the registry operator issues the compliance certificate (履约完成证明) of an obligation surrendered in
+    full (``services.compliance_certificate_issue``: L0201 without a verified session, R0502 anyone else, R0606 no
+    obligation, C0901 still outstanding; idempotent). Back to the year's compliance overview."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.translation import gettext as _
+
+    from cets.core.errors import CetsError
+    from cets.parties.access import membership_of
+    from cets.parties.models import Role
+    from cets.parties.security import refused
+
+    from . import services
+    from .models import Obligation
+
+    if request.method != "POST":
+        raise Http404
+    m = membership_of(request.user)
+    ob = Obligation.objects.filter(pk=obligation_id).only("year").first() if obligation_id <= 2**62 else None
+    if ob is None or m is None or m.role != Role.REGISTRY_OPERATOR:  # out of scope: 404, as every compliance page
+        raise Http404
+    try:
+        require_second_factor(request.user)
+        c = services.compliance_certificate_issue(obligation_id=ob.pk, actor=request.user)
+    except CetsError as e:
+        refused(request, e)
+        messages.error(request, _say(request, e))
+    else:
+        messages.success(request, _("Compliance certificate %(number)s issued.") % {"number": c.number})
+    return redirect("compliance:overview", year=ob.year)
 
 
 def _yuan_to_fen(text: str) -> int:

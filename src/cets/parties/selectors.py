@@ -29,6 +29,16 @@ def entity_get(*, user, uscc: str) -> Organisation:
     return org
 
 
+def organisations_lookup(*, user, q: str, kinds: tuple[str, ...], limit: int) -> tuple[list[Organisation], Organisation | None]:
+    """Search-as-you-type over the organisations of ``kinds`` that ``user`` may see (:func:`organisation_scope`: a
+    provincial official only its province's, a district official its district's, a holder itself): up to ``limit``
+    by name or credit code (ordered by credit code), and the one whose credit code is exactly ``q`` (or None)."""
+    base = Organisation.objects.filter(organisation_scope(user), kind__in=kinds, uscc__isnull=False)
+    code = q.upper()
+    rows = list(base.filter(Q(name__icontains=q) | Q(uscc__icontains=code)).order_by("uscc")[:limit + 1])
+    return rows, base.filter(uscc=code).first()
+
+
 def units_of(*, entity: Organisation):
     return GeneratingUnit.objects.filter(entity=entity).order_by("code")
 

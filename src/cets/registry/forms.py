@@ -6,6 +6,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cets.core.schema import MAX_QUANTITY
+from cets.parties.widgets import LookupInput
+
+# The search-as-you-type fields (cets.parties.widgets): without JavaScript they are plain text inputs.
+_ACCOUNTS, _UNIT_TYPES, _ENTITIES = "registry:lookup_accounts", "registry:lookup_unit_types", "parties:lookup_entities"
 
 POSITION_CHOICES = [("registry", _("registry position")), ("trading", _("trading position"))]
 
@@ -18,14 +22,14 @@ class _Keyed(forms.Form):
 
 
 class TransferForm(_Keyed):
-    to_account = forms.CharField(label=_("To account"), max_length=40)
-    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    to_account = forms.CharField(label=_("To account"), max_length=40, widget=LookupInput(_ACCOUNTS))
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80, widget=LookupInput(_UNIT_TYPES))
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
     reference = forms.CharField(label=_("Reference"), max_length=200, required=False)
 
 
 class PositionMoveForm(_Keyed):
-    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80, widget=LookupInput(_UNIT_TYPES))
     from_position = forms.ChoiceField(label=_("From"), choices=POSITION_CHOICES)
     to_position = forms.ChoiceField(label=_("To"), choices=POSITION_CHOICES, initial="trading")
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
@@ -34,15 +38,15 @@ class PositionMoveForm(_Keyed):
 class HeldForm(_Keyed):
     """Voluntary cancellation (holder or operator) and deduction (operator): the units are held at once."""
 
-    account = forms.CharField(label=_("Account"), max_length=40)
-    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    account = forms.CharField(label=_("Account"), max_length=40, widget=LookupInput(_ACCOUNTS))
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80, widget=LookupInput(_UNIT_TYPES))
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
     reason = forms.CharField(label=_("Purpose or decision reference"), max_length=200)
 
 
 class FreezeForm(_Keyed):
-    account = forms.CharField(label=_("Account"), max_length=40)
-    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    account = forms.CharField(label=_("Account"), max_length=40, widget=LookupInput(_ACCOUNTS))
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80, widget=LookupInput(_UNIT_TYPES))
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
     court_ref = forms.CharField(label=_("Court order"), max_length=200)
 
@@ -69,41 +73,41 @@ class VintageForm(_Keyed):
 
 
 class IssuanceForm(_Keyed):
-    account = forms.CharField(label=_("Account"), max_length=40)
-    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    account = forms.CharField(label=_("Account"), max_length=40, widget=LookupInput(_ACCOUNTS))
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80, widget=LookupInput(_UNIT_TYPES))
     quantity = forms.IntegerField(label=_("Quantity (t, negative = claw-back)"), min_value=1 - MAX_QUANTITY, max_value=MAX_QUANTITY - 1)
     reason = forms.CharField(label=_("Reference"), max_length=200)
-    beneficiary = forms.CharField(label=_("Held for (credit code, provincial accounts)"), max_length=18, required=False)
+    beneficiary = forms.CharField(label=_("Held for (credit code, provincial accounts)"), max_length=18, required=False, widget=LookupInput(_ENTITIES))
 
 
 class ForcedSurrenderForm(_Keyed):
-    entity_uscc = forms.CharField(label=_("Entity credit code"), max_length=18)
+    entity_uscc = forms.CharField(label=_("Entity credit code"), max_length=18, widget=LookupInput(_ENTITIES))
     year = forms.IntegerField(label=_("Compliance year"), min_value=2019, max_value=2100)
     reason = forms.CharField(label=_("Provincial instruction"), max_length=200)
 
 
 class HolderChangeForm(_Keyed):
     kind = forms.ChoiceField(label=_("Kind"), choices=[("merger", _("merger")), ("split", _("split"))])
-    from_uscc = forms.CharField(label=_("From (credit code)"), max_length=18)
-    to_uscc = forms.CharField(label=_("To (credit code)"), max_length=18)
+    from_uscc = forms.CharField(label=_("From (credit code)"), max_length=18, widget=LookupInput(_ENTITIES))
+    to_uscc = forms.CharField(label=_("To (credit code)"), max_length=18, widget=LookupInput(_ENTITIES))
     reason = forms.CharField(label=_("Decision reference"), max_length=200)
-    unit_type = forms.CharField(label=_("Unit type (split only)"), max_length=80, required=False)
+    unit_type = forms.CharField(label=_("Unit type (split only)"), max_length=80, required=False, widget=LookupInput(_UNIT_TYPES))
     quantity = forms.IntegerField(label=_("Quantity (t, split only)"), min_value=1, max_value=MAX_QUANTITY - 1, required=False)
 
 
 class SurrenderForm(_Keyed):
     year = forms.IntegerField(label=_("Compliance year"), min_value=2019, max_value=2100)
-    unit_type = forms.CharField(label=_("Unit type"), max_length=80)
+    unit_type = forms.CharField(label=_("Unit type"), max_length=80, widget=LookupInput(_UNIT_TYPES))
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
 
 
 class CarryOverForm(_Keyed):
-    unit_type = forms.CharField(label=_("Unit type (2019–2024 vintage)"), max_length=80)
+    unit_type = forms.CharField(label=_("Unit type (2019–2024 vintage)"), max_length=80, widget=LookupInput(_UNIT_TYPES))
     quantity = forms.IntegerField(label=_("Quantity (t)"), min_value=1, max_value=MAX_QUANTITY - 1)
 
 
 class AccountCloseForm(_Keyed):
-    account = forms.CharField(label=_("Account"), max_length=40)
+    account = forms.CharField(label=_("Account"), max_length=40, widget=LookupInput(_ACCOUNTS))
 
 
 class ApplicationForm(forms.Form):

@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from cets.rules.markets import PRIMARY_MARKET
 
-from .models import Account, AccountKind, Holding, Transfer, UnitType
+from .models import Account, AccountKind, AccountStatus, Holding, Transfer, UnitType
 
 
 def account_numbers_of_holders(*, holder_ids, market: str = PRIMARY_MARKET) -> dict[int, str]:
@@ -71,6 +71,62 @@ def account_visible(*, user, number: str) -> Account:
     if acc.holder_id is not None and acc.holder_id == m.organisation_id:
         return acc
     raise Http404("no such account")
+
+
+def account_scope(user) -> Q:
+    """A filter on Account for what ``user`` may see (as :func:`account_visible`): nationwide roles every account; a
+    provincial or municipal authority its province's entity and provincial accounts; anyone else its own."""
+    from cets.parties.access import NATIONWIDE_ROLES, membership_of
+    from cets.parties.models import Role
+
+    m = membership_of(user)
+    if m is None:
+        return Q(pk__in=[])
+    if m.role in NATIONWIDE_ROLES:
+        return Q()
+    own = Q(holder_id=m.organisation_id) if m.organisation_id else Q(pk__in=[])
+    if m.role in (Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY):
+        return own | Q(province=m.province, kind__in=[AccountKind.ENTITY, AccountKind.PROVINCIAL])
+    return own
+
+
+# Accounts a holder may confirm by their exact number before transferring to them (the payee's name, as a bank
+# shows it): held accounts, never the registry's own.
+PAYEE_KINDS = (AccountKind.ENTITY, AccountKind.INSTITUTION, AccountKind.INDIVIDUAL, AccountKind.CCER_HOLDING, AccountKind.PROVINCIAL)
+
+
+def masked_name(name: str) -> str:
+    """A natural person's name as a payee check shows it: the first character, then one * per other character."""
+    return name[:1] + "*" * max(len(name) - 1, 0)
+
+
+def accounts_lookup(*, user, q: str, limit: int) -> tuple[list[Account], Account | None, bool]:
+    """Search-as-you-type over the accounts ``user`` may see (:func:`account_scope`): up to ``limit + 1`` whose
+    number, holder name or holder credit code contains ``q`` (by number), and the account numbered exactly ``q``
+    with whether it is shown as a payee check only (``True``: a holder confirming an open account it may not
+    otherwise see — the holder's name only, a natural person's masked). Only holders (members of an organisation with
+    an account) get payee checks: an official never learns of another province's accounts."""
+    from cets.parties.access import LOCAL_AUTHORITY_ROLES, NATIONWIDE_ROLES, membership_of
+
+    scope = account_scope(user)
+    base = Account.objects.filter(scope).select_related("holder")
+    rows = list(base.filter(Q(number__icontains=q) | Q(holder__name__icontains=q) | Q(holder__uscc__icontains=q.upper()))
+                .order_by("number")[:limit + 1])
+    exact = base.filter(number=q).first()
+    if exact is not None:
+        return rows, exact, False
+    m = membership_of(user)
+    if m is None or m.role in NATIONWIDE_ROLES or m.role in LOCAL_AUTHORITY_ROLES or not Account.objects.filter(holder_id=m.organisation_id).exists():
+        return rows, None, False  # only a holder (an organisation with an account) confirms payees
+    payee = Account.objects.filter(number=q, kind__in=PAYEE_KINDS, status=AccountStatus.OPEN).select_related("holder").first()
+    return rows, payee, payee is not None
+
+
+def unit_types_lookup(*, q: str, limit: int) -> tuple[list[UnitType], UnitType | None]:
+    """Unit types whose code contains ``q`` (up to ``limit + 1``, by code) and the one whose code is ``q``. Unit
+    types are public (the registry's totals are published), so there is no scope."""
+    rows = list(UnitType.objects.filter(code__icontains=q).select_related("project").order_by("code")[:limit + 1])
+    return rows, UnitType.objects.filter(code=q).select_related("project").first()
 
 
 def proposals(*, status: str | None = None, limit: int = 200):

@@ -4,7 +4,7 @@ The compliance steps reached from the registry page (``/registry/surrender/``, `
 
 from django.urls import path
 
-from .views import applications, holder, operations
+from .views import applications, holder, lookups, operations
 
 app_name = "registry"
 urlpatterns = [
@@ -19,5 +19,7 @@ urlpatterns = [
     path("public/holder-changes/", operations.holder_changes_public, name="holder_changes"),
     path("registry/blocks/", operations.registry_blocks, name="registry_blocks"),
     path("registry/blocks/<str:serial>/", operations.registry_blocks, name="registry_block"),
+    path("registry/lookup/accounts/", lookups.lookup_accounts, name="lookup_accounts"),
+    path("registry/lookup/unit-types/", lookups.lookup_unit_types, name="lookup_unit_types"),
     path("registry/<str:action>/", operations.registry_action, name="registry_action"),
 ]

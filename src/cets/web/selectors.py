@@ -435,6 +435,19 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
         if closed:
             out.append(InboxItem(zh="今日尚未开市的品种", en="instruments whose trading day is not open today", count=len(closed),
                                  url=reverse("trading:day")))
+    from cets.compliance.selectors import documents_waiting
+
+    docs = documents_waiting(user=user, year=year)  # compliance notices to forward, certificates to issue, a notice received
+    if docs["to_forward"]:
+        out.append(InboxItem(zh="待转送重点排放单位的履约通知书", en="compliance notices to forward to the entities", count=docs["to_forward"],
+                             url=reverse("compliance:overview", args=[year])))
+    if docs["to_certify"]:
+        out.append(InboxItem(zh="待出具的履约完成证明", en="compliance certificates to issue", count=docs["to_certify"],
+                             url=reverse("compliance:overview", args=[year])))
+    if docs["received"] is not None:
+        n = docs["received"]
+        out.append(InboxItem(zh=f"已收到{year}年度履约通知书", en=f"compliance notice for {year} received", count=1,
+                             url=reverse("compliance:notice", args=[n.pk]), due=n.deadline.isoformat(), late=False))
     from cets.mrv.selectors import pcer_waiting
 
     for k, n in pcer_waiting(user=user).items():  # Beijing carbon inclusion (京环发〔2024〕8号 三(三)): each role's next step
