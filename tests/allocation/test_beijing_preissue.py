@@ -201,3 +201,40 @@ def test_refusals(world, bj):
     assert _held(x) == {}
     again = preissue_propose(pack_id=PACK, year=2023, unit_type=x.bea, actor=x.bureau, client_key="k2")  # a rejected pre-issue may be proposed again
     assert again.pk != p.pk and PreIssue.objects.filter(status="proposed").count() == 4
+
+
+def test_api_preview_propose_sign_and_final(world, bj):
+    """The same year through the API: preview, propose (a retry with the client key returns the same proposal), the
+    second bureau user signs with its TOTP code through the registry API, confirm; then the final issue."""
+    from tests.browser import totp_token
+    from tests.conftest import client_for
+
+    x = bj
+    c1, c2 = client_for(x.bureau, verified=True), client_for(x.bureau2, verified=True)
+    r = c1.get(f"/api/v1/allocation/2023/preissue?pack_id={PACK}")
+    assert r.status_code == 200 and {ln["entity_uscc"]: ln["pre_issue_t"] for ln in r.json()} == {A: 66_500, B: 0, C: 21_000, E: 56_000}
+    assert client_for(world.registry_a).get(f"/api/v1/allocation/2023/preissue?pack_id={PACK}").status_code == 403
+    body = {"pack_id": PACK, "unit_type": "BEA-2023", "client_key": "api-1"}
+    r = c1.post("/api/v1/allocation/2023/preissue", body, content_type="application/json")
+    assert r.status_code == 200 and r.json()["total_t"] == 143_500 and r.json()["kind"] == "free_allocation"
+    pid = r.json()["id"]
+    assert c1.post("/api/v1/allocation/2023/preissue", body, content_type="application/json").json()["id"] == pid
+    r = c1.post("/api/v1/allocation/2023/preissue", {**body, "client_key": "api-2"}, content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "A0301"
+    r = c1.post("/api/v1/allocation/2023/preissue", {**body, "unit_type": "NOPE-1"}, content_type="application/json")
+    assert r.status_code == 404
+    r = c2.post(f"/api/v1/registry/proposals/{pid}/approve", {"otp_token": totp_token(x.bureau2.username)}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "executed"
+    assert c1.post("/api/v1/allocation/2023/issuance/confirm", {"market": "beijing"}, content_type="application/json").json() == {
+        "preissue_executed": 4, "final_moved": 0}
+    got = {r["entity_uscc"]: (r["pre_issued_t"], r["pre_issue_status"]) for r in c1.get(f"/api/v1/allocation/basis?pack_id={PACK}&year=2023").json()}
+    assert got == {A: (66_500, "executed"), B: (0, "executed"), C: (21_000, "executed"), E: (56_000, "executed")}
+    _determine(world, x)
+    allocation_compute(year=2023, pack_id=PACK, actor=x.bureau)
+    r = c1.post("/api/v1/allocation/2023/final-issue", {"market": "beijing", "unit_type": "BEA-2023"}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["total_t"] == 296_200 - 143_500
+    r = c2.post(f"/api/v1/registry/proposals/{r.json()['id']}/approve", {"otp_token": totp_token(x.bureau2.username)}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "executed"
+    assert c2.post("/api/v1/allocation/2023/issuance/confirm", {"market": "beijing"}, content_type="application/json").json()["final_moved"] == 4
+    got = {r["entity_uscc"]: (r["true_up_t"], r["issued_t"]) for r in c1.get(f"/api/v1/allocation/basis?pack_id={PACK}&year=2023").json()}
+    assert got == {A: (21_700, 88_200), B: (120_000, 120_000), C: (19_000, 40_000), E: (-8_000, 48_000)}
