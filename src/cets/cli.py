@@ -217,7 +217,9 @@ def cmd_demo(args) -> int:
         b = res.counts_beijing
         bt = _counts_table("cets demo · Beijing pilot, compliance year 2023 北京试点2023年度履约 (demo-generated units)", b, (
             ("key emitters 重点碳排放单位", "entities"), ("determined emissions 核定排放量 (t)", "determined_t"),
-                         ("free allocation 免费配额 (t)", "allocated_t"), ("issued BEA 发放 (t)", "issued_t"), ("surrendered 清缴 (t)", "surrendered_t"),
+                         ("free allocation 免费配额 (t)", "allocated_t"), ("pre-issued by 07-15 免费配额预发 (t)", "preissued_t"),
+                         ("final issue by 09-15, final − pre-issued 核发（多退少补） (t)", "true_up_t"),
+                         ("issued BEA 发放 (t)", "issued_t"), ("surrendered 清缴 (t)", "surrendered_t"),
                          ("on time 按时足额", "outcome_on_time"), ("collected after the deadline 逾期自动收缴", "outcome_collected"),
                          ("incomplete 未足额", "outcome_incomplete"), ("fines decided 罚款决定", "fines"),
                          ("general reporting units' reports accepted 一般报告单位报告检查通过", "general_reports_accepted"),
