@@ -4,7 +4,8 @@ R01xx accounts · R02xx unit types · R03xx quantities · R04xx idempotency · R
 R06xx compliance use of units · R07xx reports and statements (``reports.py``) · R08xx holder protection (trusted
 account list, delayed transfers) · R09xx account applications of individuals and institutions
 (``services/applications.py``, draft Measures Art. 14) · R10xx serial blocks of credits · R11xx the national reserve
-(Measures draft Art. 9, 23) · R12xx signing a four-eyes proposal on the registry page (review-then-sign).
+(Measures draft Art. 9, 23) · R12xx signing a four-eyes proposal on the registry page (review-then-sign) · R13xx payment
+against delivery, paid allocation · R14xx a pilot market's free allocation proposed and approved by its bureau.
 """
 
 from cets.core.errors import Check
