@@ -238,3 +238,20 @@ def test_api_preview_propose_sign_and_final(world, bj):
     assert c2.post("/api/v1/allocation/2023/issuance/confirm", {"market": "beijing"}, content_type="application/json").json()["final_moved"] == 4
     got = {r["entity_uscc"]: (r["true_up_t"], r["issued_t"]) for r in c1.get(f"/api/v1/allocation/basis?pack_id={PACK}&year=2023").json()}
     assert got == {A: (21_700, 88_200), B: (120_000, 120_000), C: (19_000, 40_000), E: (-8_000, 48_000)}
+
+
+def test_cli_preview(world, bj, capsys):
+    """``cets allocation preissue``: the same figures as the page and the API, and the pre-issue in force once proposed."""
+    import json
+
+    from cets.cli import main
+
+    assert main(["allocation", "preissue", "--pack", PACK, "--year", "2023", "--format", "json"]) == 0
+    rows = {r["entity_uscc"]: (r["prev_allocation_t"], r["share"], r["pre_issue_t"], r["status"]) for r in json.loads(capsys.readouterr().out)}
+    assert rows == {A: (95_001, "0.70", 66_500, None), B: (80_000, "0.70", 0, None), C: (30_000, "0.70", 21_000, None), E: (80_000, "0.70", 56_000, None)}
+    preissue_propose(pack_id=PACK, year=2023, unit_type=bj.bea, actor=bj.bureau, client_key="cli")
+    assert main(["allocation", "preissue", "--pack", PACK, "--year", "2023"]) == 0
+    out = capsys.readouterr().out
+    assert "143,500" in out and "proposed" in out
+    assert main(["allocation", "preissue", "--pack", "national/power-2023-2024", "--year", "2023"]) == 2
+    assert "A0303" in capsys.readouterr().err
