@@ -85,11 +85,17 @@ def login(browser, live_server, username: str, password: str = "test-password-12
     token = totp_token(username)
     if token is not None:
         browser.find_element(By.NAME, "otp_token").send_keys(token)
-    browser.find_element(By.NAME, "password").submit()
-    english = browser.find_element(By.XPATH, "//button[normalize-space()='English']")
-    english.click()  # whatever the browser's own language
     from selenium.webdriver.support import expected_conditions as EC
 
+    password = browser.find_element(By.NAME, "password")
+    password.submit()
+    # submit() does not wait for the next page: the login page has its own language switch, so a find before the
+    # post has landed took the login page's button, which went stale under the click (about 1 run in 4). Wait for
+    # the login page to be gone and the signed-in page to be loaded, then find the switch on that page.
+    wait(browser, EC.staleness_of(password))
+    wait(browser, lambda d: "/login/" not in d.current_url and d.execute_script("return document.readyState") == "complete")
+    english = wait(browser, EC.element_to_be_clickable((By.XPATH, "//button[normalize-space()='English']")))
+    english.click()  # whatever the browser's own language
     wait(browser, EC.staleness_of(english))  # the switch has reloaded the page (a later get would race it)
     wait_text(browser, "Key emitting entities")
 

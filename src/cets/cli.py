@@ -217,7 +217,9 @@ def cmd_demo(args) -> int:
         b = res.counts_beijing
         bt = _counts_table("cets demo · Beijing pilot, compliance year 2023 北京试点2023年度履约 (demo-generated units)", b, (
             ("key emitters 重点碳排放单位", "entities"), ("determined emissions 核定排放量 (t)", "determined_t"),
-                         ("free allocation 免费配额 (t)", "allocated_t"), ("issued BEA 发放 (t)", "issued_t"), ("surrendered 清缴 (t)", "surrendered_t"),
+                         ("free allocation 免费配额 (t)", "allocated_t"), ("pre-issued by 07-15 免费配额预发 (t)", "preissued_t"),
+                         ("final issue by 09-15, final − pre-issued 核发（多退少补） (t)", "true_up_t"),
+                         ("issued BEA 发放 (t)", "issued_t"), ("surrendered 清缴 (t)", "surrendered_t"),
                          ("on time 按时足额", "outcome_on_time"), ("collected after the deadline 逾期自动收缴", "outcome_collected"),
                          ("incomplete 未足额", "outcome_incomplete"), ("fines decided 罚款决定", "fines"),
                          ("general reporting units' reports accepted 一般报告单位报告检查通过", "general_reports_accepted"),
@@ -776,6 +778,47 @@ def cmd_supervision_credit_sync(args) -> int:
     return 0
 
 
+def cmd_allocation_preissue(args) -> int:
+    """The pre-issue of a pilot market's free allowances as the stored data give it (``cets.allocation.services
+    .preissue_preview``; 京环发〔2024〕8号 三(三)2), per entity: the previous year's allocation and its record, the pack's
+    share and rounding, pre-allocation, adjustment, pre-issue (tonnes, int), and the pre-issue in force if one was
+    proposed. Reads only: proposing is the bureau's, signed by a second person on the page or the API. Exit 2 for a
+    pack without a pre-issue basis (A0303)."""
+    import json
+
+    from cets.allocation.models import PreIssue
+    from cets.allocation.services import preissue_preview
+    from cets.core.errors import CetsError
+
+    try:
+        lines = preissue_preview(pack_id=args.pack, year=args.year)
+    except CetsError as e:
+        sys.stderr.write(f"✗ {e.code} {e.zh} / {e.en}\n")
+        return 2
+    pre = {q.entity_id: q for q in PreIssue.objects.filter(market=lines[0]["market"], year=args.year).exclude(status=PreIssue.Status.REJECTED)} \
+        if lines else {}
+    rows = [{"entity_uscc": ln["entity"].uscc, "prev_allocation_t": ln["prev_allocation_t"], "prev_source": ln["prev_source"],
+             "prev_compliant": ln["prev_compliant"], "share": str(ln["share"]), "rounding": ln["rounding"], "pre_allocation_t": ln["pre_allocation_t"],
+             "pre_adjustment_t": ln["pre_adjustment_t"], "pre_issue_t": ln["pre_issue_t"],
+             "in_force_t": pre[ln["entity_id"]].pre_issue_t if ln["entity_id"] in pre else None,
+             "status": pre[ln["entity_id"]].status if ln["entity_id"] in pre else None} for ln in lines]
+    if args.format == "json":
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{args.pack} {args.year} 免费配额预发 pre-issue")
+    for col in ("entity", "prev (t)", "from", "compliant", "share", "rounding", "pre-allocation (t)", "adjustment (t)", "pre-issue (t)", "status"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["entity_uscc"], f"{r['prev_allocation_t']:,}", r["prev_source"], "yes" if r["prev_compliant"] else "no", r["share"], r["rounding"],
+                  f"{r['pre_allocation_t']:,}", f"{r['pre_adjustment_t']:,}", f"{r['pre_issue_t']:,}", r["status"] or "")
+    t.add_row("Σ", "", "", "", "", "", "", "", f"{sum(r['pre_issue_t'] for r in rows):,}", "")
+    (Console() if sys.stdout.isatty() else Console(width=200)).print(t)
+    return 0
+
+
 def cmd_cycle_status(args) -> int:
     """The compliance cycle of a market and year (cets.compliance.cycle): a rich table of the steps (due date,
     owner, status, parts done) and the sector figures, or ``--format json`` (the shape of ``cycle_json``)."""
@@ -897,6 +940,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--entities-out", required=True)
     comp.add_argument("--balance-value", help="steel/cement/aluminium: the published balance value (平衡值, tCO2e/t); solved if omitted")
     comp.set_defaults(func=cmd_allocation_compute, django=False)
+    pri = alloc.add_parser("preissue", help="a pilot market's pre-issue of free allowances from the stored basis, per entity (reads only)")
+    pri.add_argument("--pack", required=True, help="e.g. beijing/emitters-2023-2024")
+    pri.add_argument("--year", type=int, required=True)
+    pri.add_argument("--format", choices=("table", "json"), default="table")
+    pri.set_defaults(func=cmd_allocation_preissue)
 
     wf = sub.add_parser("whatif", help="a draft allocation pack against a stored year's verified data (nothing is written)")
     wf.add_argument("--pack", action="append", required=True, help="draft pack id, e.g. national/power-2025-2026 (repeat: one per sector)")

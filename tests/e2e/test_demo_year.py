@@ -94,14 +94,23 @@ def test_beijing_year_by_hand(unblocked):
     volume = sum(int(r["volume_t"]) for r in {r["trade_date"]: r for r in rows}.values())
     amount = sum(Decimal(r["amount_cny"]) for r in {r["trade_date"]: r for r in rows}.values())
     price_fen = int((amount * 100 / volume).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    # pre-issued by 07-15 before determination: floor(0.7 × prev) for the five units that completed the previous compliance,
+    # 553,000 + 105,000 + 280,000 + 0 + 161,000 + 234,500 = 1,333,500; the final issue 2,095,400 − 1,333,500 = 761,900
     assert b == {"entities": 6, "determined_t": 2_041_000, "allocated_t": 2_095_400, "issued_t": 2_095_400, "surrendered_t": 2_022_000,
+                 "preissued_t": 1_333_500, "true_up_t": 761_900,
                  "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1, "general_reports_accepted": 1,
                  "pcer_issued_t": 1_868, "fines": 1, "fine_price_fen": price_fen, "fine_fen": 3 * (95_000 - 76_000) * price_fen}
     got = {a.entity.uscc: (a.sector, a.final_allocation_t, a.pre_allocation_t)
            for a in EntityAllocation.objects.filter(market="beijing", year=2023).select_related("entity")}
     assert got[uscc(ENTITIES[3].first17)] == ("power", 76_000, 0)
     assert got[uscc(ENTITIES[2].first17)] == ("power", 426_800, 280_000)
-    assert {"bj-bureau", "bj-chaoyang", "bj-etda", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
+    assert {"bj-bureau", "bj-bureau-2", "bj-chaoyang", "bj-etda", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
+    from cets.allocation.models import PreIssue
+    from cets.registry.models import Proposal
+
+    pre = Proposal.objects.get(key="allocation-beijing-2023-preissue-demo-2023-pre")  # proposed by the bureau, signed by its second user
+    assert (pre.kind, pre.status, pre.proposed_by.username, pre.decided_by.username) == ("free_allocation", "executed", "bj-bureau", "bj-bureau-2")
+    assert PreIssue.objects.get(entity__uscc=uscc(ENTITIES[0].first17)).pre_issue_t == 553_000  # floor(0.7 × 790,000)
     from cets.parties.access import organisation_scope
     from cets.parties.models import Membership, Organisation
 

@@ -17,7 +17,7 @@ from django.utils.http import content_disposition_header
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
-from cets.core.errors import InputError
+from cets.core.errors import CetsError, InputError
 from cets.core.schema import PathId, PathYear
 from cets.parties.access import membership_of, organisation_scope
 from cets.parties.models import Organisation
@@ -82,6 +82,10 @@ class BasisOut(Schema):
     prev_compliant: bool
     free_allocation_t: int | None
     pre_allocation_t: int | None
+    pre_issued_t: int | None = None  # 免费配额预发 in force (proposed or executed), null if none
+    pre_issue_status: str | None = None
+    true_up_t: int | None = None  # final − adjustments − pre-issued (negative: returned), once computed
+    issued_t: int | None = None
 
 
 @router.get("/basis", response=list[BasisOut], url_name="allocation_basis")
@@ -95,7 +99,11 @@ def basis_list(request, pack_id: str, year: PathYear):
     return [BasisOut(entity_uscc=r.entity.uscc, method=r.method, base=str(r.base), activity=str(r.activity), factor=str(r.factor),
                      prev_allocation_t=r.prev_allocation_t, prev_compliant=r.prev_compliant,
                      free_allocation_t=r.allocation.final_allocation_t if r.allocation else None,
-                     pre_allocation_t=r.allocation.pre_allocation_t if r.allocation else None) for r in rows]
+                     pre_allocation_t=r.allocation.pre_allocation_t if r.allocation else None,
+                     pre_issued_t=r.preissue.pre_issue_t if r.preissue and r.preissue.status != "rejected" else None,
+                     pre_issue_status=r.preissue.status if r.preissue else None,
+                     true_up_t=r.allocation.final_issue_t if r.allocation else None, issued_t=r.allocation.issued_t if r.allocation else None)
+            for r in rows]
 
 
 @router.post("/basis", response=ImportOut, url_name="allocation_basis_import")
@@ -117,6 +125,116 @@ def basis_import(request, pack_id: Form[str], year: Form[PathYear], file: File[U
     except PackError as e:
         return JsonResponse({"code": "A0113", "message_zh": "配额方案不存在", "message_en": str(e)}, status=422)
     return {"entities": n}
+
+
+# ---- pre-issue and final issue of a pilot market's free allocation (京环发〔2024〕8号 三(三)2)
+
+class PreIssueLineOut(Schema):
+    entity_uscc: str
+    prev_allocation_t: int
+    prev_source: str
+    prev_compliant: bool
+    share: str
+    rounding: str
+    pre_allocation_t: int
+    pre_adjustment_t: int
+    pre_issue_t: int
+
+
+class PreIssueIn(Schema):
+    pack_id: str
+    unit_type: str
+    client_key: str
+    effective_at: dt.datetime | None = None
+
+
+class FinalIssueIn(Schema):
+    market: str
+    unit_type: str
+    effective_at: dt.datetime | None = None
+
+
+class IssuanceProposalOut(Schema):
+    id: int
+    key: str
+    kind: str
+    status: str
+    lines: list[dict]
+    total_t: int
+
+
+class ConfirmIn(Schema):
+    market: str
+
+
+def _ip(p) -> IssuanceProposalOut:
+    lines = p.payload.get("lines", [])
+    return IssuanceProposalOut(id=p.pk, key=p.key, kind=p.kind, status=p.status, lines=lines, total_t=sum(int(ln["quantity"]) for ln in lines))
+
+
+def _unit_type_or_404(code: str):
+    from cets.registry.models import UnitType
+
+    ut = UnitType.objects.filter(code=code[:80]).first()
+    if ut is None:
+        raise Http404
+    return ut
+
+
+@router.get("/{year}/preissue", response=list[PreIssueLineOut], url_name="allocation_preissue_preview")
+def preissue_preview(request, year: PathYear, pack_id: str):
+    """What the caller's province would pre-issue of ``year`` (provincial authority; others 403), entity by entity from
+    the stored basis: the previous year's allocation and where it comes from, the pack's share and rounding, the
+    pre-allocation, the adjustment deducted and the pre-issue (tonnes CO2e, int). A0303 (422) without a pre-issue basis."""
+    from cets.parties.access import require_role
+    from cets.parties.models import Role
+
+    m = require_role(request.user, Role.PROVINCIAL_AUTHORITY)
+    return [PreIssueLineOut(entity_uscc=ln["entity"].uscc, prev_allocation_t=ln["prev_allocation_t"], prev_source=ln["prev_source"],
+                            prev_compliant=ln["prev_compliant"], share=str(ln["share"]), rounding=ln["rounding"], pre_allocation_t=ln["pre_allocation_t"],
+                            pre_adjustment_t=ln["pre_adjustment_t"], pre_issue_t=ln["pre_issue_t"])
+            for ln in services.preissue_preview(pack_id=pack_id, year=year, province=m.province)]
+
+
+@router.post("/{year}/preissue", response=IssuanceProposalOut, url_name="allocation_preissue_propose")
+def preissue_propose(request, year: PathYear, body: PreIssueIn):
+    """The bureau proposes the pre-issue of ``year`` (``services.preissue_propose``; idempotent on ``client_key``): a
+    second bureau user approves it with ``POST /api/v1/registry/proposals/{id}/approve`` and its TOTP code. A0301–A0307,
+    R1401, R0502 (403); unknown unit type 404."""
+    return _ip(services.preissue_propose(pack_id=body.pack_id, year=year, unit_type=_unit_type_or_404(body.unit_type), actor=request.user,
+                                         client_key=body.client_key, effective_at=body.effective_at))
+
+
+@router.post("/{year}/final-issue", response=IssuanceProposalOut, url_name="allocation_final_issue_propose")
+def final_issue_propose(request, year: PathYear, body: FinalIssueIn):
+    """Propose the final issue of ``year`` (``services.allocation_issue_propose`` stage final): final − adjustments −
+    pre-issued per entity, negative lines returned to the market's total account. The bureau of a pilot market
+    (kind ``free_allocation``) or a registry operator (kind ``issue``). A0103, A0130, A0106, R1402 (a claw-back beyond
+    what the entity holds), R0502 (403)."""
+    return _ip(services.allocation_issue_propose(year=year, stage="final", unit_type=_unit_type_or_404(body.unit_type), actor=request.user,
+                                                 market=body.market[:16], effective_at=body.effective_at))
+
+
+@router.post("/{year}/issuance/confirm", response=dict[str, int], url_name="allocation_issuance_confirm")
+def issuance_confirm(request, year: PathYear, body: ConfirmIn):
+    """Record the signed outcome of ``year``'s pre-issue and final issue proposals of ``market`` (provincial authority or
+    registry operator; R0502 → 403). Returns ``{"preissue_<status>": n, "final_moved": n}``."""
+    from cets.parties.access import require_role
+    from cets.parties.models import Role
+
+    from .checks import A0104
+
+    require_role(request.user, Role.PROVINCIAL_AUTHORITY, Role.REGISTRY_OPERATOR)
+    out = {f"preissue_{k}": v for k, v in services.preissue_confirm(market=body.market[:16], year=year).items()}
+    moved = 0
+    for sector in selectors.allocation_sectors(market=body.market[:16], year=year):
+        try:
+            moved += services.allocation_issue_confirm(year=year, stage="final", market=body.market[:16], sector=sector)
+        except CetsError as e:  # A0104: nothing of that sector executed yet
+            if e.check != A0104:
+                raise
+    out["final_moved"] = moved
+    return out
 
 
 # ---- objections (Measures (trial) Art. 16 ¶2)

@@ -36,3 +36,16 @@ A0202 = Check("A0202", "基准应写作 市场/年度（如 national/2024）", "
 A0203 = Check("A0203", "基准年度该行业没有配额方案或核查数据", "the base year has no allocation pack or verified data for the sector")
 A0204 = Check("A0204", "同一行业只能有一个草案方案", "one draft pack per sector in a run")
 A0205 = Check("A0205", "基准年度没有计入的成交，无法得到年度均价", "no counted trades in the base year: no average price")
+
+# A03xx the pre-issue of a pilot market's free allocation before the emissions are determined (免费配额预发,
+# 京环发〔2024〕8号 三(三)2: by 07-15; the final allocation by 09-15) and its true-up.
+A0301 = Check("A0301", "该单位本年度免费配额已预发或预发提议待审，不能再次预发",
+              "the entity's free allowances of the year are pre-issued or a pre-issue is waiting: no second pre-issue")
+A0302 = Check("A0302", "没有可预发的单位（无核定依据、未完成上年度履约或上年度无核定配额）",
+              "nothing to pre-issue (no approval basis, previous compliance not completed, or no previous allocation)")
+A0303 = Check("A0303", "该配额方案该年度没有预发基数", "the allocation pack has no pre-issue basis for the year")
+A0304 = Check("A0304", "免费配额预发提议待审，请先审批或驳回后再核算", "a pre-issue proposal is waiting: approve or reject it before computing the allocation")
+A0305 = Check("A0305", "本年度配额已按核算结果分阶段发放，不能再预发", "the year's allocation is already being issued by stages: no pre-issue")
+A0306 = Check("A0306", "本年度已预发免费配额，预分配阶段不能再发放",
+              "the year's free allowances were pre-issued: the pre-allocation stage cannot be issued again")
+A0307 = Check("A0307", "客户端键应为1至40个字母、数字、-、_ 或 .", "the client key must be 1 to 40 letters, digits, '-', '_' or '.'")

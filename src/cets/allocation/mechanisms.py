@@ -222,6 +222,20 @@ def _fit(value: Decimal | None, places: int) -> Decimal | None:
     return None if value is None else round_half_up(value, places)
 
 
+def previous_allocations(*, market: str, year: int, bases) -> dict[int, tuple[int, str]]:
+    """entity id → (its previous year's approved free allocation in tonnes CO2e (int), the record it comes from) for
+    each ``AllocationBasis`` in ``bases``: the platform's own ``year − 1`` allocation of ``market`` where it holds one
+    (``allocation:<id>``; the last sector in id order, as before), else the figure the bureau recorded in the basis
+    (``basis:<id>``). The pre-allocation (``_beijing_capped_free``) and the pre-issue (``services.preissue_propose``)
+    both read it."""
+    from .models import EntityAllocation
+
+    own = {eid: (t, pk) for eid, t, pk in EntityAllocation.objects.filter(market=market, year=year - 1, entity_id__in=[b.entity_id for b in bases])
+           .order_by("id").values_list("entity_id", "final_allocation_t", "id")}
+    return {b.entity_id: ((own[b.entity_id][0], f"allocation:{own[b.entity_id][1]}") if b.entity_id in own else (b.prev_allocation_t, f"basis:{b.pk}"))
+            for b in bases}
+
+
 def _beijing_capped_free(*, pack: Pack, year: int) -> Computed:
     """Free allocation of the entities the bureau recorded an approval basis for (``AllocationBasis`` of the
     pack's market and ``year``) with the emissions MRV determined (:func:`cets.mrv.selectors.determined_emissions`):
@@ -233,16 +247,15 @@ def _beijing_capped_free(*, pack: Pack, year: int) -> Computed:
     from cets.mrv.selectors import determined_emissions
 
     from .beijing import BeijingInput, BeijingRules, allocate_beijing
-    from .models import AllocationBasis, EntityAllocation
+    from .models import AllocationBasis
 
     rules = BeijingRules.from_pack(pack, year)
     bases = list(AllocationBasis.objects.filter(market=pack.market, year=year).select_related("entity"))
     emissions = determined_emissions(market=pack.market, year=year, entity_ids=[b.entity_id for b in bases])
-    prev = dict(EntityAllocation.objects.filter(market=pack.market, year=year - 1, entity_id__in=list(emissions))
-                .values_list("entity_id", "final_allocation_t"))
+    prev = previous_allocations(market=pack.market, year=year, bases=[b for b in bases if b.entity_id in emissions])
     inputs = {b.entity.uscc: b for b in bases if b.entity_id in emissions}
     results = allocate_beijing([BeijingInput(entity_uscc=uscc, method=b.method, verified_emissions_t=emissions[b.entity_id], base=b.base,
-                                             activity=b.activity, factor=b.factor, prev_allocation_t=prev.get(b.entity_id, b.prev_allocation_t),
+                                             activity=b.activity, factor=b.factor, prev_allocation_t=prev[b.entity_id][0],
                                              prev_compliant=b.prev_compliant) for uscc, b in inputs.items()], rules)
     return Computed(units=len(results), entities=[
         EntityFigures(entity_id=inputs[r.entity_uscc].entity_id, verified_emissions_t=r.verified_emissions_t,

@@ -337,3 +337,53 @@ class AllocationBasis(models.Model):
             models.UniqueConstraint(fields=["market", "year", "entity"], name="allocation_basis_unique"),
             models.CheckConstraint(condition=Q(prev_allocation_t__gte=0), name="allocation_basis_prev_nonneg"),
         ]
+
+
+class PreIssue(models.Model):
+    """One entity's pre-issued free allowances of one year in a pilot market (免费配额预发, 京环发〔2024〕8号 三(三)2: by
+    07-15, before the emissions are determined by 09-15), with the basis it was computed from, so the unit can defend
+    the number: ``prev_allocation_t`` (its previous year's approved allocation; ``prev_source`` names the record:
+    ``allocation:<id>`` the platform's own ``year − 1`` allocation, ``basis:<id>`` the bureau's approval basis),
+    ``share`` and ``rounding`` (the pack's ``allocation.pre_allocation_ratio`` and ``rounding.pre_allocation``),
+    ``pre_allocation_t`` = rounding(share × prev) (0 if the previous compliance was not completed or the entity is
+    under a special treatment), ``pre_adjustment_t`` (adjustments in force deducted as far as the pre-allocation
+    reaches) and ``pre_issue_t`` = pre − adjustment, issued by the four-eyes proposal ``proposal_key``
+    (kind ``free_allocation``). Tonnes CO2e (int). One per (market, year, entity) unless rejected; never edited but
+    for its ``status`` (the proposal's outcome). The final allocation then issues final − adjustments − pre_issue_t
+    (:class:`EntityAllocation`)."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "已提议 proposed"
+        EXECUTED = "executed", "已预发 pre-issued"
+        REJECTED = "rejected", "已驳回 rejected"
+
+    market = models.CharField(max_length=16)
+    year = models.PositiveSmallIntegerField()
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="pre_issues")
+    sector = models.CharField(max_length=24, help_text="the sector its allocation is stored under")
+    pack_id = models.CharField(max_length=80)
+    pack_sha256 = models.CharField(max_length=64)
+    prev_allocation_t = models.BigIntegerField(help_text="the previous year's approved free allocation (t)")
+    prev_source = models.CharField(max_length=80, help_text="allocation:<id> (the platform's year − 1 allocation) or basis:<id>")
+    prev_compliant = models.BooleanField()
+    share = ExactDecimalField(max_digits=8, decimal_places=6)
+    rounding = models.CharField(max_length=16)
+    treatments = models.CharField(max_length=80, blank=True, help_text="special treatments in force, comma-separated")
+    pre_allocation_t = models.BigIntegerField(help_text="rounding(share × prev), 0 when not eligible (t)")
+    pre_adjustment_t = models.BigIntegerField(default=0, help_text="adjustments deducted at the pre-issue (t)")
+    pre_issue_t = models.BigIntegerField(help_text="pre-issued = pre-allocation − adjustment (t)")
+    account = models.CharField(max_length=32, blank=True, help_text="the account credited ('' when nothing is issued)")
+    beneficiary = models.CharField(max_length=18, blank=True, help_text="credit code when issued into the provincial account")
+    proposal_key = models.CharField(max_length=120)
+    client_key = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["market", "year", "entity_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "year", "entity"], condition=~Q(status="rejected"), name="pre_issue_one_per_year"),
+            models.CheckConstraint(condition=Q(pre_issue_t=models.F("pre_allocation_t") - models.F("pre_adjustment_t")), name="pre_issue_sum"),
+            models.CheckConstraint(condition=Q(pre_issue_t__gte=0, prev_allocation_t__gte=0), name="pre_issue_nonneg"),
+        ]

@@ -144,6 +144,30 @@ def bases_visible(*, user, pack_id: str, year: int):
                 .select_related("entity").order_by("entity__uscc"))
     allocs = {a.entity_id: a for a in EntityAllocation.objects.filter(market=pack.market, year=year, pack_id=pack.id,
                                                                       entity_id__in=[r.entity_id for r in rows])}
+    from .models import PreIssue
+
+    pre = {}
+    for q in PreIssue.objects.filter(market=pack.market, year=year, entity_id__in=[r.entity_id for r in rows]).order_by("id"):
+        if q.status != PreIssue.Status.REJECTED or q.entity_id not in pre:  # the one in force, else the last rejected
+            pre[q.entity_id] = q
     for r in rows:
         r.allocation = allocs.get(r.entity_id)
+        r.preissue = pre.get(r.entity_id)
     return rows
+
+
+def allowance_unit_types(*, market: str, year: int) -> list:
+    """The unit types of ``year``'s vintage of the instruments created in ``market`` (``home = true`` in its
+    market.toml), in the order the market lists its instruments (the allowance first): what a free allocation of
+    ``year`` may be issued in."""
+    from cets.registry.models import UnitType
+    from cets.rules.markets import load_market
+
+    order = [i.code for i in load_market(market).instruments if i.home]
+    uts = list(UnitType.objects.filter(instrument__in=order, vintage=str(year), project__isnull=True))
+    return sorted(uts, key=lambda u: order.index(u.instrument))
+
+
+def allocation_sectors(*, market: str, year: int) -> list[str]:
+    """The sectors ``market`` allocated in ``year`` (stored allocations)."""
+    return sorted(set(EntityAllocation.objects.filter(market=market, year=year).values_list("sector", flat=True)))

@@ -6,6 +6,7 @@ operator approves the proposal in the registry → ``allocation_issue_confirm`` 
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 from django.db import transaction
@@ -82,9 +83,10 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
     pack = load_pack(pack_id)
     market = pack.market
     compute = mechanism_for(pack, year)
-    if _pack_scope(pack, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
-            _pack_scope(pack, year).exclude(proposal_key="").exists():
+    if _recompute_blocked(pack, year):
         raise CetsError(A0101, f"{market} {pack.sector} {year}")
+    _preissue_status_sync(market, year)
+    _preissued(market, year)  # A0304 while a pre-issue waits
     results = compute(pack=pack, year=year)
     _pack_scope(pack, year).delete()
     ids = [r.entity_id for r in results.entities]
@@ -104,7 +106,11 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
             stage=EntityAllocation.Stage.COMPUTED, issued_t=0, pre_adjustment_t=0, pre_issue_t=0,
         )
         _apply_issuance(row, treatments.get(e.entity_id, ()), adjustments.get(e.entity_id, 0), memo)
-        rows.append(vars(row))
+        rows.append(row)
+    if _carry_preissue(rows, market, year):  # a pre-issue made before determination (Beijing, 京环发〔2024〕8号 三(三)2)
+        for row in rows:
+            _apply_issuance(row, treatments.get(row.entity_id, ()), adjustments.get(row.entity_id, 0), memo)
+    rows = [vars(row) for row in rows]
     _insert(EntityAllocation, rows)
     return {"units": results.units, "entities": len(rows),
             "final_allocation_t": sum(e.final_allocation_t for e in results.entities),
@@ -287,8 +293,25 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     (:func:`cets.mrv.selectors.entities_blocked`) is held back — only that entity: it stays at its stage
     and goes into a later batch once resolved. A proposal already waiting for the same scope is returned.
     Raises A0103 if no entity of the scope is at the stage before ``stage``, A0130 if every one of them
-    is blocked, A0106 if an entity has no account, R0502 unless ``actor`` is a registry operator."""
-    require_role(actor, Role.REGISTRY_OPERATOR)
+    is blocked, A0106 if an entity has no account, R0502 unless ``actor`` is a registry operator.
+
+    In a pilot market the provincial authority may propose instead (``actor`` its user; its own province only): the
+    proposal is then of kind ``free_allocation`` and a second user of the bureau approves it
+    (:func:`cets.registry.services.free_allocation_propose`; R1401, R1402 when a claw-back exceeds what the entity
+    holds — nothing is proposed, the bureau decides). A0306 for ``pre`` once the year was pre-issued before
+    determination (:func:`preissue_propose`); its final stage issues final − adjustments − pre-issued."""
+    from cets.registry.services import free_allocation_propose
+
+    from .checks import A0306
+    from .models import PreIssue
+
+    m = require_role(actor, Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY)
+    bureau = m.role == Role.PROVINCIAL_AUTHORITY
+    if bureau:
+        province = m.province
+    if stage == "pre" and PreIssue.objects.filter(market=market, year=year).exclude(status=PreIssue.Status.REJECTED).exists():
+        raise CetsError(A0306, f"{market} {year}")
+    preissue_sync(market=market, year=year)  # a pre-issue approved since the allocation was computed is carried into it
     sector = sector or _only_sector(market, year)
     scope = _scope(market, sector, year).filter(stage__in=_from_stages(stage, market, sector, year))
     if province:
@@ -323,6 +346,9 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
         account, beneficiary = dest[a.entity_id]
         lines.append(IssuanceLine(account=account, quantity=qty, reference=f"{year} {sector} {label} {a.entity.uscc}", beneficiary=beneficiary))
     _scope(market, sector, year).filter(entity_id__in=ids).update(proposal_key=key)
+    if bureau:
+        return free_allocation_propose(key=key, unit_type=unit_type, lines=lines, actor=actor, province=province, effective_at=effective_at,
+                                       note=f"{year} {market} {sector} {label}", basis={"stage": stage, "entities": len(lines)})
     return issuance_propose(key=key, unit_type=unit_type, lines=lines, actor=actor, effective_at=effective_at,
                             note=f"{year} {market} {sector} {label}")
 
@@ -798,8 +824,7 @@ def allocation_basis_import(*, pack_id: str, year: int, path, actor) -> int:
         raise CetsError(A0117, f"{pack.id} {year}")
     if mechanism_name(pack, year) not in BASIS_MECHANISMS:
         raise CetsError(A0131, f"{pack.id} {year}")
-    if _pack_scope(pack, year).exclude(stage=EntityAllocation.Stage.COMPUTED, proposal_key="").exists() or \
-            _pack_scope(pack, year).exclude(proposal_key="").exists():
+    if _recompute_blocked(pack, year):
         raise CetsError(A0101, f"{pack.market} {pack.sector} {year}")
     rows, problems = read_beijing_basis(path)
     name = getattr(path, "name", str(path))
@@ -825,3 +850,218 @@ def allocation_basis_import(*, pack_id: str, year: int, path, actor) -> int:
         AllocationBasis.objects.update_or_create(market=pack.market, year=year, entity=orgs[r["entity_uscc"]],
                                                  defaults={**fields, "source": name[:200], "recorded_by": actor})
     return len(rows)
+
+
+# ---- pre-issue of a pilot market's free allocation before the emissions are determined (免费配额预发,
+# 京环发〔2024〕8号 三(三)2: "市生态环境部门将于2024年7月15日前完成免费配额预发、9月15日前完成免费配额核发")
+
+CLIENT_KEY = re.compile(r"[A-Za-z0-9._-]{1,40}")
+
+
+def _preissue_pack(pack_id: str, year: int):
+    """The pack, if it names a pre-issue basis for ``year`` under a basis mechanism; A0303 otherwise."""
+    from .checks import A0303
+    from .mechanisms import mechanism_name
+
+    try:
+        pack = load_pack(pack_id)
+    except PackError:
+        raise CetsError(A0303, pack_id) from None
+    if not pack.covers(year) or mechanism_name(pack, year) not in BASIS_MECHANISMS or \
+            pack.data.get("allocation", {}).get("pre_issue_basis") != "previous_allocation":
+        raise CetsError(A0303, f"{pack_id} {year}")
+    return pack
+
+
+def preissue_preview(*, pack_id: str, year: int, province: str | None = None) -> list[dict]:
+    """What a pre-issue of ``year`` would propose, entity by entity, from stored data only: the bureau's approval
+    bases of the pack's market and ``year`` (in ``province`` if given), each entity's previous year's approved
+    allocation (:func:`cets.allocation.mechanisms.previous_allocations`), the pack's share
+    (``allocation.pre_allocation_ratio``) and rounding (``rounding.pre_allocation``), then the special treatments and
+    adjustments in force as at the pre-allocation stage (:func:`cets.allocation.issuance.pre_issue`). Each dict: the
+    :class:`PreIssue` fields (tonnes CO2e, int). A0303 if the pack has no pre-issue basis for ``year``. Reads only."""
+    from cets.core.quantities import apply_rounding, exact
+
+    from .beijing import BeijingRules
+    from .mechanisms import previous_allocations
+    from .models import AllocationBasis
+
+    pack = _preissue_pack(pack_id, year)
+    rules = BeijingRules.from_pack(pack, year)
+    qs = AllocationBasis.objects.filter(market=pack.market, year=year).select_related("entity").order_by("entity_id")
+    if province:
+        qs = qs.filter(entity__province=province)
+    bases = list(qs)
+    prev = previous_allocations(market=pack.market, year=year, bases=bases)
+    ids = [b.entity_id for b in bases]
+    sector_of = _sector_of(pack, year, ids)
+    treatments = _treatments(year, ids)
+    adjustments: dict[int, int] = {}
+    for sec in sorted(set(sector_of.values())):
+        adjustments.update(_adjustments(year, [i for i in ids if sector_of[i] == sec], sec, pack.market))
+    provincial = _provincial(pack.id, None)
+    out = []
+    for b in bases:
+        prev_t, source = prev[b.entity_id]
+        with exact():
+            pre = int(apply_rounding(rules.pre_allocation_ratio * prev_t, rules.rounding["pre_allocation"])) if b.prev_compliant else 0
+        t = treatments.get(b.entity_id, ())
+        p = pre_issue(pre_allocation_t=pre, adjustments_total_t=adjustments.get(b.entity_id, 0), treatments=t, provincial=provincial)
+        out.append({"entity": b.entity, "entity_id": b.entity_id, "market": pack.market, "year": year, "sector": sector_of[b.entity_id],
+                    "pack_id": pack.id, "pack_sha256": pack.sha256, "prev_allocation_t": prev_t, "prev_source": source,
+                    "prev_compliant": b.prev_compliant, "share": rules.pre_allocation_ratio, "rounding": rules.rounding["pre_allocation"],
+                    "treatments": ",".join(sorted(t)), "pre_allocation_t": p.pre_allocation_t, "pre_adjustment_t": p.pre_adjustment_t,
+                    "pre_issue_t": p.pre_issue_t, "to_provincial_account": p.to_provincial_account})
+    return out
+
+
+def preissue_sync(*, market: str, year: int) -> dict[str, int]:
+    """Bring the pre-issues of ``market``/``year`` in line with their proposals' outcome (executed, rejected) and
+    carry the executed ones into the year's computed allocations, if any are stored (:func:`_carry_preissue`).
+    Returns the count per status. Idempotent; call inside a transaction (the services that need it do)."""
+    from django.db.models import Count
+
+    from .models import PreIssue
+
+    _preissue_status_sync(market, year)
+    scope = EntityAllocation.objects.filter(market=market, year=year, stage=EntityAllocation.Stage.COMPUTED, proposal_key="")
+    waiting = PreIssue.objects.filter(market=market, year=year, status=PreIssue.Status.PROPOSED).exists()
+    if not waiting and scope.exists() and _preissued(market, year) is not None:
+        rows = list(scope.select_for_update(of=("self",)))
+        _carry_preissue(rows, market, year)
+        for a in rows:
+            a.save()
+        for sector in sorted({a.sector for a in rows}):
+            allocation_issuance_refresh(year=year, entity_ids=[a.entity_id for a in rows if a.sector == sector], market=market, sector=sector)
+    return dict(PreIssue.objects.filter(market=market, year=year).order_by().values_list("status").annotate(n=Count("id")))
+
+
+def _preissue_status_sync(market: str, year: int) -> None:
+    """Each waiting :class:`PreIssue` of ``market``/``year`` takes its proposal's outcome (executed or rejected)."""
+    from .models import PreIssue
+
+    waiting = PreIssue.objects.filter(market=market, year=year, status=PreIssue.Status.PROPOSED)
+    keys = set(waiting.values_list("proposal_key", flat=True))
+    for key, st in Proposal.objects.filter(key__in=keys).exclude(status=Proposal.Status.PROPOSED).values_list("key", "status"):
+        waiting.filter(proposal_key=key).update(status=PreIssue.Status.EXECUTED if st == Proposal.Status.EXECUTED else PreIssue.Status.REJECTED)
+
+
+def _preissued(market: str, year: int) -> dict[int, object] | None:
+    """entity id → its executed :class:`PreIssue` of ``market``/``year``; None when the year has none (its allocation is
+    then issued by stages from the computed figures, as the national market's). A0304 while one is waiting."""
+    from .checks import A0304
+    from .models import PreIssue
+
+    rows = list(PreIssue.objects.filter(market=market, year=year).exclude(status=PreIssue.Status.REJECTED))
+    waiting = sorted({r.proposal_key for r in rows if r.status == PreIssue.Status.PROPOSED})
+    if waiting:
+        raise CetsError(A0304, ", ".join(waiting))
+    return {r.entity_id: r for r in rows} or None
+
+
+def _carry_preissue(rows, market: str, year: int) -> bool:
+    """Put the year's pre-issue into its computed allocations (``rows``: EntityAllocation or the same fields, not
+    saved): when ``market``/``year`` had a pre-issue, every row is at the pre-issued stage with the pre-issue's own
+    figures (0 for an entity that had none: nothing was pre-issued to it) and ``issued_t`` what was issued; the caller
+    then re-applies the issuance figures (:func:`_apply_issuance`: the final issue is 应发 − 配额调整总量 − pre-issued,
+    negative = returned to the market's total account). The formula's pre-allocation stays in
+    ``pre_allocation_computed_t``. False (nothing changed) for a year without pre-issue."""
+    done = _preissued(market, year)
+    if done is None:
+        return False
+    for a in rows:
+        p = done.get(a.entity_id)
+        a.stage = EntityAllocation.Stage.PRE_ISSUED
+        a.pre_allocation_t = p.pre_allocation_t if p else 0
+        a.pre_adjustment_t = p.pre_adjustment_t if p else 0
+        a.pre_issue_t = a.issued_t = p.pre_issue_t if p else 0
+    return True
+
+
+def _recompute_blocked(pack, year: int) -> bool:
+    """Whether ``pack``'s stored allocation of ``year`` may no longer be recomputed: a proposal waits, the final stage
+    is issued, or the pre-allocation stage was issued from computed figures. A pre-issue made before determination
+    (:class:`PreIssue`) does not block: its figures are its own and are carried into every recomputation."""
+    scope = _pack_scope(pack, year)
+    if scope.exclude(proposal_key="").exists() or scope.filter(stage=EntityAllocation.Stage.FINAL_ISSUED).exists():
+        return True
+    if scope.filter(stage=EntityAllocation.Stage.PRE_ISSUED).exists():
+        from .models import PreIssue
+
+        return not PreIssue.objects.filter(market=pack.market, year=year, status=PreIssue.Status.EXECUTED).exists()
+    return False
+
+
+@transaction.atomic
+def preissue_propose(*, pack_id: str, year: int, unit_type: UnitType, actor, client_key: str, effective_at=None) -> Proposal:
+    """The bureau proposes the pre-issue of ``year``'s free allowances (免费配额预发, 京环发〔2024〕8号 三(三)2: by 07-15)
+    for every entity of its province with an approval basis, before the emissions are determined: per entity
+    ``pre_issue_t`` = rounding(share × previous year's approved allocation) − adjustments, 0 unless the previous
+    compliance was completed or under a special treatment (:func:`preissue_preview`; tonnes CO2e, int; nothing typed
+    in). One :class:`PreIssue` row per entity keeps the basis line by line; the positive ones go into one four-eyes
+    registry proposal of kind ``free_allocation`` (:func:`cets.registry.services.free_allocation_propose`) that a
+    second user of the bureau approves with its TOTP code on the registry page. Entities at compliance risk are issued
+    into the provincial account with themselves as beneficiary.
+
+    Idempotent on ``client_key`` (the proposal key is ``allocation-<market>-<year>-preissue-<client_key>``: a retry
+    returns the same proposal and changes nothing). Refusals: R0502 unless ``actor`` is a provincial authority, R1401
+    unless the market is a pilot; A0307 a malformed client key; A0303 no pre-issue basis in the pack for ``year``;
+    A0305 once the year's allocation is issued by stages; A0301 an entity already pre-issued (or waiting) for the
+    year — a rejected pre-issue may be proposed again; A0302 nothing to pre-issue; A0106 an entity without an account.
+    One transaction: a refusal writes nothing."""
+    from django.db import IntegrityError
+
+    from cets.registry.services import free_allocation_propose
+
+    from .checks import A0301, A0302, A0305, A0307
+    from .models import PreIssue
+
+    m = require_role(actor, Role.PROVINCIAL_AUTHORITY)
+    if not isinstance(client_key, str) or not CLIENT_KEY.fullmatch(client_key):
+        raise CetsError(A0307, repr(client_key)[:60])
+    pack = _preissue_pack(pack_id, year)
+    market = pack.market
+    key = f"allocation-{market}-{year}-preissue-{client_key}"
+    existing = Proposal.objects.filter(key=key).first()
+    if existing is not None and existing.kind == "free_allocation" and PreIssue.objects.filter(proposal_key=key).exists():
+        return existing  # the same request again
+    preissue_sync(market=market, year=year)
+    if EntityAllocation.objects.filter(market=market, year=year, entity__province=m.province).exclude(stage=EntityAllocation.Stage.COMPUTED).exists() or \
+            EntityAllocation.objects.filter(market=market, year=year, entity__province=m.province).exclude(proposal_key="").exists():
+        raise CetsError(A0305, f"{market} {year}")
+    lines = preissue_preview(pack_id=pack_id, year=year, province=m.province)
+    taken = dict(PreIssue.objects.filter(market=market, year=year, entity_id__in=[ln["entity_id"] for ln in lines])
+                 .exclude(status=PreIssue.Status.REJECTED).values_list("entity__uscc", "proposal_key"))
+    if taken:
+        names = sorted(taken)
+        raise CetsError(A0301, f"{len(names)}: " + ", ".join(f"{u} ({taken[u]})" for u in names[:5]) + (" …" if len(names) > 5 else ""))
+    if not any(ln["pre_issue_t"] for ln in lines):
+        raise CetsError(A0302, f"{market} {year} {m.province}")
+    dest = _destinations([SimpleNamespace(entity_id=ln["entity_id"], entity=ln["entity"], market=market, to_provincial_account=ln["to_provincial_account"])
+                          for ln in lines if ln["pre_issue_t"]])
+    issue = []
+    for ln in lines:
+        if ln["pre_issue_t"]:
+            if ln["entity_id"] not in dest:
+                raise CetsError(A0106, ln["entity"].uscc)
+            ln["account"], ln["beneficiary"] = dest[ln["entity_id"]]
+            ref = f"{year} 免费配额预发 pre-issue {ln['entity'].uscc}: {ln['share']} × {ln['prev_allocation_t']} t ({ln['prev_source']})"
+            issue.append(IssuanceLine(account=ln["account"], quantity=ln["pre_issue_t"], beneficiary=ln["beneficiary"], reference=ref))
+    fields = {f.attname for f in PreIssue._meta.concrete_fields}
+    try:
+        with transaction.atomic():
+            PreIssue.objects.bulk_create([PreIssue(**{k: v for k, v in ln.items() if k in fields}, proposal_key=key, client_key=client_key, proposed_by=actor)
+                                          for ln in lines])
+    except IntegrityError:  # another pre-issue of the same entities committed first
+        raise CetsError(A0301, f"{market} {year}") from None
+    return free_allocation_propose(key=key, unit_type=unit_type, lines=issue, actor=actor, province=m.province, effective_at=effective_at,
+                                   note=f"{year} {market} 免费配额预发 pre-issue of free allowances",
+                                   basis={"pack": pack.id, "share": str(lines[0]["share"]), "rounding": lines[0]["rounding"],
+                                          "basis": "previous_allocation", "entities": len(issue)})
+
+
+@transaction.atomic
+def preissue_confirm(*, market: str, year: int) -> dict[str, int]:
+    """Record the outcome of the pre-issue proposals of ``market``/``year`` (:func:`preissue_sync`). Returns the count
+    per status."""
+    return preissue_sync(market=market, year=year)

@@ -115,9 +115,38 @@ def _basis_context(request, upload: BasisUploadForm | None = None) -> dict | Non
     pack_id, year = scope.pack_and_year() if scope.is_valid() else (selectors.basis_scopes() or [("", 0)])[0]
     rows = selectors.bases_visible(user=request.user, pack_id=pack_id, year=year) if pack_id else []
     bureau = m.role == Role.PROVINCIAL_AUTHORITY
-    return {"viewer": viewer_of(request.user), "scope": BasisScopeForm(initial={"scope": f"{pack_id}:{year}"}), "pack_id": pack_id, "year": year,
-            "rows": rows, "bureau": bureau, "computed": sum(1 for r in rows if r.allocation is not None),
-            "upload": upload or (BasisUploadForm(initial={"scope": f"{pack_id}:{year}"}) if bureau else None)}
+    ctx = {"viewer": viewer_of(request.user), "scope": BasisScopeForm(initial={"scope": f"{pack_id}:{year}"}), "pack_id": pack_id, "year": year,
+           "rows": rows, "bureau": bureau, "computed": sum(1 for r in rows if r.allocation is not None),
+           "upload": upload or (BasisUploadForm(initial={"scope": f"{pack_id}:{year}"}) if bureau else None)}
+    ctx.update(_preissue_context(request, pack_id, year, rows, bureau))
+    return ctx
+
+
+def _preissue_context(request, pack_id: str, year: int, rows, bureau: bool) -> dict:
+    """The pre-issue (免费配额预发) and final issue (核发) part of the basis page: the preview per entity before a
+    pre-issue is proposed (from stored data only), the proposals waiting, and what the bureau may do next."""
+    import uuid
+
+    from .models import EntityAllocation, PreIssue
+
+    if not pack_id or not rows:
+        return {}
+    try:
+        preview = services.preissue_preview(pack_id=pack_id, year=year, province=membership_of(request.user).province or None)
+    except CetsError:
+        return {"preissue_basis": False}
+    in_force = [r.preissue for r in rows if r.preissue is not None and r.preissue.status != PreIssue.Status.REJECTED]
+    allocs = [r.allocation for r in rows if r.allocation is not None]
+    market = preview[0]["market"] if preview else ""
+    return {
+        "preissue_basis": True, "preview": preview if not in_force else [],
+        "preview_total": sum(ln["pre_issue_t"] for ln in preview), "preissued_total": sum(q.pre_issue_t for q in in_force),
+        "preissue_waiting": sorted({q.proposal_key for q in in_force if q.status == PreIssue.Status.PROPOSED}),
+        "can_preissue": bureau and not in_force and not allocs, "client_key": uuid.uuid4().hex[:32],
+        "unit_types": selectors.allowance_unit_types(market=market, year=year) if bureau and market else [],
+        "can_final": bureau and any(a.stage == EntityAllocation.Stage.PRE_ISSUED and not a.proposal_key for a in allocs),
+        "final_waiting": sorted({a.proposal_key for a in allocs if a.proposal_key}), "market": market,
+    }
 
 
 @require_safe
@@ -177,3 +206,89 @@ def basis_compute(request):
         messages.success(request, _("Allocation computed: %(n)s entities, %(t)s t free allocation.") % {"n": out["entities"],
                                                                                                        "t": f"{out['final_allocation_t']:,}"})
     return redirect(f"{reverse('allocation:basis')}?{urlencode({'scope': f'{pack_id}:{year}'})}")
+
+
+def _scope_redirect(pack_id: str, year: int):
+    return redirect(f"{reverse('allocation:basis')}?{urlencode({'scope': f'{pack_id}:{year}'})}")
+
+
+def _unit_type(code: str):
+    from cets.registry.models import UnitType
+
+    return UnitType.objects.filter(code=code[:80]).first()
+
+
+@require_POST
+@login_required
+def preissue_propose(request):
+    """``services.preissue_propose``: the bureau proposes the pre-issue of the year (its client key from the form makes a
+    double submission return the same proposal); a second bureau user signs it on the registry page with its TOTP."""
+    form = BasisScopeForm(request.POST)
+    ut = _unit_type(request.POST.get("unit_type", ""))
+    if not form.is_valid() or ut is None:
+        messages.error(request, _("Choose an allocation pack, year and unit type."))
+        return redirect("allocation:basis")
+    pack_id, year = form.pack_and_year()
+    try:
+        p = services.preissue_propose(pack_id=pack_id, year=year, unit_type=ut, actor=request.user, client_key=request.POST.get("client_key", "")[:64])
+    except CetsError as e:
+        messages.error(request, _say(request, e))
+    else:
+        messages.success(request, _("Pre-issue proposed: %(key)s, %(t)s t. A second bureau user signs it on the registry page.") % {
+            "key": p.key, "t": f"{sum(ln['quantity'] for ln in p.payload['lines']):,}"})
+    return _scope_redirect(pack_id, year)
+
+
+@require_POST
+@login_required
+def final_propose(request):
+    """``services.allocation_issue_propose`` (stage final) by the bureau: final allocation − adjustments − pre-issued,
+    negative lines returned to the market's total account (R1402 when the entity holds too little)."""
+    form = BasisScopeForm(request.POST)
+    ut = _unit_type(request.POST.get("unit_type", ""))
+    if not form.is_valid() or ut is None:
+        messages.error(request, _("Choose an allocation pack, year and unit type."))
+        return redirect("allocation:basis")
+    pack_id, year = form.pack_and_year()
+    try:
+        from cets.rules.packs import load_pack
+
+        market = load_pack(pack_id).market
+        p = services.allocation_issue_propose(year=year, stage="final", unit_type=ut, actor=request.user, market=market)
+    except (CetsError, PackError) as e:
+        messages.error(request, _say(request, e) if isinstance(e, CetsError) else str(e))
+    else:
+        messages.success(request, _("Final issue proposed: %(key)s. A second bureau user signs it on the registry page.") % {"key": p.key})
+    return _scope_redirect(pack_id, year)
+
+
+@require_POST
+@login_required
+def issuance_record(request):
+    """Record the signed outcome of the year's pre-issue and final issue proposals (``services.preissue_confirm``,
+    ``services.allocation_issue_confirm``); authorities of the scope only."""
+    from cets.parties.access import require_role
+    from cets.rules.packs import load_pack
+
+    from .checks import A0104
+
+    form = BasisScopeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an allocation pack and year."))
+        return redirect("allocation:basis")
+    pack_id, year = form.pack_and_year()
+    try:
+        require_role(request.user, Role.PROVINCIAL_AUTHORITY, Role.REGISTRY_OPERATOR)
+        market = load_pack(pack_id).market
+        services.preissue_confirm(market=market, year=year)
+        try:
+            for sector in sorted(set(selectors.allocation_sectors(market=market, year=year))):
+                services.allocation_issue_confirm(year=year, stage="final", market=market, sector=sector)
+        except CetsError as e:
+            if e.check != A0104:
+                raise
+    except CetsError as e:
+        messages.error(request, _say(request, e))
+    else:
+        messages.success(request, _("Outcome recorded."))
+    return _scope_redirect(pack_id, year)

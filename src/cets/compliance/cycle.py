@@ -167,6 +167,17 @@ def observe(step: Step, *, market: str, year: int, listed: dict[str, dict[int, s
         parts = [(sec, eid) for sec, ents in listed.items() if sec in sectors for eid in ents]
         done = set(EntityAllocation.objects.filter(market=market, year=year, sector__in=sectors, entity_id__in=ids, stage__in=ok)
                    .values_list("sector", "entity_id"))
+        if stage == "pre":  # a pilot's pre-issue before determination (allocation.PreIssue, 京环发〔2024〕8号 三(三)2)
+            from cets.allocation.models import PreIssue
+
+            pre = list(PreIssue.objects.filter(market=market, year=year, sector__in=sectors, entity_id__in=ids).exclude(status=PreIssue.Status.REJECTED)
+                       .values_list("sector", "entity_id", "proposal_key"))
+            executed = {k: _local(dt.datetime.fromisoformat(e) if e else d) for k, e, d in Proposal.objects.filter(
+                key__in={k for _s, _e, k in pre}, status=Proposal.Status.EXECUTED).values_list("key", "payload__effective_at", "decided_at")}
+            for sec, eid, key in pre:
+                if key in executed:
+                    done.add((sec, eid))
+                    days[sec] = max(days[sec], executed[key]) if days.get(sec) else executed[key]
         return _parts(len(parts), {k: days.get(k[0]) for k in parts if k in done}, today)
     if ev == "notices":
         from .models import ComplianceNotice

@@ -17,9 +17,11 @@ The year:
    nothing;
 2. each unit commissions a verification body (自行委托, 三(二)); the body records the verified emissions; the bureau
    spot-checks one unit with a second body (a difference over 1,000 t or 10% flags the first verifier);
-3. the bureau records the approval basis and computes the free allocation (±20% cap, 二(二)); the registry creates
-   BEA-2023 and issues it through four eyes: the pre-allocation by 07-15, the rest by 09-15 (三(三)2; the platform
-   computes both once the emissions are determined, so the demo's verification and spot check end early in July);
+3. the bureau records the approval basis and pre-issues free allowances by 07-15 (三(三)2: 70% of each unit's previous
+   year's approved allocation for units that completed the previous compliance, before the emissions are
+   determined; ``bj-bureau`` proposes, ``bj-bureau-2`` signs: four eyes inside the bureau); once the emissions are
+   determined it computes the free allocation (±20% cap, 二(二)) and issues the final allocation by 09-15: final −
+   pre-issued per unit (a negative true-up would be returned to the market's total account), again by four eyes;
 4. carbon inclusion (碳普惠, 三(三)): the first unit registers a petrol-to-electric car project (:data:`PCER_PROJECT`),
    the bureau approves it, the unit submits the 2023 monitoring period (the calculator of ``beijing/pcer-2023-2026``,
    placeholder factors), the bureau confirms it and the registry creates and issues PCER-2023 by four eyes; the unit
@@ -112,6 +114,7 @@ class BeijingYear:
         self.list_and_accounts()
         self.verification()
         self.general_report()
+        self.preissue()
         self.allocate_and_issue()
         self.carbon_inclusion()
         self.surrender_and_collect()
@@ -130,6 +133,9 @@ class BeijingYear:
         system_accounts_ensure(market=MARKET, provinces=[PROVINCE])
         bureau_org = self.base.authorities[PROVINCE]
         self.bureau = member_create(username="bj-bureau", organisation=bureau_org, role=Role.PROVINCIAL_AUTHORITY, province=PROVINCE, password=DEMO_PASSWORD)
+        # the bureau's second user: signs what bj-bureau proposes (four eyes: the free allocation's pre-issue and final issue)
+        self.bureau2 = member_create(username="bj-bureau-2", organisation=bureau_org, role=Role.PROVINCIAL_AUTHORITY, province=PROVINCE,
+                                     password=DEMO_PASSWORD)
         district_org, _ = Organisation.objects.get_or_create(kind=Organisation.Kind.AUTHORITY, name="北京市朝阳区生态环境局", uscc=None,
                                                              defaults={"province": PROVINCE, "region_code": DISTRICT})
         self.district = member_create(username="bj-chaoyang", organisation=district_org, role=Role.DISTRICT_AUTHORITY, province=PROVINCE,
@@ -234,41 +240,53 @@ class BeijingYear:
         if r.status == GeneralReport.Status.SUBMITTED:
             general_report_check(report_id=r.pk, accept=True, actor=self.district, on=dt.date.fromisoformat(checked))
 
-    # -- 3. the approval basis, the free allocation and its issuance (four eyes)
-    def allocate_and_issue(self) -> None:
-        from django.db.models import Sum
-
-        from cets.allocation.models import AllocationBasis, EntityAllocation
-        from cets.allocation.services import allocation_basis_import, allocation_compute, allocation_issue_confirm, allocation_issue_propose
+    # -- 3a. the approval basis and the pre-issue by 07-15, before the emissions are determined (four eyes in the bureau)
+    def preissue(self) -> None:
+        from cets.allocation.models import AllocationBasis
+        from cets.allocation.services import allocation_basis_import, preissue_confirm, preissue_preview, preissue_propose
         from cets.core.tables import UploadedTable
         from cets.registry.models import Instrument, Proposal
+        from cets.registry.services import proposal_approve
 
-        self.log("· Beijing: approval basis, free allocation with the ±20% cap, BEA issuance 核定依据、免费配额、发放")
+        self.log("· Beijing: approval basis, free allowances pre-issued by 07-15 核定依据、免费配额预发")
         if not AllocationBasis.objects.filter(market=MARKET, year=YEAR).exists():
             lines = ["entity_uscc,method,base,activity,factor,prev_allocation_t,prev_compliant"]
             lines += [f"{uscc(u.first17)},{u.method},{u.base},{u.activity},{u.factor},{u.prev_allocation_t},{'yes' if u.prev_compliant else 'no'}"
                       for u in ENTITIES]
             allocation_basis_import(pack_id=ALLOCATION_PACK, year=YEAR, path=UploadedTable(name="北京2023核定依据（演示）.csv",
                                                                                           data=("\n".join(lines) + "\n").encode()), actor=self.bureau)
+        pre_t = sum(ln["pre_issue_t"] for ln in preissue_preview(pack_id=ALLOCATION_PACK, year=YEAR))
+        self.bea = create_units(self.base, instrument=Instrument.BEA, vintage=str(YEAR), cap_t=pre_t, key=f"demo-bea-{YEAR}-cap",
+                                reference="北京市2023年度免费配额（预发部分，演示）", effective_at=at(DAYS["pre"], 9))
+        p = preissue_propose(pack_id=ALLOCATION_PACK, year=YEAR, unit_type=self.bea, actor=self.bureau, client_key=f"demo-{YEAR}-pre",
+                             effective_at=at(DAYS["pre"]))
+        if p.status == Proposal.Status.PROPOSED:
+            proposal_approve(proposal_id=p.pk, approver=self.bureau2)
+        preissue_confirm(market=MARKET, year=YEAR)
+
+    # -- 3b. the emissions determined: the free allocation computed and the final issue by 09-15 (final − pre-issued)
+    def allocate_and_issue(self) -> None:
+        from django.db.models import Sum
+
+        from cets.allocation.models import EntityAllocation, PreIssue
+        from cets.allocation.services import allocation_compute, allocation_issue_confirm, allocation_issue_propose
+        from cets.registry.models import Instrument, Proposal
+        from cets.registry.services import proposal_approve
+
+        self.log("· Beijing: free allocation with the ±20% cap, final issue by 09-15 免费配额核定、核发（多退少补）")
         scope = EntityAllocation.objects.filter(market=MARKET, year=YEAR)
         if not scope.exists():
             allocation_compute(year=YEAR, pack_id=ALLOCATION_PACK, actor=self.bureau)
         total = scope.aggregate(t=Sum("final_allocation_t"))["t"] or 0
-        bea = create_units(self.base, instrument=Instrument.BEA, vintage=str(YEAR), cap_t=total, key=f"demo-bea-{YEAR}-cap",
-                           reference="北京市2023年度免费配额总量（演示）", effective_at=at(DAYS["pre"], 9))
-        for stage in ("pre", "final"):
-            done = {"pre": (EntityAllocation.Stage.PRE_ISSUED, EntityAllocation.Stage.FINAL_ISSUED), "final": (EntityAllocation.Stage.FINAL_ISSUED,)}[stage]
-            if not scope.exclude(stage__in=done).exists():
-                continue
-            if stage == "pre" and not scope.filter(pre_allocation_t__gt=0, stage=EntityAllocation.Stage.COMPUTED).exists():
-                continue
-            p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=bea, actor=self.base.registry_a, market=MARKET, effective_at=at(DAYS[stage]))
+        pre_t = PreIssue.objects.filter(market=MARKET, year=YEAR, status=PreIssue.Status.EXECUTED).aggregate(t=Sum("pre_issue_t"))["t"] or 0
+        if total > pre_t:
+            self.bea = create_units(self.base, instrument=Instrument.BEA, vintage=str(YEAR), cap_t=total - pre_t, key=f"demo-bea-{YEAR}-cap-final",
+                                    reference="北京市2023年度免费配额（核发部分，演示）", effective_at=at(DAYS["final"], 9))
+        if scope.exclude(stage=EntityAllocation.Stage.FINAL_ISSUED).exists():
+            p = allocation_issue_propose(year=YEAR, stage="final", unit_type=self.bea, actor=self.bureau, market=MARKET, effective_at=at(DAYS["final"]))
             if p.status == Proposal.Status.PROPOSED:
-                from cets.registry.services import proposal_approve
-
-                proposal_approve(proposal_id=p.pk, approver=self.base.registry_b)
-            allocation_issue_confirm(year=YEAR, stage=stage, market=MARKET)
-        self.bea = bea
+                proposal_approve(proposal_id=p.pk, approver=self.bureau2)
+            allocation_issue_confirm(year=YEAR, stage="final", market=MARKET)
 
     # -- 4. carbon inclusion: a project, one period confirmed, PCER issued by four eyes (surrendered in step 5)
     def carbon_inclusion(self) -> None:
@@ -369,7 +387,12 @@ class BeijingYear:
 
         a = EntityAllocation.objects.filter(market=MARKET, year=YEAR).aggregate(e=Sum("verified_emissions_t"), f=Sum("final_allocation_t"),
                                                                                 i=Sum("issued_t"))
+        from cets.allocation.models import PreIssue
+
         c = {"entities": len(self.entities), "determined_t": a["e"] or 0, "allocated_t": a["f"] or 0, "issued_t": a["i"] or 0,
+             "preissued_t": PreIssue.objects.filter(market=MARKET, year=YEAR, status=PreIssue.Status.EXECUTED).aggregate(t=Sum("pre_issue_t"))["t"] or 0,
+             "true_up_t": EntityAllocation.objects.filter(market=MARKET, year=YEAR, stage=EntityAllocation.Stage.FINAL_ISSUED)
+             .aggregate(t=Sum("final_issue_t"))["t"] or 0,
              "surrendered_t": sum(surrendered_by_instrument(year=YEAR, market=MARKET).values())}
         c.update({f"outcome_{k}": v for k, v in outcome_counts(year=YEAR, market=MARKET).items()})
         from cets.compliance.models import PenaltyDecision
@@ -388,10 +411,11 @@ class BeijingYear:
 
         from .common import DEMO_PASSWORD
 
-        secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-chaoyang", "bj-etda", "bj-entity",
-                                                                                                "bj-general")}
+        secret = {u: totp_device_ensure(user=Membership.objects.get(user__username=u).user)[1] for u in ("bj-bureau", "bj-bureau-2", "bj-chaoyang", "bj-etda",
+                                                                                                "bj-entity", "bj-general")}
         self.res.logins += [
             ("bj-bureau", DEMO_PASSWORD, f"北京市生态环境局 Beijing bureau (pilot market, province 11); TOTP secret {secret['bj-bureau']}"),
+            ("bj-bureau-2", DEMO_PASSWORD, f"北京市生态环境局 Beijing bureau, second user (signs bj-bureau's proposals); TOTP secret {secret['bj-bureau-2']}"),
             ("bj-chaoyang", DEMO_PASSWORD, f"朝阳区生态环境局 district authority (朝阳区 110105 only); TOTP secret {secret['bj-chaoyang']}"),
             ("bj-etda", DEMO_PASSWORD, f"北京经济技术开发区 district-level authority (code 11ETDA, ours; its one unit); TOTP secret {secret['bj-etda']}"),
             ("bj-entity", DEMO_PASSWORD, f"{ENTITIES[0].name} Beijing key emitter; TOTP secret {secret['bj-entity']}"),

@@ -4,7 +4,8 @@ R01xx accounts · R02xx unit types · R03xx quantities · R04xx idempotency · R
 R06xx compliance use of units · R07xx reports and statements (``reports.py``) · R08xx holder protection (trusted
 account list, delayed transfers) · R09xx account applications of individuals and institutions
 (``services/applications.py``, draft Measures Art. 14) · R10xx serial blocks of credits · R11xx the national reserve
-(Measures draft Art. 9, 23) · R12xx signing a four-eyes proposal on the registry page (review-then-sign).
+(Measures draft Art. 9, 23) · R12xx signing a four-eyes proposal on the registry page (review-then-sign) · R13xx payment
+against delivery, paid allocation · R14xx a pilot market's free allocation proposed and approved by its bureau.
 """
 
 from cets.core.errors import Check
@@ -91,3 +92,10 @@ R1302 = Check("R1302", "有偿分配拍卖须由本市场所在地的省级主�
 R1303 = Check("R1303", "该持有人尚无已开立的持有账户，不能在其他市场开户", "the holder has no open holding account yet: it cannot open one in another market")
 R1305 = Check("R1305", "拍卖没有不低于底价的有效出价", "the auction has no valid bid at or above the floor price")
 R1304 = Check("R1304", "该市场不为此类持有人开立账户", "this market does not open accounts for this kind of holder")
+
+# R14xx a pilot market's free allocation proposed and approved by its provincial authority (proposal kind
+# free_allocation; 京环发〔2024〕8号 三(三)2: the municipal bureau pre-issues by 07-15 and issues the final allocation by 09-15).
+R1401 = Check("R1401", "试点市场免费配额发放须由本市场所在地的省级主管部门提出和审批",
+              "a pilot market's free allocation is proposed and approved by that market's provincial authority")
+R1402 = Check("R1402", "收回量超过账户现有持有量，多退部分不能收回，由主管部门处理",
+              "the claw-back exceeds what the account holds: the shortfall cannot be returned and is left to the bureau")

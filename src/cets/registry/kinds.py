@@ -212,6 +212,12 @@ PROPOSAL_KINDS: dict[str, ProposalRule] = {r.kind: r for r in (
     # fund account (registry/services/reserve.py paid_allocation_propose): one person proposes, a second approves.
     ProposalRule("paid_allocation", (_PROV,), _PROV, (TransferKind.ISSUE,),
                  "paid allocation by auction: issued to the winners against payment into the authority's treasury fund account"),
+    # Free allocation of a pilot market (Beijing: 京环发〔2024〕8号 三(三)2 "市生态环境部门将于2024年7月15日前完成免费配额预发、9月15日前
+    # 完成免费配额核发"): the market's provincial authority proposes the pre-issue, the final issue and the true-up (多退少补:
+    # negative lines return units to the market's total account), a second of its users approves
+    # (registry/services/issuance.py free_allocation_propose; cets.allocation.services preissue_propose).
+    ProposalRule("free_allocation", (_PROV,), _PROV, (TransferKind.ISSUE, TransferKind.CLAWBACK),
+                 "a pilot market's free allocation (pre-issue, final issue, claw-back of a pre-issue above the final allocation)"),
 )}
 
 

@@ -31,6 +31,7 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
     "reserve_release": ("储备投放", "release from the reserve"),
     "reserve_withdraw": ("储备回购", "buy-back into the reserve"),
     "paid_allocation": ("有偿分配（拍卖）", "paid allocation by auction"),
+    "free_allocation": ("试点市场免费配额发放（预发、核发、多退少补）", "pilot market free allocation (pre-issue, final issue, true-up)"),
 }
 # where units go that leave the holders (no holder account to show)
 SINKS: dict[str, tuple[str, str]] = {"cancellation": ("注销账户", "the cancellation account"), "deduction": ("核减（注销）", "deducted (cancelled)")}
@@ -121,7 +122,7 @@ def proposal_summary(p: Proposal, *, zh: bool = False) -> ProposalSummary:
     legs: list[LegSummary] = []
     lines = total = 0
     facts: list[tuple[str, str]] = []
-    if p.kind == "issue":
+    if p.kind in ("issue", "free_allocation"):
         rows = [r for r in d.get("lines", []) if isinstance(r, dict)]
         lines, total = len(rows), sum(int(r.get("quantity", 0)) for r in rows)
         ut = d.get("unit_type", "")

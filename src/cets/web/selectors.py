@@ -389,6 +389,11 @@ def inbox(*, user, year: int, today=None) -> list[InboxItem]:
             if changes:
                 out.append(InboxItem(zh="待本省审批的主体变更", en="changes of holder awaiting your approval", count=changes,
                                      url=reverse("registry:registry")))
+            free = Proposal.objects.filter(status=Proposal.Status.PROPOSED, kind="free_allocation", payload__province=v.province).exclude(
+                proposed_by=user).count()
+            if free:  # a pilot market's free allocation (pre-issue, final issue) another bureau user proposed
+                out.append(InboxItem(zh="待审批的免费配额发放（预发、核发）", en="free allocation issuances awaiting your approval (pre-issue, final)",
+                                     count=free, url=reverse("registry:registry")))
             apps = SurrenderApplication.objects.filter(status=SurrenderApplication.Status.SUBMITTED, obligation__entity__in=scope).count()
             if apps:
                 out.append(InboxItem(zh="待确认的清缴申请", en="surrender applications to decide", count=apps, url=reverse("compliance:surrenders")))

@@ -23,7 +23,7 @@ from .accounts import KIND_CODES, account_close_propose, account_open, account_s
 from .applications import application_get, application_propose, application_reject, application_search, application_submit, market_account_open
 from .exchange import exchange_deliver, exchange_hold, exchange_release
 from .holders import holder_change_propose, holder_change_register
-from .issuance import BATCH_MIN_LINES, IssuanceLine, issuance_batch_post, issuance_lines_post, issuance_propose
+from .issuance import BATCH_MIN_LINES, IssuanceLine, free_allocation_propose, issuance_batch_post, issuance_lines_post, issuance_propose
 from .ledger import Leg
 from .operator import account_reopen_propose, freeze_release_propose, operator_transfer_propose, vintage_create_propose
 from .positions import HOLDER_MOVES, judicial_freeze, judicial_release, position_move
@@ -92,6 +92,7 @@ __all__ = [
     "issuance_batch_post",
     "issuance_lines_post",
     "issuance_propose",
+    "free_allocation_propose",
     "judicial_freeze",
     "judicial_release",
     "position_move",

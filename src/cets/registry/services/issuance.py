@@ -17,7 +17,7 @@ from cets.parties.models import Organisation
 from cets.parties.notifications import notify_many
 
 from .. import chain
-from ..checks import R0101, R0301, R0302, R0401
+from ..checks import R0101, R0301, R0302, R0401, R1401, R1402
 from ..kinds import INSTRUMENT_MARKET
 from ..models import Account, AccountKind, Position, Proposal, Transfer, TransferKind, UnitType
 from .accounts import system_account
@@ -81,6 +81,74 @@ def issuance_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceL
     return proposal_submit(key=key, kind="issue", payload=payload, actor=actor)
 
 
+def _free_allocation_bureau(actor, market: str, province: str, accounts: Sequence[str]) -> None:
+    """``actor`` is the provincial authority of pilot ``market`` in ``province`` and every account is in that province
+    (R1401 for a market with a national level or no province, R0502 otherwise)."""
+    from cets.parties.access import require_role
+    from cets.parties.models import Role
+    from cets.rules.markets import load_market
+    from cets.rules.packs import PackError
+
+    try:
+        pilot = load_market(market).pilot
+    except PackError:
+        pilot = False
+    if not pilot or not province:
+        raise CetsError(R1401, market)
+    require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
+    for number, prov in Account.objects.filter(number__in=list(accounts)).values_list("number", "province"):
+        if prov and prov != province:
+            require_role(actor, Role.PROVINCIAL_AUTHORITY, province=prov)
+
+
+def free_allocation_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, province: str,
+                            effective_at: dt.datetime | None = None, note: str = "", basis: dict | None = None) -> Proposal:
+    """Propose a pilot market's free allocation batch (proposal kind ``free_allocation``): positive lines are issued
+    from the market's total account, negative lines (a pre-issue above the final allocation, 多退少补) are returned to
+    it. Proposed and approved by two different users of the market's provincial authority (R0501, R0502); posted on
+    approval by :func:`issuance_lines_post` or :func:`issuance_batch_post` (the same journal as ``issue``).
+    ``basis``: what the lines were computed from (shown to the approver; stored in the payload).
+
+    Refusals: R1401 (not a pilot market of ``unit_type``'s instrument, or no province), R0502 (role or an account
+    outside ``province``), R0301 (a quantity not an int), R0101 (unknown account), R1402 (a claw-back line larger than
+    the account holds of ``unit_type`` in its registry position, named with the shortfall: nothing is proposed and
+    the bureau decides), R0401 (key reused with another payload). Idempotent on ``key``. Source: 京环发〔2024〕8号 三(三)2."""
+    from ..models import Holding
+
+    market = INSTRUMENT_MARKET[unit_type.instrument]
+    rows = []
+    for ln in lines:
+        if isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
+            raise CetsError(R0301, repr(ln.quantity))
+        if ln.quantity:
+            row = {"account": ln.account, "quantity": ln.quantity, "reference": ln.reference}
+            if ln.beneficiary:
+                row["beneficiary"] = ln.beneficiary
+            rows.append(row)
+    _free_allocation_bureau(actor, market, province, [r["account"] for r in rows])
+    known = dict(Account.objects.filter(number__in=[r["account"] for r in rows]).values_list("number", "pk"))
+    for r in rows:
+        if r["account"] not in known:
+            raise CetsError(R0101, r["account"])
+    existing = Proposal.objects.filter(key=key).first()
+    if existing is None:  # a retry of the same key is answered by proposal_submit (no second holding check)
+        for r in rows:
+            if r["quantity"] < 0:
+                held = Holding.objects.filter(account_id=known[r["account"]], unit_type=unit_type, position=Position.REGISTRY) \
+                    .values_list("quantity", flat=True).first() or 0
+                if held < -r["quantity"]:
+                    raise CetsError(R1402, f"{r['account']}: claw-back {-r['quantity']} t, held {held} t, shortfall {-r['quantity'] - held} t")
+    payload = {"unit_type": unit_type.code, "lines": rows, "note": note, "market": market, "province": province, "basis": basis or {},
+               "effective_at": effective_at.isoformat() if effective_at else None}
+    return proposal_submit(key=key, kind="free_allocation", payload=payload, actor=actor)
+
+
+@four_eyes("free_allocation")
+def _execute_free_allocation(p: Proposal, approver) -> dict:
+    _free_allocation_bureau(approver, p.payload["market"], p.payload["province"], [ln["account"] for ln in p.payload["lines"]])
+    return _execute_issue_lines(p, approver)
+
+
 # Proposals with more lines than this are posted by :func:`issuance_batch_post` (set-based SQL); smaller
 # ones line by line through :func:`transfer_post`. Both write exactly the same journal (tests/registry/test_batch.py).
 BATCH_MIN_LINES = 8
@@ -88,6 +156,11 @@ BATCH_MIN_LINES = 8
 
 @four_eyes("issue")
 def _execute_issue(p: Proposal, approver) -> dict:
+    return _execute_issue_lines(p, approver)
+
+
+def _execute_issue_lines(p: Proposal, approver) -> dict:
+    """Post an issuance-shaped proposal's lines (``issue`` and ``free_allocation``)."""
     ut = UnitType.objects.get(code=p.payload["unit_type"])
     lines = [IssuanceLine(account=ln["account"], quantity=ln["quantity"], reference=ln["reference"], beneficiary=ln.get("beneficiary", ""))
              for ln in p.payload["lines"]]

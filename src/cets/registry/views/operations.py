@@ -89,7 +89,8 @@ def registry_page(request):
     ctx.update(operator=operator, verified=request.user.is_verified())
     pending = None
     if m.role == Role.PROVINCIAL_AUTHORITY:  # changes of holder in its province wait on its approval
-        pending = Proposal.objects.filter(status=Proposal.Status.PROPOSED, kind="holder_change", payload__province=m.province)
+        # and a pilot market's free allocation its bureau proposed (a second bureau user signs it)
+        pending = Proposal.objects.filter(status=Proposal.Status.PROPOSED, kind__in=("holder_change", "free_allocation"), payload__province=m.province)
     if operator:
         pending = Proposal.objects.filter(status=Proposal.Status.PROPOSED)
     if pending is not None:  # review-then-sign: each with its readable summary (review.py)
