@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -220,6 +222,9 @@ def _post_function(conn, key, kind, unit_type, debit, credit, quantity, referenc
                     effective_at=effective_at, recorded_at=now, debit_prev_hash=debit_prev, credit_prev_hash=credit_prev, hash=h)
 
 
+_NEVER = 2**31 - 1  # a prepare threshold no statement reaches: only ``prepare=True`` prepares
+
+
 def _post_one(conn, key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, beneficiary,
               via_exchange, digest_args):
     """PostgreSQL, a unit type without serial numbers: the whole transfer in one statement, ``cets_ledger_post_one``
@@ -258,12 +263,17 @@ def _post_one(conn, key, kind, unit_type, debit, credit, quantity, reference, re
     nested = conn.in_atomic_block
     if nested:
         conn.validate_no_broken_transaction()
-    with conn.wrap_database_errors, cursor_for(conn) as cur:
+    # server-side binding, prepared once per connection: the server parses and plans the call once, and the client
+    # sends the parameters instead of quoting them into the text (Django's cursors bind on the client)
+    raw = conn.connection
+    if raw.prepare_threshold is None:  # Django's default: psycopg prepares nothing, not even ``prepare=True``; Django's own
+        raw.prepare_threshold = _NEVER  # cursors bind on the client and never prepare, so only what asks for it is prepared
+    with conn.wrap_database_errors, psycopg.Cursor(raw) as cur:
         if nested:  # an unexpected database error marks the caller's transaction for rollback, as Django's own statements do
             with transaction.atomic(savepoint=False):
-                cur.execute(ledger.SQL_POST_ONE, params)
+                cur.execute(ledger.SQL_POST_ONE, params, prepare=True)
         else:
-            cur.execute(ledger.SQL_POST_ONE, params)
+            cur.execute(ledger.SQL_POST_ONE, params, prepare=True)
         (status, seq, debit_prev, credit_prev, h, available, notice_ids, mail_org, mail_user, mail_email, e_kind, e_ut, e_debit, e_dpos,
          e_credit, e_cpos, e_qty, e_ref, e_ben, e_related, e_actor, e_approver, e_eff, e_rec, e_debit_id, e_credit_id) = cur.fetchone()
     if status == "stale":
