@@ -34,6 +34,7 @@ arrays; the rows and hashes are the same as the portable path's (``tests/registr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -283,9 +284,15 @@ def party(account: _Account) -> Party:
 EXCHANGE_ZH, EXCHANGE_EN = "交易机构（交易结算）", "the exchange (trade settlement)"
 
 
+@functools.cache
+def _choice_labels(choices) -> dict:
+    """The labels of a choices class (plain strings, fixed when the class is defined), built once per process."""
+    return dict(choices.choices)
+
+
 def _label(choices, value: str) -> tuple[str, str]:
     """``(zh, en)`` of a ``"中文 english"`` choice label."""
-    text = str(dict(choices.choices).get(value, value))
+    text = str(_choice_labels(choices).get(value, value))
     zh, _, en = text.partition(" ")
     return zh, en or zh
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
