@@ -73,6 +73,9 @@ def transfer_post(
     A new entry notifies the holders on its legs in the same transaction (:func:`.ledger.entry_notices`,
     :mod:`cets.parties.notifications`); ``via_exchange`` (the exchange's settlement) names the exchange, not
     the counterparty, in the notices. A retry notifies nothing.
+
+    On PostgreSQL (a unit type without serial numbers) it is one statement, :func:`_post_one`: outside a transaction
+    one round trip with its commit, inside the caller's transaction one statement and no savepoint.
     """
     quantity = check_quantity(quantity)
     debit_acc_id = debit.account.pk if debit else None
