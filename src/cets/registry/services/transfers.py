@@ -147,7 +147,7 @@ def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, relat
     c_id = credit.account.pk
     d_id = debit_acc_id if debit_acc_id is not None else c_id
     lock = SQL_LOCK + lock_clause(conn)
-    with cursor_for(conn) as cur:
+    with conn.wrap_database_errors, cursor_for(conn) as cur:  # psycopg errors as Django's (a lost key race: IntegrityError)
         # 1. lock both accounts in id order (no deadlocks; SQLite's IMMEDIATE transaction is the lock there),
         #    and learn whether this key was posted before (a retry)
         cur.execute(lock, [key, min(d_id, c_id), max(d_id, c_id)])
@@ -206,7 +206,7 @@ def _post_function(conn, key, kind, unit_type, debit, credit, quantity, referenc
                          credit_position=credit.position, quantity=quantity, reference=reference, related=related, actor=actor,
                          approver=approver, effective_at=effective_at, recorded_at=now, beneficiary_id=ben_id)
     adapt = conn.ops.adapt_datetimefield_value
-    with cursor_for(conn) as cur:
+    with conn.wrap_database_errors, cursor_for(conn) as cur:
         cur.execute(ledger.SQL_POST_FN, [
             key, d_acc.pk if d_acc else None, c_acc.pk, fingerprint(d_acc) if d_acc else None, fingerprint(c_acc), kind, unit_type.pk,
             d_pos, credit.position, quantity, reference, related.pk if related else None, actor.pk if actor else None,
