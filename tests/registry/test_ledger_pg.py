@@ -1,5 +1,7 @@
-"""On PostgreSQL the ledger writes a transfer with one call of ``cets_ledger_post`` (migration registry 0009); the
-portable path (the one SQLite runs) must write exactly the same. A random sequence of transfers — valid ones,
+"""On PostgreSQL the ledger writes a transfer with one call of ``cets_ledger_post_one`` (migration registry 0010: the
+retry answer, the holders' notices and their e-mail recipients in the same call); the portable path (the one SQLite
+runs) must write exactly the same — journal rows, hashes, holdings, heads and notices — and answer alike: a retry the
+same earlier entry, a refusal the same code and detail, having written nothing. A random sequence of transfers — valid ones,
 overdraws, retries with the same and with other content, refused account kinds and statuses, accounts whose status
 changed after the caller loaded them, beneficiaries and related entries — runs through both paths from the same
 state (savepoints rolled back between them) under the same clock; both must answer alike (the same entry hashes, or
@@ -46,7 +48,11 @@ def snapshot(prefix: str) -> dict:
     key_at = dict(Transfer.objects.values_list("seq", "key"))
     heads = {a.pk: (a.head_hash, key_at.get(a.head_seq)) for a in Account.objects.all()}
     holdings = set(Holding.objects.values_list("account_id", "unit_type_id", "position", "quantity"))
-    return {"journal": journal, "heads": heads, "holdings": holdings}
+    from cets.parties.models import Notification
+
+    notices = sorted(Notification.objects.filter(body_en__contains=f"entry {prefix}").values_list(
+        "organisation_id", "user_id", "kind", "title_zh", "title_en", "body_zh", "body_en", "link", "created_at", "read_at", "emailed_at"))
+    return {"journal": journal, "heads": heads, "holdings": holdings, "notices": notices}
 
 
 KINDS = [TransferKind.TRANSFER] * 6 + [TransferKind.ISSUE] * 2 + [TransferKind.POSITION_MOVE, TransferKind.SURRENDER, TransferKind.CLAWBACK,
@@ -114,7 +120,9 @@ def run(ops, *, pool, ut, world, use_function: bool) -> tuple:
                 key = last[0]
             try:
                 e = transfer_post(key=key, **args)
-                answers.append(("ok", e.key, e.hash, e.debit_prev_hash, e.credit_prev_hash, e.recorded_at))
+                answers.append(("ok", e.key, e.hash, e.debit_prev_hash, e.credit_prev_hash, e.recorded_at, e.effective_at, e.kind, e.quantity,
+                                e.reference, e.debit_account_id, e.credit_account_id, e.debit_position, e.credit_position, e.unit_type_id,
+                                e.beneficiary_id, e.related.key if e.related_id else None, e.actor_id, e.approver_id))
                 last_entry = e
             except CetsError as err:
                 answers.append(("refused", err.code, err.detail))
@@ -146,8 +154,9 @@ def test_function_writes_what_the_portable_path_writes(world, pool, ops, start):
 
 
 def test_a_transfer_is_one_statement_on_postgresql(world):
-    """The function path sends one statement for lock, checks, debit, credit, journal and heads (the notices are one
-    more); its entry continues the chain and the audit proves it."""
+    """Inside a caller's transaction the function path sends one statement and nothing else (no savepoint, no notices'
+    insert, no member lookup) for lock, checks, debit, credit, journal, heads and notices; its entry continues the chain
+    and the audit proves it. (Outside a transaction: tests/registry/test_ledger_one_pg.py.)"""
     total = system_account("national", AccountKind.NATIONAL_TOTAL)
     sd1, sd2 = world.accounts[SD_1], world.accounts[SD_2]
     transfer_post(key="one-0", kind=TransferKind.ISSUE, unit_type=world.cea, debit=Leg(total, Position.REGISTRY),
@@ -163,8 +172,7 @@ def test_a_transfer_is_one_statement_on_postgresql(world):
     with patch.object(Cursor, "execute", spy):
         e = transfer_post(key="one-1", kind=TransferKind.TRANSFER, unit_type=world.cea, debit=Leg(sd1, Position.REGISTRY),
                           credit=Leg(sd2, Position.REGISTRY), quantity=120)
-    ledger_sent = [s for s in sent if "registry_" in s or "cets_ledger_post" in s]
-    assert len(ledger_sent) == 1 and "cets_ledger_post" in ledger_sent[0]
+    assert len(sent) == 1 and "cets_ledger_post_one(" in sent[0], sent
     assert e.debit_prev_hash == before.hash
     stored = Transfer.objects.get(key="one-1")
     assert (stored.hash, stored.seq) == (e.hash, e.seq)

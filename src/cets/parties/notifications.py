@@ -4,7 +4,7 @@ write path notifies the debited and credited holders of each journal entry), in 
 Registry Regulation ((EU) 2019/1122, Art. 40: the registry informs the account holder of each
 transaction it completes) and the UK ETS registry.
 
-Writes (:func:`notify`, :func:`notify_many`, :func:`notification_mark_read`) run in the caller's
+Writes (:func:`notify`, :func:`notify_many`, :func:`notification_mark_read`; :func:`email_written` for rows a caller wrote itself) run in the caller's
 transaction: the rows commit or roll back with the operation they report. The e-mail goes after the
 commit (``transaction.on_commit``) through Django's mail backend (console in development, locmem in
 tests, SMTP by setting ``CETS_EMAIL_BACKEND``) to the organisation's active users with an address (or the
@@ -98,20 +98,44 @@ def _copy(conn, notices: Sequence[Notice], now) -> list[Notification]:
     return rows
 
 
-def _email(written: list[Notification]) -> None:
+def written_notices(ids: Sequence[int], notices: Sequence[Notice], at) -> list[Notification]:
+    """The :class:`Notification` rows that a caller wrote itself (ids in the order of ``notices``, time ``at``), as
+    :func:`notify_many` would return them: for :func:`email_written` (the registry's one-statement transfer on
+    PostgreSQL inserts its notices in that statement)."""
+    rows = []
+    for pk, n in zip(ids, notices):
+        r = Notification(pk=pk, organisation_id=n.organisation_id, user_id=n.user_id, kind=n.kind[:32], title_zh=n.title_zh[:MAX_TITLE],
+                         title_en=n.title_en[:MAX_TITLE], body_zh=n.body_zh, body_en=n.body_en, link=n.link[:300], created_at=at)
+        r._state.adding = False
+        rows.append(r)
+    return rows
+
+
+def email_written(written: list[Notification], people: dict[int, list[tuple[int, str]]]) -> None:
+    """E-mail the notifications ``written`` to ``people`` (organisation id → [(user id, address)]: the active members
+    with an address, read by the caller in the transaction that wrote the rows) after the commit (at once outside a
+    transaction), and stamp ``emailed_at`` on those sent; a mail failure is logged, never raised. Nothing to do and no
+    query when no organisation has such a member."""
+    if written and any(people.get(n.organisation_id) for n in written):
+        transaction.on_commit(lambda: _email(written, people))
+
+
+def _email(written: list[Notification], people: dict[int, list[tuple[int, str]]] | None = None) -> None:
     """Send the e-mails of the notifications ``written`` (after the commit; the rows as this transaction wrote them,
-    not read again: one query fewer on the ledger's hot path) and stamp ``emailed_at`` on those sent."""
+    not read again: one query fewer on the ledger's hot path) and stamp ``emailed_at`` on those sent. ``people``: the
+    recipients if the caller read them already (else one query here)."""
     from django.conf import settings
     from django.core.mail import EmailMessage, get_connection
 
     ids = [n.pk for n in written]
     try:
         notes = sorted(written, key=lambda n: n.pk)
-        orgs = {n.organisation_id for n in notes}
-        people: dict[int, list[tuple[int, str]]] = {}
-        for org_id, uid, email in (Membership.objects.filter(organisation_id__in=orgs, user__is_active=True).exclude(user__email="")
-                                   .values_list("organisation_id", "user_id", "user__email")):
-            people.setdefault(org_id, []).append((uid, email))
+        if people is None:
+            orgs = {n.organisation_id for n in notes}
+            people = {}
+            for org_id, uid, email in (Membership.objects.filter(organisation_id__in=orgs, user__is_active=True).exclude(user__email="")
+                                       .values_list("organisation_id", "user_id", "user__email")):
+                people.setdefault(org_id, []).append((uid, email))
         messages, sent = [], []
         for n in notes:
             to = [email for uid, email in people.get(n.organisation_id, []) if n.user_id is None or uid == n.user_id]

@@ -22,13 +22,14 @@ from this table for every entry, single, batched or settled.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cets.core.errors import Check
 from cets.parties.models import Role
 from cets.rules.markets import instrument_home, market_instruments
-from cets.rules.packs import pack_roots
+from cets.rules.packs import PACK_DIRS_ENV, pack_roots
 
 from .checks import R0101, R0102, R0103, R0104, R0105, R0106, R0111, R0202, R0301, R0302, R0401, R0501
 from .models import AccountKind, AccountStatus, Position, TransferKind
@@ -52,12 +53,18 @@ class _FromMarkets(Mapping):
     """A read-only mapping built on first use from the markets' ``market.toml`` files (rules/packs/<market>/)."""
 
     def __init__(self, build) -> None:
-        self._build, self._data, self._roots = build, None, None
+        self._build, self._data, self._roots, self._where = build, None, None, None
 
     def _get(self) -> dict:
-        roots = tuple(pack_roots())  # rebuilt when the pack folders change (CETS_PACK_DIRS)
+        # rebuilt when the pack folders change (CETS_PACK_DIRS); the folders are resolved again only when the variable or the
+        # working directory (which relative folders resolve against) changed: this runs for every entry the ledger checks
+        where = (os.environ.get(PACK_DIRS_ENV, ""), os.getcwd() if os.environ.get(PACK_DIRS_ENV) else "")
+        if self._data is not None and where == self._where:
+            return self._data
+        roots = tuple(pack_roots())
         if self._data is None or roots != self._roots:
             self._data, self._roots = self._build(), roots
+        self._where = where
         return self._data
 
     def __getitem__(self, key):

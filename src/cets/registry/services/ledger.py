@@ -34,6 +34,7 @@ arrays; the rows and hashes are the same as the portable path's (``tests/registr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -152,6 +153,16 @@ SQL_POST_FN = ("SELECT status, seq, debit_prev, credit_prev, hash, available FRO
                "%s::text, %s::text, %s::text, %s::bigint, %s::text, %s::text, %s::bigint, %s::text, %s::bigint, %s::bigint, %s::bigint, "
                "%s::timestamptz, %s::timestamptz, %s::bigint, %s::text)")
 
+# The whole single transfer in one statement (migration registry 0010, ``cets_ledger_post_one``): the above, plus the
+# answer to a retry (the earlier entry's row), the holders' notices and their e-mail recipients. Outside a transaction
+# it is its own transaction: one round trip, commit included (:func:`cets.registry.services.transfers.transfer_post`).
+SQL_POST_ONE = ("SELECT status, seq, debit_prev, credit_prev, hash, available, notice_ids, mail_org, mail_user, mail_email, e_kind, "
+                "e_unit_type, e_debit, e_debit_position, e_credit, e_credit_position, e_quantity, e_reference, e_beneficiary_id, "
+                "e_related_id, e_actor_id, e_approver_id, e_effective_at, e_recorded_at, e_debit_id, e_credit_id "
+                "FROM cets_ledger_post_one(%s::text, %s::bigint, %s::bigint, "
+                "%s::text, %s::text, %s::text, %s::bigint, %s::text, %s::text, %s::bigint, %s::text, %s::bigint, %s::bigint, %s::bigint, "
+                "%s::timestamptz, %s::timestamptz, %s::bigint, %s::text, %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
+                "%s::text, %s::text)")
 
 # ---------------------------------------------------------------- checks (in precedence order)
 
@@ -273,9 +284,15 @@ def party(account: _Account) -> Party:
 EXCHANGE_ZH, EXCHANGE_EN = "交易机构（交易结算）", "the exchange (trade settlement)"
 
 
+@functools.cache
+def _choice_labels(choices) -> dict:
+    """The labels of a choices class (plain strings, fixed when the class is defined), built once per process."""
+    return dict(choices.choices)
+
+
 def _label(choices, value: str) -> tuple[str, str]:
     """``(zh, en)`` of a ``"中文 english"`` choice label."""
-    text = str(dict(choices.choices).get(value, value))
+    text = str(_choice_labels(choices).get(value, value))
     zh, _, en = text.partition(" ")
     return zh, en or zh
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cets.core.errors import CetsError
 from cets.parties.access import membership_of
 from cets.parties.models import Organisation
-from cets.parties.notifications import notify_many
+from cets.parties.notifications import MAX_TITLE, email_written, notify_many, written_notices
 
 from .. import chain
 from ..checks import R0101, R0302, R0401, R0506
@@ -72,6 +73,9 @@ def transfer_post(
     A new entry notifies the holders on its legs in the same transaction (:func:`.ledger.entry_notices`,
     :mod:`cets.parties.notifications`); ``via_exchange`` (the exchange's settlement) names the exchange, not
     the counterparty, in the notices. A retry notifies nothing.
+
+    On PostgreSQL (a unit type without serial numbers) it is one statement, :func:`_post_one`: outside a transaction
+    one round trip with its commit, inside the caller's transaction one statement and no savepoint.
     """
     quantity = check_quantity(quantity)
     debit_acc_id = debit.account.pk if debit else None
@@ -84,6 +88,14 @@ def transfer_post(
         )
 
     check_people(actor, approver)
+    conn = transaction.get_connection()
+    if conn.vendor == "postgresql" and ledger.PG_FUNCTION and not has_serials(unit_type):
+        entry = _post_one(conn, key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at,
+                          beneficiary, via_exchange, digest_args)
+        if entry is not None:
+            return entry
+        # a refusal of the accounts as the caller loaded them, or accounts changed since: the path below decides, on the
+        # locked rows, with the documented precedence (the function wrote nothing)
     try:
         # A savepoint when nested, so that a refusal leaves the caller's transaction usable and unchanged.
         with transaction.atomic():
@@ -135,7 +147,7 @@ def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, relat
     c_id = credit.account.pk
     d_id = debit_acc_id if debit_acc_id is not None else c_id
     lock = SQL_LOCK + lock_clause(conn)
-    with cursor_for(conn) as cur:
+    with conn.wrap_database_errors, cursor_for(conn) as cur:  # psycopg errors as Django's (a lost key race: IntegrityError)
         # 1. lock both accounts in id order (no deadlocks; SQLite's IMMEDIATE transaction is the lock there),
         #    and learn whether this key was posted before (a retry)
         cur.execute(lock, [key, min(d_id, c_id), max(d_id, c_id)])
@@ -194,7 +206,7 @@ def _post_function(conn, key, kind, unit_type, debit, credit, quantity, referenc
                          credit_position=credit.position, quantity=quantity, reference=reference, related=related, actor=actor,
                          approver=approver, effective_at=effective_at, recorded_at=now, beneficiary_id=ben_id)
     adapt = conn.ops.adapt_datetimefield_value
-    with cursor_for(conn) as cur:
+    with conn.wrap_database_errors, cursor_for(conn) as cur:
         cur.execute(ledger.SQL_POST_FN, [
             key, d_acc.pk if d_acc else None, c_acc.pk, fingerprint(d_acc) if d_acc else None, fingerprint(c_acc), kind, unit_type.pk,
             d_pos, credit.position, quantity, reference, related.pk if related else None, actor.pk if actor else None,
@@ -206,6 +218,87 @@ def _post_function(conn, key, kind, unit_type, debit, credit, quantity, referenc
         return None
     if status == "short":
         raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {d_pos}: {available} < {quantity}")
+    return Transfer(seq=seq, key=key, kind=kind, unit_type=unit_type, debit_account_id=d_acc.pk if d_acc else None,
+                    debit_position=d_pos, credit_account_id=c_acc.pk, credit_position=credit.position,
+                    quantity=quantity, reference=reference, related=related, beneficiary=beneficiary, actor=actor, approver=approver,
+                    effective_at=effective_at, recorded_at=now, debit_prev_hash=debit_prev, credit_prev_hash=credit_prev, hash=h)
+
+
+_NEVER = 2**31 - 1  # a prepare threshold no statement reaches: only ``prepare=True`` prepares
+
+
+def _post_one(conn, key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, beneficiary,
+              via_exchange, digest_args):
+    """PostgreSQL, a unit type without serial numbers: the whole transfer in one statement, ``cets_ledger_post_one``
+    (migration registry 0010) — lock, retry answer, confirmation of the checked accounts, debit, credit, journal row
+    and hash, heads, the holders' notices and their e-mail recipients. Outside a transaction the statement is its own
+    transaction (one round trip, commit included); inside the caller's it runs there without a savepoint, because it
+    writes nothing unless it posts (a refusal is raised after the statement, and leaves the caller's transaction
+    usable). ``None``: the checks refuse the accounts as loaded, or they changed under the lock: take the other path.
+    The same journal row, hash, holdings, heads and notices as the portable path (``tests/registry/test_ledger_pg.py``)."""
+    d_acc = account_row(debit.account) if debit else None
+    c_acc = account_row(credit.account)
+    d_pos = debit.position if debit else ""
+    try:
+        check_entry(kind, unit_type, d_acc, d_pos, c_acc, credit.position)
+    except CetsError:
+        return None  # refusals keep their precedence: a retry of the key is answered before them
+    notices = entry_notices(key=key, kind=kind, unit_type_code=unit_type.code, quantity=quantity, debit=party(debit.account) if debit else None,
+                            debit_position=d_pos, credit=party(credit.account), credit_position=credit.position, reference=reference,
+                            via_exchange=via_exchange)
+    if len({(n.kind, n.link, n.user_id) for n in notices}) > 1:
+        return None  # the statement takes one kind and link for all its notices, to all users of each organisation
+    now = timezone.now()
+    effective_at = effective_at or now
+    ben_id = beneficiary.pk if beneficiary else None
+    text = entry_content(key=key, kind=kind, unit_type=unit_type, debit=d_acc, debit_position=d_pos, credit=c_acc,
+                         credit_position=credit.position, quantity=quantity, reference=reference, related=related, actor=actor,
+                         approver=approver, effective_at=effective_at, recorded_at=now, beneficiary_id=ben_id)
+    adapt = conn.ops.adapt_datetimefield_value
+    params = [key, d_acc.pk if d_acc else None, c_acc.pk, fingerprint(d_acc) if d_acc else None, fingerprint(c_acc), kind, unit_type.pk,
+              d_pos, credit.position, quantity, reference, related.pk if related else None, actor.pk if actor else None,
+              approver.pk if approver else None, adapt(effective_at), adapt(now), ben_id, text,
+              [n.organisation_id for n in notices], [n.title_zh[:MAX_TITLE] for n in notices], [n.title_en[:MAX_TITLE] for n in notices],
+              [n.body_zh for n in notices], [n.body_en for n in notices], notices[0].kind[:32] if notices else "ledger",
+              notices[0].link[:300] if notices else ""]
+    conn.ensure_connection()
+    nested = conn.in_atomic_block
+    if nested:
+        conn.validate_no_broken_transaction()
+    # server-side binding, prepared once per connection: the server parses and plans the call once, and the client
+    # sends the parameters instead of quoting them into the text (Django's cursors bind on the client)
+    raw = conn.connection
+    if raw.prepare_threshold is None:  # Django's default: psycopg prepares nothing, not even ``prepare=True``; Django's own
+        raw.prepare_threshold = _NEVER  # cursors bind on the client and never prepare, so only what asks for it is prepared
+    with conn.wrap_database_errors, psycopg.Cursor(raw) as cur:
+        if nested:  # an unexpected database error marks the caller's transaction for rollback, as Django's own statements do
+            with transaction.atomic(savepoint=False):
+                cur.execute(ledger.SQL_POST_ONE, params, prepare=True)
+        else:
+            cur.execute(ledger.SQL_POST_ONE, params, prepare=True)
+        (status, seq, debit_prev, credit_prev, h, available, notice_ids, mail_org, mail_user, mail_email, e_kind, e_ut, e_debit, e_dpos,
+         e_credit, e_cpos, e_qty, e_ref, e_ben, e_related, e_actor, e_approver, e_eff, e_rec, e_debit_id, e_credit_id) = cur.fetchone()
+    if status == "stale":
+        return None
+    if status == "short":
+        raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {d_pos}: {available} < {quantity}")
+    if status == "posted":  # a retry, or a concurrent request with this key committed first: its entry, or R0401
+        earlier = chain.idempotency_digest(kind=e_kind, unit_type=e_ut, debit=e_debit, debit_position=e_dpos, credit=e_credit,
+                                           credit_position=e_cpos, quantity=e_qty, reference=e_ref, beneficiary=str(e_ben) if e_ben else "")
+        if earlier != chain.idempotency_digest(**digest_args()):
+            raise CetsError(R0401, key)
+        # the same content: the same unit type, accounts (numbers) and beneficiary as the caller's objects
+        t = Transfer(seq=seq, key=key, kind=e_kind, unit_type=unit_type, debit_account=debit.account if e_debit_id is not None else None,
+                     debit_position=e_dpos, credit_account=credit.account, credit_position=e_cpos, quantity=e_qty, reference=e_ref,
+                     related_id=e_related, beneficiary=beneficiary if e_ben is not None else None, actor_id=e_actor, approver_id=e_approver,
+                     effective_at=e_eff, recorded_at=e_rec, debit_prev_hash=debit_prev, credit_prev_hash=credit_prev, hash=h)
+        t._state.adding = False
+        return t
+    if mail_email:
+        people: dict[int, list[tuple[int, str]]] = {}
+        for org_id, uid, email in zip(mail_org, mail_user, mail_email):
+            people.setdefault(org_id, []).append((uid, email))
+        email_written(written_notices(notice_ids, notices, now), people)
     return Transfer(seq=seq, key=key, kind=kind, unit_type=unit_type, debit_account_id=d_acc.pk if d_acc else None,
                     debit_position=d_pos, credit_account_id=c_acc.pk, credit_position=credit.position,
                     quantity=quantity, reference=reference, related=related, beneficiary=beneficiary, actor=actor, approver=approver,
