@@ -296,3 +296,16 @@ def test_report_page_shows_the_lines_of_the_beijing_unit(bj):
         "market": "beijing", "rows": "2", "source-0": "electricity", "material-0": "电力", "quantity-0": "50",
         "source-1": "green_electricity", "material-1": "绿电", "quantity-1": "50"})
     assert r.status_code == 302 and "market=beijing" in r["Location"]
+
+
+def test_cli_compute_with_a_beijing_pack(tmp_path):
+    """`cets mrv compute --pack beijing/services-2023`: the golden month above through the command (492 t)."""
+    from cets.cli import main
+
+    src, out = tmp_path / "dc.csv", tmp_path / "out.csv"
+    head = "entity_uscc,facility_id,month,source,part,material,quantity,ncv_gj_per_unit,carbon_content_tc_per_gj,oxidation_rate,measured_value\n"
+    src.write_text(head + "".join(f"91110105MA0BJD007A,DC1,2023-01,{s},,{m},{q},,,,\n" for s, m, q in SERVICES_MONTH), encoding="utf-8")
+    assert main(["mrv", "compute", "--pack", "beijing/services-2023", "--input", str(src), "--out", str(out)]) == 0
+    [r] = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert (r["sector"], r["emissions_t"], r["e_fuel_t"], r["e_electricity_t"], r["e_heat_t"], r["green_electricity_mwh"]) == (
+        "services", "492", "74.70", "362.40", "55.00", "400.000")
