@@ -309,3 +309,33 @@ def test_cli_compute_with_a_beijing_pack(tmp_path):
     [r] = list(csv.DictReader(out.open(encoding="utf-8")))
     assert (r["sector"], r["emissions_t"], r["e_fuel_t"], r["e_electricity_t"], r["e_heat_t"], r["green_electricity_mwh"]) == (
         "services", "492", "74.70", "362.40", "55.00", "400.000")
+
+
+def test_api_beijing_services_months_report_and_outcome(bj):
+    """The same chain through the API: months with ``market`` "beijing", the district's check, the report, the body's figures
+    (output 0 for services)."""
+    from cets.mrv.services import verification_commission
+    from tests.conftest import client_for
+
+    ns = bj
+    c = client_for(ns.user)
+    lines = [{"source": s, "material": m, "quantity": q} for s, m, q in SERVICES_MONTH]
+    ids = []
+    for m in range(1, 13):
+        r = c.post(f"/api/v1/mrv/facilities/{ns.facility.pk}/months/2023/{m}", {"lines": lines, "market": "beijing"}, content_type="application/json")
+        assert r.status_code == 200, r.content
+        ids.append(r.json()["id"])
+    # without the market the national packs apply, which have no services accounting: refused (M0301), nothing filed
+    r = c.post(f"/api/v1/mrv/facilities/{ns.facility.pk}/months/2023/1", {"lines": lines}, content_type="application/json")
+    assert r.status_code >= 400 and "M0301" in r.content.decode()
+    assert client_for(ns.haidian).post(f"/api/v1/mrv/facility-filings/{ids[0]}/review", {"accept": True}, content_type="application/json").status_code == 403
+    r = client_for(ns.chaoyang).post(f"/api/v1/mrv/facility-filings/{ids[0]}/review", {"accept": True}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    r = c.post(f"/api/v1/mrv/facility-reports/{ns.unit.uscc}/2023", {"market": "beijing"}, content_type="application/json")
+    assert r.status_code == 200 and (r.json()["emissions_t"], r.json()["sector"], r.json()["pack_id"]) == (5905, "services", "beijing/services-2023")
+    assert c.post(f"/api/v1/mrv/reports/{r.json()['id']}/sign", content_type="application/json").status_code == 200
+    a = verification_commission(entity=ns.unit, year=2023, body=ns.body, actor=ns.user, market="beijing")
+    body = {"figures": [{"facility_id": "DC1", "verified_emissions_t": 5905, "intensity_emissions_t": 5905, "output_t": 0}], "conforming": True,
+            "completed_on": "2024-06-20"}
+    r = client_for(ns.verifier).post(f"/api/v1/mrv/assignments/{a.pk}/facility-outcome", body, content_type="application/json")
+    assert r.status_code == 200 and r.json()["verified_emissions_t"] == 5905
