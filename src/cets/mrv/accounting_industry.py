@@ -1,4 +1,4 @@
-"""Emission accounting of steel, cement and aluminium facilities from monthly activity rows. Pure: no Django, no I/O.
+"""Emission accounting of steel, cement and aluminium facilities (and Beijing's other sectors) from monthly activity rows. Pure: no Django, no I/O.
 
 Every default, factor, GWP and rounding is a value of an ``[pack] kind = "accounting"`` rule pack
 (``national/<sector>-accounting-2024-2026``); :meth:`IndustryRules.from_pack` reads it. Arithmetic is exact
@@ -38,8 +38,14 @@ project's reference folder: the formulas below follow the pack, whose ``[[unconf
 * aluminium: E阳极 = Σmonths NC × (1 − S − A) × 44/12 (t net anode consumption, fractions);
   E_PFC = Σmonths P原铝液 × (EF_CF4 × GWP_CF4 + EF_C2F6 × GWP_C2F6) / 1000 (kg/t Al → t CO2e).
 
+**Beijing beyond power** — 京环发〔2024〕8号 二(一) sends services (data centres included), heat production and supply,
+cement and other sectors to the DB11/T local standards, whose texts (and the notice's 附件1) are not held: the packs
+``beijing/<sector>-2023`` (methods ``combustion_indirect`` and ``combustion_indirect_clinker``) carry their common
+structure, computed by :func:`combustion_year`: fuel combustion + (purchased − green) electricity × factor + purchased heat
+× factor (+ the clinker process of :func:`_clinker_process`), every value no held text gives in their ``[[unconfirmed]]``.
+
 Refusals are :class:`Refusal` (row, column, check, clause); :func:`guideline_refusals` finds the inputs the guideline
-does not allow (checks M0104–M0109), before :func:`facility_years` computes.
+does not allow (checks M0104–M0109, M0701), before :func:`facility_years` computes.
 """
 
 from __future__ import annotations
