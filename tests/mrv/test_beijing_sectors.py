@@ -310,3 +310,23 @@ def test_api_beijing_services_months_report_and_outcome(bj):
             "completed_on": "2024-06-20"}
     r = client_for(ns.verifier).post(f"/api/v1/mrv/assignments/{a.pk}/facility-outcome", body, content_type="application/json")
     assert r.status_code == 200 and r.json()["verified_emissions_t"] == 5905
+
+
+def test_district_checks_its_units_months_on_the_review_page(bj):
+    """京环发〔2024〕8号 三(一)1: the district bureau checks the monthly data of its units — on the facility review page of the
+    Beijing market (found from the unit's list entry), not another district's."""
+    from django.urls import reverse
+
+    from cets.mrv.models import FacilityMonthlyFiling
+    from tests.conftest import client_for
+
+    ns = bj
+    [f1, *_] = _file_year(ns)
+    cy = client_for(ns.chaoyang)
+    page = cy.get(reverse("mrv:facility_review") + "?year=2023", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "beijing" in page and "北京测试数据中心有限公司" in page and "green_electricity 绿电 400" in page
+    assert "北京测试数据中心有限公司" not in client_for(ns.haidian).get(reverse("mrv:facility_review") + "?year=2023&market=beijing").content.decode()
+    r = cy.post(reverse("mrv:facility_action", args=["month_review"]), {"year": "2023", "market": "beijing", "filing_id": str(f1.pk), "accept": "1"})
+    assert r.status_code == 302 and "market=beijing" in r["Location"]
+    f1.refresh_from_db()
+    assert (f1.status, f1.reviewed_by_id) == (FacilityMonthlyFiling.Status.ACCEPTED, ns.chaoyang.pk)

@@ -328,6 +328,19 @@ def facility_markets(*, user, year: int) -> list[str]:
     return sorted(out, key=lambda mk: mk != PRIMARY_MARKET)
 
 
+def facility_review_markets(*, user, year: int) -> list[str]:
+    """The markets whose ``year`` list names an entity of the user's jurisdiction in a sector with facility accounting,
+    primary market first (the authority's facility review page offers them)."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import EmitterListEntry, Organisation
+    from cets.rules.markets import market_ids
+
+    scope = Organisation.objects.filter(organisation_scope(user))
+    out = [mk for mk in market_ids() if EmitterListEntry.objects.filter(market=mk, year=year, included=True, category=EmitterListEntry.KEY_EMITTER,
+                                                                         sector__in=facility_sectors(market=mk, year=year), entity__in=scope).exists()]
+    return sorted(out, key=lambda mk: mk != PRIMARY_MARKET)
+
+
 def _market_packs(market: str):
     from cets.rules.markets import load_market
     from cets.rules.packs import PackError
@@ -388,7 +401,8 @@ def verifier_facility_assignments(*, user, market: str | None = None):
 
 
 def facility_review(*, user, year: int, today: dt.date, market: str = PRIMARY_MARKET) -> dict:
-    """What a provincial (or the national) authority has to do for the year's facility duties in its jurisdiction:
+    """What a provincial (or the national, or a district) authority has to do for ``market``'s facility duties of the year in its
+    jurisdiction (a district: its units, as :func:`cets.parties.access.organisation_scope`):
     ``plans`` and ``filings`` awaiting review, ``handover`` completed verifications not yet handed to allocation (with
     ``ready`` False while a 不符合 is unresolved), and ``overdue`` = [{entity, facility, duty, subject, due}] for every
     listed entity's facility duty past its due date and not done (plan not submitted; month not filed; annual report not
@@ -399,7 +413,7 @@ def facility_review(*, user, year: int, today: dt.date, market: str = PRIMARY_MA
     from .duty_rules import cycle_due, month_due
     from .models import AnnualReport, DataQualityPlan, FacilityMonthlyFiling, FacilityVerification, VerificationAssignment
 
-    require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
+    require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, Role.DISTRICT_AUTHORITY)
     scope = Organisation.objects.filter(organisation_scope(user))
     sectors = facility_sectors(market=market, year=year)
     plans = (DataQualityPlan.objects.filter(year=year, market=market, facility__isnull=False, entity__in=scope, status=DataQualityPlan.Status.SUBMITTED)

@@ -356,19 +356,27 @@ def facility_verify(request):
 @require_safe
 @login_required
 def facility_review(request):
-    """The province's page for facility duties: plans and months to review, verifications to hand over, overdue list."""
+    """The authority's page for facility duties of a market (``?market=``, default the first market with listed facility
+    entities in the user's jurisdiction, :func:`selectors.facility_review_markets`): plans and months to review (a Beijing
+    district bureau checks its units' months), verifications to hand over, overdue list."""
     from django.utils import timezone
+
+    from cets.rules.markets import market_ids
 
     today = timezone.localdate()
     year = _year(request, today.year - 1)
     try:
-        r = selectors.facility_review(user=request.user, year=year, today=today)
+        markets = selectors.facility_review_markets(user=request.user, year=year)
+        raw = request.GET.get("market", "")
+        market = raw if raw in market_ids() else (markets[0] if markets else PRIMARY_MARKET)
+        r = selectors.facility_review(user=request.user, year=year, today=today, market=market)
     except CetsError:
         raise Http404 from None
     overdue = [{**o, "label": DUTY_LABELS[o["duty"]]} for o in r["overdue"]]
     page = Paginator(overdue, 200).get_page(request.GET.get("page", 1))
     return render(request, "mrv/facility_review.html", {"viewer": viewer_of(request.user), "year": year, "r": r, "page": page, "today": today,
-                                                        "years": list(range(2024, today.year + 2)), "query": f"year={year}&"})
+                                                        "market": market, "markets": sorted(set(markets) | {market, PRIMARY_MARKET}),
+                                                        "years": list(range(2023, today.year + 2)), "query": f"year={year}&market={market}&"})
 
 
 # -- general reporting units (一般报告单位, 京环发〔2024〕8号 三(一)2) ---------------------------------------------
