@@ -323,18 +323,20 @@ class BeijingYear:
         total = scope.aggregate(t=Sum("final_allocation_t"))["t"] or 0
         bea = create_units(self.base, instrument=Instrument.BEA, vintage=str(YEAR), cap_t=total, key=f"demo-bea-{YEAR}-cap",
                            reference="北京市2023年度免费配额总量（演示）", effective_at=at(DAYS["pre"], 9))
-        for stage in ("pre", "final"):
+        for stage, sector in ((st, sec) for st in ("pre", "final") for sec in sorted(set(scope.values_list("sector", flat=True)))):
+            in_sector = scope.filter(sector=sector)  # one issuance per sector (power and the data centre's services)
             done = {"pre": (EntityAllocation.Stage.PRE_ISSUED, EntityAllocation.Stage.FINAL_ISSUED), "final": (EntityAllocation.Stage.FINAL_ISSUED,)}[stage]
-            if not scope.exclude(stage__in=done).exists():
+            if not in_sector.exclude(stage__in=done).exists():
                 continue
-            if stage == "pre" and not scope.filter(pre_allocation_t__gt=0, stage=EntityAllocation.Stage.COMPUTED).exists():
+            if stage == "pre" and not in_sector.filter(pre_allocation_t__gt=0, stage=EntityAllocation.Stage.COMPUTED).exists():
                 continue
-            p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=bea, actor=self.base.registry_a, market=MARKET, effective_at=at(DAYS[stage]))
+            p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=bea, actor=self.base.registry_a, market=MARKET, sector=sector,
+                                         effective_at=at(DAYS[stage]))
             if p.status == Proposal.Status.PROPOSED:
                 from cets.registry.services import proposal_approve
 
                 proposal_approve(proposal_id=p.pk, approver=self.base.registry_b)
-            allocation_issue_confirm(year=YEAR, stage=stage, market=MARKET)
+            allocation_issue_confirm(year=YEAR, stage=stage, market=MARKET, sector=sector)
         self.bea = bea
 
     # -- 4. carbon inclusion: a project, one period confirmed, PCER issued by four eyes (surrendered in step 5)
