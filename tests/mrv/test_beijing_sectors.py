@@ -12,6 +12,8 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cets.core.errors import CetsError, InputError
 from cets.mrv.accounting_industry import ActivityRow, IndustryRules, facility_years, guideline_refusals
@@ -330,3 +332,20 @@ def test_district_checks_its_units_months_on_the_review_page(bj):
     assert r.status_code == 302 and "market=beijing" in r["Location"]
     f1.refresh_from_db()
     assert (f1.status, f1.reviewed_by_id) == (FacilityMonthlyFiling.Status.ACCEPTED, ns.chaoyang.pk)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bought=st.integers(min_value=0, max_value=10**7), green_share=st.integers(min_value=0, max_value=100),
+       heat=st.integers(min_value=0, max_value=10**6), diesel=st.integers(min_value=0, max_value=10**4))
+def test_green_electricity_removes_exactly_its_share(bought, green_share, heat, diesel):
+    """Invariant of 二(一): green electricity (≤ the purchased) lowers the exact total by green × the electricity factor and
+    nothing else; the total is never below the fuel and heat terms."""
+    r = rules("beijing/services-2023")
+    green = bought * green_share // 100
+    base = [row(1, "fuel", "柴油", str(diesel)), row(2, "electricity", "电力", str(bought)), row(3, "heat", "热力", str(heat))]
+    with_green = base + [row(4, "green_electricity", "绿电", str(green))]
+    assert guideline_refusals(with_green, r) == []
+    [a], [b] = facility_years(base, r), facility_years(with_green, r)
+    assert a.exact["e_total_t"] - b.exact["e_total_t"] == green * r.electricity_factor
+    assert b.exact["e_total_t"] >= b.exact["e_fuel_t"] + b.exact["e_heat_t"]
+    assert b.exact["e_electricity_t"] == (bought - green) * D("0.604")
