@@ -111,7 +111,7 @@ def test_beijing_year_by_hand(unblocked):
     assert (dc.sector, dc.emissions_t, dc.pack_id, dc.missing) == ("services", 77_349, "beijing/services-2023", [])
     assert dc.facilities[0]["details"]["green_electricity_mwh"] == "18000.000" and dc.facilities[0]["details"]["e_electricity_t"] == "76104.00"
     assert FacilityMonthlyFiling.objects.filter(market="beijing", year=2023, status="accepted", reviewed_by__username="bj-chaoyang").count() == 12
-    assert {"bj-bureau", "bj-chaoyang", "bj-etda", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
+    assert {"bj-bureau", "bj-chaoyang", "bj-etda", "bj-entity", "bj-general", "bj-datacentre"} <= {row[0] for row in unblocked.logins}
     from cets.parties.access import organisation_scope
     from cets.parties.models import Membership, Organisation
 

@@ -248,7 +248,10 @@ class BeijingYear:
         )
         from cets.mrv.models import AnnualReport, FacilityMonthlyFiling, FacilityYearData, VerificationAssignment
         from cets.mrv.services import annual_report_sign, verification_commission
-        from cets.parties.models import Facility
+        from cets.parties.models import Facility, Role
+        from cets.parties.services import member_create, totp_device_ensure
+
+        from .common import DEMO_PASSWORD
 
         self.log("· Beijing: a data centre files its months (green electricity counted zero), its report is computed 数据中心月度数据、核算报告")
         for o, u in self.entities.values():
@@ -257,6 +260,9 @@ class BeijingYear:
             code, name, month, (green, green_mwh, green_months) = DATA_CENTRE
             fac, _ = Facility.objects.get_or_create(entity=o, code=code, defaults={"sector": u.sector, "kind": "data_centre", "name": name,
                                                                                     "source": "demo-generated"})
+            login = member_create(username="bj-datacentre", organisation=o, role=Role.ENTITY, password=DEMO_PASSWORD)
+            self.res.logins.append(("bj-datacentre", DEMO_PASSWORD, f"{u.name} Beijing services unit (data centre; its report's lines: "
+                                                                    f"/mrv/facilities/?year={YEAR}); TOTP secret {totp_device_ensure(user=login)[1]}"))
             if FacilityYearData.objects.filter(facility=fac, year=YEAR).exists():
                 continue
             user = self._user(o)
