@@ -74,8 +74,11 @@ def test_summary_counts(unblocked):
 
 def test_beijing_year_by_hand(unblocked):
     """The Beijing 2023 year (cets.demo.beijing, generated units) computed by hand from the pack (±20% cap, 70%
-    pre-allocation, floor): allocations 833,000 + 171,000 + 426,800 + 76,000 + 252,000 + 336,600 = 2,095,400 t over determined
-    emissions 820,000 + 160,000 + 396,000 (the spot check's) + 95,000 + 240,000 + 330,000 = 2,041,000 t; four units surrender
+    pre-allocation, floor): allocations 833,000 + 171,000 + 426,800 + 76,000 + 252,000 + 336,600 + 77,600 = 2,173,000 t over
+    determined emissions 820,000 + 160,000 + 396,000 (the spot check's) + 95,000 + 240,000 + 330,000 + 77,349 = 2,118,349 t; the
+    seventh unit is the services data centre whose 77,349 t the platform computed from its months (beijing/services-2023:
+    fuel 188.7073496 + electricity (144,000 − 18,000 green) MWh × 0.604 = 76,104 + heat 9,600 GJ × 0.11 = 1,056 → 77,349),
+    allocated 80,000 × 0.97 = 77,600 (within 0.8–1.2 × 77,349), pre-allocated 70% × 76,000 = 53,200; five units surrender
     in time, one is collected after 2024-11-15 (160,000 t), one holds 76,000 t of 95,000 t (incomplete). The first unit's
     carbon-inclusion period (20,000,000 vkm × 8 L/100 km ÷ 100 × 2.3 kg/L ÷ 1000 = 3,680 t − 3,000,000 kWh × 0.604 t/MWh
     ÷ 1000 = 1,812 t → 1,868 t, pack placeholders) is issued and surrendered within its cap (5% × 820,000 = 41,000 t),
@@ -94,23 +97,32 @@ def test_beijing_year_by_hand(unblocked):
     volume = sum(int(r["volume_t"]) for r in {r["trade_date"]: r for r in rows}.values())
     amount = sum(Decimal(r["amount_cny"]) for r in {r["trade_date"]: r for r in rows}.values())
     price_fen = int((amount * 100 / volume).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    # pre-issued by 07-15 before determination: floor(0.7 × prev) for the five units that completed the previous compliance,
-    # 553,000 + 105,000 + 280,000 + 0 + 161,000 + 234,500 = 1,333,500; the final issue 2,095,400 − 1,333,500 = 761,900
-    assert b == {"entities": 6, "determined_t": 2_041_000, "allocated_t": 2_095_400, "issued_t": 2_095_400, "surrendered_t": 2_022_000,
-                 "preissued_t": 1_333_500, "true_up_t": 761_900,
-                 "outcome_on_time": 4, "outcome_collected": 1, "outcome_incomplete": 1, "general_reports_accepted": 1,
+    # pre-issued by 07-15 before determination: floor(0.7 × prev) for the six units that completed the previous compliance,
+    # 553,000 + 105,000 + 280,000 + 0 + 161,000 + 234,500 + 53,200 (the data centre) = 1,386,700; the final issue
+    # 2,173,000 − 1,386,700 = 786,300
+    assert b == {"entities": 7, "determined_t": 2_118_349, "allocated_t": 2_173_000, "issued_t": 2_173_000, "surrendered_t": 2_099_349,
+                 "preissued_t": 1_386_700, "true_up_t": 786_300,
+                 "outcome_on_time": 5, "outcome_collected": 1, "outcome_incomplete": 1, "general_reports_accepted": 1,
                  "pcer_issued_t": 1_868, "fines": 1, "fine_price_fen": price_fen, "fine_fen": 3 * (95_000 - 76_000) * price_fen}
     got = {a.entity.uscc: (a.sector, a.final_allocation_t, a.pre_allocation_t)
            for a in EntityAllocation.objects.filter(market="beijing", year=2023).select_related("entity")}
     assert got[uscc(ENTITIES[3].first17)] == ("power", 76_000, 0)
     assert got[uscc(ENTITIES[2].first17)] == ("power", 426_800, 280_000)
-    assert {"bj-bureau", "bj-bureau-2", "bj-chaoyang", "bj-etda", "bj-entity", "bj-general"} <= {row[0] for row in unblocked.logins}
+    assert got[uscc(ENTITIES[6].first17)] == ("services", 77_600, 53_200)
+    from cets.mrv.models import AnnualReport, FacilityMonthlyFiling
+
+    dc = AnnualReport.objects.get(market="beijing", year=2023, entity__uscc=uscc(ENTITIES[6].first17))
+    assert (dc.sector, dc.emissions_t, dc.pack_id, dc.missing) == ("services", 77_349, "beijing/services-2023", [])
+    assert dc.facilities[0]["details"]["green_electricity_mwh"] == "18000.000" and dc.facilities[0]["details"]["e_electricity_t"] == "76104.00"
+    assert FacilityMonthlyFiling.objects.filter(market="beijing", year=2023, status="accepted", reviewed_by__username="bj-chaoyang").count() == 12
+    assert {"bj-bureau", "bj-bureau-2", "bj-chaoyang", "bj-etda", "bj-entity", "bj-general", "bj-datacentre"} <= {row[0] for row in unblocked.logins}
     from cets.allocation.models import PreIssue
     from cets.registry.models import Proposal
 
     pre = Proposal.objects.get(key="allocation-beijing-2023-preissue-demo-2023-pre")  # proposed by the bureau, signed by its second user
     assert (pre.kind, pre.status, pre.proposed_by.username, pre.decided_by.username) == ("free_allocation", "executed", "bj-bureau", "bj-bureau-2")
     assert PreIssue.objects.get(entity__uscc=uscc(ENTITIES[0].first17)).pre_issue_t == 553_000  # floor(0.7 × 790,000)
+    assert PreIssue.objects.get(entity__uscc=uscc(ENTITIES[6].first17)).pre_issue_t == 53_200  # floor(0.7 × 76,000)
     from cets.parties.access import organisation_scope
     from cets.parties.models import Membership, Organisation
 

@@ -47,8 +47,11 @@ def test_pack_table_and_mechanisms():
     assert bj.pack_id("accounting", "power", 2023) == "beijing/power-2023"
     with pytest.raises(PackError):
         nat.pack_id("allocation", "paper", 2024)
+    assert bj.pack_id("accounting", "cement", 2023) == "beijing/cement-2023"  # 京环发〔2024〕8号 二(一), values unconfirmed in the pack
     with pytest.raises(PackError):
-        bj.pack_id("accounting", "cement", 2023)
+        bj.pack_id("accounting", "petrochemicals", 2023)  # no Beijing petrochemicals accounting pack yet
+    with pytest.raises(PackError):
+        bj.pack_id("accounting", "cement", 2024)
 
 
 def test_pack_for_reads_the_table_and_keeps_old_calls():

@@ -4,8 +4,9 @@ own services, in the order and on the dates of 京环发〔2024〕8号 (seed 004
 Generated input (DEMO, not real): the Beijing key emitters (:data:`ENTITIES`, named 演示 and with generated credit
 codes), their verified emissions and the bureau's approval basis (method, base, activity, control factor). Beijing
 publishes neither its entity list with codes nor the per-entity figures of 《北京市重点碳排放单位配额核定方法》, so
-nothing here is presented as real. Only the power sector (电力生产业) has a Beijing accounting pack
-(DB11/T 1781, ``beijing/power-2023``), so the demo's units are in that sector.
+nothing here is presented as real. Six units are in the power sector (电力生产业, ``beijing/power-2023``); the seventh,
+a data centre in the services sector (服务业, ``beijing/services-2023``, :data:`DATA_CENTRE`), files its twelve months
+(fuel, purchased electricity with some green electricity, purchased heat), and the platform computes its report from them.
 
 The year:
 
@@ -15,13 +16,16 @@ The year:
    sees only it; the list also names one general reporting unit (一般报告单位, :data:`GENERAL`, 朝阳区): it files its 2023 report by
    2024-07-15 (``bj-general``) and ``bj-chaoyang`` checks it within 30 days (三(一)2); it is allocated nothing and owes
    nothing;
-2. each unit commissions a verification body (自行委托, 三(二)); the body records the verified emissions; the bureau
-   spot-checks one unit with a second body (a difference over 1,000 t or 10% flags the first verifier);
+2. the data centre files its 2023 months (月度数据), 朝阳区 checks them, the report is computed from them by the services
+   pack and signed (:meth:`BeijingYear.services_unit`); each unit commissions a verification body (自行委托, 三(二)); the
+   body records the verified emissions (the data centre's per facility, from its report); the bureau spot-checks one unit
+   with a second body (a difference over 1,000 t or 10% flags the first verifier);
 3. the bureau records the approval basis and pre-issues free allowances by 07-15 (三(三)2: 70% of each unit's previous
    year's approved allocation for units that completed the previous compliance, before the emissions are
    determined; ``bj-bureau`` proposes, ``bj-bureau-2`` signs: four eyes inside the bureau); once the emissions are
-   determined it computes the free allocation (±20% cap, 二(二)) and issues the final allocation by 09-15: final −
-   pre-issued per unit (a negative true-up would be returned to the market's total account), again by four eyes;
+   determined it computes the free allocation (±20% cap, 二(二)) and issues the final allocation by 09-15, one issuance
+   per sector (power, the data centre's services): final − pre-issued per unit (a negative true-up would be returned
+   to the market's total account), again by four eyes;
 4. carbon inclusion (碳普惠, 三(三)): the first unit registers a petrol-to-electric car project (:data:`PCER_PROJECT`),
    the bureau approves it, the unit submits the 2023 monitoring period (the calculator of ``beijing/pcer-2023-2026``,
    placeholder factors), the bureau confirms it and the registry creates and issues PCER-2023 by four eyes; the unit
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .common import at, create_units
 
@@ -69,6 +74,7 @@ class DemoUnit:
     prev_allocation_t: int
     prev_compliant: bool
     outcome: str = "surrender"
+    sector: str = LIST_SECTOR
 
 
 ENTITIES = (
@@ -78,7 +84,16 @@ ENTITIES = (
     DemoUnit("91110106MA0BJD004", "（演示）北京丰台燃气电厂有限公司", "110106", 95_000, "historical_total", "70000", "", "1", 68_000, False, "short"),
     DemoUnit("91110115MA0BJD005", "（演示）北京大兴能源中心有限公司", "110115", 240_000, "benchmark", "0.36", "700000", "1", 230_000, True),
     DemoUnit("91110112MA0BJD006", "（演示）北京通州热电有限公司", "110112", 330_000, "historical_total", "340000", "", "0.99", 335_000, True),
+    # the data centre: its verified_t is what the platform computes from DATA_CENTRE's months (checked when it runs)
+    DemoUnit("91110105MA0BJD007", "（演示）北京朝阳云计算数据中心有限公司", "110105", 77_349, "historical_total", "80000", "", "0.97", 76_000, True,
+             sector="services"),
 )
+#: The services unit's data centre (generated): facility code and name, and its month (the services pack's sources):
+#: 柴油 5 t (backup generators), purchased electricity 12,000 MWh of which 3,000 MWh green from April to September,
+#: purchased heat 800 GJ. By hand (beijing/services-2023): fuel 60 t × 43.33 × 0.0202 × 0.98 × 44/12 = 188.7073496 t;
+#: electricity (144,000 − 18,000) MWh × 0.604 = 76,104 t; heat 9,600 GJ × 0.11 = 1,056 t; total 77,348.707… → 77,349 t.
+DATA_CENTRE = ("DC1", "（演示）朝阳云计算数据中心一号楼", {"fuel": ("柴油", "5"), "electricity": ("电力", "12000"), "heat": ("热力", "800")},
+               ("绿电", "3000", range(4, 10)))
 #: The general reporting unit (一般报告单位, 京环发〔2024〕8号 三(一)2): credit code's first 17 characters, name, GB/T 2260
 #: district, its reported 2023 emissions (t CO2e), the filing and check days.
 GENERAL = ("91110105MA0BJG001", "（演示）北京朝阳区域供热站有限公司", "110105", 18_600, "2024-07-10", "2024-07-29")
@@ -112,6 +127,7 @@ class BeijingYear:
     def run(self) -> None:
         self.people()
         self.list_and_accounts()
+        self.services_unit()
         self.verification()
         self.general_report()
         self.preissue()
@@ -163,13 +179,14 @@ class BeijingYear:
         if not EmitterListPublication.objects.filter(market=MARKET, year=YEAR, province=PROVINCE).exists():
             names = sector_names_for_list(MARKET, list_rules(MARKET, YEAR))
             day = dt.date.fromisoformat(DAYS["list"])
-            rows = [ListRow(year=YEAR, province=PROVINCE, city="北京市", sector=LIST_SECTOR, name=u.name, uscc=uscc(u.first17), authority="北京市生态环境局",
+            rows = [ListRow(year=YEAR, province=PROVINCE, city="北京市", sector=u.sector, name=u.name, uscc=uscc(u.first17), authority="北京市生态环境局",
                             published_on=day) for u in ENTITIES]
             rows.append(ListRow(year=YEAR, province=PROVINCE, city="北京市", sector=LIST_SECTOR, name=GENERAL[1], uscc=uscc(GENERAL[0]),
                                 authority="北京市生态环境局", published_on=day, category="general_reporting"))
             emitter_list_import(market=MARKET, year=YEAR, province=PROVINCE, file_name="北京市2023年度重点碳排放单位名单（演示）.xlsx",
                                 data=write_list_xlsx(rows, sector_names=names), actor=self.bureau)
-            emitter_list_publish(market=MARKET, year=YEAR, sector=LIST_SECTOR, province=PROVINCE, actor=self.bureau, on=day)
+            for sector in sorted({u.sector for u in ENTITIES}):
+                emitter_list_publish(market=MARKET, year=YEAR, sector=sector, province=PROVINCE, actor=self.bureau, on=day)
         self.entities = {}
         for u in ENTITIES:
             o = Organisation.objects.get(uscc=uscc(u.first17))
@@ -208,7 +225,7 @@ class BeijingYear:
         for c, (o, u) in self.entities.items():
             a = VerificationAssignment.objects.filter(market=MARKET, year=YEAR, entity=o, kind=VerificationAssignment.Kind.REGULAR).first()
             if a is None:
-                a = verification_commission(entity=o, year=YEAR, body=body, actor=self._user(o), market=MARKET, sector=LIST_SECTOR,
+                a = verification_commission(entity=o, year=YEAR, body=body, actor=self._user(o), market=MARKET, sector=u.sector,
                                             at=at(DAYS["commission"]))
             if a.completed_on is None:
                 verification_outcome_record(assignment_id=a.pk, actor=verifier, verified_emissions_t=u.verified_t, generation_mwh=None,
@@ -224,6 +241,63 @@ class BeijingYear:
             spot_user = next(user for b, user in self.bodies if b.pk == s.body_id)
             verification_outcome_record(assignment_id=s.pk, actor=spot_user, verified_emissions_t=spot_t, generation_mwh=None, heat_supplied_gj=None,
                                         conforming=True, completed_on=dt.date.fromisoformat(DAYS["spot_done"]))
+
+    # -- the data centre (services): its months, the district's check, the report computed from them, verified per facility
+    def services_unit(self) -> None:
+        from cets.mrv.facility_services import (
+            FacilityFigures,
+            LineIn,
+            facility_annual_report_generate,
+            facility_month_file,
+            facility_month_review,
+            facility_verification_record,
+            facility_year_data_from_verification,
+        )
+        from cets.mrv.models import AnnualReport, FacilityMonthlyFiling, FacilityYearData, VerificationAssignment
+        from cets.mrv.services import annual_report_sign, verification_commission
+        from cets.parties.models import Facility, Role
+        from cets.parties.services import member_create, totp_device_ensure
+
+        from .common import DEMO_PASSWORD
+
+        self.log("· Beijing: a data centre files its months (green electricity counted zero), its report is computed 数据中心月度数据、核算报告")
+        for o, u in self.entities.values():
+            if u.sector == LIST_SECTOR:
+                continue
+            code, name, month, (green, green_mwh, green_months) = DATA_CENTRE
+            fac, _ = Facility.objects.get_or_create(entity=o, code=code, defaults={"sector": u.sector, "kind": "data_centre", "name": name,
+                                                                                    "source": "demo-generated"})
+            login = member_create(username="bj-datacentre", organisation=o, role=Role.ENTITY, password=DEMO_PASSWORD)
+            self.res.logins.append(("bj-datacentre", DEMO_PASSWORD, f"{u.name} Beijing services unit (data centre; its report's lines: "
+                                                                    f"/mrv/facilities/?year={YEAR}); TOTP secret {totp_device_ensure(user=login)[1]}"))
+            if FacilityYearData.objects.filter(facility=fac, year=YEAR).exists():
+                continue
+            user = self._user(o)
+            for m in range(1, 13):
+                f = FacilityMonthlyFiling.objects.filter(facility=fac, year=YEAR, month=m, market=MARKET).first()
+                if f is None:
+                    lines = [LineIn(source=src, material=mat, quantity=Decimal(q)) for src, (mat, q) in month.items()]
+                    if m in green_months:
+                        lines.append(LineIn(source="green_electricity", material=green, quantity=Decimal(green_mwh)))
+                    filed = dt.date(YEAR + 1, 1, 10) if m == 12 else dt.date(YEAR, m + 1, 10)  # within 20 days of month end (三(一)1)
+                    f = facility_month_file(facility=fac, year=YEAR, month=m, lines=lines, actor=user, on=filed, market=MARKET)
+                if f.status == FacilityMonthlyFiling.Status.SUBMITTED:
+                    facility_month_review(filing_id=f.pk, actor=self.district, accept=True, comment="", on=f.submitted_on + dt.timedelta(days=5))
+            rep = AnnualReport.objects.filter(entity=o, year=YEAR, market=MARKET, sector=u.sector).first()
+            if rep is None or not rep.signed_on:
+                rep = facility_annual_report_generate(entity=o, year=YEAR, actor=user, sector=u.sector, market=MARKET, at=at("2024-06-05"))
+                if rep.emissions_t != u.verified_t:
+                    raise RuntimeError(f"Beijing data centre: report {rep.emissions_t} t, by hand {u.verified_t} t")
+                annual_report_sign(report_id=rep.pk, actor=user, on=dt.date(2024, 6, 5))
+            body, verifier = self.bodies[0]
+            a = VerificationAssignment.objects.filter(market=MARKET, year=YEAR, entity=o, kind=VerificationAssignment.Kind.REGULAR).first()
+            if a is None:
+                a = verification_commission(entity=o, year=YEAR, body=body, actor=user, market=MARKET, sector=u.sector, at=at(DAYS["commission"]))
+            if a.completed_on is None:
+                facility_verification_record(assignment_id=a.pk, actor=verifier, conforming=True, completed_on=dt.date.fromisoformat(DAYS["verified"]),
+                                             figures=[FacilityFigures(f["facility_id"], f["emissions_t"], f["intensity_emissions_t"], f["output_t"])
+                                                      for f in rep.facilities])
+            facility_year_data_from_verification(assignment_id=a.pk, actor=self.bureau)
 
     # -- the general reporting unit's report and the district's check (三(一)2)
     def general_report(self) -> None:
@@ -282,11 +356,14 @@ class BeijingYear:
         if total > pre_t:
             self.bea = create_units(self.base, instrument=Instrument.BEA, vintage=str(YEAR), cap_t=total - pre_t, key=f"demo-bea-{YEAR}-cap-final",
                                     reference="北京市2023年度免费配额（核发部分，演示）", effective_at=at(DAYS["final"], 9))
-        if scope.exclude(stage=EntityAllocation.Stage.FINAL_ISSUED).exists():
-            p = allocation_issue_propose(year=YEAR, stage="final", unit_type=self.bea, actor=self.bureau, market=MARKET, effective_at=at(DAYS["final"]))
+        for sector in sorted(set(scope.values_list("sector", flat=True))):  # one issuance per sector (power, the data centre's services)
+            if not scope.filter(sector=sector).exclude(stage=EntityAllocation.Stage.FINAL_ISSUED).exists():
+                continue
+            p = allocation_issue_propose(year=YEAR, stage="final", unit_type=self.bea, actor=self.bureau, market=MARKET, sector=sector,
+                                         effective_at=at(DAYS["final"]))
             if p.status == Proposal.Status.PROPOSED:
                 proposal_approve(proposal_id=p.pk, approver=self.bureau2)
-            allocation_issue_confirm(year=YEAR, stage="final", market=MARKET)
+            allocation_issue_confirm(year=YEAR, stage="final", market=MARKET, sector=sector)
 
     # -- 4. carbon inclusion: a project, one period confirmed, PCER issued by four eyes (surrendered in step 5)
     def carbon_inclusion(self) -> None:

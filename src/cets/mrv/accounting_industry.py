@@ -1,4 +1,4 @@
-"""Emission accounting of steel, cement and aluminium facilities from monthly activity rows. Pure: no Django, no I/O.
+"""Emission accounting of steel, cement and aluminium facilities (and Beijing's other sectors) from monthly activity rows. Pure: no Django, no I/O.
 
 Every default, factor, GWP and rounding is a value of an ``[pack] kind = "accounting"`` rule pack
 (``national/<sector>-accounting-2024-2026``); :meth:`IndustryRules.from_pack` reads it. Arithmetic is exact
@@ -38,8 +38,14 @@ project's reference folder: the formulas below follow the pack, whose ``[[unconf
 * aluminium: E阳极 = Σmonths NC × (1 − S − A) × 44/12 (t net anode consumption, fractions);
   E_PFC = Σmonths P原铝液 × (EF_CF4 × GWP_CF4 + EF_C2F6 × GWP_C2F6) / 1000 (kg/t Al → t CO2e).
 
+**Beijing beyond power** — 京环发〔2024〕8号 二(一) sends services (data centres included), heat production and supply,
+cement and other sectors to the DB11/T local standards, whose texts (and the notice's 附件1) are not held: the packs
+``beijing/<sector>-2023`` (methods ``combustion_indirect`` and ``combustion_indirect_clinker``) carry their common
+structure, computed by :func:`combustion_year`: fuel combustion + (purchased − green) electricity × factor + purchased heat
+× factor (+ the clinker process of :func:`_clinker_process`), every value no held text gives in their ``[[unconfirmed]]``.
+
 Refusals are :class:`Refusal` (row, column, check, clause); :func:`guideline_refusals` finds the inputs the guideline
-does not allow (checks M0104–M0109), before :func:`facility_years` computes.
+does not allow (checks M0104–M0109, M0701), before :func:`facility_years` computes.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from cets.core.quantities import apply_rounding, exact
 from cets.rules.packs import Pack, PackError
 
 from .checks import (
+    GREEN_EXCEEDS_PURCHASED,
     MATERIAL_NOT_ACCOUNTED,
     MEASURED_DEFAULT_MIXED,
     MEASURED_NOT_ALLOWED,
@@ -64,13 +71,21 @@ from .checks import (
     UNKNOWN_METHOD,
 )
 
-METHODS = {"steel_material_balance": "steel", "cement_clinker": "cement", "aluminium_electrolysis": "aluminium"}
+# accounting.method → the calculator family (``IndustryRules.sector``). The two ``combustion_*`` methods are the common
+# structure of Beijing's DB11/T standards (fossil fuel + net purchased electricity + purchased heat, and for cement the
+# clinker process): the market's sector is the pack's ``[pack] sector`` (``IndustryRules.pack_sector``).
+METHODS = {"steel_material_balance": "steel", "cement_clinker": "cement", "aluminium_electrolysis": "aluminium",
+           "combustion_indirect": "combustion", "combustion_indirect_clinker": "combustion_clinker"}
+COMBUSTION_FAMILIES = ("combustion", "combustion_clinker")
+INDIRECT_SOURCES = ("electricity", "green_electricity", "heat")
 STEEL_SOURCES = ("fuel", "fuel_sold", "fuel_power_market", "carbonate", "electrode", "carbon_raw_material", "carbon_product",
                  "process_input", "process_output", "cofiring_fuel", "product", "electricity", "heat_in", "heat_out")
 SOURCES = {
     "steel": STEEL_SOURCES,
     "cement": ("fuel", "clinker", "clinker_content", "raw_meal"),
     "aluminium": ("anode", "anode_content", "pfc_factor", "product"),
+    "combustion": ("fuel", *INDIRECT_SOURCES, "product"),
+    "combustion_clinker": ("fuel", *INDIRECT_SOURCES, "clinker", "clinker_content", "raw_meal"),
 }
 FUEL_SOURCES = ("fuel", "fuel_sold", "fuel_power_market", "process_input", "process_output", "cofiring_fuel")
 ENTERPRISE_FUEL_SOURCES = ("fuel", "fuel_sold", "fuel_power_market")
@@ -130,6 +145,10 @@ class IndustryRules:
     product_rounding: str = "half_up:2"
     electricity_rounding: str = "half_up:3"
     heat_rounding: str = "half_up:2"
+    pack_sector: str = ""  # the pack's [pack] sector (the market's sector code)
+    electricity_factor: Decimal | None = None  # tCO2/MWh of net purchased electricity (combustion families)
+    green_counts_zero: bool = False  # purchased green electricity subtracted (Beijing 京环发〔2024〕8号 二(一))
+    heat_factor: Decimal | None = None  # tCO2/GJ of purchased heat (combustion families)
 
     @classmethod
     def from_pack(cls, pack: Pack) -> IndustryRules:
@@ -169,9 +188,20 @@ class IndustryRules:
                      if k.startswith(("co2_", "gwp_")) and isinstance(v, str)}
         rounding = {k: pack.text(f"accounting.{k}") for k in ("emissions_rounding", "part_rounding", "product_rounding",
                                                                 "electricity_rounding", "heat_rounding") if k in acc}
+        indirect = {}
+        if METHODS[method] in COMBUSTION_FAMILIES:  # both factors are required: PackError when one is missing
+            indirect = dict(electricity_factor=pack.decimal("purchased_electricity.grid_factor"),
+                            green_counts_zero=pack.flag("purchased_electricity.green_counts_zero"),
+                            heat_factor=pack.decimal("purchased_heat.factor"))
         return cls(pack_id=pack.id, sector=METHODS[method], method=method, years=tuple(pack.years), fuels=fuels, factors=factors,
                    processes=processes, sold_fuels=tuple(pack.data.get("enterprise", {}).get("sold_fuels", ())), parameters=params,
-                   materials=materials, constants=constants, **rounding)
+                   materials=materials, constants=constants, pack_sector=pack.sector, **indirect, **rounding)
+
+    @property
+    def output_required(self) -> bool:
+        """Whether a facility's year has an intensity denominator (output > 0): every family but a ``combustion`` pack
+        without a ``[materials] product`` (e.g. Beijing services: allocated on historical emissions, no product)."""
+        return self.sector != "combustion" or bool(self.materials.get("product"))
 
     def allowed_materials(self, source: str, part: str = "") -> tuple[str, ...]:
         """The material names a row of ``source`` (and steel process ``part``) may carry."""
@@ -185,7 +215,9 @@ class IndustryRules:
             return self.processes[part][2] if part in self.processes else ()
         if source in ("carbonate", "electrode", "carbon_raw_material", "carbon_product"):
             return tuple(n for n, (_ef, uses) in self.factors.items() if source in uses)
-        if source in ("electricity", "heat_in", "heat_out"):
+        if source == "green_electricity":  # only where the pack counts it as zero
+            return ("绿电",) if self.sector in COMBUSTION_FAMILIES and self.green_counts_zero else ()
+        if source in ("electricity", "heat_in", "heat_out", "heat"):
             return ("电力",) if source == "electricity" else ("热力",)
         if source in CONTENT_SOURCES:
             return tuple(n for n, p in self.parameters.items() if p.source == source)
@@ -261,7 +293,9 @@ def guideline_refusals(rows: Iterable[ActivityRow], rules: IndustryRules) -> lis
       OF 7.2.2.4 and no OF outside formula (3); cement/aluminium per their packs);
     * M0105 a solid fuel's enterprise-level NCV measured in some months and defaulted in others (6.2.2.2);
     * M0109 a process's or unit's solid-fuel NCV that differs from the enterprise-level value of the month (7.1.2.2.1, 7.2.2.2);
-    * M0108 a month with clinker (or the parameter's source) but no measured value for a parameter without default.
+    * M0108 a month with clinker (or the parameter's source) but no measured value for a parameter without default;
+    * M0701 (combustion families) a month whose green electricity exceeds its purchased electricity (green electricity is
+      part of the purchased electricity it is subtracted from, 京环发〔2024〕8号 二(一)).
     """
     rows = list(rows)
     out: list[Refusal] = []
@@ -312,6 +346,8 @@ def guideline_refusals(rows: Iterable[ActivityRow], rules: IndustryRules) -> lis
         out += _steel_ncv_refusals(rows, rules)
     else:
         out += _required_parameter_refusals(rows, rules)
+    if rules.sector in COMBUSTION_FAMILIES:
+        out += _green_refusals(rows, rules)
     return sorted(out, key=lambda x: (x.row_no, x.column))
 
 
@@ -356,6 +392,25 @@ def _required_parameter_refusals(rows: list[ActivityRow], rules: IndustryRules) 
     return out
 
 
+def _green_refusals(rows: list[ActivityRow], rules: IndustryRules) -> list[Refusal]:
+    """M0701: per facility and month, Σ green_electricity ≤ Σ electricity (MW·h); the refusal names the green row."""
+    bought: dict[tuple[Key, int], Decimal] = defaultdict(Decimal)
+    green: dict[tuple[Key, int], list[ActivityRow]] = defaultdict(list)
+    for r in rows:
+        if r.source == "electricity":
+            bought[(_ent_key(r), r.month)] += r.quantity or Decimal(0)
+        elif r.source == "green_electricity":
+            green[(_ent_key(r), r.month)].append(r)
+    out = []
+    for k, gs in green.items():
+        total = sum((g.quantity or Decimal(0) for g in gs), Decimal(0))
+        if total > bought[k]:
+            out += [Refusal(g.row_no, "quantity", str(g.quantity), GREEN_EXCEEDS_PURCHASED,
+                            f"{rules.pack_id}：{g.year}-{g.month:02d} 绿电 {total} MWh > 外购电力 {bought[k]} MWh",
+                            f"{rules.pack_id}: {g.year}-{g.month:02d} green {total} MWh > purchased {bought[k]} MWh") for g in gs]
+    return out
+
+
 def _enterprise_month_ncv(rows: Iterable[ActivityRow], rules: IndustryRules) -> dict[tuple[Key, int, str], Decimal]:
     """NCV of each solid fuel at enterprise level per month (the ``fuel`` row's measured value, else the A.1 default)."""
     out: dict[tuple[Key, int, str], Decimal] = {}
@@ -377,7 +432,8 @@ def facility_years(rows: Iterable[ActivityRow], rules: IndustryRules) -> list[Fa
     groups: dict[Key, list[ActivityRow]] = defaultdict(list)
     for r in rows:
         groups[_ent_key(r)].append(r)
-    fn = {"steel": steel_year, "cement": cement_year, "aluminium": aluminium_year}[rules.sector]
+    fn = {"steel": steel_year, "cement": cement_year, "aluminium": aluminium_year, "combustion": combustion_year,
+          "combustion_clinker": combustion_year}[rules.sector]
     return [fn(key, groups[key], rules) for key in sorted(groups)]
 
 
@@ -479,13 +535,13 @@ def _fuels_co2(rows: list[ActivityRow], rules: IndustryRules) -> Decimal:
     return _co2(carbon, rules)
 
 
-def cement_year(key: Key, rows: list[ActivityRow], rules: IndustryRules) -> FacilityYear:
-    """One clinker line and year (tCO2): fuel combustion + carbonate decomposition (clinker CaO and MgO net of their
-    non-carbonate part, × 44/56 and 44/40) + non-fuel carbon of the raw meal (× 44/12); intensity denominator the clinker
-    (t). Constants and defaults from the pack (unconfirmed where its ``[[unconfirmed]]`` says)."""
+def _clinker_process(rows: list[ActivityRow], rules: IndustryRules) -> tuple[Decimal, Decimal, Decimal]:
+    """(carbonate tCO2, raw-meal non-fuel carbon tCO2, clinker t) of a clinker line's months (exact)::
+
+        E碳酸盐 = Σmonths Q熟料 × ((CaO − CaO非碳酸盐) × 44/56 + (MgO − MgO非碳酸盐) × 44/40)
+        E生料 = Σ Q生料 × C非燃料碳 × 44/12"""
     k = rules.constants
     par = _monthly_parameter(rows, rules)
-    fuel = _fuels_co2(rows, rules)
     carbonate = raw = clinker = Decimal(0)
     with exact():
         for r in rows:
@@ -498,6 +554,16 @@ def cement_year(key: Key, rows: list[ActivityRow], rules: IndustryRules) -> Faci
             elif r.source == "raw_meal":
                 fr = r.measured_value if r.measured_value is not None else rules.parameters["生料非燃料碳"].default
                 raw += _co2(q * fr, rules)
+    return carbonate, raw, clinker
+
+
+def cement_year(key: Key, rows: list[ActivityRow], rules: IndustryRules) -> FacilityYear:
+    """One clinker line and year (tCO2): fuel combustion + carbonate decomposition (clinker CaO and MgO net of their
+    non-carbonate part, × 44/56 and 44/40) + non-fuel carbon of the raw meal (× 44/12); intensity denominator the clinker
+    (t). Constants and defaults from the pack (unconfirmed where its ``[[unconfirmed]]`` says)."""
+    fuel = _fuels_co2(rows, rules)
+    carbonate, raw, clinker = _clinker_process(rows, rules)
+    with exact():
         total = fuel + carbonate + raw
     pr = rules.part_rounding
     return FacilityYear(entity_uscc=key[0], facility_id=key[1], sector="cement", year=key[2],
@@ -506,6 +572,53 @@ def cement_year(key: Key, rows: list[ActivityRow], rules: IndustryRules) -> Faci
                         details={"e_fuel_t": apply_rounding(fuel, pr), "e_carbonate_t": apply_rounding(carbonate, pr),
                                  "e_raw_meal_carbon_t": apply_rounding(raw, pr)},
                         exact={"e_line_t": total, "e_fuel_t": fuel, "e_carbonate_t": carbonate, "e_raw_meal_carbon_t": raw})
+
+
+def combustion_year(key: Key, rows: list[ActivityRow], rules: IndustryRules) -> FacilityYear:
+    """One facility and year by the common structure of Beijing's DB11/T accounting standards (京环发〔2024〕8号 二(一);
+    the standards' texts are not held: the packs ``beijing/<sector>-2023`` list what is unconfirmed). Tonnes CO2::
+
+        E = E燃烧 + E电 + E热 (+ E过程)
+        E燃烧 = Σ FC × NCV × CC × OF × 44/12        FC t or 10^4 Nm3, NCV GJ/unit, CC tC/GJ, OF fraction (measured, else the pack's)
+        E电 = (Σ AD电 − Σ AD绿电) × EF电             MW·h, tCO2/MW·h; green electricity bought through market mechanisms counts
+                                                     zero (二(一) "通过市场化手段购买使用的绿电碳排放量核算为零")
+        E热 = Σ AD热 × EF热                          GJ, tCO2/GJ
+        E过程 (method combustion_indirect_clinker) = the clinker line's carbonate and raw-meal carbon (:func:`_clinker_process`)
+
+    ``output_t``: clinker (t) for a clinker line, else Σ ``product`` (the pack's product, e.g. heat supplied, GJ), 0 when
+    the sector has none. ``details``: each term (``part_rounding``), electricity, green electricity (MW·h) and heat (GJ).
+    Exact arithmetic; the total is rounded once (``emissions_rounding``)."""
+    fuel = _fuels_co2(rows, rules)
+    elec = green = heat = product = Decimal(0)
+    for r in rows:
+        q = r.quantity or Decimal(0)
+        with exact():
+            if r.source == "electricity":
+                elec += q
+            elif r.source == "green_electricity":
+                green += q
+            elif r.source == "heat":
+                heat += q
+            elif r.source == "product":
+                product += q
+    carbonate = raw = Decimal(0)
+    if rules.sector == "combustion_clinker":
+        carbonate, raw, product = _clinker_process(rows, rules)
+    with exact():
+        e_elec = (elec - (green if rules.green_counts_zero else 0)) * rules.electricity_factor
+        e_heat = heat * rules.heat_factor
+        total = fuel + e_elec + e_heat + carbonate + raw
+    pr = rules.part_rounding
+    details = {"e_fuel_t": apply_rounding(fuel, pr), "e_electricity_t": apply_rounding(e_elec, pr), "e_heat_t": apply_rounding(e_heat, pr)}
+    if rules.sector == "combustion_clinker":
+        details |= {"e_carbonate_t": apply_rounding(carbonate, pr), "e_raw_meal_carbon_t": apply_rounding(raw, pr)}
+    details |= {"electricity_mwh": apply_rounding(elec, rules.electricity_rounding), "green_electricity_mwh": apply_rounding(green, rules.electricity_rounding),
+                "heat_gj": apply_rounding(heat, rules.heat_rounding)}
+    return FacilityYear(entity_uscc=key[0], facility_id=key[1], sector=rules.pack_sector, year=key[2],
+                        emissions_t=int(apply_rounding(total, rules.emissions_rounding)), part_a_t=None, part_b_t=None,
+                        output_t=apply_rounding(product, rules.product_rounding), details=details,
+                        exact={"e_total_t": total, "e_fuel_t": fuel, "e_electricity_t": e_elec, "e_heat_t": e_heat, "e_carbonate_t": carbonate,
+                               "e_raw_meal_carbon_t": raw})
 
 
 def aluminium_year(key: Key, rows: list[ActivityRow], rules: IndustryRules) -> FacilityYear:

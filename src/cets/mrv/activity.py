@@ -29,6 +29,9 @@ DETAIL_COLUMNS = {
               "crude_steel_t", "aux_electricity_mwh", "aux_heat_gj"),
     "cement": ("e_fuel_t", "e_carbonate_t", "e_raw_meal_carbon_t"),
     "aluminium": (),
+    "combustion": ("e_fuel_t", "e_electricity_t", "e_heat_t", "electricity_mwh", "green_electricity_mwh", "heat_gj"),
+    "combustion_clinker": ("e_fuel_t", "e_electricity_t", "e_heat_t", "e_carbonate_t", "e_raw_meal_carbon_t", "electricity_mwh",
+                           "green_electricity_mwh", "heat_gj"),
 }
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 

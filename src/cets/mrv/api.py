@@ -10,7 +10,7 @@ from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from cets.core.schema import DecimalText, Limit, PathId, PathYear, Tonnes, Year
+from cets.core.schema import MAX_QUANTITY, DecimalText, Limit, PathId, PathYear, Tonnes, Year
 from cets.rules.markets import PRIMARY_MARKET
 
 from . import selectors, services
@@ -469,6 +469,7 @@ class FacilityLineIn(Schema):
 
 class FacilityMonthIn(Schema):
     lines: list[FacilityLineIn]
+    market: str = PRIMARY_MARKET  # the market whose accounting pack applies (e.g. "beijing": beijing/<sector>-2023)
 
 
 class FacilityFilingOut(Schema):
@@ -490,6 +491,7 @@ class FilingReviewIn(Schema):
 
 class FacilityReportIn(Schema):
     sector: str | None = None  # blank: the entity's list entry of the year
+    market: str = PRIMARY_MARKET
 
 
 class FacilityReportOut(Schema):
@@ -508,7 +510,8 @@ class FacilityFiguresIn(Schema):
     facility_id: str
     verified_emissions_t: Annotated[int, Field(strict=True, ge=0)]
     intensity_emissions_t: Annotated[int, Field(strict=True, ge=0)]
-    output_t: Tonnes
+    # > 0 where the sector's accounting has an output (V0402, IndustryRules.output_required); 0 for e.g. Beijing services
+    output_t: Annotated[int, Field(strict=True, ge=0, lt=MAX_QUANTITY)]
 
 
 class FacilityOutcomeIn(Schema):
@@ -582,7 +585,7 @@ def facility_month(request, facility_id: PathId, year: PathYear, month: int, bod
                     oxidation_rate=d(ln.oxidation_rate), measured_value=d(ln.measured_value)) for ln in body.lines]
     try:
         f = facility_month_file(facility=_facility(request, facility_id), year=year, month=month, lines=lines, actor=request.user,
-                                on=timezone.localdate())
+                                on=timezone.localdate(), market=body.market)
     except InputError as e:
         return _problems(e)
     return _filing(f)
@@ -606,7 +609,7 @@ def facility_report(request, uscc: str, year: PathYear, body: FacilityReportIn):
     from .facility_services import facility_annual_report_generate
 
     return _facility_report(facility_annual_report_generate(entity=entity_get(user=request.user, uscc=uscc), year=year, actor=request.user,
-                                                            sector=body.sector or None))
+                                                            sector=body.sector or None, market=body.market))
 
 
 @router.post("/assignments/{assignment_id}/facility-outcome", response=AssignmentOut)

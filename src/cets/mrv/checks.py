@@ -66,6 +66,10 @@ NCV_DIFFERS_FROM_ENTERPRISE = Check(
     "M0109", "工序或机组的固体燃料低位发热量应采用企业层级当月数据",
     "a process's or unit's solid-fuel NCV is the enterprise-level value of the month",
 )
+GREEN_EXCEEDS_PURCHASED = Check(
+    "M0701", "当月绿电电量超过外购电力电量（绿电是外购电力的一部分）",
+    "the month's green electricity exceeds its purchased electricity (green electricity is part of what was purchased)",
+)
 UNKNOWN_METHOD = Check(
     "M0110", "规则包的核算方法未知",
     "unknown accounting method in the rule pack",

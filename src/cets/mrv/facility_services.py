@@ -38,7 +38,7 @@ from django.utils import timezone
 from cets.core.errors import CetsError, InputError, InputProblem
 from cets.core.quantities import round_half_up
 from cets.core.schema import MAX_QUANTITY
-from cets.parties.access import DENIED, require_role
+from cets.parties.access import DENIED, LOCAL_AUTHORITY_ROLES, district_of, require_role
 from cets.parties.models import Facility, Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
 
@@ -241,10 +241,11 @@ def facility_month_file(*, facility: Facility, year: int, month: int, lines: Seq
 @transaction.atomic
 def facility_month_review(*, filing_id: int, actor, accept: bool, comment: str, on: dt.date) -> FacilityMonthlyFiling:
     """The province's technical review of a facility month (seed 003 §二(五) "对存证数据进行技术审核"): accepted, or
-    returned with ``comment`` for the entity to file again. The entity's provincial (or municipal) authority (R0502);
-    M0306 unless the filing awaits review."""
+    returned with ``comment`` for the entity to file again. The entity's provincial (or municipal) authority, or its
+    district's (Beijing: the district bureau checks the monthly data, 京环发〔2024〕8号 三(一)1) — R0502 outside the
+    jurisdiction; M0306 unless the filing awaits review."""
     f = FacilityMonthlyFiling.objects.select_for_update().select_related("entity").get(pk=filing_id)
-    require_role(actor, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, province=f.entity.province)
+    require_role(actor, *LOCAL_AUTHORITY_ROLES, province=f.entity.province, region_code=district_of(f.entity))
     if f.status != FacilityMonthlyFiling.Status.SUBMITTED:
         raise CetsError(M0306, f"{f.year}-{f.month:02d} {f.status}")
     f.status = FacilityMonthlyFiling.Status.ACCEPTED if accept else FacilityMonthlyFiling.Status.RETURNED
@@ -339,7 +340,8 @@ def facility_verification_record(*, assignment_id: int, actor, figures: Sequence
     entity's verified emissions are their sum; the rest is :func:`cets.mrv.services.verification_outcome_record`
     (notify_by, the record a 不符合 blocks). Only a member of the assigned body (R0502); V0403 without a signed report;
     V0401 unless the figures cover exactly the entity's facilities of the sector; V0402 for figures that are not whole
-    tonnes (emissions ≥ 0, intensity emissions ≤ emissions, output > 0); V0304 if already recorded."""
+    tonnes (emissions ≥ 0, intensity emissions ≤ emissions, output > 0 — ≥ 0 where the sector's accounting has no output,
+    :attr:`~cets.mrv.accounting_industry.IndustryRules.output_required`); V0304 if already recorded."""
     from .services import verification_outcome_record
 
     a = VerificationAssignment.objects.select_for_update().select_related("entity").get(pk=assignment_id)
@@ -352,9 +354,10 @@ def facility_verification_record(*, assignment_id: int, actor, figures: Sequence
     codes = [f.facility_id for f in figures]
     if sorted(codes) != sorted(facilities) or len(set(codes)) != len(codes):
         raise CetsError(V0401, f"{', '.join(sorted(codes))} / {', '.join(sorted(facilities))}")
+    rules, _pack = industry_rules(market=a.market, sector=a.sector, year=a.year)
     for f in figures:
         if not (_whole(f.verified_emissions_t) and _whole(f.intensity_emissions_t) and _whole(f.output_t)) or f.verified_emissions_t < 0 \
-                or not 0 <= f.intensity_emissions_t <= f.verified_emissions_t or f.output_t <= 0:
+                or not 0 <= f.intensity_emissions_t <= f.verified_emissions_t or f.output_t < 0 or (f.output_t == 0 and rules.output_required):
             raise CetsError(V0402, f.facility_id)
     a = verification_outcome_record(assignment_id=assignment_id, actor=actor, verified_emissions_t=sum(f.verified_emissions_t for f in figures),
                                     generation_mwh=None, heat_supplied_gj=None, conforming=conforming, completed_on=completed_on)

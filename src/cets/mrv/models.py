@@ -48,7 +48,8 @@ class FacilityYearData(models.Model):
     tonnes CO2e (int) of the facility; ``intensity_emissions_t`` the part of them its sector's allocation
     intensity counts (steel E_ironmaking + E_sintering; cement the clinker line's emissions; aluminium anode
     and PFC emissions) and ``output_t`` the product it is divided by (steel ironmaking product, clinker,
-    molten aluminium), in tonnes (int) — the 2025–2026 draft plan §四(二)3."""
+    molten aluminium), in tonnes (int) — the 2025–2026 draft plan §四(二)3; 0 for a sector whose accounting has no output
+    (:attr:`cets.mrv.accounting_industry.IndustryRules.output_required`, e.g. Beijing services)."""
 
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="year_data")
     year = models.PositiveSmallIntegerField()
@@ -64,7 +65,7 @@ class FacilityYearData(models.Model):
         ordering = ["facility_id", "year"]
         constraints = [
             models.UniqueConstraint(fields=["facility", "year"], name="facility_year_unique"),
-            models.CheckConstraint(condition=Q(verified_emissions_t__gte=0) & Q(intensity_emissions_t__gte=0) & Q(output_t__gt=0)
+            models.CheckConstraint(condition=Q(verified_emissions_t__gte=0) & Q(intensity_emissions_t__gte=0) & Q(output_t__gte=0)
                                    & Q(intensity_emissions_t__lte=models.F("verified_emissions_t")), name="facility_year_figures"),
         ]
 
@@ -402,7 +403,7 @@ class FacilityVerification(models.Model):
         ordering = ["assignment_id", "facility_id"]
         constraints = [
             models.UniqueConstraint(fields=["assignment", "facility"], name="facility_verification_unique"),
-            models.CheckConstraint(condition=Q(verified_emissions_t__gte=0) & Q(intensity_emissions_t__gte=0) & Q(output_t__gt=0)
+            models.CheckConstraint(condition=Q(verified_emissions_t__gte=0) & Q(intensity_emissions_t__gte=0) & Q(output_t__gte=0)
                                    & Q(intensity_emissions_t__lte=models.F("verified_emissions_t")), name="facility_verification_figures"),
         ]
 

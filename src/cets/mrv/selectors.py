@@ -312,6 +312,35 @@ def facility_sectors(*, market: str = PRIMARY_MARKET, year: int) -> list[str]:
     return sorted(out)
 
 
+def facility_markets(*, user, year: int) -> list[str]:
+    """The markets whose ``year`` list names the user's entity (key emitter) in a sector with facility accounting that
+    year, primary market first; [] for a user without an entity."""
+    from cets.parties.access import membership_of
+    from cets.parties.models import EmitterListEntry
+    from cets.rules.markets import market_ids
+
+    m = membership_of(user)
+    if m is None or m.organisation_id is None:
+        return []
+    listed = set(EmitterListEntry.objects.filter(entity_id=m.organisation_id, year=year, included=True, category=EmitterListEntry.KEY_EMITTER)
+                 .values_list("market", "sector"))
+    out = [mk for mk in market_ids() if any((mk, s) in listed for s in facility_sectors(market=mk, year=year))]
+    return sorted(out, key=lambda mk: mk != PRIMARY_MARKET)
+
+
+def facility_review_markets(*, user, year: int) -> list[str]:
+    """The markets whose ``year`` list names an entity of the user's jurisdiction in a sector with facility accounting,
+    primary market first (the authority's facility review page offers them)."""
+    from cets.parties.access import organisation_scope
+    from cets.parties.models import EmitterListEntry, Organisation
+    from cets.rules.markets import market_ids
+
+    scope = Organisation.objects.filter(organisation_scope(user))
+    out = [mk for mk in market_ids() if EmitterListEntry.objects.filter(market=mk, year=year, included=True, category=EmitterListEntry.KEY_EMITTER,
+                                                                         sector__in=facility_sectors(market=mk, year=year), entity__in=scope).exists()]
+    return sorted(out, key=lambda mk: mk != PRIMARY_MARKET)
+
+
 def _market_packs(market: str):
     from cets.rules.markets import load_market
     from cets.rules.packs import PackError
@@ -348,9 +377,10 @@ def facility_duties(*, user, year: int, market: str = PRIMARY_MARKET) -> dict:
     return {"facilities": rows, "reports": reports, "sectors": sorted({f.sector for f in facs}), "assignments": assignments}
 
 
-def verifier_facility_assignments(*, user, market: str = PRIMARY_MARKET):
-    """The regular verifications of facility sectors assigned to the user's body, newest year first, each with the
-    entity's signed report of the sector (``report``, None if not submitted) and the recorded facility figures."""
+def verifier_facility_assignments(*, user, market: str | None = None):
+    """The regular verifications of facility sectors assigned to the user's body (of ``market``, or of every market),
+    newest year first, each with the entity's signed report of the sector (``report``, None if not submitted) and the
+    recorded facility figures."""
     from cets.parties.access import require_role
     from cets.parties.models import Role
 
@@ -358,18 +388,21 @@ def verifier_facility_assignments(*, user, market: str = PRIMARY_MARKET):
 
     m = require_role(user, Role.VERIFIER)
     out = []
-    qs = (VerificationAssignment.objects.filter(body_id=m.organisation_id, market=market, kind=VerificationAssignment.Kind.REGULAR)
+    qs = (VerificationAssignment.objects.filter(body_id=m.organisation_id, kind=VerificationAssignment.Kind.REGULAR)
           .select_related("entity").prefetch_related("facility_figures__facility").order_by("-year", "entity__name"))
+    if market is not None:
+        qs = qs.filter(market=market)
     for a in qs:
-        if a.sector not in facility_sectors(market=market, year=a.year):
+        if a.sector not in facility_sectors(market=a.market, year=a.year):
             continue
-        rep = AnnualReport.objects.filter(entity_id=a.entity_id, year=a.year, market=market, sector=a.sector, signed_on__isnull=False).first()
+        rep = AnnualReport.objects.filter(entity_id=a.entity_id, year=a.year, market=a.market, sector=a.sector, signed_on__isnull=False).first()
         out.append({"assignment": a, "report": rep, "figures": list(a.facility_figures.all())})
     return out
 
 
 def facility_review(*, user, year: int, today: dt.date, market: str = PRIMARY_MARKET) -> dict:
-    """What a provincial (or the national) authority has to do for the year's facility duties in its jurisdiction:
+    """What a provincial (or the national, or a district) authority has to do for ``market``'s facility duties of the year in its
+    jurisdiction (a district: its units, as :func:`cets.parties.access.organisation_scope`):
     ``plans`` and ``filings`` awaiting review, ``handover`` completed verifications not yet handed to allocation (with
     ``ready`` False while a 不符合 is unresolved), and ``overdue`` = [{entity, facility, duty, subject, due}] for every
     listed entity's facility duty past its due date and not done (plan not submitted; month not filed; annual report not
@@ -380,7 +413,7 @@ def facility_review(*, user, year: int, today: dt.date, market: str = PRIMARY_MA
     from .duty_rules import cycle_due, month_due
     from .models import AnnualReport, DataQualityPlan, FacilityMonthlyFiling, FacilityVerification, VerificationAssignment
 
-    require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
+    require_role(user, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY, Role.DISTRICT_AUTHORITY)
     scope = Organisation.objects.filter(organisation_scope(user))
     sectors = facility_sectors(market=market, year=year)
     plans = (DataQualityPlan.objects.filter(year=year, market=market, facility__isnull=False, entity__in=scope, status=DataQualityPlan.Status.SUBMITTED)

@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
@@ -122,6 +123,33 @@ def _year(request, default: int) -> int:
     return int(raw) if is_digits(raw) and 2005 <= int(raw) <= 2100 else default
 
 
+def _market(request, user, year: int) -> str:
+    """The market of the facility pages: ``?market=`` (or the form's) if it is a market, else the first market whose
+    list names the user's entity for ``year`` with a facility sector (:func:`selectors.facility_markets`), else the
+    primary market."""
+    from cets.rules.markets import market_ids
+
+    raw = request.GET.get("market", "") or request.POST.get("market", "")
+    if raw in market_ids():
+        return raw
+    found = selectors.facility_markets(user=user, year=year)
+    return found[0] if found else PRIMARY_MARKET
+
+
+#: Labels of the annual report's per-facility figures (``details`` of :class:`cets.mrv.accounting_industry.FacilityYear`)
+#: shown on the facility page; a figure without a label is shown by its key.
+DETAIL_LABELS = {
+    "e_fuel_t": _lazy("Fossil fuel combustion (t CO2)"),
+    "e_electricity_t": _lazy("Purchased electricity, net of green electricity (t CO2)"),
+    "e_heat_t": _lazy("Purchased heat (t CO2)"),
+    "e_carbonate_t": _lazy("Clinker carbonate decomposition (t CO2)"),
+    "e_raw_meal_carbon_t": _lazy("Raw-meal non-fuel carbon (t CO2)"),
+    "electricity_mwh": _lazy("Purchased electricity (MWh)"),
+    "green_electricity_mwh": _lazy("Green electricity counted as zero (MWh)"),
+    "heat_gj": _lazy("Purchased heat (GJ)"),
+}
+
+
 def _day(text: str):
     import datetime as dt
 
@@ -173,12 +201,15 @@ def facilities(request):
     from django.utils import timezone
 
     year = _year(request, timezone.localdate().year - 1)
+    market = _market(request, request.user, year)
     try:
-        duties = selectors.facility_duties(user=request.user, year=year)
+        duties = selectors.facility_duties(user=request.user, year=year, market=market)
     except CetsError:
         raise Http404 from None
-    return render(request, "mrv/facilities.html", {"viewer": viewer_of(request.user), "year": year, "d": duties,
-                                                   "years": list(range(2024, timezone.localdate().year + 2))})
+    lines = {s: [{"facility_id": f["facility_id"], "lines": [(DETAIL_LABELS.get(k, k), v) for k, v in (f.get("details") or {}).items()]}
+                 for f in r.facilities] for s, r in duties["reports"].items()}
+    return render(request, "mrv/facilities.html", {"viewer": viewer_of(request.user), "year": year, "d": duties, "market": market,
+                                                   "report_lines": lines, "years": list(range(2023, timezone.localdate().year + 2))})
 
 
 @login_required
@@ -200,12 +231,13 @@ def facility_month(request, facility_id: int, year: int, month: int):
     fac = Facility.objects.filter(pk=facility_id, entity__members__user=request.user).first() if request.user.is_authenticated else None
     if fac is None or not 1 <= month <= 12 or not 2005 <= year <= 2100:
         raise Http404
+    market = _market(request, request.user, year)
     try:
-        rules = industry_rules(market=PRIMARY_MARKET, sector=fac.sector, year=year)[0]
+        rules = industry_rules(market=market, sector=fac.sector, year=year)[0]
     except CetsError:
         raise Http404 from None
     problems = []
-    filing = FacilityMonthlyFiling.objects.filter(facility=fac, year=year, month=month, market=PRIMARY_MARKET).prefetch_related("lines").first()
+    filing = FacilityMonthlyFiling.objects.filter(facility=fac, year=year, month=month, market=market).prefetch_related("lines").first()
     rows = [{f: ("" if getattr(ln, f) is None else getattr(ln, f)) for f in FACILITY_LINE_FIELDS} for ln in filing.lines.all()] if filing else []
     if request.method == "POST":
         lines, problems = parse_facility_lines(request.POST)
@@ -213,20 +245,21 @@ def facility_month(request, facility_id: int, year: int, month: int):
         rows = [r for r in rows if any(v.strip() for v in r.values())]
         if not problems:
             try:
-                facility_month_file(facility=fac, year=year, month=month, lines=lines, actor=request.user, on=timezone.localdate())
+                facility_month_file(facility=fac, year=year, month=month, lines=lines, actor=request.user, on=timezone.localdate(), market=market)
             except InputError as e:
                 problems = e.problems
             except CetsError as e:
                 messages.error(request, _refusal(request, e))
             else:
                 messages.success(request, _("Month filed."))
-                return redirect(f"{reverse('mrv:facilities')}?year={year}")
+                return redirect(f"{reverse('mrv:facilities')}?year={year}&market={market}")
     rows += [dict.fromkeys(FACILITY_LINE_FIELDS, "") for _ in range(FACILITY_BLANK_LINES)]
     zh = _zh(request)
     shown = [{"row": p.row, "field": p.field, "value": p.value, "reason": p.zh if zh else p.en} for p in problems]
     return render(request, "mrv/facility_month.html", {
         "viewer": viewer_of(request.user), "facility": fac, "year": year, "month": month, "filing": filing, "rows": rows,
-        "sources": SOURCES[rules.sector], "problems": shown, "processes": list(rules.processes), "first_day": dt.date(year, month, 1)})
+        "sources": SOURCES[rules.sector], "problems": shown, "processes": list(rules.processes), "first_day": dt.date(year, month, 1),
+        "market": market})
 
 
 @require_POST
@@ -243,6 +276,7 @@ def facility_action(request, name: str):
 
     p = request.POST
     year = _year(request, timezone.localdate().year - 1)
+    market = _market(request, request.user, year)
     today = timezone.localdate()
     back = {"plan": "mrv:facilities", "report": "mrv:facilities", "sign": "mrv:facilities", "verify": "mrv:facility_verify",
             "plan_review": "mrv:facility_review", "month_review": "mrv:facility_review", "handover": "mrv:facility_review"}
@@ -258,14 +292,14 @@ def facility_action(request, name: str):
     try:
         if name == "plan":
             fac = Facility.objects.filter(pk=pk("facility_id")).first() or _404()
-            fs.facility_plan_submit(facility=fac, year=year, summary=p.get("summary", "")[:5000], actor=request.user, on=today)
+            fs.facility_plan_submit(facility=fac, year=year, summary=p.get("summary", "")[:5000], actor=request.user, on=today, market=market)
         elif name == "report":
             from cets.parties.access import membership_of
 
             m = membership_of(request.user)
             if m is None:
                 raise Http404
-            fs.facility_annual_report_generate(entity=m.organisation, year=year, actor=request.user, sector=p.get("sector", "") or None)
+            fs.facility_annual_report_generate(entity=m.organisation, year=year, actor=request.user, sector=p.get("sector", "") or None, market=market)
         elif name == "sign":
             rep = AnnualReport.objects.filter(pk=pk("report_id")).first() or _404()
             services.annual_report_sign(report_id=rep.pk, actor=request.user, on=today)
@@ -299,7 +333,7 @@ def facility_action(request, name: str):
     else:
         if name != "handover":
             messages.success(request, _("Saved."))
-    return redirect(f"{reverse(back[name])}?year={year}")
+    return redirect(f"{reverse(back[name])}?year={year}&market={market}")
 
 
 def _404():
@@ -322,19 +356,27 @@ def facility_verify(request):
 @require_safe
 @login_required
 def facility_review(request):
-    """The province's page for facility duties: plans and months to review, verifications to hand over, overdue list."""
+    """The authority's page for facility duties of a market (``?market=``, default the first market with listed facility
+    entities in the user's jurisdiction, :func:`selectors.facility_review_markets`): plans and months to review (a Beijing
+    district bureau checks its units' months), verifications to hand over, overdue list."""
     from django.utils import timezone
+
+    from cets.rules.markets import market_ids
 
     today = timezone.localdate()
     year = _year(request, today.year - 1)
     try:
-        r = selectors.facility_review(user=request.user, year=year, today=today)
+        markets = selectors.facility_review_markets(user=request.user, year=year)
+        raw = request.GET.get("market", "")
+        market = raw if raw in market_ids() else (markets[0] if markets else PRIMARY_MARKET)
+        r = selectors.facility_review(user=request.user, year=year, today=today, market=market)
     except CetsError:
         raise Http404 from None
     overdue = [{**o, "label": DUTY_LABELS[o["duty"]]} for o in r["overdue"]]
     page = Paginator(overdue, 200).get_page(request.GET.get("page", 1))
     return render(request, "mrv/facility_review.html", {"viewer": viewer_of(request.user), "year": year, "r": r, "page": page, "today": today,
-                                                        "years": list(range(2024, today.year + 2)), "query": f"year={year}&"})
+                                                        "market": market, "markets": sorted(set(markets) | {market, PRIMARY_MARKET}),
+                                                        "years": list(range(2023, today.year + 2)), "query": f"year={year}&market={market}&"})
 
 
 # -- general reporting units (一般报告单位, 京环发〔2024〕8号 三(一)2) ---------------------------------------------
