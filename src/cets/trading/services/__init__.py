@@ -9,6 +9,7 @@ from . import funds
 from .members import acts_for, member_admit, member_client_add, member_reinstate, member_suspend, members_list, suspended_member_of
 from .orders import (
     _BOOKS,
+    FALLBACKS,
     SHANGHAI,
     TRADER_ROLES,
     MarketRules,
@@ -25,7 +26,9 @@ from .orders import (
     market_rules,
     order_cancel,
     order_place,
+    order_place_queued,
     order_take,
+    order_take_queued,
     sellable_t,
     sequencer_drain,
     tradeable_subjects,
@@ -33,9 +36,9 @@ from .orders import (
 )
 
 __all__ = [
-    "_BOOKS", "_allocation_t", "_freeze", "_log",
+    "_BOOKS", "FALLBACKS", "_allocation_t", "_freeze", "_log",
     "SHANGHAI", "TRADER_ROLES", "MarketRules", "auction_bid", "auction_close", "auction_offer", "book_read", "day_close", "day_open", "trading_day", "funds",
     "acts_for", "member_admit", "member_client_add", "member_reinstate", "member_suspend", "members_list", "suspended_member_of",
-    "holding_limit_t", "market_rules", "order_cancel", "order_place", "order_take", "sellable_t", "sequencer_drain",
+    "holding_limit_t", "market_rules", "order_cancel", "order_place", "order_place_queued", "order_take", "order_take_queued", "sellable_t", "sequencer_drain",
     "tradeable_subjects",
 ]

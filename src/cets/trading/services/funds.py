@@ -245,6 +245,7 @@ class FundPost:
     reference: str = ""
     trade: object = None
     order: object = None
+    at: dt.datetime | None = None  # its ``recorded_at`` when not the batch's (the sequencer's group commit: each entry's own time)
 
 
 def post_batch(entries: Sequence[FundPost], *, at: dt.datetime | None = None) -> list[FundEntry]:
@@ -284,4 +285,4 @@ def post_batch(entries: Sequence[FundPost], *, at: dt.datetime | None = None) ->
     when = at or timezone.now()
     return FundEntry.objects.bulk_create([
         FundEntry(key=e.key, kind=e.kind, debit_account=e.debit[0], debit_bucket=e.debit[1], credit_account=e.credit[0], credit_bucket=e.credit[1],
-                  amount_fen=e.amount_fen, reference=e.reference, trade=e.trade, order=e.order, recorded_at=when) for e in entries])
+                  amount_fen=e.amount_fen, reference=e.reference, trade=e.trade, order=e.order, recorded_at=e.at or when) for e in entries])
