@@ -20,7 +20,7 @@ from cets.registry.models import Account, AccountStatus, Holding, Transfer
 from cets.trading import services as ts
 from cets.trading.funds import funds_deposit, funds_verify
 from cets.trading.models import FundAccount, FundEntry, Order, Trade
-from tests.conftest import SD_1, SD_2, ZJ_1
+from tests.conftest import ZJ_1
 
 WHO = ["sd1", "sd2", "zj1"]
 
