@@ -10,7 +10,7 @@ settlement trade by trade (the fallback), which voids that command only."""
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -109,7 +109,11 @@ def batched(accepted, orgs, cuts: set[int]) -> dict:
 @given(ops=st.lists(op_strategy(), min_size=3, max_size=24), cuts=st.sets(st.integers(0, 24), max_size=4))
 def test_batches_leave_what_one_by_one_leaves(three, ops, cuts):
     """Property: any commands the one-by-one path accepts at entry, appended and applied in batches (cut anywhere),
-    leave the same orders, trades, book, journal rows and hashes, fund entries, holdings and balances."""
+    leave the same orders, trades, book, journal rows and hashes, fund entries, holdings and balances. SQLite only:
+    there a rolled-back run gives its sequence numbers back, so both runs number their rows alike (PostgreSQL's
+    sequences do not roll back; the crash test covers the batched path there)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the two runs number their rows alike only where a rollback gives sequence numbers back (SQLite)")
     with transaction.atomic():
         ts._BOOKS.clear()
         with transaction.atomic():

@@ -478,6 +478,17 @@ def order_take(
 # --- the group-commit entry (issue 19) --------------------------------------------------------------
 
 
+_KNOWN_SUBJECTS: set[tuple[str, str]] = set()  # (pack, subject) pairs this process has resolved to a unit type
+
+
+def _unit_type_known(rules: MarketRules, instrument: str) -> None:
+    """T0206 unless ``instrument`` is a subject of the market that resolves to a registry unit type (:func:`_unit_type`),
+    read once per process and subject (unit types are never deleted)."""
+    if (rules.pack_id, instrument) not in _KNOWN_SUBJECTS:
+        _unit_type(rules, instrument)
+        _KNOWN_SUBJECTS.add((rules.pack_id, instrument))
+
+
 def _append(market: str, **fields) -> Order:
     """A queued command appended to the log in a short transaction of its own (the append lock only, not the market
     lock: the sequencer's batch does not hold it up); its commit is the acknowledgement of receipt. Idempotent on
@@ -503,20 +514,23 @@ def order_place_queued(*, key: str, participant: Organisation, instrument: str, 
     positions it holds (T0212 maximum holding, T0201 funds, T0207 sellable units — a refusal shows as a rejected
     order with that code, nothing frozen), freezes, applies it to the book and settles its trades; the order row
     carries the result once that batch commits. ``price_fen`` fen per tonne (int), ``quantity_t`` tonnes (int).
-    Idempotent on ``key``."""
-    if (o := _existing(key)) is not None:
-        return o
-    _participant_check(actor, participant, market)
-    _validate_order_shape(side, price_fen, quantity_t)
-    now = _local(at)
-    rules = market_rules(market, now.date())
-    if method not in rules.sessions:
-        raise CetsError(T0113, method)
-    _check_open(method, now, rules)
-    _unit_type(rules, instrument)
-    acc = _rights_check(participant, instrument, market, rules)
-    _require_day_open(market, instrument, now.date())
-    acc = _registry_account(participant, market, acc)
+    Idempotent on ``key`` (a retry is answered by the append, or after a refusal of the checks)."""
+    try:
+        _participant_check(actor, participant, market)
+        _validate_order_shape(side, price_fen, quantity_t)
+        now = _local(at)
+        rules = market_rules(market, now.date())
+        if method not in rules.sessions:
+            raise CetsError(T0113, method)
+        _check_open(method, now, rules)
+        _unit_type_known(rules, instrument)
+        acc = _rights_check(participant, instrument, market, rules)
+        _require_day_open(market, instrument, now.date())
+        acc = _registry_account(participant, market, acc)
+    except CetsError:
+        if (o := _existing(key)) is not None:
+            return o
+        raise
     return _append(market, key=key, kind=Order.Kind.PLACE, trading_day=now.date(), instrument=instrument, method=method, side=side,
                    price_fen=price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, counterparty=counterparty,
                    actor=actor, entered_at=now, account=acc)
@@ -528,19 +542,22 @@ def order_take_queued(*, key: str, participant: Organisation, quote_seq: int, qu
     T0209, T0102, T0211 (the quote is not resting nor received — a quote still in the queue may be taken; the book
     decides when the batch applies the take: T0106–T0109, T0112), T0205, T0501/T0502, T0208 raise here; T0201/T0207
     show on the rejected order after the batch. Idempotent on ``key``."""
-    if (o := _existing(key)) is not None:
-        return o
-    _participant_check(actor, participant, market)
-    if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
-        raise CetsError(T0102, repr(quantity_t))
-    quote = Order.objects.filter(seq=quote_seq, market=market, kind=Order.Kind.PLACE, status__in=(Order.Status.RESTING, Order.Status.RECEIVED),
-                                 voided=False).first()
-    if quote is None:
-        raise CetsError(T0211, f"#{quote_seq}")
-    now = _local(at)
-    rules = market_rules(market, now.date())
-    _check_open(quote.method, now, rules)
-    acc = _registry_account(participant, market, _rights_check(participant, quote.instrument, market, rules))
+    try:
+        _participant_check(actor, participant, market)
+        if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
+            raise CetsError(T0102, repr(quantity_t))
+        quote = Order.objects.filter(seq=quote_seq, market=market, kind=Order.Kind.PLACE,
+                                     status__in=(Order.Status.RESTING, Order.Status.RECEIVED), voided=False).first()
+        if quote is None:
+            raise CetsError(T0211, f"#{quote_seq}")
+        now = _local(at)
+        rules = market_rules(market, now.date())
+        _check_open(quote.method, now, rules)
+        acc = _registry_account(participant, market, _rights_check(participant, quote.instrument, market, rules))
+    except CetsError:
+        if (o := _existing(key)) is not None:
+            return o
+        raise
     side = bk.BUY if quote.side == bk.SELL else bk.SELL
     return _append(market, key=key, kind=Order.Kind.TAKE, trading_day=now.date(), instrument=quote.instrument, method=quote.method, side=side,
                    price_fen=quote.price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target_id=quote.seq,
