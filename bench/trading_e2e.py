@@ -5,7 +5,7 @@ One invocation:
    with the same number of clients for the same time (``pgbench -i -s SCALE``, then ``-c C -j C -T S``): the baseline;
 2. migrates, opens P participants with allowances in their trading position and funds, opens the CEA23 trading day;
 3. runs C client processes for S seconds; each repeatedly places a listing quote (sell or buy) and takes
-   a resting quote of another participant through the real ``order_place`` / ``order_take`` services
+   the best resting quote of a side (the lowest sell or the highest buy) of another participant through the real ``order_place`` / ``order_take`` services
    (each call writes the order with its freeze and applies it — book, trades, settlement in the registry and the
    fund ledger — in one transaction whose commit is the acknowledgement); the participants are key emitting
    entities (only they may trade CEA on the national market);
@@ -116,8 +116,9 @@ def worker(n: int, dbname: str, seconds: float, barrier, queue) -> None:
                 order_place(key=f"{run}-{k}", participant=me, instrument="CEA23", method="listing", side=rng.choice("BS"),
                             price_fen=rng.randint(9_400, 9_600), quantity_t=rng.randint(1, 50), actor=None, at=at)
             else:
-                q = (Order.objects.filter(status=Order.Status.RESTING, instrument="CEA23").exclude(participant=me)
-                     .order_by("price_fen" if rng.random() < 0.5 else "-price_fen").values_list("seq", "remaining_t", "side").first())
+                side = rng.choice("BS")  # the best quote of a side (the book refuses a take outside the best five levels, T0106)
+                q = (Order.objects.filter(status=Order.Status.RESTING, instrument="CEA23", side=side).exclude(participant=me)
+                     .order_by("price_fen" if side == "S" else "-price_fen").values_list("seq", "remaining_t", "side").first())
                 if q is None:
                     continue
                 order_take(key=f"{run}-{k}", participant=me, quote_seq=q[0], quantity_t=rng.randint(1, q[1]), actor=None, at=at)
@@ -162,8 +163,9 @@ def batched_worker(n: int, dbname: str, seconds: float, window: int, barrier, qu
                 o = order_place_queued(key=f"{run}-{k}", participant=me, instrument="CEA23", method="listing", side=rng.choice("BS"),
                                        price_fen=rng.randint(9_400, 9_600), quantity_t=rng.randint(1, 50), actor=None, at=at)
             else:
-                q = (Order.objects.filter(status=Order.Status.RESTING, instrument="CEA23").exclude(participant=me)
-                     .order_by("price_fen" if rng.random() < 0.5 else "-price_fen").values_list("seq", "remaining_t").first())
+                side = rng.choice("BS")  # the best quote of a side (the book refuses a take outside the best five levels, T0106)
+                q = (Order.objects.filter(status=Order.Status.RESTING, instrument="CEA23", side=side).exclude(participant=me)
+                     .order_by("price_fen" if side == "S" else "-price_fen").values_list("seq", "remaining_t").first())
                 if q is None:
                     continue
                 o = order_take_queued(key=f"{run}-{k}", participant=me, quote_seq=q[0], quantity_t=rng.randint(1, q[1]), actor=None, at=at)

@@ -478,6 +478,54 @@ def order_take(
 # --- the group-commit entry (issue 19) --------------------------------------------------------------
 
 
+def _append_statement(conn, market: str, fields: dict) -> Order:
+    """PostgreSQL: the append as ONE statement (in autocommit its own transaction: one round trip) — the append lock
+    (:func:`_append_lock`) is taken in its ``FROM`` before the row, and its ``seq``, is made, and held to its commit;
+    a key already in the log inserts nothing and answers the first command."""
+    o = Order(market=market, queued=True, **fields)
+    cols = [f for f in Order._meta.concrete_fields if f.column != "seq"]
+    values = [f.get_db_prep_save(getattr(o, f.attname), conn) for f in cols]
+    marks = ", ".join(f"%s::{f.db_type(conn)}" for f in cols)
+    sql = (f"INSERT INTO {Order._meta.db_table} ({', '.join(f.column for f in cols)}) SELECT {marks} "
+           f"FROM (SELECT pg_advisory_xact_lock(%s, %s)) AS lock ON CONFLICT (key) DO NOTHING RETURNING seq")
+    with conn.cursor() as cur:
+        cur.execute(sql, [*values, _APPEND_LOCK_CLASS, zlib.crc32(market.encode()) & 0x7FFFFFFF])
+        row = cur.fetchone()
+    if row is None:
+        return Order.objects.get(key=fields["key"])
+    o.seq = o.pk = row[0]
+    o._state.adding, o._state.db = False, conn.alias
+    return o
+
+
+# What a queued entry read of the calendar and of the day's open, for at most a second per process: thousands of
+# appends a second need not each read what changes a few times a day, and the book is the last word (a command
+# appended after its instrument closed is rejected by the book when the batch applies it, T0111).
+_RECENT: dict[tuple, tuple[float, object]] = {}
+RECENT_S = 1.0
+
+
+def _recently(key: tuple, read):
+    """``read()``'s answer (None when it raised nothing), reused for :data:`RECENT_S` seconds; a refusal is not kept."""
+    import time
+
+    now = time.monotonic()
+    hit = _RECENT.get(key)
+    if hit is not None and now - hit[0] < RECENT_S:
+        return hit[1]
+    value = read()
+    _RECENT[key] = (now, value)
+    return value
+
+
+def _check_open_recent(method: str, at: dt.datetime, rules: MarketRules) -> None:
+    """:func:`_check_open` with the calendar's override of the day read at most once a second (T0205)."""
+    day = at.date()
+    overrides = _recently(("calendar", day), lambda: _calendar_overrides(day))
+    if not is_trading_day(day, overrides, rules.closed_days) or not in_session(at.time(), rules.sessions[method]):
+        raise CetsError(T0205, f"{method} {at:%Y-%m-%d %H:%M}")
+
+
 _KNOWN_SUBJECTS: set[tuple[str, str]] = set()  # (pack, subject) pairs this process has resolved to a unit type
 
 
@@ -495,6 +543,9 @@ def _append(market: str, **fields) -> Order:
     ``key`` (a concurrent append of the same key returns the first)."""
     from django.db import IntegrityError
 
+    conn = transaction.get_connection()
+    if conn.vendor == "postgresql":
+        return _append_statement(conn, market, fields)
     try:
         with transaction.atomic():
             _append_lock(market)
@@ -522,10 +573,10 @@ def order_place_queued(*, key: str, participant: Organisation, instrument: str, 
         rules = market_rules(market, now.date())
         if method not in rules.sessions:
             raise CetsError(T0113, method)
-        _check_open(method, now, rules)
+        _check_open_recent(method, now, rules)
         _unit_type_known(rules, instrument)
         acc = _rights_check(participant, instrument, market, rules)
-        _require_day_open(market, instrument, now.date())
+        _recently(("open", market, instrument, now.date()), lambda: _require_day_open(market, instrument, now.date()))
         acc = _registry_account(participant, market, acc)
     except CetsError:
         if (o := _existing(key)) is not None:
@@ -552,7 +603,7 @@ def order_take_queued(*, key: str, participant: Organisation, quote_seq: int, qu
             raise CetsError(T0211, f"#{quote_seq}")
         now = _local(at)
         rules = market_rules(market, now.date())
-        _check_open(quote.method, now, rules)
+        _check_open_recent(quote.method, now, rules)
         acc = _registry_account(participant, market, _rights_check(participant, quote.instrument, market, rules))
     except CetsError:
         if (o := _existing(key)) is not None:
