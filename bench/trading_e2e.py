@@ -153,7 +153,7 @@ def batched_worker(n: int, dbname: str, seconds: float, window: int, barrier, qu
     applied = 0
     while time.perf_counter() < end:
         while sum(1 for s, _ in sent[-window:] if s > applied) >= window and time.perf_counter() < end:
-            time.sleep(0.002)
+            time.sleep(0.01)  # a poll of the applied position (a PostgreSQL LISTEN would spare these reads)
             applied = MarketState.objects.values_list("applied_seq", flat=True).get(market="national")
         me = orgs[rng.randrange(len(orgs))]
         k += 1
@@ -207,7 +207,7 @@ def sequencer(dbname: str, batch: int, stop, barrier, queue) -> None:
             if not commits or commits[-1][0] >= last:
                 break
         if not n:
-            time.sleep(0.001)
+            time.sleep(0.005)
     queue.put(("sequencer", commits, sizes, FALLBACKS.get("national", 0)))
 
 
