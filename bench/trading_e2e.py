@@ -198,6 +198,12 @@ def sequencer(dbname: str, batch: int, stop, barrier, queue) -> None:
         return out
 
     _orders._drain_batch = timed
+    prof = None
+    if os.environ.get("CETS_BENCH_PROFILE"):  # a cProfile of the sequencer, written next to the results
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     barrier.wait()
     while True:
         done = stop.is_set()
@@ -208,6 +214,9 @@ def sequencer(dbname: str, batch: int, stop, barrier, queue) -> None:
                 break
         if not n:
             time.sleep(0.005)
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(os.environ["CETS_BENCH_PROFILE"])
     queue.put(("sequencer", commits, sizes, FALLBACKS.get("national", 0)))
 
 
