@@ -8,6 +8,9 @@ transaction (``_entered``) lock the market, write it to the command log (``Order
 book (``trading.book``) and, for each event, updates the order, settles each trade (units through the registry,
 the payment and fees set-based through ``funds.post_batch``: delivery versus payment) and releases what a finished
 order no longer needs. The commit is the acknowledgement (issue 19: one commit per command instead of two).
+The group commit (issue 19, :mod:`.groupcommit`): ``order_place_queued`` / ``order_take_queued`` append a command
+without its freeze (a short transaction, the acknowledgement of receipt); ``sequencer_drain`` (``cets trading
+sequencer``) checks, freezes, applies and settles up to N of them in one transaction, settlement set-based.
 ``day_close`` expires the day's orders and writes the
 day's statistics and quote.
 
