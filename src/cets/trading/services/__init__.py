@@ -1,5 +1,6 @@
 """Trading writes, by noun: :mod:`.orders` (order entry with pre-trade checks, the sequencer, trade-by-trade
-DVP settlement, auctions, the day's open and close) and :mod:`.funds` (the fund ledger, in fen), :mod:`.members` (exchange members and service institutions), :mod:`.groupcommit` (the sequencer's batch: positions in memory, settlement set-based; issue 19).
+DVP settlement, auctions, the day's open and close) and :mod:`.funds` (the fund ledger, in fen), :mod:`.members` (exchange members and service institutions),
+:mod:`.groupcommit` (the sequencer's batch: positions in memory, settlement set-based; issue 19).
 
 Every name other modules and tests used from ``cets.trading.services`` is re-exported here (including a
 few internals the tests drive directly: ``_BOOKS``, ``_log``, ``_freeze``, ``_allocation_t``).
