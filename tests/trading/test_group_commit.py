@@ -200,3 +200,19 @@ def test_an_entry_after_queued_commands_applies_them_first(three):
     assert Transfer.objects.filter(key=f"order-{quote.seq}-hold", quantity=40).exists()
     assert Holding.objects.get(account__holder=sd1, position="pending").quantity == 40
     assert audit_verify().ok and not funds_verify()
+
+
+def test_the_sequencer_command_drains_queued_commands_in_batches(three, capsys):
+    """``cets trading sequencer --once --batch 2``: the market's sequencer applies the queued commands, two per
+    transaction, and prints how many it applied."""
+    from cets.cli import main
+
+    sd1, sd2 = three["sd1"], three["sd2"]
+    quote = ts.order_place_queued(key="c-quote", participant=sd1, instrument="CEA23", method="listing", side="S", price_fen=9_500, quantity_t=40,
+                                  actor=None)
+    ts.order_take_queued(key="c-take", participant=sd2, quote_seq=quote.seq, quantity_t=40, actor=None)
+    ts.order_place_queued(key="c-bid", participant=sd2, instrument="CEA23", method="listing", side="B", price_fen=9_400, quantity_t=5, actor=None)
+    assert main(["trading", "sequencer", "--once", "--batch", "2"]) == 0
+    assert "applied 3 command(s)" in capsys.readouterr().out
+    assert dict(Order.objects.filter(key__startswith="c-").values_list("key", "status")) == {"c-quote": "filled", "c-take": "filled", "c-bid": "resting"}
+    assert Trade.objects.filter(quantity_t=40).count() == 1 and audit_verify().ok and not funds_verify()
