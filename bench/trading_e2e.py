@@ -5,7 +5,7 @@ One invocation:
    with the same number of clients for the same time (``pgbench -i -s SCALE``, then ``-c C -j C -T S``): the baseline;
 2. migrates, opens P participants with allowances in their trading position and funds, opens the CEA23 trading day;
 3. runs C client processes for S seconds; each repeatedly places a listing quote (sell or buy) and takes
-   a resting quote of another participant through the real ``order_place`` / ``order_take`` services
+   the best resting quote of a side (the lowest sell or the highest buy) of another participant through the real ``order_place`` / ``order_take`` services
    (each call writes the order with its freeze and applies it — book, trades, settlement in the registry and the
    fund ledger — in one transaction whose commit is the acknowledgement); the participants are key emitting
    entities (only they may trade CEA on the national market);
@@ -14,9 +14,18 @@ One invocation:
    ``bench/results/trading_e2e.json`` (``--quick``: ``bench/results/quick/``);
 5. prints last ``ratio: <our commands/s ÷ pgbench tps> (aim ≥ 0.5)``.
 
+``--mode batched`` (issue 19, the group commit): the C clients append commands to the log through
+``order_place_queued`` / ``order_take_queued`` (each append is a short transaction of its own; its commit is the
+acknowledgement of receipt), each keeping at most ``--window`` commands not yet applied; one sequencer process drains
+the log in batches of up to ``--batch`` (``sequencer_drain``: pre-trade checks in memory, the book, settlement of the
+batch's trades set-based, one commit per batch). Commands per second count every appended command from the start
+until the sequencer has applied the last; the latency of a command runs from its append's start to the commit of
+the batch that applied it. ``--mode direct`` (the default: the path the pages and the API take) is the one above.
+
 Without PostgreSQL or pgbench it prints ``skipped: <reason>``.
 
 Run:  .venv/bin/python bench/trading_e2e.py --clients 4 --seconds 20
+      .venv/bin/python bench/trading_e2e.py --mode batched --clients 8 --seconds 20
       .venv/bin/python bench/trading_e2e.py --quick      (2 clients, 3 s, pgbench scale 1: validation only)
 A benchmark, not a test: it measures and reports; it asserts nothing about speed.
 """
@@ -107,8 +116,9 @@ def worker(n: int, dbname: str, seconds: float, barrier, queue) -> None:
                 order_place(key=f"{run}-{k}", participant=me, instrument="CEA23", method="listing", side=rng.choice("BS"),
                             price_fen=rng.randint(9_400, 9_600), quantity_t=rng.randint(1, 50), actor=None, at=at)
             else:
-                q = (Order.objects.filter(status=Order.Status.RESTING, instrument="CEA23").exclude(participant=me)
-                     .order_by("price_fen" if rng.random() < 0.5 else "-price_fen").values_list("seq", "remaining_t", "side").first())
+                side = rng.choice("BS")  # the best quote of a side (the book refuses a take outside the best five levels, T0106)
+                q = (Order.objects.filter(status=Order.Status.RESTING, instrument="CEA23", side=side).exclude(participant=me)
+                     .order_by("price_fen" if side == "S" else "-price_fen").values_list("seq", "remaining_t", "side").first())
                 if q is None:
                     continue
                 order_take(key=f"{run}-{k}", participant=me, quote_seq=q[0], quantity_t=rng.randint(1, q[1]), actor=None, at=at)
@@ -116,6 +126,165 @@ def worker(n: int, dbname: str, seconds: float, barrier, queue) -> None:
             refused += 1
         lat.append(time.perf_counter() - t0)
     queue.put((lat, refused))
+
+
+def batched_worker(n: int, dbname: str, seconds: float, window: int, barrier, queue) -> None:
+    """A client of the group commit: appends commands (a listing quote, then a take of a resting quote of another
+    participant), at most ``window`` of its own not yet applied; reports (seq, append start) of each."""
+    import datetime as dt
+    import random
+    from zoneinfo import ZoneInfo
+
+    django_setup(dbname)
+    from cets.core.errors import CetsError
+    from cets.parties.models import Organisation
+    from cets.trading.models import MarketState, Order
+    from cets.trading.services import order_place_queued, order_take_queued
+
+    at = dt.datetime(2024, 11, 4, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    orgs = list(Organisation.objects.filter(name__startswith="基准交易").order_by("pk"))
+    rng = random.Random(n)
+    sent: list[tuple[int, float]] = []
+    refused = 0
+    run = f"{os.getpid()}-{time.time_ns()}"
+    barrier.wait()
+    end = time.perf_counter() + seconds
+    k = 0
+    applied = 0
+    while time.perf_counter() < end:
+        while sum(1 for s, _ in sent[-window:] if s > applied) >= window and time.perf_counter() < end:
+            time.sleep(0.01)  # a poll of the applied position (a PostgreSQL LISTEN would spare these reads)
+            applied = MarketState.objects.values_list("applied_seq", flat=True).get(market="national")
+        me = orgs[rng.randrange(len(orgs))]
+        k += 1
+        t0 = time.time()
+        try:
+            if k % 2:
+                o = order_place_queued(key=f"{run}-{k}", participant=me, instrument="CEA23", method="listing", side=rng.choice("BS"),
+                                       price_fen=rng.randint(9_400, 9_600), quantity_t=rng.randint(1, 50), actor=None, at=at)
+            else:
+                side = rng.choice("BS")  # the best quote of a side (the book refuses a take outside the best five levels, T0106)
+                q = (Order.objects.filter(status=Order.Status.RESTING, instrument="CEA23", side=side).exclude(participant=me)
+                     .order_by("price_fen" if side == "S" else "-price_fen").values_list("seq", "remaining_t").first())
+                if q is None:
+                    continue
+                o = order_take_queued(key=f"{run}-{k}", participant=me, quote_seq=q[0], quantity_t=rng.randint(1, q[1]), actor=None, at=at)
+            sent.append((o.seq, t0))
+        except CetsError:
+            refused += 1
+    queue.put((sent, refused))
+
+
+def sequencer(dbname: str, batch: int, stop, barrier, queue) -> None:
+    """The group commit's sequencer: drains the log in batches until told to stop and the log is applied; reports
+    (applied seq, commit time) after each drain, batch sizes and fallbacks."""
+    django_setup(dbname)
+    from django.db.models import Max
+
+    from cets.trading.models import Order
+    from cets.trading.services import FALLBACKS, sequencer_drain
+
+    commits: list[tuple[int, float]] = []
+    sizes: list[int] = []
+    from cets.trading.services import orders as _orders
+
+    real = _orders._drain_batch
+
+    def timed(*a, **kw):
+        out = real(*a, **kw)
+        if out:
+            commits.append((out[-1].seq, time.time()))
+            sizes.append(len(out))
+        return out
+
+    _orders._drain_batch = timed
+    prof = None
+    if os.environ.get("CETS_BENCH_PROFILE"):  # a cProfile of the sequencer, written next to the results
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    barrier.wait()
+    while True:
+        done = stop.is_set()
+        n = sequencer_drain(market="national", batch=batch)
+        if done:
+            last = Order.objects.filter(market="national").aggregate(m=Max("seq"))["m"] or 0
+            if not commits or commits[-1][0] >= last:
+                break
+        if not n:
+            time.sleep(0.005)
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(os.environ["CETS_BENCH_PROFILE"])
+    queue.put(("sequencer", commits, sizes, FALLBACKS.get("national", 0)))
+
+
+def run_batched(args, dbname: str, pg: dict, facts: dict) -> int:
+    import bisect
+
+    from django.db import connections
+
+    connections.close_all()
+    ctx = mp.get_context("spawn")
+    barrier, queue, stop = ctx.Barrier(args.clients + 2), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=batched_worker, args=(n, dbname, args.seconds, args.window, barrier, queue)) for n in range(args.clients)]
+    seqp = ctx.Process(target=sequencer, args=(dbname, args.batch, stop, barrier, queue))
+    for p in [*procs, seqp]:
+        p.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    results = [queue.get() for _ in procs]
+    stop.set()
+    seq_out = queue.get()
+    elapsed = time.perf_counter() - t0
+    for p in [*procs, seqp]:
+        p.join()
+    _, commits, sizes, fallbacks = seq_out
+    from cets.registry.audit import audit_verify
+    from cets.trading.funds import funds_verify
+    from cets.trading.models import Order, Trade
+
+    applied_at = [c[0] for c in commits]
+    lat = []
+    for sent, _ in results:
+        for seq, t_start in sent:
+            i = bisect.bisect_left(applied_at, seq)
+            if i < len(commits):
+                lat.append(commits[i][1] - t_start)
+    lat.sort()
+    orders = Order.objects.exclude(kind__in=("open_day", "close_day")).count()
+    unapplied = Order.objects.filter(status=Order.Status.RECEIVED).count()
+    trades = Trade.objects.count()
+    audit = audit_verify()
+    fund_problems = funds_verify()
+    cps = round(orders / elapsed, 1)
+    ratio = round(cps / pg["tps"], 3) if pg["tps"] else None
+    ok = audit.ok and not fund_problems and not unapplied
+    out = {
+        "benchmark": "trading_e2e", "mode": "batched", "quick": args.quick,
+        "clients": args.clients, "window": args.window, "batch": args.batch, "seconds": round(elapsed, 1), "commands": orders, "trades": trades,
+        "commands_per_s": cps, "trades_per_s": round(trades / elapsed, 1),
+        "p50_ms": round(1000 * statistics.median(lat), 2) if lat else None,
+        "p99_ms": round(1000 * lat[int(0.99 * (len(lat) - 1))], 2) if lat else None,
+        "batches": len(sizes), "batch_mean": round(statistics.mean(sizes), 1) if sizes else None, "fallbacks": fallbacks,
+        "rejected_in_batch": Order.objects.filter(status=Order.Status.REJECTED).count(), "unapplied": unapplied,
+        "refused_at_entry": sum(r[1] for r in results), "audit_ok": audit.ok, "funds_ok": not fund_problems,
+        "pgbench": {k: pg[k] for k in ("command", "tps", "transactions", "latency_avg_ms", "failed")}, "scale": args.scale,
+        "ratio": ratio,
+        "summary": summary(ours=cps, ours_unit="commands/s (append to settled, group commit)", baseline=pg["tps"],
+                           baseline_label=f"pgbench TPC-B tps, {args.clients} clients", ratio=ratio, aim=AIM,
+                           ratio_means="our commands/s ÷ pgbench tps at the same client count",
+                           note="" if ok else "audit_verify or funds_verify FAILED, or commands left unapplied"),
+        "machine": facts,
+    }
+    print(json.dumps({k: v for k, v in out.items() if k not in ("machine", "summary")}, indent=2, ensure_ascii=False))
+    if not args.no_json:
+        write_json(results_path("trading_e2e", args.quick), out)
+    connections.close_all()
+    if ratio is not None:
+        ratio_line(ratio, AIM)
+    return 0 if ok else 1
 
 
 def main() -> int:
@@ -126,6 +295,11 @@ def main() -> int:
     ap.add_argument("--scale", type=int, default=10, help="pgbench scale factor of the baseline (default 10)")
     ap.add_argument("--pgbench-mode", choices=("simple", "extended", "prepared"), default="simple")
     ap.add_argument("--quick", action="store_true", help="2 clients, 3 s, pgbench scale 1: validation only, not comparable to a full run")
+    ap.add_argument("--mode", choices=("direct", "batched"), default="direct",
+                    help="direct (default): order_place/order_take, one transaction per command (the pages' and the API's path); "
+                         "batched: the group commit — clients append, one sequencer process drains in batches")
+    ap.add_argument("--batch", type=int, default=500, help="batched: most commands per sequencer transaction")
+    ap.add_argument("--window", type=int, default=64, help="batched: most commands of one client appended and not yet applied")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--no-json", action="store_true")
     args = ap.parse_args()
@@ -155,6 +329,8 @@ def run(args, dbname: str) -> int:
     print(f"pgbench: {pg['tps']:.1f} tps; migrating cets and opening {PARTICIPANTS} participants", file=sys.stderr)
     django_setup(dbname)
     setup(dbname)
+    if args.mode == "batched":
+        return run_batched(args, dbname, pg, facts)
     from django.db import connections
 
     connections.close_all()
@@ -181,7 +357,7 @@ def run(args, dbname: str) -> int:
     cps = round(orders / elapsed, 1)
     ratio = round(cps / pg["tps"], 3) if pg["tps"] else None
     out = {
-        "benchmark": "trading_e2e", "quick": args.quick,
+        "benchmark": "trading_e2e", "mode": "direct", "quick": args.quick,
         "clients": args.clients, "seconds": round(elapsed, 1), "commands": orders, "trades": trades,
         "commands_per_s": cps, "trades_per_s": round(trades / elapsed, 1),
         "p50_ms": round(1000 * statistics.median(lat), 2) if lat else None,

@@ -529,7 +529,9 @@ def _trading_replay_totals(args, con, start, end) -> int:
 
 
 def cmd_trading_sequencer(args) -> int:
-    """Run the market's sequencer: apply new commands of the log as they arrive (one process per market)."""
+    """Run the market's sequencer: apply new commands of the log as they arrive (one process per market), up to
+    ``--batch`` per transaction — the group commit's sequencer for commands appended by ``order_place_queued`` /
+    ``order_take_queued`` (issue 19)."""
     import time
 
     from cets.trading.services import sequencer_drain
@@ -537,7 +539,7 @@ def cmd_trading_sequencer(args) -> int:
     con = _console()
     con.print(f"sequencer for market {args.market} 撮合定序 (Ctrl-C to stop)")
     while True:
-        n = sequencer_drain(market=args.market)
+        n = sequencer_drain(market=args.market, batch=args.batch)
         if n:
             con.print(f"  applied {n} command(s)")
         if args.once:
@@ -969,6 +971,7 @@ def build_parser() -> argparse.ArgumentParser:
     sq.add_argument("--market", default=PRIMARY_MARKET)
     sq.add_argument("--interval", type=float, default=0.2)
     sq.add_argument("--once", action="store_true")
+    sq.add_argument("--batch", type=int, default=500, help="most commands per transaction (the group commit's batch, issue 19)")
     sq.set_defaults(func=cmd_trading_sequencer)
 
     mem = trd.add_parser("members", help="the exchange's members and service institutions (Measures draft Art. 19)")

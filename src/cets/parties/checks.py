@@ -13,6 +13,8 @@ resident identity number (GB 11643-1999) and the institution's credit code (GB 3
 L05xx enrolling the second factor (``/security/second-factor/``, :func:`cets.parties.services.totp_device_enrol_start`
 and ``totp_device_enrol_confirm``): a user binds its own authenticator app (TOTP, RFC 6238) and replaces it only with
 a current code of the old one.
+
+L06xx the ledger's batch paths (:func:`cets.registry.services.transfer_batch_post`, the exchange's group commit).
 """
 
 from cets.core.errors import Check
@@ -38,6 +40,8 @@ L0501 = Check("L0501", "动态口令错误：新设备未确认，请输入验�
 L0502 = Check("L0502", "已绑定动态口令设备：更换须输入原设备当前的动态口令",
               "a second factor is already active: to replace it, type a current code of the old device")
 L0503 = Check("L0503", "没有待确认的动态口令设备，请先开始绑定", "no device is waiting for confirmation in this session; start the enrolment first")
+
+L0601 = Check("L0601", "同一批次中幂等键重复", "the same idempotency key twice in one batch")
 
 # S04xx district-level jurisdictions (cets.parties.services, named jurisdictions of the market files).
 S0401 = Check("S0401", "区级管辖代码无效：应为6位GB/T 2260区县代码或市场文件中登记的管辖代码",

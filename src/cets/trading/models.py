@@ -201,6 +201,8 @@ class Order(models.Model):
     reject_code = models.CharField(max_length=8, blank=True)
     reject_detail = models.CharField(max_length=300, blank=True)
     voided = models.BooleanField(default=False, help_text="settlement refused it after entry; the book skips it on replay")
+    queued = models.BooleanField(default=False, help_text="appended by the group-commit entry (order_place_queued / order_take_queued) without "
+                                 "its freeze: the sequencer's batch checks and freezes it (issue 19)")
 
     class Meta:
         ordering = ["seq"]

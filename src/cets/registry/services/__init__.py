@@ -4,7 +4,8 @@ documented). Refusals raise :class:`cets.core.errors.CetsError` with a code from
 :mod:`cets.registry.checks`, and change nothing. Reads are in :mod:`cets.registry.selectors`.
 
 Modules: :mod:`.accounts` (system accounts, a holder's account, status, closure), :mod:`.ledger` (checks,
-journal rows and hashes, SQL), :mod:`.transfers` (``transfer_post``, ``holding_transfer``),
+journal rows and hashes, SQL), :mod:`.transfers` (``transfer_post``, ``holding_transfer``), :mod:`.batch_transfers` (``transfer_batch_post``: a list of
+transfers set-based, the same rows as one by one),
 :mod:`.vintages` (``vintage_create``), :mod:`.proposals` (four eyes), :mod:`.issuance` (issuance and
 claw-back, line by line or batched), :mod:`.retirement` (voluntary cancellation, deduction),
 :mod:`.reversal`, :mod:`.reserve` (the national reserve: funding, release, buy-back — four eyes of the national
@@ -21,6 +22,7 @@ apps use. The transfer-kind and four-eyes tables are :mod:`cets.registry.kinds`.
 from ..kinds import HOLDER_KINDS, INSTRUMENT_MARKET, MARKET_INSTRUMENTS
 from .accounts import KIND_CODES, account_close_propose, account_open, account_status_set, system_account, system_accounts_ensure
 from .applications import application_get, application_propose, application_reject, application_search, application_submit, market_account_open
+from .batch_transfers import BatchRefused, TransferLine, transfer_batch_post
 from .exchange import exchange_deliver, exchange_hold, exchange_release
 from .holders import holder_change_propose, holder_change_register
 from .issuance import BATCH_MIN_LINES, IssuanceLine, free_allocation_propose, issuance_batch_post, issuance_lines_post, issuance_propose
@@ -46,6 +48,9 @@ from .transfers import holding_transfer, transfer_post
 from .vintages import carry_over_vintage_create, unit_type_code, vintage_create
 
 __all__ = [
+    "BatchRefused",
+    "TransferLine",
+    "transfer_batch_post",
     "application_get",
     "application_propose",
     "application_reject",

@@ -245,6 +245,7 @@ class FundPost:
     reference: str = ""
     trade: object = None
     order: object = None
+    at: dt.datetime | None = None  # its ``recorded_at`` when not the batch's (the sequencer's group commit: each entry's own time)
 
 
 def post_batch(entries: Sequence[FundPost], *, at: dt.datetime | None = None) -> list[FundEntry]:
@@ -268,6 +269,42 @@ def post_batch(entries: Sequence[FundPost], *, at: dt.datetime | None = None) ->
         running[d] = running.get(d, 0) - e.amount_fen
         lowest[d] = min(lowest.get(d, 0), running[d])
         running[c] = running.get(c, 0) + e.amount_fen
+    if transaction.get_connection().vendor == "postgresql" and len(accounts) > 2:
+        _accounts_move(accounts, running, lowest)
+    else:
+        _accounts_move_each(accounts, running, lowest)
+    when = at or timezone.now()
+    return FundEntry.objects.bulk_create([
+        FundEntry(key=e.key, kind=e.kind, debit_account=e.debit[0], debit_bucket=e.debit[1], credit_account=e.credit[0], credit_bucket=e.credit[1],
+                  amount_fen=e.amount_fen, reference=e.reference, trade=e.trade, order=e.order, recorded_at=e.at or when) for e in entries])
+
+
+def _accounts_move(accounts: dict, running: dict, lowest: dict) -> None:
+    """PostgreSQL, a batch over many accounts (the sequencer's group commit): every account's change in ONE conditional
+    ``UPDATE … FROM unnest(arrays)`` (rows locked in id order); an account whose bucket would go below what the batch
+    needs (not the bank mirror) is not updated, and the batch is refused T0201 naming the first such account."""
+    fa, ff = BUCKET_FIELDS[AVAILABLE], BUCKET_FIELDS[FROZEN]
+    ids = sorted(pk for pk in accounts if running.get((pk, fa), 0) or running.get((pk, ff), 0))  # as one by one: no change, no check
+    if not ids:
+        return
+    cols = [ids, [running.get((pk, fa), 0) for pk in ids], [running.get((pk, ff), 0) for pk in ids],
+            [0 if accounts[pk].kind == FundAccount.Kind.BANK else -lowest.get((pk, fa), 0) for pk in ids],
+            [0 if accounts[pk].kind == FundAccount.Kind.BANK else -lowest.get((pk, ff), 0) for pk in ids]]
+    t = FundAccount._meta.db_table
+    sql = (f"WITH v AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, da, df, na, nf)), "
+           f"locked AS (SELECT a.id FROM {t} a JOIN v ON a.id = v.id WHERE a.kind = 'bank' OR (a.{fa} >= v.na AND a.{ff} >= v.nf) "
+           f"ORDER BY a.id FOR NO KEY UPDATE OF a) "
+           f"UPDATE {t} a SET {fa} = a.{fa} + v.da, {ff} = a.{ff} + v.df FROM v WHERE a.id = v.id AND a.id IN (SELECT id FROM locked) RETURNING a.id")
+    with transaction.get_connection().cursor() as cur:
+        cur.execute(sql, cols)
+        done = {r[0] for r in cur.fetchall()}
+    if len(done) != len(ids):
+        pk = next(pk for pk in ids if pk not in done)
+        held = FundAccount.objects.values_list(*BUCKET_FIELDS.values()).get(pk=pk)
+        raise CetsError(T0201, f"{accounts[pk].number} available/frozen {held[0]}/{held[1]} fen short")
+
+
+def _accounts_move_each(accounts: dict, running: dict, lowest: dict) -> None:
     for pk in sorted(accounts):  # in id order, as every writer of several accounts should
         acc = accounts[pk]
         qs = FundAccount.objects.filter(pk=pk)
@@ -281,7 +318,3 @@ def post_batch(entries: Sequence[FundPost], *, at: dt.datetime | None = None) ->
         if change and qs.update(**change) != 1:
             held = FundAccount.objects.values_list(*BUCKET_FIELDS.values()).get(pk=pk)
             raise CetsError(T0201, f"{acc.number} available/frozen {held[0]}/{held[1]} fen short")
-    when = at or timezone.now()
-    return FundEntry.objects.bulk_create([
-        FundEntry(key=e.key, kind=e.kind, debit_account=e.debit[0], debit_bucket=e.debit[1], credit_account=e.credit[0], credit_bucket=e.credit[1],
-                  amount_fen=e.amount_fen, reference=e.reference, trade=e.trade, order=e.order, recorded_at=when) for e in entries])

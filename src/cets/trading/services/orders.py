@@ -8,6 +8,9 @@ transaction (``_entered``) lock the market, write it to the command log (``Order
 book (``trading.book``) and, for each event, updates the order, settles each trade (units through the registry,
 the payment and fees set-based through ``funds.post_batch``: delivery versus payment) and releases what a finished
 order no longer needs. The commit is the acknowledgement (issue 19: one commit per command instead of two).
+The group commit (issue 19, :mod:`.groupcommit`): ``order_place_queued`` / ``order_take_queued`` append a command
+without its freeze (a short transaction, the acknowledgement of receipt); ``sequencer_drain`` (``cets trading
+sequencer``) checks, freezes, applies and settles up to N of them in one transaction, settlement set-based.
 ``day_close`` expires the day's orders and writes the
 day's statistics and quote.
 
@@ -19,8 +22,10 @@ function takes the market, and a subject resolves to its registry unit type thro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -34,8 +39,8 @@ from django.utils import timezone
 from cets.core.errors import CetsError
 from cets.parties.access import membership_of
 from cets.parties.models import Organisation, Role
-from cets.registry.models import Account, AccountStatus, Holding, Position, UnitType
-from cets.registry.services import exchange_deliver, exchange_hold, exchange_release
+from cets.registry.models import Account, AccountStatus, Holding, Position, TransferKind, UnitType
+from cets.registry.services import Leg, exchange_deliver, exchange_hold, exchange_release
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import Pack, pack_for
 
@@ -45,6 +50,7 @@ from ..calendar import in_session, is_trading_day, parse_sessions
 from ..checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303, T0501, T0502
 from ..models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
 from . import funds
+from .groupcommit import Deferred, Fallback
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -271,7 +277,23 @@ def _log(market: str, **fields) -> Order:
     """Append to the command log under the market lock, so log order = commit order (the sequencer
     never sees a gap that a slower transaction fills later)."""
     _market_lock(market)
+    _append_lock(market)
     return Order.objects.create(market=market, **fields)
+
+
+def _append_lock(market: str) -> None:
+    """The command log's append lock of ``market``, held until the transaction ends: every append to the log takes it
+    (a queued entry alone, :func:`order_place_queued`; a direct entry after the market lock), so appends commit in
+    ``seq`` order and the sequencer, reading the log past ``applied_seq``, never skips a command that commits later.
+    Queued appends do not wait for the sequencer's batch (which holds the market lock only). PostgreSQL: a
+    transaction-level advisory lock; SQLite: none (its IMMEDIATE transaction serialises every writer)."""
+    conn = transaction.get_connection()
+    if conn.vendor == "postgresql":
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_APPEND_LOCK_CLASS, zlib.crc32(market.encode()) & 0x7FFFFFFF])
+
+
+_APPEND_LOCK_CLASS = 19_0001  # the advisory lock space of the command log (issue 19)
 
 
 def _market_lock(market: str) -> MarketState:
@@ -292,6 +314,7 @@ class _Entry:
         self.ctx = _DrainCache(market)
 
     def log(self, **fields) -> Order:
+        _append_lock(self.market)
         self.order = Order.objects.create(market=self.market, **fields)
         return self.order
 
@@ -453,6 +476,146 @@ def order_take(
         _freeze(o, side=side, rules=rules, participant=participant, instrument=quote.instrument, price_fen=quote.price_fen, quantity_t=quantity_t,
                 at=now, account=acc, ctx=e.ctx)
     return o
+
+
+# --- the group-commit entry (issue 19) --------------------------------------------------------------
+
+
+def _append_statement(conn, market: str, fields: dict) -> Order:
+    """PostgreSQL: the append as ONE statement (in autocommit its own transaction: one round trip) — the append lock
+    (:func:`_append_lock`) is taken in its ``FROM`` before the row, and its ``seq``, is made, and held to its commit;
+    a key already in the log inserts nothing and answers the first command."""
+    o = Order(market=market, queued=True, **fields)
+    cols = [f for f in Order._meta.concrete_fields if f.column != "seq"]
+    values = [f.get_db_prep_save(getattr(o, f.attname), conn) for f in cols]
+    marks = ", ".join(f"%s::{f.db_type(conn)}" for f in cols)
+    sql = (f"INSERT INTO {Order._meta.db_table} ({', '.join(f.column for f in cols)}) SELECT {marks} "
+           f"FROM (SELECT pg_advisory_xact_lock(%s, %s)) AS lock ON CONFLICT (key) DO NOTHING RETURNING seq")
+    with conn.cursor() as cur:
+        cur.execute(sql, [*values, _APPEND_LOCK_CLASS, zlib.crc32(market.encode()) & 0x7FFFFFFF])
+        row = cur.fetchone()
+    if row is None:
+        return Order.objects.get(key=fields["key"])
+    o.seq = o.pk = row[0]
+    o._state.adding, o._state.db = False, conn.alias
+    return o
+
+
+# What a queued entry read of the calendar and of the day's open, for at most a second per process: thousands of
+# appends a second need not each read what changes a few times a day, and the book is the last word (a command
+# appended after its instrument closed is rejected by the book when the batch applies it, T0111).
+_RECENT: dict[tuple, tuple[float, object]] = {}
+RECENT_S = 1.0
+
+
+def _recently(key: tuple, read):
+    """``read()``'s answer (None when it raised nothing), reused for :data:`RECENT_S` seconds; a refusal is not kept."""
+    import time
+
+    now = time.monotonic()
+    hit = _RECENT.get(key)
+    if hit is not None and now - hit[0] < RECENT_S:
+        return hit[1]
+    value = read()
+    _RECENT[key] = (now, value)
+    return value
+
+
+def _check_open_recent(method: str, at: dt.datetime, rules: MarketRules) -> None:
+    """:func:`_check_open` with the calendar's override of the day read at most once a second (T0205)."""
+    day = at.date()
+    overrides = _recently(("calendar", day), lambda: _calendar_overrides(day))
+    if not is_trading_day(day, overrides, rules.closed_days) or not in_session(at.time(), rules.sessions[method]):
+        raise CetsError(T0205, f"{method} {at:%Y-%m-%d %H:%M}")
+
+
+_KNOWN_SUBJECTS: set[tuple[str, str]] = set()  # (pack, subject) pairs this process has resolved to a unit type
+
+
+def _unit_type_known(rules: MarketRules, instrument: str) -> None:
+    """T0206 unless ``instrument`` is a subject of the market that resolves to a registry unit type (:func:`_unit_type`),
+    read once per process and subject (unit types are never deleted)."""
+    if (rules.pack_id, instrument) not in _KNOWN_SUBJECTS:
+        _unit_type(rules, instrument)
+        _KNOWN_SUBJECTS.add((rules.pack_id, instrument))
+
+
+def _append(market: str, **fields) -> Order:
+    """A queued command appended to the log in a short transaction of its own (the append lock only, not the market
+    lock: the sequencer's batch does not hold it up); its commit is the acknowledgement of receipt. Idempotent on
+    ``key`` (a concurrent append of the same key returns the first)."""
+    from django.db import IntegrityError
+
+    conn = transaction.get_connection()
+    if conn.vendor == "postgresql":
+        return _append_statement(conn, market, fields)
+    try:
+        with transaction.atomic():
+            _append_lock(market)
+            return Order.objects.create(market=market, queued=True, **fields)
+    except IntegrityError:
+        if (o := _existing(fields["key"])) is not None:
+            return o
+        raise
+
+
+def order_place_queued(*, key: str, participant: Organisation, instrument: str, method: str, side: str, price_fen: int, quantity_t: int, actor,
+                       counterparty: Organisation | None = None, market: str = PRIMARY_MARKET, at: dt.datetime | None = None) -> Order:
+    """Enter an order through the group commit: the entry checks of :func:`order_place` that do not depend on
+    positions (T0209, T0101/T0102/T0114, T0113, T0205 session and day opened, T0206, T0501/T0502, T0208) raise here;
+    the order is then appended to the command log (``queued``, status ``received``) in its own short transaction and
+    returned — received, not yet applied. The sequencer's next batch (:func:`sequencer_drain`) checks it against the
+    positions it holds (T0212 maximum holding, T0201 funds, T0207 sellable units — a refusal shows as a rejected
+    order with that code, nothing frozen), freezes, applies it to the book and settles its trades; the order row
+    carries the result once that batch commits. ``price_fen`` fen per tonne (int), ``quantity_t`` tonnes (int).
+    Idempotent on ``key`` (a retry is answered by the append, or after a refusal of the checks)."""
+    try:
+        _participant_check(actor, participant, market)
+        _validate_order_shape(side, price_fen, quantity_t)
+        now = _local(at)
+        rules = market_rules(market, now.date())
+        if method not in rules.sessions:
+            raise CetsError(T0113, method)
+        _check_open_recent(method, now, rules)
+        _unit_type_known(rules, instrument)
+        acc = _rights_check(participant, instrument, market, rules)
+        _recently(("open", market, instrument, now.date()), lambda: _require_day_open(market, instrument, now.date()))
+        acc = _registry_account(participant, market, acc)
+    except CetsError:
+        if (o := _existing(key)) is not None:
+            return o
+        raise
+    return _append(market, key=key, kind=Order.Kind.PLACE, trading_day=now.date(), instrument=instrument, method=method, side=side,
+                   price_fen=price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, counterparty=counterparty,
+                   actor=actor, entered_at=now, account=acc)
+
+
+def order_take_queued(*, key: str, participant: Organisation, quote_seq: int, quantity_t: int, actor, market: str = PRIMARY_MARKET,
+                      at: dt.datetime | None = None) -> Order:
+    """Take a listing quote or confirm a block order through the group commit (see :func:`order_place_queued`):
+    T0209, T0102, T0211 (the quote is not resting nor received — a quote still in the queue may be taken; the book
+    decides when the batch applies the take: T0106–T0109, T0112), T0205, T0501/T0502, T0208 raise here; T0201/T0207
+    show on the rejected order after the batch. Idempotent on ``key``."""
+    try:
+        _participant_check(actor, participant, market)
+        if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
+            raise CetsError(T0102, repr(quantity_t))
+        quote = Order.objects.filter(seq=quote_seq, market=market, kind=Order.Kind.PLACE,
+                                     status__in=(Order.Status.RESTING, Order.Status.RECEIVED), voided=False).first()
+        if quote is None:
+            raise CetsError(T0211, f"#{quote_seq}")
+        now = _local(at)
+        rules = market_rules(market, now.date())
+        _check_open_recent(quote.method, now, rules)
+        acc = _registry_account(participant, market, _rights_check(participant, quote.instrument, market, rules))
+    except CetsError:
+        if (o := _existing(key)) is not None:
+            return o
+        raise
+    side = bk.BUY if quote.side == bk.SELL else bk.SELL
+    return _append(market, key=key, kind=Order.Kind.TAKE, trading_day=now.date(), instrument=quote.instrument, method=quote.method, side=side,
+                   price_fen=quote.price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target_id=quote.seq,
+                   actor=actor, entered_at=now, account=acc)
 
 
 def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, market: str = PRIMARY_MARKET, at: dt.datetime | None = None) -> Order:
@@ -775,16 +938,26 @@ def _rebuild(market: str, upto: int) -> bk.Book:
     return book
 
 
-def sequencer_drain(*, market: str = PRIMARY_MARKET, batch: int = 5000) -> int:
+def sequencer_drain(*, market: str = PRIMARY_MARKET, batch: int = 5000, group_commit: bool = True) -> int:
     """Apply every command of the log not applied yet, in order, writing each event's effects (order
-    status, trades with their settlement, releases). One sequencer at a time per market (the
-    ``MarketState`` row lock). Returns the number of commands applied. If anything fails, the
-    transaction rolls back and this process's book is dropped (it is rebuilt from the log next time)."""
+    status, trades with their settlement, releases), ``batch`` commands per transaction. One sequencer at a time per
+    market (the ``MarketState`` row lock). Returns the number of commands applied. If anything fails, the
+    transaction rolls back and this process's book is dropped (it is rebuilt from the log next time).
+
+    ``group_commit`` (issue 19, :mod:`.groupcommit`): each batch checks queued commands against positions held in
+    memory and writes its settlement set-based at its end (the same rows and hashes as trade by trade); if that
+    write is refused, the batch rolls back and runs again with settlement trade by trade (``group_commit=False``),
+    where a refusal voids one command only."""
     total = 0
     while True:
         try:
             with _BOOK_LOCK:
-                new = _drain_batch(market, batch)
+                try:
+                    new = _drain_batch(market, batch, deferred=group_commit)
+                except Fallback:
+                    FALLBACKS[market] = FALLBACKS.get(market, 0) + 1
+                    _BOOKS.pop(market, None)
+                    new = _drain_batch(market, batch, deferred=False)
         except BaseException:
             _BOOKS.pop(market, None)
             raise
@@ -793,14 +966,18 @@ def sequencer_drain(*, market: str = PRIMARY_MARKET, batch: int = 5000) -> int:
             return total
 
 
-def _drain_batch(market: str, batch: int) -> list[Order]:
+FALLBACKS: dict[str, int] = {}  # batches of this process that fell back to settlement trade by trade, per market
+
+
+def _drain_batch(market: str, batch: int, deferred: bool = False) -> list[Order]:
     """One transaction of the sequencer: lock the market, bring the book up to the log, apply up to
-    ``batch`` new commands and record their effects."""
+    ``batch`` new commands and record their effects (``deferred``: the group commit's settlement at the end)."""
     with transaction.atomic():
-        return _apply_log(market, _market_lock(market), batch=batch)
+        return _apply_log(market, _market_lock(market), batch=batch, deferred=deferred)
 
 
-def _apply_log(market: str, ms: MarketState, *, batch: int = 0, mine: Order | None = None, ctx: _DrainCache | None = None) -> list[Order]:
+def _apply_log(market: str, ms: MarketState, *, batch: int = 0, mine: Order | None = None, ctx: _DrainCache | None = None,
+               deferred: bool = False) -> list[Order]:
     """Under the market lock (``ms``, locked by the caller's transaction): bring this process's book up to the log,
     apply the commands logged after ``ms.applied_seq`` in order — up to ``batch`` of them, or, with ``mine`` (the
     command the caller's entry just logged, the last of the log while the lock is held), every one up to and
@@ -820,26 +997,122 @@ def _apply_log(market: str, ms: MarketState, *, batch: int = 0, mine: Order | No
         new = [*Order.objects.filter(market=market, seq__gt=ms.applied_seq, seq__lt=mine.seq).select_related("participant", "account").order_by("seq"),
                mine]
     ctx = ctx or _DrainCache(market)
-    for o in new:
-        before = {f: getattr(o, f) for f in _SAVED} if o is mine else None
-        try:
-            with transaction.atomic():
-                _record(o, book.apply(_command(o)), ctx)
-        except CetsError as e:
-            # Settlement refused what the book accepted (an account frozen or closed since
-            # entry): the command is void, and the book is rebuilt without it, so one
-            # refusal never halts the market. (``mine`` is not saved before its record: its
-            # fields go back to what the entry set, not to the database's row.)
-            if before is not None:
-                for f, v in before.items():
-                    setattr(o, f, v)
-            _void(o, e, ctx, refresh=before is None)
-            book = _rebuild(market, o.seq)
+    if deferred and new:
+        ctx.deferred = _deferred_start(ctx, new)
+    try:
+        for o in new:
+            book = _apply_one(market, book, o, mine, ctx)
+        if ctx.deferred is not None:
+            ctx.deferred.flush()
+    except BaseException:
+        _BOOKS.pop(market, None)
+        raise
     if new:
         ms.applied_seq = new[-1].seq
         ms.save(update_fields=["applied_seq"])
     _BOOKS[market] = (book, ms.applied_seq)
     return new
+
+
+def _apply_one(market: str, book: bk.Book, o: Order, mine: Order | None, ctx: _DrainCache) -> bk.Book:
+    """Apply one command of the log (a queued one is first checked and frozen) and record its effects; the book
+    (rebuilt without the command if settlement voided it)."""
+    if o.queued and o.status == Order.Status.RECEIVED and o.kind in (Order.Kind.PLACE, Order.Kind.TAKE):
+        refused = _queued_freeze(o, ctx)
+        if refused is not None:
+            _queued_refuse(o, refused)
+            return book
+    if ctx.deferred is not None:
+        try:
+            _record(o, book.apply(_command(o)), ctx)
+        except CetsError as e:
+            raise Fallback(str(e)) from e
+        return book
+    before = {f: getattr(o, f) for f in _SAVED} if o is mine else None
+    try:
+        with transaction.atomic():
+            _record(o, book.apply(_command(o)), ctx)
+    except CetsError as e:
+        # Settlement refused what the book accepted (an account frozen or closed since
+        # entry): the command is void, and the book is rebuilt without it, so one
+        # refusal never halts the market. (``mine`` is not saved before its record: its
+        # fields go back to what the entry set, not to the database's row.)
+        if before is not None:
+            for f, v in before.items():
+                setattr(o, f, v)
+        _void(o, e, ctx, refresh=before is None)
+        book = _rebuild(market, o.seq)
+    return book
+
+
+def _deferred_start(ctx: _DrainCache, new: list[Order]) -> Deferred:
+    """The batch's positions in memory, read in a few statements: the fund accounts of its participants, the holdings
+    of its accounts, tonnes its sellers bought today, the quotes its takes name."""
+    d = Deferred(ctx.market)
+    d.orders = {o.seq: o for o in new}
+    ctx.prefetch_funds(*{o.participant.pk: o.participant for o in new if o.participant is not None}.values())
+    targets = {o.target_id for o in new if o.target_id and o.target_id not in d.orders}
+    if targets:
+        d.orders.update({t.seq: t for t in Order.objects.filter(seq__in=targets).select_related("participant", "account")})
+    uts = {ctx.unit_type(o.trading_day, o.instrument).pk for o in new if o.kind in (Order.Kind.PLACE, Order.Kind.TAKE) and o.instrument}
+    accounts = [a.account_id for a in d.orders.values() if a.account_id]
+    if uts and accounts:
+        d.load_units(accounts, sorted(uts))
+    sellers: dict[tuple[str, dt.date], list[int]] = {}
+    for o in new:
+        if o.queued and o.side == bk.SELL and o.participant_id:
+            sellers.setdefault((o.instrument, o.trading_day), []).append(o.participant_id)
+    for (instrument, day), ps in sellers.items():
+        if not market_rules(ctx.market, day).same_day_resale:
+            d.load_bought(ps, instrument, day)
+    return d
+
+
+def _queued_freeze(o: Order, ctx: _DrainCache) -> CetsError | None:
+    """The pre-trade check and freeze of a queued command, in the sequencer's batch: :func:`_freeze` (trade by trade,
+    in a savepoint) or, in a group commit, the same checks against the batch's positions in memory. Returns the
+    refusal (T0212, T0201, T0204, T0207, T0202, R01xx) or None."""
+    rules = market_rules(o.market, o.trading_day)
+    d = ctx.deferred
+    try:
+        if d is None:
+            with transaction.atomic():
+                _freeze(o, side=o.side, rules=rules, participant=o.participant, instrument=o.instrument, price_fen=o.price_fen,
+                        quantity_t=o.quantity_t, at=o.entered_at, account=o.account, ctx=ctx)
+                o.save(update_fields=["frozen_fen", "frozen_t", "account"])  # a void after it (refreshed from the row) releases it
+            return None
+        if rules.max_holding_non_entity_t:
+            raise Fallback("maximum holding: checked trade by trade")  # T0212 reads open orders and holdings of the database
+        ut = ctx.unit_type(o.trading_day, o.instrument)
+        if o.side == bk.BUY:
+            amount = o.price_fen * o.quantity_t
+            need = amount + rules.fee(amount)
+            acc = ctx.participant_fund(o.participant)
+            d.fund_post(funds.FundPost(key=f"order-{o.seq}-freeze", kind=FundEntry.Kind.FREEZE, debit=(acc, funds.AVAILABLE),
+                                       credit=(acc, funds.FROZEN), amount_fen=need, reference=f"委托冻结 order #{o.seq}", order=o, at=o.entered_at),
+                        check=True)
+            o.frozen_fen = need
+        else:
+            can = d.sellable(account=o.account, unit_type=ut, participant_id=o.participant_id, instrument=o.instrument, day=o.trading_day,
+                             same_day_resale=rules.same_day_resale)
+            if o.quantity_t > can:
+                raise CetsError(T0207, f"{o.quantity_t} > {can} t")
+            d.hold(key=f"order-{o.seq}-hold", account=o.account, unit_type=ut, quantity=o.quantity_t, reference=f"委托冻结 order #{o.seq}",
+                   effective_at=o.entered_at)
+            o.frozen_t = o.quantity_t
+    except CetsError as e:
+        return e
+    return None
+
+
+def _queued_refuse(o: Order, e: CetsError) -> None:
+    """A queued command the pre-trade check refused: rejected with that check, void (the book never sees it), nothing
+    frozen."""
+    o.status = Order.Status.REJECTED
+    o.voided = True
+    o.reject_code = e.code
+    o.reject_detail = (f"{e.check.en} / {e.check.zh}" + (f" ({e.detail})" if e.detail else ""))[:300]
+    o.save(update_fields=[*_SAVED, "voided"])
 
 
 @contextmanager
@@ -859,6 +1132,7 @@ class _DrainCache:
         self._ut: dict[tuple[int, str], UnitType] = {}
         self._funds: dict[int, object] = {}
         self._fees = None
+        self.deferred: Deferred | None = None  # the group commit's batch (issue 19), None trade by trade
 
     def seed_unit_type(self, day: dt.date, instrument: str, ut: UnitType) -> None:
         self._ut[(day.year, instrument)] = ut
@@ -875,6 +1149,12 @@ class _DrainCache:
     def fund(self, holder: Organisation):
         if holder.pk not in self._funds:
             self._funds[holder.pk] = funds.fund_account_of(holder=holder, market=self.market, create=True)
+        return self._funds[holder.pk]
+
+    def participant_fund(self, holder: Organisation):
+        """The participant's fund account as an order's freeze needs it (T0204 if none; not created)."""
+        if holder.pk not in self._funds:
+            self._funds[holder.pk] = funds.fund_account_of(holder=holder, market=self.market)
         return self._funds[holder.pk]
 
     def fees(self):
@@ -908,9 +1188,16 @@ _SAVED = ["status", "filled_t", "filled_amount_fen", "remaining_t", "frozen_fen"
 def _record(o: Order, events: list, ctx: _DrainCache) -> None:
     orders: dict[int, Order] = {o.seq: o}
 
+    batch = ctx.deferred
+
     def get(seq: int) -> Order:
         if seq not in orders:
-            orders[seq] = Order.objects.select_related("participant", "account").get(seq=seq)
+            if batch is not None and seq in batch.orders:
+                orders[seq] = batch.orders[seq]
+            else:
+                orders[seq] = Order.objects.select_related("participant", "account").get(seq=seq)
+                if batch is not None:
+                    batch.orders[seq] = orders[seq]
         return orders[seq]
 
     for ev in events:
@@ -935,7 +1222,10 @@ def _record(o: Order, events: list, ctx: _DrainCache) -> None:
     for d in orders.values():
         if d.status not in (Order.Status.RESTING, Order.Status.RECEIVED):
             _release(d, ctx)
-        d.save(update_fields=_SAVED)
+        if ctx.deferred is not None:
+            ctx.deferred.dirty[d.seq] = d  # saved with the batch (groupcommit.Deferred.flush)
+        else:
+            d.save(update_fields=_SAVED)
 
 
 def _void(o: Order, e: CetsError, ctx: _DrainCache, refresh: bool = True) -> None:
@@ -991,15 +1281,22 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
         executed_at=at,
     )
     ut = ctx.unit_type(buy.trading_day, ev.instrument)
-    exchange_deliver(
-        key=f"trade-{tr.seq}-units",
-        seller=sell.account,
-        buyer=buy.account,
-        unit_type=ut,
-        quantity=ev.quantity_t,
-        reference=f"成交 trade #{tr.seq} {ev.instrument}",
-        effective_at=at,
-    )
+    d = ctx.deferred
+    if d is not None:  # the group commit: moved in memory, written with the batch
+        d.unit_move(key=f"trade-{tr.seq}-units", kind=TransferKind.TRANSFER, unit_type=ut, debit=Leg(sell.account, Position.PENDING),
+                    credit=Leg(buy.account, Position.TRADING), quantity=ev.quantity_t, reference=f"成交 trade #{tr.seq} {ev.instrument}",
+                    effective_at=at, via_exchange=True)
+        d.traded(buyer_id=buy.participant_id, instrument=ev.instrument, day=buy.trading_day, quantity=ev.quantity_t)
+    else:
+        exchange_deliver(
+            key=f"trade-{tr.seq}-units",
+            seller=sell.account,
+            buyer=buy.account,
+            unit_type=ut,
+            quantity=ev.quantity_t,
+            reference=f"成交 trade #{tr.seq} {ev.instrument}",
+            effective_at=at,
+        )
     sell.frozen_t -= ev.quantity_t
     ctx.prefetch_funds(buy.participant, sell.participant)
     bfund, sfund, fee_acc = ctx.fund(buy.participant), ctx.fund(sell.participant), ctx.fees()
@@ -1011,13 +1308,30 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
         if fees[order.seq]:
             entries.append(funds.FundPost(key=f"trade-{tr.seq}-fee-{side}", kind=FundEntry.Kind.FEE, debit=(fund, bucket),
                                           credit=(fee_acc, funds.AVAILABLE), amount_fen=fees[order.seq], trade=tr))
-    funds.post_batch(entries, at=at)
+    if d is not None:
+        for e in entries:
+            d.fund_post(dataclasses.replace(e, at=at))
+    else:
+        funds.post_batch(entries, at=at)
     buy.frozen_fen -= amount + fees[buy.seq]
     return tr
 
 
 def _release(o: Order, ctx: _DrainCache) -> None:
     """Give back what a finished order still holds: frozen funds to available, held units to trading."""
+    d = ctx.deferred
+    if d is not None:  # the group commit: moved in memory, written with the batch
+        if o.frozen_fen:
+            acc = ctx.fund(o.participant)
+            d.fund_post(funds.FundPost(key=f"order-{o.seq}-release", kind=FundEntry.Kind.RELEASE, debit=(acc, funds.FROZEN),
+                                       credit=(acc, funds.AVAILABLE), amount_fen=o.frozen_fen, reference=f"委托解冻 order #{o.seq}", order=o))
+            o.frozen_fen = 0
+        if o.frozen_t:
+            d.unit_move(key=f"order-{o.seq}-release", kind=TransferKind.POSITION_MOVE, unit_type=ctx.unit_type(o.trading_day, o.instrument),
+                        debit=Leg(o.account, Position.PENDING), credit=Leg(o.account, Position.TRADING), quantity=o.frozen_t,
+                        reference=f"委托解冻 order #{o.seq}")
+            o.frozen_t = 0
+        return
     if o.frozen_fen:
         acc = ctx.fund(o.participant)
         funds.post(

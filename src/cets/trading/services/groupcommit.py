@@ -1,0 +1,170 @@
+"""The exchange's group commit (issue 19): what one batch of the sequencer holds in memory and writes at its end.
+
+Clients append commands to the log (:func:`.orders.order_place_queued`, :func:`.orders.order_take_queued`: a short
+transaction of its own whose commit is the acknowledgement of receipt); the sequencer
+(:func:`.orders.sequencer_drain`) takes up to N of them in ONE transaction under the market lock and, in log order,
+checks each against the positions held here (:class:`Deferred`: units by holding, funds by bucket, tonnes bought
+today — read once, then moved in memory), freezes, applies it to the book and settles its trades; the registry
+lines (holds, deliveries, releases) and the fund entries (freezes, payments, fees, releases) are collected in order
+and written at the end of the batch set-based — :func:`cets.registry.services.transfer_batch_post` and
+:func:`.funds.post_batch` — with the same rows and hashes as trade by trade. The batch's commit makes every result
+durable at once; a client learns its result from the order row after it.
+
+If the registry or the fund ledger refuses the collected lines (a race the checks in memory could not see: an
+account frozen between entry and batch), the batch's transaction rolls back and the sequencer applies the same
+commands again with settlement trade by trade (:class:`Fallback`), where a refusal voids one command only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cets.core.errors import CetsError
+from cets.registry.checks import R0302
+from cets.registry.models import Account, Holding, Position, TransferKind, UnitType
+from cets.registry.services import BatchRefused, Leg, TransferLine, transfer_batch_post
+from cets.registry.services.ledger import account_row, check_entry
+
+from ..checks import T0201
+from ..models import FundAccount, Trade
+from . import funds
+
+# The columns of an order the sequencer changes (``orders._SAVED``), written for a whole batch in one statement.
+_O_COLS = ("status", "filled_t", "filled_amount_fen", "remaining_t", "frozen_fen", "frozen_t", "reject_code", "reject_detail", "account_id")
+_O_TYPES = ("text", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", "bigint")
+
+
+def orders_save(orders: list) -> None:
+    """Save the sequencer's columns of ``orders`` (``Order``): on PostgreSQL one ``UPDATE … FROM unnest(arrays)``, elsewhere
+    one ``executemany`` (Django's ``bulk_update`` builds a CASE per column and row, which cost more than the batch's
+    settlement)."""
+    from django.db import connection
+
+    from ..models import Order
+
+    table = Order._meta.db_table
+    rows = [[getattr(o, c) for c in _O_COLS] + [o.seq] for o in orders]
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            sets = ", ".join(f"{c} = v.{c}" for c in _O_COLS)
+            arrays = ", ".join(f"%s::{t}[]" for t in (*_O_TYPES, "bigint"))
+            cur.execute(f"UPDATE {table} o SET {sets} FROM unnest({arrays}) AS v({', '.join(_O_COLS)}, seq) WHERE o.seq = v.seq",
+                        [list(col) for col in zip(*rows)])
+        else:
+            cur.executemany(f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in _O_COLS)} WHERE seq = %s", rows)
+
+
+class Fallback(Exception):
+    """The batch cannot settle set-based (a refusal the checks in memory did not foresee): roll back, and apply the
+    same commands again trade by trade."""
+
+
+class Deferred:
+    """One batch's positions in memory and the entries it will write. Units: ``(account id, unit type id, position)``
+    → tonnes (int), read from the holdings before the batch moves them; funds: fund account id → ``[available,
+    frozen]`` fen (int), from the fund account rows as the batch read them; tonnes bought on a day by a participant
+    (for the rule that allowances bought today cannot be sold today)."""
+
+    def __init__(self, market: str) -> None:
+        self.market = market
+        self.lines: list[TransferLine] = []
+        self.posts: list[funds.FundPost] = []
+        self.units: dict[tuple[int, int, str], int] = {}
+        self.cash: dict[int, list[int]] = {}
+        self.bought: dict[tuple[int, str, dt.date], int] = {}
+        self.orders: dict[int, object] = {}  # seq → Order: the rows this batch read and changes (saved at its end)
+        self.dirty: dict[int, object] = {}
+
+    # ------------------------------------------------------------------ reads, once per batch
+
+    def load_units(self, accounts: list[int], unit_types: list[int]) -> None:
+        """Read the holdings of ``accounts`` in ``unit_types`` not read yet (one statement)."""
+        want = [a for a in set(accounts) if any((a, u, p) not in self.units for u in unit_types for p in (Position.TRADING, Position.PENDING))]
+        if not want:
+            return
+        for u in unit_types:
+            for a in want:
+                for p in (Position.TRADING, Position.PENDING):
+                    self.units.setdefault((a, u, p), 0)
+        for a, u, p, q in Holding.objects.filter(account_id__in=want, unit_type_id__in=unit_types,
+                                                 position__in=(Position.TRADING, Position.PENDING)).values_list(
+                                                     "account_id", "unit_type_id", "position", "quantity"):
+            self.units[(a, u, p)] = q
+
+    def load_bought(self, participants: list[int], instrument: str, day: dt.date) -> None:
+        """Tonnes of ``instrument`` each of ``participants`` bought on ``day`` (trades written so far, one statement)."""
+        from django.db.models import Sum
+
+        want = [p for p in set(participants) if (p, instrument, day) not in self.bought]
+        if not want:
+            return
+        for p in want:
+            self.bought[(p, instrument, day)] = 0
+        for p, s in (Trade.objects.filter(market=self.market, buyer_id__in=want, instrument=instrument, trading_day=day).values("buyer_id")
+                     .annotate(s=Sum("quantity_t")).values_list("buyer_id", "s")):
+            self.bought[(p, instrument, day)] = s or 0
+
+    def _cash(self, acc: FundAccount) -> list[int]:
+        if acc.pk not in self.cash:
+            self.cash[acc.pk] = [acc.available_fen, acc.frozen_fen]
+        return self.cash[acc.pk]
+
+    # ------------------------------------------------------------------ checks and moves in memory
+
+    def sellable(self, *, account: Account, unit_type: UnitType, participant_id: int, instrument: str, day: dt.date, same_day_resale: bool) -> int:
+        """What :func:`.orders.sellable_t` reads from the database, from the batch's positions."""
+        self.load_units([account.pk], [unit_type.pk])
+        held = self.units[(account.pk, unit_type.pk, Position.TRADING)]
+        if same_day_resale:
+            return held
+        self.load_bought([participant_id], instrument, day)
+        return max(held - self.bought[(participant_id, instrument, day)], 0)
+
+    def unit_move(self, *, key: str, kind: str, unit_type: UnitType, debit: Leg, credit: Leg, quantity: int, reference: str,
+                  effective_at: dt.datetime | None = None, via_exchange: bool = False) -> None:
+        """A registry line, checked now as ``transfer_post`` would (kinds, positions, statuses on the accounts as read;
+        the balance from the batch's positions) and moved in memory; written at :meth:`flush`."""
+        check_entry(kind, unit_type, account_row(debit.account), debit.position, account_row(credit.account), credit.position)
+        self.load_units([debit.account.pk, credit.account.pk], [unit_type.pk])
+        d = (debit.account.pk, unit_type.pk, debit.position)
+        if self.units[d] < quantity:
+            raise CetsError(R0302, f"{debit.account.number} {unit_type.code} {debit.position}: {self.units[d]} < {quantity}")
+        self.units[d] -= quantity
+        self.units[(credit.account.pk, unit_type.pk, credit.position)] += quantity
+        self.lines.append(TransferLine(key=key, kind=kind, unit_type=unit_type, debit=debit, credit=credit, quantity=quantity, reference=reference,
+                                       effective_at=effective_at, via_exchange=via_exchange))
+
+    def traded(self, *, buyer_id: int, instrument: str, day: dt.date, quantity: int) -> None:
+        if (buyer_id, instrument, day) in self.bought:
+            self.bought[(buyer_id, instrument, day)] += quantity
+
+    def fund_post(self, post: funds.FundPost, *, check: bool = False) -> None:
+        """A fund entry moved in memory (``check``: T0201 when the debit bucket holds less, as :func:`.funds.post`);
+        written at :meth:`flush`."""
+        funds.check_amount(post.amount_fen)
+        (dacc, dbucket), (cacc, cbucket) = post.debit, post.credit
+        d, c = self._cash(dacc), self._cash(cacc)
+        di, ci = (0 if dbucket == funds.AVAILABLE else 1), (0 if cbucket == funds.AVAILABLE else 1)
+        if check and dacc.kind != FundAccount.Kind.BANK and d[di] < post.amount_fen:
+            raise CetsError(T0201, f"{dacc.number} {dbucket} {d[di]} < {post.amount_fen} fen")
+        d[di] -= post.amount_fen
+        c[ci] += post.amount_fen
+        self.posts.append(post)
+
+    def hold(self, *, key: str, account: Account, unit_type: UnitType, quantity: int, reference: str, effective_at: dt.datetime) -> None:
+        self.unit_move(key=key, kind=TransferKind.POSITION_MOVE, unit_type=unit_type, debit=Leg(account, Position.TRADING),
+                       credit=Leg(account, Position.PENDING), quantity=quantity, reference=reference, effective_at=effective_at)
+
+    # ------------------------------------------------------------------ the batch's writes
+
+    def flush(self) -> None:
+        """Write the batch: the orders it changed, the registry lines (one set-based batch), the fund entries (one
+        set-based batch). A refusal there raises :class:`Fallback` (the caller's transaction must roll back)."""
+        if self.dirty:
+            orders_save(list(self.dirty.values()))
+        try:
+            transfer_batch_post(lines=self.lines)
+            funds.post_batch(self.posts)
+        except (BatchRefused, CetsError) as e:
+            raise Fallback(str(e)) from e
+
