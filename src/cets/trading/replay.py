@@ -4,8 +4,10 @@ For every trading day and every tradeable subject (CEA, CEA21 … CEA25) in the 
 (``data/cea-national-official``), the pure planner (``replay_plan.plan_day``) gives trades that reproduce
 the published figures; this module turns each into real orders — a listing quote and its taker, a
 directed block order and its confirmation, a one-way auction with sealed bids — through
-``services.order_place`` / ``order_take`` / ``auction_*``, so every trade passes order entry (freezes),
-the sequencer and the book, and settles delivery versus payment in the registry and the fund ledger.
+``services.order_place_queued`` / ``order_take_queued`` (the group commit: the entry checks, then the command log;
+each subject-day's commands applied by one batch of :func:`~cets.trading.services.sequencer_drain`) and
+``auction_*``, so every trade passes order entry, the sequencer (freezes against its positions) and the book, and
+settles delivery versus payment in the registry and the fund ledger.
 ``day_close`` then publishes the platform's own end-of-day figures, which are compared with the
 official ones field by field:
 
@@ -239,24 +241,28 @@ def _replay_subject_day(sd: SubjectDay, plan: DayPlan, people: _Participants, se
     ts.day_open(market=MARKET, instrument=subject, day=d, prev_close_fen=sd.reference_fen)
     seller = people.seller
     k = 0
+    quotes: list[Order] = []  # the day's planned quotes and their takes go through the group commit, one batch per subject-day
     for t in plan.listing:
         k += 1
         for buyer, q in people.take(t.quantity_t):
-            quote = ts.order_place(key=f"r-{d}-{subject}-L{k}-{buyer.pk}", participant=seller, instrument=subject, method="listing", side="S",
-                                   price_fen=t.price_fen, quantity_t=q, actor=None, at=_at(d, 10))
-            if not _resting(quote, rep):
-                continue
-            ts.order_take(key=f"r-{d}-{subject}-L{k}-{buyer.pk}-take", participant=buyer, quote_seq=quote.seq, quantity_t=q, actor=None,
-                          at=_at(d, 10))
+            quote = ts.order_place_queued(key=f"r-{d}-{subject}-L{k}-{buyer.pk}", participant=seller, instrument=subject, method="listing",
+                                          side="S", price_fen=t.price_fen, quantity_t=q, actor=None, at=_at(d, 10))
+            quotes.append(quote)
+            ts.order_take_queued(key=f"r-{d}-{subject}-L{k}-{buyer.pk}-take", participant=buyer, quote_seq=quote.seq, quantity_t=q, actor=None,
+                                 at=_at(d, 10))
     for t in plan.block:
         k += 1
         for buyer, q in people.take(t.quantity_t, minimum=ts.market_rules(MARKET, d).limits.block_min_t):
-            order = ts.order_place(key=f"r-{d}-{subject}-B{k}-{buyer.pk}", participant=seller, instrument=subject, method="block", side="S",
-                                   price_fen=t.price_fen, quantity_t=q, counterparty=buyer, actor=None, at=_at(d, 14))
-            if not _resting(order, rep):
-                continue
-            ts.order_take(key=f"r-{d}-{subject}-B{k}-{buyer.pk}-confirm", participant=buyer, quote_seq=order.seq, quantity_t=q, actor=None,
-                          at=_at(d, 14))
+            order = ts.order_place_queued(key=f"r-{d}-{subject}-B{k}-{buyer.pk}", participant=seller, instrument=subject, method="block",
+                                          side="S", price_fen=t.price_fen, quantity_t=q, counterparty=buyer, actor=None, at=_at(d, 14))
+            quotes.append(order)
+            ts.order_take_queued(key=f"r-{d}-{subject}-B{k}-{buyer.pk}-confirm", participant=buyer, quote_seq=order.seq, quantity_t=q, actor=None,
+                                 at=_at(d, 14))
+    if quotes:
+        ts.sequencer_drain(market=MARKET)
+        applied = {o.seq: o for o in Order.objects.filter(market=MARKET, seq__in=[o.seq for o in quotes])}
+        for quote in quotes:  # a planned quote the book refused: its take was refused with it (T0211 at the book)
+            _placed(applied[quote.seq], rep)
     if plan.auction:
         qty = sum(t.quantity_t for t in plan.auction)
         offer = ts.auction_offer(key=f"r-{d}-{subject}-A", initiator=seller, instrument=subject, quantity_t=qty,
@@ -272,13 +278,14 @@ def _replay_subject_day(sd: SubjectDay, plan: DayPlan, people: _Participants, se
     ts.day_close(market=MARKET, instrument=subject, day=d)
 
 
-def _resting(order: Order, rep: ReplayReport) -> bool:
-    """A planned quote the book refused is our engine disagreeing with a valid plan: recorded, not hidden."""
-    if order.status == Order.Status.RESTING:
-        return True
+def _placed(order: Order, rep: ReplayReport) -> None:
+    """A planned quote the book refused (or left unapplied) after its subject-day's batch is our engine disagreeing with
+    a valid plan: recorded, not hidden. A quote its take filled is ``filled``; one whose take was refused stays
+    ``resting`` (the day's volume then differs from the official one, reported by :func:`_reconcile`)."""
+    if order.status in (Order.Status.RESTING, Order.Status.FILLED) and not order.voided:
+        return
     rep.engine.append(Mismatch(order.trading_day, order.instrument, f"order #{order.seq}", order.status, "resting", "engine",
                                f"{order.reject_code} {order.reject_detail}"))
-    return False
 
 
 def _fen(v: int | None) -> str:
