@@ -167,33 +167,86 @@ def worker(backend: str, seed: int, database: str, line_by_line: bool = False) -
     out["setup_s"] = round(time.perf_counter() - t0, 2)
     out["entities"], out["units"] = len(orgs), UnitYearData.objects.filter(year=YEAR).count()
 
-    # -- the real path, timed
+    # -- the real path, timed; BENCH_PHASES=1 also records each phase's statements (count, seconds), CPU seconds and
+    #    cProfile top functions (stderr), BENCH_PROFILE=1 one cProfile of the whole path
     timings = {}
+    phases: dict[str, dict] = {}
+    by_phase = bool(os.environ.get("BENCH_PHASES"))
     prof = None
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
 
         prof = cProfile.Profile()
         prof.enable()
+
+    class Phase:
+        def __init__(self, name: str) -> None:
+            self.name, self.n, self.db, self.kinds = name, 0, 0.0, {}
+
+        def __call__(self, execute, sql, params, many, context):
+            t = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                dt = time.perf_counter() - t
+                self.db += dt
+                self.n += 1
+                k = " ".join(sql.split())[:90]
+                n0, t0 = self.kinds.get(k, (0, 0.0))
+                self.kinds[k] = (n0 + 1, t0 + dt)
+
+        def __enter__(self):
+            self.t, self.cpu = time.perf_counter(), time.process_time()
+            if by_phase:
+                import cProfile
+
+                self.prof = cProfile.Profile()
+                self.wrap = connection.execute_wrapper(self)
+                self.wrap.__enter__()
+                self.prof.enable()
+            return self
+
+        def __exit__(self, *exc):
+            wall, cpu = time.perf_counter() - self.t, time.process_time() - self.cpu
+            if by_phase:
+                import pstats
+
+                self.prof.disable()
+                self.wrap.__exit__(*exc)
+                print(f"==== phase {self.name}: {wall:.3f} s wall, {cpu:.3f} s CPU (this process), {self.n} statements, "
+                      f"{self.db:.3f} s in statements", file=sys.stderr)
+                for k, (n, t) in sorted(self.kinds.items(), key=lambda kv: -kv[1][1])[:12]:
+                    print(f"    {n:>5} × {t:7.3f} s  {k}", file=sys.stderr)
+                pstats.Stats(self.prof, stream=sys.stderr).sort_stats("tottime").print_stats(14)
+                pstats.Stats(self.prof, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+                phases[self.name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "statements": self.n, "statements_s": round(self.db, 3)}
+            return False
+
     t0 = time.perf_counter()
-    counts = allocation_compute(year=YEAR, pack_id=PACK)
+    with Phase("compute"):
+        counts = allocation_compute(year=YEAR, pack_id=PACK)
     timings["compute_s"] = time.perf_counter() - t0
     cap = max(counts["final_allocation_t"], counts["pre_allocation_t"])
     ut = vintage_create(instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key=f"cap-{YEAR}")  # the platform's load path (R0506 with an actor)
     transfers_before = Transfer.objects.count()
     for stage in ("pre", "final"):
         t0 = time.perf_counter()
-        p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=ut, actor=ra)
+        with Phase(f"propose_{stage}"):
+            p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=ut, actor=ra)
         ta = time.perf_counter()
-        proposal_approve(proposal_id=p.pk, approver=rb)
+        with Phase(f"approve_{stage}"):
+            proposal_approve(proposal_id=p.pk, approver=rb)
         timings[f"approve_{stage}_s"] = time.perf_counter() - ta  # the registry's part: executing the issuance
-        allocation_issue_confirm(year=YEAR, stage=stage)
+        with Phase(f"confirm_{stage}"):
+            allocation_issue_confirm(year=YEAR, stage=stage)
         timings[f"issue_{stage}_s"] = time.perf_counter() - t0
     if prof is not None:
         import pstats
 
         prof.disable()
         pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+    if phases:
+        out["phases"] = phases
     issue_transfers = Transfer.objects.count() - transfers_before
     result_rows = UnitAllocation.objects.filter(year=YEAR).count() + EntityAllocation.objects.filter(year=YEAR).count()
     out["result_rows_compute"] = result_rows

@@ -22,11 +22,14 @@ from this table for every entry, single, batched or settled.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from cets.core.errors import Check
 from cets.parties.models import Role
+from cets.rules import files as pack_files
 from cets.rules.markets import instrument_home, market_instruments
 from cets.rules.packs import pack_roots
 
@@ -52,12 +55,15 @@ class _FromMarkets(Mapping):
     """A read-only mapping built on first use from the markets' ``market.toml`` files (rules/packs/<market>/)."""
 
     def __init__(self, build) -> None:
-        self._build, self._data, self._roots = build, None, None
+        self._build, self._data, self._roots, self._plain = build, None, None, None
 
     def _get(self) -> dict:
+        if self._data is not None and self._plain is pack_files.PACK_DIR and not os.environ.get(pack_files.PACK_DIRS_ENV):
+            return self._data  # built from the shipped packs alone, and still only those: no paths to build (every entry of a batch asks)
         roots = tuple(pack_roots())  # rebuilt when the pack folders change (CETS_PACK_DIRS)
         if self._data is None or roots != self._roots:
             self._data, self._roots = self._build(), roots
+        self._plain = pack_files.PACK_DIR if roots == (Path(pack_files.PACK_DIR),) else None
         return self._data
 
     def __getitem__(self, key):
