@@ -370,10 +370,7 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
             raise CetsError(A0106, a.entity.uscc)
         account, beneficiary = dest[a.entity_id]
         lines.append(IssuanceLine(account=account, quantity=qty, reference=f"{year} {sector} {label} {a.entity.uscc}", beneficiary=beneficiary))
-    if set_based:  # the same rows: the scope's, less those held back
-        (scope.exclude(entity_id__in=list(blocked)) if blocked else scope).update(proposal_key=key)
-    else:
-        _scope(market, sector, year).filter(entity_id__in=ids).update(proposal_key=key)
+    _scope(market, sector, year).filter(entity_id__in=ids).update(proposal_key=key)
     return issuance_propose(key=key, unit_type=unit_type, lines=lines, actor=actor, effective_at=effective_at,
                             note=f"{year} {market} {sector} {label}")
 

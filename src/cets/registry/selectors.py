@@ -8,7 +8,6 @@ from cets.rules.markets import PRIMARY_MARKET
 
 from .models import Account, AccountKind, Holding, Transfer, UnitType
 
-
 # Above this many holders a read takes the market's accounts and keeps the wanted holders in Python instead of sending an
 # IN list of thousands of ids (a national year's issuance: 5,500 entities, bench/allocation_national.py).
 LARGE_IN = 1000

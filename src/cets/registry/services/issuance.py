@@ -81,8 +81,6 @@ def issuance_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceL
     return proposal_submit(key=key, kind="issue", payload=payload, actor=actor)
 
 
-SQL_HOLDERS = f"SELECT id, holder_id FROM {Account._meta.db_table} WHERE holder_id IS NOT NULL AND id IN ({{marks}})"
-
 # Proposals with more lines than this are posted by :func:`issuance_batch_post` (set-based SQL); smaller
 # ones line by line through :func:`transfer_post`. Both write exactly the same journal (tests/registry/test_batch.py).
 BATCH_MIN_LINES = 8
@@ -252,8 +250,8 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
                              insert=[(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row],
                              heads=[(entries[ix][1 + HASH_COL], entries[ix][0], acc_id) for acc_id, ix in sorted(last.items())])
     # 7. the holders' notices, set-based: one read of the holders, one bulk insert (the same notices as line by line)
-    with conn.cursor() as cur:
-        holders = dict(select_any(cur, vendor, SQL_HOLDERS, ids))
+    with conn.cursor() as cur:  # one statement on PostgreSQL (an array), chunks elsewhere
+        holders = dict(select_any(cur, vendor, f"SELECT id, holder_id FROM {Account._meta.db_table} WHERE holder_id IS NOT NULL AND id IN ({{marks}})", ids))
     notices = []
     for e in entries:
         d, c = rows[e[4]], rows[e[6]]  # [seq, *T_COLS]: key 1, kind 2, debit 4/5, credit 6/7, quantity 8, reference 9
