@@ -167,17 +167,33 @@ def worker(backend: str, seed: int, database: str, line_by_line: bool = False) -
     out["setup_s"] = round(time.perf_counter() - t0, 2)
     out["entities"], out["units"] = len(orgs), UnitYearData.objects.filter(year=YEAR).count()
 
-    # -- the real path, timed; BENCH_PHASES=1 also records each phase's statements (count, seconds), CPU seconds and
-    #    cProfile top functions (stderr), BENCH_PROFILE=1 one cProfile of the whole path
+    # -- the real path, timed; BENCH_PHASES=1 also records each phase's statements (count, seconds, the costliest kinds)
+    #    and CPU seconds (stderr and the JSON), BENCH_PHASES=profile adds each phase's cProfile (tottime and cumulative),
+    #    BENCH_PROFILE=1 one cProfile of the whole path
     timings = {}
     phases: dict[str, dict] = {}
     by_phase = bool(os.environ.get("BENCH_PHASES"))
+    profile_phases = os.environ.get("BENCH_PHASES") == "profile"
     prof = None
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
 
         prof = cProfile.Profile()
         prof.enable()
+
+    backend_pid = None
+    if by_phase and connection.vendor == "postgresql":
+        with connection.cursor() as c:
+            c.execute("SELECT pg_backend_pid()")
+            backend_pid = c.fetchone()[0]
+
+    def server_cpu() -> float:
+        """CPU seconds of this connection's PostgreSQL backend so far (/proc: the server runs on this machine), or 0."""
+        try:
+            fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, TypeError):
+            return 0.0
 
     class Phase:
         def __init__(self, name: str) -> None:
@@ -196,30 +212,34 @@ def worker(backend: str, seed: int, database: str, line_by_line: bool = False) -
                 self.kinds[k] = (n0 + 1, t0 + dt)
 
         def __enter__(self):
-            self.t, self.cpu = time.perf_counter(), time.process_time()
+            self.t, self.cpu, self.server = time.perf_counter(), time.process_time(), server_cpu()
             if by_phase:
                 import cProfile
 
-                self.prof = cProfile.Profile()
+                self.prof = cProfile.Profile() if profile_phases else None
                 self.wrap = connection.execute_wrapper(self)
                 self.wrap.__enter__()
-                self.prof.enable()
+                if self.prof is not None:
+                    self.prof.enable()
             return self
 
         def __exit__(self, *exc):
-            wall, cpu = time.perf_counter() - self.t, time.process_time() - self.cpu
+            wall, cpu, server = time.perf_counter() - self.t, time.process_time() - self.cpu, server_cpu() - self.server
             if by_phase:
                 import pstats
 
-                self.prof.disable()
+                if self.prof is not None:
+                    self.prof.disable()
                 self.wrap.__exit__(*exc)
-                print(f"==== phase {self.name}: {wall:.3f} s wall, {cpu:.3f} s CPU (this process), {self.n} statements, "
-                      f"{self.db:.3f} s in statements", file=sys.stderr)
+                print(f"==== phase {self.name}: {wall:.3f} s wall, {cpu:.3f} s CPU (this process), {server:.2f} s CPU (the database "
+                      f"backend), {self.n} statements, {self.db:.3f} s in statements (COPY not counted)", file=sys.stderr)
                 for k, (n, t) in sorted(self.kinds.items(), key=lambda kv: -kv[1][1])[:12]:
                     print(f"    {n:>5} × {t:7.3f} s  {k}", file=sys.stderr)
-                pstats.Stats(self.prof, stream=sys.stderr).sort_stats("tottime").print_stats(14)
-                pstats.Stats(self.prof, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
-                phases[self.name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "statements": self.n, "statements_s": round(self.db, 3)}
+                if self.prof is not None:
+                    pstats.Stats(self.prof, stream=sys.stderr).sort_stats("tottime").print_stats(14)
+                    pstats.Stats(self.prof, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+                phases[self.name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "server_cpu_s": round(server, 2), "statements": self.n,
+                                     "statements_s": round(self.db, 3)}
             return False
 
     t0 = time.perf_counter()
