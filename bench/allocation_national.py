@@ -22,6 +22,10 @@ and said so; ``--backend postgres`` without PostgreSQL prints ``skipped: <reason
 
 Run:  .venv/bin/python bench/allocation_national.py [--backend sqlite|postgres|both] [--seed 2023] [--line-by-line]
       .venv/bin/python bench/allocation_national.py --quick     (200 entities, 450 units: validation only)
+      BENCH_PHASES=1 .venv/bin/python bench/allocation_national.py --worker postgres   (one worker; per phase — compute,
+      propose, approve, confirm of each stage — on stderr and in its JSON: wall and CPU seconds of this process, CPU
+      seconds of the PostgreSQL backend (read from /proc), statements and their seconds, the costliest statement kinds;
+      BENCH_PHASES=profile adds each phase's cProfile)
 A benchmark, not a test: it asserts nothing about speed; it measures and reports (exit 1 if a check fails).
 """
 
