@@ -308,8 +308,23 @@ def worker(backend: str, seed: int, database: str, line_by_line: bool = False) -
     out["ratio_total"] = round(timings["total_s"] / timings["bare_total_rows_s"], 2)
     connection.close()
     if backend == "postgres":
-        admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        drop(database)
     return out
+
+
+def drop(database: str, tries: int = 10) -> None:
+    """Drop the scratch database; retried, since ``WITH (FORCE)`` cannot end an autovacuum worker that just started on
+    it ("must be a member of the role whose process is being terminated": a run failed so after it had measured)."""
+    import psycopg
+
+    for i in range(tries):
+        try:
+            admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if i == tries - 1:
+                raise
+            time.sleep(1)
 
 
 # ---------------------------------------------------------------- driver
