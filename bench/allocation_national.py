@@ -22,6 +22,10 @@ and said so; ``--backend postgres`` without PostgreSQL prints ``skipped: <reason
 
 Run:  .venv/bin/python bench/allocation_national.py [--backend sqlite|postgres|both] [--seed 2023] [--line-by-line]
       .venv/bin/python bench/allocation_national.py --quick     (200 entities, 450 units: validation only)
+      BENCH_PHASES=1 .venv/bin/python bench/allocation_national.py --worker postgres   (one worker; per phase — compute,
+      propose, approve, confirm of each stage — on stderr and in its JSON: wall and CPU seconds of this process, CPU
+      seconds of the PostgreSQL backend (read from /proc), statements and their seconds, the costliest statement kinds;
+      BENCH_PHASES=profile adds each phase's cProfile)
 A benchmark, not a test: it asserts nothing about speed; it measures and reports (exit 1 if a check fails).
 """
 
@@ -167,33 +171,106 @@ def worker(backend: str, seed: int, database: str, line_by_line: bool = False) -
     out["setup_s"] = round(time.perf_counter() - t0, 2)
     out["entities"], out["units"] = len(orgs), UnitYearData.objects.filter(year=YEAR).count()
 
-    # -- the real path, timed
+    # -- the real path, timed; BENCH_PHASES=1 also records each phase's statements (count, seconds, the costliest kinds)
+    #    and CPU seconds (stderr and the JSON), BENCH_PHASES=profile adds each phase's cProfile (tottime and cumulative),
+    #    BENCH_PROFILE=1 one cProfile of the whole path
     timings = {}
+    phases: dict[str, dict] = {}
+    by_phase = bool(os.environ.get("BENCH_PHASES"))
+    profile_phases = os.environ.get("BENCH_PHASES") == "profile"
     prof = None
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
 
         prof = cProfile.Profile()
         prof.enable()
+
+    backend_pid = None
+    if by_phase and connection.vendor == "postgresql":
+        with connection.cursor() as c:
+            c.execute("SELECT pg_backend_pid()")
+            backend_pid = c.fetchone()[0]
+
+    def server_cpu() -> float:
+        """CPU seconds of this connection's PostgreSQL backend so far (/proc: the server runs on this machine), or 0."""
+        try:
+            fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, TypeError):
+            return 0.0
+
+    class Phase:
+        def __init__(self, name: str) -> None:
+            self.name, self.n, self.db, self.kinds = name, 0, 0.0, {}
+
+        def __call__(self, execute, sql, params, many, context):
+            t = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                dt = time.perf_counter() - t
+                self.db += dt
+                self.n += 1
+                k = " ".join(sql.split())[:90]
+                n0, t0 = self.kinds.get(k, (0, 0.0))
+                self.kinds[k] = (n0 + 1, t0 + dt)
+
+        def __enter__(self):
+            self.t, self.cpu, self.server = time.perf_counter(), time.process_time(), server_cpu()
+            if by_phase:
+                import cProfile
+
+                self.prof = cProfile.Profile() if profile_phases else None
+                self.wrap = connection.execute_wrapper(self)
+                self.wrap.__enter__()
+                if self.prof is not None:
+                    self.prof.enable()
+            return self
+
+        def __exit__(self, *exc):
+            wall, cpu, server = time.perf_counter() - self.t, time.process_time() - self.cpu, server_cpu() - self.server
+            if by_phase:
+                import pstats
+
+                if self.prof is not None:
+                    self.prof.disable()
+                self.wrap.__exit__(*exc)
+                print(f"==== phase {self.name}: {wall:.3f} s wall, {cpu:.3f} s CPU (this process), {server:.2f} s CPU (the database "
+                      f"backend), {self.n} statements, {self.db:.3f} s in statements (COPY not counted)", file=sys.stderr)
+                for k, (n, t) in sorted(self.kinds.items(), key=lambda kv: -kv[1][1])[:12]:
+                    print(f"    {n:>5} × {t:7.3f} s  {k}", file=sys.stderr)
+                if self.prof is not None:
+                    pstats.Stats(self.prof, stream=sys.stderr).sort_stats("tottime").print_stats(14)
+                    pstats.Stats(self.prof, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+                phases[self.name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "server_cpu_s": round(server, 2), "statements": self.n,
+                                     "statements_s": round(self.db, 3)}
+            return False
+
     t0 = time.perf_counter()
-    counts = allocation_compute(year=YEAR, pack_id=PACK)
+    with Phase("compute"):
+        counts = allocation_compute(year=YEAR, pack_id=PACK)
     timings["compute_s"] = time.perf_counter() - t0
     cap = max(counts["final_allocation_t"], counts["pre_allocation_t"])
     ut = vintage_create(instrument=Instrument.CEA, vintage=str(YEAR), cap_t=cap, key=f"cap-{YEAR}")  # the platform's load path (R0506 with an actor)
     transfers_before = Transfer.objects.count()
     for stage in ("pre", "final"):
         t0 = time.perf_counter()
-        p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=ut, actor=ra)
+        with Phase(f"propose_{stage}"):
+            p = allocation_issue_propose(year=YEAR, stage=stage, unit_type=ut, actor=ra)
         ta = time.perf_counter()
-        proposal_approve(proposal_id=p.pk, approver=rb)
+        with Phase(f"approve_{stage}"):
+            proposal_approve(proposal_id=p.pk, approver=rb)
         timings[f"approve_{stage}_s"] = time.perf_counter() - ta  # the registry's part: executing the issuance
-        allocation_issue_confirm(year=YEAR, stage=stage)
+        with Phase(f"confirm_{stage}"):
+            allocation_issue_confirm(year=YEAR, stage=stage)
         timings[f"issue_{stage}_s"] = time.perf_counter() - t0
     if prof is not None:
         import pstats
 
         prof.disable()
         pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+    if phases:
+        out["phases"] = phases
     issue_transfers = Transfer.objects.count() - transfers_before
     result_rows = UnitAllocation.objects.filter(year=YEAR).count() + EntityAllocation.objects.filter(year=YEAR).count()
     out["result_rows_compute"] = result_rows
@@ -231,8 +308,23 @@ def worker(backend: str, seed: int, database: str, line_by_line: bool = False) -
     out["ratio_total"] = round(timings["total_s"] / timings["bare_total_rows_s"], 2)
     connection.close()
     if backend == "postgres":
-        admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        drop(database)
     return out
+
+
+def drop(database: str, tries: int = 10) -> None:
+    """Drop the scratch database; retried, since ``WITH (FORCE)`` cannot end an autovacuum worker that just started on
+    it ("must be a member of the role whose process is being terminated": a run failed so after it had measured)."""
+    import psycopg
+
+    for i in range(tries):
+        try:
+            admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if i == tries - 1:
+                raise
+            time.sleep(1)
 
 
 # ---------------------------------------------------------------- driver

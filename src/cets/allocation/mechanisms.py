@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from cets.core.errors import CetsError
-from cets.mrv.selectors import facility_year_rows, unit_year_rows
+from cets.mrv.selectors import facility_year_rows, unit_year_rows, unit_year_values
 from cets.parties.models import GeneratingUnit
 from cets.rules.packs import Pack, PackError
 
@@ -50,16 +51,45 @@ class Computed:
     units: int  # generating units or facilities that took part
 
 
+# The whole-year path reads and writes set-based (plain rows, no model instances, field preparation once per distinct
+# value, no IN lists of thousands of ids); ``False`` runs the instance-by-instance reference path it replaced, which
+# writes the same rows (tests/allocation/test_set_based.py compares the two; bench/allocation_national.py).
+SET_BASED = True
+
+
+class _UnitRef(NamedTuple):
+    """What the allocation reads of a generating unit (a plain row instead of a model instance)."""
+
+    pk: int
+    entity_id: int
+    uscc: str
+    code: str
+    category: str
+    rated_capacity_mw: Decimal
+    cooling: str
+
+    @property
+    def entity(self):  # ``unit.entity.uscc`` as on the model
+        return _EntityRef(self.entity_id, self.uscc)
+
+
+class _EntityRef(NamedTuple):
+    pk: int
+    uscc: str
+
+
 def _insert(model, rows) -> None:
     """Insert ``rows`` (dicts of attribute name → value; absent fields take their default, ``auto_now_add``
     the current time) with one ``executemany``. Values other than int, str, bool and None go through
-    the field's own ``get_db_prep_save`` (so ExactDecimalField's exactness checks apply); on PostgreSQL the rows
-    go by one ``COPY`` (psycopg's ``cursor.copy``) instead. This skips
+    the field's own ``get_db_prep_save`` (so ExactDecimalField's exactness checks apply), once per distinct value
+    and field (equal Decimals prepare to the same value: a year's benchmarks, factors and load factors repeat);
+    on PostgreSQL the rows go by one ``COPY`` (psycopg's ``cursor.copy``) instead. This skips
     ``bulk_create``'s model instances and per-batch query building, which cost about ten times the
     insert itself at a national year's 17,500 rows (bench/allocation_national.py). Our own tables only."""
-    from django.db import connection
+    from django.db import transaction
     from django.utils import timezone
 
+    connection = transaction.get_connection()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     now = timezone.now()
     defaults = {f.attname: (now if getattr(f, "auto_now_add", False) else f.get_default()) for f in fields}
@@ -67,13 +97,16 @@ def _insert(model, rows) -> None:
     sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
     plain = (int, str, bool, type(None))
-    out = []
-    for r in rows:
-        vals = []
-        for f in fields:
-            v = r.get(f.attname, defaults[f.attname])
-            vals.append(v if isinstance(v, plain) else f.get_db_prep_save(v, connection))
-        out.append(vals)
+    rows = list(rows)
+    columns = []
+    for f in fields:  # column by column: one pass per field, each distinct value prepared once
+        name, default = f.attname, defaults[f.attname]
+        col = [r.get(name, default) for r in rows]
+        if not all(isinstance(v, plain) for v in col):
+            memo: dict = {}
+            col = [v if isinstance(v, plain) else _prepared(f, v, memo, connection) for v in col]
+        columns.append(col)
+    out = list(zip(*columns)) if rows else []
     if not out:
         return
     if connection.vendor == "postgresql":  # one COPY: the rows stream in one statement (issue 19)
@@ -86,16 +119,38 @@ def _insert(model, rows) -> None:
         c.executemany(sql, out)
 
 
+def _prepared(field, value, memo: dict, connection):
+    """``field.get_db_prep_save(value)``, once per distinct value of a type (equal Decimals prepare to the same value;
+    a float never meets an equal Decimal's entry, so it is refused as before)."""
+    key = (type(value), value)
+    try:
+        return memo[key]
+    except KeyError:
+        out = memo[key] = field.get_db_prep_save(value, connection)
+        return out
+    except TypeError:  # not hashable
+        return field.get_db_prep_save(value, connection)
+
+
 def _unit_inputs(year: int, entity_ids=None, rules: PowerRules | None = None):
     """The formula inputs of every covered unit with verified data for ``year`` (optionally of some
     entities). For a 2019–2022 pack (``rules`` needing 供电量, cooling, 供热比 or the base year's output) the
     unit's recorded cooling and the year's ``supplied_mwh``/``heat_ratio`` are carried; A0102 names the
-    first unit whose verified data lacks one (those packs cannot be computed without them)."""
-    data = unit_year_rows(year=year, entity_ids=entity_ids)
-    qs = GeneratingUnit.objects.exclude(category=GeneratingUnit.Category.NOT_COVERED).select_related("entity").order_by("entity_id", "code")
-    if entity_ids is not None:
-        qs = qs.filter(entity_id__in=list(entity_ids))
-    units = list(qs)
+    first unit whose verified data lacks one (those packs cannot be computed without them).
+    Returns (inputs in entity and unit code order, (credit code, unit code) → unit, units); a unit has ``pk``,
+    ``entity_id``, ``entity.uscc``, ``code``, ``category``, ``rated_capacity_mw``, ``cooling``."""
+    if SET_BASED:
+        data = unit_year_values(year=year, entity_ids=entity_ids)
+        qs = GeneratingUnit.objects.exclude(category=GeneratingUnit.Category.NOT_COVERED).order_by("entity_id", "code")
+        if entity_ids is not None:
+            qs = qs.filter(entity_id__in=list(entity_ids))
+        units = [_UnitRef(*r) for r in qs.values_list("pk", "entity_id", "entity__uscc", "code", "category", "rated_capacity_mw", "cooling")]
+    else:
+        data = unit_year_rows(year=year, entity_ids=entity_ids)
+        qs = GeneratingUnit.objects.exclude(category=GeneratingUnit.Category.NOT_COVERED).select_related("entity").order_by("entity_id", "code")
+        if entity_ids is not None:
+            qs = qs.filter(entity_id__in=list(entity_ids))
+        units = list(qs)
     inputs: list[UnitInput] = []
     unit_by_key = {}
     for u in units:
@@ -104,12 +159,13 @@ def _unit_inputs(year: int, entity_ids=None, rules: PowerRules | None = None):
             continue
         prev = data.get((u.pk, year - 1))
         extra = _earlier_period_inputs(u, cur, prev, rules) if rules is not None else {}
+        uscc = u.entity.uscc
         inputs.append(UnitInput(
-            entity_uscc=u.entity.uscc, unit_id=u.code, category=u.category, generation_mwh=cur.generation_mwh,
+            entity_uscc=uscc, unit_id=u.code, category=u.category, generation_mwh=cur.generation_mwh,
             heat_supplied_gj=cur.heat_supplied_gj, load_factor=cur.load_factor, verified_emissions_t=cur.verified_emissions_t,
             prev_verified_emissions_t=prev.verified_emissions_t if prev else 0, rated_capacity_mw=u.rated_capacity_mw, **extra,
         ))
-        unit_by_key[(u.entity.uscc, u.code)] = u
+        unit_by_key[(uscc, u.code)] = u
     return inputs, unit_by_key, units
 
 

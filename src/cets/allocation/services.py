@@ -20,6 +20,7 @@ from cets.registry.services import IssuanceLine, issuance_propose
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError, load_pack
 
+from . import mechanisms
 from .checks import A0101, A0103, A0104, A0105, A0106, A0108, A0109, A0110, A0114, A0115, A0116, A0120, A0121, A0122, A0123, A0124, A0125, A0126, A0130
 from .formulas import PowerRules, allocate
 from .issuance import final_issue, pre_issue
@@ -118,9 +119,15 @@ def allocation_compute(*, year: int, pack_id: str, actor=None) -> dict[str, int]
 
 
 def _treatments(year: int, entity_ids) -> dict[int, list[str]]:
+    ids = list(entity_ids)
+    qs = SpecialTreatment.objects.filter(year=year, voided_at__isnull=True)
+    if len(ids) <= LARGE_IN:
+        qs = qs.filter(entity_id__in=ids)
+    wanted = set(ids)
     out: dict[int, list[str]] = {}
-    for eid, kind in SpecialTreatment.objects.filter(year=year, entity_id__in=list(entity_ids), voided_at__isnull=True).values_list("entity_id", "kind"):
-        out.setdefault(eid, []).append(kind)
+    for eid, kind in qs.values_list("entity_id", "kind"):
+        if eid in wanted:
+            out.setdefault(eid, []).append(kind)
     return out
 
 
@@ -130,18 +137,28 @@ def _adjustments(year: int, entity_ids, sector: str, market: str = PRIMARY_MARKE
     from django.db.models import Sum
 
     ids = list(entity_ids)
-    q = (AllocationAdjustment.objects.filter(year=year, entity_id__in=ids, voided_at__isnull=True, sector=sector)
-         .order_by().values_list("entity_id").annotate(t=Sum("quantity_t")))
-    out = {eid: int(t or 0) for eid, t in q}
-    loose = (AllocationAdjustment.objects.filter(year=year, entity_id__in=ids, voided_at__isnull=True, sector="")
-             .order_by().values_list("entity_id").annotate(t=Sum("quantity_t")))
-    loose = {eid: int(t or 0) for eid, t in loose}
+    wanted = set(ids)
+    base = AllocationAdjustment.objects.filter(year=year, voided_at__isnull=True)
+    if len(ids) <= LARGE_IN:
+        base = base.filter(entity_id__in=ids)
+
+    def sums(sec: str) -> dict[int, int]:
+        q = base.filter(sector=sec).order_by().values_list("entity_id").annotate(t=Sum("quantity_t"))
+        return {eid: int(t or 0) for eid, t in q if eid in wanted}
+
+    out = sums(sector)
+    loose = sums("")
     if loose:
         carrier = _largest_sector(year, list(loose), market)
         for eid, t in loose.items():
             if carrier.get(eid, sector) == sector:
                 out[eid] = out.get(eid, 0) + t
     return out
+
+
+# Above this many entities a read takes the year's rows (adjustments, treatments: a few) and keeps the wanted entities in
+# Python instead of sending an IN list of thousands of ids (bench/allocation_national.py: 5,500 entities).
+LARGE_IN = 1000
 
 
 def _largest_sector(year: int, entity_ids, market: str) -> dict[int, str]:
@@ -207,6 +224,13 @@ def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = PRI
     if entity_ids is not None:
         qs = qs.filter(entity_id__in=list(entity_ids))
     allocs = list(qs.select_for_update(of=("self",)))
+    _refresh(allocs, year, market)
+    return allocs
+
+
+def _refresh(allocs, year: int, market: str) -> None:
+    """:func:`allocation_issuance_refresh`'s work on rows already read and locked (model instances or
+    :func:`_scope_rows`' plain rows): fill each one's issuance figures and save the rows whose figures changed."""
     ids = [a.entity_id for a in allocs]
     treatments = _treatments(year, ids)
     adjustments = {s: _adjustments(year, ids, s, market) for s in {a.sector for a in allocs}}
@@ -220,7 +244,21 @@ def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = PRI
         after = [getattr(a, f) for f in ISSUANCE_FIELDS]
         if after != before:  # usually few: a decision recorded since the computation
             EntityAllocation.objects.filter(pk=a.pk).update(**dict(zip(ISSUANCE_FIELDS, after)))
-    return allocs
+
+
+_ROW_FIELDS = ("pk", "entity_id", "market", "sector", "year", "source", "pack_id", "stage", "final_allocation_t", "obligation_t",
+               "pre_allocation_computed_t", *ISSUANCE_FIELDS)
+
+
+def _scope_rows(scope) -> list[SimpleNamespace]:
+    """The allocations of ``scope`` locked and read in one statement as plain rows (entity order): the fields
+    :func:`_refresh` and :func:`_destinations` read, ``entity`` a (``uscc``, ``province``) row — no model instances."""
+    out = []
+    for r in scope.select_for_update(of=("self",)).order_by("entity_id", "sector").values_list(*_ROW_FIELDS, "entity__uscc", "entity__province"):
+        a = SimpleNamespace(**dict(zip(_ROW_FIELDS, r)))
+        a.entity = SimpleNamespace(pk=a.entity_id, uscc=r[-2], province=r[-1])
+        out.append(a)
+    return out
 
 
 def _destinations(allocs) -> dict[int, tuple[str, str]]:
@@ -319,10 +357,16 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     waiting = scope.exclude(proposal_key="").values_list("proposal_key", flat=True).first()
     if waiting:
         return Proposal.objects.get(key=waiting)
-    rows = list(scope.values_list("entity_id", "entity__uscc"))
+    set_based = mechanisms.SET_BASED
+    if set_based:  # locked and read once, plain rows (bench/allocation_national.py)
+        scoped = _scope_rows(scope)
+        rows = [(a.entity_id, a.entity.uscc) for a in scoped]
+    else:
+        rows = list(scope.values_list("entity_id", "entity__uscc"))
     if not rows:
         raise CetsError(A0103, f"{stage}: no {market} {sector} {year} allocation at stage {'/'.join(_from_stages(stage, market, sector, year))}")
     ids = [eid for eid, _ in rows]
+    blocked: dict[int, int] = {}
     if stage == "final":
         blocked = entities_blocked(entity_ids=ids, year=year)
         if blocked and len(blocked) == len(ids):
@@ -333,7 +377,11 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     while Proposal.objects.filter(key=issuance_key(market=market, sector=sector, year=year, stage=stage, province=province, n=n)).exists():
         n += 1
     key = issuance_key(market=market, sector=sector, year=year, stage=stage, province=province, n=n)
-    allocs = allocation_issuance_refresh(year=year, entity_ids=ids, market=market, sector=sector)
+    if set_based:
+        allocs = [a for a in scoped if a.entity_id not in blocked]
+        _refresh(allocs, year, market)
+    else:
+        allocs = allocation_issuance_refresh(year=year, entity_ids=ids, market=market, sector=sector)
     dest = _destinations(allocs)
     label = {"pre": "预分配 pre-allocation", "final": "核定 final allocation"}[stage]
     lines = []

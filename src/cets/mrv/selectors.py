@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
 
 from django.db.models import Q, Sum
 
@@ -18,6 +19,20 @@ def unit_year_rows(*, year: int, entity_ids=None) -> dict[tuple[int, int], UnitY
     if entity_ids is not None:
         qs = qs.filter(unit__entity_id__in=entity_ids)
     return {(r.unit_id, r.year): r for r in qs}
+
+
+UNIT_YEAR_FIELDS = ("unit_id", "year", "generation_mwh", "heat_supplied_gj", "load_factor", "verified_emissions_t", "supplied_mwh", "heat_ratio")
+UnitYearRow = namedtuple("UnitYearRow", UNIT_YEAR_FIELDS)
+
+
+def unit_year_values(*, year: int, entity_ids=None) -> dict[tuple[int, int], UnitYearRow]:
+    """(unit_id, year) → the verified data of ``year`` and the year before as plain rows (:data:`UnitYearRow`: the same
+    values :func:`unit_year_rows` gives — MWh, GJ, fractions as ``Decimal``, tonnes as ``int`` — without model instances,
+    for a whole year's allocation: 24,000 rows for the national power sector)."""
+    qs = UnitYearData.objects.filter(year__in=(year, year - 1))
+    if entity_ids is not None:
+        qs = qs.filter(unit__entity_id__in=entity_ids)
+    return {(r.unit_id, r.year): r for r in map(UnitYearRow._make, qs.order_by().values_list(*UNIT_YEAR_FIELDS))}
 
 
 def facility_year_rows(*, sector: str, years) -> list[tuple[object, dict[int, FacilityYearData]]]:
@@ -62,12 +77,21 @@ def verification_blocks(*, entity_id: int, year: int) -> list[VerificationRecord
 def entities_blocked(*, entity_ids, year: int) -> dict[int, int]:
     """entity id → number of unresolved 不符合 conclusions for ``year``, for the given entities (bulk
     form of :func:`verification_blocks`, used by allocation before issuing final allocation)."""
-    qs = (VerificationRecord.objects.filter(entity_id__in=entity_ids, year=year, conforming=False, resolved_at__isnull=True)
-          .values_list("entity_id", flat=True))
+    ids = list(entity_ids)
+    qs = VerificationRecord.objects.filter(year=year, conforming=False, resolved_at__isnull=True)
+    if len(ids) <= LARGE_IN:
+        qs = qs.filter(entity_id__in=ids)
+    wanted = set(ids)  # many entities (a national year): the year's few unresolved conclusions, kept for these entities
     out: dict[int, int] = {}
-    for e in qs:
-        out[e] = out.get(e, 0) + 1
+    for e in qs.values_list("entity_id", flat=True):
+        if e in wanted:
+            out[e] = out.get(e, 0) + 1
     return out
+
+
+# Above this many ids a read takes the year's (few) rows and keeps the wanted ones in Python instead of sending an IN
+# list of thousands of parameters (bench/allocation_national.py: 5,500 entities).
+LARGE_IN = 1000
 
 
 def blocked_cases(*, user, year: int | None = None, sector: str | None = None, unresolved_only: bool = False):

@@ -8,10 +8,18 @@ from cets.rules.markets import PRIMARY_MARKET
 
 from .models import Account, AccountKind, AccountStatus, Holding, Transfer, UnitType
 
+# Above this many holders a read takes the market's accounts and keeps the wanted holders in Python instead of sending an
+# IN list of thousands of ids (a national year's issuance: 5,500 entities, bench/allocation_national.py).
+LARGE_IN = 1000
+
 
 def account_numbers_of_holders(*, holder_ids, market: str = PRIMARY_MARKET) -> dict[int, str]:
     """holder organisation id → account number in ``market``."""
-    return dict(Account.objects.filter(holder_id__in=holder_ids, market=market).values_list("holder_id", "number"))
+    ids = list(holder_ids)
+    if len(ids) <= LARGE_IN:
+        return dict(Account.objects.filter(holder_id__in=ids, market=market).values_list("holder_id", "number"))
+    wanted = set(ids)  # a national year's thousands of holders: the market's accounts, kept for these holders (no IN list of thousands)
+    return {h: n for h, n in Account.objects.filter(market=market, holder_id__isnull=False).values_list("holder_id", "number") if h in wanted}
 
 
 def account_of(*, holder_id: int, market: str = PRIMARY_MARKET) -> Account | None:

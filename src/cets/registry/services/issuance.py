@@ -41,7 +41,7 @@ from .ledger import (
     journal_row,
     lock_clause,
     prev_heads,
-    select_in,
+    select_any,
     seqs_reserve,
     transfer_digest,
 )
@@ -253,12 +253,12 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     with conn.cursor() as cur:
         # 1. the accounts named by the lines, then every account of the proposal locked in id order across
         #    chunks (the order transfer_post locks in, so no deadlock with it)
-        accounts = {number: pk for pk, number in select_in(cur, vendor, SQL_IDS, sorted({ln.account for ln in lines}))}
+        accounts = {number: pk for pk, number in select_any(cur, vendor, SQL_IDS, sorted({ln.account for ln in lines}))}
         ids = sorted({total.pk, *accounts.values()})
-        rows = {r[0]: AccountRow(*r) for r in select_in(cur, vendor, lock, ids)}
+        rows = {r[0]: AccountRow(*r) for r in select_any(cur, vendor, lock, ids)}
         # 2. which lines were posted before (a retry), and what the accounts hold
-        posted = {r[0] for r in select_in(cur, vendor, SQL_KEYS, keys)}
-        held: dict[int, int] = dict(select_in(cur, vendor, SQL_HELD, ids, head=(unit_type.pk, pos)))
+        posted = {r[0] for r in select_any(cur, vendor, SQL_KEYS, keys)}
+        held: dict[int, int] = dict(select_any(cur, vendor, SQL_HELD, ids, head=(unit_type.pk, pos)))
         had_row = set(held)
         theirs = _existing_digests(sorted(posted)) if posted else {}
         # 3. check and chain every line in order, against running balances and heads
@@ -323,7 +323,8 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
                              insert=[(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row],
                              heads=[(entries[ix][1 + HASH_COL], entries[ix][0], acc_id) for acc_id, ix in sorted(last.items())])
     # 7. the holders' notices, set-based: one read of the holders, one bulk insert (the same notices as line by line)
-    holders = {pk: h for part in chunks(ids, 900) for pk, h in Account.objects.filter(pk__in=part, holder__isnull=False).values_list("pk", "holder_id")}
+    with conn.cursor() as cur:  # one statement on PostgreSQL (an array), chunks elsewhere
+        holders = dict(select_any(cur, vendor, f"SELECT id, holder_id FROM {Account._meta.db_table} WHERE holder_id IS NOT NULL AND id IN ({{marks}})", ids))
     notices = []
     for e in entries:
         d, c = rows[e[4]], rows[e[6]]  # [seq, *T_COLS]: key 1, kind 2, debit 4/5, credit 6/7, quantity 8, reference 9

@@ -432,6 +432,22 @@ def select_in(cur, vendor: str, template: str, items: Sequence, head: Sequence =
     return out
 
 
+def select_any(cur, vendor: str, template: str, items: Sequence, head: Sequence = ()) -> list:
+    """:func:`select_in` in one statement on PostgreSQL: the IN list of ``template`` becomes ``= ANY(%s)`` over one array
+    parameter, bound on the server (thousands of items: one round trip, no per-item parameter or quoting); the same
+    rows, in the caller's transaction. Elsewhere :func:`select_in`."""
+    if vendor != "postgresql" or not items:
+        return select_in(cur, vendor, template, items, head)
+    field, sep, rest = template.partition(" IN ({marks})")
+    if not sep:
+        return select_in(cur, vendor, template, items, head)
+    import psycopg
+
+    with psycopg.Cursor(transaction.get_connection().connection) as raw:
+        raw.execute(f"{field} = ANY(%s){rest}", [*head, list(items)])
+        return raw.fetchall()
+
+
 def seqs_reserve(cur, vendor: str, n: int) -> list[int]:
     """``n`` journal sequence numbers, ascending, for rows inserted with an explicit ``seq`` (the
     accounts are locked, so no other entry of theirs can come between)."""
