@@ -316,6 +316,16 @@ def issuance_key(*, market: str, sector: str, year: int, stage: str, province: s
     return key if n == 1 else f"{key}-b{n}"
 
 
+def _pilot(market: str) -> bool:
+    """Whether ``market`` is a pilot market (its ``market.toml``; an unknown market is not)."""
+    from cets.rules.markets import load_market
+
+    try:
+        return load_market(market).pilot
+    except PackError:
+        return False
+
+
 @transaction.atomic
 def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, actor, effective_at=None, market: str = PRIMARY_MARKET,
                              sector: str | None = None, province: str | None = None) -> Proposal:
@@ -331,7 +341,8 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     (:func:`cets.mrv.selectors.entities_blocked`) is held back — only that entity: it stays at its stage
     and goes into a later batch once resolved. A proposal already waiting for the same scope is returned.
     Raises A0103 if no entity of the scope is at the stage before ``stage``, A0130 if every one of them
-    is blocked, A0106 if an entity has no account, R0502 unless ``actor`` is a registry operator.
+    is blocked, A0106 if an entity has no account, R0502 unless ``actor`` is a registry operator (or, in a pilot market,
+    the provincial authority).
 
     In a pilot market the provincial authority may propose instead (``actor`` its user; its own province only): the
     proposal is then of kind ``free_allocation`` and a second user of the bureau approves it
@@ -343,7 +354,7 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     from .checks import A0306
     from .models import PreIssue
 
-    m = require_role(actor, Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY)
+    m = require_role(actor, *((Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY) if _pilot(market) else (Role.REGISTRY_OPERATOR,)))
     bureau = m.role == Role.PROVINCIAL_AUTHORITY
     if bureau:
         province = m.province

@@ -258,11 +258,7 @@ def _replay_subject_day(sd: SubjectDay, plan: DayPlan, people: _Participants, se
             quotes.append(order)
             ts.order_take_queued(key=f"r-{d}-{subject}-B{k}-{buyer.pk}-confirm", participant=buyer, quote_seq=order.seq, quantity_t=q, actor=None,
                                  at=_at(d, 14))
-    if quotes:
-        ts.sequencer_drain(market=MARKET)
-        applied = {o.seq: o for o in Order.objects.filter(market=MARKET, seq__in=[o.seq for o in quotes])}
-        for quote in quotes:  # a planned quote the book refused: its take was refused with it (T0211 at the book)
-            _placed(applied[quote.seq], rep)
+    apply_batch(MARKET, quotes, rep.engine)
     if plan.auction:
         qty = sum(t.quantity_t for t in plan.auction)
         offer = ts.auction_offer(key=f"r-{d}-{subject}-A", initiator=seller, instrument=subject, quantity_t=qty,
@@ -278,14 +274,20 @@ def _replay_subject_day(sd: SubjectDay, plan: DayPlan, people: _Participants, se
     ts.day_close(market=MARKET, instrument=subject, day=d)
 
 
-def _placed(order: Order, rep: ReplayReport) -> None:
-    """A planned quote the book refused (or left unapplied) after its subject-day's batch is our engine disagreeing with
-    a valid plan: recorded, not hidden. A quote its take filled is ``filled``; one whose take was refused stays
-    ``resting`` (the day's volume then differs from the official one, reported by :func:`_reconcile`)."""
-    if order.status in (Order.Status.RESTING, Order.Status.FILLED) and not order.voided:
+def apply_batch(market: str, quotes: list[Order], engine: list[Mismatch]) -> None:
+    """Apply the commands queued for one replayed day (its planned quotes and their takes) in one sequencer batch
+    (:func:`~cets.trading.services.sequencer_drain`), then record in ``engine`` each planned quote the book refused
+    or left unapplied — our engine disagreeing with a valid plan: recorded, not hidden. A quote its take filled is
+    ``filled``; one whose take was refused stays ``resting`` (the day's volume then differs from the official one,
+    which the reconciliation reports)."""
+    if not quotes:
         return
-    rep.engine.append(Mismatch(order.trading_day, order.instrument, f"order #{order.seq}", order.status, "resting", "engine",
-                               f"{order.reject_code} {order.reject_detail}"))
+    ts.sequencer_drain(market=market)
+    applied = {o.seq: o for o in Order.objects.filter(market=market, seq__in=[o.seq for o in quotes])}
+    for quote in quotes:
+        o = applied[quote.seq]
+        if o.status not in (Order.Status.RESTING, Order.Status.FILLED) or o.voided:
+            engine.append(Mismatch(o.trading_day, o.instrument, f"order #{o.seq}", o.status, "resting", "engine", f"{o.reject_code} {o.reject_detail}"))
 
 
 def _fen(v: int | None) -> str:

@@ -10,8 +10,9 @@ figures per method, subject or price. Which market publishes this way is data: i
 For every day the source parsed (``parse_status`` ``ok``), :func:`~cets.trading.replay_plan.plan_totals` gives
 listing trades at two adjacent prices that reproduce volume and turnover to the fen (the same integer-fen
 construction as the national replay, :func:`~cets.trading.replay_plan.exact_legs`); each becomes a real quote
-of the replay seller and a real take by a funded buyer (``services.order_place`` / ``order_take``): order entry
-freezes funds and units, the sequencer matches, and every trade settles delivery versus payment through the
+of the replay seller and a real take by a funded buyer (``services.order_place_queued`` / ``order_take_queued``, the
+day's commands applied by one sequencer batch: :func:`~cets.trading.replay.apply_batch`): order entry checks them, the
+sequencer freezes funds and units against its positions and matches, and every trade settles delivery versus payment through the
 registry ledger's one write path and the fund ledger. ``day_close`` writes the platform's own daily
 statistics, which are compared with the bulletin:
 
@@ -53,7 +54,7 @@ from cets.rules.packs import pack_for
 
 from . import services as ts
 from .models import DailyStat, Order, Trade
-from .replay import Mismatch, Progress, _at, _fen, _Participants, day_trades
+from .replay import Mismatch, Progress, _at, _fen, _Participants, apply_batch, day_trades
 from .replay_plan import plan_totals
 
 # parse_status of rows the source parsed from the bulletin: ``ok``, and ``ok_no_trade`` (the bulletin says there was no
@@ -379,16 +380,15 @@ def _replay_day(market: str, r: TotalsDay, subject: str, rules: ts.MarketRules, 
     d = r.date
     reference = _average(r.amount_fen, r.volume_t, "half_up")
     ts.day_open(market=market, instrument=subject, day=d, prev_close_fen=reference, at=_at(d, 9, 15))
+    quotes: list[Order] = []  # the day's quotes and their takes through the group commit, one sequencer batch per day
     for k, t in enumerate(plan_totals(volume_t=r.volume_t, amount_fen=r.amount_fen, method="listing", max_t=rules.limits.listing_max_t - 1)):
         for buyer, q in people.take(t.quantity_t):
-            quote = ts.order_place(key=f"r-{market}-{d}-L{k}-{buyer.pk}", participant=people.seller, instrument=subject, method="listing",
-                                   side="S", price_fen=t.price_fen, quantity_t=q, actor=None, market=market, at=_at(d, 10))
-            if quote.status != Order.Status.RESTING:
-                rep.engine.append(Mismatch(d, subject, f"order #{quote.seq}", quote.status, "resting", "engine",
-                                           f"{quote.reject_code} {quote.reject_detail}"))
-                continue
-            ts.order_take(key=f"r-{market}-{d}-L{k}-{buyer.pk}-take", participant=buyer, quote_seq=quote.seq, quantity_t=q, actor=None,
-                          market=market, at=_at(d, 10))
+            quote = ts.order_place_queued(key=f"r-{market}-{d}-L{k}-{buyer.pk}", participant=people.seller, instrument=subject, method="listing",
+                                          side="S", price_fen=t.price_fen, quantity_t=q, actor=None, market=market, at=_at(d, 10))
+            quotes.append(quote)
+            ts.order_take_queued(key=f"r-{market}-{d}-L{k}-{buyer.pk}-take", participant=buyer, quote_seq=quote.seq, quantity_t=q, actor=None,
+                                 market=market, at=_at(d, 10))
+    apply_batch(market, quotes, rep.engine)
     ts.day_close(market=market, instrument=subject, day=d)
 
 
