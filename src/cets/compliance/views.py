@@ -250,10 +250,14 @@ def _int_or_none(raw: str, lo: int, hi: int) -> int | None:
 @login_required
 def surrenders(request):
     """Surrender applications in the user's scope, paginated, filtered by year and status (default: those
-    waiting for a decision); the entity's provincial authority approves or returns each one."""
+    waiting for a decision); the entity's provincial authority approves or returns each one. ``format=xlsx``
+    exports every row of the same filtered list (S0501 past the export's bound)."""
     from django.core.paginator import Paginator
     from django.utils.http import urlencode
+    from django.utils.translation import gettext as _
 
+    from cets.core.exports import local_minute, wants_xlsx, xlsx_or_refusal
+    from cets.core.labels import choice_label
     from cets.parties.access import membership_of, viewer_of
     from cets.parties.models import Role
 
@@ -267,6 +271,13 @@ def surrenders(request):
     qs = selectors.surrenders_visible(user=request.user, year=year, status=status)
     if qs is None:
         raise Http404
+    if wants_xlsx(request.GET):
+        resp = xlsx_or_refusal(request, filename="surrender-applications", columns=[
+            "#", _("Year"), _("Entity"), _("Credit code"), _("Unit type"), _("Quantity (t)"), _("Submitted"), _("Status"), _("Decided")], rows=(
+            [a.pk, a.obligation.year, a.obligation.entity.name, a.obligation.entity.uscc, a.unit_type.code, a.quantity, local_minute(a.submitted_at),
+             choice_label(a.get_status_display()), local_minute(a.decided_at)] for a in qs.select_related("obligation__entity", "unit_type")))
+        if resp is not None:
+            return resp
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     m = membership_of(request.user)
     q = urlencode({k: v for k, v in {"year": year or "", "status": status}.items() if v})

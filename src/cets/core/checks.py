@@ -22,3 +22,6 @@ S0301 = Check("S0301", "登录失败次数过多，账户或地址已被暂时�
 S0302 = Check("S0302", "动态口令（TOTP）错误", "wrong dynamic code (TOTP)")
 S0303 = Check("S0303", "该角色须先绑定动态口令设备（/security/second-factor/）才能进入管理后台",
               "this role must enrol a dynamic-code (TOTP) device (/security/second-factor/) before it may use the admin")
+
+# S05xx exports of operators' lists (``cets.core.tables.xlsx_list``)
+S0501 = Check("S0501", "导出行数超过上限，请缩小筛选范围后再导出", "the export has more rows than the limit: narrow the filters and export again")

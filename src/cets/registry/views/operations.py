@@ -245,11 +245,27 @@ def registry_action(request, action: str):
 
 @require_http_methods(["GET"])
 def holder_changes_public(request):
-    """Published changes of holder (Measures Art. 18): public, no login."""
+    """Published changes of holder (Measures Art. 18): public, no login; 50 a page (every one reachable), filtered by
+    kind and by a holder's name or credit code (``q``)."""
+    from django.core.paginator import Paginator
+    from django.db.models import Q
+    from django.utils.http import urlencode
+
     from cets.registry.models import HolderChange
 
-    changes = HolderChange.objects.select_related("from_holder", "to_holder").order_by("-published_at")[:200]
-    return render(request, "registry/holder_changes.html", {"changes": changes})
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in HolderChange.Kind.values else ""
+    q = request.GET.get("q", "").strip()[:80]
+    changes = HolderChange.objects.select_related("from_holder", "to_holder").order_by("-published_at", "-pk")
+    if kind:
+        changes = changes.filter(kind=kind)
+    if q:
+        changes = changes.filter(Q(from_holder__name__icontains=q) | Q(to_holder__name__icontains=q) | Q(from_holder__uscc=q.upper())
+                                 | Q(to_holder__uscc=q.upper()) | Q(decision_ref__icontains=q))
+    query = urlencode({k: v for k, v in {"kind": kind, "q": q}.items() if v})
+    return render(request, "registry/holder_changes.html", {
+        "changes": Paginator(changes, 50).get_page(request.GET.get("page")), "kind": kind, "q": q, "kinds": HolderChange.Kind.choices,
+        "query": query + "&" if query else ""})
 
 
 @login_required

@@ -1,0 +1,32 @@
+"""The exchange's orders and trades lists as XLSX: the same filtered rows as the page, every page of them, and a
+participant's export holds only its own orders. Market and clock: tests/trading/conftest.py."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from openpyxl import load_workbook
+
+from tests.conftest import client_for
+from tests.trading.test_pages import form_key, place
+
+
+def rows_of(r) -> list[list]:
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats"), r.content[:300]
+    return [list(x) for x in load_workbook(io.BytesIO(r.content)).active.iter_rows(min_row=2, values_only=True)]
+
+
+def test_orders_export_equals_the_filtered_list_and_stays_in_the_viewers_scope(exchange):
+    x = exchange
+    a, b = client_for(x.sd1_user, verified=True), client_for(x.sd2_user, verified=True)
+    for c, price in ((a, "96.00"), (a, "97.50"), (b, "98.00")):
+        assert place(c, form_key(c.get("/trading/?instrument=CEA23").content.decode(), "/trading/order/"), price=price).status_code == 302
+    op = client_for(x.operator, verified=True)
+    page = op.get("/trading/orders/", {"status": "resting"})
+    rows = rows_of(op.get("/trading/orders/", {"status": "resting", "format": "xlsx"}))
+    assert [r[0] for r in rows] == [o.seq for o in page.context["orders"]] and len(rows) == 3
+    assert sorted(r[6] for r in rows) == [Decimal("96"), Decimal("97.5"), Decimal("98")]  # CNY/t as numbers
+    mine = rows_of(a.get("/trading/orders/", {"format": "xlsx"}))
+    assert len(mine) == 2 and {r[2] for r in mine} == {x.w.sd1.uscc}
+    assert rows_of(op.get("/trading/orders/", {"format": "xlsx", "list": "trades"})) == []
