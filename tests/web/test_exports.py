@@ -114,3 +114,17 @@ def test_holder_changes_are_paginated_and_filtered(web):  # noqa: F811
     assert merged.paginator.count == 30 and all(h.kind == "merger" for h in merged.object_list)
     assert c.get("/public/holder-changes/", {"q": "鲁环〔2025〕7号"}).context["changes"].paginator.count == 1
     assert c.get("/public/holder-changes/", {"page": "²"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_obligation_export_equals_the_filtered_list_of_the_viewers_province(web):  # noqa: F811
+    c = client_for(web.province_sd, verified=True)
+    for query in ("", "?status=incomplete", "?status=on_time"):
+        page = c.get(f"/compliance/{YEAR}/" + query)
+        shown = [o.entity.uscc for o, *_ in page.context["rows"]]
+        _ws, rows = sheet(c.get(f"/compliance/{YEAR}/" + (query + "&" if query else "?") + "format=xlsx"))
+        assert [r[1] for r in rows] == shown
+    _ws, rows = sheet(c.get(f"/compliance/{YEAR}/?format=xlsx", HTTP_ACCEPT_LANGUAGE="en"))
+    assert {r[1] for r in rows} == {web.sd1.uscc, web.sd2.uscc}  # Shandong's entities only
+    full = next(r for r in rows if r[1] == web.sd1.uscc)
+    assert (full[2], full[4], full[6]) == (web.sd1.obligations.get(year=YEAR).obligation_t, 0, "on time in full")
