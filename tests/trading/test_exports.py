@@ -30,3 +30,24 @@ def test_orders_export_equals_the_filtered_list_and_stays_in_the_viewers_scope(e
     mine = rows_of(a.get("/trading/orders/", {"format": "xlsx"}))
     assert len(mine) == 2 and {r[2] for r in mine} == {x.w.sd1.uscc}
     assert rows_of(op.get("/trading/orders/", {"format": "xlsx", "list": "trades"})) == []
+
+
+def test_members_export_lists_every_member_with_its_clients_and_keeps_an_injected_name_as_text(exchange):
+    from cets.parties.models import Organisation
+    from cets.trading import services as ts
+    from tests.conftest import uscc_for
+
+    x = exchange
+    names = ["=HYPERLINK(\"http://x\")", "某会员公司"]
+    for i, name in enumerate(names):
+        org = Organisation.objects.create(kind=Organisation.Kind.INSTITUTION, name=name, uscc=uscc_for(70 + i, "9131000"), province="31")
+        m = ts.member_admit(organisation=org, kind="comprehensive", code=f"M00{i}", actor=x.operator)
+    ts.member_client_add(member=m, participant=x.w.sd1, actor=x.operator)
+    op = client_for(x.operator, verified=True)
+    r = op.get("/trading/members/", {"format": "xlsx"})
+    rows = rows_of(r)
+    assert [(row[0], row[1]) for row in rows] == [("M000", names[0]), ("M001", names[1])]
+    assert x.w.sd1.name in rows[1][7]
+    cell = load_workbook(io.BytesIO(r.content)).active["B2"]
+    assert cell.data_type == "s" and cell.value == names[0]
+    assert client_for(x.sd1_user, verified=True).get("/trading/members/", {"format": "xlsx"}).status_code in (403, 404)

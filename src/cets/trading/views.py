@@ -543,7 +543,8 @@ def _member(code: str, market: str):
 @login_required
 def members(request):
     """The exchange operator's members page: members and service institutions with their kind, status and clients;
-    admit a member, record a client it acts for, suspend or reinstate it (T05xx refusals shown with their code)."""
+    admit a member, record a client it acts for, suspend or reinstate it (T05xx refusals shown with their code).
+    ``format=xlsx`` exports the members with their clients."""
     if (r := _not_operator(request)) is not None:
         return r
     from .models import MemberClient
@@ -573,6 +574,15 @@ def members(request):
     clients = {}
     for link in MemberClient.objects.filter(market=market).select_related("participant", "member"):
         clients.setdefault(link.member_id, []).append(link.participant)
+    if wants_xlsx(request.GET):
+        acting = rules.acts_for_clients if rules else ()
+        resp = xlsx_or_refusal(request, filename="members", columns=[
+            _("Member code"), _("Organisation"), _("Credit code"), _("Kind"), _("Acts for clients"), _("Status"), _("Reason"), _("Clients")], rows=(
+            [m.code, m.organisation.name, m.organisation.identifier, m.kind, _("yes") if m.kind in acting else _("no"),
+             choice_label(m.get_status_display()), m.status_reason, "; ".join(f"{c.name} {c.identifier}" for c in clients.get(m.pk, []))]
+            for m in rows))
+        if resp is not None:
+            return resp
     return render(request, "trading/members.html", {"viewer": viewer_of(request.user), "market": market, "markets": trading_markets(),
                                                     "rows": [(m, clients.get(m.pk, [])) for m in rows],
                                                     "kinds": rules.member_kinds if rules else (),
