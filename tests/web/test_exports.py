@@ -128,3 +128,24 @@ def test_obligation_export_equals_the_filtered_list_of_the_viewers_province(web)
     assert {r[1] for r in rows} == {web.sd1.uscc, web.sd2.uscc}  # Shandong's entities only
     full = next(r for r in rows if r[1] == web.sd1.uscc)
     assert (full[2], full[4], full[6]) == (web.sd1.obligations.get(year=YEAR).obligation_t, 0, "on time in full")
+
+
+@pytest.mark.django_db
+def test_security_events_and_notifications_page_instead_of_stopping(web):  # noqa: F811
+    from django.utils import timezone
+
+    from cets.parties.models import Notification, SecurityEvent
+
+    SecurityEvent.objects.bulk_create([SecurityEvent(kind=SecurityEvent.Kind.LOGIN_FAILED, username=f"u{i}") for i in range(620)])
+    org = web.sd1
+    Notification.objects.bulk_create([Notification(organisation=org, kind="test", title_zh=f"通知{i}", title_en=f"note {i}",
+                                                   created_at=timezone.now() - dt.timedelta(minutes=i)) for i in range(230)])
+    mee = client_for(web.mee, verified=True)
+    first = mee.get("/security-events/")
+    assert first.context["page"].paginator.count == SecurityEvent.objects.count() >= 620
+    last = mee.get("/security-events/", {"page": first.context["page"].paginator.num_pages})
+    assert last.status_code == 200 and len(last.context["events"]) >= 1
+    ent = client_for(web.entity_sd1, verified=True)
+    pages = [ent.get("/notifications/", {"page": n}).context["items"] for n in range(1, 6)]
+    seen = [n.pk for p in pages for n in p]
+    assert len(seen) == len(set(seen)) == Notification.objects.filter(organisation=org).count() >= 230
