@@ -43,3 +43,23 @@ def test_supervision_api_lists_page_with_limit_and_offset(sup):  # noqa: F811
     assert {p["key"] for p in body["proposals"] + rest} == {"rf-0", "rf-1", "rf-2"}
     assert c.get("/api/v1/supervision/reserve?limit=0").status_code == 422
     assert c.get("/api/v1/supervision/reserve?offset=-1").status_code == 422
+
+
+@pytest.mark.django_db
+def test_credit_records_export_is_what_the_authority_sees(sup):  # noqa: F811
+    import io
+
+    from openpyxl import load_workbook
+
+    from cets.supervision import selectors, services
+
+    services.credit_record_create(actor=sup.web.province_zj, subject_id=sup.web.zj1.pk, kind="non_compliance", reason="=cmd|x",
+                                  source_reference="浙环罚〔2025〕2号")
+    for user in (sup.web.province_sd, sup.web.mee):
+        r = client_for(user, verified=True).get("/supervision/", {"list": "credit", "format": "xlsx"})
+        assert r.status_code == 200
+        ws = load_workbook(io.BytesIO(r.content)).active
+        rows = [list(x) for x in ws.iter_rows(min_row=2, values_only=True)]
+        assert sorted(row[5] for row in rows) == sorted(c.source_reference for c in selectors.credit_records_visible(user=user))
+        assert all(c.data_type == "s" for c in ws["E"])
+    assert "浙环罚〔2025〕2号" in {row[5] for row in rows}  # the national authority sees Zhejiang's record too
