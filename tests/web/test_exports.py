@@ -149,3 +149,16 @@ def test_security_events_and_notifications_page_instead_of_stopping(web):  # noq
     pages = [ent.get("/notifications/", {"page": n}).context["items"] for n in range(1, 6)]
     seen = [n.pk for p in pages for n in p]
     assert len(seen) == len(set(seen)) == Notification.objects.filter(organisation=org).count() >= 230
+
+
+@pytest.mark.django_db
+def test_the_applications_api_pages_with_limit_and_offset(web):  # noqa: F811
+    from cets.registry.models import AccountApplication
+
+    for i in range(7):
+        AccountApplication.objects.create(reference=f"APP-O-{i:03d}", holder_kind="individual", name=f"申请人{i}", kyc={},
+                                          resident_id=f"11010519850101{i:04d}", username=f"po-{i}", password_hash="!")
+    c = client_for(web.registry_a, verified=True)
+    got = [a["reference"] for off in (0, 3, 6) for a in c.get("/api/v1/registry/applications", {"limit": 3, "offset": off}).json()]
+    assert sorted(got) == [f"APP-O-{i:03d}" for i in range(7)]
+    assert c.get("/api/v1/registry/applications", {"offset": -1}).status_code == 422
