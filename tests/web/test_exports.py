@@ -162,3 +162,19 @@ def test_the_applications_api_pages_with_limit_and_offset(web):  # noqa: F811
     got = [a["reference"] for off in (0, 3, 6) for a in c.get("/api/v1/registry/applications", {"limit": 3, "offset": off}).json()]
     assert sorted(got) == [f"APP-O-{i:03d}" for i in range(7)]
     assert c.get("/api/v1/registry/applications", {"offset": -1}).status_code == 422
+
+
+@pytest.mark.django_db
+def test_pending_proposals_page_instead_of_stopping_at_fifty(web):  # noqa: F811
+    from cets.registry.models import UnitType
+    from cets.registry.services import IssuanceLine, issuance_propose
+
+    cea = UnitType.objects.get(code__contains=str(YEAR))
+    account = web.sd2.accounts.first().number
+    made = {issuance_propose(key=f"pp-{i}", unit_type=cea, lines=[IssuanceLine(account=account, quantity=i + 1)], actor=web.registry_b).pk
+            for i in range(55)}
+    c = client_for(web.registry_a, verified=True)
+    first, second = c.get("/registry/"), c.get("/registry/", {"page": 2})
+    shown = [s.proposal.pk for r in (first, second) for s in r.context["pending"]]
+    assert len(shown) == len(set(shown)) and made <= set(shown) and first.context["pending_total"] == len(shown)
+    assert 'rel="next"' in first.content.decode()

@@ -11,6 +11,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -38,7 +39,7 @@ OPERATOR_FORMS = {"vintage": forms.VintageForm, "issuance": forms.IssuanceForm, 
                   "account_close": forms.AccountCloseForm}
 HOLDER_FORMS = {"transfer": forms.TransferForm, "position": forms.PositionMoveForm, "surrender": forms.SurrenderForm,
                 "carry_over": forms.CarryOverForm, "cancellation": forms.HeldForm}
-PENDING_SHOWN = 50  # the oldest first; the page says how many there are in all
+PENDING_SHOWN = 50  # a page of them, the oldest first; the page says how many there are in all
 # Posted to the same /registry/<action>/ paths but routed to cets.compliance.views_registry (they call compliance).
 COMPLIANCE_STEPS = ("surrender", "carry_over", "forced_surrender")
 TITLES = {
@@ -94,8 +95,9 @@ def registry_page(request):
         pending = Proposal.objects.filter(status=Proposal.Status.PROPOSED)
     if pending is not None:  # review-then-sign: each with its readable summary (review.py)
         zh = request.LANGUAGE_CODE.startswith("zh")
-        ctx["pending"] = [proposal_summary(p, zh=zh) for p in pending.select_related("proposed_by").order_by("proposed_at")[:PENDING_SHOWN]]
-        ctx["pending_total"] = pending.count()
+        page = Paginator(pending.select_related("proposed_by").order_by("proposed_at", "pk"), PENDING_SHOWN).get_page(request.GET.get("page"))
+        ctx["pending"] = [proposal_summary(p, zh=zh) for p in page.object_list]
+        ctx["pending_total"], ctx["pending_page"] = page.paginator.count, page
     if operator:
         ctx["op_forms"] = [(name, TITLES[name], cls(initial={"key": _key()})) for name, cls in OPERATOR_FORMS.items()]
         from cets.registry.models import AccountApplication
