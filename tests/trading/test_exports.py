@@ -51,3 +51,19 @@ def test_members_export_lists_every_member_with_its_clients_and_keeps_an_injecte
     cell = load_workbook(io.BytesIO(r.content)).active["B2"]
     assert cell.data_type == "s" and cell.value == names[0]
     assert client_for(x.sd1_user, verified=True).get("/trading/members/", {"format": "xlsx"}).status_code in (403, 404)
+
+
+def test_fund_entries_page_instead_of_stopping(exchange):
+    from cets.trading.funds import funds_deposit
+
+    x = exchange
+    for i in range(60):
+        funds_deposit(key=f"pg-dep-{i}", holder=x.w.sd1, amount_fen=100 + i, actor=None)
+    a = client_for(x.sd1_user, verified=True)
+    pages = [a.get("/trading/funds/", {"page": n}) for n in (1, 2, "²")]
+    seen = [e.seq for p in pages[:2] for e in p.context["funds"].entries]
+    total = pages[0].context["funds"].entries_total
+    assert total >= 61 and len(seen) == len(set(seen)) == total
+    assert pages[2].status_code == 200 and [e.seq for e in pages[2].context["funds"].entries] == seen[:50]
+    api = [a.get("/api/v1/trading/funds", {"limit": 40, "offset": off}).json() for off in (0, 40)]
+    assert api[0]["entries_count"] == total and len({e["seq"] for r in api for e in r["entries"]}) == total

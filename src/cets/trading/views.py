@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from cets.core.errors import CetsError
 from cets.core.exports import local_minute, wants_xlsx, xlsx_or_refusal
 from cets.core.labels import choice_label
+from cets.core.quantities import is_digits
 from cets.parties.access import viewer_of
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
@@ -419,17 +420,23 @@ def day_close_submit(request):
 @require_safe
 @login_required
 def funds(request):
-    """Available and frozen funds and the fund entries (an exchange operator picks the participant)."""
+    """Available and frozen funds and the fund entries, 50 a page (an exchange operator picks the participant)."""
     participant = request.GET.get("participant", "")[:18]
     operator = selectors.is_exchange_operator(request.user)
     market = _market(request)
     ctx = {"viewer": viewer_of(request.user), "participant": participant, "operator": operator, "market": market, "markets": trading_markets()}
     if operator and not participant:
         return render(request, "trading/funds.html", ctx)
+    page_no = request.GET.get("page", "")
+    page_no = int(page_no) if is_digits(page_no) and len(page_no) < 7 else 1
     try:
-        ctx["funds"] = selectors.funds_visible(user=request.user, participant=participant, market=market)
+        ctx["funds"] = f = selectors.funds_visible(user=request.user, participant=participant, market=market, limit=PAGE_SIZE,
+                                                   offset=(max(page_no, 1) - 1) * PAGE_SIZE)
     except CetsError as e:
         return _denied(request, e)
+    # the entries are fetched one page at a time; the pager counts them all (every entry reachable)
+    ctx["entries_page"] = Paginator(range(f.entries_total), PAGE_SIZE).get_page(page_no)
+    ctx["query"] = _query(participant=participant, market=market if market != PRIMARY_MARKET else "")
     return render(request, "trading/funds.html", ctx)
 
 
