@@ -24,8 +24,6 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
-from tests.web.conftest import web  # noqa: F401  (the fixture is reused)
-
 SKIP = ("admin/", "api/", "i18n/", "static/", "media/")
 # logging in and out, and the language switch, are Django's own views (tested in test_auth / test_i18n_and_format)
 SKIP_NAMES = {"web:logout", "web:login", "set_language", "web:admin_login"}
@@ -263,6 +261,7 @@ def forms_world(django_db_setup, django_db_blocker):
     from django.db import transaction
 
     from tests.supervision.conftest import sup
+    from tests.web.conftest import web
     from tests.web.test_every_page import roles
 
     with django_db_blocker.unblock():
@@ -335,14 +334,18 @@ def test_garbage_in_every_form_is_no_500(forms_world, url_name):
 
 
 @pytest.mark.django_db
-def test_a_nul_character_in_a_form_or_query_is_refused_s0502_before_any_view(web):  # noqa: F811
+def test_a_nul_character_in_a_form_or_query_is_refused_s0502_before_any_view():
     """PostgreSQL cannot store a NUL in text (a 500 there, where SQLite stores it): every page refuses it first."""
+    from cets.parties.models import Organisation, Role
+    from cets.parties.services import member_create
     from cets.supervision.models import CreditRecord
-    from tests.conftest import client_for
+    from tests.conftest import client_for, uscc_for
 
-    c = client_for(web.province_sd, verified=True)
+    auth = Organisation.objects.create(kind=Organisation.Kind.AUTHORITY, name="空字符测试生态环境厅", province="37")
+    entity = Organisation.objects.create(kind=Organisation.Kind.ENTITY, name="空字符测试电厂", uscc=uscc_for(991), province="37")
+    c = client_for(member_create(username="nul-psd", organisation=auth, role=Role.PROVINCIAL_AUTHORITY, province="37"), verified=True)
     before = CreditRecord.objects.count()
-    r = c.post("/supervision/credit/", {"uscc": web.sd2.uscc, "kind": "non_compliance", "reason": "a\x00b", "source_reference": "x"})
+    r = c.post("/supervision/credit/", {"uscc": entity.uscc, "kind": "non_compliance", "reason": "a\x00b", "source_reference": "x"})
     assert r.status_code == 400 and r.content.decode().startswith("S0502 ")
     assert CreditRecord.objects.count() == before
     assert c.get("/compliance/surrenders/", {"status": "\x00"}, HTTP_ACCEPT_LANGUAGE="en").content.decode() == (
