@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cets.web.middleware.NulInputMiddleware",  # a NUL in a form or query value: 400 S0502 (PostgreSQL cannot store it)
     "cets.web.middleware.SecondFactorEnrolmentMiddleware",  # a role that needs TOTP enrols a device before any page
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

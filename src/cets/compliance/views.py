@@ -30,9 +30,12 @@ PENALTIES_PER_PAGE = 100
 @login_required
 def overview(request, year: int):
     """Obligations of ``year`` in the user's scope with status, notice and certificate (PDF links),
-    paginated (100 a page) and filtered by status; the registry operator issues the notices from here."""
+    paginated (100 a page) and filtered by status; the registry operator issues the notices from here.
+    ``format=xlsx`` exports every row of the same filtered list (S0501 past the export's bound)."""
     from django.core.paginator import Paginator
+    from django.utils.translation import gettext as _
 
+    from cets.core.exports import wants_xlsx, xlsx_or_refusal
     from cets.parties.access import membership_of, viewer_of
     from cets.parties.models import Role
 
@@ -44,6 +47,18 @@ def overview(request, year: int):
     if status:
         st_all = selectors.statuses(year=year, entity_qs=list(obs.values_list("entity_id", flat=True)), market=None)
         obs = obs.filter(entity_id__in=[e for e, s in st_all.items() if s.status == status])
+    if wants_xlsx(request.GET):
+        zh = request.LANGUAGE_CODE.startswith("zh")
+        every = selectors.statuses(year=year, entity_qs=list(obs.values_list("entity_id", flat=True)), market=None)
+        resp = xlsx_or_refusal(request, filename=f"obligations-{year}", columns=[
+            _("Entity"), _("Credit code"), _("Surrender obligation"), _("Surrendered"), _("Outstanding"), _("Deadline"), _("Status"),
+            _("Compliance notice"), _("Compliance certificate")], rows=(
+            [o.entity.name, o.entity.uscc, o.obligation_t, getattr(every.get(o.entity_id), "surrendered_t", None),
+             getattr(every.get(o.entity_id), "outstanding_t", None), o.deadline.isoformat() if o.deadline else "",
+             OUTCOMES.get(getattr(every.get(o.entity_id), "status", ""), ("", ""))[0 if zh else 1],
+             getattr(getattr(o, "notice", None), "number", ""), getattr(getattr(o, "certificate", None), "number", "")] for o in obs))
+        if resp is not None:
+            return resp
     page = Paginator(obs, 100).get_page(request.GET.get("page"))
     ids = [o.entity_id for o in page.object_list]
     st = selectors.statuses(year=year, entity_qs=ids, market=None) if ids else {}
@@ -263,10 +278,14 @@ def _int_or_none(raw: str, lo: int, hi: int) -> int | None:
 @login_required
 def surrenders(request):
     """Surrender applications in the user's scope, paginated, filtered by year and status (default: those
-    waiting for a decision); the entity's provincial authority approves or returns each one."""
+    waiting for a decision); the entity's provincial authority approves or returns each one. ``format=xlsx``
+    exports every row of the same filtered list (S0501 past the export's bound)."""
     from django.core.paginator import Paginator
     from django.utils.http import urlencode
+    from django.utils.translation import gettext as _
 
+    from cets.core.exports import local_minute, wants_xlsx, xlsx_or_refusal
+    from cets.core.labels import choice_label
     from cets.parties.access import membership_of, viewer_of
     from cets.parties.models import Role
 
@@ -280,6 +299,13 @@ def surrenders(request):
     qs = selectors.surrenders_visible(user=request.user, year=year, status=status)
     if qs is None:
         raise Http404
+    if wants_xlsx(request.GET):
+        resp = xlsx_or_refusal(request, filename="surrender-applications", columns=[
+            "#", _("Year"), _("Entity"), _("Credit code"), _("Unit type"), _("Quantity (t)"), _("Submitted"), _("Status"), _("Decided")], rows=(
+            [a.pk, a.obligation.year, a.obligation.entity.name, a.obligation.entity.uscc, a.unit_type.code, a.quantity, local_minute(a.submitted_at),
+             choice_label(a.get_status_display()), local_minute(a.decided_at)] for a in qs.select_related("obligation__entity", "unit_type")))
+        if resp is not None:
+            return resp
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     m = membership_of(request.user)
     q = urlencode({k: v for k, v in {"year": year or "", "status": status}.items() if v})

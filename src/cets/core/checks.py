@@ -3,7 +3,8 @@
 S01xx requests: no rule pack for what was asked, a value the store cannot hold, an idempotency key
 reused for another request. S02xx uploaded files (``cets.core.uploads``): size, rows, columns,
 decompressed size, not a workbook. S03xx sign-in (``cets.parties.security``): locked out, wrong
-second factor.
+second factor. S05xx operators' lists and form input: an export past its bound (``cets.core.tables.xlsx_list``), a
+NUL character in a page's form or query (``cets.web.middleware.NulInputMiddleware``).
 """
 
 from cets.core.errors import Check
@@ -22,3 +23,7 @@ S0301 = Check("S0301", "登录失败次数过多，账户或地址已被暂时�
 S0302 = Check("S0302", "动态口令（TOTP）错误", "wrong dynamic code (TOTP)")
 S0303 = Check("S0303", "该角色须先绑定动态口令设备（/security/second-factor/）才能进入管理后台",
               "this role must enrol a dynamic-code (TOTP) device (/security/second-factor/) before it may use the admin")
+
+# S05xx exports of operators' lists (``cets.core.tables.xlsx_list``) and form input (``cets.web.middleware``)
+S0501 = Check("S0501", "导出行数超过上限，请缩小筛选范围后再导出", "the export has more rows than the limit: narrow the filters and export again")
+S0502 = Check("S0502", "输入含有空字符（NUL），无法保存", "the input contains a NUL character, which cannot be stored")

@@ -133,6 +133,35 @@ def write_csv_atomic(path: Path | str, columns: Sequence[str], rows: Iterable[di
         raise
 
 
+EXPORT_MAX_ROWS = 100_000  # one operator's list as a workbook; more is refused (S0501), never cut short
+
+
+def xlsx_list(*, title: str, columns: Sequence[str], rows: Iterable[Sequence], max_rows: int = EXPORT_MAX_ROWS) -> bytes:
+    """One sheet ``title`` (Excel's 31 characters at most) with a header row ``columns`` and ``rows`` (a sequence of
+    cell values each: text, ``int`` tonnes or fen, ``Decimal``, dates) as XLSX bytes — the "Export XLSX" of the
+    operators' lists. Text cells are made formula-safe (:func:`xlsx_text_only`: a name ``=cmd|...`` stays text).
+    More than ``max_rows`` rows is refused with ``CetsError(S0501)`` rather than exported in part."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from cets.core.checks import S0501
+    from cets.core.errors import CetsError
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title[:31]
+    ws.append(list(columns))
+    for n, row in enumerate(rows, start=1):
+        if n > max_rows:
+            raise CetsError(S0501, f"> {max_rows}")
+        ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])  # control characters: not XML
+    ws.freeze_panes = "A2"
+    xlsx_text_only(wb)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def xlsx_text_only(wb) -> None:
     """Make every text cell of an openpyxl workbook (write mode) text: openpyxl stores a string that begins
     with ``=`` as a formula, so a name such as ``=HYPERLINK(...)`` from a user would run in the reader's

@@ -159,13 +159,14 @@ def _mine(user) -> Q:
     return Q(organisation_id=m.organisation_id) & (Q(user__isnull=True) | Q(user_id=user.pk))
 
 
-def notifications_for(*, user, unread_only: bool = False, limit: int = 100) -> list[Notification]:
+def notifications_for(*, user, unread_only: bool = False, limit: int | None = 100):
     """The notifications of ``user``'s organisation addressed to all its users or to ``user``, newest first
-    (nothing for a user without a membership). ``limit`` bounded to 1–500."""
+    (nothing for a user without a membership). ``limit`` bounded to 1–500 (a list); ``None`` gives the whole
+    queryset (the page paginates it)."""
     qs = Notification.objects.filter(_mine(user))
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
-    return list(qs[: max(1, min(limit, 500))])
+    return qs if limit is None else list(qs[: max(1, min(limit, 500))])
 
 
 def unread_count(*, user) -> int:

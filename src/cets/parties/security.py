@@ -52,14 +52,14 @@ def event_record(*, request=None, kind: str, code: str = "", username: str = "",
         return None
 
 
-def events_for(*, user, kind: str = "", limit: int = 200) -> list[SecurityEvent]:
+def events_for(*, user, kind: str = "", limit: int | None = 200):
     """The latest security events, newest first, for an auditor or the national authority (else R0502).
-    ``kind`` filters one kind; ``limit`` is bounded to 1–1000."""
+    ``kind`` filters one kind; ``limit`` is bounded to 1–1000 (a list); ``None`` gives the whole queryset (pages paginate it)."""
     require_role(user, Role.AUDITOR, Role.NATIONAL_AUTHORITY)
-    qs = SecurityEvent.objects.select_related("user")
+    qs = SecurityEvent.objects.select_related("user").order_by("-at", "-pk")
     if kind:
         qs = qs.filter(kind=kind)
-    return list(qs[: max(1, min(limit, 1000))])
+    return qs if limit is None else list(qs[: max(1, min(limit, 1000))])
 
 
 def refused(request, exc: CetsError) -> None:

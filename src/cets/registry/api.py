@@ -12,7 +12,7 @@ import datetime as dt
 from ninja import Field, Router, Schema
 
 from cets.core.errors import CetsError
-from cets.core.schema import Limit, PathId, SignedTonnes, Tonnes
+from cets.core.schema import Limit, Offset, PathId, SignedTonnes, Tonnes
 from cets.parties.access import second_factor_missing
 from cets.parties.models import Role
 
@@ -604,10 +604,10 @@ def application_submit(request, body: ApplicationIn):
 
 
 @router.get("/applications", response=list[ApplicationOut])
-def applications(request, status: str = "", limit: Limit = 200):
-    """Applications, newest first (registry operators). To find one by a person's whole identity number use
-    ``POST /applications/search`` (the number stays out of URLs)."""
-    return [_application_out(a) for a in services.application_search(actor=request.user, status=status[:10])[:limit]]
+def applications(request, status: str = "", limit: Limit = 200, offset: Offset = 0):
+    """Applications, newest first (registry operators), ``limit`` from ``offset`` (every one reachable). To find one by a
+    person's whole identity number use ``POST /applications/search`` (the number stays out of URLs)."""
+    return [_application_out(a) for a in services.application_search(actor=request.user, status=status[:10])[offset:offset + limit]]
 
 
 @router.post("/applications/search", response=list[ApplicationOut])

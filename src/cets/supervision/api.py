@@ -11,7 +11,7 @@ from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import Field
 
-from cets.core.schema import DecimalText, Fen, PathId, PathYear, Tonnes, Year
+from cets.core.schema import DecimalText, Fen, Limit, Offset, PathId, PathYear, Tonnes, Year
 from cets.mrv.api import AssignIn, AssignmentOut, _asg  # the draw's input and output are mrv's own endpoint's
 from cets.parties.models import Organisation
 from cets.rules.markets import PRIMARY_MARKET
@@ -551,6 +551,7 @@ class ReserveOut(Schema):
     market: str
     holdings: list[dict]
     proposals: list[ReserveProposalOut]
+    proposals_count: int  # all of them; ``proposals`` is the page ``offset`` … ``offset + limit``
     treasury: TreasuryOut
 
 
@@ -586,10 +587,11 @@ def _rp(p) -> ReserveProposalOut:
 
 
 @router.get("/stabilisation/alerts", response=list[AlertOut])
+@paginate(LimitOffsetPagination)
 def alerts(request, status: str = ""):
-    """Trigger alerts (open or decided). National authority (R0502 otherwise)."""
+    """Trigger alerts (open or decided), ``limit``/``offset`` pages of ``{"items", "count"}``. National authority (R0502 otherwise)."""
     _national(request)
-    return [_alert(a) for a in selectors.stabilisation_alerts(status=status)[:500]]
+    return [_alert(a) for a in selectors.stabilisation_alerts(status=status)]
 
 
 @router.post("/stabilisation/triggers", response=list[AlertOut])
@@ -610,15 +612,17 @@ def alert_decide(request, alert_id: PathId, body: DecideIn):
 
 
 @router.get("/reserve", response=ReserveOut)
-def reserve(request, market: str = PRIMARY_MARKET):
-    """The national reserve: its holdings (t), the reserve proposals (proposed, executed, rejected) and the market's treasury
-    fund account (available and frozen fen, latest entries) that auctions pay into and buy-backs pay from."""
+def reserve(request, market: str = PRIMARY_MARKET, limit: Limit = 200, offset: Offset = 0):
+    """The national reserve: its holdings (t), the reserve proposals (proposed, executed, rejected; newest first, ``limit`` from
+    ``offset``, ``proposals_count`` in all) and the market's treasury fund account (available and frozen fen, latest entries) that
+    auctions pay into and buy-backs pay from."""
     from cets.registry import selectors as reg
 
     _national(request)
+    qs = reg.reserve_proposals()
     return ReserveOut(market=market, holdings=[{"unit_type": h.unit_type.code, "position": h.position, "quantity_t": h.quantity}
                                                for h in reg.reserve_holdings(market=market)],
-                      proposals=[_rp(p) for p in reg.reserve_proposals()[:200]], treasury=_treasury(market))
+                      proposals=[_rp(p) for p in qs[offset:offset + limit]], proposals_count=qs.count(), treasury=_treasury(market))
 
 
 @router.post("/reserve/fund", response=ReserveProposalOut)
@@ -736,19 +740,22 @@ class PaidAuctionIn(Schema):
 class PaidAllocationOut(Schema):
     market: str
     proposals: list[ReserveProposalOut]
+    proposals_count: int  # all of them; ``proposals`` is the page ``offset`` … ``offset + limit``
     treasury: TreasuryOut
 
 
 @router.get("/paid-allocation", response=PaidAllocationOut)
-def paid_allocation(request, market: str):
-    """A pilot market's paid allocation proposals and its treasury fund account (fen). Provincial authority (R0502)."""
+def paid_allocation(request, market: str, limit: Limit = 200, offset: Offset = 0):
+    """A pilot market's paid allocation proposals (newest first, ``limit`` from ``offset``, ``proposals_count`` in all) and its
+    treasury fund account (fen). Provincial authority (R0502)."""
     from cets.parties.access import require_role
     from cets.parties.models import Role
     from cets.registry.models import Proposal
 
     require_role(request.user, Role.PROVINCIAL_AUTHORITY)
-    qs = Proposal.objects.filter(kind="paid_allocation", payload__market=market[:16]).order_by("-proposed_at")[:200]
-    return PaidAllocationOut(market=market[:16], proposals=[_rp(p) for p in qs], treasury=_treasury(market[:16]))
+    qs = Proposal.objects.filter(kind="paid_allocation", payload__market=market[:16]).order_by("-proposed_at", "-pk")
+    return PaidAllocationOut(market=market[:16], proposals=[_rp(p) for p in qs[offset:offset + limit]], proposals_count=qs.count(),
+                             treasury=_treasury(market[:16]))
 
 
 @router.post("/paid-allocation/auctions", response=ReserveProposalOut)

@@ -63,3 +63,8 @@ G0804 = Check("G0804", "关联账户须填写所属集团（实际控制人）�
 
 # determined emissions on a finding (Measures 2021 Art. 39; draft Measures Art. 43: the surrender basis)
 G1001 = Check("G1001", "核定（测算）排放量只能记入对重点排放单位的认定", "determined emissions can be recorded only on a finding against a key emitting entity")
+
+# records named by a form that do not exist (a stale page, a typed or forged id)
+G1201 = Check("G1201", "黑名单记录不存在", "no such blacklist entry")
+G1202 = Check("G1202", "联合惩戒通报不存在", "no such joint-punishment notice")
+G1203 = Check("G1203", "举报不存在", "no such report")

@@ -20,7 +20,30 @@ from cets.parties.models import Membership, Organisation, Role
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import pack_for
 
-from .checks import G0101, G0102, G0103, G0104, G0201, G0202, G0203, G0204, G0205, G0301, G0302, G0303, G0401, G0402, G0403, G0404, G0405, G0406, G0501
+from .checks import (
+    G0101,
+    G0102,
+    G0103,
+    G0104,
+    G0201,
+    G0202,
+    G0203,
+    G0204,
+    G0205,
+    G0301,
+    G0302,
+    G0303,
+    G0401,
+    G0402,
+    G0403,
+    G0404,
+    G0405,
+    G0406,
+    G0501,
+    G1201,
+    G1202,
+    G1203,
+)
 from .models import BlacklistEntry, CreditRecord, JointNotice, NoticeDispatch, PublicReport
 
 AUTHORITIES = (Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY, Role.MUNICIPAL_AUTHORITY)
@@ -125,9 +148,12 @@ def blacklist_decide(*, actor, subject_id: int, effect: str, decision_reference:
 
 @transaction.atomic
 def blacklist_lift(*, actor, entry_id: int, lifted_on: dt.date | None = None) -> BlacklistEntry:
-    """The national authority lifts (移出) a blacklist entry from ``lifted_on`` (today by default)."""
+    """The national authority lifts (移出) a blacklist entry from ``lifted_on`` (today by default). G1201 if there is no such entry,
+    G0205 if it is lifted already."""
     require_role(actor, Role.NATIONAL_AUTHORITY)
-    e = BlacklistEntry.objects.select_for_update().get(pk=entry_id)
+    e = BlacklistEntry.objects.select_for_update().filter(pk=entry_id).first()
+    if e is None:
+        raise CetsError(G1201, str(entry_id))
     if e.lifted_on is not None:
         raise CetsError(G0205, e.lifted_on.isoformat())
     e.lifted_on = lifted_on or timezone.localdate()
@@ -151,7 +177,9 @@ def joint_notice_create(*, actor, entity_id: int, penalty_reference: str, facts:
 def joint_notice_dispatch(*, actor, notice_id: int, department: str, letter_reference: str = "", sent_on: dt.date | None = None) -> NoticeDispatch:
     """Register that ``notice`` was sent to ``department`` (market regulation, tax, finance, credit platform)."""
     m = require_role(actor, Role.NATIONAL_AUTHORITY, Role.PROVINCIAL_AUTHORITY)
-    notice = JointNotice.objects.select_for_update().get(pk=notice_id)
+    notice = JointNotice.objects.select_for_update().filter(pk=notice_id).first()
+    if notice is None:
+        raise CetsError(G1202, str(notice_id))
     _in_jurisdiction(m, province=notice.province)
     if department not in NoticeDispatch.Department.values:
         raise CetsError(G0302, department)
@@ -197,9 +225,12 @@ def report_file(*, session: MutableMapping, subject_name: str, province: str, co
 
 @transaction.atomic
 def report_close(*, actor, receipt: str, feedback: str) -> PublicReport:
-    """The handling authority closes a report with its feedback to the reporter (Art. 40: 反馈)."""
+    """The handling authority closes a report with its feedback to the reporter (Art. 40: 反馈). G1203 if there is no
+    report with that receipt, G0404 if it is closed already, G0405 without feedback."""
     m = require_role(actor, *AUTHORITIES)
-    r = PublicReport.objects.select_for_update().get(receipt=receipt)
+    r = PublicReport.objects.select_for_update().filter(receipt=receipt).first()
+    if r is None:
+        raise CetsError(G1203, receipt[:40])
     _in_jurisdiction(m, province=r.province, city=r.city)
     if r.status == PublicReport.Status.CLOSED:
         raise CetsError(G0404, r.receipt)

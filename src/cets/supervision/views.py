@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.exports import wants_xlsx, xlsx_or_refusal
 from cets.core.quantities import is_digits
 from cets.core.regions import PROVINCES
 from cets.core.tables import safe_cell
@@ -186,10 +187,18 @@ def _org_by_code(uscc: str) -> Organisation:
 
 @login_required
 def dashboard(request):
-    """Supervision in the user's jurisdiction: credit records, the blacklist, joint notices, reports; a form for each action."""
+    """Supervision in the user's jurisdiction: credit records, the blacklist, joint notices, reports; a form for each action.
+    ``format=xlsx&list=credit`` exports every credit record the user sees."""
     if not selectors.is_authority(request.user):
         raise Http404
     g = request.GET
+    if wants_xlsx(g) and g.get("list") == "credit":
+        resp = xlsx_or_refusal(request, filename="credit-records", columns=[
+            _("Date"), _("Organisation name"), _("Credit code"), _("Kind"), _("Reason"), _("Source reference")], rows=(
+            [c.recorded_on.isoformat() if c.recorded_on else "", c.subject.name, c.subject.uscc or "", c.kind, c.reason, c.source_reference]
+            for c in selectors.credit_records_visible(user=request.user).select_related("subject")))
+        if resp is not None:
+            return resp
     return render(request, "supervision/dashboard.html", {
         "credit": Paginator(selectors.credit_records_visible(user=request.user), PAGE_SIZE).get_page(g.get("cpage")),
         "blacklist": Paginator(selectors.public_blacklist(), PAGE_SIZE).get_page(g.get("bpage")),

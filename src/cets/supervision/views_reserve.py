@@ -8,9 +8,11 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -77,9 +79,10 @@ def reserve(request):
         "market": market,
         "holdings": registry_selectors.reserve_holdings(market=market),
         "alerts": selectors.stabilisation_alerts(status="open"),
-        "decided_alerts": selectors.stabilisation_alerts(status="decided")[:50],
+        "decided_alerts": Paginator(selectors.stabilisation_alerts(status="decided"), 50).get_page(request.GET.get("apage")),
         "pending": registry_selectors.reserve_proposals(status=Proposal.Status.PROPOSED),
-        "decisions": registry_selectors.reserve_proposals(status=Proposal.Status.EXECUTED)[:50],
+        "decisions": Paginator(registry_selectors.reserve_proposals(status=Proposal.Status.EXECUTED), 50).get_page(request.GET.get("page")),
+        "query": urlencode({"market": market}) + "&",
         "today": dt.date.today().isoformat(),
         "treasury": treasury(market=market, limit=20),
     })
@@ -146,10 +149,12 @@ def paid_allocation(request):
     pilots = _pilot_markets()
     market = request.GET.get("market", "")
     market = market if market in pilots else (pilots[0] if pilots else "")
-    qs = Proposal.objects.filter(kind="paid_allocation", payload__market=market).select_related("proposed_by").order_by("-proposed_at")
+    qs = Proposal.objects.filter(kind="paid_allocation", payload__market=market).select_related("proposed_by").order_by("-proposed_at", "-pk")
     return render(request, "supervision/paid_allocation.html", {
         "market": market, "markets": pilots, "treasury": treasury(market=market, limit=20),
-        "pending": qs.filter(status=Proposal.Status.PROPOSED), "decisions": qs.exclude(status=Proposal.Status.PROPOSED)[:50],
+        "pending": qs.filter(status=Proposal.Status.PROPOSED),
+        "decisions": Paginator(qs.exclude(status=Proposal.Status.PROPOSED), 50).get_page(request.GET.get("page")),
+        "query": urlencode({"market": market}) + "&",
     })
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 
 from cets.core.errors import CetsError
-from cets.core.schema import Fen, Limit, ObjectId, Tonnes
+from cets.core.schema import Fen, Limit, ObjectId, Offset, Tonnes
 from cets.rules.markets import PRIMARY_MARKET
 
 from . import entry, selectors
@@ -126,6 +126,7 @@ class FundsOut(Schema):
     available_fen: int
     frozen_fen: int
     entries: list[FundLineOut]
+    entries_count: int = 0  # all of them; ``entries`` is the page ``offset`` … ``offset + limit``
 
 
 class QuoteOut(Schema):
@@ -275,11 +276,12 @@ def my_trades(request, day: dt.date | None = None, participant: str = "", limit:
 
 
 @router.get("/funds", response=FundsOut)
-def my_funds(request, participant: str = "", limit: Limit = 200, market: str = PRIMARY_MARKET):
-    """Available and frozen funds in fen and the latest fund entries in ``market`` (an exchange operator names the ``participant``)."""
-    f = selectors.funds_visible(user=request.user, participant=participant, limit=limit, market=selectors.trading_market(market))
+def my_funds(request, participant: str = "", limit: Limit = 200, offset: Offset = 0, market: str = PRIMARY_MARKET):
+    """Available and frozen funds in fen and the fund entries in ``market``, newest first, ``limit`` from ``offset``
+    (``entries_count`` in all; an exchange operator names the ``participant``)."""
+    f = selectors.funds_visible(user=request.user, participant=participant, limit=limit, offset=offset, market=selectors.trading_market(market))
     return FundsOut(participant=f.holder.identifier or f.holder.name, account=f.number, available_fen=f.available_fen, frozen_fen=f.frozen_fen,
-                    entries=[FundLineOut(**e.__dict__) for e in f.entries])
+                    entries=[FundLineOut(**e.__dict__) for e in f.entries], entries_count=f.entries_total)
 
 
 class DepositIn(Schema):

@@ -166,6 +166,7 @@ class Funds:
     available_fen: int
     frozen_fen: int
     entries: list = field(default_factory=list)
+    entries_total: int = 0  # all the account's entries; ``entries`` is the page ``offset`` … ``offset + limit``
 
 
 @dataclass(frozen=True)
@@ -178,10 +179,11 @@ class FundLine:
     frozen_change_fen: int
 
 
-def funds_visible(*, user, market: str = PRIMARY_MARKET, participant: str = "", limit: int = 200) -> Funds:
+def funds_visible(*, user, market: str = PRIMARY_MARKET, participant: str = "", limit: int = 200, offset: int = 0) -> Funds:
     """The fund account of the caller's organisation, or of ``participant`` (USCC) for an exchange
     operator (required then). An organisation without an account shows zero balances. R0502 for other
-    roles; R0502 too for an operator naming no or an unknown participant (nothing to show)."""
+    roles; R0502 too for an operator naming no or an unknown participant (nothing to show). The entries are
+    ``limit`` (1–1000) from ``offset``, newest first; ``entries_total`` counts them all."""
     org = participant_of(user)
     if org is None:
         if not is_exchange_operator(user) or not participant:
@@ -193,7 +195,9 @@ def funds_visible(*, user, market: str = PRIMARY_MARKET, participant: str = "", 
     if acc is None:
         return Funds(org, None, 0, 0, [])
     lines = []
-    entries = FundEntry.objects.filter(Q(debit_account=acc) | Q(credit_account=acc)).order_by("-seq")[: min(max(limit, 1), 1000)]
+    every = FundEntry.objects.filter(Q(debit_account=acc) | Q(credit_account=acc)).order_by("-seq")
+    offset = max(offset, 0)
+    entries = every[offset:offset + min(max(limit, 1), 1000)]
     for e in entries:
         change = {"available": 0, "frozen": 0}
         if e.debit_account_id == acc.pk:
@@ -201,7 +205,7 @@ def funds_visible(*, user, market: str = PRIMARY_MARKET, participant: str = "", 
         if e.credit_account_id == acc.pk:
             change[e.credit_bucket] += e.amount_fen
         lines.append(FundLine(e.seq, e.kind, e.recorded_at, e.reference, change["available"], change["frozen"]))
-    return Funds(org, acc.number, acc.available_fen, acc.frozen_fen, lines)
+    return Funds(org, acc.number, acc.available_fen, acc.frozen_fen, lines, every.count())
 
 
 @dataclass(frozen=True)

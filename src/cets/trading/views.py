@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,7 +27,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.exports import local_minute, wants_xlsx, xlsx_or_refusal
 from cets.core.labels import choice_label
+from cets.core.quantities import is_digits
 from cets.parties.access import viewer_of
 from cets.rules.markets import PRIMARY_MARKET
 from cets.rules.packs import PackError
@@ -272,7 +275,8 @@ def _query(**params) -> str:
 @login_required
 def orders(request):
     """My orders (cancel buttons on resting ones) and my trades; an exchange operator sees everyone's.
-    Both lists are paginated (``page`` / ``tpage``, 50 rows), orders filtered by status, trades by method."""
+    Both lists are paginated (``page`` / ``tpage``, 50 rows), orders filtered by status, trades by method;
+    ``format=xlsx`` exports every row of the filtered orders (``list=trades``: trades), S0501 past the bound."""
     participant = request.GET.get("participant", "")[:18]
     day = _day(request.GET.get("day", ""))
     status = request.GET.get("status", "")
@@ -285,6 +289,10 @@ def orders(request):
         trade_qs = selectors.trades_visible(user=request.user, participant=participant, day=day, method=method, market=market, limit=None)
     except CetsError as e:
         return _denied(request, e)
+    if wants_xlsx(request.GET):
+        resp = _orders_xlsx(request, order_qs) if request.GET.get("list") != "trades" else _trades_xlsx(request, trade_qs)
+        if resp is not None:
+            return resp
     order_page = Paginator(order_qs, PAGE_SIZE).get_page(request.GET.get("page"))
     trade_page = Paginator(trade_qs, PAGE_SIZE).get_page(request.GET.get("tpage"))
     trader = selectors.participant_of(request.user)
@@ -305,6 +313,31 @@ def orders(request):
          "order_query": _query(**filters, tpage=request.GET.get("tpage", "")),
          "trade_query": _query(**filters, page=request.GET.get("page", ""))},
     )
+
+
+def _cny(fen: int | None) -> Decimal | None:
+    return None if fen is None else Decimal(fen) / 100
+
+
+def _orders_xlsx(request, qs):
+    from .templatetags.trading_tags import method_name, side_name
+
+    return xlsx_or_refusal(request, filename="orders", columns=[
+        "#", _("Trading day"), _("Participant"), _("Trading subject"), _("Trade method"), _("Side"), _("Price (CNY/t)"), _("Quantity (t)"),
+        _("Filled (t)"), _("Remaining (t)"), _("Status"), _("Refusal")], rows=(
+        [o.seq, o.trading_day.isoformat() if o.trading_day else "", o.participant.identifier, o.instrument, str(method_name(o.method)),
+         str(side_name(o.side)), _cny(o.price_fen), o.quantity_t, o.filled_t, o.remaining_t if o.kind == Order.Kind.PLACE else None,
+         _status(o.status), o.reject_code] for o in qs.select_related("participant").iterator()))
+
+
+def _trades_xlsx(request, qs):
+    from .templatetags.trading_tags import method_name
+
+    return xlsx_or_refusal(request, filename="trades", columns=[
+        "#", _("Trading day"), _("Trading subject"), _("Trade method"), _("Buyer"), _("Seller"), _("Price (CNY/t)"), _("Quantity (t)"),
+        _("Amount (CNY)"), _("Time")], rows=(
+        [t.seq, t.trading_day.isoformat(), t.instrument, str(method_name(t.method)), t.buyer.identifier, t.seller.identifier, _cny(t.price_fen),
+         t.quantity_t, _cny(t.amount_fen), local_minute(t.executed_at)] for t in qs.select_related("buyer", "seller").iterator()))
 
 
 # --- the trading day (开市 / 闭市), for the exchange operator ----------------------------------------------
@@ -387,17 +420,23 @@ def day_close_submit(request):
 @require_safe
 @login_required
 def funds(request):
-    """Available and frozen funds and the fund entries (an exchange operator picks the participant)."""
+    """Available and frozen funds and the fund entries, 50 a page (an exchange operator picks the participant)."""
     participant = request.GET.get("participant", "")[:18]
     operator = selectors.is_exchange_operator(request.user)
     market = _market(request)
     ctx = {"viewer": viewer_of(request.user), "participant": participant, "operator": operator, "market": market, "markets": trading_markets()}
     if operator and not participant:
         return render(request, "trading/funds.html", ctx)
+    page_no = request.GET.get("page", "")
+    page_no = int(page_no) if is_digits(page_no) and len(page_no) < 7 else 1
     try:
-        ctx["funds"] = selectors.funds_visible(user=request.user, participant=participant, market=market)
+        ctx["funds"] = f = selectors.funds_visible(user=request.user, participant=participant, market=market, limit=PAGE_SIZE,
+                                                   offset=(max(page_no, 1) - 1) * PAGE_SIZE)
     except CetsError as e:
         return _denied(request, e)
+    # the entries are fetched one page at a time; the pager counts them all (every entry reachable)
+    ctx["entries_page"] = Paginator(range(f.entries_total), PAGE_SIZE).get_page(page_no)
+    ctx["query"] = _query(participant=participant, market=market if market != PRIMARY_MARKET else "")
     return render(request, "trading/funds.html", ctx)
 
 
@@ -511,7 +550,8 @@ def _member(code: str, market: str):
 @login_required
 def members(request):
     """The exchange operator's members page: members and service institutions with their kind, status and clients;
-    admit a member, record a client it acts for, suspend or reinstate it (T05xx refusals shown with their code)."""
+    admit a member, record a client it acts for, suspend or reinstate it (T05xx refusals shown with their code).
+    ``format=xlsx`` exports the members with their clients."""
     if (r := _not_operator(request)) is not None:
         return r
     from .models import MemberClient
@@ -541,6 +581,15 @@ def members(request):
     clients = {}
     for link in MemberClient.objects.filter(market=market).select_related("participant", "member"):
         clients.setdefault(link.member_id, []).append(link.participant)
+    if wants_xlsx(request.GET):
+        acting = rules.acts_for_clients if rules else ()
+        resp = xlsx_or_refusal(request, filename="members", columns=[
+            _("Member code"), _("Organisation"), _("Credit code"), _("Kind"), _("Acts for clients"), _("Status"), _("Reason"), _("Clients")], rows=(
+            [m.code, m.organisation.name, m.organisation.identifier, m.kind, _("yes") if m.kind in acting else _("no"),
+             choice_label(m.get_status_display()), m.status_reason, "; ".join(f"{c.name} {c.identifier}" for c in clients.get(m.pk, []))]
+            for m in rows))
+        if resp is not None:
+            return resp
     return render(request, "trading/members.html", {"viewer": viewer_of(request.user), "market": market, "markets": trading_markets(),
                                                     "rows": [(m, clients.get(m.pk, [])) for m in rows],
                                                     "kinds": rules.member_kinds if rules else (),

@@ -47,3 +47,22 @@ class SecondFactorEnrolmentMiddleware:
                 return redirect(f"{reverse('web:second_factor')}?{urlencode({'next': request.get_full_path()})}")
             session.pop(ENROL_REQUIRED, None)
         return self.get_response(request)
+
+
+class NulInputMiddleware:
+    """Refuses (400, S0502) a page request whose query or form values or names hold a NUL character: PostgreSQL cannot
+    store one in text, so it would reach the database as a 500 (SQLite stores it). The API has its own refusal (S0102)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import HttpResponseBadRequest
+
+        from cets.core.checks import S0502
+
+        if not request.path.startswith("/api/") and any("\x00" in k or any("\x00" in v for v in vs)
+                                                        for q in (request.GET, request.POST) for k, vs in q.lists()):
+            zh = getattr(request, "LANGUAGE_CODE", "zh-hans").startswith("zh")
+            return HttpResponseBadRequest(f"{S0502.code} {S0502.zh if zh else S0502.en}", content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -21,10 +21,13 @@ from .views import _context
 @require_safe
 @login_required
 def notifications(request):
-    """The user's notifications, newest first (``?unread=1``: unread only)."""
+    """The user's notifications, newest first, 50 a page (``?unread=1``: unread only)."""
     unread = request.GET.get("unread") == "1"
-    items = notifications_for(user=request.user, unread_only=unread, limit=200)
-    return render(request, "web/notifications.html", _context(request, items=items, unread=unread))
+    from django.core.paginator import Paginator
+
+    page = Paginator(notifications_for(user=request.user, unread_only=unread, limit=None), 50).get_page(request.GET.get("page"))
+    return render(request, "web/notifications.html", _context(request, items=page.object_list, page=page, unread=unread,
+                                                              query="unread=1&" if unread else ""))
 
 
 @require_POST

@@ -182,7 +182,7 @@ def application_search(*, actor, q: str = "", status: str = ""):
         qs = qs.filter(Q(reference=q.upper()) | Q(name__icontains=q) | Q(uscc=q.upper()) | Q(resident_id=q.upper()))
     if status:
         qs = qs.filter(status=status)
-    return qs.order_by("-submitted_at")
+    return qs.order_by("-submitted_at", "-pk")
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -25,6 +26,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from cets.core.checks import S0201
 from cets.core.errors import CetsError
+from cets.core.exports import local_minute, wants_xlsx, xlsx_or_refusal
+from cets.core.labels import choice_label
 from cets.core.resident_id import mask
 from cets.core.uploads import DOCUMENT_MAX_BYTES
 from cets.parties.access import membership_of
@@ -38,6 +41,7 @@ from cets.registry.services.applications import DOCUMENT_KINDS, KYC_FIELDS, KYC_
 
 from . import _context
 
+APPLICATIONS_PAGE = 50
 RESIDENT_ID_LIKE = re.compile(r"^[0-9]{17}[0-9Xx]$")
 
 
@@ -116,8 +120,16 @@ def applications(request):
         status = ""
     ctx = _context(request)
     shown = mask(q.strip()) if RESIDENT_ID_LIKE.match(q.strip()) else q
-    ctx.update(rows=services.application_search(actor=request.user, q=q, status=status)[:200], q=shown, status=status,
-               statuses=AccountApplication.Status.choices)
+    found = services.application_search(actor=request.user, q=q, status=status)
+    if wants_xlsx(src):
+        resp = xlsx_or_refusal(request, filename="account-applications", columns=[
+            _("Reference"), _("Applicant"), _("Name"), _("Identity"), _("Status"), _("Submitted")], rows=(
+            [a.reference, a.holder_kind, a.name, a.identifier, choice_label(a.get_status_display()), local_minute(a.submitted_at)]
+            for a in found.iterator()))
+        if resp is not None:
+            return resp
+    page = Paginator(found, APPLICATIONS_PAGE).get_page(src.get("page"))
+    ctx.update(rows=page.object_list, page=page, q=shown, status=status, statuses=AccountApplication.Status.choices)
     return render(request, "registry/applications.html", ctx)
 
 

@@ -11,6 +11,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -38,7 +39,7 @@ OPERATOR_FORMS = {"vintage": forms.VintageForm, "issuance": forms.IssuanceForm, 
                   "account_close": forms.AccountCloseForm}
 HOLDER_FORMS = {"transfer": forms.TransferForm, "position": forms.PositionMoveForm, "surrender": forms.SurrenderForm,
                 "carry_over": forms.CarryOverForm, "cancellation": forms.HeldForm}
-PENDING_SHOWN = 50  # the oldest first; the page says how many there are in all
+PENDING_SHOWN = 50  # a page of them, the oldest first; the page says how many there are in all
 # Posted to the same /registry/<action>/ paths but routed to cets.compliance.views_registry (they call compliance).
 COMPLIANCE_STEPS = ("surrender", "carry_over", "forced_surrender")
 TITLES = {
@@ -95,8 +96,9 @@ def registry_page(request):
         pending = Proposal.objects.filter(status=Proposal.Status.PROPOSED)
     if pending is not None:  # review-then-sign: each with its readable summary (review.py)
         zh = request.LANGUAGE_CODE.startswith("zh")
-        ctx["pending"] = [proposal_summary(p, zh=zh) for p in pending.select_related("proposed_by").order_by("proposed_at")[:PENDING_SHOWN]]
-        ctx["pending_total"] = pending.count()
+        page = Paginator(pending.select_related("proposed_by").order_by("proposed_at", "pk"), PENDING_SHOWN).get_page(request.GET.get("page"))
+        ctx["pending"] = [proposal_summary(p, zh=zh) for p in page.object_list]
+        ctx["pending_total"], ctx["pending_page"] = page.paginator.count, page
     if operator:
         ctx["op_forms"] = [(name, TITLES[name], cls(initial={"key": _key()})) for name, cls in OPERATOR_FORMS.items()]
         from cets.registry.models import AccountApplication
@@ -246,11 +248,27 @@ def registry_action(request, action: str):
 
 @require_http_methods(["GET"])
 def holder_changes_public(request):
-    """Published changes of holder (Measures Art. 18): public, no login."""
+    """Published changes of holder (Measures Art. 18): public, no login; 50 a page (every one reachable), filtered by
+    kind and by a holder's name or credit code (``q``)."""
+    from django.core.paginator import Paginator
+    from django.db.models import Q
+    from django.utils.http import urlencode
+
     from cets.registry.models import HolderChange
 
-    changes = HolderChange.objects.select_related("from_holder", "to_holder").order_by("-published_at")[:200]
-    return render(request, "registry/holder_changes.html", {"changes": changes})
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in HolderChange.Kind.values else ""
+    q = request.GET.get("q", "").strip()[:80]
+    changes = HolderChange.objects.select_related("from_holder", "to_holder").order_by("-published_at", "-pk")
+    if kind:
+        changes = changes.filter(kind=kind)
+    if q:
+        changes = changes.filter(Q(from_holder__name__icontains=q) | Q(to_holder__name__icontains=q) | Q(from_holder__uscc=q.upper())
+                                 | Q(to_holder__uscc=q.upper()) | Q(decision_ref__icontains=q))
+    query = urlencode({k: v for k, v in {"kind": kind, "q": q}.items() if v})
+    return render(request, "registry/holder_changes.html", {
+        "changes": Paginator(changes, 50).get_page(request.GET.get("page")), "kind": kind, "q": q, "kinds": HolderChange.Kind.choices,
+        "query": query + "&" if query else ""})
 
 
 @login_required
