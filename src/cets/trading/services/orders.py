@@ -175,20 +175,18 @@ def _rights_check(participant: Organisation, instrument: str, market: str, rules
     participant's account in ``market`` may not trade ``instrument``; T0502 when the exchange member acting for it is
     suspended (Measures Art. 47 (七)). No account is T0208 later. Returns the participant's registry account in
     ``market`` (None if it has none), which the freeze uses."""
-    from django.db.models import Exists, Q
-
     from ..models import ExchangeMember
     from .members import suspended_member_of
 
-    # the account and whether a suspended member acts for (or is) the participant, in one read
-    suspended = ExchangeMember.objects.filter(Q(clients__market=market, clients__participant=participant) | Q(organisation=participant),
-                                              market=market, status=ExchangeMember.Status.SUSPENDED)
-    acc = Account.objects.filter(holder=participant, market=market).annotate(member_suspended=Exists(suspended)).first()
+    acc = Account.objects.filter(holder=participant, market=market).order_by().first()
     if acc is not None and not rules.may_trade(acc.kind, instrument):
         raise CetsError(T0501, f"{acc.kind} · {instrument}")
-    member = suspended_member_of(participant=participant, market=market) if acc is None or acc.member_suspended else None
-    if member is not None:
-        raise CetsError(T0502, member.code)
+    # two plain reads (every order runs this): whether the market has a suspended member at all — usually not — and only
+    # then whether one acts for (or is) the participant
+    if ExchangeMember.objects.filter(market=market, status=ExchangeMember.Status.SUSPENDED).exists():
+        member = suspended_member_of(participant=participant, market=market)
+        if member is not None:
+            raise CetsError(T0502, member.code)
     return acc
 
 
