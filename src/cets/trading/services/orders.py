@@ -995,6 +995,9 @@ def _apply_log(market: str, ms: MarketState, *, batch: int = 0, mine: Order | No
         new = [*Order.objects.filter(market=market, seq__gt=ms.applied_seq, seq__lt=mine.seq).select_related("participant", "account").order_by("seq"),
                mine]
     ctx = ctx or _DrainCache(market)
+    if deferred and any(o.queued and market_rules(o.market, o.trading_day).max_holding_non_entity_t for o in new):
+        deferred = False  # a maximum holding (T0212) reads open orders and holdings of the database: trade by trade, decided
+        # before anything is applied (a Fallback would drop this process's book and rebuild it from the whole log)
     if deferred and new:
         ctx.deferred = _deferred_start(ctx, new)
     try:
