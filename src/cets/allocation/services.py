@@ -17,7 +17,7 @@ from cets.parties.access import require_role
 from cets.parties.models import Role
 from cets.registry.models import Proposal, UnitType
 from cets.registry.services import IssuanceLine, issuance_propose
-from cets.rules.markets import PRIMARY_MARKET
+from cets.rules.markets import PRIMARY_MARKET, is_pilot
 from cets.rules.packs import PackError, load_pack
 
 from . import mechanisms
@@ -316,16 +316,6 @@ def issuance_key(*, market: str, sector: str, year: int, stage: str, province: s
     return key if n == 1 else f"{key}-b{n}"
 
 
-def _pilot(market: str) -> bool:
-    """Whether ``market`` is a pilot market (its ``market.toml``; an unknown market is not)."""
-    from cets.rules.markets import load_market
-
-    try:
-        return load_market(market).pilot
-    except PackError:
-        return False
-
-
 @transaction.atomic
 def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, actor, effective_at=None, market: str = PRIMARY_MARKET,
                              sector: str | None = None, province: str | None = None) -> Proposal:
@@ -354,7 +344,7 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
     from .checks import A0306
     from .models import PreIssue
 
-    m = require_role(actor, *((Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY) if _pilot(market) else (Role.REGISTRY_OPERATOR,)))
+    m = require_role(actor, *((Role.REGISTRY_OPERATOR, Role.PROVINCIAL_AUTHORITY) if is_pilot(market) else (Role.REGISTRY_OPERATOR,)))
     bureau = m.role == Role.PROVINCIAL_AUTHORITY
     if bureau:
         province = m.province

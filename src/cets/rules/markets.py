@@ -218,6 +218,14 @@ def load_market(market_id: str) -> Market:
 load_market.cache_clear = _load_market.cache_clear  # type: ignore[attr-defined]
 
 
+def is_pilot(market_id: str) -> bool:
+    """Whether ``market_id`` is a pilot market (:attr:`Market.pilot`); an unknown market is not."""
+    try:
+        return load_market(market_id).pilot
+    except PackError:
+        return False
+
+
 def market_ids() -> list[str]:
     """Every market id (a folder with a ``market.toml``) in the pack folders."""
     return sorted({p.parent.name for root in pack_roots() if root.is_dir() for p in root.glob(f"*/{MARKET_FILE}")})

@@ -5,17 +5,7 @@ bench/allocation_national.py, issue 19). A no-op on SQLite."""
 
 from django.db import migrations
 
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """``RunSQL`` that runs on PostgreSQL only."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+from cets.core.migration_ops import PostgresOnlySQL
 
 
 class Migration(migrations.Migration):

@@ -10,6 +10,8 @@ it read under the lock. It writes nothing unless it answers ``ok``. SQLite: noth
 
 from django.db import migrations
 
+from cets.core.migration_ops import PostgresOnlySQL
+
 FUNCTION = r"""
 CREATE OR REPLACE FUNCTION cets_ledger_post(
     p_key text, p_debit_id bigint, p_credit_id bigint, p_debit_fp text, p_credit_fp text,
@@ -84,18 +86,6 @@ $$;
 
 DROP = ("DROP FUNCTION IF EXISTS cets_ledger_post(text, bigint, bigint, text, text, text, bigint, text, text, bigint, text, bigint, "
         "bigint, bigint, timestamptz, timestamptz, bigint, text);")
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """``RunSQL`` that runs on PostgreSQL only (a no-op on SQLite, which keeps the ledger's portable path)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

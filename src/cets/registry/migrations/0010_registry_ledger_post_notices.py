@@ -21,6 +21,8 @@ including the commit. SQLite: nothing (the portable path).
 
 from django.db import migrations
 
+from cets.core.migration_ops import PostgresOnlySQL
+
 FUNCTION = r"""
 CREATE OR REPLACE FUNCTION cets_ledger_post_one(
     p_key text, p_debit_id bigint, p_credit_id bigint, p_debit_fp text, p_credit_fp text,
@@ -135,18 +137,6 @@ $$;
 
 DROP = ("DROP FUNCTION IF EXISTS cets_ledger_post_one(text, bigint, bigint, text, text, text, bigint, text, text, bigint, text, bigint, "
         "bigint, bigint, timestamptz, timestamptz, bigint, text, bigint[], text[], text[], text[], text[], text, text);")
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """``RunSQL`` that runs on PostgreSQL only (a no-op on SQLite, which keeps the ledger's portable path)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

@@ -6,19 +6,9 @@ from now on keep the space (existing pages as they are until rewritten). A no-op
 
 from django.db import migrations
 
+from cets.core.migration_ops import PostgresOnlySQL
+
 TABLES = ("registry_account", "registry_holding")
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """``RunSQL`` that runs on PostgreSQL only."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

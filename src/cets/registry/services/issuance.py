@@ -60,13 +60,8 @@ class IssuanceLine:
     beneficiary: str = ""
 
 
-def issuance_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, effective_at: dt.datetime | None = None,
-                     note: str = "") -> Proposal:
-    """Propose an issuance (or claw-back, 多退少补) batch; it takes effect on a second person's approval.
-
-    Only registry operators may propose (R0502). Idempotent on ``key``. Lines with quantity 0 are
-    dropped; quantities must be integers (R0301).
-    """
+def _payload_lines(lines: Sequence[IssuanceLine]) -> list[dict]:
+    """The proposal payload's lines: quantity 0 dropped, a quantity not an int refused (R0301)."""
     rows = []
     for ln in lines:
         if isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
@@ -76,6 +71,17 @@ def issuance_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceL
             if ln.beneficiary:
                 row["beneficiary"] = ln.beneficiary
             rows.append(row)
+    return rows
+
+
+def issuance_propose(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, effective_at: dt.datetime | None = None,
+                     note: str = "") -> Proposal:
+    """Propose an issuance (or claw-back, 多退少补) batch; it takes effect on a second person's approval.
+
+    Only registry operators may propose (R0502). Idempotent on ``key``. Lines with quantity 0 are
+    dropped; quantities must be integers (R0301).
+    """
+    rows = _payload_lines(lines)
     payload = {"unit_type": unit_type.code, "lines": rows, "note": note,
                "effective_at": effective_at.isoformat() if effective_at else None}
     return proposal_submit(key=key, kind="issue", payload=payload, actor=actor)
@@ -86,14 +92,9 @@ def _free_allocation_bureau(actor, market: str, province: str, accounts: Sequenc
     (R1401 for a market with a national level or no province, R0502 otherwise)."""
     from cets.parties.access import require_role
     from cets.parties.models import Role
-    from cets.rules.markets import load_market
-    from cets.rules.packs import PackError
+    from cets.rules.markets import is_pilot
 
-    try:
-        pilot = load_market(market).pilot
-    except PackError:
-        pilot = False
-    if not pilot or not province:
+    if not is_pilot(market) or not province:
         raise CetsError(R1401, market)
     require_role(actor, Role.PROVINCIAL_AUTHORITY, province=province)
     for number, prov in Account.objects.filter(number__in=list(accounts)).values_list("number", "province"):
@@ -116,15 +117,7 @@ def free_allocation_propose(*, key: str, unit_type: UnitType, lines: Sequence[Is
     from ..models import Holding
 
     market = INSTRUMENT_MARKET[unit_type.instrument]
-    rows = []
-    for ln in lines:
-        if isinstance(ln.quantity, bool) or not isinstance(ln.quantity, int):
-            raise CetsError(R0301, repr(ln.quantity))
-        if ln.quantity:
-            row = {"account": ln.account, "quantity": ln.quantity, "reference": ln.reference}
-            if ln.beneficiary:
-                row["beneficiary"] = ln.beneficiary
-            rows.append(row)
+    rows = _payload_lines(lines)
     _free_allocation_bureau(actor, market, province, [r["account"] for r in rows])
     known = dict(Account.objects.filter(number__in=[r["account"] for r in rows]).values_list("number", "pk"))
     for r in rows:
