@@ -121,6 +121,23 @@ def signing_code(user) -> str:
     return f"{totp.token():06d}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_one_request_at_a_time():
+    """The browser tests' live server answers one request at a time. On SQLite the test database is in memory and the
+    server's threads share the test's one connection: two requests at once (a page's htmx lookup while its form is
+    posted) interleave their savepoints on it ("no such savepoint"), a race of the test rig, not of the platform
+    (which opens a connection per thread). Django's non-threaded server closes each connection after its answer."""
+    from django.core.servers.basehttp import WSGIServer
+    from django.test.testcases import LiveServerThread
+
+    class OneRequestAtATime(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.connections_override = connections_override
+
+    LiveServerThread.server_class = OneRequestAtATime
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(request, settings):
     """Argon2 costs ~0.3 s a hash by design; tests that do not examine the hash use MD5 to stay fast.

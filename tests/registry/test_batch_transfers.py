@@ -85,7 +85,7 @@ def one_by_one(lines) -> tuple:
         answer = ("ok",)
         for i, ln in enumerate(lines):
             try:
-                if ln.key == "pre-sd1" or ln.key in {x.key for x in lines[:i]}:
+                if Transfer.objects.filter(key=ln.key).exists() or ln.key in {x.key for x in lines[:i]}:  # "pre-sd1" only when start posted it
                     # a key posted before: transfer_post answers a retry; the batch refuses it (R0401 / L0601)
                     answer = ("refused", "key", i)
                     break

@@ -133,6 +133,9 @@ def test_garbage_is_no_match_never_a_500(world, q):
     c = client_for(world.registry_a)
     for url in (ACCOUNTS, UNIT_TYPES, "/parties/lookup/entities/", "/parties/lookup/participants/"):
         r = c.get(url, {"q": q})
+        if "\x00" in q:  # a NUL in any page's query is refused before any view (web.middleware.NulInputMiddleware)
+            assert r.status_code == 400 and "S0502" in r.content.decode(), url
+            continue
         assert r.status_code == 200, url
         assert len(picks(r.content.decode())) <= 20
     assert c.post(ACCOUNTS, {"q": "山东"}).status_code == 405  # GET only
