@@ -189,22 +189,34 @@ def _post_locked(key, kind, unit_type, debit, credit, quantity, reference, relat
                     effective_at=effective_at, recorded_at=now, debit_prev_hash=debit_prev, credit_prev_hash=credit_prev, hash=h)
 
 
-def _post_function(conn, key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, beneficiary):
-    """PostgreSQL: the checks on the accounts as the caller loaded them, then one call of ``cets_ledger_post``
-    (migration registry 0009), which confirms them under the lock and writes. ``None``: take the portable path."""
+def _checked_entry(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, beneficiary):
+    """What both PostgreSQL functions are called with: the checks on the accounts as the caller loaded them, then the
+    entry's content (the text its hash covers) stamped now — ``(debit row, credit row, debit position, recorded_at,
+    effective_at, beneficiary id, content)``. ``None`` when the checks refuse: the portable path then answers a retry of
+    the key before the refusal, in the ledger's documented precedence."""
     d_acc = account_row(debit.account) if debit else None
     c_acc = account_row(credit.account)
     d_pos = debit.position if debit else ""
     try:
         check_entry(kind, unit_type, d_acc, d_pos, c_acc, credit.position)
     except CetsError:
-        return None  # refusals keep their precedence: a retry of the key is answered before them (the portable path)
+        return None
     now = timezone.now()
     effective_at = effective_at or now
     ben_id = beneficiary.pk if beneficiary else None
     text = entry_content(key=key, kind=kind, unit_type=unit_type, debit=d_acc, debit_position=d_pos, credit=c_acc,
                          credit_position=credit.position, quantity=quantity, reference=reference, related=related, actor=actor,
                          approver=approver, effective_at=effective_at, recorded_at=now, beneficiary_id=ben_id)
+    return d_acc, c_acc, d_pos, now, effective_at, ben_id, text
+
+
+def _post_function(conn, key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, beneficiary):
+    """PostgreSQL: the checks on the accounts as the caller loaded them, then one call of ``cets_ledger_post``
+    (migration registry 0009), which confirms them under the lock and writes. ``None``: take the portable path."""
+    entry = _checked_entry(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, beneficiary)
+    if entry is None:
+        return None
+    d_acc, c_acc, d_pos, now, effective_at, ben_id, text = entry
     adapt = conn.ops.adapt_datetimefield_value
     with conn.wrap_database_errors, cursor_for(conn) as cur:
         cur.execute(ledger.SQL_POST_FN, [
@@ -236,24 +248,15 @@ def _post_one(conn, key, kind, unit_type, debit, credit, quantity, reference, re
     writes nothing unless it posts (a refusal is raised after the statement, and leaves the caller's transaction
     usable). ``None``: the checks refuse the accounts as loaded, or they changed under the lock: take the other path.
     The same journal row, hash, holdings, heads and notices as the portable path (``tests/registry/test_ledger_pg.py``)."""
-    d_acc = account_row(debit.account) if debit else None
-    c_acc = account_row(credit.account)
-    d_pos = debit.position if debit else ""
-    try:
-        check_entry(kind, unit_type, d_acc, d_pos, c_acc, credit.position)
-    except CetsError:
-        return None  # refusals keep their precedence: a retry of the key is answered before them
+    entry = _checked_entry(key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, beneficiary)
+    if entry is None:
+        return None
+    d_acc, c_acc, d_pos, now, effective_at, ben_id, text = entry
     notices = entry_notices(key=key, kind=kind, unit_type_code=unit_type.code, quantity=quantity, debit=party(debit.account) if debit else None,
                             debit_position=d_pos, credit=party(credit.account), credit_position=credit.position, reference=reference,
                             via_exchange=via_exchange)
     if len({(n.kind, n.link, n.user_id) for n in notices}) > 1:
         return None  # the statement takes one kind and link for all its notices, to all users of each organisation
-    now = timezone.now()
-    effective_at = effective_at or now
-    ben_id = beneficiary.pk if beneficiary else None
-    text = entry_content(key=key, kind=kind, unit_type=unit_type, debit=d_acc, debit_position=d_pos, credit=c_acc,
-                         credit_position=credit.position, quantity=quantity, reference=reference, related=related, actor=actor,
-                         approver=approver, effective_at=effective_at, recorded_at=now, beneficiary_id=ben_id)
     adapt = conn.ops.adapt_datetimefield_value
     params = [key, d_acc.pk if d_acc else None, c_acc.pk, fingerprint(d_acc) if d_acc else None, fingerprint(c_acc), kind, unit_type.pk,
               d_pos, credit.position, quantity, reference, related.pk if related else None, actor.pk if actor else None,
