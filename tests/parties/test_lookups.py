@@ -33,3 +33,25 @@ def test_participants_include_institutions_not_bodies(world):
     assert picks(get(c, PARTICIPANTS, q="测试投资")) == [inst.uscc]
     assert picks(get(c, ENTITIES, q="测试投资")) == []
     assert "登记机构" not in get(c, PARTICIPANTS, q="登记机构")  # no credit code, not a participant
+
+
+ORGANISATIONS = "/parties/lookup/organisations/"
+
+
+@pytest.mark.django_db
+def test_organisations_include_verification_bodies_within_the_jurisdiction(world):
+    """The subjects of credit records and blacklist decisions are not only entities: a verification body is found by
+    the organisations' lookup (not by the entities' or participants'), and a province still sees only its own."""
+    body = Organisation.objects.create(uscc=uscc_for(78, "9137000"), name="测试核查机构", kind=Organisation.Kind.VERIFIER, province="37")
+    other = Organisation.objects.create(uscc=uscc_for(79, "9133000"), name="测试核查机构浙江", kind=Organisation.Kind.VERIFIER, province="33")
+    assert set(picks(get(client_for(world.mee), ORGANISATIONS, q="测试核查"))) == {body.uscc, other.uscc}
+    assert picks(get(client_for(world.mee), ENTITIES, q="测试核查")) == []
+    assert picks(get(client_for(world.mee), PARTICIPANTS, q="测试核查")) == []
+    sd = client_for(world.province_sd)
+    assert picks(get(sd, ORGANISATIONS, q="测试核查")) == [body.uscc]
+    assert "测试核查机构浙江" not in get(sd, ORGANISATIONS, q=other.uscc)
+    assert "测试核查机构" in match(get(sd, ORGANISATIONS, uscc=body.uscc))
+    assert set(picks(get(sd, ORGANISATIONS, q="测试"))) >= {SD_1, SD_2, body.uscc}
+    from django.test import Client
+
+    assert Client().get(ORGANISATIONS, {"q": "测试"}).status_code == 403  # anonymous: nothing

@@ -38,7 +38,7 @@ def get(client, url, **params) -> str:
 def test_anonymous_and_memberless_users_are_refused(world):
     from django.contrib.auth import get_user_model
 
-    for url in (ACCOUNTS, UNIT_TYPES, "/parties/lookup/entities/", "/parties/lookup/participants/"):
+    for url in (ACCOUNTS, UNIT_TYPES, "/parties/lookup/entities/", "/parties/lookup/participants/", "/parties/lookup/organisations/"):
         r = Client().get(url, {"q": "山东"})
         assert r.status_code == 403, url
         assert "山东" not in r.content.decode()
@@ -131,7 +131,7 @@ def test_the_registry_forms_carry_the_lookups(world):
 @pytest.mark.parametrize("q", ["\x00", "a\x00b", "%", "_" * 5, "'; drop table x; --", "测" * 5000, "\u202e\u200b", " " * 50])
 def test_garbage_is_no_match_never_a_500(world, q):
     c = client_for(world.registry_a)
-    for url in (ACCOUNTS, UNIT_TYPES, "/parties/lookup/entities/", "/parties/lookup/participants/"):
+    for url in (ACCOUNTS, UNIT_TYPES, "/parties/lookup/entities/", "/parties/lookup/participants/", "/parties/lookup/organisations/"):
         r = c.get(url, {"q": q})
         if "\x00" in q:  # a NUL in any page's query is refused before any view (web.middleware.NulInputMiddleware)
             assert r.status_code == 400 and "S0502" in r.content.decode(), url

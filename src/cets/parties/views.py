@@ -48,3 +48,11 @@ def lookup_entities(request):
 def lookup_participants(request):
     """As :func:`lookup_entities`, over the trading participants with a credit code (entities and institutions)."""
     return _organisations(request, (Organisation.Kind.ENTITY, Organisation.Kind.INSTITUTION))
+
+
+@require_GET
+def lookup_organisations(request):
+    """As :func:`lookup_entities`, over every organisation with a credit code the viewer may see (entities, verification
+    bodies, institutions, project owners…): the subjects of credit records, blacklist decisions and joint-punishment
+    notices (《碳排放权交易管理暂行条例》 第二十四条, 第二十五条)."""
+    return _organisations(request, tuple(Organisation.Kind.values))
