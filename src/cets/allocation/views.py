@@ -16,9 +16,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.labels import say
 from cets.core.quantities import is_digits
 from cets.parties.access import membership_of, viewer_of
 from cets.parties.models import Role
+from cets.parties.security import run
 from cets.rules.packs import PackError
 
 from . import selectors, services
@@ -26,10 +28,6 @@ from .forms import BasisScopeForm, BasisUploadForm, SubmissionForm
 
 STATUSES = {"waiting": Q(received_on__isnull=True), "received": Q(received_on__isnull=False),
             "late": Q(due__isnull=False, submitted_on__gt=F("due"))}
-
-
-def _say(request, e: CetsError) -> str:
-    return f"{e.code} {e.zh if (request.LANGUAGE_CODE or 'zh').startswith('zh') else e.en}"
 
 
 def _context(request, form: SubmissionForm | None = None) -> dict | None:
@@ -77,7 +75,7 @@ def submission_record(request):
             s = services.allocation_submission_record(market=market, sector=sector, year=d["year"], stage=d["stage"],
                                                       province=m.province if m is not None else "", actor=request.user, on=d["sent_on"])
         except CetsError as e:
-            form.add_error(None, _say(request, e))
+            form.add_error(None, say(request, e))
         except PackError as e:
             form.add_error(None, str(e))
         else:
@@ -96,7 +94,7 @@ def submission_receive(request, submission_id: int):
     try:
         s = services.allocation_submission_receive(submission_id=submission_id, actor=request.user)
     except CetsError as e:
-        messages.error(request, _say(request, e))
+        messages.error(request, say(request, e))
     except PackError as e:
         messages.error(request, str(e))
     else:
@@ -175,7 +173,7 @@ def basis_upload(request):
         try:
             n = services.allocation_basis_import(pack_id=pack_id, year=year, path=UploadedTable(name=f.name[:200], data=f.read()), actor=request.user)
         except CetsError as e:
-            form.add_error(None, _say(request, e))
+            form.add_error(None, say(request, e))
         except InputError as e:
             problems = e.problems[:200]
             form.add_error(None, _("The file has %(n)s problem(s); nothing was imported.") % {"n": len(e.problems)})
@@ -201,7 +199,7 @@ def basis_compute(request):
     try:
         out = services.allocation_compute(year=year, pack_id=pack_id, actor=request.user)
     except CetsError as e:
-        messages.error(request, _say(request, e))
+        messages.error(request, say(request, e))
     else:
         messages.success(request, _("Allocation computed: %(n)s entities, %(t)s t free allocation.") % {"n": out["entities"],
                                                                                                        "t": f"{out['final_allocation_t']:,}"})
@@ -229,12 +227,9 @@ def preissue_propose(request):
         messages.error(request, _("Choose an allocation pack, year and unit type."))
         return redirect("allocation:basis")
     pack_id, year = form.pack_and_year()
-    try:
-        p = services.preissue_propose(pack_id=pack_id, year=year, unit_type=ut, actor=request.user, client_key=request.POST.get("client_key", "")[:64])
-    except CetsError as e:
-        messages.error(request, _say(request, e))
-    else:
-        messages.success(request, _("Pre-issue proposed: %(key)s, %(t)s t. A second bureau user signs it on the registry page.") % {
+    run(request, lambda: services.preissue_propose(pack_id=pack_id, year=year, unit_type=ut, actor=request.user,
+                                                  client_key=request.POST.get("client_key", "")[:64]),
+        lambda p: _("Pre-issue proposed: %(key)s, %(t)s t. A second bureau user signs it on the registry page.") % {
             "key": p.key, "t": f"{sum(ln['quantity'] for ln in p.payload['lines']):,}"})
     return _scope_redirect(pack_id, year)
 
@@ -250,15 +245,15 @@ def final_propose(request):
         messages.error(request, _("Choose an allocation pack, year and unit type."))
         return redirect("allocation:basis")
     pack_id, year = form.pack_and_year()
-    try:
-        from cets.rules.packs import load_pack
+    from cets.rules.packs import load_pack
 
+    try:
         market = load_pack(pack_id).market
-        p = services.allocation_issue_propose(year=year, stage="final", unit_type=ut, actor=request.user, market=market)
-    except (CetsError, PackError) as e:
-        messages.error(request, _say(request, e) if isinstance(e, CetsError) else str(e))
-    else:
-        messages.success(request, _("Final issue proposed: %(key)s. A second bureau user signs it on the registry page.") % {"key": p.key})
+    except PackError as e:
+        messages.error(request, str(e))
+        return _scope_redirect(pack_id, year)
+    run(request, lambda: services.allocation_issue_propose(year=year, stage="final", unit_type=ut, actor=request.user, market=market),
+        lambda p: _("Final issue proposed: %(key)s. A second bureau user signs it on the registry page.") % {"key": p.key})
     return _scope_redirect(pack_id, year)
 
 
@@ -288,7 +283,7 @@ def issuance_record(request):
             if e.check != A0104:
                 raise
     except CetsError as e:
-        messages.error(request, _say(request, e))
+        messages.error(request, say(request, e))
     else:
         messages.success(request, _("Outcome recorded."))
     return _scope_redirect(pack_id, year)

@@ -8,6 +8,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from cets.core.errors import CetsError
+from cets.core.labels import say
 from cets.core.quantities import is_digits
 from cets.parties.access import require_second_factor
 
@@ -167,7 +169,6 @@ def obligation_page(request, obligation_id: int):
     lawful range of the fine (Art. 24: window, counted volume and amount, P̄), the rectification order,
     the fine decision, the deduction; forms to act (CSRF)."""
     from cets.allocation.models import AllocationAdjustment
-    from cets.core.errors import CetsError
     from cets.rules.packs import load_pack
 
     from .services import penalty_range
@@ -182,7 +183,7 @@ def obligation_page(request, obligation_id: int):
         q, price, rng = penalty_range(obligation=ob, pack=pack)
         basis = {"unsurrendered_t": q, "price": price, "range": rng}
     except CetsError as e:
-        error = f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
+        error = say(request, e)
     order = getattr(ob, "rectification", None)  # reverse one-to-one: None when absent
     decision = getattr(ob, "penalty", None)
     deduction = AllocationAdjustment.objects.filter(source=f"compliance.rectification:{order.pk}").first() if order else None
@@ -190,11 +191,6 @@ def obligation_page(request, obligation_id: int):
                                                           "decision": decision, "deduction": deduction, "pack": pack,
                                                           "deadline": selectors.deadline_of(obligation=ob), "today": timezone.localdate(),
                                                           "rectify_by": selectors.rectification_deadline_of(obligation=ob)})
-
-
-def _say(request, e) -> str:
-    """A numbered refusal in the page's language (the code is the same in both)."""
-    return f"{e.code} {e.zh if (request.LANGUAGE_CODE or 'zh').startswith('zh') else e.en}"
 
 
 def _form_errors(request, form) -> None:
@@ -215,8 +211,6 @@ def obligation_action(request, obligation_id: int, action: str):
     from django.contrib import messages
     from django.shortcuts import redirect
     from django.utils.translation import gettext as _
-
-    from cets.core.errors import CetsError
 
     from . import services
     from .forms import FineForm, RectifyForm
@@ -264,7 +258,7 @@ def obligation_action(request, obligation_id: int, action: str):
         else:
             raise Http404
     except CetsError as e:
-        messages.error(request, _say(request, e))
+        messages.error(request, say(request, e))
     return redirect("compliance:obligation", obligation_id=ob.pk)
 
 
@@ -322,8 +316,6 @@ def surrender_decide(request, application_id: int, action: str):
     from django.shortcuts import redirect
     from django.utils.translation import gettext as _
 
-    from cets.core.errors import CetsError
-
     from . import services
 
     if request.method != "POST" or action not in ("approve", "reject"):
@@ -337,7 +329,7 @@ def surrender_decide(request, application_id: int, action: str):
             app = services.surrender_reject(application_id=application_id, approver=request.user)
             messages.success(request, _("Surrender of %(q)s t returned to the entity.") % {"q": f"{app.quantity:,}"})
     except CetsError as e:
-        messages.error(request, _say(request, e))
+        messages.error(request, say(request, e))
     back = request.POST.get("next", "")
     return redirect(back if back.startswith("/compliance/surrenders/") else "compliance:surrenders")
 
@@ -350,8 +342,6 @@ def notices_issue(request, year: int):
     from django.shortcuts import redirect
     from django.utils.translation import gettext as _
 
-    from cets.core.errors import CetsError
-
     from . import services
 
     if request.method != "POST" or not 2005 <= year <= 2100:
@@ -359,7 +349,7 @@ def notices_issue(request, year: int):
     try:
         n = services.compliance_notices_issue(year=year, actor=request.user)
     except CetsError as e:
-        messages.error(request, _say(request, e))
+        messages.error(request, say(request, e))
     else:
         messages.success(request, _("%(n)s compliance notices issued.") % {"n": n})
     return redirect("compliance:overview", year=year)
@@ -370,12 +360,10 @@ def notice_forward(request, notice_id: int):
     """POST: the entity's provincial authority forwards a notice delivered to the province to the entity
     (``services.compliance_notice_forward``: L0201 without a verified session, R0502 another province or role, C0902 a
     notice delivered to the entity directly; idempotent). A notice the user may not read is a 404."""
-    from django.contrib import messages
     from django.shortcuts import redirect
     from django.utils.translation import gettext as _
 
-    from cets.core.errors import CetsError
-    from cets.parties.security import refused
+    from cets.parties.security import run
 
     from . import services
 
@@ -384,15 +372,13 @@ def notice_forward(request, notice_id: int):
     n = selectors.notice_for(user=request.user, notice_id=notice_id)
     if n is None:
         raise Http404
-    try:
+
+    def forward():
         require_second_factor(request.user)
-        n = services.compliance_notice_forward(notice_id=n.pk, actor=request.user)
-    except CetsError as e:
-        refused(request, e)
-        messages.error(request, _say(request, e))
-    else:
-        messages.success(request, _("Compliance notice %(number)s forwarded to the entity on %(date)s.") % {
-            "number": n.number, "date": f"{timezone.localtime(n.forwarded_at):%Y-%m-%d}"})
+        return services.compliance_notice_forward(notice_id=n.pk, actor=request.user)
+
+    run(request, forward, lambda n: _("Compliance notice %(number)s forwarded to the entity on %(date)s.") % {
+        "number": n.number, "date": f"{timezone.localtime(n.forwarded_at):%Y-%m-%d}"})
     return redirect("compliance:notice", notice_id=notice_id)
 
 
@@ -401,14 +387,12 @@ def certificate_issue(request, obligation_id: int):
     """POST: the registry operator issues the compliance certificate (履约完成证明) of an obligation surrendered in
     full (``services.compliance_certificate_issue``: L0201 without a verified session, R0502 anyone else, R0606 no
     obligation, C0901 still outstanding; idempotent). Back to the year's compliance overview."""
-    from django.contrib import messages
     from django.shortcuts import redirect
     from django.utils.translation import gettext as _
 
-    from cets.core.errors import CetsError
     from cets.parties.access import membership_of
     from cets.parties.models import Role
-    from cets.parties.security import refused
+    from cets.parties.security import run
 
     from . import services
     from .models import Obligation
@@ -419,14 +403,12 @@ def certificate_issue(request, obligation_id: int):
     ob = Obligation.objects.filter(pk=obligation_id).only("year").first() if obligation_id <= 2**62 else None
     if ob is None or m is None or m.role != Role.REGISTRY_OPERATOR:  # out of scope: 404, as every compliance page
         raise Http404
-    try:
+
+    def issue():
         require_second_factor(request.user)
-        c = services.compliance_certificate_issue(obligation_id=ob.pk, actor=request.user)
-    except CetsError as e:
-        refused(request, e)
-        messages.error(request, _say(request, e))
-    else:
-        messages.success(request, _("Compliance certificate %(number)s issued.") % {"number": c.number})
+        return services.compliance_certificate_issue(obligation_id=ob.pk, actor=request.user)
+
+    run(request, issue, lambda c: _("Compliance certificate %(number)s issued.") % {"number": c.number})
     return redirect("compliance:overview", year=ob.year)
 
 
@@ -444,8 +426,6 @@ def _reporting_post(request, market: str, year: int) -> str:
     import datetime as dt
 
     from django.utils.translation import gettext as _
-
-    from cets.core.errors import CetsError
 
     from .checks import C1204, C1207
     from .services.reporting import reporting_fine_decide, reporting_missing, reporting_order
@@ -485,7 +465,6 @@ def reporting(request):
     from django.contrib import messages
     from django.shortcuts import redirect
 
-    from cets.core.errors import CetsError
     from cets.parties.access import viewer_of
     from cets.parties.models import Role
     from cets.rules.markets import PRIMARY_MARKET, market_ids, markets
@@ -505,8 +484,7 @@ def reporting(request):
         try:
             messages.success(request, _reporting_post(request, market, year))
         except CetsError as e:
-            zh = (getattr(request, "LANGUAGE_CODE", "") or "zh").startswith("zh")
-            messages.error(request, f"{e.code} {e.zh if zh else e.en}")
+            messages.error(request, say(request, e))
         return redirect(f"{request.path}?market={market}&year={year}")
     pack = _pack(market, year)
     rows = reporting_missing(user=request.user, market=market, year=year)

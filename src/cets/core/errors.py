@@ -52,6 +52,11 @@ class CetsError(Exception):
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message_zh": self.zh, "message_en": self.en}
 
+    def said(self, language: str | None) -> str:
+        """``"<code> <message>"`` in ``language`` (Chinese unless it is another language's code; the code is the same
+        in both)."""
+        return f"{self.code} {self.zh if (language or 'zh').startswith('zh') else self.en}"
+
 
 @dataclass(frozen=True)
 class InputProblem:

@@ -35,11 +35,12 @@ def xlsx_or_refusal(request, *, filename: str, columns: Sequence[str], rows: Ite
     from django.contrib import messages
 
     from cets.core.errors import CetsError
+    from cets.core.labels import say
 
     try:
         return xlsx_response(filename=filename, columns=columns, rows=rows)
     except CetsError as e:
-        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+        messages.error(request, say(request, e))
         return None
 
 

@@ -11,6 +11,8 @@ import re
 
 from django.utils.translation import get_language
 
+from .errors import CetsError, Check
+
 
 def is_chinese(lang: str | None = None) -> bool:
     """Whether ``lang`` (default: the active language) is Chinese."""
@@ -52,3 +54,12 @@ def memo_in_lang(text: object, lang: str | None = None) -> str:
         return (" " if glued else "") + m.group(2)
 
     return _MEMO_PAIR.sub(half, text)
+
+
+def say(request, e: CetsError | Check) -> str:
+    """``"<code> <message>"`` of a numbered refusal in the page's language (``request.LANGUAGE_CODE``, else the active
+    language): what every page shows when a service refuses (the code is the same in both languages)."""
+    lang = getattr(request, "LANGUAGE_CODE", None) or get_language()
+    if isinstance(e, Check):
+        return f"{e.code} {e.zh if is_chinese(lang) else e.en}"
+    return e.said(lang)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.labels import say
 from cets.core.quantities import is_digits
 from cets.parties.access import viewer_of
 from cets.rules.markets import PRIMARY_MARKET
@@ -57,7 +58,7 @@ def blocked_resolve(request, record_id: int):
             services.verification_resolve(record_id=record_id, actor=request.user, resolution=form.cleaned_data["resolution"],
                                           note=form.cleaned_data["note"])
         except CetsError as e:
-            messages.error(request, f"{e.code} {e.zh if (request.LANGUAGE_CODE or 'zh').startswith('zh') else e.en}")
+            messages.error(request, say(request, e))
         else:
             messages.success(request, _("Case resolved: the entity's final allocation may be issued."))
     back = request.POST.get("next", "")

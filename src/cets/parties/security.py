@@ -68,6 +68,25 @@ def refused(request, exc: CetsError) -> None:
         event_record(request=request, kind=SecurityEvent.Kind.PERMISSION_REFUSED, code=exc.code, detail=exc.detail)
 
 
+def run(request, fn, done=None) -> bool:
+    """A page's service call: call ``fn()``; a numbered refusal (:class:`CetsError`) is recorded (:func:`refused`) and
+    shown with its code in the page's language — nothing changed, the service's transaction rolled back — else
+    ``done(result)`` (default "Done: <result>") is shown as a success. True when it went through."""
+    from django.contrib import messages
+    from django.utils.translation import gettext as _
+
+    from cets.core.labels import say
+
+    try:
+        out = fn()
+    except CetsError as e:
+        refused(request, e)
+        messages.error(request, say(request, e))
+        return False
+    messages.success(request, done(out) if done is not None else _("Done: %(what)s") % {"what": out})
+    return True
+
+
 @receiver(user_login_failed, dispatch_uid="cets-login-failed")
 def _login_failed(sender, credentials, request=None, **kwargs):
     event_record(request=request, kind=SecurityEvent.Kind.LOGIN_FAILED, username=str((credentials or {}).get("username", "")))

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from cets.core.errors import CetsError
 from cets.core.exports import wants_xlsx, xlsx_or_refusal
+from cets.core.labels import say
 from cets.core.quantities import is_digits
 from cets.core.regions import PROVINCES
 from cets.core.tables import safe_cell
@@ -34,7 +35,7 @@ RECEIPT = re.compile(r"JB-\d{4}-[A-Z0-9]{1,16}")
 
 
 def _error(request, e: CetsError) -> None:
-    messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+    messages.error(request, say(request, e))
 
 
 # ---- public portal

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.labels import say
 from cets.core.quantities import is_digits
 from cets.parties.access import membership_of
 from cets.parties.models import Role
@@ -119,7 +120,7 @@ def reserve_action(request, name: str):
             raise Http404
         messages.success(request, _("Recorded: see the lists below."))
     except CetsError as e:
-        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+        messages.error(request, say(request, e))
     except ValueError as e:
         messages.error(request, str(e)[:200])
     return redirect(reverse("supervision:reserve"))
@@ -179,5 +180,5 @@ def paid_allocation_action(request, name: str):
             raise Http404
         messages.success(request, _("Recorded: see the lists below."))
     except CetsError as e:
-        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+        messages.error(request, say(request, e))
     return redirect(reverse("supervision:paid_allocation") + (f"?market={market}" if market in _pilot_markets() else ""))

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from cets.core.errors import CetsError
 from cets.core.exports import local_minute, wants_xlsx, xlsx_or_refusal
-from cets.core.labels import choice_label
+from cets.core.labels import choice_label, say
 from cets.core.quantities import is_digits
 from cets.parties.access import viewer_of
 from cets.rules.markets import PRIMARY_MARKET
@@ -62,10 +62,6 @@ def _with_market(url: str, market: str) -> str:
 
 def _key() -> str:
     return uuid.uuid4().hex
-
-
-def _say(e: CetsError) -> str:
-    return f"{e.code} {e.zh if (get_language() or 'zh').startswith('zh') else e.en}"
 
 
 def _rules(market: str):
@@ -156,7 +152,7 @@ def board(request):
 @login_required
 def order_submit(request):
     if selectors.participant_of(request.user) is None:  # authorities, operators … do not trade (T0209)
-        messages.error(request, _say(CetsError(T0209, request.user.get_username())))
+        messages.error(request, say(request, CetsError(T0209, request.user.get_username())))
         return redirect(_back(request))
     market = _market(request)
     rules = _rules(market)
@@ -182,7 +178,7 @@ def order_submit(request):
                 market=market,
             )
         except CetsError as e:
-            form.add_error(None, _say(e))
+            form.add_error(None, say(request, e))
         else:
             _outcome(request, o)
             return redirect(_board_url(d["instrument"], d["method"], market))
@@ -230,7 +226,7 @@ def take_submit(request):
     try:
         o = entry.take(user=request.user, key=d["key"], quote=d["quote"], quantity_t=d["quantity_t"], channel="web", market=_market(request))
     except CetsError as e:
-        messages.error(request, _say(e))
+        messages.error(request, say(request, e))
     else:
         _outcome(request, o)
     return redirect(_back(request))
@@ -245,14 +241,14 @@ def cancel_submit(request):
             o = entry.cancel(user=request.user, key=form.cleaned_data["key"], order=form.cleaned_data["order"], channel="web",
                              market=_market(request))
         except CetsError as e:
-            messages.error(request, _say(e))
+            messages.error(request, say(request, e))
         else:
             _outcome(request, o)
     return redirect(_back(request))
 
 
 def _denied(request, e: CetsError):
-    return render(request, "trading/denied.html", {"viewer": viewer_of(request.user), "message": _say(e)}, status=403)
+    return render(request, "trading/denied.html", {"viewer": viewer_of(request.user), "message": say(request, e)}, status=403)
 
 
 def _day(raw: str) -> dt.date | None:
@@ -384,7 +380,7 @@ def day_open_submit(request):
         try:
             entry.day_open(user=request.user, instrument=d["instrument"], day=day, prev_close_fen=d["prev_close"], market=market)
         except CetsError as e:
-            form.add_error(None, _say(e))
+            form.add_error(None, say(request, e))
         else:
             messages.success(request, _("%(instrument)s: trading day %(day)s opened.") % {"instrument": d["instrument"], "day": day.isoformat()})
             return redirect(_with_market(reverse("trading:day"), market))
@@ -408,7 +404,7 @@ def day_close_submit(request):
     try:
         q = entry.day_close(user=request.user, instrument=d["instrument"], day=d["day"], market=market)
     except CetsError as e:
-        messages.error(request, _say(e))
+        messages.error(request, say(request, e))
     else:
         from .templatetags.trading_tags import cny
 
@@ -463,7 +459,7 @@ def funds_deposit(request):
 
         messages.success(request, _("Deposit recorded: %(amount)s CNY (entry %(seq)s).") % {"amount": cny(e.amount_fen), "seq": e.seq})
     except CetsError as e:
-        messages.error(request, _say(e))
+        messages.error(request, say(request, e))
     # the treasury's balance is on the authority's reserve page; a participant's funds are shown here
     shown = "" if participant.lower() == "treasury" else participant
     return redirect(_with_market(f"{reverse('trading:funds')}?{urlencode({'participant': shown})}", market))
@@ -574,7 +570,7 @@ def members(request):
             else:
                 raise Http404
         except CetsError as e:
-            messages.error(request, _say(e))
+            messages.error(request, say(request, e))
         return redirect(_with_market(reverse("trading:members"), market))
     rules = _rules(market)
     rows = list(services.members_list(market=market))

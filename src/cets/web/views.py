@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_otp import login as otp_login
 
 from cets.core.errors import CetsError
+from cets.core.labels import say
 from cets.core.quantities import is_digits
 from cets.parties.access import SECOND_FACTOR_ROLES, role_of, second_factor_unenrolled
 from cets.parties.models import SecurityEvent
@@ -136,7 +137,7 @@ def entity_jurisdiction(request, uscc: str):
         organisation_jurisdiction_set(organisation=org, jurisdiction=request.POST.get("jurisdiction", "")[:6], actor=request.user)
     except CetsError as e:
         refused(request, e)
-        messages.error(request, f"{e.code} {e.zh if (getattr(request, 'LANGUAGE_CODE', '') or 'zh').startswith('zh') else e.en}")
+        messages.error(request, say(request, e))
     else:
         messages.success(request, _("Jurisdiction recorded."))
     return redirect("web:entity_detail", uscc=org.uscc)
@@ -206,10 +207,6 @@ def _next(request) -> str:
     return nxt if url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()) else ""
 
 
-def _say(request, e: CetsError) -> str:
-    return f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def second_factor(request):
@@ -239,7 +236,7 @@ def second_factor(request):
                 raise Http404
         except CetsError as e:
             refused(request, e)
-            messages.error(request, _say(request, e))
+            messages.error(request, say(request, e))
             if e.code == "L0502":
                 return redirect(f"{reverse('web:second_factor')}?{urlencode({'next': nxt})}" if nxt else "web:second_factor")
     pending = totp_enrolment(user=user, device_id=request.session.get(ENROL_PENDING))

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.labels import say
 from cets.core.quantities import is_digits
 from cets.parties.notifications import notification_mark_read, notifications_for
 from cets.parties.security import refused
@@ -40,7 +41,7 @@ def notifications_read(request):
         n = notification_mark_read(user=request.user, ids=ids)
     except CetsError as e:
         refused(request, e)
-        messages.error(request, f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}")
+        messages.error(request, say(request, e))
         return redirect("web:notifications")
     messages.success(request, _("%(n)d marked read") % {"n": n})
     return redirect("web:notifications")

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from cets.core.checks import S0201
 from cets.core.errors import CetsError
 from cets.core.exports import local_minute, wants_xlsx, xlsx_or_refusal
-from cets.core.labels import choice_label
+from cets.core.labels import choice_label, say
 from cets.core.resident_id import mask
 from cets.core.uploads import DOCUMENT_MAX_BYTES
 from cets.parties.access import membership_of
@@ -44,10 +44,6 @@ from . import _context
 APPLICATIONS_PAGE = 50
 RESIDENT_ID_LIKE = re.compile(r"^[0-9]{17}[0-9Xx]$")
 
-
-
-def _say(request, e: CetsError) -> str:
-    return f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
 
 
 def _documents(files) -> list:
@@ -73,7 +69,7 @@ def apply(request):
     if request.method == "POST":
         if operator and not request.user.is_verified():
             refused(request, CetsError(R0505))
-            messages.error(request, _say(request, CetsError(R0505)))
+            messages.error(request, say(request, CetsError(R0505)))
         elif form.is_valid():
             d = form.cleaned_data
             kind = d["holder_kind"]
@@ -86,7 +82,7 @@ def apply(request):
                     username=d["username"], password=d["password"], documents=docs,
                     actor=request.user if operator else None)
             except CetsError as e:
-                messages.error(request, _say(request, e))
+                messages.error(request, say(request, e))
             else:
                 messages.success(request, _("Application %(ref)s received. The registry reviews it; you can log in with your login name "
                                             "once the account is opened.") % {"ref": app.reference})
@@ -171,7 +167,7 @@ def application_decide(request, reference: str):
     _operator(request)
     if not request.user.is_verified():
         refused(request, CetsError(R0505))
-        messages.error(request, _say(request, CetsError(R0505)))
+        messages.error(request, say(request, CetsError(R0505)))
         return redirect("registry:application_detail", reference=reference)
     action, note = request.POST.get("action"), request.POST.get("note", "")[:300]
     try:
@@ -185,5 +181,5 @@ def application_decide(request, reference: str):
             raise Http404
     except CetsError as e:
         refused(request, e)
-        messages.error(request, _say(request, e))
+        messages.error(request, say(request, e))
     return redirect("registry:application_detail", reference=reference)

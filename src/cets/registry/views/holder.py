@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cets.core.errors import CetsError
+from cets.core.labels import say
 from cets.core.quantities import is_digits
 from cets.parties.access import membership_of
 from cets.parties.security import refused
@@ -66,7 +67,6 @@ def holder_action(request, action: str):
     from cets.registry import services
     from cets.registry.checks import R0101, R0505
 
-    zh = request.LANGUAGE_CODE.startswith("zh")
     raw = request.POST.get("id", "")
     pk = int(raw) if is_digits(raw) and len(raw) < 19 else 0
     try:
@@ -92,7 +92,7 @@ def holder_action(request, action: str):
             raise Http404
     except CetsError as e:
         refused(request, e)
-        messages.error(request, f"{e.code} {e.zh if zh else e.en}")
+        messages.error(request, say(request, e))
         return redirect("registry:holder")
     messages.success(request, _("Done: %(what)s") % {"what": done})
     return redirect("registry:holder")

@@ -20,9 +20,10 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cets.core.errors import CetsError
+from cets.core.labels import say
 from cets.parties.access import membership_of, second_factor_missing
 from cets.parties.models import Role
-from cets.parties.security import refused
+from cets.parties.security import refused, run
 from cets.registry import forms, services
 from cets.registry import selectors as reg
 from cets.registry.checks import R0101, R0201, R0505
@@ -111,24 +112,6 @@ def registry_page(request):
             ctx["holdings"] = reg.holdings_of(account=acc)
             ctx["holder_forms"] = [(name, TITLES[name], cls(initial={"key": _key(), "account": acc.number})) for name, cls in HOLDER_FORMS.items()]
     return render(request, "registry/registry.html", ctx)
-
-
-def say(request, e: CetsError) -> str:
-    """``"<code> <message>"`` in the page's language."""
-    return f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
-
-
-def run(request, fn, done=None) -> bool:
-    """Call ``fn``; a refusal is recorded and shown with its code (nothing changed: the service's transaction rolled
-    back), else ``done`` (default "Done: <result>") is shown. True when it went through."""
-    try:
-        out = fn()
-    except CetsError as e:
-        refused(request, e)
-        messages.error(request, say(request, e))
-        return False
-    messages.success(request, done(out) if done else _("Done: %(what)s") % {"what": out})
-    return True
 
 
 def outcome(out) -> str:
@@ -286,5 +269,5 @@ def registry_blocks(request, serial: str = ""):
             ctx["history"] = reg.serial_history_for(user=request.user, text=serial)
         except CetsError as e:
             refused(request, e)
-            ctx["error"] = f"{e.code} {e.zh if request.LANGUAGE_CODE.startswith('zh') else e.en}"
+            ctx["error"] = say(request, e)
     return render(request, "registry/registry_block.html", ctx)
