@@ -36,18 +36,7 @@ def uscc(i: int) -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_eight_clients_trade_concurrently():
-    system_accounts_ensure(market="national")
-    ut = vintage_create(instrument=Instrument.CEA, vintage="2023", cap_t=CLIENTS * UNITS, key="cap-trade-stress")
-    total = system_account("national", AccountKind.NATIONAL_TOTAL)
-    orgs = []
-    for i in range(CLIENTS):
-        org = Organisation.objects.create(uscc=uscc(i), name=f"交易压力{i}", kind=Organisation.Kind.ENTITY, province="37")
-        acc = account_open(holder=org)
-        transfer_post(key=f"seed-{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
-                      credit=Leg(acc, Position.TRADING), quantity=UNITS)
-        funds_deposit(key=f"dep-{i}", holder=org, amount_fen=CASH, actor=None)
-        orgs.append(org)
-    ts.day_open(market="national", instrument="CEA23", day=DAY, prev_close_fen=9_500)
+    orgs, ut = traders(CLIENTS, UNITS, CASH)
     errors: list[BaseException] = []
     refused = [0] * CLIENTS
 
@@ -97,16 +86,39 @@ def test_eight_clients_trade_concurrently():
     assert Trade.objects.count() > 20
     assert sum(refused) > 0
     assert Order.objects.filter(status=Order.Status.REJECTED).exists()
-    # what resting orders hold is exactly what is frozen, per participant
+    books_balance(orgs, ut, CLIENTS * UNITS, CLIENTS * CASH)
+
+
+def traders(n: int, units: int, cash_fen: int):
+    """``n`` key emitting entities of Shandong, each with ``units`` t of CEA-2023 in its trading position and ``cash_fen``
+    fen of funds; CEA23 opened on :data:`DAY` at 95.00 CNY. Returns (organisations, unit type)."""
+    system_accounts_ensure(market="national")
+    ut = vintage_create(instrument=Instrument.CEA, vintage="2023", cap_t=n * units, key="cap-trade-stress")
+    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    orgs = []
+    for i in range(n):
+        org = Organisation.objects.create(uscc=uscc(i), name=f"交易压力{i}", kind=Organisation.Kind.ENTITY, province="37")
+        acc = account_open(holder=org)
+        transfer_post(key=f"seed-{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
+                      credit=Leg(acc, Position.TRADING), quantity=units)
+        funds_deposit(key=f"dep-{i}", holder=org, amount_fen=cash_fen, actor=None)
+        orgs.append(org)
+    ts.day_open(market="national", instrument="CEA23", day=DAY, prev_close_fen=9_500)
+    return orgs, ut
+
+
+def books_balance(orgs, ut, units_t: int, money_fen: int) -> None:
+    """After trading: what resting orders hold is exactly what is frozen, per participant (pending units, frozen fen) and
+    nothing else holds a freeze; units (``units_t`` among ``orgs``) and money (``money_fen``, participants + fees) are
+    conserved; both journals prove their balances."""
     for org in orgs:
         resting = Order.objects.filter(participant=org, status=Order.Status.RESTING).aggregate(t=Sum("frozen_t"), f=Sum("frozen_fen"))
         pending = Holding.objects.filter(account__holder=org, unit_type=ut, position=Position.PENDING).aggregate(s=Sum("quantity"))["s"] or 0
         assert pending == (resting["t"] or 0)
         assert fund_account_of(holder=org).frozen_fen == (resting["f"] or 0)
         assert not Order.objects.filter(participant=org).exclude(status=Order.Status.RESTING).exclude(frozen_fen=0, frozen_t=0).exists()
-    # conservation of units among the participants and of money (participants + fees)
-    assert Holding.objects.filter(account__holder__in=orgs, unit_type=ut).aggregate(s=Sum("quantity"))["s"] == CLIENTS * UNITS
+    assert Holding.objects.filter(account__holder__in=orgs, unit_type=ut).aggregate(s=Sum("quantity"))["s"] == units_t
     money = FundAccount.objects.exclude(kind=FundAccount.Kind.BANK).aggregate(a=Sum("available_fen"), f=Sum("frozen_fen"))
-    assert money["a"] + money["f"] == CLIENTS * CASH
+    assert money["a"] + money["f"] == money_fen
     assert funds_verify() == []
     assert audit_verify().ok

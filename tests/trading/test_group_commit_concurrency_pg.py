@@ -13,17 +13,14 @@ import threading
 
 import pytest
 from django.db import connection, connections
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max
 
 from cets.core.errors import CetsError
-from cets.parties.models import Organisation
-from cets.registry.audit import audit_verify
-from cets.registry.models import AccountKind, Holding, Instrument, Position, Transfer, TransferKind
-from cets.registry.services import Leg, account_open, system_account, system_accounts_ensure, transfer_post, vintage_create
+from cets.registry.models import Transfer
 from cets.trading import services as ts
-from cets.trading.funds import fund_account_of, funds_deposit, funds_verify
-from cets.trading.models import FundAccount, FundEntry, MarketState, Order, Trade
-from tests.conftest import uscc_for, when
+from cets.trading.models import FundEntry, MarketState, Order, Trade
+from tests.conftest import when
+from tests.trading.test_concurrency_pg import books_balance, traders
 
 CLIENTS, PER_CLIENT, UNITS, CASH = 8, 50, 3_000, 20_000_000
 DAY = dt.date(2024, 11, 4)
@@ -33,18 +30,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.skipif(connection.vendor != "pos
 
 @pytest.mark.django_db(transaction=True)
 def test_eight_clients_append_while_the_sequencer_drains():
-    system_accounts_ensure(market="national")
-    ut = vintage_create(instrument=Instrument.CEA, vintage="2023", cap_t=CLIENTS * UNITS, key="cap-gc-stress")
-    total = system_account("national", AccountKind.NATIONAL_TOTAL)
-    orgs = []
-    for i in range(CLIENTS):
-        org = Organisation.objects.create(uscc=uscc_for(i, "9137000"), name=f"批量压力{i}", kind=Organisation.Kind.ENTITY, province="37")
-        acc = account_open(holder=org)
-        transfer_post(key=f"seed-{i}", kind=TransferKind.ISSUE, unit_type=ut, debit=Leg(total, Position.REGISTRY),
-                      credit=Leg(acc, Position.TRADING), quantity=UNITS)
-        funds_deposit(key=f"dep-{i}", holder=org, amount_fen=CASH, actor=None)
-        orgs.append(org)
-    ts.day_open(market="national", instrument="CEA23", day=DAY, prev_close_fen=9_500)
+    orgs, ut = traders(CLIENTS, UNITS, CASH)
     errors: list[BaseException] = []
     appended: list[int] = []
     done = threading.Event()
@@ -118,17 +104,4 @@ def test_eight_clients_append_while_the_sequencer_drains():
     assert sorted(deliveries) == sorted(f"trade-{s}-units" for s in trades)
     per_trade = FundEntry.objects.filter(trade__isnull=False).values("trade").annotate(n=Count("seq"))
     assert {r["trade"] for r in per_trade} == trades and len({r["n"] for r in per_trade}) == 1  # the payment and the fees, the same for every trade
-    # what resting orders hold is exactly what is frozen, per participant
-    for org in orgs:
-        resting = Order.objects.filter(participant=org, status=Order.Status.RESTING).aggregate(t=Sum("frozen_t"), f=Sum("frozen_fen"))
-        pending = Holding.objects.filter(account__holder=org, unit_type=ut, position=Position.PENDING).aggregate(s=Sum("quantity"))["s"] or 0
-        assert pending == (resting["t"] or 0)
-        assert fund_account_of(holder=org).frozen_fen == (resting["f"] or 0)
-        assert not Order.objects.filter(participant=org).exclude(status=Order.Status.RESTING).exclude(frozen_fen=0, frozen_t=0).exists()
-    # conservation of units among the participants and of money (participants + fees)
-    assert Holding.objects.filter(account__holder__in=orgs, unit_type=ut).aggregate(s=Sum("quantity"))["s"] == CLIENTS * UNITS
-    money = FundAccount.objects.exclude(kind=FundAccount.Kind.BANK).aggregate(a=Sum("available_fen"), f=Sum("frozen_fen"))
-    assert money["a"] + money["f"] == CLIENTS * CASH
-    assert FundEntry.objects.exists()
-    assert funds_verify() == []
-    assert audit_verify().ok
+    books_balance(orgs, ut, CLIENTS * UNITS, CLIENTS * CASH)
