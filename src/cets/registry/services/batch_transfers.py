@@ -42,7 +42,7 @@ from .ledger import (
     journal_row,
     party,
     prev_heads,
-    select_in,
+    select_any,
     seqs_reserve,
 )
 
@@ -76,7 +76,7 @@ class BatchRefused(CetsError):
         super().__init__(error.check, error.detail)
 
 
-def transfer_batch_post(*, lines: Sequence[TransferLine], result: bool = True) -> list[Transfer]:
+def transfer_batch_post(*, lines: Sequence[TransferLine], result: bool = True, savepoint: bool = True) -> list[Transfer]:
     """Post ``lines`` in order, in one transaction, set-based; returns their entries (``Transfer``, in order).
 
     The same as :func:`.transfers.transfer_post` called line by line under the same clock: the same checks in the
@@ -93,12 +93,14 @@ def transfer_batch_post(*, lines: Sequence[TransferLine], result: bool = True) -
 
     ``result=False`` (the exchange's group commit, which reads nothing back): the same rows, no ``Transfer`` built, an
     empty list returned; the holders' notices are written from plain tuples (:func:`_notices_write`).
+    ``savepoint=False`` (inside a caller's transaction that rolls back as a whole on any refusal, as the group commit's
+    batch does): no savepoint around the batch — a refusal then leaves the caller's transaction to be rolled back.
     """
     if not lines:
         return []
     if any(has_serials(ln.unit_type) for ln in lines):
         return _one_by_one(lines)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         return _post_set(lines, result)
 
 
@@ -121,11 +123,11 @@ def _post_set(lines: Sequence[TransferLine], result: bool = True) -> list[Transf
     conn = transaction.get_connection()
     vendor = conn.vendor
     with conn.cursor() as cur:
-        posted = {r[0] for r in select_in(cur, vendor, SQL_KEYS, [ln.key for ln in lines])}
+        posted = {r[0] for r in select_any(cur, vendor, SQL_KEYS, [ln.key for ln in lines])}
         seen: set[str] = set()
         # lock every account in id order (one statement per chunk; SQLite's IMMEDIATE transaction is the lock there)
         ids = sorted({ln.credit.account.pk for ln in lines} | {ln.debit.account.pk for ln in lines if ln.debit is not None})
-        rows = {r[0]: AccountRow(*r[:6]) for r in select_in(cur, vendor, SQL_LOCK_MANY + ledger.lock_clause(conn), ids)}
+        rows = {r[0]: AccountRow(*r[:6]) for r in select_any(cur, vendor, SQL_LOCK_MANY + ledger.lock_clause(conn), ids)}
         # the holdings the lines touch, per (unit type, position)
         touched: dict[tuple[int, str], set[int]] = {}
         for ln in lines:
@@ -134,7 +136,7 @@ def _post_set(lines: Sequence[TransferLine], result: bool = True) -> list[Transf
                 touched.setdefault((ln.unit_type.pk, ln.debit.position), set()).add(ln.debit.account.pk)
         stored: dict[tuple[int, int, str], int] = {}
         for (ut, pos), accs in touched.items():
-            for acc, q in select_in(cur, vendor, SQL_HELD, sorted(accs), head=(ut, pos)):
+            for acc, q in select_any(cur, vendor, SQL_HELD, sorted(accs), head=(ut, pos)):
                 stored[(acc, ut, pos)] = q
         balance = dict(stored)
         heads: dict[int, tuple[str, int]] = {}  # account id → (hash, index of its last line)
@@ -142,6 +144,7 @@ def _post_set(lines: Sequence[TransferLine], result: bool = True) -> list[Transf
         now = timezone.now()
         adapt = conn.ops.adapt_datetimefield_value
         values: list[list] = []
+        passed: set[tuple] = set()  # (kind, unit type, debit, position, credit, position) that check_entry passed
         for i, ln in enumerate(lines):
             try:
                 check_quantity(ln.quantity)
@@ -158,7 +161,10 @@ def _post_set(lines: Sequence[TransferLine], result: bool = True) -> list[Transf
                 d_acc = rows[d_id] if ln.debit is not None else None
                 c_acc = rows[c_id]
                 d_pos = ln.debit.position if ln.debit is not None else ""
-                check_entry(ln.kind, ln.unit_type, d_acc, d_pos, c_acc, ln.credit.position)
+                memo = (ln.kind, ln.unit_type.pk, d_id if d_acc is not None else None, d_pos, c_id, ln.credit.position)
+                if memo not in passed:  # the accounts' rows are fixed under the lock: the same entry checks the same
+                    check_entry(ln.kind, ln.unit_type, d_acc, d_pos, c_acc, ln.credit.position)
+                    passed.add(memo)
                 ut = ln.unit_type.pk
                 if d_acc is not None:
                     have = balance.get((d_id, ut, d_pos), 0)

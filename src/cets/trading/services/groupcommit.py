@@ -144,6 +144,7 @@ class Deferred:
         self.orders: dict[int, object] = {}  # seq → Order: the rows this batch read and changes (saved at its end)
         self.dirty: dict[int, object] = {}
         self.trades: list[PendingTrade] = []  # written at the flush, before the entries that name them
+        self.passed: set[tuple] = set()  # registry lines (kind, unit type, accounts, positions) check_entry passed
 
     # ------------------------------------------------------------------ reads, once per batch
 
@@ -199,7 +200,10 @@ class Deferred:
         """A registry line, checked now as ``transfer_post`` would (kinds, positions, statuses on the accounts as read;
         the balance from the batch's positions) and moved in memory; written at :meth:`flush`. ``key`` and ``reference``:
         strings, or callables that build them at the flush (a line that names a trade of the batch)."""
-        check_entry(kind, unit_type, account_row(debit.account), debit.position, account_row(credit.account), credit.position)
+        memo = (kind, unit_type.pk, debit.account.pk, debit.position, credit.account.pk, credit.position)
+        if memo not in self.passed:  # the accounts as this batch read them: the same entry checks the same
+            check_entry(kind, unit_type, account_row(debit.account), debit.position, account_row(credit.account), credit.position)
+            self.passed.add(memo)
         self.load_units([debit.account.pk, credit.account.pk], [unit_type.pk])
         d = (debit.account.pk, unit_type.pk, debit.position)
         if self.units[d] < quantity:
@@ -244,7 +248,7 @@ class Deferred:
         lines = [ln if isinstance(ln.key, str) else dataclasses.replace(ln, key=ln.key(), reference=_late(ln.reference)) for ln in self.lines]
         posts = [p if isinstance(p.key, str) else dataclasses.replace(p, key=p.key(), reference=_late(p.reference)) for p in self.posts]
         try:
-            transfer_batch_post(lines=lines, result=False)
+            transfer_batch_post(lines=lines, result=False, savepoint=False)
             funds.post_batch(posts, rows=False)
         except (BatchRefused, CetsError) as e:
             raise Fallback(str(e)) from e
