@@ -47,14 +47,18 @@ def orders_save(orders: list) -> None:
 
     table = Order._meta.db_table
     rows = [[getattr(o, c) for c in _O_COLS] + [o.seq] for o in orders]
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            sets = ", ".join(f"{c} = v.{c}" for c in _O_COLS)
-            arrays = ", ".join(f"%s::{t}[]" for t in (*_O_TYPES, "bigint"))
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        sets = ", ".join(f"{c} = v.{c}" for c in _O_COLS)
+        arrays = ", ".join(f"%s::{t}[]" for t in (*_O_TYPES, "bigint"))
+        # bound on the server (Django's cursors bind on the client: ten arrays of a batch rendered as SQL text)
+        with psycopg.Cursor(connection.connection) as cur:
             cur.execute(f"UPDATE {table} o SET {sets} FROM unnest({arrays}) AS v({', '.join(_O_COLS)}, seq) WHERE o.seq = v.seq",
                         [list(col) for col in zip(*rows)])
-        else:
-            cur.executemany(f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in _O_COLS)} WHERE seq = %s", rows)
+        return
+    with connection.cursor() as cur:
+        cur.executemany(f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in _O_COLS)} WHERE seq = %s", rows)
 
 
 # The columns of a trade (``Trade``) as the batch writes them, after ``seq`` (the order of :class:`PendingTrade`'s fields).
