@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cets.core.errors import CetsError
+from cets.parties.models import Notification
 from cets.registry.audit import audit_verify
 from cets.registry.models import Account, AccountStatus, Holding, Transfer
 from cets.trading import services as ts
@@ -52,6 +53,8 @@ def snapshot() -> dict:
                                                                      "debit_prev_hash", "credit_prev_hash", "hash")),
         "funds": list(FundEntry.objects.order_by("seq").values_list("seq", "key", "kind", "debit_account_id", "debit_bucket", "credit_account_id",
                                                                     "credit_bucket", "amount_fen", "reference", "trade_id", "order_id", "recorded_at")),
+        "notices": list(Notification.objects.order_by("pk").values_list("organisation_id", "user_id", "kind", "title_zh", "title_en", "body_zh",
+                                                                        "body_en", "link", "created_at")),
         "holdings": sorted(Holding.objects.values_list("account_id", "unit_type_id", "position", "quantity")),
         "balances": sorted(FundAccount.objects.values_list("pk", "available_fen", "frozen_fen")),
         "heads": sorted(Account.objects.values_list("pk", "head_hash", "head_seq")),
