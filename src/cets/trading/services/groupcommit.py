@@ -52,10 +52,12 @@ def orders_save(orders: list) -> None:
 
         sets = ", ".join(f"{c} = v.{c}" for c in _O_COLS)
         arrays = ", ".join(f"%s::{t}[]" for t in (*_O_TYPES, "bigint"))
-        # bound on the server (Django's cursors bind on the client: ten arrays of a batch rendered as SQL text)
+        # bound on the server (Django's cursors bind on the client: ten arrays of a batch rendered as SQL text); the
+        # ``= ANY`` makes the planner probe the primary key for the batch's rows — without it, knowing the arrays' size,
+        # it hashes the whole command log (a cost that grew with the log: 12 of 18 ms at 45,000 orders)
         with psycopg.Cursor(connection.connection) as cur:
-            cur.execute(f"UPDATE {table} o SET {sets} FROM unnest({arrays}) AS v({', '.join(_O_COLS)}, seq) WHERE o.seq = v.seq",
-                        [list(col) for col in zip(*rows)])
+            cur.execute(f"UPDATE {table} o SET {sets} FROM unnest({arrays}) AS v({', '.join(_O_COLS)}, seq) "
+                        f"WHERE o.seq = v.seq AND o.seq = ANY(%s::bigint[])", [*(list(col) for col in zip(*rows)), [o.seq for o in orders]])
         return
     with connection.cursor() as cur:
         cur.executemany(f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in _O_COLS)} WHERE seq = %s", rows)
