@@ -10,7 +10,9 @@ One invocation:
    backend's CPU (``/proc/<pid>/stat`` of ``pg_backend_pid()``, when readable) and the statements sent (psycopg's
    ``execute`` / ``executemany`` / ``copy`` calls, counted on the client);
 4. prints commands applied per CPU-second (Python, and Python + server), statements per batch, trades, and with
-   ``--profile FILE`` dumps a cProfile of the drains (``--top K`` prints the K costliest functions).
+   ``--profile FILE`` dumps a cProfile of the drains (``--top K`` prints the K costliest functions); ``--phases``
+   prints the Python CPU and wall time per command of each part of a batch (reading the orders, the checks and book
+   in memory, each write of the flush, the commit) — cheaper and less distorting than cProfile.
 
 A benchmark, not a test: it measures and reports; it asserts nothing about speed. Numbers from one round swing
 with the machine's load; the CPU per command is the steadier figure.
@@ -65,6 +67,50 @@ class Statements:
             setattr(psycopg.Cursor, name, wrap)
 
 
+PHASES = [  # (module, attribute, label): the parts of a batch timed by --phases
+    ("cets.trading.services.orders", "_drain_batch", "batch (all)"),
+    ("cets.trading.services.orders", "_market_lock", "  market lock"),
+    ("cets.trading.services.orders._DrainCache", "with_parties", "  orders read"),
+    ("cets.trading.services.orders", "_deferred_start", "  positions read"),
+    ("cets.trading.services.orders", "_apply_one", "  checks, book, settlement in memory"),
+    ("cets.trading.services.groupcommit", "orders_save", "  flush: orders"),
+    ("cets.trading.services.groupcommit", "trades_write", "  flush: trades"),
+    ("cets.trading.services.groupcommit", "transfer_batch_post", "  flush: registry lines"),
+    ("cets.registry.services.batch_transfers", "_notices_write", "    of which notices"),
+    ("cets.trading.services.funds", "post_batch", "  flush: fund entries"),
+    ("psycopg", "Connection.commit", "  commit"),
+]
+
+
+def phases_on(acc: dict) -> None:
+    """Wrap the functions of :data:`PHASES` to add their (CPU, wall) seconds to ``acc[label]``."""
+    import importlib
+
+    for module, attr, label in PHASES:
+        owner_name, _, name = attr.rpartition(".")
+        try:
+            owner = importlib.import_module(module)
+        except ImportError:  # a class path: module.Class
+            mod, _, cls = module.rpartition(".")
+            owner = getattr(importlib.import_module(mod), cls)
+        if owner_name:
+            owner = getattr(owner, owner_name)
+        real = getattr(owner, name, None)
+        if real is None:
+            continue
+
+        def timed(*a, _real=real, _label=label, **kw):
+            c, w = time.process_time(), time.perf_counter()
+            try:
+                return _real(*a, **kw)
+            finally:
+                cw = acc.setdefault(_label, [0.0, 0.0])
+                cw[0] += time.process_time() - c
+                cw[1] += time.perf_counter() - w
+
+        setattr(owner, name, timed)
+
+
 def append_round(run: str, n: int, orgs: list, at) -> int:
     """Append about ``n`` commands that do not race: a quote, then (three times in four) a take of that quote in full by
     the next participant; an untaken quote rests outside the taken price (sells 9,600+, buys 9,400-)."""
@@ -97,6 +143,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--profile", default="", help="dump a cProfile of the drains to this file")
     ap.add_argument("--top", type=int, default=0, help="print the K costliest functions of the profile (cumulative and own time)")
+    ap.add_argument("--phases", action="store_true", help="print the CPU and wall time per command of each part of a batch")
     args = ap.parse_args()
     dbname = check_db_name(args.db)
     if (why := pg_unreachable()) is not None:
@@ -123,6 +170,9 @@ def main() -> int:
         cur.execute("SELECT pg_backend_pid()")
         pid = cur.fetchone()[0]
     stmts = Statements()
+    phases: dict[str, list[float]] = {}
+    if args.phases:
+        phases_on(phases)
     prof = None
     if args.profile or args.top:
         import cProfile
@@ -160,6 +210,9 @@ def main() -> int:
     print(f"total: {tot_cmd:.0f} commands, {tot_cmd / tot_cpu:,.0f} per Python CPU-second ({1000 * tot_cpu / tot_cmd:.3f} ms each), "
           f"{tot_cmd / (tot_cpu + tot_srv):,.0f} per CPU-second with the server ({1000 * tot_srv / tot_cmd:.3f} ms server each), "
           f"{tot_cmd / tot_wall:,.0f} per wall second, {tot_stmt / tot_batches:.1f} statements per batch, fallbacks {FALLBACKS.get('national', 0)}")
+    if args.phases:
+        for label, (c, w) in phases.items():
+            print(f"{label:40s} CPU {1000 * c / tot_cmd:.4f} ms, wall {1000 * w / tot_cmd:.4f} ms per command")
     if prof is not None:
         if args.profile:
             prof.dump_stats(args.profile)
