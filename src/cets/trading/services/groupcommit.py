@@ -194,8 +194,10 @@ class Deferred:
 
     def sellable(self, *, account: Account, unit_type: UnitType, participant_id: int, instrument: str, day: dt.date, same_day_resale: bool) -> int:
         """What :func:`.orders.sellable_t` reads from the database, from the batch's positions."""
-        self.load_units([account.pk], [unit_type.pk])
-        held = self.units[(account.pk, unit_type.pk, Position.TRADING)]
+        k = (account.pk, unit_type.pk, Position.TRADING)
+        if k not in self.units:
+            self.load_units([account.pk], [unit_type.pk])
+        held = self.units[k]
         if same_day_resale:
             return held
         self.load_bought([participant_id], instrument, day)
@@ -206,16 +208,18 @@ class Deferred:
         """A registry line, checked now as ``transfer_post`` would (kinds, positions, statuses on the accounts as read;
         the balance from the batch's positions) and moved in memory; written at :meth:`flush`. ``key`` and ``reference``:
         strings, or callables that build them at the flush (a line that names a trade of the batch)."""
-        memo = (kind, unit_type.pk, debit.account.pk, debit.position, credit.account.pk, credit.position)
+        ut, da, ca = unit_type.pk, debit.account.pk, credit.account.pk
+        memo = (kind, ut, da, debit.position, ca, credit.position)
         if memo not in self.passed:  # the accounts as this batch read them: the same entry checks the same
             check_entry(kind, unit_type, account_row(debit.account), debit.position, account_row(credit.account), credit.position)
             self.passed.add(memo)
-        self.load_units([debit.account.pk, credit.account.pk], [unit_type.pk])
-        d = (debit.account.pk, unit_type.pk, debit.position)
+        d, c = (da, ut, debit.position), (ca, ut, credit.position)
+        if d not in self.units or c not in self.units:
+            self.load_units([da, ca], [ut])
         if self.units[d] < quantity:
             raise CetsError(R0302, f"{debit.account.number} {unit_type.code} {debit.position}: {self.units[d]} < {quantity}")
         self.units[d] -= quantity
-        self.units[(credit.account.pk, unit_type.pk, credit.position)] += quantity
+        self.units[c] += quantity
         self.lines.append(TransferLine(key=key, kind=kind, unit_type=unit_type, debit=debit, credit=credit, quantity=quantity, reference=reference,
                                        effective_at=effective_at, via_exchange=via_exchange))
 

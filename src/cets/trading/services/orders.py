@@ -1182,6 +1182,8 @@ class _DrainCache:
 
     def prefetch_funds(self, *holders: Organisation) -> None:
         """Read the fund accounts of ``holders`` and the fees account not read yet, in one statement."""
+        if self._fees is not None and all(h.pk in self._funds for h in holders):
+            return  # read already (every trade of a batch asks)
         from django.db.models import Q
 
         from ..models import FundAccount
