@@ -36,7 +36,8 @@ def snapshot() -> dict:
     key_at = dict(Transfer.objects.values_list("seq", "key"))
     heads = {a.pk: (a.head_hash, key_at.get(a.head_seq)) for a in Account.objects.all()}
     holdings = set(Holding.objects.values_list("account_id", "unit_type_id", "position", "quantity"))
-    notices = list(Notification.objects.order_by("pk").values_list("organisation_id", "title_en", "body_en", "created_at"))
+    notices = list(Notification.objects.order_by("pk").values_list("organisation_id", "user_id", "kind", "title_zh", "title_en", "body_zh", "body_en",
+                                                                   "link", "created_at"))
     return {"journal": journal, "heads": heads, "holdings": holdings, "notices": notices}
 
 
@@ -100,12 +101,14 @@ def one_by_one(lines) -> tuple:
     return answer, shot, ok
 
 
-def batched(lines) -> tuple:
+def batched(lines, plain: bool = False) -> tuple:
+    """``plain``: as the exchange's group commit calls it (``result=False, savepoint=False``: rows from plain tuples)."""
     with transaction.atomic(), patch.object(timezone, "now", lambda: T0):
         before = snapshot()
         try:
             with transaction.atomic():
-                transfer_batch_post(lines=lines)
+                out = transfer_batch_post(lines=lines, result=not plain, savepoint=not plain)
+            assert [t.key for t in out] == ([] if plain else [ln.key for ln in lines])
             answer = ("ok",)
         except BatchRefused as e:
             key_refusal = e.code in ("R0401", "L0601")
@@ -118,10 +121,10 @@ def batched(lines) -> tuple:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(ops=st.lists(line_strategy(), min_size=1, max_size=16), start=st.lists(st.integers(0, 900), min_size=3, max_size=3))
-def test_batch_writes_what_one_by_one_writes(world, pool, ops, start):
+@given(ops=st.lists(line_strategy(), min_size=1, max_size=16), start=st.lists(st.integers(0, 900), min_size=3, max_size=3), plain=st.booleans())
+def test_batch_writes_what_one_by_one_writes(world, pool, ops, start, plain):
     """Property: from any state, any list of lines: the same answer (or the same refusal of the same line), and the same
-    journal rows, hashes, holdings, heads and notices."""
+    journal rows, hashes, holdings, heads and notices — returning the entries or not (``plain``, the group commit's call)."""
     with transaction.atomic():
         ut = vintage_create(instrument=Instrument.CEA, vintage="2032", cap_t=3 * sum(start) + 1_000, key="cap-batch-prop")
         for name, q in zip(ENTITIES, start):
@@ -135,7 +138,7 @@ def test_batch_writes_what_one_by_one_writes(world, pool, ops, start):
         fresh = {k: Account.objects.get(pk=v.pk) for k, v in pool.items()}
         lines = make_lines(ops, fresh, ut)
         expected = one_by_one(lines)
-        got = batched(lines)
+        got = batched(lines, plain)
         assert got == expected
         assert got[2], "the audit must prove the ledger either way"
         event(got[0][0] if got[0][0] == "ok" else f"refused {got[0][1]}")

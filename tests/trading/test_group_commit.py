@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cets.core.errors import CetsError
+from cets.parties.models import Notification
 from cets.registry.audit import audit_verify
 from cets.registry.models import Account, AccountStatus, Holding, Transfer
 from cets.trading import services as ts
@@ -52,6 +53,8 @@ def snapshot() -> dict:
                                                                      "debit_prev_hash", "credit_prev_hash", "hash")),
         "funds": list(FundEntry.objects.order_by("seq").values_list("seq", "key", "kind", "debit_account_id", "debit_bucket", "credit_account_id",
                                                                     "credit_bucket", "amount_fen", "reference", "trade_id", "order_id", "recorded_at")),
+        "notices": list(Notification.objects.order_by("pk").values_list("organisation_id", "user_id", "kind", "title_zh", "title_en", "body_zh",
+                                                                        "body_en", "link", "created_at")),
         "holdings": sorted(Holding.objects.values_list("account_id", "unit_type_id", "position", "quantity")),
         "balances": sorted(FundAccount.objects.values_list("pk", "available_fen", "frozen_fen")),
         "heads": sorted(Account.objects.values_list("pk", "head_hash", "head_seq")),
@@ -216,3 +219,31 @@ def test_the_sequencer_command_drains_queued_commands_in_batches(three, capsys):
     assert "applied 3 command(s)" in capsys.readouterr().out
     assert dict(Order.objects.filter(key__startswith="c-").values_list("key", "status")) == {"c-quote": "filled", "c-take": "filled", "c-bid": "resting"}
     assert Trade.objects.filter(quantity_t=40).count() == 1 and audit_verify().ok and not funds_verify()
+
+
+def test_a_batch_names_its_trades_by_the_seq_they_are_written_with(three):
+    """Golden case, SQLite and PostgreSQL: two quotes and their takes in one batch. The batch writes its trades at its
+    end (their ``seq`` given then, ascending in the order they traded) and every row that names a trade names that seq:
+    the delivery's journal key and reference, the holders' notices, the payment and both fees (40 t at 95.00 CNY =
+    380,000 fen; the national pack's 0.05 % per side = 190 fen each)."""
+    from cets.parties.models import Notification
+
+    sd1, sd2 = three["sd1"], three["sd2"]
+    q1 = ts.order_place_queued(key="n-q1", participant=sd1, instrument="CEA23", method="listing", side="S", price_fen=9_500, quantity_t=40, actor=None)
+    t1 = ts.order_take_queued(key="n-t1", participant=sd2, quote_seq=q1.seq, quantity_t=40, actor=None)
+    q2 = ts.order_place_queued(key="n-q2", participant=sd2, instrument="CEA23", method="listing", side="S", price_fen=9_500, quantity_t=40, actor=None)
+    t2 = ts.order_take_queued(key="n-t2", participant=sd1, quote_seq=q2.seq, quantity_t=40, actor=None)
+    before = Trade.objects.count()
+    assert ts.sequencer_drain(market="national") == 4
+    trades = list(Trade.objects.order_by("seq"))[before:]
+    assert [(t.buy_order_id, t.sell_order_id, t.buyer_id, t.seller_id, t.quantity_t, t.amount_fen, t.buyer_fee_fen, t.seller_fee_fen)
+            for t in trades] == [(t1.seq, q1.seq, sd2.pk, sd1.pk, 40, 380_000, 190, 190), (t2.seq, q2.seq, sd1.pk, sd2.pk, 40, 380_000, 190, 190)]
+    assert trades[0].seq < trades[1].seq
+    for t in trades:
+        units = Transfer.objects.get(key=f"trade-{t.seq}-units")
+        assert (units.reference, units.quantity) == (f"成交 trade #{t.seq} CEA23", 40)
+        assert Notification.objects.filter(body_en__endswith=f"entry trade-{t.seq}-units; reference: 成交 trade #{t.seq} CEA23").count() == 2
+        assert list(FundEntry.objects.filter(trade_id=t.seq).order_by("seq").values_list("key", "kind", "amount_fen", "reference")) == [
+            (f"trade-{t.seq}-funds", "settle", 380_000, f"成交 trade #{t.seq}"), (f"trade-{t.seq}-fee-buyer", "fee", 190, ""),
+            (f"trade-{t.seq}-fee-seller", "fee", 190, "")]
+    assert audit_verify().ok and not funds_verify()

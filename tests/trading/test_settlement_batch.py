@@ -35,10 +35,10 @@ def accounts(db):
 
 
 def state(accounts) -> tuple:
-    rows = list(FundEntry.objects.order_by("seq").values_list("key", "kind", "debit_account_id", "debit_bucket", "credit_account_id",
-                                                              "credit_bucket", "amount_fen", "reference", "recorded_at"))
+    entries = list(FundEntry.objects.order_by("seq").values_list("key", "kind", "debit_account_id", "debit_bucket", "credit_account_id",
+                                                                 "credit_bucket", "amount_fen", "reference", "trade_id", "order_id", "recorded_at"))
     balances = sorted(FundAccount.objects.values_list("pk", "available_fen", "frozen_fen"))
-    return rows, balances
+    return entries, balances
 
 
 def run(fn, accounts, balances, entries) -> tuple:
@@ -70,16 +70,16 @@ def entry_strategy():
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(balances=st.lists(st.tuples(st.integers(0, 4_000), st.integers(0, 4_000)), min_size=5, max_size=5),
-       raw=st.lists(entry_strategy(), min_size=1, max_size=6))
-def test_batch_equals_one_by_one(accounts, balances, raw):
+       raw=st.lists(entry_strategy(), min_size=1, max_size=6), rows=st.booleans())
+def test_batch_equals_one_by_one(accounts, balances, raw, rows):
     """Property: from any balances, any entries (same account on both legs, the bank below zero, a bucket running
     short part-way) — the batch writes the rows and balances the one-by-one path writes, or both refuse T0201 and
-    nothing is written."""
+    nothing is written; returning the rows or writing them from plain tuples (``rows=False``, the group commit's)."""
     entries = [(f"k{i}", kind, d, db_, c, cb, a, ref) for i, (d, db_, c, cb, a, kind, ref) in enumerate(raw) if (d, db_) != (c, cb)]
     if not entries:
         return
     a = run(one_by_one, accounts, balances, entries)
-    b = run(lambda posts: post_batch(posts, at=AT), accounts, balances, entries)
+    b = run(lambda posts: post_batch(posts, at=AT, rows=rows), accounts, balances, entries)
     assert a[0] == b[0]
     assert a[-1] == b[-1]
     if a[0] == "refused":

@@ -42,7 +42,7 @@ from .ledger import (
     journal_row,
     party,
     prev_heads,
-    select_in,
+    select_any,
     seqs_reserve,
 )
 
@@ -76,7 +76,7 @@ class BatchRefused(CetsError):
         super().__init__(error.check, error.detail)
 
 
-def transfer_batch_post(*, lines: Sequence[TransferLine]) -> list[Transfer]:
+def transfer_batch_post(*, lines: Sequence[TransferLine], result: bool = True, savepoint: bool = True) -> list[Transfer]:
     """Post ``lines`` in order, in one transaction, set-based; returns their entries (``Transfer``, in order).
 
     The same as :func:`.transfers.transfer_post` called line by line under the same clock: the same checks in the
@@ -90,13 +90,18 @@ def transfer_batch_post(*, lines: Sequence[TransferLine]) -> list[Transfer]:
     a key twice in the batch L0601 (the exchange's keys are new by construction; a retry of a whole batch is the
     caller's, in its transaction). Unit types with serial numbers (CCER: the blocks follow each entry) are posted
     line by line through ``transfer_post``, which writes the same rows.
+
+    ``result=False`` (the exchange's group commit, which reads nothing back): the same rows, no ``Transfer`` built, an
+    empty list returned; the holders' notices are written from plain tuples (:func:`_notices_write`).
+    ``savepoint=False`` (inside a caller's transaction that rolls back as a whole on any refusal, as the group commit's
+    batch does): no savepoint around the batch — a refusal then leaves the caller's transaction to be rolled back.
     """
     if not lines:
         return []
     if any(has_serials(ln.unit_type) for ln in lines):
         return _one_by_one(lines)
-    with transaction.atomic():
-        return _post_set(lines)
+    with transaction.atomic(savepoint=savepoint):
+        return _post_set(lines, result)
 
 
 def _one_by_one(lines: Sequence[TransferLine]) -> list[Transfer]:
@@ -114,15 +119,15 @@ def _one_by_one(lines: Sequence[TransferLine]) -> list[Transfer]:
     return out
 
 
-def _post_set(lines: Sequence[TransferLine]) -> list[Transfer]:
+def _post_set(lines: Sequence[TransferLine], result: bool = True) -> list[Transfer]:
     conn = transaction.get_connection()
     vendor = conn.vendor
     with conn.cursor() as cur:
-        posted = {r[0] for r in select_in(cur, vendor, SQL_KEYS, [ln.key for ln in lines])}
+        posted = {r[0] for r in select_any(cur, vendor, SQL_KEYS, [ln.key for ln in lines])}
         seen: set[str] = set()
         # lock every account in id order (one statement per chunk; SQLite's IMMEDIATE transaction is the lock there)
         ids = sorted({ln.credit.account.pk for ln in lines} | {ln.debit.account.pk for ln in lines if ln.debit is not None})
-        rows = {r[0]: AccountRow(*r[:6]) for r in select_in(cur, vendor, SQL_LOCK_MANY + ledger.lock_clause(conn), ids)}
+        rows = {r[0]: AccountRow(*r[:6]) for r in select_any(cur, vendor, SQL_LOCK_MANY + ledger.lock_clause(conn), ids)}
         # the holdings the lines touch, per (unit type, position)
         touched: dict[tuple[int, str], set[int]] = {}
         for ln in lines:
@@ -131,7 +136,7 @@ def _post_set(lines: Sequence[TransferLine]) -> list[Transfer]:
                 touched.setdefault((ln.unit_type.pk, ln.debit.position), set()).add(ln.debit.account.pk)
         stored: dict[tuple[int, int, str], int] = {}
         for (ut, pos), accs in touched.items():
-            for acc, q in select_in(cur, vendor, SQL_HELD, sorted(accs), head=(ut, pos)):
+            for acc, q in select_any(cur, vendor, SQL_HELD, sorted(accs), head=(ut, pos)):
                 stored[(acc, ut, pos)] = q
         balance = dict(stored)
         heads: dict[int, tuple[str, int]] = {}  # account id → (hash, index of its last line)
@@ -139,6 +144,7 @@ def _post_set(lines: Sequence[TransferLine]) -> list[Transfer]:
         now = timezone.now()
         adapt = conn.ops.adapt_datetimefield_value
         values: list[list] = []
+        passed: set[tuple] = set()  # (kind, unit type, debit, position, credit, position) that check_entry passed
         for i, ln in enumerate(lines):
             try:
                 check_quantity(ln.quantity)
@@ -155,7 +161,10 @@ def _post_set(lines: Sequence[TransferLine]) -> list[Transfer]:
                 d_acc = rows[d_id] if ln.debit is not None else None
                 c_acc = rows[c_id]
                 d_pos = ln.debit.position if ln.debit is not None else ""
-                check_entry(ln.kind, ln.unit_type, d_acc, d_pos, c_acc, ln.credit.position)
+                memo = (ln.kind, ln.unit_type.pk, d_id if d_acc is not None else None, d_pos, c_id, ln.credit.position)
+                if memo not in passed:  # the accounts' rows are fixed under the lock: the same entry checks the same
+                    check_entry(ln.kind, ln.unit_type, d_acc, d_pos, c_acc, ln.credit.position)
+                    passed.add(memo)
                 ut = ln.unit_type.pk
                 if d_acc is not None:
                     have = balance.get((d_id, ut, d_pos), 0)
@@ -189,10 +198,14 @@ def _post_set(lines: Sequence[TransferLine]) -> list[Transfer]:
         for n, ((ut, pos), (add, insert)) in enumerate(sorted(groups.items())):
             holdings_heads_write(cur, unit_type_id=ut, position=pos, add=sorted(add), insert=sorted(insert),
                                  heads=head_rows if n == 0 else [])
-    notify_many([n for ln in lines for n in entry_notices(
+    notices = [n for ln in lines for n in entry_notices(
         key=ln.key, kind=ln.kind, unit_type_code=ln.unit_type.code, quantity=ln.quantity,
         debit=party(ln.debit.account) if ln.debit is not None else None, debit_position=ln.debit.position if ln.debit is not None else "",
-        credit=party(ln.credit.account), credit_position=ln.credit.position, reference=ln.reference, via_exchange=ln.via_exchange)], at=now)
+        credit=party(ln.credit.account), credit_position=ln.credit.position, reference=ln.reference, via_exchange=ln.via_exchange)]
+    if not result:
+        _notices_write(notices, now)
+        return []
+    notify_many(notices, at=now)
     out = []
     for s, ln, r in zip(seqs, lines, values):
         out.append(Transfer(seq=s, key=ln.key, kind=ln.kind, unit_type=ln.unit_type, debit_account_id=r[3], debit_position=r[4],
@@ -200,3 +213,47 @@ def _post_set(lines: Sequence[TransferLine]) -> list[Transfer]:
                             beneficiary=ln.beneficiary, actor=ln.actor, approver=ln.approver, effective_at=ln.effective_at or now,
                             recorded_at=now, debit_prev_hash=r[14], credit_prev_hash=r[15], hash=r[ledger.HASH_COL]))
     return out
+
+
+_N_COLS = ("organisation_id", "user_id", "kind", "title_zh", "title_en", "body_zh", "body_en", "link", "created_at")
+
+
+def _notices_write(notices: list, at: dt.datetime) -> None:
+    """The rows :func:`cets.parties.notifications.notify_many` writes for ``notices`` (ids from the table's default, in
+    order), from plain tuples: one ``COPY`` on PostgreSQL, one ``executemany`` elsewhere. The e-mail, after the commit,
+    as ``notify_many``'s: the notified organisations' active members with an address are read then (one statement) and
+    only if there are any are the rows read back and mailed (:func:`cets.parties.notifications.email_written`)."""
+    from cets.parties.models import Notification
+    from cets.parties.notifications import MAX_TITLE
+
+    if not notices:
+        return
+    conn = transaction.get_connection()
+    table = Notification._meta.db_table
+    pg = conn.vendor == "postgresql"
+    when = at if pg else conn.ops.adapt_datetimefield_value(at)
+    data = [(n.organisation_id, n.user_id, n.kind[:32], n.title_zh[:MAX_TITLE], n.title_en[:MAX_TITLE], n.body_zh, n.body_en, n.link[:300], when)
+            for n in notices]
+    if pg:
+        with conn.connection.cursor() as raw, raw.copy(f"COPY {table} ({', '.join(_N_COLS)}) FROM STDIN") as copy:
+            for r in data:
+                copy.write_row(r)
+    else:
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {table} ({', '.join(_N_COLS)}) VALUES ({', '.join(['%s'] * len(_N_COLS))})", data)
+    orgs = {n.organisation_id for n in notices}
+    transaction.on_commit(lambda: _notices_email(orgs, at))
+
+
+def _notices_email(orgs: set[int], at: dt.datetime) -> None:
+    """After the commit of :func:`_notices_write`: e-mail its rows (those of ``orgs`` created at ``at``) to the
+    organisations' active members with an address, when there are any."""
+    from cets.parties.models import Membership, Notification
+    from cets.parties.notifications import email_written
+
+    people: dict[int, list[tuple[int, str]]] = {}
+    for org_id, uid, email in (Membership.objects.filter(organisation_id__in=orgs, user__is_active=True).exclude(user__email="")
+                               .values_list("organisation_id", "user_id", "user__email")):
+        people.setdefault(org_id, []).append((uid, email))
+    if people:
+        email_written(list(Notification.objects.filter(created_at=at, organisation_id__in=list(people), emailed_at__isnull=True).order_by("pk")), people)

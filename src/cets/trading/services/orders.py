@@ -22,7 +22,6 @@ function takes the market, and a subject resolves to its registry unit type thro
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import threading
 import zlib
@@ -50,7 +49,7 @@ from ..calendar import in_session, is_trading_day, parse_sessions
 from ..checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303, T0501, T0502
 from ..models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
 from . import funds
-from .groupcommit import Deferred, Fallback
+from .groupcommit import Deferred, Fallback, PendingTrade
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -987,14 +986,14 @@ def _apply_log(market: str, ms: MarketState, *, batch: int = 0, mine: Order | No
         for o in Order.objects.filter(market=market, seq__gt=applied, seq__lte=ms.applied_seq).order_by("seq").iterator():
             if (cmd := _command(o)) is not None:
                 book.apply(cmd)
+    ctx = ctx or _DrainCache(market)
     if mine is None:
-        new = list(Order.objects.filter(market=market, seq__gt=ms.applied_seq).select_related("participant", "account").order_by("seq")[:batch])
+        new = ctx.with_parties(Order.objects.filter(market=market, seq__gt=ms.applied_seq).order_by("seq")[:batch])
     elif mine.seq == ms.applied_seq + 1:  # nothing can sit between (the usual case): no read
         new = [mine]
     else:
         new = [*Order.objects.filter(market=market, seq__gt=ms.applied_seq, seq__lt=mine.seq).select_related("participant", "account").order_by("seq"),
                mine]
-    ctx = ctx or _DrainCache(market)
     if deferred and any(o.queued and market_rules(o.market, o.trading_day).max_holding_non_entity_t for o in new):
         deferred = False  # a maximum holding (T0212) reads open orders and holdings of the database: trade by trade, decided
         # before anything is applied (a Fallback would drop this process's book and rebuild it from the whole log)
@@ -1054,7 +1053,7 @@ def _deferred_start(ctx: _DrainCache, new: list[Order]) -> Deferred:
     ctx.prefetch_funds(*{o.participant.pk: o.participant for o in new if o.participant is not None}.values())
     targets = {o.target_id for o in new if o.target_id and o.target_id not in d.orders}
     if targets:
-        d.orders.update({t.seq: t for t in Order.objects.filter(seq__in=targets).select_related("participant", "account")})
+        d.orders.update({t.seq: t for t in ctx.with_parties(Order.objects.filter(seq__in=targets))})
     uts = {ctx.unit_type(o.trading_day, o.instrument).pk for o in new if o.kind in (Order.Kind.PLACE, Order.Kind.TAKE) and o.instrument}
     accounts = [a.account_id for a in d.orders.values() if a.account_id]
     if uts and accounts:
@@ -1134,6 +1133,24 @@ class _DrainCache:
         self._funds: dict[int, object] = {}
         self._fees = None
         self.deferred: Deferred | None = None  # the group commit's batch (issue 19), None trade by trade
+        self._orgs: dict[int, Organisation] = {}  # participants and accounts of the orders read (:meth:`with_parties`)
+        self._accounts: dict[int, Account] = {}
+
+    def with_parties(self, orders) -> list[Order]:
+        """``orders`` (a queryset of ``Order``) read, each with its participant and registry account as a join would give
+        them (``select_related``), from rows this drain reads once: one statement per table for those not read yet,
+        instead of a joined row and two model instances per order."""
+        out = list(orders)
+        orgs = {o.participant_id for o in out if o.participant_id is not None and o.participant_id not in self._orgs}
+        if orgs:
+            self._orgs.update(Organisation.objects.in_bulk(orgs))
+        accounts = {o.account_id for o in out if o.account_id is not None and o.account_id not in self._accounts}
+        if accounts:
+            self._accounts.update(Account.objects.in_bulk(accounts))
+        for o in out:
+            _PARTICIPANT.set_cached_value(o, self._orgs[o.participant_id] if o.participant_id is not None else None)
+            _ACCOUNT.set_cached_value(o, self._accounts[o.account_id] if o.account_id is not None else None)
+        return out
 
     def seed_unit_type(self, day: dt.date, instrument: str, ut: UnitType) -> None:
         self._ut[(day.year, instrument)] = ut
@@ -1165,6 +1182,8 @@ class _DrainCache:
 
     def prefetch_funds(self, *holders: Organisation) -> None:
         """Read the fund accounts of ``holders`` and the fees account not read yet, in one statement."""
+        if self._fees is not None and all(h.pk in self._funds for h in holders):
+            return  # read already (every trade of a batch asks)
         from django.db.models import Q
 
         from ..models import FundAccount
@@ -1183,6 +1202,7 @@ class _DrainCache:
                 self._funds[acc.holder_id] = acc
 
 
+_PARTICIPANT, _ACCOUNT = Order._meta.get_field("participant"), Order._meta.get_field("account")
 _SAVED = ["status", "filled_t", "filled_amount_fen", "remaining_t", "frozen_fen", "frozen_t", "reject_code", "reject_detail", "account"]
 
 
@@ -1247,7 +1267,7 @@ def _void(o: Order, e: CetsError, ctx: _DrainCache, refresh: bool = True) -> Non
     o.save(update_fields=[*_SAVED, "voided"])
 
 
-def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
+def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade | PendingTrade:
     """Settle one trade by itself, delivery versus payment: the buyer's frozen funds pay the seller,
     the seller's held units go to the buyer's trading position, fees go to the exchange — all in the
     sequencer's transaction, so either everything moves or nothing does. Fees are charged on the
@@ -1265,30 +1285,34 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
         if od.kind in (Order.Kind.PLACE, Order.Kind.AUCTION_OFFER, Order.Kind.AUCTION_BID):
             od.remaining_t -= ev.quantity_t
     at = _local(None) if buy.entered_at is None else max(buy.entered_at, sell.entered_at)
-    tr = Trade.objects.create(
-        market=market,
-        trading_day=buy.trading_day,
-        instrument=ev.instrument,
-        method=ev.method,
-        price_fen=ev.price_fen,
-        quantity_t=ev.quantity_t,
-        amount_fen=amount,
-        buy_order=buy,
-        sell_order=sell,
-        buyer_id=buy.participant_id,
-        seller_id=sell.participant_id,
-        buyer_fee_fen=fees[buy.seq],
-        seller_fee_fen=fees[sell.seq],
-        executed_at=at,
-    )
     ut = ctx.unit_type(buy.trading_day, ev.instrument)
     d = ctx.deferred
-    if d is not None:  # the group commit: moved in memory, written with the batch
-        d.unit_move(key=f"trade-{tr.seq}-units", kind=TransferKind.TRANSFER, unit_type=ut, debit=Leg(sell.account, Position.PENDING),
-                    credit=Leg(buy.account, Position.TRADING), quantity=ev.quantity_t, reference=f"成交 trade #{tr.seq} {ev.instrument}",
+    if d is not None:  # the group commit: the trade, its delivery and its entries moved in memory, written with the batch
+        tr = d.trade(PendingTrade(market=market, trading_day=buy.trading_day, instrument=ev.instrument, method=ev.method, price_fen=ev.price_fen,
+                                  quantity_t=ev.quantity_t, amount_fen=amount, buy_order_id=buy.seq, sell_order_id=sell.seq,
+                                  buyer_id=buy.participant_id, seller_id=sell.participant_id, buyer_fee_fen=fees[buy.seq],
+                                  seller_fee_fen=fees[sell.seq], executed_at=at))
+        # its seq is given at the flush: the keys and references that name it are built then
+        d.unit_move(key=lambda: f"trade-{tr.seq}-units", kind=TransferKind.TRANSFER, unit_type=ut, debit=Leg(sell.account, Position.PENDING),
+                    credit=Leg(buy.account, Position.TRADING), quantity=ev.quantity_t, reference=lambda: f"成交 trade #{tr.seq} {ev.instrument}",
                     effective_at=at, via_exchange=True)
-        d.traded(buyer_id=buy.participant_id, instrument=ev.instrument, day=buy.trading_day, quantity=ev.quantity_t)
     else:
+        tr = Trade.objects.create(
+            market=market,
+            trading_day=buy.trading_day,
+            instrument=ev.instrument,
+            method=ev.method,
+            price_fen=ev.price_fen,
+            quantity_t=ev.quantity_t,
+            amount_fen=amount,
+            buy_order=buy,
+            sell_order=sell,
+            buyer_id=buy.participant_id,
+            seller_id=sell.participant_id,
+            buyer_fee_fen=fees[buy.seq],
+            seller_fee_fen=fees[sell.seq],
+            executed_at=at,
+        )
         exchange_deliver(
             key=f"trade-{tr.seq}-units",
             seller=sell.account,
@@ -1298,20 +1322,26 @@ def _settle(ev: bk.Traded, buy: Order, sell: Order, ctx: _DrainCache) -> Trade:
             reference=f"成交 trade #{tr.seq} {ev.instrument}",
             effective_at=at,
         )
+
+    def named(text):
+        """A key or reference naming the trade (``text``: seq → str); in a group commit built at the flush."""
+        return (lambda: text(tr.seq)) if d is not None else text(tr.seq)
+
+    reference = named(lambda s: f"成交 trade #{s}")
     sell.frozen_t -= ev.quantity_t
     ctx.prefetch_funds(buy.participant, sell.participant)
     bfund, sfund, fee_acc = ctx.fund(buy.participant), ctx.fund(sell.participant), ctx.fees()
     # payment, then each side's fee from its own bucket (the buyer's was frozen with the order, the seller's comes from
     # the proceeds): the entries post() would write one by one, set-based (funds.post_batch)
-    entries = [funds.FundPost(key=f"trade-{tr.seq}-funds", kind=FundEntry.Kind.SETTLE, debit=(bfund, funds.FROZEN), credit=(sfund, funds.AVAILABLE),
-                              amount_fen=amount, reference=f"成交 trade #{tr.seq}", trade=tr)]
+    entries = [funds.FundPost(key=named(lambda s: f"trade-{s}-funds"), kind=FundEntry.Kind.SETTLE, debit=(bfund, funds.FROZEN), credit=(sfund, funds.AVAILABLE),
+                              amount_fen=amount, reference=reference, trade=tr, at=at if d is not None else None)]
     for side, order, fund, bucket in (("buyer", buy, bfund, funds.FROZEN), ("seller", sell, sfund, funds.AVAILABLE)):
         if fees[order.seq]:
-            entries.append(funds.FundPost(key=f"trade-{tr.seq}-fee-{side}", kind=FundEntry.Kind.FEE, debit=(fund, bucket),
-                                          credit=(fee_acc, funds.AVAILABLE), amount_fen=fees[order.seq], trade=tr))
+            entries.append(funds.FundPost(key=named(lambda s, side=side: f"trade-{s}-fee-{side}"), kind=FundEntry.Kind.FEE, debit=(fund, bucket),
+                                          credit=(fee_acc, funds.AVAILABLE), amount_fen=fees[order.seq], trade=tr, at=at if d is not None else None))
     if d is not None:
         for e in entries:
-            d.fund_post(dataclasses.replace(e, at=at))
+            d.fund_post(e)
     else:
         funds.post_batch(entries, at=at)
     buy.frozen_fen -= amount + fees[buy.seq]
