@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import psycopg
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cets.core.db import prepared_cursor
 from cets.core.errors import CetsError
 from cets.parties.access import membership_of
 from cets.parties.models import Organisation
@@ -236,9 +236,6 @@ def _post_function(conn, key, kind, unit_type, debit, credit, quantity, referenc
                     effective_at=effective_at, recorded_at=now, debit_prev_hash=debit_prev, credit_prev_hash=credit_prev, hash=h)
 
 
-_NEVER = 2**31 - 1  # a prepare threshold no statement reaches: only ``prepare=True`` prepares
-
-
 def _post_one(conn, key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, beneficiary,
               via_exchange, digest_args):
     """PostgreSQL, a unit type without serial numbers: the whole transfer in one statement, ``cets_ledger_post_one``
@@ -268,12 +265,9 @@ def _post_one(conn, key, kind, unit_type, debit, credit, quantity, reference, re
     nested = conn.in_atomic_block
     if nested:
         conn.validate_no_broken_transaction()
-    # server-side binding, prepared once per connection: the server parses and plans the call once, and the client
-    # sends the parameters instead of quoting them into the text (Django's cursors bind on the client)
-    raw = conn.connection
-    if raw.prepare_threshold is None:  # Django's default: psycopg prepares nothing, not even ``prepare=True``; Django's own
-        raw.prepare_threshold = _NEVER  # cursors bind on the client and never prepare, so only what asks for it is prepared
-    with conn.wrap_database_errors, psycopg.Cursor(raw) as cur:
+    # server-side binding, prepared once per connection (core.db): the server parses and plans the call once, and the
+    # client sends the parameters instead of quoting them into the text (Django's cursors bind on the client)
+    with prepared_cursor(conn) as cur:
         if nested:  # an unexpected database error marks the caller's transaction for rollback, as Django's own statements do
             with transaction.atomic(savepoint=False):
                 cur.execute(ledger.SQL_POST_ONE, params, prepare=True)

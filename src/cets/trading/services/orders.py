@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from cets.core.db import prepared_cursor
 from cets.core.errors import CetsError
 from cets.parties.access import membership_of
 from cets.parties.models import Organisation, Role
@@ -498,6 +499,56 @@ def _append_statement(conn, market: str, fields: dict) -> Order:
     return o
 
 
+_CHECKED_SQL: list[str] = []  # the checked append's text, built once per process from the model
+
+
+def _checked_sql(conn) -> str:
+    """The text of :func:`_append_checked`: :func:`_append_statement`'s INSERT … SELECT whose ``account_id`` is the
+    participant's registry account in the market, read in the same statement, and which yields no row unless that
+    account is open and of a kind the pack lets trade the subject and the market has no suspended member."""
+    if not _CHECKED_SQL:
+        from ..models import ExchangeMember
+
+        cols = [f for f in Order._meta.concrete_fields if f.column != "seq"]
+        marks = ", ".join("a.id" if f.column == "account_id" else f"%s::{f.db_type(conn)}" for f in cols)
+        acc, em = Account._meta.db_table, ExchangeMember._meta.db_table
+        _CHECKED_SQL.append(
+            f"INSERT INTO {Order._meta.db_table} ({', '.join(f.column for f in cols)}) SELECT {marks} "
+            f"FROM (SELECT pg_advisory_xact_lock(%s, %s)) AS lock, "
+            f"(SELECT id, kind, status FROM {acc} WHERE holder_id = %s AND market = %s ORDER BY id LIMIT 1) AS a "
+            f"WHERE a.status = %s AND (%s::text[] IS NULL OR a.kind = ANY(%s::text[])) "
+            f"AND NOT EXISTS (SELECT 1 FROM {em} m WHERE m.market = %s AND m.status = %s) "
+            f"ON CONFLICT (key) DO NOTHING RETURNING seq, account_id")
+    return _CHECKED_SQL[0]
+
+
+def _append_checked(conn, market: str, rules: MarketRules, fields: dict) -> Order | None:
+    """PostgreSQL: a queued command appended in ONE statement (one round trip; in autocommit its own transaction)
+    together with the trading-rights checks of :func:`_rights_check` and :func:`_registry_account` — the participant's
+    account in ``market`` open (T0208) and of a kind the pack's ``[trading_rights]`` lets trade the subject (T0501), no
+    suspended exchange member in the market (T0502) — and the append lock of :func:`_append_statement`. Returns the
+    order (received, ``account_id`` set), or None when the statement wrote nothing (a check failed, or the key is in
+    the log already): the caller then runs the portable checks, which name the refusal or answer the retry."""
+    from ..models import ExchangeMember
+
+    o = Order(market=market, queued=True, **fields)
+    cols = [f for f in Order._meta.concrete_fields if f.column != "seq" and f.column != "account_id"]
+    values = [f.get_db_prep_save(getattr(o, f.attname), conn) for f in cols]
+    rights = dict(rules.trading_rights)
+    kinds = rights.get(fields["instrument"], rights.get("*"))
+    kinds = sorted(kinds) if kinds is not None else None
+    with prepared_cursor(conn) as cur:
+        cur.execute(_checked_sql(conn), [*values, _APPEND_LOCK_CLASS, zlib.crc32(market.encode()) & 0x7FFFFFFF, fields["participant"].pk, market,
+                                         AccountStatus.OPEN, kinds, kinds, market, ExchangeMember.Status.SUSPENDED], prepare=True)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    o.seq = o.pk = row[0]
+    o.account_id = row[1]
+    o._state.adding, o._state.db = False, conn.alias
+    return o
+
+
 # What a queued entry read of the calendar and of the day's open, for at most a second per process: thousands of
 # appends a second need not each read what changes a few times a day, and the book is the last word (a command
 # appended after its instrument closed is rejected by the book when the batch applies it, T0111).
@@ -535,6 +586,50 @@ def _unit_type_known(rules: MarketRules, instrument: str) -> None:
     if (rules.pack_id, instrument) not in _KNOWN_SUBJECTS:
         _unit_type(rules, instrument)
         _KNOWN_SUBJECTS.add((rules.pack_id, instrument))
+
+
+@dataclass(frozen=True)
+class _Quote:
+    seq: int
+    instrument: str
+    method: str
+    side: str
+    price_fen: int
+
+
+def _takeable(market: str, seq: object) -> _Quote | None:
+    """The listing quote or block order ``seq`` of ``market`` that a take may name — resting, or still in the queue
+    (received), not voided — else None (T0211). On PostgreSQL one prepared statement, elsewhere the ORM."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < 2**63:
+        return None
+    statuses = (Order.Status.RESTING, Order.Status.RECEIVED)
+    conn = transaction.get_connection()
+    if conn.vendor != "postgresql":
+        row = (Order.objects.filter(seq=seq, market=market, kind=Order.Kind.PLACE, status__in=statuses, voided=False)
+               .values_list("seq", "instrument", "method", "side", "price_fen").first())
+    else:
+        with prepared_cursor(conn) as cur:
+            cur.execute(f"SELECT seq, instrument, method, side, price_fen FROM {Order._meta.db_table} WHERE seq = %s AND market = %s "
+                        f"AND kind = %s AND status = ANY(%s::text[]) AND NOT voided", [seq, market, Order.Kind.PLACE, list(statuses)], prepare=True)
+            row = cur.fetchone()
+    return _Quote(*row) if row else None
+
+
+def _append_fast(market: str, rules: MarketRules, fields: dict, *, day_open: bool = True) -> Order | None:
+    """On PostgreSQL, when the subject's day is open (``day_open``: read at most once a second), the command appended
+    with its trading-rights checks in one statement (:func:`_append_checked`); None elsewhere, or when that statement
+    wrote nothing — then the caller runs the portable checks in their documented order (T0501/T0502, T0205 day not
+    opened, T0208), which name the refusal, and appends (or answers the retry)."""
+    conn = transaction.get_connection()
+    if conn.vendor != "postgresql":
+        return None
+    if day_open:
+        day, instrument = fields["trading_day"], fields["instrument"]
+        try:
+            _recently(("open", market, instrument, day), lambda: _require_day_open(market, instrument, day))
+        except CetsError:
+            return None
+    return _append_checked(conn, market, rules, fields)
 
 
 def _append(market: str, **fields) -> Order:
@@ -575,6 +670,10 @@ def order_place_queued(*, key: str, participant: Organisation, instrument: str, 
             raise CetsError(T0113, method)
         _check_open_recent(method, now, rules)
         _unit_type_known(rules, instrument)
+        fields = dict(key=key, kind=Order.Kind.PLACE, trading_day=now.date(), instrument=instrument, method=method, side=side, price_fen=price_fen,
+                      quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, counterparty=counterparty, actor=actor, entered_at=now)
+        if (o := _append_fast(market, rules, fields)) is not None:
+            return o
         acc = _rights_check(participant, instrument, market, rules)
         _recently(("open", market, instrument, now.date()), lambda: _require_day_open(market, instrument, now.date()))
         acc = _registry_account(participant, market, acc)
@@ -582,9 +681,7 @@ def order_place_queued(*, key: str, participant: Organisation, instrument: str, 
         if (o := _existing(key)) is not None:
             return o
         raise
-    return _append(market, key=key, kind=Order.Kind.PLACE, trading_day=now.date(), instrument=instrument, method=method, side=side,
-                   price_fen=price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, counterparty=counterparty,
-                   actor=actor, entered_at=now, account=acc)
+    return _append(market, **fields, account=acc)
 
 
 def order_take_queued(*, key: str, participant: Organisation, quote_seq: int, quantity_t: int, actor, market: str = PRIMARY_MARKET,
@@ -597,22 +694,23 @@ def order_take_queued(*, key: str, participant: Organisation, quote_seq: int, qu
         _participant_check(actor, participant, market)
         if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
             raise CetsError(T0102, repr(quantity_t))
-        quote = Order.objects.filter(seq=quote_seq, market=market, kind=Order.Kind.PLACE,
-                                     status__in=(Order.Status.RESTING, Order.Status.RECEIVED), voided=False).first()
+        quote = _takeable(market, quote_seq)
         if quote is None:
             raise CetsError(T0211, f"#{quote_seq}")
         now = _local(at)
         rules = market_rules(market, now.date())
         _check_open_recent(quote.method, now, rules)
+        fields = dict(key=key, kind=Order.Kind.TAKE, trading_day=now.date(), instrument=quote.instrument, method=quote.method,
+                      side=bk.BUY if quote.side == bk.SELL else bk.SELL, price_fen=quote.price_fen, quantity_t=quantity_t, remaining_t=quantity_t,
+                      participant=participant, target_id=quote.seq, actor=actor, entered_at=now)
+        if (o := _append_fast(market, rules, fields, day_open=False)) is not None:
+            return o
         acc = _registry_account(participant, market, _rights_check(participant, quote.instrument, market, rules))
     except CetsError:
         if (o := _existing(key)) is not None:
             return o
         raise
-    side = bk.BUY if quote.side == bk.SELL else bk.SELL
-    return _append(market, key=key, kind=Order.Kind.TAKE, trading_day=now.date(), instrument=quote.instrument, method=quote.method, side=side,
-                   price_fen=quote.price_fen, quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target_id=quote.seq,
-                   actor=actor, entered_at=now, account=acc)
+    return _append(market, **fields, account=acc)
 
 
 def order_cancel(*, key: str, participant: Organisation, order_seq: int, actor, market: str = PRIMARY_MARKET, at: dt.datetime | None = None) -> Order:

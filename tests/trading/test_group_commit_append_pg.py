@@ -1,0 +1,133 @@
+"""The group commit's append in one statement on PostgreSQL (issue 19): ``order_place_queued`` / ``order_take_queued``
+fold the trading-rights checks (the participant's registry account open — T0208 —, of a kind the pack lets trade the
+subject — T0501 —, no suspended exchange member — T0502) into the INSERT … SELECT that appends the command. The row
+it writes is the row the portable path (the checks as separate reads, then the append) writes for the same command,
+and a command either check refuses is refused with the same code by both paths, writing nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from cets.core.errors import CetsError
+from cets.trading import services as ts
+from cets.trading.models import Order
+from cets.trading.services import orders
+from tests.conftest import uscc_for, when
+from tests.trading.test_group_commit import three  # noqa: F401
+from tests.trading.test_participants import PID, members  # noqa: F401
+
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement append is PostgreSQL's")]
+
+AT = when("2024-11-04", 10)
+SAME = [f.attname for f in Order._meta.concrete_fields if f.attname not in ("seq", "key")]
+
+
+def _row(o: Order) -> dict:
+    return Order.objects.filter(seq=o.seq).values(*SAME).get()
+
+
+def _portable(monkeypatch):
+    """The portable path only: the one-statement append switched off (this module's own functions, no database stand-in)."""
+    monkeypatch.setattr(orders, "_append_fast", lambda *a, **kw: None)
+
+
+def _place(participant, key, side="S", quantity_t=40, price_fen=9_500):
+    return ts.order_place_queued(key=key, participant=participant, instrument="CEA23", method="listing", side=side, price_fen=price_fen,
+                                 quantity_t=quantity_t, actor=None, at=AT)
+
+
+def _statements(fn, monkeypatch) -> tuple[object, int]:
+    """``fn()``'s result and the statements it sent: psycopg's cursor executions, Django's and the prepared ones alike."""
+    import psycopg
+
+    sent = []
+    real = psycopg.Cursor.execute
+
+    def counted(self, query, params=None, **kw):
+        sent.append(query)
+        return real(self, query, params, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(psycopg.Cursor, "execute", counted)
+        out = fn()
+    return out, len(sent)
+
+
+def test_one_statement_writes_the_row_the_portable_path_writes(three, monkeypatch):  # noqa: F811
+    sd1, sd2 = three["sd1"], three["sd2"]
+    fast_quote = _place(sd1, "f-quote")
+    fast_take = ts.order_take_queued(key="f-take", participant=sd2, quote_seq=fast_quote.seq, quantity_t=15, actor=None, at=AT)
+    with monkeypatch.context() as m:
+        _portable(m)
+        slow_quote = _place(sd1, "p-quote")
+        slow_take = ts.order_take_queued(key="p-take", participant=sd2, quote_seq=slow_quote.seq, quantity_t=15, actor=None, at=AT)
+    assert _row(fast_quote) == _row(slow_quote)
+    fast, slow = _row(fast_take), _row(slow_take)
+    assert (fast.pop("target_id"), slow.pop("target_id")) == (fast_quote.seq, slow_quote.seq)
+    assert fast == slow
+    assert fast_quote.account_id == slow_quote.account_id and fast_take.account_id == slow_take.account_id != fast_quote.account_id
+    # a retry of the same key answers the first command, on both paths
+    assert _place(sd1, "f-quote").seq == fast_quote.seq
+    assert ts.sequencer_drain(market="national") == 4
+    assert set(Order.objects.filter(key__in=["f-take", "p-take"]).values_list("status", "filled_t")) == {(Order.Status.FILLED, 15)}
+
+
+def test_the_append_is_one_statement_and_a_take_two(three, monkeypatch):  # noqa: F811
+    sd1, sd2 = three["sd1"], three["sd2"]
+    _place(sd1, "warm")  # the day's open is read at most once a second; the calendar and the unit type once
+    quote, n_place = _statements(lambda: _place(sd1, "one"), monkeypatch)
+    _, n_take = _statements(lambda: ts.order_take_queued(key="two", participant=sd2, quote_seq=quote.seq, quantity_t=1, actor=None, at=AT),
+                            monkeypatch)
+    assert (n_place, n_take) == (1, 2)
+
+
+def test_a_closed_account_is_refused_t0208_by_both_paths(three, monkeypatch):  # noqa: F811
+    from cets.registry.models import Account, AccountStatus
+
+    sd2 = three["sd2"]
+    Account.objects.filter(holder=sd2, market="national").update(status=AccountStatus.FROZEN)
+    for portable in (False, True):
+        with monkeypatch.context() as m:
+            if portable:
+                _portable(m)
+            with pytest.raises(CetsError) as e:
+                _place(sd2, f"closed-{portable}")
+            assert e.value.code == "T0208"
+    assert not Order.objects.filter(key__startswith="closed-").exists()
+
+
+def test_an_institution_is_refused_t0501_by_both_paths(three, monkeypatch):  # noqa: F811
+    from cets.parties.services import holder_create
+    from cets.registry.services import account_open
+
+    inst = holder_create(kind="institution", name="某投资机构", uscc=uscc_for(55, "9131000"))
+    account_open(holder=inst, kind="institution", market="national")
+    quote = _place(three["sd1"], "q")
+    for portable in (False, True):
+        with monkeypatch.context() as m:
+            if portable:
+                _portable(m)
+            for fn in (lambda: _place(inst, f"inst-{portable}", side="B"),
+                       lambda: ts.order_take_queued(key=f"inst-t-{portable}", participant=inst, quote_seq=quote.seq, quantity_t=1, actor=None, at=AT)):
+                with pytest.raises(CetsError) as e:
+                    fn()
+                assert e.value.code == "T0501"
+    assert not Order.objects.filter(key__startswith="inst-").exists()
+
+
+def test_a_suspended_members_client_is_refused_t0502_by_both_paths(three, members, monkeypatch):  # noqa: F811
+    op = members["op"]
+    sd1, sd2 = three["sd1"], three["sd2"]
+    m = ts.member_admit(organisation=members["broker"], kind="comprehensive", code="M001", actor=op)
+    ts.member_client_add(member=m, participant=sd1, actor=op)
+    ts.member_suspend(member=m, reason="Measures Art. 47 (七)", actor=op)
+    for portable in (False, True):
+        with monkeypatch.context() as mp:
+            if portable:
+                _portable(mp)
+            with pytest.raises(CetsError) as e:
+                _place(sd1, f"susp-{portable}")
+            assert e.value.code == "T0502"
+            assert _place(sd2, f"other-{portable}", side="B").status == Order.Status.RECEIVED  # another member's client goes on
+    assert not Order.objects.filter(key__startswith="susp-").exists()
