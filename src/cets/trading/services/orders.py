@@ -280,18 +280,40 @@ def _log(market: str, **fields) -> Order:
 
 
 def _append_lock(market: str) -> None:
-    """The command log's append lock of ``market``, held until the transaction ends: every append to the log takes it
-    (a queued entry alone, :func:`order_place_queued`; a direct entry after the market lock), so appends commit in
-    ``seq`` order and the sequencer, reading the log past ``applied_seq``, never skips a command that commits later.
-    Queued appends do not wait for the sequencer's batch (which holds the market lock only). PostgreSQL: a
-    transaction-level advisory lock; SQLite: none (its IMMEDIATE transaction serialises every writer)."""
+    """The command log's append lock of ``market``, exclusive, held until the transaction ends: a direct entry takes it
+    after the market lock, so every command logged before it has committed (or rolled back) and nothing is logged
+    while it applies the log up to its own command. Queued appends (:func:`order_place_queued`) take the same lock
+    *shared*, before their ``seq`` is made, and hold it to their commit: they do not wait for each other, and the
+    sequencer's batch reads the log only up to the horizon :func:`_log_horizon` proves complete, so it never skips a
+    command that commits later. PostgreSQL: transaction-level advisory locks; SQLite: none (its IMMEDIATE
+    transaction serialises every writer)."""
     conn = transaction.get_connection()
     if conn.vendor == "postgresql":
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_APPEND_LOCK_CLASS, zlib.crc32(market.encode()) & 0x7FFFFFFF])
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_APPEND_LOCK_CLASS, _append_key(market)])
 
 
 _APPEND_LOCK_CLASS = 19_0001  # the advisory lock space of the command log (issue 19)
+
+
+def _append_key(market: str) -> int:
+    return zlib.crc32(market.encode()) & 0x7FFFFFFF
+
+
+def _log_horizon(market: str) -> int | None:
+    """PostgreSQL: the last ``seq`` of ``market``'s log below which every command has committed or will never exist —
+    the highest command visible when the statement began, after waiting (the append lock taken exclusive and at once
+    released: a barrier) for every queued append then in flight, each of which holds the lock shared from before its
+    ``seq`` was made to its commit. A command with a lower ``seq`` can no longer appear, so the sequencer may apply
+    the log up to here without skipping one. None elsewhere (SQLite serialises writers: no bound needed)."""
+    conn = transaction.get_connection()
+    if conn.vendor != "postgresql":
+        return None
+    key = _append_key(market)
+    with prepared_cursor(conn) as cur:
+        cur.execute(f"SELECT (SELECT COALESCE(max(seq), 0) FROM {Order._meta.db_table} WHERE market = %s), pg_advisory_unlock(%s, %s) "
+                    "FROM (SELECT pg_advisory_lock(%s, %s)) AS barrier", [market, _APPEND_LOCK_CLASS, key, _APPEND_LOCK_CLASS, key], prepare=True)
+        return cur.fetchone()[0]
 
 
 def _market_lock(market: str) -> MarketState:
@@ -481,16 +503,16 @@ def order_take(
 
 def _append_statement(conn, market: str, fields: dict) -> Order:
     """PostgreSQL: the append as ONE statement (in autocommit its own transaction: one round trip) — the append lock
-    (:func:`_append_lock`) is taken in its ``FROM`` before the row, and its ``seq``, is made, and held to its commit;
-    a key already in the log inserts nothing and answers the first command."""
+    (:func:`_append_lock`) is taken shared in its ``FROM`` before the row, and its ``seq``, is made, and held to its
+    commit; a key already in the log inserts nothing and answers the first command."""
     o = Order(market=market, queued=True, **fields)
     cols = [f for f in Order._meta.concrete_fields if f.column != "seq"]
     values = [f.get_db_prep_save(getattr(o, f.attname), conn) for f in cols]
     marks = ", ".join(f"%s::{f.db_type(conn)}" for f in cols)
     sql = (f"INSERT INTO {Order._meta.db_table} ({', '.join(f.column for f in cols)}) SELECT {marks} "
-           f"FROM (SELECT pg_advisory_xact_lock(%s, %s)) AS lock ON CONFLICT (key) DO NOTHING RETURNING seq")
+           f"FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS lock ON CONFLICT (key) DO NOTHING RETURNING seq")
     with conn.cursor() as cur:
-        cur.execute(sql, [*values, _APPEND_LOCK_CLASS, zlib.crc32(market.encode()) & 0x7FFFFFFF])
+        cur.execute(sql, [*values, _APPEND_LOCK_CLASS, _append_key(market)])
         row = cur.fetchone()
     if row is None:
         return Order.objects.get(key=fields["key"])
@@ -514,7 +536,7 @@ def _checked_sql(conn) -> str:
         acc, em = Account._meta.db_table, ExchangeMember._meta.db_table
         _CHECKED_SQL.append(
             f"INSERT INTO {Order._meta.db_table} ({', '.join(f.column for f in cols)}) SELECT {marks} "
-            f"FROM (SELECT pg_advisory_xact_lock(%s, %s)) AS lock, "
+            f"FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS lock, "
             f"(SELECT id, kind, status FROM {acc} WHERE holder_id = %s AND market = %s ORDER BY id LIMIT 1) AS a "
             f"WHERE a.status = %s AND (%s::text[] IS NULL OR a.kind = ANY(%s::text[])) "
             f"AND NOT EXISTS (SELECT 1 FROM {em} m WHERE m.market = %s AND m.status = %s) "
@@ -538,7 +560,7 @@ def _append_checked(conn, market: str, rules: MarketRules, fields: dict) -> Orde
     kinds = rights.get(fields["instrument"], rights.get("*"))
     kinds = sorted(kinds) if kinds is not None else None
     with prepared_cursor(conn) as cur:
-        cur.execute(_checked_sql(conn), [*values, _APPEND_LOCK_CLASS, zlib.crc32(market.encode()) & 0x7FFFFFFF, fields["participant"].pk, market,
+        cur.execute(_checked_sql(conn), [*values, _APPEND_LOCK_CLASS, _append_key(market), fields["participant"].pk, market,
                                          AccountStatus.OPEN, kinds, kinds, market, ExchangeMember.Status.SUSPENDED], prepare=True)
         row = cur.fetchone()
     if row is None:
@@ -1086,7 +1108,10 @@ def _apply_log(market: str, ms: MarketState, *, batch: int = 0, mine: Order | No
                 book.apply(cmd)
     ctx = ctx or _DrainCache(market)
     if mine is None:
-        new = ctx.with_parties(Order.objects.filter(market=market, seq__gt=ms.applied_seq).order_by("seq")[:batch])
+        log = Order.objects.filter(market=market, seq__gt=ms.applied_seq)
+        if (horizon := _log_horizon(market)) is not None:
+            log = log.filter(seq__lte=horizon)
+        new = ctx.with_parties(log.order_by("seq")[:batch])
     elif mine.seq == ms.applied_seq + 1:  # nothing can sit between (the usual case): no read
         new = [mine]
     else:
