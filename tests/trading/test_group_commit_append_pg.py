@@ -32,6 +32,15 @@ def _portable(monkeypatch):
     monkeypatch.setattr(orders, "_append_fast", lambda *a, **kw: None)
 
 
+def _both_paths(monkeypatch):
+    """Runs the loop's body twice: with the one-statement append, then with the portable path only."""
+    for portable in (False, True):
+        with monkeypatch.context() as m:
+            if portable:
+                _portable(m)
+            yield portable
+
+
 def _place(participant, key, side="S", quantity_t=40, price_fen=9_500):
     return ts.order_place_queued(key=key, participant=participant, instrument="CEA23", method="listing", side=side, price_fen=price_fen,
                                  quantity_t=quantity_t, actor=None, at=AT)
@@ -87,13 +96,10 @@ def test_a_closed_account_is_refused_t0208_by_both_paths(three, monkeypatch):  #
 
     sd2 = three["sd2"]
     Account.objects.filter(holder=sd2, market="national").update(status=AccountStatus.FROZEN)
-    for portable in (False, True):
-        with monkeypatch.context() as m:
-            if portable:
-                _portable(m)
-            with pytest.raises(CetsError) as e:
-                _place(sd2, f"closed-{portable}")
-            assert e.value.code == "T0208"
+    for portable in _both_paths(monkeypatch):
+        with pytest.raises(CetsError) as e:
+            _place(sd2, f"closed-{portable}")
+        assert e.value.code == "T0208"
     assert not Order.objects.filter(key__startswith="closed-").exists()
 
 
@@ -104,15 +110,12 @@ def test_an_institution_is_refused_t0501_by_both_paths(three, monkeypatch):  # n
     inst = holder_create(kind="institution", name="某投资机构", uscc=uscc_for(55, "9131000"))
     account_open(holder=inst, kind="institution", market="national")
     quote = _place(three["sd1"], "q")
-    for portable in (False, True):
-        with monkeypatch.context() as m:
-            if portable:
-                _portable(m)
-            for fn in (lambda: _place(inst, f"inst-{portable}", side="B"),
-                       lambda: ts.order_take_queued(key=f"inst-t-{portable}", participant=inst, quote_seq=quote.seq, quantity_t=1, actor=None, at=AT)):
-                with pytest.raises(CetsError) as e:
-                    fn()
-                assert e.value.code == "T0501"
+    for portable in _both_paths(monkeypatch):
+        for fn in (lambda: _place(inst, f"inst-{portable}", side="B"),
+                   lambda: ts.order_take_queued(key=f"inst-t-{portable}", participant=inst, quote_seq=quote.seq, quantity_t=1, actor=None, at=AT)):
+            with pytest.raises(CetsError) as e:
+                fn()
+            assert e.value.code == "T0501"
     assert not Order.objects.filter(key__startswith="inst-").exists()
 
 
@@ -122,12 +125,9 @@ def test_a_suspended_members_client_is_refused_t0502_by_both_paths(three, member
     m = ts.member_admit(organisation=members["broker"], kind="comprehensive", code="M001", actor=op)
     ts.member_client_add(member=m, participant=sd1, actor=op)
     ts.member_suspend(member=m, reason="Measures Art. 47 (七)", actor=op)
-    for portable in (False, True):
-        with monkeypatch.context() as mp:
-            if portable:
-                _portable(mp)
-            with pytest.raises(CetsError) as e:
-                _place(sd1, f"susp-{portable}")
-            assert e.value.code == "T0502"
-            assert _place(sd2, f"other-{portable}", side="B").status == Order.Status.RECEIVED  # another member's client goes on
+    for portable in _both_paths(monkeypatch):
+        with pytest.raises(CetsError) as e:
+            _place(sd1, f"susp-{portable}")
+        assert e.value.code == "T0502"
+        assert _place(sd2, f"other-{portable}", side="B").status == Order.Status.RECEIVED  # another member's client goes on
     assert not Order.objects.filter(key__startswith="susp-").exists()
