@@ -4,9 +4,11 @@ One invocation:
 1. (re)creates a dedicated database (default ``cets_bench``; never ``cets`` or a ``test_*`` database);
 2. runs ``pgbench -i -s SCALE`` and ``pgbench -c N -j N -T SECONDS`` on it and reads its tps;
 3. migrates the cets schema into the same database, opens 200 entity accounts with a CEA vintage and an
-   initial balance each, then runs N separate processes (spawn) that call the real
-   ``cets.registry.services.transfer_post`` (TRANSFER, registry → registry, random pairs, small
-   quantities, unique keys) for the same duration, and counts committed transfers;
+   initial balance each, then runs N clients that call the real ``cets.registry.services.transfer_post``
+   (TRANSFER, registry → registry, random pairs, small quantities, unique keys) for the same duration, and
+   counts committed transfers. The clients are hosted as pgbench hosts its own (``-j N``: a thread per client in
+   one process), each with its own connection; ``--processes P`` spreads them over P processes (spawn),
+   ``--processes N`` gives each client its own process (the layout of the runs before 2026-12-05);
 4. runs ``audit_verify()`` over the resulting journal;
 5. prints both throughputs, the ratio ours/pgbench and machine facts, and writes them as JSON to
    ``bench/results/registry_transfers.json`` (``--quick``: ``bench/results/quick/``);
@@ -303,25 +305,53 @@ def _statement_label(sql: str) -> str:
     return "other: " + s[:40]
 
 
-def worker(n: int, dbname: str, seconds: float, barrier, queue, release, profile: bool, prepared: bool) -> None:
-    """One client process: its own interpreter, Django and connection. Waits for all, then posts
-    transfers until the deadline."""
-    import random
-
+def worker(ns: list[int], dbname: str, seconds: float, barrier, queue, release, profile: bool, prepared: bool) -> None:
+    """One client process: its own interpreter and Django; each client ``n`` of ``ns`` is a thread with its own
+    connection (Django's connections are per thread). Waits for all, then posts transfers until the deadline."""
     try:
         django_setup(dbname, prepared)
         from django.db import connection
 
-        from cets.core.errors import CetsError
-        from cets.registry.models import Account, AccountKind, Position, TransferKind, UnitType
-        from cets.registry.services import Leg, transfer_post
+        from cets.registry.models import Account, AccountKind, UnitType
 
         accounts = list(Account.objects.filter(kind=AccountKind.ENTITY).order_by("pk"))
         ut = UnitType.objects.get(code="CEA-2025")
-        rng = random.Random(n)
-        run_id = f"{os.getpid()}-{time.time_ns()}"
-        stmt: dict[str, list[float]] = {}
-        if profile:
+        connection.close()
+        ready, go = threading.Barrier(len(ns) + 1), threading.Event()
+        threads = [threading.Thread(target=client, args=(n, accounts, ut, seconds, ready, go, queue, release, profile and n == ns[0], profile,
+                                                         len(ns) > 1))
+                   for n in ns]
+        for t in threads:
+            t.start()
+        ready.wait(timeout=300)  # every client connected
+        barrier.wait(timeout=300)  # every process ready
+        go.set()
+        for t in threads:
+            t.join()
+    except BaseException as e:  # noqa: BLE001 - the parent reports it
+        try:
+            barrier.abort()
+        except Exception:  # noqa: BLE001
+            pass
+        queue.put({"n": ns[0], "fatal": f"{type(e).__name__}: {e}"})
+
+
+def client(n: int, accounts: list, ut, seconds: float, ready, go, queue, release, cprofile: bool, timed: bool, threaded: bool) -> None:
+    """One client: its own connection, random pairs of ``accounts``, unique keys, until ``seconds`` have passed."""
+    import random
+
+    from django.db import connection
+
+    from cets.core.errors import CetsError
+    from cets.registry.models import Position, TransferKind
+    from cets.registry.services import Leg, transfer_post
+
+    rng = random.Random(n)
+    run_id = f"{os.getpid()}-{time.time_ns()}"
+    stmt: dict[str, list[float]] = {}
+    result: dict = {"n": n}
+    try:
+        if timed:
             def wrapper(execute, sql, params, many, context):
                 t = time.perf_counter()
                 try:
@@ -344,15 +374,16 @@ def worker(n: int, dbname: str, seconds: float, barrier, queue, release, profile
             wrap_ctx.__enter__()
         connection.ensure_connection()
         prof = None
-        if profile and n == 0:
+        if cprofile:
             import cProfile
 
             prof = cProfile.Profile()
         committed = refused = 0
         errors: list[str] = []
         latencies: list[float] = []
-        barrier.wait(timeout=300)
-        cpu0 = time.process_time()
+        ready.wait(timeout=300)
+        go.wait(timeout=300)
+        cpu0 = time.thread_time() if threaded else time.process_time()
         t0 = time.perf_counter()
         deadline = t0 + seconds
         if prof:
@@ -381,9 +412,9 @@ def worker(n: int, dbname: str, seconds: float, barrier, queue, release, profile
         elapsed = time.perf_counter() - t0
         if prof:
             prof.disable()
-        cpu = time.process_time() - cpu0
-        result = {"n": n, "committed": committed, "refused": refused, "errors": errors, "elapsed": elapsed, "cpu": cpu,
-                  "latencies": latencies, "statements": {k: (len(v), sum(v)) for k, v in stmt.items()}}
+        cpu = (time.thread_time() if threaded else time.process_time()) - cpu0
+        result.update({"committed": committed, "refused": refused, "errors": errors, "elapsed": elapsed, "cpu": cpu,
+                       "latencies": latencies, "statements": {k: (len(v), sum(v)) for k, v in stmt.items()}})
         if prof:
             import io
             import pstats
@@ -394,15 +425,11 @@ def worker(n: int, dbname: str, seconds: float, barrier, queue, release, profile
             buf.write("\n---- by cumulative time ----\n")
             st.sort_stats("cumulative").print_stats(30)
             result["profile"] = buf.getvalue()
-        queue.put(result)
-        release.wait(timeout=120)  # keep the backend until the parent has sampled its CPU
-        connection.close()
     except BaseException as e:  # noqa: BLE001 - the parent reports it
-        try:
-            barrier.abort()
-        except Exception:  # noqa: BLE001
-            pass
-        queue.put({"n": n, "fatal": f"{type(e).__name__}: {e}"})
+        result["fatal"] = f"{type(e).__name__}: {e}"
+    queue.put(result)
+    release.wait(timeout=120)  # keep the backend until the parent has sampled its CPU
+    connection.close()
 
 
 def per_txn(cpu: dict, n: int) -> dict:
@@ -424,12 +451,14 @@ def pct(sorted_vals: list[float], p: float) -> float:
     return sorted_vals[k]
 
 
-def run_ours(dbname: str, clients: int, seconds: int, profile: bool, prepared: bool) -> dict:
+def run_ours(dbname: str, clients: int, seconds: int, profile: bool, prepared: bool, processes: int | None = None) -> dict:
     ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(clients + 1)
+    processes = min(processes or clients, clients)
+    groups = [list(range(clients))[i::processes] for i in range(processes)]  # clients as threads, spread over the processes
+    barrier = ctx.Barrier(processes + 1)
     queue, release = ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=worker, args=(n, dbname, seconds, barrier, queue, release, profile, prepared), daemon=True)
-             for n in range(clients)]
+    procs = [ctx.Process(target=worker, args=(ns, dbname, seconds, barrier, queue, release, profile, prepared), daemon=True)
+             for ns in groups]
     t = time.perf_counter()
     for p in procs:
         p.start()
@@ -447,7 +476,7 @@ def run_ours(dbname: str, clients: int, seconds: int, profile: bool, prepared: b
     sampler = CpuSampler(dbname)
     sampler.client_pids.update(p.pid for p in procs)
     sampler.start()
-    results = [queue.get(timeout=seconds + 300) for _ in procs]
+    results = [queue.get(timeout=seconds + 300) for _ in range(clients)]
     cpu_s = sampler.finish()
     release.set()
     for p in procs:
@@ -515,7 +544,8 @@ def print_report(res: dict, console) -> None:
     from rich.table import Table
 
     pg, ours, audit, m = res["pgbench"], res["cets"], res["audit"], res["machine"]
-    t = Table(title=f"registry transfers vs pgbench — {res['clients']} clients, {res['seconds']} s", title_justify="left")
+    title = f"registry transfers vs pgbench — {res['clients']} clients in {res['client_processes']} process(es), {res['seconds']} s"
+    t = Table(title=title, title_justify="left")
     t.add_column("")
     t.add_column("pgbench TPC-B-like", justify="right")
     t.add_column("cets transfer_post", justify="right")
@@ -569,6 +599,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--processes", type=int, default=1,
+                    help="host the clients as threads of this many processes (default 1, as pgbench -j hosts its clients; "
+                         "= --clients: one process per client)")
     ap.add_argument("--scale", type=int, default=10, help="pgbench scale factor (default 10)")
     ap.add_argument("--database", default="cets_bench", help="the bench database, dropped and recreated (default cets_bench)")
     ap.add_argument(
@@ -644,7 +677,7 @@ def main() -> None:
         console.print(
             f"[dim]cets: {args.clients} processes posting transfers for {args.seconds} s{' (prepared statements)' if args.prepared_statements else ''}[/dim]"
         )
-        ours = run_ours(dbname, args.clients, args.seconds, args.profile, args.prepared_statements)
+        ours = run_ours(dbname, args.clients, args.seconds, args.profile, args.prepared_statements, args.processes)
         phase("cets_spawn_and_run")
         audit = run_audit()
         connections.close_all()
@@ -657,7 +690,7 @@ def main() -> None:
         "benchmark": "registry_transfers",
         "quick": args.quick,
         "date": when.isoformat(timespec="seconds"),
-        "clients": args.clients,
+        "clients": args.clients, "client_processes": min(args.processes or args.clients, args.clients),
         "seconds": args.seconds,
         "scale": args.scale,
         "profiled": args.profile,

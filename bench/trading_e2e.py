@@ -154,34 +154,60 @@ def worker(n: int, dbname: str, seconds: float, barrier, queue) -> None:
     queue.put((lat, refused))
 
 
-def batched_worker(n: int, dbname: str, seconds: float, window: int, barrier, queue) -> None:
+def batched_worker(ns: list[int], dbname: str, seconds: float, window: int, barrier, queue) -> None:
+    """One client process of the group commit: each client ``n`` of ``ns`` is a thread with its own connection
+    (Django's connections are per thread), as pgbench's ``-j`` runs its clients as threads of one process."""
+    import threading
+
+    django_setup(dbname)
+    from django.db import connection
+
+    from cets.parties.models import Organisation
+
+    orgs = list(Organisation.objects.filter(name__startswith="基准交易").order_by("pk"))
+    connection.close()
+    ready, go = threading.Barrier(len(ns) + 1), threading.Event()
+    threads = [threading.Thread(target=batched_client, args=(n, orgs, seconds, window, ready, go, queue, len(ns) > 1)) for n in ns]
+    for t in threads:
+        t.start()
+    ready.wait(timeout=300)
+    barrier.wait()
+    go.set()
+    for t in threads:
+        t.join()
+
+
+def batched_client(n: int, orgs: list, seconds: float, window: int, ready, go, queue, threaded: bool) -> None:
     """A client of the group commit: appends a listing quote by its lister, then a take of that quote in full by its
     taker (the quote is taken while still in the queue), keeping at most ``window`` of its commands not yet applied —
     it sleeps on the applied position's notifications (``wait_applied``), it does not poll; reports (seq, append
-    start) of each command."""
+    start) of each command and its CPU seconds."""
     import datetime as dt
     import random
     from zoneinfo import ZoneInfo
 
-    django_setup(dbname)
+    from django.db import connection
+
     from cets.core.errors import CetsError
-    from cets.parties.models import Organisation
     from cets.trading.services import order_place_queued, order_take_queued, wait_applied
 
     at = dt.datetime(2024, 11, 4, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    lister, taker = pair(n, list(Organisation.objects.filter(name__startswith="基准交易").order_by("pk")))
+    lister, taker = pair(n, orgs)
     rng = random.Random(n)
     sent: list[tuple[int, float]] = []
     refused = 0
-    run = f"{os.getpid()}-{time.time_ns()}"
+    run = f"{os.getpid()}-{n}-{time.time_ns()}"
     prof = None
     if os.environ.get("CETS_BENCH_PROFILE") and n == 0:  # a cProfile of client 0 too, next to the sequencer's
         import cProfile
 
         prof = cProfile.Profile()
-    barrier.wait()
+    connection.ensure_connection()
+    clock = time.thread_time if threaded else time.process_time
+    ready.wait(timeout=300)
+    go.wait(timeout=300)
     end = time.perf_counter() + seconds
-    cpu0 = time.process_time()
+    cpu0 = clock()
     if prof is not None:
         prof.enable()
     i = 0
@@ -202,10 +228,11 @@ def batched_worker(n: int, dbname: str, seconds: float, window: int, barrier, qu
             sent.append((o.seq, t1))
         except CetsError:
             refused += 1
-    cpu = time.process_time() - cpu0
+    cpu = clock() - cpu0
     if prof is not None:
         prof.disable()
         prof.dump_stats(os.environ["CETS_BENCH_PROFILE"] + ".client0")
+    connection.close()
     queue.put((sent, refused, cpu))
 
 
@@ -262,14 +289,16 @@ def run_batched(args, dbname: str, pg: dict, facts: dict) -> int:
 
     connections.close_all()
     ctx = mp.get_context("spawn")
-    barrier, queue, stop = ctx.Barrier(args.clients + 2), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=batched_worker, args=(n, dbname, args.seconds, args.window, barrier, queue)) for n in range(args.clients)]
+    nproc = min(args.processes or args.clients, args.clients)
+    groups = [list(range(args.clients))[i::nproc] for i in range(nproc)]  # the clients as threads, spread over the processes
+    barrier, queue, stop = ctx.Barrier(nproc + 2), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=batched_worker, args=(ns, dbname, args.seconds, args.window, barrier, queue)) for ns in groups]
     seqp = ctx.Process(target=sequencer, args=(dbname, args.batch, stop, barrier, queue))
     for p in [*procs, seqp]:
         p.start()
     barrier.wait()
     t0 = time.perf_counter()
-    results = [queue.get() for _ in procs]
+    results = [queue.get() for _ in range(args.clients)]
     stop.set()
     seq_out = queue.get()
     elapsed = time.perf_counter() - t0
@@ -298,7 +327,8 @@ def run_batched(args, dbname: str, pg: dict, facts: dict) -> int:
     ok = audit.ok and not fund_problems and not unapplied
     out = {
         "benchmark": "trading_e2e", "mode": "batched", "quick": args.quick,
-        "clients": args.clients, "window": args.window, "batch": args.batch, "seconds": round(elapsed, 1), "commands": orders, "accepted": accepted,
+        "clients": args.clients, "client_processes": nproc,
+        "window": args.window, "batch": args.batch, "seconds": round(elapsed, 1), "commands": orders, "accepted": accepted,
         "rejected": rejected, "trades": trades, "accepted_per_s": cps, "trades_per_s": round(trades / elapsed, 1),
         "p50_ms": round(1000 * statistics.median(lat), 2) if lat else None,
         "p99_ms": round(1000 * lat[int(0.99 * (len(lat) - 1))], 2) if lat else None,
@@ -337,6 +367,9 @@ def main() -> int:
                          "batched: the group commit — clients append, one sequencer process drains in batches")
     ap.add_argument("--batch", type=int, default=500, help="batched: most commands per sequencer transaction")
     ap.add_argument("--window", type=int, default=64, help="batched: most commands of one client appended and not yet applied")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="batched: host the clients as threads of this many processes (default 1, as pgbench -j runs its clients "
+                         "as threads of one process; = --clients: one process per client)")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--no-json", action="store_true")
     args = ap.parse_args()

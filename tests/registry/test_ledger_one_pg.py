@@ -156,3 +156,29 @@ def test_two_requests_racing_with_one_key_post_it_once(world):
     held = dict(Holding.objects.filter(unit_type=world.cea, position=Position.REGISTRY).values_list("account_id", "quantity"))
     assert held[sd1.pk] + held[zj1.pk] == 2_000 - 12 and held[sd2.pk] == 12  # each round moved one tonne, once
     assert audit_verify().ok
+
+
+def test_a_retry_is_answered_before_a_refusal_the_accounts_would_now_meet(world):
+    """The statement reads a key only when it needs to (migration registry 0012): a retry whose debit account no longer
+    holds enough, or whose account has been frozen since, is still answered with its entry, not R0302 or R0103 — the
+    ledger's precedence — and writes nothing; a new key on the same accounts is refused."""
+    total = system_account("national", AccountKind.NATIONAL_TOTAL)
+    sd1, sd2 = world.accounts[SD_1], world.accounts[SD_2]
+    transfer_post(key="p-0", kind=TransferKind.ISSUE, unit_type=world.cea, debit=Leg(total, Position.REGISTRY),
+                  credit=Leg(sd1, Position.REGISTRY), quantity=100)
+
+    def post(key: str, quantity: int):
+        return transfer_post(key=key, kind=TransferKind.TRANSFER, unit_type=world.cea, debit=Leg(sd1, Position.REGISTRY),
+                             credit=Leg(sd2, Position.REGISTRY), quantity=quantity)
+
+    first = post("p-1", 100)  # sd1 now holds nothing
+    before = state()
+    again = post("p-1", 100)
+    assert (again.seq, again.hash) == (first.seq, first.hash) and state() == before
+    with pytest.raises(CetsError) as err:
+        post("p-2", 100)
+    assert err.value.code == "R0302" and state() == before
+    type(sd1).objects.filter(pk=sd1.pk).update(status="frozen")  # the caller's object still says open: the statement finds it stale
+    again = post("p-1", 100)  # and answers the key first
+    assert (again.seq, again.hash) == (first.seq, first.hash) and state() == before
+    assert audit_verify().ok
