@@ -153,7 +153,7 @@ SQL_POST_FN = ("SELECT status, seq, debit_prev, credit_prev, hash, available FRO
                "%s::text, %s::text, %s::text, %s::bigint, %s::text, %s::text, %s::bigint, %s::text, %s::bigint, %s::bigint, %s::bigint, "
                "%s::timestamptz, %s::timestamptz, %s::bigint, %s::text)")
 
-# The whole single transfer in one statement (migration registry 0010, ``cets_ledger_post_one``): the above, plus the
+# The whole single transfer in one statement (migration registry 0010, body 0012, ``cets_ledger_post_one``): the above, plus the
 # answer to a retry (the earlier entry's row), the holders' notices and their e-mail recipients. Outside a transaction
 # it is its own transaction: one round trip, commit included (:func:`cets.registry.services.transfers.transfer_post`).
 SQL_POST_ONE = ("SELECT status, seq, debit_prev, credit_prev, hash, available, notice_ids, mail_org, mail_user, mail_email, e_kind, "

@@ -239,7 +239,7 @@ def _post_function(conn, key, kind, unit_type, debit, credit, quantity, referenc
 def _post_one(conn, key, kind, unit_type, debit, credit, quantity, reference, related, actor, approver, effective_at, beneficiary,
               via_exchange, digest_args):
     """PostgreSQL, a unit type without serial numbers: the whole transfer in one statement, ``cets_ledger_post_one``
-    (migration registry 0010) — lock, retry answer, confirmation of the checked accounts, debit, credit, journal row
+    (migration registry 0010, body 0012) — lock, retry answer, confirmation of the checked accounts, debit, credit, journal row
     and hash, heads, the holders' notices and their e-mail recipients. Outside a transaction the statement is its own
     transaction (one round trip, commit included); inside the caller's it runs there without a savepoint, because it
     writes nothing unless it posts (a refusal is raised after the statement, and leaves the caller's transaction
