@@ -229,3 +229,27 @@ def test_batch_on_postgresql_writes_what_line_by_line_writes_with_its_notices(wo
     batch, by_line = one(issuance_batch_post), one(issuance_lines_post)
     assert batch == by_line
     assert batch[2] and len(batch[0]["journal"]) == 60 and len(batch[1]) == 60
+
+
+def test_batch_mails_the_members_it_read_with_its_notices(world, mailoutbox, django_capture_on_commit_callbacks):
+    """The batch reads the notified organisations' members with an address in its own transaction (one statement, an
+    array) and mails them after the commit — the same messages the line-by-line path sends after reading them then —
+    and stamps those notices; an organisation without such a member gets no mail."""
+    from cets.parties.models import Notification
+    from cets.registry.services import IssuanceLine, issuance_batch_post, issuance_lines_post
+
+    world.entity_sd1_user.email = "sd1@example.cn"
+    world.entity_sd1_user.save()
+    nums = [world.accounts[c].number for c in (SD_1, SD_2)]
+    sent = {}
+    for name, post in (("batch", issuance_batch_post), ("lines", issuance_lines_post)):
+        mailoutbox.clear()
+        first = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        with django_capture_on_commit_callbacks(execute=True):
+            post(key=f"m-{name}", unit_type=world.cea, lines=[IssuanceLine(nums[i % 2], 10 + i) for i in range(60)], actor=world.registry_a,
+                 approver=world.registry_b)
+        mine = Notification.objects.filter(pk__gt=first)
+        assert mine.count() == 60
+        assert set(mine.filter(emailed_at__isnull=False).values_list("organisation_id", flat=True)) == {world.sd1.pk}
+        sent[name] = sorted((tuple(m.to), m.subject.replace(f"m-{name}", "m")) for m in mailoutbox)
+    assert len(sent["batch"]) == 30 and sent["batch"] == sent["lines"]

@@ -394,7 +394,9 @@ def allocation_issue_propose(*, year: int, stage: str, unit_type: UnitType, acto
             raise CetsError(A0106, a.entity.uscc)
         account, beneficiary = dest[a.entity_id]
         lines.append(IssuanceLine(account=account, quantity=qty, reference=f"{year} {sector} {label} {a.entity.uscc}", beneficiary=beneficiary))
-    _scope(market, sector, year).filter(entity_id__in=ids).update(proposal_key=key)
+    # the rows just read (locked on the set-based path) are the scope's, less the blocked: one UPDATE by the scope's
+    # own filter, not by a list of thousands of ids
+    (scope.exclude(entity_id__in=list(blocked)) if blocked else scope).update(proposal_key=key)
     if bureau:
         return free_allocation_propose(key=key, unit_type=unit_type, lines=lines, actor=actor, province=province, effective_at=effective_at,
                                        note=f"{year} {market} {sector} {label}", basis={"stage": stage, "entities": len(lines)})

@@ -52,18 +52,23 @@ def notify(*, organisation, kind: str, title_zh: str, title_en: str, body_zh: st
                                body_en=body_en, link=link, user_id=user.pk if user is not None else None)])[0]
 
 
-def notify_many(notices: Sequence[Notice], *, at=None) -> list[Notification]:
+def notify_many(notices: Sequence[Notice], *, at=None, people: dict[int, list[tuple[int, str]]] | None = None) -> list[Notification]:
     """Write many notifications with one ``bulk_create`` (set-based: a batch of thousands of entries is one
     statement per 1,000 rows, not one per notice) in the caller's transaction; e-mail them on commit.
-    ``at``: their time (default now; the ledger passes its entry's ``recorded_at``)."""
+    ``at``: their time (default now; the ledger passes its entry's ``recorded_at``). ``people``: the recipients
+    (organisation id → [(user id, address)], :func:`recipients`) when the caller read them in its transaction — then
+    nothing more is read, and nothing is done after the commit when none of the organisations has one."""
     if not notices:
         return []
     now = at or timezone.now()
     conn = transaction.get_connection()
     if conn.vendor == "postgresql" and len(notices) >= COPY_FROM:
         rows = _copy(conn, notices, now)
-        written = list(rows)
-        transaction.on_commit(lambda: _email(written))
+        if people is not None:
+            email_written(rows, people)
+        else:
+            written = list(rows)
+            transaction.on_commit(lambda: _email(written))
         return rows
     rows = Notification.objects.bulk_create([
         Notification(organisation_id=n.organisation_id, user_id=n.user_id, kind=n.kind[:32], title_zh=n.title_zh[:MAX_TITLE],
@@ -71,10 +76,31 @@ def notify_many(notices: Sequence[Notice], *, at=None) -> list[Notification]:
         for n in notices], batch_size=1000)
     if any(r.pk is None for r in rows):  # a backend that does not return ids: find them by time and organisation
         rows = list(Notification.objects.filter(created_at=now, organisation_id__in={n.organisation_id for n in notices}))
-    written = list(rows)
-    transaction.on_commit(lambda: _email(written))
+    if people is not None:
+        email_written(rows, people)
+    else:
+        written = list(rows)
+        transaction.on_commit(lambda: _email(written))
     return rows
 
+
+def recipients(rows) -> dict[int, list[tuple[int, str]]]:
+    """organisation id → [(user id, e-mail address)] of the active members with an address, from ``rows`` of
+    (organisation id, user id, address) — what a caller read with :func:`recipients_sql` (or the ORM) in its own
+    transaction, for :func:`notify_many` and :func:`email_written`."""
+    people: dict[int, list[tuple[int, str]]] = {}
+    for org_id, uid, email in rows:
+        people.setdefault(org_id, []).append((uid, email))
+    return people
+
+
+def recipients_sql() -> str:
+    """The active members with an address of the organisations in an IN list (``{marks}``): (organisation id, user
+    id, address), in organisation and user order — what :func:`_email` reads when not given the recipients."""
+    from django.contrib.auth import get_user_model
+
+    return (f"SELECT m.organisation_id, m.user_id, u.email FROM {Membership._meta.db_table} m JOIN {get_user_model()._meta.db_table} u "
+            "ON u.id = m.user_id WHERE u.is_active AND u.email <> '' AND m.organisation_id IN ({marks}) ORDER BY m.organisation_id, m.user_id")
 
 COPY_FROM = 50  # PostgreSQL: from this many notices on (a batch's), COPY instead of a multi-row INSERT
 _COPY_COLS = ("id", "organisation_id", "user_id", "kind", "title_zh", "title_en", "body_zh", "body_en", "link", "created_at")

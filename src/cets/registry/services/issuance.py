@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from cets.core.errors import CetsError
 from cets.parties.models import Organisation
-from cets.parties.notifications import notify_many
+from cets.parties.notifications import notify_many, recipients, recipients_sql
 
 from .. import chain
 from ..checks import R0101, R0301, R0302, R0401, R1401, R1402
@@ -323,6 +323,8 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
         d, c = rows[e[4]], rows[e[6]]  # [seq, *T_COLS]: key 1, kind 2, debit 4/5, credit 6/7, quantity 8, reference 9
         notices += entry_notices(key=e[1], kind=e[2], unit_type_code=unit_type.code, quantity=e[8], debit=Party(d.number, d.kind, holders.get(d.pk)),
                                  debit_position=e[5], credit=Party(c.number, c.kind, holders.get(c.pk)), credit_position=e[7], reference=e[9])
-    notify_many(notices)
+    with conn.cursor() as cur:  # their e-mail recipients, read here: one statement (an array on PostgreSQL), none after the commit
+        people = recipients(select_any(cur, vendor, recipients_sql(), sorted({n.organisation_id for n in notices})))
+    notify_many(notices, people=people)
     return result
 
