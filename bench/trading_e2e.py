@@ -19,7 +19,9 @@ One invocation:
 ``--mode batched`` (issue 19, the group commit): the same workload appended through ``order_place_queued`` /
 ``order_take_queued`` (each append one statement on PostgreSQL, its own transaction; its commit is the
 acknowledgement of receipt; the take names the quote still in the queue), each client keeping at most ``--window``
-commands not yet applied (it sleeps on the applied position's notifications, ``wait_applied``, no polling); one
+commands not yet applied (it sleeps on the applied position's notifications, ``wait_applied``, no polling); the
+clients are threads of one process, each with its own connection, as pgbench hosts its own (``--processes P`` spreads
+them over P processes); one
 sequencer process drains the log in batches of up to ``--batch`` (``sequencer_drain``: pre-trade checks in memory,
 the book, settlement of the batch's trades set-based, one commit per batch). Accepted commands per second count
 from the start until the sequencer has applied the last; the latency of a command runs from its append's start to
