@@ -427,6 +427,7 @@ def client(n: int, accounts: list, ut, seconds: float, ready, go, queue, release
             result["profile"] = buf.getvalue()
     except BaseException as e:  # noqa: BLE001 - the parent reports it
         result["fatal"] = f"{type(e).__name__}: {e}"
+        ready.abort()  # the process's other clients and the start do not wait for this one
     queue.put(result)
     release.wait(timeout=120)  # keep the backend until the parent has sampled its CPU
     connection.close()

@@ -172,7 +172,11 @@ def batched_worker(ns: list[int], dbname: str, seconds: float, window: int, barr
     threads = [threading.Thread(target=batched_client, args=(n, orgs, seconds, window, ready, go, queue, len(ns) > 1)) for n in ns]
     for t in threads:
         t.start()
-    ready.wait(timeout=300)
+    try:
+        ready.wait(timeout=300)
+    except threading.BrokenBarrierError:
+        barrier.abort()  # a client could not start: the run stops here instead of waiting for it
+        raise
     barrier.wait()
     go.set()
     for t in threads:
@@ -204,7 +208,11 @@ def batched_client(n: int, orgs: list, seconds: float, window: int, ready, go, q
         import cProfile
 
         prof = cProfile.Profile()
-    connection.ensure_connection()
+    try:
+        connection.ensure_connection()
+    except Exception:
+        ready.abort()
+        raise
     clock = time.thread_time if threaded else time.process_time
     ready.wait(timeout=300)
     go.wait(timeout=300)
