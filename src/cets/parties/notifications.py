@@ -64,11 +64,7 @@ def notify_many(notices: Sequence[Notice], *, at=None, people: dict[int, list[tu
     conn = transaction.get_connection()
     if conn.vendor == "postgresql" and len(notices) >= COPY_FROM:
         rows = _copy(conn, notices, now)
-        if people is not None:
-            email_written(rows, people)
-        else:
-            written = list(rows)
-            transaction.on_commit(lambda: _email(written))
+        _mail_after_commit(rows, people)
         return rows
     rows = Notification.objects.bulk_create([
         Notification(organisation_id=n.organisation_id, user_id=n.user_id, kind=n.kind[:32], title_zh=n.title_zh[:MAX_TITLE],
@@ -76,12 +72,18 @@ def notify_many(notices: Sequence[Notice], *, at=None, people: dict[int, list[tu
         for n in notices], batch_size=1000)
     if any(r.pk is None for r in rows):  # a backend that does not return ids: find them by time and organisation
         rows = list(Notification.objects.filter(created_at=now, organisation_id__in={n.organisation_id for n in notices}))
+    _mail_after_commit(rows, people)
+    return rows
+
+
+def _mail_after_commit(rows: list[Notification], people: dict[int, list[tuple[int, str]]] | None) -> None:
+    """E-mail ``rows`` after the commit: to ``people`` if the caller read them (nothing at all when none of the
+    organisations has a member with an address), else to the recipients :func:`_email` reads then."""
     if people is not None:
         email_written(rows, people)
     else:
         written = list(rows)
         transaction.on_commit(lambda: _email(written))
-    return rows
 
 
 def recipients(rows) -> dict[int, list[tuple[int, str]]]:
@@ -101,6 +103,7 @@ def recipients_sql() -> str:
 
     return (f"SELECT m.organisation_id, m.user_id, u.email FROM {Membership._meta.db_table} m JOIN {get_user_model()._meta.db_table} u "
             "ON u.id = m.user_id WHERE u.is_active AND u.email <> '' AND m.organisation_id IN ({marks}) ORDER BY m.organisation_id, m.user_id")
+
 
 COPY_FROM = 50  # PostgreSQL: from this many notices on (a batch's), COPY instead of a multi-row INSERT
 _COPY_COLS = ("id", "organisation_id", "user_id", "kind", "title_zh", "title_en", "body_zh", "body_en", "link", "created_at")
@@ -158,10 +161,8 @@ def _email(written: list[Notification], people: dict[int, list[tuple[int, str]]]
         notes = sorted(written, key=lambda n: n.pk)
         if people is None:
             orgs = {n.organisation_id for n in notes}
-            people = {}
-            for org_id, uid, email in (Membership.objects.filter(organisation_id__in=orgs, user__is_active=True).exclude(user__email="")
-                                       .values_list("organisation_id", "user_id", "user__email")):
-                people.setdefault(org_id, []).append((uid, email))
+            people = recipients(Membership.objects.filter(organisation_id__in=orgs, user__is_active=True).exclude(user__email="")
+                                .values_list("organisation_id", "user_id", "user__email"))
         messages, sent = [], []
         for n in notes:
             to = [email for uid, email in people.get(n.organisation_id, []) if n.user_id is None or uid == n.user_id]

@@ -13,7 +13,7 @@ from cets.core.db import prepared_cursor
 from cets.core.errors import CetsError
 from cets.parties.access import membership_of
 from cets.parties.models import Organisation
-from cets.parties.notifications import MAX_TITLE, email_written, notify_many, written_notices
+from cets.parties.notifications import MAX_TITLE, email_written, notify_many, recipients, written_notices
 
 from .. import chain
 from ..checks import R0101, R0302, R0401, R0506
@@ -292,10 +292,7 @@ def _post_one(conn, key, kind, unit_type, debit, credit, quantity, reference, re
         t._state.adding = False
         return t
     if mail_email:
-        people: dict[int, list[tuple[int, str]]] = {}
-        for org_id, uid, email in zip(mail_org, mail_user, mail_email):
-            people.setdefault(org_id, []).append((uid, email))
-        email_written(written_notices(notice_ids, notices, now), people)
+        email_written(written_notices(notice_ids, notices, now), recipients(zip(mail_org, mail_user, mail_email)))
     return Transfer(seq=seq, key=key, kind=kind, unit_type=unit_type, debit_account_id=d_acc.pk if d_acc else None,
                     debit_position=d_pos, credit_account_id=c_acc.pk, credit_position=credit.position,
                     quantity=quantity, reference=reference, related=related, beneficiary=beneficiary, actor=actor, approver=approver,

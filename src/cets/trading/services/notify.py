@@ -36,7 +36,8 @@ def _listen(conn) -> object:
 
 
 def wait_applied(*, market: str, seq: int, timeout: float) -> int:
-    """Wait until ``market``'s log is applied up to command ``seq`` (int), at most ``timeout`` seconds. Returns the
+    """Wait until ``market``'s log is applied up to command ``seq`` (int), at most ``timeout`` seconds (a duration for
+    the clock, int or float; no quantity of units or money passes here). Returns the
     applied position last known: ≥ ``seq`` unless the wait timed out (the caller reads its order row either way).
     Outside a transaction on PostgreSQL it sleeps on the notifications of ``cets_applied``; inside one, or on SQLite,
     it reads the position every :data:`POLL_S` seconds."""
