@@ -169,6 +169,39 @@ def test_queued_refusals_freeze_nothing(three, django_assert_max_num_queries):
     assert audit_verify().ok and not funds_verify()
 
 
+def test_a_queued_take_names_only_a_quote_still_takeable(three):
+    """T0211 at the queued entry for whatever a take may not name — a filled quote, a voided (rejected) order, a take,
+    a take still in the queue, the day's opening command, a quote of another market, a sequence number that is no
+    command or no integer — while a resting quote and one still in the queue are taken (the quote is read by its key
+    alone, the rest checked in Python: dropping the market, kind or status condition fails this test; a voided order
+    is always rejected, so its condition only guards the statement's old meaning)."""
+    zj, sd1, sd2 = three["zj1"], three["sd1"], three["sd2"]
+    filled = ts.order_place_queued(key="t-q1", participant=sd1, instrument="CEA23", method="listing", side="S", price_fen=9_500, quantity_t=10,
+                                   actor=None)
+    take = ts.order_take_queued(key="t-t1", participant=sd2, quote_seq=filled.seq, quantity_t=10, actor=None)
+    rejected = ts.order_place_queued(key="t-q2", participant=zj, instrument="CEA23", method="listing", side="B", price_fen=9_500, quantity_t=300,
+                                     actor=None)
+    resting = ts.order_place_queued(key="t-q3", participant=sd1, instrument="CEA23", method="listing", side="S", price_fen=9_500, quantity_t=10,
+                                    actor=None)
+    ts.sequencer_drain(market="national")
+    filled.refresh_from_db(), rejected.refresh_from_db()
+    assert (filled.status, rejected.status, rejected.voided) == (Order.Status.FILLED, Order.Status.REJECTED, True)
+    opening = Order.objects.filter(kind=Order.Kind.OPEN_DAY).values_list("seq", flat=True).first()
+    queued = ts.order_place_queued(key="t-q4", participant=sd1, instrument="CEA23", method="listing", side="S", price_fen=9_500, quantity_t=10,
+                                   actor=None)
+    in_queue = ts.order_take_queued(key="t-t2", participant=sd2, quote_seq=resting.seq, quantity_t=1, actor=None)
+    for n, (seq, market) in enumerate([(filled.seq, "national"), (rejected.seq, "national"), (take.seq, "national"), (in_queue.seq, "national"),
+                                       (opening, "national"),
+                                       (resting.seq, "ccer"), (10**12, "national"), (True, "national"), (str(resting.seq), "national")]):
+        with pytest.raises(CetsError) as e:
+            ts.order_take_queued(key=f"t-x{n}", participant=sd2, quote_seq=seq, quantity_t=1, actor=None, market=market)
+        assert e.value.code == "T0211", (n, e.value.code)
+    assert not Order.objects.filter(key__startswith="t-x").exists()
+    for n, quote in enumerate([resting, queued]):
+        o = ts.order_take_queued(key=f"t-ok{n}", participant=sd2, quote_seq=quote.seq, quantity_t=1, actor=None)
+        assert (o.status, o.target_id, o.price_fen, o.side) == (Order.Status.RECEIVED, quote.seq, 9_500, "B")
+
+
 def test_settlement_refusal_falls_back_to_trade_by_trade(three):
     """The buyer's registry account is frozen after its take was appended (the checks in memory read it as it was
     when the batch started … but the account is frozen before the batch): the hold of the quote settles, the take's
