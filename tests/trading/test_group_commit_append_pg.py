@@ -131,3 +131,37 @@ def test_a_suspended_members_client_is_refused_t0502_by_both_paths(three, member
         assert e.value.code == "T0502"
         assert _place(sd2, f"other-{portable}", side="B").status == Order.Status.RECEIVED  # another member's client goes on
     assert not Order.objects.filter(key__startswith="susp-").exists()
+
+
+def test_one_statement_appends_many_commands_each_with_its_own_answer(three, monkeypatch):  # noqa: F811
+    """The group commit's statement over several callers' commands (``appends_write``, as :class:`Appender` sends it):
+    each command written is the row the portable path writes for it, in the callers' order; a command a check refuses
+    (a frozen account), one whose key is in the log, and a second command of the same key are answered None and write
+    nothing — their callers then take the portable path, which names the refusal or answers the retry."""
+    from cets.registry.models import Account, AccountStatus
+
+    sd1, sd2, zj = three["sd1"], three["sd2"], three["zj1"]
+    quote = _place(sd1, "m-quote")
+    Account.objects.filter(holder=zj, market="national").update(status=AccountStatus.FROZEN)
+    rules = orders.market_rules("national", AT.date())
+
+    def fields(key, participant, side, q, **kw):
+        return dict(key=key, kind=Order.Kind.PLACE, trading_day=AT.date(), instrument="CEA23", method="listing", side=side, price_fen=9_500,
+                    quantity_t=q, remaining_t=q, participant=participant, actor=None, entered_at=AT, **kw)
+
+    take = dict(fields("m-take", sd2, "B", 5), kind=Order.Kind.TAKE, target_id=quote.seq)
+    commands = [fields("m-a", sd1, "S", 10), fields("m-frozen", zj, "S", 10), take, fields("m-quote", sd1, "S", 99),
+                fields("m-b", sd2, "B", 20), fields("m-a", sd2, "B", 30)]
+    got = ts.appends_write(connection, "national", [(rules, f) for f in commands])
+    assert [o is not None for o in got] == [True, False, True, False, True, False]
+    written = [o for o in got if o is not None]
+    assert [o.key for o in written] == ["m-a", "m-take", "m-b"]
+    assert [o.seq for o in written] == sorted(o.seq for o in written) and written[0].seq > quote.seq
+    assert not Order.objects.filter(key="m-frozen").exists() and Order.objects.get(key="m-a").participant_id == sd1.pk
+    with monkeypatch.context() as m:
+        _portable(m)
+        alone = [_place(sd1, "p-a", quantity_t=10), ts.order_take_queued(key="p-take", participant=sd2, quote_seq=quote.seq, quantity_t=5,
+                                                                          actor=None, at=AT), _place(sd2, "p-b", side="B", quantity_t=20)]
+    for o, p in zip(written, alone):
+        assert _row(o) == _row(p), o.key
+        assert (o.account_id, o.status, o.queued) == (p.account_id, Order.Status.RECEIVED, True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -50,6 +49,7 @@ from ..calendar import in_session, is_trading_day, parse_sessions
 from ..checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303, T0501, T0502
 from ..models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
 from . import funds
+from .appends import APPEND_LOCK_CLASS, APPENDER, append_key, appends_write, bound_type
 from .groupcommit import Deferred, Fallback, PendingTrade
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -290,14 +290,7 @@ def _append_lock(market: str) -> None:
     conn = transaction.get_connection()
     if conn.vendor == "postgresql":
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_APPEND_LOCK_CLASS, _append_key(market)])
-
-
-_APPEND_LOCK_CLASS = 19_0001  # the advisory lock space of the command log (issue 19)
-
-
-def _append_key(market: str) -> int:
-    return zlib.crc32(market.encode()) & 0x7FFFFFFF
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [APPEND_LOCK_CLASS, append_key(market)])
 
 
 def _log_horizon(market: str) -> int | None:
@@ -309,10 +302,10 @@ def _log_horizon(market: str) -> int | None:
     conn = transaction.get_connection()
     if conn.vendor != "postgresql":
         return None
-    key = _append_key(market)
+    key = append_key(market)
     with prepared_cursor(conn) as cur:
         cur.execute(f"SELECT COALESCE((SELECT seq FROM {Order._meta.db_table} WHERE market = %s ORDER BY seq DESC LIMIT 1), 0), pg_advisory_unlock(%s, %s) "
-                    "FROM (SELECT pg_advisory_lock(%s, %s)) AS barrier", [market, _APPEND_LOCK_CLASS, key, _APPEND_LOCK_CLASS, key], prepare=True)
+                    "FROM (SELECT pg_advisory_lock(%s, %s)) AS barrier", [market, APPEND_LOCK_CLASS, key, APPEND_LOCK_CLASS, key], prepare=True)
         return cur.fetchone()[0]
 
 
@@ -508,65 +501,15 @@ def _append_statement(conn, market: str, fields: dict) -> Order:
     o = Order(market=market, queued=True, **fields)
     cols = [f for f in Order._meta.concrete_fields if f.column != "seq"]
     values = [f.get_db_prep_save(getattr(o, f.attname), conn) for f in cols]
-    marks = ", ".join(f"%s::{f.db_type(conn)}" for f in cols)
+    marks = ", ".join(f"%s::{bound_type(f, conn)}" for f in cols)
     sql = (f"INSERT INTO {Order._meta.db_table} ({', '.join(f.column for f in cols)}) SELECT {marks} "
            f"FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS lock ON CONFLICT (key) DO NOTHING RETURNING seq")
     with conn.cursor() as cur:
-        cur.execute(sql, [*values, _APPEND_LOCK_CLASS, _append_key(market)])
+        cur.execute(sql, [*values, APPEND_LOCK_CLASS, append_key(market)])
         row = cur.fetchone()
     if row is None:
         return Order.objects.get(key=fields["key"])
     o.seq = o.pk = row[0]
-    o._state.adding, o._state.db = False, conn.alias
-    return o
-
-
-_CHECKED_SQL: list[str] = []  # the checked append's text, built once per process from the model
-
-
-def _checked_sql(conn) -> str:
-    """The text of :func:`_append_checked`: :func:`_append_statement`'s INSERT … SELECT whose ``account_id`` is the
-    participant's registry account in the market, read in the same statement, and which yields no row unless that
-    account is open and of a kind the pack lets trade the subject and the market has no suspended member."""
-    if not _CHECKED_SQL:
-        from ..models import ExchangeMember
-
-        cols = [f for f in Order._meta.concrete_fields if f.column != "seq"]
-        marks = ", ".join("a.id" if f.column == "account_id" else f"%s::{f.db_type(conn)}" for f in cols)
-        acc, em = Account._meta.db_table, ExchangeMember._meta.db_table
-        _CHECKED_SQL.append(
-            f"INSERT INTO {Order._meta.db_table} ({', '.join(f.column for f in cols)}) SELECT {marks} "
-            f"FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS lock, "
-            f"(SELECT id, kind, status FROM {acc} WHERE holder_id = %s AND market = %s ORDER BY id LIMIT 1) AS a "
-            f"WHERE a.status = %s AND (%s::text[] IS NULL OR a.kind = ANY(%s::text[])) "
-            f"AND NOT EXISTS (SELECT 1 FROM {em} m WHERE m.market = %s AND m.status = %s) "
-            f"ON CONFLICT (key) DO NOTHING RETURNING seq, account_id")
-    return _CHECKED_SQL[0]
-
-
-def _append_checked(conn, market: str, rules: MarketRules, fields: dict) -> Order | None:
-    """PostgreSQL: a queued command appended in ONE statement (one round trip; in autocommit its own transaction)
-    together with the trading-rights checks of :func:`_rights_check` and :func:`_registry_account` — the participant's
-    account in ``market`` open (T0208) and of a kind the pack's ``[trading_rights]`` lets trade the subject (T0501), no
-    suspended exchange member in the market (T0502) — and the append lock of :func:`_append_statement`. Returns the
-    order (received, ``account_id`` set), or None when the statement wrote nothing (a check failed, or the key is in
-    the log already): the caller then runs the portable checks, which name the refusal or answer the retry."""
-    from ..models import ExchangeMember
-
-    o = Order(market=market, queued=True, **fields)
-    cols = [f for f in Order._meta.concrete_fields if f.column != "seq" and f.column != "account_id"]
-    values = [f.get_db_prep_save(getattr(o, f.attname), conn) for f in cols]
-    rights = dict(rules.trading_rights)
-    kinds = rights.get(fields["instrument"], rights.get("*"))
-    kinds = sorted(kinds) if kinds is not None else None
-    with prepared_cursor(conn) as cur:
-        cur.execute(_checked_sql(conn), [*values, _APPEND_LOCK_CLASS, _append_key(market), fields["participant"].pk, market,
-                                         AccountStatus.OPEN, kinds, kinds, market, ExchangeMember.Status.SUSPENDED], prepare=True)
-        row = cur.fetchone()
-    if row is None:
-        return None
-    o.seq = o.pk = row[0]
-    o.account_id = row[1]
     o._state.adding, o._state.db = False, conn.alias
     return o
 
@@ -645,9 +588,10 @@ _TAKEABLE = frozenset({Order.Status.RESTING, Order.Status.RECEIVED})
 
 def _append_fast(market: str, rules: MarketRules, fields: dict, *, day_open: bool = True) -> Order | None:
     """On PostgreSQL, when the subject's day is open (``day_open``: read at most once a second), the command appended
-    with its trading-rights checks in one statement (:func:`_append_checked`); None elsewhere, or when that statement
-    wrote nothing — then the caller runs the portable checks in their documented order (T0501/T0502, T0205 day not
-    opened, T0208), which name the refusal, and appends (or answers the retry)."""
+    with its trading-rights checks in one statement (:func:`.appends.appends_write`) — through the process's group
+    commit (:data:`.appends.APPENDER`) in autocommit, alone inside the caller's transaction; None elsewhere, or when
+    nothing was written — then the caller runs the portable checks in their documented order (T0501/T0502, T0205 day
+    not opened, T0208), which name the refusal, and appends (or answers the retry)."""
     conn = transaction.get_connection()
     if conn.vendor != "postgresql":
         return None
@@ -657,7 +601,9 @@ def _append_fast(market: str, rules: MarketRules, fields: dict, *, day_open: boo
             _recently(("open", market, instrument, day), lambda: _require_day_open(market, instrument, day))
         except CetsError:
             return None
-    return _append_checked(conn, market, rules, fields)
+    if conn.in_atomic_block or not conn.get_autocommit():
+        return appends_write(conn, market, [(rules, fields)])[0]
+    return APPENDER.append(conn, market, rules, fields)
 
 
 def _append(market: str, **fields) -> Order:

@@ -1,0 +1,188 @@
+"""The entry side of the exchange's group commit (issue 19): queued commands appended to the command log in batches.
+
+A queued command (:func:`.orders.order_place_queued`, :func:`.orders.order_take_queued`) is acknowledged when its
+append has committed. On PostgreSQL the append is one statement, :func:`appends_write`, which also makes the
+trading-rights checks of the portable path — the participant's registry account in the market open (T0208) and of
+a kind the pack's ``[trading_rights]`` lets trade the subject (T0501), no suspended exchange member in the market
+(T0502) — and takes the log's append lock shared (:func:`.orders._append_lock`) before any ``seq`` is made. The
+statement writes any number of commands: :class:`Appender` gathers the commands the threads of one process enter
+while the previous statement runs and writes them with the next one — one round trip, one transaction and one WAL
+flush for all of them — and answers each caller only after that statement has committed, so the acknowledgement of
+receipt stays durable. It has no thread of its own: the first caller that finds no statement in flight writes
+the batch on its own connection (a leader; the others wait for it), as PostgreSQL groups the WAL flushes of
+concurrent commits. A caller inside a transaction appends alone in that transaction (its commit is the caller's).
+
+A command the statement does not write (a check failed, or its key is in the log already, or another command of
+the batch has the same key) is answered ``None``: the caller then runs the portable checks in their documented
+order, which name the refusal, or answers the retry with the first command of that key. If the statement fails as
+a whole (a value the database refuses), each command of the batch is written alone, so one caller's error is
+nobody else's.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import zlib
+from dataclasses import dataclass
+
+from cets.core.db import prepared_cursor
+from cets.registry.models import Account, AccountStatus
+
+from ..models import ExchangeMember, Order
+
+APPEND_LOCK_CLASS = 19_0001  # the advisory lock space of the command log (issue 19)
+
+
+def append_key(market: str) -> int:
+    """The command log's append lock of ``market`` within :data:`APPEND_LOCK_CLASS` (int)."""
+    return zlib.crc32(market.encode()) & 0x7FFFFFFF
+
+
+def bound_type(f, conn) -> str:
+    """The SQL type a parameter bound for model field ``f`` is cast to: the column's type without its length
+    (``varchar(120)`` → ``varchar``), so that the column's own assignment refuses an over-long value — an explicit cast
+    to ``varchar(120)`` would cut it to 120 characters without a word."""
+    return re.sub(r"\(\d+\)", "", f.db_type(conn))
+
+
+def _columns() -> list:
+    """The order's columns an append writes: all but ``seq`` (the sequence's) and ``account_id`` (read by the checks)."""
+    return [f for f in Order._meta.concrete_fields if f.column not in ("seq", "account_id")]
+
+
+_SQL: list[str] = []  # the statement's text, built once per process from the model
+
+
+def _sql(conn) -> str:
+    """``INSERT … SELECT`` over one array per column (``unnest … WITH ORDINALITY``, in the callers' order): each row's
+    ``account_id`` is its participant's registry account in the market (the lowest id), read in the same statement,
+    and a row is written only if that account is open and of a kind the row's subject admits and the market has no
+    suspended member; ``ON CONFLICT (key) DO NOTHING``; returns ``seq, account_id, key`` of the rows written."""
+    if not _SQL:
+        cols = _columns()
+        names = [f.column for f in cols]
+        arrays = ", ".join(f"%s::{bound_type(f, conn)}[]" for f in cols)
+        acc, em = Account._meta.db_table, ExchangeMember._meta.db_table
+        _SQL.append(
+            f"INSERT INTO {Order._meta.db_table} ({', '.join(names)}, account_id) SELECT {', '.join('v.' + n for n in names)}, a.id "
+            f"FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS lock, "
+            f"unnest({arrays}, %s::text[]) WITH ORDINALITY AS v({', '.join(names)}, kinds, n), "
+            f"LATERAL (SELECT id, kind, status FROM {acc} WHERE holder_id = v.participant_id AND market = v.market ORDER BY id LIMIT 1) AS a "
+            f"WHERE a.status = %s AND (v.kinds IS NULL OR a.kind = ANY(string_to_array(v.kinds, ','))) "
+            f"AND NOT EXISTS (SELECT 1 FROM {em} m WHERE m.market = %s AND m.status = %s) "
+            f"ORDER BY v.n ON CONFLICT (key) DO NOTHING RETURNING seq, account_id, key"
+        )
+    return _SQL[0]
+
+
+def _kinds(rules, instrument: str) -> str | None:
+    """The account kinds the pack's ``[trading_rights]`` lets trade ``instrument``, comma-joined (None: any kind)."""
+    rights = dict(rules.trading_rights)
+    kinds = rights.get(instrument, rights.get("*"))
+    return ",".join(sorted(kinds)) if kinds is not None else None
+
+
+def appends_write(conn, market: str, commands: list[tuple]) -> list[Order | None]:
+    """PostgreSQL: append ``commands`` — ``(rules, fields)`` pairs, ``fields`` the order's model fields of one queued
+    command of ``market`` (``rules`` its :class:`.orders.MarketRules`) — to the command log in ONE statement with the
+    trading-rights checks (T0208, T0501, T0502; see the module). Returns, in the same order, each command's order
+    (received, ``seq`` and ``account_id`` set) or None where nothing was written for it (a check failed, its key is in
+    the log, or an earlier command of the list has the same key). In autocommit the statement is its own
+    transaction: its return is the commit. Database errors come out as Django's."""
+    cols = _columns()
+    orders = [Order(market=market, queued=True, **fields) for _rules, fields in commands]
+    arrays = [[f.get_db_prep_save(getattr(o, f.attname), conn) for o in orders] for f in cols]
+    kinds = [_kinds(rules, fields["instrument"]) for rules, fields in commands]
+    with prepared_cursor(conn) as cur:
+        cur.execute(_sql(conn), [APPEND_LOCK_CLASS, append_key(market), *arrays, kinds, AccountStatus.OPEN, market,
+                                 ExchangeMember.Status.SUSPENDED], prepare=True)
+        written = {key: (seq, account) for seq, account, key in cur.fetchall()}
+    out: list[Order | None] = []
+    for o in orders:
+        row = written.pop(o.key, None)  # popped: a second command of the same key is answered as a retry
+        if row is None:
+            out.append(None)
+            continue
+        o.seq = o.pk = row[0]
+        o.account_id = row[1]
+        o._state.adding, o._state.db = False, conn.alias
+        out.append(o)
+    return out
+
+
+@dataclass(eq=False)
+class _Waiting:
+    market: str
+    rules: object
+    fields: dict
+    done: bool = False
+    order: Order | None = None
+    error: BaseException | None = None
+
+
+class Appender:
+    """Group commit of the appends of one process (see the module): :meth:`append` returns when the statement that
+    wrote the command has committed. ``max_batch`` bounds the commands of one statement; ``batches`` and
+    ``appended`` count what it wrote (read by the benches)."""
+
+    def __init__(self, max_batch: int = 256) -> None:
+        self.max_batch = max_batch
+        self.batches = 0
+        self.appended = 0
+        self._cond = threading.Condition()
+        self._waiting: list[_Waiting] = []
+        self._writing = False
+
+    def append(self, conn, market: str, rules, fields: dict) -> Order | None:
+        """Append one queued command of ``market`` (:func:`appends_write`'s contract for one command): the order, or
+        None when nothing was written for it. ``conn`` must be in autocommit outside any transaction: it writes the
+        batch when this caller leads."""
+        me = _Waiting(market, rules, fields)
+        with self._cond:
+            self._waiting.append(me)
+            while not me.done:
+                if self._writing:
+                    self._cond.wait()
+                    continue
+                self._writing = True
+                batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
+                self._cond.release()
+                try:
+                    self._write(conn, batch)
+                finally:
+                    self._cond.acquire()
+                    self._writing = False
+                    self._cond.notify_all()
+        if me.error is not None:
+            raise me.error
+        return me.order
+
+    def _write(self, conn, batch: list[_Waiting]) -> None:
+        """Write ``batch``, one statement per market in it; a statement that fails as a whole is retried command by
+        command, so each caller gets its own answer or error. Marks every command done."""
+        try:
+            for market in dict.fromkeys(w.market for w in batch):
+                mine = [w for w in batch if w.market == market]
+                try:
+                    got = appends_write(conn, market, [(w.rules, w.fields) for w in mine])
+                except Exception:  # noqa: BLE001 — one value the database refused: each command alone, below
+                    got = None
+                if got is not None:
+                    self.batches += 1
+                    for w, o in zip(mine, got):
+                        w.order = o
+                    continue
+                for w in mine:
+                    try:
+                        w.order = appends_write(conn, market, [(w.rules, w.fields)])[0]
+                        self.batches += 1
+                    except Exception as e:  # noqa: BLE001 — handed to its caller
+                        w.error = e
+            self.appended += len(batch)
+        finally:
+            for w in batch:
+                w.done = True
+
+
+APPENDER = Appender()  # the process's appender (its threads share it)
