@@ -209,6 +209,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["market", "status"], name="order_market_status"),
             models.Index(fields=["participant", "trading_day"], name="order_participant_day"),
+            # a subject's last open or close (is its day open? may it open?) found at once, not by reading the day's log back
+            models.Index(fields=["market", "instrument", "seq"], condition=Q(kind__in=["open_day", "close_day"]), name="order_day_marks"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(frozen_fen__gte=0) & Q(frozen_t__gte=0) & Q(filled_t__gte=0) & Q(remaining_t__gte=0),
