@@ -224,7 +224,7 @@ def batched_client(n: int, orgs: list, seconds: float, window: int, ready, go, q
     applied = 0
     while time.perf_counter() < end:
         if len(sent) >= window and sent[-window][0] > applied:
-            applied = wait_applied(market="national", seq=sent[-window][0], timeout=max(0.0, min(1.0, end - time.perf_counter())))
+            applied = wait_applied(market="national", seq=sent[-window][0], timeout_ms=max(0, min(1_000, int((end - time.perf_counter()) * 1000))))
             continue
         i += 1
         side, price, qty = quote_terms(i, rng)

@@ -280,3 +280,12 @@ def test_a_batch_names_its_trades_by_the_seq_they_are_written_with(three):
             (f"trade-{t.seq}-funds", "settle", 380_000, f"成交 trade #{t.seq}"), (f"trade-{t.seq}-fee-buyer", "fee", 190, ""),
             (f"trade-{t.seq}-fee-seller", "fee", 190, "")]
     assert audit_verify().ok and not funds_verify()
+
+
+def test_the_wait_takes_whole_milliseconds_only(three):
+    """``wait_applied``'s timeout is an int of milliseconds within an hour: a fraction, a bool, a string, a negative or
+    an over-long wait is refused before anything is read; a zero wait answers the position at once."""
+    for bad in (0.5, True, "100", -1, 3_600_001):
+        with pytest.raises(ValueError):
+            ts.wait_applied(market="national", seq=1, timeout_ms=bad)
+    assert ts.wait_applied(market="national", seq=10**12, timeout_ms=0) == ts.applied_seq("national")

@@ -29,7 +29,7 @@ def test_a_waiting_client_is_woken_after_the_batch_commits_not_before(three):  #
 
     def client() -> None:
         try:
-            seen.append(ts.wait_applied(market="national", seq=quote.seq, timeout=10))
+            seen.append(ts.wait_applied(market="national", seq=quote.seq, timeout_ms=10_000))
             seen.append(Order.objects.values_list("status", flat=True).get(seq=quote.seq))
             woken.set()
         finally:
@@ -55,10 +55,10 @@ def test_a_wait_times_out_with_the_position_it_knows(three):  # noqa: F811
                                   quantity_t=40, actor=None, at=AT)
     before = ts.applied_seq("national")
     t0 = time.monotonic()
-    assert ts.wait_applied(market="national", seq=quote.seq, timeout=0.3) == before < quote.seq
+    assert ts.wait_applied(market="national", seq=quote.seq, timeout_ms=300) == before < quote.seq
     assert 0.25 <= time.monotonic() - t0 < 3
     ts.sequencer_drain(market="national")
-    assert ts.wait_applied(market="national", seq=quote.seq, timeout=0.3) >= quote.seq  # already applied: no wait
+    assert ts.wait_applied(market="national", seq=quote.seq, timeout_ms=300) >= quote.seq  # already applied: no wait
 
 
 @pytest.mark.django_db(transaction=True)
