@@ -46,9 +46,14 @@ def bound_type(f, conn) -> str:
     return re.sub(r"\(\d+\)", "", f.db_type(conn))
 
 
+_COLUMNS: list = []  # the order's fields an append writes, listed once per process
+
+
 def _columns() -> list:
     """The order's columns an append writes: all but ``seq`` (the sequence's) and ``account_id`` (read by the checks)."""
-    return [f for f in Order._meta.concrete_fields if f.column not in ("seq", "account_id")]
+    if not _COLUMNS:
+        _COLUMNS.extend(f for f in Order._meta.concrete_fields if f.column not in ("seq", "account_id"))
+    return _COLUMNS
 
 
 _SQL: list[str] = []  # the statement's text, built once per process from the model
@@ -77,9 +82,8 @@ def _sql(conn) -> str:
 
 
 def _kinds(rules, instrument: str) -> str | None:
-    """The account kinds the pack's ``[trading_rights]`` lets trade ``instrument``, comma-joined (None: any kind)."""
-    rights = dict(rules.trading_rights)
-    kinds = rights.get(instrument, rights.get("*"))
+    """:meth:`.orders.MarketRules.trading_kinds` of ``instrument`` as the statement reads it: comma-joined, None for any."""
+    kinds = rules.trading_kinds(instrument)
     return ",".join(sorted(kinds)) if kinds is not None else None
 
 
@@ -123,13 +127,12 @@ class _Waiting:
 
 class Appender:
     """Group commit of the appends of one process (see the module): :meth:`append` returns when the statement that
-    wrote the command has committed. ``max_batch`` bounds the commands of one statement; ``batches`` and
-    ``appended`` count what it wrote (read by the benches)."""
+    wrote the command has committed. ``max_batch`` bounds the commands of one statement; ``batches`` counts the
+    statements that wrote."""
 
     def __init__(self, max_batch: int = 256) -> None:
         self.max_batch = max_batch
         self.batches = 0
-        self.appended = 0
         self._cond = threading.Condition()
         self._waiting: list[_Waiting] = []
         self._writing = False
@@ -179,7 +182,6 @@ class Appender:
                         self.batches += 1
                     except Exception as e:  # noqa: BLE001 — handed to its caller
                         w.error = e
-            self.appended += len(batch)
         finally:
             for w in batch:
                 w.done = True

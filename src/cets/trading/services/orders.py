@@ -82,11 +82,16 @@ class MarketRules:
     member_kinds: tuple = ()
     acts_for_clients: frozenset = frozenset()
 
-    def may_trade(self, account_kind: str, instrument: str) -> bool:
-        """Whether a participant whose account in this market is of ``account_kind`` may trade ``instrument``: the
-        pack's ``[trading_rights]`` row for the subject, else its ``"*"`` row; no table = everyone may."""
+    def trading_kinds(self, instrument: str) -> frozenset | None:
+        """The account kinds that may trade ``instrument`` in this market: the pack's ``[trading_rights]`` row for the
+        subject, else its ``"*"`` row; None when neither exists (everyone may)."""
         rights = dict(self.trading_rights)
-        kinds = rights.get(instrument, rights.get("*"))
+        return rights.get(instrument, rights.get("*"))
+
+    def may_trade(self, account_kind: str, instrument: str) -> bool:
+        """Whether a participant whose account in this market is of ``account_kind`` may trade ``instrument``
+        (:meth:`trading_kinds`)."""
+        kinds = self.trading_kinds(instrument)
         return kinds is None or account_kind in kinds
     families: dict[str, str] | None = None  # registry instrument → itself: its every unit type is a subject under its own code
     publication: str = "by_method"  # what the exchange publishes daily: "by_method" (national) or "daily_totals" (ccer)
