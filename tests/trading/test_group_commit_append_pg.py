@@ -165,3 +165,35 @@ def test_one_statement_appends_many_commands_each_with_its_own_answer(three, mon
     for o, p in zip(written, alone):
         assert _row(o) == _row(p), o.key
         assert (o.account_id, o.status, o.queued) == (p.account_id, Order.Status.RECEIVED, True)
+
+
+def test_the_returned_order_is_the_row_written_and_a_value_no_column_takes_is_refused_before_sending(three, monkeypatch):  # noqa: F811
+    """``appends_write`` sends the commands as one JSON text: the order it returns holds, field by field, what the
+    database now holds for it (times with their zone, the day, the JSON terms, the related rows cached as given), each
+    command gets its own ``terms`` dict; a value not of its column's type — a float or a string for a price (the
+    arrays' ``int()`` made 9500.5 a price of 9500), a bool for a quantity, a time without its zone, a time for a
+    day — raises TypeError before anything is sent."""
+    import datetime as dt
+
+    sd1 = three["sd1"]
+    rules = orders.market_rules("national", AT.date())
+
+    def fields(key, **kw):
+        return dict(dict(key=key, kind=Order.Kind.PLACE, trading_day=AT.date(), instrument="CEA23", method="listing", side="S", price_fen=9_500,
+                         quantity_t=7, remaining_t=7, participant=sd1, actor=None, entered_at=AT), **kw)
+
+    a, b = ts.appends_write(connection, "national", [(rules, fields("j-a")), (rules, fields("j-b", price_fen=9_600))])
+    for o in (a, b):
+        db = Order.objects.get(seq=o.seq)
+        assert {f.attname: getattr(o, f.attname) for f in Order._meta.concrete_fields} == {f.attname: getattr(db, f.attname)
+                                                                                            for f in Order._meta.concrete_fields}
+        assert o.entered_at == AT and o.trading_day == AT.date() and o.terms == {} and o.market == "national" and o.queued
+    assert a.terms is not b.terms
+    _, sent = _statements(lambda: (a.participant, a.account_id), monkeypatch)
+    assert a.participant is sd1 and sent == 0
+    bad = [dict(price_fen=9_500.5), dict(price_fen=9_500.0), dict(price_fen="9500"), dict(quantity_t=True), dict(side=1),
+           dict(entered_at=dt.datetime(2024, 11, 4, 10)), dict(trading_day=AT), dict(target_id="7"), dict(price_fen=object())]
+    for n, wrong in enumerate(bad):  # refused before sending: never rounded, parsed or cast into a value of the log
+        with pytest.raises(TypeError):
+            _, sent = _statements(lambda: ts.appends_write(connection, "national", [(rules, fields(f"j-{n}", **wrong))]), monkeypatch)
+    assert not Order.objects.filter(key__startswith="j-").exclude(key__in=["j-a", "j-b"]).exists()

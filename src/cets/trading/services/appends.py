@@ -21,10 +21,14 @@ nobody else's.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import threading
 import zlib
 from dataclasses import dataclass
+
+from django.db.models import Model
 
 from cets.core.db import prepared_cursor
 from cets.registry.models import Account, AccountStatus
@@ -46,13 +50,50 @@ def bound_type(f, conn) -> str:
     return re.sub(r"\(\d+\)", "", f.db_type(conn))
 
 
-_COLUMNS: list = []  # the order's fields an append writes, listed once per process
+# The Python type a column's value must have, by the field's internal type (a related row's: its key's); no
+# coercion — a string or a float for a number, a bool for a number, a time for a day are refused, not converted.
+_TYPES = {"CharField": str, "BigIntegerField": int, "IntegerField": int, "BigAutoField": int, "AutoField": int, "BooleanField": bool,
+          "DateField": dt.date, "DateTimeField": dt.datetime}
 
 
-def _columns() -> list:
+class _Column:
+    """One column an append writes: the model field, the type its value must have, and its default for a command that
+    does not name it."""
+
+    __slots__ = ("field", "column", "name", "attname", "relation", "default", "call", "type")
+
+    def __init__(self, f) -> None:
+        self.field, self.column, self.name, self.attname = f, f.column, f.name, f.attname
+        self.relation = f.is_relation
+        self.call = callable(f.default)  # a callable default (``terms``: a new dict) is called per command
+        self.default = None if self.call else f.get_default()
+        self.type = _TYPES.get((f.target_field if f.is_relation else f).get_internal_type())  # None: any (``terms``, JSON)
+
+    def value(self, fields: dict):
+        """The column's value for ``fields`` (by field name or attribute name; a related row given by its instance →
+        its primary key), else the default. TypeError for a value not of the column's type (see :data:`_TYPES`)."""
+        if self.name in fields:
+            v = fields[self.name]
+        elif self.attname in fields:
+            v = fields[self.attname]
+        else:
+            return self.field.get_default() if self.call else self.default
+        if self.relation and isinstance(v, Model):
+            v = v.pk
+        if v is not None and self.type is not None and (
+                not isinstance(v, self.type) or (self.type is int and isinstance(v, bool)) or (self.type is dt.date and isinstance(v, dt.datetime))
+                or (self.type is dt.datetime and v.utcoffset() is None)):
+            raise TypeError(f"{self.column}: {type(v).__name__} {v!r:.40} is not a {self.field.get_internal_type()} value of the command log")
+        return v
+
+
+_COLUMNS: list[_Column] = []  # the order's columns an append writes, listed once per process
+
+
+def _columns() -> list[_Column]:
     """The order's columns an append writes: all but ``seq`` (the sequence's) and ``account_id`` (read by the checks)."""
     if not _COLUMNS:
-        _COLUMNS.extend(f for f in Order._meta.concrete_fields if f.column not in ("seq", "account_id"))
+        _COLUMNS.extend(_Column(f) for f in Order._meta.concrete_fields if f.column not in ("seq", "account_id"))
     return _COLUMNS
 
 
@@ -60,19 +101,21 @@ _SQL: list[str] = []  # the statement's text, built once per process from the mo
 
 
 def _sql(conn) -> str:
-    """``INSERT … SELECT`` over one array per column (``unnest … WITH ORDINALITY``, in the callers' order): each row's
-    ``account_id`` is its participant's registry account in the market (the lowest id), read in the same statement,
-    and a row is written only if that account is open and of a kind the row's subject admits and the market has no
-    suspended member; ``ON CONFLICT (key) DO NOTHING``; returns ``seq, account_id, key`` of the rows written."""
+    """``INSERT … SELECT`` over the commands sent as one JSON array of objects (``json_to_recordset``, each column
+    declared with the column's type without its length — :func:`bound_type` — so the column itself refuses an
+    over-long value; ``n`` the callers' order): each row's ``account_id`` is its participant's registry account in
+    the market (the lowest id), read in the same statement, and a row is written only if that account is open and of
+    a kind the row's subject admits and the market has no suspended member; ``ON CONFLICT (key) DO NOTHING``;
+    returns ``seq, account_id, key`` of the rows written. (One JSON text instead of one array per column: the
+    arrays cost 0.50 ms of Python and 1.21 ms in all for four commands, the JSON 0.14 and 0.57 ms — issue 19.)"""
     if not _SQL:
-        cols = _columns()
-        names = [f.column for f in cols]
-        arrays = ", ".join(f"%s::{bound_type(f, conn)}[]" for f in cols)
+        names = [c.column for c in _columns()]
+        declared = ", ".join(f"{c.column} {bound_type(c.field, conn)}" for c in _columns())
         acc, em = Account._meta.db_table, ExchangeMember._meta.db_table
         _SQL.append(
             f"INSERT INTO {Order._meta.db_table} ({', '.join(names)}, account_id) SELECT {', '.join('v.' + n for n in names)}, a.id "
             f"FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS lock, "
-            f"unnest({arrays}, %s::text[]) WITH ORDINALITY AS v({', '.join(names)}, kinds, n), "
+            f"json_to_recordset(%s::json) AS v({declared}, kinds text, n bigint), "
             f"LATERAL (SELECT id, kind, status FROM {acc} WHERE holder_id = v.participant_id AND market = v.market ORDER BY id LIMIT 1) AS a "
             f"WHERE a.status = %s AND (v.kinds IS NULL OR a.kind = ANY(string_to_array(v.kinds, ','))) "
             f"AND NOT EXISTS (SELECT 1 FROM {em} m WHERE m.market = %s AND m.status = %s) "
@@ -87,29 +130,48 @@ def _kinds(rules, instrument: str) -> str | None:
     return ",".join(sorted(kinds)) if kinds is not None else None
 
 
+def _json_value(v):
+    """The JSON text of a value ``json`` does not write itself: a day or a time (with its zone, :class:`_Column`) as
+    ISO 8601, read back by the column's type; anything else is refused (TypeError)."""
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()
+    raise TypeError(f"{type(v).__name__} is not a value of the command log")
+
+
+_FIELDS = Order._meta.concrete_fields
+
+
 def appends_write(conn, market: str, commands: list[tuple]) -> list[Order | None]:
     """PostgreSQL: append ``commands`` — ``(rules, fields)`` pairs, ``fields`` the order's model fields of one queued
     command of ``market`` (``rules`` its :class:`.orders.MarketRules`) — to the command log in ONE statement with the
     trading-rights checks (T0208, T0501, T0502; see the module). Returns, in the same order, each command's order
     (received, ``seq`` and ``account_id`` set) or None where nothing was written for it (a check failed, its key is in
     the log, or an earlier command of the list has the same key). In autocommit the statement is its own
-    transaction: its return is the commit. Database errors come out as Django's."""
+    transaction: its return is the commit. Database errors come out as Django's; a value not of its column's type (a
+    float or a string for a number, a bool for a number, a time without its zone, an object) raises TypeError before
+    anything is sent."""
     cols = _columns()
-    orders = [Order(market=market, queued=True, **fields) for _rules, fields in commands]
-    arrays = [[f.get_db_prep_save(getattr(o, f.attname), conn) for o in orders] for f in cols]
-    kinds = [_kinds(rules, fields["instrument"]) for rules, fields in commands]
+    rows = []
+    for n, (rules, fields) in enumerate(commands):
+        row = {c.column: c.value(fields) for c in cols}
+        row["market"], row["queued"], row["kinds"], row["n"] = market, True, _kinds(rules, row["instrument"]), n
+        rows.append(row)
+    text = json.dumps(rows, default=_json_value, ensure_ascii=False, allow_nan=False)
     with prepared_cursor(conn) as cur:
-        cur.execute(_sql(conn), [APPEND_LOCK_CLASS, append_key(market), *arrays, kinds, AccountStatus.OPEN, market,
-                                 ExchangeMember.Status.SUSPENDED], prepare=True)
+        cur.execute(_sql(conn), [APPEND_LOCK_CLASS, append_key(market), text, AccountStatus.OPEN, market, ExchangeMember.Status.SUSPENDED],
+                    prepare=True)
         written = {key: (seq, account) for seq, account, key in cur.fetchall()}
     out: list[Order | None] = []
-    for o in orders:
-        row = written.pop(o.key, None)  # popped: a second command of the same key is answered as a retry
-        if row is None:
+    for (_rules, fields), row in zip(commands, rows):
+        got = written.pop(row["key"], None)  # popped: a second command of the same key is answered as a retry
+        if got is None:
             out.append(None)
             continue
-        o.seq = o.pk = row[0]
-        o.account_id = row[1]
+        row["seq"], row["account_id"] = got
+        o = Order(*(row[f.column] for f in _FIELDS))  # positional: Django's fast path, no keyword resolution
+        for c in cols:  # a related row the caller gave as an instance stays cached on the order, as ``Order(**fields)``
+            if c.relation and c.name in fields and fields[c.name] is not None:
+                c.field.set_cached_value(o, fields[c.name])
         o._state.adding, o._state.db = False, conn.alias
         out.append(o)
     return out
