@@ -26,3 +26,18 @@ def prepared_cursor(conn):
         raw.prepare_threshold = NEVER
     with conn.wrap_database_errors, psycopg.Cursor(raw) as cur:
         yield cur
+
+
+def pg_array(items) -> str:
+    """The PostgreSQL array literal of ``items`` — all ints (not bools) or all strings; no None — for ONE parameter the
+    server casts or compares (``%s::bigint[]``, ``col = ANY(%s)``). Built by ``str.join``; psycopg's list adapter dumps
+    element by element in Python (5,500 account ids: 2.0 ms of CPU against 0.4; 5,500 transfer keys: 7.5 ms against
+    about 1 — issue 19). A string is quoted with its backslashes and double quotes escaped, so ``NULL`` or an empty
+    string stay strings. TypeError for anything else (a float, a bool, None, a mix)."""
+    items = list(items)
+    if all(type(x) is int for x in items):
+        return "{" + ",".join(map(str, items)) + "}"
+    if all(type(x) is str for x in items):
+        return "{" + ",".join(['"' + x.replace("\\", "\\\\").replace('"', '\\"') + '"' for x in items]) + "}"
+    raise TypeError("an array parameter holds ints or strings only, of one kind")
+

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from cets.core.db import pg_array
 from cets.core.errors import CetsError
 from cets.parties.notifications import Notice
 
@@ -393,15 +394,16 @@ SQL_HEAD_SET_PG = (f"UPDATE {_A} a SET head_hash = v.h, head_seq = v.s FROM unne
 def holdings_heads_write(cur, *, unit_type_id: int, position: str, add: list[tuple[int, int]], insert: list[tuple[int, int]],
                          heads: list[tuple[str, int, int]]) -> None:
     """A batch's holdings and heads: ``add`` (account id, change in tonnes) to existing holdings, ``insert`` (account id,
-    tonnes ≥ 0) new holdings, ``heads`` (hash, seq, account id). PostgreSQL: one statement per list (arrays);
+    tonnes ≥ 0) new holdings, ``heads`` (hash, seq, account id). PostgreSQL: one statement per list (arrays, sent as
+    literals: :func:`cets.core.db.pg_array`);
     elsewhere one ``executemany`` per list. The same rows either way."""
     if transaction.get_connection().vendor == "postgresql":
         if add:
-            cur.execute(SQL_HOLD_ADD_PG, [[q for _, q in add], [a for a, _ in add], unit_type_id, position])
+            cur.execute(SQL_HOLD_ADD_PG, [pg_array(q for _, q in add), pg_array(a for a, _ in add), unit_type_id, position])
         if insert:
-            cur.execute(SQL_CREDIT_PG, [unit_type_id, position, [a for a, _ in insert], [q for _, q in insert]])
+            cur.execute(SQL_CREDIT_PG, [unit_type_id, position, pg_array(a for a, _ in insert), pg_array(q for _, q in insert)])
         if heads:
-            cur.execute(SQL_HEAD_SET_PG, [[h for h, _, _ in heads], [s for _, s, _ in heads], [a for _, _, a in heads]])
+            cur.execute(SQL_HEAD_SET_PG, [pg_array(h for h, _, _ in heads), pg_array(s for _, s, _ in heads), pg_array(a for _, _, a in heads)])
         return
     execute_many(cur, SQL_HOLD_ADD, [(q, a, unit_type_id, position) for a, q in add])
     execute_many(cur, SQL_CREDIT, [(a, unit_type_id, position, q) for a, q in insert])
@@ -434,8 +436,9 @@ def select_in(cur, vendor: str, template: str, items: Sequence, head: Sequence =
 
 def select_any(cur, vendor: str, template: str, items: Sequence, head: Sequence = ()) -> list:
     """:func:`select_in` in one statement on PostgreSQL: the IN list of ``template`` becomes ``= ANY(%s)`` over one array
-    parameter, bound on the server (thousands of items: one round trip, no per-item parameter or quoting); the same
-    rows, in the caller's transaction. Elsewhere :func:`select_in`."""
+    parameter, bound on the server (thousands of items: one round trip, no per-item parameter), sent as one array
+    literal (:func:`cets.core.db.pg_array`: ``items`` all ints or all strings); the same rows, in the caller's
+    transaction. Elsewhere :func:`select_in`."""
     if vendor != "postgresql" or not items:
         return select_in(cur, vendor, template, items, head)
     field, sep, rest = template.partition(" IN ({marks})")
@@ -444,7 +447,7 @@ def select_any(cur, vendor: str, template: str, items: Sequence, head: Sequence 
     import psycopg
 
     with psycopg.Cursor(transaction.get_connection().connection) as raw:
-        raw.execute(f"{field} = ANY(%s){rest}", [*head, list(items)])
+        raw.execute(f"{field} = ANY(%s){rest}", [*head, pg_array(items)])
         return raw.fetchall()
 
 

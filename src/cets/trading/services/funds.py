@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cets.core.db import pg_array
 from cets.core.errors import CetsError
 from cets.core.schema import MAX_QUANTITY
 from cets.parties.access import require_role
@@ -324,7 +325,7 @@ def _accounts_move(accounts: dict, running: dict, lowest: dict) -> None:
            f"ORDER BY a.id FOR NO KEY UPDATE OF a) "
            f"UPDATE {t} a SET {fa} = a.{fa} + v.da, {ff} = a.{ff} + v.df FROM v WHERE a.id = v.id AND a.id IN (SELECT id FROM locked) RETURNING a.id")
     with transaction.get_connection().cursor() as cur:
-        cur.execute(sql, cols)
+        cur.execute(sql, [pg_array(c) for c in cols])
         done = {r[0] for r in cur.fetchall()}
     if len(done) != len(ids):
         pk = next(pk for pk in ids if pk not in done)
