@@ -22,6 +22,7 @@ import datetime as dt
 
 from django.db import transaction
 
+from cets.core.db import pg_array
 from cets.core.errors import CetsError
 from cets.registry.checks import R0302
 from cets.registry.models import Account, Holding, Position, TransferKind, UnitType
@@ -48,16 +49,20 @@ def orders_save(orders: list) -> None:
     table = Order._meta.db_table
     rows = [[getattr(o, c) for c in _O_COLS] + [o.seq] for o in orders]
     if connection.vendor == "postgresql":
+        import json
+
         import psycopg
 
         sets = ", ".join(f"{c} = v.{c}" for c in _O_COLS)
-        arrays = ", ".join(f"%s::{t}[]" for t in (*_O_TYPES, "bigint"))
-        # bound on the server (Django's cursors bind on the client: ten arrays of a batch rendered as SQL text); the
-        # ``= ANY`` makes the planner probe the primary key for the batch's rows — without it, knowing the arrays' size,
-        # it hashes the whole command log (a cost that grew with the log: 12 of 18 ms at 45,000 orders)
+        declared = ", ".join(f"{c} {t}" for c, t in zip((*_O_COLS, "seq"), (*_O_TYPES, "bigint")))
+        # bound on the server as one JSON text (psycopg's arrays are dumped element by element in Python, and ten of
+        # them parsed on the server); the ``= ANY`` makes the planner probe the primary key for the batch's rows —
+        # without it, knowing the rows' number, it hashes the whole command log (a cost that grew with the log: 12 of
+        # 18 ms at 45,000 orders)
         with psycopg.Cursor(connection.connection) as cur:
-            cur.execute(f"UPDATE {table} o SET {sets} FROM unnest({arrays}) AS v({', '.join(_O_COLS)}, seq) "
-                        f"WHERE o.seq = v.seq AND o.seq = ANY(%s::bigint[])", [*(list(col) for col in zip(*rows)), [o.seq for o in orders]])
+            cur.execute(f"UPDATE {table} o SET {sets} FROM json_to_recordset(%s::json) AS v({declared}) "
+                        f"WHERE o.seq = v.seq AND o.seq = ANY(%s::bigint[])",
+                        [json.dumps([dict(zip((*_O_COLS, "seq"), r)) for r in rows], ensure_ascii=False), pg_array(o.seq for o in orders)])
         return
     with connection.cursor() as cur:
         cur.executemany(f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in _O_COLS)} WHERE seq = %s", rows)
