@@ -29,9 +29,9 @@ from .ledger import (
     SQL_KEYS,
     SQL_LOCK_MANY,
     AccountRow,
+    EntryChecks,
     Leg,
     Party,
-    check_entry,
     check_people,
     check_quantity,
     chunks,
@@ -259,6 +259,7 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
         last: dict[int, int] = {}  # account id → index of its last new entry
         entries: list[list] = []
         adapt = conn.ops.adapt_datetimefield_value
+        checks = EntryChecks()  # the lines' entry checks, each passing combination once
         issued = clawed = 0
         for i, ln in enumerate(lines):
             acc_id = accounts.get(ln.account)
@@ -282,7 +283,7 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
             if d_id not in rows or c_id not in rows:
                 raise CetsError(R0101)
             d_acc, c_acc = rows[d_id], rows[c_id]
-            check_entry(kind, unit_type, d_acc, pos, c_acc, pos)
+            checks(kind, unit_type, d_acc, pos, c_acc, pos)
             have = held.get(d_id)
             if have is None or have < qty:
                 raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {pos}: {have or 0} < {qty}")

@@ -211,6 +211,26 @@ def check_entry(kind: str, unit_type: UnitType, debit: AccountRow | None, debit_
         check_unit_allowed(debit, unit_type)
 
 
+
+class EntryChecks:
+    """:func:`check_entry` for the many entries of one batch, each passing combination remembered: the checks read only
+    the kind, the unit type, the positions and each leg's account kind, status and market (and whether both legs are
+    one account), so an entry that repeats all of them passes as the first did — 5,500 lines of an issuance are one
+    combination. A refusal is never remembered: it is raised, with its account's number, as :func:`check_entry`
+    raises it. For the accounts as the batch read them (locked), within that batch."""
+
+    def __init__(self) -> None:
+        self._passed: set[tuple] = set()
+
+    def __call__(self, kind: str, unit_type: UnitType, debit: AccountRow | None, debit_position: str, credit: AccountRow,
+                 credit_position: str) -> None:
+        legs = (credit.kind, credit.status, credit.market,
+                None if debit is None else (debit.kind, debit.status, debit.market, debit.pk == credit.pk))
+        key = (kind, unit_type.pk, unit_type.instrument, debit_position if debit is not None else None, credit_position, legs)
+        if key not in self._passed:
+            check_entry(kind, unit_type, debit, debit_position, credit, credit_position)
+            self._passed.add(key)
+
 # ---------------------------------------------------------------- the journal row and its hash
 
 def user_id(user) -> str:

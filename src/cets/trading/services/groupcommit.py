@@ -27,7 +27,7 @@ from cets.core.errors import CetsError
 from cets.registry.checks import R0302
 from cets.registry.models import Account, Holding, Position, TransferKind, UnitType
 from cets.registry.services import BatchRefused, Leg, TransferLine, transfer_batch_post
-from cets.registry.services.ledger import account_row, check_entry
+from cets.registry.services.ledger import EntryChecks, account_row
 
 from ..checks import T0201
 from ..models import FundAccount, Trade
@@ -155,7 +155,7 @@ class Deferred:
         self.orders: dict[int, object] = {}  # seq → Order: the rows this batch read and changes (saved at its end)
         self.dirty: dict[int, object] = {}
         self.trades: list[PendingTrade] = []  # written at the flush, before the entries that name them
-        self.passed: set[tuple] = set()  # registry lines (kind, unit type, accounts, positions) check_entry passed
+        self.checks = EntryChecks()  # the registry lines' entry checks, on the accounts as this batch read them
 
     # ------------------------------------------------------------------ reads, once per batch
 
@@ -214,10 +214,7 @@ class Deferred:
         the balance from the batch's positions) and moved in memory; written at :meth:`flush`. ``key`` and ``reference``:
         strings, or callables that build them at the flush (a line that names a trade of the batch)."""
         ut, da, ca = unit_type.pk, debit.account.pk, credit.account.pk
-        memo = (kind, ut, da, debit.position, ca, credit.position)
-        if memo not in self.passed:  # the accounts as this batch read them: the same entry checks the same
-            check_entry(kind, unit_type, account_row(debit.account), debit.position, account_row(credit.account), credit.position)
-            self.passed.add(memo)
+        self.checks(kind, unit_type, account_row(debit.account), debit.position, account_row(credit.account), credit.position)
         d, c = (da, ut, debit.position), (ca, ut, credit.position)
         if d not in self.units or c not in self.units:
             self.load_units([da, ca], [ut])
