@@ -211,7 +211,6 @@ def check_entry(kind: str, unit_type: UnitType, debit: AccountRow | None, debit_
         check_unit_allowed(debit, unit_type)
 
 
-
 class EntryChecks:
     """:func:`check_entry` for the many entries of one batch, each passing combination remembered: the checks read only
     the kind, the unit type, the positions and each leg's account kind, status and market (and whether both legs are
@@ -230,6 +229,7 @@ class EntryChecks:
         if key not in self._passed:
             check_entry(kind, unit_type, debit, debit_position, credit, credit_position)
             self._passed.add(key)
+
 
 # ---------------------------------------------------------------- the journal row and its hash
 

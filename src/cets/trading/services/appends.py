@@ -65,7 +65,7 @@ class _Column:
     def __init__(self, f) -> None:
         self.field, self.column, self.name, self.attname = f, f.column, f.name, f.attname
         self.relation = f.is_relation
-        self.call = callable(f.default)  # a callable default (``terms``: a new dict) is called per command
+        self.call = f.has_default() and callable(f.default)  # a callable default (``terms``: a new dict) is called per command
         self.default = None if self.call else f.get_default()
         self.type = _TYPES.get((f.target_field if f.is_relation else f).get_internal_type())  # None: any (``terms``, JSON)
 
