@@ -82,13 +82,13 @@ def test_one_statement_writes_the_row_the_portable_path_writes(three, monkeypatc
     assert set(Order.objects.filter(key__in=["f-take", "p-take"]).values_list("status", "filled_t")) == {(Order.Status.FILLED, 15)}
 
 
-def test_the_append_is_one_statement_and_a_take_two(three, monkeypatch):  # noqa: F811
+def test_a_quote_and_a_take_are_one_statement_each(three, monkeypatch):  # noqa: F811
     sd1, sd2 = three["sd1"], three["sd2"]
     _place(sd1, "warm")  # the day's open is read at most once a second; the calendar and the unit type once
     quote, n_place = _statements(lambda: _place(sd1, "one"), monkeypatch)
     _, n_take = _statements(lambda: ts.order_take_queued(key="two", participant=sd2, quote_seq=quote.seq, quantity_t=1, actor=None, at=AT),
                             monkeypatch)
-    assert (n_place, n_take) == (1, 2)
+    assert (n_place, n_take) == (1, 1)  # the take reads its quote in its append's statement
 
 
 def test_a_closed_account_is_refused_t0208_by_both_paths(three, monkeypatch):  # noqa: F811
@@ -152,7 +152,7 @@ def test_one_statement_appends_many_commands_each_with_its_own_answer(three, mon
     take = dict(fields("m-take", sd2, "B", 5), kind=Order.Kind.TAKE, target_id=quote.seq)
     commands = [fields("m-a", sd1, "S", 10), fields("m-frozen", zj, "S", 10), take, fields("m-quote", sd1, "S", 99),
                 fields("m-b", sd2, "B", 20), fields("m-a", sd2, "B", 30)]
-    got = ts.appends_write(connection, "national", [(rules, f) for f in commands])
+    got = ts.appends_write(connection, "national", [(rules, f, "listing,block") if f["kind"] == Order.Kind.TAKE else (rules, f) for f in commands])
     assert [o is not None for o in got] == [True, False, True, False, True, False]
     written = [o for o in got if o is not None]
     assert [o.key for o in written] == ["m-a", "m-take", "m-b"]
@@ -197,3 +197,37 @@ def test_the_returned_order_is_the_row_written_and_a_value_no_column_takes_is_re
         with pytest.raises(TypeError):
             _, sent = _statements(lambda: ts.appends_write(connection, "national", [(rules, fields(f"j-{n}", **wrong))]), monkeypatch)
     assert not Order.objects.filter(key__startswith="j-").exclude(key__in=["j-a", "j-b"]).exists()
+
+
+def test_a_take_reads_its_quote_in_its_own_statement_and_is_written_only_if_the_quote_is_takeable(three, monkeypatch):  # noqa: F811
+    """A take in ``appends_write`` names its quote by ``target_id``: the statement writes it with the quote's subject,
+    method and price and the opposite side (whatever the command itself carried), and only if the quote is a listing
+    quote of the market, received or resting, not void, of a method in session (``open_methods``); else None — and
+    ``order_take_queued`` then names the refusal on the portable path (T0211, T0205), as before."""
+    sd1, sd2 = three["sd1"], three["sd2"]
+    rules = orders.market_rules("national", AT.date())
+    sell = _place(sd1, "k-sell", side="S", price_fen=9_700)
+    buy = _place(sd2, "k-buy", side="B", price_fen=9_300)
+    voided = _place(sd1, "k-void")
+    Order.objects.filter(seq=voided.seq).update(voided=True)
+    taken = ts.order_take_queued(key="k-take0", participant=sd2, quote_seq=sell.seq, quantity_t=1, actor=None, at=AT)
+
+    def take(key, target, participant=sd2):
+        return dict(key=key, kind=Order.Kind.TAKE, trading_day=AT.date(), instrument="X", method="block", side="S", price_fen=1, quantity_t=2,
+                    remaining_t=2, participant=participant, actor=None, entered_at=AT, target_id=target)
+
+    got = ts.appends_write(connection, "national", [
+        (rules, take("k-1", sell.seq), "listing,block"), (rules, take("k-2", buy.seq, sd1), "listing"), (rules, take("k-3", voided.seq), "listing"),
+        (rules, take("k-4", taken.seq), "listing"), (rules, take("k-5", sell.seq), "block"), (rules, take("k-6", 10**12), "listing")])
+    assert [o is not None for o in got] == [True, True, False, False, False, False]
+    assert [(o.instrument, o.method, o.side, o.price_fen, o.target_id) for o in got[:2]] == [
+        ("CEA23", "listing", "B", 9_700, sell.seq), ("CEA23", "listing", "S", 9_300, buy.seq)]
+    for o in got[:2]:
+        assert _row(o) == {f: getattr(o, f) for f in SAME}
+    Order.objects.filter(seq=sell.seq).update(status=Order.Status.FILLED)
+    for quote, when_at, code in ((sell.seq, AT, "T0211"), (voided.seq, AT, "T0211"), (buy.seq, AT.replace(hour=20), "T0205")):
+        with pytest.raises(CetsError) as e:
+            ts.order_take_queued(key=f"k-p{quote}", participant=sd2 if quote != buy.seq else sd1, quote_seq=quote, quantity_t=1, actor=None,
+                                 at=when_at)
+        assert e.value.code == code
+    assert not Order.objects.filter(key__in=["k-3", "k-4", "k-5", "k-6"]).exists()

@@ -33,6 +33,7 @@ from django.db.models import Model
 from cets.core.db import prepared_cursor
 from cets.registry.models import Account, AccountStatus
 
+from .. import book as bk
 from ..models import ExchangeMember, Order
 
 APPEND_LOCK_CLASS = 19_0001  # the advisory lock space of the command log (issue 19)
@@ -105,29 +106,48 @@ def _sql(conn) -> str:
     declared with the column's type without its length — :func:`bound_type` — so the column itself refuses an
     over-long value; ``n`` the callers' order): each row's ``account_id`` is its participant's registry account in
     the market (the lowest id), read in the same statement, and a row is written only if that account is open and of
-    a kind the row's subject admits and the market has no suspended member; ``ON CONFLICT (key) DO NOTHING``;
-    returns ``seq, account_id, key`` of the rows written. (One JSON text instead of one array per column: the
-    arrays cost 0.50 ms of Python and 1.21 ms in all for four commands, the JSON 0.14 and 0.57 ms — issue 19.)"""
+    a kind the market's trading rights (``rights``: subject or ``*`` → comma-joined kinds) admit for the row's subject,
+    and the market has no suspended member. A take (``kind`` take) reads the quote it names by its key in the same
+    statement and takes from it its subject, method, price and the opposite side; it is written only if that quote is
+    a listing quote or block order of the market, received or resting, not void, of a method whose session is open
+    (``open_methods``). ``ON CONFLICT (key) DO NOTHING``; returns ``seq, account_id, key, instrument, method, side,
+    price_fen`` of the rows written. (One JSON text instead of one array per column: the arrays cost 0.50 ms of Python
+    and 1.21 ms in all for four commands, the JSON 0.14 and 0.57 ms; the quote read in the statement saves a take its
+    own round trip — issue 19; the quote's subquery keeps its ``LIMIT 1`` so that it stays a probe of the primary key
+    per take: pulled up into a plain join, the planner hashed the whole command log for it, 0.24 × pgbench.)"""
     if not _SQL:
         names = [c.column for c in _columns()]
         declared = ", ".join(f"{c.column} {bound_type(c.field, conn)}" for c in _columns())
-        acc, em = Account._meta.db_table, ExchangeMember._meta.db_table
+        taken = {"instrument": "q.instrument", "method": "q.method", "price_fen": "q.price_fen",
+                 "side": f"CASE q.side WHEN '{bk.SELL}' THEN '{bk.BUY}' ELSE '{bk.SELL}' END"}
+        select = ", ".join(f"CASE WHEN v.kind = '{Order.Kind.TAKE}' THEN {taken[n]} ELSE v.{n} END" if n in taken else f"v.{n}" for n in names)
+        takeable = ", ".join(f"'{s}'" for s in TAKEABLE)
+        kinds = "COALESCE(v.rights ->> i.instrument, v.rights ->> '*')"
+        t, acc, em = Order._meta.db_table, Account._meta.db_table, ExchangeMember._meta.db_table
         _SQL.append(
-            f"INSERT INTO {Order._meta.db_table} ({', '.join(names)}, account_id) SELECT {', '.join('v.' + n for n in names)}, a.id "
+            f"INSERT INTO {t} ({', '.join(names)}, account_id) SELECT {select}, a.id "
             f"FROM (SELECT pg_advisory_xact_lock_shared(%s, %s)) AS lock, "
-            f"json_to_recordset(%s::json) AS v({declared}, kinds text, n bigint), "
+            f"json_to_recordset(%s::json) AS v({declared}, rights json, open_methods text, n bigint) "
+            f"LEFT JOIN LATERAL (SELECT seq, market, kind, status, voided, instrument, method, side, price_fen FROM {t} WHERE seq = v.target_id LIMIT 1) "
+            f"AS q ON v.kind = '{Order.Kind.TAKE}' "
+            f"CROSS JOIN LATERAL (SELECT CASE WHEN v.kind = '{Order.Kind.TAKE}' THEN q.instrument ELSE v.instrument END AS instrument) AS i, "
             f"LATERAL (SELECT id, kind, status FROM {acc} WHERE holder_id = v.participant_id AND market = v.market ORDER BY id LIMIT 1) AS a "
-            f"WHERE a.status = %s AND (v.kinds IS NULL OR a.kind = ANY(string_to_array(v.kinds, ','))) "
+            f"WHERE a.status = %s AND ({kinds} IS NULL OR a.kind = ANY(string_to_array({kinds}, ','))) "
+            f"AND (v.kind <> '{Order.Kind.TAKE}' OR (q.market = v.market AND q.kind = '{Order.Kind.PLACE}' AND q.status IN ({takeable}) "
+            f"AND NOT q.voided AND q.method = ANY(string_to_array(v.open_methods, ',')))) "
             f"AND NOT EXISTS (SELECT 1 FROM {em} m WHERE m.market = %s AND m.status = %s) "
-            f"ORDER BY v.n ON CONFLICT (key) DO NOTHING RETURNING seq, account_id, key"
+            f"ORDER BY v.n ON CONFLICT (key) DO NOTHING RETURNING seq, account_id, key, instrument, method, side, price_fen"
         )
     return _SQL[0]
 
 
-def _kinds(rules, instrument: str) -> str | None:
-    """:meth:`.orders.MarketRules.trading_kinds` of ``instrument`` as the statement reads it: comma-joined, None for any."""
-    kinds = rules.trading_kinds(instrument)
-    return ",".join(sorted(kinds)) if kinds is not None else None
+TAKEABLE = frozenset({Order.Status.RESTING, Order.Status.RECEIVED})  # what a take may name: a quote resting or still queued
+
+
+def _rights(rules) -> dict[str, str]:
+    """The market's trading rights (:attr:`.orders.MarketRules.trading_rights`) as the statement reads them: subject or
+    ``*`` → comma-joined account kinds; ``{}`` when the pack restricts nobody (:meth:`.orders.MarketRules.trading_kinds`)."""
+    return {subject: ",".join(sorted(kinds)) for subject, kinds in rules.trading_rights}
 
 
 def _json_value(v):
@@ -143,8 +163,11 @@ _FIELDS = Order._meta.concrete_fields
 
 def appends_write(conn, market: str, commands: list[tuple]) -> list[Order | None]:
     """PostgreSQL: append ``commands`` — ``(rules, fields)`` pairs, ``fields`` the order's model fields of one queued
-    command of ``market`` (``rules`` its :class:`.orders.MarketRules`) — to the command log in ONE statement with the
-    trading-rights checks (T0208, T0501, T0502; see the module). Returns, in the same order, each command's order
+    command of ``market`` (``rules`` its :class:`.orders.MarketRules`); a take ``(rules, fields, open_methods)``, its
+    ``target_id`` the quote it names, its subject, method, side and price taken from that quote (``open_methods``:
+    the comma-joined methods whose session is open at its entry) — to the command log in ONE statement with the
+    trading-rights checks (T0208, T0501, T0502) and a take's quote check (T0211, T0205; see the module and
+    :func:`_sql`). Returns, in the same order, each command's order
     (received, ``seq`` and ``account_id`` set) or None where nothing was written for it (a check failed, its key is in
     the log, or an earlier command of the list has the same key). In autocommit the statement is its own
     transaction: its return is the commit. Database errors come out as Django's; a value not of its column's type (a
@@ -152,22 +175,22 @@ def appends_write(conn, market: str, commands: list[tuple]) -> list[Order | None
     anything is sent."""
     cols = _columns()
     rows = []
-    for n, (rules, fields) in enumerate(commands):
+    for n, (rules, fields, *opens) in enumerate(commands):
         row = {c.column: c.value(fields) for c in cols}
-        row["market"], row["queued"], row["kinds"], row["n"] = market, True, _kinds(rules, row["instrument"]), n
+        row["market"], row["queued"], row["rights"], row["open_methods"], row["n"] = market, True, _rights(rules), (opens or [None])[0], n
         rows.append(row)
     text = json.dumps(rows, default=_json_value, ensure_ascii=False, allow_nan=False)
     with prepared_cursor(conn) as cur:
         cur.execute(_sql(conn), [APPEND_LOCK_CLASS, append_key(market), text, AccountStatus.OPEN, market, ExchangeMember.Status.SUSPENDED],
                     prepare=True)
-        written = {key: (seq, account) for seq, account, key in cur.fetchall()}
+        written = {r[2]: r for r in cur.fetchall()}
     out: list[Order | None] = []
-    for (_rules, fields), row in zip(commands, rows):
+    for (_rules, fields, *_opens), row in zip(commands, rows):
         got = written.pop(row["key"], None)  # popped: a second command of the same key is answered as a retry
         if got is None:
             out.append(None)
             continue
-        row["seq"], row["account_id"] = got
+        row["seq"], row["account_id"], _, row["instrument"], row["method"], row["side"], row["price_fen"] = got
         o = Order(*(row[f.column] for f in _FIELDS))  # positional: Django's fast path, no keyword resolution
         for c in cols:  # a related row the caller gave as an instance stays cached on the order, as ``Order(**fields)``
             if c.relation and c.name in fields and fields[c.name] is not None:
@@ -182,6 +205,7 @@ class _Waiting:
     market: str
     rules: object
     fields: dict
+    opens: str | None = None
     done: bool = False
     order: Order | None = None
     error: BaseException | None = None
@@ -199,11 +223,11 @@ class Appender:
         self._waiting: list[_Waiting] = []
         self._writing = False
 
-    def append(self, conn, market: str, rules, fields: dict) -> Order | None:
-        """Append one queued command of ``market`` (:func:`appends_write`'s contract for one command): the order, or
-        None when nothing was written for it. ``conn`` must be in autocommit outside any transaction: it writes the
-        batch when this caller leads."""
-        me = _Waiting(market, rules, fields)
+    def append(self, conn, market: str, rules, fields: dict, open_methods: str | None = None) -> Order | None:
+        """Append one queued command of ``market`` (:func:`appends_write`'s contract for one command; ``open_methods``
+        for a take): the order, or None when nothing was written for it. ``conn`` must be in autocommit outside any
+        transaction: it writes the batch when this caller leads."""
+        me = _Waiting(market, rules, fields, open_methods)
         with self._cond:
             self._waiting.append(me)
             while not me.done:
@@ -230,7 +254,7 @@ class Appender:
             for market in dict.fromkeys(w.market for w in batch):
                 mine = [w for w in batch if w.market == market]
                 try:
-                    got = appends_write(conn, market, [(w.rules, w.fields) for w in mine])
+                    got = appends_write(conn, market, [(w.rules, w.fields, w.opens) for w in mine])
                 except Exception:  # noqa: BLE001 — one value the database refused: each command alone, below
                     got = None
                 if got is not None:
@@ -240,7 +264,7 @@ class Appender:
                     continue
                 for w in mine:
                     try:
-                        w.order = appends_write(conn, market, [(w.rules, w.fields)])[0]
+                        w.order = appends_write(conn, market, [(w.rules, w.fields, w.opens)])[0]
                         self.batches += 1
                     except Exception as e:  # noqa: BLE001 — handed to its caller
                         w.error = e

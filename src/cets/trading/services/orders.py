@@ -49,7 +49,7 @@ from ..calendar import in_session, is_trading_day, parse_sessions
 from ..checks import T0101, T0102, T0111, T0113, T0114, T0115, T0205, T0206, T0207, T0208, T0209, T0210, T0211, T0212, T0303, T0501, T0502
 from ..models import DailyQuote, DailyStat, FundEntry, MarketState, Method, Order, Trade
 from . import funds
-from .appends import APPEND_LOCK_CLASS, APPENDER, append_key, appends_write, bound_type
+from .appends import APPEND_LOCK_CLASS, APPENDER, TAKEABLE, append_key, appends_write, bound_type
 from .groupcommit import Deferred, Fallback, PendingTrade
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -583,20 +583,18 @@ def _takeable(market: str, seq: object) -> _Quote | None:
             cur.execute(f"SELECT seq, instrument, method, side, price_fen, market, kind, status, voided FROM {Order._meta.db_table} WHERE seq = %s",
                         [seq], prepare=True)
             row = cur.fetchone()
-    if row is None or row[5] != market or row[6] != Order.Kind.PLACE or row[7] not in _TAKEABLE or row[8]:
+    if row is None or row[5] != market or row[6] != Order.Kind.PLACE or row[7] not in TAKEABLE or row[8]:
         return None
     return _Quote(*row[:5])
 
 
-_TAKEABLE = frozenset({Order.Status.RESTING, Order.Status.RECEIVED})
-
-
-def _append_fast(market: str, rules: MarketRules, fields: dict, *, day_open: bool = True) -> Order | None:
+def _append_fast(market: str, rules: MarketRules, fields: dict, *, day_open: bool = True, open_methods: str | None = None) -> Order | None:
     """On PostgreSQL, when the subject's day is open (``day_open``: read at most once a second), the command appended
-    with its trading-rights checks in one statement (:func:`.appends.appends_write`) — through the process's group
-    commit (:data:`.appends.APPENDER`) in autocommit, alone inside the caller's transaction; None elsewhere, or when
-    nothing was written — then the caller runs the portable checks in their documented order (T0501/T0502, T0205 day
-    not opened, T0208), which name the refusal, and appends (or answers the retry)."""
+    with its trading-rights checks in one statement (:func:`.appends.appends_write`; a take with its quote's check,
+    ``open_methods`` the methods in session) — through the process's group commit (:data:`.appends.APPENDER`) in
+    autocommit, alone inside the caller's transaction; None elsewhere, or when nothing was written — then the caller
+    runs the portable checks in their documented order (T0211, T0501/T0502, T0205 day not opened or session closed,
+    T0208), which name the refusal, and appends (or answers the retry)."""
     conn = transaction.get_connection()
     if conn.vendor != "postgresql":
         return None
@@ -607,8 +605,21 @@ def _append_fast(market: str, rules: MarketRules, fields: dict, *, day_open: boo
         except CetsError:
             return None
     if conn.in_atomic_block or not conn.get_autocommit():
-        return appends_write(conn, market, [(rules, fields)])[0]
-    return APPENDER.append(conn, market, rules, fields)
+        return appends_write(conn, market, [(rules, fields, open_methods)])[0]
+    return APPENDER.append(conn, market, rules, fields, open_methods)
+
+
+def _open_methods(at: dt.datetime, rules: MarketRules) -> str:
+    """The methods whose session is open at ``at`` on a trading day (:func:`_check_open_recent` passes), comma-joined:
+    what a take's quote's method must be (T0205 otherwise)."""
+    out = []
+    for method in rules.sessions:
+        try:
+            _check_open_recent(method, at, rules)
+        except CetsError:
+            continue
+        out.append(method)
+    return ",".join(out)
 
 
 def _append(market: str, **fields) -> Order:
@@ -673,17 +684,22 @@ def order_take_queued(*, key: str, participant: Organisation, quote_seq: int, qu
         _participant_check(actor, participant, market)
         if isinstance(quantity_t, bool) or not isinstance(quantity_t, int) or quantity_t <= 0:
             raise CetsError(T0102, repr(quantity_t))
+        now = _local(at)
+        rules = market_rules(market, now.date())
+        if not isinstance(quote_seq, bool) and isinstance(quote_seq, int) and 0 < quote_seq < 2**63 and transaction.get_connection().vendor == "postgresql":
+            # on PostgreSQL the quote is read and checked in the append's own statement: subject, method, side and price
+            # from it (one round trip for the take, none for the quote)
+            named = dict(key=key, kind=Order.Kind.TAKE, trading_day=now.date(), instrument="", method="", side="", price_fen=0,
+                         quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target_id=quote_seq, actor=actor, entered_at=now)
+            if (o := _append_fast(market, rules, named, day_open=False, open_methods=_open_methods(now, rules))) is not None:
+                return o
         quote = _takeable(market, quote_seq)
         if quote is None:
             raise CetsError(T0211, f"#{quote_seq}")
-        now = _local(at)
-        rules = market_rules(market, now.date())
         _check_open_recent(quote.method, now, rules)
         fields = dict(key=key, kind=Order.Kind.TAKE, trading_day=now.date(), instrument=quote.instrument, method=quote.method,
                       side=bk.BUY if quote.side == bk.SELL else bk.SELL, price_fen=quote.price_fen, quantity_t=quantity_t, remaining_t=quantity_t,
                       participant=participant, target_id=quote.seq, actor=actor, entered_at=now)
-        if (o := _append_fast(market, rules, fields, day_open=False)) is not None:
-            return o
         acc = _registry_account(participant, market, _rights_check(participant, quote.instrument, market, rules))
     except CetsError:
         if (o := _existing(key)) is not None:
