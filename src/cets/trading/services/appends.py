@@ -4,7 +4,9 @@ A queued command (:func:`.orders.order_place_queued`, :func:`.orders.order_take_
 append has committed. On PostgreSQL the append is one statement, :func:`appends_write`, which also makes the
 trading-rights checks of the portable path — the participant's registry account in the market open (T0208) and of
 a kind the pack's ``[trading_rights]`` lets trade the subject (T0501), no suspended exchange member in the market
-(T0502) — and takes the log's append lock shared (:func:`.orders._append_lock`) before any ``seq`` is made. The
+(T0502) — and, for a take, the check of the quote it names (a listing quote or block order of the market, received
+or resting, not void, T0211; of a method in session, T0205), whose terms it takes — and takes the log's append lock
+shared (:func:`.orders._append_lock`) before any ``seq`` is made. The
 statement writes any number of commands: :class:`Appender` gathers the commands the threads of one process enter
 while the previous statement runs and writes them with the next one — one round trip, one transaction and one WAL
 flush for all of them — and answers each caller only after that statement has committed, so the acknowledgement of
