@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from cets.core.batch import gc_paused
 from cets.core.errors import CetsError
 from cets.parties.models import Organisation
 from cets.parties.notifications import notify_many, recipients, recipients_sql
@@ -213,6 +214,7 @@ def _existing_digests(keys: Sequence[str]) -> dict[str, str]:
     return out
 
 
+@gc_paused()  # thousands of plain rows, no cycles (issue 19)
 @transaction.atomic
 def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[IssuanceLine], actor, approver,
                         effective_at: dt.datetime | None = None) -> dict:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from cets.core.batch import gc_paused
 from cets.core.errors import CetsError
 from cets.parties.access import require_role
 
@@ -85,6 +86,9 @@ def _decide(proposal_id: int, approver) -> Proposal:
     if p.proposed_by_id == approver.pk:
         raise CetsError(R0501, p.key)
     return p
+
+
+@gc_paused()  # an issuance's payload and lines: thousands of plain rows (issue 19)
 @transaction.atomic
 def proposal_approve(*, proposal_id: int, approver) -> Proposal:
     """Approve and execute a proposal in one transaction (four eyes).

@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from cets.core.batch import gc_paused
 from cets.core.db import prepared_cursor
 from cets.core.errors import CetsError
 from cets.parties.access import membership_of
@@ -1059,6 +1060,7 @@ def sequencer_drain(*, market: str = PRIMARY_MARKET, batch: int = 5000, group_co
 FALLBACKS: dict[str, int] = {}  # batches of this process that fell back to settlement trade by trade, per market
 
 
+@gc_paused()  # a batch's plain rows (issue 19)
 def _drain_batch(market: str, batch: int, deferred: bool = False) -> list[Order]:
     """One transaction of the sequencer: lock the market, bring the book up to the log, apply up to
     ``batch`` new commands and record their effects (``deferred``: the group commit's settlement at the end)."""
