@@ -589,10 +589,10 @@ def _takeable(market: str, seq: object) -> _Quote | None:
     return _Quote(*row[:5])
 
 
-def _append_fast(market: str, rules: MarketRules, fields: dict, *, day_open: bool = True, open_methods: str | None = None) -> Order | None:
+def _append_fast(market: str, rules: MarketRules, fields: dict, *, day_open: bool = True) -> Order | None:
     """On PostgreSQL, when the subject's day is open (``day_open``: read at most once a second), the command appended
-    with its trading-rights checks in one statement (:func:`.appends.appends_write`; a take with its quote's check,
-    ``open_methods`` the methods in session) — through the process's group commit (:data:`.appends.APPENDER`) in
+    with its trading-rights checks in one statement (:func:`.appends.appends_write`; a take with its quote's check
+    against the methods in session at its entry, :func:`_open_methods`) — through the process's group commit (:data:`.appends.APPENDER`) in
     autocommit, alone inside the caller's transaction; None elsewhere, or when nothing was written — then the caller
     runs the portable checks in their documented order (T0211, T0501/T0502, T0205 day not opened or session closed,
     T0208), which name the refusal, and appends (or answers the retry)."""
@@ -605,6 +605,7 @@ def _append_fast(market: str, rules: MarketRules, fields: dict, *, day_open: boo
             _recently(("open", market, instrument, day), lambda: _require_day_open(market, instrument, day))
         except CetsError:
             return None
+    open_methods = _open_methods(fields["entered_at"], rules) if fields["kind"] == Order.Kind.TAKE else None
     if conn.in_atomic_block or not conn.get_autocommit():
         return appends_write(conn, market, [(rules, fields, open_methods)])[0]
     return APPENDER.append(conn, market, rules, fields, open_methods)
@@ -687,12 +688,12 @@ def order_take_queued(*, key: str, participant: Organisation, quote_seq: int, qu
             raise CetsError(T0102, repr(quantity_t))
         now = _local(at)
         rules = market_rules(market, now.date())
-        if not isinstance(quote_seq, bool) and isinstance(quote_seq, int) and 0 < quote_seq < 2**63 and transaction.get_connection().vendor == "postgresql":
+        if not isinstance(quote_seq, bool) and isinstance(quote_seq, int) and 0 < quote_seq < 2**63:
             # on PostgreSQL the quote is read and checked in the append's own statement: subject, method, side and price
             # from it (one round trip for the take, none for the quote)
             named = dict(key=key, kind=Order.Kind.TAKE, trading_day=now.date(), instrument="", method="", side="", price_fen=0,
                          quantity_t=quantity_t, remaining_t=quantity_t, participant=participant, target_id=quote_seq, actor=actor, entered_at=now)
-            if (o := _append_fast(market, rules, named, day_open=False, open_methods=_open_methods(now, rules))) is not None:
+            if (o := _append_fast(market, rules, named, day_open=False)) is not None:
                 return o
         quote = _takeable(market, quote_seq)
         if quote is None:
