@@ -31,3 +31,37 @@ def test_the_server_reads_back_what_was_given(items):
     with connection.cursor() as cur:
         cur.execute(f"SELECT %s::{kind}[]", [pg_array(items)])
         assert cur.fetchone()[0] == items
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pipelined_block_applies_its_writes_and_raises_the_first_error_before_what_follows():
+    """``pipelined``: the writes of the block are applied by its end; a statement the database refuses raises Django's
+    IntegrityError — on PostgreSQL at the end of the block (the block's Python goes on meanwhile), on SQLite at the
+    statement — and nothing after the block runs; the transaction then rolls back as any other."""
+    from django.db import IntegrityError, transaction
+
+    from cets.core.db import pipelined
+
+    with connection.cursor() as cur:
+        cur.execute("CREATE TABLE test_pipelined (x integer PRIMARY KEY, CHECK (x > 0))")
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            with pipelined(connection):
+                cur.execute("INSERT INTO test_pipelined (x) VALUES (%s)", [1])
+                cur.execute("INSERT INTO test_pipelined (x) VALUES (%s)", [2])
+            cur.execute("SELECT x FROM test_pipelined ORDER BY x")
+            assert [r[0] for r in cur.fetchall()] == [1, 2]
+        reached = []
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
+            with pipelined(connection):
+                cur.execute("INSERT INTO test_pipelined (x) VALUES (%s)", [3])
+                cur.execute("INSERT INTO test_pipelined (x) VALUES (%s)", [-1])
+                reached.append("in the block")
+            reached.append("after the block")
+        assert reached == (["in the block"] if connection.vendor == "postgresql" else [])
+        with connection.cursor() as cur:
+            cur.execute("SELECT x FROM test_pipelined ORDER BY x")
+            assert [r[0] for r in cur.fetchall()] == [1, 2]
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("DROP TABLE test_pipelined")

@@ -196,6 +196,27 @@ def test_a_failing_line_writes_nothing(world):
     assert snapshot("fail") == before
 
 
+def test_a_line_refused_after_hundreds_were_streamed_writes_nothing_and_the_batch_then_posts(world):
+    """The journal rows go to the database as the lines are checked (one COPY on PostgreSQL, sent in buffers of 32 KB:
+    600 rows are on the server before line 600 is refused). The refusal is the line's own (R0302, not a cancelled
+    COPY), nothing stays — journal, holdings, heads — and the same connection then posts the batch without that
+    line, its entries in line order with ascending seq and the audit proven."""
+    w = world
+    before = snapshot("stream")
+    good = [IssuanceLine(w.accounts[(SD_1, SD_2)[i % 2]].number, 1 + i % 7, reference=f"流式 streamed line {i:04d} " + "x" * 40)
+            for i in range(600)]
+    bad = IssuanceLine(w.accounts[ZJ_1].number, -10**9)
+    with pytest.raises(CetsError) as e:
+        issuance_batch_post(key="stream", unit_type=w.cea, lines=[*good, bad, *good[:5]], actor=w.registry_a, approver=w.registry_b)
+    assert e.value.code == "R0302" and e.value.detail.endswith(f"< {10**9}")
+    assert snapshot("stream") == before
+    result = issuance_batch_post(key="stream", unit_type=w.cea, lines=good, actor=w.registry_a, approver=w.registry_b)
+    assert result == {"issued_t": sum(ln.quantity for ln in good), "clawed_back_t": 0, "lines": 600}
+    keys = list(Transfer.objects.filter(key__startswith="stream:").order_by("seq").values_list("key", flat=True))
+    assert keys == [f"stream:{i}" for i in range(600)]
+    assert audit_verify().ok
+
+
 def test_proposal_of_many_lines_goes_through_the_batch_and_refuses_atomically(world):
     w = world
     n = BATCH_MIN_LINES + 32

@@ -253,3 +253,23 @@ def test_batch_mails_the_members_it_read_with_its_notices(world, mailoutbox, dja
         assert set(mine.filter(emailed_at__isnull=False).values_list("organisation_id", flat=True)) == {world.sd1.pk}
         sent[name] = sorted((tuple(m.to), m.subject.replace(f"m-{name}", "m")) for m in mailoutbox)
     assert len(sent["batch"]) == 30 and sent["batch"] == sent["lines"]
+
+
+@pytest.mark.django_db
+def test_the_journal_and_the_allocation_rows_keep_only_the_indexes_their_reads_use():
+    """Every row written maintains every index of its table (issue 19): the journal has its sequence, its unique key
+    (no second, pattern-ops index for LIKE: registry migration 0014) and the two account journals; the allocation
+    rows have no single-column index on the unit, facility or entity their unique constraint starts with (allocation
+    migration 0010). The key stays unique."""
+    def indexes(table: str) -> set[str]:
+        with connection.cursor() as cur:
+            cur.execute("SELECT regexp_replace(indexdef, '^.* USING ', '') FROM pg_indexes WHERE tablename = %s", [table])
+            return {r[0] for r in cur.fetchall()}
+
+    assert indexes("registry_transfer") == {"btree (seq)", "btree (key)", "btree (debit_account_id, seq)", "btree (credit_account_id, seq)"}
+    assert indexes("allocation_unitallocation") == {"btree (id)", "btree (unit_id, year)"}
+    assert indexes("allocation_facilityallocation") == {"btree (id)", "btree (facility_id, year)"}
+    assert indexes("allocation_entityallocation") == {"btree (id)", "btree (market, sector, year)", "btree (entity_id, market, sector, year)"}
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'registry_transfer' AND indexdef LIKE '%%(key)'")
+        assert cur.fetchone()[0].startswith("CREATE UNIQUE INDEX transfer_key_unique ")

@@ -96,15 +96,14 @@ def _insert(model, rows) -> None:
     qn = connection.ops.quote_name
     sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
-    plain = (int, str, bool, type(None))
     rows = list(rows)
     columns = []
     for f in fields:  # column by column: one pass per field, each distinct value prepared once
         name, default = f.attname, defaults[f.attname]
         col = [r.get(name, default) for r in rows]
-        if not all(isinstance(v, plain) for v in col):
-            memo: dict = {}
-            col = [v if isinstance(v, plain) else _prepared(f, v, memo, connection) for v in col]
+        types = set(map(type, col))
+        if not all(issubclass(t, _PLAIN) for t in types):
+            col = _prepared_column(f, col, types, connection)
         columns.append(col)
     out = list(zip(*columns)) if rows else []
     if not out:
@@ -117,6 +116,25 @@ def _insert(model, rows) -> None:
         return
     with connection.cursor() as c:
         c.executemany(sql, out)
+
+
+_PLAIN = (int, str, bool, type(None))  # values sent as they are
+
+
+def _prepared_column(field, col: list, types: set, connection) -> list:
+    """The values of one column through ``field.get_db_prep_save``, each distinct value once. A column of one type
+    (None aside: sent as it is) is prepared by value — equal values of one type prepare to equal values, and a float
+    column meets the field's refusal as a float; a column mixing types goes value by value (:func:`_prepared`), so a
+    float never borrows an equal Decimal's preparation."""
+    if len(types - {type(None)}) == 1:
+        try:
+            memo = {v: v if v is None else field.get_db_prep_save(v, connection) for v in set(col)}
+        except TypeError:  # a value that cannot be hashed
+            pass
+        else:
+            return list(map(memo.__getitem__, col))
+    memo = {}
+    return [v if isinstance(v, _PLAIN) else _prepared(field, v, memo, connection) for v in col]
 
 
 def _prepared(field, value, memo: dict, connection):

@@ -14,7 +14,9 @@ from cets.rules.markets import PRIMARY_MARKET
 class UnitAllocation(models.Model):
     """One unit's allocation for one year (plan 附3/附4): inputs, factor, parts and pre-allocation."""
 
-    unit = models.ForeignKey(GeneratingUnit, on_delete=models.PROTECT, related_name="allocations")
+    # No index of its own: the unique constraint below starts with this column and serves its look-ups (issue 19: one index
+    # less to write for each of a national year's rows).
+    unit = models.ForeignKey(GeneratingUnit, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     year = models.PositiveSmallIntegerField()
     pack_id = models.CharField(max_length=80)
     # inputs
@@ -45,7 +47,9 @@ class FacilityAllocation(models.Model):
     ``floor(E × (1 + α))`` with α from the deviation X = (BP − I) / BP of the intensity I to the balance
     value BP. Tonnes CO2e (int); I, BP, X, α exact decimals."""
 
-    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="allocations")
+    # No index of its own: the unique constraint below starts with this column and serves its look-ups (issue 19: one index
+    # less to write for each of a national year's rows).
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     year = models.PositiveSmallIntegerField()
     pack_id = models.CharField(max_length=80)
     verified_emissions_t = models.BigIntegerField()
@@ -75,7 +79,9 @@ class EntityAllocation(models.Model):
         PRE_ISSUED = "pre_issued", "已预分配 pre-allocation issued"
         FINAL_ISSUED = "final_issued", "已核定发放 final allocation issued"
 
-    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="allocations")
+    # No index of its own: the unique constraint below starts with this column and serves its look-ups (issue 19: one index
+    # less to write for each of a national year's rows).
+    entity = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     market = models.CharField(max_length=16, default=PRIMARY_MARKET, help_text="the pack's market (rules/packs/<market>/)")
     sector = models.CharField(max_length=24, default="power", help_text="the pack's sector (the market's sector registry)")
     year = models.PositiveSmallIntegerField()

@@ -7,6 +7,7 @@ operator approves the proposal in the registry → ``allocation_issue_confirm`` 
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from types import SimpleNamespace
 
 from django.db import transaction
@@ -213,6 +214,7 @@ def _apply_issuance(a: EntityAllocation, treatments, adjustments_t: int, memo: d
 
 ISSUANCE_FIELDS = ["pre_allocation_t", "pre_adjustment_t", "pre_issue_t", "adjustments_total_t", "final_issue_t", "issue_delta_t",
                    "to_provincial_account", "special_note"]
+_issuance_figures = attrgetter(*ISSUANCE_FIELDS)  # a row's ISSUANCE_FIELDS as a tuple, in that order
 
 
 def allocation_issuance_refresh(*, year: int, entity_ids=None, market: str = PRIMARY_MARKET, sector: str | None = None) -> list[EntityAllocation]:
@@ -238,12 +240,12 @@ def _refresh(allocs, year: int, market: str) -> None:
     adjustments = {s: _adjustments(year, ids, s, market) for s in {a.sector for a in allocs}}
     memo: dict = {}
     for a in allocs:
-        before = [getattr(a, f) for f in ISSUANCE_FIELDS]
+        before = _issuance_figures(a)
         if a.source.startswith("imported"):  # the province's table figures stand; only the destination follows treatments
             a.to_provincial_account = bool(_provincial(a.pack_id, memo) & set(treatments.get(a.entity_id, ())))
         else:
             _apply_issuance(a, treatments.get(a.entity_id, ()), adjustments[a.sector].get(a.entity_id, 0), memo)
-        after = [getattr(a, f) for f in ISSUANCE_FIELDS]
+        after = _issuance_figures(a)
         if after != before:  # usually few: a decision recorded since the computation
             EntityAllocation.objects.filter(pk=a.pk).update(**dict(zip(ISSUANCE_FIELDS, after)))
 
@@ -289,7 +291,7 @@ _STAGE_TO = {"pre": EntityAllocation.Stage.PRE_ISSUED, "final": EntityAllocation
 
 def _only_sector(market: str, year: int) -> str:
     """The one sector the market allocated in ``year``; A0103 when there are several (name the sector) or none."""
-    sectors = sorted(set(EntityAllocation.objects.filter(market=market, year=year).values_list("sector", flat=True)))
+    sectors = list(EntityAllocation.objects.filter(market=market, year=year).order_by("sector").values_list("sector", flat=True).distinct())
     if len(sectors) != 1:
         raise CetsError(A0103, f"{market} {year}: name the sector ({', '.join(sectors) or 'none allocated'})")
     return sectors[0]
@@ -419,7 +421,8 @@ def allocation_issue_confirm(*, year: int, stage: str, market: str = PRIMARY_MAR
     sector = sector or _only_sector(market, year)
 
     pending = _scope(market, sector, year).filter(stage__in=_from_stages(stage, market, sector, year)).exclude(proposal_key="")
-    status = dict(Proposal.objects.filter(key__in=set(pending.values_list("proposal_key", flat=True))).values_list("key", "status"))
+    keys = pending.order_by("proposal_key").values_list("proposal_key", flat=True).distinct()  # a few, not a row per entity
+    status = dict(Proposal.objects.filter(key__in=list(keys)).values_list("key", "status"))
     executed = [k for k, st in status.items() if st == Proposal.Status.EXECUTED]
     rejected = [k for k, st in status.items() if st == Proposal.Status.REJECTED]
     pending.filter(proposal_key__in=rejected).update(proposal_key="")

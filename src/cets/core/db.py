@@ -1,5 +1,7 @@
-"""Statements prepared on the PostgreSQL server, for the hot paths that write (the ledger's one call, the exchange's
-appends): the server parses and plans the statement once per connection, and the client sends only the parameters.
+"""PostgreSQL helpers for the hot paths that write (issue 19): statements prepared on the server (the ledger's one
+call, the exchange's appends: the server parses and plans the statement once per connection, and the client sends only
+the parameters), array parameters as one literal (:func:`pg_array`), and writes sent without waiting for their results
+while Python goes on (:func:`pipelined`).
 
 Django opens psycopg connections with ``prepare_threshold=None``, under which psycopg prepares nothing, not even a
 statement executed with ``prepare=True``; :func:`prepared_cursor` sets a threshold no statement reaches on the
@@ -41,3 +43,17 @@ def pg_array(items) -> str:
         return "{" + ",".join(['"' + x.replace("\\", "\\\\").replace('"', '\\"') + '"' for x in items]) + "}"
     raise TypeError("an array parameter holds ints or strings only, of one kind")
 
+
+@contextmanager
+def pipelined(conn):
+    """PostgreSQL: the statements executed on ``conn`` (a Django connection) inside the block are sent without waiting
+    for their results (psycopg's pipeline mode), so the server works on them while the block's Python goes on; at the
+    end of the block every result is awaited and the first database error is raised (as Django's), before anything
+    after the block runs. For writes whose results nobody reads (a batch's holdings and heads, issue 19). A read inside
+    the block waits for its own result as usual. Elsewhere (SQLite): the statements run one by one, as without it."""
+    if conn.vendor != "postgresql":
+        yield
+        return
+    conn.ensure_connection()
+    with conn.wrap_database_errors, conn.connection.pipeline():
+        yield

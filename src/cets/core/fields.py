@@ -56,7 +56,9 @@ class ExactDecimalField(models.Field):
             return []
         return super().get_db_converters(connection)
 
-    def get_prep_value(self, value):
+    def _exact(self, value) -> Decimal | None:
+        """``value`` as a Decimal of at most ``decimal_places`` places and ``max_digits`` digits (quantized to the
+        places), or None; ValidationError for a float, a non-number or a value the column would round or refuse."""
         value = self._to_decimal(value)
         if value is None:
             return None
@@ -65,9 +67,17 @@ class ExactDecimalField(models.Field):
             raise ValidationError(f"{value} has more than {self.decimal_places} decimal places")
         if len(q.as_tuple().digits) > self.max_digits:
             raise ValidationError(f"{value} has more than {self.max_digits} digits")
+        return q
+
+    def get_prep_value(self, value):
+        q = self._exact(value)
+        if q is None:
+            return None
         return str(q.normalize()) if q == q.to_integral_value() else format(q.normalize(), "f")
 
     def get_db_prep_value(self, value, connection, prepared=False):
+        if connection.vendor == "postgresql" and not prepared:
+            return self._exact(value)  # numeric(p, s) takes the checked Decimal as it is: no round trip through text (issue 19)
         value = self.get_prep_value(value) if not prepared else value
         if value is None:
             return None

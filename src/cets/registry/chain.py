@@ -9,6 +9,7 @@ it touches.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 
 GENESIS = "0" * 64
@@ -16,7 +17,16 @@ GENESIS = "0" * 64
 
 def stamp(t: dt.datetime) -> str:
     """Canonical UTC time with microseconds; the journal stores timezone-aware datetimes."""
+    if t.tzinfo is dt.timezone.utc:  # the clock's own times (django.utils.timezone.now): a batch's thousands share one or two
+        return _stamp_utc(t)
     return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@functools.lru_cache(maxsize=256)
+def _stamp_utc(t: dt.datetime) -> str:
+    """:func:`stamp` of a UTC time, remembered for the last few hundred (issue 19). Only UTC: in a zone with summer
+    time two instants an hour apart can compare (and hash) equal, differing only in ``fold``."""
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def content(
@@ -37,10 +47,14 @@ def content(
     effective_at: dt.datetime,
     recorded_at: dt.datetime,
 ) -> str:
-    """The fields that identify an entry, in a fixed order, unambiguously joined."""
+    """The fields that identify an entry, in a fixed order, unambiguously joined: a separator (``\\x1f``) inside a
+    field becomes a space."""
     parts = [key, kind, unit_type, debit, debit_position, credit, credit_position, str(quantity), reference, related, actor, approver,
              stamp(effective_at), stamp(recorded_at), beneficiary]
-    return "\x1f".join(p.replace("\x1f", " ") for p in parts)
+    text = "\x1f".join(parts)
+    if text.count("\x1f") != len(parts) - 1:  # rare: a field holds the separator (one pass over the text, not one per field)
+        text = "\x1f".join(p.replace("\x1f", " ") for p in parts)
+    return text
 
 
 def entry_hash(content_text: str, debit_prev: str, credit_prev: str) -> str:

@@ -165,10 +165,12 @@ class Transfer(models.Model):
     """
 
     seq = models.BigAutoField(primary_key=True)
-    key = models.CharField(max_length=120, unique=True)
+    key = models.CharField(max_length=120)  # unique: ``transfer_key_unique`` below
     kind = models.CharField(max_length=20, choices=TransferKind.choices)
     # Index budget: every journal insert maintains each index, so only the ones reads need exist:
-    # (debit_account, seq) and (credit_account, seq) serve account journals and chain checks; key is unique.
+    # (debit_account, seq) and (credit_account, seq) serve account journals and chain checks; key is unique by a
+    # named constraint rather than ``unique=True``, which on PostgreSQL also builds a second, ``varchar_pattern_ops``
+    # index for prefix LIKE that no read of the journal uses (issue 19; registry migration 0014).
     unit_type = models.ForeignKey(UnitType, on_delete=models.PROTECT, related_name="+", db_index=False)
     debit_account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     debit_position = models.CharField(max_length=10, choices=Position.choices, blank=True)
@@ -192,6 +194,7 @@ class Transfer(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_quantity_positive"),
             models.CheckConstraint(condition=Q(kind="create") | Q(debit_account__isnull=False), name="transfer_debit_required"),
+            models.UniqueConstraint(fields=["key"], name="transfer_key_unique"),
         ]
         indexes = [models.Index(fields=["debit_account", "seq"]), models.Index(fields=["credit_account", "seq"])]
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from cets.core.batch import gc_paused
+from cets.core.db import pipelined
 from cets.core.errors import CetsError
 from cets.parties.models import Organisation
-from cets.parties.notifications import notify_many, recipients, recipients_sql
+from cets.parties.notifications import notify_batch, recipients, recipients_sql
 
 from .. import chain
 from ..checks import R0101, R0301, R0302, R0401, R1401, R1402
@@ -38,8 +40,8 @@ from .ledger import (
     chunks,
     entry_notices,
     holdings_heads_write,
-    journal_copy,
     journal_row,
+    journal_stream,
     lock_clause,
     prev_heads,
     select_any,
@@ -229,8 +231,9 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     is the actor), R0401 (key posted with other content), R0105, R0106 (account kinds), R0102/R0103
     (closed/frozen), R0202 (unit type), R0302 (not enough held: national total for issues, the account
     for claw-backs). The first failing line raises the code the line-by-line path raises, and nothing
-    is written. Idempotent: lines whose key is already in the journal with the same content are
-    skipped, so a proposal posted twice changes nothing.
+    is written (on PostgreSQL the journal rows go to the server by one COPY as the lines are checked; a
+    refusal aborts it, leaving only a gap in ``seq``). Idempotent: lines whose key is already in the journal
+    with the same content are skipped, so a proposal posted twice changes nothing.
     Rules: 2023–2024 allocation plan, issuance flow (cn-ets-rules.md §1.4.4: pre-allocation, then the
     final allocation issued or clawed back, 多退少补) and the Registry rules' 初始分配/发放 operation
     (§4.1). The batch changes how the entries are written, not what they are. Units with serial numbers
@@ -263,71 +266,77 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
         adapt = conn.ops.adapt_datetimefield_value
         checks = EntryChecks()  # the lines' entry checks, each passing combination once
         issued = clawed = 0
-        for i, ln in enumerate(lines):
-            acc_id = accounts.get(ln.account)
-            if acc_id is None:
-                raise CetsError(R0101, ln.account)
-            kind, qty, (d_id, d_num), (c_id, c_num) = line_legs(ln, (total.pk, total.number), (acc_id, ln.account))
-            check_quantity(qty)
-            check_people(actor, approver)
-            ben = bens.get(ln.beneficiary) if ln.beneficiary else None
-            if kind == TransferKind.ISSUE:
-                issued += qty
-            else:
-                clawed += qty
-            if keys[i] in posted:
-                mine = chain.idempotency_digest(
-                    kind=kind, unit_type=unit_type.code, debit=d_num, debit_position=pos, credit=c_num, credit_position=pos,
-                    quantity=qty, reference=ln.reference, beneficiary=str(ben) if ben else "")
-                if theirs.get(keys[i]) != mine:
-                    raise CetsError(R0401, keys[i])
-                continue
-            if d_id not in rows or c_id not in rows:
-                raise CetsError(R0101)
-            d_acc, c_acc = rows[d_id], rows[c_id]
-            checks(kind, unit_type, d_acc, pos, c_acc, pos)
-            have = held.get(d_id)
-            if have is None or have < qty:
-                raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {pos}: {have or 0} < {qty}")
-            held[d_id] = have - qty
-            held[c_id] = held.get(c_id, 0) + qty
-            now = timezone.now()
-            d_prev, c_prev = prev_heads(d_acc, c_acc, heads)
-            row = journal_row(key=keys[i], kind=kind, unit_type=unit_type, debit=d_acc, debit_position=pos, credit=c_acc, credit_position=pos,
-                              quantity=qty, reference=ln.reference, related=None, actor=actor, approver=approver,
-                              effective_at=effective_at or now, recorded_at=now, debit_prev=d_prev, credit_prev=c_prev, beneficiary_id=ben,
-                              adapt=adapt)
-            heads[d_id] = heads[c_id] = row[HASH_COL]
-            last[d_id] = last[c_id] = len(entries)
-            entries.append([None, *row])  # seq first, filled in below
+        # 4. the journal, with explicit ascending seq in line order, written as the lines are checked and chained (one
+        #    COPY on PostgreSQL: the server stores the rows meanwhile, issue 19); a refused line aborts it and nothing is
+        #    stored. The sequence numbers are taken first (a refused batch leaves a gap in seq, as any rollback does).
+        fresh = sum(1 for k in keys if k not in posted)
+        seqs = iter(seqs_reserve(cur, vendor, fresh) if fresh else ())
+        with journal_stream(cur) if fresh else nullcontext(None) as write:
+            for i, ln in enumerate(lines):
+                acc_id = accounts.get(ln.account)
+                if acc_id is None:
+                    raise CetsError(R0101, ln.account)
+                kind, qty, (d_id, d_num), (c_id, c_num) = line_legs(ln, (total.pk, total.number), (acc_id, ln.account))
+                check_quantity(qty)
+                check_people(actor, approver)
+                ben = bens.get(ln.beneficiary) if ln.beneficiary else None
+                if kind == TransferKind.ISSUE:
+                    issued += qty
+                else:
+                    clawed += qty
+                if keys[i] in posted:
+                    mine = chain.idempotency_digest(
+                        kind=kind, unit_type=unit_type.code, debit=d_num, debit_position=pos, credit=c_num, credit_position=pos,
+                        quantity=qty, reference=ln.reference, beneficiary=str(ben) if ben else "")
+                    if theirs.get(keys[i]) != mine:
+                        raise CetsError(R0401, keys[i])
+                    continue
+                if d_id not in rows or c_id not in rows:
+                    raise CetsError(R0101)
+                d_acc, c_acc = rows[d_id], rows[c_id]
+                checks(kind, unit_type, d_acc, pos, c_acc, pos)
+                have = held.get(d_id)
+                if have is None or have < qty:
+                    raise CetsError(R0302, f"{d_acc.number} {unit_type.code} {pos}: {have or 0} < {qty}")
+                held[d_id] = have - qty
+                held[c_id] = held.get(c_id, 0) + qty
+                now = timezone.now()
+                d_prev, c_prev = prev_heads(d_acc, c_acc, heads)
+                row = journal_row(key=keys[i], kind=kind, unit_type=unit_type, debit=d_acc, debit_position=pos, credit=c_acc, credit_position=pos,
+                                  quantity=qty, reference=ln.reference, related=None, actor=actor, approver=approver,
+                                  effective_at=effective_at or now, recorded_at=now, debit_prev=d_prev, credit_prev=c_prev, beneficiary_id=ben,
+                                  adapt=adapt)
+                heads[d_id] = heads[c_id] = row[HASH_COL]
+                last[d_id] = last[c_id] = len(entries)
+                entry = [next(seqs), *row]
+                write(entry)  # PostgreSQL: the server stores it while the next line is checked and chained
+                entries.append(entry)
         result = {"issued_t": issued, "clawed_back_t": clawed, "lines": len(lines)}
         if not entries:
             return result
-        # 4. the journal, with explicit ascending seq in line order
-        for e, seq in zip(entries, seqs_reserve(cur, vendor, len(entries))):
-            e[0] = seq
-        journal_copy(cur, entries)
         # 5. holdings: each touched account's net change; existing rows updated, missing ones inserted (only a
         #    credit can need a new row, so its quantity is ≥ 0)
         delta: dict[int, int] = {}
         for e in entries:
             delta[e[4]] = delta.get(e[4], 0) - e[8]
             delta[e[6]] = delta.get(e[6], 0) + e[8]
-        # 6. heads: each touched account points at its last new entry
-        holdings_heads_write(cur, unit_type_id=unit_type.pk, position=pos,
-                             add=[(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id in had_row],
-                             insert=[(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row],
-                             heads=[(entries[ix][1 + HASH_COL], entries[ix][0], acc_id) for acc_id, ix in sorted(last.items())])
-    # 7. the holders' notices, set-based: one read of the holders, one bulk insert (the same notices as line by line)
-    with conn.cursor() as cur:  # one statement on PostgreSQL (an array), chunks elsewhere
+        # (the holders of the notices below, read before the pipeline: a read waits for its result)
         holders = dict(select_any(cur, vendor, f"SELECT id, holder_id FROM {Account._meta.db_table} WHERE holder_id IS NOT NULL AND id IN ({{marks}})", ids))
-    notices = []
-    for e in entries:
-        d, c = rows[e[4]], rows[e[6]]  # [seq, *T_COLS]: key 1, kind 2, debit 4/5, credit 6/7, quantity 8, reference 9
-        notices += entry_notices(key=e[1], kind=e[2], unit_type_code=unit_type.code, quantity=e[8], debit=Party(d.number, d.kind, holders.get(d.pk)),
-                                 debit_position=e[5], credit=Party(c.number, c.kind, holders.get(c.pk)), credit_position=e[7], reference=e[9])
+        with pipelined(conn):  # PostgreSQL: the server writes holdings and heads while the notices are built (issue 19)
+            # 6. heads: each touched account points at its last new entry
+            holdings_heads_write(cur, unit_type_id=unit_type.pk, position=pos,
+                                 add=[(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id in had_row],
+                                 insert=[(acc_id, dq) for acc_id, dq in sorted(delta.items()) if acc_id not in had_row],
+                                 heads=[(entries[ix][1 + HASH_COL], entries[ix][0], acc_id) for acc_id, ix in sorted(last.items())])
+            # 7. the holders' notices, set-based (the same notices as line by line), written below by one bulk insert
+            notices = []
+            for e in entries:
+                d, c = rows[e[4]], rows[e[6]]  # [seq, *T_COLS]: key 1, kind 2, debit 4/5, credit 6/7, quantity 8, reference 9
+                notices += entry_notices(key=e[1], kind=e[2], unit_type_code=unit_type.code, quantity=e[8],
+                                         debit=Party(d.number, d.kind, holders.get(d.pk)), debit_position=e[5],
+                                         credit=Party(c.number, c.kind, holders.get(c.pk)), credit_position=e[7], reference=e[9])
     with conn.cursor() as cur:  # their e-mail recipients, read here: one statement (an array on PostgreSQL), none after the commit
         people = recipients(select_any(cur, vendor, recipients_sql(), sorted({n.organisation_id for n in notices})))
-    notify_many(notices, people=people)
+    notify_batch(notices, people=people)  # instances only for the notices mailed
     return result
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -431,18 +432,31 @@ def holdings_heads_write(cur, *, unit_type_id: int, position: str, add: list[tup
 
 
 def journal_copy(cur, rows: list) -> None:
-    """The journal rows of a batch (``[seq, *T_COLS]`` each, explicit ascending ``seq``): on PostgreSQL one ``COPY``
-    (psycopg's ``cursor.copy``: the rows stream in one statement, no per-row parse or bind), elsewhere
-    :data:`SQL_JOURNAL_SEQ` by ``executemany``. The same rows either way."""
+    """The journal rows of a batch (``[seq, *T_COLS]`` each, explicit ascending ``seq``), all at once
+    (:func:`journal_stream`)."""
     if not rows:
         return
+    with journal_stream(cur) as write:
+        for r in rows:
+            write(r)
+
+
+@contextmanager
+def journal_stream(cur):
+    """The journal rows of a batch written as they are made: the block gets ``write(row)`` (``[seq, *T_COLS]``, explicit
+    ascending ``seq``). On PostgreSQL one ``COPY`` is open for the block (psycopg's ``cursor.copy``: no per-row parse or
+    bind, and the server stores each buffer of rows while the block goes on making the next — issue 19); no other
+    statement may run on the connection inside the block. An exception in the block aborts the ``COPY`` (psycopg sends
+    the failure, and the exception raised is the block's own) and nothing is stored. Elsewhere the rows are gathered
+    and written at the end of the block by :data:`SQL_JOURNAL_SEQ` (``executemany``). The same rows either way."""
     conn = transaction.get_connection()
     if conn.vendor != "postgresql":
+        rows: list = []
+        yield rows.append
         execute_many(cur, SQL_JOURNAL_SEQ, rows)
         return
     with conn.connection.cursor() as raw, raw.copy(f"COPY {_T} (seq, {', '.join(T_COLS)}) FROM STDIN") as copy:
-        for r in rows:
-            copy.write_row(r)
+        yield copy.write_row
 
 
 def select_in(cur, vendor: str, template: str, items: Sequence, head: Sequence = ()) -> list:
