@@ -28,9 +28,8 @@ from .blocks import has_serials
 from .ledger import (
     HASH_COL,
     SQL_HELD,
-    SQL_IDS,
     SQL_KEYS,
-    SQL_LOCK_MANY,
+    SQL_LOCK_NUMBERS,
     AccountRow,
     EntryChecks,
     Leg,
@@ -246,14 +245,15 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
     conn = transaction.get_connection()
     vendor = conn.vendor
     pos = Position.REGISTRY
-    lock = SQL_LOCK_MANY + lock_clause(conn)
     keys = [f"{key}:{i}" for i in range(len(lines))]
     with conn.cursor() as cur:
-        # 1. the accounts named by the lines, then every account of the proposal locked in id order across
-        #    chunks (the order transfer_post locks in, so no deadlock with it)
-        accounts = {number: pk for pk, number in select_any(cur, vendor, SQL_IDS, sorted({ln.account for ln in lines}))}
-        ids = sorted({total.pk, *accounts.values()})
-        rows = {r[0]: AccountRow(*r) for r in select_any(cur, vendor, lock, ids)}
+        # 1. every account of the proposal — the market's total and those the lines name — locked in id order (the
+        #    order transfer_post locks in, so no deadlock with it; one statement on PostgreSQL), with its holder
+        locked = select_any(cur, vendor, SQL_LOCK_NUMBERS + lock_clause(conn), sorted({ln.account for ln in lines}), head=(total.pk,))
+        rows = {r[0]: AccountRow(*r[:6]) for r in locked}
+        accounts = {r[1]: r[0] for r in locked}  # number → id
+        holders = {r[0]: r[6] for r in locked if r[6] is not None}  # the holders of the notices below
+        ids = sorted(rows)
         # 2. which lines were posted before (a retry), and what the accounts hold
         posted = {r[0] for r in select_any(cur, vendor, SQL_KEYS, keys)}
         held: dict[int, int] = dict(select_any(cur, vendor, SQL_HELD, ids, head=(unit_type.pk, pos)))
@@ -320,8 +320,6 @@ def issuance_batch_post(*, key: str, unit_type: UnitType, lines: Sequence[Issuan
         for e in entries:
             delta[e[4]] = delta.get(e[4], 0) - e[8]
             delta[e[6]] = delta.get(e[6], 0) + e[8]
-        # (the holders of the notices below, read before the pipeline: a read waits for its result)
-        holders = dict(select_any(cur, vendor, f"SELECT id, holder_id FROM {Account._meta.db_table} WHERE holder_id IS NOT NULL AND id IN ({{marks}})", ids))
         with pipelined(conn):  # PostgreSQL: the server writes holdings and heads while the notices are built (issue 19)
             # 6. heads: each touched account points at its last new entry
             holdings_heads_write(cur, unit_type_id=unit_type.pk, position=pos,

@@ -370,8 +370,9 @@ def entry_notices(*, key: str, kind: str, unit_type_code: str, quantity: int, de
 # The batch path: set-based statements for a whole proposal, the same SQL text on SQLite and PostgreSQL.
 # Reads are IN lists cut into chunks; writes are one ``executemany`` per table (SQLite runs one prepared
 # statement over the rows; psycopg converts the statement once and sends the rows in one pipeline).
-SQL_IDS = f"SELECT id, number FROM {_A} WHERE number IN ({{marks}})"
 SQL_LOCK_MANY = f"SELECT id, number, kind, market, status, head_hash FROM {_A} WHERE id IN ({{marks}}) ORDER BY id"
+# An issuance batch's accounts by the numbers its lines name, and the market's total account (``id = %s``), with holders
+SQL_LOCK_NUMBERS = f"SELECT id, number, kind, market, status, head_hash, holder_id FROM {_A} WHERE id = %s OR number IN ({{marks}}) ORDER BY id"
 SQL_KEYS = f"SELECT key FROM {_T} WHERE key IN ({{marks}})"
 SQL_HELD = f"SELECT account_id, quantity FROM {_H} WHERE unit_type_id = %s AND position = %s AND account_id IN ({{marks}})"
 SQL_JOURNAL_SEQ = f"INSERT INTO {_T} (seq, {', '.join(T_COLS)}) VALUES ({', '.join(['%s'] * (len(T_COLS) + 1))})"
