@@ -125,7 +125,8 @@ def _prepared_column(field, col: list, types: set, connection) -> list:
     """The values of one column through ``field.get_db_prep_save``, each distinct value once. A column of one type
     (None aside: sent as it is) is prepared by value — equal values of one type prepare to equal values, and a float
     column meets the field's refusal as a float; a column mixing types goes value by value (:func:`_prepared`), so a
-    float never borrows an equal Decimal's preparation."""
+    float never borrows an equal Decimal's preparation. Raises what the field raises (``ExactDecimalField``:
+    ValidationError for a float, a non-number, too many places or digits), before anything is written."""
     if len(types - {type(None)}) == 1:
         try:
             memo = {v: v if v is None else field.get_db_prep_save(v, connection) for v in set(col)}

@@ -367,9 +367,9 @@ def entry_notices(*, key: str, kind: str, unit_type_code: str, quantity: int, de
 
 # ---------------------------------------------------------------- set-based statements (batches)
 
-# The batch path: set-based statements for a whole proposal, the same SQL text on SQLite and PostgreSQL.
-# Reads are IN lists cut into chunks; writes are one ``executemany`` per table (SQLite runs one prepared
-# statement over the rows; psycopg converts the statement once and sends the rows in one pipeline).
+# The batch path: set-based statements for a whole proposal. SQLite: reads are IN lists cut into chunks (select_in),
+# writes one ``executemany`` per table. PostgreSQL: each read is one statement over an array (select_any), the journal
+# goes by COPY (journal_stream), holdings and heads as one statement each over arrays (holdings_heads_write).
 SQL_LOCK_MANY = f"SELECT id, number, kind, market, status, head_hash FROM {_A} WHERE id IN ({{marks}}) ORDER BY id"
 # An issuance batch's accounts by the numbers its lines name, and the market's total account (``id = %s``), with holders
 SQL_LOCK_NUMBERS = f"SELECT id, number, kind, market, status, head_hash, holder_id FROM {_A} WHERE id = %s OR number IN ({{marks}}) ORDER BY id"

@@ -24,6 +24,7 @@ nobody else's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import threading
@@ -148,8 +149,14 @@ TAKEABLE = frozenset({Order.Status.RESTING, Order.Status.RECEIVED})  # what a ta
 
 def _rights(rules) -> dict[str, str]:
     """The market's trading rights (:attr:`.orders.MarketRules.trading_rights`) as the statement reads them: subject or
-    ``*`` → comma-joined account kinds; ``{}`` when the pack restricts nobody (:meth:`.orders.MarketRules.trading_kinds`)."""
-    return {subject: ",".join(sorted(kinds)) for subject, kinds in rules.trading_rights}
+    ``*`` → comma-joined account kinds; ``{}`` when the pack restricts nobody (:meth:`.orders.MarketRules.trading_kinds`).
+    Built once per distinct table, not per command (the append is the exchange's hot path); the dict is only read."""
+    return _rights_text(rules.trading_rights)
+
+
+@functools.lru_cache(maxsize=64)
+def _rights_text(trading_rights: tuple) -> dict[str, str]:
+    return {subject: ",".join(sorted(kinds)) for subject, kinds in trading_rights}
 
 
 def _json_value(v):
